@@ -1,0 +1,34 @@
+//! ringload-engine: the thread-per-core load engine for object storage.
+//!
+//! Layout (one concern per module):
+//! - [`units`]: aisloader's size syntax and Go's duration syntax.
+//! - [`workload`]: the validated run description the engine takes (no clap, no TOML here).
+//! - [`naming`], [`selector`], [`payload`], [`rng`], [`names`]: what to PUT and GET, and the
+//!   bytes a PUT sends.
+//! - [`http`]: the sans-IO HTTP/1.1 client exchange (bytes in, I/O requests out).
+//! - [`worker`]: one core's connections and closed loop, independent of the I/O driver.
+//! - [`driver`]: the io_uring and epoll drivers that perform the worker's I/O.
+//! - [`stats`], [`result`], [`report`]: histograms, the result file, human output.
+//! - [`server`]: the built-in target (`ringload serve`).
+//! - [`run`]: starts the cores, the reporter and the signal handling for one run.
+
+pub mod content;
+pub mod driver;
+pub mod error;
+pub mod http;
+pub mod names;
+pub mod naming;
+pub mod payload;
+pub mod report;
+pub mod result;
+pub mod rng;
+pub mod run;
+pub mod selector;
+pub mod server;
+pub mod stats;
+pub mod units;
+pub mod worker;
+pub mod workload;
+
+/// The version written into every result file (`engine_version`).
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");

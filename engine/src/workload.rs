@@ -1,0 +1,353 @@
+//! The validated description of one run, as the engine takes it.
+//!
+//! The binary (or the launcher) builds a [`Workload`] from flags or a TOML spec and calls
+//! [`Workload::validate`]; the engine never sees clap or TOML types. Field names follow
+//! aisloader's flags (../shared/reference/aisloader.md §1.2) so that result files, specs and
+//! flags share one vocabulary. Every validation error names the flag and the fix.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Which object API the client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// `<endpoint>/<bucket>/<name>`, GET and WebDAV-style PUT.
+    Http,
+    /// AIStore native API (`/v1/objects/...`).
+    Ais,
+    /// S3 with SigV4.
+    S3,
+}
+
+impl Protocol {
+    /// The lowercase name used on the command line and in result files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Ais => "ais",
+            Protocol::S3 => "s3",
+        }
+    }
+}
+
+/// Which I/O driver runs the cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriverKind {
+    /// io_uring, falling back to epoll (with one note on stderr) when io_uring cannot be set up.
+    Auto,
+    /// io_uring only; failing to set it up is an error.
+    Uring,
+    /// epoll only.
+    Epoll,
+}
+
+/// Where the load goes: a resolved address plus what the request line and `Host` header need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    /// The URL as the user gave it (or as the built-in target reported it).
+    pub url: String,
+    /// The resolved socket address that connections go to.
+    pub addr: SocketAddr,
+    /// `host[:port]` for the `Host` header.
+    pub host_header: String,
+    /// Path prefix from the URL, without a trailing `/` (often empty).
+    pub base_path: String,
+}
+
+impl Endpoint {
+    /// Parses `http://host[:port][/path]` (or `host:port`) and resolves the host.
+    pub fn parse(url: &str) -> Result<Endpoint, WorkloadError> {
+        let bad = |why: &str| WorkloadError::Invalid {
+            flag: "--endpoint",
+            value: url.to_string(),
+            why: why.to_string(),
+        };
+        let rest = if let Some(r) = url.strip_prefix("http://") {
+            r
+        } else if url.starts_with("https://") {
+            return Err(bad("https is not supported yet; use an http:// endpoint"));
+        } else if url.contains("://") {
+            return Err(bad("the scheme must be http://, e.g. http://127.0.0.1:8080"));
+        } else {
+            url
+        };
+        let (hostport, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+            None => (rest, ""),
+        };
+        if hostport.is_empty() {
+            return Err(bad("no host; give e.g. http://127.0.0.1:8080"));
+        }
+        let with_port = if hostport.rsplit_once(':').is_some_and(|(_, p)| !p.contains(']')) {
+            hostport.to_string()
+        } else {
+            format!("{hostport}:80")
+        };
+        use std::net::ToSocketAddrs;
+        let addr = with_port
+            .to_socket_addrs()
+            .map_err(|e| bad(&format!("cannot resolve '{hostport}': {e}")))?
+            .next()
+            .ok_or_else(|| bad(&format!("'{hostport}' resolves to no address")))?;
+        Ok(Endpoint {
+            url: url.to_string(),
+            addr,
+            host_header: hostport.to_string(),
+            base_path: path.to_string(),
+        })
+    }
+}
+
+/// Everything one rank's run needs. Build it, then call [`Workload::validate`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    /// The target. `None` until the binary has started the built-in target or parsed the URL.
+    pub endpoint: Option<Endpoint>,
+    pub protocol: Protocol,
+    pub bucket: String,
+    /// Measured-phase length; `None` runs until another stop condition (or a signal).
+    #[serde(serialize_with = "ser_opt_duration")]
+    pub duration: Option<Duration>,
+    /// Total requests in flight (closed loop), split across cores.
+    pub numworkers: u32,
+    /// Percent of operations that are PUTs (0..=100).
+    pub pctput: u32,
+    pub minsize: u64,
+    pub maxsize: u64,
+    /// Stop after this many PUTs have been issued (0 = no limit).
+    pub maxputs: u64,
+    /// Stop once this many PUT bytes have been issued (0 = no limit).
+    pub totalputsize: u64,
+    /// Stop after this many full passes over the names (0 = no limit).
+    pub epochs: u64,
+    /// Read each name once per epoch in shuffled order (true) or uniformly with replacement.
+    pub uniquegets: bool,
+    pub readoff: u64,
+    /// Range length for GETs; 0 reads the whole object.
+    pub readlen: u64,
+    pub subdir: Option<String>,
+    pub putshards: u64,
+    pub filelist: Option<PathBuf>,
+    pub loaderid: String,
+    pub loadernum: u64,
+    pub loaderidhashlen: u32,
+    /// PRNG seed; the same seed gives the same names, sizes and read order.
+    pub seed: u64,
+    #[serde(serialize_with = "ser_duration")]
+    pub statsinterval: Duration,
+    /// Per-request timeout; `None` means none.
+    #[serde(serialize_with = "ser_opt_duration")]
+    pub timeout: Option<Duration>,
+    /// Number of pinned cores (threads) to run.
+    pub cores: usize,
+    pub driver: DriverKind,
+    /// Hash GET bodies (copy path) instead of dropping them in the kernel.
+    pub verify: bool,
+}
+
+fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
+
+impl Default for Workload {
+    /// aisloader's defaults (numworkers 10, sizes 1 MiB..1 GiB, statsinterval 10 s, 1 minute).
+    fn default() -> Self {
+        Workload {
+            endpoint: None,
+            protocol: Protocol::Http,
+            bucket: "ringload".to_string(),
+            duration: Some(Duration::from_secs(60)),
+            numworkers: 10,
+            pctput: 0,
+            minsize: 1 << 20,
+            maxsize: 1 << 30,
+            maxputs: 0,
+            totalputsize: 0,
+            epochs: 0,
+            uniquegets: true,
+            readoff: 0,
+            readlen: 0,
+            subdir: None,
+            putshards: 0,
+            filelist: None,
+            loaderid: "0".to_string(),
+            loadernum: 0,
+            loaderidhashlen: 0,
+            seed: 0,
+            statsinterval: Duration::from_secs(10),
+            timeout: Some(Duration::from_secs(600)),
+            cores: 1,
+            driver: DriverKind::Auto,
+            verify: false,
+        }
+    }
+}
+
+/// A workload that cannot run, naming the flag at fault and how to fix it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WorkloadError {
+    #[error("{flag} '{value}' is invalid: {why}")]
+    Invalid {
+        flag: &'static str,
+        value: String,
+        why: String,
+    },
+    #[error("--minsize ({min}) is larger than --maxsize ({max}); make --minsize <= --maxsize")]
+    MinAboveMax { min: u64, max: u64 },
+}
+
+impl Workload {
+    /// Checks every field; the first problem is returned with the flag name and a fix.
+    pub fn validate(&self) -> Result<(), WorkloadError> {
+        let inv = |flag: &'static str, value: String, why: &str| {
+            Err(WorkloadError::Invalid {
+                flag,
+                value,
+                why: why.to_string(),
+            })
+        };
+        if self.pctput > 100 {
+            return inv("--pctput", self.pctput.to_string(), "must be 0..=100");
+        }
+        if self.minsize > self.maxsize {
+            return Err(WorkloadError::MinAboveMax {
+                min: self.minsize,
+                max: self.maxsize,
+            });
+        }
+        if self.numworkers == 0 {
+            return inv("--numworkers", "0".into(), "needs at least 1 request in flight");
+        }
+        if self.cores == 0 {
+            return inv("--cores", "0".into(), "needs at least 1 core");
+        }
+        if self.statsinterval.is_zero() {
+            return inv("--statsinterval", "0".into(), "use at least 1s");
+        }
+        if self.bucket.is_empty() || self.bucket.contains('/') {
+            return inv(
+                "--bucket",
+                self.bucket.clone(),
+                "give a non-empty bucket name without '/'",
+            );
+        }
+        if self.loaderid.is_empty() {
+            return inv("--loaderid", String::new(), "must not be empty");
+        }
+        if self.loaderidhashlen == 0 && self.loaderid.parse::<u64>().is_err() {
+            return inv(
+                "--loaderid",
+                self.loaderid.clone(),
+                "must be a number unless --loaderidhashlen is set",
+            );
+        }
+        if self.loaderidhashlen > 63 {
+            return inv(
+                "--loaderidhashlen",
+                self.loaderidhashlen.to_string(),
+                "must be 1..=63",
+            );
+        }
+        if self.loadernum > 0 && self.loaderidhashlen > 0 {
+            return inv(
+                "--loadernum",
+                self.loadernum.to_string(),
+                "cannot be combined with --loaderidhashlen; use one of them",
+            );
+        }
+        if self.loadernum > 0 {
+            let id: u64 = self.loaderid.parse().unwrap_or(0);
+            if id >= self.loadernum {
+                return inv(
+                    "--loaderid",
+                    self.loaderid.clone(),
+                    &format!("must be below --loadernum ({})", self.loadernum),
+                );
+            }
+        }
+        if let Some(sub) = &self.subdir {
+            if sub.starts_with('/') {
+                return inv("--subdir", sub.clone(), "must not start with '/'");
+            }
+        }
+        if self.putshards > 100_000 {
+            return inv(
+                "--putshards",
+                self.putshards.to_string(),
+                "must be at most 100000",
+            );
+        }
+        if self.epochs > 0 && self.pctput == 100 {
+            return inv(
+                "--epochs",
+                self.epochs.to_string(),
+                "counts GET passes, but --pctput is 100 (no GETs)",
+            );
+        }
+        Ok(())
+    }
+
+    /// True when the run issues no GETs at all.
+    pub fn put_only(&self) -> bool {
+        self.pctput == 100
+    }
+
+    /// True when the run issues no PUTs at all.
+    pub fn get_only(&self) -> bool {
+        self.pctput == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        Workload::default().validate().unwrap();
+    }
+
+    #[test]
+    fn min_above_max_names_both_flags() {
+        let w = Workload {
+            minsize: 10,
+            maxsize: 5,
+            ..Workload::default()
+        };
+        let e = w.validate().unwrap_err().to_string();
+        assert!(e.contains("--minsize") && e.contains("--maxsize"), "{e}");
+    }
+
+    #[test]
+    fn pctput_above_100_is_rejected() {
+        let w = Workload {
+            pctput: 101,
+            ..Workload::default()
+        };
+        assert!(w.validate().unwrap_err().to_string().contains("--pctput"));
+    }
+
+    #[test]
+    fn endpoint_parsing() {
+        let e = Endpoint::parse("http://127.0.0.1:8080/base/").unwrap();
+        assert_eq!(e.addr.port(), 8080);
+        assert_eq!(e.base_path, "/base");
+        assert_eq!(e.host_header, "127.0.0.1:8080");
+        let e = Endpoint::parse("127.0.0.1:9").unwrap();
+        assert_eq!(e.base_path, "");
+        assert!(Endpoint::parse("ftp://x").is_err());
+        assert!(Endpoint::parse("https://x").is_err());
+    }
+}

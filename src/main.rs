@@ -1,0 +1,2 @@
+//! ringload: placeholder main until the CLI lands.
+fn main() {}
