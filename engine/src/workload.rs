@@ -72,7 +72,9 @@ impl Endpoint {
         } else if url.starts_with("https://") {
             return Err(bad("https is not supported yet; use an http:// endpoint"));
         } else if url.contains("://") {
-            return Err(bad("the scheme must be http://, e.g. http://127.0.0.1:8080"));
+            return Err(bad(
+                "the scheme must be http://, e.g. http://127.0.0.1:8080",
+            ));
         } else {
             url
         };
@@ -83,7 +85,10 @@ impl Endpoint {
         if hostport.is_empty() {
             return Err(bad("no host; give e.g. http://127.0.0.1:8080"));
         }
-        let with_port = if hostport.rsplit_once(':').is_some_and(|(_, p)| !p.contains(']')) {
+        let with_port = if hostport
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| !p.contains(']'))
+        {
             hostport.to_string()
         } else {
             format!("{hostport}:80")
@@ -228,7 +233,11 @@ impl Workload {
             });
         }
         if self.numworkers == 0 {
-            return inv("--numworkers", "0".into(), "needs at least 1 request in flight");
+            return inv(
+                "--numworkers",
+                "0".into(),
+                "needs at least 1 request in flight",
+            );
         }
         if self.cores == 0 {
             return inv("--cores", "0".into(), "needs at least 1 core");

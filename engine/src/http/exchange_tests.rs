@@ -1,0 +1,242 @@
+//! Tests for the sans-IO exchange: responses are fed in every split, with kernel drops
+//! simulated by skipping bytes of the input stream.
+
+use super::*;
+
+struct Outcome {
+    result: Result<(), Failure>,
+    status: u16,
+    body_bytes: u64,
+    seen: Vec<u8>,
+    keep_alive: bool,
+}
+
+/// Runs one exchange against `wire` (the server's bytes), receiving at most `step` bytes at a
+/// time, then end-of-stream when the wire runs dry.
+fn drive(wire: &[u8], step: usize, discard: bool, head_only: bool) -> Outcome {
+    let mut ex = Exchange::new();
+    ex.head.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+    ex.begin(0, head_only, discard);
+    assert_eq!(ex.need(), Need::Send);
+    let n = ex.head_rest().len();
+    ex.on_sent(n);
+    let mut pos = 0;
+    let mut seen = Vec::new();
+    let result = loop {
+        match ex.need() {
+            Need::Done => break Ok(()),
+            Need::Send => panic!("send after the head was sent"),
+            Need::Recv => {
+                let space = ex.recv_space();
+                let n = space.len().min(step).min(wire.len() - pos);
+                space[..n].copy_from_slice(&wire[pos..pos + n]);
+                pos += n;
+                if let Err(e) = ex.on_recv(n, &mut |b: &[u8]| seen.extend_from_slice(b)) {
+                    break Err(e);
+                }
+                if n == 0 {
+                    break Ok(());
+                }
+            }
+            Need::Discard(max) => {
+                let n = max.min(step).min(wire.len() - pos);
+                pos += n;
+                if let Err(e) = ex.on_discarded(n) {
+                    break Err(e);
+                }
+                if n == 0 {
+                    break Ok(());
+                }
+            }
+        }
+    };
+    Outcome {
+        result,
+        status: ex.status(),
+        body_bytes: ex.body_bytes(),
+        seen,
+        keep_alive: ex.keep_alive(),
+    }
+}
+
+fn every_split(wire: &[u8], discard: bool, check: impl Fn(&Outcome)) {
+    for step in [1, 2, 3, 7, 64, 4096, usize::MAX] {
+        check(&drive(wire, step, discard, false));
+    }
+}
+
+#[test]
+fn content_length_body_copy_and_discard() {
+    let body: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+    let mut wire = b"HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n".to_vec();
+    wire.extend_from_slice(&body);
+    every_split(&wire, false, |o| {
+        assert_eq!(o.result, Ok(()));
+        assert_eq!(o.status, 200);
+        assert_eq!(o.body_bytes, 10_000);
+        assert_eq!(o.seen, body);
+        assert!(o.keep_alive);
+    });
+    every_split(&wire, true, |o| {
+        assert_eq!(o.result, Ok(()));
+        assert_eq!(o.body_bytes, 10_000);
+        assert!(o.seen.len() <= 10_000);
+        assert_eq!(&body[..o.seen.len()], &o.seen[..]);
+    });
+}
+
+#[test]
+fn chunked_body() {
+    let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+        5;ext=1\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-T: 1\r\n\r\n";
+    for discard in [false, true] {
+        every_split(wire, discard, |o| {
+            assert_eq!(o.result, Ok(()));
+            assert_eq!(o.body_bytes, 31);
+            assert!(o.keep_alive);
+            if !discard {
+                assert_eq!(o.seen, b"helloabcdefghijklmnopqrstuvwxyz");
+            }
+        });
+    }
+}
+
+#[test]
+fn until_close_body() {
+    let wire = b"HTTP/1.1 200 OK\r\n\r\nabcdef";
+    every_split(wire, true, |o| {
+        assert_eq!(o.result, Ok(()));
+        assert_eq!(o.body_bytes, 6);
+        assert!(!o.keep_alive);
+    });
+}
+
+#[test]
+fn short_body_is_a_failure_not_fewer_bytes() {
+    let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-some";
+    for discard in [false, true] {
+        every_split(wire, discard, |o| {
+            assert_eq!(o.result, Err(Failure::ShortBody))
+        });
+    }
+    let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nA\r\nabc";
+    every_split(chunked, true, |o| {
+        assert_eq!(o.result, Err(Failure::ShortBody))
+    });
+}
+
+#[test]
+fn closed_before_response_and_partial_head() {
+    let o = drive(b"", 10, true, false);
+    assert_eq!(o.result, Err(Failure::Closed));
+    let o = drive(b"HTTP/1.1 200 O", 10, true, false);
+    assert_eq!(o.result, Err(Failure::Protocol));
+}
+
+#[test]
+fn garbage_and_bad_framing_are_protocol_errors() {
+    assert_eq!(
+        drive(b"NOT HTTP\r\n\r\n", 64, true, false).result,
+        Err(Failure::Protocol)
+    );
+    let bad_cl = b"HTTP/1.1 200 OK\r\nContent-Length: x1\r\n\r\n";
+    assert_eq!(
+        drive(bad_cl, 64, true, false).result,
+        Err(Failure::Protocol)
+    );
+    let two_cl = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab";
+    assert_eq!(
+        drive(two_cl, 64, true, false).result,
+        Err(Failure::Protocol)
+    );
+    let bad_chunk = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+    assert_eq!(
+        drive(bad_chunk, 64, true, false).result,
+        Err(Failure::Protocol)
+    );
+}
+
+#[test]
+fn interim_100_continue_is_skipped() {
+    let wire = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+    every_split(wire, true, |o| {
+        assert_eq!(o.result, Ok(()));
+        assert_eq!(o.status, 201);
+    });
+}
+
+#[test]
+fn head_and_204_have_no_body() {
+    let o = drive(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n",
+        64,
+        true,
+        true,
+    );
+    assert_eq!((o.result, o.body_bytes), (Ok(()), 0));
+    let o = drive(b"HTTP/1.1 204 No Content\r\n\r\n", 64, true, false);
+    assert_eq!((o.result, o.status, o.keep_alive), (Ok(()), 204, true));
+}
+
+#[test]
+fn connection_close_and_http10() {
+    let o = drive(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        64,
+        true,
+        false,
+    );
+    assert!(!o.keep_alive);
+    let o = drive(
+        b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        64,
+        true,
+        false,
+    );
+    assert!(!o.keep_alive);
+}
+
+#[test]
+fn redirect_location_is_kept() {
+    let wire = b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:9/x?pid=1\r\nContent-Length: 0\r\n\r\n";
+    let mut ex = Exchange::new();
+    ex.begin(0, false, true);
+    ex.on_sent(0);
+    let space = ex.recv_space();
+    space[..wire.len()].copy_from_slice(wire);
+    ex.on_recv(wire.len(), &mut |_| {}).unwrap();
+    assert!(ex.is_done());
+    assert_eq!(ex.status(), 307);
+    assert_eq!(ex.location(), b"http://127.0.0.1:9/x?pid=1");
+}
+
+#[test]
+fn oversized_head_grows_then_fails() {
+    let mut big = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 10_000));
+    big.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(drive(&big, 4096, true, false).result, Ok(()));
+    let mut huge = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', MAX_HEAD + 10));
+    assert_eq!(
+        drive(&huge, 4096, true, false).result,
+        Err(Failure::Protocol)
+    );
+}
+
+#[test]
+fn request_body_progress() {
+    let mut ex = Exchange::new();
+    ex.head
+        .extend_from_slice(b"PUT /x HTTP/1.1\r\nContent-Length: 10\r\n\r\n");
+    let hl = ex.head.len();
+    ex.begin(10, false, true);
+    ex.on_sent(hl - 3);
+    assert_eq!(ex.head_rest().len(), 3);
+    assert_eq!(ex.need(), Need::Send);
+    ex.on_sent(3 + 4);
+    assert_eq!(ex.body_progress(), (4, 10));
+    assert_eq!(ex.need(), Need::Send);
+    ex.on_sent(6);
+    assert_eq!(ex.need(), Need::Recv);
+}
