@@ -1,1 +1,201 @@
-//! Placeholder: filled in by its owner.
+//! One run of the engine: start the pinned cores, fold their statistics, stop on the first
+//! stop condition or signal, and hand back totals for the result file.
+//!
+//! The calling thread is the reporter: it receives each core's one-second ticks, prints the
+//! interval table and the live line, enforces `--duration`, and turns SIGINT/SIGTERM into a
+//! graceful stop (stop issuing, drain for up to [`DRAIN_GRACE`], then cancel what is left).
+//! A second signal exits at once.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use socket2::SockAddr;
+
+use crate::driver::{run_worker, DriverError};
+use crate::names::NameList;
+use crate::report::{ReportConfig, Reporter, RunTotals};
+use crate::selector::GetSelector;
+use crate::stats::unix_now_ns;
+use crate::worker::{Shared, StopReason, Worker, CONNECT_GIVEUP};
+use crate::workload::{DriverKind, Workload};
+
+/// How long in-flight requests may finish after a stop before they are cancelled.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(2);
+/// How long the pre-flight connection check waits.
+const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the reporter wakes up when no tick arrives.
+const POLL: Duration = Duration::from_millis(100);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "cannot connect to {url}: {err}. Is the server running and listening there? \
+         Check --endpoint (or leave it out to use the built-in target)"
+    )]
+    Unreachable { url: String, err: std::io::Error },
+    #[error("no endpoint: set --endpoint (or leave it out to use the built-in target)")]
+    NoEndpoint,
+    #[error(
+        "nothing to GET: this run reads ({pct}% GET) but has no object names. Give --filelist, \
+         or add PUTs with --pctput, or use the built-in target (omit --endpoint)"
+    )]
+    NoNames { pct: u32 },
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+    #[error("cannot start core thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// What a finished run hands back.
+pub struct RunOutcome {
+    pub totals: RunTotals,
+    pub reason: StopReason,
+    pub driver: DriverKind,
+    /// Cores actually used.
+    pub cores: usize,
+}
+
+/// Options that are about presentation, not about the load.
+pub struct RunOptions {
+    /// Draw the live status line on stderr.
+    pub live: bool,
+}
+
+static SIGNALS: AtomicU64 = AtomicU64::new(0);
+static HANDLERS: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    if SIGNALS.fetch_add(1, Ordering::SeqCst) >= 1 {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(130) };
+    }
+}
+
+/// Installs the SIGINT/SIGTERM handlers (once per process).
+fn install_signal_handlers() {
+    if HANDLERS.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: `on_signal` only touches an atomic and calls _exit, both async-signal-safe.
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+}
+
+/// Runs `w` against its endpoint. GET names come from `names` (may be empty for PUT runs).
+pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let ep = w.endpoint.clone().ok_or(RunError::NoEndpoint)?;
+    if !w.put_only() && names.is_empty() && w.get_only() {
+        return Err(RunError::NoNames { pct: 100 - w.pctput });
+    }
+    std::net::TcpStream::connect_timeout(&ep.addr, PREFLIGHT_TIMEOUT).map_err(|err| {
+        RunError::Unreachable {
+            url: ep.url.clone(),
+            err,
+        }
+    })?;
+    install_signal_handlers();
+    let cores = w.cores.min(w.numworkers as usize).max(1);
+    let selector = (!names.is_empty() && !w.put_only())
+        .then(|| GetSelector::new(names.len() as u64, w.uniquegets, w.epochs, w.seed));
+    let prefix = format!("{}/{}/", ep.base_path, w.bucket);
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        workload: w.clone(),
+        addr: SockAddr::from(ep.addr),
+        object_prefix: prefix.trim_start_matches('/').as_bytes().to_vec(),
+        path_prefix: prefix.into_bytes(),
+        names,
+        selector,
+        ops: AtomicU64::new(0),
+        puts: AtomicU64::new(0),
+        put_bytes: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        cancel: AtomicBool::new(false),
+        connected: AtomicBool::new(false),
+        reason: Default::default(),
+        started,
+        start_unix_ns: unix_now_ns(),
+    });
+    let (tx, rx) = mpsc::channel();
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let mut handles = Vec::with_capacity(cores);
+    for core in 0..cores {
+        let conns = w.numworkers as usize / cores + usize::from(core < w.numworkers as usize % cores);
+        let (sh, tx) = (shared.clone(), tx.clone());
+        let pin = (!ids.is_empty()).then(|| ids[core % ids.len()]);
+        let driver = w.driver;
+        let h = std::thread::Builder::new()
+            .name(format!("ringload-core-{core}"))
+            .spawn(move || {
+                if let Some(id) = pin {
+                    core_affinity::set_for_current(id);
+                }
+                let mut worker = Worker::new(core, conns, sh.clone(), tx);
+                let r = run_worker(&mut worker, driver);
+                if r.is_err() {
+                    sh.stop(StopReason::Finished);
+                    sh.cancel.store(true, Ordering::Relaxed);
+                }
+                r
+            })
+            .map_err(RunError::Thread)?;
+        handles.push(h);
+    }
+    drop(tx);
+    let cfg = ReportConfig {
+        statsinterval: w.statsinterval,
+        duration: w.duration,
+        cores,
+        live: opts.live,
+    };
+    let mut reporter = Reporter::new(cfg, shared.start_unix_ns, std::io::stdout(), std::io::stderr());
+    let deadline = w.duration.map(|d| started + d);
+    let mut stopped_at: Option<Instant> = None;
+    loop {
+        match rx.recv_timeout(POLL) {
+            Ok((core, snap)) => reporter.add_tick(core, snap),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        let now = Instant::now();
+        if SIGNALS.load(Ordering::SeqCst) > 0 && !shared.stopping() {
+            shared.stop(StopReason::Signal);
+        }
+        if deadline.is_some_and(|d| now >= d) && !shared.stopping() {
+            shared.stop(StopReason::Duration);
+        }
+        if shared.stopping() {
+            let t = *stopped_at.get_or_insert(now);
+            if now.duration_since(t) >= DRAIN_GRACE {
+                shared.cancel.store(true, Ordering::Relaxed);
+            }
+        }
+        if !shared.connected.load(Ordering::Relaxed) && started.elapsed() > CONNECT_GIVEUP * 2 {
+            shared.stop(StopReason::ConnectFailed);
+        }
+        reporter.poll(unix_now_ns());
+    }
+    let end = unix_now_ns();
+    let mut driver = w.driver;
+    let mut first_err = None;
+    for h in handles {
+        match h.join() {
+            Ok(Ok(d)) => driver = d,
+            Ok(Err(e)) => first_err = first_err.or(Some(e)),
+            Err(_) => {}
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e.into());
+    }
+    let totals = reporter.finish(end);
+    Ok(RunOutcome {
+        totals,
+        reason: shared.reason(),
+        driver,
+        cores,
+    })
+}

@@ -1,0 +1,157 @@
+//! One client connection of a core: its socket, its HTTP exchange and the operation it carries.
+//!
+//! A `Conn` lives in a boxed slice that is never resized, so the pointers handed to the kernel
+//! (the `msghdr`, its iovecs, the receive buffer, the socket address) stay valid while an
+//! io_uring operation owns them. At most one I/O is outstanding per connection.
+
+use std::os::fd::{IntoRawFd, RawFd};
+use std::time::Instant;
+
+use socket2::{Domain, Protocol as SockProto, SockAddr, Socket, Type};
+
+use crate::http::Exchange;
+use crate::stats::Op;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// No operation assigned (between operations).
+    Idle,
+    /// A non-blocking connect is under way.
+    Connecting,
+    /// The HTTP exchange is running.
+    Exchanging,
+    /// Waiting until the given instant (backoff after a connect failure).
+    Sleeping(Instant),
+    /// The run is over for this connection.
+    Finished,
+}
+
+pub struct Conn {
+    pub fd: RawFd,
+    pub phase: Phase,
+    pub exch: Exchange,
+    pub op: Op,
+    /// When the request started (just before its first byte was written).
+    pub started: Instant,
+    /// When the current operation times out.
+    pub deadline: Option<Instant>,
+    /// Set when the operation was aborted (timeout or cancel); its I/O result is void.
+    pub aborted: Option<Abort>,
+    /// Requests completed on the current socket (0 = fresh socket).
+    pub reuse: u32,
+    /// Whether this operation was already retried after a stale keep-alive close.
+    pub retried: bool,
+    /// PUT counter of the object this PUT writes (to remember it for later GETs).
+    pub put_cnt: u64,
+    /// Redirects followed by the current operation.
+    pub redirects: u8,
+    /// Where this socket is connected (the endpoint, or a redirect target).
+    pub peer: SockAddr,
+    /// Verification state for `--verify` GETs.
+    pub verify_start: u64,
+    pub verify_pos: u64,
+    pub verify_ok: bool,
+    iov: [libc::iovec; 2],
+    msg: libc::msghdr,
+}
+
+/// Why an operation was aborted by the worker rather than finished by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abort {
+    Timeout,
+    Cancel,
+}
+
+impl Conn {
+    pub fn new(peer: SockAddr) -> Conn {
+        Conn {
+            fd: -1,
+            phase: Phase::Idle,
+            exch: Exchange::new(),
+            op: Op::Get,
+            started: Instant::now(),
+            deadline: None,
+            aborted: None,
+            reuse: 0,
+            retried: false,
+            put_cnt: 0,
+            redirects: 0,
+            peer,
+            verify_start: 0,
+            verify_pos: 0,
+            verify_ok: true,
+            iov: [libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            }; 2],
+            // SAFETY: an all-zero msghdr is a valid empty message header.
+            msg: unsafe { std::mem::zeroed() },
+        }
+    }
+
+    /// Opens a fresh non-blocking TCP socket (closing any old one).
+    pub fn open_socket(&mut self) -> std::io::Result<()> {
+        self.close();
+        let domain = if self.peer.is_ipv6() {
+            Domain::IPV6
+        } else {
+            Domain::IPV4
+        };
+        let s = Socket::new(domain, Type::STREAM.nonblocking().cloexec(), Some(SockProto::TCP))?;
+        s.set_tcp_nodelay(true)?;
+        self.fd = s.into_raw_fd();
+        self.reuse = 0;
+        Ok(())
+    }
+
+    /// Closes the socket if one is open.
+    pub fn close(&mut self) {
+        if self.fd >= 0 {
+            // SAFETY: `fd` is a socket this connection owns and no I/O on it is outstanding
+            // (the worker only closes between operations or after the last completion).
+            unsafe { libc::close(self.fd) };
+            self.fd = -1;
+        }
+    }
+
+    /// Fills the message header with the unsent head and the next body slice, and returns it.
+    /// The pointer stays valid until the connection's next call of this method.
+    pub fn prepare_send(&mut self, body: &[u8]) -> *const libc::msghdr {
+        let head = self.exch.head_rest();
+        let mut n = 0;
+        if !head.is_empty() {
+            self.iov[n] = libc::iovec {
+                iov_base: head.as_ptr() as *mut libc::c_void,
+                iov_len: head.len(),
+            };
+            n += 1;
+        }
+        if !body.is_empty() {
+            self.iov[n] = libc::iovec {
+                iov_base: body.as_ptr() as *mut libc::c_void,
+                iov_len: body.len(),
+            };
+            n += 1;
+        }
+        self.msg.msg_iov = self.iov.as_mut_ptr();
+        self.msg.msg_iovlen = n as _;
+        &self.msg
+    }
+
+    /// Pointer and length of the free receive space.
+    pub fn recv_space(&mut self) -> (*mut u8, usize) {
+        let space = self.exch.recv_space();
+        (space.as_mut_ptr(), space.len())
+    }
+
+    pub fn in_flight(&self) -> bool {
+        matches!(self.phase, Phase::Connecting | Phase::Exchanging)
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

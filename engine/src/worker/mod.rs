@@ -1,0 +1,532 @@
+//! One core's closed loop: its connections, the choice of each next operation, and the
+//! accounting of each finished one. Driver-independent.
+//!
+//! A driver (io_uring or epoll) asks the worker for [`Step`]s and reports each I/O result back
+//! with [`Worker::on_complete`]; the worker never performs I/O except opening and closing
+//! sockets. Each connection always has exactly one operation in flight until the run stops
+//! (aisloader's closed loop), so `numworkers` connections give `numworkers` outstanding requests.
+//! Nothing on this path allocates, formats or locks: names go into a reused buffer, request
+//! heads into the connection's reused buffer, and statistics into this core's histograms.
+
+pub mod conn;
+pub mod shared;
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use crate::content;
+use crate::http::{Failure, Method, Need, RequestHead};
+use crate::naming::Namer;
+use crate::payload::Payload;
+use crate::rng::{pct_fires, FastRng};
+use crate::stats::{unix_now_ns, CoreStats, ErrorKind, Op, Snapshot, TICK};
+use conn::{Abort, Conn, Phase};
+pub use shared::{Shared, StopReason};
+
+/// How often in-flight operations are checked against their deadline.
+const SWEEP: Duration = Duration::from_millis(50);
+/// Pause after a failed connect before the connection tries again, so a dead endpoint is not
+/// hammered in a tight loop.
+const CONNECT_BACKOFF: Duration = Duration::from_millis(100);
+/// With no successful connection at all for this long, the run gives up.
+pub const CONNECT_GIVEUP: Duration = Duration::from_secs(5);
+/// Redirects one operation may follow before it counts as a redirect error.
+const MAX_REDIRECTS: u8 = 5;
+/// Largest request-body slice handed to one send.
+const SEND_SLICE: usize = 256 * 1024;
+
+/// The I/O a driver must start next for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Connect the (new, non-blocking) socket to [`Worker::peer`].
+    Connect,
+    /// Send the message from [`Worker::prepare_send`].
+    Send,
+    /// Receive into [`Worker::recv_space`].
+    Recv,
+    /// Drop up to this many bytes in the kernel (`MSG_TRUNC`).
+    Discard(usize),
+    /// Nothing now: the connection sleeps or is finished.
+    Idle,
+}
+
+pub struct Worker {
+    pub core: usize,
+    shared: std::sync::Arc<Shared>,
+    conns: Box<[Conn]>,
+    stats: CoreStats,
+    ticks: Sender<(usize, Snapshot)>,
+    payload: Payload,
+    namer: Namer,
+    rng: FastRng,
+    name: Vec<u8>,
+    ident: Vec<u8>,
+    /// PUT counters of objects this core wrote, for GETs in mixed runs.
+    own_puts: Vec<u64>,
+    next_tick: Instant,
+    next_sweep: Instant,
+    /// Connections whose operation expired this sweep (the driver cancels their I/O).
+    pub expired: Vec<usize>,
+    /// Connections whose backoff ended this sweep (the driver asks them for a step).
+    pub woken: Vec<usize>,
+    finished: usize,
+}
+
+impl Worker {
+    pub fn new(
+        core: usize,
+        conns: usize,
+        shared: std::sync::Arc<Shared>,
+        ticks: Sender<(usize, Snapshot)>,
+    ) -> Worker {
+        let w = &shared.workload;
+        let seed = w.seed;
+        let conns: Box<[Conn]> = (0..conns).map(|_| Conn::new(shared.addr.clone())).collect();
+        let start = shared.started;
+        Worker {
+            core,
+            payload: Payload::new(seed ^ (core as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            namer: Namer::new(w),
+            rng: FastRng::new(seed ^ 0xC0DE ^ ((core as u64) << 32)),
+            stats: CoreStats::new(shared.start_unix_ns),
+            ticks,
+            name: Vec::with_capacity(256),
+            ident: Vec::with_capacity(256),
+            own_puts: Vec::new(),
+            next_tick: start + TICK,
+            next_sweep: start + SWEEP,
+            expired: Vec::new(),
+            woken: Vec::new(),
+            finished: 0,
+            conns,
+            shared,
+        }
+    }
+
+    pub fn conn_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// True once every connection is finished.
+    pub fn done(&self) -> bool {
+        self.finished == self.conns.len()
+    }
+
+    pub fn fd(&self, i: usize) -> i32 {
+        self.conns[i].fd
+    }
+
+    /// The address connection `i` connects to (pointer stays valid while the op runs).
+    pub fn peer(&self, i: usize) -> &socket2::SockAddr {
+        &self.conns[i].peer
+    }
+
+    pub fn prepare_send(&mut self, i: usize) -> *const libc::msghdr {
+        let c = &mut self.conns[i];
+        let (sent, total) = c.exch.body_progress();
+        let body = if sent < total {
+            let max = (total - sent).min(SEND_SLICE as u64) as usize;
+            self.payload.chunk(sent, max)
+        } else {
+            &[]
+        };
+        c.prepare_send(body)
+    }
+
+    pub fn recv_space(&mut self, i: usize) -> (*mut u8, usize) {
+        self.conns[i].recv_space()
+    }
+
+    /// The first step of every connection.
+    pub fn start(&mut self, i: usize) -> Step {
+        self.next_op(i)
+    }
+
+    /// The step a connection waits on now (used by readiness-based drivers).
+    pub fn current(&self, i: usize) -> Step {
+        let c = &self.conns[i];
+        match c.phase {
+            Phase::Connecting => Step::Connect,
+            Phase::Exchanging => need_to_step(c.exch.need()),
+            _ => Step::Idle,
+        }
+    }
+
+    /// Feeds the result of the I/O last started for connection `i` (bytes, or `-errno`).
+    pub fn on_complete(&mut self, i: usize, res: i32) -> Step {
+        let verify = self.shared.workload.verify;
+        let c = &mut self.conns[i];
+        if let Some(abort) = c.aborted {
+            return self.fail(i, abort_kind(abort));
+        }
+        match c.phase {
+            Phase::Connecting => {
+                if res < 0 {
+                    return self.connect_failed(i);
+                }
+                self.shared.connected.store(true, Ordering::Relaxed);
+                c.phase = Phase::Exchanging;
+                c.started = Instant::now();
+                Step::Send
+            }
+            Phase::Exchanging => {
+                if res < 0 {
+                    return self.fail(i, errno_kind(-res));
+                }
+                let n = res as usize;
+                let r = match c.exch.need() {
+                    Need::Send => {
+                        c.exch.on_sent(n);
+                        Ok(())
+                    }
+                    Need::Recv => {
+                        let Conn {
+                            exch,
+                            verify_start,
+                            verify_pos,
+                            verify_ok,
+                            ..
+                        } = c;
+                        let verify = verify && c.op == Op::Get;
+                        exch.on_recv(n, &mut |b: &[u8]| {
+                            if verify {
+                                *verify_ok &= content::pattern().verify(*verify_start, *verify_pos, b);
+                                *verify_pos += b.len() as u64;
+                            }
+                        })
+                    }
+                    Need::Discard(_) => c.exch.on_discarded(n),
+                    Need::Done => Ok(()),
+                };
+                match r {
+                    Err(Failure::Closed) if c.reuse > 0 && !c.retried => self.retry_fresh(i),
+                    Err(f) => self.fail(i, failure_kind(f)),
+                    Ok(()) => match c.exch.need() {
+                        Need::Done => self.finish_op(i),
+                        need => need_to_step(need),
+                    },
+                }
+            }
+            _ => Step::Idle,
+        }
+    }
+
+    /// Aborts connection `i`'s operation now (drivers without kernel-owned operations, i.e.
+    /// epoll, call this for each entry of [`Worker::expired`]).
+    pub fn abort_now(&mut self, i: usize) -> Step {
+        let kind = self.conns[i].aborted.map(abort_kind).unwrap_or(ErrorKind::Timeout);
+        self.fail(i, kind)
+    }
+
+    /// Resumes a connection whose backoff ended.
+    pub fn resume(&mut self, i: usize) -> Step {
+        self.next_op(i)
+    }
+
+    /// Periodic work: statistics ticks, deadline sweeps and wake-ups. Fills `expired` and
+    /// `woken`, and returns when it next wants to run.
+    pub fn maintain(&mut self, now: Instant) -> Instant {
+        self.expired.clear();
+        self.woken.clear();
+        while now >= self.next_tick {
+            let snap = self.stats.rotate(unix_now_ns());
+            let _ = self.ticks.send((self.core, snap));
+            self.next_tick += TICK;
+        }
+        if now >= self.next_sweep {
+            self.next_sweep = now + SWEEP;
+            let cancel = self.shared.cancel.load(Ordering::Relaxed);
+            for (i, c) in self.conns.iter_mut().enumerate() {
+                match c.phase {
+                    Phase::Sleeping(t) if now >= t || cancel || self.shared.stopping() => {
+                        c.phase = Phase::Idle;
+                        self.woken.push(i);
+                    }
+                    Phase::Connecting | Phase::Exchanging if c.aborted.is_none() => {
+                        if cancel {
+                            c.aborted = Some(Abort::Cancel);
+                        } else if c.deadline.is_some_and(|d| now >= d) {
+                            c.aborted = Some(Abort::Timeout);
+                        } else {
+                            continue;
+                        }
+                        self.expired.push(i);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.next_tick.min(self.next_sweep)
+    }
+
+    /// Sends the last partial tick; call once after the driver loop ends.
+    pub fn flush(&mut self) {
+        let snap = self.stats.rotate(unix_now_ns());
+        let _ = self.ticks.send((self.core, snap));
+    }
+
+    fn next_op(&mut self, i: usize) -> Step {
+        let sh = &*self.shared;
+        let w = &sh.workload;
+        if sh.stopping() {
+            return self.finish_conn(i);
+        }
+        let t = sh.ops.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut put = pct_fires(w.pctput, t);
+        self.name.clear();
+        if !put {
+            if let Some(sel) = &sh.selector {
+                match sel.next(&mut self.rng) {
+                    Some(idx) => self.name.extend_from_slice(sh.names.get(idx as usize).as_bytes()),
+                    None => {
+                        sh.stop(StopReason::Epochs);
+                        return self.finish_conn(i);
+                    }
+                }
+            } else if !self.own_puts.is_empty() {
+                let cnt = self.own_puts[self.rng.below(self.own_puts.len() as u64) as usize];
+                self.namer.write_name(cnt, &mut self.name);
+            } else if w.pctput > 0 {
+                put = true; // mixed run with nothing written yet: write first
+            } else {
+                sh.stop(StopReason::NoNames);
+                return self.finish_conn(i);
+            }
+        }
+        let mut size = 0;
+        if put {
+            let cnt = sh.puts.fetch_add(1, Ordering::Relaxed) + 1;
+            if w.maxputs > 0 && cnt > w.maxputs {
+                sh.stop(StopReason::Maxputs);
+                return self.finish_conn(i);
+            }
+            size = self.namer.put_size(cnt);
+            if w.totalputsize > 0 {
+                let before = sh.put_bytes.fetch_add(size, Ordering::Relaxed);
+                if before >= w.totalputsize {
+                    sh.stop(StopReason::Totalputsize);
+                    return self.finish_conn(i);
+                }
+            }
+            self.namer.write_name(cnt, &mut self.name);
+            self.conns[i].put_cnt = cnt;
+        }
+        let c = &mut self.conns[i];
+        c.op = if put { Op::Put } else { Op::Get };
+        c.retried = false;
+        c.redirects = 0;
+        let range = (!put && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
+        RequestHead {
+            method: if put { Method::Put } else { Method::Get },
+            host: sh.workload.endpoint.as_ref().map_or("", |e| e.host_header.as_str()),
+            path_prefix: &sh.path_prefix,
+            name: &self.name,
+            query: b"",
+            content_length: put.then_some(size),
+            range,
+            extra: b"",
+        }
+        .encode(&mut c.exch.head);
+        let verify = w.verify && !put;
+        if verify {
+            self.ident.clear();
+            self.ident.extend_from_slice(&sh.object_prefix);
+            self.ident.extend_from_slice(&self.name);
+            c.verify_start = content::object_start(&self.ident);
+            c.verify_pos = range.map_or(0, |r| r.0);
+            c.verify_ok = true;
+        }
+        c.exch.begin(size, false, !verify);
+        self.launch(i)
+    }
+
+    /// Starts the prepared exchange of connection `i`, connecting first if needed.
+    fn launch(&mut self, i: usize) -> Step {
+        let timeout = self.shared.workload.timeout;
+        let c = &mut self.conns[i];
+        let now = Instant::now();
+        c.deadline = timeout.map(|t| now + t);
+        c.aborted = None;
+        if c.fd < 0 {
+            if c.open_socket().is_err() {
+                return self.connect_failed(i);
+            }
+            c.phase = Phase::Connecting;
+            return Step::Connect;
+        }
+        c.phase = Phase::Exchanging;
+        c.started = now;
+        Step::Send
+    }
+
+    fn finish_op(&mut self, i: usize) -> Step {
+        let now = Instant::now();
+        let c = &mut self.conns[i];
+        let status = c.exch.status();
+        let keep = c.exch.keep_alive();
+        c.reuse += 1;
+        if !keep {
+            c.close();
+        }
+        if (300..400).contains(&status) && !c.exch.location().is_empty() {
+            return self.redirect(i);
+        }
+        let lat = now.duration_since(c.started).as_micros() as u64;
+        let op = c.op;
+        if (200..300).contains(&status) {
+            if op == Op::Get && !c.verify_ok {
+                self.stats.record_err(op, ErrorKind::Verify);
+            } else {
+                let bytes = match op {
+                    Op::Get => c.exch.body_bytes(),
+                    Op::Put => c.exch.body_progress().1,
+                };
+                self.stats.record_ok(op, bytes, lat);
+                if op == Op::Put && self.shared.selector.is_none() && self.shared.workload.pctput < 100 {
+                    self.own_puts.push(c.put_cnt);
+                }
+            }
+        } else {
+            self.stats.record_err(op, ErrorKind::Http(status));
+        }
+        self.next_op(i)
+    }
+
+    /// Follows a redirect to the same endpoint: re-issues the request with the new path.
+    fn redirect(&mut self, i: usize) -> Step {
+        let c = &mut self.conns[i];
+        c.redirects += 1;
+        let Some(path) = same_origin_path(c.exch.location(), &self.shared)
+            .filter(|_| c.redirects <= MAX_REDIRECTS)
+            .map(|p| p.to_vec())
+        else {
+            self.stats.record_err(c.op, ErrorKind::Redirect);
+            return self.next_op(i);
+        };
+        rewrite_target(&mut c.exch.head, &path);
+        let (_, len) = c.exch.body_progress();
+        c.exch.begin(len, false, !(self.shared.workload.verify && c.op == Op::Get));
+        self.launch(i)
+    }
+
+    /// A stale keep-alive connection was closed by the server before it answered: the request
+    /// never reached it, so it is retried once on a fresh socket, not counted as an error.
+    fn retry_fresh(&mut self, i: usize) -> Step {
+        let c = &mut self.conns[i];
+        c.close();
+        c.retried = true;
+        let (_, len) = c.exch.body_progress();
+        c.exch.begin(len, false, !(self.shared.workload.verify && c.op == Op::Get));
+        self.launch(i)
+    }
+
+    fn fail(&mut self, i: usize, kind: ErrorKind) -> Step {
+        let c = &mut self.conns[i];
+        c.close();
+        let cancelled = c.aborted == Some(Abort::Cancel);
+        c.aborted = None;
+        if !cancelled {
+            self.stats.record_err(c.op, kind);
+        }
+        c.phase = Phase::Idle;
+        self.next_op(i)
+    }
+
+    fn connect_failed(&mut self, i: usize) -> Step {
+        let sh = &self.shared;
+        let c = &mut self.conns[i];
+        c.close();
+        c.aborted = None;
+        self.stats.record_err(c.op, ErrorKind::Connect);
+        if !sh.connected.load(Ordering::Relaxed) && sh.started.elapsed() >= CONNECT_GIVEUP {
+            sh.stop(StopReason::ConnectFailed);
+        }
+        if sh.stopping() {
+            return self.finish_conn(i);
+        }
+        c.phase = Phase::Sleeping(Instant::now() + CONNECT_BACKOFF);
+        Step::Idle
+    }
+
+    fn finish_conn(&mut self, i: usize) -> Step {
+        let c = &mut self.conns[i];
+        if c.phase != Phase::Finished {
+            c.close();
+            c.phase = Phase::Finished;
+            self.finished += 1;
+        }
+        Step::Idle
+    }
+}
+
+fn need_to_step(need: Need) -> Step {
+    match need {
+        Need::Send => Step::Send,
+        Need::Recv => Step::Recv,
+        Need::Discard(n) => Step::Discard(n),
+        Need::Done => Step::Idle,
+    }
+}
+
+fn abort_kind(a: Abort) -> ErrorKind {
+    match a {
+        Abort::Timeout => ErrorKind::Timeout,
+        Abort::Cancel => ErrorKind::Reset,
+    }
+}
+
+fn failure_kind(f: Failure) -> ErrorKind {
+    match f {
+        Failure::Closed => ErrorKind::Closed,
+        Failure::ShortBody => ErrorKind::ShortBody,
+        Failure::Protocol => ErrorKind::Protocol,
+    }
+}
+
+fn errno_kind(errno: i32) -> ErrorKind {
+    match errno {
+        libc::ETIMEDOUT => ErrorKind::Timeout,
+        libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH => ErrorKind::Connect,
+        _ => ErrorKind::Reset,
+    }
+}
+
+/// The path-and-query of a `Location` that points back at the run's endpoint (absolute URL
+/// with the same host, or an absolute path); `None` for any other target.
+fn same_origin_path<'a>(loc: &'a [u8], sh: &Shared) -> Option<&'a [u8]> {
+    if loc.first() == Some(&b'/') {
+        return Some(loc);
+    }
+    let rest = loc.strip_prefix(b"http://")?;
+    let host = sh.workload.endpoint.as_ref()?.host_header.as_bytes();
+    let rest = rest.strip_prefix(host)?;
+    match rest.first() {
+        Some(b'/') => Some(rest),
+        None => Some(b"/"),
+        _ => None,
+    }
+}
+
+/// Replaces the request target (between the first and second space) of an encoded head.
+fn rewrite_target(head: &mut Vec<u8>, target: &[u8]) {
+    let Some(a) = head.iter().position(|&b| b == b' ') else {
+        return;
+    };
+    let Some(len) = head[a + 1..].iter().position(|&b| b == b' ') else {
+        return;
+    };
+    head.splice(a + 1..a + 1 + len, target.iter().copied());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_the_request_target() {
+        let mut head = b"GET /a/b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        rewrite_target(&mut head, b"/c?d=1");
+        assert_eq!(head, b"GET /c?d=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+}

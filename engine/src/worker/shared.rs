@@ -1,0 +1,93 @@
+//! The little that all cores of a run share: atomics and read-only setup.
+//!
+//! Cores coordinate only through these atomics (operation counter, PUT counter and bytes, the
+//! GET selector's cursor, the stop and cancel flags); everything else is per core. The stop
+//! reason is set once, by whichever core or thread stops the run first.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use serde::Serialize;
+use socket2::SockAddr;
+
+use crate::names::NameList;
+use crate::selector::GetSelector;
+use crate::workload::Workload;
+
+/// Why the run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    Duration,
+    Maxputs,
+    Totalputsize,
+    Epochs,
+    Signal,
+    /// No connection to the endpoint could be made.
+    ConnectFailed,
+    /// There was nothing to GET.
+    NoNames,
+    /// Every core ended without another stop reason (e.g. all workers finished).
+    Finished,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Duration => "duration",
+            StopReason::Maxputs => "maxputs",
+            StopReason::Totalputsize => "totalputsize",
+            StopReason::Epochs => "epochs",
+            StopReason::Signal => "signal",
+            StopReason::ConnectFailed => "connect-failed",
+            StopReason::NoNames => "no-names",
+            StopReason::Finished => "finished",
+        }
+    }
+}
+
+pub struct Shared {
+    pub workload: Workload,
+    /// The endpoint's address, in the form connect(2) takes.
+    pub addr: SockAddr,
+    /// `/<base>/<bucket>/`, the request path before the object name.
+    pub path_prefix: Vec<u8>,
+    /// `<base>/<bucket>/` without the leading slash: the object's identity for content checks.
+    pub object_prefix: Vec<u8>,
+    /// Names to GET (from --filelist or the built-in target's prefill); may be empty.
+    pub names: NameList,
+    pub selector: Option<GetSelector>,
+    /// Orders issued (aisloader's T): decides PUT or GET.
+    pub ops: AtomicU64,
+    /// PUTs issued: names them and enforces --maxputs.
+    pub puts: AtomicU64,
+    /// PUT bytes issued: enforces --totalputsize.
+    pub put_bytes: AtomicU64,
+    /// Stop issuing new operations.
+    pub stop: AtomicBool,
+    /// Abort operations in flight (after the drain grace period).
+    pub cancel: AtomicBool,
+    /// Set once any connection to the endpoint succeeded.
+    pub connected: AtomicBool,
+    pub reason: OnceLock<StopReason>,
+    pub started: Instant,
+    /// Wall clock at start, aligned with `started`.
+    pub start_unix_ns: u64,
+}
+
+impl Shared {
+    /// Stops the run, keeping the first reason given.
+    pub fn stop(&self, reason: StopReason) {
+        let _ = self.reason.set(reason);
+        self.stop.store(true, Ordering::Release);
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub fn reason(&self) -> StopReason {
+        self.reason.get().copied().unwrap_or(StopReason::Finished)
+    }
+}

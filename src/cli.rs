@@ -1,0 +1,182 @@
+//! The command line: every subcommand and flag, with its default and unit in `--help`.
+//!
+//! Flag names follow aisloader (../shared/reference/aisloader.md §1.2) and DESIGN §5, so an
+//! aisloader user finds the same knobs. Values are parsed here with the engine's own size and
+//! duration parsers, so a bad value is rejected by clap with exit code 2 and a message naming
+//! the flag.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ringload",
+    version,
+    about = "A thread-per-core io_uring load engine for object storage (AIStore, S3, HTTP)",
+    long_about = "ringload plays the data loaders of a training job against a storage cluster: \
+        full-object GETs in shuffled, once-per-epoch order, bodies dropped in the kernel, or \
+        PUTs that fill a bucket. It reports exact counts and HdrHistogram latencies.\n\n\
+        Quick start (loads the built-in target on loopback for 10 seconds):\n  \
+        ringload run --duration 10s\n\n\
+        Exit codes: 0 success; 1 the run failed (no connection, nothing succeeded, or errors \
+        above --max-error-rate); 2 bad usage or bad input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Load a target from this node (the built-in target when --endpoint is not given).
+    Run(Box<RunArgs>),
+    /// Serve the built-in object target (plain HTTP) until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolArg {
+    /// `<endpoint>/<bucket>/<name>`, GET and WebDAV-style PUT (nginx dav, most HTTP stores).
+    Http,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverArg {
+    /// io_uring, falling back to epoll when io_uring cannot be set up.
+    Auto,
+    /// io_uring only (fails where io_uring is blocked).
+    Uring,
+    /// epoll only.
+    Epoll,
+}
+
+fn size(s: &str) -> Result<u64, String> {
+    ringload_engine::units::parse_size(s).map_err(|e| e.to_string())
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    ringload_engine::units::parse_duration(s).map_err(|e| e.to_string())
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Target URL, e.g. http://127.0.0.1:8080. Without it, ringload starts its built-in
+    /// target on loopback and loads that.
+    #[arg(long, env = "RINGLOAD_ENDPOINT", help_heading = "Target")]
+    pub endpoint: Option<String>,
+    /// Object API to speak.
+    #[arg(long, value_enum, default_value = "http", help_heading = "Target")]
+    pub protocol: ProtocolArg,
+    /// Bucket: objects are `<endpoint>/<bucket>/<name>`.
+    #[arg(long, default_value = "ringload", help_heading = "Target")]
+    pub bucket: String,
+    /// Per-request timeout, Go syntax (`30s`, `10m`); `0` disables it.
+    #[arg(long, default_value = "10m", value_parser = duration, help_heading = "Target")]
+    pub timeout: Duration,
+
+    /// How long to run, Go syntax (`90s`, `1h30m`); `0` = until another stop condition.
+    /// Default 1m, or unlimited when --totalputsize, --maxputs or --epochs is given.
+    #[arg(long, value_parser = duration, help_heading = "Workload")]
+    pub duration: Option<Duration>,
+    /// Requests in flight, in total across cores (closed loop: one new request per completion).
+    #[arg(long, default_value_t = 10, help_heading = "Workload")]
+    pub numworkers: u32,
+    /// Percent of operations that are PUTs (0..=100); the rest are GETs.
+    #[arg(long, default_value_t = 0, help_heading = "Workload")]
+    pub pctput: u32,
+    /// Smallest PUT size (aisloader syntax: `1M` = `1MB` = `1MiB` = 1048576 bytes).
+    #[arg(long, default_value = "1MiB", value_parser = size, help_heading = "Workload")]
+    pub minsize: u64,
+    /// Largest PUT size, inclusive (same syntax as --minsize).
+    #[arg(long, default_value = "1GiB", value_parser = size, help_heading = "Workload")]
+    pub maxsize: u64,
+    /// Stop after this many PUTs (0 = no limit).
+    #[arg(long, default_value_t = 0, help_heading = "Workload")]
+    pub maxputs: u64,
+    /// Stop once this many bytes have been PUT, checked per operation (0 = no limit).
+    #[arg(long, default_value = "0", value_parser = size, help_heading = "Workload")]
+    pub totalputsize: u64,
+    /// Stop after this many full passes over the names (0 = no limit). With --uniquegets on a
+    /// read-only run, every name is read exactly this many times.
+    #[arg(long, default_value_t = 0, help_heading = "Workload")]
+    pub epochs: u64,
+    /// Read every name once per epoch in shuffled order (true) or uniformly at random (false).
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set, help_heading = "Workload")]
+    pub uniquegets: bool,
+    /// Range GET offset in bytes (used only with --readlen).
+    #[arg(long, default_value = "0", value_parser = size, help_heading = "Workload")]
+    pub readoff: u64,
+    /// Range GET length in bytes; 0 reads whole objects.
+    #[arg(long, default_value = "0", value_parser = size, help_heading = "Workload")]
+    pub readlen: u64,
+    /// Name prefix: PUTs write `<subdir>/...`.
+    #[arg(long, help_heading = "Naming")]
+    pub subdir: Option<String>,
+    /// Spread PUTs over this many virtual directories named `%05x` (0 = none).
+    #[arg(long, alias = "num-subdirs", default_value_t = 0, help_heading = "Naming")]
+    pub putshards: u64,
+    /// File with object names to GET, one per line.
+    #[arg(long, help_heading = "Naming")]
+    pub filelist: Option<PathBuf>,
+    /// This loader's id (a number, or any string with --loaderidhashlen).
+    #[arg(long, default_value = "0", help_heading = "Naming")]
+    pub loaderid: String,
+    /// Number of loaders; switches to deterministic hex names unique per loader (0 = random names).
+    #[arg(long, default_value_t = 0, help_heading = "Naming")]
+    pub loadernum: u64,
+    /// Derive the loader id from XXH64(--loaderid) keeping this many bits (0 = off).
+    #[arg(long, default_value_t = 0, help_heading = "Naming")]
+    pub loaderidhashlen: u32,
+    /// PRNG seed for names, sizes and read order; 0 = derived from the clock (recorded in the result).
+    #[arg(long, default_value_t = 0, help_heading = "Naming")]
+    pub seed: u64,
+    /// Objects the built-in target is filled with before a run that reads (no --endpoint only).
+    #[arg(long, default_value_t = 1000, help_heading = "Naming")]
+    pub prefill: u64,
+
+    /// Hash every GET body against the built-in target's content (copy path, slower).
+    #[arg(long, alias = "verify", help_heading = "Engine")]
+    pub verifyhash: bool,
+    /// Cores (pinned threads) to run; default all online CPUs.
+    #[arg(long, help_heading = "Engine")]
+    pub cores: Option<usize>,
+    /// I/O driver.
+    #[arg(long, value_enum, default_value = "auto", env = "RINGLOAD_DRIVER", help_heading = "Engine")]
+    pub driver: DriverArg,
+
+    /// Interval between table rows, Go syntax.
+    #[arg(long, default_value = "10s", value_parser = duration, help_heading = "Output")]
+    pub statsinterval: Duration,
+    /// Write the result file (JSON, schema ringload.result/1) here; refuses to overwrite.
+    #[arg(long, help_heading = "Output")]
+    pub result: Option<PathBuf>,
+    /// Print the result document as JSON on stdout instead of the human summary.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+    /// Exit 1 when errors / (successes + errors) exceeds this fraction (e.g. 0.01).
+    #[arg(long, help_heading = "Output")]
+    pub max_error_rate: Option<f64>,
+    /// This rank (0-based) in a multi-node run.
+    #[arg(long, default_value_t = 0, help_heading = "Output")]
+    pub rank: u32,
+    /// Number of ranks in a multi-node run.
+    #[arg(long, default_value_t = 1, help_heading = "Output")]
+    pub ranks: u32,
+    /// Run id recorded in the result file; default `run-<unix seconds>`.
+    #[arg(long, help_heading = "Output")]
+    pub run_id: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (printed as a JSON line on stdout).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Server threads (one epoll loop each, pinned).
+    #[arg(long, default_value_t = 1)]
+    pub cores: usize,
+}
