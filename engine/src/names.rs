@@ -1,1 +1,171 @@
-//! Placeholder: filled in by its owner.
+//! A compact, read-only list of object names for GETs.
+//!
+//! Owns [`NameList`]: all names concatenated in one `Vec<u8>` plus one end offset per name,
+//! so millions of listed names cost their bytes plus 8 bytes each, not a `String` apiece.
+//! Also reads `--filelist` files ([`NameList::from_filelist`]).
+//!
+//! Invariants: every stored name is a whole `&str` (valid UTF-8) and non-empty when it
+//! comes from a file; `ends` is non-decreasing and its last value is `bytes.len()`.
+
+use std::path::{Path, PathBuf};
+
+/// Why a `--filelist` file could not supply names.
+#[derive(Debug, thiserror::Error)]
+pub enum NamesError {
+    #[error("cannot read --filelist {path}: {source}; give a readable UTF-8 text file with one object name per line")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--filelist {path} contains no object names; put one name per line (blank lines and lines with spaces inside are skipped)")]
+    Empty { path: PathBuf },
+}
+
+/// Names stored back to back; see the module docs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameList {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl NameList {
+    /// An empty list.
+    pub fn new() -> NameList {
+        NameList::default()
+    }
+
+    /// Appends `name` (stored as is, including an empty name).
+    pub fn push(&mut self, name: &str) {
+        self.bytes.extend_from_slice(name.as_bytes());
+        self.ends.push(self.bytes.len());
+    }
+
+    /// The number of names.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there are no names.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The bytes of name `i` (the form request encoders want).
+    ///
+    /// # Panics
+    /// If `i >= self.len()`, like slice indexing; callers index with values below `len()`.
+    #[inline]
+    pub fn get_bytes(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+
+    /// Name `i`.
+    ///
+    /// # Panics
+    /// If `i >= self.len()`, like slice indexing.
+    #[inline]
+    pub fn get(&self, i: usize) -> &str {
+        // Every range between two ends holds exactly one pushed `&str`, so this cannot fail.
+        std::str::from_utf8(self.get_bytes(i)).expect("NameList stores whole UTF-8 names")
+    }
+
+    /// Iterates over all names in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// Reads one name per line: lines are trimmed; empty lines and lines with whitespace
+    /// inside a name are skipped. A file without any name is an error.
+    pub fn from_filelist(path: &Path) -> Result<NameList, NamesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| NamesError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut list = NameList::new();
+        list.bytes.reserve(text.len());
+        for line in text.lines() {
+            let name = line.trim();
+            if !name.is_empty() && !name.contains(char::is_whitespace) {
+                list.push(name);
+            }
+        }
+        if list.is_empty() {
+            return Err(NamesError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        list.bytes.shrink_to_fit();
+        Ok(list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str, content: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ringload-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    #[test]
+    fn push_and_get() {
+        let mut l = NameList::new();
+        assert!(l.is_empty());
+        for n in ["a", "", "dir/obj-1", "ünï"] {
+            l.push(n);
+        }
+        assert_eq!(l.len(), 4);
+        assert_eq!(l.get(0), "a");
+        assert_eq!(l.get(1), "");
+        assert_eq!(l.get(2), "dir/obj-1");
+        assert_eq!(l.get(3), "ünï");
+        assert_eq!(l.get_bytes(2), b"dir/obj-1");
+        assert_eq!(
+            l.iter().collect::<Vec<_>>(),
+            vec!["a", "", "dir/obj-1", "ünï"]
+        );
+    }
+
+    #[test]
+    fn filelist_trims_and_skips() {
+        let p = scratch("ok.txt", b"  one  \n\ntwo\r\nbad name\n\t\nthree\nlast");
+        let l = NameList::from_filelist(&p).unwrap();
+        assert_eq!(
+            l.iter().collect::<Vec<_>>(),
+            vec!["one", "two", "three", "last"]
+        );
+    }
+
+    #[test]
+    fn filelist_errors_name_the_file_and_flag() {
+        let missing = std::env::temp_dir().join("ringload-no-such-filelist.txt");
+        let e = NameList::from_filelist(&missing).unwrap_err();
+        assert!(matches!(e, NamesError::Read { .. }));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("cannot read --filelist") && msg.contains("ringload-no-such-filelist.txt"),
+            "{msg}"
+        );
+
+        let empty = scratch("empty.txt", b"\n  \n a b \n");
+        let e = NameList::from_filelist(&empty).unwrap_err();
+        assert!(matches!(e, NamesError::Empty { .. }));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("--filelist") && msg.contains("empty.txt"),
+            "{msg}"
+        );
+
+        let binary = scratch("bin.txt", &[0xff, 0xfe, b'\n']);
+        assert!(matches!(
+            NameList::from_filelist(&binary),
+            Err(NamesError::Read { .. })
+        ));
+    }
+}
