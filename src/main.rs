@@ -1,2 +1,16 @@
-//! ringload: placeholder main until the CLI lands.
-fn main() {}
+//! ringload's outline: parse the command line, validate, run, and map the outcome to an exit
+//! code (0 success, 1 a failed run, 2 bad usage or input). Logic lives in the libraries.
+
+mod cli;
+mod run_cmd;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let code = match cli.command {
+        cli::Command::Run(args) => run_cmd::run(*args),
+        cli::Command::Serve(args) => run_cmd::serve(args),
+    };
+    std::process::exit(code);
+}

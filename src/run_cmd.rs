@@ -1,0 +1,261 @@
+//! `ringload run` and `ringload serve`: turn parsed flags into a validated workload, start the
+//! built-in target when no endpoint is given, run the engine, write the result file and decide
+//! the exit code.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use ringload_engine::names::NameList;
+use ringload_engine::naming::Namer;
+use ringload_engine::result::{ResultFile, RunMeta, RunStatus};
+use ringload_engine::run::{self, RunError, RunOptions};
+use ringload_engine::server::{self, ServeConfig};
+use ringload_engine::stats::Op;
+use ringload_engine::worker::StopReason;
+use ringload_engine::workload::{DriverKind, Endpoint, Protocol, Workload};
+
+use crate::cli::{DriverArg, ProtocolArg, RunArgs, ServeArgs};
+
+/// aisloader's default run length when no duration and no other bound is given.
+const DEFAULT_DURATION: Duration = Duration::from_secs(60);
+
+/// Exit codes (documented in `--help` and the README).
+const EXIT_FAILED: i32 = 1;
+const EXIT_USAGE: i32 = 2;
+
+fn usage(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {msg}");
+    EXIT_USAGE
+}
+
+fn failed(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {msg}");
+    EXIT_FAILED
+}
+
+/// Builds the workload from the flags (without the endpoint).
+fn workload(a: &RunArgs) -> Workload {
+    let bounded = a.totalputsize > 0 || a.maxputs > 0 || a.epochs > 0;
+    let duration = match a.duration {
+        Some(d) if d.is_zero() => None,
+        Some(d) => Some(d),
+        None if bounded => None,
+        None => {
+            eprintln!("note: --duration not given: running for 1m");
+            Some(DEFAULT_DURATION)
+        }
+    };
+    let seed = if a.seed != 0 {
+        a.seed
+    } else {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64 | 1)
+    };
+    let cores = a
+        .cores
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Workload {
+        endpoint: None,
+        protocol: match a.protocol {
+            ProtocolArg::Http => Protocol::Http,
+        },
+        bucket: a.bucket.clone(),
+        duration,
+        numworkers: a.numworkers,
+        pctput: a.pctput,
+        minsize: a.minsize,
+        maxsize: a.maxsize,
+        maxputs: a.maxputs,
+        totalputsize: a.totalputsize,
+        epochs: a.epochs,
+        uniquegets: a.uniquegets,
+        readoff: a.readoff,
+        readlen: a.readlen,
+        subdir: a.subdir.clone(),
+        putshards: a.putshards,
+        filelist: a.filelist.clone(),
+        loaderid: a.loaderid.clone(),
+        loadernum: a.loadernum,
+        loaderidhashlen: a.loaderidhashlen,
+        seed,
+        statsinterval: a.statsinterval,
+        timeout: (!a.timeout.is_zero()).then_some(a.timeout),
+        cores,
+        driver: match a.driver {
+            DriverArg::Auto => DriverKind::Auto,
+            DriverArg::Uring => DriverKind::Uring,
+            DriverArg::Epoll => DriverKind::Epoll,
+        },
+        verify: a.verifyhash,
+    }
+}
+
+pub fn run(a: RunArgs) -> i32 {
+    let mut w = workload(&a);
+    if let Err(e) = w.validate() {
+        return usage(e);
+    }
+    if a.ranks == 0 || a.rank >= a.ranks {
+        return usage(format!(
+            "--rank {} is not below --ranks {}; ranks are numbered 0..ranks-1",
+            a.rank, a.ranks
+        ));
+    }
+    if let Some(r) = a.max_error_rate {
+        if !(0.0..=1.0).contains(&r) {
+            return usage(format!("--max-error-rate {r} must be a fraction in 0..=1"));
+        }
+    }
+    let mut names = match &w.filelist {
+        Some(p) => match NameList::from_filelist(p) {
+            Ok(n) => n,
+            Err(e) => return usage(e),
+        },
+        None => NameList::new(),
+    };
+    // The built-in target lives as long as this function.
+    let mut builtin = None;
+    match &a.endpoint {
+        Some(url) => match Endpoint::parse(url) {
+            Ok(ep) => w.endpoint = Some(ep),
+            Err(e) => return usage(e),
+        },
+        None => {
+            let cfg = ServeConfig {
+                listen: "127.0.0.1:0".parse().expect("valid literal address"),
+                cores: 1,
+            };
+            let h = match server::start(cfg) {
+                Ok(h) => h,
+                Err(e) => return failed(format!("cannot start the built-in target: {e}")),
+            };
+            eprintln!("note: no --endpoint given: loading the built-in target at {}", h.url());
+            if !w.put_only() && names.is_empty() {
+                prefill(&h, &w, a.prefill, &mut names);
+            }
+            w.endpoint = Some(Endpoint::parse(&h.url()).expect("the built-in target's URL parses"));
+            builtin = Some(h);
+        }
+    }
+    if w.get_only() && names.is_empty() {
+        return usage(
+            "nothing to GET: a read-only run needs object names. Give --filelist FILE, add \
+             PUTs with --pctput, or omit --endpoint to use the built-in target",
+        );
+    }
+    let live = std::io::stderr().is_terminal() && !a.json;
+    let outcome = match run::run(&w, names, &RunOptions { live }) {
+        Ok(o) => o,
+        Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint)) => return usage(e),
+        Err(e) => return failed(e),
+    };
+    drop(builtin);
+    let status = match outcome.reason {
+        StopReason::Signal => RunStatus::Interrupted,
+        StopReason::ConnectFailed => RunStatus::Failed,
+        _ => RunStatus::Completed,
+    };
+    let mut workload_json = serde_json::to_value(&w).unwrap_or_default();
+    if let Some(obj) = workload_json.as_object_mut() {
+        obj.insert("driver_used".into(), serde_json::to_value(outcome.driver).unwrap_or_default());
+        obj.insert("cores_used".into(), outcome.cores.into());
+    }
+    let meta = RunMeta {
+        run_id: a.run_id.clone().unwrap_or_else(default_run_id),
+        rank: a.rank,
+        ranks: a.ranks,
+        host: hostname(),
+        status,
+        workload: workload_json,
+        stop_reason: outcome.reason.as_str().to_string(),
+    };
+    let doc = ResultFile::build(meta, &outcome.totals);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    if let Some(path) = &a.result {
+        if let Err(e) = doc.write_atomic(path) {
+            return failed(e);
+        }
+        eprintln!("result written to {}", path.display());
+    }
+    exit_code(&a, &outcome)
+}
+
+/// Decides the exit code of a finished run and says why it failed.
+fn exit_code(a: &RunArgs, o: &run::RunOutcome) -> i32 {
+    if o.reason == StopReason::ConnectFailed {
+        let url = a.endpoint.as_deref().unwrap_or("the built-in target");
+        return failed(format!(
+            "no connection to {url} succeeded; the run gave up. Is the server up and is \
+             --endpoint right?"
+        ));
+    }
+    let (mut ok, mut errs) = (0u64, 0u64);
+    for op in [Op::Get, Op::Put] {
+        let s = o.totals.total.get(op);
+        ok += s.count;
+        errs += s.errors;
+    }
+    if ok == 0 && errs > 0 {
+        return failed(format!("all {errs} operations failed (see errors by kind above)"));
+    }
+    if let Some(max) = a.max_error_rate {
+        let rate = errs as f64 / (ok + errs).max(1) as f64;
+        if rate > max {
+            return failed(format!(
+                "error rate {rate:.4} is above --max-error-rate {max}"
+            ));
+        }
+    }
+    0
+}
+
+/// Fills the built-in target with `count` objects named and sized as PUTs would be.
+fn prefill(h: &server::ServerHandle, w: &Workload, count: u64, names: &mut NameList) {
+    let namer = Namer::new(w);
+    let mut name = Vec::new();
+    let mut total = 0u64;
+    for cnt in 1..=count {
+        namer.write_name(cnt, &mut name);
+        let name = String::from_utf8_lossy(&name);
+        let size = namer.put_size(cnt);
+        total += size;
+        h.insert(&format!("{}/{}", w.bucket, name), size);
+        names.push(&name);
+    }
+    eprintln!(
+        "note: filled the built-in target with {count} objects ({:.1} MiB in all; its bytes are \
+         generated, not stored)",
+        total as f64 / (1u64 << 20) as f64
+    );
+}
+
+fn default_run_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("run-{secs}")
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return "unknown".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+pub fn serve(a: ServeArgs) -> i32 {
+    match server::serve_forever(ServeConfig {
+        listen: a.listen,
+        cores: a.cores,
+    }) {
+        Ok(()) => 0,
+        Err(e) => failed(e),
+    }
+}

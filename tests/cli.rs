@@ -1,0 +1,172 @@
+//! End-to-end: the binary's contract — usage errors (exit 2 naming the flag), a dead endpoint
+//! (exit 1 within about 5 s), the built-in target quick start, signals, and the epoll fallback.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[test]
+fn bad_values_exit_2_and_name_the_flag() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--minsize", "2M", "--maxsize", "1M"], "--minsize"),
+        (&["--pctput", "101"], "--pctput"),
+        (&["--minsize", "12QB"], "--minsize"),
+        (&["--duration", "10"], "--duration"),
+        (&["--filelist", "/nonexistent/list.txt"], "--filelist"),
+        (&["--endpoint", "ftp://x"], "--endpoint"),
+        (&["--loadernum", "4", "--loaderid", "9"], "--loaderid"),
+    ];
+    for (args, flag) in cases {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        let run = ringload(&all);
+        run.check(run.code() == 2, "expected exit 2");
+        run.check(run.stderr().contains(flag), &format!("stderr should name {flag}"));
+    }
+}
+
+#[test]
+fn get_with_no_names_exits_2() {
+    let port = free_port();
+    let run = ringload(&["run", "--endpoint", &format!("http://127.0.0.1:{port}")]);
+    run.check(run.code() == 2, "expected exit 2");
+    run.check(run.stderr().contains("--filelist"), "says how to give names");
+}
+
+#[test]
+fn refused_endpoint_exits_1_quickly() {
+    let port = free_port();
+    let t = Instant::now();
+    let run = ringload(&[
+        "run", "--endpoint", &format!("http://127.0.0.1:{port}"), "--pctput", "100",
+        "--duration", "30s",
+    ]);
+    run.check(run.code() == 1, "expected exit 1");
+    run.check(run.stderr().contains("cannot connect"), "clear message");
+    assert!(t.elapsed() < Duration::from_secs(6), "took {:?}", t.elapsed());
+}
+
+#[test]
+fn help_documents_every_flag_with_defaults() {
+    let run = ringload(&["run", "--help"]);
+    run.ok();
+    let h = run.stdout();
+    for flag in [
+        "--endpoint", "--numworkers", "--pctput", "--minsize", "--maxsize", "--maxputs",
+        "--totalputsize", "--epochs", "--uniquegets", "--readoff", "--readlen", "--subdir",
+        "--putshards", "--filelist", "--loaderid", "--loadernum", "--loaderidhashlen", "--seed",
+        "--statsinterval", "--cores", "--driver", "--result", "--timeout", "--duration",
+    ] {
+        run.check(h.contains(flag), &format!("--help lacks {flag}"));
+    }
+    run.check(h.contains("[default: 10]") && h.contains("[default: 1MiB]"), "defaults shown");
+}
+
+/// The quick start: no endpoint → the built-in target, a real load, a result file.
+#[test]
+fn builtin_target_quick_start() {
+    for driver in DRIVERS {
+        let s = Scratch::new("quick");
+        let res = s.path().join("r.json");
+        let run = ringload(&[
+            "run", "--duration", "2s", "--minsize", "4K", "--maxsize", "64K", "--numworkers",
+            "8", "--driver", driver, "--statsinterval", "1s", "--result", res.to_str().unwrap(),
+        ]);
+        run.ok();
+        run.check(run.stderr().contains("built-in target"), "says it started the built-in target");
+        run.check(run.stdout().contains("GET"), "prints the table and summary");
+        let v = result(&res);
+        assert_eq!(v["schema"], "ringload.result/1");
+        assert_eq!(v["status"], "completed");
+        assert_eq!(v["workload"]["driver_used"], driver);
+        assert!(op(&v, "get", "count") > 100, "{driver}: {v}");
+        assert_eq!(op(&v, "get", "errors"), 0);
+        assert!(v["intervals"].as_array().unwrap().len() >= 2);
+    }
+}
+
+/// Verified reads against the built-in target's deterministic content.
+#[test]
+fn verifyhash_against_builtin_content() {
+    let s = Scratch::new("verify");
+    let res = s.path().join("r.json");
+    ringload(&[
+        "run", "--duration", "1s", "--minsize", "1K", "--maxsize", "300K", "--numworkers", "4",
+        "--verifyhash", "--readoff", "0", "--result", res.to_str().unwrap(), "--prefill", "50",
+    ])
+    .ok();
+    let v = result(&res);
+    assert!(op(&v, "get", "count") > 10);
+    assert_eq!(op(&v, "get", "errors"), 0, "{v}");
+}
+
+#[test]
+fn sigint_writes_an_interrupted_result() {
+    let s = Scratch::new("sig");
+    let res = s.path().join("r.json");
+    let bin = env!("CARGO_BIN_EXE_ringload");
+    let mut child = std::process::Command::new(bin)
+        .args(["run", "--duration", "60s", "--minsize", "4K", "--maxsize", "4K"])
+        .args(["--numworkers", "4", "--result", res.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let t = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("ringload did not stop within 10 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(t.elapsed() < Duration::from_secs(4), "stopped after {:?}", t.elapsed());
+    assert_eq!(status.code(), Some(0));
+    let v = result(&res);
+    assert_eq!(v["status"], "interrupted");
+    assert!(op(&v, "get", "count") > 0);
+}
+
+#[test]
+fn auto_falls_back_to_epoll_and_says_so() {
+    let s = Scratch::new("fallback");
+    let res = s.path().join("r.json");
+    let run = ringload_env(
+        &[
+            "run", "--duration", "1s", "--minsize", "4K", "--maxsize", "4K", "--numworkers",
+            "4", "--result", res.to_str().unwrap(),
+        ],
+        &[("RINGLOAD_SIMULATE_NO_URING", "1")],
+    );
+    run.ok();
+    let notes = run.stderr().matches("using the epoll driver").count();
+    run.check(notes == 1, "exactly one fallback note");
+    assert_eq!(result(&res)["workload"]["driver_used"], "epoll");
+    let forced = ringload_env(
+        &["run", "--duration", "1s", "--driver", "uring", "--minsize", "4K", "--maxsize", "4K"],
+        &[("RINGLOAD_SIMULATE_NO_URING", "1")],
+    );
+    forced.check(forced.code() == 1, "--driver uring fails where io_uring is unavailable");
+    forced.check(forced.stderr().contains("--driver epoll"), "names the fix");
+}
+
+#[test]
+fn result_file_is_never_overwritten() {
+    let s = Scratch::new("over");
+    let res = s.path().join("r.json");
+    std::fs::write(&res, "{}").unwrap();
+    let run = ringload(&[
+        "run", "--duration", "1s", "--minsize", "4K", "--maxsize", "4K", "--result",
+        res.to_str().unwrap(),
+    ]);
+    run.check(run.code() != 0, "must refuse");
+    assert_eq!(std::fs::read_to_string(&res).unwrap(), "{}");
+}

@@ -1,0 +1,222 @@
+//! Shared harness for the end-to-end tests: scratch directories, a real nginx (GET + WebDAV
+//! PUT) on a free loopback port, and running the real `ringload` binary with its command,
+//! stdout and stderr printed when an assertion fails.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A scratch directory removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("ringload-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A real nginx serving `data/` with GET and WebDAV PUT, logging every request.
+pub struct Nginx {
+    pub dir: Scratch,
+    pub port: u16,
+}
+
+impl Nginx {
+    pub fn start() -> Nginx {
+        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or_else(|| {
+                panic!("nginx is not installed: run `apt-get install -y nginx` (.ci/run does)")
+            });
+        for _attempt in 0..3 {
+            let dir = Scratch::new("nginx");
+            let d = dir.path().to_path_buf();
+            for sub in ["data", "logs", "tmp"] {
+                std::fs::create_dir_all(d.join(sub)).unwrap();
+            }
+            let port = free_port();
+            let conf = format!(
+                r#"user root;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {d}/logs/access.log;
+    sendfile on; tcp_nopush on; tcp_nodelay on;
+    keepalive_requests 1000000; keepalive_timeout 120s;
+    client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {d}/data;
+        client_max_body_size 0;
+        location / {{ dav_methods PUT DELETE MKCOL; create_full_put_path on; dav_access user:rw group:r all:r; }}
+    }}
+}}
+"#,
+                d = d.display()
+            );
+            std::fs::write(d.join("nginx.conf"), conf).unwrap();
+            let out = Command::new(bin)
+                .arg("-c")
+                .arg(d.join("nginx.conf"))
+                .arg("-p")
+                .arg(&d)
+                .output()
+                .unwrap();
+            if !out.status.success() {
+                eprintln!("nginx failed to start: {}", String::from_utf8_lossy(&out.stderr));
+                continue;
+            }
+            let ng = Nginx { dir, port };
+            if wait_port(port, Duration::from_secs(5)) {
+                return ng;
+            }
+        }
+        panic!("nginx did not start on loopback after 3 attempts");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Request lines of the access log: (method, path, status).
+    pub fn requests(&self) -> Vec<(String, String, u16)> {
+        let log = std::fs::read_to_string(self.dir.path().join("logs/access.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|l| {
+                let q = l.split('"').nth(1)?;
+                let mut it = q.split(' ');
+                let (m, p) = (it.next()?.to_string(), it.next()?.to_string());
+                let status = l.split('"').nth(2)?.split_whitespace().next()?.parse().ok()?;
+                Some((m, p, status))
+            })
+            .collect()
+    }
+
+    /// Truncates the access log (nginx keeps appending to the same file).
+    pub fn clear_log(&self) {
+        let _ = std::fs::write(self.dir.path().join("logs/access.log"), b"");
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("nginx.pid")) {
+            if let Ok(pid) = pid.trim().parse::<i32>() {
+                // SAFETY: sending a signal to the nginx master this test started.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+                let t = Instant::now();
+                while t.elapsed() < Duration::from_secs(5)
+                    // SAFETY: signal 0 only probes whether the process exists.
+                    && unsafe { libc::kill(pid, 0) } == 0
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+}
+
+pub fn wait_port(port: u16, max: Duration) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < max {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// The result of running the binary, printed in full by `check`.
+pub struct Run {
+    pub cmd: String,
+    pub out: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    pub fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+    /// Panics with the command, its exit code and its output unless `cond` holds.
+    pub fn check(&self, cond: bool, what: &str) {
+        if !cond {
+            panic!(
+                "{what}\ncommand: {}\nexit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.cmd,
+                self.out.status,
+                self.stdout(),
+                self.stderr()
+            );
+        }
+    }
+    pub fn ok(&self) -> &Self {
+        self.check(self.out.status.success(), "ringload failed");
+        self
+    }
+}
+
+pub fn ringload(args: &[&str]) -> Run {
+    ringload_env(args, &[])
+}
+
+pub fn ringload_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let bin = env!("CARGO_BIN_EXE_ringload");
+    let mut c = Command::new(bin);
+    c.args(args).stdin(Stdio::null()).env_remove("RINGLOAD_DRIVER").env_remove("RINGLOAD_ENDPOINT");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    Run {
+        cmd: format!("{bin} {}", args.join(" ")),
+        out,
+    }
+}
+
+/// Reads a result file as JSON.
+pub fn result(path: &Path) -> serde_json::Value {
+    let s = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read result {}: {e}", path.display()));
+    serde_json::from_str(&s).unwrap()
+}
+
+/// `ops.<op>.<key>` of a result document as u64.
+pub fn op(v: &serde_json::Value, op: &str, key: &str) -> u64 {
+    v["ops"][op][key].as_u64().unwrap_or_else(|| panic!("ops.{op}.{key} missing in {v}"))
+}
+
+pub const DRIVERS: [&str; 2] = ["uring", "epoll"];
