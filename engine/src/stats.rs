@@ -1,1 +1,652 @@
-//! Placeholder: filled in by its owner.
+//! Per-core operation statistics: counters, errors by kind and latency histograms.
+//!
+//! Owns what one core records on its hot path and the snapshots it hands to the reporter.
+//! Each core owns a [`CoreStats`]; nothing here is shared between threads, so recording takes
+//! no lock. Once per [`TICK`] the core calls [`CoreStats::rotate`] and sends the finished
+//! [`Snapshot`] to the reporter thread (see `report.rs`), which folds snapshots exactly with
+//! [`Snapshot::add`].
+//!
+//! Invariants:
+//! - `record_ok` / `record_err` never allocate, format, lock or panic: counters are fixed
+//!   arrays (one slot per HTTP status 100..=599) and the histogram has a fixed range
+//!   ([`LATENCY_MIN_US`]..=[`LATENCY_MAX_US`], [`LATENCY_SIGFIG`] significant digits, µs);
+//!   larger latencies are clamped to the maximum.
+//! - A failure increments `errors` and one per-kind counter only; it never touches `count`,
+//!   `bytes` or the histogram (aisloader's accounting, reference §4.7).
+//! - Merging adds counters and histograms; percentiles are never averaged.
+//! - `count == histogram().len()` for every `OpStats` built through this API.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// How often a core rotates its statistics. Ticks are aligned to the run start: tick `j`
+/// ends at `start + j·TICK`. One second keeps the live line fresh while costing one channel
+/// message (and one snapshot allocation) per core per second.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// Lowest distinguishable latency, µs.
+pub const LATENCY_MIN_US: u64 = 1;
+/// Highest trackable latency, µs (one hour); larger values are clamped to it.
+pub const LATENCY_MAX_US: u64 = 3_600_000_000;
+/// Significant decimal digits kept by every latency histogram (≤ 0.1% value error).
+pub const LATENCY_SIGFIG: u8 = 3;
+
+/// An operation class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    Get = 0,
+    Put = 1,
+}
+
+/// Every operation class, in index order (`OPS[op as usize] == op`).
+pub const OPS: [Op; 2] = [Op::Get, Op::Put];
+
+impl Op {
+    /// The key used in result files: `"get"`, `"put"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Get => "get",
+            Op::Put => "put",
+        }
+    }
+
+    /// The label used in the human table: `"GET"`, `"PUT"`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Op::Get => "GET",
+            Op::Put => "PUT",
+        }
+    }
+}
+
+/// Why an operation failed. Each kind has its own counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The TCP connection could not be established.
+    Connect,
+    /// The peer reset the connection (ECONNRESET, EPIPE).
+    Reset,
+    /// The request did not finish within `--timeout`.
+    Timeout,
+    /// The peer closed the connection before the response head was complete.
+    Closed,
+    /// The body ended before Content-Length (or the final chunk) was reached.
+    ShortBody,
+    /// The response could not be parsed as HTTP/1.1.
+    Protocol,
+    /// A redirect could not be followed (bad Location, too many hops).
+    Redirect,
+    /// `--verifyhash`: the body's content did not match the expected bytes.
+    Verify,
+    /// The server answered with an unexpected status code.
+    Http(u16),
+}
+
+/// Indices of the non-HTTP kinds in [`OpStats`]'s fixed counter array.
+const KINDS: [ErrorKind; 8] = [
+    ErrorKind::Connect,
+    ErrorKind::Reset,
+    ErrorKind::Timeout,
+    ErrorKind::Closed,
+    ErrorKind::ShortBody,
+    ErrorKind::Protocol,
+    ErrorKind::Redirect,
+    ErrorKind::Verify,
+];
+const HTTP_FIRST: u16 = 100;
+const HTTP_LAST: u16 = 599;
+const HTTP_SLOTS: usize = (HTTP_LAST - HTTP_FIRST + 1) as usize;
+/// The name under which statuses outside 100..=599 are counted.
+pub const HTTP_OTHER: &str = "http-other";
+
+impl ErrorKind {
+    /// The stable name used in `errors_by_kind`: `"connect"`, `"short-body"`, `"http-404"`, ...
+    /// Statuses outside 100..=599 are all named [`HTTP_OTHER`].
+    pub fn as_str(&self) -> String {
+        self.to_string()
+    }
+
+    /// Parses a name produced by [`ErrorKind::as_str`] (`"http-other"` has no single kind).
+    pub fn parse(name: &str) -> Option<ErrorKind> {
+        if let Some(code) = name.strip_prefix("http-") {
+            let code: u16 = code.parse().ok()?;
+            return (HTTP_FIRST..=HTTP_LAST)
+                .contains(&code)
+                .then_some(ErrorKind::Http(code));
+        }
+        KINDS.into_iter().find(|k| k.fixed_name() == Some(name))
+    }
+
+    fn fixed_name(&self) -> Option<&'static str> {
+        Some(match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Closed => "closed",
+            ErrorKind::ShortBody => "short-body",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Redirect => "redirect",
+            ErrorKind::Verify => "verify",
+            ErrorKind::Http(_) => return None,
+        })
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.fixed_name(), self) {
+            (Some(name), _) => f.write_str(name),
+            (None, ErrorKind::Http(c)) if (HTTP_FIRST..=HTTP_LAST).contains(c) => {
+                write!(f, "http-{c}")
+            }
+            _ => f.write_str(HTTP_OTHER),
+        }
+    }
+}
+
+/// Latency figures of one histogram, µs. All zeros when nothing succeeded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl LatencySummary {
+    /// Summarizes a histogram (mean from the histogram's bucket midpoints).
+    pub fn of(hist: &Histogram<u64>) -> LatencySummary {
+        if hist.is_empty() {
+            return LatencySummary::default();
+        }
+        LatencySummary {
+            min: hist.min(),
+            mean: hist.mean(),
+            p50: hist.value_at_quantile(0.50),
+            p90: hist.value_at_quantile(0.90),
+            p99: hist.value_at_quantile(0.99),
+            p999: hist.value_at_quantile(0.999),
+            max: hist.max(),
+        }
+    }
+}
+
+/// A new, empty latency histogram with the engine-wide bounds.
+pub fn new_histogram() -> Histogram<u64> {
+    match Histogram::new_with_bounds(LATENCY_MIN_US, LATENCY_MAX_US, LATENCY_SIGFIG) {
+        Ok(h) => h,
+        // The bounds are constants that hdrhistogram accepts (low >= 1, high >= 2·low,
+        // sigfig <= 5); the unit test `histogram_bounds_are_valid` proves it.
+        Err(e) => unreachable!("constant histogram bounds rejected: {e:?}"),
+    }
+}
+
+/// Adds `src` into `dst` exactly. Histograms with other bounds (e.g. decoded from a file
+/// written by another version) are folded value by value, clamping to `dst`'s range.
+pub fn add_histogram(dst: &mut Histogram<u64>, src: &Histogram<u64>) {
+    if dst.add(src).is_err() {
+        for v in src.iter_recorded() {
+            dst.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+        }
+    }
+}
+
+/// Counters and latency histogram of one operation class over some time span.
+#[derive(Clone, Debug)]
+pub struct OpStats {
+    /// Successful operations.
+    pub count: u64,
+    /// Bytes moved by successful operations (body bytes read or sent).
+    pub bytes: u64,
+    /// Failed operations (sum of every per-kind counter).
+    pub errors: u64,
+    /// Sum of successful latencies, µs (unclamped), for the exact mean.
+    latency_sum_us: u64,
+    kinds: [u64; KINDS.len()],
+    http: [u64; HTTP_SLOTS],
+    http_other: u64,
+    hist: Histogram<u64>,
+}
+
+impl Default for OpStats {
+    fn default() -> Self {
+        OpStats::new()
+    }
+}
+
+impl OpStats {
+    /// Empty stats; the histogram is µs, 3 significant digits, 1 µs .. 1 hour.
+    pub fn new() -> Self {
+        OpStats {
+            count: 0,
+            bytes: 0,
+            errors: 0,
+            latency_sum_us: 0,
+            kinds: [0; KINDS.len()],
+            http: [0; HTTP_SLOTS],
+            http_other: 0,
+            hist: new_histogram(),
+        }
+    }
+
+    /// Records one success. Latencies above one hour are clamped. Hot path: no allocation.
+    #[inline]
+    pub fn record_ok(&mut self, bytes: u64, latency_us: u64) {
+        self.count += 1;
+        self.bytes = self.bytes.wrapping_add(bytes);
+        self.latency_sum_us = self.latency_sum_us.saturating_add(latency_us);
+        self.hist.saturating_record(latency_us);
+    }
+
+    /// Records one failure by kind. Never touches count, bytes or the histogram.
+    #[inline]
+    pub fn record_err(&mut self, kind: ErrorKind) {
+        self.errors += 1;
+        *self.slot(kind) += 1;
+    }
+
+    #[inline]
+    fn slot(&mut self, kind: ErrorKind) -> &mut u64 {
+        match kind {
+            ErrorKind::Connect => &mut self.kinds[0],
+            ErrorKind::Reset => &mut self.kinds[1],
+            ErrorKind::Timeout => &mut self.kinds[2],
+            ErrorKind::Closed => &mut self.kinds[3],
+            ErrorKind::ShortBody => &mut self.kinds[4],
+            ErrorKind::Protocol => &mut self.kinds[5],
+            ErrorKind::Redirect => &mut self.kinds[6],
+            ErrorKind::Verify => &mut self.kinds[7],
+            ErrorKind::Http(c) if (HTTP_FIRST..=HTTP_LAST).contains(&c) => {
+                &mut self.http[usize::from(c - HTTP_FIRST)]
+            }
+            ErrorKind::Http(_) => &mut self.http_other,
+        }
+    }
+
+    /// How many failures of this kind were recorded.
+    pub fn errors_of(&self, kind: ErrorKind) -> u64 {
+        match kind {
+            ErrorKind::Http(c) if (HTTP_FIRST..=HTTP_LAST).contains(&c) => {
+                self.http[usize::from(c - HTTP_FIRST)]
+            }
+            ErrorKind::Http(_) => self.http_other,
+            k => KINDS
+                .iter()
+                .position(|x| *x == k)
+                .map_or(0, |i| self.kinds[i]),
+        }
+    }
+
+    /// Adds `other` into `self` exactly: counters and histogram.
+    pub fn add(&mut self, other: &OpStats) {
+        self.count += other.count;
+        self.bytes = self.bytes.wrapping_add(other.bytes);
+        self.errors += other.errors;
+        self.latency_sum_us = self.latency_sum_us.saturating_add(other.latency_sum_us);
+        for (a, b) in self.kinds.iter_mut().zip(other.kinds.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.http.iter_mut().zip(other.http.iter()) {
+            *a += b;
+        }
+        self.http_other += other.http_other;
+        add_histogram(&mut self.hist, &other.hist);
+    }
+
+    /// Non-zero error counters by name (`"timeout"`, `"http-503"`, ...).
+    pub fn errors_by_kind(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for (k, n) in KINDS.iter().zip(self.kinds.iter()) {
+            if *n > 0 {
+                out.insert(k.as_str(), *n);
+            }
+        }
+        for (i, n) in self.http.iter().enumerate() {
+            if *n > 0 {
+                let code = HTTP_FIRST + i as u16;
+                out.insert(ErrorKind::Http(code).as_str(), *n);
+            }
+        }
+        if self.http_other > 0 {
+            out.insert(HTTP_OTHER.to_string(), self.http_other);
+        }
+        out
+    }
+
+    /// The latency histogram (µs) of the successes.
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+
+    /// min, mean, p50, p90, p99, p99.9 and max in µs; zeros when `count == 0`.
+    /// The mean is exact (sum / count); the others come from the histogram.
+    pub fn latency(&self) -> LatencySummary {
+        let mut s = LatencySummary::of(&self.hist);
+        if self.count > 0 {
+            s.mean = self.latency_sum_us as f64 / self.count as f64;
+        }
+        s
+    }
+
+    /// Zeroes everything, keeping the histogram's allocation.
+    pub fn reset(&mut self) {
+        self.count = 0;
+        self.bytes = 0;
+        self.errors = 0;
+        self.latency_sum_us = 0;
+        self.kinds = [0; KINDS.len()];
+        self.http = [0; HTTP_SLOTS];
+        self.http_other = 0;
+        self.hist.reset();
+    }
+}
+
+/// The statistics of every operation class over `[start_unix_ns, end_unix_ns]`.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub start_unix_ns: u64,
+    pub end_unix_ns: u64,
+    /// Indexed by `Op as usize`.
+    pub ops: [OpStats; 2],
+}
+
+impl Snapshot {
+    /// An empty snapshot starting (and, for now, ending) at `start_unix_ns`.
+    pub fn new(start_unix_ns: u64) -> Self {
+        Snapshot {
+            start_unix_ns,
+            end_unix_ns: start_unix_ns,
+            ops: [OpStats::new(), OpStats::new()],
+        }
+    }
+
+    /// The stats of one operation class.
+    pub fn get(&self, op: Op) -> &OpStats {
+        &self.ops[op as usize]
+    }
+
+    /// Mutable stats of one operation class.
+    pub fn get_mut(&mut self, op: Op) -> &mut OpStats {
+        &mut self.ops[op as usize]
+    }
+
+    /// Adds every op of `other` and widens the time span to cover both.
+    pub fn add(&mut self, other: &Snapshot) {
+        self.add_ops(other);
+        self.start_unix_ns = self.start_unix_ns.min(other.start_unix_ns);
+        self.end_unix_ns = self.end_unix_ns.max(other.end_unix_ns);
+    }
+
+    /// Adds every op of `other`, leaving this snapshot's time span as it is.
+    pub fn add_ops(&mut self, other: &Snapshot) {
+        for (a, b) in self.ops.iter_mut().zip(other.ops.iter()) {
+            a.add(b);
+        }
+    }
+
+    /// Total failures over every op.
+    pub fn errors(&self) -> u64 {
+        self.ops.iter().map(|o| o.errors).sum()
+    }
+
+    /// Zeroes every op (keeping allocations) and sets the span to `[start, start]`.
+    pub fn reset(&mut self, start_unix_ns: u64) {
+        self.start_unix_ns = start_unix_ns;
+        self.end_unix_ns = start_unix_ns;
+        for o in &mut self.ops {
+            o.reset();
+        }
+    }
+}
+
+/// One core's statistics: the tick in progress.
+#[derive(Debug)]
+pub struct CoreStats {
+    run_start_unix_ns: u64,
+    cur: Snapshot,
+}
+
+impl CoreStats {
+    /// Starts the first tick at the run start.
+    pub fn new(start_unix_ns: u64) -> Self {
+        CoreStats {
+            run_start_unix_ns: start_unix_ns,
+            cur: Snapshot::new(start_unix_ns),
+        }
+    }
+
+    /// Records a success of `op`. Hot path: no allocation, formatting or lock.
+    #[inline]
+    pub fn record_ok(&mut self, op: Op, bytes: u64, latency_us: u64) {
+        self.cur.ops[op as usize].record_ok(bytes, latency_us);
+    }
+
+    /// Records a failure of `op`. Hot path: no allocation, formatting or lock.
+    #[inline]
+    pub fn record_err(&mut self, op: Op, kind: ErrorKind) {
+        self.cur.ops[op as usize].record_err(kind);
+    }
+
+    /// The tick in progress (read-only).
+    pub fn current(&self) -> &Snapshot {
+        &self.cur
+    }
+
+    /// The end of the tick in progress: the first `start + j·TICK` after its start.
+    /// A core rotates when `now >= next_rotate_at()`, passing that boundary (or `now`).
+    pub fn next_rotate_at(&self) -> u64 {
+        let tick = TICK.as_nanos() as u64;
+        let since = self
+            .cur
+            .start_unix_ns
+            .saturating_sub(self.run_start_unix_ns);
+        self.run_start_unix_ns
+            .saturating_add((since / tick + 1).saturating_mul(tick))
+    }
+
+    /// Ends the tick in progress at `now_unix_ns`, returns it, and starts the next one there.
+    /// Allocates the next tick's histograms (once per tick, off the per-request path).
+    pub fn rotate(&mut self, now_unix_ns: u64) -> Snapshot {
+        let end = now_unix_ns.max(self.cur.start_unix_ns);
+        let mut done = std::mem::replace(&mut self.cur, Snapshot::new(end));
+        done.end_unix_ns = end;
+        done
+    }
+}
+
+/// Wall-clock now, ns since the Unix epoch (0 if the clock is before 1970).
+pub fn unix_now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bounds_are_valid() {
+        let h = new_histogram();
+        assert_eq!(h.low(), LATENCY_MIN_US);
+        assert!(h.high() >= LATENCY_MAX_US);
+        assert_eq!(h.sigfig(), LATENCY_SIGFIG);
+    }
+
+    #[test]
+    fn op_names() {
+        assert_eq!(OPS.map(|o| o.as_str()), ["get", "put"]);
+        assert_eq!(OPS.map(|o| o.label()), ["GET", "PUT"]);
+        for (i, op) in OPS.iter().enumerate() {
+            assert_eq!(*op as usize, i);
+        }
+    }
+
+    #[test]
+    fn error_kind_names_round_trip() {
+        let all = [
+            (ErrorKind::Connect, "connect"),
+            (ErrorKind::Reset, "reset"),
+            (ErrorKind::Timeout, "timeout"),
+            (ErrorKind::Closed, "closed"),
+            (ErrorKind::ShortBody, "short-body"),
+            (ErrorKind::Protocol, "protocol"),
+            (ErrorKind::Redirect, "redirect"),
+            (ErrorKind::Verify, "verify"),
+            (ErrorKind::Http(404), "http-404"),
+            (ErrorKind::Http(100), "http-100"),
+            (ErrorKind::Http(599), "http-599"),
+        ];
+        for (k, name) in all {
+            assert_eq!(k.as_str(), name);
+            assert_eq!(ErrorKind::parse(name), Some(k), "{name}");
+        }
+        assert_eq!(ErrorKind::Http(99).as_str(), HTTP_OTHER);
+        assert_eq!(ErrorKind::Http(600).as_str(), HTTP_OTHER);
+        assert_eq!(ErrorKind::parse("http-other"), None);
+        assert_eq!(ErrorKind::parse("http-abc"), None);
+        assert_eq!(ErrorKind::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn errors_never_touch_successes() {
+        let mut s = OpStats::new();
+        s.record_ok(100, 250);
+        s.record_err(ErrorKind::Timeout);
+        s.record_err(ErrorKind::Http(503));
+        s.record_err(ErrorKind::Http(503));
+        s.record_err(ErrorKind::Http(0));
+        s.record_err(ErrorKind::Http(u16::MAX));
+        assert_eq!((s.count, s.bytes, s.errors), (1, 100, 5));
+        assert_eq!(s.histogram().len(), 1);
+        assert_eq!(s.errors_of(ErrorKind::Http(503)), 2);
+        assert_eq!(s.errors_of(ErrorKind::Timeout), 1);
+        assert_eq!(s.errors_of(ErrorKind::Reset), 0);
+        let by: Vec<_> = s.errors_by_kind().into_iter().collect();
+        assert_eq!(
+            by,
+            vec![
+                ("http-503".to_string(), 2),
+                ("http-other".to_string(), 2),
+                ("timeout".to_string(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn latency_summary_and_clamping() {
+        let mut s = OpStats::new();
+        assert_eq!(s.latency(), LatencySummary::default());
+        for v in 1..=1000u64 {
+            s.record_ok(1, v);
+        }
+        let l = s.latency();
+        assert_eq!(l.min, 1);
+        assert_eq!(l.max, 1000);
+        assert_eq!(l.p50, 500);
+        assert_eq!(l.p90, 900);
+        assert_eq!(l.p99, 990);
+        assert_eq!(l.p999, 999);
+        assert!((l.mean - 500.5).abs() < 1e-9, "{}", l.mean);
+        // Far above one hour: clamped, never a panic.
+        s.record_ok(1, u64::MAX);
+        let max = s.latency().max;
+        assert!((LATENCY_MAX_US..LATENCY_MAX_US + LATENCY_MAX_US / 500).contains(&max));
+        s.record_ok(1, 0);
+        assert_eq!(s.latency().min, 0);
+    }
+
+    #[test]
+    fn add_is_exact_and_order_free() {
+        let mut a = OpStats::new();
+        let mut b = OpStats::new();
+        let mut all = OpStats::new();
+        for v in 0..500u64 {
+            a.record_ok(10, v * 7 + 3);
+            all.record_ok(10, v * 7 + 3);
+            b.record_ok(20, v * 1000 + 11);
+            all.record_ok(20, v * 1000 + 11);
+        }
+        a.record_err(ErrorKind::Reset);
+        all.record_err(ErrorKind::Reset);
+        b.record_err(ErrorKind::Http(500));
+        all.record_err(ErrorKind::Http(500));
+        let mut ab = a.clone();
+        ab.add(&b);
+        let mut ba = b.clone();
+        ba.add(&a);
+        for m in [&ab, &ba] {
+            assert_eq!((m.count, m.bytes, m.errors), (1000, 15000, 2));
+            assert_eq!(m.histogram(), all.histogram());
+            assert_eq!(m.latency(), all.latency());
+            assert_eq!(m.errors_by_kind(), all.errors_by_kind());
+        }
+    }
+
+    #[test]
+    fn add_folds_foreign_bounds() {
+        let mut dst = new_histogram();
+        let mut wide = Histogram::<u64>::new_with_bounds(1, u64::MAX / 4, 2).unwrap();
+        wide.record(5).unwrap();
+        wide.record(u64::MAX / 8).unwrap();
+        add_histogram(&mut dst, &wide);
+        assert_eq!(dst.len(), 2);
+        assert!(dst.max() >= LATENCY_MAX_US);
+    }
+
+    #[test]
+    fn reset_clears_everything() {
+        let mut s = OpStats::new();
+        s.record_ok(5, 5);
+        s.record_err(ErrorKind::Verify);
+        s.reset();
+        assert_eq!((s.count, s.bytes, s.errors), (0, 0, 0));
+        assert!(s.histogram().is_empty());
+        assert!(s.errors_by_kind().is_empty());
+        assert_eq!(s.latency(), LatencySummary::default());
+    }
+
+    #[test]
+    fn rotate_hands_over_ticks() {
+        let t0 = 1_000_000_000_000u64;
+        let tick = TICK.as_nanos() as u64;
+        let mut c = CoreStats::new(t0);
+        assert_eq!(c.next_rotate_at(), t0 + tick);
+        c.record_ok(Op::Get, 10, 100);
+        c.record_err(Op::Put, ErrorKind::Connect);
+        let s1 = c.rotate(t0 + tick);
+        assert_eq!((s1.start_unix_ns, s1.end_unix_ns), (t0, t0 + tick));
+        assert_eq!(s1.get(Op::Get).count, 1);
+        assert_eq!(s1.get(Op::Put).errors, 1);
+        assert_eq!(s1.errors(), 1);
+        assert_eq!(c.current().start_unix_ns, t0 + tick);
+        assert_eq!(c.current().get(Op::Get).count, 0);
+        assert_eq!(c.next_rotate_at(), t0 + 2 * tick);
+        // A late rotation still lands the next boundary on the grid.
+        c.record_ok(Op::Put, 7, 9);
+        let s2 = c.rotate(t0 + 2 * tick + tick / 3);
+        assert_eq!(c.next_rotate_at(), t0 + 3 * tick);
+        let mut both = Snapshot::new(s2.start_unix_ns);
+        both.add(&s2);
+        both.add(&s1);
+        assert_eq!(both.start_unix_ns, t0);
+        assert_eq!(both.end_unix_ns, t0 + 2 * tick + tick / 3);
+        assert_eq!(both.get(Op::Put).count, 1);
+        assert_eq!(both.get(Op::Put).errors, 1);
+        // A clock that went backwards never yields an inverted span.
+        let s3 = c.rotate(0);
+        assert!(s3.end_unix_ns >= s3.start_unix_ns);
+    }
+
+    #[test]
+    fn now_is_after_2020() {
+        assert!(unix_now_ns() > 1_577_836_800_000_000_000);
+    }
+}
