@@ -191,6 +191,21 @@ impl<W: Write, S: Write> Reporter<W, S> {
         } else {
             0
         };
+        // Ticks stamped after the end (a clock step) join the last interval instead of
+        // creating empty intervals up to them.
+        let late = self.open.split_off(&(last + 1));
+        if !late.is_empty() {
+            let k = last.max(self.next);
+            let (s, e) = self.bounds(k);
+            let slot = self.open.entry(k).or_insert_with(|| {
+                let mut snap = Snapshot::new(s);
+                snap.end_unix_ns = e;
+                snap
+            });
+            for snap in late.values() {
+                slot.add_ops(snap);
+            }
+        }
         let upto = self.open.keys().next_back().map_or(last, |&k| k.max(last));
         for k in self.next..=upto {
             let (s, _) = self.bounds(k);
@@ -667,6 +682,17 @@ mod tests {
         let sum: u64 = totals.intervals.iter().map(|i| i.ops["get"].count).sum();
         assert_eq!(sum, 5);
         assert_eq!(totals.intervals.len(), 3);
+    }
+
+    #[test]
+    fn ticks_from_a_clock_step_join_the_last_interval() {
+        let (mut r, _, _) = reporter(cfg(1, 1, false));
+        r.add_tick(0, tick(1, 1, 10));
+        r.add_tick(0, tick(1_000_000, 2, 10));
+        let totals = r.finish(T0 + 2 * S);
+        assert_eq!(totals.intervals.len(), 2);
+        assert_eq!(totals.intervals[1].ops["get"].count, 2);
+        assert_eq!(totals.total.get(Op::Get).count, 3);
     }
 
     #[test]

@@ -519,6 +519,8 @@ mod tests {
             Err(ResultError::Histogram(_))
         ));
         assert!(decode_histogram("").is_err());
+        // V2 compressed cookie 0x1c849314, as docs/results.md states.
+        assert!(encode_histogram(&crate::stats::new_histogram()).starts_with("HISTFA"));
         let empty = decode_histogram(&encode_histogram(&crate::stats::new_histogram())).unwrap();
         assert!(empty.is_empty());
     }
