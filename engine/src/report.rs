@@ -1,1 +1,781 @@
-//! Placeholder: filled in by its owner.
+//! The reporter thread's folding of per-core ticks, and all human output of a run.
+//!
+//! Owns: the interval table on stdout (aisloader's columns plus p50/p90/p99), the live status
+//! line on stderr, the final summary, and the [`RunTotals`] handed to the result file.
+//!
+//! Why here and not in the cores: cores only rotate a [`Snapshot`] once per [`TICK`] and send
+//! it; every histogram addition, formatting and write happens on this one thread.
+//!
+//! Invariants:
+//! - Intervals are `--statsinterval` rounded up to whole ticks, aligned to the run start:
+//!   interval `k` covers `[start + k·I, start + (k+1)·I)`. A tick belongs to the interval that
+//!   holds its start (rounded to the nearest tick boundary, so clock jitter below half a tick
+//!   cannot move it). A tick that arrives after its interval was printed joins the oldest
+//!   interval still open; it is never lost, and always counts in the totals.
+//! - An interval is printed only once its end has passed and every core has delivered ticks
+//!   up to that end (within half a tick), so rows are complete and in order.
+//! - `intervals` in [`RunTotals`] are contiguous (empty intervals included) and are stored
+//!   already encoded ([`IntervalRecord`]): keeping a decoded pair of histograms per interval
+//!   would cost ~370 KiB each, i.e. 1.3 GiB for an hour at `--statsinterval 1s`.
+//! - Write errors on stdout/stderr are ignored: a closed pipe must not stop a load run.
+
+pub mod fmt;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use crate::result::{encode_histogram, IntervalOp, IntervalRecord};
+use crate::stats::{new_histogram, Op, OpStats, Snapshot, OPS, TICK};
+use fmt::{clock, go_duration_cut, iec, iec_or_dash, latency_us, local_hms, per_second, thousands};
+
+/// How the reporter prints.
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    /// Table interval; rounded up to a whole number of [`TICK`]s (at least one).
+    pub statsinterval: Duration,
+    /// Planned measured-phase length, shown in the live line; `None` if open-ended.
+    pub duration: Option<Duration>,
+    /// Number of cores that send ticks (indices `0..cores`).
+    pub cores: usize,
+    /// Draw the live status line (set when stderr is a TTY).
+    pub live: bool,
+}
+
+/// Everything a finished run measured, for the result file.
+#[derive(Debug, Clone)]
+pub struct RunTotals {
+    pub start_unix_ns: u64,
+    pub end_unix_ns: u64,
+    /// Every tick of every core, added exactly; span = `[start_unix_ns, end_unix_ns]`.
+    pub total: Snapshot,
+    /// One record per interval, in order, contiguous from the run start.
+    pub intervals: Vec<IntervalRecord>,
+}
+
+/// How often the live line is redrawn at most.
+const LIVE_REDRAW_NS: u64 = 1_000_000_000;
+/// `\r` + erase to end of line: returns to column 0 and wipes what was drawn there.
+const CLEAR_LINE: &str = "\r\x1b[K";
+
+/// Counters accumulated over the intervals printed so far (the `(<total>)` columns).
+#[derive(Debug, Clone, Copy, Default)]
+struct Printed {
+    count: u64,
+    bytes: u64,
+    errors: u64,
+}
+
+/// The live line's state: ticks received since the last rate computation.
+struct Live {
+    acc: Snapshot,
+    /// Sum over received ticks of their length; divided by the core count it is the window.
+    core_ns: u128,
+    last_draw: Option<u64>,
+    rates: String,
+    drawn: bool,
+}
+
+/// Folds core ticks and prints the table, live line and summary.
+pub struct Reporter<W: Write, S: Write> {
+    cfg: ReportConfig,
+    start: u64,
+    interval_ns: u64,
+    out: W,
+    status: S,
+    covered: Vec<u64>,
+    open: BTreeMap<u64, Snapshot>,
+    next: u64,
+    total: Snapshot,
+    printed: [Printed; 2],
+    intervals: Vec<IntervalRecord>,
+    header_done: bool,
+    empty: Snapshot,
+    empty_hist: String,
+    live: Live,
+}
+
+impl<W: Write, S: Write> Reporter<W, S> {
+    /// A reporter for a run whose measured phase starts at `start_unix_ns`.
+    pub fn new(cfg: ReportConfig, start_unix_ns: u64, out: W, status: S) -> Self {
+        let tick = TICK.as_nanos() as u64;
+        let want = u64::try_from(cfg.statsinterval.as_nanos()).unwrap_or(u64::MAX);
+        let interval_ns = want.div_ceil(tick).max(1).saturating_mul(tick);
+        Reporter {
+            covered: vec![start_unix_ns; cfg.cores],
+            cfg,
+            start: start_unix_ns,
+            interval_ns,
+            out,
+            status,
+            open: BTreeMap::new(),
+            next: 0,
+            total: Snapshot::new(start_unix_ns),
+            printed: [Printed::default(); 2],
+            intervals: Vec::new(),
+            header_done: false,
+            empty: Snapshot::new(start_unix_ns),
+            empty_hist: encode_histogram(&new_histogram()),
+            live: Live {
+                acc: Snapshot::new(start_unix_ns),
+                core_ns: 0,
+                last_draw: None,
+                rates: String::new(),
+                drawn: false,
+            },
+        }
+    }
+
+    /// The table interval actually used (statsinterval rounded up to whole ticks).
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos(self.interval_ns)
+    }
+
+    /// Folds one core's tick into the totals, its interval and the live window.
+    pub fn add_tick(&mut self, core: usize, snap: Snapshot) {
+        if core >= self.covered.len() {
+            self.covered.resize(core + 1, self.start);
+        }
+        self.covered[core] = self.covered[core].max(snap.end_unix_ns);
+        self.total.add_ops(&snap);
+        self.live.acc.add_ops(&snap);
+        self.live.core_ns += u128::from(snap.end_unix_ns.saturating_sub(snap.start_unix_ns));
+        let k = self.interval_of(snap.start_unix_ns).max(self.next);
+        let (start, end) = self.bounds(k);
+        self.open
+            .entry(k)
+            .or_insert_with(|| {
+                let mut s = Snapshot::new(start);
+                s.end_unix_ns = end;
+                s
+            })
+            .add_ops(&snap);
+    }
+
+    /// Prints every finished, complete interval and redraws the live line (at most once a
+    /// second). Call it often (e.g. after every channel receive or timeout).
+    pub fn poll(&mut self, now_unix_ns: u64) {
+        let half = TICK.as_nanos() as u64 / 2;
+        let mut printed_rows = false;
+        loop {
+            let (_, end) = self.bounds(self.next);
+            let complete = self.covered.iter().all(|&c| c.saturating_add(half) >= end);
+            if now_unix_ns < end || !complete {
+                break;
+            }
+            printed_rows |= self.flush(self.next, None);
+            self.next += 1;
+        }
+        if !self.cfg.live {
+            return;
+        }
+        let due = self
+            .live
+            .last_draw
+            .is_none_or(|t| now_unix_ns >= t.saturating_add(LIVE_REDRAW_NS));
+        if due {
+            self.live.last_draw = Some(now_unix_ns);
+            self.update_rates();
+        }
+        if due || printed_rows {
+            self.draw_live(now_unix_ns);
+        }
+    }
+
+    /// Prints the remaining intervals (the last one cut at `end_unix_ns`), clears the live
+    /// line, prints the summary and returns the run's totals.
+    pub fn finish(mut self, end_unix_ns: u64) -> RunTotals {
+        let end = end_unix_ns.max(self.start);
+        let last = if end > self.start {
+            (end - self.start - 1) / self.interval_ns
+        } else {
+            0
+        };
+        // Ticks stamped after the end (a clock step) join the last interval instead of
+        // creating empty intervals up to them.
+        let late = self.open.split_off(&(last + 1));
+        if !late.is_empty() {
+            let k = last.max(self.next);
+            let (s, e) = self.bounds(k);
+            let slot = self.open.entry(k).or_insert_with(|| {
+                let mut snap = Snapshot::new(s);
+                snap.end_unix_ns = e;
+                snap
+            });
+            for snap in late.values() {
+                slot.add_ops(snap);
+            }
+        }
+        let upto = self.open.keys().next_back().map_or(last, |&k| k.max(last));
+        for k in self.next..=upto {
+            let (s, _) = self.bounds(k);
+            if s >= end && !self.open.contains_key(&k) {
+                continue;
+            }
+            self.flush(k, Some(end));
+        }
+        self.clear_live();
+        self.total.start_unix_ns = self.start;
+        self.total.end_unix_ns = end;
+        self.print_summary(end);
+        let _ = self.out.flush();
+        RunTotals {
+            start_unix_ns: self.start,
+            end_unix_ns: end,
+            total: self.total,
+            intervals: self.intervals,
+        }
+    }
+
+    fn interval_of(&self, tick_start: u64) -> u64 {
+        let tick = TICK.as_nanos() as u64;
+        let ticks = (tick_start.saturating_sub(self.start) + tick / 2) / tick;
+        ticks / (self.interval_ns / tick)
+    }
+
+    fn bounds(&self, k: u64) -> (u64, u64) {
+        let s = self
+            .start
+            .saturating_add(k.saturating_mul(self.interval_ns));
+        (s, s.saturating_add(self.interval_ns))
+    }
+
+    /// Prints interval `k`'s rows and records it; returns whether any row was printed.
+    fn flush(&mut self, k: u64, clip: Option<u64>) -> bool {
+        let (start, nominal_end) = self.bounds(k);
+        let end = clip.map_or(nominal_end, |c| nominal_end.min(c).max(start));
+        let snap = self.open.remove(&k);
+        let iv = snap.as_ref().unwrap_or(&self.empty);
+        let mut rows = Vec::new();
+        for op in OPS {
+            let s = iv.get(op);
+            let p = &mut self.printed[op as usize];
+            p.count += s.count;
+            p.bytes = p.bytes.wrapping_add(s.bytes);
+            p.errors += s.errors;
+            if s.count > 0 || s.errors > 0 {
+                rows.push(self.row(op, s, start, end));
+            }
+        }
+        let ops = OPS
+            .iter()
+            .map(|&op| {
+                let s = iv.get(op);
+                let rec = if s.count == 0 {
+                    IntervalOp {
+                        count: 0,
+                        bytes: s.bytes,
+                        errors: s.errors,
+                        histogram: self.empty_hist.clone(),
+                    }
+                } else {
+                    IntervalOp::of(s)
+                };
+                (op.as_str().to_string(), rec)
+            })
+            .collect();
+        self.intervals.push(IntervalRecord {
+            start_unix_ns: start,
+            end_unix_ns: end,
+            ops,
+        });
+        if rows.is_empty() {
+            return false;
+        }
+        self.clear_live();
+        if !self.header_done {
+            self.header_done = true;
+            let _ = writeln!(self.out);
+            let _ = self.out.write_all(header().as_bytes());
+        }
+        for r in rows {
+            let _ = self.out.write_all(r.as_bytes());
+        }
+        let _ = self.out.flush();
+        true
+    }
+
+    fn row(&self, op: Op, s: &OpStats, start: u64, end: u64) -> String {
+        let p = self.printed[op as usize];
+        let lat = s.latency();
+        let dash = || "-".to_string();
+        let three = |a: String, b: String, c: String| format!("{a:<11}{b:<11}{c:<11}");
+        let (minmax, pct) = if s.count > 0 {
+            (
+                three(
+                    latency_us(lat.min as f64),
+                    latency_us(lat.mean),
+                    latency_us(lat.max as f64),
+                ),
+                three(
+                    latency_us(lat.p50 as f64),
+                    latency_us(lat.p90 as f64),
+                    latency_us(lat.p99 as f64),
+                ),
+            )
+        } else {
+            (three(dash(), dash(), dash()), three(dash(), dash(), dash()))
+        };
+        let size = if s.bytes == 0 && p.bytes == 0 {
+            dash()
+        } else {
+            format!("{} ({})", iec_or_dash(s.bytes, 1), iec_or_dash(p.bytes, 1))
+        };
+        let iv_tp = per_second(s.bytes, end - start);
+        let tot_tp = per_second(p.bytes, end.saturating_sub(self.start));
+        let tp = if iv_tp == 0 && tot_tp == 0 {
+            dash()
+        } else {
+            format!("{}/s ({}/s)", iec_or_dash(iv_tp, 2), iec_or_dash(tot_tp, 2))
+        };
+        let errors = if p.errors == 0 {
+            dash()
+        } else {
+            format!("{} ({})", thousands(s.errors), thousands(p.errors))
+        };
+        format_row(
+            &local_hms(end),
+            op.label(),
+            &format!("{} ({})", thousands(s.count), thousands(p.count)),
+            &size,
+            &minmax,
+            &tp,
+            &errors,
+            &pct,
+        )
+    }
+
+    fn update_rates(&mut self) {
+        if self.live.core_ns == 0 {
+            return;
+        }
+        // Ticks arrive in bursts; dividing by the ticks' own length (per core) gives
+        // per-second rates that do not jitter with arrival times.
+        let cores = self.covered.len().max(1) as f64;
+        let window_s = self.live.core_ns as f64 / 1e9 / cores;
+        let mut parts = Vec::new();
+        for op in OPS {
+            let s = self.live.acc.get(op);
+            let t = self.total.get(op);
+            if t.count == 0 && t.errors == 0 {
+                continue;
+            }
+            let ops_s = s.count as f64 / window_s;
+            let gib_s = s.bytes as f64 / window_s / (1u64 << 30) as f64;
+            let p99 = s.histogram().value_at_quantile(0.99);
+            parts.push(format!(
+                "{} {} ops/s {gib_s:.2} GiB/s p99 {}",
+                op.label(),
+                thousands(ops_s.round() as u64),
+                go_duration_cut(p99.saturating_mul(1000), 1),
+            ));
+        }
+        self.live.rates = parts.join(" | ");
+        self.live.acc.reset(0);
+        self.live.core_ns = 0;
+    }
+
+    fn draw_live(&mut self, now: u64) {
+        let elapsed = clock(Duration::from_nanos(now.saturating_sub(self.start)));
+        let span = match self.cfg.duration {
+            Some(d) => format!("[{elapsed} / {}]", clock(d)),
+            None => format!("[{elapsed}]"),
+        };
+        let rates = if self.live.rates.is_empty() {
+            "waiting for the first tick"
+        } else {
+            &self.live.rates
+        };
+        let errors = thousands(self.total.errors());
+        let _ = write!(self.status, "\r{span} {rates} errors {errors}\x1b[K");
+        let _ = self.status.flush();
+        self.live.drawn = true;
+    }
+
+    fn clear_live(&mut self) {
+        if self.live.drawn {
+            let _ = self.status.write_all(CLEAR_LINE.as_bytes());
+            let _ = self.status.flush();
+            self.live.drawn = false;
+        }
+    }
+
+    fn print_summary(&mut self, end: u64) {
+        let ns = end - self.start;
+        let secs = ns as f64 / 1e9;
+        let mut text = format!(
+            "\nSummary: {} on {} core(s)\n",
+            go_duration_cut(ns, 3),
+            self.covered.len()
+        );
+        let mut any = false;
+        for op in OPS {
+            let s = self.total.get(op);
+            if s.count == 0 && s.errors == 0 {
+                continue;
+            }
+            any = true;
+            let (gib_s, ops_s) = if secs > 0.0 {
+                (
+                    s.bytes as f64 / secs / (1u64 << 30) as f64,
+                    s.count as f64 / secs,
+                )
+            } else {
+                (0.0, 0.0)
+            };
+            let l = s.latency();
+            text += &format!(
+                "{:<4} count {}  bytes {} ({})  {gib_s:.2} GiB/s  {} ops/s\n",
+                op.label(),
+                thousands(s.count),
+                thousands(s.bytes),
+                iec(s.bytes, 1),
+                thousands(ops_s.round() as u64),
+            );
+            if s.count > 0 {
+                text += &format!(
+                    "     latency min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
+                    latency_us(l.min as f64),
+                    latency_us(l.mean),
+                    latency_us(l.p50 as f64),
+                    latency_us(l.p90 as f64),
+                    latency_us(l.p99 as f64),
+                    latency_us(l.p999 as f64),
+                    latency_us(l.max as f64),
+                );
+            }
+            let kinds: Vec<String> = s
+                .errors_by_kind()
+                .into_iter()
+                .map(|(k, n)| format!("{k} {}", thousands(n)))
+                .collect();
+            if kinds.is_empty() {
+                text += "     errors 0\n";
+            } else {
+                text += &format!(
+                    "     errors {}: {}\n",
+                    thousands(s.errors),
+                    kinds.join(", ")
+                );
+            }
+        }
+        if !any {
+            text += "no operations completed or failed\n";
+        }
+        let _ = self.out.write_all(text.as_bytes());
+    }
+}
+
+/// The table header (aisloader's, plus the percentile column).
+pub fn header() -> String {
+    format_row(
+        "Time",
+        "OP",
+        "Count",
+        "Size (Total)",
+        "Latency (min, avg, max)",
+        "Throughput (Avg)",
+        "Errors (Total)",
+        "Latency (p50, p90, p99)",
+    )
+}
+
+/// aisloader's row layout (`%-10s%-6s%-22s\t%-22s\t%-36s\t%-22s\t%-10s\t`), then the
+/// percentile column last so that aisloader's columns keep their positions.
+#[allow(clippy::too_many_arguments)]
+fn format_row(
+    time: &str,
+    op: &str,
+    count: &str,
+    size: &str,
+    lat: &str,
+    tp: &str,
+    errors: &str,
+    pct: &str,
+) -> String {
+    format!(
+        "{time:<10}{op:<6}{count:<22}\t{size:<22}\t{lat:<36}\t{tp:<22}\t{errors:<10}\t{}\n",
+        pct.trim_end()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::decode_histogram;
+    use crate::stats::ErrorKind;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    const S: u64 = 1_000_000_000;
+    const T0: u64 = 1_700_000_000 * S;
+
+    #[derive(Clone, Default)]
+    struct Buf(Rc<RefCell<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Buf {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.borrow().clone()).unwrap()
+        }
+    }
+
+    fn cfg(interval_s: u64, cores: usize, live: bool) -> ReportConfig {
+        ReportConfig {
+            statsinterval: Duration::from_secs(interval_s),
+            duration: Some(Duration::from_secs(60)),
+            cores,
+            live,
+        }
+    }
+
+    /// Tick `j` (1-based) of a core: `n` GETs of 1 MiB at `lat` µs.
+    fn tick(j: u64, n: u64, lat: u64) -> Snapshot {
+        let mut s = Snapshot::new(T0 + (j - 1) * S);
+        s.end_unix_ns = T0 + j * S;
+        for _ in 0..n {
+            s.get_mut(Op::Get).record_ok(1 << 20, lat);
+        }
+        s
+    }
+
+    fn reporter(c: ReportConfig) -> (Reporter<Buf, Buf>, Buf, Buf) {
+        let (out, err) = (Buf::default(), Buf::default());
+        (Reporter::new(c, T0, out.clone(), err.clone()), out, err)
+    }
+
+    #[test]
+    fn interval_rounds_up_to_whole_ticks() {
+        let mk = |d: Duration| {
+            let c = ReportConfig {
+                statsinterval: d,
+                ..cfg(1, 1, false)
+            };
+            Reporter::new(c, T0, Vec::new(), Vec::new()).interval()
+        };
+        assert_eq!(mk(Duration::from_millis(1500)), Duration::from_secs(2));
+        assert_eq!(mk(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(mk(Duration::from_secs(10)), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn waits_for_every_core_then_prints_once() {
+        let (mut r, out, _) = reporter(cfg(2, 2, false));
+        r.add_tick(0, tick(1, 10, 100));
+        r.add_tick(0, tick(2, 10, 100));
+        r.poll(T0 + 3 * S);
+        assert_eq!(out.text(), "", "core 1 has not delivered yet");
+        r.add_tick(1, tick(1, 5, 300));
+        r.add_tick(1, tick(2, 5, 300));
+        r.poll(T0 + 2 * S - 1);
+        assert_eq!(out.text(), "", "the interval has not ended yet");
+        r.poll(T0 + 2 * S);
+        let text = out.text();
+        assert_eq!(text.matches("Time").count(), 1, "{text}");
+        let row = text.lines().find(|l| l.contains("GET")).unwrap();
+        assert!(row.contains("30 (30)"), "{row}");
+        assert!(row.contains("30.0MiB (30.0MiB)"), "{row}");
+        assert!(row.contains("15.00MiB/s (15.00MiB/s)"), "{row}");
+        assert!(row.contains("100µs"), "{row}");
+        assert!(row.contains("300µs"), "{row}");
+        assert!(!row.contains("PUT"), "{row}");
+        // Errors column is "-" while the run has no error.
+        let fields: Vec<&str> = row.split('\t').collect();
+        assert_eq!(fields[4].trim(), "-", "{row}");
+        // Nothing printed twice.
+        r.poll(T0 + 2 * S + 1);
+        assert_eq!(out.text(), text);
+        r.add_tick(0, tick(3, 1, 100));
+        r.add_tick(1, tick(3, 1, 100));
+        r.add_tick(0, tick(4, 1, 100));
+        r.add_tick(1, tick(4, 1, 100));
+        r.poll(T0 + 4 * S);
+        let text = out.text();
+        assert_eq!(text.matches("Time").count(), 1, "header once: {text}");
+        assert!(text.contains("4 (34)"), "{text}");
+    }
+
+    #[test]
+    fn error_only_interval_still_prints_a_row() {
+        let (mut r, out, _) = reporter(cfg(1, 1, false));
+        let mut s = tick(1, 0, 0);
+        s.get_mut(Op::Put).record_err(ErrorKind::Http(503));
+        s.get_mut(Op::Put).record_err(ErrorKind::Timeout);
+        r.add_tick(0, s);
+        r.poll(T0 + S);
+        let text = out.text();
+        let row = text.lines().find(|l| l.contains("PUT")).expect(&text);
+        assert!(row.contains("0 (0)"), "{row}");
+        let fields: Vec<&str> = row.split('\t').collect();
+        assert_eq!(fields[4].trim(), "2 (2)", "{row}");
+        assert!(!text.contains("GET"), "{text}");
+        let totals = r.finish(T0 + S);
+        assert_eq!(totals.total.get(Op::Put).errors, 2);
+        assert_eq!(totals.total.get(Op::Put).count, 0);
+    }
+
+    #[test]
+    fn finish_flushes_partial_interval_and_totals_are_exact() {
+        let (mut r, out, _) = reporter(cfg(2, 1, false));
+        r.add_tick(0, tick(1, 4, 100));
+        // Ticks 2 and 3 are idle; tick 4 is partial (the run stops at 3.5 s).
+        let mut last = tick(4, 2, 5000);
+        last.end_unix_ns = T0 + 3 * S + S / 2;
+        r.add_tick(0, tick(2, 0, 0));
+        r.add_tick(0, tick(3, 0, 0));
+        r.add_tick(0, last);
+        let totals = r.finish(T0 + 3 * S + S / 2);
+        assert_eq!(totals.start_unix_ns, T0);
+        assert_eq!(totals.end_unix_ns, T0 + 3 * S + S / 2);
+        assert_eq!(totals.total.get(Op::Get).count, 6);
+        assert_eq!(totals.total.get(Op::Get).latency().max, 5000);
+        let spans: Vec<(u64, u64)> = totals
+            .intervals
+            .iter()
+            .map(|i| (i.start_unix_ns - T0, i.end_unix_ns - T0))
+            .collect();
+        assert_eq!(spans, [(0, 2 * S), (2 * S, 3 * S + S / 2)]);
+        let counts: Vec<u64> = totals
+            .intervals
+            .iter()
+            .map(|i| i.ops["get"].count)
+            .collect();
+        assert_eq!(counts, [4, 2]);
+        let h = decode_histogram(&totals.intervals[1].ops["get"].histogram).unwrap();
+        assert_eq!(h.len(), 2);
+        assert!(decode_histogram(&totals.intervals[1].ops["put"].histogram)
+            .unwrap()
+            .is_empty());
+        let text = out.text();
+        assert!(text.contains("Summary: 3.5s on 1 core(s)"), "{text}");
+        assert!(text.contains("GET  count 6"), "{text}");
+        assert!(text.contains("max 5ms"), "{text}");
+        assert!(text.contains("errors 0"), "{text}");
+        assert!(!text.contains("PUT"), "{text}");
+    }
+
+    #[test]
+    fn empty_run_has_no_intervals_and_says_so() {
+        let (r, out, _) = reporter(cfg(10, 2, false));
+        let totals = r.finish(T0);
+        assert!(totals.intervals.is_empty());
+        assert!(out.text().contains("no operations"), "{}", out.text());
+    }
+
+    #[test]
+    fn late_tick_joins_an_open_interval_and_is_never_lost() {
+        let (mut r, _, _) = reporter(cfg(1, 1, false));
+        r.add_tick(0, tick(1, 1, 10));
+        r.add_tick(0, tick(2, 1, 10));
+        r.poll(T0 + 2 * S);
+        // A straggler for interval 0, which is already printed.
+        r.add_tick(0, tick(1, 3, 10));
+        let totals = r.finish(T0 + 3 * S);
+        assert_eq!(totals.total.get(Op::Get).count, 5);
+        let sum: u64 = totals.intervals.iter().map(|i| i.ops["get"].count).sum();
+        assert_eq!(sum, 5);
+        assert_eq!(totals.intervals.len(), 3);
+    }
+
+    #[test]
+    fn ticks_from_a_clock_step_join_the_last_interval() {
+        let (mut r, _, _) = reporter(cfg(1, 1, false));
+        r.add_tick(0, tick(1, 1, 10));
+        r.add_tick(0, tick(1_000_000, 2, 10));
+        let totals = r.finish(T0 + 2 * S);
+        assert_eq!(totals.intervals.len(), 2);
+        assert_eq!(totals.intervals[1].ops["get"].count, 2);
+        assert_eq!(totals.total.get(Op::Get).count, 3);
+    }
+
+    #[test]
+    fn jittered_rotation_stays_in_its_interval() {
+        let (mut r, _, _) = reporter(cfg(2, 1, false));
+        // Rotations 30 ms late: tick 2 starts at 1.03 s, tick 3 at 2.03 s.
+        let mut a = tick(1, 1, 10);
+        a.end_unix_ns += 30_000_000;
+        let mut b = tick(2, 1, 10);
+        b.start_unix_ns += 30_000_000;
+        b.end_unix_ns += 30_000_000;
+        let mut c = tick(3, 1, 10);
+        c.start_unix_ns += 30_000_000;
+        r.add_tick(0, a);
+        r.add_tick(0, b);
+        r.add_tick(0, c);
+        let totals = r.finish(T0 + 3 * S);
+        let counts: Vec<u64> = totals
+            .intervals
+            .iter()
+            .map(|i| i.ops["get"].count)
+            .collect();
+        assert_eq!(counts, [2, 1]);
+    }
+
+    #[test]
+    fn live_line_is_drawn_and_cleared() {
+        let (mut r, out, err) = reporter(cfg(2, 1, true));
+        r.add_tick(0, tick(1, 1000, 1200));
+        r.poll(T0 + S);
+        let status = err.text();
+        assert!(
+            status.starts_with("\r[00:01 / 01:00] GET 1,000 ops/s"),
+            "{status:?}"
+        );
+        assert!(
+            status.contains("0.98 GiB/s p99 1.2ms errors 0"),
+            "{status:?}"
+        );
+        assert_eq!(out.text(), "");
+        // Redrawn at most once a second.
+        r.poll(T0 + S + S / 2);
+        assert_eq!(err.text(), status);
+        r.add_tick(0, tick(2, 10, 100));
+        r.poll(T0 + 2 * S);
+        let status = err.text();
+        assert!(
+            status.contains(CLEAR_LINE),
+            "cleared before rows: {status:?}"
+        );
+        assert!(status.ends_with("\x1b[K"), "{status:?}");
+        assert!(out.text().contains("GET"));
+        r.finish(T0 + 2 * S);
+        assert!(err.text().ends_with(CLEAR_LINE), "cleared at the end");
+    }
+
+    #[test]
+    fn quiet_when_not_live() {
+        let (mut r, _, err) = reporter(cfg(1, 1, false));
+        r.add_tick(0, tick(1, 3, 10));
+        r.poll(T0 + S);
+        r.finish(T0 + S);
+        assert_eq!(err.text(), "");
+    }
+
+    #[test]
+    fn header_keeps_aisloader_columns() {
+        let h = header();
+        assert!(
+            h.starts_with("Time      OP    Count                 \tSize (Total)"),
+            "{h:?}"
+        );
+        let cols: Vec<&str> = h.trim_end().split('\t').map(str::trim).collect();
+        assert_eq!(
+            cols,
+            [
+                "Time      OP    Count",
+                "Size (Total)",
+                "Latency (min, avg, max)",
+                "Throughput (Avg)",
+                "Errors (Total)",
+                "Latency (p50, p90, p99)"
+            ]
+        );
+    }
+}

@@ -209,6 +209,9 @@ pub struct OpStats {
     pub errors: u64,
     /// Sum of successful latencies, µs (unclamped), for the exact mean.
     latency_sum_us: u64,
+    /// Exact smallest and largest successful latency, µs (`u64::MAX`/0 when none).
+    min_us: u64,
+    max_us: u64,
     kinds: [u64; KINDS.len()],
     http: [u64; HTTP_SLOTS],
     http_other: u64,
@@ -229,6 +232,8 @@ impl OpStats {
             bytes: 0,
             errors: 0,
             latency_sum_us: 0,
+            min_us: u64::MAX,
+            max_us: 0,
             kinds: [0; KINDS.len()],
             http: [0; HTTP_SLOTS],
             http_other: 0,
@@ -242,6 +247,8 @@ impl OpStats {
         self.count += 1;
         self.bytes = self.bytes.wrapping_add(bytes);
         self.latency_sum_us = self.latency_sum_us.saturating_add(latency_us);
+        self.min_us = self.min_us.min(latency_us);
+        self.max_us = self.max_us.max(latency_us);
         self.hist.saturating_record(latency_us);
     }
 
@@ -290,6 +297,8 @@ impl OpStats {
         self.bytes = self.bytes.wrapping_add(other.bytes);
         self.errors += other.errors;
         self.latency_sum_us = self.latency_sum_us.saturating_add(other.latency_sum_us);
+        self.min_us = self.min_us.min(other.min_us);
+        self.max_us = self.max_us.max(other.max_us);
         for (a, b) in self.kinds.iter_mut().zip(other.kinds.iter()) {
             *a += b;
         }
@@ -326,13 +335,23 @@ impl OpStats {
     }
 
     /// min, mean, p50, p90, p99, p99.9 and max in µs; zeros when `count == 0`.
-    /// The mean is exact (sum / count); the others come from the histogram.
+    /// min, max and mean are exact (as aisloader's); the percentiles come from the histogram
+    /// (within 0.1%) and are kept within `[min, max]`.
     pub fn latency(&self) -> LatencySummary {
-        let mut s = LatencySummary::of(&self.hist);
-        if self.count > 0 {
-            s.mean = self.latency_sum_us as f64 / self.count as f64;
+        if self.count == 0 {
+            return LatencySummary::default();
         }
-        s
+        let h = LatencySummary::of(&self.hist);
+        let (lo, hi) = (self.min_us, self.max_us.max(self.min_us));
+        LatencySummary {
+            min: lo,
+            mean: self.latency_sum_us as f64 / self.count as f64,
+            p50: h.p50.clamp(lo, hi),
+            p90: h.p90.clamp(lo, hi),
+            p99: h.p99.clamp(lo, hi),
+            p999: h.p999.clamp(lo, hi),
+            max: hi,
+        }
     }
 
     /// Zeroes everything, keeping the histogram's allocation.
@@ -341,6 +360,8 @@ impl OpStats {
         self.bytes = 0;
         self.errors = 0;
         self.latency_sum_us = 0;
+        self.min_us = u64::MAX;
+        self.max_us = 0;
         self.kinds = [0; KINDS.len()];
         self.http = [0; HTTP_SLOTS];
         self.http_other = 0;
@@ -557,10 +578,17 @@ mod tests {
         assert!((l.mean - 500.5).abs() < 1e-9, "{}", l.mean);
         // Far above one hour: clamped, never a panic.
         s.record_ok(1, u64::MAX);
-        let max = s.latency().max;
-        assert!((LATENCY_MAX_US..LATENCY_MAX_US + LATENCY_MAX_US / 500).contains(&max));
+        assert_eq!(s.latency().max, u64::MAX, "exact max is kept");
+        let hmax = s.histogram().max();
+        assert!((LATENCY_MAX_US..LATENCY_MAX_US + LATENCY_MAX_US / 500).contains(&hmax));
         s.record_ok(1, 0);
         assert_eq!(s.latency().min, 0);
+        // Percentiles never leave [min, max], though histogram buckets are wider.
+        let mut t = OpStats::new();
+        t.record_ok(1, 5000);
+        let l = t.latency();
+        assert_eq!((l.min, l.p50, l.p999, l.max), (5000, 5000, 5000, 5000));
+        assert!(t.histogram().max() > 5000);
     }
 
     #[test]
