@@ -1,0 +1,499 @@
+//! Request heads and response heads of the built-in target (pure functions, no I/O).
+//!
+//! Owns: turning a request head into a [`Head`] (method, decoded object name, body framing,
+//! keep-alive, `Expect`, `Range`), resolving ranges against an object size, and writing
+//! response heads into a caller-owned buffer.
+//!
+//! Why separate: the connection state machine stays about I/O and sequencing, and these rules
+//! are tested byte for byte without sockets.
+//!
+//! Invariants: no allocation on the hot path (headers parse into a stack array; the name is
+//! decoded into a reused buffer; heads are appended to a reused `Vec`). Anything ambiguous
+//! (bad escape, non-UTF-8 name, conflicting framing, unknown transfer coding) is a [`BadRequest`],
+//! which the connection answers with 400 and a close. A malformed `Range` is ignored (RFC 9110
+//! §14.2 lets a server serve the whole object instead).
+
+/// Most header lines accepted in one request head (S3 SigV4 requests use about a dozen).
+pub(crate) const MAX_HEADERS: usize = 64;
+
+/// What the request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Head,
+    Put,
+    Delete,
+    Other,
+}
+
+/// How the request body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    Length(u64),
+    Chunked,
+}
+
+/// A parsed `Range: bytes=...` with a single range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RangeSpec {
+    /// `a-b` (inclusive).
+    FromTo(u64, u64),
+    /// `a-`.
+    From(u64),
+    /// `-n`: the last n bytes.
+    Suffix(u64),
+}
+
+/// A range resolved against an object's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resolved {
+    Full,
+    /// Inclusive first and last byte.
+    Part(u64, u64),
+    Unsatisfiable,
+}
+
+/// The facts of one request head that outlive the receive buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// Bytes of the head, including the blank line.
+    pub(crate) len: usize,
+    pub(crate) method: Method,
+    pub(crate) keep_alive: bool,
+    /// HTTP/1.0 client that asked for keep-alive (needs `Connection: keep-alive` echoed).
+    pub(crate) http10_keep_alive: bool,
+    pub(crate) framing: Framing,
+    pub(crate) expect_continue: bool,
+    pub(crate) range: Option<RangeSpec>,
+}
+
+/// Why a head was rejected (answered with 400 and a close; the reason is for tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BadRequest {
+    Syntax,
+    Escape,
+    NotUtf8,
+    ContentLength,
+    TransferEncoding,
+}
+
+/// Parses one head from `buf`. `Ok(None)`: incomplete, read more. On success the decoded
+/// object name (URL path without leading `/` and query) is left in `name`.
+pub(crate) fn parse_head(buf: &[u8], name: &mut Vec<u8>) -> Result<Option<Head>, BadRequest> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(BadRequest::Syntax),
+    };
+    let method = match req.method.unwrap_or("") {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        _ => Method::Other,
+    };
+    decode_target(req.path.unwrap_or("").as_bytes(), name)?;
+    let http11 = req.version == Some(1);
+
+    let mut length: Option<u64> = None;
+    let mut chunked = false;
+    let mut conn_close = false;
+    let mut conn_keep = false;
+    let mut expect_continue = false;
+    let mut range = None;
+    for h in req.headers.iter() {
+        let v = trim(h.value);
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n = parse_u64(v).ok_or(BadRequest::ContentLength)?;
+            if length.is_some_and(|prev| prev != n) {
+                return Err(BadRequest::ContentLength);
+            }
+            length = Some(n);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            // Only a lone `chunked` is understood; anything else cannot be framed safely.
+            if chunked || !v.eq_ignore_ascii_case(b"chunked") {
+                return Err(BadRequest::TransferEncoding);
+            }
+            chunked = true;
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            for token in v.split(|&b| b == b',') {
+                let t = trim(token);
+                conn_close |= t.eq_ignore_ascii_case(b"close");
+                conn_keep |= t.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if h.name.eq_ignore_ascii_case("expect") {
+            expect_continue = v.eq_ignore_ascii_case(b"100-continue");
+        } else if h.name.eq_ignore_ascii_case("range") {
+            range = parse_range(v);
+        }
+    }
+    if chunked && length.is_some() {
+        // RFC 9112 §6.1: a request with both is a smuggling risk; refuse it.
+        return Err(BadRequest::TransferEncoding);
+    }
+    let framing = if chunked {
+        Framing::Chunked
+    } else {
+        Framing::Length(length.unwrap_or(0))
+    };
+    let keep_alive = !conn_close && (http11 || conn_keep);
+    Ok(Some(Head {
+        len,
+        method,
+        keep_alive,
+        http10_keep_alive: !http11 && keep_alive,
+        framing,
+        expect_continue: http11 && expect_continue && framing != Framing::Length(0),
+        range,
+    }))
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+/// Strict decimal u64 (digits only, no sign, no overflow).
+pub(crate) fn parse_u64(v: &[u8]) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.iter().try_fold(0u64, |acc, &b| {
+        if b.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Parses a chunk-size line body (hex digits, optional `;extensions`).
+pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = trim(line.split(|&b| b == b';').next().unwrap_or(b""));
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |acc, &b| {
+        acc.checked_mul(16)?.checked_add(u64::from(hex_val(b)?))
+    })
+}
+
+/// Decodes a request target (origin or absolute form) into the object name.
+fn decode_target(target: &[u8], out: &mut Vec<u8>) -> Result<(), BadRequest> {
+    out.clear();
+    let mut path = target;
+    for scheme in [&b"http://"[..], &b"https://"[..]] {
+        if path.len() >= scheme.len() && path[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            let rest = &path[scheme.len()..];
+            path = rest
+                .iter()
+                .position(|&b| b == b'/')
+                .map_or(&b""[..], |i| &rest[i..]);
+        }
+    }
+    let end = path
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(path.len());
+    let path = &path[..end];
+    let path = path.strip_prefix(b"/").unwrap_or(path);
+    let mut i = 0;
+    while i < path.len() {
+        if path[i] == b'%' {
+            let hi = path.get(i + 1).copied().and_then(hex_val);
+            let lo = path.get(i + 2).copied().and_then(hex_val);
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
+                _ => return Err(BadRequest::Escape),
+            }
+            i += 3;
+        } else {
+            out.push(path[i]);
+            i += 1;
+        }
+    }
+    if std::str::from_utf8(out).is_err() {
+        return Err(BadRequest::NotUtf8);
+    }
+    Ok(())
+}
+
+/// Parses `bytes=a-b`, `bytes=a-`, `bytes=-n`; anything else (several ranges, other units,
+/// `b < a`) is `None`, meaning "serve the whole object".
+fn parse_range(v: &[u8]) -> Option<RangeSpec> {
+    let eq = v.iter().position(|&b| b == b'=')?;
+    if !trim(&v[..eq]).eq_ignore_ascii_case(b"bytes") {
+        return None;
+    }
+    let spec = trim(&v[eq + 1..]);
+    if spec.contains(&b',') {
+        return None;
+    }
+    let dash = spec.iter().position(|&b| b == b'-')?;
+    let (first, last) = (trim(&spec[..dash]), trim(&spec[dash + 1..]));
+    match (first.is_empty(), last.is_empty()) {
+        (true, false) => Some(RangeSpec::Suffix(parse_u64(last)?)),
+        (false, true) => Some(RangeSpec::From(parse_u64(first)?)),
+        (false, false) => {
+            let (a, b) = (parse_u64(first)?, parse_u64(last)?);
+            (b >= a).then_some(RangeSpec::FromTo(a, b))
+        }
+        (true, true) => None,
+    }
+}
+
+/// Resolves an optional range against `size` (RFC 9110 §14.1.2).
+pub(crate) fn resolve(range: Option<RangeSpec>, size: u64) -> Resolved {
+    let Some(r) = range else {
+        return Resolved::Full;
+    };
+    match r {
+        RangeSpec::FromTo(a, _) | RangeSpec::From(a) if a >= size => Resolved::Unsatisfiable,
+        RangeSpec::FromTo(a, b) => Resolved::Part(a, b.min(size - 1)),
+        RangeSpec::From(a) => Resolved::Part(a, size - 1),
+        RangeSpec::Suffix(n) if n == 0 || size == 0 => Resolved::Unsatisfiable,
+        RangeSpec::Suffix(n) => Resolved::Part(size - n.min(size), size - 1),
+    }
+}
+
+/// Appends the decimal form of `n` without allocating.
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Optional parts of a response head.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Extra {
+    /// `Content-Range: bytes first-last/size`.
+    pub(crate) range: Option<(u64, u64, u64)>,
+    /// `Content-Range: bytes */size` (416).
+    pub(crate) unsatisfied_size: Option<u64>,
+    pub(crate) accept_ranges: bool,
+    pub(crate) allow: bool,
+}
+
+/// Appends a response head. `content_length: None` omits the header (204 / 1xx only).
+/// `close` adds `Connection: close`; `keep_alive_10` adds `Connection: keep-alive`.
+pub(crate) fn write_head(
+    out: &mut Vec<u8>,
+    status: &[u8],
+    content_length: Option<u64>,
+    extra: Extra,
+    close: bool,
+    keep_alive_10: bool,
+) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status);
+    out.extend_from_slice(b"\r\n");
+    if let Some(n) = content_length {
+        out.extend_from_slice(b"Content-Length: ");
+        push_u64(out, n);
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some((a, b, size)) = extra.range {
+        out.extend_from_slice(b"Content-Range: bytes ");
+        push_u64(out, a);
+        out.push(b'-');
+        push_u64(out, b);
+        out.push(b'/');
+        push_u64(out, size);
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(size) = extra.unsatisfied_size {
+        out.extend_from_slice(b"Content-Range: bytes */");
+        push_u64(out, size);
+        out.extend_from_slice(b"\r\n");
+    }
+    if extra.accept_ranges {
+        out.extend_from_slice(b"Accept-Ranges: bytes\r\n");
+    }
+    if extra.allow {
+        out.extend_from_slice(b"Allow: GET, HEAD, PUT, DELETE\r\n");
+    }
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if keep_alive_10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> (Result<Option<Head>, BadRequest>, String) {
+        let mut name = Vec::new();
+        let r = parse_head(s.as_bytes(), &mut name);
+        (r, String::from_utf8_lossy(&name).into_owned())
+    }
+
+    #[test]
+    fn parses_put_with_length_and_decodes_the_name() {
+        let (r, name) = parse("PUT /b/a%20b%2Fc?x=1 HTTP/1.1\r\nContent-Length: 42\r\n\r\nbody");
+        let h = r.unwrap().unwrap();
+        assert_eq!(name, "b/a b/c");
+        assert_eq!(h.method, Method::Put);
+        assert_eq!(h.framing, Framing::Length(42));
+        assert!(h.keep_alive);
+        assert_eq!(
+            h.len,
+            "PUT /b/a%20b%2Fc?x=1 HTTP/1.1\r\nContent-Length: 42\r\n\r\n".len()
+        );
+    }
+
+    #[test]
+    fn absolute_form_connection_close_expect_and_chunked() {
+        let (r, name) = parse(
+            "PUT http://host:1/b/o HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\
+             Connection: foo, Close\r\nExpect: 100-continue\r\n\r\n",
+        );
+        let h = r.unwrap().unwrap();
+        assert_eq!(name, "b/o");
+        assert_eq!(h.framing, Framing::Chunked);
+        assert!(!h.keep_alive);
+        assert!(h.expect_continue);
+    }
+
+    #[test]
+    fn http10_defaults_to_close() {
+        let h = parse("GET /x HTTP/1.0\r\n\r\n").0.unwrap().unwrap();
+        assert!(!h.keep_alive);
+        let h = parse("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .0
+            .unwrap()
+            .unwrap();
+        assert!(h.keep_alive && h.http10_keep_alive);
+    }
+
+    #[test]
+    fn incomplete_and_bad_heads() {
+        assert_eq!(parse("GET /x HTTP/1.1\r\nHost: a\r\n").0, Ok(None));
+        assert_eq!(parse("GARBAGE\r\n\r\n").0, Err(BadRequest::Syntax));
+        assert_eq!(
+            parse("GET /%zz HTTP/1.1\r\n\r\n").0,
+            Err(BadRequest::Escape)
+        );
+        assert_eq!(
+            parse("GET /%ff HTTP/1.1\r\n\r\n").0,
+            Err(BadRequest::NotUtf8)
+        );
+        assert_eq!(
+            parse("PUT /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n").0,
+            Err(BadRequest::ContentLength)
+        );
+        assert_eq!(
+            parse("PUT /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").0,
+            Err(BadRequest::ContentLength)
+        );
+        assert_eq!(
+            parse("PUT /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").0,
+            Err(BadRequest::TransferEncoding)
+        );
+        assert_eq!(
+            parse("PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n").0,
+            Err(BadRequest::TransferEncoding)
+        );
+    }
+
+    #[test]
+    fn ranges_parse_and_resolve() {
+        assert_eq!(parse_range(b"bytes=0-9"), Some(RangeSpec::FromTo(0, 9)));
+        assert_eq!(parse_range(b"bytes=5-"), Some(RangeSpec::From(5)));
+        assert_eq!(parse_range(b"bytes=-3"), Some(RangeSpec::Suffix(3)));
+        assert_eq!(parse_range(b"bytes=9-0"), None);
+        assert_eq!(parse_range(b"bytes=0-1,3-4"), None);
+        assert_eq!(parse_range(b"items=0-1"), None);
+        assert_eq!(resolve(None, 10), Resolved::Full);
+        assert_eq!(
+            resolve(Some(RangeSpec::FromTo(2, 100)), 10),
+            Resolved::Part(2, 9)
+        );
+        assert_eq!(
+            resolve(Some(RangeSpec::From(10)), 10),
+            Resolved::Unsatisfiable
+        );
+        assert_eq!(
+            resolve(Some(RangeSpec::Suffix(3)), 10),
+            Resolved::Part(7, 9)
+        );
+        assert_eq!(
+            resolve(Some(RangeSpec::Suffix(30)), 10),
+            Resolved::Part(0, 9)
+        );
+        assert_eq!(
+            resolve(Some(RangeSpec::Suffix(0)), 10),
+            Resolved::Unsatisfiable
+        );
+        assert_eq!(
+            resolve(Some(RangeSpec::Suffix(5)), 0),
+            Resolved::Unsatisfiable
+        );
+    }
+
+    #[test]
+    fn chunk_sizes_and_numbers() {
+        assert_eq!(parse_chunk_size(b"1A"), Some(26));
+        assert_eq!(parse_chunk_size(b"ff;name=v"), Some(255));
+        assert_eq!(parse_chunk_size(b""), None);
+        assert_eq!(parse_chunk_size(b"xyz"), None);
+        assert_eq!(parse_chunk_size(b"11111111111111111"), None); // 17 hex digits overflow
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+    }
+
+    #[test]
+    fn heads_are_written_exactly() {
+        let mut out = Vec::new();
+        let extra = Extra {
+            range: Some((2, 9, 10)),
+            accept_ranges: true,
+            ..Extra::default()
+        };
+        write_head(
+            &mut out,
+            b"206 Partial Content",
+            Some(8),
+            extra,
+            true,
+            false,
+        );
+        assert_eq!(
+            out,
+            b"HTTP/1.1 206 Partial Content\r\nContent-Length: 8\r\n\
+              Content-Range: bytes 2-9/10\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n"
+        );
+        out.clear();
+        push_u64(&mut out, 0);
+        push_u64(&mut out, u64::MAX);
+        assert_eq!(out, b"018446744073709551615");
+    }
+}
