@@ -117,7 +117,12 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Naming")]
     pub subdir: Option<String>,
     /// Spread PUTs over this many virtual directories named `%05x` (0 = none).
-    #[arg(long, alias = "num-subdirs", default_value_t = 0, help_heading = "Naming")]
+    #[arg(
+        long,
+        alias = "num-subdirs",
+        default_value_t = 0,
+        help_heading = "Naming"
+    )]
     pub putshards: u64,
     /// File with object names to GET, one per line.
     #[arg(long, help_heading = "Naming")]
@@ -145,7 +150,13 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Engine")]
     pub cores: Option<usize>,
     /// I/O driver.
-    #[arg(long, value_enum, default_value = "auto", env = "RINGLOAD_DRIVER", help_heading = "Engine")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        env = "RINGLOAD_DRIVER",
+        help_heading = "Engine"
+    )]
     pub driver: DriverArg,
 
     /// Interval between table rows, Go syntax.

@@ -107,6 +107,12 @@ pub fn run(a: RunArgs) -> i32 {
             return usage(format!("--max-error-rate {r} must be a fraction in 0..=1"));
         }
     }
+    if let Some(p) = a.result.as_ref().filter(|p| p.exists()) {
+        return usage(format!(
+            "--result {} already exists; results are never overwritten: pick a new path",
+            p.display()
+        ));
+    }
     let mut names = match &w.filelist {
         Some(p) => match NameList::from_filelist(p) {
             Ok(n) => n,
@@ -130,7 +136,10 @@ pub fn run(a: RunArgs) -> i32 {
                 Ok(h) => h,
                 Err(e) => return failed(format!("cannot start the built-in target: {e}")),
             };
-            eprintln!("note: no --endpoint given: loading the built-in target at {}", h.url());
+            eprintln!(
+                "note: no --endpoint given: loading the built-in target at {}",
+                h.url()
+            );
             if !w.put_only() && names.is_empty() {
                 prefill(&h, &w, a.prefill, &mut names);
             }
@@ -158,7 +167,10 @@ pub fn run(a: RunArgs) -> i32 {
     };
     let mut workload_json = serde_json::to_value(&w).unwrap_or_default();
     if let Some(obj) = workload_json.as_object_mut() {
-        obj.insert("driver_used".into(), serde_json::to_value(outcome.driver).unwrap_or_default());
+        obj.insert(
+            "driver_used".into(),
+            serde_json::to_value(outcome.driver).unwrap_or_default(),
+        );
         obj.insert("cores_used".into(), outcome.cores.into());
     }
     let meta = RunMeta {
@@ -199,7 +211,9 @@ fn exit_code(a: &RunArgs, o: &run::RunOutcome) -> i32 {
         errs += s.errors;
     }
     if ok == 0 && errs > 0 {
-        return failed(format!("all {errs} operations failed (see errors by kind above)"));
+        return failed(format!(
+            "all {errs} operations failed (see errors by kind above)"
+        ));
     }
     if let Some(max) = a.max_error_rate {
         let rate = errs as f64 / (ok + errs).max(1) as f64;

@@ -23,7 +23,10 @@ fn bad_values_exit_2_and_name_the_flag() {
         all.extend_from_slice(args);
         let run = ringload(&all);
         run.check(run.code() == 2, "expected exit 2");
-        run.check(run.stderr().contains(flag), &format!("stderr should name {flag}"));
+        run.check(
+            run.stderr().contains(flag),
+            &format!("stderr should name {flag}"),
+        );
     }
 }
 
@@ -32,7 +35,10 @@ fn get_with_no_names_exits_2() {
     let port = free_port();
     let run = ringload(&["run", "--endpoint", &format!("http://127.0.0.1:{port}")]);
     run.check(run.code() == 2, "expected exit 2");
-    run.check(run.stderr().contains("--filelist"), "says how to give names");
+    run.check(
+        run.stderr().contains("--filelist"),
+        "says how to give names",
+    );
 }
 
 #[test]
@@ -40,12 +46,21 @@ fn refused_endpoint_exits_1_quickly() {
     let port = free_port();
     let t = Instant::now();
     let run = ringload(&[
-        "run", "--endpoint", &format!("http://127.0.0.1:{port}"), "--pctput", "100",
-        "--duration", "30s",
+        "run",
+        "--endpoint",
+        &format!("http://127.0.0.1:{port}"),
+        "--pctput",
+        "100",
+        "--duration",
+        "30s",
     ]);
     run.check(run.code() == 1, "expected exit 1");
     run.check(run.stderr().contains("cannot connect"), "clear message");
-    assert!(t.elapsed() < Duration::from_secs(6), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
@@ -54,14 +69,37 @@ fn help_documents_every_flag_with_defaults() {
     run.ok();
     let h = run.stdout();
     for flag in [
-        "--endpoint", "--numworkers", "--pctput", "--minsize", "--maxsize", "--maxputs",
-        "--totalputsize", "--epochs", "--uniquegets", "--readoff", "--readlen", "--subdir",
-        "--putshards", "--filelist", "--loaderid", "--loadernum", "--loaderidhashlen", "--seed",
-        "--statsinterval", "--cores", "--driver", "--result", "--timeout", "--duration",
+        "--endpoint",
+        "--numworkers",
+        "--pctput",
+        "--minsize",
+        "--maxsize",
+        "--maxputs",
+        "--totalputsize",
+        "--epochs",
+        "--uniquegets",
+        "--readoff",
+        "--readlen",
+        "--subdir",
+        "--putshards",
+        "--filelist",
+        "--loaderid",
+        "--loadernum",
+        "--loaderidhashlen",
+        "--seed",
+        "--statsinterval",
+        "--cores",
+        "--driver",
+        "--result",
+        "--timeout",
+        "--duration",
     ] {
         run.check(h.contains(flag), &format!("--help lacks {flag}"));
     }
-    run.check(h.contains("[default: 10]") && h.contains("[default: 1MiB]"), "defaults shown");
+    run.check(
+        h.contains("[default: 10]") && h.contains("[default: 1MiB]"),
+        "defaults shown",
+    );
 }
 
 /// The quick start: no endpoint → the built-in target, a real load, a result file.
@@ -71,11 +109,27 @@ fn builtin_target_quick_start() {
         let s = Scratch::new("quick");
         let res = s.path().join("r.json");
         let run = ringload(&[
-            "run", "--duration", "2s", "--minsize", "4K", "--maxsize", "64K", "--numworkers",
-            "8", "--driver", driver, "--statsinterval", "1s", "--result", res.to_str().unwrap(),
+            "run",
+            "--duration",
+            "2s",
+            "--minsize",
+            "4K",
+            "--maxsize",
+            "64K",
+            "--numworkers",
+            "8",
+            "--driver",
+            driver,
+            "--statsinterval",
+            "1s",
+            "--result",
+            res.to_str().unwrap(),
         ]);
         run.ok();
-        run.check(run.stderr().contains("built-in target"), "says it started the built-in target");
+        run.check(
+            run.stderr().contains("built-in target"),
+            "says it started the built-in target",
+        );
         run.check(run.stdout().contains("GET"), "prints the table and summary");
         let v = result(&res);
         assert_eq!(v["schema"], "ringload.result/1");
@@ -93,8 +147,22 @@ fn verifyhash_against_builtin_content() {
     let s = Scratch::new("verify");
     let res = s.path().join("r.json");
     ringload(&[
-        "run", "--duration", "1s", "--minsize", "1K", "--maxsize", "300K", "--numworkers", "4",
-        "--verifyhash", "--readoff", "0", "--result", res.to_str().unwrap(), "--prefill", "50",
+        "run",
+        "--duration",
+        "1s",
+        "--minsize",
+        "1K",
+        "--maxsize",
+        "300K",
+        "--numworkers",
+        "4",
+        "--verifyhash",
+        "--readoff",
+        "0",
+        "--result",
+        res.to_str().unwrap(),
+        "--prefill",
+        "50",
     ])
     .ok();
     let v = result(&res);
@@ -108,7 +176,15 @@ fn sigint_writes_an_interrupted_result() {
     let res = s.path().join("r.json");
     let bin = env!("CARGO_BIN_EXE_ringload");
     let mut child = std::process::Command::new(bin)
-        .args(["run", "--duration", "60s", "--minsize", "4K", "--maxsize", "4K"])
+        .args([
+            "run",
+            "--duration",
+            "60s",
+            "--minsize",
+            "4K",
+            "--maxsize",
+            "4K",
+        ])
         .args(["--numworkers", "4", "--result", res.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -128,7 +204,11 @@ fn sigint_writes_an_interrupted_result() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(t.elapsed() < Duration::from_secs(4), "stopped after {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "stopped after {:?}",
+        t.elapsed()
+    );
     assert_eq!(status.code(), Some(0));
     let v = result(&res);
     assert_eq!(v["status"], "interrupted");
@@ -141,8 +221,17 @@ fn auto_falls_back_to_epoll_and_says_so() {
     let res = s.path().join("r.json");
     let run = ringload_env(
         &[
-            "run", "--duration", "1s", "--minsize", "4K", "--maxsize", "4K", "--numworkers",
-            "4", "--result", res.to_str().unwrap(),
+            "run",
+            "--duration",
+            "1s",
+            "--minsize",
+            "4K",
+            "--maxsize",
+            "4K",
+            "--numworkers",
+            "4",
+            "--result",
+            res.to_str().unwrap(),
         ],
         &[("RINGLOAD_SIMULATE_NO_URING", "1")],
     );
@@ -151,10 +240,23 @@ fn auto_falls_back_to_epoll_and_says_so() {
     run.check(notes == 1, "exactly one fallback note");
     assert_eq!(result(&res)["workload"]["driver_used"], "epoll");
     let forced = ringload_env(
-        &["run", "--duration", "1s", "--driver", "uring", "--minsize", "4K", "--maxsize", "4K"],
+        &[
+            "run",
+            "--duration",
+            "1s",
+            "--driver",
+            "uring",
+            "--minsize",
+            "4K",
+            "--maxsize",
+            "4K",
+        ],
         &[("RINGLOAD_SIMULATE_NO_URING", "1")],
     );
-    forced.check(forced.code() == 1, "--driver uring fails where io_uring is unavailable");
+    forced.check(
+        forced.code() == 1,
+        "--driver uring fails where io_uring is unavailable",
+    );
     forced.check(forced.stderr().contains("--driver epoll"), "names the fix");
 }
 
@@ -164,9 +266,17 @@ fn result_file_is_never_overwritten() {
     let res = s.path().join("r.json");
     std::fs::write(&res, "{}").unwrap();
     let run = ringload(&[
-        "run", "--duration", "1s", "--minsize", "4K", "--maxsize", "4K", "--result",
+        "run",
+        "--duration",
+        "1s",
+        "--minsize",
+        "4K",
+        "--maxsize",
+        "4K",
+        "--result",
         res.to_str().unwrap(),
     ]);
-    run.check(run.code() != 0, "must refuse");
+    run.check(run.code() == 2, "must refuse before running");
+    run.check(run.stderr().contains("--result"), "names the flag");
     assert_eq!(std::fs::read_to_string(&res).unwrap(), "{}");
 }

@@ -14,10 +14,33 @@ fn put_run_matches_objects_on_disk() {
         let ng = Nginx::start();
         let res = ng.dir.path().join("put.json");
         ringload(&[
-            "run", "--endpoint", &ng.url(), "--bucket", "bk", "--driver", driver,
-            "--pctput", "100", "--maxputs", "60", "--minsize", "1K", "--maxsize", "200K",
-            "--numworkers", "8", "--cores", "2", "--loaderid", "3", "--loadernum", "4",
-            "--seed", "7", "--result", res.to_str().unwrap(),
+            "run",
+            "--endpoint",
+            &ng.url(),
+            "--bucket",
+            "bk",
+            "--driver",
+            driver,
+            "--pctput",
+            "100",
+            "--maxputs",
+            "60",
+            "--minsize",
+            "1K",
+            "--maxsize",
+            "200K",
+            "--numworkers",
+            "8",
+            "--cores",
+            "2",
+            "--loaderid",
+            "3",
+            "--loadernum",
+            "4",
+            "--seed",
+            "7",
+            "--result",
+            res.to_str().unwrap(),
         ])
         .ok();
         let v = result(&res);
@@ -25,19 +48,29 @@ fn put_run_matches_objects_on_disk() {
         let mut bytes = 0u64;
         for e in std::fs::read_dir(ng.data().join("bk")).unwrap() {
             let m = e.unwrap().metadata().unwrap();
-            assert!((1024..=200 * 1024).contains(&m.len()), "size {} out of range", m.len());
+            assert!(
+                (1024..=200 * 1024).contains(&m.len()),
+                "size {} out of range",
+                m.len()
+            );
             files += 1;
             bytes += m.len();
         }
         assert_eq!(files, 60, "{driver}: objects on disk");
         assert_eq!(op(&v, "put", "count"), 60, "{driver}");
-        assert_eq!(op(&v, "put", "bytes"), bytes, "{driver}: bytes on disk vs result");
+        assert_eq!(
+            op(&v, "put", "bytes"),
+            bytes,
+            "{driver}: bytes on disk vs result"
+        );
         assert_eq!(op(&v, "put", "errors"), 0);
         assert_eq!(v["stop_reason"], "maxputs");
         // Deterministic names: loaderid 3 of 4 gives hex names ending in 3.
         let puts: Vec<_> = ng.requests().into_iter().filter(|r| r.0 == "PUT").collect();
         assert_eq!(puts.len(), 60);
-        assert!(puts.iter().all(|r| r.1.starts_with("/bk/") && r.1.ends_with('3') && r.2 == 201));
+        assert!(puts
+            .iter()
+            .all(|r| r.1.starts_with("/bk/") && r.1.ends_with('3') && r.2 == 201));
     }
 }
 
@@ -62,9 +95,24 @@ fn epochs_read_every_object_exactly_e_times() {
         std::fs::write(&fl, list).unwrap();
         let res = ng.dir.path().join("get.json");
         ringload(&[
-            "run", "--endpoint", &ng.url(), "--bucket", "ds", "--driver", driver,
-            "--filelist", fl.to_str().unwrap(), "--epochs", "3", "--uniquegets",
-            "--numworkers", "16", "--cores", "2", "--result", res.to_str().unwrap(),
+            "run",
+            "--endpoint",
+            &ng.url(),
+            "--bucket",
+            "ds",
+            "--driver",
+            driver,
+            "--filelist",
+            fl.to_str().unwrap(),
+            "--epochs",
+            "3",
+            "--uniquegets",
+            "--numworkers",
+            "16",
+            "--cores",
+            "2",
+            "--result",
+            res.to_str().unwrap(),
         ])
         .ok();
         let v = result(&res);
@@ -74,7 +122,10 @@ fn epochs_read_every_object_exactly_e_times() {
             *per.entry(p).or_default() += 1;
         }
         assert_eq!(per.len(), 157, "{driver}: distinct objects read");
-        assert!(per.values().all(|&n| n == 3), "{driver}: per-object GETs {per:?}");
+        assert!(
+            per.values().all(|&n| n == 3),
+            "{driver}: per-object GETs {per:?}"
+        );
         assert_eq!(op(&v, "get", "count"), 3 * 157);
         assert_eq!(op(&v, "get", "bytes"), 3 * total);
         assert_eq!(v["stop_reason"], "epochs");
@@ -92,10 +143,27 @@ fn ranges_and_missing_objects() {
         std::fs::write(&fl, "a\nmissing\n").unwrap();
         let res = ng.dir.path().join("r.json");
         let run = ringload(&[
-            "run", "--endpoint", &ng.url(), "--bucket", "r", "--driver", driver,
-            "--filelist", fl.to_str().unwrap(), "--epochs", "5", "--readoff", "10",
-            "--readlen", "1K", "--numworkers", "2", "--cores", "1",
-            "--result", res.to_str().unwrap(),
+            "run",
+            "--endpoint",
+            &ng.url(),
+            "--bucket",
+            "r",
+            "--driver",
+            driver,
+            "--filelist",
+            fl.to_str().unwrap(),
+            "--epochs",
+            "5",
+            "--readoff",
+            "10",
+            "--readlen",
+            "1K",
+            "--numworkers",
+            "2",
+            "--cores",
+            "1",
+            "--result",
+            res.to_str().unwrap(),
         ]);
         run.check(run.code() == 0, "a run with some errors still exits 0");
         let v = result(&res);
@@ -115,9 +183,19 @@ fn all_failures_exit_1() {
     let fl = ng.dir.path().join("l");
     std::fs::write(&fl, "nope\n").unwrap();
     let run = ringload(&[
-        "run", "--endpoint", &ng.url(), "--filelist", fl.to_str().unwrap(), "--epochs", "3",
-        "--numworkers", "1",
+        "run",
+        "--endpoint",
+        &ng.url(),
+        "--filelist",
+        fl.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--numworkers",
+        "1",
     ]);
     run.check(run.code() == 1, "expected exit 1");
-    run.check(run.stderr().contains("failed"), "message says the operations failed");
+    run.check(
+        run.stderr().contains("failed"),
+        "message says the operations failed",
+    );
 }

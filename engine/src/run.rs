@@ -88,7 +88,9 @@ fn install_signal_handlers() {
 pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let ep = w.endpoint.clone().ok_or(RunError::NoEndpoint)?;
     if !w.put_only() && names.is_empty() && w.get_only() {
-        return Err(RunError::NoNames { pct: 100 - w.pctput });
+        return Err(RunError::NoNames {
+            pct: 100 - w.pctput,
+        });
     }
     std::net::TcpStream::connect_timeout(&ep.addr, PREFLIGHT_TIMEOUT).map_err(|err| {
         RunError::Unreachable {
@@ -123,7 +125,8 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     let ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::with_capacity(cores);
     for core in 0..cores {
-        let conns = w.numworkers as usize / cores + usize::from(core < w.numworkers as usize % cores);
+        let conns =
+            w.numworkers as usize / cores + usize::from(core < w.numworkers as usize % cores);
         let (sh, tx) = (shared.clone(), tx.clone());
         let pin = (!ids.is_empty()).then(|| ids[core % ids.len()]);
         let driver = w.driver;
@@ -151,7 +154,12 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         cores,
         live: opts.live,
     };
-    let mut reporter = Reporter::new(cfg, shared.start_unix_ns, std::io::stdout(), std::io::stderr());
+    let mut reporter = Reporter::new(
+        cfg,
+        shared.start_unix_ns,
+        std::io::stdout(),
+        std::io::stderr(),
+    );
     let deadline = w.duration.map(|d| started + d);
     let mut stopped_at: Option<Instant> = None;
     loop {

@@ -32,7 +32,11 @@ impl Drop for Scratch {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A real nginx serving `data/` with GET and WebDAV PUT, logging every request.
@@ -87,7 +91,10 @@ http {{
                 .output()
                 .unwrap();
             if !out.status.success() {
-                eprintln!("nginx failed to start: {}", String::from_utf8_lossy(&out.stderr));
+                eprintln!(
+                    "nginx failed to start: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 continue;
             }
             let ng = Nginx { dir, port };
@@ -108,13 +115,20 @@ http {{
 
     /// Request lines of the access log: (method, path, status).
     pub fn requests(&self) -> Vec<(String, String, u16)> {
-        let log = std::fs::read_to_string(self.dir.path().join("logs/access.log")).unwrap_or_default();
+        let log =
+            std::fs::read_to_string(self.dir.path().join("logs/access.log")).unwrap_or_default();
         log.lines()
             .filter_map(|l| {
                 let q = l.split('"').nth(1)?;
                 let mut it = q.split(' ');
                 let (m, p) = (it.next()?.to_string(), it.next()?.to_string());
-                let status = l.split('"').nth(2)?.split_whitespace().next()?.parse().ok()?;
+                let status = l
+                    .split('"')
+                    .nth(2)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()?;
                 Some((m, p, status))
             })
             .collect()
@@ -196,7 +210,10 @@ pub fn ringload(args: &[&str]) -> Run {
 pub fn ringload_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let bin = env!("CARGO_BIN_EXE_ringload");
     let mut c = Command::new(bin);
-    c.args(args).stdin(Stdio::null()).env_remove("RINGLOAD_DRIVER").env_remove("RINGLOAD_ENDPOINT");
+    c.args(args)
+        .stdin(Stdio::null())
+        .env_remove("RINGLOAD_DRIVER")
+        .env_remove("RINGLOAD_ENDPOINT");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -216,7 +233,9 @@ pub fn result(path: &Path) -> serde_json::Value {
 
 /// `ops.<op>.<key>` of a result document as u64.
 pub fn op(v: &serde_json::Value, op: &str, key: &str) -> u64 {
-    v["ops"][op][key].as_u64().unwrap_or_else(|| panic!("ops.{op}.{key} missing in {v}"))
+    v["ops"][op][key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("ops.{op}.{key} missing in {v}"))
 }
 
 pub const DRIVERS: [&str; 2] = ["uring", "epoll"];

@@ -58,9 +58,8 @@ pub fn run(worker: &mut Worker) -> io::Result<()> {
         }
         let timeout = super::millis_until(wake);
         // SAFETY: `events` has room for MAX_EVENTS entries.
-        let got = unsafe {
-            libc::epoll_wait(ep.fd, events.as_mut_ptr(), MAX_EVENTS as i32, timeout)
-        };
+        let got =
+            unsafe { libc::epoll_wait(ep.fd, events.as_mut_ptr(), MAX_EVENTS as i32, timeout) };
         if got < 0 {
             let e = io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::EINTR) {
@@ -162,7 +161,9 @@ fn drive(ep: &Epoll, worker: &mut Worker, waiting: &mut [Step], i: usize, mut st
 }
 
 fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// The pending error of a socket after a non-blocking connect (0 = connected).

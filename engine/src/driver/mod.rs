@@ -38,15 +38,21 @@ static FALLBACK_NOTED: AtomicBool = AtomicBool::new(false);
 pub fn run_worker(worker: &mut Worker, kind: DriverKind) -> Result<DriverKind, DriverError> {
     let io = |driver| move |err| DriverError::Io { driver, err };
     match kind {
-        DriverKind::Epoll => epoll::run(worker).map_err(io("epoll")).map(|_| DriverKind::Epoll),
+        DriverKind::Epoll => epoll::run(worker)
+            .map_err(io("epoll"))
+            .map(|_| DriverKind::Epoll),
         DriverKind::Uring | DriverKind::Auto => match uring::setup(worker.conn_count()) {
-            Ok(ring) => uring::run(ring, worker).map_err(io("uring")).map(|_| DriverKind::Uring),
+            Ok(ring) => uring::run(ring, worker)
+                .map_err(io("uring"))
+                .map(|_| DriverKind::Uring),
             Err(e) if kind == DriverKind::Uring => Err(DriverError::UringUnavailable(e)),
             Err(e) => {
                 if !FALLBACK_NOTED.swap(true, Ordering::Relaxed) {
                     eprintln!("note: io_uring is unavailable ({e}); using the epoll driver");
                 }
-                epoll::run(worker).map_err(io("epoll")).map(|_| DriverKind::Epoll)
+                epoll::run(worker)
+                    .map_err(io("epoll"))
+                    .map(|_| DriverKind::Epoll)
             }
         },
     }

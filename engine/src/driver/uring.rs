@@ -85,11 +85,17 @@ pub fn run(mut ring: IoUring, worker: &mut Worker) -> io::Result<()> {
             continue;
         }
         let d = wake.saturating_duration_since(Instant::now());
-        let ts = types::Timespec::new().sec(d.as_secs()).nsec(d.subsec_nanos());
+        let ts = types::Timespec::new()
+            .sec(d.as_secs())
+            .nsec(d.subsec_nanos());
         let args = types::SubmitArgs::new().timespec(&ts);
         match submitter.submit_with_args(1, &args) {
             Ok(_) => {}
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR | libc::EBUSY)) => {}
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
+                ) => {}
             Err(e) => return Err(e),
         }
         cq.sync();

@@ -98,7 +98,11 @@ impl Conn {
         } else {
             Domain::IPV4
         };
-        let s = Socket::new(domain, Type::STREAM.nonblocking().cloexec(), Some(SockProto::TCP))?;
+        let s = Socket::new(
+            domain,
+            Type::STREAM.nonblocking().cloexec(),
+            Some(SockProto::TCP),
+        )?;
         s.set_tcp_nodelay(true)?;
         self.fd = s.into_raw_fd();
         self.reuse = 0;

@@ -191,7 +191,8 @@ impl Worker {
                         let verify = verify && c.op == Op::Get;
                         exch.on_recv(n, &mut |b: &[u8]| {
                             if verify {
-                                *verify_ok &= content::pattern().verify(*verify_start, *verify_pos, b);
+                                *verify_ok &=
+                                    content::pattern().verify(*verify_start, *verify_pos, b);
                                 *verify_pos += b.len() as u64;
                             }
                         })
@@ -215,7 +216,10 @@ impl Worker {
     /// Aborts connection `i`'s operation now (drivers without kernel-owned operations, i.e.
     /// epoll, call this for each entry of [`Worker::expired`]).
     pub fn abort_now(&mut self, i: usize) -> Step {
-        let kind = self.conns[i].aborted.map(abort_kind).unwrap_or(ErrorKind::Timeout);
+        let kind = self.conns[i]
+            .aborted
+            .map(abort_kind)
+            .unwrap_or(ErrorKind::Timeout);
         self.fail(i, kind)
     }
 
@@ -278,7 +282,9 @@ impl Worker {
         if !put {
             if let Some(sel) = &sh.selector {
                 match sel.next(&mut self.rng) {
-                    Some(idx) => self.name.extend_from_slice(sh.names.get(idx as usize).as_bytes()),
+                    Some(idx) => self
+                        .name
+                        .extend_from_slice(sh.names.get(idx as usize).as_bytes()),
                     None => {
                         sh.stop(StopReason::Epochs);
                         return self.finish_conn(i);
@@ -319,7 +325,11 @@ impl Worker {
         let range = (!put && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
         RequestHead {
             method: if put { Method::Put } else { Method::Get },
-            host: sh.workload.endpoint.as_ref().map_or("", |e| e.host_header.as_str()),
+            host: sh
+                .workload
+                .endpoint
+                .as_ref()
+                .map_or("", |e| e.host_header.as_str()),
             path_prefix: &sh.path_prefix,
             name: &self.name,
             query: b"",
@@ -383,7 +393,10 @@ impl Worker {
                     Op::Put => c.exch.body_progress().1,
                 };
                 self.stats.record_ok(op, bytes, lat);
-                if op == Op::Put && self.shared.selector.is_none() && self.shared.workload.pctput < 100 {
+                if op == Op::Put
+                    && self.shared.selector.is_none()
+                    && self.shared.workload.pctput < 100
+                {
                     self.own_puts.push(c.put_cnt);
                 }
             }
@@ -406,7 +419,11 @@ impl Worker {
         };
         rewrite_target(&mut c.exch.head, &path);
         let (_, len) = c.exch.body_progress();
-        c.exch.begin(len, false, !(self.shared.workload.verify && c.op == Op::Get));
+        c.exch.begin(
+            len,
+            false,
+            !(self.shared.workload.verify && c.op == Op::Get),
+        );
         self.launch(i)
     }
 
@@ -417,7 +434,11 @@ impl Worker {
         c.close();
         c.retried = true;
         let (_, len) = c.exch.body_progress();
-        c.exch.begin(len, false, !(self.shared.workload.verify && c.op == Op::Get));
+        c.exch.begin(
+            len,
+            false,
+            !(self.shared.workload.verify && c.op == Op::Get),
+        );
         self.launch(i)
     }
 
