@@ -439,3 +439,24 @@ fn server_start_errors_name_the_address_and_fix() {
     assert!(err.to_string().contains("--cores"), "{err}");
     assert!(h.url().starts_with("http://127.0.0.1:"));
 }
+
+#[test]
+fn server_restarts_on_the_same_fixed_port() {
+    let h = server(2);
+    let addr = h.local_addr();
+    // `Connection: close` makes the server close first, leaving TIME_WAIT on its port.
+    let mut c = Client::connect(&h);
+    assert_eq!(
+        c.req("GET", "b/x", "Connection: close\r\n", b"").status,
+        404
+    );
+    c.assert_closed();
+    h.stop();
+    let h = start(ServeConfig {
+        listen: addr,
+        cores: 2,
+    })
+    .expect("restart on the same port");
+    assert_eq!(h.local_addr(), addr);
+    assert_eq!(Client::connect(&h).req("GET", "b/x", "", b"").status, 404);
+}
