@@ -155,9 +155,20 @@ impl Conn {
     }
 
     /// Makes all the progress the socket allows (see the module doc).
-    pub(crate) fn drive(&mut self, store: &Store, ctr: &CoreCounters) -> Drive {
+    ///
+    /// `trust_short_reads`: the caller got an edge event without `EPOLLRDHUP`. Then a receive
+    /// that returns less than asked proves the socket empty (later data, or the peer's FIN,
+    /// raises a new edge), which saves the final `recv` that would only return `EAGAIN`. Pass
+    /// false when not driven by such an event.
+    pub(crate) fn drive(
+        &mut self,
+        store: &Store,
+        ctr: &CoreCounters,
+        trust_short_reads: bool,
+    ) -> Drive {
         let mut budget = DRIVE_BUDGET_BYTES;
         let mut requests = DRIVE_BUDGET_REQUESTS;
+        let mut drained = false;
         loop {
             let queued = self.out_sent < self.out.len() || self.stream.is_some();
             let closing = matches!(self.phase, Phase::Closing);
@@ -210,6 +221,9 @@ impl Conn {
                     }
                 }
             }
+            if drained {
+                return Drive::Blocked;
+            }
             if budget == 0 {
                 return Drive::Yield;
             }
@@ -222,6 +236,10 @@ impl Conn {
                 _ => self.fill(),
             };
             match result {
+                Ok((n, asked)) if trust_short_reads && n > 0 && n < asked => drained = true,
+                _ => {}
+            }
+            match result.map(|(n, _)| n) {
                 Ok(0) => {
                     // End of stream: clean between requests, an error in the middle of one.
                     if !self.is_idle() {
@@ -243,9 +261,9 @@ impl Conn {
         }
     }
 
-    /// Reads into the receive buffer, compacting it first. A full buffer is reported as
-    /// `OutOfMemory` (the head or chunk line does not fit).
-    fn fill(&mut self) -> io::Result<usize> {
+    /// Reads into the receive buffer, compacting it first; returns (got, asked). A full buffer
+    /// is reported as `OutOfMemory` (the head or chunk line does not fit).
+    fn fill(&mut self) -> io::Result<(usize, usize)> {
         if self.rpos == self.rend {
             self.rpos = 0;
             self.rend = 0;
@@ -257,20 +275,27 @@ impl Conn {
         if self.rend == self.rbuf.len() {
             return Err(io::ErrorKind::OutOfMemory.into());
         }
+        let asked = self.rbuf.len() - self.rend;
         let n = sys::recv(self.fd.as_raw_fd(), &mut self.rbuf[self.rend..])?;
         self.rend += n;
-        Ok(n)
+        Ok((n, asked))
     }
 
-    /// Drops up to `left` body bytes in the kernel and advances the body state.
-    fn discard(&mut self, left: u64, ctr: &CoreCounters, budget: &mut u64) -> io::Result<usize> {
+    /// Drops up to `left` body bytes in the kernel and advances the body state; returns
+    /// (dropped, asked).
+    fn discard(
+        &mut self,
+        left: u64,
+        ctr: &CoreCounters,
+        budget: &mut u64,
+    ) -> io::Result<(usize, usize)> {
         let want = left.min(DISCARD_MAX_BYTES) as usize;
         let n = sys::discard(self.fd.as_raw_fd(), want)?;
         if n > 0 {
             *budget = budget.saturating_sub(n as u64);
             self.body_bytes(n as u64, ctr);
         }
-        Ok(n)
+        Ok((n, want))
     }
 
     /// Accounts `n` body bytes (already taken off the socket or buffer) to the current chunk.

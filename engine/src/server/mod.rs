@@ -142,12 +142,17 @@ fn bind_listener(addr: SocketAddr) -> Result<Socket, ServeError> {
 }
 
 /// Fails if something already listens on a fixed port. Without this check a second server
-/// with `SO_REUSEPORT` on the same port would silently share the traffic.
+/// with `SO_REUSEPORT` on the same port would silently share the traffic. The probe has
+/// `SO_REUSEADDR` (so leftover TIME_WAIT connections of an earlier run do not count) but not
+/// `SO_REUSEPORT` (so any listener, including a reuse-port group, does).
 fn check_port_free(addr: SocketAddr) -> Result<(), ServeError> {
     if addr.port() == 0 {
         return Ok(());
     }
     let probe = new_socket(addr)?;
+    probe
+        .set_reuse_address(true)
+        .map_err(setup("listening socket options"))?;
     probe.bind(&addr.into()).map_err(|e| bind_error(addr, e))
 }
 

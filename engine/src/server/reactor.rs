@@ -93,7 +93,7 @@ impl Reactor {
             }
             std::mem::swap(&mut again, &mut self.ready);
             for token in again.drain(..) {
-                self.drive(token);
+                self.drive(token, false);
             }
         }
         Ok(())
@@ -130,7 +130,7 @@ impl Reactor {
         slot.generation = slot.generation.wrapping_add(1);
         let token = (u64::from(slot.generation) << 32) | u64::from(idx);
         let conn = Conn::new(fd);
-        let flags = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLET) as u32;
+        let flags = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
         if self.epoll.add(conn.fd(), flags, token).is_err() {
             self.counters.error();
             self.free.push(idx);
@@ -138,7 +138,7 @@ impl Reactor {
         }
         slot.conn = Some(conn);
         // Data may have arrived before registration; edge-triggered epoll would not report it.
-        self.drive(token);
+        self.drive(token, false);
     }
 
     fn on_event(&mut self, token: u64, flags: u32) {
@@ -151,7 +151,7 @@ impl Reactor {
             }
             return;
         }
-        self.drive(token);
+        self.drive(token, flags & libc::EPOLLRDHUP as u32 == 0);
     }
 
     fn conn_mut(&mut self, token: u64) -> Option<&mut Conn> {
@@ -162,7 +162,7 @@ impl Reactor {
         slot.conn.as_mut()
     }
 
-    fn drive(&mut self, token: u64) {
+    fn drive(&mut self, token: u64, trust_short_reads: bool) {
         let idx = (token & u64::from(u32::MAX)) as usize;
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
@@ -173,7 +173,7 @@ impl Reactor {
         let Some(conn) = slot.conn.as_mut() else {
             return;
         };
-        match conn.drive(&self.shared.store, &self.counters) {
+        match conn.drive(&self.shared.store, &self.counters, trust_short_reads) {
             Drive::Blocked => {}
             Drive::Yield => self.ready.push(token),
             Drive::Close => self.close(token),
