@@ -49,8 +49,11 @@ def start_nginx(d, port):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
     with open(os.path.join(d, "data/b/small"), "wb") as f:
         f.write(os.urandom(1024))
+    # Written in 1 MiB pieces: this process's RSS is inherited by the clients it forks, and
+    # getrusage's peak RSS would then report it instead of the client's own.
     with open(os.path.join(d, "data/b/big"), "wb") as f:
-        f.write(os.urandom(64 << 20))
+        for _ in range(64):
+            f.write(os.urandom(1 << 20))
     conf = f"""user root;
 worker_processes 1;
 worker_cpu_affinity 01;
