@@ -32,6 +32,8 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Load a target from this node (the built-in target when --endpoint is not given).
+    /// A flag given twice takes its last value, as in aisloader.
+    #[command(args_override_self = true)]
     Run(Box<RunArgs>),
     /// Serve the built-in object target (plain HTTP) until SIGINT/SIGTERM.
     Serve(ServeArgs),

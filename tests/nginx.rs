@@ -199,3 +199,177 @@ fn all_failures_exit_1() {
         "message says the operations failed",
     );
 }
+
+/// --totalputsize is checked per operation: fixed 10 KiB objects and a 100 KiB budget give
+/// exactly 10 objects, even with 8 requests in flight.
+#[test]
+fn totalputsize_stops_exactly() {
+    for driver in DRIVERS {
+        let ng = Nginx::start();
+        let res = ng.dir.path().join("t.json");
+        ringload(&[
+            "run",
+            "--endpoint",
+            &ng.url(),
+            "--bucket",
+            "t",
+            "--driver",
+            driver,
+            "--pctput",
+            "100",
+            "--totalputsize",
+            "100K",
+            "--minsize",
+            "10K",
+            "--maxsize",
+            "10K",
+            "--numworkers",
+            "8",
+            "--cores",
+            "2",
+            "--result",
+            res.to_str().unwrap(),
+        ])
+        .ok();
+        let n = std::fs::read_dir(ng.data().join("t")).unwrap().count();
+        assert_eq!(n, 10, "{driver}");
+        let v = result(&res);
+        assert_eq!(op(&v, "put", "bytes"), 100 * 1024);
+        assert_eq!(v["stop_reason"], "totalputsize");
+    }
+}
+
+/// --subdir and --putshards shape the names as aisloader does: `x/%05x/<32 letters>`.
+#[test]
+fn subdir_and_putshards_naming() {
+    let ng = Nginx::start();
+    ringload(&[
+        "run",
+        "--endpoint",
+        &ng.url(),
+        "--bucket",
+        "s",
+        "--pctput",
+        "100",
+        "--maxputs",
+        "8",
+        "--putshards",
+        "4",
+        "--subdir",
+        "x/",
+        "--minsize",
+        "1K",
+        "--maxsize",
+        "1K",
+        "--numworkers",
+        "1",
+    ])
+    .ok();
+    let mut shards: Vec<String> = std::fs::read_dir(ng.data().join("s/x"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    shards.sort();
+    assert_eq!(shards, ["00000", "00001", "00002", "00003"]);
+    for s in &shards {
+        let names: Vec<_> = std::fs::read_dir(ng.data().join("s/x").join(s))
+            .unwrap()
+            .collect();
+        assert_eq!(names.len(), 2, "two objects per shard");
+        for n in names {
+            let n = n.unwrap().file_name().into_string().unwrap();
+            assert!(
+                n.len() == 32 && n.bytes().all(|b| b.is_ascii_alphabetic()),
+                "{n}"
+            );
+        }
+    }
+}
+
+/// The same seed gives the same names and sizes, whatever the number of cores.
+#[test]
+fn same_seed_same_names_and_sizes() {
+    let ng = Nginx::start();
+    let mut listings = Vec::new();
+    for (bucket, cores) in [("a", "1"), ("b", "2")] {
+        ringload(&[
+            "run",
+            "--endpoint",
+            &ng.url(),
+            "--bucket",
+            bucket,
+            "--pctput",
+            "100",
+            "--maxputs",
+            "40",
+            "--minsize",
+            "1K",
+            "--maxsize",
+            "50K",
+            "--seed",
+            "42",
+            "--numworkers",
+            "6",
+            "--cores",
+            cores,
+        ])
+        .ok();
+        let mut l: Vec<(String, u64)> = std::fs::read_dir(ng.data().join(bucket))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    e.metadata().unwrap().len(),
+                )
+            })
+            .collect();
+        l.sort();
+        listings.push(l);
+    }
+    assert_eq!(listings[0].len(), 40);
+    assert_eq!(listings[0], listings[1]);
+}
+
+/// A 301 from the server (nginx answers a directory without its slash so) is followed on the
+/// same endpoint, and only the final response counts.
+#[test]
+fn redirects_are_followed() {
+    for driver in DRIVERS {
+        let ng = Nginx::start();
+        std::fs::create_dir_all(ng.data().join("r/dir")).unwrap();
+        std::fs::write(ng.data().join("r/dir/index.html"), vec![b'i'; 777]).unwrap();
+        let fl = ng.dir.path().join("l");
+        std::fs::write(&fl, "dir\n").unwrap();
+        let res = ng.dir.path().join("r.json");
+        ringload(&[
+            "run",
+            "--endpoint",
+            &ng.url(),
+            "--bucket",
+            "r",
+            "--driver",
+            driver,
+            "--filelist",
+            fl.to_str().unwrap(),
+            "--epochs",
+            "4",
+            "--numworkers",
+            "2",
+            "--result",
+            res.to_str().unwrap(),
+        ])
+        .ok();
+        let v = result(&res);
+        assert_eq!(op(&v, "get", "count"), 4, "{driver}");
+        assert_eq!(op(&v, "get", "bytes"), 4 * 777);
+        let reqs = ng.requests();
+        assert_eq!(reqs.iter().filter(|r| r.2 == 301).count(), 4);
+        assert_eq!(
+            reqs.iter()
+                .filter(|r| r.2 == 200 && r.1 == "/r/dir/")
+                .count(),
+            4
+        );
+    }
+}

@@ -156,7 +156,14 @@ fn drive(ep: &Epoll, worker: &mut Worker, waiting: &mut [Step], i: usize, mut st
             waiting[i] = step;
             return;
         }
+        let sent = step == Step::Send;
         step = worker.on_complete(i, res);
+        if sent && step == Step::Recv {
+            // The response cannot be there yet: wait for the edge instead of a recv that
+            // would only return EAGAIN (the request was just written).
+            waiting[i] = step;
+            return;
+        }
     }
 }
 

@@ -382,6 +382,11 @@ impl Exchange {
     pub fn location(&self) -> &[u8] {
         &self.location
     }
+    /// Whether any byte of a response arrived (a failure before that means the request may
+    /// never have reached the server).
+    pub fn response_started(&self) -> bool {
+        self.got_any
+    }
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }

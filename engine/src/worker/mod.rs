@@ -134,6 +134,24 @@ impl Worker {
         c.prepare_send(body)
     }
 
+    /// For a request that goes out in one piece (its head plus at most one payload slice):
+    /// prepares the message and accounts it as sent, so that a driver can submit the send and
+    /// the first receive of the response together. The driver must send it completely
+    /// (`MSG_WAITALL`) or fail the operation. Returns `None` for larger requests.
+    pub fn prepare_fused_send(&mut self, i: usize) -> Option<*const libc::msghdr> {
+        let c = &self.conns[i];
+        let (sent, total) = c.exch.body_progress();
+        let left = total - sent;
+        if left > SEND_SLICE as u64 || self.payload.chunk(sent, left as usize).len() as u64 != left
+        {
+            return None;
+        }
+        let n = c.exch.head_rest().len() + left as usize;
+        let msg = self.prepare_send(i);
+        self.conns[i].exch.on_sent(n);
+        Some(msg)
+    }
+
     pub fn recv_space(&mut self, i: usize) -> (*mut u8, usize) {
         self.conns[i].recv_space()
     }
@@ -172,6 +190,13 @@ impl Worker {
             }
             Phase::Exchanging => {
                 if res < 0 {
+                    let stale = matches!(-res, libc::ECONNRESET | libc::EPIPE | libc::ECANCELED)
+                        && c.reuse > 0
+                        && !c.retried
+                        && !c.exch.response_started();
+                    if stale {
+                        return self.retry_fresh(i);
+                    }
                     return self.fail(i, errno_kind(-res));
                 }
                 let n = res as usize;
