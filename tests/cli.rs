@@ -280,3 +280,94 @@ fn result_file_is_never_overwritten() {
     run.check(run.stderr().contains("--result"), "names the flag");
     assert_eq!(std::fs::read_to_string(&res).unwrap(), "{}");
 }
+
+/// The real thing: a seccomp filter that refuses io_uring_setup with EPERM, as Docker's default
+/// profile does. `auto` must fall back to epoll and still run the load.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn seccomp_blocked_io_uring_falls_back_to_epoll() {
+    use std::os::unix::process::CommandExt;
+    #[repr(C)]
+    struct SockFilter {
+        code: u16,
+        jt: u8,
+        jf: u8,
+        k: u32,
+    }
+    #[repr(C)]
+    struct SockFprog {
+        len: u16,
+        filter: *const SockFilter,
+    }
+    const IO_URING_SETUP: u32 = 425;
+    let filter = [
+        SockFilter {
+            code: 0x20,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }, // load seccomp_data.nr
+        SockFilter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: IO_URING_SETUP,
+        }, // == io_uring_setup?
+        SockFilter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x0005_0000 | libc::EPERM as u32,
+        }, // ERRNO
+        SockFilter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x7fff_0000,
+        }, // ALLOW
+    ];
+    let prog = SockFprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr(),
+    };
+    let prog_addr = &prog as *const SockFprog as usize;
+    let s = Scratch::new("seccomp");
+    let res = s.path().join("r.json");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ringload"));
+    cmd.args([
+        "run",
+        "--duration",
+        "1s",
+        "--minsize",
+        "4K",
+        "--maxsize",
+        "4K",
+    ])
+    .args(["--numworkers", "4", "--result", res.to_str().unwrap()])
+    .env_remove("RINGLOAD_DRIVER");
+    // SAFETY: only prctl calls (async-signal-safe) run between fork and exec; `prog` and
+    // `filter` outlive the spawn because the parent keeps them on its stack.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(libc::PR_SET_SECCOMP, 2, prog_addr, 0, 0) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let run = Run {
+        cmd: "ringload run (seccomp: io_uring_setup → EPERM)".into(),
+        out,
+    };
+    run.ok();
+    run.check(
+        run.stderr().contains("io_uring is unavailable"),
+        "says it fell back",
+    );
+    let v = result(&res);
+    assert_eq!(v["workload"]["driver_used"], "epoll");
+    assert!(op(&v, "get", "count") > 0);
+}
