@@ -150,6 +150,8 @@ def main():
             report["small"] = {"wrk_us_per_req": mw, "ringload_us_per_req": mr, "ratio": mr / mw,
                                "wrk_req_s": statistics.median(x["requests"] / a.seconds for x in w),
                                "ringload_req_s": statistics.median(x["requests"] / a.seconds for x in r),
+                               "wrk_peak_rss_mib": statistics.median(x["rss_kib"] / 1024 for x in w),
+                               "ringload_peak_rss_mib": statistics.median(x["rss_kib"] / 1024 for x in r),
                                "runs_wrk": [round(us(x), 3) for x in w], "runs_ringload": [round(us(x), 3) for x in r]}
         if "large" in only:
             w, r = [], []
@@ -162,6 +164,8 @@ def main():
             report["large"] = {"wrk_cpu_s_per_gib": mw, "ringload_cpu_s_per_gib": mr, "ratio": mr / mw,
                                "wrk_gib_s": statistics.median(x["bytes"] / (1 << 30) / a.seconds for x in w),
                                "ringload_gib_s": statistics.median(x["bytes"] / (1 << 30) / a.seconds for x in r),
+                               "wrk_peak_rss_mib": statistics.median(x["rss_kib"] / 1024 for x in w),
+                               "ringload_peak_rss_mib": statistics.median(x["rss_kib"] / 1024 for x in r),
                                "runs_wrk": [round(cpg(x), 4) for x in w], "runs_ringload": [round(cpg(x), 4) for x in r]}
         if "rss" in only:
             sp = free_port()

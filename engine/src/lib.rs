@@ -14,7 +14,6 @@
 
 pub mod content;
 pub mod driver;
-pub mod error;
 pub mod http;
 pub mod names;
 pub mod naming;

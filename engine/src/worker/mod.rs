@@ -9,6 +9,7 @@
 //! heads into the connection's reused buffer, and statistics into this core's histograms.
 
 pub mod conn;
+mod outcome;
 pub mod shared;
 
 use std::sync::atomic::Ordering;
@@ -22,6 +23,9 @@ use crate::payload::Payload;
 use crate::rng::{pct_fires, FastRng};
 use crate::stats::{unix_now_ns, CoreStats, ErrorKind, Op, Snapshot, TICK};
 use conn::{Abort, Conn, Phase};
+use outcome::{
+    abort_kind, errno_kind, failure_kind, need_to_step, rewrite_target, same_origin_path,
+};
 pub use shared::{Shared, StopReason};
 
 /// How often in-flight operations are checked against their deadline.
@@ -435,14 +439,18 @@ impl Worker {
     fn redirect(&mut self, i: usize) -> Step {
         let c = &mut self.conns[i];
         c.redirects += 1;
-        let Some(path) = same_origin_path(c.exch.location(), &self.shared)
-            .filter(|_| c.redirects <= MAX_REDIRECTS)
-            .map(|p| p.to_vec())
-        else {
-            self.stats.record_err(c.op, ErrorKind::Redirect);
-            return self.next_op(i);
-        };
-        rewrite_target(&mut c.exch.head, &path);
+        let target = same_origin_path(c.exch.location(), &self.shared);
+        match target {
+            Some(path) if c.redirects <= MAX_REDIRECTS => {
+                self.ident.clear();
+                self.ident.extend_from_slice(path);
+            }
+            _ => {
+                self.stats.record_err(c.op, ErrorKind::Redirect);
+                return self.next_op(i);
+            }
+        }
+        rewrite_target(&mut c.exch.head, &self.ident);
         let (_, len) = c.exch.body_progress();
         c.exch.begin(
             len,
@@ -503,76 +511,5 @@ impl Worker {
             self.finished += 1;
         }
         Step::Idle
-    }
-}
-
-fn need_to_step(need: Need) -> Step {
-    match need {
-        Need::Send => Step::Send,
-        Need::Recv => Step::Recv,
-        Need::Discard(n) => Step::Discard(n),
-        Need::Done => Step::Idle,
-    }
-}
-
-fn abort_kind(a: Abort) -> ErrorKind {
-    match a {
-        Abort::Timeout => ErrorKind::Timeout,
-        Abort::Cancel => ErrorKind::Reset,
-    }
-}
-
-fn failure_kind(f: Failure) -> ErrorKind {
-    match f {
-        Failure::Closed => ErrorKind::Closed,
-        Failure::ShortBody => ErrorKind::ShortBody,
-        Failure::Protocol => ErrorKind::Protocol,
-    }
-}
-
-fn errno_kind(errno: i32) -> ErrorKind {
-    match errno {
-        libc::ETIMEDOUT => ErrorKind::Timeout,
-        libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH => ErrorKind::Connect,
-        _ => ErrorKind::Reset,
-    }
-}
-
-/// The path-and-query of a `Location` that points back at the run's endpoint (absolute URL
-/// with the same host, or an absolute path); `None` for any other target.
-fn same_origin_path<'a>(loc: &'a [u8], sh: &Shared) -> Option<&'a [u8]> {
-    if loc.first() == Some(&b'/') {
-        return Some(loc);
-    }
-    let rest = loc.strip_prefix(b"http://")?;
-    let host = sh.workload.endpoint.as_ref()?.host_header.as_bytes();
-    let rest = rest.strip_prefix(host)?;
-    match rest.first() {
-        Some(b'/') => Some(rest),
-        None => Some(b"/"),
-        _ => None,
-    }
-}
-
-/// Replaces the request target (between the first and second space) of an encoded head.
-fn rewrite_target(head: &mut Vec<u8>, target: &[u8]) {
-    let Some(a) = head.iter().position(|&b| b == b' ') else {
-        return;
-    };
-    let Some(len) = head[a + 1..].iter().position(|&b| b == b' ') else {
-        return;
-    };
-    head.splice(a + 1..a + 1 + len, target.iter().copied());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rewrites_the_request_target() {
-        let mut head = b"GET /a/b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
-        rewrite_target(&mut head, b"/c?d=1");
-        assert_eq!(head, b"GET /c?d=1 HTTP/1.1\r\nHost: x\r\n\r\n");
     }
 }
