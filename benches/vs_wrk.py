@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -85,15 +86,34 @@ def stop_nginx(d):
 
 
 def measured(cmd):
-    """Runs cmd on CPU 1; returns (stdout, cpu seconds, peak RSS KiB) of that process alone."""
+    """Runs cmd on CPU 1; returns (stdout, cpu seconds, peak RSS KiB) of that process alone.
+
+    CPU comes from wait4's rusage. Peak RSS is sampled from /proc/PID/status (VmHWM) every 20 ms:
+    rusage's maxrss would report this Python process's own RSS, which a spawned child inherits
+    as its high-water mark until exec."""
     p = subprocess.Popen(["taskset", "-c", "1"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    hwm = [0]
+
+    def sample():
+        while p.returncode is None:
+            try:
+                with open(f"/proc/{p.pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            hwm[0] = max(hwm[0], int(line.split()[1]))
+            except (OSError, ValueError):
+                return
+            time.sleep(0.02)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
     _, status, ru = os.wait4(p.pid, 0)
     out = p.stdout.read()
     err = p.stderr.read()
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{out}\n{err}")
-    return out, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    return out, ru.ru_utime + ru.ru_stime, hwm[0]
 
 
 def wrk(url, conns, secs):
@@ -114,6 +134,8 @@ def ringload(binary, args, secs, tmp):
     op = doc["ops"]["put" if "--pctput" in args else "get"]
     if op["errors"]:
         sys.exit(f"ringload run had errors: {op['errors_by_kind']}")
+    # ringload reports its own VmHWM at exit, which the sampler may miss by up to 20 ms.
+    rss = max(rss, doc.get("peak_rss_bytes", 0) // 1024)
     return {"requests": op["count"], "bytes": op["bytes"], "cpu": cpu, "rss_kib": rss}
 
 

@@ -181,6 +181,7 @@ pub fn run(a: RunArgs) -> i32 {
         status,
         workload: workload_json,
         stop_reason: outcome.reason.as_str().to_string(),
+        peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
     };
     let doc = ResultFile::build(meta, &outcome.totals);
     if a.json {

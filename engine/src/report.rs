@@ -376,10 +376,11 @@ impl<W: Write, S: Write> Reporter<W, S> {
     }
 
     fn draw_live(&mut self, now: u64) {
-        let elapsed = clock(Duration::from_nanos(now.saturating_sub(self.start)));
+        let ran = Duration::from_nanos(now.saturating_sub(self.start));
+        let elapsed = clock(ran);
         let span = match self.cfg.duration {
-            Some(d) => format!("[{elapsed} / {}]", clock(d)),
-            None => format!("[{elapsed}]"),
+            Some(d) => format!("[{elapsed} elapsed, {} left]", clock(d.saturating_sub(ran))),
+            None => format!("[{elapsed} elapsed]"),
         };
         let rates = if self.live.rates.is_empty() {
             "waiting for the first tick"
@@ -725,7 +726,7 @@ mod tests {
         r.poll(T0 + S);
         let status = err.text();
         assert!(
-            status.starts_with("\r[00:01 / 01:00] GET 1,000 ops/s"),
+            status.starts_with("\r[00:01 elapsed, 00:59 left] GET 1,000 ops/s"),
             "{status:?}"
         );
         assert!(

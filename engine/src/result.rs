@@ -54,8 +54,19 @@ pub struct RunMeta {
     pub status: RunStatus,
     /// The effective workload (`serde_json::to_value(&workload)`), without secrets.
     pub workload: serde_json::Value,
-    /// Why the run stopped, for humans: e.g. `"duration 1m0s reached"`, `"SIGINT"`.
+    /// Why the run stopped: one token, e.g. `"duration"`, `"epochs"`, `"signal"`.
     pub stop_reason: String,
+    /// The process's peak resident memory ([`peak_rss_bytes`]), if known.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// This process's peak resident set size (`VmHWM` in /proc/self/status), in bytes. Unlike
+/// getrusage's maxrss, it covers only this program image, not the parent it was forked from.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// One rank's result file.
@@ -74,6 +85,9 @@ pub struct ResultFile {
     pub workload: serde_json::Value,
     pub ops: BTreeMap<String, OpSummary>,
     pub intervals: Vec<IntervalRecord>,
+    /// Peak resident memory of the process that ran this rank, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Whole-run figures of one operation class.
@@ -189,6 +203,7 @@ impl ResultFile {
             workload: meta.workload,
             ops,
             intervals: totals.intervals.clone(),
+            peak_rss_bytes: meta.peak_rss_bytes,
         }
     }
 
@@ -382,6 +397,7 @@ mod tests {
             status: RunStatus::Completed,
             workload: serde_json::json!({"numworkers": 10}),
             stop_reason: "duration 2s reached".into(),
+            peak_rss_bytes: Some(12 << 20),
         };
         (ResultFile::build(meta, &totals), totals)
     }
