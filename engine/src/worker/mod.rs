@@ -451,13 +451,7 @@ impl Worker {
             }
         }
         rewrite_target(&mut c.exch.head, &self.ident);
-        let (_, len) = c.exch.body_progress();
-        c.exch.begin(
-            len,
-            false,
-            !(self.shared.workload.verify && c.op == Op::Get),
-        );
-        self.launch(i)
+        self.reissue(i)
     }
 
     /// A stale keep-alive connection was closed by the server before it answered: the request
@@ -466,12 +460,15 @@ impl Worker {
         let c = &mut self.conns[i];
         c.close();
         c.retried = true;
+        self.reissue(i)
+    }
+
+    /// Sends the connection's encoded request again from its first byte.
+    fn reissue(&mut self, i: usize) -> Step {
+        let verify = self.shared.workload.verify;
+        let c = &mut self.conns[i];
         let (_, len) = c.exch.body_progress();
-        c.exch.begin(
-            len,
-            false,
-            !(self.shared.workload.verify && c.op == Op::Get),
-        );
+        c.exch.begin(len, false, !(verify && c.op == Op::Get));
         self.launch(i)
     }
 

@@ -1,0 +1,1 @@
+//! Placeholder: SVG plots and report.html drawn from [`crate::merge::model`].
