@@ -154,7 +154,11 @@ pub fn run(a: RunArgs) -> i32 {
         );
     }
     let live = std::io::stderr().is_terminal() && !a.json;
-    let outcome = match run::run(&w, names, &RunOptions { live }) {
+    let opts = RunOptions {
+        live,
+        table_to_stderr: a.json,
+    };
+    let outcome = match run::run(&w, names, &opts) {
         Ok(o) => o,
         Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint)) => return usage(e),
         Err(e) => return failed(e),

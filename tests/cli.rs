@@ -371,3 +371,56 @@ fn seccomp_blocked_io_uring_falls_back_to_epoll() {
     assert_eq!(v["workload"]["driver_used"], "epoll");
     assert!(op(&v, "get", "count") > 0);
 }
+
+/// `--json`: stdout is exactly one JSON document (the table and summary go to stderr).
+#[test]
+fn json_output_is_machine_readable() {
+    let run = ringload(&[
+        "run",
+        "--duration",
+        "1s",
+        "--minsize",
+        "4K",
+        "--maxsize",
+        "4K",
+        "--numworkers",
+        "2",
+        "--json",
+        "--statsinterval",
+        "1s",
+    ]);
+    run.ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout())
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", run.stdout()));
+    assert_eq!(v["schema"], "ringload.result/1");
+    assert!(op(&v, "get", "count") > 0);
+    run.check(
+        run.stderr().contains("Summary"),
+        "the human summary went to stderr",
+    );
+}
+
+/// --duration is honoured closely: the measured phase ends within a few hundred ms of it.
+#[test]
+fn duration_is_not_overshot() {
+    let s = Scratch::new("dur");
+    let res = s.path().join("r.json");
+    ringload(&[
+        "run",
+        "--duration",
+        "1500ms",
+        "--minsize",
+        "4K",
+        "--maxsize",
+        "4K",
+        "--result",
+        res.to_str().unwrap(),
+    ])
+    .ok();
+    let v = result(&res);
+    let ns = v["end_unix_ns"].as_u64().unwrap() - v["start_unix_ns"].as_u64().unwrap();
+    assert!(
+        (1_500_000_000..1_800_000_000).contains(&ns),
+        "measured {ns} ns"
+    );
+}

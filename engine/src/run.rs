@@ -61,6 +61,9 @@ pub struct RunOutcome {
 pub struct RunOptions {
     /// Draw the live status line on stderr.
     pub live: bool,
+    /// Print the interval table and the summary on stderr instead of stdout (so that stdout
+    /// carries only machine-readable output, e.g. with `--json`).
+    pub table_to_stderr: bool,
 }
 
 static SIGNALS: AtomicU64 = AtomicU64::new(0);
@@ -154,16 +157,20 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         cores,
         live: opts.live,
     };
-    let mut reporter = Reporter::new(
-        cfg,
-        shared.start_unix_ns,
-        std::io::stdout(),
-        std::io::stderr(),
-    );
+    let table: Box<dyn std::io::Write> = if opts.table_to_stderr {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    let mut reporter = Reporter::new(cfg, shared.start_unix_ns, table, std::io::stderr());
     let deadline = w.duration.map(|d| started + d);
     let mut stopped_at: Option<Instant> = None;
     loop {
-        match rx.recv_timeout(POLL) {
+        // Wake at the deadline itself, so --duration is not overshot by a poll period.
+        let wait = deadline.map_or(POLL, |d| {
+            d.saturating_duration_since(Instant::now()).min(POLL)
+        });
+        match rx.recv_timeout(wait) {
             Ok((core, snap)) => reporter.add_tick(core, snap),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
