@@ -107,11 +107,21 @@ pub fn run(a: RunArgs) -> i32 {
             return usage(format!("--max-error-rate {r} must be a fraction in 0..=1"));
         }
     }
-    if let Some(p) = a.result.as_ref().filter(|p| p.exists()) {
-        return usage(format!(
-            "--result {} already exists; results are never overwritten: pick a new path",
-            p.display()
-        ));
+    if let Some(p) = &a.result {
+        if p.exists() {
+            return usage(format!(
+                "--result {} already exists; results are never overwritten: pick a new path",
+                p.display()
+            ));
+        }
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(d) = dir.filter(|d| !d.is_dir()) {
+            return usage(format!(
+                "--result {}: directory {} does not exist; create it first",
+                p.display(),
+                d.display()
+            ));
+        }
     }
     let mut names = match &w.filelist {
         Some(p) => match NameList::from_filelist(p) {
@@ -193,7 +203,13 @@ pub fn run(a: RunArgs) -> i32 {
     }
     if let Some(path) = &a.result {
         if let Err(e) = doc.write_atomic(path) {
-            return failed(e);
+            // Never lose a run's numbers: hand the document over on stderr instead.
+            if !a.json {
+                eprintln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            }
+            return failed(format!(
+                "{e} (the result document was printed above instead)"
+            ));
         }
         eprintln!("result written to {}", path.display());
     }

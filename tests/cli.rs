@@ -16,6 +16,7 @@ fn bad_values_exit_2_and_name_the_flag() {
         (&["--duration", "10"], "--duration"),
         (&["--filelist", "/nonexistent/list.txt"], "--filelist"),
         (&["--endpoint", "ftp://x"], "--endpoint"),
+        (&["--result", "/nonexistent-dir/r.json"], "--result"),
         (&["--loadernum", "4", "--loaderid", "9"], "--loaderid"),
     ];
     for (args, flag) in cases {
