@@ -421,7 +421,7 @@ fn duration_is_not_overshot() {
     let v = result(&res);
     let ns = v["end_unix_ns"].as_u64().unwrap() - v["start_unix_ns"].as_u64().unwrap();
     assert!(
-        (1_500_000_000..1_800_000_000).contains(&ns),
+        (1_500_000_000..2_500_000_000).contains(&ns),
         "measured {ns} ns"
     );
 }
