@@ -16,6 +16,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// Pause after accept fails for lack of file descriptors, so the core does not spin on a
+/// listener that stays readable until descriptors are freed.
+const FD_EXHAUSTED_BACKOFF: std::time::Duration = std::time::Duration::from_millis(5);
+
 use socket2::Socket;
 
 use super::conn::{Conn, Drive};
@@ -104,9 +108,13 @@ impl Reactor {
             match sys::accept(self.listener.as_raw_fd()) {
                 Ok(fd) => self.add_conn(fd),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                // ECONNABORTED and friends concern one peer; EMFILE is retried next wake.
-                Err(_) => {
+                // ECONNABORTED and friends concern one peer. Out of descriptors (EMFILE/ENFILE),
+                // the listener stays readable: back off briefly instead of spinning on it.
+                Err(e) => {
                     self.counters.error();
+                    if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
+                        std::thread::sleep(FD_EXHAUSTED_BACKOFF);
+                    }
                     return;
                 }
             }
