@@ -16,16 +16,16 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Pause after accept fails for lack of file descriptors, so the core does not spin on a
-/// listener that stays readable until descriptors are freed.
-const FD_EXHAUSTED_BACKOFF: std::time::Duration = std::time::Duration::from_millis(5);
-
 use socket2::Socket;
 
 use super::conn::{Conn, Drive};
 use super::counters::CoreCounters;
 use super::store::Store;
 use super::sys::{self, Epoll};
+
+/// Pause after accept fails for lack of file descriptors, so the core does not spin on a
+/// listener that stays readable until descriptors are freed.
+const FD_EXHAUSTED_BACKOFF: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Events fetched per `epoll_wait` (a batch; more simply arrive on the next wait).
 const EVENTS_PER_WAIT: usize = 256;
