@@ -163,6 +163,7 @@ pub fn run(a: RunArgs) -> i32 {
              PUTs with --pctput, or omit --endpoint to use the built-in target",
         );
     }
+    eprintln!("{}", plan(&w, names.len()));
     let live = std::io::stderr().is_terminal() && !a.json;
     let opts = RunOptions {
         live,
@@ -265,6 +266,48 @@ fn prefill(h: &server::ServerHandle, w: &Workload, count: u64, names: &mut NameL
          generated, not stored)",
         total as f64 / (1u64 << 20) as f64
     );
+}
+
+/// One line that says what the run is about to do, so a typo shows before the load starts.
+fn plan(w: &Workload, names: usize) -> String {
+    let cores = w.cores.min(w.numworkers as usize).max(1);
+    let mix = match w.pctput {
+        0 => format!("100% GET over {names} names"),
+        100 => format!("100% PUT of {}..{} bytes", w.minsize, w.maxsize),
+        p => format!(
+            "{p}% PUT of {}..{} bytes, the rest GET",
+            w.minsize, w.maxsize
+        ),
+    };
+    let order = if w.pctput < 100 && w.uniquegets {
+        ", each name once per epoch"
+    } else {
+        ""
+    };
+    let mut stops = Vec::new();
+    if let Some(d) = w.duration {
+        stops.push(format!("{:?}", d));
+    }
+    if w.epochs > 0 {
+        stops.push(format!("{} epochs", w.epochs));
+    }
+    if w.maxputs > 0 {
+        stops.push(format!("{} PUTs", w.maxputs));
+    }
+    if w.totalputsize > 0 {
+        stops.push(format!("{} PUT bytes", w.totalputsize));
+    }
+    let until = if stops.is_empty() {
+        "until interrupted".to_string()
+    } else {
+        format!("until {}", stops.join(" or "))
+    };
+    let url = w.endpoint.as_ref().map_or("", |e| e.url.as_str());
+    format!(
+        "ringload: {} requests in flight on {cores} core(s) against {url}/{}: {mix}{order}, {until} \
+         (seed {})",
+        w.numworkers, w.bucket, w.seed
+    )
 }
 
 fn default_run_id() -> String {
