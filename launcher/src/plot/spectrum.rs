@@ -67,10 +67,22 @@ pub fn spectrum_svg(data: &ReportData) -> String {
         px_hi: p.y0,
         log: true,
     };
+    // The right edge holds only the maximum (p100) when there is one: label it so.
+    let has_max = lines
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .any(|(pct, _)| *pct >= 100.0);
     let every = if x_max > 7.0 { 2 } else { 1 };
     let xt: Vec<(f64, String)> = (0..=x_max as u32)
-        .filter(|n| n % every == 0)
-        .map(|n| (f64::from(n), nines_label(n)))
+        .filter(|n| n % every == 0 || f64::from(*n) == x_max)
+        .map(|n| {
+            let label = if has_max && f64::from(n) == x_max {
+                "max".to_string()
+            } else {
+                nines_label(n)
+            };
+            (f64::from(n), label)
+        })
         .collect();
     let yt: Vec<(f64, String)> = svg::log_ticks(lo, hi)
         .into_iter()
@@ -79,11 +91,7 @@ pub fn spectrum_svg(data: &ReportData) -> String {
     svg::axes(
         &mut out,
         &p,
-        (
-            &xs,
-            &xt,
-            "percentile (log scale of nines; the right edge is the maximum)",
-        ),
+        (&xs, &xt, "percentile (log scale of nines)"),
         (&ys, &yt, "latency (log scale)"),
     );
 

@@ -17,13 +17,17 @@ pub const WIDTH: f64 = 900.0;
 pub const PANEL_H: f64 = 380.0;
 /// Left margin: room for y tick labels and the rotated y-axis label.
 pub const M_LEFT: f64 = 78.0;
-pub const M_RIGHT: f64 = 24.0;
+/// Right margin: room for a second y axis (per-rank throughput); the same on every plot, so
+/// the time axes of the report's plots line up.
+pub const M_RIGHT: f64 = 72.0;
 /// Top margin: the title line and the legend line.
 pub const M_TOP: f64 = 62.0;
 /// Bottom margin: x tick labels and the x-axis label.
 pub const M_BOTTOM: f64 = 50.0;
 /// Approximate advance of one character at the 12 px font, for legend layout.
 const CHAR_W: f64 = 6.8;
+/// Longest legend label, in characters: longer ones (hostile op names) are cut.
+const LEGEND_CHARS: usize = 40;
 
 /// Colours of the series that the legend names (total, percentiles, ops): dark, distinct.
 pub const STRONG: [&str; 6] = [
@@ -321,7 +325,15 @@ pub fn legend(out: &mut String, p: &Panel, entries: &[(Swatch<'_>, String)]) {
     let y = p.top + 44.0;
     let mut x = p.x0;
     out.push_str("<g class=\"legend\">\n");
-    for (swatch, label) in entries {
+    for (swatch, full) in entries {
+        let mut label: String = full.chars().take(LEGEND_CHARS).collect();
+        if label.len() < full.len() {
+            label.push('…');
+        }
+        let w = 27.0 + label.chars().count() as f64 * CHAR_W + 18.0;
+        if x + w - 18.0 > WIDTH {
+            break;
+        }
         match swatch {
             Swatch::Line(colour, w) => {
                 let _ = write!(
@@ -351,9 +363,9 @@ pub fn legend(out: &mut String, p: &Panel, entries: &[(Swatch<'_>, String)]) {
             "<text x=\"{}\" y=\"{}\" fill=\"#222\">{}</text>",
             num(x + 27.0),
             num(y),
-            esc(label)
+            esc(&label)
         );
-        x += 27.0 + label.chars().count() as f64 * CHAR_W + 18.0;
+        x += w;
     }
     out.push_str("</g>\n");
 }
@@ -381,12 +393,16 @@ pub fn axes(out: &mut String, p: &Panel, x: Axis<'_>, y: Axis<'_>) {
     }
     for (v, label) in xt {
         let x = xs.px(*v);
+        // Keep the label inside the document: shift edge labels inwards.
+        let half = label.chars().count() as f64 * CHAR_W / 2.0;
+        let lx = x.clamp(half + 2.0, WIDTH - half - 2.0);
         let _ = writeln!(
             out,
             "<line x1=\"{x}\" y1=\"{y0}\" x2=\"{x}\" y2=\"{y1}\" stroke=\"#e3e3e3\"/>\
              <line x1=\"{x}\" y1=\"{y1}\" x2=\"{x}\" y2=\"{y2}\" stroke=\"#555\"/>\
-             <text x=\"{x}\" y=\"{ly}\" text-anchor=\"middle\" fill=\"#333\">{t}</text>",
+             <text x=\"{lx}\" y=\"{ly}\" text-anchor=\"middle\" fill=\"#333\">{t}</text>",
             x = num(x),
+            lx = num(lx),
             y0 = num(p.y0),
             y1 = num(p.y1),
             y2 = num(p.y1 + 4.0),
@@ -411,6 +427,37 @@ pub fn axes(out: &mut String, p: &Panel, x: Axis<'_>, y: Axis<'_>) {
         esc(ylabel)
     );
     out.push_str("</g>\n");
+}
+
+/// Draws a second y axis on the right of the plot area: tick marks, labels and a title, in
+/// `colour` (no grid lines: the left axis owns those).
+pub fn right_axis(out: &mut String, p: &Panel, y: Axis<'_>, colour: &str) {
+    let (ys, yt, label) = y;
+    out.push_str("<g class=\"axes right\">\n");
+    for (v, text) in yt {
+        let y = ys.px(*v);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" stroke=\"{c}\"/>\
+             <text x=\"{lx}\" y=\"{ly}\" fill=\"{c}\">{t}</text>",
+            x1 = num(p.x1),
+            x2 = num(p.x1 + 4.0),
+            y = num(y),
+            lx = num(p.x1 + 7.0),
+            ly = num(y + 4.0),
+            c = esc(colour),
+            t = esc(text)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<text transform=\"translate({} {}) rotate(-90)\" text-anchor=\"middle\" \
+         fill=\"{}\">{}</text>\n</g>",
+        num(p.x1 + 62.0),
+        num((p.y0 + p.y1) / 2.0),
+        esc(colour),
+        esc(label)
+    );
 }
 
 /// Shades `[a, b]` (data units of `xs`, clamped to the plot area) over the full height of the

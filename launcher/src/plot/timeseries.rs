@@ -29,7 +29,7 @@ pub const MIN_RANK_POINTS: usize = 16;
 /// Points of a total or percentile line at most: about two per horizontal pixel.
 pub const MAX_TOTAL_POINTS: usize = 1_800;
 /// Ranks named one by one in the legend; beyond this one entry stands for all of them.
-const LEGEND_RANKS: usize = 8;
+const LEGEND_RANKS: usize = 6;
 /// Title of the time axis.
 const TIME_LABEL: &str = "time since start (mm:ss)";
 /// Longest run id shown in a panel title; the `<title>` element carries it whole.
@@ -198,6 +198,26 @@ fn line_points(
     pts
 }
 
+/// A linear y axis from 0 over the panel's plot area for values up to `max` (in `unit`s).
+fn rate_axis(p: &Panel, max: f64) -> (Scale, Vec<(f64, String)>) {
+    let (top, ticks) = svg::linear_ticks(max);
+    let step = ticks.get(1).copied().unwrap_or(top);
+    let labels = ticks
+        .iter()
+        .map(|v| (*v, svg::linear_label(*v, step)))
+        .collect();
+    let scale = Scale {
+        lo: 0.0,
+        hi: top,
+        px_lo: p.y1,
+        px_hi: p.y0,
+        log: false,
+    };
+    (scale, labels)
+}
+
+/// Total on the left axis; ranks on a right axis of their own when there are several (each
+/// is a fraction of the total and would lie flat on the x axis), else on the same axis.
 fn throughput_panel(out: &mut String, c: &Ctx<'_>) {
     let (p, xs, s, t0) = (&c.p, &c.xs, c.s, c.t0);
     let ranks = pick_ranks(&s.per_rank);
@@ -209,44 +229,45 @@ fn throughput_panel(out: &mut String, c: &Ctx<'_>) {
         .map(|r| (r.rank, rebucket(&r.points, r.step_ns, t0, per_rank_pts)))
         .collect();
 
-    let max = total
-        .1
-        .iter()
-        .chain(rank_lines.iter().flat_map(|(_, (_, b))| b.iter()))
-        .map(|b| b.bytes_per_s)
-        .fold(0.0f64, f64::max);
-    let (unit, unit_name) = rate_unit(max);
-    let (top, ticks) = svg::linear_ticks(max / unit);
-    let ys = Scale {
-        lo: 0.0,
-        hi: top,
-        px_lo: p.y1,
-        px_hi: p.y0,
-        log: false,
+    let peak = |b: &mut dyn Iterator<Item = &Bucket>| b.map(|b| b.bytes_per_s).fold(0.0, f64::max);
+    let total_max = peak(&mut total.1.iter());
+    let rank_max = peak(&mut rank_lines.iter().flat_map(|(_, (_, b))| b.iter()));
+    let dual = rank_lines.len() > 1;
+    let left_max = if dual {
+        total_max
+    } else {
+        total_max.max(rank_max)
     };
-    let step = ticks.get(1).copied().unwrap_or(top);
-    let yt: Vec<(f64, String)> = ticks
-        .iter()
-        .map(|v| (*v, svg::linear_label(*v, step)))
-        .collect();
-    let ylabel = format!("throughput ({unit_name})");
+    let (unit, unit_name) = rate_unit(left_max.max(rank_max));
+    let (ys, yt) = rate_axis(p, left_max / unit);
     let xt = time_ticks(xs);
-    svg::axes(out, p, (xs, &xt, TIME_LABEL), (&ys, &yt, &ylabel));
+    let (left_label, right_label) = if dual {
+        (
+            format!("total ({unit_name})"),
+            format!("per rank ({unit_name})"),
+        )
+    } else {
+        (format!("throughput ({unit_name})"), String::new())
+    };
+    svg::axes(out, p, (xs, &xt, TIME_LABEL), (&ys, &yt, &left_label));
+    let (rs, rt) = if dual {
+        rate_axis(p, rank_max / unit)
+    } else {
+        (ys, Vec::new())
+    };
+    if dual {
+        svg::right_axis(out, p, (&rs, &rt, &right_label), svg::STRONG[5]);
+    }
 
-    let y = |b: &Bucket| Some(ys.px(b.bytes_per_s / unit));
     for (rank, (w, buckets)) in &rank_lines {
         let colour = svg::LIGHT[*rank as usize % svg::LIGHT.len()];
-        let attrs = format!("class=\"series rank\" data-rank=\"{rank}\" stroke-opacity=\"0.85\"");
-        svg::path(out, &line_points(buckets, *w, xs, y), colour, 1.0, &attrs);
+        let attrs = format!("class=\"series rank\" data-rank=\"{rank}\" stroke-opacity=\"0.9\"");
+        let y = |b: &Bucket| Some(rs.px(b.bytes_per_s / unit));
+        svg::path(out, &line_points(buckets, *w, xs, y), colour, 1.1, &attrs);
     }
-    let attrs = "class=\"series total\"";
-    svg::path(
-        out,
-        &line_points(&total.1, total.0, xs, y),
-        svg::STRONG[0],
-        2.6,
-        attrs,
-    );
+    let y = |b: &Bucket| Some(ys.px(b.bytes_per_s / unit));
+    let pts = line_points(&total.1, total.0, xs, y);
+    svg::path(out, &pts, svg::STRONG[0], 2.6, "class=\"series total\"");
 
     let mut legend = vec![(Swatch::Line(svg::STRONG[0], 2.6), "total".to_string())];
     if rank_lines.len() <= LEGEND_RANKS {
