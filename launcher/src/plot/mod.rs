@@ -15,6 +15,7 @@ mod bucket;
 mod html;
 mod spectrum;
 mod svg;
+mod ticks;
 mod timeseries;
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! Element contract: `<path class="series spectrum" data-op="…">`, one `M`/`L` per point.
 
 use super::svg::{self, Panel, Scale, Swatch};
+use super::ticks;
 use crate::merge::model::{ReportData, Spectrum};
 
 /// Most nines the x axis shows (99.9999999999 %): beyond that f64 percentiles are noise.
@@ -58,7 +59,7 @@ pub fn spectrum_svg(data: &ReportData) -> String {
     let (lo, hi) = if max == 0 {
         (1.0, 1000.0)
     } else {
-        svg::log_domain(min as f64, max as f64)
+        ticks::log_domain(min as f64, max as f64)
     };
     let ys = Scale {
         lo,
@@ -84,9 +85,9 @@ pub fn spectrum_svg(data: &ReportData) -> String {
             (f64::from(n), label)
         })
         .collect();
-    let yt: Vec<(f64, String)> = svg::log_ticks(lo, hi)
+    let yt: Vec<(f64, String)> = ticks::log_ticks(lo, hi)
         .into_iter()
-        .map(|v| (v, svg::latency_label(v)))
+        .map(|v| (v, ticks::latency_label(v)))
         .collect();
     svg::axes(
         &mut out,

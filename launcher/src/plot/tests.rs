@@ -165,6 +165,12 @@ fn throughput_has_a_total_and_a_thin_line_per_rank() {
         "units and clock ticks"
     );
     assert!(svg.contains(">rank 3<"), "legend names each of a few ranks");
+    assert!(
+        svg.contains("per rank (GiB/s)"),
+        "several ranks get their own right axis"
+    );
+    let one = throughput_svg(&sample(1, 30));
+    assert!(!one.contains("axes right") && one.contains("throughput (GiB/s)"));
     assert_eq!(
         doc.descendants()
             .filter(|n| n.attribute("class") == Some("steady"))
@@ -522,5 +528,14 @@ fn write_all_writes_four_files() {
         write_all(&out.join("small"), &data).expect("sample");
         write_all(&out.join("big"), &sample(64, 600)).expect("sample");
         write_all(&out.join("empty"), &ReportData::default()).expect("sample");
+        write_all(&out.join("one"), &sample(1, 1)).expect("sample");
+        let mut hostile = sample(3, 20);
+        hostile.partial = true;
+        hostile.run_id = HOSTILE.repeat(3);
+        hostile.series[1].op = HOSTILE.to_string();
+        hostile.spectrum[1].op = HOSTILE.repeat(2);
+        hostile.warnings.push(HOSTILE.to_string());
+        hostile.workload = serde_json::json!({ HOSTILE: HOSTILE, "n": [1, 2] });
+        write_all(&out.join("hostile"), &hostile).expect("sample");
     }
 }

@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 
 use super::bucket::{has_data, is_gap, rebucket, time_domain, Bucket};
 use super::svg::{self, Panel, Scale, Swatch};
+use super::ticks;
 use crate::merge::model::{OpSeries, RankSeries, ReportData};
 
 /// Rank lines drawn per panel at most: more are unreadable anyway.
@@ -32,6 +33,8 @@ pub const MAX_TOTAL_POINTS: usize = 1_800;
 const LEGEND_RANKS: usize = 6;
 /// Title of the time axis.
 const TIME_LABEL: &str = "time since start (mm:ss)";
+/// Longest op name shown in a panel title (ops are "get" and "put"; this bounds hostile ones).
+const OP_CHARS: usize = 24;
 /// Longest run id shown in a panel title; the `<title>` element carries it whole.
 const TITLE_ID_CHARS: usize = 48;
 
@@ -87,7 +90,11 @@ fn draw(data: &ReportData, what: &str, body: fn(&mut String, &Ctx<'_>)) -> Strin
             log: false,
         };
         let _ = writeln!(out, "<g class=\"panel\" data-op=\"{}\">", svg::esc(&s.op));
-        svg::title(&mut out, &p, &format!("{} {what}", s.op.to_uppercase()));
+        svg::title(
+            &mut out,
+            &p,
+            &format!("{} {what}", svg::short(&s.op.to_uppercase(), OP_CHARS)),
+        );
         run_id(&mut out, &p, &data.run_id);
         let rel = |t: u64| t.saturating_sub(t0) as f64 / 1e9;
         let steady = data
@@ -120,25 +127,21 @@ fn run_id(out: &mut String, p: &Panel, id: &str) {
     if id.is_empty() {
         return;
     }
-    let mut short: String = id.chars().take(TITLE_ID_CHARS).collect();
-    if id.chars().count() > TITLE_ID_CHARS {
-        short.push('…');
-    }
     let _ = writeln!(
         out,
         "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#666\">run {}</text>",
         svg::num(p.x1),
         svg::num(p.top + 22.0),
-        svg::esc(&short)
+        svg::esc(&svg::short(id, TITLE_ID_CHARS))
     );
 }
 
 /// The x ticks of a time axis spanning `xs`.
 fn time_ticks(xs: &Scale) -> Vec<(f64, String)> {
-    let (step, ticks) = svg::time_ticks(xs.hi);
+    let (step, ticks) = ticks::time_ticks(xs.hi);
     ticks
         .into_iter()
-        .map(|t| (t, svg::clock_label(t, step < 1.0)))
+        .map(|t| (t, ticks::clock_label(t, step < 1.0)))
         .collect()
 }
 
@@ -200,11 +203,11 @@ fn line_points(
 
 /// A linear y axis from 0 over the panel's plot area for values up to `max` (in `unit`s).
 fn rate_axis(p: &Panel, max: f64) -> (Scale, Vec<(f64, String)>) {
-    let (top, ticks) = svg::linear_ticks(max);
+    let (top, ticks) = ticks::linear_ticks(max);
     let step = ticks.get(1).copied().unwrap_or(top);
     let labels = ticks
         .iter()
-        .map(|v| (*v, svg::linear_label(*v, step)))
+        .map(|v| (*v, ticks::linear_label(*v, step)))
         .collect();
     let scale = Scale {
         lo: 0.0,
@@ -308,7 +311,7 @@ fn latency_panel(out: &mut String, c: &Ctx<'_>) {
     let (lo, hi) = if max == 0 {
         (1.0, 1000.0)
     } else {
-        svg::log_domain(min as f64, max as f64)
+        ticks::log_domain(min as f64, max as f64)
     };
     let ys = Scale {
         lo,
@@ -317,9 +320,9 @@ fn latency_panel(out: &mut String, c: &Ctx<'_>) {
         px_hi: p.y0,
         log: true,
     };
-    let yt: Vec<(f64, String)> = svg::log_ticks(lo, hi)
+    let yt: Vec<(f64, String)> = ticks::log_ticks(lo, hi)
         .into_iter()
-        .map(|v| (v, svg::latency_label(v)))
+        .map(|v| (v, ticks::latency_label(v)))
         .collect();
     let xt = time_ticks(xs);
     svg::axes(
