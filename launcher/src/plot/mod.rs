@@ -2,7 +2,8 @@
 //!
 //! Pure Rust, hand-written SVG, no network and no plotting crate (build time matters more
 //! than chart features here). Files written by [`write_all`]:
-//! - `throughput.svg`: throughput over time, total (bold) and each rank (thin), a panel per op;
+//! - `throughput.svg`: throughput over time, total (bold, left axis) and each rank (thin, on a
+//!   right axis of its own when there are several), a panel per op;
 //! - `latency.svg`: p50 / p90 / p99 over time of the total series, log y axis, a panel per op;
 //! - `spectrum.svg`: the whole-run percentile spectrum on the log "nines" scale;
 //! - `report.html`: the three SVGs inline, the summary table, warnings, workload.

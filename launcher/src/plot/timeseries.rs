@@ -2,7 +2,8 @@
 //! time (total series), one stacked panel per operation class that has data.
 //!
 //! Both share one time axis (seconds since the first bucket of any series, shown as `mm:ss`)
-//! and shade the steady window. Scale limits, so 1,024 ranks stay well under ~2 MB:
+//! and shade the steady window. With several ranks, each rank is a fraction of the total and
+//! would lie flat on the x axis, so rank lines get their own right-hand axis ("per rank"). Scale limits, so 1,024 ranks stay well under ~2 MB:
 //! - at most [`MAX_RANK_LINES`] rank lines per panel, chosen evenly across ranks when there
 //!   are more (the legend says "showing N of M");
 //! - rank lines share a budget of [`RANK_POINT_BUDGET`] points per plot (at least
