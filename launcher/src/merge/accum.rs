@@ -9,8 +9,8 @@
 //!   touch, found through a 368-entry page table (allocated on first add). Adding is O(1).
 //!   A counter that would pass `u32::MAX` keeps its overflow in a sorted side list, so counts
 //!   stay exact.
-//! - [`Sparse`] (one per rank and operation, reused): a sorted `(index, count)` list, merged
-//!   with each incoming interval list, for the per-rank series of the rank being read.
+//! - [`Dense`] (one per operation class, reused for every rank): a full counts array plus the
+//!   bitmap of counters in use, for the per-rank series of the rank being read.
 //!
 //! Invariant: both answer quantiles exactly as a `Histogram<u64>` with the same counts would
 //! (`hist::quantiles`), which the tests check.
@@ -26,7 +26,8 @@ pub struct Paged {
     total: u64,
     /// Page number → 1 + position in `pages`, 0 = no page yet. Empty until the first add.
     table: Vec<u16>,
-    pages: Vec<Box<[u32; PAGE]>>,
+    /// The pages, `PAGE` counters each, in allocation order.
+    data: Vec<u32>,
     /// `(index, overflow)`: counts above `u32::MAX`, in multiples of 2^32, sorted by index.
     carry: Vec<(u32, u64)>,
 }
@@ -41,11 +42,11 @@ impl Paged {
         let p = index / PAGE;
         let mut slot = self.table[p] as usize;
         if slot == 0 {
-            self.pages.push(Box::new([0; PAGE]));
-            slot = self.pages.len();
+            self.data.resize(self.data.len() + PAGE, 0);
+            slot = self.data.len() / PAGE;
             self.table[p] = slot as u16;
         }
-        let cell = &mut self.pages[slot - 1][index % PAGE];
+        let cell = &mut self.data[(slot - 1) * PAGE + index % PAGE];
         let sum = u64::from(*cell) + count;
         *cell = sum as u32;
         let over = sum & !u64::from(u32::MAX);
@@ -71,7 +72,7 @@ impl Paged {
             .enumerate()
             .filter(|(_, &s)| s != 0)
             .flat_map(move |(p, &s)| {
-                self.pages[s as usize - 1]
+                self.data[(s as usize - 1) * PAGE..s as usize * PAGE]
                     .iter()
                     .enumerate()
                     .map(move |(j, &c)| (p * PAGE + j, u64::from(c)))
@@ -96,66 +97,82 @@ impl Paged {
 
     /// `value_at_quantile` for ascending quantiles.
     pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [u64; N] {
+        if self.carry.is_empty() {
+            // Fast path: walk the pages directly (the iterator chain is 3× slower).
+            let pages = self.table.iter().enumerate().filter(|(_, &s)| s != 0);
+            let cells = pages.flat_map(|(p, &s)| {
+                let page = &self.data[(s as usize - 1) * PAGE..s as usize * PAGE];
+                page.iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c != 0)
+                    .map(move |(j, &c)| (p * PAGE + j, u64::from(c)))
+            });
+            return hist::quantiles(cells, self.total, qs);
+        }
         hist::quantiles(self.iter(), self.total, qs)
     }
 }
 
-/// A sorted `(index, count)` histogram with a reused merge buffer.
-#[derive(Default)]
-pub struct Sparse {
-    entries: Vec<(u32, u64)>,
-    scratch: Vec<(u32, u64)>,
+/// A full counts array with a bitmap of the counters in use: O(1) adds, and clearing and
+/// quantiles walk 368 bitmap words instead of 23,552 counters (or a sort of the indices).
+/// One per operation class, reused for every rank.
+pub struct Dense {
+    counts: Vec<u64>,
+    used: Vec<u64>,
     total: u64,
 }
 
-impl Sparse {
-    /// Adds a list sorted by index (an index may repeat).
-    pub fn add_sorted(&mut self, list: &[(u32, u64)]) {
-        if list.is_empty() {
-            return;
+impl Default for Dense {
+    fn default() -> Self {
+        Dense {
+            counts: vec![0; COUNTS_LEN],
+            used: vec![0; COUNTS_LEN.div_ceil(64)],
+            total: 0,
         }
-        self.scratch.clear();
-        let (mut a, mut b) = (0, 0);
-        while a < self.entries.len() || b < list.len() {
-            let next = match (self.entries.get(a), list.get(b)) {
-                (Some(&x), Some(&y)) if x.0 <= y.0 => {
-                    a += 1;
-                    x
-                }
-                (_, Some(&y)) => {
-                    b += 1;
-                    y
-                }
-                (Some(&x), None) => {
-                    a += 1;
-                    x
-                }
-                (None, None) => break,
-            };
-            match self.scratch.last_mut() {
-                Some(last) if last.0 == next.0 => last.1 += next.1,
-                _ => self.scratch.push(next),
-            }
-        }
-        self.total += list.iter().map(|e| e.1).sum::<u64>();
-        std::mem::swap(&mut self.entries, &mut self.scratch);
+    }
+}
+
+impl Dense {
+    #[inline]
+    pub fn add(&mut self, index: usize, count: u64) {
+        self.counts[index] += count;
+        self.used[index / 64] |= 1 << (index % 64);
+        self.total += count;
     }
 
     pub fn total(&self) -> u64 {
         self.total
     }
 
+    /// The counters in use, ascending.
+    fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.used.iter().enumerate().flat_map(|(w, &bits)| {
+            let mut b = bits;
+            std::iter::from_fn(move || {
+                (b != 0).then(|| {
+                    let i = b.trailing_zeros() as usize;
+                    b &= b - 1;
+                    w * 64 + i
+                })
+            })
+        })
+    }
+
     pub fn clear(&mut self) {
-        self.entries.clear();
+        for w in 0..self.used.len() {
+            let mut b = self.used[w];
+            while b != 0 {
+                self.counts[w * 64 + b.trailing_zeros() as usize] = 0;
+                b &= b - 1;
+            }
+            self.used[w] = 0;
+        }
         self.total = 0;
     }
 
-    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [u64; N] {
-        hist::quantiles(
-            self.entries.iter().map(|&(i, c)| (i as usize, c)),
-            self.total,
-            qs,
-        )
+    pub fn quantiles<const N: usize>(&mut self, qs: [f64; N]) -> [u64; N] {
+        let counts = &self.counts;
+        hist::quantiles(self.indices().map(|i| (i, counts[i])), self.total, qs)
     }
 }
 
@@ -169,13 +186,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn paged_and_sparse_match_a_histogram(
+        fn paged_and_dense_match_a_histogram(
             lists in prop::collection::vec(
                 prop::collection::vec((1u64..5_000_000, 1u64..100_000), 0..40), 1..20)
         ) {
             let mut h = new_histogram();
             let mut paged = Paged::default();
-            let mut sparse = Sparse::default();
+            let mut dense = Dense::default();
             for list in &lists {
                 let mut sorted: Vec<(u32, u64)> = list
                     .iter()
@@ -188,13 +205,18 @@ mod tests {
                 for &(i, c) in &sorted {
                     paged.add(i as usize, c);
                 }
-                sparse.add_sorted(&sorted);
+                for &(i, c) in &sorted {
+                    dense.add(i as usize, c);
+                }
             }
             let want: Vec<u64> = QS.iter().map(|&q| h.value_at_quantile(q)).collect();
             prop_assert_eq!(paged.total(), h.len());
-            prop_assert_eq!(sparse.total(), h.len());
+            prop_assert_eq!(dense.total(), h.len());
             prop_assert_eq!(paged.quantiles(QS).to_vec(), want.clone());
-            prop_assert_eq!(sparse.quantiles(QS).to_vec(), want);
+            prop_assert_eq!(dense.quantiles(QS).to_vec(), want.clone());
+            dense.clear();
+            prop_assert_eq!(dense.total(), 0);
+            prop_assert_eq!(dense.quantiles(QS), [0; 6]);
         }
     }
 
@@ -218,6 +240,6 @@ mod tests {
     #[test]
     fn empty_answers_zero() {
         assert_eq!(Paged::default().quantiles(QS), [0; 6]);
-        assert_eq!(Sparse::default().quantiles(QS), [0; 6]);
+        assert_eq!(Dense::default().quantiles(QS), [0; 6]);
     }
 }

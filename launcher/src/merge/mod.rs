@@ -189,6 +189,7 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
             }
         }
     }
+    reader.flush_batch(sinks.timeline);
     if !plan.problems.is_empty() && !opts.allow_partial {
         return Err(MergeError::Incomplete {
             problems: plan.problems,

@@ -7,8 +7,14 @@
 //! histograms into the cluster totals, intervals into the [`Timeline`] and into this rank's
 //! own (downsampled) series, and the share of each interval inside the steady window.
 //!
-//! Memory: one file's buffer and parse tree, plus the staging list, all reused; what the rank
-//! leaves behind is numbers ([`RankResult`]).
+//! Cache: a rank touches every bucket of the timeline once, and a bucket's histogram is cold
+//! by then (the timeline is tens of MB). So interval histograms are not added to the timeline
+//! as each rank is read: they are kept (packed, 8 bytes a counter) for [`BATCH_RANKS`] ranks
+//! and added bucket by bucket, so each bucket's pages are fetched once per batch, not once per
+//! rank. The per-rank series use a [`Dense`] scratch that stays in cache.
+//!
+//! Memory: one file's buffer and parse tree, the staging list and the batch, all reused; what
+//! a rank leaves behind is numbers ([`RankResult`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -18,7 +24,7 @@ use serde::Deserialize;
 
 use ringload_engine::stats::LatencySummary;
 
-use super::accum::Sparse;
+use super::accum::Dense;
 use super::decode::HistDecoder;
 use super::head::{read_prefix, Head};
 use super::hist;
@@ -131,6 +137,30 @@ impl RankResult {
     }
 }
 
+/// Ranks whose interval histograms are added to the timeline together (about 1.5 MB each for
+/// an hour of 1 s intervals with a few dozen latencies per interval).
+pub const BATCH_RANKS: usize = 16;
+/// A packed counter: index in the top 15 bits, count in the low 49.
+const COUNT_BITS: u32 = 49;
+const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
+
+/// Interval counters waiting to be added to the timeline.
+#[derive(Default)]
+struct Batch {
+    packed: Vec<u64>,
+    runs: Vec<Run>,
+    /// Per rank of the batch, its range of `runs` (buckets non-decreasing within it).
+    ranks: Vec<(usize, usize)>,
+}
+
+#[derive(Clone, Copy)]
+struct Run {
+    bucket: u32,
+    op: u8,
+    start: u32,
+    end: u32,
+}
+
 /// Where a rank's data goes.
 pub struct Sinks<'a> {
     pub timeline: &'a mut Timeline,
@@ -149,7 +179,8 @@ pub struct Reader {
     /// Decoded counters of the file being read; `spans[k]` delimits histogram `k`.
     staged: Vec<(u32, u64)>,
     spans: Vec<(usize, usize)>,
-    acc: [Sparse; 2],
+    acc: [Dense; 2],
+    batch: Batch,
 }
 
 impl Reader {
@@ -160,7 +191,41 @@ impl Reader {
         let buf = std::mem::take(&mut self.buf);
         let out = self.read_parsed(head, &buf, sinks);
         self.buf = buf;
+        if self.batch.ranks.len() >= BATCH_RANKS {
+            self.flush_batch(sinks.timeline);
+        }
         out
+    }
+
+    /// Adds the batched interval histograms to `timeline`, bucket by bucket.
+    pub fn flush_batch(&mut self, timeline: &mut Timeline) {
+        let b = &mut self.batch;
+        let mut cursor: Vec<usize> = b.ranks.iter().map(|r| r.0).collect();
+        loop {
+            let mut next = u32::MAX;
+            for (k, &(_, end)) in b.ranks.iter().enumerate() {
+                if cursor[k] < end {
+                    next = next.min(b.runs[cursor[k]].bucket);
+                }
+            }
+            if next == u32::MAX {
+                break;
+            }
+            let cells = &mut timeline.cells[next as usize];
+            for (k, &(_, end)) in b.ranks.iter().enumerate() {
+                while cursor[k] < end && b.runs[cursor[k]].bucket == next {
+                    let run = b.runs[cursor[k]];
+                    let hist = &mut cells[run.op as usize].hist;
+                    for &p in &b.packed[run.start as usize..run.end as usize] {
+                        hist.add((p >> COUNT_BITS) as usize, p & COUNT_MASK);
+                    }
+                    cursor[k] += 1;
+                }
+            }
+        }
+        b.packed.clear();
+        b.runs.clear();
+        b.ranks.clear();
     }
 
     fn stage(&mut self, text: &str, what: impl FnOnce() -> String) -> Result<u64, String> {
@@ -277,6 +342,8 @@ impl Reader {
         }
         let mut current: Option<u64> = None;
         let mut points = [Point::default(), Point::default()];
+        let first_run = self.batch.runs.len();
+        let mut last_bucket = 0usize;
         for (k, iv) in ivs.iter().enumerate() {
             let mid = iv.start_unix_ns / 2 + iv.end_unix_ns / 2;
             let key = mid / res / group;
@@ -304,13 +371,12 @@ impl Reader {
                 }
                 _ => 0.0,
             };
-            for op in 0..2 {
+            for (op, p) in points.iter_mut().enumerate() {
                 let Some(o) = iv.ops.at(op) else { continue };
                 let cell = &mut sinks.timeline.cells[b][op];
                 cell.ops += o.count;
                 cell.bytes += o.bytes;
                 cell.errors += o.errors;
-                let p = &mut points[op];
                 p.ops += o.count;
                 p.bytes += o.bytes;
                 p.errors += o.errors;
@@ -319,23 +385,43 @@ impl Reader {
                 let (a, z) = self.spans[2 + 2 * k + op];
                 let list = &self.staged[a..z];
                 for &(i, c) in list {
-                    cell.hist.add(i as usize, c);
+                    self.acc[op].add(i as usize, c);
                 }
-                self.acc[op].add_sorted(list);
+                // Batch the counters unless this rank's intervals go back in time or a count
+                // does not fit the packing; then add them now.
+                let batchable = b >= last_bucket && list.iter().all(|e| e.1 <= COUNT_MASK);
+                if batchable && !list.is_empty() {
+                    last_bucket = b;
+                    let start = self.batch.packed.len() as u32;
+                    self.batch
+                        .packed
+                        .extend(list.iter().map(|&(i, c)| (u64::from(i) << COUNT_BITS) | c));
+                    self.batch.runs.push(Run {
+                        bucket: b as u32,
+                        op: op as u8,
+                        start,
+                        end: self.batch.packed.len() as u32,
+                    });
+                } else if !batchable {
+                    for &(i, c) in list {
+                        cell.hist.add(i as usize, c);
+                    }
+                }
             }
         }
         if current.is_some() {
             self.flush(&mut points, r);
         }
+        self.batch.ranks.push((first_run, self.batch.runs.len()));
     }
 
     /// Ends the rank's current group: percentiles from its merged histogram.
     fn flush(&mut self, points: &mut [Point; 2], r: &mut RankResult) {
-        for op in 0..2 {
-            let mut p = points[op];
-            [p.p50_us, p.p90_us, p.p99_us] = self.acc[op].quantiles([0.5, 0.9, 0.99]);
-            r.series[op].points.push(p);
-            self.acc[op].clear();
+        for ((p, acc), series) in points.iter().zip(&mut self.acc).zip(&mut r.series) {
+            let mut p = *p;
+            [p.p50_us, p.p90_us, p.p99_us] = acc.quantiles([0.5, 0.9, 0.99]);
+            series.points.push(p);
+            acc.clear();
         }
     }
 }

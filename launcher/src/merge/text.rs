@@ -1,7 +1,7 @@
 //! `summary.txt`: the table a human reads first.
 //!
 //! Layout: a `PARTIAL MERGE` line first when ranks are missing or failed; the run line; one
-//! row per operation class (count, bytes, GiB/s over the whole run and the steady window,
+//! row per operation class that did something (count, bytes, GiB/s over the whole run and the steady window,
 //! ops/s, latency min/p50/p90/p99/p99.9/max, errors) and its errors by kind; then one row
 //! per rank; then stragglers and warnings. Every number is taken from the [`Summary`], so the
 //! text never disagrees with `summary.json`.
@@ -114,6 +114,9 @@ pub fn render(s: &Summary) -> String {
         "max"
     );
     for (name, o) in &s.ops {
+        if name != "get" && o.count + o.errors == 0 {
+            continue; // a class that did nothing gets no row (GET always has one)
+        }
         let steady = s
             .steady_window
             .as_ref()
