@@ -37,6 +37,17 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Serve the built-in object target (plain HTTP) until SIGINT/SIGTERM.
     Serve(ServeArgs),
+    /// Merge the rank result files of one run into summary.json, summary.txt and plots.
+    #[command(
+        long_about = "Merge the rank result files of one run (every *.json with schema \
+            ringload.result/1 in RESULTS_DIR) into summary.json (ringload.summary/1), \
+            summary.txt and the plots. Counters add and percentiles come from the sum of the \
+            ranks' histograms. Other JSON files (e.g. an earlier summary.json) are ignored.\n\n\
+            Exit codes: 0 merged (also a --allow-partial merge, with a warning); 1 ranks \
+            missing, failed, duplicated, unreadable or from another run; 2 bad usage, or no \
+            result files."
+    )]
+    Merge(MergeArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +193,22 @@ pub struct RunArgs {
     /// Run id recorded in the result file; default `run-<unix seconds>`.
     #[arg(long, help_heading = "Output")]
     pub run_id: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Directory holding the ranks' result files.
+    pub results_dir: PathBuf,
+    /// Where to write summary.json, summary.txt and the plots (default: RESULTS_DIR).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Merge what is there when ranks are missing, failed or unreadable; every output is
+    /// then marked partial.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Width of a time bucket of the series, Go syntax, at least 1s.
+    #[arg(long, default_value = "1s", value_parser = duration)]
+    pub resolution: Duration,
 }
 
 #[derive(Args, Debug)]

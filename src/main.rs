@@ -2,6 +2,7 @@
 //! code (0 success, 1 a failed run, 2 bad usage or input). Logic lives in the libraries.
 
 mod cli;
+mod merge_cmd;
 mod run_cmd;
 
 use clap::Parser;
@@ -11,6 +12,7 @@ fn main() {
     let code = match cli.command {
         cli::Command::Run(args) => run_cmd::run(*args),
         cli::Command::Serve(args) => run_cmd::serve(args),
+        cli::Command::Merge(args) => merge_cmd::merge(args),
     };
     std::process::exit(code);
 }

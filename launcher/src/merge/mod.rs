@@ -1,3 +1,384 @@
-//! Placeholder: the merge of rank result files (issue 4). See `model` for the data it produces.
+//! `ringload merge`: the exact merge of one run's rank result files (DESIGN §6, issue 4).
+//!
+//! Two passes over the directory, one file at a time:
+//! 1. **Heads** ([`head`]): the top-level keys of every `*.json` file, read from its first
+//!    64 KiB. They decide completeness ([`plan`]: run id, rank count, missing, failed,
+//!    duplicated and foreign files) before anything heavy is read, size the time buckets, and
+//!    fix the steady window.
+//! 2. **Ranks** ([`rank`]): each rank's file in rank order, parsed into borrowed structs from
+//!    one reused buffer, its histograms decoded without allocation ([`decode`]) and added into
+//!    the cluster totals and the [`timeline`]. Only numbers stay behind per rank, so memory is
+//!    one time series plus one file, whatever the number of ranks.
+//!
+//! Then [`summary`] builds `summary.json`, [`text`] `summary.txt`, and [`MergeOutput::report`]
+//! is the [`model::ReportData`] the plots are drawn from.
+//!
+//! Invariants: counters add; percentiles come from added histograms, never from averaged
+//! percentiles; ranks are folded in rank order, so the output does not depend on file order.
 
+pub mod accum;
+pub mod decode;
+pub mod error;
+pub mod head;
+pub mod hist;
 pub mod model;
+pub mod plan;
+pub mod rank;
+pub mod summary;
+pub mod text;
+pub mod timeline;
+
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::Histogram;
+
+use ringload_engine::stats::new_histogram;
+
+pub use error::{MergeError, Problem};
+use head::Scanned;
+use model::{OpSeries, RankSeries, ReportData, Spectrum};
+use rank::{RankResult, Reader, Sinks, OP_NAMES};
+use summary::{Series, SkippedFile};
+pub use summary::{Summary, SUMMARY_SCHEMA};
+use timeline::Timeline;
+
+/// Default width of a time bucket.
+pub const DEFAULT_RESOLUTION_NS: u64 = 1_000_000_000;
+/// Most points of one rank's series in the report...
+pub const RANK_POINTS_MAX: u64 = 600;
+/// ...and of all ranks' series together (per operation class), so that 1,024 ranks cost
+/// a few MB, not 70: each rank gets `budget / ranks` points, at least [`RANK_POINTS_MIN`].
+pub const RANK_POINTS_BUDGET: u64 = 600 * 64;
+pub const RANK_POINTS_MIN: u64 = 60;
+/// Ticks per half-distance of the percentile spectrum (HdrHistogram's percentile iterator).
+pub const SPECTRUM_TICKS: u32 = 5;
+
+/// How to merge.
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    /// Width of a time bucket (≥ 1 s).
+    pub resolution_ns: u64,
+    /// Merge what is there when ranks are missing, failed or unreadable (report marked
+    /// partial) instead of failing.
+    pub allow_partial: bool,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        MergeOptions {
+            resolution_ns: DEFAULT_RESOLUTION_NS,
+            allow_partial: false,
+        }
+    }
+}
+
+/// Everything a merge produces.
+#[derive(Debug, Clone)]
+pub struct MergeOutput {
+    pub summary: Summary,
+    /// `summary.json`: pretty JSON ending with a newline.
+    pub summary_json: String,
+    /// `summary.txt`.
+    pub summary_txt: String,
+    /// What the plots and `report.html` are drawn from.
+    pub report: ReportData,
+}
+
+/// Merges the result files of one run found in `dir`.
+pub fn merge_dir(dir: &Path, opts: &MergeOptions) -> Result<MergeOutput, MergeError> {
+    if opts.resolution_ns < DEFAULT_RESOLUTION_NS {
+        return Err(MergeError::Resolution {
+            got_ns: opts.resolution_ns,
+        });
+    }
+    let files = head::list_json(dir).map_err(|source| MergeError::ReadDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut buf = Vec::new();
+    let mut heads = Vec::new();
+    let mut problems = Vec::new();
+    for f in &files {
+        match head::scan(f, &mut buf) {
+            Scanned::Head(h) => heads.push(*h),
+            Scanned::Ignored => {}
+            Scanned::Corrupt(error) => problems.push(Problem::Corrupt {
+                file: name_of(f),
+                error,
+            }),
+        }
+    }
+    if heads.is_empty() {
+        return Err(if problems.is_empty() {
+            MergeError::NoResults {
+                path: dir.to_path_buf(),
+            }
+        } else {
+            MergeError::NoneReadable {
+                path: dir.to_path_buf(),
+                problems,
+            }
+        });
+    }
+    let plan = plan::check(heads, problems);
+    if !plan.problems.is_empty() && !opts.allow_partial {
+        return Err(MergeError::Incomplete {
+            problems: plan.problems,
+        });
+    }
+    fold(plan, opts)
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name()
+        .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
+}
+
+/// The heavy pass and the outputs.
+fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeError> {
+    let start = plan
+        .heads
+        .iter()
+        .map(|h| h.start_unix_ns)
+        .min()
+        .unwrap_or(0);
+    let end = plan.heads.iter().map(|h| h.end_unix_ns).max().unwrap_or(0);
+    let mut timeline = Timeline::new(opts.resolution_ns, start, end)?;
+    // The steady window spans the completed ranks (a failed rank's early end would hide it).
+    let completed: Vec<_> = plan
+        .heads
+        .iter()
+        .filter(|h| h.status == "completed")
+        .collect();
+    let basis: Vec<_> = if completed.is_empty() {
+        plan.heads.iter().collect()
+    } else {
+        completed
+    };
+    let ws = basis.iter().map(|h| h.start_unix_ns).max().unwrap_or(0);
+    let we = basis.iter().map(|h| h.end_unix_ns).min().unwrap_or(0);
+    let window = (ws < we).then_some((ws, we));
+    let mut totals: [Histogram<u64>; 2] = [new_histogram(), new_histogram()];
+    let n = plan.heads.len() as u64;
+    let point_cap = (RANK_POINTS_BUDGET / n.max(1)).clamp(RANK_POINTS_MIN, RANK_POINTS_MAX);
+    let mut sinks = Sinks {
+        timeline: &mut timeline,
+        totals: &mut totals,
+        steady: window,
+        point_cap,
+    };
+    let mut reader = Reader::default();
+    let mut ranks: Vec<RankResult> = Vec::with_capacity(plan.heads.len());
+    let mut skipped = Vec::new();
+    let mut warnings: Vec<String> = plan.problems.iter().map(|p| p.to_string()).collect();
+    for h in &plan.heads {
+        match reader.read(h, &mut sinks) {
+            Ok(r) => {
+                for note in &r.notes {
+                    warnings.push(format!("rank {} ({}): {note}", h.rank, h.name));
+                }
+                ranks.push(r);
+            }
+            Err(error) => {
+                let p = Problem::Corrupt {
+                    file: h.name.clone(),
+                    error,
+                };
+                warnings.push(p.to_string());
+                plan.problems.push(p);
+            }
+        }
+    }
+    reader.flush_batch(sinks.timeline);
+    if !plan.problems.is_empty() && !opts.allow_partial {
+        return Err(MergeError::Incomplete {
+            problems: plan.problems,
+        });
+    }
+    if ranks.is_empty() {
+        return Err(MergeError::NoneReadable {
+            path: PathBuf::from(
+                plan.heads
+                    .first()
+                    .and_then(|h| h.path.parent())
+                    .unwrap_or(Path::new(".")),
+            ),
+            problems: plan.problems,
+        });
+    }
+    for p in &plan.problems {
+        if let Problem::Corrupt { file, error }
+        | Problem::Status {
+            file,
+            status: error,
+            ..
+        } = p
+        {
+            if matches!(p, Problem::Corrupt { .. }) {
+                skipped.push(SkippedFile {
+                    file: file.clone(),
+                    reason: error.clone(),
+                });
+            }
+        }
+        match p {
+            Problem::Duplicate { file, rank, .. } => skipped.push(SkippedFile {
+                file: file.clone(),
+                reason: format!("a second file for rank {rank}"),
+            }),
+            Problem::RunId { file, found, .. } => skipped.push(SkippedFile {
+                file: file.clone(),
+                reason: format!("from run '{found}'"),
+            }),
+            Problem::Ranks { file, found, .. } => skipped.push(SkippedFile {
+                file: file.clone(),
+                reason: format!("says the run has {found} ranks"),
+            }),
+            _ => {}
+        }
+    }
+    skipped.sort_by(|a, b| a.file.cmp(&b.file));
+    if window.is_none() {
+        warnings.push(
+            "no steady window: some rank started after another had ended, so no moment had \
+             every rank running"
+                .into(),
+        );
+    }
+    let stragglers = summary::outliers(&ranks, &mut warnings);
+    let widen = ranks.iter().map(|r| r.widen).max().unwrap_or(1);
+    let secs = end.saturating_sub(start) as f64 / 1e9;
+    let present: Vec<u32> = ranks.iter().map(|r| r.rank).collect();
+    let mut missing = plan.missing.clone();
+    for h in &plan.heads {
+        if !present.contains(&h.rank) {
+            missing.push(h.rank);
+        }
+    }
+    missing.sort_unstable();
+    let s = Summary {
+        schema: SUMMARY_SCHEMA.into(),
+        run_id: plan.run_id.clone(),
+        partial: !plan.problems.is_empty(),
+        ranks_expected: plan.ranks,
+        ranks_present: ranks.len() as u32,
+        ranks_missing: missing,
+        ranks_failed: plan.failed.clone(),
+        skipped_files: skipped,
+        start_unix_ns: start,
+        end_unix_ns: end,
+        duration_s: secs,
+        ops: OP_NAMES
+            .iter()
+            .enumerate()
+            .map(|(op, name)| {
+                let t = summary::op_totals(&ranks, op, &totals[op], secs);
+                (name.to_string(), t)
+            })
+            .collect(),
+        steady_window: summary::steady(&ranks, window),
+        start_skew_ns: ranks.iter().map(|r| r.start_unix_ns).max().unwrap_or(0)
+            - ranks.iter().map(|r| r.start_unix_ns).min().unwrap_or(0),
+        end_skew_ns: ranks.iter().map(|r| r.end_unix_ns).max().unwrap_or(0)
+            - ranks.iter().map(|r| r.end_unix_ns).min().unwrap_or(0),
+        stragglers,
+        warnings,
+        ranks: ranks.iter().map(summary::rank_totals).collect(),
+        series: Series {
+            step_ns: widen * opts.resolution_ns,
+            ops: OP_NAMES
+                .iter()
+                .enumerate()
+                .map(|(op, name)| (name.to_string(), timeline.series(op, widen)))
+                .collect(),
+        },
+    };
+    let summary_txt = text::render(&s);
+    let workload = plan
+        .heads
+        .first()
+        .map(|h| h.workload.clone())
+        .unwrap_or_default();
+    let report = report(&s, ranks, &totals, summary_txt.clone(), workload, window);
+    let mut summary_json = serde_json::to_string_pretty(&s).unwrap_or_default();
+    summary_json.push('\n');
+    Ok(MergeOutput {
+        summary: s,
+        summary_json,
+        summary_txt,
+        report,
+    })
+}
+
+/// The plots' data: series of the classes that did something (GET at least), spectra.
+fn report(
+    s: &Summary,
+    ranks: Vec<RankResult>,
+    totals: &[Histogram<u64>; 2],
+    summary_txt: String,
+    workload: serde_json::Value,
+    window: Option<(u64, u64)>,
+) -> ReportData {
+    let mut per_rank: [Vec<RankSeries>; 2] = [Vec::new(), Vec::new()];
+    for r in ranks {
+        let [g, p] = r.series;
+        per_rank[0].push(g);
+        per_rank[1].push(p);
+    }
+    let mut series = Vec::new();
+    let mut spectrum = Vec::new();
+    for (op, name) in OP_NAMES.iter().enumerate() {
+        let t = &s.ops[*name];
+        if op > 0 && t.count + t.errors == 0 {
+            continue;
+        }
+        series.push(OpSeries {
+            op: name.to_string(),
+            step_ns: s.series.step_ns,
+            total: s.series.ops[*name].clone(),
+            per_rank: std::mem::take(&mut per_rank[op]),
+        });
+        let h = &totals[op];
+        let points = if h.is_empty() {
+            Vec::new()
+        } else {
+            h.iter_quantiles(SPECTRUM_TICKS)
+                .map(|v| (v.quantile_iterated_to() * 100.0, v.value_iterated_to()))
+                .collect()
+        };
+        spectrum.push(Spectrum {
+            op: name.to_string(),
+            points,
+        });
+    }
+    ReportData {
+        run_id: s.run_id.clone(),
+        partial: s.partial,
+        summary_txt,
+        workload,
+        warnings: s.warnings.clone(),
+        steady_window: window,
+        series,
+        spectrum,
+    }
+}
+
+/// Writes `summary.json` and `summary.txt` into `out` (created if needed), each through a
+/// temp file and a rename, replacing earlier ones.
+pub fn write_outputs(out: &Path, m: &MergeOutput) -> Result<(), MergeError> {
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| MergeError::Write { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(err(out))?;
+    for (name, text) in [
+        ("summary.json", &m.summary_json),
+        ("summary.txt", &m.summary_txt),
+    ] {
+        let path = out.join(name);
+        let tmp = out.join(format!(".{name}.tmp.{}", std::process::id()));
+        std::fs::write(&tmp, text).map_err(err(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(err(&path))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! `summary.txt`: the table a human reads first.
+//!
+//! Layout: a `PARTIAL MERGE` line first when ranks are missing or failed; the run line; one
+//! row per operation class that did something (count, bytes, GiB/s over the whole run and the steady window,
+//! ops/s, latency min/p50/p90/p99/p99.9/max, errors) and its errors by kind; then one row
+//! per rank; then stragglers and warnings. Every number is taken from the [`Summary`], so the
+//! text never disagrees with `summary.json`.
+
+use std::fmt::Write as _;
+
+use super::error::ranges;
+use super::summary::{Summary, GIB};
+
+/// `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `812µs`, `1.20ms`, `2.51s`.
+pub fn latency(us: u64) -> String {
+    match us {
+        0..=999 => format!("{us}µs"),
+        1_000..=999_999 => format!("{:.2}ms", us as f64 / 1e3),
+        _ => format!("{:.2}s", us as f64 / 1e6),
+    }
+}
+
+/// IEC bytes with one decimal: `4.6 TiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn errors(total: u64, by_kind: &std::collections::BTreeMap<String, u64>) -> String {
+    if total == 0 {
+        return "0".into();
+    }
+    let kinds: Vec<String> = by_kind.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    format!("{} ({})", thousands(total), kinds.join(", "))
+}
+
+/// Renders the summary table.
+pub fn render(s: &Summary) -> String {
+    let mut t = String::new();
+    if s.partial {
+        let _ = writeln!(
+            t,
+            "PARTIAL MERGE: {} of {} ranks merged{}{}{}; the figures cover only what is here",
+            s.ranks_present,
+            s.ranks_expected,
+            if s.ranks_missing.is_empty() {
+                String::new()
+            } else {
+                format!(", missing {}", ranges(&s.ranks_missing))
+            },
+            if s.ranks_failed.is_empty() {
+                String::new()
+            } else {
+                format!(", not completed {}", ranges(&s.ranks_failed))
+            },
+            if s.skipped_files.is_empty() {
+                String::new()
+            } else {
+                format!(", {} file(s) skipped", s.skipped_files.len())
+            },
+        );
+    }
+    let steady = match &s.steady_window {
+        Some(w) => format!("steady window {:.2} s", w.duration_s),
+        None => "no steady window".into(),
+    };
+    let _ = writeln!(
+        t,
+        "run {}: {} of {} ranks, {:.2} s ({steady}; start skew {:.2} s, end skew {:.2} s)\n",
+        s.run_id,
+        s.ranks_present,
+        s.ranks_expected,
+        s.duration_s,
+        s.start_skew_ns as f64 / 1e9,
+        s.end_skew_ns as f64 / 1e9
+    );
+    let _ = writeln!(
+        t,
+        "{:<4} {:>14} {:>10} {:>8} {:>8} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  errors",
+        "op",
+        "count",
+        "bytes",
+        "GiB/s",
+        "steady",
+        "ops/s",
+        "min",
+        "p50",
+        "p90",
+        "p99",
+        "p99.9",
+        "max"
+    );
+    for (name, o) in &s.ops {
+        if name != "get" && o.count + o.errors == 0 {
+            continue; // a class that did nothing gets no row (GET always has one)
+        }
+        let steady = s
+            .steady_window
+            .as_ref()
+            .and_then(|w| w.ops.get(name))
+            .map_or("-".to_string(), |w| {
+                format!("{:.3}", w.throughput_bytes_per_s / GIB)
+            });
+        let l = &o.latency_us;
+        let _ = writeln!(
+            t,
+            "{:<4} {:>14} {:>10} {:>8.3} {:>8} {:>12.1} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  {}",
+            name.to_uppercase(),
+            thousands(o.count),
+            bytes(o.bytes),
+            o.throughput_bytes_per_s / GIB,
+            steady,
+            o.ops_per_s,
+            latency(l.min),
+            latency(l.p50),
+            latency(l.p90),
+            latency(l.p99),
+            latency(l.p999),
+            latency(l.max),
+            errors(o.errors, &o.errors_by_kind)
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nranks: {} of {} present\n{:<6} {:<20} {:<12} {:>8} {:>12} {:>8}  errors",
+        s.ranks_present, s.ranks_expected, "rank", "host", "status", "GiB/s", "ops/s", "p99"
+    );
+    for r in &s.ranks {
+        let ops: f64 = r.ops.values().map(|o| o.ops_per_s).sum();
+        let p99 = r.ops.values().map(|o| o.latency_us.p99).max().unwrap_or(0);
+        let errs: u64 = r.ops.values().map(|o| o.errors).sum();
+        let _ = writeln!(
+            t,
+            "{:<6} {:<20} {:<12} {:>8.3} {:>12.1} {:>8}  {}",
+            r.rank,
+            r.host,
+            r.status,
+            r.throughput_bytes_per_s / GIB,
+            ops,
+            latency(p99),
+            thousands(errs)
+        );
+    }
+    if s.stragglers.is_empty() {
+        let _ = writeln!(t, "\nstragglers: none");
+    } else {
+        let list: Vec<String> = s
+            .stragglers
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} ({:.0}% below median)",
+                    x.rank,
+                    (1.0 - x.throughput_bytes_per_s / x.median_throughput_bytes_per_s) * 100.0
+                )
+            })
+            .collect();
+        let _ = writeln!(t, "\nstragglers: {}", list.join(", "));
+    }
+    if s.warnings.is_empty() {
+        let _ = writeln!(t, "warnings: none");
+    } else {
+        let _ = writeln!(t, "warnings:");
+        for w in &s.warnings {
+            let _ = writeln!(t, "  - {w}");
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_read_well() {
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(latency(812), "812µs");
+        assert_eq!(latency(1203), "1.20ms");
+        assert_eq!(latency(2_510_000), "2.51s");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(5 << 40), "5.0 TiB");
+    }
+}
