@@ -2,9 +2,6 @@
 //! the summary table, and map the outcome to an exit code (0 merged, also partially with
 //! `--allow-partial`; 1 an incomplete run; 2 bad usage or input).
 
-use std::path::Path;
-
-use ringload_launcher::merge::model::ReportData;
 use ringload_launcher::merge::{self, MergeOptions};
 
 use crate::cli::MergeArgs;
@@ -27,7 +24,7 @@ pub fn merge(a: MergeArgs) -> i32 {
         eprintln!("error: {e}");
         return e.exit_code();
     }
-    if let Err(e) = write_plots(&out_dir, &m.report) {
+    if let Err(e) = ringload_launcher::plot::write_all(&out_dir, &m.report) {
         eprintln!(
             "error: cannot write the plots and report.html into {}: {e}",
             out_dir.display()
@@ -42,19 +39,9 @@ pub fn merge(a: MergeArgs) -> i32 {
         );
     }
     eprintln!(
-        "wrote {} and {}",
-        out_dir.join("summary.json").display(),
-        out_dir.join("summary.txt").display()
+        "wrote summary.json, summary.txt, throughput.svg, latency.svg, spectrum.svg and \
+         report.html into {}",
+        out_dir.display()
     );
     0
-}
-
-/// Draws the SVG plots and report.html from the merge.
-///
-/// WIRE: this becomes `ringload_launcher::plot::write_all(out_dir, data)` when the plot
-/// module lands (it is written in parallel from `merge::model`); until then the merge writes
-/// summary.json and summary.txt only.
-fn write_plots(out_dir: &Path, data: &ReportData) -> std::io::Result<()> {
-    let _ = (out_dir, data);
-    Ok(())
 }

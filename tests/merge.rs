@@ -443,6 +443,30 @@ fn end_to_end_on_real_rank_files() {
         .map(|p| p["ops"].as_u64().unwrap())
         .sum();
     assert_eq!(series_ops, count, "every interval lands in the series");
+    // The plots and the report land next to the summary, drawn from the same merge.
+    for svg in ["throughput.svg", "latency.svg", "spectrum.svg"] {
+        let text = std::fs::read_to_string(d.join(svg)).unwrap();
+        let doc =
+            roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{svg} is not XML: {e}"));
+        let paths = doc
+            .descendants()
+            .filter(|n| {
+                n.has_tag_name("path") && n.attribute("class").is_some_and(|c| c.contains("series"))
+            })
+            .count();
+        assert!(paths > 0, "{svg} draws no series");
+    }
+    let tp = std::fs::read_to_string(d.join("throughput.svg")).unwrap();
+    assert!(
+        tp.contains("rank 0") && tp.contains("rank 1"),
+        "a line per rank"
+    );
+    let html = std::fs::read_to_string(d.join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 3, "three inline plots");
+    assert!(html.contains("run e2e: 2 of 2 ranks"), "the summary table");
+    for fetch in ["<script", "<link", "src=", "url(", "@import"] {
+        assert!(!html.contains(fetch), "report.html loads nothing ({fetch})");
+    }
 
     // A single `ringload run` (rank 0 of 1) merges too.
     let one = Scratch::new("merge-single");
