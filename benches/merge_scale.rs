@@ -18,7 +18,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ringload_engine::result::{
-    encode_histogram, IntervalOp, IntervalRecord, OpSummary, ResultFile, RunStatus, SCHEMA,
+    encode_histogram, encode_histogram_plain, IntervalOp, IntervalRecord, OpSummary, ResultFile,
+    RunStatus, SCHEMA,
 };
 use ringload_engine::stats::{new_histogram, LatencySummary};
 
@@ -81,7 +82,7 @@ fn pool(rng: &mut Rng, distinct: (u64, u64), ops: (u64, u64), median_us: f64) ->
             Entry {
                 count: total,
                 values,
-                b64: encode_histogram(&h),
+                b64: encode_histogram_plain(&h),
             }
         })
         .collect()
@@ -155,7 +156,7 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
     };
     let path = dir.join(format!("rank-{rank:04}.json"));
     let mut w = BufWriter::new(std::fs::File::create(path).unwrap());
-    serde_json::to_writer_pretty(&mut w, &file).unwrap();
+    serde_json::to_writer(&mut w, &file).unwrap();
     w.write_all(b"\n").unwrap();
 }
 

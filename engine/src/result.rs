@@ -22,7 +22,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -129,7 +129,7 @@ impl IntervalOp {
             count: s.count,
             bytes: s.bytes,
             errors: s.errors,
-            histogram: encode_histogram(s.histogram()),
+            histogram: encode_histogram_plain(s.histogram()),
         }
     }
 }
@@ -253,7 +253,7 @@ impl ResultFile {
 
     fn write_to(&self, file: File, tmp: &Path) -> Result<(), ResultError> {
         let mut w = io::BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut w, self).map_err(|e| ResultError::Io {
+        serde_json::to_writer(&mut w, self).map_err(|e| ResultError::Io {
             action: "write",
             path: tmp.to_path_buf(),
             source: io::Error::other(e),
@@ -332,6 +332,19 @@ fn publish(tmp: &Path, path: &Path) -> Result<(), ResultError> {
 pub fn encode_histogram(h: &Histogram<u64>) -> String {
     let mut buf = Vec::new();
     match V2DeflateSerializer::new().serialize(h, &mut buf) {
+        Ok(_) => base64::engine::general_purpose::STANDARD.encode(&buf),
+        Err(_) => String::new(),
+    }
+}
+
+/// Encodes a histogram as HdrHistogram V2 without compression, base64 (standard alphabet).
+///
+/// Used for interval histograms: a one-second histogram holds a few dozen buckets, DEFLATE
+/// barely shrinks it, and inflating millions of tiny streams dominated the cost of merging
+/// many ranks (benches/RESULTS.md). Whole-run histograms keep [`encode_histogram`].
+pub fn encode_histogram_plain(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    match V2Serializer::new().serialize(h, &mut buf) {
         Ok(_) => base64::engine::general_purpose::STANDARD.encode(&buf),
         Err(_) => String::new(),
     }
