@@ -57,18 +57,8 @@ pub struct SkippedFile {
     pub reason: String,
 }
 
-/// The same shape as a rank file's `ops.<op>`, over all ranks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OpTotals {
-    pub count: u64,
-    pub bytes: u64,
-    pub errors: u64,
-    pub errors_by_kind: BTreeMap<String, u64>,
-    pub throughput_bytes_per_s: f64,
-    pub ops_per_s: f64,
-    pub latency_us: LatencySummary,
-    pub histogram: String,
-}
+/// The same shape as a rank file's `ops.<op>` (the engine's own type), over all ranks.
+pub type OpTotals = ringload_engine::result::OpSummary;
 
 /// The time in which every (completed) rank was running.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
