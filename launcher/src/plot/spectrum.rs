@@ -53,21 +53,8 @@ pub fn spectrum_svg(data: &ReportData) -> String {
         log: false,
     };
     let lat = lines.iter().flat_map(|s| s.points.iter()).map(|(_, v)| *v);
-    let (min, max) = lat
-        .filter(|v| *v > 0)
-        .fold((u64::MAX, 0u64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lo, hi) = if max == 0 {
-        (1.0, 1000.0)
-    } else {
-        ticks::log_domain(min as f64, max as f64)
-    };
-    let ys = Scale {
-        lo,
-        hi,
-        px_lo: p.y1,
-        px_hi: p.y0,
-        log: true,
-    };
+    let ys = Scale::log_latency(lat, &p);
+    let (lo, hi) = (ys.lo, ys.hi);
     // The right edge holds only the maximum (p100) when there is one: label it so.
     let has_max = lines
         .iter()

@@ -98,6 +98,26 @@ pub struct Scale {
 }
 
 impl Scale {
+    /// A log-scale latency axis (µs) spanning the non-zero `values`, vertical in panel `p`;
+    /// 1 µs..1 ms when there are none.
+    pub fn log_latency(values: impl Iterator<Item = u64>, p: &Panel) -> Scale {
+        let (min, max) = values
+            .filter(|v| *v > 0)
+            .fold((u64::MAX, 0u64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = if max == 0 {
+            (1.0, 1000.0)
+        } else {
+            super::ticks::log_domain(min as f64, max as f64)
+        };
+        Scale {
+            lo,
+            hi,
+            px_lo: p.y1,
+            px_hi: p.y0,
+            log: true,
+        }
+    }
+
     /// Maps `v` to pixels; values outside the domain are clamped to its edges.
     pub fn px(&self, v: f64) -> f64 {
         let (lo, hi, v) = if self.log {

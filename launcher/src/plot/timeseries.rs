@@ -306,21 +306,10 @@ fn latency_panel(out: &mut String, c: &Ctx<'_>) {
     let values = buckets
         .iter()
         .filter(|b| b.ops > 0)
-        .flat_map(|b| [b.p50_us, b.p90_us, b.p99_us])
-        .filter(|v| *v > 0);
-    let (min, max) = values.fold((u64::MAX, 0u64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lo, hi) = if max == 0 {
-        (1.0, 1000.0)
-    } else {
-        ticks::log_domain(min as f64, max as f64)
-    };
-    let ys = Scale {
-        lo,
-        hi,
-        px_lo: p.y1,
-        px_hi: p.y0,
-        log: true,
-    };
+        .flat_map(|b| [b.p50_us, b.p90_us, b.p99_us]);
+    let any = values.clone().any(|v| v > 0);
+    let ys = Scale::log_latency(values, p);
+    let (lo, hi) = (ys.lo, ys.hi);
     let yt: Vec<(f64, String)> = ticks::log_ticks(lo, hi)
         .into_iter()
         .map(|v| (v, ticks::latency_label(v)))
@@ -343,7 +332,7 @@ fn latency_panel(out: &mut String, c: &Ctx<'_>) {
         svg::path(out, &line_points(&buckets, w, xs, y), colour, 1.8, &attrs);
         legend.push((Swatch::Line(colour, 2.0), name.to_string()));
     }
-    if max == 0 {
+    if !any {
         svg::message(out, p, "no successful operations");
     }
     if c.steady {
