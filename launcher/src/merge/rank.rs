@@ -212,6 +212,7 @@ impl Reader {
                 break;
             }
             let cells = &mut timeline.cells[next as usize];
+            std::hint::black_box(cells[0].hist.warm() ^ cells[1].hist.warm());
             for (k, &(_, end)) in b.ranks.iter().enumerate() {
                 while cursor[k] < end && b.runs[cursor[k]].bucket == next {
                     let run = b.runs[cursor[k]];
