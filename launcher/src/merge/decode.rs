@@ -79,12 +79,12 @@ impl HistDecoder {
     /// non-decreasing index order. Returns the total count.
     pub fn decode(
         &mut self,
-        text: &str,
+        text: &[u8],
         mut add: impl FnMut(usize, u64),
     ) -> Result<u64, HistError> {
         self.b64.clear();
         base64::engine::general_purpose::STANDARD
-            .decode_vec(trim(text).as_bytes(), &mut self.b64)
+            .decode_vec(trim(text), &mut self.b64)
             .map_err(|e| HistError::Base64(e.to_string()))?;
         let raw = &self.b64[..];
         if raw.len() < 8 {
@@ -133,10 +133,15 @@ impl HistDecoder {
 }
 
 /// `text` without surrounding whitespace (checked at the ends only: the common case is free).
-fn trim(text: &str) -> &str {
-    match text.as_bytes() {
-        [f, ..] | [.., f] if f.is_ascii_whitespace() => text.trim(),
-        [.., l] if l.is_ascii_whitespace() => text.trim(),
+/// The bytes are not checked for UTF-8 (base64 rejects anything else); non-ASCII ends are
+/// trimmed as `str::trim` would, for text that is UTF-8.
+fn trim(text: &[u8]) -> &[u8] {
+    match text {
+        [f, ..] | [.., f] if !f.is_ascii() => match std::str::from_utf8(text) {
+            Ok(s) => s.trim().as_bytes(),
+            Err(_) => text,
+        },
+        [f, ..] | [.., f] if f.is_ascii_whitespace() => text.trim_ascii(),
         _ => text,
     }
 }
@@ -229,7 +234,7 @@ mod tests {
 
     fn decode_all(d: &mut HistDecoder, s: &str) -> Result<Vec<(usize, u64)>, HistError> {
         let mut v = Vec::new();
-        d.decode(s, |i, c| v.push((i, c)))?;
+        d.decode(s.as_bytes(), |i, c| v.push((i, c)))?;
         Ok(v)
     }
 
@@ -280,6 +285,22 @@ mod tests {
         let text = encode_histogram(&other);
         let got = decode_all(&mut d, &text).unwrap();
         assert_eq!(got, vec![(hist::index_for(100), 3)]);
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_trimmed() {
+        let mut h = new_histogram();
+        h.record_n(1234, 5).unwrap();
+        let text = encode_histogram(&h);
+        let mut d = HistDecoder::new();
+        let want = decode_all(&mut d, &text).unwrap();
+        for wrapped in [
+            format!(" {text}\n"),
+            format!("\u{a0}{text}"),
+            format!("{text}\t"),
+        ] {
+            assert_eq!(decode_all(&mut d, &wrapped).unwrap(), want);
+        }
     }
 
     #[test]

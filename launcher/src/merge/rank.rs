@@ -68,8 +68,9 @@ struct RawOp<'a> {
     #[serde(default, borrow)]
     errors_by_kind: BTreeMap<Cow<'a, str>, u64>,
     latency_us: LatencySummary,
+    /// Raw bytes, not `str`: base64 rejects non-ASCII, so a UTF-8 check would be wasted.
     #[serde(borrow)]
-    histogram: Cow<'a, str>,
+    histogram: Cow<'a, [u8]>,
 }
 
 #[derive(Deserialize)]
@@ -85,8 +86,9 @@ struct RawIntervalOp<'a> {
     count: u64,
     bytes: u64,
     errors: u64,
+    /// Raw bytes, not `str`: base64 rejects non-ASCII, so a UTF-8 check would be wasted.
     #[serde(borrow)]
-    histogram: Cow<'a, str>,
+    histogram: Cow<'a, [u8]>,
 }
 
 /// One rank's figures for one operation class.
@@ -229,7 +231,7 @@ impl Reader {
         b.ranks.clear();
     }
 
-    fn stage(&mut self, text: &str, what: impl FnOnce() -> String) -> Result<u64, String> {
+    fn stage(&mut self, text: &[u8], what: impl FnOnce() -> String) -> Result<u64, String> {
         let at = self.staged.len();
         let staged = &mut self.staged;
         let total = self
