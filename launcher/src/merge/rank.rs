@@ -9,7 +9,7 @@
 //!
 //! Cache: a rank touches every bucket of the timeline once, and a bucket's histogram is cold
 //! by then (the timeline is tens of MB). So interval histograms are not added to the timeline
-//! as each rank is read: they are kept (packed, 8 bytes a counter) for [`BATCH_RANKS`] ranks
+//! as each rank is read: they are kept (packed, 4 bytes a counter) for [`BATCH_RANKS`] ranks
 //! and added bucket by bucket, so each bucket's pages are fetched once per batch, not once per
 //! rank. The per-rank series use a [`Dense`] scratch that stays in cache.
 //!
@@ -139,17 +139,18 @@ impl RankResult {
     }
 }
 
-/// Ranks whose interval histograms are added to the timeline together (about 1.5 MB each for
+/// Ranks whose interval histograms are added to the timeline together (about 0.8 MB each for
 /// an hour of 1 s intervals with a few dozen latencies per interval).
-pub const BATCH_RANKS: usize = 16;
-/// A packed counter: index in the top 15 bits, count in the low 49.
-const COUNT_BITS: u32 = 49;
+pub const BATCH_RANKS: usize = 32;
+/// A packed counter: index in the top 15 bits, count in the low 17 (an interval's count at one
+/// latency is far below 131,072; a larger one is added at once instead of batched).
+const COUNT_BITS: u32 = 17;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
 /// Interval counters waiting to be added to the timeline.
 #[derive(Default)]
 struct Batch {
-    packed: Vec<u64>,
+    packed: Vec<u32>,
     runs: Vec<Run>,
     /// Per rank of the batch, its range of `runs` (buckets non-decreasing within it).
     ranks: Vec<(usize, usize)>,
@@ -220,7 +221,7 @@ impl Reader {
                     let run = b.runs[cursor[k]];
                     let hist = &mut cells[run.op as usize].hist;
                     for &p in &b.packed[run.start as usize..run.end as usize] {
-                        hist.add((p >> COUNT_BITS) as usize, p & COUNT_MASK);
+                        hist.add((p >> COUNT_BITS) as usize, u64::from(p) & COUNT_MASK);
                     }
                     cursor[k] += 1;
                 }
@@ -398,7 +399,7 @@ impl Reader {
                     let start = self.batch.packed.len() as u32;
                     self.batch
                         .packed
-                        .extend(list.iter().map(|&(i, c)| (u64::from(i) << COUNT_BITS) | c));
+                        .extend(list.iter().map(|&(i, c)| (i << COUNT_BITS) | c as u32));
                     self.batch.runs.push(Run {
                         bucket: b as u32,
                         op: op as u8,
