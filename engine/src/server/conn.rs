@@ -102,6 +102,22 @@ enum Flush {
     Failed,
 }
 
+impl Flush {
+    /// What `drive` must return after this flush, if it cannot go on (a failure counts as an
+    /// error).
+    fn stop(self, ctr: &CoreCounters) -> Option<Drive> {
+        match self {
+            Flush::Done => None,
+            Flush::Blocked => Some(Drive::Blocked),
+            Flush::Yield => Some(Drive::Yield),
+            Flush::Failed => {
+                ctr.error();
+                Some(Drive::Close)
+            }
+        }
+    }
+}
+
 enum Step {
     Progress,
     NeedInput,
@@ -173,14 +189,8 @@ impl Conn {
             let queued = self.out_sent < self.out.len() || self.stream.is_some();
             let closing = matches!(self.phase, Phase::Closing);
             if queued && (self.stream.is_some() || self.out.len() >= OUT_FLUSH_BYTES || closing) {
-                match self.flush(ctr, &mut budget) {
-                    Flush::Done => {}
-                    Flush::Blocked => return Drive::Blocked,
-                    Flush::Yield => return Drive::Yield,
-                    Flush::Failed => {
-                        ctr.error();
-                        return Drive::Close;
-                    }
+                if let Some(stop) = self.flush(ctr, &mut budget).stop(ctr) {
+                    return stop;
                 }
             }
             match self.phase {
@@ -211,14 +221,8 @@ impl Conn {
             }
             // Input is needed. Send batched answers first so the peer is never left waiting.
             if self.out_sent < self.out.len() {
-                match self.flush(ctr, &mut budget) {
-                    Flush::Done => {}
-                    Flush::Blocked => return Drive::Blocked,
-                    Flush::Yield => return Drive::Yield,
-                    Flush::Failed => {
-                        ctr.error();
-                        return Drive::Close;
-                    }
+                if let Some(stop) = self.flush(ctr, &mut budget).stop(ctr) {
+                    return stop;
                 }
             }
             if drained {
