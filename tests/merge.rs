@@ -170,6 +170,66 @@ fn counters_add_and_percentiles_come_from_the_summed_histogram() {
     assert_eq!(get.throughput_bytes_per_s, 2000.0 * 4096.0 / 2.0);
 }
 
+/// The engine's compact files take the merge's fast path; pretty-printed, reordered or
+/// escaped ones take serde. Both must give the same merge, byte for byte, including counts
+/// too large for the batch's packing and classes with errors but no successes.
+#[test]
+fn every_json_layout_merges_identically() {
+    let files: Vec<ResultFile> = (0..3u32)
+        .map(|r| {
+            let lat: Vec<Vec<(u64, u64)>> = (0..5u64)
+                .map(|k| match (r, k) {
+                    (0, 2) => vec![(700, 200_000), (3_000_000_000, 2)],
+                    (_, 3) => vec![],
+                    _ => vec![(900 + 10 * k, 40 + k), (5000 + 333 * u64::from(r), 7)],
+                })
+                .collect();
+            let mut f = rank_file(r, 3, T0 + u64::from(r) * 7_000_000, &lat);
+            let put = f.intervals[1].ops.get_mut("put").unwrap();
+            put.errors = 3;
+            f.ops.get_mut("put").unwrap().errors = 3;
+            f.ops
+                .get_mut("put")
+                .unwrap()
+                .errors_by_kind
+                .insert("http-503".into(), 3);
+            f
+        })
+        .collect();
+    type Render = fn(&ResultFile) -> String;
+    let layouts: [(&str, Render); 3] = [
+        ("compact", |f| serde_json::to_string(f).unwrap()),
+        ("pretty", |f| serde_json::to_string_pretty(f).unwrap()),
+        // `intervals` first, and a histogram with an escaped character.
+        ("reordered", |f| {
+            let v = serde_json::to_value(f).unwrap();
+            let mut text = String::from("{\"intervals\":");
+            text += &serde_json::to_string(&v["intervals"]).unwrap();
+            for (k, x) in v.as_object().unwrap() {
+                if k != "intervals" {
+                    text += &format!(",{}:{}", serde_json::to_string(k).unwrap(), x);
+                }
+            }
+            text.replacen("\"histogram\":\"H", "\"histogram\":\"\\u0048", 1) + "}"
+        }),
+    ];
+    let mut summaries = Vec::new();
+    for (name, render) in layouts {
+        let dir = Scratch::new(&format!("merge-layout-{name}"));
+        for f in &files {
+            std::fs::write(dir.path().join(format!("rank-{}.json", f.rank)), render(f)).unwrap();
+        }
+        let m = merge(dir.path(), false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want: u64 = files.iter().map(|f| f.ops["get"].count).sum();
+        assert_eq!(m.summary.ops["get"].count, want, "{name}");
+        assert_eq!(m.summary.ops["put"].errors, 9, "{name}");
+        summaries.push((name, m.summary_json));
+    }
+    for (name, s) in &summaries[1..] {
+        assert_eq!(s, &summaries[0].1, "{name} differs from compact");
+    }
+}
+
 #[test]
 fn intervals_align_on_wall_clock_and_the_steady_window_is_reported() {
     let dir = Scratch::new("merge-align");

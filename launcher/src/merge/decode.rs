@@ -5,7 +5,8 @@
 //! merge, so this decoder walks the encoding and hands each non-zero counter, as
 //! `(index, count)`, straight to the caller, which adds it where it belongs.
 //!
-//! It owns three reused buffers: the base64 output, the inflated V2 payload, and the inflate
+//! It owns three reused buffers: the base64 output (decoded by [`b64`](super::b64), the
+//! `base64` crate only explains failures), the inflated V2 payload, and the inflate
 //! state (a `flate2::Decompress` on the zlib-rs backend, reset per stream; the miniz backend's
 //! reset zeroes a 32 KiB window each time and its table setup was 3× slower).
 //!
@@ -18,6 +19,7 @@
 use base64::Engine as _;
 use flate2::{Decompress, FlushDecompress, Status};
 
+use super::fold::{COUNT_BITS, COUNT_MASK};
 use super::hist::{self, COUNTS_LEN};
 
 const V2_COOKIE: u32 = 0x1c84_9313;
@@ -82,16 +84,51 @@ impl HistDecoder {
         text: &[u8],
         mut add: impl FnMut(usize, u64),
     ) -> Result<u64, HistError> {
-        self.b64.clear();
-        base64::engine::general_purpose::STANDARD
-            .decode_vec(trim(text), &mut self.b64)
-            .map_err(|e| HistError::Base64(e.to_string()))?;
+        match self.payload(text)? {
+            Found::Native(at) => walk_counts(self.bytes(at), |i, c| add(i.min(COUNTS_LEN - 1), c)),
+            Found::Foreign => foreign(&self.b64, add),
+        }
+    }
+
+    /// Like [`decode`](Self::decode), appending the counters to `packed` in the batch's
+    /// packing (see `fold::Staged`), with counts too large to pack appended to `big`.
+    pub fn decode_packed(
+        &mut self,
+        text: &[u8],
+        packed: &mut Vec<u32>,
+        big: &mut Vec<u64>,
+    ) -> Result<u64, HistError> {
+        match self.payload(text)? {
+            Found::Native(at) => walk_packed(self.bytes(at), packed, big),
+            Found::Foreign => foreign(&self.b64, |i, c| push_packed(packed, big, i, c)),
+        }
+    }
+
+    fn bytes(&self, at: At) -> &[u8] {
+        let buf = if at.inflated {
+            &self.inflated
+        } else {
+            &self.b64
+        };
+        &buf[at.start..at.end]
+    }
+
+    /// Decodes the base64 (and inflates) up to the V2 counts payload.
+    fn payload(&mut self, text: &[u8]) -> Result<Found, HistError> {
+        let text = trim(text);
+        if !super::b64::decode_into(text, &mut self.b64) {
+            // Not canonical base64: the crate says exactly why (or accepts it after all).
+            self.b64.clear();
+            base64::engine::general_purpose::STANDARD
+                .decode_vec(text, &mut self.b64)
+                .map_err(|e| HistError::Base64(e.to_string()))?;
+        }
         let raw = &self.b64[..];
         if raw.len() < 8 {
             return Err(HistError::Truncated("shorter than its 8-byte header"));
         }
-        let v2: &[u8] = match be32(raw, 0) {
-            V2_COOKIE => raw,
+        let (v2, inflated): (&[u8], bool) = match be32(raw, 0) {
+            V2_COOKIE => (raw, false),
             V2_COMPRESSED_COOKIE => {
                 let len = be32(raw, 4) as usize;
                 let data = raw
@@ -100,7 +137,7 @@ impl HistDecoder {
                         "compressed payload shorter than declared",
                     ))?;
                 let n = inflate(&mut self.inflater, data, &mut self.inflated)?;
-                &self.inflated[..n]
+                (&self.inflated[..n], true)
             }
             other => return Err(HistError::Cookie(other)),
         };
@@ -119,16 +156,45 @@ impl HistDecoder {
         if f64::from_bits(be64(v2, 32)) != 1.0 {
             return Err(HistError::Unsupported("integer-to-double conversion ratio"));
         }
-        let payload = v2
-            .get(V2_HEADER_LEN..V2_HEADER_LEN.saturating_add(payload_len))
-            .ok_or(HistError::Truncated("V2 payload shorter than declared"))?;
+        let end = V2_HEADER_LEN.saturating_add(payload_len);
+        if end > v2.len() {
+            return Err(HistError::Truncated("V2 payload shorter than declared"));
+        }
         if low == hist::LOW && digits == u32::from(hist::SIGFIG) {
             // Same low bound and precision: the crate's indices are ours (a different high
             // bound only changes the array length).
-            walk_counts(payload, |i, c| add(i.min(COUNTS_LEN - 1), c))
+            Ok(Found::Native(At {
+                inflated,
+                start: V2_HEADER_LEN,
+                end,
+            }))
         } else {
-            foreign(&self.b64, add)
+            Ok(Found::Foreign)
         }
+    }
+}
+
+/// Where a native payload sits: in the base64 output or the inflated buffer.
+#[derive(Clone, Copy)]
+struct At {
+    inflated: bool,
+    start: usize,
+    end: usize,
+}
+
+enum Found {
+    Native(At),
+    Foreign,
+}
+
+#[inline]
+fn push_packed(packed: &mut Vec<u32>, big: &mut Vec<u64>, i: usize, c: u64) {
+    let i = (i.min(COUNTS_LEN - 1) as u32) << COUNT_BITS;
+    if c <= COUNT_MASK {
+        packed.push(i | c as u32);
+    } else {
+        packed.push(i);
+        big.push(c);
     }
 }
 
@@ -166,28 +232,31 @@ fn inflate(state: &mut Decompress, data: &[u8], out: &mut Vec<u8>) -> Result<usi
 }
 
 /// Walks the zigzag-LEB128 counts of a V2 payload (negative = a run of empty counters).
+///
+/// Most varints of a latency histogram are 1 or 2 bytes; while 8 bytes are left, those are
+/// read from one little-endian word without per-byte bounds checks. The rest goes through
+/// the general byte-by-byte loop.
+#[inline]
 fn walk_counts(payload: &[u8], mut add: impl FnMut(usize, u64)) -> Result<u64, HistError> {
     let mut pos = 0usize;
     let mut index = 0usize;
     let mut total = 0u64;
     while pos < payload.len() {
-        let mut v = 0u64;
-        let mut shift = 0u32;
-        loop {
-            let b = *payload
-                .get(pos)
-                .ok_or(HistError::Truncated("a count's varint"))?;
-            pos += 1;
-            if shift == 56 {
-                v |= u64::from(b) << 56; // the 9th byte carries 8 bits
-                break;
+        let v = match payload.get(pos..pos + 8) {
+            Some(w) => {
+                let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+                if w & 0x80 == 0 {
+                    pos += 1;
+                    w & 0x7f
+                } else if w & 0x8000 == 0 {
+                    pos += 2;
+                    (w & 0x7f) | ((w >> 1) & (0x7f << 7))
+                } else {
+                    varint(payload, &mut pos)?
+                }
             }
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
+            None => varint(payload, &mut pos)?,
+        };
         let n = ((v >> 1) as i64) ^ -((v & 1) as i64);
         if n < 0 {
             index = index.saturating_add(n.unsigned_abs() as usize);
@@ -203,6 +272,86 @@ fn walk_counts(payload: &[u8], mut add: impl FnMut(usize, u64)) -> Result<u64, H
         }
     }
     Ok(total)
+}
+
+/// [`walk_counts`] specialised for the batch's packing, branch-free in the common case: each
+/// 1–2 byte varint is decoded from one word, every step writes a slot and advances the
+/// output only for a non-zero count. Longer varints and unpackable counts take a slow path.
+fn walk_packed(
+    payload: &[u8],
+    packed: &mut Vec<u32>,
+    big: &mut Vec<u64>,
+) -> Result<u64, HistError> {
+    const LAST: usize = COUNTS_LEN - 1;
+    let base = packed.len();
+    // Every counter takes at least one byte of the payload.
+    packed.resize(base + payload.len(), 0);
+    let out = &mut packed[base..];
+    let mut k = 0usize;
+    let mut pos = 0usize;
+    let mut index = 0usize;
+    let mut last = 0usize;
+    let mut total = 0u64;
+    while pos < payload.len() {
+        let v = match payload.get(pos..pos + 8) {
+            Some(w) => {
+                let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+                // Continuation bits of bytes 0 and 1: both set means 3+ bytes (rare).
+                let two = (w >> 7) & 1;
+                if two & (w >> 15) != 0 {
+                    varint(payload, &mut pos)?
+                } else {
+                    pos += 1 + two as usize;
+                    (w & 0x7f) | ((((w >> 8) & 0x7f) << 7) * two)
+                }
+            }
+            None => varint(payload, &mut pos)?,
+        };
+        // Zigzag without branches: odd = a run of `v/2 + 1` empty counters, even = a count.
+        let odd = v & 1;
+        let neg = odd.wrapping_neg();
+        let count = (v >> 1) & !neg;
+        index = index.saturating_add((((v >> 1) + 1) & neg) as usize);
+        let slot = (index.min(LAST) as u32) << COUNT_BITS;
+        if count > COUNT_MASK {
+            big.push(count);
+            out[k] = slot;
+            k += 1;
+        } else {
+            out[k] = slot | count as u32;
+            k += usize::from(count != 0);
+        }
+        last = if count != 0 { index } else { last };
+        total = total.saturating_add(count);
+        index += (odd ^ 1) as usize;
+    }
+    // Indices only grow, so the last counted one bounds them all.
+    if last >= 1 << 24 {
+        packed.truncate(base);
+        return Err(HistError::Truncated("counter index far beyond the range"));
+    }
+    packed.truncate(base + k);
+    Ok(total)
+}
+
+/// One LEB128 varint of up to 9 bytes (the 9th carries 8 bits), byte by byte.
+fn varint(payload: &[u8], pos: &mut usize) -> Result<u64, HistError> {
+    let mut v = 0u64;
+    let mut shift = 0u32;
+    loop {
+        let b = *payload
+            .get(*pos)
+            .ok_or(HistError::Truncated("a count's varint"))?;
+        *pos += 1;
+        if shift == 56 {
+            return Ok(v | u64::from(b) << 56);
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(v);
+        }
+        shift += 7;
+    }
 }
 
 /// Slow path for histograms with other bounds: decode with the crate, re-index by value.

@@ -17,13 +17,17 @@
 //! percentiles; ranks are folded in rank order, so the output does not depend on file order.
 
 pub mod accum;
+mod b64;
 pub mod decode;
 pub mod error;
+mod fold;
 pub mod head;
 pub mod hist;
+mod mapped;
 pub mod model;
 pub mod plan;
 pub mod rank;
+mod scan;
 pub mod summary;
 pub mod text;
 pub mod timeline;

@@ -1,20 +1,15 @@
-//! Reading one rank's file in the heavy pass, and folding it into the cluster accumulators.
+//! Reading one rank's file in the heavy pass: parsing and decoding, before anything is folded.
 //!
-//! The file is read into one reused buffer and parsed into borrowed structs (histograms stay
-//! `&str` slices of the buffer). Every histogram of the file is decoded first into a reused
-//! staging list, so a corrupt histogram rejects the whole file before anything is folded:
-//! a skipped rank never leaves half its data in the totals. Then the rank is folded: whole-run
-//! histograms into the cluster totals, intervals into the [`Timeline`] and into this rank's
-//! own (downsampled) series, and the share of each interval inside the steady window.
+//! The file is memory-mapped ([`mapped`](super::mapped)). Its `intervals` array, 99% of the
+//! file, goes through the [`scan`](super::scan) fast path when it has the engine's layout,
+//! and through serde (borrowed structs, histograms as byte slices) otherwise; the rest of
+//! the file always goes through serde. Every histogram is decoded first into the staging
+//! area ([`Staged`]: packed counters that later batches reuse in place), so a corrupt
+//! histogram rejects the whole file before anything is folded: a skipped rank never leaves
+//! half its data in the totals. Folding is [`fold`](super::fold)'s.
 //!
-//! Cache: a rank touches every bucket of the timeline once, and a bucket's histogram is cold
-//! by then (the timeline is tens of MB). So interval histograms are not added to the timeline
-//! as each rank is read: they are kept (packed, 4 bytes a counter) for [`BATCH_RANKS`] ranks
-//! and added bucket by bucket, so each bucket's pages are fetched once per batch, not once per
-//! rank. The per-rank series use a [`Dense`] scratch that stays in cache.
-//!
-//! Memory: one file's buffer and parse tree, the staging list and the batch, all reused; what
-//! a rank leaves behind is numbers ([`RankResult`]).
+//! Memory: the mapping, a small parse tree and the staging area, all reused; what a rank
+//! leaves behind is numbers ([`RankResult`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -26,9 +21,11 @@ use ringload_engine::stats::LatencySummary;
 
 use super::accum::Dense;
 use super::decode::HistDecoder;
-use super::head::{read_prefix, Head};
-use super::hist;
-use super::model::{Point, RankSeries};
+use super::fold::{Batch, Staged};
+use super::head::Head;
+use super::mapped;
+use super::model::RankSeries;
+use super::scan;
 use super::timeline::Timeline;
 
 /// The operation classes merged, in index order.
@@ -40,7 +37,7 @@ struct RawFile<'a> {
     peak_rss_bytes: Option<u64>,
     #[serde(borrow)]
     ops: RawPair<RawOp<'a>>,
-    #[serde(borrow)]
+    #[serde(default, borrow)]
     intervals: Vec<RawInterval<'a>>,
 }
 
@@ -79,6 +76,25 @@ struct RawInterval<'a> {
     end_unix_ns: u64,
     #[serde(borrow)]
     ops: RawPair<RawIntervalOp<'a>>,
+}
+
+impl RawInterval<'_> {
+    /// The scanner's form (a missing class adds nothing, exactly like an all-zero one).
+    fn scanned(&self) -> scan::Interval<'_> {
+        fn op<'s>(o: &'s Option<RawIntervalOp>) -> scan::Op<'s> {
+            o.as_ref().map_or_else(scan::Op::default, |o| scan::Op {
+                count: o.count,
+                bytes: o.bytes,
+                errors: o.errors,
+                histogram: &o.histogram,
+            })
+        }
+        scan::Interval {
+            start_unix_ns: self.start_unix_ns,
+            end_unix_ns: self.end_unix_ns,
+            ops: [op(&self.ops.get), op(&self.ops.put)],
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -139,31 +155,6 @@ impl RankResult {
     }
 }
 
-/// Ranks whose interval histograms are added to the timeline together (about 0.8 MB each for
-/// an hour of 1 s intervals with a few dozen latencies per interval).
-pub const BATCH_RANKS: usize = 32;
-/// A packed counter: index in the top 15 bits, count in the low 17 (an interval's count at one
-/// latency is far below 131,072; a larger one is added at once instead of batched).
-const COUNT_BITS: u32 = 17;
-const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
-
-/// Interval counters waiting to be added to the timeline.
-#[derive(Default)]
-struct Batch {
-    packed: Vec<u32>,
-    runs: Vec<Run>,
-    /// Per rank of the batch, its range of `runs` (buckets non-decreasing within it).
-    ranks: Vec<(usize, usize)>,
-}
-
-#[derive(Clone, Copy)]
-struct Run {
-    bucket: u32,
-    op: u8,
-    start: u32,
-    end: u32,
-}
-
 /// Where a rank's data goes.
 pub struct Sinks<'a> {
     pub timeline: &'a mut Timeline,
@@ -174,120 +165,218 @@ pub struct Sinks<'a> {
     pub point_cap: u64,
 }
 
+/// One interval of the file being read, its histograms staged.
+#[derive(Clone, Copy, Default)]
+pub struct Iv {
+    pub start_unix_ns: u64,
+    pub end_unix_ns: u64,
+    /// Per class: count, bytes, errors and the staged histogram.
+    pub ops: [IvOp; 2],
+}
+
+#[derive(Clone, Copy, Default)]
+pub struct IvOp {
+    pub count: u64,
+    pub bytes: u64,
+    pub errors: u64,
+    pub hist: Staged,
+}
+
 /// Reads rank files one at a time with reused buffers.
 #[derive(Default)]
 pub struct Reader {
     buf: Vec<u8>,
+    small: Vec<u8>,
     dec: HistDecoder,
-    /// Decoded counters of the file being read; `spans[k]` delimits histogram `k`.
-    staged: Vec<(u32, u64)>,
-    spans: Vec<(usize, usize)>,
-    acc: [Dense; 2],
-    batch: Batch,
+    /// The intervals of the file being read.
+    pub(super) ivs: Vec<Iv>,
+    /// Counts too large to pack, in staging order (see [`Staged`]).
+    pub(super) big: Vec<u64>,
+    pub(super) acc: [Dense; 2],
+    /// The staged whole-run histograms of the file being read.
+    pub(super) whole: [Staged; 2],
+    /// Packed counters: the staging area of the file being read, and the batch.
+    pub(super) batch: Batch,
+}
+
+/// Whether the scanner or serde read the intervals (tests check both are taken).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Path {
+    Fast,
+    Serde,
 }
 
 impl Reader {
     /// Reads `head`'s file and folds it into `sinks`. On error nothing has been folded.
     pub fn read(&mut self, head: &Head, sinks: &mut Sinks) -> Result<RankResult, String> {
-        read_prefix(&head.path, &mut self.buf, usize::MAX)
-            .map_err(|e| format!("cannot read it: {e}"))?;
-        let buf = std::mem::take(&mut self.buf);
-        let out = self.read_parsed(head, &buf, sinks);
+        let mut buf = std::mem::take(&mut self.buf);
+        let out = match mapped::open(&head.path, &mut buf) {
+            Ok(bytes) => self.read_bytes(head, &bytes, sinks).map(|r| r.0),
+            Err(e) => Err(format!("cannot read it: {e}")),
+        };
         self.buf = buf;
-        if self.batch.ranks.len() >= BATCH_RANKS {
+        if self.batch.ranks.len() >= super::fold::BATCH_RANKS {
             self.flush_batch(sinks.timeline);
         }
         out
     }
 
-    /// Adds the batched interval histograms to `timeline`, bucket by bucket.
-    pub fn flush_batch(&mut self, timeline: &mut Timeline) {
-        let b = &mut self.batch;
-        let mut cursor: Vec<usize> = b.ranks.iter().map(|r| r.0).collect();
-        loop {
-            let mut next = u32::MAX;
-            for (k, &(_, end)) in b.ranks.iter().enumerate() {
-                if cursor[k] < end {
-                    next = next.min(b.runs[cursor[k]].bucket);
-                }
-            }
-            if next == u32::MAX {
-                break;
-            }
-            let cells = &mut timeline.cells[next as usize];
-            std::hint::black_box(cells[0].hist.warm() ^ cells[1].hist.warm());
-            for (k, &(_, end)) in b.ranks.iter().enumerate() {
-                while cursor[k] < end && b.runs[cursor[k]].bucket == next {
-                    let run = b.runs[cursor[k]];
-                    let hist = &mut cells[run.op as usize].hist;
-                    for &p in &b.packed[run.start as usize..run.end as usize] {
-                        hist.add((p >> COUNT_BITS) as usize, u64::from(p) & COUNT_MASK);
-                    }
-                    cursor[k] += 1;
-                }
-            }
-        }
-        b.packed.clear();
-        b.runs.clear();
-        b.ranks.clear();
-    }
-
-    fn stage(&mut self, text: &[u8], what: impl FnOnce() -> String) -> Result<u64, String> {
-        let at = self.staged.len();
-        let staged = &mut self.staged;
-        let total = self
-            .dec
-            .decode(text, |i, c| {
-                let fresh = staged.len() == at;
-                match staged.last_mut() {
-                    Some(last) if !fresh && last.0 == i as u32 => last.1 += c,
-                    _ => staged.push((i as u32, c)),
-                }
-            })
-            .map_err(|e| format!("{}: {e}", what()))?;
-        self.spans.push((at, self.staged.len()));
-        Ok(total)
-    }
-
-    fn read_parsed(
+    /// Parses and folds one file's bytes; also says which path read the intervals.
+    pub fn read_bytes(
         &mut self,
         head: &Head,
         buf: &[u8],
         sinks: &mut Sinks,
-    ) -> Result<RankResult, String> {
+    ) -> Result<(RankResult, Path), String> {
+        let mark = self.batch.mark();
+        let out = self.parse(head, buf);
+        match out {
+            Ok((r, path)) => {
+                let mut r = r;
+                self.fold(&mut r, sinks);
+                Ok((r, path))
+            }
+            Err(e) => {
+                self.batch.rollback(mark);
+                Err(e)
+            }
+        }
+    }
+
+    /// Decodes one histogram into the staging area; returns it and its total count.
+    fn stage(
+        &mut self,
+        text: &[u8],
+        what: impl FnOnce() -> String,
+    ) -> Result<(Staged, u64), String> {
+        let packed = &mut self.batch.packed;
+        let big = &mut self.big;
+        let (start, big_start) = (packed.len() as u32, big.len() as u32);
+        let total = self
+            .dec
+            .decode_packed(text, packed, big)
+            .map_err(|e| format!("{}: {e}", what()))?;
+        let staged = Staged {
+            start,
+            end: packed.len() as u32,
+            big_start,
+            big_end: big.len() as u32,
+        };
+        Ok((staged, total))
+    }
+
+    fn stage_interval(
+        &mut self,
+        k: usize,
+        iv: &scan::Interval,
+        sums: &mut [u64; 2],
+    ) -> Result<(), String> {
+        let mut rec = Iv {
+            start_unix_ns: iv.start_unix_ns,
+            end_unix_ns: iv.end_unix_ns,
+            ..Iv::default()
+        };
+        for (op, (o, out)) in iv.ops.iter().zip(&mut rec.ops).enumerate() {
+            (out.count, out.bytes, out.errors) = (o.count, o.bytes, o.errors);
+            if o.count > 0 {
+                let name = OP_NAMES[op];
+                out.hist = self
+                    .stage(o.histogram, || {
+                        format!("intervals[{k}].ops.{name}.histogram")
+                    })?
+                    .0;
+                sums[op] += o.count;
+            }
+        }
+        self.ivs.push(rec);
+        Ok(())
+    }
+
+    /// Stages a whole-run class: its histogram, and its figures into `r`.
+    fn stage_op(&mut self, op: usize, o: &RawOp, r: &mut RankResult) -> Result<(), String> {
+        let name = OP_NAMES[op];
+        let (staged, total) = self.stage(&o.histogram, || format!("ops.{name}.histogram"))?;
+        self.whole[op] = staged;
+        if total != o.count {
+            r.notes.push(format!(
+                "ops.{name}: histogram holds {total} operations, count says {}",
+                o.count
+            ));
+        }
+        let ro = &mut r.ops[op];
+        (ro.count, ro.bytes, ro.errors, ro.latency) = (o.count, o.bytes, o.errors, o.latency_us);
+        ro.errors_by_kind = o
+            .errors_by_kind
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        Ok(())
+    }
+
+    /// Stages the rest of the file (parsed by serde) into `r`.
+    fn stage_rest(&mut self, file: &RawFile, r: &mut RankResult) -> Result<(), String> {
+        r.peak_rss_bytes = file.peak_rss_bytes;
+        for op in 0..2 {
+            if let Some(o) = file.ops.at(op) {
+                self.stage_op(op, o, r)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stages the intervals (fast path if it applies) and the rest of the file.
+    fn parse_file(
+        &mut self,
+        buf: &[u8],
+        r: &mut RankResult,
+        sums: &mut [u64; 2],
+    ) -> Result<Path, String> {
+        let mark = self.batch.mark();
+        if let Some(at) = scan::find(buf) {
+            let mut k = 0;
+            let scanned = scan::intervals(buf, at, |iv| {
+                let out = self.stage_interval(k, &iv, sums);
+                k += 1;
+                out
+            })?;
+            if let Some(close) = scanned {
+                // The rest of the file, with an empty array in place of the scanned one.
+                let mut small = std::mem::take(&mut self.small);
+                small.clear();
+                small.extend_from_slice(&buf[..at]);
+                small.extend_from_slice(&buf[close..]);
+                let out = match serde_json::from_slice::<RawFile>(&small) {
+                    // The scanned array was the top-level one: the file is read.
+                    Ok(file) if file.intervals.is_empty() => {
+                        self.stage_rest(&file, r).map(|()| Some(Path::Fast))
+                    }
+                    // It was nested somewhere else: serde decides below.
+                    Ok(_) => Ok(None),
+                    Err(e) => Err(e.to_string()),
+                };
+                self.small = small;
+                if let Some(path) = out? {
+                    return Ok(path);
+                }
+            }
+        }
+        // Not the engine's layout: serde reads everything.
+        self.batch.rollback(mark);
+        self.ivs.clear();
+        self.big.clear();
+        *sums = [0; 2];
         let file: RawFile = serde_json::from_slice(buf).map_err(|e| e.to_string())?;
-        self.staged.clear();
-        self.spans.clear();
-        let mut notes = Vec::new();
-        // Stage every histogram: whole-run ones first (spans 0 and 1), then the intervals'.
-        for (op, name) in OP_NAMES.iter().enumerate() {
-            match file.ops.at(op) {
-                Some(o) => {
-                    let total = self.stage(&o.histogram, || format!("ops.{name}.histogram"))?;
-                    if total != o.count {
-                        notes.push(format!(
-                            "ops.{name}: histogram holds {total} operations, count says {}",
-                            o.count
-                        ));
-                    }
-                }
-                None => self.spans.push((0, 0)),
-            }
-        }
-        let mut interval_sums = [0u64; 2];
         for (k, iv) in file.intervals.iter().enumerate() {
-            for (op, name) in OP_NAMES.iter().enumerate() {
-                match iv.ops.at(op) {
-                    Some(o) if o.count > 0 => {
-                        self.stage(&o.histogram, || {
-                            format!("intervals[{k}].ops.{name}.histogram")
-                        })?;
-                        interval_sums[op] += o.count;
-                    }
-                    _ => self.spans.push((0, 0)),
-                }
-            }
+            self.stage_interval(k, &iv.scanned(), sums)?;
         }
+        self.stage_rest(&file, r)?;
+        Ok(Path::Serde)
+    }
+
+    fn parse(&mut self, head: &Head, buf: &[u8]) -> Result<(RankResult, Path), String> {
+        self.ivs.clear();
+        self.big.clear();
+        self.whole = [Staged::default(); 2];
         let mut r = RankResult {
             rank: head.rank,
             host: head.host.clone(),
@@ -296,136 +385,188 @@ impl Reader {
             engine_version: head.engine_version.clone(),
             start_unix_ns: head.start_unix_ns,
             end_unix_ns: head.end_unix_ns,
-            peak_rss_bytes: file.peak_rss_bytes,
             ..RankResult::default()
         };
+        let mut sums = [0u64; 2];
+        let path = self.parse_file(buf, &mut r, &mut sums)?;
         for (op, name) in OP_NAMES.iter().enumerate() {
-            let Some(o) = file.ops.at(op) else { continue };
-            if interval_sums[op] != o.count {
-                notes.push(format!(
+            if r.ops[op].count != sums[op] {
+                r.notes.push(format!(
                     "intervals hold {} {name} operations, ops.{name}.count says {}",
-                    interval_sums[op], o.count
+                    sums[op], r.ops[op].count
                 ));
             }
-            let ro = &mut r.ops[op];
-            (ro.count, ro.bytes, ro.errors, ro.latency) =
-                (o.count, o.bytes, o.errors, o.latency_us);
-            ro.errors_by_kind = o
-                .errors_by_kind
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect();
-            let (a, b) = self.spans[op];
-            for &(i, c) in &self.staged[a..b] {
-                sinks.totals[op].saturating_record_n(hist::value_for(i as usize), c);
-            }
         }
-        r.notes = notes;
-        self.fold_intervals(&file.intervals, &mut r, sinks);
-        Ok(r)
+        Ok((r, path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringload_engine::result::{
+        encode_histogram, IntervalOp, IntervalRecord, OpSummary, ResultFile, RunStatus, SCHEMA,
+    };
+    use ringload_engine::stats::new_histogram;
+
+    const SEC: u64 = 1_000_000_000;
+
+    fn file() -> ResultFile {
+        let mut total = new_histogram();
+        let intervals = (0..4u64)
+            .map(|k| {
+                let empty = new_histogram();
+                let mut h = new_histogram();
+                h.record_n(1000 + k, 10 + k).unwrap();
+                h.record_n(9000, 200_000).unwrap();
+                total.add(&h).unwrap();
+                let op = |count| IntervalOp {
+                    count,
+                    bytes: count * 10,
+                    errors: k,
+                    histogram: encode_histogram(if count > 0 { &h } else { &empty }),
+                };
+                IntervalRecord {
+                    start_unix_ns: 5 * SEC + k * SEC,
+                    end_unix_ns: 6 * SEC + k * SEC,
+                    ops: [("get".into(), op(h.len())), ("put".into(), op(0))].into(),
+                }
+            })
+            .collect();
+        let op = |h: &Histogram<u64>| OpSummary {
+            count: h.len(),
+            bytes: h.len() * 10,
+            errors: 6,
+            errors_by_kind: [("timeout".to_string(), 6)].into(),
+            throughput_bytes_per_s: 0.0,
+            ops_per_s: 0.0,
+            latency_us: LatencySummary::of(h),
+            histogram: encode_histogram(h),
+        };
+        ResultFile {
+            schema: SCHEMA.into(),
+            run_id: "t".into(),
+            rank: 0,
+            ranks: 1,
+            host: "h".into(),
+            engine_version: "0".into(),
+            status: RunStatus::Completed,
+            stop_reason: "duration".into(),
+            start_unix_ns: 5 * SEC,
+            end_unix_ns: 9 * SEC,
+            workload: serde_json::json!({}),
+            ops: [
+                ("get".into(), op(&total)),
+                ("put".into(), op(&new_histogram())),
+            ]
+            .into(),
+            intervals,
+            peak_rss_bytes: Some(77),
+        }
     }
 
-    fn fold_intervals(&mut self, ivs: &[RawInterval], r: &mut RankResult, sinks: &mut Sinks) {
-        let res = sinks.timeline.res_ns;
-        let widen = match ivs {
-            [a, _, ..] => a.end_unix_ns.saturating_sub(a.start_unix_ns).div_ceil(res),
-            _ => 1,
-        }
-        .max(1);
-        let fine = r
-            .end_unix_ns
-            .saturating_sub(r.start_unix_ns)
-            .div_ceil(res)
-            .max(1);
-        let group = widen * fine.div_ceil(sinks.point_cap.max(1) * widen).max(1);
-        r.widen = widen;
-        for (op, s) in r.series.iter_mut().enumerate() {
-            s.rank = r.rank;
-            s.step_ns = group * res;
-            self.acc[op].clear();
-        }
-        let mut current: Option<u64> = None;
-        let mut points = [Point::default(), Point::default()];
-        let first_run = self.batch.runs.len();
-        let mut last_bucket = 0usize;
-        for (k, iv) in ivs.iter().enumerate() {
-            let mid = iv.start_unix_ns / 2 + iv.end_unix_ns / 2;
-            let key = mid / res / group;
-            if current != Some(key) {
-                if current.is_some() {
-                    self.flush(&mut points, r);
-                }
-                current = Some(key);
-                for p in &mut points {
-                    *p = Point {
-                        t_unix_ns: key * group * res,
-                        ..Point::default()
-                    };
-                }
-            }
-            let b = sinks.timeline.index_of(mid);
-            let len = iv.end_unix_ns.saturating_sub(iv.start_unix_ns);
-            let frac = match sinks.steady {
-                Some((ws, we)) if len > 0 => {
-                    let o = iv
-                        .end_unix_ns
-                        .min(we)
-                        .saturating_sub(iv.start_unix_ns.max(ws));
-                    o as f64 / len as f64
-                }
-                _ => 0.0,
-            };
-            for (op, p) in points.iter_mut().enumerate() {
-                let Some(o) = iv.ops.at(op) else { continue };
-                let cell = &mut sinks.timeline.cells[b][op];
-                cell.ops += o.count;
-                cell.bytes += o.bytes;
-                cell.errors += o.errors;
-                p.ops += o.count;
-                p.bytes += o.bytes;
-                p.errors += o.errors;
-                r.ops[op].steady_bytes += o.bytes as f64 * frac;
-                r.ops[op].steady_count += o.count as f64 * frac;
-                let (a, z) = self.spans[2 + 2 * k + op];
-                let list = &self.staged[a..z];
-                for &(i, c) in list {
-                    self.acc[op].add(i as usize, c);
-                }
-                // Batch the counters unless this rank's intervals go back in time or a count
-                // does not fit the packing; then add them now.
-                let batchable = b >= last_bucket && list.iter().all(|e| e.1 <= COUNT_MASK);
-                if batchable && !list.is_empty() {
-                    last_bucket = b;
-                    let start = self.batch.packed.len() as u32;
-                    self.batch
-                        .packed
-                        .extend(list.iter().map(|&(i, c)| (i << COUNT_BITS) | c as u32));
-                    self.batch.runs.push(Run {
-                        bucket: b as u32,
-                        op: op as u8,
-                        start,
-                        end: self.batch.packed.len() as u32,
-                    });
-                } else if !batchable {
-                    for &(i, c) in list {
-                        cell.hist.add(i as usize, c);
-                    }
-                }
-            }
-        }
-        if current.is_some() {
-            self.flush(&mut points, r);
-        }
-        self.batch.ranks.push((first_run, self.batch.runs.len()));
+    fn read(text: &str) -> (RankResult, Path, Timeline, [Histogram<u64>; 2]) {
+        let f = file();
+        let head = Head {
+            path: "rank-0.json".into(),
+            name: "rank-0.json".into(),
+            run_id: f.run_id.clone(),
+            rank: 0,
+            ranks: 1,
+            host: f.host.clone(),
+            engine_version: f.engine_version.clone(),
+            status: "completed".into(),
+            stop_reason: f.stop_reason.clone(),
+            start_unix_ns: f.start_unix_ns,
+            end_unix_ns: f.end_unix_ns,
+            workload: f.workload.clone(),
+        };
+        let mut timeline = Timeline::new(SEC, 5 * SEC, 9 * SEC).unwrap();
+        let mut totals = [new_histogram(), new_histogram()];
+        let mut reader = Reader::default();
+        let mut sinks = Sinks {
+            timeline: &mut timeline,
+            totals: &mut totals,
+            steady: Some((6 * SEC, 8 * SEC)),
+            point_cap: 100,
+        };
+        let (r, path) = reader
+            .read_bytes(&head, text.as_bytes(), &mut sinks)
+            .unwrap();
+        reader.flush_batch(&mut timeline);
+        (r, path, timeline, totals)
     }
 
-    /// Ends the rank's current group: percentiles from its merged histogram.
-    fn flush(&mut self, points: &mut [Point; 2], r: &mut RankResult) {
-        for ((p, acc), series) in points.iter().zip(&mut self.acc).zip(&mut r.series) {
-            let mut p = *p;
-            [p.p50_us, p.p90_us, p.p99_us] = acc.quantiles([0.5, 0.9, 0.99]);
-            series.points.push(p);
-            acc.clear();
+    #[test]
+    fn engine_files_take_the_fast_path_and_agree_with_serde() {
+        let f = file();
+        let (fast, p1, t1, h1) = read(&serde_json::to_string(&f).unwrap());
+        let (slow, p2, t2, h2) = read(&serde_json::to_string_pretty(&f).unwrap());
+        assert_eq!((p1, p2), (Path::Fast, Path::Serde));
+        assert_eq!(fast, slow);
+        assert_eq!(h1, h2);
+        assert_eq!(fast.ops[0].count, 4 * 200_000 + 10 + 11 + 12 + 13);
+        assert_eq!(fast.ops[1].errors_by_kind["timeout"], 6);
+        assert_eq!(fast.peak_rss_bytes, Some(77));
+        assert!(fast.notes.is_empty(), "{:?}", fast.notes);
+        for (a, b) in t1.cells.iter().zip(&t2.cells) {
+            for op in 0..2 {
+                assert_eq!(
+                    (
+                        a[op].ops,
+                        a[op].errors,
+                        a[op].hist.iter().collect::<Vec<_>>()
+                    ),
+                    (
+                        b[op].ops,
+                        b[op].errors,
+                        b[op].hist.iter().collect::<Vec<_>>()
+                    )
+                );
+            }
         }
+        assert_eq!(t1.cells[1][0].hist.quantiles([0.5]), [9007]);
+    }
+
+    #[test]
+    fn a_corrupt_interval_rejects_the_file_and_leaves_nothing_behind() {
+        let f = file();
+        let text = serde_json::to_string(&f).unwrap();
+        let at = text.find("\"intervals\"").unwrap();
+        let (head_part, rest) = text.split_at(at);
+        // The third interval's GET histogram loses its last 4 characters (a truncated V2).
+        let cut = rest.match_indices("\"histogram\":\"").nth(4).unwrap().0 + 13;
+        let end = cut + rest[cut..].find('"').unwrap();
+        let bad = format!("{head_part}{}{}", &rest[..end - 4], &rest[end..]);
+        let mut reader = Reader::default();
+        let mut timeline = Timeline::new(SEC, 5 * SEC, 9 * SEC).unwrap();
+        let mut totals = [new_histogram(), new_histogram()];
+        let head = Head {
+            path: "r.json".into(),
+            name: "r.json".into(),
+            run_id: "t".into(),
+            rank: 0,
+            ranks: 1,
+            host: String::new(),
+            engine_version: String::new(),
+            status: "completed".into(),
+            stop_reason: String::new(),
+            start_unix_ns: 5 * SEC,
+            end_unix_ns: 9 * SEC,
+            workload: serde_json::Value::Null,
+        };
+        let mut sinks = Sinks {
+            timeline: &mut timeline,
+            totals: &mut totals,
+            steady: None,
+            point_cap: 100,
+        };
+        let e = reader
+            .read_bytes(&head, bad.as_bytes(), &mut sinks)
+            .unwrap_err();
+        assert!(e.contains("intervals[2].ops.get.histogram"), "{e}");
+        assert!(reader.batch.packed.is_empty() && reader.batch.ranks.is_empty());
+        assert!(totals.iter().all(|h| h.is_empty()));
+        assert!(timeline.cells.iter().all(|c| c[0].ops == 0));
     }
 }
