@@ -12,7 +12,9 @@
 //! - [`server`]: the built-in target (`ringload serve`).
 //! - [`run`]: starts the cores, the reporter and the signal handling for one run.
 
+pub mod ais;
 pub mod content;
+pub mod ctl;
 pub mod driver;
 pub mod http;
 pub mod names;
