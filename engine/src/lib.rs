@@ -24,6 +24,7 @@ pub mod report;
 pub mod result;
 pub mod rng;
 pub mod run;
+pub mod s3;
 pub mod selector;
 pub mod server;
 pub mod stats;
