@@ -2,8 +2,10 @@
 //!
 //! Owns: the per-connection buffers and the request/response sequencing (keep-alive,
 //! pipelining, `Expect: 100-continue`, `Content-Length` and chunked bodies, `Connection:
-//! close`). The reactor calls [`Conn::drive`] on readiness; `drive` works until the socket
-//! would block, the connection must close, or its fairness budget is spent.
+//! close`), handing each complete request to its handler (`object`, `cluster`, `ais`, `s3`,
+//! `stats`, `respond`), and carrying out faults (cut bodies, resets, held answers). The
+//! reactor calls [`Conn::drive`] on readiness; `drive` works until the socket would block, the
+//! connection must close, its fairness budget is spent, or a delayed answer is held.
 //!
 //! Why this shape: sockets are registered edge-triggered once and never re-armed, so `drive`
 //! must always run to `EAGAIN` (or report [`Drive::Yield`] so the reactor revisits it).
@@ -11,21 +13,29 @@
 //! Invariants:
 //! - No allocation per request: the receive buffer, the response-head buffer and the name
 //!   buffer are allocated once per connection and reused.
-//! - Request bodies are never copied when they exceed what is already buffered: the rest is
-//!   dropped in the kernel with `recv(MSG_TRUNC)`.
+//! - Object request bodies are never copied when they exceed what is already buffered: the rest
+//!   is dropped in the kernel with `recv(MSG_TRUNC)`. Control request bodies (bucket calls,
+//!   lists) are kept, up to [`MAX_CONTROL_BODY`] (413 beyond).
+//! - A request whose route does not want its body (redirect, refusal) and that asked
+//!   `Expect: 100-continue` is answered at once and the connection closed, the body unread.
+//! - While an answer is held (delay fault), nothing is sent or read on the connection.
 //! - GET bodies are sent straight from a doubled copy of the shared pattern, so any slice of
 //!   up to `PATTERN_LEN` bytes is contiguous; memory does not grow with object size.
 //! - Output is flushed before every read; heads of pipelined answers are batched.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::OnceLock;
+use std::time::Instant;
 
-use super::counters::CoreCounters;
-use super::pattern::{object_start, pattern, PATTERN_LEN};
-use super::request::{self, Extra, Framing, Head, Method, RangeSpec, Resolved};
-use super::store::Store;
-use super::sys;
+use super::counters::{CoreCounters, Kind};
+use super::fault::Decision;
+use super::object::{self, End};
+use super::pattern::{doubled_pattern, PATTERN_LEN};
+use super::reactor::Shared;
+use super::request::{self, Framing, Head, Method, RangeSpec, Status};
+use super::respond::{self, Reply};
+use super::route::{self, ObjOp, Reject, Route};
+use super::{ais, cluster, s3, stats, sys};
 
 /// Receive buffer per connection (bytes); also the largest request head accepted.
 const READ_BUF_BYTES: usize = 8 * 1024;
@@ -39,16 +49,8 @@ const DISCARD_MAX_BYTES: u64 = 4 * 1024 * 1024;
 const DRIVE_BUDGET_BYTES: u64 = 8 * 1024 * 1024;
 /// Requests one connection may start per turn before others get theirs (fairness).
 const DRIVE_BUDGET_REQUESTS: u32 = 64;
-/// Body of 404 answers.
-const NOT_FOUND_BODY: &[u8] = b"not found\n";
-/// Body of 400 answers.
-const BAD_REQUEST_BODY: &[u8] = b"bad request\n";
-
-/// The pattern twice in a row: `[pos, pos + n)` is contiguous for `pos, n <= PATTERN_LEN`.
-pub(crate) fn doubled_pattern() -> &'static [u8] {
-    static DOUBLED: OnceLock<Box<[u8]>> = OnceLock::new();
-    DOUBLED.get_or_init(|| [pattern(), pattern()].concat().into_boxed_slice())
-}
+/// Largest control request body kept (bytes); a larger one is answered 413.
+pub(crate) const MAX_CONTROL_BODY: u64 = 1 << 20;
 
 /// What the reactor should do with the connection after [`Conn::drive`].
 #[derive(Debug, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub(crate) enum Drive {
     Blocked,
     /// Budget spent with work left: drive again soon without waiting for an event.
     Yield,
+    /// An answer is held back: drive again once this instant has passed.
+    Sleep(Instant),
     /// Close it (the reason is already counted).
     Close,
 }
@@ -86,6 +90,14 @@ struct Pending {
     http10_keep_alive: bool,
     range: Option<RangeSpec>,
     received: u64,
+    route: Route,
+    /// Byte range of the object key (or bucket) in the decoded path.
+    key: (usize, usize),
+    /// Length of the raw path in the raw target.
+    path_len: usize,
+    /// The body is kept in `Conn::body` (control requests).
+    capture: bool,
+    fault: Decision,
 }
 
 /// An object body being sent: position in the pattern and bytes left.
@@ -133,7 +145,18 @@ pub(crate) struct Conn {
     stream: Option<Stream>,
     phase: Phase,
     req: Pending,
+    /// Decoded path of the current request.
     name: Vec<u8>,
+    /// Raw origin-form target (`/path?query`) of the current request.
+    target: Vec<u8>,
+    /// Kept body of the current control request.
+    body: Vec<u8>,
+    /// Bodies of control and error answers, built before their length is known.
+    scratch: Vec<u8>,
+    /// A delayed answer: nothing is sent before this instant.
+    hold: Option<Instant>,
+    /// The reactor already has a timer for `hold`.
+    timer_armed: bool,
 }
 
 impl Conn {
@@ -153,8 +176,18 @@ impl Conn {
                 http10_keep_alive: false,
                 range: None,
                 received: 0,
+                route: Route::Reject(Reject::UnknownPath, Kind::Other),
+                key: (0, 0),
+                path_len: 0,
+                capture: false,
+                fault: Decision::default(),
             },
             name: Vec::with_capacity(128),
+            target: Vec::with_capacity(128),
+            body: Vec::new(),
+            scratch: Vec::new(),
+            hold: None,
+            timer_armed: false,
         }
     }
 
@@ -168,6 +201,7 @@ impl Conn {
             && self.rpos == self.rend
             && self.out_sent == self.out.len()
             && self.stream.is_none()
+            && self.hold.is_none()
     }
 
     /// Makes all the progress the socket allows (see the module doc).
@@ -178,7 +212,7 @@ impl Conn {
     /// false when not driven by such an event.
     pub(crate) fn drive(
         &mut self,
-        store: &Store,
+        shared: &Shared,
         ctr: &CoreCounters,
         trust_short_reads: bool,
     ) -> Drive {
@@ -186,6 +220,17 @@ impl Conn {
         let mut requests = DRIVE_BUDGET_REQUESTS;
         let mut drained = false;
         loop {
+            if let Some(until) = self.hold {
+                if Instant::now() < until {
+                    // Later events find the timer armed: wait for it, do nothing else.
+                    if std::mem::replace(&mut self.timer_armed, true) {
+                        return Drive::Blocked;
+                    }
+                    return Drive::Sleep(until);
+                }
+                self.hold = None;
+                self.timer_armed = false;
+            }
             let queued = self.out_sent < self.out.len() || self.stream.is_some();
             let closing = matches!(self.phase, Phase::Closing);
             if queued && (self.stream.is_some() || self.out.len() >= OUT_FLUSH_BYTES || closing) {
@@ -199,22 +244,23 @@ impl Conn {
                     if requests == 0 {
                         return Drive::Yield;
                     }
-                    match request::parse_head(&self.rbuf[self.rpos..self.rend], &mut self.name) {
+                    let buf = &self.rbuf[self.rpos..self.rend];
+                    match request::parse_head(buf, &mut self.name, &mut self.target) {
                         Ok(Some(head)) => {
                             requests -= 1;
-                            self.start_request(head, store, ctr);
+                            self.start_request(head, shared, ctr);
                             continue;
                         }
                         Ok(None) => {}
                         Err(_) => {
-                            self.bad_request(ctr);
+                            self.abort(ctr, Status::BadRequest);
                             continue;
                         }
                     }
                 }
                 Phase::Head => {}
                 Phase::Body(state) => {
-                    if let Step::Progress = self.consume_body(state, store, ctr) {
+                    if let Step::Progress = self.consume_body(state, shared, ctr) {
                         continue;
                     }
                 }
@@ -233,7 +279,7 @@ impl Conn {
             }
             let result = match self.phase {
                 Phase::Body(BodyState::Fixed(left) | BodyState::ChunkData(left))
-                    if self.rpos == self.rend =>
+                    if self.rpos == self.rend && !self.req.capture =>
                 {
                     self.discard(left, ctr, &mut budget)
                 }
@@ -255,7 +301,7 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drive::Blocked,
                 Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
                     // Our marker for "buffer full": a head or chunk line too large.
-                    self.bad_request(ctr);
+                    self.abort(ctr, Status::BadRequest);
                 }
                 Err(_) => {
                     ctr.error();
@@ -317,9 +363,9 @@ impl Conn {
     }
 
     /// Advances the body using buffered bytes only.
-    fn consume_body(&mut self, state: BodyState, store: &Store, ctr: &CoreCounters) -> Step {
+    fn consume_body(&mut self, state: BodyState, shared: &Shared, ctr: &CoreCounters) -> Step {
         if let BodyState::Fixed(0) = state {
-            self.finish_request(store, ctr);
+            self.finish_request(shared, ctr);
             return Step::Progress;
         }
         let avail = &self.rbuf[self.rpos..self.rend];
@@ -329,6 +375,13 @@ impl Conn {
         match state {
             BodyState::Fixed(left) | BodyState::ChunkData(left) => {
                 let take = (avail.len() as u64).min(left);
+                if self.req.capture {
+                    if self.body.len() as u64 + take > MAX_CONTROL_BODY {
+                        self.abort(ctr, Status::PayloadTooLarge);
+                        return Step::Progress;
+                    }
+                    self.body.extend_from_slice(&avail[..take as usize]);
+                }
                 self.rpos += take as usize;
                 self.body_bytes(take, ctr);
             }
@@ -342,7 +395,7 @@ impl Conn {
                         Some(0) => Some(BodyState::Trailer),
                         Some(n) => Some(BodyState::ChunkData(n)),
                         None => {
-                            self.bad_request(ctr);
+                            self.abort(ctr, Status::BadRequest);
                             return Step::Progress;
                         }
                     },
@@ -353,7 +406,7 @@ impl Conn {
                 self.rpos += nl + 1;
                 match next {
                     Some(s) => self.phase = Phase::Body(s),
-                    None => self.finish_request(store, ctr),
+                    None => self.finish_request(shared, ctr),
                 }
             }
             BodyState::ChunkDataEnd => {
@@ -364,7 +417,7 @@ impl Conn {
                 } else if avail == b"\r" {
                     return Step::NeedInput;
                 } else {
-                    self.bad_request(ctr);
+                    self.abort(ctr, Status::BadRequest);
                     return Step::Progress;
                 }
                 self.phase = Phase::Body(BodyState::ChunkSize);
@@ -373,136 +426,135 @@ impl Conn {
         Step::Progress
     }
 
-    fn start_request(&mut self, head: Head, store: &Store, ctr: &CoreCounters) {
+    fn start_request(&mut self, head: Head, shared: &Shared, ctr: &CoreCounters) {
+        let node = &shared.node;
+        let head_bytes = &self.rbuf[self.rpos..self.rpos + head.len];
+        // The name was validated as UTF-8 by `parse_head`; the fallback is unreachable.
+        let path = std::str::from_utf8(&self.name).unwrap_or("");
+        let query = self.target.get(head.path_len + 1..).unwrap_or(&[]);
+        let routed = route::route(node, head.method, path, query, || {
+            s3::authorized(node, head_bytes)
+        });
         self.rpos += head.len;
+        let mut route = routed.route;
+        if route.captures_body()
+            && matches!(head.framing, Framing::Length(n) if n > MAX_CONTROL_BODY)
+        {
+            route = Route::Reject(Reject::TooLarge, Kind::Other);
+        }
+        let fault = match route {
+            Route::Object(ObjOp::Get | ObjOp::Put) => node.next_fault(),
+            _ => Decision::default(),
+        };
         self.req = Pending {
             method: head.method,
             keep_alive: head.keep_alive,
             http10_keep_alive: head.http10_keep_alive,
             range: head.range,
             received: 0,
+            route,
+            key: routed.key,
+            path_len: head.path_len,
+            capture: route.captures_body(),
+            fault,
         };
+        self.body.clear();
+        let refuse_unread = !route.wants_body()
+            && (head.expect_continue || route == Route::Reject(Reject::TooLarge, Kind::Other));
+        if refuse_unread && head.framing != Framing::Length(0) {
+            // Answer now and close: the body is never read (the rest of the input is ignored).
+            self.req.keep_alive = false;
+            self.finish_request(shared, ctr);
+            return;
+        }
         if head.expect_continue {
             self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
         match head.framing {
-            Framing::Length(0) => self.finish_request(store, ctr),
+            Framing::Length(0) => self.finish_request(shared, ctr),
             Framing::Length(n) => self.phase = Phase::Body(BodyState::Fixed(n)),
             Framing::Chunked => self.phase = Phase::Body(BodyState::ChunkSize),
         }
     }
 
     /// The body is complete: apply the request and queue the answer.
-    fn finish_request(&mut self, store: &Store, ctr: &CoreCounters) {
+    fn finish_request(&mut self, shared: &Shared, ctr: &CoreCounters) {
         let req = self.req;
-        let close = !req.keep_alive;
-        let ka10 = req.http10_keep_alive;
-        // The name was validated as UTF-8 by `parse_head`; the fallback is unreachable.
-        let name = std::str::from_utf8(&self.name).unwrap_or("");
-        let out = &mut self.out;
-        let none = Extra::default();
-        match req.method {
-            Method::Put => {
-                ctr.put();
-                if store.put(name, req.received) {
-                    request::write_head(out, b"204 No Content", None, none, close, ka10);
-                } else {
-                    request::write_head(out, b"201 Created", Some(0), none, close, ka10);
+        let node = &shared.node;
+        let path = std::str::from_utf8(&self.name).unwrap_or("");
+        let key = path.get(req.key.0..req.key.1).unwrap_or("");
+        let query = self.target.get(req.path_len + 1..).unwrap_or(&[]);
+        let mut r = Reply {
+            out: &mut self.out,
+            scratch: &mut self.scratch,
+            ctr,
+            close: !req.keep_alive,
+            ka10: req.http10_keep_alive,
+            head_only: req.method == Method::Head,
+            counted: true,
+        };
+        let mut next = if req.keep_alive {
+            Phase::Head
+        } else {
+            Phase::Closing
+        };
+        match req.route {
+            Route::Object(op) => {
+                let fault = req.fault.kind;
+                let body = object::answer(&mut r, node, op, key, req.range, req.received, fault);
+                if let Some(b) = body {
+                    match b.end {
+                        End::Complete => {}
+                        End::Truncate => next = Phase::Closing,
+                        End::Reset => {
+                            // Best effort: without it the close is a FIN, still a short body.
+                            let _ = sys::set_linger_zero(self.fd.as_raw_fd());
+                            next = Phase::Closing;
+                        }
+                    }
+                    if b.len > 0 {
+                        self.stream = Some(Stream {
+                            pos: b.pos,
+                            remaining: b.len,
+                        });
+                    }
                 }
             }
-            Method::Get | Method::Head => {
-                let is_get = req.method == Method::Get;
-                if is_get {
-                    ctr.get();
-                } else {
-                    ctr.head();
-                }
-                let size = store.get(name);
-                let Some(size) = size else {
-                    ctr.not_found();
-                    let len = Some(NOT_FOUND_BODY.len() as u64);
-                    request::write_head(out, b"404 Not Found", len, none, close, ka10);
-                    if is_get {
-                        out.extend_from_slice(NOT_FOUND_BODY);
-                    }
-                    self.phase = if close { Phase::Closing } else { Phase::Head };
-                    return;
-                };
-                let ranges = Extra {
-                    accept_ranges: true,
-                    ..none
-                };
-                let (first, len) = match request::resolve(req.range, size) {
-                    Resolved::Full => {
-                        request::write_head(out, b"200 OK", Some(size), ranges, close, ka10);
-                        (0, size)
-                    }
-                    Resolved::Part(a, b) => {
-                        let extra = Extra {
-                            range: Some((a, b, size)),
-                            ..ranges
-                        };
-                        let len = b - a + 1;
-                        let status = b"206 Partial Content";
-                        request::write_head(out, status, Some(len), extra, close, ka10);
-                        (a, len)
-                    }
-                    Resolved::Unsatisfiable => {
-                        let extra = Extra {
-                            unsatisfied_size: Some(size),
-                            ..ranges
-                        };
-                        let status = b"416 Range Not Satisfiable";
-                        request::write_head(out, status, Some(0), extra, close, ka10);
-                        (0, 0)
-                    }
-                };
-                if is_get && len > 0 {
-                    let pos = (object_start(name.as_bytes()) as u64 + first % PATTERN_LEN as u64)
-                        % PATTERN_LEN as u64;
-                    self.stream = Some(Stream {
-                        pos: pos as usize,
-                        remaining: len,
-                    });
-                }
+            Route::Redirect(op, target) => {
+                let raw_path = &self.target[..req.path_len.min(self.target.len())];
+                cluster::redirect(&mut r, node, op, target, raw_path, query);
             }
-            Method::Delete => {
-                ctr.delete();
-                if store.remove(name) {
-                    request::write_head(out, b"204 No Content", None, none, close, ka10);
-                } else {
-                    ctr.not_found();
-                    let len = Some(NOT_FOUND_BODY.len() as u64);
-                    request::write_head(out, b"404 Not Found", len, none, close, ka10);
-                    out.extend_from_slice(NOT_FOUND_BODY);
-                }
-            }
-            Method::Other => {
-                let allow = Extra {
-                    allow: true,
-                    ..none
-                };
-                let status = b"405 Method Not Allowed";
-                request::write_head(out, status, Some(0), allow, close, ka10);
+            Route::Stats => stats::answer(&mut r, shared),
+            Route::AisBucket(m) => ais::bucket(&mut r, node, m, key, query, &self.body),
+            Route::AisBuckets => ais::all_buckets(&mut r, node),
+            Route::S3Bucket(m) => s3::bucket(&mut r, node, m, key, query),
+            Route::Reject(why, kind) => {
+                respond::reject(&mut r, node.protocol, why, kind, key, req.method)
             }
         }
-        self.phase = if close { Phase::Closing } else { Phase::Head };
+        if req.fault.delay {
+            ctr.delayed();
+            self.hold = Some(Instant::now() + node.faults.delay);
+        }
+        self.phase = next;
     }
 
-    /// Queues a 400 and closes after it; the rest of the input is ignored.
-    fn bad_request(&mut self, ctr: &CoreCounters) {
+    /// Queues a plain-text error (400 or 413) and closes after it; the rest of the input is
+    /// ignored.
+    fn abort(&mut self, ctr: &CoreCounters, status: Status) {
         ctr.error();
+        ctr.request(Kind::Other);
         self.rpos = self.rend;
-        let len = Some(BAD_REQUEST_BODY.len() as u64);
-        request::write_head(
-            &mut self.out,
-            b"400 Bad Request",
-            len,
-            Extra::default(),
-            true,
-            false,
-        );
-        self.out.extend_from_slice(BAD_REQUEST_BODY);
+        let mut r = Reply {
+            out: &mut self.out,
+            scratch: &mut self.scratch,
+            ctr,
+            close: true,
+            ka10: false,
+            head_only: false,
+            counted: true,
+        };
+        r.error(super::ServeProtocol::Http, status, "", format_args!(""));
         self.phase = Phase::Closing;
     }
 

@@ -15,6 +15,7 @@ fn server(cores: usize) -> ServerHandle {
     start(ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         cores,
+        ..ServeConfig::default()
     })
     .expect("start on 127.0.0.1:0")
 }
@@ -421,6 +422,7 @@ fn server_start_errors_name_the_address_and_fix() {
     let err = start(ServeConfig {
         listen: h.local_addr(),
         cores: 1,
+        ..ServeConfig::default()
     })
     .err()
     .expect("second bind of the same port must fail");
@@ -433,6 +435,7 @@ fn server_start_errors_name_the_address_and_fix() {
     let err = start(ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         cores: MAX_CORES + 1,
+        ..ServeConfig::default()
     })
     .err()
     .expect("too many cores");
@@ -455,6 +458,7 @@ fn server_restarts_on_the_same_fixed_port() {
     let h = start(ServeConfig {
         listen: addr,
         cores: 2,
+        ..ServeConfig::default()
     })
     .expect("restart on the same port");
     assert_eq!(h.local_addr(), addr);
