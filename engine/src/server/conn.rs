@@ -27,15 +27,12 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
-use super::counters::{CoreCounters, Kind};
-use super::fault::Decision;
-use super::object::{self, End};
+use super::counters::CoreCounters;
+use super::exchange::{Pending, MAX_CONTROL_BODY};
 use super::pattern::{doubled_pattern, PATTERN_LEN};
 use super::reactor::Shared;
-use super::request::{self, Framing, Head, Method, RangeSpec, Status};
-use super::respond::{self, Reply};
-use super::route::{self, ObjOp, Reject, Route};
-use super::{ais, cluster, s3, stats, sys};
+use super::request::{self, Status};
+use super::sys;
 
 /// Receive buffer per connection (bytes); also the largest request head accepted.
 const READ_BUF_BYTES: usize = 8 * 1024;
@@ -49,8 +46,6 @@ const DISCARD_MAX_BYTES: u64 = 4 * 1024 * 1024;
 const DRIVE_BUDGET_BYTES: u64 = 8 * 1024 * 1024;
 /// Requests one connection may start per turn before others get theirs (fairness).
 const DRIVE_BUDGET_REQUESTS: u32 = 64;
-/// Largest control request body kept (bytes); a larger one is answered 413.
-pub(crate) const MAX_CONTROL_BODY: u64 = 1 << 20;
 
 /// What the reactor should do with the connection after [`Conn::drive`].
 #[derive(Debug, PartialEq, Eq)]
@@ -66,7 +61,7 @@ pub(crate) enum Drive {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum BodyState {
+pub(super) enum BodyState {
     Fixed(u64),
     ChunkSize,
     ChunkData(u64),
@@ -75,36 +70,18 @@ enum BodyState {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Phase {
+pub(super) enum Phase {
     Head,
     Body(BodyState),
     /// Flush what is queued, then close.
     Closing,
 }
 
-/// The request whose body is being consumed.
-#[derive(Clone, Copy, Debug)]
-struct Pending {
-    method: Method,
-    keep_alive: bool,
-    http10_keep_alive: bool,
-    range: Option<RangeSpec>,
-    received: u64,
-    route: Route,
-    /// Byte range of the object key (or bucket) in the decoded path.
-    key: (usize, usize),
-    /// Length of the raw path in the raw target.
-    path_len: usize,
-    /// The body is kept in `Conn::body` (control requests).
-    capture: bool,
-    fault: Decision,
-}
-
 /// An object body being sent: position in the pattern and bytes left.
 #[derive(Clone, Copy, Debug)]
-struct Stream {
-    pos: usize,
-    remaining: u64,
+pub(super) struct Stream {
+    pub(super) pos: usize,
+    pub(super) remaining: u64,
 }
 
 enum Flush {
@@ -136,25 +113,25 @@ enum Step {
 }
 
 pub(crate) struct Conn {
-    fd: OwnedFd,
-    rbuf: Box<[u8]>,
-    rpos: usize,
-    rend: usize,
-    out: Vec<u8>,
+    pub(super) fd: OwnedFd,
+    pub(super) rbuf: Box<[u8]>,
+    pub(super) rpos: usize,
+    pub(super) rend: usize,
+    pub(super) out: Vec<u8>,
     out_sent: usize,
-    stream: Option<Stream>,
-    phase: Phase,
-    req: Pending,
+    pub(super) stream: Option<Stream>,
+    pub(super) phase: Phase,
+    pub(super) req: Pending,
     /// Decoded path of the current request.
-    name: Vec<u8>,
+    pub(super) name: Vec<u8>,
     /// Raw origin-form target (`/path?query`) of the current request.
-    target: Vec<u8>,
+    pub(super) target: Vec<u8>,
     /// Kept body of the current control request.
-    body: Vec<u8>,
+    pub(super) body: Vec<u8>,
     /// Bodies of control and error answers, built before their length is known.
-    scratch: Vec<u8>,
+    pub(super) scratch: Vec<u8>,
     /// A delayed answer: nothing is sent before this instant.
-    hold: Option<Instant>,
+    pub(super) hold: Option<Instant>,
     /// The reactor already has a timer for `hold`.
     timer_armed: bool,
 }
@@ -170,18 +147,7 @@ impl Conn {
             out_sent: 0,
             stream: None,
             phase: Phase::Head,
-            req: Pending {
-                method: Method::Other,
-                keep_alive: true,
-                http10_keep_alive: false,
-                range: None,
-                received: 0,
-                route: Route::Reject(Reject::UnknownPath, Kind::Other),
-                key: (0, 0),
-                path_len: 0,
-                capture: false,
-                fault: Decision::default(),
-            },
+            req: Pending::idle(),
             name: Vec::with_capacity(128),
             target: Vec::with_capacity(128),
             body: Vec::new(),
@@ -424,138 +390,6 @@ impl Conn {
             }
         }
         Step::Progress
-    }
-
-    fn start_request(&mut self, head: Head, shared: &Shared, ctr: &CoreCounters) {
-        let node = &shared.node;
-        let head_bytes = &self.rbuf[self.rpos..self.rpos + head.len];
-        // The name was validated as UTF-8 by `parse_head`; the fallback is unreachable.
-        let path = std::str::from_utf8(&self.name).unwrap_or("");
-        let query = self.target.get(head.path_len + 1..).unwrap_or(&[]);
-        let routed = route::route(node, head.method, path, query, || {
-            s3::authorized(node, head_bytes)
-        });
-        self.rpos += head.len;
-        let mut route = routed.route;
-        if route.captures_body()
-            && matches!(head.framing, Framing::Length(n) if n > MAX_CONTROL_BODY)
-        {
-            route = Route::Reject(Reject::TooLarge, Kind::Other);
-        }
-        let fault = match route {
-            Route::Object(ObjOp::Get | ObjOp::Put) => node.next_fault(),
-            _ => Decision::default(),
-        };
-        self.req = Pending {
-            method: head.method,
-            keep_alive: head.keep_alive,
-            http10_keep_alive: head.http10_keep_alive,
-            range: head.range,
-            received: 0,
-            route,
-            key: routed.key,
-            path_len: head.path_len,
-            capture: route.captures_body(),
-            fault,
-        };
-        self.body.clear();
-        let refuse_unread = !route.wants_body()
-            && (head.expect_continue || route == Route::Reject(Reject::TooLarge, Kind::Other));
-        if refuse_unread && head.framing != Framing::Length(0) {
-            // Answer now and close: the body is never read (the rest of the input is ignored).
-            self.req.keep_alive = false;
-            self.finish_request(shared, ctr);
-            return;
-        }
-        if head.expect_continue {
-            self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-        }
-        match head.framing {
-            Framing::Length(0) => self.finish_request(shared, ctr),
-            Framing::Length(n) => self.phase = Phase::Body(BodyState::Fixed(n)),
-            Framing::Chunked => self.phase = Phase::Body(BodyState::ChunkSize),
-        }
-    }
-
-    /// The body is complete: apply the request and queue the answer.
-    fn finish_request(&mut self, shared: &Shared, ctr: &CoreCounters) {
-        let req = self.req;
-        let node = &shared.node;
-        let path = std::str::from_utf8(&self.name).unwrap_or("");
-        let key = path.get(req.key.0..req.key.1).unwrap_or("");
-        let query = self.target.get(req.path_len + 1..).unwrap_or(&[]);
-        let mut r = Reply {
-            out: &mut self.out,
-            scratch: &mut self.scratch,
-            ctr,
-            close: !req.keep_alive,
-            ka10: req.http10_keep_alive,
-            head_only: req.method == Method::Head,
-            counted: true,
-        };
-        let mut next = if req.keep_alive {
-            Phase::Head
-        } else {
-            Phase::Closing
-        };
-        match req.route {
-            Route::Object(op) => {
-                let fault = req.fault.kind;
-                let body = object::answer(&mut r, node, op, key, req.range, req.received, fault);
-                if let Some(b) = body {
-                    match b.end {
-                        End::Complete => {}
-                        End::Truncate => next = Phase::Closing,
-                        End::Reset => {
-                            // Best effort: without it the close is a FIN, still a short body.
-                            let _ = sys::set_linger_zero(self.fd.as_raw_fd());
-                            next = Phase::Closing;
-                        }
-                    }
-                    if b.len > 0 {
-                        self.stream = Some(Stream {
-                            pos: b.pos,
-                            remaining: b.len,
-                        });
-                    }
-                }
-            }
-            Route::Redirect(op, target) => {
-                let raw_path = &self.target[..req.path_len.min(self.target.len())];
-                cluster::redirect(&mut r, node, op, target, raw_path, query);
-            }
-            Route::Stats => stats::answer(&mut r, shared),
-            Route::AisBucket(m) => ais::bucket(&mut r, node, m, key, query, &self.body),
-            Route::AisBuckets => ais::all_buckets(&mut r, node),
-            Route::S3Bucket(m) => s3::bucket(&mut r, node, m, key, query),
-            Route::Reject(why, kind) => {
-                respond::reject(&mut r, node.protocol, why, kind, key, req.method)
-            }
-        }
-        if req.fault.delay {
-            ctr.delayed();
-            self.hold = Some(Instant::now() + node.faults.delay);
-        }
-        self.phase = next;
-    }
-
-    /// Queues a plain-text error (400 or 413) and closes after it; the rest of the input is
-    /// ignored.
-    fn abort(&mut self, ctr: &CoreCounters, status: Status) {
-        ctr.error();
-        ctr.request(Kind::Other);
-        self.rpos = self.rend;
-        let mut r = Reply {
-            out: &mut self.out,
-            scratch: &mut self.scratch,
-            ctr,
-            close: true,
-            ka10: false,
-            head_only: false,
-            counted: true,
-        };
-        r.error(super::ServeProtocol::Http, status, "", format_args!(""));
-        self.phase = Phase::Closing;
     }
 
     /// Sends queued heads and the current object body until done, blocked or out of budget.

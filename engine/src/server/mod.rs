@@ -3,7 +3,8 @@
 //! Owns: starting and stopping listeners and the public API ([`start`], [`ServerHandle`],
 //! [`serve_forever`]; cluster mode in `cluster`: [`start_cluster`], [`ClusterHandle`]).
 //! Submodules: `reactor` (one core's epoll loop and timers), `conn` (one connection's state
-//! machine), `request` (heads, ranges, response heads), `route` (what a request asks, per
+//! machine: bytes and sequencing), `exchange` (one request's routing, body use and answer),
+//! `request` (heads, ranges, response heads), `route` (what a request asks, per
 //! protocol and role), `object` (object answers, the hot path), `ais` and `s3` (control
 //! requests in their wire formats), `respond` (replies and errors), `cluster` (AIS proxies
 //! and targets), `node` (one listener's identity, store and cluster), `listing` (buckets and
@@ -30,6 +31,7 @@ mod ais;
 mod cluster;
 mod conn;
 mod counters;
+mod exchange;
 mod fault;
 mod listing;
 mod node;
