@@ -38,6 +38,9 @@ use super::sys;
 const READ_BUF_BYTES: usize = 8 * 1024;
 /// Initial capacity of the response-head buffer (bytes; grows once if a client pipelines).
 const OUT_BUF_BYTES: usize = 512;
+/// Reused buffers above this capacity (bytes) are released once used, so a connection that
+/// once carried a large list or control body does not keep that memory.
+pub(super) const KEEP_BUF_BYTES: usize = 64 * 1024;
 /// Batched response heads are flushed once they reach this size (bytes).
 const OUT_FLUSH_BYTES: usize = 16 * 1024;
 /// Largest single `recv(MSG_TRUNC)` of a request body (bytes); bounds one syscall's work.
@@ -407,6 +410,10 @@ impl Conn {
             if head.is_empty() && self.stream.is_none() {
                 self.out.clear();
                 self.out_sent = 0;
+                if self.out.capacity() > KEEP_BUF_BYTES {
+                    // A big control answer went out; do not keep its memory per connection.
+                    self.out.shrink_to(OUT_BUF_BYTES);
+                }
                 return Flush::Done;
             }
             if head.is_empty() && body.is_empty() {

@@ -15,7 +15,7 @@
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use super::conn::{BodyState, Conn, Phase, Stream};
+use super::conn::{BodyState, Conn, Phase, Stream, KEEP_BUF_BYTES};
 use super::counters::{CoreCounters, Kind};
 use super::fault::Decision;
 use super::object::{self, End};
@@ -98,6 +98,9 @@ impl Conn {
             fault,
         };
         self.body.clear();
+        if self.body.capacity() > KEEP_BUF_BYTES {
+            self.body = Vec::new();
+        }
         let refuse_unread = !route.wants_body()
             && (head.expect_continue || route == Route::Reject(Reject::TooLarge, Kind::Other));
         if refuse_unread && head.framing != Framing::Length(0) {
@@ -174,6 +177,9 @@ impl Conn {
         if req.fault.delay {
             ctr.delayed();
             self.hold = Some(Instant::now() + node.faults.delay);
+        }
+        if self.scratch.capacity() > KEEP_BUF_BYTES {
+            self.scratch = Vec::new();
         }
         self.phase = next;
     }
