@@ -35,7 +35,16 @@ pub enum Command {
     /// A flag given twice takes its last value, as in aisloader.
     #[command(args_override_self = true)]
     Run(Box<RunArgs>),
-    /// Serve the built-in object target (plain HTTP) until SIGINT/SIGTERM.
+    /// Serve the built-in object target (plain HTTP, AIS cluster or S3) until SIGINT/SIGTERM.
+    #[command(
+        long_about = "Serve the built-in object target until SIGINT/SIGTERM. Objects are \
+            metadata only (name -> size); their bytes are generated from the name, so GETs can \
+            be verified. Prints one JSON line per listener on stdout: \
+            {\"role\":\"server\",\"protocol\":\"http\",\"url\":...} for http and s3, and for ais \
+            the proxies' lines ({\"role\":\"proxy\",...}) then the targets' ({\"role\":\"target\",...}). \
+            Every listener answers GET /v1/ringload/stats with its counters as JSON.\n\n\
+            Exit codes: 0 stopped by a signal; 1 could not start; 2 bad usage."
+    )]
     Serve(ServeArgs),
     /// Merge the rank result files of one run into summary.json, summary.txt and plots.
     #[command(
@@ -211,12 +220,66 @@ pub struct MergeArgs {
     pub resolution: Duration,
 }
 
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeProtocolArg {
+    /// Plain HTTP: every path is an object key (GET, HEAD, PUT, DELETE).
+    Http,
+    /// AIStore subset (/v1/objects, /v1/buckets), run as proxies that redirect to targets.
+    Ais,
+    /// Path-style S3 subset: objects, PUT/HEAD/DELETE bucket, ListObjectsV2.
+    S3,
+}
+
+fn fault_spec(s: &str) -> Result<String, String> {
+    ringload_engine::server::Faults::parse(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn cluster_size(s: &str) -> Result<usize, String> {
+    let max = ringload_engine::server::MAX_CLUSTER_NODES;
+    match s.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a listener count: use 1..={max}")),
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (printed as a JSON line on stdout).
+    /// Address to listen on; port 0 picks a free port (printed as a JSON line on stdout). With
+    /// --protocol ais every listener binds this IP: port 0 gives each a free port, port N gives
+    /// the proxies N, N+1, ... and the targets the ports right after them.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// Server threads (one epoll loop each, pinned).
+    /// Server threads per listener (one epoll loop each, pinned).
     #[arg(long, default_value_t = 1)]
     pub cores: usize,
+    /// Object API to speak.
+    #[arg(long, value_enum, default_value = "http")]
+    pub protocol: ServeProtocolArg,
+    /// AIS only: proxy listeners; they own no objects and redirect object requests to the
+    /// target that owns the object (GET/HEAD 301, PUT/DELETE 307). [default: 1]
+    #[arg(long, value_parser = cluster_size)]
+    pub proxies: Option<usize>,
+    /// AIS only: target listeners; each owns the objects HRW-hashed to it and refuses a PUT or
+    /// DELETE that did not come through a proxy (400). [default: 1]
+    #[arg(long, value_parser = cluster_size)]
+    pub targets: Option<usize>,
+    /// Largest list page, in objects (AIS list-objects; S3 pages are also at most 1000).
+    #[arg(long, default_value_t = ringload_engine::server::DEFAULT_PAGE_SIZE)]
+    pub page_size: usize,
+    /// Inject faults into object requests (on the targets in AIS mode), repeatable:
+    /// KIND=RATE[,KIND=RATE...], RATE a fraction (0.01) or a percentage (1%). Kinds: reset (GET:
+    /// part of the body, then a TCP reset), truncate (GET: half the body, then close), 500 and
+    /// 503 (GET or PUT answered with that status), delay=RATE:DURATION (hold the answer, e.g.
+    /// delay=5%:200ms). Decisions are deterministic per listener request sequence and counted
+    /// in the stats endpoint's "faults".
+    #[arg(long = "fault", value_name = "KIND=RATE", value_parser = fault_spec)]
+    pub faults: Vec<String>,
+    /// S3 only: the access key clients must sign with (SigV4); needs --secret-key.
+    #[arg(long)]
+    pub access_key: Option<String>,
+    /// S3 only: the secret key of --access-key.
+    #[arg(long)]
+    pub secret_key: Option<String>,
 }

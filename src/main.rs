@@ -4,6 +4,7 @@
 mod cli;
 mod merge_cmd;
 mod run_cmd;
+mod serve_cmd;
 
 use clap::Parser;
 
@@ -11,7 +12,7 @@ fn main() {
     let cli = cli::Cli::parse();
     let code = match cli.command {
         cli::Command::Run(args) => run_cmd::run(*args),
-        cli::Command::Serve(args) => run_cmd::serve(args),
+        cli::Command::Serve(args) => serve_cmd::serve(args),
         cli::Command::Merge(args) => merge_cmd::merge(args),
     };
     std::process::exit(code);

@@ -1,4 +1,4 @@
-//! `ringload run` and `ringload serve`: turn parsed flags into a validated workload, start the
+//! `ringload run`: turn parsed flags into a validated workload, start the
 //! built-in target when no endpoint is given, run the engine, write the result file and decide
 //! the exit code.
 
@@ -14,7 +14,7 @@ use ringload_engine::stats::Op;
 use ringload_engine::worker::StopReason;
 use ringload_engine::workload::{DriverKind, Endpoint, Protocol, Workload};
 
-use crate::cli::{DriverArg, ProtocolArg, RunArgs, ServeArgs};
+use crate::cli::{DriverArg, ProtocolArg, RunArgs};
 
 /// aisloader's default run length when no duration and no other bound is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(60);
@@ -141,6 +141,7 @@ pub fn run(a: RunArgs) -> i32 {
             let cfg = ServeConfig {
                 listen: "127.0.0.1:0".parse().expect("valid literal address"),
                 cores: 1,
+                ..ServeConfig::default()
             };
             let h = match server::start(cfg) {
                 Ok(h) => h,
@@ -326,14 +327,4 @@ fn hostname() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-pub fn serve(a: ServeArgs) -> i32 {
-    match server::serve_forever(ServeConfig {
-        listen: a.listen,
-        cores: a.cores,
-    }) {
-        Ok(()) => 0,
-        Err(e) => failed(e),
-    }
 }

@@ -2,8 +2,10 @@
 //!
 //! Owns: the per-connection buffers and the request/response sequencing (keep-alive,
 //! pipelining, `Expect: 100-continue`, `Content-Length` and chunked bodies, `Connection:
-//! close`). The reactor calls [`Conn::drive`] on readiness; `drive` works until the socket
-//! would block, the connection must close, or its fairness budget is spent.
+//! close`), handing each complete request to its handler (`object`, `cluster`, `ais`, `s3`,
+//! `stats`, `respond`), and carrying out faults (cut bodies, resets, held answers). The
+//! reactor calls [`Conn::drive`] on readiness; `drive` works until the socket would block, the
+//! connection must close, its fairness budget is spent, or a delayed answer is held.
 //!
 //! Why this shape: sockets are registered edge-triggered once and never re-armed, so `drive`
 //! must always run to `EAGAIN` (or report [`Drive::Yield`] so the reactor revisits it).
@@ -11,26 +13,34 @@
 //! Invariants:
 //! - No allocation per request: the receive buffer, the response-head buffer and the name
 //!   buffer are allocated once per connection and reused.
-//! - Request bodies are never copied when they exceed what is already buffered: the rest is
-//!   dropped in the kernel with `recv(MSG_TRUNC)`.
+//! - Object request bodies are never copied when they exceed what is already buffered: the rest
+//!   is dropped in the kernel with `recv(MSG_TRUNC)`. Control request bodies (bucket calls,
+//!   lists) are kept, up to [`MAX_CONTROL_BODY`] (413 beyond).
+//! - A request whose route does not want its body (redirect, refusal) and that asked
+//!   `Expect: 100-continue` is answered at once and the connection closed, the body unread.
+//! - While an answer is held (delay fault), nothing is sent or read on the connection.
 //! - GET bodies are sent straight from a doubled copy of the shared pattern, so any slice of
 //!   up to `PATTERN_LEN` bytes is contiguous; memory does not grow with object size.
 //! - Output is flushed before every read; heads of pipelined answers are batched.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::OnceLock;
+use std::time::Instant;
 
 use super::counters::CoreCounters;
-use super::pattern::{object_start, pattern, PATTERN_LEN};
-use super::request::{self, Extra, Framing, Head, Method, RangeSpec, Resolved};
-use super::store::Store;
+use super::exchange::{Pending, MAX_CONTROL_BODY};
+use super::pattern::{doubled_pattern, PATTERN_LEN};
+use super::reactor::Shared;
+use super::request::{self, Status};
 use super::sys;
 
 /// Receive buffer per connection (bytes); also the largest request head accepted.
 const READ_BUF_BYTES: usize = 8 * 1024;
 /// Initial capacity of the response-head buffer (bytes; grows once if a client pipelines).
 const OUT_BUF_BYTES: usize = 512;
+/// Reused buffers above this capacity (bytes) are released once used, so a connection that
+/// once carried a large list or control body does not keep that memory.
+pub(super) const KEEP_BUF_BYTES: usize = 64 * 1024;
 /// Batched response heads are flushed once they reach this size (bytes).
 const OUT_FLUSH_BYTES: usize = 16 * 1024;
 /// Largest single `recv(MSG_TRUNC)` of a request body (bytes); bounds one syscall's work.
@@ -39,16 +49,6 @@ const DISCARD_MAX_BYTES: u64 = 4 * 1024 * 1024;
 const DRIVE_BUDGET_BYTES: u64 = 8 * 1024 * 1024;
 /// Requests one connection may start per turn before others get theirs (fairness).
 const DRIVE_BUDGET_REQUESTS: u32 = 64;
-/// Body of 404 answers.
-const NOT_FOUND_BODY: &[u8] = b"not found\n";
-/// Body of 400 answers.
-const BAD_REQUEST_BODY: &[u8] = b"bad request\n";
-
-/// The pattern twice in a row: `[pos, pos + n)` is contiguous for `pos, n <= PATTERN_LEN`.
-pub(crate) fn doubled_pattern() -> &'static [u8] {
-    static DOUBLED: OnceLock<Box<[u8]>> = OnceLock::new();
-    DOUBLED.get_or_init(|| [pattern(), pattern()].concat().into_boxed_slice())
-}
 
 /// What the reactor should do with the connection after [`Conn::drive`].
 #[derive(Debug, PartialEq, Eq)]
@@ -57,12 +57,14 @@ pub(crate) enum Drive {
     Blocked,
     /// Budget spent with work left: drive again soon without waiting for an event.
     Yield,
+    /// An answer is held back: drive again once this instant has passed.
+    Sleep(Instant),
     /// Close it (the reason is already counted).
     Close,
 }
 
 #[derive(Clone, Copy, Debug)]
-enum BodyState {
+pub(super) enum BodyState {
     Fixed(u64),
     ChunkSize,
     ChunkData(u64),
@@ -71,28 +73,18 @@ enum BodyState {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Phase {
+pub(super) enum Phase {
     Head,
     Body(BodyState),
     /// Flush what is queued, then close.
     Closing,
 }
 
-/// The request whose body is being consumed.
-#[derive(Clone, Copy, Debug)]
-struct Pending {
-    method: Method,
-    keep_alive: bool,
-    http10_keep_alive: bool,
-    range: Option<RangeSpec>,
-    received: u64,
-}
-
 /// An object body being sent: position in the pattern and bytes left.
 #[derive(Clone, Copy, Debug)]
-struct Stream {
-    pos: usize,
-    remaining: u64,
+pub(super) struct Stream {
+    pub(super) pos: usize,
+    pub(super) remaining: u64,
 }
 
 enum Flush {
@@ -124,16 +116,27 @@ enum Step {
 }
 
 pub(crate) struct Conn {
-    fd: OwnedFd,
-    rbuf: Box<[u8]>,
-    rpos: usize,
-    rend: usize,
-    out: Vec<u8>,
+    pub(super) fd: OwnedFd,
+    pub(super) rbuf: Box<[u8]>,
+    pub(super) rpos: usize,
+    pub(super) rend: usize,
+    pub(super) out: Vec<u8>,
     out_sent: usize,
-    stream: Option<Stream>,
-    phase: Phase,
-    req: Pending,
-    name: Vec<u8>,
+    pub(super) stream: Option<Stream>,
+    pub(super) phase: Phase,
+    pub(super) req: Pending,
+    /// Decoded path of the current request.
+    pub(super) name: Vec<u8>,
+    /// Raw origin-form target (`/path?query`) of the current request.
+    pub(super) target: Vec<u8>,
+    /// Kept body of the current control request.
+    pub(super) body: Vec<u8>,
+    /// Bodies of control and error answers, built before their length is known.
+    pub(super) scratch: Vec<u8>,
+    /// A delayed answer: nothing is sent before this instant.
+    pub(super) hold: Option<Instant>,
+    /// The reactor already has a timer for `hold`.
+    timer_armed: bool,
 }
 
 impl Conn {
@@ -147,14 +150,13 @@ impl Conn {
             out_sent: 0,
             stream: None,
             phase: Phase::Head,
-            req: Pending {
-                method: Method::Other,
-                keep_alive: true,
-                http10_keep_alive: false,
-                range: None,
-                received: 0,
-            },
+            req: Pending::idle(),
             name: Vec::with_capacity(128),
+            target: Vec::with_capacity(128),
+            body: Vec::new(),
+            scratch: Vec::new(),
+            hold: None,
+            timer_armed: false,
         }
     }
 
@@ -168,6 +170,7 @@ impl Conn {
             && self.rpos == self.rend
             && self.out_sent == self.out.len()
             && self.stream.is_none()
+            && self.hold.is_none()
     }
 
     /// Makes all the progress the socket allows (see the module doc).
@@ -178,7 +181,7 @@ impl Conn {
     /// false when not driven by such an event.
     pub(crate) fn drive(
         &mut self,
-        store: &Store,
+        shared: &Shared,
         ctr: &CoreCounters,
         trust_short_reads: bool,
     ) -> Drive {
@@ -186,6 +189,17 @@ impl Conn {
         let mut requests = DRIVE_BUDGET_REQUESTS;
         let mut drained = false;
         loop {
+            if let Some(until) = self.hold {
+                if Instant::now() < until {
+                    // Later events find the timer armed: wait for it, do nothing else.
+                    if std::mem::replace(&mut self.timer_armed, true) {
+                        return Drive::Blocked;
+                    }
+                    return Drive::Sleep(until);
+                }
+                self.hold = None;
+                self.timer_armed = false;
+            }
             let queued = self.out_sent < self.out.len() || self.stream.is_some();
             let closing = matches!(self.phase, Phase::Closing);
             if queued && (self.stream.is_some() || self.out.len() >= OUT_FLUSH_BYTES || closing) {
@@ -199,22 +213,23 @@ impl Conn {
                     if requests == 0 {
                         return Drive::Yield;
                     }
-                    match request::parse_head(&self.rbuf[self.rpos..self.rend], &mut self.name) {
+                    let buf = &self.rbuf[self.rpos..self.rend];
+                    match request::parse_head(buf, &mut self.name, &mut self.target) {
                         Ok(Some(head)) => {
                             requests -= 1;
-                            self.start_request(head, store, ctr);
+                            self.start_request(head, shared, ctr);
                             continue;
                         }
                         Ok(None) => {}
                         Err(_) => {
-                            self.bad_request(ctr);
+                            self.abort(ctr, Status::BadRequest);
                             continue;
                         }
                     }
                 }
                 Phase::Head => {}
                 Phase::Body(state) => {
-                    if let Step::Progress = self.consume_body(state, store, ctr) {
+                    if let Step::Progress = self.consume_body(state, shared, ctr) {
                         continue;
                     }
                 }
@@ -233,7 +248,7 @@ impl Conn {
             }
             let result = match self.phase {
                 Phase::Body(BodyState::Fixed(left) | BodyState::ChunkData(left))
-                    if self.rpos == self.rend =>
+                    if self.rpos == self.rend && !self.req.capture =>
                 {
                     self.discard(left, ctr, &mut budget)
                 }
@@ -255,7 +270,7 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drive::Blocked,
                 Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
                     // Our marker for "buffer full": a head or chunk line too large.
-                    self.bad_request(ctr);
+                    self.abort(ctr, Status::BadRequest);
                 }
                 Err(_) => {
                     ctr.error();
@@ -317,9 +332,9 @@ impl Conn {
     }
 
     /// Advances the body using buffered bytes only.
-    fn consume_body(&mut self, state: BodyState, store: &Store, ctr: &CoreCounters) -> Step {
+    fn consume_body(&mut self, state: BodyState, shared: &Shared, ctr: &CoreCounters) -> Step {
         if let BodyState::Fixed(0) = state {
-            self.finish_request(store, ctr);
+            self.finish_request(shared, ctr);
             return Step::Progress;
         }
         let avail = &self.rbuf[self.rpos..self.rend];
@@ -329,6 +344,13 @@ impl Conn {
         match state {
             BodyState::Fixed(left) | BodyState::ChunkData(left) => {
                 let take = (avail.len() as u64).min(left);
+                if self.req.capture {
+                    if self.body.len() as u64 + take > MAX_CONTROL_BODY {
+                        self.abort(ctr, Status::PayloadTooLarge);
+                        return Step::Progress;
+                    }
+                    self.body.extend_from_slice(&avail[..take as usize]);
+                }
                 self.rpos += take as usize;
                 self.body_bytes(take, ctr);
             }
@@ -342,7 +364,7 @@ impl Conn {
                         Some(0) => Some(BodyState::Trailer),
                         Some(n) => Some(BodyState::ChunkData(n)),
                         None => {
-                            self.bad_request(ctr);
+                            self.abort(ctr, Status::BadRequest);
                             return Step::Progress;
                         }
                     },
@@ -353,7 +375,7 @@ impl Conn {
                 self.rpos += nl + 1;
                 match next {
                     Some(s) => self.phase = Phase::Body(s),
-                    None => self.finish_request(store, ctr),
+                    None => self.finish_request(shared, ctr),
                 }
             }
             BodyState::ChunkDataEnd => {
@@ -364,146 +386,13 @@ impl Conn {
                 } else if avail == b"\r" {
                     return Step::NeedInput;
                 } else {
-                    self.bad_request(ctr);
+                    self.abort(ctr, Status::BadRequest);
                     return Step::Progress;
                 }
                 self.phase = Phase::Body(BodyState::ChunkSize);
             }
         }
         Step::Progress
-    }
-
-    fn start_request(&mut self, head: Head, store: &Store, ctr: &CoreCounters) {
-        self.rpos += head.len;
-        self.req = Pending {
-            method: head.method,
-            keep_alive: head.keep_alive,
-            http10_keep_alive: head.http10_keep_alive,
-            range: head.range,
-            received: 0,
-        };
-        if head.expect_continue {
-            self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-        }
-        match head.framing {
-            Framing::Length(0) => self.finish_request(store, ctr),
-            Framing::Length(n) => self.phase = Phase::Body(BodyState::Fixed(n)),
-            Framing::Chunked => self.phase = Phase::Body(BodyState::ChunkSize),
-        }
-    }
-
-    /// The body is complete: apply the request and queue the answer.
-    fn finish_request(&mut self, store: &Store, ctr: &CoreCounters) {
-        let req = self.req;
-        let close = !req.keep_alive;
-        let ka10 = req.http10_keep_alive;
-        // The name was validated as UTF-8 by `parse_head`; the fallback is unreachable.
-        let name = std::str::from_utf8(&self.name).unwrap_or("");
-        let out = &mut self.out;
-        let none = Extra::default();
-        match req.method {
-            Method::Put => {
-                ctr.put();
-                if store.put(name, req.received) {
-                    request::write_head(out, b"204 No Content", None, none, close, ka10);
-                } else {
-                    request::write_head(out, b"201 Created", Some(0), none, close, ka10);
-                }
-            }
-            Method::Get | Method::Head => {
-                let is_get = req.method == Method::Get;
-                if is_get {
-                    ctr.get();
-                } else {
-                    ctr.head();
-                }
-                let size = store.get(name);
-                let Some(size) = size else {
-                    ctr.not_found();
-                    let len = Some(NOT_FOUND_BODY.len() as u64);
-                    request::write_head(out, b"404 Not Found", len, none, close, ka10);
-                    if is_get {
-                        out.extend_from_slice(NOT_FOUND_BODY);
-                    }
-                    self.phase = if close { Phase::Closing } else { Phase::Head };
-                    return;
-                };
-                let ranges = Extra {
-                    accept_ranges: true,
-                    ..none
-                };
-                let (first, len) = match request::resolve(req.range, size) {
-                    Resolved::Full => {
-                        request::write_head(out, b"200 OK", Some(size), ranges, close, ka10);
-                        (0, size)
-                    }
-                    Resolved::Part(a, b) => {
-                        let extra = Extra {
-                            range: Some((a, b, size)),
-                            ..ranges
-                        };
-                        let len = b - a + 1;
-                        let status = b"206 Partial Content";
-                        request::write_head(out, status, Some(len), extra, close, ka10);
-                        (a, len)
-                    }
-                    Resolved::Unsatisfiable => {
-                        let extra = Extra {
-                            unsatisfied_size: Some(size),
-                            ..ranges
-                        };
-                        let status = b"416 Range Not Satisfiable";
-                        request::write_head(out, status, Some(0), extra, close, ka10);
-                        (0, 0)
-                    }
-                };
-                if is_get && len > 0 {
-                    let pos = (object_start(name.as_bytes()) as u64 + first % PATTERN_LEN as u64)
-                        % PATTERN_LEN as u64;
-                    self.stream = Some(Stream {
-                        pos: pos as usize,
-                        remaining: len,
-                    });
-                }
-            }
-            Method::Delete => {
-                ctr.delete();
-                if store.remove(name) {
-                    request::write_head(out, b"204 No Content", None, none, close, ka10);
-                } else {
-                    ctr.not_found();
-                    let len = Some(NOT_FOUND_BODY.len() as u64);
-                    request::write_head(out, b"404 Not Found", len, none, close, ka10);
-                    out.extend_from_slice(NOT_FOUND_BODY);
-                }
-            }
-            Method::Other => {
-                let allow = Extra {
-                    allow: true,
-                    ..none
-                };
-                let status = b"405 Method Not Allowed";
-                request::write_head(out, status, Some(0), allow, close, ka10);
-            }
-        }
-        self.phase = if close { Phase::Closing } else { Phase::Head };
-    }
-
-    /// Queues a 400 and closes after it; the rest of the input is ignored.
-    fn bad_request(&mut self, ctr: &CoreCounters) {
-        ctr.error();
-        self.rpos = self.rend;
-        let len = Some(BAD_REQUEST_BODY.len() as u64);
-        request::write_head(
-            &mut self.out,
-            b"400 Bad Request",
-            len,
-            Extra::default(),
-            true,
-            false,
-        );
-        self.out.extend_from_slice(BAD_REQUEST_BODY);
-        self.phase = Phase::Closing;
     }
 
     /// Sends queued heads and the current object body until done, blocked or out of budget.
@@ -521,6 +410,10 @@ impl Conn {
             if head.is_empty() && self.stream.is_none() {
                 self.out.clear();
                 self.out_sent = 0;
+                if self.out.capacity() > KEEP_BUF_BYTES {
+                    // A big control answer went out; do not keep its memory per connection.
+                    self.out.shrink_to(OUT_BUF_BYTES);
+                }
                 return Flush::Done;
             }
             if head.is_empty() && body.is_empty() {

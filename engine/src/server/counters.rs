@@ -1,7 +1,8 @@
 //! Request counters of the built-in target: one padded block per core, summed on demand.
 //!
-//! Owns: [`ServerCounters`] (the public totals) and `CoreCounters` (one core's live values).
-//! Why per core: the hot path must not share a cache line between cores.
+//! Owns: [`ServerCounters`] (the public totals of one listener, with [`StatusCounts`] and
+//! [`FaultCounts`]) and `CoreCounters` (one core's live values). Why per core: the hot path must
+//! not share a cache line between cores.
 //!
 //! Invariant: each `CoreCounters` has exactly one writer (its core's thread), so updates are a
 //! relaxed load + store (no locked read-modify-write); readers may see a value a few
@@ -9,17 +10,67 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Totals across all cores since start.
+use super::fault::FaultKind;
+use super::request::{Status, STATUS_COUNT};
+
+/// Final answers per HTTP status (1xx interim answers are not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    counts: [u64; STATUS_COUNT],
+}
+
+impl StatusCounts {
+    /// Answers with status `code` (0 for a code the target never sends).
+    pub fn get(&self, code: u16) -> u64 {
+        Status::ALL
+            .iter()
+            .find(|s| s.code() == code)
+            .map_or(0, |s| self.counts[s.index()])
+    }
+
+    /// `(code, count)` for every status answered at least once, in code order.
+    pub fn nonzero(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        Status::ALL
+            .iter()
+            .map(|s| (s.code(), self.counts[s.index()]))
+            .filter(|&(_, n)| n > 0)
+    }
+}
+
+/// Injected faults, by kind (see `--fault`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    /// GETs cut off with a TCP reset after part of the body.
+    pub reset: u64,
+    /// GETs that sent half the body and closed cleanly.
+    pub truncate: u64,
+    /// Object requests answered 500.
+    pub http500: u64,
+    /// Object requests answered 503.
+    pub http503: u64,
+    /// Answers held back by the configured delay.
+    pub delay: u64,
+}
+
+/// Totals of one listener across its cores since start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServerCounters {
-    /// GET requests answered (including 404 and 416).
+    /// Object GET requests answered (including 404, 416, redirects and faults).
     pub gets: u64,
-    /// PUT requests whose body was fully received and recorded.
+    /// Object PUT requests answered (including redirects, refusals and faults).
     pub puts: u64,
-    /// HEAD requests answered.
+    /// Object HEAD requests answered.
     pub heads: u64,
-    /// DELETE requests answered.
+    /// Object DELETE requests answered.
     pub deletes: u64,
+    /// Object listings (AIS list-objects, S3 ListObjectsV2).
+    pub lists: u64,
+    /// Other bucket requests (presence, create, destroy, delete-listrange, S3 bucket calls).
+    pub bucket_ops: u64,
+    /// Anything else (unknown paths and methods, malformed requests).
+    pub other: u64,
+    /// Object requests a proxy redirected to a target.
+    pub redirects: u64,
     /// Answers that were 404 (GET, HEAD or DELETE of an unknown object).
     pub not_found: u64,
     /// Request body bytes received (PUT payloads, chunk framing excluded).
@@ -29,7 +80,27 @@ pub struct ServerCounters {
     /// Malformed requests (400), peers that vanished mid-request or mid-response, socket
     /// errors, and failed accepts.
     pub errors: u64,
+    /// Final answers per status.
+    pub status: StatusCounts,
+    /// Injected faults per kind.
+    pub faults: FaultCounts,
 }
+
+/// What a request asked for, for the per-kind request counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Get,
+    Put,
+    Head,
+    Delete,
+    List,
+    Bucket,
+    Other,
+}
+
+/// Fault slots: the four [`FaultKind`]s, then delay.
+const FAULT_SLOTS: usize = 5;
+const DELAY_SLOT: usize = 4;
 
 /// One core's counters, padded to its own cache lines.
 #[repr(align(128))]
@@ -39,10 +110,16 @@ pub(crate) struct CoreCounters {
     puts: AtomicU64,
     heads: AtomicU64,
     deletes: AtomicU64,
+    lists: AtomicU64,
+    bucket_ops: AtomicU64,
+    other: AtomicU64,
+    redirects: AtomicU64,
     not_found: AtomicU64,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
     errors: AtomicU64,
+    status: [AtomicU64; STATUS_COUNT],
+    faults: [AtomicU64; FAULT_SLOTS],
 }
 
 /// Single-writer add (see the module invariant).
@@ -51,17 +128,22 @@ fn add(c: &AtomicU64, n: u64) {
 }
 
 impl CoreCounters {
-    pub(crate) fn get(&self) {
-        add(&self.gets, 1);
+    pub(crate) fn request(&self, kind: Kind) {
+        add(
+            match kind {
+                Kind::Get => &self.gets,
+                Kind::Put => &self.puts,
+                Kind::Head => &self.heads,
+                Kind::Delete => &self.deletes,
+                Kind::List => &self.lists,
+                Kind::Bucket => &self.bucket_ops,
+                Kind::Other => &self.other,
+            },
+            1,
+        );
     }
-    pub(crate) fn put(&self) {
-        add(&self.puts, 1);
-    }
-    pub(crate) fn head(&self) {
-        add(&self.heads, 1);
-    }
-    pub(crate) fn delete(&self) {
-        add(&self.deletes, 1);
+    pub(crate) fn redirect(&self) {
+        add(&self.redirects, 1);
     }
     pub(crate) fn not_found(&self) {
         add(&self.not_found, 1);
@@ -75,6 +157,15 @@ impl CoreCounters {
     pub(crate) fn error(&self) {
         add(&self.errors, 1);
     }
+    pub(crate) fn status(&self, s: Status) {
+        add(&self.status[s.index()], 1);
+    }
+    pub(crate) fn fault(&self, kind: FaultKind) {
+        add(&self.faults[kind as usize], 1);
+    }
+    pub(crate) fn delayed(&self) {
+        add(&self.faults[DELAY_SLOT], 1);
+    }
 
     /// Adds this core's values into `t`.
     pub(crate) fn sum_into(&self, t: &mut ServerCounters) {
@@ -82,10 +173,23 @@ impl CoreCounters {
         t.puts += self.puts.load(Relaxed);
         t.heads += self.heads.load(Relaxed);
         t.deletes += self.deletes.load(Relaxed);
+        t.lists += self.lists.load(Relaxed);
+        t.bucket_ops += self.bucket_ops.load(Relaxed);
+        t.other += self.other.load(Relaxed);
+        t.redirects += self.redirects.load(Relaxed);
         t.not_found += self.not_found.load(Relaxed);
         t.bytes_in += self.bytes_in.load(Relaxed);
         t.bytes_out += self.bytes_out.load(Relaxed);
         t.errors += self.errors.load(Relaxed);
+        for (sum, c) in t.status.counts.iter_mut().zip(&self.status) {
+            *sum += c.load(Relaxed);
+        }
+        let f: [u64; FAULT_SLOTS] = std::array::from_fn(|i| self.faults[i].load(Relaxed));
+        t.faults.reset += f[FaultKind::Reset as usize];
+        t.faults.truncate += f[FaultKind::Truncate as usize];
+        t.faults.http500 += f[FaultKind::Http500 as usize];
+        t.faults.http503 += f[FaultKind::Http503 as usize];
+        t.faults.delay += f[DELAY_SLOT];
     }
 }
 
@@ -97,24 +201,35 @@ mod tests {
     fn sums_across_cores() {
         let a = CoreCounters::default();
         let b = CoreCounters::default();
-        a.get();
+        a.request(Kind::Get);
         a.bytes_out(10);
-        b.get();
-        b.put();
+        a.status(Status::Ok);
+        b.request(Kind::Get);
+        b.request(Kind::Put);
         b.bytes_in(5);
         b.error();
+        b.status(Status::Ok);
+        b.status(Status::ServiceUnavailable);
+        b.fault(FaultKind::Http503);
+        b.delayed();
         let mut t = ServerCounters::default();
         a.sum_into(&mut t);
         b.sum_into(&mut t);
         assert_eq!(
-            t,
-            ServerCounters {
-                gets: 2,
-                puts: 1,
-                bytes_in: 5,
-                bytes_out: 10,
-                errors: 1,
-                ..ServerCounters::default()
+            (t.gets, t.puts, t.bytes_in, t.bytes_out, t.errors),
+            (2, 1, 5, 10, 1)
+        );
+        assert_eq!(
+            (t.status.get(200), t.status.get(503), t.status.get(404)),
+            (2, 1, 0)
+        );
+        assert_eq!(t.status.nonzero().collect::<Vec<_>>(), [(200, 2), (503, 1)]);
+        assert_eq!(
+            t.faults,
+            FaultCounts {
+                http503: 1,
+                delay: 1,
+                ..FaultCounts::default()
             }
         );
     }

@@ -1,33 +1,60 @@
 //! The built-in HTTP/1.1 object target (`ringload serve`, and `run`'s quick-start target).
 //!
-//! Owns: starting and stopping the server's cores and the public API ([`start`],
-//! [`ServerHandle`], [`serve_forever`]). Submodules: `reactor` (one core's epoll loop),
-//! `conn` (one connection's state machine), `request` (heads, ranges, response heads),
-//! `store` (name -> size), `counters`, `pattern` (object bytes; private copy of the content
-//! contract until `crate::content` lands), `sys` (every syscall and `unsafe`).
+//! Owns: starting and stopping listeners and the public API ([`start`], [`ServerHandle`],
+//! [`serve_forever`]; cluster mode in `cluster`: [`start_cluster`], [`ClusterHandle`]).
+//! Submodules: `reactor` (one core's epoll loop and timers), `conn` (one connection's state
+//! machine: bytes and sequencing), `exchange` (one request's routing, body use and answer),
+//! `request` (heads, ranges, response heads), `route` (what a request asks, per
+//! protocol and role), `object` (object answers, the hot path), `ais` and `s3` (control
+//! requests in their wire formats), `respond` (replies and errors), `cluster` (AIS proxies
+//! and targets), `node` (one listener's identity, store and cluster), `listing` (buckets and
+//! paged lists), `store` (key -> size, checksum), `fault` (`--fault`), `stats` and `counters`,
+//! `pattern` (object bytes), `sys` (every syscall and `unsafe`).
 //!
 //! Why: it is the "infinitely fast storage" that shows a client's own ceiling, so it is thread
 //! per core (one pinned thread, one epoll instance and one `SO_REUSEPORT` listener per core),
-//! stores metadata only and streams object bytes from a shared 1 MiB pattern.
+//! stores metadata only and streams object bytes from a shared 1 MiB pattern. It speaks plain
+//! HTTP, a subset of AIStore's API (optionally as a cluster of proxies and targets on
+//! loopback), or path-style S3, and can inject faults, so clients are tested without a cluster.
 //!
 //! HTTP: `PUT /path` records the body size (201 new, 204 overwrite; body dropped in the
 //! kernel; `Content-Length` or chunked; `Expect: 100-continue`). `GET` answers 200 with the
 //! pattern bytes, 206 for `Range: bytes=a-b|a-|-n`, 416 if unsatisfiable, 404 if unknown.
 //! `HEAD` is GET without the body; `DELETE` is 204 or 404; other methods 405; malformed
-//! requests 400 and close. Every answer but 1xx/204 carries `Content-Length`.
+//! requests 400 and close. Every answer but 1xx/204 carries `Content-Length`. AIS and S3: see
+//! `route`, `object`, `ais`, `s3`. Any listener answers `GET /v1/ringload/stats` (`stats`).
 //!
-//! Invariants: cores share only the sharded store and the stop flag; stopping wakes every
-//! core through one eventfd and joins them (also on drop).
+//! Invariants: a listener's cores share only its node (store, cluster, atomics) and stop flag;
+//! stopping wakes every core through one eventfd and joins them (also on drop).
 
+mod ais;
+mod cluster;
 mod conn;
 mod counters;
+mod exchange;
+mod fault;
+mod listing;
+mod node;
+mod object;
 pub(crate) mod pattern;
 mod reactor;
 mod request;
+mod respond;
+mod route;
+mod s3;
+mod stats;
 mod store;
 mod sys;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ais;
+#[cfg(test)]
+mod tests_cluster;
+#[cfg(test)]
+mod tests_fault;
+#[cfg(test)]
+mod tests_s3;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -37,9 +64,16 @@ use std::thread::JoinHandle;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+pub use cluster::{
+    serve_cluster_forever, start_cluster, ClusterConfig, ClusterHandle, MAX_CLUSTER_NODES,
+};
 use counters::CoreCounters;
-pub use counters::ServerCounters;
+pub use counters::{FaultCounts, ServerCounters, StatusCounts};
+pub use fault::{FaultKind, FaultSpecError, Faults};
+use node::{Cluster, Node, NodeSpec, Role, TargetRef};
 use reactor::{Reactor, Shared};
+pub use s3::AuthRequest;
+pub use stats::ListenerStats;
 use store::Store;
 
 /// Pending-connection queue per listener (connections); generous so load bursts are not
@@ -47,14 +81,50 @@ use store::Store;
 const LISTEN_BACKLOG: i32 = 4096;
 /// Most cores (threads) one server starts; guards against a typo like `--cores 100000`.
 pub const MAX_CORES: usize = 1024;
+/// Default (and AIS's) largest list page (objects).
+pub const DEFAULT_PAGE_SIZE: usize = 10_000;
 
-/// Where and how wide to serve.
-#[derive(Clone, Debug)]
+/// The S3 auth hook: true lets the request through, false answers 403.
+pub type AuthHook = Arc<dyn Fn(&AuthRequest<'_>) -> bool + Send + Sync>;
+
+/// The object API a listener speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ServeProtocol {
+    /// Plain HTTP: every path is an object key (GET, HEAD, PUT, DELETE).
+    #[default]
+    Http,
+    /// AIStore's native API subset (`/v1/objects/..`, `/v1/buckets/..`).
+    Ais,
+    /// Path-style S3 subset (objects, buckets, ListObjectsV2).
+    S3,
+}
+
+impl ServeProtocol {
+    /// `http`, `ais` or `s3`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServeProtocol::Http => "http",
+            ServeProtocol::Ais => "ais",
+            ServeProtocol::S3 => "s3",
+        }
+    }
+}
+
+/// Where and how to serve.
+#[derive(Clone)]
 pub struct ServeConfig {
     /// Address to listen on; port 0 picks a free port (see [`ServerHandle::local_addr`]).
     pub listen: SocketAddr,
     /// Threads (one per core, pinned when possible); 0 means all available cores.
     pub cores: usize,
+    pub protocol: ServeProtocol,
+    /// Largest list page answered (AIS pages are `min(pagesize, page_size)`; S3 pages also
+    /// at most 1000); at least 1.
+    pub page_size: usize,
+    /// Injected faults (none by default).
+    pub faults: Faults,
+    /// S3 only: when set, every S3 request must pass it (403 otherwise).
+    pub s3_auth: Option<AuthHook>,
 }
 
 impl Default for ServeConfig {
@@ -62,7 +132,24 @@ impl Default for ServeConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             cores: 0,
+            protocol: ServeProtocol::Http,
+            page_size: DEFAULT_PAGE_SIZE,
+            faults: Faults::default(),
+            s3_auth: None,
         }
+    }
+}
+
+impl std::fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("listen", &self.listen)
+            .field("cores", &self.cores)
+            .field("protocol", &self.protocol)
+            .field("page_size", &self.page_size)
+            .field("faults", &self.faults)
+            .field("s3_auth", &self.s3_auth.as_ref().map(|_| "hook"))
+            .finish()
     }
 }
 
@@ -83,6 +170,18 @@ pub enum ServeError {
     },
     #[error("--cores {requested} is too many: use at most {max} (or 0 for all cores)")]
     TooManyCores { requested: usize, max: usize },
+    #[error("--page-size 0 is too small: use at least 1 (default {DEFAULT_PAGE_SIZE})")]
+    PageSize,
+    #[error("a cluster (--proxies/--targets) speaks AIS only, not {protocol}: use --protocol ais")]
+    ClusterProtocol { protocol: &'static str },
+    #[error("{what} {n} is out of range: use 1..={max}")]
+    ClusterSize {
+        what: &'static str,
+        n: usize,
+        max: usize,
+    },
+    #[error("--listen {base}: {count} listeners from that port would pass port 65535: use a lower base port, or port 0 for free ports")]
+    PortRange { base: SocketAddr, count: usize },
     #[error(
         "cannot set up the server's {what}: {source} (check the open-file limit, `ulimit -n`)"
     )]
@@ -156,75 +255,111 @@ fn check_port_free(addr: SocketAddr) -> Result<(), ServeError> {
     probe.bind(&addr.into()).map_err(|e| bind_error(addr, e))
 }
 
-/// Starts the target; it serves until [`ServerHandle::stop`] or drop.
-pub fn start(cfg: ServeConfig) -> Result<ServerHandle, ServeError> {
-    let cores = match cfg.cores {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n if n > MAX_CORES => {
-            return Err(ServeError::TooManyCores {
-                requested: n,
-                max: MAX_CORES,
-            })
-        }
-        n => n,
-    };
-    check_port_free(cfg.listen)?;
-    let first = bind_listener(cfg.listen)?;
-    let local = first
+/// Checks the parts of a config every listener shares; returns the number of cores.
+fn validate(cfg: &ServeConfig) -> Result<usize, ServeError> {
+    if cfg.page_size == 0 {
+        return Err(ServeError::PageSize);
+    }
+    match cfg.cores {
+        0 => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        n if n > MAX_CORES => Err(ServeError::TooManyCores {
+            requested: n,
+            max: MAX_CORES,
+        }),
+        n => Ok(n),
+    }
+}
+
+/// One listener's sockets (one per core), bound and listening, not yet served.
+struct Bound {
+    listeners: Vec<Socket>,
+    addr: SocketAddr,
+}
+
+fn bind(listen: SocketAddr, cores: usize) -> Result<Bound, ServeError> {
+    check_port_free(listen)?;
+    let first = bind_listener(listen)?;
+    let addr = first
         .local_addr()
         .ok()
         .and_then(|a| a.as_socket())
         .ok_or_else(|| setup("listening socket address")(io::ErrorKind::Other.into()))?;
     let mut listeners = vec![first];
     for _ in 1..cores {
-        listeners.push(bind_listener(local)?);
+        listeners.push(bind_listener(addr)?);
     }
-    // Build the pattern now, not inside the first request.
-    conn::doubled_pattern();
+    Ok(Bound { listeners, addr })
+}
 
+/// Starts one core per bound socket, serving as `node`.
+fn spawn(bound: Bound, node: Node) -> Result<ServerHandle, ServeError> {
+    // Build the pattern now, not inside the first request.
+    pattern::doubled_pattern();
+    let counters: Vec<Arc<CoreCounters>> = (0..bound.listeners.len())
+        .map(|_| Arc::new(CoreCounters::default()))
+        .collect();
     let shared = Arc::new(Shared {
-        store: Store::new(),
+        node,
         stop: AtomicBool::new(false),
         wake: sys::eventfd().map_err(setup("stop eventfd"))?,
+        counters: counters.clone(),
     });
     let mut handle = ServerHandle {
-        addr: local,
+        addr: bound.addr,
         shared: Arc::clone(&shared),
-        counters: Vec::with_capacity(cores),
-        threads: Vec::with_capacity(cores),
+        threads: Vec::with_capacity(counters.len()),
     };
     let core_ids = core_affinity::get_core_ids().unwrap_or_default();
-    for (i, listener) in listeners.into_iter().enumerate() {
-        let counters = Arc::new(CoreCounters::default());
+    for (i, (listener, counters)) in bound.listeners.into_iter().zip(counters).enumerate() {
         let reactor = Reactor::new(listener, Arc::clone(&shared), Arc::clone(&counters))
             .map_err(setup("epoll instance"))?;
         let core_id = (!core_ids.is_empty()).then(|| core_ids[i % core_ids.len()]);
         let thread = std::thread::Builder::new()
             .name(format!("ringload-serve-{i}"))
-            .spawn({
-                let counters = Arc::clone(&counters);
-                move || {
-                    if let Some(id) = core_id {
-                        // Best effort: an unpinned core still serves correctly.
-                        core_affinity::set_for_current(id);
-                    }
-                    if reactor.run().is_err() {
-                        counters.error();
-                    }
+            .spawn(move || {
+                if let Some(id) = core_id {
+                    // Best effort: an unpinned core still serves correctly.
+                    core_affinity::set_for_current(id);
+                }
+                if reactor.run().is_err() {
+                    counters.error();
                 }
             })
             .map_err(|source| ServeError::Spawn { core: i, source })?;
-        handle.counters.push(counters);
         handle.threads.push(thread);
     }
     Ok(handle)
 }
 
-/// A running target. Dropping it stops it.
+/// Starts a stand-alone target; it serves until [`ServerHandle::stop`] or drop.
+pub fn start(cfg: ServeConfig) -> Result<ServerHandle, ServeError> {
+    let cores = validate(&cfg)?;
+    let bound = bind(cfg.listen, cores)?;
+    let url = format!("http://{}", bound.addr);
+    let store = Arc::new(Store::new());
+    let cluster = Arc::new(Cluster::new(vec![TargetRef {
+        url: url.clone().into(),
+        seed: Cluster::seed("s0"),
+        store: Arc::clone(&store),
+    }]));
+    let node = Node::new(NodeSpec {
+        protocol: cfg.protocol,
+        role: Role::Server,
+        id: "s0".into(),
+        url,
+        store,
+        cluster,
+        faults: cfg.faults,
+        page_size: cfg.page_size,
+        s3_auth: cfg.s3_auth,
+    });
+    spawn(bound, node)
+}
+
+/// A running listener (a stand-alone server, or one node of a cluster). Dropping it stops it.
 pub struct ServerHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    counters: Vec<Arc<CoreCounters>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -241,32 +376,43 @@ impl ServerHandle {
 
     /// Number of serving threads.
     pub fn cores(&self) -> usize {
-        self.counters.len()
+        self.shared.counters.len()
     }
 
-    /// Records an object without the network. `path` is the URL path without its leading `/`
-    /// (one leading `/` is tolerated), already decoded, e.g. `bucket/name`.
+    /// Creates bucket `b` (no-op if it exists). Buckets matter to AIS and S3 only.
+    pub fn create_bucket(&self, b: &str) {
+        self.shared.node.cluster.buckets.create(b);
+    }
+
+    /// Records an object without the network. `path` is the object key: the URL path without
+    /// its leading `/` (one leading `/` is tolerated), already decoded, e.g. `bucket/name`
+    /// (for AIS too: not `v1/objects/...`). Its first segment's bucket is created if needed.
     pub fn insert(&self, path: &str, size: u64) {
-        self.shared.store.put(strip(path), size);
+        let key = strip(path);
+        if let Some((bucket, _)) = key.split_once('/') {
+            self.create_bucket(bucket);
+        }
+        self.shared.node.store.put(key, size);
     }
 
-    /// Size of an object, if it exists.
+    /// Size of an object (by key, as for [`ServerHandle::insert`]), if it exists.
     pub fn object_size(&self, path: &str) -> Option<u64> {
-        self.shared.store.get(strip(path))
+        self.shared.node.store.get(strip(path))
     }
 
     /// Number of objects stored.
     pub fn object_count(&self) -> usize {
-        self.shared.store.len()
+        self.shared.node.store.len()
     }
 
     /// Totals across all cores.
     pub fn counters(&self) -> ServerCounters {
-        let mut t = ServerCounters::default();
-        for c in &self.counters {
-            c.sum_into(&mut t);
-        }
-        t
+        self.shared.totals()
+    }
+
+    /// Role, protocol, URL and counters (what `GET /v1/ringload/stats` answers).
+    pub fn stats(&self) -> ListenerStats {
+        self.shared.stats()
     }
 
     /// Stops every core and waits for them (promptly: each is woken through the eventfd).
@@ -297,13 +443,15 @@ fn strip(path: &str) -> &str {
     path.strip_prefix('/').unwrap_or(path)
 }
 
-/// The CLI's `ringload serve`: starts the target, prints `{"role":"target","url":"..."}` as one
-/// line on stdout, serves until SIGINT or SIGTERM, then stops. Call it before starting other
-/// threads: it blocks those signals on the calling thread so the server threads inherit that.
+/// The CLI's `ringload serve` for one listener: starts the target, prints
+/// `{"role":"server","protocol":"http|ais|s3","url":"..."}` as one line on stdout, serves until
+/// SIGINT or SIGTERM, then stops. Call it before starting other threads: it blocks those
+/// signals on the calling thread so the server threads inherit that.
 pub fn serve_forever(cfg: ServeConfig) -> Result<(), ServeError> {
     let signals = sys::StopSignals::block().map_err(|source| ServeError::Signal { source })?;
+    let protocol = cfg.protocol.as_str();
     let handle = start(cfg)?;
-    let line = serde_json::json!({ "role": "target", "url": handle.url() });
+    let line = serde_json::json!({ "role": "server", "protocol": protocol, "url": handle.url() });
     let mut out = io::stdout().lock();
     writeln!(out, "{line}")
         .and_then(|()| out.flush())

@@ -2,8 +2,35 @@
 //! shared with the client's `--verifyhash` path. Byte `i` of object `name` (the percent-decoded
 //! URL path without its leading `/`, e.g. `bucket/obj`) is
 //! `pattern()[(object_start(name) + i) % PATTERN_LEN]`; nothing is stored.
+//!
+//! Also owns the doubled pattern that GET bodies are sent from, and [`object_xxh64`], the
+//! checksum of an object's bytes computed from it.
+
+use std::sync::OnceLock;
 
 pub use crate::content::PATTERN_LEN;
+
+/// The pattern twice in a row: `[pos, pos + n)` is contiguous for `pos, n <= PATTERN_LEN`.
+pub(crate) fn doubled_pattern() -> &'static [u8] {
+    static DOUBLED: OnceLock<Box<[u8]>> = OnceLock::new();
+    DOUBLED.get_or_init(|| [pattern(), pattern()].concat().into_boxed_slice())
+}
+
+/// XXH64 (seed 0) of the `size` bytes of object `name`, streamed from the pattern (no
+/// allocation; about 1 s per 10 GB on one core).
+pub(crate) fn object_xxh64(name: &[u8], size: u64) -> u64 {
+    let doubled = doubled_pattern();
+    let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+    let mut pos = object_start(name);
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(PATTERN_LEN as u64) as usize;
+        h.update(&doubled[pos..pos + n]);
+        pos = (pos + n) % PATTERN_LEN;
+        left -= n as u64;
+    }
+    h.digest()
+}
 
 /// The shared pattern bytes.
 pub fn pattern() -> &'static [u8] {
@@ -40,5 +67,17 @@ mod tests {
         fill(b"bucket/obj", 12345, &mut buf);
         let start = crate::content::object_start(b"bucket/obj");
         assert!(crate::content::pattern().verify(start, 12345, &buf));
+    }
+
+    #[test]
+    fn object_checksum_is_xxh64_of_the_bytes() {
+        for size in [0usize, 1, 1000, PATTERN_LEN + 17] {
+            let mut buf = vec![0u8; size];
+            fill(b"b/o", 0, &mut buf);
+            assert_eq!(
+                object_xxh64(b"b/o", size as u64),
+                xxhash_rust::xxh64::xxh64(&buf, 0)
+            );
+        }
     }
 }

@@ -1,26 +1,34 @@
 //! One core of the built-in target: an epoll loop over its own listener and connections.
 //!
 //! Owns: accepting on this core's `SO_REUSEPORT` listener, the slab of connections, dispatching
-//! readiness to [`Conn::drive`], and stopping when the shared stop flag is set.
+//! readiness to [`Conn::drive`], the timer list of connections holding back a delayed answer,
+//! and stopping when the shared stop flag is set.
 //!
 //! Why: thread per core with nothing shared on the hot path but the object store; the kernel
 //! spreads new connections across the cores' listeners.
 //!
 //! Invariants: connection sockets are registered edge-triggered once (never re-armed); a
 //! connection that returns [`Drive::Yield`] is kept on the ready list and driven again before
-//! the next blocking wait. Tokens carry a generation so an event for a closed slot can never
-//! reach the connection that reused it. The listener and the stop eventfd are level-triggered.
+//! the next blocking wait. A connection that returns [`Drive::Sleep`] is driven again once its
+//! deadline has passed (never before: the wait's timeout is rounded up), so a delay never
+//! blocks the loop. Tokens carry a generation so an event (or timer) for a closed slot can
+//! never reach the connection that reused it. The listener and the stop eventfd are
+//! level-triggered.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use socket2::Socket;
 
 use super::conn::{Conn, Drive};
-use super::counters::CoreCounters;
-use super::store::Store;
+use super::counters::{CoreCounters, ServerCounters};
+use super::node::Node;
+use super::stats::ListenerStats;
 use super::sys::{self, Epoll};
 
 /// Pause after accept fails for lack of file descriptors, so the core does not spin on a
@@ -35,12 +43,34 @@ const ACCEPTS_PER_WAKE: usize = 64;
 const LISTENER_TOKEN: u64 = u64::MAX;
 const WAKE_TOKEN: u64 = u64::MAX - 1;
 
-/// State shared by all cores.
+/// State shared by all cores of one listener.
 pub(crate) struct Shared {
-    pub(crate) store: Store,
+    pub(crate) node: Node,
     pub(crate) stop: AtomicBool,
     /// Level-triggered in every core's epoll; made readable once to stop them all.
     pub(crate) wake: OwnedFd,
+    /// Every core's counters (for the stats endpoint and the handle).
+    pub(crate) counters: Vec<Arc<CoreCounters>>,
+}
+
+impl Shared {
+    /// Totals across this listener's cores.
+    pub(crate) fn totals(&self) -> ServerCounters {
+        let mut t = ServerCounters::default();
+        for c in &self.counters {
+            c.sum_into(&mut t);
+        }
+        t
+    }
+
+    pub(crate) fn stats(&self) -> ListenerStats {
+        ListenerStats {
+            role: self.node.role.as_str(),
+            protocol: self.node.protocol.as_str(),
+            url: self.node.url.to_string(),
+            counters: self.totals(),
+        }
+    }
 }
 
 struct Slot {
@@ -56,6 +86,8 @@ pub(crate) struct Reactor {
     slots: Vec<Slot>,
     free: Vec<u32>,
     ready: Vec<u64>,
+    /// (deadline, token) of sleeping connections, earliest first.
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
 }
 
 impl Reactor {
@@ -76,6 +108,7 @@ impl Reactor {
             slots: Vec::new(),
             free: Vec::new(),
             ready: Vec::new(),
+            timers: BinaryHeap::new(),
         })
     }
 
@@ -84,7 +117,13 @@ impl Reactor {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; EVENTS_PER_WAIT];
         let mut again: Vec<u64> = Vec::new();
         while !self.shared.stop.load(Ordering::Acquire) {
-            let timeout_ms = if self.ready.is_empty() { -1 } else { 0 };
+            let timeout_ms = if !self.ready.is_empty() {
+                0
+            } else if let Some(Reverse((at, _))) = self.timers.peek() {
+                ms_until(*at)
+            } else {
+                -1
+            };
             let n = self.epoll.wait(&mut events, timeout_ms)?;
             for ev in &events[..n] {
                 // Copy out of the (packed on x86_64) struct before use.
@@ -98,6 +137,16 @@ impl Reactor {
             std::mem::swap(&mut again, &mut self.ready);
             for token in again.drain(..) {
                 self.drive(token, false);
+            }
+            if !self.timers.is_empty() {
+                let now = Instant::now();
+                while let Some(&Reverse((at, token))) = self.timers.peek() {
+                    if at > now {
+                        break;
+                    }
+                    self.timers.pop();
+                    self.drive(token, false);
+                }
             }
         }
         Ok(())
@@ -181,9 +230,10 @@ impl Reactor {
         let Some(conn) = slot.conn.as_mut() else {
             return;
         };
-        match conn.drive(&self.shared.store, &self.counters, trust_short_reads) {
+        match conn.drive(&self.shared, &self.counters, trust_short_reads) {
             Drive::Blocked => {}
             Drive::Yield => self.ready.push(token),
+            Drive::Sleep(until) => self.timers.push(Reverse((until, token))),
             Drive::Close => self.close(token),
         }
     }
@@ -197,4 +247,11 @@ impl Reactor {
             }
         }
     }
+}
+
+/// Milliseconds from now until `at`, rounded up (so the wait never ends before `at`).
+fn ms_until(at: Instant) -> i32 {
+    let left = at.saturating_duration_since(Instant::now());
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    i32::try_from(ms).unwrap_or(i32::MAX)
 }

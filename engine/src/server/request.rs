@@ -1,8 +1,9 @@
 //! Request heads and response heads of the built-in target (pure functions, no I/O).
 //!
-//! Owns: turning a request head into a [`Head`] (method, decoded object name, body framing,
-//! keep-alive, `Expect`, `Range`), resolving ranges against an object size, and writing
-//! response heads into a caller-owned buffer.
+//! Owns: turning a request head into a [`Head`] (method, decoded path, raw target, body
+//! framing, keep-alive, `Expect`, `Range`), query-string helpers, resolving ranges against an
+//! object size, the response [`Status`] set, and writing response heads into a caller-owned
+//! buffer.
 //!
 //! Why separate: the connection state machine stays about I/O and sequencing, and these rules
 //! are tested byte for byte without sockets.
@@ -23,6 +24,7 @@ pub(crate) enum Method {
     Head,
     Put,
     Delete,
+    Post,
     Other,
 }
 
@@ -65,6 +67,8 @@ pub(crate) struct Head {
     pub(crate) framing: Framing,
     pub(crate) expect_continue: bool,
     pub(crate) range: Option<RangeSpec>,
+    /// Length of the raw path in the raw target (the query, if any, follows a `?` there).
+    pub(crate) path_len: usize,
 }
 
 /// Why a head was rejected (answered with 400 and a close; the reason is for tests).
@@ -78,8 +82,13 @@ pub(crate) enum BadRequest {
 }
 
 /// Parses one head from `buf`. `Ok(None)`: incomplete, read more. On success the decoded
-/// object name (URL path without leading `/` and query) is left in `name`.
-pub(crate) fn parse_head(buf: &[u8], name: &mut Vec<u8>) -> Result<Option<Head>, BadRequest> {
+/// path (URL path without leading `/` and query) is left in `name`, and the raw origin-form
+/// target (`/path?query`, still percent-encoded, without any fragment) in `target`.
+pub(crate) fn parse_head(
+    buf: &[u8],
+    name: &mut Vec<u8>,
+    target: &mut Vec<u8>,
+) -> Result<Option<Head>, BadRequest> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
@@ -92,9 +101,10 @@ pub(crate) fn parse_head(buf: &[u8], name: &mut Vec<u8>) -> Result<Option<Head>,
         "HEAD" => Method::Head,
         "PUT" => Method::Put,
         "DELETE" => Method::Delete,
+        "POST" => Method::Post,
         _ => Method::Other,
     };
-    decode_target(req.path.unwrap_or("").as_bytes(), name)?;
+    let path_len = decode_target(req.path.unwrap_or("").as_bytes(), name, target)?;
     let http11 = req.version == Some(1);
 
     let mut length: Option<u64> = None;
@@ -147,6 +157,7 @@ pub(crate) fn parse_head(buf: &[u8], name: &mut Vec<u8>) -> Result<Option<Head>,
         framing,
         expect_continue: http11 && expect_continue && framing != Framing::Length(0),
         range,
+        path_len,
     }))
 }
 
@@ -196,9 +207,11 @@ pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     })
 }
 
-/// Decodes a request target (origin or absolute form) into the object name.
-fn decode_target(target: &[u8], out: &mut Vec<u8>) -> Result<(), BadRequest> {
+/// Decodes a request target (origin or absolute form) into the object name, copies its raw
+/// origin form into `raw`, and returns the raw path's length there.
+fn decode_target(target: &[u8], out: &mut Vec<u8>, raw: &mut Vec<u8>) -> Result<usize, BadRequest> {
     out.clear();
+    raw.clear();
     let mut path = target;
     for scheme in [&b"http://"[..], &b"https://"[..]] {
         if path.len() >= scheme.len() && path[..scheme.len()].eq_ignore_ascii_case(scheme) {
@@ -213,6 +226,8 @@ fn decode_target(target: &[u8], out: &mut Vec<u8>) -> Result<(), BadRequest> {
         .iter()
         .position(|&b| b == b'?' || b == b'#')
         .unwrap_or(path.len());
+    let frag = path.iter().position(|&b| b == b'#').unwrap_or(path.len());
+    raw.extend_from_slice(&path[..frag]);
     let path = &path[..end];
     let path = path.strip_prefix(b"/").unwrap_or(path);
     let mut i = 0;
@@ -233,7 +248,44 @@ fn decode_target(target: &[u8], out: &mut Vec<u8>) -> Result<(), BadRequest> {
     if std::str::from_utf8(out).is_err() {
         return Err(BadRequest::NotUtf8);
     }
-    Ok(())
+    Ok(end)
+}
+
+/// The raw value of query parameter `key` (first occurrence; `Some(b"")` for a bare `key`).
+pub(crate) fn query_param<'q>(query: &'q [u8], key: &[u8]) -> Option<&'q [u8]> {
+    query.split(|&b| b == b'&').find_map(|pair| {
+        let (k, v) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        (k == key).then_some(v)
+    })
+}
+
+/// Percent-decodes a query value (`+` is a space) into a new string; `None` if the escapes
+/// are bad or the result is not UTF-8. Control paths only (it allocates).
+pub(crate) fn decode_query_value(v: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        match v[i] {
+            b'%' => {
+                let hi = hex_val(*v.get(i + 1)?)?;
+                let lo = hex_val(*v.get(i + 2)?)?;
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Parses `bytes=a-b`, `bytes=a-`, `bytes=-n`; anything else (several ranges, other units,
@@ -289,6 +341,82 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
+/// Every final status the target answers; counted per status in the listener's counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    Ok,
+    Created,
+    NoContent,
+    PartialContent,
+    MovedPermanently,
+    TemporaryRedirect,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    RangeNotSatisfiable,
+    InternalServerError,
+    ServiceUnavailable,
+}
+
+/// Number of [`Status`] values (the size of the per-status counter array).
+pub(crate) const STATUS_COUNT: usize = 15;
+
+impl Status {
+    /// All statuses, in counter-index order.
+    pub(crate) const ALL: [Status; STATUS_COUNT] = [
+        Status::Ok,
+        Status::Created,
+        Status::NoContent,
+        Status::PartialContent,
+        Status::MovedPermanently,
+        Status::TemporaryRedirect,
+        Status::BadRequest,
+        Status::Forbidden,
+        Status::NotFound,
+        Status::MethodNotAllowed,
+        Status::Conflict,
+        Status::PayloadTooLarge,
+        Status::RangeNotSatisfiable,
+        Status::InternalServerError,
+        Status::ServiceUnavailable,
+    ];
+
+    /// The status line after `HTTP/1.1 `.
+    pub(crate) fn line(self) -> &'static [u8] {
+        match self {
+            Status::Ok => b"200 OK",
+            Status::Created => b"201 Created",
+            Status::NoContent => b"204 No Content",
+            Status::PartialContent => b"206 Partial Content",
+            Status::MovedPermanently => b"301 Moved Permanently",
+            Status::TemporaryRedirect => b"307 Temporary Redirect",
+            Status::BadRequest => b"400 Bad Request",
+            Status::Forbidden => b"403 Forbidden",
+            Status::NotFound => b"404 Not Found",
+            Status::MethodNotAllowed => b"405 Method Not Allowed",
+            Status::Conflict => b"409 Conflict",
+            Status::PayloadTooLarge => b"413 Content Too Large",
+            Status::RangeNotSatisfiable => b"416 Range Not Satisfiable",
+            Status::InternalServerError => b"500 Internal Server Error",
+            Status::ServiceUnavailable => b"503 Service Unavailable",
+        }
+    }
+
+    /// The numeric code.
+    pub(crate) fn code(self) -> u16 {
+        let l = self.line();
+        u16::from(l[0] - b'0') * 100 + u16::from(l[1] - b'0') * 10 + u16::from(l[2] - b'0')
+    }
+
+    /// Index into the per-status counters.
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// Optional parts of a response head.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Extra {
@@ -298,20 +426,36 @@ pub(crate) struct Extra {
     pub(crate) unsatisfied_size: Option<u64>,
     pub(crate) accept_ranges: bool,
     pub(crate) allow: bool,
+    pub(crate) content_type: Option<&'static str>,
 }
 
 /// Appends a response head. `content_length: None` omits the header (204 / 1xx only).
 /// `close` adds `Connection: close`; `keep_alive_10` adds `Connection: keep-alive`.
+#[cfg(test)]
 pub(crate) fn write_head(
     out: &mut Vec<u8>,
-    status: &[u8],
+    status: Status,
+    content_length: Option<u64>,
+    extra: Extra,
+    close: bool,
+    keep_alive_10: bool,
+) {
+    write_head_open(out, status, content_length, extra, close, keep_alive_10);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// [`write_head`] without the final blank line, so the caller can append header lines (each
+/// ending in CRLF) and then the blank line.
+pub(crate) fn write_head_open(
+    out: &mut Vec<u8>,
+    status: Status,
     content_length: Option<u64>,
     extra: Extra,
     close: bool,
     keep_alive_10: bool,
 ) {
     out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status);
+    out.extend_from_slice(status.line());
     out.extend_from_slice(b"\r\n");
     if let Some(n) = content_length {
         out.extend_from_slice(b"Content-Length: ");
@@ -338,12 +482,16 @@ pub(crate) fn write_head(
     if extra.allow {
         out.extend_from_slice(b"Allow: GET, HEAD, PUT, DELETE\r\n");
     }
+    if let Some(ct) = extra.content_type {
+        out.extend_from_slice(b"Content-Type: ");
+        out.extend_from_slice(ct.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
     if close {
         out.extend_from_slice(b"Connection: close\r\n");
     } else if keep_alive_10 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
-    out.extend_from_slice(b"\r\n");
 }
 
 #[cfg(test)]
@@ -352,7 +500,7 @@ mod tests {
 
     fn parse(s: &str) -> (Result<Option<Head>, BadRequest>, String) {
         let mut name = Vec::new();
-        let r = parse_head(s.as_bytes(), &mut name);
+        let r = parse_head(s.as_bytes(), &mut name, &mut Vec::new());
         (r, String::from_utf8_lossy(&name).into_owned())
     }
 
@@ -368,6 +516,33 @@ mod tests {
             h.len,
             "PUT /b/a%20b%2Fc?x=1 HTTP/1.1\r\nContent-Length: 42\r\n\r\n".len()
         );
+    }
+
+    #[test]
+    fn keeps_the_raw_target_and_reads_query_parameters() {
+        let mut name = Vec::new();
+        let mut target = Vec::new();
+        let h = parse_head(
+            b"GET http://h:1/v1/objects/b/a%20b?provider=ais&pid#frag HTTP/1.1\r\n\r\n",
+            &mut name,
+            &mut target,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(name, b"v1/objects/b/a b");
+        assert_eq!(target, b"/v1/objects/b/a%20b?provider=ais&pid");
+        assert_eq!(&target[..h.path_len], b"/v1/objects/b/a%20b");
+        let q = &target[h.path_len + 1..];
+        assert_eq!(query_param(q, b"provider"), Some(&b"ais"[..]));
+        assert_eq!(query_param(q, b"pid"), Some(&b""[..]));
+        assert_eq!(query_param(q, b"utm"), None);
+        assert_eq!(decode_query_value(b"a%2Fb+c").as_deref(), Some("a/b c"));
+        assert_eq!(decode_query_value(b"%zz"), None);
+        for s in Status::ALL {
+            assert_eq!(Status::ALL[s.index()], s);
+            assert!((200..600).contains(&s.code()));
+        }
+        assert_eq!(Status::PayloadTooLarge.code(), 413);
     }
 
     #[test]
@@ -480,7 +655,7 @@ mod tests {
         };
         write_head(
             &mut out,
-            b"206 Partial Content",
+            Status::PartialContent,
             Some(8),
             extra,
             true,

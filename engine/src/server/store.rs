@@ -1,11 +1,15 @@
-//! The built-in target's object metadata: name -> size, shared by all cores.
+//! The built-in target's object metadata: key -> size (and a cached checksum), shared by the
+//! cores of one listener.
 //!
-//! Owns: which objects exist and how large they are. Bytes are never stored (they are derived
-//! from the name, see `pattern`). Why sharded: every core PUTs and GETs concurrently; 64 locks
-//! chosen by the name's hash keep contention negligible without a lock-free map.
+//! Owns: which objects exist, how large they are, and the XXH64 of their bytes once someone
+//! asked for it. Bytes are never stored (they are derived from the key, see `pattern`). Why
+//! sharded: every core PUTs and GETs concurrently; 64 locks chosen by the key's hash keep
+//! contention negligible without a lock-free map.
 //!
-//! Invariants: a shard lock is held only for one map operation (no I/O, no allocation except
-//! the key of a new object); a poisoned lock is recovered, never propagated as a panic.
+//! Invariants: a shard lock is held only for one map operation or one shard's scan (no I/O, no
+//! allocation except the key of a new object, or the names a scan's caller copies); a poisoned
+//! lock is recovered, never propagated as a panic. A cached checksum always belongs to the
+//! current size: `put` clears it and `set_checksum` ignores a stale size.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -17,10 +21,18 @@ const SHARDS: usize = 64;
 /// the pattern start of a name are unrelated.
 const SHARD_SEED: u64 = 0x0053_4841_5244;
 
-/// One shard: object name -> size in bytes.
-type Shard = Mutex<HashMap<Box<str>, u64>>;
+/// What is known about one object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Meta {
+    pub(crate) size: u64,
+    /// XXH64 (seed 0) of the object's bytes, once computed.
+    pub(crate) checksum: Option<u64>,
+}
 
-/// Sharded name -> size map.
+/// One shard: object key -> metadata.
+type Shard = Mutex<HashMap<Box<str>, Meta>>;
+
+/// Sharded key -> metadata map.
 pub(crate) struct Store {
     shards: Box<[Shard]>,
 }
@@ -32,27 +44,47 @@ impl Store {
         }
     }
 
-    fn shard(&self, name: &str) -> MutexGuard<'_, HashMap<Box<str>, u64>> {
-        let h = xxhash_rust::xxh64::xxh64(name.as_bytes(), SHARD_SEED);
-        let idx = (h as usize) & (SHARDS - 1);
-        self.shards[idx]
+    fn lock(shard: &Shard) -> MutexGuard<'_, HashMap<Box<str>, Meta>> {
+        shard
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn shard(&self, name: &str) -> MutexGuard<'_, HashMap<Box<str>, Meta>> {
+        let h = xxhash_rust::xxh64::xxh64(name.as_bytes(), SHARD_SEED);
+        Self::lock(&self.shards[(h as usize) & (SHARDS - 1)])
     }
 
     /// Records `name` with `size`; returns true if it already existed (overwrite).
     pub(crate) fn put(&self, name: &str, size: u64) -> bool {
         let mut shard = self.shard(name);
+        let meta = Meta {
+            size,
+            checksum: None,
+        };
         if let Some(existing) = shard.get_mut(name) {
-            *existing = size;
+            *existing = meta;
             return true;
         }
-        shard.insert(name.into(), size);
+        shard.insert(name.into(), meta);
         false
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<u64> {
+        self.meta(name).map(|m| m.size)
+    }
+
+    pub(crate) fn meta(&self, name: &str) -> Option<Meta> {
         self.shard(name).get(name).copied()
+    }
+
+    /// Caches the checksum of `name`, unless the object was replaced by one of another size.
+    pub(crate) fn set_checksum(&self, name: &str, size: u64, checksum: u64) {
+        if let Some(m) = self.shard(name).get_mut(name) {
+            if m.size == size {
+                m.checksum = Some(checksum);
+            }
+        }
     }
 
     /// Removes `name`; returns true if it existed.
@@ -60,11 +92,31 @@ impl Store {
         self.shard(name).remove(name).is_some()
     }
 
+    /// Removes every key starting with `prefix`; returns how many.
+    pub(crate) fn remove_prefix(&self, prefix: &str) -> usize {
+        let mut n = 0;
+        for shard in self.shards.iter() {
+            let mut s = Self::lock(shard);
+            let before = s.len();
+            s.retain(|k, _| !k.starts_with(prefix));
+            n += before - s.len();
+        }
+        n
+    }
+
+    /// Calls `f(key, size)` for every key starting with `prefix` (in no particular order).
+    pub(crate) fn scan(&self, prefix: &str, mut f: impl FnMut(&str, u64)) {
+        for shard in self.shards.iter() {
+            for (k, m) in Self::lock(shard).iter() {
+                if k.starts_with(prefix) {
+                    f(k, m.size);
+                }
+            }
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
-            .sum()
+        self.shards.iter().map(|s| Self::lock(s).len()).sum()
     }
 }
 
@@ -86,5 +138,25 @@ mod tests {
         assert!(s.remove("b/x"));
         assert!(!s.remove("b/x"));
         assert_eq!(s.len(), 1000);
+        let mut seen = 0;
+        s.scan("b/99", |_, _| seen += 1);
+        assert_eq!(seen, 11); // b/99 and b/990..=b/999
+        s.put("c/1", 1);
+        assert_eq!(s.remove_prefix("b/"), 1000);
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn checksum_cache_follows_the_size() {
+        let s = Store::new();
+        s.put("b/x", 10);
+        s.set_checksum("b/x", 10, 7);
+        assert_eq!(s.meta("b/x").unwrap().checksum, Some(7));
+        s.set_checksum("b/x", 11, 8); // stale size: ignored
+        assert_eq!(s.meta("b/x").unwrap().checksum, Some(7));
+        s.put("b/x", 11);
+        assert_eq!(s.meta("b/x").unwrap().checksum, None);
+        s.set_checksum("b/missing", 1, 1);
+        assert_eq!(s.meta("b/missing"), None);
     }
 }

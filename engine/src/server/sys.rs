@@ -1,7 +1,7 @@
 //! Thin, safe wrappers over the Linux syscalls the built-in target uses.
 //!
-//! Owns: every `unsafe` of the server (epoll, eventfd, accept4, recv, recv(MSG_TRUNC),
-//! sendmsg). Why here: the connection logic stays safe code that only sees `io::Result`s.
+//! Owns: every `unsafe` of the server (epoll, eventfd, accept4, socket options, recv,
+//! recv(MSG_TRUNC), sendmsg, signal masks). Why here: the connection logic stays safe code that only sees `io::Result`s.
 //!
 //! Invariants: all descriptors are `OwnedFd` (closed exactly once, on drop); all sockets are
 //! non-blocking and close-on-exec; sends use `MSG_NOSIGNAL` so a vanished peer yields `EPIPE`,
@@ -114,6 +114,26 @@ pub(crate) fn set_nodelay(fd: RawFd) -> io::Result<()> {
             libc::TCP_NODELAY,
             (&on as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// Makes the next `close` of `fd` send a TCP reset (RST) instead of a FIN, discarding unsent
+/// data (`SO_LINGER` on with a zero timeout). Used by the `reset` fault.
+pub(crate) fn set_linger_zero(fd: RawFd) -> io::Result<()> {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: passes a pointer to a live `linger` and its exact size.
+    check(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
         )
     })?;
     Ok(())

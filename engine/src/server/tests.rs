@@ -1,5 +1,6 @@
 //! End-to-end tests of the built-in target over real loopback sockets, with
-//! `std::net::TcpStream` as a deliberately plain client.
+//! `std::net::TcpStream` as a deliberately plain client. Also the shared client helpers of the
+//! protocol, cluster and fault tests (`tests_*.rs`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -9,46 +10,60 @@ use super::pattern::fill;
 use super::*;
 
 /// Upper bound for any single blocking read in these tests (seconds), so a bug fails fast.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn server(cores: usize) -> ServerHandle {
+pub(super) fn server(cores: usize) -> ServerHandle {
     start(ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         cores,
+        ..ServeConfig::default()
     })
     .expect("start on 127.0.0.1:0")
 }
 
-fn expected(name: &str, offset: u64, len: usize) -> Vec<u8> {
+pub(super) fn expected(name: &str, offset: u64, len: usize) -> Vec<u8> {
     let mut v = vec![0u8; len];
     fill(name.as_bytes(), offset, &mut v);
     v
 }
 
 #[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(super) struct Resp {
+    pub(super) status: u16,
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) body: Vec<u8>,
 }
 
 impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    pub(super) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub(super) fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
+    }
 }
 
-struct Client {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
+pub(super) struct Client {
+    pub(super) r: BufReader<TcpStream>,
+    pub(super) w: TcpStream,
 }
 
 impl Client {
-    fn connect(h: &ServerHandle) -> Self {
-        let s = TcpStream::connect(h.local_addr()).unwrap();
+    pub(super) fn connect(h: &ServerHandle) -> Self {
+        Self::to(h.local_addr())
+    }
+
+    pub(super) fn to(addr: std::net::SocketAddr) -> Self {
+        let s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
         s.set_nodelay(true).unwrap();
         Self {
@@ -57,11 +72,11 @@ impl Client {
         }
     }
 
-    fn send(&mut self, raw: &[u8]) {
+    pub(super) fn send(&mut self, raw: &[u8]) {
         self.w.write_all(raw).unwrap();
     }
 
-    fn read_head(&mut self) -> (u16, Vec<(String, String)>) {
+    pub(super) fn read_head(&mut self) -> (u16, Vec<(String, String)>) {
         let mut line = String::new();
         self.r.read_line(&mut line).unwrap();
         let status: u16 = line
@@ -85,7 +100,7 @@ impl Client {
     }
 
     /// Reads one response; `head_only` for HEAD requests (no body follows).
-    fn read_resp(&mut self, head_only: bool) -> Resp {
+    pub(super) fn read_resp(&mut self, head_only: bool) -> Resp {
         let (status, headers) = self.read_head();
         let mut r = Resp {
             status,
@@ -104,7 +119,7 @@ impl Client {
         r
     }
 
-    fn req(&mut self, method: &str, path: &str, headers: &str, body: &[u8]) -> Resp {
+    pub(super) fn req(&mut self, method: &str, path: &str, headers: &str, body: &[u8]) -> Resp {
         let mut raw = format!("{method} /{path} HTTP/1.1\r\nHost: t\r\n{headers}");
         if method == "PUT" {
             raw.push_str(&format!("Content-Length: {}\r\n", body.len()));
@@ -116,7 +131,21 @@ impl Client {
         self.read_resp(method == "HEAD")
     }
 
-    fn assert_closed(&mut self) {
+    /// Like `req`, but always sends `Content-Length` when there is a body (GET and DELETE
+    /// control requests carry JSON bodies).
+    pub(super) fn call(&mut self, method: &str, path: &str, headers: &str, body: &[u8]) -> Resp {
+        let mut raw = format!("{method} /{path} HTTP/1.1\r\nHost: t\r\n{headers}");
+        if !body.is_empty() || method == "PUT" {
+            raw.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        raw.push_str("\r\n");
+        let mut bytes = raw.into_bytes();
+        bytes.extend_from_slice(body);
+        self.send(&bytes);
+        self.read_resp(method == "HEAD")
+    }
+
+    pub(super) fn assert_closed(&mut self) {
         let mut rest = Vec::new();
         let n = self.r.read_to_end(&mut rest).unwrap_or(0);
         assert_eq!(
@@ -129,7 +158,7 @@ impl Client {
 }
 
 /// Waits until `cond` holds (counters are updated by other threads).
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+pub(super) fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + IO_TIMEOUT;
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -421,6 +450,7 @@ fn server_start_errors_name_the_address_and_fix() {
     let err = start(ServeConfig {
         listen: h.local_addr(),
         cores: 1,
+        ..ServeConfig::default()
     })
     .err()
     .expect("second bind of the same port must fail");
@@ -433,6 +463,7 @@ fn server_start_errors_name_the_address_and_fix() {
     let err = start(ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         cores: MAX_CORES + 1,
+        ..ServeConfig::default()
     })
     .err()
     .expect("too many cores");
@@ -455,6 +486,7 @@ fn server_restarts_on_the_same_fixed_port() {
     let h = start(ServeConfig {
         listen: addr,
         cores: 2,
+        ..ServeConfig::default()
     })
     .expect("restart on the same port");
     assert_eq!(h.local_addr(), addr);

@@ -1,0 +1,282 @@
+//! AIS control requests (aisloader.md §7.4, §7.5, §7.7): bucket presence, create, destroy,
+//! delete-listrange, HEAD bucket, list buckets, and paged list-objects, answered in JSON.
+//!
+//! Owns: parsing the JSON action messages (`{"action":..,"name":..,"value":..}`) and writing
+//! the JSON answers. A message without a `value` (or with `null`), or a `presence` query, is a
+//! bucket query; with a `value` it is an object listing.
+//!
+//! Why apart: control requests are rare and may allocate; the object hot path never comes here.
+//!
+//! Invariants: buckets are cluster-wide (one set for all listeners); a listing merges every
+//! target's store in name order with page size `min(pagesize if > 0, --page-size)`, and its
+//! continuation token is the last name returned (empty on the last page).
+
+use serde::{Deserialize, Serialize};
+
+use super::counters::Kind;
+use super::listing::list_page;
+use super::node::Node;
+use super::request::{query_param, Method, Status};
+use super::respond::{no_such_bucket, Reply};
+use super::ServeProtocol;
+
+const JSON: Option<&str> = Some("application/json");
+const P: ServeProtocol = ServeProtocol::Ais;
+
+/// An AIS action message.
+#[derive(Deserialize, Default)]
+struct ActionMsg {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    value: Option<serde_json::Value>,
+}
+
+/// The `value` of a list action (the fields the target honours; others are ignored).
+#[derive(Deserialize, Default)]
+struct ListMsg {
+    #[serde(default)]
+    uuid: String,
+    #[serde(default)]
+    prefix: String,
+    #[serde(default)]
+    continuation_token: String,
+    #[serde(default)]
+    pagesize: u64,
+}
+
+/// The `value` of a delete-listrange action.
+#[derive(Deserialize)]
+struct ListRangeMsg {
+    #[serde(default)]
+    objnames: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct BucketJson<'a> {
+    name: &'a str,
+    provider: &'static str,
+}
+
+#[derive(Serialize)]
+struct Entry {
+    name: String,
+    size: String,
+    flags: u32,
+}
+
+#[derive(Serialize)]
+struct ListJson<'a> {
+    uuid: &'a str,
+    continuation_token: &'a str,
+    entries: Vec<Entry>,
+    flags: u32,
+}
+
+fn bad(r: &mut Reply<'_>, what: std::fmt::Arguments<'_>) {
+    r.error(P, Status::BadRequest, "", what);
+}
+
+fn json_out(r: &mut Reply<'_>, v: &impl Serialize) {
+    r.scratch.clear();
+    match serde_json::to_writer(&mut *r.scratch, v) {
+        Ok(()) => r.send_scratch(Status::Ok, JSON),
+        Err(e) => r.error(
+            P,
+            Status::InternalServerError,
+            "",
+            format_args!("cannot encode the answer: {e}"),
+        ),
+    }
+}
+
+/// Parses an action message; an empty body is an empty message.
+fn parse(body: &[u8]) -> Result<ActionMsg, serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ActionMsg::default());
+    }
+    serde_json::from_slice(body)
+}
+
+/// `GET /v1/buckets`: every bucket.
+pub(crate) fn all_buckets(r: &mut Reply<'_>, node: &Node) {
+    r.ctr.request(Kind::Bucket);
+    let names = node.cluster.buckets.names();
+    let list: Vec<BucketJson<'_>> = names
+        .iter()
+        .map(|n| BucketJson {
+            name: n,
+            provider: "ais",
+        })
+        .collect();
+    json_out(r, &list);
+}
+
+/// `/v1/buckets/<bucket>` with any method.
+pub(crate) fn bucket(
+    r: &mut Reply<'_>,
+    node: &Node,
+    method: Method,
+    bucket: &str,
+    query: &[u8],
+    body: &[u8],
+) {
+    let msg = match parse(body) {
+        Ok(m) => m,
+        Err(e) => {
+            r.ctr.request(Kind::Bucket);
+            return bad(
+                r,
+                format_args!("bad JSON action message: {e}: send {{\"action\":\"...\"}}"),
+            );
+        }
+    };
+    let buckets = &node.cluster.buckets;
+    let value = msg.value.filter(|v| !v.is_null());
+    match method {
+        Method::Get if value.is_none() || query_param(query, b"presence").is_some() => {
+            r.ctr.request(Kind::Bucket);
+            let found = [BucketJson {
+                name: bucket,
+                provider: "ais",
+            }];
+            let n = usize::from(buckets.contains(bucket));
+            json_out(r, &&found[..n]);
+        }
+        Method::Get => {
+            r.ctr.request(Kind::List);
+            let lm: ListMsg = match value.map(serde_json::from_value).transpose() {
+                Ok(lm) => lm.unwrap_or_default(),
+                Err(e) => return bad(r, format_args!("bad list message value: {e}")),
+            };
+            if !buckets.contains(bucket) {
+                return no_such_bucket(r, P, bucket);
+            }
+            list(r, node, bucket, &lm);
+        }
+        Method::Head => {
+            r.ctr.request(Kind::Bucket);
+            if buckets.contains(bucket) {
+                r.full(Status::Ok, None, b"");
+            } else {
+                no_such_bucket(r, P, bucket);
+            }
+        }
+        Method::Post => {
+            r.ctr.request(Kind::Bucket);
+            match msg.action.as_str() {
+                "create-bck" if buckets.create(bucket) => r.full(Status::Ok, None, b""),
+                "create-bck" => r.error(
+                    P,
+                    Status::Conflict,
+                    "",
+                    format_args!("bucket \"ais://{bucket}\" already exists"),
+                ),
+                other => bad(
+                    r,
+                    format_args!("unsupported bucket action {other:?} for POST: use create-bck"),
+                ),
+            }
+        }
+        Method::Delete => {
+            r.ctr.request(Kind::Bucket);
+            match msg.action.as_str() {
+                "destroy-bck" => {
+                    if !buckets.remove(bucket) {
+                        return no_such_bucket(r, P, bucket);
+                    }
+                    let prefix = format!("{bucket}/");
+                    for store in node.cluster.stores() {
+                        store.remove_prefix(&prefix);
+                    }
+                    r.full(Status::Ok, None, b"");
+                }
+                "delete-listrange" => delete_list(r, node, bucket, value),
+                other => bad(
+                    r,
+                    format_args!(
+                        "unsupported bucket action {other:?} for DELETE: use destroy-bck or \
+                         delete-listrange"
+                    ),
+                ),
+            }
+        }
+        Method::Put | Method::Other => {
+            r.ctr.request(Kind::Bucket);
+            r.error(
+                P,
+                Status::MethodNotAllowed,
+                "",
+                format_args!("use GET, HEAD, POST or DELETE on /v1/buckets/<bucket>"),
+            );
+        }
+    }
+}
+
+fn list(r: &mut Reply<'_>, node: &Node, bucket: &str, lm: &ListMsg) {
+    let limit = match usize::try_from(lm.pagesize) {
+        Ok(n) if n > 0 => n.min(node.page_size),
+        _ => node.page_size,
+    };
+    let page = list_page(
+        node.cluster.stores(),
+        bucket,
+        &lm.prefix,
+        &lm.continuation_token,
+        limit,
+    );
+    let uuid = if lm.uuid.is_empty() {
+        let id = xxhash_rust::xxh64::xxh64(format!("{bucket}/{}", lm.prefix).as_bytes(), 0);
+        format!("{id:016x}")
+    } else {
+        lm.uuid.clone()
+    };
+    let token = page.next_token().to_string();
+    let doc = ListJson {
+        uuid: &uuid,
+        continuation_token: &token,
+        entries: page
+            .entries
+            .into_iter()
+            .map(|(name, size)| Entry {
+                name,
+                size: size.to_string(),
+                flags: 0,
+            })
+            .collect(),
+        flags: 0,
+    };
+    json_out(r, &doc);
+}
+
+fn delete_list(r: &mut Reply<'_>, node: &Node, bucket: &str, value: Option<serde_json::Value>) {
+    if !node.cluster.buckets.contains(bucket) {
+        return no_such_bucket(r, P, bucket);
+    }
+    let msg: ListRangeMsg = match value.map(serde_json::from_value) {
+        Some(Ok(m)) => m,
+        Some(Err(e)) => return bad(r, format_args!("bad delete-listrange value: {e}")),
+        None => {
+            return bad(
+                r,
+                format_args!("delete-listrange needs a value: {{\"objnames\":[...]}}"),
+            )
+        }
+    };
+    let mut key = String::new();
+    for name in &msg.objnames {
+        key.clear();
+        key.push_str(bucket);
+        key.push('/');
+        key.push_str(name);
+        let owner = node.cluster.owner(key.as_bytes());
+        node.cluster.targets[owner].store.remove(&key);
+    }
+    // A made-up xaction id: stable per request content, shaped like AIS's.
+    let id = crate::rng::mix64(xxhash_rust::xxh64::xxh64(
+        key.as_bytes(),
+        msg.objnames.len() as u64,
+    ));
+    let text = format!("x{id:016x}");
+    r.full(Status::Ok, Some("text/plain"), text.as_bytes());
+}

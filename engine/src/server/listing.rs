@@ -1,0 +1,159 @@
+//! Buckets and paged object listings, cluster-wide.
+//!
+//! Owns: [`Buckets`] (the set of bucket names every listener of one `serve` shares) and
+//! [`list_page`] (one page of a bucket's objects in name order, merged over target stores).
+//!
+//! Why: AIS and S3 both list in pages keyed by "the last name returned"; doing that once here
+//! keeps the protocol modules about wire formats only.
+//!
+//! Invariants: a page holds the `limit` smallest names above the continuation token; the token
+//! of the next page is the last name of this one, and only a truncated page has one. Memory per
+//! page is bounded by `limit + 1` names, whatever the bucket's size.
+
+use std::collections::{BTreeSet, BinaryHeap};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use super::store::Store;
+
+/// The bucket names (shared by every listener of one `serve`).
+pub(crate) struct Buckets(RwLock<BTreeSet<Box<str>>>);
+
+impl Buckets {
+    pub(crate) fn new() -> Self {
+        Self(RwLock::new(BTreeSet::new()))
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeSet<Box<str>>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeSet<Box<str>>> {
+        self.0.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.read().contains(name)
+    }
+
+    /// Adds `name`; false if it already existed.
+    pub(crate) fn create(&self, name: &str) -> bool {
+        if self.contains(name) {
+            return false;
+        }
+        self.write().insert(name.into())
+    }
+
+    /// Removes `name`; false if it did not exist.
+    pub(crate) fn remove(&self, name: &str) -> bool {
+        self.write().remove(name)
+    }
+
+    /// All names, sorted.
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.read().iter().map(|b| b.to_string()).collect()
+    }
+}
+
+/// One page of a listing: names relative to the bucket, in order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Page {
+    pub(crate) entries: Vec<(String, u64)>,
+    /// More names follow; the next page starts after the last entry.
+    pub(crate) truncated: bool,
+}
+
+impl Page {
+    /// The continuation token for the next page (empty when this is the last one).
+    pub(crate) fn next_token(&self) -> &str {
+        match (self.truncated, self.entries.last()) {
+            (true, Some((name, _))) => name,
+            _ => "",
+        }
+    }
+}
+
+/// The first `limit` objects of `bucket` whose names start with `prefix` and sort after
+/// `after` (exclusive; empty = from the start), over all `stores`.
+pub(crate) fn list_page<'s>(
+    stores: impl Iterator<Item = &'s Store>,
+    bucket: &str,
+    prefix: &str,
+    after: &str,
+    limit: usize,
+) -> Page {
+    if limit == 0 {
+        return Page::default();
+    }
+    let full_prefix = format!("{bucket}/{prefix}");
+    let skip = bucket.len() + 1;
+    // Max-heap of the `limit + 1` smallest names seen so far; the extra one tells "truncated".
+    let mut heap: BinaryHeap<(Box<str>, u64)> = BinaryHeap::new();
+    for store in stores {
+        store.scan(&full_prefix, |key, size| {
+            let name = &key[skip..];
+            if name <= after {
+                return;
+            }
+            if heap.len() <= limit {
+                heap.push((name.into(), size));
+            } else if heap.peek().is_some_and(|(max, _)| name < &**max) {
+                heap.pop();
+                heap.push((name.into(), size));
+            }
+        });
+    }
+    let mut entries: Vec<(String, u64)> = heap
+        .into_sorted_vec()
+        .into_iter()
+        .map(|(n, s)| (n.into_string(), s))
+        .collect();
+    let truncated = entries.len() > limit;
+    entries.truncate(limit);
+    Page { entries, truncated }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_create_once_and_remove() {
+        let b = Buckets::new();
+        assert!(b.create("x") && !b.create("x") && b.create("a"));
+        assert_eq!(b.names(), ["a", "x"]);
+        assert!(b.remove("x") && !b.remove("x") && !b.contains("x"));
+    }
+
+    #[test]
+    fn pages_merge_stores_in_name_order() {
+        let (s1, s2) = (Store::new(), Store::new());
+        for i in 0..25u64 {
+            let s = if i % 2 == 0 { &s1 } else { &s2 };
+            s.put(&format!("b/o{i:02}"), i);
+        }
+        s1.put("c/o00", 1);
+        s2.put("b/p", 1);
+        let mut token = String::new();
+        let mut all = Vec::new();
+        let mut pages = 0;
+        loop {
+            let p = list_page([&s1, &s2].into_iter(), "b", "o", &token, 7);
+            pages += 1;
+            all.extend(p.entries.iter().map(|(n, _)| n.clone()));
+            token = p.next_token().to_string();
+            if token.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(pages, 4);
+        let want: Vec<String> = (0..25).map(|i| format!("o{i:02}")).collect();
+        assert_eq!(all, want);
+        let p = list_page([&s1, &s2].into_iter(), "b", "", "o23", 10);
+        assert_eq!(p.entries, [("o24".to_string(), 24), ("p".to_string(), 1)]);
+        assert!(!p.truncated && p.next_token().is_empty());
+        assert_eq!(
+            list_page([&s1].into_iter(), "b", "", "", 0),
+            Page::default()
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! Object answers (GET, HEAD, PUT, DELETE on this listener's store), in each protocol's
+//! dialect, with the injected faults that replace or cut them.
+//!
+//! Owns: status choice per protocol (HTTP: PUT 201/204, DELETE 204/404; AIS: 200 and JSON
+//! errors; S3: PUT 200 + ETag, DELETE 204 always, XML errors), the AIS checksum headers, and
+//! the plan of the GET body to stream ([`Body`]).
+//!
+//! Why: this is the hot path, kept apart from connection sequencing and from control requests.
+//!
+//! Invariants: allocation-free. The AIS checksum (`Ais-Checksum-Type: xxhash`,
+//! `Ais-Checksum-Value`: XXH64 seed 0 of the object's bytes as 16 lowercase hex digits) is
+//! computed once per object and size, on the first GET or HEAD that needs it, then cached in the
+//! store; objects above [`CHECKSUM_MAX_BYTES`] answer `Ais-Checksum-Type: none` rather than
+//! stall their core. The object's content name is its store key (`bucket/name` for AIS and
+//! S3, the whole path for HTTP).
+
+use super::fault::FaultKind;
+use super::node::Node;
+use super::pattern::{object_start, object_xxh64, PATTERN_LEN};
+use super::request::{self, Extra, RangeSpec, Resolved, Status};
+use super::respond::Reply;
+use super::route::ObjOp;
+use super::ServeProtocol;
+
+/// Largest object whose AIS checksum is computed (hashing runs on the serving core, about
+/// 1 s per 10 GB).
+pub(crate) const CHECKSUM_MAX_BYTES: u64 = 16 << 30;
+/// Most body bytes sent before a `reset` fault's RST: small enough that they leave at once,
+/// so the reset does not discard them from the send buffer.
+const RESET_SENT_MAX: u64 = 16 * 1024;
+
+/// How a streamed GET body ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// All bytes sent; the connection goes on.
+    Complete,
+    /// Bytes cut short; then close cleanly (FIN).
+    Truncate,
+    /// Bytes cut short; then close with a reset (RST).
+    Reset,
+}
+
+/// The GET body to stream: `len` bytes from pattern position `pos`, then `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Body {
+    pub(crate) pos: usize,
+    pub(crate) len: u64,
+    pub(crate) end: End,
+}
+
+/// Answers an object request for `key` on this listener's store. `received` is the PUT body
+/// size; `fault` the injected fault drawn for this request (GET/PUT only).
+pub(crate) fn answer(
+    r: &mut Reply<'_>,
+    node: &Node,
+    op: ObjOp,
+    key: &str,
+    range: Option<RangeSpec>,
+    received: u64,
+    fault: Option<FaultKind>,
+) -> Option<Body> {
+    r.ctr.request(op.kind());
+    let p = node.protocol;
+    match fault {
+        Some(k @ FaultKind::Http500) => {
+            r.ctr.fault(k);
+            r.error(
+                p,
+                Status::InternalServerError,
+                "InternalError",
+                format_args!("injected fault (500)"),
+            );
+            return None;
+        }
+        Some(k @ FaultKind::Http503) => {
+            r.ctr.fault(k);
+            r.error(
+                p,
+                Status::ServiceUnavailable,
+                "ServiceUnavailable",
+                format_args!("injected fault (503)"),
+            );
+            return None;
+        }
+        _ => {}
+    }
+    match op {
+        ObjOp::Put => {
+            let existed = node.store.put(key, received);
+            match p {
+                ServeProtocol::Http if existed => {
+                    r.open(Status::NoContent, None, Extra::default());
+                }
+                ServeProtocol::Http => r.open(Status::Created, Some(0), Extra::default()),
+                ServeProtocol::Ais => r.open(Status::Ok, Some(0), Extra::default()),
+                ServeProtocol::S3 => {
+                    r.open(Status::Ok, Some(0), Extra::default());
+                    etag(r.out, key, received);
+                }
+            }
+            r.end();
+            None
+        }
+        ObjOp::Delete => {
+            let existed = node.store.remove(key);
+            match p {
+                ServeProtocol::S3 => r.open(Status::NoContent, None, Extra::default()),
+                _ if !existed => {
+                    not_found(r, node, key);
+                    return None;
+                }
+                ServeProtocol::Http => r.open(Status::NoContent, None, Extra::default()),
+                ServeProtocol::Ais => r.open(Status::Ok, Some(0), Extra::default()),
+            }
+            r.end();
+            None
+        }
+        ObjOp::Get | ObjOp::Head => get(r, node, op, key, range, fault),
+    }
+}
+
+fn get(
+    r: &mut Reply<'_>,
+    node: &Node,
+    op: ObjOp,
+    key: &str,
+    range: Option<RangeSpec>,
+    fault: Option<FaultKind>,
+) -> Option<Body> {
+    let Some(meta) = node.store.meta(key) else {
+        not_found(r, node, key);
+        return None;
+    };
+    let size = meta.size;
+    let ranges = Extra {
+        accept_ranges: true,
+        ..Extra::default()
+    };
+    let (first, len) = match request::resolve(range, size) {
+        Resolved::Full => {
+            r.open(Status::Ok, Some(size), ranges);
+            (0, size)
+        }
+        Resolved::Part(a, b) => {
+            let extra = Extra {
+                range: Some((a, b, size)),
+                ..ranges
+            };
+            r.open(Status::PartialContent, Some(b - a + 1), extra);
+            (a, b - a + 1)
+        }
+        Resolved::Unsatisfiable => {
+            let extra = Extra {
+                unsatisfied_size: Some(size),
+                ..ranges
+            };
+            r.open(Status::RangeNotSatisfiable, Some(0), extra);
+            r.end();
+            return None;
+        }
+    };
+    match node.protocol {
+        ServeProtocol::Http => {}
+        ServeProtocol::Ais => {
+            let sum = match meta.checksum {
+                Some(sum) => Some(sum),
+                None if size <= CHECKSUM_MAX_BYTES => {
+                    let sum = object_xxh64(key.as_bytes(), size);
+                    node.store.set_checksum(key, size, sum);
+                    Some(sum)
+                }
+                None => None,
+            };
+            match sum {
+                Some(sum) => {
+                    r.out
+                        .extend_from_slice(b"Ais-Checksum-Type: xxhash\r\nAis-Checksum-Value: ");
+                    push_hex16(r.out, sum);
+                    r.out.extend_from_slice(b"\r\n");
+                }
+                None => r.out.extend_from_slice(b"Ais-Checksum-Type: none\r\n"),
+            }
+        }
+        ServeProtocol::S3 => etag(r.out, key, size),
+    }
+    r.end();
+    if op != ObjOp::Get || len == 0 {
+        return None;
+    }
+    let pos =
+        (object_start(key.as_bytes()) as u64 + first % PATTERN_LEN as u64) % PATTERN_LEN as u64;
+    let (len, end) = match fault {
+        Some(k @ FaultKind::Reset) => {
+            r.ctr.fault(k);
+            ((len / 2).min(RESET_SENT_MAX), End::Reset)
+        }
+        Some(k @ FaultKind::Truncate) => {
+            r.ctr.fault(k);
+            (len / 2, End::Truncate)
+        }
+        _ => (len, End::Complete),
+    };
+    Some(Body {
+        pos: pos as usize,
+        len,
+        end,
+    })
+}
+
+/// 404 for a missing object (the bucket's absence is named when that is the reason).
+fn not_found(r: &mut Reply<'_>, node: &Node, key: &str) {
+    r.ctr.not_found();
+    let p = node.protocol;
+    let bucket = key.split('/').next().unwrap_or("");
+    if p != ServeProtocol::Http && !node.cluster.buckets.contains(bucket) {
+        super::respond::no_such_bucket(r, p, bucket);
+        return;
+    }
+    let (st, code) = (Status::NotFound, "NoSuchKey");
+    match p {
+        ServeProtocol::S3 => r.error(
+            p,
+            st,
+            code,
+            format_args!("The specified key does not exist."),
+        ),
+        _ => r.error(
+            p,
+            st,
+            code,
+            format_args!("object \"ais://{key}\" does not exist"),
+        ),
+    }
+}
+
+/// `ETag: "<16 hex>"`, a cheap stand-in derived from the key and size (not an MD5).
+fn etag(out: &mut Vec<u8>, key: &str, size: u64) {
+    let tag = crate::rng::hash2(xxhash_rust::xxh64::xxh64(key.as_bytes(), 0), size);
+    out.extend_from_slice(b"ETag: \"");
+    push_hex16(out, tag);
+    out.extend_from_slice(b"\"\r\n");
+}
+
+/// Appends `v` as 16 lowercase hex digits.
+pub(crate) fn push_hex16(out: &mut Vec<u8>, v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..16).rev() {
+        out.push(HEX[((v >> (i * 4)) & 0xf) as usize]);
+    }
+}

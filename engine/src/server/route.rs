@@ -1,0 +1,240 @@
+//! Request routing: what a request head asks of this listener, per protocol and role.
+//!
+//! Owns: [`route`], which maps (method, decoded path, query) to a [`Route`] before the body is
+//! read, so the connection knows whether to keep the body (control requests), drop it (object
+//! PUTs, redirects, refusals) or refuse it unread (`Expect: 100-continue`).
+//!
+//! Paths: `GET /v1/ringload/stats` on any listener. HTTP: every path is an object key. AIS:
+//! `/v1/objects/<bucket>/<object>`, `/v1/buckets[/<bucket>]`. S3 (path style): `/<bucket>`,
+//! `/<bucket>/<key>`.
+//!
+//! Invariants: pure and allocation-free (the hot path goes through here); the key range it
+//! returns always lies on UTF-8 boundaries of the decoded path.
+
+use super::counters::Kind;
+use super::node::{Node, Role};
+use super::request::{query_param, Method};
+use super::ServeProtocol;
+
+/// The stats endpoint's decoded path.
+pub(crate) const STATS_PATH: &str = "v1/ringload/stats";
+
+/// An object operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ObjOp {
+    Get,
+    Head,
+    Put,
+    Delete,
+}
+
+impl ObjOp {
+    fn of(m: Method) -> Option<ObjOp> {
+        match m {
+            Method::Get => Some(ObjOp::Get),
+            Method::Head => Some(ObjOp::Head),
+            Method::Put => Some(ObjOp::Put),
+            Method::Delete => Some(ObjOp::Delete),
+            Method::Post | Method::Other => None,
+        }
+    }
+
+    pub(crate) fn kind(self) -> Kind {
+        match self {
+            ObjOp::Get => Kind::Get,
+            ObjOp::Head => Kind::Head,
+            ObjOp::Put => Kind::Put,
+            ObjOp::Delete => Kind::Delete,
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ObjOp::Get => "GET",
+            ObjOp::Head => "HEAD",
+            ObjOp::Put => "PUT",
+            ObjOp::Delete => "DELETE",
+        }
+    }
+}
+
+/// Why a request is refused (answered in the protocol's error format).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reject {
+    MethodNotAllowed,
+    UnknownPath,
+    /// `/v1/objects/<bucket>/` without an object name (or without a bucket).
+    MissingName,
+    /// PUT into a bucket that does not exist (the key's first segment).
+    NoSuchBucket,
+    /// PUT/DELETE sent straight to an AIS target, without a proxy's `pid`.
+    NotViaProxy(ObjOp),
+    /// The S3 auth hook said no.
+    SignatureMismatch,
+    /// A control request body above the limit.
+    TooLarge,
+}
+
+/// What to do with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// An object in this listener's store.
+    Object(ObjOp),
+    /// A proxy's redirect to the target (index) owning the object.
+    Redirect(ObjOp, usize),
+    Stats,
+    /// `/v1/buckets/<bucket>` (key = bucket).
+    AisBucket(Method),
+    /// `/v1/buckets`.
+    AisBuckets,
+    /// `/<bucket>` (key = bucket).
+    S3Bucket(Method),
+    Reject(Reject, Kind),
+}
+
+impl Route {
+    /// The body is parsed (kept in memory, bounded); otherwise it is dropped.
+    pub(crate) fn captures_body(self) -> bool {
+        matches!(
+            self,
+            Route::Stats | Route::AisBucket(_) | Route::AisBuckets | Route::S3Bucket(_)
+        )
+    }
+
+    /// The request needs its body to be answered. When false, an `Expect: 100-continue`
+    /// request is answered at once and the connection closed, its body never read.
+    pub(crate) fn wants_body(self) -> bool {
+        !matches!(self, Route::Redirect(..) | Route::Reject(..))
+    }
+}
+
+/// A route and the byte range of its key (object `bucket/name`, or bucket) in the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Routed {
+    pub(crate) route: Route,
+    pub(crate) key: (usize, usize),
+}
+
+fn whole(route: Route, path: &str) -> Routed {
+    Routed {
+        route,
+        key: (0, path.len()),
+    }
+}
+
+fn reject(why: Reject, kind: Kind) -> Routed {
+    Routed {
+        route: Route::Reject(why, kind),
+        key: (0, 0),
+    }
+}
+
+/// Routes one request. `path` is the decoded path without its leading `/`, `query` the raw
+/// query; `authorized` runs the S3 auth hook (called only for S3 requests, when one is set).
+pub(crate) fn route(
+    node: &Node,
+    method: Method,
+    path: &str,
+    query: &[u8],
+    authorized: impl FnOnce() -> bool,
+) -> Routed {
+    if path == STATS_PATH && method == Method::Get {
+        return whole(Route::Stats, path);
+    }
+    match node.protocol {
+        ServeProtocol::Http => match ObjOp::of(method) {
+            Some(op) => whole(Route::Object(op), path),
+            None => reject(Reject::MethodNotAllowed, Kind::Other),
+        },
+        ServeProtocol::Ais => ais(node, method, path, query),
+        ServeProtocol::S3 => {
+            if node.s3_auth.is_some() && !authorized() {
+                return reject(Reject::SignatureMismatch, Kind::Other);
+            }
+            s3(node, method, path)
+        }
+    }
+}
+
+const AIS_OBJECTS: &str = "v1/objects/";
+const AIS_BUCKETS: &str = "v1/buckets";
+
+fn ais(node: &Node, method: Method, path: &str, query: &[u8]) -> Routed {
+    if let Some(key) = path.strip_prefix(AIS_OBJECTS) {
+        let Some(op) = ObjOp::of(method) else {
+            return reject(Reject::MethodNotAllowed, Kind::Other);
+        };
+        let key_range = (AIS_OBJECTS.len(), path.len());
+        let bucket = match key.split_once('/') {
+            Some((b, o)) if !b.is_empty() && !o.is_empty() => b,
+            _ => return reject(Reject::MissingName, op.kind()),
+        };
+        let route = if op == ObjOp::Put && !node.cluster.buckets.contains(bucket) {
+            Route::Reject(Reject::NoSuchBucket, op.kind())
+        } else {
+            match node.role {
+                Role::Proxy => Route::Redirect(op, node.cluster.owner(key.as_bytes())),
+                Role::Target
+                    if matches!(op, ObjOp::Put | ObjOp::Delete)
+                        && query_param(query, b"pid").is_none() =>
+                {
+                    Route::Reject(Reject::NotViaProxy(op), op.kind())
+                }
+                Role::Target | Role::Server => Route::Object(op),
+            }
+        };
+        return Routed {
+            route,
+            key: key_range,
+        };
+    }
+    match path.strip_prefix(AIS_BUCKETS) {
+        Some("" | "/") if method == Method::Get => Routed {
+            route: Route::AisBuckets,
+            key: (0, 0),
+        },
+        Some("" | "/") => reject(Reject::MethodNotAllowed, Kind::Bucket),
+        Some(rest) if rest.starts_with('/') => {
+            let start = AIS_BUCKETS.len() + 1;
+            let end = start + rest[1..].strip_suffix('/').unwrap_or(&rest[1..]).len();
+            if path[start..end].contains('/') {
+                return reject(Reject::UnknownPath, Kind::Other);
+            }
+            Routed {
+                route: Route::AisBucket(method),
+                key: (start, end),
+            }
+        }
+        _ => reject(Reject::UnknownPath, Kind::Other),
+    }
+}
+
+fn s3(node: &Node, method: Method, path: &str) -> Routed {
+    match path.split_once('/') {
+        None | Some((_, "")) => {
+            let end = path.strip_suffix('/').unwrap_or(path).len();
+            if end == 0 {
+                return reject(Reject::MethodNotAllowed, Kind::Other);
+            }
+            Routed {
+                route: Route::S3Bucket(method),
+                key: (0, end),
+            }
+        }
+        Some((bucket, _)) => {
+            let Some(op) = ObjOp::of(method) else {
+                return reject(Reject::MethodNotAllowed, Kind::Other);
+            };
+            if bucket.is_empty() {
+                return reject(Reject::UnknownPath, op.kind());
+            }
+            if op == ObjOp::Put && !node.cluster.buckets.contains(bucket) {
+                return Routed {
+                    route: Route::Reject(Reject::NoSuchBucket, op.kind()),
+                    key: (0, path.len()),
+                };
+            }
+            whole(Route::Object(op), path)
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The AIS dialect of a stand-alone target over loopback: objects with checksums, buckets,
+//! paged listings, control-body limits, and the stats endpoint.
+
+use super::tests::{expected, Client};
+use super::*;
+
+pub(super) fn ais_server(page_size: usize) -> ServerHandle {
+    start(ServeConfig {
+        cores: 1,
+        protocol: ServeProtocol::Ais,
+        page_size,
+        ..ServeConfig::default()
+    })
+    .expect("start an AIS target on 127.0.0.1:0")
+}
+
+const JSON: &str = "Content-Type: application/json\r\n";
+
+fn create(c: &mut Client, b: &str) -> u16 {
+    let path = format!("v1/buckets/{b}?provider=ais");
+    c.call("POST", &path, JSON, br#"{"action":"create-bck"}"#)
+        .status
+}
+
+fn presence(c: &mut Client, b: &str) -> serde_json::Value {
+    let path = format!("v1/buckets/{b}?provider=ais&presence=2");
+    let body = format!(r#"{{"action":"list","name":"{b}"}}"#);
+    let r = c.call("GET", &path, JSON, body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+/// One list page: (names, token, uuid).
+fn list(
+    c: &mut Client,
+    b: &str,
+    prefix: &str,
+    token: &str,
+    n: u64,
+) -> (Vec<String>, String, String) {
+    let body = serde_json::json!({"action": "list", "value": {"uuid": "", "props": "",
+        "prefix": prefix, "continuation_token": token, "flags": "8192", "pagesize": n,
+        "target": ""}});
+    let r = c.call(
+        "GET",
+        &format!("v1/buckets/{b}?provider=ais"),
+        JSON,
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let names = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert!(e["size"].is_string() && e["flags"] == 0, "{e}");
+            e["name"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let token = v["continuation_token"].as_str().unwrap().to_string();
+    (names, token, v["uuid"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn ais_object_put_get_head_delete_with_checksums() {
+    let h = ais_server(DEFAULT_PAGE_SIZE);
+    let mut c = Client::connect(&h);
+    let obj = "v1/objects/b/dir/a%20b?provider=ais&skip_vc=true";
+    let r = c.call("PUT", obj, "", &[1u8; 5000]);
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["message"], "bucket \"ais://b\" does not exist");
+    assert_eq!(r.json()["status"], 404);
+
+    assert_eq!(create(&mut c, "b"), 200);
+    assert_eq!(create(&mut c, "b"), 409);
+    let sum_hdrs = "Ais-Checksum-Type: xxhash\r\nAis-Checksum-Value: 0123456789abcdef\r\n";
+    let r = c.call("PUT", obj, sum_hdrs, &[1u8; 5000]);
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    assert_eq!(h.object_size("b/dir/a b"), Some(5000));
+
+    let want = expected("b/dir/a b", 0, 5000);
+    let want_sum = format!("{:016x}", xxhash_rust::xxh64::xxh64(&want, 0));
+    let r = c.call("GET", obj, "", b"");
+    assert_eq!(r.status, 200);
+    assert!(r.body == want, "GET body differs from the pattern");
+    assert_eq!(r.header("ais-checksum-type"), Some("xxhash"));
+    assert_eq!(r.header("ais-checksum-value"), Some(want_sum.as_str()));
+    // Cached once computed.
+    let meta = h.shared.node.store.meta("b/dir/a b").unwrap();
+    assert_eq!(
+        meta.checksum.map(|s| format!("{s:016x}")),
+        Some(want_sum.clone())
+    );
+    let r = c.call("HEAD", obj, "", b"");
+    assert_eq!((r.status, r.header("content-length")), (200, Some("5000")));
+    assert_eq!(r.header("ais-checksum-value"), Some(want_sum.as_str()));
+    let r = c.call("GET", obj, "Range: bytes=10-19\r\n", b"");
+    assert_eq!((r.status, r.body.as_slice()), (206, &want[10..20]));
+    assert_eq!(r.header("ais-checksum-value"), Some(want_sum.as_str()));
+
+    assert_eq!(c.call("DELETE", obj, "", b"").status, 200);
+    let r = c.call("GET", obj, "", b"");
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.json()["message"],
+        "object \"ais://b/dir/a b\" does not exist"
+    );
+    assert_eq!(c.call("DELETE", obj, "", b"").status, 404);
+    assert_eq!(
+        c.call("GET", "v1/objects/b/?provider=ais", "", b"").status,
+        400
+    );
+    assert_eq!(c.call("POST", obj, "", b"").status, 405);
+    assert_eq!(c.call("GET", "v2/whatever", "", b"").status, 404);
+    let t = h.counters();
+    assert_eq!((t.puts, t.gets, t.heads, t.deletes), (2, 4, 1, 2));
+    assert_eq!(t.bucket_ops, 2);
+    assert_eq!(t.errors, 0);
+}
+
+#[test]
+fn ais_bucket_presence_create_destroy_and_delete_listrange() {
+    let h = ais_server(DEFAULT_PAGE_SIZE);
+    let mut c = Client::connect(&h);
+    assert_eq!(presence(&mut c, "b"), serde_json::json!([]));
+    assert_eq!(create(&mut c, "b"), 200);
+    assert_eq!(
+        presence(&mut c, "b"),
+        serde_json::json!([{"name": "b", "provider": "ais"}])
+    );
+    assert_eq!(
+        c.call("HEAD", "v1/buckets/b?provider=ais", "", b"").status,
+        200
+    );
+    assert_eq!(
+        c.call("HEAD", "v1/buckets/zz?provider=ais", "", b"").status,
+        404
+    );
+    let r = c.call("GET", "v1/buckets?provider=ais", "", b"");
+    assert_eq!(
+        r.json(),
+        serde_json::json!([{"name": "b", "provider": "ais"}])
+    );
+    for i in 0..5 {
+        h.insert(&format!("b/o{i}"), 10);
+    }
+    h.insert("c/o0", 10);
+
+    let body = br#"{"action":"delete-listrange","value":{"objnames":["o1","o3","nope"]}}"#;
+    let r = c.call("DELETE", "v1/buckets/b?provider=ais", JSON, body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!r.body.is_empty(), "an xaction id is expected");
+    assert_eq!(
+        (h.object_size("b/o1"), h.object_size("b/o0")),
+        (None, Some(10))
+    );
+
+    let destroy = br#"{"action":"destroy-bck"}"#;
+    assert_eq!(
+        c.call("DELETE", "v1/buckets/b?provider=ais", JSON, destroy)
+            .status,
+        200
+    );
+    assert_eq!(presence(&mut c, "b"), serde_json::json!([]));
+    assert_eq!(h.object_count(), 1, "only c/o0 is left");
+    assert_eq!(
+        c.call("DELETE", "v1/buckets/b?provider=ais", JSON, destroy)
+            .status,
+        404
+    );
+
+    // Bad control bodies are 400 with a message, and the connection goes on.
+    let r = c.call("POST", "v1/buckets/b?provider=ais", JSON, b"{not json");
+    assert_eq!(r.status, 400);
+    assert!(r.json()["message"].as_str().unwrap().contains("bad JSON"));
+    let r = c.call(
+        "POST",
+        "v1/buckets/b?provider=ais",
+        JSON,
+        br#"{"action":"rename"}"#,
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("rename"));
+    assert_eq!(create(&mut c, "b"), 200);
+}
+
+#[test]
+fn ais_list_pages_tokens_prefix_and_page_cap() {
+    let h = ais_server(DEFAULT_PAGE_SIZE);
+    for i in 0..25 {
+        h.insert(&format!("b/o{i:02}"), i);
+    }
+    h.insert("b/x1", 1);
+    let mut c = Client::connect(&h);
+    let (mut token, mut all, mut pages, mut uuids) = (String::new(), Vec::new(), 0, Vec::new());
+    loop {
+        let (names, next, uuid) = list(&mut c, "b", "o", &token, 7);
+        pages += 1;
+        assert_eq!(names.len(), if pages < 4 { 7 } else { 4 });
+        if !next.is_empty() {
+            assert_eq!(&next, names.last().unwrap(), "the token is the last name");
+        }
+        all.extend(names);
+        uuids.push(uuid);
+        token = next;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(all, (0..25).map(|i| format!("o{i:02}")).collect::<Vec<_>>());
+    assert!(uuids.windows(2).all(|w| w[0] == w[1] && !w[0].is_empty()));
+    assert_eq!(list(&mut c, "b", "x", "", 0).0, ["x1"]);
+    assert_eq!(list(&mut c, "b", "", "", 0).0.len(), 26);
+    let r = c.call(
+        "GET",
+        "v1/buckets/nope?provider=ais",
+        JSON,
+        br#"{"action":"list","value":{}}"#,
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(h.counters().lists, 7);
+
+    // The server's --page-size caps the request's pagesize.
+    let small = ais_server(5);
+    for i in 0..12 {
+        small.insert(&format!("b/o{i:02}"), 1);
+    }
+    let mut c = Client::connect(&small);
+    let (names, token, _) = list(&mut c, "b", "", "", 7);
+    assert_eq!((names.len(), token.as_str()), (5, "o04"));
+    assert_eq!(list(&mut c, "b", "", "", 0).0.len(), 5);
+}
+
+#[test]
+fn ais_control_bodies_are_bounded() {
+    let h = ais_server(DEFAULT_PAGE_SIZE);
+    // Announced too large: 413 at once, connection closed, body never read.
+    let mut c = Client::connect(&h);
+    c.send(b"GET /v1/buckets/b?provider=ais HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n");
+    let r = c.read_resp(false);
+    assert_eq!((r.status, r.header("connection")), (413, Some("close")));
+    c.assert_closed();
+    // Chunked and growing past the limit: 413 and close.
+    let mut c = Client::connect(&h);
+    let mut raw = b"POST /v1/buckets/b?provider=ais HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+        100000\r\n"
+        .to_vec();
+    raw.extend(std::iter::repeat_n(b'x', 1 << 20)); // exactly the limit: still fine
+    raw.extend_from_slice(b"\r\n1\r\nx\r\n0\r\n\r\n"); // one byte more: refused
+    c.send(&raw);
+    let r = c.read_resp(false);
+    assert_eq!((r.status, r.header("connection")), (413, Some("close")));
+    assert_eq!(h.counters().status.get(413), 2);
+}
+
+#[test]
+fn stats_endpoint_reports_this_listener_and_not_itself() {
+    let h = ais_server(DEFAULT_PAGE_SIZE);
+    h.insert("b/o", 100);
+    let mut c = Client::connect(&h);
+    assert_eq!(
+        c.call("GET", "v1/objects/b/o?provider=ais", "", b"").status,
+        200
+    );
+    assert_eq!(
+        c.call("GET", "v1/objects/b/x?provider=ais", "", b"").status,
+        404
+    );
+    c.call("PUT", "v1/objects/b/p?provider=ais", "", &[0u8; 33]);
+    for _ in 0..2 {
+        let r = c.call("GET", "v1/ringload/stats", "", b"");
+        assert_eq!(r.status, 200);
+        let v = r.json();
+        assert_eq!(v["role"], "server");
+        assert_eq!(v["protocol"], "ais");
+        assert_eq!(v["url"], h.url());
+        assert_eq!(
+            v["requests"],
+            serde_json::json!({"get": 2, "put": 1, "head": 0, "delete": 0, "list": 0,
+                "bucket": 0, "other": 0})
+        );
+        assert_eq!(v["status"], serde_json::json!({"200": 2, "404": 1}));
+        assert_eq!(
+            v["faults"],
+            serde_json::json!({"reset": 0, "truncate": 0, "500": 0, "503": 0, "delay": 0})
+        );
+        assert_eq!(
+            (v["bytes_sent"].as_u64(), v["bytes_received"].as_u64()),
+            (Some(100), Some(33))
+        );
+        assert_eq!(v["redirects"], 0);
+    }
+    assert_eq!(h.stats().to_json()["requests"]["get"], 2);
+    // Plain HTTP listeners answer it too.
+    let plain = super::tests::server(1);
+    let v = Client::connect(&plain)
+        .call("GET", "v1/ringload/stats", "", b"")
+        .json();
+    assert_eq!(
+        (v["role"].as_str(), v["protocol"].as_str()),
+        (Some("server"), Some("http"))
+    );
+}

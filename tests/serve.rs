@@ -1,0 +1,252 @@
+//! End-to-end: `ringload serve` as a process. An AIS cluster of 2 proxies and 3 targets prints
+//! its 5 listeners, takes a PUT through a proxy (redirect followed by hand), reports it in the
+//! stats endpoint, and stops on SIGTERM; bad serve flags exit 2 naming the problem.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The serve process, killed on drop if a test fails before stopping it.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP exchange on a fresh connection: (status, headers, body).
+fn exchange(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let addr = url.strip_prefix("http://").expect("http URL");
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    w.write_all(head.as_bytes()).unwrap();
+    w.write_all(body).unwrap();
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        let l = l.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':').unwrap();
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let mut body = Vec::new();
+    r.read_to_end(&mut body).unwrap();
+    (status, headers, body)
+}
+
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
+}
+
+/// Splits `http://host:port/path?query` into (`http://host:port`, `/path?query`).
+fn split_url(loc: &str) -> (String, String) {
+    let rest = loc.strip_prefix("http://").unwrap();
+    let slash = rest.find('/').unwrap();
+    (
+        format!("http://{}", &rest[..slash]),
+        rest[slash..].to_string(),
+    )
+}
+
+#[test]
+fn serve_ais_cluster_prints_listeners_takes_a_put_and_reports_stats() {
+    let bin = env!("CARGO_BIN_EXE_ringload");
+    let child = Command::new(bin)
+        .args([
+            "serve",
+            "--protocol",
+            "ais",
+            "--proxies",
+            "2",
+            "--targets",
+            "3",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve(child);
+    let stdout = serve.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let lines: Vec<serde_json::Value> = (0..5)
+        .map(|i| {
+            let l = rx
+                .recv_timeout(TIMEOUT)
+                .unwrap_or_else(|e| panic!("listener line {i} not printed: {e}"));
+            serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l:?} is not JSON: {e}"))
+        })
+        .collect();
+    let roles: Vec<&str> = lines.iter().map(|v| v["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["proxy", "proxy", "target", "target", "target"]);
+    assert!(lines.iter().all(|v| v["protocol"] == "ais"));
+    let urls: Vec<String> = lines
+        .iter()
+        .map(|v| v["url"].as_str().unwrap().to_string())
+        .collect();
+    let (proxies, targets) = urls.split_at(2);
+
+    let (st, _, _) = exchange(
+        &proxies[0],
+        "POST",
+        "/v1/buckets/b?provider=ais",
+        br#"{"action":"create-bck"}"#,
+    );
+    assert_eq!(st, 200);
+    let body = vec![3u8; 4096];
+    let (st, h, _) = exchange(&proxies[1], "PUT", "/v1/objects/b/obj?provider=ais", &body);
+    assert_eq!(st, 307);
+    let (target, path) = split_url(header(&h, "location"));
+    assert!(targets.contains(&target), "{target} is not a target");
+    assert!(
+        path.starts_with("/v1/objects/b/obj?provider=ais&pid=p2&utm="),
+        "{path}"
+    );
+    let (st, _, _) = exchange(&target, "PUT", &path, &body);
+    assert_eq!(st, 200);
+
+    let (st, h, _) = exchange(&proxies[0], "GET", "/v1/objects/b/obj?provider=ais", b"");
+    assert_eq!(st, 301);
+    let (t2, path) = split_url(header(&h, "location"));
+    assert_eq!(t2, target, "the GET goes where the PUT went");
+    let (st, h, got) = exchange(&target, "GET", &path, b"");
+    assert_eq!((st, got.len()), (200, 4096));
+    assert_eq!(header(&h, "ais-checksum-type"), "xxhash");
+
+    let (st, _, stats) = exchange(&target, "GET", "/v1/ringload/stats", b"");
+    assert_eq!(st, 200);
+    let v: serde_json::Value = serde_json::from_slice(&stats).unwrap();
+    assert_eq!(
+        (v["role"].as_str(), v["url"].as_str()),
+        (Some("target"), Some(target.as_str()))
+    );
+    assert_eq!(
+        (v["requests"]["put"].as_u64(), v["requests"]["get"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(v["bytes_received"], 4096);
+    assert_eq!(v["bytes_sent"], 4096);
+    let (_, _, stats) = exchange(&proxies[1], "GET", "/v1/ringload/stats", b"");
+    let v: serde_json::Value = serde_json::from_slice(&stats).unwrap();
+    assert_eq!(
+        (v["role"].as_str(), v["redirects"].as_u64()),
+        (Some("proxy"), Some(1))
+    );
+    assert_eq!(v["status"]["307"], 1);
+
+    // SIGTERM stops it cleanly.
+    let pid = serve.0.id() as i32;
+    // SAFETY: signals the child process this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(s) = serve.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn serve_rejects_bad_flags_with_exit_2() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["serve", "--proxies", "2"], "--protocol ais"),
+        (&["serve", "--protocol", "ais", "--targets", "0"], "1..=64"),
+        (&["serve", "--fault", "boom=1%"], "\"boom\""),
+        (
+            &["serve", "--fault", "500=1%", "--fault", "500=2%"],
+            "twice",
+        ),
+        (
+            &["serve", "--access-key", "a", "--secret-key", "b"],
+            "--protocol s3",
+        ),
+        (
+            &[
+                "serve",
+                "--protocol",
+                "s3",
+                "--access-key",
+                "a",
+                "--secret-key",
+                "b",
+            ],
+            "SigV4 verification not built yet",
+        ),
+    ];
+    for (args, want) in cases {
+        let run = common::ringload(args);
+        run.check(run.code() == 2, "expected exit code 2");
+        run.check(
+            run.stderr().contains(want),
+            &format!("stderr should name {want:?}"),
+        );
+    }
+}
+
+#[test]
+fn serve_http_prints_one_server_line() {
+    let bin = env!("CARGO_BIN_EXE_ringload");
+    let child = Command::new(bin)
+        .args(["serve", "--protocol", "s3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve(child);
+    let mut out = BufReader::new(serve.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        (v["role"].as_str(), v["protocol"].as_str()),
+        (Some("server"), Some("s3"))
+    );
+    let url = v["url"].as_str().unwrap();
+    let (st, _, _) = exchange(url, "PUT", "/b", b"");
+    assert_eq!(st, 200);
+    let (st, _, xml) = exchange(url, "GET", "/b?list-type=2", b"");
+    assert_eq!(st, 200);
+    assert!(String::from_utf8_lossy(&xml).contains("<KeyCount>0</KeyCount>"));
+}
