@@ -5,11 +5,14 @@
 //! - [`workload`]: the validated run description the engine takes (no clap, no TOML here).
 //! - [`naming`], [`selector`], [`payload`], [`rng`], [`names`]: what to PUT and GET, and the
 //!   bytes a PUT sends.
+//! - [`proto`]: protocol settings and secrets (AIS provider/checksum/token, S3 keys).
 //! - [`http`]: the sans-IO HTTP/1.1 client exchange (bytes in, I/O requests out).
 //! - [`worker`]: one core's connections and closed loop, independent of the I/O driver.
 //! - [`driver`]: the io_uring and epoll drivers that perform the worker's I/O.
 //! - [`stats`], [`result`], [`report`]: histograms, the result file, human output.
 //! - [`server`]: the built-in target (`ringload serve`).
+//! - [`ctl`], [`ais`], [`s3`]: the control plane (a blocking HTTP client, AIS bucket and
+//!   list calls, S3 SigV4, credentials and ListObjectsV2) used before and after a run.
 //! - [`run`]: starts the cores, the reporter and the signal handling for one run.
 
 pub mod ais;
@@ -20,6 +23,7 @@ pub mod http;
 pub mod names;
 pub mod naming;
 pub mod payload;
+pub mod proto;
 pub mod report;
 pub mod result;
 pub mod rng;

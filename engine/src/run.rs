@@ -55,6 +55,8 @@ pub struct RunOutcome {
     pub driver: DriverKind,
     /// Cores actually used.
     pub cores: usize,
+    /// PUTs issued (their names are the namer's counters 1..=puts), for `--cleanup`.
+    pub puts: u64,
 }
 
 /// Options that are about presentation, not about the load.
@@ -111,7 +113,6 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         workload: w.clone(),
         addr: SockAddr::from(ep.addr),
         object_prefix: prefix.trim_start_matches('/').as_bytes().to_vec(),
-        path_prefix: prefix.into_bytes(),
         names,
         selector,
         ops: AtomicU64::new(0),
@@ -120,6 +121,8 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         stop: AtomicBool::new(false),
         cancel: AtomicBool::new(false),
         connected: AtomicBool::new(false),
+        any_success: AtomicBool::new(false),
+        forbidden: AtomicU64::new(0),
         reason: Default::default(),
         started,
         start_unix_ns: unix_now_ns(),
@@ -212,5 +215,6 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         reason: shared.reason(),
         driver,
         cores,
+        puts: shared.puts.load(Ordering::Relaxed),
     })
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::proto::ProtoConfig;
+
 /// Which object API the client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -153,6 +155,10 @@ pub struct Workload {
     pub driver: DriverKind,
     /// Hash GET bodies (copy path) instead of dropping them in the kernel.
     pub verify: bool,
+    /// Protocol settings: AIS provider and checksum, S3 addressing, credentials (never
+    /// serialized).
+    #[serde(flatten)]
+    pub proto: ProtoConfig,
 }
 
 fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -196,6 +202,10 @@ impl Default for Workload {
             cores: 1,
             driver: DriverKind::Auto,
             verify: false,
+            proto: ProtoConfig {
+                provider: "ais".into(),
+                ..ProtoConfig::default()
+            },
         }
     }
 }

@@ -4,7 +4,9 @@
 //! starts. A connection is driven with non-blocking syscalls until one returns `EAGAIN`; the
 //! next edge for that socket resumes it. GET bodies are dropped with
 //! `recv(fd, NULL, n, MSG_TRUNC)` just as on io_uring. Since no operation is ever owned by the
-//! kernel here, an expired operation is aborted directly through the worker.
+//! kernel here, an expired operation is aborted directly through the worker. A socket that
+//! moves to another connection through the worker's per-host pool is re-registered with its
+//! new owner's index before its first send.
 
 use std::io;
 use std::time::Instant;
@@ -36,9 +38,12 @@ pub fn run(worker: &mut Worker) -> io::Result<()> {
     let n = worker.conn_count();
     // The step each connection is blocked on (`Idle` = not waiting for readiness).
     let mut waiting = vec![Step::Idle; n];
+    // The connection each registered socket reports to (sockets move between connections
+    // through the worker's per-host pool; see `drive`).
+    let mut owner: Vec<u32> = Vec::new();
     for i in 0..n {
         let step = worker.start(i);
-        drive(&ep, worker, &mut waiting, i, step);
+        drive(&ep, worker, &mut waiting, &mut owner, i, step);
     }
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS];
     while !worker.done() {
@@ -46,12 +51,12 @@ pub fn run(worker: &mut Worker) -> io::Result<()> {
         for k in 0..worker.expired.len() {
             let i = worker.expired[k];
             let step = worker.abort_now(i);
-            drive(&ep, worker, &mut waiting, i, step);
+            drive(&ep, worker, &mut waiting, &mut owner, i, step);
         }
         for k in 0..worker.woken.len() {
             let i = worker.woken[k];
             let step = worker.resume(i);
-            drive(&ep, worker, &mut waiting, i, step);
+            drive(&ep, worker, &mut waiting, &mut owner, i, step);
         }
         if worker.done() {
             break;
@@ -87,7 +92,7 @@ pub fn run(worker: &mut Worker) -> io::Result<()> {
                 Step::Recv | Step::Discard(_) if flags != 0 => worker.current(i),
                 _ => continue,
             };
-            drive(&ep, worker, &mut waiting, i, step);
+            drive(&ep, worker, &mut waiting, &mut owner, i, step);
         }
     }
     worker.flush();
@@ -95,9 +100,20 @@ pub fn run(worker: &mut Worker) -> io::Result<()> {
 }
 
 /// Performs steps for connection `i` until one would block or the connection goes idle.
-fn drive(ep: &Epoll, worker: &mut Worker, waiting: &mut [Step], i: usize, mut step: Step) {
+fn drive(
+    ep: &Epoll,
+    worker: &mut Worker,
+    waiting: &mut [Step],
+    owner: &mut Vec<u32>,
+    i: usize,
+    mut step: Step,
+) {
+    const EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
     loop {
         let fd = worker.fd(i);
+        if fd >= 0 && owner.len() <= fd as usize {
+            owner.resize(fd as usize + 1, u32::MAX);
+        }
         // SAFETY (all calls below): `fd` is the connection's open socket; the buffers and the
         // message header come from the worker's connection slot and outlive the call.
         let res = match step {
@@ -107,13 +123,13 @@ fn drive(ep: &Epoll, worker: &mut Worker, waiting: &mut [Step], i: usize, mut st
             }
             Step::Connect => {
                 let mut ev = libc::epoll_event {
-                    events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET)
-                        as u32,
+                    events: EVENTS,
                     u64: i as u64,
                 };
                 if unsafe { libc::epoll_ctl(ep.fd, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
                     -errno()
                 } else {
+                    owner[fd as usize] = i as u32;
                     let peer = worker.peer(i);
                     let r = unsafe { libc::connect(fd, peer.as_ptr().cast(), peer.len()) };
                     if r == 0 {
@@ -124,6 +140,15 @@ fn drive(ep: &Epoll, worker: &mut Worker, waiting: &mut [Step], i: usize, mut st
                 }
             }
             Step::Send => {
+                if owner[fd as usize] != i as u32 {
+                    // A pooled socket that another connection registered: report to us now.
+                    let mut ev = libc::epoll_event {
+                        events: EVENTS,
+                        u64: i as u64,
+                    };
+                    unsafe { libc::epoll_ctl(ep.fd, libc::EPOLL_CTL_MOD, fd, &mut ev) };
+                    owner[fd as usize] = i as u32;
+                }
                 let msg = worker.prepare_send(i);
                 let r = unsafe { libc::sendmsg(fd, msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
                 if r < 0 {

@@ -80,6 +80,10 @@ pub struct Exchange {
     body_bytes: u64,
     content_length: Option<u64>,
     location: Vec<u8>,
+    /// The head carries `Expect: 100-continue`: the body waits for `100 Continue`.
+    expect: bool,
+    /// The server said `100 Continue` (or the body may go anyway).
+    continued: bool,
 }
 
 impl Default for Exchange {
@@ -107,6 +111,8 @@ impl Exchange {
             body_bytes: 0,
             content_length: None,
             location: Vec::new(),
+            expect: false,
+            continued: false,
         }
     }
 
@@ -128,6 +134,21 @@ impl Exchange {
         self.body_bytes = 0;
         self.content_length = None;
         self.location.clear();
+        self.expect = false;
+        self.continued = false;
+    }
+
+    /// Marks the exchange just begun as sent with `Expect: 100-continue` (the head must carry
+    /// it): the body goes only after `100 Continue`. A final answer before that ends the
+    /// exchange without the body, and the connection is not reused (the server cannot know
+    /// whether a body follows).
+    pub fn expect_continue(&mut self) {
+        self.expect = self.body_len > 0;
+    }
+
+    /// Whether body bytes may be sent now.
+    pub fn may_send_body(&self) -> bool {
+        !self.expect || self.continued
     }
 
     pub fn need(&self) -> Need {
@@ -160,7 +181,8 @@ impl Exchange {
         self.head_sent += h;
         n -= h;
         self.body_sent = (self.body_sent + n as u64).min(self.body_len);
-        if self.head_sent == self.head.len() && self.body_sent == self.body_len {
+        let head_done = self.head_sent == self.head.len();
+        if head_done && (self.body_sent == self.body_len || !self.may_send_body()) {
             self.state = State::Head;
         }
     }
@@ -342,7 +364,15 @@ impl Exchange {
         self.start += len;
         if (100..200).contains(&status) {
             // An interim response (e.g. 100 Continue): the real one follows.
+            if status == 100 && !self.may_send_body() {
+                self.continued = true;
+                self.state = State::Sending;
+            }
             return Ok(true);
+        }
+        if !self.may_send_body() {
+            // Answered before the body went out: the server may still expect it.
+            keep_alive = false;
         }
         self.status = status;
         self.keep_alive = keep_alive;

@@ -240,3 +240,65 @@ fn request_body_progress() {
     ex.on_sent(6);
     assert_eq!(ex.need(), Need::Recv);
 }
+
+/// Feeds `wire` whole into a receive.
+fn feed(ex: &mut Exchange, wire: &[u8]) -> Result<(), Failure> {
+    let space = ex.recv_space();
+    space[..wire.len()].copy_from_slice(wire);
+    ex.on_recv(wire.len(), &mut |_: &[u8]| {})
+}
+
+#[test]
+fn expect_continue_sends_the_body_only_after_100() {
+    let mut ex = Exchange::new();
+    ex.head.extend_from_slice(
+        b"PUT /o HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+    );
+    ex.begin(10, false, true);
+    ex.expect_continue();
+    assert!(!ex.may_send_body());
+    let n = ex.head_rest().len();
+    ex.on_sent(n);
+    assert_eq!(
+        ex.need(),
+        Need::Recv,
+        "waits for 100 Continue before the body"
+    );
+    feed(&mut ex, b"HTTP/1.1 100 Continue\r\n\r\n").unwrap();
+    assert_eq!(ex.need(), Need::Send);
+    assert!(ex.may_send_body());
+    ex.on_sent(10);
+    assert_eq!(ex.body_progress(), (10, 10));
+    feed(
+        &mut ex,
+        b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (ex.need(), ex.status(), ex.keep_alive()),
+        (Need::Done, 201, true)
+    );
+}
+
+#[test]
+fn a_redirect_before_100_skips_the_body_and_the_connection() {
+    let mut ex = Exchange::new();
+    ex.head
+        .extend_from_slice(b"PUT /o HTTP/1.1\r\nExpect: 100-continue\r\n\r\n");
+    ex.begin(1 << 20, false, true);
+    ex.expect_continue();
+    let n = ex.head_rest().len();
+    ex.on_sent(n);
+    feed(
+        &mut ex,
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://t:1/o?pid=p\r\nContent-Length: 0\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!((ex.need(), ex.status()), (Need::Done, 307));
+    assert_eq!(ex.body_progress(), (0, 1 << 20), "the body never went out");
+    assert!(
+        !ex.keep_alive(),
+        "the server may still expect the body: not reused"
+    );
+    assert_eq!(ex.location(), b"http://t:1/o?pid=p");
+}

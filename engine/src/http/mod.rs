@@ -5,4 +5,4 @@ pub mod exchange;
 pub mod request;
 
 pub use exchange::{Exchange, Failure, Need};
-pub use request::{Method, RequestHead};
+pub use request::{encode_path, Method, RequestHead};

@@ -48,6 +48,8 @@ pub struct Conn {
     pub redirects: u8,
     /// Where this socket is connected (the endpoint, or a redirect target).
     pub peer: SockAddr,
+    /// The core's host index of `peer` (0 = the endpoint).
+    pub host: usize,
     /// Verification state for `--verify` GETs.
     pub verify_start: u64,
     pub verify_pos: u64,
@@ -78,6 +80,7 @@ impl Conn {
             put_cnt: 0,
             redirects: 0,
             peer,
+            host: 0,
             verify_start: 0,
             verify_pos: 0,
             verify_ok: true,

@@ -9,7 +9,10 @@
 //! heads into the connection's reused buffer, and statistics into this core's histograms.
 
 pub mod conn;
+mod finish;
+mod hosts;
 mod outcome;
+mod request;
 pub mod shared;
 
 use std::sync::atomic::Ordering;
@@ -17,15 +20,16 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use crate::content;
-use crate::http::{Failure, Method, Need, RequestHead};
+use crate::http::{Failure, Method, Need};
 use crate::naming::Namer;
 use crate::payload::Payload;
 use crate::rng::{pct_fires, FastRng};
 use crate::stats::{unix_now_ns, CoreStats, ErrorKind, Op, Snapshot, TICK};
 use conn::{Abort, Conn, Phase};
-use outcome::{
-    abort_kind, errno_kind, failure_kind, need_to_step, rewrite_target, same_origin_path,
-};
+use finish::switch_host;
+use hosts::Hosts;
+use outcome::{abort_kind, errno_kind, failure_kind, need_to_step};
+use request::{Requests, Spec};
 pub use shared::{Shared, StopReason};
 
 /// How often in-flight operations are checked against their deadline.
@@ -36,7 +40,11 @@ const CONNECT_BACKOFF: Duration = Duration::from_millis(100);
 /// With no successful connection at all for this long, the run gives up.
 pub const CONNECT_GIVEUP: Duration = Duration::from_secs(5);
 /// Redirects one operation may follow before it counts as a redirect error.
-const MAX_REDIRECTS: u8 = 5;
+pub(super) const MAX_REDIRECTS: u8 = 5;
+/// HTTP 403 answers, with no success before them, after which the run stops: every request
+/// is being refused (bad credentials, wrong region or clock skew), so more load measures
+/// nothing.
+pub(super) const FORBIDDEN_STOP: u64 = 32;
 /// Largest request-body slice handed to one send.
 const SEND_SLICE: usize = 256 * 1024;
 
@@ -68,6 +76,12 @@ pub struct Worker {
     ident: Vec<u8>,
     /// PUT counters of objects this core wrote, for GETs in mixed runs.
     own_puts: Vec<u64>,
+    /// The endpoint and the hosts redirects led to, with their idle sockets.
+    hosts: Hosts,
+    /// The protocol's request builder.
+    req: Requests,
+    /// The `Host` header of requests to the endpoint.
+    host0: String,
     next_tick: Instant,
     next_sweep: Instant,
     /// Connections whose operation expired this sweep (the driver cancels their I/O).
@@ -88,7 +102,15 @@ impl Worker {
         let seed = w.seed;
         let conns: Box<[Conn]> = (0..conns).map(|_| Conn::new(shared.addr.clone())).collect();
         let start = shared.started;
+        let (header, base) = w
+            .endpoint
+            .as_ref()
+            .map_or(("", ""), |e| (e.host_header.as_str(), e.base_path.as_str()));
+        let req = Requests::new(w, header, base);
         Worker {
+            hosts: Hosts::new(shared.addr.clone(), header),
+            host0: req.host0.clone(),
+            req,
             core,
             payload: Payload::new(seed ^ (core as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             namer: Namer::new(w),
@@ -129,7 +151,7 @@ impl Worker {
     pub fn prepare_send(&mut self, i: usize) -> *const libc::msghdr {
         let c = &mut self.conns[i];
         let (sent, total) = c.exch.body_progress();
-        let body = if sent < total {
+        let body = if sent < total && c.exch.may_send_body() {
             let max = (total - sent).min(SEND_SLICE as u64) as usize;
             self.payload.chunk(sent, max)
         } else {
@@ -145,7 +167,11 @@ impl Worker {
     pub fn prepare_fused_send(&mut self, i: usize) -> Option<*const libc::msghdr> {
         let c = &self.conns[i];
         let (sent, total) = c.exch.body_progress();
-        let left = total - sent;
+        let left = if c.exch.may_send_body() {
+            total - sent
+        } else {
+            0
+        };
         if left > SEND_SLICE as u64 || self.payload.chunk(sent, left as usize).len() as u64 != left
         {
             return None;
@@ -352,21 +378,19 @@ impl Worker {
         c.retried = false;
         c.redirects = 0;
         let range = (!put && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
-        RequestHead {
+        switch_host(&mut self.conns[i], &mut self.hosts, 0);
+        let c = &mut self.conns[i];
+        let spec = Spec {
             method: if put { Method::Put } else { Method::Get },
-            host: sh
-                .workload
-                .endpoint
-                .as_ref()
-                .map_or("", |e| e.host_header.as_str()),
-            path_prefix: &sh.path_prefix,
             name: &self.name,
-            query: b"",
-            content_length: put.then_some(size),
+            size: put.then_some(size),
             range,
-            extra: b"",
-        }
-        .encode(&mut c.exch.head);
+            host: &self.host0,
+            origin: true,
+            target: None,
+        };
+        let expect = self.req.expects(&spec);
+        self.req.encode(&spec, &self.payload, &mut c.exch.head);
         let verify = w.verify && !put;
         if verify {
             self.ident.clear();
@@ -377,6 +401,9 @@ impl Worker {
             c.verify_ok = true;
         }
         c.exch.begin(size, false, !verify);
+        if expect {
+            c.exch.expect_continue();
+        }
         self.launch(i)
     }
 
@@ -397,61 +424,6 @@ impl Worker {
         c.phase = Phase::Exchanging;
         c.started = now;
         Step::Send
-    }
-
-    fn finish_op(&mut self, i: usize) -> Step {
-        let now = Instant::now();
-        let c = &mut self.conns[i];
-        let status = c.exch.status();
-        let keep = c.exch.keep_alive();
-        c.reuse += 1;
-        if !keep {
-            c.close();
-        }
-        if (300..400).contains(&status) && !c.exch.location().is_empty() {
-            return self.redirect(i);
-        }
-        let lat = now.duration_since(c.started).as_micros() as u64;
-        let op = c.op;
-        if (200..300).contains(&status) {
-            if op == Op::Get && !c.verify_ok {
-                self.stats.record_err(op, ErrorKind::Verify);
-            } else {
-                let bytes = match op {
-                    Op::Get => c.exch.body_bytes(),
-                    Op::Put => c.exch.body_progress().1,
-                };
-                self.stats.record_ok(op, bytes, lat);
-                if op == Op::Put
-                    && self.shared.selector.is_none()
-                    && self.shared.workload.pctput < 100
-                {
-                    self.own_puts.push(c.put_cnt);
-                }
-            }
-        } else {
-            self.stats.record_err(op, ErrorKind::Http(status));
-        }
-        self.next_op(i)
-    }
-
-    /// Follows a redirect to the same endpoint: re-issues the request with the new path.
-    fn redirect(&mut self, i: usize) -> Step {
-        let c = &mut self.conns[i];
-        c.redirects += 1;
-        let target = same_origin_path(c.exch.location(), &self.shared);
-        match target {
-            Some(path) if c.redirects <= MAX_REDIRECTS => {
-                self.ident.clear();
-                self.ident.extend_from_slice(path);
-            }
-            _ => {
-                self.stats.record_err(c.op, ErrorKind::Redirect);
-                return self.next_op(i);
-            }
-        }
-        rewrite_target(&mut c.exch.head, &self.ident);
-        self.reissue(i)
     }
 
     /// A stale keep-alive connection was closed by the server before it answered: the request

@@ -28,6 +28,8 @@ pub enum StopReason {
     ConnectFailed,
     /// There was nothing to GET.
     NoNames,
+    /// Every request so far was refused with HTTP 403 (credentials, region or clock).
+    Forbidden,
     /// Every core ended without another stop reason (e.g. all workers finished).
     Finished,
 }
@@ -42,6 +44,7 @@ impl StopReason {
             StopReason::Signal => "signal",
             StopReason::ConnectFailed => "connect-failed",
             StopReason::NoNames => "no-names",
+            StopReason::Forbidden => "forbidden",
             StopReason::Finished => "finished",
         }
     }
@@ -51,8 +54,6 @@ pub struct Shared {
     pub workload: Workload,
     /// The endpoint's address, in the form connect(2) takes.
     pub addr: SockAddr,
-    /// `/<base>/<bucket>/`, the request path before the object name.
-    pub path_prefix: Vec<u8>,
     /// `<base>/<bucket>/` without the leading slash: the object's identity for content checks.
     pub object_prefix: Vec<u8>,
     /// Names to GET (from --filelist or the built-in target's prefill); may be empty.
@@ -70,6 +71,10 @@ pub struct Shared {
     pub cancel: AtomicBool,
     /// Set once any connection to the endpoint succeeded.
     pub connected: AtomicBool,
+    /// Set once any operation succeeded (until then, 403 answers are counted).
+    pub any_success: AtomicBool,
+    /// HTTP 403 answers seen before the first success.
+    pub forbidden: AtomicU64,
     pub reason: OnceLock<StopReason>,
     pub started: Instant,
     /// Wall clock at start, aligned with `started`.

@@ -1,0 +1,119 @@
+//! Protocol settings of a run: how objects are addressed (plain HTTP, AIS native, S3), the
+//! checksum a PUT carries, and the credentials requests are signed with.
+//!
+//! Secrets (an AIS bearer token, an S3 secret key or session token) live only in [`Secret`],
+//! whose `Debug` prints `***` and which is never serialized: a `Workload` goes into result
+//! files and plan lines, and none of it may leak there. The engine sends a bearer token only to
+//! the endpoint's own host, never to a host a redirect points at.
+
+use serde::Serialize;
+
+/// A value that must never be printed or written anywhere.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    /// The secret itself, for the one place that puts it on the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// S3 request signing material (SigV4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Keys {
+    pub access_key: String,
+    pub secret_key: Secret,
+    pub session_token: Option<Secret>,
+}
+
+/// How S3 buckets are addressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum S3Addressing {
+    /// `http://endpoint/bucket/key`.
+    #[default]
+    Path,
+    /// `http://bucket.endpoint/key`.
+    VirtualHost,
+}
+
+/// The checksum a PUT sends (AIS `Ais-Checksum-Type/Value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CksumType {
+    None,
+    /// XXH64, seed 0, 16 lowercase hex digits (AIS's default).
+    #[default]
+    Xxhash,
+}
+
+impl CksumType {
+    pub fn parse(s: &str) -> Option<CksumType> {
+        match s {
+            "none" => Some(CksumType::None),
+            "xxhash" | "xxhash64" => Some(CksumType::Xxhash),
+            _ => None,
+        }
+    }
+}
+
+/// Protocol settings (see the module doc). Serialized without its secrets.
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct ProtoConfig {
+    /// AIS bucket provider (`ais`, `aws`, `gcp`, `azure`, `oci`).
+    pub provider: String,
+    /// AIS bucket namespace (`@ns`), if any.
+    pub namespace: Option<String>,
+    /// The checksum AIS PUTs carry.
+    pub cksum_type: CksumType,
+    pub s3_addressing: S3Addressing,
+    /// S3 signing region.
+    pub s3_region: Option<String>,
+    /// S3 keys; `None` sends unsigned requests.
+    #[serde(skip)]
+    pub s3_keys: Option<S3Keys>,
+    /// AIS bearer token (`AIS_AUTHN_TOKEN`), sent as `Authorization: Bearer`.
+    #[serde(skip)]
+    pub token: Option<Secret>,
+    /// Whether a token or keys are in use (recorded instead of the values).
+    pub authenticated: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print_or_serialize() {
+        let p = ProtoConfig {
+            provider: "ais".into(),
+            token: Some(Secret::new("tok-123")),
+            s3_keys: Some(S3Keys {
+                access_key: "AK".into(),
+                secret_key: Secret::new("sk-456"),
+                session_token: Some(Secret::new("st-789")),
+            }),
+            authenticated: true,
+            ..ProtoConfig::default()
+        };
+        let dbg = format!("{p:?}");
+        let json = serde_json::to_string(&p).unwrap();
+        for s in ["tok-123", "sk-456", "st-789"] {
+            assert!(
+                !dbg.contains(s) && !json.contains(s),
+                "{s} leaked: {dbg} {json}"
+            );
+        }
+        assert!(json.contains("\"authenticated\":true"));
+    }
+}

@@ -1,0 +1,134 @@
+//! How an operation ends: accounting its outcome (success, HTTP error, the 403 early stop) and
+//! following redirects, to the same host or to another one (an AIS proxy's target) through
+//! the core's per-host socket pool. Split from `mod.rs`, which keeps the closed loop.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::conn::Conn;
+use super::hosts::{split_location, Hosts};
+use super::request::Spec;
+use super::{Step, StopReason, Worker, FORBIDDEN_STOP, MAX_REDIRECTS};
+use crate::http::Method;
+use crate::stats::{ErrorKind, Op};
+
+impl Worker {
+    pub(super) fn finish_op(&mut self, i: usize) -> Step {
+        let now = Instant::now();
+        let c = &mut self.conns[i];
+        let status = c.exch.status();
+        let keep = c.exch.keep_alive();
+        c.reuse += 1;
+        if !keep {
+            c.close();
+        }
+        if (300..400).contains(&status) && !c.exch.location().is_empty() {
+            return self.redirect(i);
+        }
+        let lat = now.duration_since(c.started).as_micros() as u64;
+        let op = c.op;
+        if (200..300).contains(&status) {
+            let sh = &self.shared;
+            if !sh.any_success.load(Ordering::Relaxed) {
+                sh.any_success.store(true, Ordering::Relaxed);
+            }
+            if op == Op::Get && !c.verify_ok {
+                self.stats.record_err(op, ErrorKind::Verify);
+            } else {
+                let bytes = match op {
+                    Op::Get => c.exch.body_bytes(),
+                    Op::Put => c.exch.body_progress().1,
+                };
+                self.stats.record_ok(op, bytes, lat);
+                if op == Op::Put
+                    && self.shared.selector.is_none()
+                    && self.shared.workload.pctput < 100
+                {
+                    self.own_puts.push(c.put_cnt);
+                }
+            }
+        } else {
+            self.stats.record_err(op, ErrorKind::Http(status));
+            let sh = &self.shared;
+            if status == 403 && !sh.any_success.load(Ordering::Relaxed) {
+                let n = sh.forbidden.fetch_add(1, Ordering::Relaxed) + 1;
+                if n >= FORBIDDEN_STOP {
+                    sh.stop(StopReason::Forbidden);
+                }
+            }
+        }
+        self.next_op(i)
+    }
+
+    /// Follows a redirect: re-encodes the request for the host and path-and-query its
+    /// `Location` names (the same host, or another one such as an AIS target, whose sockets
+    /// come from this core's pool).
+    fn redirect(&mut self, i: usize) -> Step {
+        let c = &mut self.conns[i];
+        c.redirects += 1;
+        let loc = c.exch.location();
+        let (host, target) = if loc.first() == Some(&b'/') {
+            (Some(c.host), loc)
+        } else {
+            match split_location(loc) {
+                Some((h, t)) => (self.hosts.find_or_add(h), t),
+                None => (None, &b""[..]),
+            }
+        };
+        let Some(h) = host.filter(|_| c.redirects <= MAX_REDIRECTS) else {
+            self.stats.record_err(c.op, ErrorKind::Redirect);
+            return self.next_op(i);
+        };
+        self.ident.clear();
+        self.ident.extend_from_slice(target);
+        let op = c.op;
+        let size = (op == Op::Put).then(|| c.exch.body_progress().1);
+        let w = &self.shared.workload;
+        let range =
+            (op == Op::Get && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
+        switch_host(&mut self.conns[i], &mut self.hosts, h);
+        let host = if h == 0 {
+            self.host0.as_str()
+        } else {
+            self.hosts.get(h).header.as_str()
+        };
+        let c = &mut self.conns[i];
+        self.req.encode(
+            &Spec {
+                method: if op == Op::Put {
+                    Method::Put
+                } else {
+                    Method::Get
+                },
+                name: b"",
+                size,
+                range,
+                host,
+                origin: h == 0,
+                target: Some(&self.ident),
+            },
+            &self.payload,
+            &mut c.exch.head,
+        );
+        self.reissue(i)
+    }
+}
+
+/// Moves connection `c` to host `h`: its current keep-alive socket is parked in the
+/// pool, and an idle socket of `h` is taken (or none: the launch connects a fresh one).
+pub(super) fn switch_host(c: &mut Conn, hosts: &mut Hosts, h: usize) {
+    if c.host == h {
+        return;
+    }
+    if c.fd >= 0 {
+        hosts.park(c.host, c.fd, c.reuse);
+        c.fd = -1;
+    }
+    c.host = h;
+    c.peer = hosts.get(h).addr.clone();
+    c.reuse = 0;
+    if let Some((fd, reuse)) = hosts.take(h) {
+        c.fd = fd;
+        c.reuse = reuse;
+    }
+}

@@ -1,0 +1,157 @@
+//! The hosts one core talks to, and its pool of idle keep-alive sockets per host.
+//!
+//! Host 0 is the run's endpoint (an AIS proxy, an S3 endpoint, an HTTP server). Redirects add
+//! more hosts (AIS targets): a connection that follows a redirect to another host parks its
+//! current socket in that core's pool under its host and takes an idle socket for the new
+//! host, or opens one. So repeated requests reuse target connections instead of reconnecting,
+//! and a closed loop of N connections still has N operations in flight.
+//!
+//! Invariants: a parked socket has no I/O outstanding and is owned by the pool until taken;
+//! at most [`MAX_IDLE_PER_HOST`] sockets wait per host (more are closed); at most
+//! [`MAX_HOSTS`] hosts are known per core (a redirect beyond that is a `redirect` error, not
+//! unbounded growth). Adding a host resolves its name, which may block: it happens once per
+//! host per core, not per request.
+
+use std::net::ToSocketAddrs;
+use std::os::fd::RawFd;
+
+use socket2::SockAddr;
+
+/// Most distinct hosts one core follows redirects to (an AIS cluster's targets).
+pub const MAX_HOSTS: usize = 256;
+/// Most idle sockets kept per host and core.
+pub const MAX_IDLE_PER_HOST: usize = 1024;
+
+pub struct Host {
+    pub addr: SockAddr,
+    /// `host[:port]` exactly as the `Host` header carries it.
+    pub header: String,
+    /// Idle sockets: descriptor and how many requests each has carried.
+    idle: Vec<(RawFd, u32)>,
+}
+
+pub struct Hosts {
+    list: Vec<Host>,
+}
+
+impl Hosts {
+    /// Host 0 is the endpoint.
+    pub fn new(addr: SockAddr, header: &str) -> Hosts {
+        Hosts {
+            list: vec![Host {
+                addr,
+                header: header.to_string(),
+                idle: Vec::new(),
+            }],
+        }
+    }
+
+    pub fn get(&self, h: usize) -> &Host {
+        &self.list[h]
+    }
+
+    /// The index of `hostport` (as found in a `Location`), adding it if new. `None` when it
+    /// does not resolve or the host cap is reached.
+    pub fn find_or_add(&mut self, hostport: &[u8]) -> Option<usize> {
+        if let Some(h) = self
+            .list
+            .iter()
+            .position(|h| h.header.as_bytes() == hostport)
+        {
+            return Some(h);
+        }
+        if self.list.len() >= MAX_HOSTS {
+            return None;
+        }
+        let text = std::str::from_utf8(hostport).ok()?;
+        let with_port = if text
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            text.to_string()
+        } else {
+            format!("{text}:80")
+        };
+        let addr = with_port.to_socket_addrs().ok()?.next()?;
+        self.list.push(Host {
+            addr: SockAddr::from(addr),
+            header: text.to_string(),
+            idle: Vec::new(),
+        });
+        Some(self.list.len() - 1)
+    }
+
+    /// Parks an idle keep-alive socket of host `h` (closes it if the pool is full).
+    pub fn park(&mut self, h: usize, fd: RawFd, reuse: u32) {
+        let idle = &mut self.list[h].idle;
+        if idle.len() < MAX_IDLE_PER_HOST {
+            idle.push((fd, reuse));
+        } else {
+            close(fd);
+        }
+    }
+
+    /// Takes an idle socket of host `h`, most recently parked first.
+    pub fn take(&mut self, h: usize) -> Option<(RawFd, u32)> {
+        self.list[h].idle.pop()
+    }
+}
+
+fn close(fd: RawFd) {
+    // SAFETY: `fd` is an idle socket the pool owns; nothing else refers to it.
+    unsafe { libc::close(fd) };
+}
+
+impl Drop for Hosts {
+    fn drop(&mut self) {
+        for h in &mut self.list {
+            for (fd, _) in h.idle.drain(..) {
+                close(fd);
+            }
+        }
+    }
+}
+
+/// Splits an absolute `http://host[:port]/path?query` into host and path-and-query.
+pub fn split_location(loc: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = loc.strip_prefix(b"http://")?;
+    let slash = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+    let (host, path) = rest.split_at(slash);
+    if host.is_empty() || host.iter().any(|&b| b.is_ascii_whitespace() || b == b'@') {
+        return None;
+    }
+    Some((host, if path.is_empty() { b"/" } else { path }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_found_added_and_capped() {
+        let ep: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mut hosts = Hosts::new(SockAddr::from(ep), "127.0.0.1:1");
+        assert_eq!(hosts.find_or_add(b"127.0.0.1:1"), Some(0));
+        assert_eq!(hosts.find_or_add(b"127.0.0.1:2"), Some(1));
+        assert_eq!(hosts.find_or_add(b"127.0.0.1:2"), Some(1));
+        assert_eq!(hosts.get(1).addr.as_socket().unwrap().port(), 2);
+        assert_eq!(hosts.find_or_add(b"no such host.invalid:9"), None);
+        assert_eq!(hosts.take(1), None);
+        for p in 3..(MAX_HOSTS as u16 + 10) {
+            let _ = hosts.find_or_add(format!("127.0.0.1:{p}").as_bytes());
+        }
+        assert_eq!(hosts.list.len(), MAX_HOSTS);
+    }
+
+    #[test]
+    fn locations_split() {
+        assert_eq!(
+            split_location(b"http://10.0.0.1:8081/v1/objects/b/o?pid=x"),
+            Some((&b"10.0.0.1:8081"[..], &b"/v1/objects/b/o?pid=x"[..]))
+        );
+        assert_eq!(split_location(b"http://h"), Some((&b"h"[..], &b"/"[..])));
+        assert_eq!(split_location(b"https://h/x"), None);
+        assert_eq!(split_location(b"http:///x"), None);
+        assert_eq!(split_location(b"http://user@h/x"), None);
+    }
+}

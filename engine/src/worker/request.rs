@@ -1,0 +1,306 @@
+//! Building each operation's request for the run's protocol: path, query, checksum, token and
+//! signature. One `Requests` per core; nothing here allocates once its buffers are warm.
+//!
+//! - **http**: `<base>/<bucket>/<name>`.
+//! - **ais**: `<base>/v1/objects/<bucket>/<name>?provider=<p>`; PUTs add `skip_vc=true` and
+//!   `Ais-Checksum-Type/Value` (XXH64 of the body, cached by size: a PUT body is the core's
+//!   payload stream from offset 0, so its hash depends only on its length). A bearer token
+//!   goes only to the endpoint's host (host 0), never to a host a redirect names.
+//! - **s3**: path-style `<base>/<bucket>/<name>` or virtual-host `<base>/<name>` with Host
+//!   `<bucket>.<endpoint>`, each request signed with SigV4 (`UNSIGNED-PAYLOAD` for PUT bodies,
+//!   the empty-body hash for GET), the date refreshed once per second.
+//!
+//! A redirect re-encodes the whole request for its new host and path-and-query, so the Host
+//! header, the token rule and a signature always match what is sent.
+
+use crate::http::{encode_path, Method, RequestHead};
+use crate::payload::Payload;
+use crate::proto::{CksumType, S3Addressing};
+use crate::s3::sigv4::{AmzDate, Credentials, SignRequest, Signer, EMPTY_SHA256, UNSIGNED_PAYLOAD};
+use crate::workload::{Protocol, Workload};
+
+/// One operation's request.
+pub struct Spec<'a> {
+    pub method: Method,
+    pub name: &'a [u8],
+    /// Body length of a PUT.
+    pub size: Option<u64>,
+    pub range: Option<(u64, u64)>,
+    /// The `Host` header of the host it goes to.
+    pub host: &'a str,
+    /// True when it goes to the endpoint's own host (tokens are sent only there).
+    pub origin: bool,
+    /// Path-and-query from a redirect's `Location`, used verbatim instead of the name.
+    pub target: Option<&'a [u8]>,
+}
+
+/// AIS PUTs at least this large go to the proxy with `Expect: 100-continue`: the proxy
+/// redirects without reading the body, so it crosses the network once (to the target) at the
+/// price of a reconnect to the proxy. Smaller bodies are cheaper to send twice.
+pub const EXPECT_MIN: u64 = 1 << 20;
+
+pub struct Requests {
+    protocol: Protocol,
+    /// Objects' path before the (encoded) name.
+    prefix: Vec<u8>,
+    get_query: Vec<u8>,
+    put_query: Vec<u8>,
+    /// The endpoint's Host header (S3 virtual-host: `<bucket>.<endpoint>`).
+    pub host0: String,
+    token_line: Vec<u8>,
+    cksum: CksumType,
+    /// Last PUT size hashed and its hex digest.
+    cksum_cache: Option<(u64, [u8; 16])>,
+    signer: Option<Signer>,
+    date: Option<(u64, AmzDate)>,
+    target: Vec<u8>,
+    extra: Vec<u8>,
+    /// PUT size from which `Expect: 100-continue` is sent (see [`EXPECT_MIN`]).
+    expect_min: u64,
+}
+
+impl Requests {
+    pub fn new(w: &Workload, host_header: &str, base_path: &str) -> Requests {
+        let p = &w.proto;
+        let mut r = Requests {
+            protocol: w.protocol,
+            prefix: Vec::new(),
+            get_query: Vec::new(),
+            put_query: Vec::new(),
+            host0: host_header.to_string(),
+            token_line: Vec::new(),
+            cksum: p.cksum_type,
+            cksum_cache: None,
+            signer: None,
+            date: None,
+            target: Vec::with_capacity(512),
+            extra: Vec::with_capacity(512),
+            // A tuning knob for benchmarks: `RINGLOAD_EXPECT_MIN=<bytes>` (a huge value turns
+            // the expectation off).
+            expect_min: std::env::var("RINGLOAD_EXPECT_MIN")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(EXPECT_MIN),
+        };
+        match w.protocol {
+            Protocol::Http => r.prefix = format!("{base_path}/{}/", w.bucket).into_bytes(),
+            Protocol::Ais => {
+                r.prefix = format!("{base_path}/v1/objects/{}/", w.bucket).into_bytes();
+                let mut q = format!("provider={}", p.provider);
+                if let Some(ns) = &p.namespace {
+                    q.push_str("&namespace=");
+                    let mut enc = Vec::new();
+                    encode_path(ns.as_bytes(), &mut enc);
+                    q.push_str(&String::from_utf8_lossy(&enc).replace('/', "%2F"));
+                }
+                r.get_query = q.clone().into_bytes();
+                r.put_query = format!("{q}&skip_vc=true").into_bytes();
+                if let Some(t) = &p.token {
+                    r.token_line = format!("Authorization: Bearer {}\r\n", t.expose()).into_bytes();
+                }
+            }
+            Protocol::S3 => {
+                match p.s3_addressing {
+                    S3Addressing::Path => {
+                        r.prefix = format!("{base_path}/{}/", w.bucket).into_bytes()
+                    }
+                    S3Addressing::VirtualHost => {
+                        r.prefix = format!("{base_path}/").into_bytes();
+                        r.host0 = format!("{}.{host_header}", w.bucket);
+                    }
+                }
+                if let Some(k) = &p.s3_keys {
+                    let creds = Credentials {
+                        access_key: k.access_key.clone(),
+                        secret_key: k.secret_key.expose().to_string(),
+                        session_token: k.session_token.as_ref().map(|s| s.expose().to_string()),
+                    };
+                    let region = p.s3_region.as_deref().unwrap_or("us-east-1");
+                    r.signer = Some(Signer::new(creds, region));
+                }
+            }
+        }
+        r
+    }
+
+    /// Writes the complete request head of `s` into `out`; `payload` supplies PUT bodies for
+    /// the checksum.
+    /// Whether this request's body should wait for `100 Continue` (see [`EXPECT_MIN`]).
+    pub fn expects(&self, s: &Spec) -> bool {
+        self.protocol == Protocol::Ais
+            && s.origin
+            && s.target.is_none()
+            && s.size.is_some_and(|n| n >= self.expect_min)
+    }
+
+    pub fn encode(&mut self, s: &Spec, payload: &Payload, out: &mut Vec<u8>) {
+        self.target.clear();
+        match s.target {
+            Some(t) => self.target.extend_from_slice(t),
+            None => {
+                self.target.extend_from_slice(&self.prefix);
+                encode_path(s.name, &mut self.target);
+                let q = if s.method == Method::Put {
+                    &self.put_query
+                } else {
+                    &self.get_query
+                };
+                if !q.is_empty() {
+                    self.target.push(b'?');
+                    self.target.extend_from_slice(q);
+                }
+            }
+        }
+        self.extra.clear();
+        if s.origin {
+            self.extra.extend_from_slice(&self.token_line);
+        }
+        if self.expects(s) {
+            self.extra.extend_from_slice(b"Expect: 100-continue\r\n");
+        }
+        if let (Protocol::Ais, Some(size), CksumType::Xxhash) = (self.protocol, s.size, self.cksum)
+        {
+            let hex = self.cksum_hex(size, payload);
+            self.extra
+                .extend_from_slice(b"Ais-Checksum-Type: xxhash\r\nAis-Checksum-Value: ");
+            self.extra.extend_from_slice(&hex);
+            self.extra.extend_from_slice(b"\r\n");
+        }
+        if let Some(signer) = &mut self.signer {
+            let now = crate::stats::unix_now_ns() / 1_000_000_000;
+            if self.date.as_ref().is_none_or(|d| d.0 != now) {
+                self.date = Some((now, AmzDate::from_unix(now)));
+            }
+            let (path, query) = match self.target.iter().position(|&b| b == b'?') {
+                Some(q) => (&self.target[..q], &self.target[q + 1..]),
+                None => (&self.target[..], &b""[..]),
+            };
+            let req = SignRequest {
+                method: method_str(s.method),
+                host: s.host,
+                canonical_uri: path,
+                query,
+                payload_hash: if s.size.is_some() {
+                    UNSIGNED_PAYLOAD
+                } else {
+                    EMPTY_SHA256
+                },
+            };
+            let date = &self.date.as_ref().expect("set above").1;
+            signer.sign(&req, date, &mut self.extra);
+        }
+        RequestHead {
+            method: s.method,
+            host: s.host,
+            path_prefix: &self.target,
+            name: b"",
+            query: b"",
+            content_length: s.size,
+            range: s.range,
+            extra: &self.extra,
+        }
+        .encode(out);
+    }
+
+    fn cksum_hex(&mut self, size: u64, payload: &Payload) -> [u8; 16] {
+        if let Some((n, hex)) = self.cksum_cache {
+            if n == size {
+                return hex;
+            }
+        }
+        let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+        let mut off = 0u64;
+        while off < size {
+            let chunk = payload.chunk(off, (size - off).min(1 << 30) as usize);
+            h.update(chunk);
+            off += chunk.len() as u64;
+        }
+        let mut hex = [0u8; 16];
+        let v = h.digest();
+        for (k, b) in hex.iter_mut().enumerate() {
+            *b = b"0123456789abcdef"[((v >> (60 - 4 * k)) & 15) as usize];
+        }
+        self.cksum_cache = Some((size, hex));
+        hex
+    }
+}
+
+fn method_str(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Put => "PUT",
+        Method::Head => "HEAD",
+        Method::Delete => "DELETE",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Secret;
+
+    fn encode(w: &Workload, s: &Spec) -> String {
+        let mut r = Requests::new(w, "127.0.0.1:8080", "");
+        let mut out = Vec::new();
+        r.encode(s, &Payload::new(7), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn spec<'a>(method: Method, size: Option<u64>, origin: bool, host: &'a str) -> Spec<'a> {
+        Spec {
+            method,
+            name: b"a dir/x",
+            size,
+            range: None,
+            host,
+            origin,
+            target: None,
+        }
+    }
+
+    #[test]
+    fn ais_requests_carry_provider_checksum_and_token_only_to_the_origin() {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            bucket: "bk".into(),
+            ..Workload::default()
+        };
+        w.proto.provider = "ais".into();
+        w.proto.token = Some(Secret::new("TOK"));
+        let get = encode(&w, &spec(Method::Get, None, true, "127.0.0.1:8080"));
+        assert!(
+            get.starts_with("GET /v1/objects/bk/a%20dir/x?provider=ais HTTP/1.1\r\n"),
+            "{get}"
+        );
+        assert!(get.contains("Authorization: Bearer TOK\r\n"));
+        let put = encode(&w, &spec(Method::Put, Some(3000), true, "127.0.0.1:8080"));
+        assert!(put.starts_with("PUT /v1/objects/bk/a%20dir/x?provider=ais&skip_vc=true "));
+        let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+        h.update(Payload::new(7).chunk(0, 3000));
+        let want = format!("Ais-Checksum-Value: {:016x}\r\n", h.digest());
+        assert!(
+            put.contains("Ais-Checksum-Type: xxhash\r\n") && put.contains(&want),
+            "{put}"
+        );
+        // After a redirect to a target: verbatim target, new host, no token.
+        let mut s = spec(Method::Get, None, false, "127.0.0.1:9001");
+        s.target = Some(b"/v1/objects/bk/a%20dir/x?provider=ais&pid=p1&utm=5");
+        let red = encode(&w, &s);
+        assert!(red.starts_with("GET /v1/objects/bk/a%20dir/x?provider=ais&pid=p1&utm=5 HTTP"));
+        assert!(
+            red.contains("Host: 127.0.0.1:9001\r\n") && !red.contains("TOK"),
+            "{red}"
+        );
+    }
+
+    #[test]
+    fn http_requests_are_plain() {
+        let w = Workload::default();
+        let get = encode(&w, &spec(Method::Get, None, true, "127.0.0.1:8080"));
+        assert!(
+            get.starts_with("GET /ringload/a%20dir/x HTTP/1.1\r\n"),
+            "{get}"
+        );
+        assert!(!get.contains("Ais-") && !get.contains("Authorization"));
+    }
+}
