@@ -63,6 +63,20 @@ pub enum Command {
 pub enum ProtocolArg {
     /// `<endpoint>/<bucket>/<name>`, GET and WebDAV-style PUT (nginx dav, most HTTP stores).
     Http,
+    /// AIStore native API: `/v1/objects/<bucket>/<name>?provider=..`, following proxy
+    /// redirects to targets (endpoint from --endpoint or AIS_ENDPOINT).
+    Ais,
+    /// S3 with SigV4 (endpoint from --s3endpoint or S3_ENDPOINT; credentials from
+    /// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN] or AWS_PROFILE).
+    S3,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3AddressingArg {
+    /// `http://endpoint/bucket/key` (MinIO, most on-premises stores).
+    Path,
+    /// `http://bucket.endpoint/key` (AWS's default).
+    Virtual,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,9 +106,23 @@ pub struct RunArgs {
     /// Object API to speak.
     #[arg(long, value_enum, default_value = "http", help_heading = "Target")]
     pub protocol: ProtocolArg,
-    /// Bucket: objects are `<endpoint>/<bucket>/<name>`.
+    /// Bucket: objects are `<endpoint>/<bucket>/<name>`. With --protocol ais it may name a
+    /// provider: `ais://b` (default), `s3://b`, `gs://b`, `az://b`, `oci://b`.
     #[arg(long, default_value = "ringload", help_heading = "Target")]
     pub bucket: String,
+    /// S3 endpoint for --protocol s3, e.g. http://127.0.0.1:9000 (plain HTTP only).
+    #[arg(long, env = "S3_ENDPOINT", help_heading = "Target")]
+    pub s3endpoint: Option<String>,
+    /// S3 bucket addressing.
+    #[arg(long, value_enum, default_value = "path", help_heading = "Target")]
+    pub s3_addressing: S3AddressingArg,
+    /// Checksum each AIS PUT carries (`Ais-Checksum-Type/Value`): xxhash (XXH64) or none.
+    #[arg(long, default_value = "xxhash", value_parser = ["xxhash", "none"], help_heading = "Target")]
+    pub cksum_type: String,
+    /// After the run, remove what it wrote: destroy an ais:// bucket, or delete the names this
+    /// run knows (listed and written) from a remote bucket, in batches.
+    #[arg(long, help_heading = "Target")]
+    pub cleanup: bool,
     /// Per-request timeout, Go syntax (`30s`, `10m`); `0` disables it.
     #[arg(long, default_value = "10m", value_parser = duration, help_heading = "Target")]
     pub timeout: Duration,

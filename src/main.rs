@@ -5,6 +5,7 @@ mod cli;
 mod merge_cmd;
 mod run_cmd;
 mod serve_cmd;
+mod target;
 
 use clap::Parser;
 

@@ -14,7 +14,10 @@ use ringload_engine::stats::Op;
 use ringload_engine::worker::StopReason;
 use ringload_engine::workload::{DriverKind, Endpoint, Protocol, Workload};
 
-use crate::cli::{DriverArg, ProtocolArg, RunArgs};
+use ringload_engine::proto::{CksumType, ProtoConfig, S3Addressing};
+
+use crate::cli::{DriverArg, ProtocolArg, RunArgs, S3AddressingArg};
+use crate::target::{self, Control};
 
 /// aisloader's default run length when no duration and no other bound is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(60);
@@ -59,6 +62,8 @@ fn workload(a: &RunArgs) -> Workload {
         endpoint: None,
         protocol: match a.protocol {
             ProtocolArg::Http => Protocol::Http,
+            ProtocolArg::Ais => Protocol::Ais,
+            ProtocolArg::S3 => Protocol::S3,
         },
         bucket: a.bucket.clone(),
         duration,
@@ -88,13 +93,30 @@ fn workload(a: &RunArgs) -> Workload {
             DriverArg::Epoll => DriverKind::Epoll,
         },
         verify: a.verifyhash,
+        proto: ProtoConfig {
+            provider: "ais".into(),
+            cksum_type: CksumType::parse(&a.cksum_type).unwrap_or_default(),
+            s3_addressing: match a.s3_addressing {
+                S3AddressingArg::Path => S3Addressing::Path,
+                S3AddressingArg::Virtual => S3Addressing::VirtualHost,
+            },
+            ..ProtoConfig::default()
+        },
     }
 }
 
 pub fn run(a: RunArgs) -> i32 {
     let mut w = workload(&a);
+    if let Err(e) = target::configure(&mut w, &a.bucket) {
+        return usage(e);
+    }
     if let Err(e) = w.validate() {
         return usage(e);
+    }
+    if a.cleanup && w.protocol != Protocol::Ais {
+        return usage(
+            "--cleanup works with --protocol ais only (it destroys or empties an AIS bucket)",
+        );
     }
     if a.ranks == 0 || a.rank >= a.ranks {
         return usage(format!(
@@ -132,11 +154,68 @@ pub fn run(a: RunArgs) -> i32 {
     };
     // The built-in target lives as long as this function.
     let mut builtin = None;
-    match &a.endpoint {
-        Some(url) => match Endpoint::parse(url) {
-            Ok(ep) => w.endpoint = Some(ep),
-            Err(e) => return usage(e),
-        },
+    let mut builtin_proto = None;
+    let endpoint = match w.protocol {
+        Protocol::S3 => a.s3endpoint.clone().or_else(|| a.endpoint.clone()),
+        Protocol::Ais => a
+            .endpoint
+            .clone()
+            .or_else(|| std::env::var("AIS_ENDPOINT").ok().filter(|v| !v.is_empty())),
+        Protocol::Http => a.endpoint.clone(),
+    };
+    let mut control = None;
+    match &endpoint {
+        Some(url) => {
+            match Endpoint::parse(url) {
+                Ok(ep) => w.endpoint = Some(ep),
+                Err(e) => return usage(e),
+            }
+            if w.protocol != Protocol::Http {
+                let mut c = Control::new(&w);
+                if w.protocol == Protocol::S3 {
+                    if let Err(e) = c.check_s3_bucket(&w) {
+                        return failed(e);
+                    }
+                }
+                match c.ensure_bucket(&w) {
+                    Ok(true) if !w.put_only() => {
+                        return usage(format!(
+                            "bucket ais://{} did not exist and was just created, so there is                              nothing to GET: run with --pctput 100 to fill it first",
+                            w.bucket
+                        ))
+                    }
+                    Ok(_) => {}
+                    Err(e) => return failed(e),
+                }
+                if !w.put_only() && names.is_empty() {
+                    if let Err(e) = c.list(&w, &mut names) {
+                        return failed(e);
+                    }
+                }
+                control = Some(c);
+            }
+        }
+        None if w.protocol != Protocol::Http => {
+            let h = match target::Builtin::start(&w) {
+                Ok(h) => h,
+                Err(e) => return failed(format!("cannot start the built-in target: {e}")),
+            };
+            eprintln!(
+                "note: no endpoint given: loading the built-in {} target at {}",
+                w.protocol.as_str(),
+                h.url()
+            );
+            if !w.put_only() && names.is_empty() {
+                prefill_with(&w, a.prefill, &mut names, |name, size| {
+                    h.insert(&w.bucket, name, size)
+                });
+            }
+            w.endpoint = Some(Endpoint::parse(&h.url()).expect("the built-in target's URL parses"));
+            if a.cleanup {
+                control = Some(Control::new(&w));
+            }
+            builtin_proto = Some(h);
+        }
         None => {
             let cfg = ServeConfig {
                 listen: "127.0.0.1:0".parse().expect("valid literal address"),
@@ -170,15 +249,26 @@ pub fn run(a: RunArgs) -> i32 {
         live,
         table_to_stderr: a.json,
     };
+    let listed = if a.cleanup {
+        names.clone()
+    } else {
+        NameList::new()
+    };
     let outcome = match run::run(&w, names, &opts) {
         Ok(o) => o,
         Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint)) => return usage(e),
         Err(e) => return failed(e),
     };
+    if let Some(c) = control.as_mut().filter(|_| a.cleanup) {
+        if let Err(e) = c.cleanup(&w, &listed, outcome.puts) {
+            eprintln!("warning: {e}");
+        }
+    }
     drop(builtin);
+    drop(builtin_proto);
     let status = match outcome.reason {
         StopReason::Signal => RunStatus::Interrupted,
-        StopReason::ConnectFailed => RunStatus::Failed,
+        StopReason::ConnectFailed | StopReason::Forbidden => RunStatus::Failed,
         _ => RunStatus::Completed,
     };
     let mut workload_json = serde_json::to_value(&w).unwrap_or_default();
@@ -227,6 +317,14 @@ fn exit_code(a: &RunArgs, o: &run::RunOutcome) -> i32 {
              --endpoint right?"
         ));
     }
+    if o.reason == StopReason::Forbidden {
+        return failed(
+            "every request was refused with HTTP 403 (http-403), so the run stopped early. \
+             Likely causes: wrong credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+             AWS_PROFILE, AIS_AUTHN_TOKEN), a wrong region (AWS_REGION), or this machine's clock \
+             being more than 15 minutes off (SigV4 rejects skewed requests)",
+        );
+    }
     let (mut ok, mut errs) = (0u64, 0u64);
     for op in [Op::Get, Op::Put] {
         let s = o.totals.total.get(op);
@@ -251,6 +349,13 @@ fn exit_code(a: &RunArgs, o: &run::RunOutcome) -> i32 {
 
 /// Fills the built-in target with `count` objects named and sized as PUTs would be.
 fn prefill(h: &server::ServerHandle, w: &Workload, count: u64, names: &mut NameList) {
+    prefill_with(w, count, names, |name, size| {
+        h.insert(&format!("{}/{}", w.bucket, name), size)
+    });
+}
+
+/// Creates `count` objects through `insert(name, size)`, named and sized as PUTs would be.
+fn prefill_with(w: &Workload, count: u64, names: &mut NameList, insert: impl Fn(&str, u64)) {
     let namer = Namer::new(w);
     let mut name = Vec::new();
     let mut total = 0u64;
@@ -259,7 +364,7 @@ fn prefill(h: &server::ServerHandle, w: &Workload, count: u64, names: &mut NameL
         let name = String::from_utf8_lossy(&name);
         let size = namer.put_size(cnt);
         total += size;
-        h.insert(&format!("{}/{}", w.bucket, name), size);
+        insert(&name, size);
         names.push(&name);
     }
     eprintln!(
@@ -305,9 +410,12 @@ fn plan(w: &Workload, names: usize) -> String {
     };
     let url = w.endpoint.as_ref().map_or("", |e| e.url.as_str());
     format!(
-        "ringload: {} requests in flight on {cores} core(s) against {url}/{}: {mix}{order}, {until} \
-         (seed {})",
-        w.numworkers, w.bucket, w.seed
+        "ringload: {} requests in flight on {cores} core(s) against {url} ({} bucket {}): {mix}{order}, \
+         {until} (seed {})",
+        w.numworkers,
+        w.protocol.as_str(),
+        w.bucket,
+        w.seed
     )
 }
 

@@ -5,7 +5,11 @@
 //! S3), merging repeated `--fault` values, and the single place where S3 keys become the auth
 //! hook ([`s3_auth_hook`]). Exit codes: 0 stopped by a signal, 1 could not start, 2 bad usage.
 
-use ringload_engine::server::{self, AuthHook, ClusterConfig, Faults, ServeConfig, ServeProtocol};
+use std::sync::Arc;
+
+use ringload_engine::server::{
+    self, AuthHook, AuthRequest, ClusterConfig, Faults, ServeConfig, ServeProtocol,
+};
 
 use crate::cli::{ServeArgs, ServeProtocolArg};
 
@@ -76,10 +80,18 @@ fn s3_auth_hook(a: &ServeArgs) -> Result<Option<AuthHook>, String> {
         (Some(_), None) | (None, Some(_)) => {
             Err("--access-key and --secret-key go together: give both, or neither".into())
         }
-        (Some(_access), Some(_secret)) => {
-            // INTEGRATION POINT: replace this line with the SigV4 verifier, e.g.
-            // `Ok(Some(Arc::new(move |r| ringload_engine::s3::sigv4::verify(r, &access, &secret))))`.
-            Err("SigV4 verification not built yet: run without --access-key/--secret-key".into())
+        (Some(access), Some(secret)) => {
+            let access = access.clone();
+            let secret = secret.clone();
+            Ok(Some(Arc::new(move |r: &AuthRequest| {
+                let req = ringload_engine::s3::sigv4::VerifyRequest {
+                    method: r.method,
+                    raw_path: r.raw_path,
+                    raw_query: r.raw_query,
+                    headers: r.headers,
+                };
+                ringload_engine::s3::sigv4::verify(&access, &secret, &req).is_ok()
+            })))
         }
     }
 }

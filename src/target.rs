@@ -1,0 +1,373 @@
+//! What `ringload run` does before and after the load for each protocol: credentials, the
+//! bucket (AIS presence check and create), the startup listing of names to GET (AIS paged
+//! list-objects, S3 ListObjectsV2) and `--cleanup`.
+//!
+//! All of it goes through the engine's blocking control client (`ctl`), not the load engine:
+//! it runs once, before the measured phase starts or after it ends. Secrets are read from the
+//! environment here and passed to the engine only inside `proto::Secret`, which never prints.
+
+use std::time::{Duration, Instant};
+
+use ringload_engine::ais::{self, Bucket};
+use ringload_engine::ctl::{Client, Request};
+use ringload_engine::names::NameList;
+use ringload_engine::naming::Namer;
+use ringload_engine::proto::{S3Addressing, S3Keys, Secret};
+use ringload_engine::s3;
+use ringload_engine::server;
+use ringload_engine::workload::{Protocol, Workload};
+
+/// Timeout of one control request (a list page, a bucket call).
+const CTL_TIMEOUT: Duration = Duration::from_secs(60);
+/// A listing that runs longer than this prints progress lines.
+const LIST_PROGRESS_AFTER: Duration = Duration::from_secs(10);
+/// Names per AIS delete-listrange request (aisloader's evict batch).
+const DELETE_BATCH: usize = 100;
+/// Keys per ListObjectsV2 page.
+const S3_PAGE: u32 = 1000;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Applies the protocol's settings from the flags and the environment to `w` (before the
+/// endpoint is known). Errors are usage errors naming the flag or variable.
+pub fn configure(w: &mut Workload, bucket_flag: &str) -> Result<(), String> {
+    match w.protocol {
+        Protocol::Http => Ok(()),
+        Protocol::Ais => {
+            let b = Bucket::parse(bucket_flag).map_err(|e| format!("--bucket: {e}"))?;
+            w.bucket = b.name.clone();
+            w.proto.provider = b.provider.clone();
+            w.proto.namespace = b.namespace.clone();
+            let token = ais::token::from_env(&env).map_err(|e| e.to_string())?;
+            w.proto.authenticated = token.is_some();
+            w.proto.token = token.map(|t| Secret::new(t.secret()));
+            Ok(())
+        }
+        Protocol::S3 => {
+            let cfg = s3::creds::resolve(&env).map_err(|e| e.to_string())?;
+            w.proto.s3_region = Some(cfg.region.clone());
+            w.proto.s3_keys = Some(S3Keys {
+                access_key: cfg.creds.access_key.clone(),
+                secret_key: Secret::new(cfg.creds.secret_key.clone()),
+                session_token: cfg.creds.session_token.clone().map(Secret::new),
+            });
+            w.proto.authenticated = true;
+            Ok(())
+        }
+    }
+}
+
+/// The control-plane view of the run's target.
+pub struct Control {
+    client: Client,
+    /// `http://host:port[/base]` of the endpoint (an AIS proxy, an S3 endpoint).
+    base: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Control {
+    pub fn new(w: &Workload) -> Control {
+        let ep = w.endpoint.as_ref().expect("endpoint set before setup");
+        let mut headers = Vec::new();
+        if let Some(t) = &w.proto.token {
+            headers.push(("Authorization", format!("Bearer {}", t.expose())));
+        }
+        Control {
+            client: Client::new(CTL_TIMEOUT),
+            base: format!("http://{}{}", ep.host_header, ep.base_path),
+            headers,
+        }
+    }
+
+    fn bucket(w: &Workload) -> Bucket {
+        Bucket {
+            name: w.bucket.clone(),
+            provider: w.proto.provider.clone(),
+            namespace: w.proto.namespace.clone(),
+        }
+    }
+
+    /// AIS: makes sure an ais:// bucket exists. Returns true when it had to be created (then
+    /// there is nothing to read, so only a 100% PUT run makes sense, as in aisloader).
+    pub fn ensure_bucket(&mut self, w: &Workload) -> Result<bool, String> {
+        if w.protocol != Protocol::Ais || w.proto.provider != "ais" {
+            return Ok(false);
+        }
+        let b = Self::bucket(w);
+        let present = ais::bucket::exists(&mut self.client, &self.base, &b, &self.headers)
+            .map_err(|e| format!("cannot check bucket ais://{}: {e}", w.bucket))?;
+        if present {
+            return Ok(false);
+        }
+        ais::bucket::create(&mut self.client, &self.base, &b, &self.headers)
+            .map_err(|e| format!("cannot create bucket ais://{}: {e}", w.bucket))?;
+        eprintln!("note: created bucket ais://{}", w.bucket);
+        Ok(true)
+    }
+
+    /// Lists the names under `--subdir` into `names` (AIS or S3; nothing for plain HTTP).
+    pub fn list(&mut self, w: &Workload, names: &mut NameList) -> Result<(), String> {
+        let prefix = w.subdir.clone().unwrap_or_default();
+        let started = Instant::now();
+        let mut progress = |n: usize| {
+            if started.elapsed() >= LIST_PROGRESS_AFTER {
+                eprint!("\rListing {n} objects");
+            }
+        };
+        let entries = match w.protocol {
+            Protocol::Http => return Ok(()),
+            Protocol::Ais => {
+                let opts = ais::list::ListOptions {
+                    prefix,
+                    page_size: 0,
+                };
+                ais::list::list_objects(
+                    &mut self.client,
+                    &self.base,
+                    &Self::bucket(w),
+                    &opts,
+                    &self.headers,
+                    &mut progress,
+                )
+                .map_err(|e| format!("listing bucket {}: {e}", w.bucket))?
+            }
+            Protocol::S3 => self.list_s3(w, &prefix, &mut progress)?,
+        };
+        if started.elapsed() >= LIST_PROGRESS_AFTER {
+            eprintln!();
+        }
+        for (name, _) in &entries {
+            names.push(name);
+        }
+        eprintln!("Found {} existing objects", entries.len());
+        Ok(())
+    }
+
+    /// Sends a signed S3 request for the bucket itself (`GET ?list-type=2..`, `HEAD`).
+    fn s3_send(
+        &mut self,
+        w: &Workload,
+        method: &str,
+        query: &str,
+    ) -> Result<ringload_engine::ctl::Response, String> {
+        let ep = w.endpoint.as_ref().expect("endpoint set");
+        let (host, path) = match w.proto.s3_addressing {
+            S3Addressing::Path => (
+                ep.host_header.clone(),
+                format!("{}/{}", ep.base_path, w.bucket),
+            ),
+            S3Addressing::VirtualHost => (
+                format!("{}.{}", w.bucket, ep.host_header),
+                format!("{}/", ep.base_path),
+            ),
+        };
+        let mut headers: Vec<(&str, String)> = Vec::new();
+        if let Some(k) = &w.proto.s3_keys {
+            let creds = s3::sigv4::Credentials {
+                access_key: k.access_key.clone(),
+                secret_key: k.secret_key.expose().to_string(),
+                session_token: k.session_token.as_ref().map(|t| t.expose().to_string()),
+            };
+            let region = w.proto.s3_region.as_deref().unwrap_or("us-east-1");
+            let mut signer = s3::sigv4::Signer::new(creds, region);
+            let mut lines = Vec::new();
+            signer.sign(
+                &s3::sigv4::SignRequest {
+                    method,
+                    host: &host,
+                    canonical_uri: path.as_bytes(),
+                    query: query.as_bytes(),
+                    payload_hash: s3::sigv4::EMPTY_SHA256,
+                },
+                &s3::sigv4::AmzDate::now(),
+                &mut lines,
+            );
+            for line in String::from_utf8_lossy(&lines).split("\r\n") {
+                if let Some((k, v)) = line.split_once(": ") {
+                    headers.push((header_name(k), v.to_string()));
+                }
+            }
+        }
+        // The control client takes the Host header from the URL (virtual-host style needs
+        // `<bucket>.<endpoint>` to resolve).
+        let sep = if query.is_empty() { "" } else { "?" };
+        let url = format!("http://{host}{path}{sep}{query}");
+        self.client
+            .send(&Request {
+                method,
+                url: &url,
+                headers: &headers,
+                body: b"",
+            })
+            .map_err(|e| format!("s3://{}: {e}", w.bucket))
+    }
+
+    /// S3: the bucket must exist (ringload does not create S3 buckets).
+    pub fn check_s3_bucket(&mut self, w: &Workload) -> Result<(), String> {
+        let resp = self.s3_send(w, "HEAD", "")?;
+        match resp.status {
+            200..=299 => Ok(()),
+            404 => Err(format!(
+                "bucket s3://{} does not exist at {}; create it first (e.g. `aws s3 mb \
+                 s3://{} --endpoint-url {}`)",
+                w.bucket, self.base, w.bucket, self.base
+            )),
+            // Object-only credentials are common (IAM policies without s3:ListBucket): say
+            // so and let the run show what the objects answer.
+            403 => {
+                eprintln!(
+                    "warning: HEAD s3://{} was refused (HTTP 403); continuing{}",
+                    w.bucket,
+                    forbidden_hint(403)
+                );
+                Ok(())
+            }
+            s => Err(format!("cannot use bucket s3://{}: HTTP {s}", w.bucket)),
+        }
+    }
+
+    fn list_s3(
+        &mut self,
+        w: &Workload,
+        prefix: &str,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<(String, u64)>, String> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = Vec::new();
+            s3::list::list_query(prefix, token.as_deref(), S3_PAGE, &mut query);
+            let query = String::from_utf8_lossy(&query).into_owned();
+            let resp = self.s3_send(w, "GET", &query)?;
+            if resp.status != 200 {
+                let why = s3::list::parse_error(&resp.body)
+                    .map(|(c, m)| format!("{c}: {m}"))
+                    .unwrap_or_else(|| String::from_utf8_lossy(&resp.body).into_owned());
+                return Err(format!(
+                    "listing s3://{} failed with HTTP {}: {why}{}",
+                    w.bucket,
+                    resp.status,
+                    forbidden_hint(resp.status)
+                ));
+            }
+            let page = s3::list::parse_list_page(&resp.body)
+                .map_err(|e| format!("listing s3://{}: {e}", w.bucket))?;
+            out.extend(page.entries);
+            progress(out.len());
+            match page.next_token {
+                Some(t) if page.truncated => token = Some(t),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// `--cleanup`: destroys an ais:// bucket, or deletes from a remote AIS bucket every name
+    /// this run knows (those listed, plus the first `puts` names this run's PUTs used).
+    pub fn cleanup(&mut self, w: &Workload, listed: &NameList, puts: u64) -> Result<(), String> {
+        eprintln!("Cleaning up...");
+        let b = Self::bucket(w);
+        if w.proto.provider == "ais" {
+            ais::bucket::destroy(&mut self.client, &self.base, &b, &self.headers)
+                .map_err(|e| format!("cleanup: cannot destroy ais://{}: {e}", w.bucket))?;
+        } else {
+            let mut all: Vec<String> = (0..listed.len())
+                .map(|i| listed.get(i).to_string())
+                .collect();
+            let namer = Namer::new(w);
+            let mut name = Vec::new();
+            for cnt in 1..=puts {
+                namer.write_name(cnt, &mut name);
+                all.push(String::from_utf8_lossy(&name).into_owned());
+            }
+            ais::bucket::delete_names(
+                &mut self.client,
+                &self.base,
+                &b,
+                &all,
+                DELETE_BATCH,
+                &self.headers,
+            )
+            .map_err(|e| format!("cleanup of {}: {e}", w.bucket))?;
+        }
+        eprintln!("Done");
+        Ok(())
+    }
+}
+
+fn forbidden_hint(status: u16) -> &'static str {
+    if status == 403 {
+        " (check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, AWS_REGION, and this \
+         machine's clock)"
+    } else {
+        ""
+    }
+}
+
+/// Header names as `&'static str` for the control client (the signer writes only these).
+fn header_name(k: &str) -> &'static str {
+    match k.to_ascii_lowercase().as_str() {
+        "authorization" => "Authorization",
+        "x-amz-date" => "x-amz-date",
+        "x-amz-content-sha256" => "x-amz-content-sha256",
+        _ => "x-amz-security-token",
+    }
+}
+
+/// The built-in target for `--protocol ais|s3` without an endpoint: an AIS cluster of one
+/// proxy and two targets (so redirects are exercised), or an S3 server; the bucket exists.
+pub enum Builtin {
+    Cluster(server::ClusterHandle),
+    Single(server::ServerHandle),
+}
+
+/// Proxies and targets of the built-in AIS cluster.
+const BUILTIN_PROXIES: usize = 1;
+const BUILTIN_TARGETS: usize = 2;
+
+impl Builtin {
+    pub fn start(w: &Workload) -> Result<Builtin, server::ServeError> {
+        let base = server::ServeConfig {
+            listen: "127.0.0.1:0".parse().expect("valid literal address"),
+            cores: 1,
+            protocol: match w.protocol {
+                Protocol::Ais => server::ServeProtocol::Ais,
+                Protocol::S3 => server::ServeProtocol::S3,
+                Protocol::Http => server::ServeProtocol::Http,
+            },
+            ..server::ServeConfig::default()
+        };
+        Ok(match w.protocol {
+            Protocol::Ais => {
+                let c = server::start_cluster(server::ClusterConfig {
+                    proxies: BUILTIN_PROXIES,
+                    targets: BUILTIN_TARGETS,
+                    base,
+                })?;
+                c.create_bucket(&w.bucket);
+                Builtin::Cluster(c)
+            }
+            _ => {
+                let s = server::start(base)?;
+                s.create_bucket(&w.bucket);
+                Builtin::Single(s)
+            }
+        })
+    }
+
+    /// The endpoint to load (the proxy, for a cluster).
+    pub fn url(&self) -> String {
+        match self {
+            Builtin::Cluster(c) => c.proxy_urls()[0].clone(),
+            Builtin::Single(s) => s.url(),
+        }
+    }
+
+    pub fn insert(&self, bucket: &str, name: &str, size: u64) {
+        match self {
+            Builtin::Cluster(c) => c.insert(bucket, name, size),
+            Builtin::Single(s) => s.insert(&format!("{bucket}/{name}"), size),
+        }
+    }
+}
