@@ -3,6 +3,8 @@
 //! stdout and stderr printed when an assertion fails.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,275 @@
+//! End-to-end, AIS native protocol: the real binary against the built-in AIS cluster emulation
+//! (`ringload serve --protocol ais --proxies 2 --targets 3`, a separate process on loopback).
+//! Counts are checked against the listeners' own counters (`GET /v1/ringload/stats`): every
+//! object request reaches a proxy once and is redirected, and every body is served by a target.
+
+mod common;
+
+use common::cluster::Cluster;
+use common::*;
+
+fn run_ais(c: &Cluster, proxy: usize, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut all = vec!["run", "--protocol", "ais", "--endpoint", &c.proxies[proxy]];
+    all.extend_from_slice(args);
+    ringload_env(&all, env)
+}
+
+/// PUT through the proxies, then read every object exactly twice (two epochs) with verified
+/// bodies: exact counts on the client and on the listeners, bodies only from targets.
+#[test]
+fn ais_cluster_put_then_two_verified_epochs() {
+    for driver in DRIVERS {
+        let c = Cluster::start(&["--proxies", "2", "--targets", "3"]);
+        let dir = Scratch::new("ais-e2e");
+        let put_res = dir.path().join("put.json");
+        let put = run_ais(
+            &c,
+            0,
+            &[
+                "--bucket",
+                "ais://train",
+                "--driver",
+                driver,
+                "--pctput",
+                "100",
+                "--maxputs",
+                "300",
+                "--minsize",
+                "1K",
+                "--maxsize",
+                "64K",
+                "--numworkers",
+                "8",
+                "--result",
+                put_res.to_str().unwrap(),
+            ],
+            &[],
+        );
+        put.ok();
+        put.check(
+            put.stderr().contains("created bucket ais://train"),
+            "bucket created",
+        );
+        let r = result(&put_res);
+        put.check(op(&r, "put", "count") == 300, "300 PUTs succeeded");
+        put.check(op(&r, "put", "errors") == 0, "no PUT errors");
+        let put_bytes = op(&r, "put", "bytes");
+        assert_eq!(
+            Cluster::sum(&c.targets, "put"),
+            300,
+            "targets stored 300 objects"
+        );
+        assert_eq!(
+            Cluster::redirects(&c.proxies),
+            300,
+            "every PUT came via a proxy redirect"
+        );
+        assert_eq!(r["workload"]["protocol"], "ais");
+
+        // Two epochs through the other proxy, bodies verified against the content contract.
+        let get_res = dir.path().join("get.json");
+        let get = run_ais(
+            &c,
+            1,
+            &[
+                "--bucket",
+                "train",
+                "--driver",
+                driver,
+                "--epochs",
+                "2",
+                "--uniquegets",
+                "--verifyhash",
+                "--numworkers",
+                "6",
+                "--result",
+                get_res.to_str().unwrap(),
+            ],
+            &[],
+        );
+        get.ok();
+        get.check(
+            get.stderr().contains("Found 300 existing objects"),
+            "listed 300",
+        );
+        let g = result(&get_res);
+        get.check(op(&g, "get", "count") == 600, "every object read twice");
+        get.check(
+            op(&g, "get", "errors") == 0,
+            "no GET errors (verify included)",
+        );
+        get.check(
+            op(&g, "get", "bytes") == 2 * put_bytes,
+            "bytes = twice what was PUT",
+        );
+        assert_eq!(
+            Cluster::sum(&c.targets, "get"),
+            600,
+            "targets served every body"
+        );
+        assert_eq!(
+            Cluster::redirects(&c.proxies),
+            300 + 600,
+            "proxies redirected every GET and never served one"
+        );
+        for p in &c.proxies {
+            let s = Cluster::stats(p);
+            assert_eq!(
+                s["status"]["200"].as_u64().unwrap_or(0),
+                s["requests"]["list"].as_u64().unwrap_or(0)
+                    + s["requests"]["bucket"].as_u64().unwrap_or(0),
+                "a proxy answers 200 only to bucket and list calls: {s}"
+            );
+        }
+    }
+}
+
+/// 25,000 objects listed across several pages (the cluster pages at 10,000 names).
+#[test]
+fn ais_listing_of_25000_objects_spans_pages() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
+    run_ais(
+        &c,
+        0,
+        &[
+            "--bucket",
+            "many",
+            "--pctput",
+            "100",
+            "--maxputs",
+            "25000",
+            "--minsize",
+            "100",
+            "--maxsize",
+            "100",
+            "--numworkers",
+            "32",
+        ],
+        &[],
+    )
+    .ok();
+    let dir = Scratch::new("ais-list");
+    let res = dir.path().join("r.json");
+    let get = run_ais(
+        &c,
+        0,
+        &[
+            "--bucket",
+            "many",
+            "--epochs",
+            "1",
+            "--numworkers",
+            "32",
+            "--result",
+            res.to_str().unwrap(),
+        ],
+        &[],
+    );
+    get.ok();
+    get.check(
+        get.stderr().contains("Found 25000 existing objects"),
+        "all listed",
+    );
+    let r = result(&res);
+    get.check(op(&r, "get", "count") == 25000, "each read once");
+    let lists = Cluster::sum(&c.proxies, "list");
+    assert!(
+        lists >= 3,
+        "listing took {lists} pages, expected at least 3"
+    );
+}
+
+/// A bearer token goes to the proxy only and never into output or result files; a read-only
+/// run on a bucket that had to be created is refused with a hint.
+#[test]
+fn ais_token_is_never_written_and_new_buckets_need_puts() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "1"]);
+    let dir = Scratch::new("ais-token");
+    let res = dir.path().join("r.json");
+    let secret = "tok-SECRET-4242";
+    let run = run_ais(
+        &c,
+        0,
+        &[
+            "--bucket",
+            "tokb",
+            "--pctput",
+            "100",
+            "--maxputs",
+            "20",
+            "--minsize",
+            "1K",
+            "--maxsize",
+            "1K",
+            "--result",
+            res.to_str().unwrap(),
+            "--json",
+        ],
+        &[("AIS_AUTHN_TOKEN", secret)],
+    );
+    run.ok();
+    let file = std::fs::read_to_string(&res).unwrap();
+    for (what, text) in [
+        ("stdout", run.stdout()),
+        ("stderr", run.stderr()),
+        ("result", file),
+    ] {
+        run.check(
+            !text.contains(secret),
+            &format!("the token leaked into {what}"),
+        );
+    }
+    run.check(
+        result(&res)["workload"]["authenticated"] == true,
+        "auth recorded as a flag",
+    );
+    let fresh = run_ais(&c, 0, &["--bucket", "empty-new", "--duration", "2s"], &[]);
+    fresh.check(
+        fresh.code() == 2,
+        "a GET run on a just-created bucket is a usage error",
+    );
+    fresh.check(
+        fresh.stderr().contains("--pctput 100"),
+        "the hint names the fix",
+    );
+}
+
+/// `run --protocol ais` without an endpoint loads a built-in cluster (1 proxy, 2 targets), so
+/// redirects and the per-host pool work out of the box; `--protocol s3` gets a built-in S3.
+#[test]
+fn builtin_targets_for_ais_and_s3() {
+    for proto in ["ais", "s3"] {
+        let run = ringload_env(
+            &[
+                "run",
+                "--protocol",
+                proto,
+                "--duration",
+                "2s",
+                "--minsize",
+                "4K",
+                "--maxsize",
+                "4K",
+                "--prefill",
+                "200",
+                "--numworkers",
+                "4",
+                "--json",
+            ],
+            &[
+                ("AWS_ACCESS_KEY_ID", "AK"),
+                ("AWS_SECRET_ACCESS_KEY", "SK"),
+                ("AWS_PROFILE", ""),
+            ],
+        );
+        run.ok();
+        run.check(
+            run.stderr().contains(&format!("built-in {proto} target")),
+            "says so",
+        );
+        let r: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+        run.check(op(&r, "get", "count") > 200, "reads went through");
+        run.check(op(&r, "get", "errors") == 0, "no errors");
+        run.check(r["workload"]["protocol"] == proto, "protocol recorded");
+    }
+}

@@ -1,0 +1,346 @@
+//! End-to-end, S3: the real binary against s3s-fs 0.14.1, an S3 server that checks SigV4
+//! (installed by `.ci/run`; see ../shared/reference/test-peers.md). PUT, ListObjectsV2, full
+//! and Range GETs with exact counts checked against the files s3s-fs stored, and a wrong
+//! secret: every request an `http-403`, a message naming the likely causes, exit 1.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const AK: &str = "ringloadAK";
+const SK: &str = "ringload-secret-key-0123456789";
+
+/// Where `.ci/run` installs s3s-fs (override with RINGLOAD_S3S_FS).
+fn s3s_fs() -> PathBuf {
+    let p = std::env::var_os("RINGLOAD_S3S_FS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+            Path::new(&home).join(".cache/ringload-peers/bin/s3s-fs")
+        });
+    assert!(
+        p.exists(),
+        "s3s-fs is not installed at {}: run .ci/run (it runs `cargo install --locked --root \
+         ~/.cache/ringload-peers s3s-fs@0.14.1 --features binary`)",
+        p.display()
+    );
+    p
+}
+
+struct S3sFs {
+    child: Child,
+    port: u16,
+    dir: Scratch,
+}
+
+impl S3sFs {
+    fn start(bucket: &str) -> S3sFs {
+        let bin = s3s_fs();
+        for _ in 0..3 {
+            let dir = Scratch::new("s3s");
+            std::fs::create_dir_all(dir.path().join(bucket)).unwrap();
+            let port = free_port();
+            let child = Command::new(&bin)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--access-key", AK, "--secret-key", SK])
+                .arg(dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start s3s-fs");
+            let mut s = S3sFs { child, port, dir };
+            if wait_port(port, Duration::from_secs(10)) {
+                return s;
+            }
+            let _ = s.child.kill();
+        }
+        panic!("s3s-fs did not start");
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// (count, total bytes) of the objects stored in `bucket`.
+    fn stored(&self, bucket: &str) -> (u64, u64) {
+        let mut n = 0;
+        let mut bytes = 0;
+        let mut stack = vec![self.dir.path().join(bucket)];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let e = e.unwrap();
+                let m = e.metadata().unwrap();
+                if m.is_dir() {
+                    stack.push(e.path());
+                } else if !e.file_name().to_string_lossy().starts_with('.') {
+                    n += 1;
+                    bytes += m.len();
+                }
+            }
+        }
+        (n, bytes)
+    }
+}
+
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_s3(s: &S3sFs, secret: &str, args: &[&str]) -> Run {
+    let url = s.url();
+    let mut all = vec!["run", "--protocol", "s3", "--s3endpoint", &url];
+    all.extend_from_slice(args);
+    ringload_env(
+        &all,
+        &[
+            ("AWS_ACCESS_KEY_ID", AK),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_PROFILE", ""),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+        ],
+    )
+}
+
+#[test]
+fn s3_put_list_get_and_range_with_exact_counts() {
+    let s = S3sFs::start("bkt");
+    let dir = Scratch::new("s3-e2e");
+    let put_res = dir.path().join("put.json");
+    run_s3(
+        &s,
+        SK,
+        &[
+            "--bucket",
+            "bkt",
+            "--pctput",
+            "100",
+            "--maxputs",
+            "40",
+            "--minsize",
+            "1K",
+            "--maxsize",
+            "32K",
+            "--numworkers",
+            "4",
+            "--result",
+            put_res.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let r = result(&put_res);
+    assert_eq!(op(&r, "put", "count"), 40);
+    assert_eq!(op(&r, "put", "errors"), 0);
+    let (n, bytes) = s.stored("bkt");
+    assert_eq!(
+        (n, bytes),
+        (40, op(&r, "put", "bytes")),
+        "s3s-fs stored what was PUT"
+    );
+
+    let get_res = dir.path().join("get.json");
+    let get = run_s3(
+        &s,
+        SK,
+        &[
+            "--bucket",
+            "bkt",
+            "--epochs",
+            "2",
+            "--numworkers",
+            "4",
+            "--result",
+            get_res.to_str().unwrap(),
+        ],
+    );
+    get.ok();
+    get.check(
+        get.stderr().contains("Found 40 existing objects"),
+        "listed 40",
+    );
+    let g = result(&get_res);
+    get.check(op(&g, "get", "count") == 80, "two epochs");
+    get.check(op(&g, "get", "bytes") == 2 * bytes, "whole objects, twice");
+
+    let range_res = dir.path().join("range.json");
+    let rg = run_s3(
+        &s,
+        SK,
+        &[
+            "--bucket",
+            "bkt",
+            "--epochs",
+            "1",
+            "--readoff",
+            "100",
+            "--readlen",
+            "500",
+            "--result",
+            range_res.to_str().unwrap(),
+        ],
+    );
+    rg.ok();
+    let x = result(&range_res);
+    rg.check(op(&x, "get", "count") == 40, "one Range GET per object");
+    rg.check(op(&x, "get", "bytes") == 40 * 500, "500 bytes each");
+}
+
+#[test]
+fn s3_wrong_secret_is_403_with_a_clear_message_and_exit_1() {
+    let s = S3sFs::start("bkt");
+    let dir = Scratch::new("s3-403");
+    let res = dir.path().join("r.json");
+    let run = run_s3(
+        &s,
+        "not-the-secret",
+        &[
+            "--bucket",
+            "bkt",
+            "--pctput",
+            "100",
+            "--minsize",
+            "1K",
+            "--maxsize",
+            "1K",
+            "--duration",
+            "20s",
+            "--result",
+            res.to_str().unwrap(),
+        ],
+    );
+    run.check(run.code() == 1, "exit 1");
+    run.check(run.stderr().contains("403"), "names the status");
+    run.check(
+        run.stderr().contains("credentials") && run.stderr().contains("clock"),
+        "names the likely causes",
+    );
+    let r = result(&res);
+    let errs = op(&r, "put", "errors");
+    run.check(errs > 0 && op(&r, "put", "count") == 0, "no success");
+    run.check(
+        r["ops"]["put"]["errors_by_kind"]["http-403"].as_u64() == Some(errs),
+        "every error is http-403",
+    );
+    run.check(r["stop_reason"] == "forbidden", "the run ended early");
+    let text = std::fs::read_to_string(&res).unwrap();
+    run.check(
+        !text.contains("not-the-secret") && !run.stderr().contains("not-the-secret"),
+        "secret never written",
+    );
+}
+
+/// The built-in S3 target checks SigV4 with the same verifier: right keys pass, a wrong
+/// secret is refused on every request (and the run says why).
+#[test]
+fn builtin_s3_target_verifies_signatures() {
+    use std::io::BufRead;
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringload"))
+        .args([
+            "serve",
+            "--protocol",
+            "s3",
+            "--access-key",
+            AK,
+            "--secret-key",
+            SK,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _guard = Kill(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = v["url"].as_str().unwrap().to_string();
+    // Create the bucket with a signed `PUT /b` (ringload never creates S3 buckets).
+    {
+        use ringload_engine::s3::sigv4::{AmzDate, Credentials, SignRequest, Signer, EMPTY_SHA256};
+        use std::io::{Read, Write};
+        let host = url.trim_start_matches("http://");
+        let creds = Credentials {
+            access_key: AK.into(),
+            secret_key: SK.into(),
+            session_token: None,
+        };
+        let mut lines = Vec::new();
+        Signer::new(creds, "us-east-1").sign(
+            &SignRequest {
+                method: "PUT",
+                host,
+                canonical_uri: b"/b",
+                query: b"",
+                payload_hash: EMPTY_SHA256,
+            },
+            &AmzDate::now(),
+            &mut lines,
+        );
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            s,
+            "PUT /b HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n"
+        )
+        .unwrap();
+        s.write_all(&lines).unwrap();
+        s.write_all(b"\r\n").unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "bucket creation: {resp}");
+    }
+    let env = |secret: &'static str| {
+        [
+            ("AWS_ACCESS_KEY_ID", AK),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_PROFILE", ""),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+        ]
+    };
+    let args = [
+        "run",
+        "--protocol",
+        "s3",
+        "--s3endpoint",
+        &url,
+        "--bucket",
+        "b",
+        "--pctput",
+        "100",
+        "--maxputs",
+        "50",
+        "--minsize",
+        "1K",
+        "--maxsize",
+        "1K",
+        "--json",
+    ];
+    let good = ringload_env(&args, &env(SK));
+    good.ok();
+    let r: serde_json::Value = serde_json::from_str(&good.stdout()).unwrap();
+    good.check(op(&r, "put", "count") == 50, "signed PUTs accepted");
+    let bad = ringload_env(&args, &env("wrong"));
+    bad.check(
+        bad.code() == 1 && bad.stderr().contains("403"),
+        "refused with a message",
+    );
+}
