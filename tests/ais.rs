@@ -234,6 +234,43 @@ fn ais_token_is_never_written_and_new_buckets_need_puts() {
     );
 }
 
+/// `--cleanup` destroys the ais:// bucket the run filled: the next read-only run finds no
+/// bucket (and is told to fill it first).
+#[test]
+fn ais_cleanup_destroys_the_bucket() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
+    let run = run_ais(
+        &c,
+        0,
+        &[
+            "--bucket",
+            "tmp",
+            "--pctput",
+            "100",
+            "--maxputs",
+            "50",
+            "--minsize",
+            "1K",
+            "--maxsize",
+            "1K",
+            "--cleanup",
+        ],
+        &[],
+    );
+    run.ok();
+    run.check(
+        run.stderr().contains("Cleaning up...") && run.stderr().contains("Done"),
+        "says so",
+    );
+    assert_eq!(Cluster::sum(&c.targets, "put"), 50);
+    let after = run_ais(&c, 0, &["--bucket", "tmp", "--duration", "1s"], &[]);
+    after.check(
+        after.code() == 2,
+        "the bucket is gone: a read-only run is refused",
+    );
+    after.check(after.stderr().contains("did not exist"), "and says why");
+}
+
 /// `run --protocol ais` without an endpoint loads a built-in cluster (1 proxy, 2 targets), so
 /// redirects and the per-host pool work out of the box; `--protocol s3` gets a built-in S3.
 #[test]

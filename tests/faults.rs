@@ -173,3 +173,38 @@ fn server_closing_idle_keepalive_is_not_an_error() {
         );
     }
 }
+
+/// A redirect loop is capped at 5 hops and counted as a `redirect` error; so is a `Location`
+/// the client cannot follow (not `http://`, or an unresolvable host). Nothing counts as success.
+#[test]
+fn redirect_loops_and_bad_targets_are_redirect_errors() {
+    let looping = Fake::start(|c, _| {
+        c.write_all(b"HTTP/1.1 301 Moved\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n")
+            .is_ok()
+    });
+    let https = Fake::start(|c, _| {
+        c.write_all(
+            b"HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1/x\r\nContent-Length: 0\r\n\r\n",
+        )
+        .is_ok()
+    });
+    let nohost = Fake::start(|c, _| {
+        c.write_all(
+            b"HTTP/1.1 307 Moved\r\nLocation: http://no-such-host.invalid:1/x\r\nContent-Length: 0\r\n\r\n",
+        )
+        .is_ok()
+    });
+    for driver in DRIVERS {
+        for f in [&looping, &https, &nohost] {
+            let (run, v) = run_against(f, driver, &["--duration", "1s"]);
+            run.check(run.code() == 1, "nothing succeeded → exit 1");
+            assert_eq!(op(&v, "get", "count"), 0, "{driver}: no success");
+            let e = op(&v, "get", "errors");
+            assert!(e > 0, "{driver}: errors counted");
+            assert_eq!(
+                v["ops"]["get"]["errors_by_kind"]["redirect"], e,
+                "{driver}: {v}"
+            );
+        }
+    }
+}

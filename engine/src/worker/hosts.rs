@@ -32,6 +32,9 @@ pub struct Host {
 
 pub struct Hosts {
     list: Vec<Host>,
+    /// Host names that did not resolve (remembered so a redirect to one does not block the
+    /// core in DNS again; capped like the hosts).
+    unresolved: Vec<Vec<u8>>,
 }
 
 impl Hosts {
@@ -43,6 +46,7 @@ impl Hosts {
                 header: header.to_string(),
                 idle: Vec::new(),
             }],
+            unresolved: Vec::new(),
         }
     }
 
@@ -60,22 +64,18 @@ impl Hosts {
         {
             return Some(h);
         }
-        if self.list.len() >= MAX_HOSTS {
+        if self.list.len() >= MAX_HOSTS || self.unresolved.iter().any(|h| h == hostport) {
             return None;
         }
-        let text = std::str::from_utf8(hostport).ok()?;
-        let with_port = if text
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        {
-            text.to_string()
-        } else {
-            format!("{text}:80")
+        let Some(addr) = resolve(hostport) else {
+            if self.unresolved.len() < MAX_HOSTS {
+                self.unresolved.push(hostport.to_vec());
+            }
+            return None;
         };
-        let addr = with_port.to_socket_addrs().ok()?.next()?;
         self.list.push(Host {
             addr: SockAddr::from(addr),
-            header: text.to_string(),
+            header: String::from_utf8_lossy(hostport).into_owned(),
             idle: Vec::new(),
         });
         Some(self.list.len() - 1)
@@ -95,6 +95,20 @@ impl Hosts {
     pub fn take(&mut self, h: usize) -> Option<(RawFd, u32)> {
         self.list[h].idle.pop()
     }
+}
+
+/// Resolves `host[:port]` (port 80 when absent).
+fn resolve(hostport: &[u8]) -> Option<std::net::SocketAddr> {
+    let text = std::str::from_utf8(hostport).ok()?;
+    let with_port = if text
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        text.to_string()
+    } else {
+        format!("{text}:80")
+    };
+    with_port.to_socket_addrs().ok()?.next()
 }
 
 fn close(fd: RawFd) {
