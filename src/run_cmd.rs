@@ -289,7 +289,10 @@ pub fn run(a: RunArgs) -> i32 {
         stop_reason: outcome.reason.as_str().to_string(),
         peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
     };
-    let doc = ResultFile::build(meta, &outcome.totals);
+    let mut doc = ResultFile::build(meta, &outcome.totals);
+    if let Some(c) = control.as_ref().filter(|c| !c.list_stats.is_empty()) {
+        doc.ops.insert("list".into(), c.list_stats.summary());
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }

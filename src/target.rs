@@ -12,6 +12,7 @@ use ringload_engine::ais::{self, Bucket};
 use ringload_engine::ctl::{Client, Request};
 use ringload_engine::names::NameList;
 use ringload_engine::naming::Namer;
+use ringload_engine::phase::ListStats;
 use ringload_engine::proto::{S3Addressing, S3Keys, Secret};
 use ringload_engine::s3;
 use ringload_engine::server;
@@ -65,6 +66,8 @@ pub struct Control {
     /// `http://host:port[/base]` of the endpoint (an AIS proxy, an S3 endpoint).
     base: String,
     headers: Vec<(&'static str, String)>,
+    /// Every list page request of the startup listing (`ops.list` in the result file).
+    pub list_stats: ListStats,
 }
 
 impl Control {
@@ -78,6 +81,7 @@ impl Control {
             client: Client::new(CTL_TIMEOUT),
             base: format!("http://{}{}", ep.host_header, ep.base_path),
             headers,
+            list_stats: ListStats::default(),
         }
     }
 
@@ -123,13 +127,14 @@ impl Control {
                     prefix,
                     page_size: 0,
                 };
-                ais::list::list_objects(
+                ais::list::list_objects_counted(
                     &mut self.client,
                     &self.base,
                     &Self::bucket(w),
                     &opts,
                     &self.headers,
                     &mut progress,
+                    &mut self.list_stats,
                 )
                 .map_err(|e| format!("listing bucket {}: {e}", w.bucket))?
             }
@@ -151,7 +156,7 @@ impl Control {
         w: &Workload,
         method: &str,
         query: &str,
-    ) -> Result<ringload_engine::ctl::Response, String> {
+    ) -> Result<ringload_engine::ctl::Response, ringload_engine::ctl::CtlError> {
         let ep = w.endpoint.as_ref().expect("endpoint set");
         let (host, path) = match w.proto.s3_addressing {
             S3Addressing::Path => (
@@ -194,19 +199,19 @@ impl Control {
         // `<bucket>.<endpoint>` to resolve).
         let sep = if query.is_empty() { "" } else { "?" };
         let url = format!("http://{host}{path}{sep}{query}");
-        self.client
-            .send(&Request {
-                method,
-                url: &url,
-                headers: &headers,
-                body: b"",
-            })
-            .map_err(|e| format!("s3://{}: {e}", w.bucket))
+        self.client.send(&Request {
+            method,
+            url: &url,
+            headers: &headers,
+            body: b"",
+        })
     }
 
     /// S3: the bucket must exist (ringload does not create S3 buckets).
     pub fn check_s3_bucket(&mut self, w: &Workload) -> Result<(), String> {
-        let resp = self.s3_send(w, "HEAD", "")?;
+        let resp = self
+            .s3_send(w, "HEAD", "")
+            .map_err(|e| format!("s3://{}: {e}", w.bucket))?;
         match resp.status {
             200..=299 => Ok(()),
             404 => Err(format!(
@@ -240,8 +245,18 @@ impl Control {
             let mut query = Vec::new();
             s3::list::list_query(prefix, token.as_deref(), S3_PAGE, &mut query);
             let query = String::from_utf8_lossy(&query).into_owned();
-            let resp = self.s3_send(w, "GET", &query)?;
-            if resp.status != 200 {
+            let t = self.list_stats.begin();
+            let resp = match self.s3_send(w, "GET", &query) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.list_stats.error(ListStats::ctl_kind(&e));
+                    return Err(format!("listing s3://{}: {e}", w.bucket));
+                }
+            };
+            if resp.status == 200 {
+                self.list_stats.ok(t, resp.body.len());
+            } else {
+                self.list_stats.error(&ListStats::http_kind(resp.status));
                 let why = s3::list::parse_error(&resp.body)
                     .map(|(c, m)| format!("{c}: {m}"))
                     .unwrap_or_else(|| String::from_utf8_lossy(&resp.body).into_owned());

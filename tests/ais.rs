@@ -177,6 +177,10 @@ fn ais_listing_of_25000_objects_spans_pages() {
         lists >= 3,
         "listing took {lists} pages, expected at least 3"
     );
+    get.check(
+        op(&r, "list", "count") == lists && op(&r, "list", "errors") == 0,
+        "ops.list counts every page the proxy served",
+    );
 }
 
 /// A bearer token goes to the proxy only and never into output or result files; a read-only

@@ -12,7 +12,8 @@
 //! - [`stats`], [`result`], [`report`]: histograms, the result file, human output.
 //! - [`server`]: the built-in target (`ringload serve`).
 //! - [`ctl`], [`ais`], [`s3`]: the control plane (a blocking HTTP client, AIS bucket and
-//!   list calls, S3 SigV4, credentials and ListObjectsV2) used before and after a run.
+//!   list calls, S3 SigV4, credentials and ListObjectsV2) used before and after a run, and
+//!   [`phase`]: the listing's statistics (`ops.list`).
 //! - [`run`]: starts the cores, the reporter and the signal handling for one run.
 
 pub mod ais;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod names;
 pub mod naming;
 pub mod payload;
+pub mod phase;
 pub mod proto;
 pub mod report;
 pub mod result;

@@ -18,6 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{bucket_url, ctl_error, http_error, json_headers, AisError, Bucket};
 use crate::ctl::{Client, CtlError, Request};
+use crate::phase::ListStats;
 
 /// The list-message flag that leaves out virtual directories.
 pub const FLAG_NO_DIRS: u64 = 8192;
@@ -98,6 +99,21 @@ pub fn list_objects(
     headers: &[(&str, String)],
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<(String, u64)>, AisError> {
+    let mut stats = ListStats::default();
+    list_objects_counted(c, endpoint, b, opts, headers, progress, &mut stats)
+}
+
+/// [`list_objects`], counting every page request (and every failed attempt, by kind) in
+/// `stats` for the result file's `ops.list`.
+pub fn list_objects_counted(
+    c: &mut Client,
+    endpoint: &str,
+    b: &Bucket,
+    opts: &ListOptions,
+    headers: &[(&str, String)],
+    progress: &mut dyn FnMut(usize),
+    stats: &mut ListStats,
+) -> Result<Vec<(String, u64)>, AisError> {
     let url = bucket_url(endpoint, b, "");
     let mut headers = json_headers(headers);
     headers.retain(|(n, _)| !n.eq_ignore_ascii_case("accept"));
@@ -130,7 +146,7 @@ pub fn list_objects(
             headers: &headers,
             body: &body,
         };
-        let resp = send_with_timeout_retry(c, &req).map_err(ctl_error(&op))?;
+        let resp = send_with_timeout_retry(c, &req, stats).map_err(ctl_error(&op))?;
         if !resp.is_success() {
             return Err(http_error(&op, &resp));
         }
@@ -162,9 +178,20 @@ pub fn list_objects(
 fn send_with_timeout_retry(
     c: &mut Client,
     req: &Request,
+    stats: &mut ListStats,
 ) -> Result<crate::ctl::Response, CtlError> {
     let original = c.timeout();
-    let mut result = c.send(req);
+    let mut send = |c: &mut Client| {
+        let t = stats.begin();
+        let r = c.send(req);
+        match &r {
+            Ok(resp) if resp.is_success() => stats.ok(t, resp.body.len()),
+            Ok(resp) => stats.error(&ListStats::http_kind(resp.status)),
+            Err(e) => stats.error(ListStats::ctl_kind(e)),
+        }
+        r
+    };
+    let mut result = send(c);
     let mut timeout = original;
     for _ in 1..PAGE_ATTEMPTS {
         if !matches!(result, Err(CtlError::Timeout { .. })) {
@@ -174,7 +201,7 @@ fn send_with_timeout_retry(
         let grown = timeout.checked_mul(3).map_or(Duration::MAX, |d| d / 2);
         timeout = grown.max(timeout.saturating_add(Duration::from_millis(1)));
         c.set_timeout(timeout);
-        result = c.send(req);
+        result = send(c);
     }
     c.set_timeout(original);
     result
@@ -342,17 +369,23 @@ mod tests {
         });
         let bk = Bucket::parse("ais://bk").unwrap();
         let mut c = Client::new(Duration::from_millis(150));
-        let names = list_objects(
+        let mut stats = ListStats::default();
+        let names = list_objects_counted(
             &mut c,
             &srv.url(""),
             &bk,
             &ListOptions::default(),
             &[],
             &mut |_| {},
+            &mut stats,
         )
         .unwrap();
         assert_eq!(names, vec![("x".to_string(), 1)]);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // Both failed attempts are counted as errors of their kind; the page as one success.
+        let sum = stats.summary();
+        assert_eq!((sum.count, sum.errors), (1, 2));
+        assert_eq!(sum.errors_by_kind["timeout"], 2);
         assert_eq!(
             c.timeout(),
             Duration::from_millis(150),
