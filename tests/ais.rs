@@ -227,6 +227,27 @@ fn ais_token_is_never_written_and_new_buckets_need_puts() {
         result(&res)["workload"]["authenticated"] == true,
         "auth recorded as a flag",
     );
+    // AIS_ENDPOINT stands in for --endpoint.
+    let via_env = ringload_env(
+        &[
+            "run",
+            "--protocol",
+            "ais",
+            "--bucket",
+            "envb",
+            "--pctput",
+            "100",
+            "--maxputs",
+            "5",
+            "--minsize",
+            "1K",
+            "--maxsize",
+            "1K",
+        ],
+        &[("AIS_ENDPOINT", &c.proxies[0])],
+    );
+    via_env.ok();
+    via_env.check(!via_env.stderr().contains("built-in"), "used AIS_ENDPOINT");
     let fresh = run_ais(&c, 0, &["--bucket", "empty-new", "--duration", "2s"], &[]);
     fresh.check(
         fresh.code() == 2,
