@@ -3,7 +3,8 @@
 //! Owns: how a bucket maps onto the `Host` header and the request path ([`address`]), and the
 //! public face of the submodules, re-exported here so callers write `s3::Signer`,
 //! `s3::resolve`, `s3::parse_list_page`.
-//! - [`sigv4`]: AWS Signature V4 signer (hot path, no allocation once warm) and verifier.
+//! - [`sigv4`]: AWS Signature V4 signer (hot path, no allocation once warm); `verify`: the
+//!   server-side check the built-in S3 target uses (re-exported from `sigv4`).
 //! - [`creds`]: credentials and region from the environment and the shared AWS files.
 //! - [`list`]: ListObjectsV2 query strings and response parsing.
 //!
@@ -17,6 +18,7 @@
 pub mod creds;
 pub mod list;
 pub mod sigv4;
+mod verify;
 
 use std::net::Ipv4Addr;
 

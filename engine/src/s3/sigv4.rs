@@ -23,7 +23,6 @@
 //!   repeated headers joined with `,`.
 //! - The secret key and session token never appear in `Debug` output or in errors.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -38,8 +37,8 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// The hex SHA-256 of the empty body.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-const TERMINATOR: &str = "aws4_request";
+pub(super) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+pub(super) const TERMINATOR: &str = "aws4_request";
 const SIGNED: &str = "host;x-amz-content-sha256;x-amz-date";
 const SIGNED_WITH_TOKEN: &str = "host;x-amz-content-sha256;x-amz-date;x-amz-security-token";
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -136,7 +135,7 @@ pub struct SignRequest<'a> {
 }
 
 /// The credential scope after the access key, `[day, region, service]`.
-type Scope<'a> = [&'a str; 3];
+pub(super) type Scope<'a> = [&'a str; 3];
 
 /// The pieces of `DAY/REGION/SERVICE/aws4_request`.
 fn scope_parts<'a>(scope: Scope<'a>) -> [&'a str; 7] {
@@ -320,7 +319,7 @@ fn hmac(key: &[u8], data: &str) -> [u8; 32] {
 }
 
 /// `kSigning` as a keyed HMAC ready to take the string to sign.
-fn derive_signing_mac(secret: &str, scope: Scope) -> HmacSha256 {
+pub(super) fn derive_signing_mac(secret: &str, scope: Scope) -> HmacSha256 {
     let mut seed = Vec::with_capacity(4 + secret.len());
     seed.extend_from_slice(b"AWS4");
     seed.extend_from_slice(secret.as_bytes());
@@ -333,7 +332,12 @@ fn derive_signing_mac(secret: &str, scope: Scope) -> HmacSha256 {
 }
 
 /// Streams `ALGORITHM\nSTAMP\nSCOPE\nhex(sha256(canonical request))` into `mac`.
-fn feed_string_to_sign(mac: &mut HmacSha256, stamp: &str, scope: Scope, creq_digest: &[u8; 32]) {
+pub(super) fn feed_string_to_sign(
+    mac: &mut HmacSha256,
+    stamp: &str,
+    scope: Scope,
+    creq_digest: &[u8; 32],
+) {
     let mut digest_hex = [0u8; 64];
     hex_into(creq_digest, &mut digest_hex);
     for part in [ALGORITHM, "\n", stamp, "\n"] {
@@ -359,7 +363,7 @@ fn hex_string(bytes: &[u8; 32]) -> String {
     buf.iter().map(|&b| char::from(b)).collect()
 }
 
-fn hex_val(b: u8) -> Option<u8> {
+pub(super) fn hex_val(b: u8) -> Option<u8> {
     char::from(b).to_digit(16).map(|d| d as u8)
 }
 
@@ -387,7 +391,7 @@ fn aws_encode(raw: &[u8], keep_slash: bool, out: &mut Vec<u8>) {
 
 /// Reusable buffers holding one canonical request while it is built.
 #[derive(Default)]
-struct Canon {
+pub(super) struct Canon {
     creq: Vec<u8>,
     qbuf: Vec<u8>,
     spans: Vec<[usize; 4]>,
@@ -395,7 +399,7 @@ struct Canon {
 
 impl Canon {
     /// Starts a canonical request: method, canonical URI and canonical query lines.
-    fn begin(&mut self, method: &[u8], uri: &[u8], query: &[u8]) {
+    pub(super) fn begin(&mut self, method: &[u8], uri: &[u8], query: &[u8]) {
         self.creq.clear();
         self.creq.extend_from_slice(method);
         self.creq.push(b'\n');
@@ -435,7 +439,11 @@ impl Canon {
     }
 
     /// Writes `name:value[,value...]\n` with AWS's trimall of each value; returns how many.
-    fn header<'v>(&mut self, name: &[u8], values: impl Iterator<Item = &'v [u8]>) -> usize {
+    pub(super) fn header<'v>(
+        &mut self,
+        name: &[u8],
+        values: impl Iterator<Item = &'v [u8]>,
+    ) -> usize {
         self.creq.extend(name.iter().map(u8::to_ascii_lowercase));
         self.creq.push(b':');
         let mut count = 0;
@@ -456,7 +464,11 @@ impl Canon {
 
     /// Ends the canonical request with the signed-header list and payload hash; returns its
     /// SHA-256.
-    fn finish<'n>(&mut self, names: impl Iterator<Item = &'n [u8]>, payload: &str) -> [u8; 32] {
+    pub(super) fn finish<'n>(
+        &mut self,
+        names: impl Iterator<Item = &'n [u8]>,
+        payload: &str,
+    ) -> [u8; 32] {
         self.creq.push(b'\n');
         for (i, name) in names.enumerate() {
             if i > 0 {
@@ -469,181 +481,8 @@ impl Canon {
     }
 }
 
-/// A received request, as the server sees it, for [`verify`].
-#[derive(Debug, Clone, Copy)]
-pub struct VerifyRequest<'a> {
-    pub method: &'a str,
-    /// The path from the request line, still percent-encoded.
-    pub raw_path: &'a [u8],
-    /// The query from the request line without `?`, still percent-encoded.
-    pub raw_query: &'a [u8],
-    /// Every header as received (names in any case).
-    pub headers: &'a [(&'a str, &'a [u8])],
-}
+pub use super::verify::{verify, VerifyError, VerifyRequest};
 
-/// Why [`verify`] refused a request. Never carries the secret key.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum VerifyError {
-    #[error("the request has no {0} header; sign it with AWS SigV4 (header authentication) and send {0}")]
-    Missing(&'static str),
-    #[error("header '{0}' is listed in SignedHeaders but was not sent; send it or drop it from SignedHeaders")]
-    MissingSigned(String),
-    #[error("unsupported authorization '{0}'; this server accepts only AWS4-HMAC-SHA256 header signatures (no SigV2, no presigned URLs)")]
-    Unsupported(String),
-    #[error("malformed SigV4 request: {0}; sign requests with an AWS SigV4 client (header authentication)")]
-    Malformed(String),
-    #[error("unknown access key '{0}'; use the access key the server was started with")]
-    UnknownKey(String),
-    #[error("signature does not match; check the secret key, and that the client signs the path, query and headers exactly as sent")]
-    SignatureMismatch,
-}
-
-fn malformed(what: impl Into<String>) -> VerifyError {
-    VerifyError::Malformed(what.into())
-}
-
-/// At most `n` characters of untrusted input, for messages.
-fn clip(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
-}
-
-/// An `Authorization: AWS4-HMAC-SHA256 ...` header's access key, scope, `SignedHeaders` and
-/// signature bytes.
-type ParsedAuth<'a> = (&'a str, Scope<'a>, &'a str, [u8; 32]);
-
-fn parse_authorization(value: &str) -> Result<ParsedAuth<'_>, VerifyError> {
-    let value = value.trim();
-    let Some((ALGORITHM, rest)) = value.split_once(' ').or(Some((value, ""))) else {
-        let scheme = value.split(' ').next().unwrap_or("");
-        return Err(VerifyError::Unsupported(clip(scheme, 32)));
-    };
-    let (mut credential, mut signed, mut signature) = (None, None, None);
-    for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match part.split_once('=') {
-            Some(("Credential", v)) => credential = Some(v),
-            Some(("SignedHeaders", v)) => signed = Some(v),
-            Some(("Signature", v)) => signature = Some(v),
-            _ => {
-                return Err(malformed(format!(
-                    "bad Authorization part '{}'",
-                    clip(part, 40)
-                )))
-            }
-        }
-    }
-    let missing = |what| malformed(format!("Authorization has no {what}= part"));
-    let credential = credential.ok_or_else(|| missing("Credential"))?;
-    let signed_headers = signed.ok_or_else(|| missing("SignedHeaders"))?;
-    let signature = signature.ok_or_else(|| missing("Signature"))?;
-
-    let shape = "Credential must be ACCESS_KEY/YYYYMMDD/REGION/s3/aws4_request";
-    let mut parts = credential.split('/');
-    let parts: [Option<&str>; 6] = std::array::from_fn(|_| parts.next());
-    let [Some(access_key), Some(day), Some(region), Some(service), Some(TERMINATOR), None] = parts
-    else {
-        return Err(malformed(shape));
-    };
-    if day.len() != 8 || !day.bytes().all(|b| b.is_ascii_digit()) || region.is_empty() {
-        return Err(malformed(shape));
-    }
-    let sig = signature.as_bytes();
-    let mut bytes = [0u8; 32];
-    let hex_ok = sig.len() == 64
-        && sig.chunks_exact(2).zip(&mut bytes).all(|(pair, slot)| {
-            let pair = hex_val(pair[0]).zip(hex_val(pair[1]));
-            pair.map(|(hi, lo)| *slot = hi << 4 | lo).is_some()
-        });
-    if !hex_ok {
-        return Err(malformed("Signature must be 64 hex digits"));
-    }
-    Ok((access_key, [day, region, service], signed_headers, bytes))
-}
-
-/// All values of header `name` (case-insensitive), in arrival order.
-fn header_values<'a>(
-    headers: &'a [(&'a str, &'a [u8])],
-    name: &'a str,
-) -> impl Iterator<Item = &'a [u8]> + 'a {
-    let matching = headers
-        .iter()
-        .filter(move |h| h.0.trim().eq_ignore_ascii_case(name));
-    matching.map(|(_, v)| *v)
-}
-
-thread_local! {
-    static VERIFY_CANON: RefCell<Canon> = RefCell::new(Canon::default());
-}
-
-/// Checks a header-signed (`Authorization: AWS4-HMAC-SHA256 ...`) S3 request against the one
-/// key pair the server knows. The region and day come from the credential scope; the payload
-/// hash is the `x-amz-content-sha256` value as sent (the body is not hashed); the signature is
-/// compared in constant time. `host`, `x-amz-date` and `x-amz-content-sha256` must be signed.
-/// No clock-skew check is made.
-pub fn verify(access_key: &str, secret_key: &str, req: &VerifyRequest) -> Result<(), VerifyError> {
-    let header = |name| header_values(req.headers, name).next();
-    let missing = VerifyError::Missing;
-    let presigned = req.raw_query.windows(16).any(|w| w == b"X-Amz-Signature=");
-    if presigned && header("authorization").is_none() {
-        return Err(VerifyError::Unsupported("presigned URL".to_string()));
-    }
-    let auth = header("authorization").ok_or(missing("Authorization"))?;
-    let auth = std::str::from_utf8(auth).map_err(|_| malformed("Authorization is not UTF-8"))?;
-    let (key, scope, signed_headers, signature) = parse_authorization(auth)?;
-    if key != access_key {
-        return Err(VerifyError::UnknownKey(key.to_string()));
-    }
-    if scope[2] != "s3" {
-        return Err(malformed(format!(
-            "scope service '{}' is not s3",
-            clip(scope[2], 32)
-        )));
-    }
-    let date = header("x-amz-date").ok_or(missing("x-amz-date"))?;
-    let stamp = std::str::from_utf8(date).unwrap_or("");
-    let stamp_ok = stamp.len() == 16
-        && stamp.bytes().enumerate().all(|(i, b)| match i {
-            8 => b == b'T',
-            15 => b == b'Z',
-            _ => b.is_ascii_digit(),
-        });
-    if !stamp_ok || stamp[..8] != *scope[0] {
-        return Err(malformed(
-            "x-amz-date must be YYYYMMDDTHHMMSSZ on the scope's day",
-        ));
-    }
-    let payload = header("x-amz-content-sha256").ok_or(missing("x-amz-content-sha256"))?;
-    let payload =
-        std::str::from_utf8(payload).map_err(|_| malformed("x-amz-content-sha256 is not UTF-8"))?;
-    let names = signed_headers.split(';');
-    let bad_name = |n: &str| n.is_empty() || n.bytes().any(|b| b.is_ascii_uppercase() || b <= b' ');
-    if names.clone().any(bad_name) {
-        return Err(malformed(
-            "SignedHeaders must be lowercase names separated by ';'",
-        ));
-    }
-    for required in ["host", "x-amz-content-sha256", "x-amz-date"] {
-        if !names.clone().any(|n| n == required) {
-            return Err(malformed(format!("SignedHeaders must include {required}")));
-        }
-    }
-
-    let digest = VERIFY_CANON.with(|cell| {
-        let mut fresh = Canon::default();
-        let mut borrowed = cell.try_borrow_mut();
-        let canon = borrowed.as_deref_mut().unwrap_or(&mut fresh);
-        canon.begin(req.method.as_bytes(), req.raw_path, req.raw_query);
-        for name in names.clone() {
-            if canon.header(name.as_bytes(), header_values(req.headers, name)) == 0 {
-                return Err(VerifyError::MissingSigned(name.to_string()));
-            }
-        }
-        Ok(canon.finish(names.clone().map(str::as_bytes), payload))
-    })?;
-    let mut mac = derive_signing_mac(secret_key, scope);
-    feed_string_to_sign(&mut mac, stamp, scope, &digest);
-    let checked = mac.verify_slice(&signature);
-    checked.map_err(|_| VerifyError::SignatureMismatch)
-}
 #[cfg(test)]
 mod tests {
     use super::*;
