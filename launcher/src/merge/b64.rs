@@ -1,8 +1,8 @@
 //! A fast decoder of standard, padded base64: the merge's hot path.
 //!
 //! A merge of 1,024 ranks × 3,600 intervals decodes about 1 GB of base64 (7.4 M histogram
-//! strings of a few hundred characters); the `base64` crate's general decoder took 1.3 s of
-//! that merge. This one decodes 8 characters (6 bytes) per step through one 256-entry table
+//! strings of a few hundred characters); the `base64` crate's general decoder was 8.7% of that
+//! merge's profile (benches/RESULTS.md). This one decodes 8 characters (6 bytes) per step through one 256-entry table
 //! into a pre-sized output, and checks validity once per string (an OR of the table entries).
 //!
 //! It only answers "decoded" or "not valid": on `false`, callers decode again with the
