@@ -168,16 +168,9 @@ impl Control {
                 format!("{}/", ep.base_path),
             ),
         };
-        let mut headers: Vec<(&str, String)> = Vec::new();
-        if let Some(k) = &w.proto.s3_keys {
-            let creds = s3::sigv4::Credentials {
-                access_key: k.access_key.clone(),
-                secret_key: k.secret_key.expose().to_string(),
-                session_token: k.session_token.as_ref().map(|t| t.expose().to_string()),
-            };
-            let region = w.proto.s3_region.as_deref().unwrap_or("us-east-1");
-            let mut signer = s3::sigv4::Signer::new(creds, region);
-            let mut lines = Vec::new();
+        // The signer writes complete header lines; the client takes them as (name, value).
+        let mut lines = Vec::new();
+        if let Some(mut signer) = w.proto.s3_signer() {
             signer.sign(
                 &s3::sigv4::SignRequest {
                     method,
@@ -189,12 +182,13 @@ impl Control {
                 &s3::sigv4::AmzDate::now(),
                 &mut lines,
             );
-            for line in String::from_utf8_lossy(&lines).split("\r\n") {
-                if let Some((k, v)) = line.split_once(": ") {
-                    headers.push((header_name(k), v.to_string()));
-                }
-            }
         }
+        let lines = String::from_utf8_lossy(&lines);
+        let headers: Vec<(&str, String)> = lines
+            .split("\r\n")
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
         // The control client takes the Host header from the URL (virtual-host style needs
         // `<bucket>.<endpoint>` to resolve).
         let sep = if query.is_empty() { "" } else { "?" };
@@ -317,16 +311,6 @@ fn forbidden_hint(status: u16) -> &'static str {
          machine's clock)"
     } else {
         ""
-    }
-}
-
-/// Header names as `&'static str` for the control client (the signer writes only these).
-fn header_name(k: &str) -> &'static str {
-    match k.to_ascii_lowercase().as_str() {
-        "authorization" => "Authorization",
-        "x-amz-date" => "x-amz-date",
-        "x-amz-content-sha256" => "x-amz-content-sha256",
-        _ => "x-amz-security-token",
     }
 }
 

@@ -89,6 +89,21 @@ pub struct ProtoConfig {
     pub authenticated: bool,
 }
 
+impl ProtoConfig {
+    /// A SigV4 signer for the configured keys and region (us-east-1 when none was resolved);
+    /// `None` sends unsigned requests.
+    pub fn s3_signer(&self) -> Option<crate::s3::Signer> {
+        let k = self.s3_keys.as_ref()?;
+        let creds = crate::s3::Credentials {
+            access_key: k.access_key.clone(),
+            secret_key: k.secret_key.expose().to_string(),
+            session_token: k.session_token.as_ref().map(|s| s.expose().to_string()),
+        };
+        let region = self.s3_region.as_deref().unwrap_or("us-east-1");
+        Some(crate::s3::Signer::new(creds, region))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@
 use crate::http::{encode_path, Method, RequestHead};
 use crate::payload::Payload;
 use crate::proto::{CksumType, S3Addressing};
-use crate::s3::sigv4::{AmzDate, Credentials, SignRequest, Signer, EMPTY_SHA256, UNSIGNED_PAYLOAD};
+use crate::s3::sigv4::{AmzDate, SignRequest, Signer, EMPTY_SHA256, UNSIGNED_PAYLOAD};
 use crate::workload::{Protocol, Workload};
 
 /// One operation's request.
@@ -109,15 +109,7 @@ impl Requests {
                         r.host0 = format!("{}.{host_header}", w.bucket);
                     }
                 }
-                if let Some(k) = &p.s3_keys {
-                    let creds = Credentials {
-                        access_key: k.access_key.clone(),
-                        secret_key: k.secret_key.expose().to_string(),
-                        session_token: k.session_token.as_ref().map(|s| s.expose().to_string()),
-                    };
-                    let region = p.s3_region.as_deref().unwrap_or("us-east-1");
-                    r.signer = Some(Signer::new(creds, region));
-                }
+                r.signer = p.s3_signer();
             }
         }
         r
