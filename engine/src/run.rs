@@ -19,7 +19,7 @@ use crate::report::{ReportConfig, Reporter, RunTotals};
 use crate::selector::GetSelector;
 use crate::stats::unix_now_ns;
 use crate::worker::{Shared, StopReason, Worker, CONNECT_GIVEUP};
-use crate::workload::{DriverKind, Workload};
+use crate::workload::{DriverKind, Sampler, Workload};
 
 /// How long in-flight requests may finish after a stop before they are cancelled.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(2);
@@ -105,8 +105,13 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     })?;
     install_signal_handlers();
     let cores = w.cores.min(w.numworkers as usize).max(1);
-    let selector = (!names.is_empty() && !w.put_only())
-        .then(|| GetSelector::new(names.len() as u64, w.uniquegets, w.epochs, w.seed));
+    let selector = (!names.is_empty() && !w.put_only()).then(|| {
+        let s = GetSelector::new(names.len() as u64, w.uniquegets, w.epochs, w.seed);
+        match w.sampler {
+            Sampler::Distributed => s.sharded(u64::from(w.shard.0), u64::from(w.shard.1), w.epochs),
+            Sampler::Local => s,
+        }
+    });
     let prefix = format!("{}/{}/", ep.base_path, w.bucket);
     let started = Instant::now();
     let shared = Arc::new(Shared {

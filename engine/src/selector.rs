@@ -12,6 +12,11 @@
 //!   can evaluate any position. This replaces aisloader's Fisher-Yates / affine getters with
 //!   one that is reproducible for every epoch (aisloader re-seeds from the clock after two).
 //! - not unique: uniform with replacement from the caller's per-core [`FastRng`].
+//! - sharded (`--sampler distributed`, like PyTorch's `DistributedSampler`): rank `r` of `R`
+//!   reads positions `r, r + R, r + 2R, ...` of the same per-epoch permutation every rank
+//!   computes from the shared seed, so the ranks' shards of one epoch are disjoint and together
+//!   cover every index exactly once. Ticket `k` is epoch `k / s`, position `r + (k % s) * R`,
+//!   where `s` is the shard's length (shards differ by at most one name; none is padded).
 //!
 //! Invariants: with `epochs > 0` exactly `epochs * n` tickets yield names and every later call
 //! returns `None`; in unique mode every complete epoch reads each index exactly once. `n == 0`
@@ -86,6 +91,10 @@ impl Permutation {
 #[derive(Debug)]
 pub struct GetSelector {
     n: u64,
+    /// This rank's shard: positions `rank + j * ranks` for `j < span` (`(0, 1, n)` unsharded).
+    rank: u64,
+    ranks: u64,
+    span: u64,
     unique: bool,
     seed: u64,
     /// `Some(epochs * n)` when `epochs > 0`.
@@ -99,6 +108,9 @@ impl GetSelector {
     pub fn new(n: u64, unique: bool, epochs: u64, seed: u64) -> GetSelector {
         GetSelector {
             n,
+            rank: 0,
+            ranks: 1,
+            span: n,
             unique,
             seed,
             budget: (epochs > 0).then(|| epochs.saturating_mul(n)),
@@ -106,10 +118,25 @@ impl GetSelector {
         }
     }
 
+    /// Restricts a unique selector to rank `rank`'s shard of every epoch (see the module docs).
+    /// `epochs` then counts passes over the shard. A rank beyond the name count gets nothing.
+    pub fn sharded(mut self, rank: u64, ranks: u64, epochs: u64) -> GetSelector {
+        let ranks = ranks.max(1);
+        self.rank = rank;
+        self.ranks = ranks;
+        self.span = if rank < self.n {
+            (self.n - rank).div_ceil(ranks)
+        } else {
+            0
+        };
+        self.budget = (epochs > 0).then(|| epochs.saturating_mul(self.span));
+        self
+    }
+
     /// The next name index, or `None` when there are no names or the budget is spent.
     #[inline]
     pub fn next(&self, rng: &mut FastRng) -> Option<u64> {
-        if self.n == 0 {
+        if self.span == 0 {
             return None;
         }
         // Relaxed: the ticket only has to be unique; it publishes no other memory.
@@ -127,7 +154,8 @@ impl GetSelector {
     /// The index unique mode yields for ticket `k` (pure; used by `next` and by tests).
     #[inline]
     fn index_at(&self, k: u64) -> u64 {
-        let (epoch, pos) = (k / self.n, k % self.n);
+        let (epoch, j) = (k / self.span, k % self.span);
+        let pos = self.rank + j * self.ranks;
         Permutation::new(self.n, hash2(self.seed, epoch)).apply(pos)
     }
 
@@ -138,21 +166,21 @@ impl GetSelector {
 
     /// Tickets handed out so far that yielded a name (capped at the budget).
     pub fn issued(&self) -> u64 {
-        if self.n == 0 {
+        if self.span == 0 {
             return 0;
         }
         let k = self.cursor.load(Ordering::Relaxed);
         self.budget.map_or(k, |b| k.min(b))
     }
 
-    /// The number of names this selector draws from.
+    /// The number of names one epoch of this selector reads (the shard's length if sharded).
     pub fn len(&self) -> u64 {
-        self.n
+        self.span
     }
 
-    /// True when there are no names (every `next` returns `None`).
+    /// True when there is nothing to read (every `next` returns `None`).
     pub fn is_empty(&self) -> bool {
-        self.n == 0
+        self.span == 0
     }
 }
 
@@ -163,6 +191,41 @@ mod tests {
 
     fn epoch(s: &GetSelector, rng: &mut FastRng) -> Vec<u64> {
         (0..s.len()).map(|_| s.next(rng).unwrap()).collect()
+    }
+
+    #[test]
+    fn shards_cover_every_epoch_exactly_once() {
+        let mut rng = FastRng::new(7);
+        for (n, ranks) in [(1000u64, 4u64), (1001, 4), (10, 3), (5, 8), (1, 2), (97, 1)] {
+            for epoch in 0..3u64 {
+                let mut all = Vec::new();
+                for r in 0..ranks {
+                    let s = GetSelector::new(n, true, 3, 42).sharded(r, ranks, 3);
+                    let span = s.len();
+                    assert!(span == n / ranks || span == n / ranks + 1 || r >= n);
+                    // Skip to this epoch, then read one shard's epoch.
+                    for _ in 0..epoch * span {
+                        s.next(&mut rng);
+                    }
+                    all.extend((0..span).map(|_| s.next(&mut rng).unwrap()));
+                }
+                assert_permutation(&all, n);
+            }
+            // The budget is epochs x shard, then nothing.
+            let s = GetSelector::new(n, true, 1, 42).sharded(0, ranks, 1);
+            let got = std::iter::from_fn(|| s.next(&mut rng)).count() as u64;
+            assert_eq!(got, n.div_ceil(ranks));
+        }
+    }
+
+    #[test]
+    fn one_shard_equals_the_unsharded_order() {
+        let mut rng = FastRng::new(1);
+        let a = GetSelector::new(50, true, 2, 9);
+        let b = GetSelector::new(50, true, 2, 9).sharded(0, 1, 2);
+        for _ in 0..100 {
+            assert_eq!(a.next(&mut rng), b.next(&mut rng));
+        }
     }
 
     fn assert_permutation(v: &[u64], n: u64) {

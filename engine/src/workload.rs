@@ -155,6 +155,11 @@ pub struct Workload {
     pub driver: DriverKind,
     /// Hash GET bodies (copy path) instead of dropping them in the kernel.
     pub verify: bool,
+    /// How GET epochs are split between the ranks of a multi-node run.
+    pub sampler: Sampler,
+    /// This rank and the number of ranks, for `Sampler::Distributed` (`(0, 1)` otherwise).
+    #[serde(skip)]
+    pub shard: (u32, u32),
     /// Protocol settings: AIS provider and checksum, S3 addressing, credentials (never
     /// serialized).
     #[serde(flatten)]
@@ -202,10 +207,34 @@ impl Default for Workload {
             cores: 1,
             driver: DriverKind::Auto,
             verify: false,
+            sampler: Sampler::Local,
+            shard: (0, 1),
             proto: ProtoConfig {
                 provider: "ais".into(),
                 ..ProtoConfig::default()
             },
+        }
+    }
+}
+
+/// How the names a run GETs are split between ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Sampler {
+    /// Every rank reads every name (each in its own seeded order).
+    #[default]
+    Local,
+    /// PyTorch `DistributedSampler`: one seeded permutation per epoch shared by all ranks, cut
+    /// by rank, so the ranks together read each name exactly once per epoch.
+    Distributed,
+}
+
+impl Sampler {
+    pub fn parse(s: &str) -> Option<Sampler> {
+        match s {
+            "local" => Some(Sampler::Local),
+            "distributed" => Some(Sampler::Distributed),
+            _ => None,
         }
     }
 }
@@ -306,6 +335,20 @@ impl Workload {
                 "--putshards",
                 self.putshards.to_string(),
                 "must be at most 100000",
+            );
+        }
+        if self.sampler == Sampler::Distributed && !self.uniquegets {
+            return inv(
+                "--sampler",
+                "distributed".into(),
+                "shards each epoch's permutation, so it needs --uniquegets (the default)",
+            );
+        }
+        if self.shard.1 == 0 || self.shard.0 >= self.shard.1 {
+            return inv(
+                "--rank",
+                self.shard.0.to_string(),
+                "must be below the number of ranks",
             );
         }
         if self.epochs > 0 && self.pctput == 100 {
