@@ -1,0 +1,389 @@
+//! Run specs (`run.toml`): one file that says what every rank runs and where.
+//!
+//! Owns the spec's schema ([`Spec`] and its sections), loading it with errors that name the
+//! file, line and a fix ([`SpecError`]), the value checks made before anything is rendered
+//! ([`check`]), and resolving `id = "auto"` into a concrete, timestamped run id. The same spec
+//! drives `ringload run --spec` on one node and every `render` platform. Credentials appear
+//! only by reference (a Kubernetes Secret name, environment variable names); a key that looks
+//! like a credential value is refused with a hint.
+//!
+//! `[workload]` holds `ringload run` flag names with their values; the binary checks them
+//! with the same parser as the command line ([`Spec::workload_entries`] keeps their lines).
+
+pub mod check;
+pub mod error;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{line_col, locate, SpecError};
+
+/// A run spec. `[run]` is required; every other section is optional.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub run: RunSection,
+    #[serde(default)]
+    pub target: TargetSection,
+    /// `ringload run` flag names (`numworkers`, `pctput`, ...) and their values.
+    #[serde(default)]
+    pub workload: BTreeMap<String, toml::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<Kubernetes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<Slurm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi: Option<Mpi>,
+}
+
+/// `[run]`: identity and shape of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// Run id, or `"auto"` for `run-YYYYMMDD-HHMMSS` (UTC) chosen when the spec is loaded.
+    #[serde(default = "auto")]
+    pub id: String,
+    /// Number of ranks (client processes) in the run.
+    #[serde(default = "one")]
+    pub ranks: u32,
+    /// Hold every rank's measured phase until all ranks have checked in.
+    #[serde(default)]
+    pub barrier: bool,
+    /// How long a rank waits at the barrier before it gives up.
+    #[serde(default = "ten_minutes")]
+    pub barrier_timeout: String,
+    /// How long rank 0 waits for the other ranks' result files before it merges (Kubernetes).
+    #[serde(default = "ten_minutes")]
+    pub merge_timeout: String,
+    /// Where result files go: `<results_dir>/<id>/rank-<r>.json` (one node, Slurm, MPI).
+    #[serde(default = "results")]
+    pub results_dir: String,
+    /// The `ringload` binary the rendered scripts call (a path on the compute nodes).
+    #[serde(default = "ringload")]
+    pub ringload: String,
+}
+
+/// `[target]`: what is loaded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    /// `http`, `ais` or `s3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// S3 only: `path` or `virtual`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_addressing: Option<String>,
+    /// AIS only: `xxhash` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cksum_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Credentials::is_empty")]
+    pub credentials: Credentials,
+}
+
+/// `[target.credentials]`: references only, never values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Kubernetes: a Secret whose keys become environment variables of every pod
+    /// (e.g. `AIS_AUTHN_TOKEN`, or `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// AIS: the environment variable holding the token (default `AIS_AUTHN_TOKEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// S3: the environment variables holding the keys (defaults: the AWS names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token_env: Option<String>,
+}
+
+impl Credentials {
+    pub fn is_empty(&self) -> bool {
+        self == &Credentials::default()
+    }
+
+    /// Every referenced environment variable, with the canonical name ringload reads it as.
+    pub fn env_aliases(&self) -> Vec<(&str, &'static str)> {
+        [
+            (&self.token_env, "AIS_AUTHN_TOKEN"),
+            (&self.access_key_env, "AWS_ACCESS_KEY_ID"),
+            (&self.secret_key_env, "AWS_SECRET_ACCESS_KEY"),
+            (&self.session_token_env, "AWS_SESSION_TOKEN"),
+        ]
+        .into_iter()
+        .filter_map(|(from, to)| from.as_deref().map(|f| (f, to)))
+        .collect()
+    }
+}
+
+/// `[kubernetes]`: the Indexed Job's pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kubernetes {
+    pub image: String,
+    #[serde(default = "if_not_present")]
+    pub pull_policy: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret: Option<String>,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// e.g. `{ aisloader = "ais" }`: only nodes with these labels run ranks.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    /// Required pod anti-affinity: never two ranks on one node.
+    #[serde(default = "yes")]
+    pub one_pod_per_node: bool,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
+    /// PersistentVolumeClaim for the results; without it an emptyDir (results die with the pod).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_pvc: Option<String>,
+    /// Pod sysctls (the old chart set `net.core.somaxconn`).
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+    /// Plain (non-secret) environment variables for the ringload container.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default = "one_day")]
+    pub ttl_seconds_after_finished: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    #[serde(default)]
+    pub requests: BTreeMap<String, String>,
+    #[serde(default)]
+    pub limits: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Toleration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toleration_seconds: Option<i64>,
+}
+
+/// `[slurm]`: the batch script's allocation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slurm {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Nodes; `nodes * tasks_per_node` must equal `[run] ranks`.
+    pub nodes: u32,
+    #[serde(default = "one")]
+    pub tasks_per_node: u32,
+    /// Time limit in sbatch syntax (`30`, `1:00:00`, `1-00:00:00`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// Extra `#SBATCH` lines, e.g. `["--exclusive", "--gres=gpu:8"]`.
+    #[serde(default)]
+    pub extra: Vec<String>,
+    /// Shared results directory for this platform (default `[run] results_dir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_dir: Option<String>,
+}
+
+/// `[mpi]`: how the MPI script starts the ranks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mpi {
+    /// `mpirun` or `srun` (`srun --mpi=pmix`).
+    #[serde(default = "mpirun")]
+    pub launcher: String,
+    /// Extra launcher arguments, e.g. `["--oversubscribe"]`.
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+fn one() -> u32 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn ten_minutes() -> String {
+    "10m".into()
+}
+fn results() -> String {
+    "results".into()
+}
+fn ringload() -> String {
+    "ringload".into()
+}
+fn if_not_present() -> String {
+    "IfNotPresent".into()
+}
+fn default_namespace() -> String {
+    "default".into()
+}
+fn one_day() -> u32 {
+    86_400
+}
+fn mpirun() -> String {
+    "mpirun".into()
+}
+
+/// One `[workload]` entry: key, value as a flag argument, and the key's line and column.
+pub type WorkloadEntry = (String, String, Option<(usize, usize)>);
+
+/// A spec as loaded: the parsed value plus its text, for pointing at lines.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub spec: Spec,
+    pub file: PathBuf,
+    pub text: String,
+}
+
+impl Loaded {
+    /// Reads, parses and checks a spec file; `id = "auto"` is resolved with the clock.
+    pub fn load(file: &Path) -> Result<Loaded, SpecError> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            SpecError::new(file, format!("cannot read the spec: {e}"))
+                .hint("give the path of a run.toml; examples/ has commented ones")
+        })?;
+        Loaded::parse(file, text, std::time::SystemTime::now())
+    }
+
+    /// Parses and checks spec text; `now` resolves `id = "auto"`.
+    pub fn parse(
+        file: &Path,
+        text: String,
+        now: std::time::SystemTime,
+    ) -> Result<Loaded, SpecError> {
+        let mut spec: Spec = toml::from_str(&text).map_err(|e| from_toml(file, &text, &e))?;
+        if spec.run.id == "auto" {
+            spec.run.id = auto_id(now);
+        }
+        let loaded = Loaded {
+            spec,
+            file: file.to_path_buf(),
+            text,
+        };
+        validate::spec(&loaded)?;
+        Ok(loaded)
+    }
+
+    /// An error at `path` (see [`locate`]) in this spec.
+    pub fn error_at(&self, path: &[&str], message: impl Into<String>) -> SpecError {
+        SpecError::new(&self.file, message).at(locate(&self.text, path))
+    }
+
+    /// `[workload]` entries in file order: key, value as a flag argument, and the key's line.
+    /// Booleans stay `"true"`/`"false"`; the caller knows which flags take no value.
+    pub fn workload_entries(&self) -> Vec<WorkloadEntry> {
+        let mut v: Vec<_> = self
+            .spec
+            .workload
+            .iter()
+            .map(|(k, val)| {
+                let s = match val {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), s, locate(&self.text, &["workload", k]))
+            })
+            .collect();
+        v.sort_by_key(|e| e.2);
+        v
+    }
+
+    /// The resolved spec as TOML (concrete run id, no comments): what rendered jobs carry.
+    pub fn resolved_toml(&self) -> String {
+        toml::to_string(&self.spec).expect("a checked spec serializes")
+    }
+}
+
+mod validate;
+
+/// `run-YYYYMMDD-HHMMSS` in UTC.
+pub fn auto_id(now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "run-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Turns a TOML or schema error into a [`SpecError`] at its place, with a hint.
+fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> SpecError {
+    let at = e.span().map(|s| line_col(text, s.start));
+    let msg = e.message().trim().to_string();
+    let hint = if msg.contains("unknown field") {
+        let field = msg.split('`').nth(1).unwrap_or("");
+        if looks_like_secret(field) {
+            "a spec never holds credential values: name a Kubernetes Secret \
+             ([target.credentials] secret) or the environment variables that hold them \
+             (token_env, access_key_env, secret_key_env)"
+                .to_string()
+        } else {
+            "check the spelling; docs/operators.md lists every section and key".to_string()
+        }
+    } else if msg.contains("missing field") {
+        "add the key; docs/operators.md lists every section and key".to_string()
+    } else if msg.contains("invalid type") {
+        "strings need quotes (\"1GiB\", \"10m\"); numbers and true/false do not".to_string()
+    } else {
+        "see docs/operators.md for the spec's format".to_string()
+    };
+    SpecError::new(file, msg).at(at).hint(hint)
+}
+
+fn looks_like_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["secret", "token", "password", "key"]
+        .iter()
+        .any(|w| k.contains(w))
+}
+
+#[cfg(test)]
+mod tests;

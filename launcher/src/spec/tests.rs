@@ -1,0 +1,171 @@
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::*;
+
+fn parse(text: &str) -> Result<Loaded, SpecError> {
+    let now = UNIX_EPOCH + Duration::from_secs(1_795_887_000); // 2026-11-28 17:30:00 UTC
+    Loaded::parse(Path::new("run.toml"), text.to_string(), now)
+}
+
+const GOOD: &str = r#"
+[run]
+id = "fill-1g"
+ranks = 4
+
+[target]
+protocol = "ais"
+endpoint = "http://ais-proxy.ais:51080"
+bucket = "ais://bench"
+credentials = { secret = "ais-token" }
+
+[workload]
+pctput = 100
+minsize = "1GiB"
+numworkers = 50
+uniquegets = true
+
+[kubernetes]
+image = "ghcr.io/acme/ringload:0.1.0"
+node_selector = { aisloader = "ais" }
+resources = { requests = { cpu = "4", memory = "8Gi" } }
+tolerations = [{ key = "dedicated", operator = "Equal", value = "bench", effect = "NoSchedule" }]
+
+[slurm]
+nodes = 2
+tasks_per_node = 2
+time = "1:00:00"
+"#;
+
+#[test]
+fn a_good_spec_parses_and_round_trips() {
+    let l = parse(GOOD).unwrap();
+    assert_eq!(l.spec.run.ranks, 4);
+    assert_eq!(l.spec.kubernetes.as_ref().unwrap().namespace, "default");
+    let again: Spec = toml::from_str(&l.resolved_toml()).unwrap();
+    assert_eq!(again, l.spec);
+    let keys: Vec<_> = l
+        .workload_entries()
+        .into_iter()
+        .map(|e| (e.0, e.1))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("pctput".into(), "100".into()),
+            ("minsize".into(), "1GiB".into()),
+            ("numworkers".into(), "50".into()),
+            ("uniquegets".into(), "true".into())
+        ]
+    );
+}
+
+#[test]
+fn auto_ids_are_timestamps() {
+    let l = parse("[run]\nid = \"auto\"\n").unwrap();
+    assert_eq!(l.spec.run.id, "run-20261128-173000");
+    assert_eq!(parse("[run]\n").unwrap().spec.run.id, "run-20261128-173000");
+}
+
+#[test]
+fn unknown_keys_name_the_line() {
+    let e = parse("[run]\nid = \"a\"\nrnaks = 3\n").unwrap_err();
+    assert_eq!(e.at, Some((3, 1)), "{e}");
+    assert!(e.to_string().contains("rnaks"), "{e}");
+    let e = parse("[run]\n[kubernetes]\nimage = \"x\"\nnodeSelector = {}\n").unwrap_err();
+    assert_eq!(e.at.map(|a| a.0), Some(4), "{e}");
+}
+
+#[test]
+fn credential_values_are_refused_with_a_hint() {
+    let e = parse("[run]\n[target.credentials]\nsecret_key = \"hunter2\"\n").unwrap_err();
+    assert_eq!(e.at.map(|a| a.0), Some(3));
+    let text = e.to_string();
+    assert!(text.contains("never holds credential values"), "{text}");
+    assert!(
+        !text.contains("hunter2"),
+        "the value must not be echoed: {text}"
+    );
+}
+
+#[test]
+fn bad_values_point_at_their_line() {
+    let cases: &[(&str, usize, &str)] = &[
+        ("[run]\nid = \"Bad_Id\"\n", 2, "run id"),
+        ("[run]\nranks = 0\n", 2, "ranks"),
+        ("[run]\nbarrier_timeout = \"soon\"\n", 2, "duration"),
+        ("[run]\n[target]\nprotocol = \"ftp\"\n", 3, "one of"),
+        ("[run]\n[target]\nendpoint = \"https://x\"\n", 3, "endpoint"),
+        ("[run]\n[workload]\nbucket = \"b\"\n", 3, "[target] bucket"),
+        ("[run]\n[workload]\nnumworkers = [1]\n", 3, "single value"),
+        (
+            "[run]\n[kubernetes]\nimage = \"x\"\nnamespace = \"a: {b\"\n",
+            4,
+            "RFC 1123",
+        ),
+        ("[run]\n[kubernetes]\nimage = \"x y\"\n", 3, "image"),
+        (
+            "[run]\n[kubernetes]\nimage = \"x\"\n[kubernetes.resources.limits]\ncpu = \"lots\"\n",
+            5,
+            "quantity",
+        ),
+        (
+            "[run]\n[kubernetes]\nimage = \"x\"\n[[kubernetes.tolerations]]\neffect = \"Never\"\n",
+            5,
+            "NoSchedule",
+        ),
+        (
+            "[run]\n[slurm]\nnodes = 1\npartition = \"a$(id)\"\n",
+            4,
+            "shell",
+        ),
+        (
+            "[run]\nranks = 3\n[slurm]\nnodes = 2\n",
+            4,
+            "nodes × tasks_per_node",
+        ),
+        (
+            "[run]\n[slurm]\nnodes = 1\nextra = [\"--x\\nrm -rf /\"]\n",
+            4,
+            "one line",
+        ),
+    ];
+    for (text, line, needle) in cases {
+        let e = parse(text).expect_err(text);
+        assert_eq!(e.at.map(|a| a.0), Some(*line), "{text}: {e}");
+        assert!(e.to_string().contains(needle), "{text}: {e}");
+    }
+}
+
+#[test]
+fn toml_syntax_errors_have_a_place() {
+    let e = parse("[run]\nid = \"a\nranks = 2\n").unwrap_err();
+    assert!(e.at.is_some(), "{e}");
+    assert!(e.to_string().starts_with("run.toml:2:"), "{e}");
+}
+
+#[test]
+fn credentials_map_to_canonical_names() {
+    let l = parse(
+        "[run]\n[target.credentials]\naccess_key_env = \"MY_AK\"\nsecret_key_env = \"MY_SK\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        l.spec.target.credentials.env_aliases(),
+        [
+            ("MY_AK", "AWS_ACCESS_KEY_ID"),
+            ("MY_SK", "AWS_SECRET_ACCESS_KEY")
+        ]
+    );
+}
+
+#[test]
+fn civil_dates() {
+    assert_eq!(civil_from_days(0), (1970, 1, 1));
+    assert_eq!(civil_from_days(20_420), (2025, 11, 28));
+    assert_eq!(
+        auto_id(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+        "run-20000229-000000"
+    );
+    let _ = SystemTime::now();
+}

@@ -1,0 +1,328 @@
+//! The checks a spec passes before anything runs or renders: every value against the syntax
+//! its destination accepts ([`super::check`]) and the rules that tie sections together
+//! (Slurm's nodes × tasks = ranks, keys that belong to another section).
+
+use super::{check, Loaded, SpecError};
+
+/// `[workload]` keys that belong to another section, with that section.
+const RESERVED: &[(&str, &str)] = &[
+    ("endpoint", "[target] endpoint"),
+    ("s3endpoint", "[target] endpoint"),
+    ("protocol", "[target] protocol"),
+    ("bucket", "[target] bucket"),
+    ("s3-addressing", "[target] s3_addressing"),
+    ("cksum-type", "[target] cksum_type"),
+    (
+        "rank",
+        "the scheduler's environment (or `ringload run --rank`)",
+    ),
+    ("ranks", "[run] ranks"),
+    ("run-id", "[run] id"),
+    ("result", "[run] results_dir"),
+    ("results-dir", "[run] results_dir"),
+    ("spec", "the command line"),
+    ("json", "the command line"),
+    ("merge", "the command line"),
+];
+
+/// Runs every check; the first failure is returned, pointing at its line.
+pub fn spec(l: &Loaded) -> Result<(), SpecError> {
+    let s = &l.spec;
+    let field = |path: &[&str], value: &str, f: fn(&str) -> Result<(), String>| {
+        f(value).map_err(|hint| {
+            l.error_at(
+                path,
+                format!(
+                    "[{}] {} = {value:?} is not valid",
+                    path[0],
+                    path[1..].join(".")
+                ),
+            )
+            .hint(hint)
+        })
+    };
+    // [run]
+    field(&["run", "id"], &s.run.id, check::run_id)?;
+    if s.run.ranks == 0 || s.run.ranks > 100_000 {
+        return Err(l
+            .error_at(
+                &["run", "ranks"],
+                format!("[run] ranks = {} is out of range", s.run.ranks),
+            )
+            .hint("ranks is the number of client processes, 1..=100000"));
+    }
+    for (key, v) in [
+        ("barrier_timeout", &s.run.barrier_timeout),
+        ("merge_timeout", &s.run.merge_timeout),
+    ] {
+        if let Err(e) = ringload_engine::units::parse_duration(v) {
+            return Err(l
+                .error_at(&["run", key], format!("[run] {key} = {v:?}: {e}"))
+                .hint("a duration in Go syntax, e.g. \"90s\" or \"10m\""));
+        }
+    }
+    for (key, v) in [
+        ("results_dir", &s.run.results_dir),
+        ("ringload", &s.run.ringload),
+    ] {
+        field(&["run", key], v, check::no_nul)?;
+        if v.is_empty() || v.contains('\n') {
+            return Err(l
+                .error_at(
+                    &["run", key],
+                    format!("[run] {key} must be a path on one line"),
+                )
+                .hint("e.g. \"/shared/ringload-results\""));
+        }
+    }
+    // [target]
+    let t = &s.target;
+    one_of(
+        l,
+        &["target", "protocol"],
+        t.protocol.as_deref(),
+        &["http", "ais", "s3"],
+    )?;
+    one_of(
+        l,
+        &["target", "s3_addressing"],
+        t.s3_addressing.as_deref(),
+        &["path", "virtual"],
+    )?;
+    one_of(
+        l,
+        &["target", "cksum_type"],
+        t.cksum_type.as_deref(),
+        &["xxhash", "none"],
+    )?;
+    if let Some(ep) = &t.endpoint {
+        field(&["target", "endpoint"], ep, check::endpoint)?;
+    }
+    if let Some(b) = &t.bucket {
+        field(&["target", "bucket"], b, check::no_nul)?;
+    }
+    let c = &t.credentials;
+    if let Some(sec) = &c.secret {
+        field(
+            &["target", "credentials", "secret"],
+            sec,
+            check::rfc1123_subdomain,
+        )?;
+    }
+    for (key, v) in [
+        ("token_env", &c.token_env),
+        ("access_key_env", &c.access_key_env),
+        ("secret_key_env", &c.secret_key_env),
+        ("session_token_env", &c.session_token_env),
+    ] {
+        if let Some(v) = v {
+            field(&["target", "credentials", key], v, check::env_name)?;
+        }
+    }
+    // [workload]
+    for (key, value) in &s.workload {
+        let flag = key.replace('_', "-");
+        if let Some((_, home)) = RESERVED.iter().find(|(k, _)| *k == flag) {
+            return Err(l
+                .error_at(
+                    &["workload", key],
+                    format!("[workload] {key} does not belong here"),
+                )
+                .hint(format!("set it in {home}")));
+        }
+        match value {
+            toml::Value::String(v) => field(&["workload", key], v, check::no_nul)?,
+            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {}
+            _ => {
+                return Err(l
+                    .error_at(
+                        &["workload", key],
+                        format!("[workload] {key} must be a single value"),
+                    )
+                    .hint(
+                        "workload keys are `ringload run` flags: a string, number or true/false",
+                    ))
+            }
+        }
+    }
+    if let Some(k) = &s.kubernetes {
+        kubernetes(l, k)?;
+    }
+    if let Some(sl) = &s.slurm {
+        slurm(l, sl)?;
+    }
+    if let Some(m) = &s.mpi {
+        one_of(
+            l,
+            &["mpi", "launcher"],
+            Some(&m.launcher),
+            &["mpirun", "srun"],
+        )?;
+        for (i, a) in m.args.iter().enumerate() {
+            field(&["mpi", "args", &i.to_string()], a, check::no_nul)?;
+        }
+    }
+    Ok(())
+}
+
+fn one_of(l: &Loaded, path: &[&str], v: Option<&str>, allowed: &[&str]) -> Result<(), SpecError> {
+    match v {
+        Some(v) if !allowed.contains(&v) => Err(l
+            .error_at(
+                path,
+                format!(
+                    "[{}] {} = {v:?} is not one of {allowed:?}",
+                    path[0], path[1]
+                ),
+            )
+            .hint(format!("use one of: {}", allowed.join(", ")))),
+        _ => Ok(()),
+    }
+}
+
+fn kubernetes(l: &Loaded, k: &super::Kubernetes) -> Result<(), SpecError> {
+    let at = |path: &[&str], v: &str, f: fn(&str) -> Result<(), String>| {
+        f(v).map_err(|hint| {
+            l.error_at(
+                path,
+                format!("[kubernetes] {} = {v:?} is not valid", path[1..].join(".")),
+            )
+            .hint(hint)
+        })
+    };
+    at(&["kubernetes", "image"], &k.image, check::image)?;
+    one_of(
+        l,
+        &["kubernetes", "pull_policy"],
+        Some(&k.pull_policy),
+        &["Always", "IfNotPresent", "Never"],
+    )?;
+    at(
+        &["kubernetes", "namespace"],
+        &k.namespace,
+        check::rfc1123_label,
+    )?;
+    for (key, v) in [
+        ("pull_secret", &k.pull_secret),
+        ("service_account", &k.service_account),
+        ("results_pvc", &k.results_pvc),
+    ] {
+        if let Some(v) = v {
+            at(&["kubernetes", key], v, check::rfc1123_subdomain)?;
+        }
+    }
+    for (key, v) in &k.node_selector {
+        at(
+            &["kubernetes", "node_selector", key],
+            key,
+            check::qualified_name,
+        )?;
+        at(&["kubernetes", "node_selector", key], v, check::label_value)?;
+    }
+    for (section, map) in [
+        ("requests", &k.resources.requests),
+        ("limits", &k.resources.limits),
+    ] {
+        for (key, v) in map {
+            let path = ["kubernetes", "resources", section, key.as_str()];
+            at(&path, key, check::qualified_name)?;
+            at(&path, v, check::quantity)?;
+        }
+    }
+    for (i, t) in k.tolerations.iter().enumerate() {
+        let i = i.to_string();
+        if let Some(key) = &t.key {
+            at(
+                &["kubernetes", "tolerations", &i, "key"],
+                key,
+                check::qualified_name,
+            )?;
+        }
+        if let Some(v) = &t.value {
+            at(
+                &["kubernetes", "tolerations", &i, "value"],
+                v,
+                check::label_value,
+            )?;
+        }
+        one_of(
+            l,
+            &["kubernetes", "tolerations", &i, "operator"],
+            t.operator.as_deref(),
+            &["Exists", "Equal"],
+        )?;
+        one_of(
+            l,
+            &["kubernetes", "tolerations", &i, "effect"],
+            t.effect.as_deref(),
+            &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+        )?;
+    }
+    for (key, v) in &k.sysctls {
+        at(&["kubernetes", "sysctls", key], key, check::sysctl_name)?;
+        at(&["kubernetes", "sysctls", key], v, check::no_nul)?;
+    }
+    for (key, v) in &k.env {
+        at(&["kubernetes", "env", key], key, check::env_name)?;
+        at(&["kubernetes", "env", key], v, check::no_nul)?;
+    }
+    Ok(())
+}
+
+fn slurm(l: &Loaded, s: &super::Slurm) -> Result<(), SpecError> {
+    let at = |key: &str, v: &str, f: fn(&str) -> Result<(), String>| {
+        f(v).map_err(|hint| {
+            l.error_at(
+                &["slurm", key],
+                format!("[slurm] {key} = {v:?} is not valid"),
+            )
+            .hint(hint)
+        })
+    };
+    for (key, v) in [
+        ("partition", &s.partition),
+        ("account", &s.account),
+        ("time", &s.time),
+        ("job_name", &s.job_name),
+    ] {
+        if let Some(v) = v {
+            at(key, v, check::directive_word)?;
+        }
+    }
+    for (i, line) in s.extra.iter().enumerate() {
+        check::sbatch_line(line).map_err(|hint| {
+            l.error_at(
+                &["slurm", "extra", &i.to_string()],
+                format!("[slurm] extra {line:?} is not valid"),
+            )
+            .hint(hint)
+        })?;
+    }
+    if let Some(d) = &s.results_dir {
+        at("results_dir", d, check::no_nul)?;
+        if d.is_empty() || d.contains('\n') {
+            return Err(l
+                .error_at(
+                    &["slurm", "results_dir"],
+                    "[slurm] results_dir must be a path on one line",
+                )
+                .hint("a directory every node sees, e.g. \"/shared/ringload-results\""));
+        }
+    }
+    let ranks = l.spec.run.ranks;
+    if s.nodes == 0
+        || s.tasks_per_node == 0
+        || u64::from(s.nodes) * u64::from(s.tasks_per_node) != u64::from(ranks)
+    {
+        return Err(l
+            .error_at(
+                &["slurm", "nodes"],
+                format!(
+                    "[slurm] nodes = {} × tasks_per_node = {} does not give [run] ranks = {ranks}",
+                    s.nodes, s.tasks_per_node
+                ),
+            )
+            .hint("every task is one rank: make nodes × tasks_per_node equal ranks"));
+    }
+    Ok(())
+}
