@@ -57,6 +57,45 @@ pub enum Command {
             result files."
     )]
     Merge(MergeArgs),
+    /// Render a run spec into Kubernetes manifests, a Slurm batch script or an MPI script.
+    #[command(
+        long_about = "Render a run spec (TOML) into the scheduler's own job files through the \
+            built-in handlebars templates: k8s (configmap.yaml + job.yaml, an Indexed Job; \
+            `kubectl apply -f OUT`), slurm (run.sbatch; `sbatch OUT/run.sbatch`) or mpi \
+            (run-mpi.sh; `bash OUT/run-mpi.sh`). Every spec string is quoted for its \
+            destination, and the same spec renders to the same bytes.\n\n\
+            Exit codes: 0 rendered; 2 a bad spec (the message names the file, line and a fix), \
+            a run id whose results already exist, or bad usage."
+    )]
+    Render(RenderArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformArg {
+    /// Kubernetes: a ConfigMap with the spec plus an Indexed Job.
+    K8s,
+    /// Slurm: an sbatch script, one srun task per rank.
+    Slurm,
+    /// MPI: a script that starts the ranks with mpirun or srun --mpi=pmix.
+    Mpi,
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// The run spec.
+    #[arg(long, value_name = "FILE")]
+    pub spec: PathBuf,
+    /// Platform(s) to render; default: each one the spec has a section for ([kubernetes],
+    /// [slurm], [mpi]).
+    #[arg(long, value_enum)]
+    pub platform: Vec<PlatformArg>,
+    /// Output directory (created); default `ringload-<run id>`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Directory of template overrides, laid out like templates/ (e.g. DIR/k8s/job.yaml.hbs);
+    /// templates not found there are the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,15 +260,46 @@ pub struct RunArgs {
     /// Exit 1 when errors / (successes + errors) exceeds this fraction (e.g. 0.01).
     #[arg(long, help_heading = "Output")]
     pub max_error_rate: Option<f64>,
-    /// This rank (0-based) in a multi-node run.
-    #[arg(long, default_value_t = 0, help_heading = "Output")]
-    pub rank: u32,
-    /// Number of ranks in a multi-node run.
-    #[arg(long, default_value_t = 1, help_heading = "Output")]
-    pub ranks: u32,
-    /// Run id recorded in the result file; default `run-<unix seconds>`.
-    #[arg(long, help_heading = "Output")]
+
+    /// Run spec (TOML) to take the target, workload and run settings from; flags given on the
+    /// command line override it. The spec's [run] id, ranks and results_dir apply, and the
+    /// result goes to <results_dir>/<id>/rank-<r>.json. See examples/ and docs/operators.md.
+    #[arg(long, value_name = "FILE", help_heading = "Multi-node")]
+    pub spec: Option<PathBuf>,
+    /// This rank (0-based). Default: from the scheduler's environment (OMPI_COMM_WORLD_RANK,
+    /// PMIX_RANK, SLURM_PROCID, JOB_COMPLETION_INDEX), else 0.
+    #[arg(long, help_heading = "Multi-node")]
+    pub rank: Option<u32>,
+    /// Number of ranks. Default: the spec's [run] ranks, or the scheduler's world size, else 1.
+    #[arg(long, help_heading = "Multi-node")]
+    pub ranks: Option<u32>,
+    /// Run id recorded in the result file (and the results subdirectory); default
+    /// `run-<unix seconds>`.
+    #[arg(long, help_heading = "Multi-node")]
     pub run_id: Option<String>,
+    /// Write the result to DIR/<run id>/rank-<rank>.json (the directory is created; an existing
+    /// file is never overwritten). Ranks of one run share DIR.
+    #[arg(long, value_name = "DIR", help_heading = "Multi-node")]
+    pub results_dir: Option<PathBuf>,
+    /// Split GET epochs between ranks: `local` (every rank reads every name) or `distributed`
+    /// (PyTorch DistributedSampler: one seeded permutation per epoch cut by rank, so the ranks
+    /// together read each name exactly once per epoch; all ranks need the same names and seed).
+    #[arg(long, default_value = "local", value_parser = ["local", "distributed"], help_heading = "Multi-node")]
+    pub sampler: String,
+    /// Hold the measured phase until every rank has checked in under --results-dir.
+    #[arg(long, help_heading = "Multi-node")]
+    pub barrier: bool,
+    /// How long to wait at the --barrier before failing, Go syntax.
+    #[arg(long, default_value = "10m", value_parser = duration, help_heading = "Multi-node")]
+    pub barrier_timeout: Duration,
+    /// On rank 0: after the run, wait for every rank's result file under --results-dir, then
+    /// merge them (as `ringload merge`) into that run directory.
+    #[arg(long, help_heading = "Multi-node")]
+    pub merge: bool,
+    /// How long rank 0's --merge waits for the other ranks, Go syntax; then it merges what is
+    /// there, marked partial, and exits 1.
+    #[arg(long, default_value = "10m", value_parser = duration, help_heading = "Multi-node")]
+    pub merge_timeout: Duration,
 }
 
 #[derive(Args, Debug)]

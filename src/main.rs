@@ -3,8 +3,10 @@
 
 mod cli;
 mod merge_cmd;
+mod render_cmd;
 mod run_cmd;
 mod serve_cmd;
+mod spec_args;
 mod target;
 
 use clap::Parser;
@@ -12,9 +14,28 @@ use clap::Parser;
 fn main() {
     let cli = cli::Cli::parse();
     let code = match cli.command {
-        cli::Command::Run(args) => run_cmd::run(*args),
+        cli::Command::Run(args) => match &args.spec {
+            Some(path) => run_with_spec(path),
+            None => run_cmd::run(*args, None),
+        },
+        cli::Command::Render(args) => render_cmd::render(args),
         cli::Command::Serve(args) => serve_cmd::serve(args),
         cli::Command::Merge(args) => merge_cmd::merge(args),
     };
     std::process::exit(code);
+}
+
+/// `ringload run --spec FILE ...`: the spec's flags first, the command line's after them.
+fn run_with_spec(path: &std::path::Path) -> i32 {
+    let loaded = match spec_args::load(path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    match spec_args::run_args(&loaded) {
+        Ok(args) => run_cmd::run(args, Some(&loaded)),
+        Err(e) => e.exit(),
+    }
 }

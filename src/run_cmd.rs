@@ -16,6 +16,11 @@ use ringload_engine::workload::{DriverKind, Endpoint, Protocol, Workload};
 
 use ringload_engine::proto::{CksumType, ProtoConfig, S3Addressing};
 
+use ringload_engine::workload::Sampler;
+use ringload_launcher::barrier;
+use ringload_launcher::ranks::{self, Rank};
+use ringload_launcher::spec::Loaded;
+
 use crate::cli::{DriverArg, ProtocolArg, RunArgs, S3AddressingArg};
 use crate::target::{self, Control};
 
@@ -36,8 +41,8 @@ fn failed(msg: impl std::fmt::Display) -> i32 {
     EXIT_FAILED
 }
 
-/// Builds the workload from the flags (without the endpoint).
-fn workload(a: &RunArgs) -> Workload {
+/// Builds the workload from the flags and this process's rank (without the endpoint).
+fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
     let bounded = a.totalputsize > 0 || a.maxputs > 0 || a.epochs > 0;
     let duration = match a.duration {
         Some(d) if d.is_zero() => None,
@@ -48,8 +53,12 @@ fn workload(a: &RunArgs) -> Workload {
             Some(DEFAULT_DURATION)
         }
     };
+    let distributed = a.sampler == "distributed";
     let seed = if a.seed != 0 {
         a.seed
+    } else if distributed {
+        // Every rank must draw the same permutations: derive the seed from the shared run id.
+        ringload_engine::rng::hash2(0x5EED, fnv1a(run_id)) | 1
     } else {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -80,8 +89,17 @@ fn workload(a: &RunArgs) -> Workload {
         subdir: a.subdir.clone(),
         putshards: a.putshards,
         filelist: a.filelist.clone(),
-        loaderid: a.loaderid.clone(),
-        loadernum: a.loadernum,
+        // Ranks of one run write disjoint names: loaderid = rank, loadernum = ranks.
+        loaderid: if r.ranks > 1 {
+            r.rank.to_string()
+        } else {
+            a.loaderid.clone()
+        },
+        loadernum: if r.ranks > 1 {
+            u64::from(r.ranks)
+        } else {
+            a.loadernum
+        },
         loaderidhashlen: a.loaderidhashlen,
         seed,
         statsinterval: a.statsinterval,
@@ -93,6 +111,12 @@ fn workload(a: &RunArgs) -> Workload {
             DriverArg::Epoll => DriverKind::Epoll,
         },
         verify: a.verifyhash,
+        sampler: if distributed {
+            Sampler::Distributed
+        } else {
+            Sampler::Local
+        },
+        shard: (r.rank, r.ranks),
         proto: ProtoConfig {
             provider: "ais".into(),
             cksum_type: CksumType::parse(&a.cksum_type).unwrap_or_default(),
@@ -105,8 +129,42 @@ fn workload(a: &RunArgs) -> Workload {
     }
 }
 
-pub fn run(a: RunArgs) -> i32 {
-    let mut w = workload(&a);
+/// FNV-1a of a string: a stable hash for seeds every rank derives alike.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
+    if let Some(l) = spec {
+        // Credentials by reference: copy each named variable to the name ringload reads.
+        for (from, to) in l.spec.target.credentials.env_aliases() {
+            match std::env::var_os(from) {
+                Some(v) if from != to => std::env::set_var(to, v),
+                Some(_) => {}
+                None => eprintln!(
+                    "warning: [target.credentials] names ${from}, which is not set in this \
+                     environment"
+                ),
+            }
+        }
+    }
+    let r = match ranks::resolve(a.rank, a.ranks, &|k| std::env::var(k).ok()) {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    if r.ranks > 1 || r.source != "default" {
+        eprintln!("note: rank {} of {} (from {})", r.rank, r.ranks, r.source);
+    }
+    if a.sampler == "distributed" && a.seed == 0 && a.run_id.is_none() && r.ranks > 1 {
+        return usage(
+            "--sampler distributed needs every rank to draw the same permutations: give the \
+             ranks the same --seed or the same --run-id (a spec gives them its [run] id)",
+        );
+    }
+    let run_id = a.run_id.clone().unwrap_or_else(default_run_id);
+    let mut w = workload(&a, r, &run_id);
     if let Err(e) = target::configure(&mut w, &a.bucket) {
         return usage(e);
     }
@@ -118,21 +176,30 @@ pub fn run(a: RunArgs) -> i32 {
             "--cleanup works with --protocol ais only (it destroys or empties an AIS bucket)",
         );
     }
-    if a.ranks == 0 || a.rank >= a.ranks {
-        return usage(format!(
-            "--rank {} is not below --ranks {}; ranks are numbered 0..ranks-1",
-            a.rank, a.ranks
-        ));
-    }
     if let Some(r) = a.max_error_rate {
         if !(0.0..=1.0).contains(&r) {
             return usage(format!("--max-error-rate {r} must be a fraction in 0..=1"));
         }
     }
-    if let Some(p) = &a.result {
+    let run_dir = a.results_dir.as_ref().map(|d| d.join(&run_id));
+    let result_path = match (&a.result, &run_dir) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(d)) => {
+            if let Err(e) = std::fs::create_dir_all(d) {
+                return usage(format!("--results-dir: cannot create {}: {e}", d.display()));
+            }
+            Some(barrier::result_path(d, r.rank))
+        }
+        (None, None) => None,
+    };
+    if (a.barrier || a.merge) && run_dir.is_none() {
+        return usage("--barrier and --merge coordinate through --results-dir: give one");
+    }
+    if let Some(p) = &result_path {
         if p.exists() {
             return usage(format!(
-                "--result {} already exists; results are never overwritten: pick a new path",
+                "{} already exists; results are never overwritten: pick a new run id (or \
+                 --result path)",
                 p.display()
             ));
         }
@@ -243,6 +310,16 @@ pub fn run(a: RunArgs) -> i32 {
              PUTs with --pctput, or omit --endpoint to use the built-in target",
         );
     }
+    if let (true, Some(d)) = (a.barrier, &run_dir) {
+        match barrier::check_in_and_wait(d, r.rank, r.ranks, a.barrier_timeout) {
+            Ok(waited) => eprintln!(
+                "note: all {} ranks checked in (waited {:.1} s at the barrier)",
+                r.ranks,
+                waited.as_secs_f64()
+            ),
+            Err(e) => return failed(e),
+        }
+    }
     eprintln!("{}", plan(&w, names.len()));
     let live = std::io::stderr().is_terminal() && !a.json;
     let opts = RunOptions {
@@ -280,9 +357,9 @@ pub fn run(a: RunArgs) -> i32 {
         obj.insert("cores_used".into(), outcome.cores.into());
     }
     let meta = RunMeta {
-        run_id: a.run_id.clone().unwrap_or_else(default_run_id),
-        rank: a.rank,
-        ranks: a.ranks,
+        run_id: run_id.clone(),
+        rank: r.rank,
+        ranks: r.ranks,
         host: hostname(),
         status,
         workload: workload_json,
@@ -296,7 +373,7 @@ pub fn run(a: RunArgs) -> i32 {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
-    if let Some(path) = &a.result {
+    if let Some(path) = &result_path {
         if let Err(e) = doc.write_atomic(path) {
             // Never lose a run's numbers: hand the document over on stderr instead.
             if !a.json {
@@ -308,7 +385,47 @@ pub fn run(a: RunArgs) -> i32 {
         }
         eprintln!("result written to {}", path.display());
     }
-    exit_code(&a, &outcome)
+    let code = exit_code(&a, &outcome);
+    match (&run_dir, a.merge && r.rank == 0) {
+        (Some(d), true) => code.max(merge_when_done(d, r.ranks, a.merge_timeout)),
+        _ => code,
+    }
+}
+
+/// Rank 0's `--merge`: wait (bounded) for every rank's result, then merge the run directory.
+/// Missing or failed ranks still give a report, marked partial, and exit 1.
+fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> i32 {
+    if ranks > 1 {
+        eprintln!(
+            "note: waiting up to {timeout:?} for the other ranks' results in {}",
+            dir.display()
+        );
+    }
+    let missing = barrier::wait_for_results(dir, ranks, timeout);
+    if !missing.is_empty() {
+        eprintln!(
+            "error: after {timeout:?}, {} of {ranks} ranks had written no result ({}); merging \
+             what is there, marked partial",
+            missing.len(),
+            barrier::list(&missing)
+        );
+    }
+    let merge = |allow_partial| {
+        crate::merge_cmd::merge(crate::cli::MergeArgs {
+            results_dir: dir.to_path_buf(),
+            out: None,
+            allow_partial,
+            resolution: Duration::from_secs(1),
+        })
+    };
+    match merge(false) {
+        0 if missing.is_empty() => 0,
+        1 => {
+            merge(true);
+            EXIT_FAILED
+        }
+        code => code.max(EXIT_FAILED),
+    }
 }
 
 /// Decides the exit code of a finished run and says why it failed.

@@ -10,3 +10,7 @@ pub mod plot;
 
 /// The engine version every rank writes into its result file; merge checks it.
 pub use ringload_engine::ENGINE_VERSION;
+pub mod barrier;
+pub mod ranks;
+pub mod render;
+pub mod spec;

@@ -1,0 +1,172 @@
+//! `--spec`: a run spec becomes `ringload run` flags, placed before the command line's own so
+//! that flags given by hand override the spec (a flag given twice takes its last value).
+//!
+//! Owns the mapping spec → flags ([`spec_flags`]) and checking each `[workload]` value with the
+//! same clap parser the command line uses, so a bad value fails with the spec's file and line
+//! and clap's own explanation, before anything runs or renders ([`check_workload`]).
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use clap::{CommandFactory, Parser};
+use ringload_launcher::spec::{Loaded, SpecError};
+
+use crate::cli::{Cli, Command, RunArgs};
+
+/// Loads and checks a spec, including its `[workload]` values; prints nothing.
+pub fn load(path: &Path) -> Result<Loaded, SpecError> {
+    let l = Loaded::load(path)?;
+    check_workload(&l)?;
+    Ok(l)
+}
+
+/// True when `flag` is a `run` switch that takes no value (`--cleanup`, `--verifyhash`).
+fn is_switch(flag: &str) -> bool {
+    let cmd = Cli::command();
+    let Some(run) = cmd.find_subcommand("run") else {
+        return false;
+    };
+    let switch = run
+        .get_arguments()
+        .find(|a| a.get_long() == Some(flag))
+        .is_some_and(|a| !a.get_action().takes_values());
+    switch
+}
+
+/// The flags for one `[workload]` entry.
+fn entry_flags(key: &str, value: &str) -> Vec<String> {
+    let flag = key.replace('_', "-");
+    if is_switch(&flag) {
+        match value {
+            "true" => vec![format!("--{flag}")],
+            _ => Vec::new(),
+        }
+    } else {
+        vec![format!("--{flag}={value}")]
+    }
+}
+
+/// clap's message without its "error: " prefix and usage footer.
+fn clap_reason(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .map(|l| l.trim_start_matches("error: ").to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Checks every `[workload]` entry with the command line's parser, one at a time, so an error
+/// points at its own line.
+pub fn check_workload(l: &Loaded) -> Result<(), SpecError> {
+    for (key, value, at) in l.workload_entries() {
+        let mut argv = vec!["ringload".to_string(), "run".to_string()];
+        argv.extend(entry_flags(&key, &value));
+        if let Err(e) = Cli::try_parse_from(&argv) {
+            return Err(SpecError::new(
+                &l.file,
+                format!("[workload] {key} = {value:?} is not valid"),
+            )
+            .at(at)
+            .hint(format!(
+                "{} (workload keys are `ringload run` flags: see `ringload run --help`)",
+                clap_reason(&e)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The flags a spec stands for, in the order `[run]`, `[target]`, `[workload]`.
+pub fn spec_flags(l: &Loaded) -> Vec<String> {
+    let s = &l.spec;
+    let mut f = vec![
+        format!("--run-id={}", s.run.id),
+        format!("--ranks={}", s.run.ranks),
+        format!("--results-dir={}", s.run.results_dir),
+        format!("--merge-timeout={}", s.run.merge_timeout),
+        format!("--barrier-timeout={}", s.run.barrier_timeout),
+    ];
+    if s.run.barrier {
+        f.push("--barrier".into());
+    }
+    let t = &s.target;
+    for (flag, v) in [
+        ("protocol", &t.protocol),
+        ("endpoint", &t.endpoint),
+        ("bucket", &t.bucket),
+        ("s3-addressing", &t.s3_addressing),
+        ("cksum-type", &t.cksum_type),
+    ] {
+        if let Some(v) = v {
+            f.push(format!("--{flag}={v}"));
+        }
+    }
+    for (key, value, _) in l.workload_entries() {
+        f.extend(entry_flags(&key, &value));
+    }
+    f
+}
+
+/// Re-parses `ringload run` with the spec's flags first and this process's own after them.
+pub fn run_args(l: &Loaded) -> Result<RunArgs, clap::Error> {
+    let mut argv: Vec<OsString> = vec!["ringload".into(), "run".into()];
+    argv.extend(spec_flags(l).into_iter().map(OsString::from));
+    let own: Vec<OsString> = std::env::args_os().collect();
+    let after_run = own
+        .iter()
+        .skip(1)
+        .position(|a| a == "run")
+        .map_or(own.len(), |i| i + 2);
+    argv.extend(own.into_iter().skip(after_run));
+    match Cli::try_parse_from(argv)?.command {
+        Command::Run(a) => Ok(*a),
+        _ => unreachable!("the argument list starts with `run`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loaded(text: &str) -> Result<Loaded, SpecError> {
+        let l = Loaded::parse(
+            Path::new("run.toml"),
+            text.into(),
+            std::time::SystemTime::now(),
+        )?;
+        check_workload(&l)?;
+        Ok(l)
+    }
+
+    #[test]
+    fn workload_values_are_checked_at_their_line() {
+        let e = loaded("[run]\n[workload]\nnumworkers = 4\nminsize = \"lots\"\n").unwrap_err();
+        assert_eq!(e.at.map(|a| a.0), Some(4), "{e}");
+        assert!(e.to_string().contains("minsize"), "{e}");
+        let e = loaded("[run]\n[workload]\nnumworker = 4\n").unwrap_err();
+        assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");
+        assert!(e.to_string().contains("--numworkers"), "a suggestion: {e}");
+    }
+
+    #[test]
+    fn switches_and_values_become_flags() {
+        let l = loaded(
+            "[run]\nid = \"x\"\nranks = 2\n[target]\nprotocol = \"ais\"\n[workload]\ncleanup = true\nverifyhash = false\nuniquegets = false\nmax_error_rate = 0.5\n",
+        )
+        .unwrap();
+        let f = spec_flags(&l);
+        assert!(f.contains(&"--cleanup".to_string()), "{f:?}");
+        assert!(!f.iter().any(|a| a.contains("verifyhash")), "{f:?}");
+        assert!(f.contains(&"--uniquegets=false".to_string()), "{f:?}");
+        assert!(f.contains(&"--max-error-rate=0.5".to_string()), "{f:?}");
+        assert!(f.contains(&"--protocol=ais".to_string()) && f.contains(&"--ranks=2".to_string()));
+        let argv: Vec<String> = ["ringload", "run"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(f)
+            .collect();
+        assert!(Cli::try_parse_from(argv).is_ok());
+    }
+}
