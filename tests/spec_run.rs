@@ -1,0 +1,236 @@
+//! `ringload run --spec` end to end: specs drive real runs, ranks come from flags or the
+//! scheduler's environment, ranks of one run write disjoint names, `sampler = "distributed"`
+//! reads each object exactly once per epoch across the ranks, the start barrier and rank 0's
+//! `--merge` coordinate through the results directory, and bad specs fail with a line number.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::cluster::Cluster;
+use common::{result, ringload, Scratch};
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Starts one rank in the background with extra args and environment.
+fn spawn_rank(args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ringload"));
+    c.arg("run")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("RINGLOAD_DRIVER")
+        .env_remove("RINGLOAD_ENDPOINT");
+    for v in [
+        "SLURM_PROCID",
+        "SLURM_NTASKS",
+        "OMPI_COMM_WORLD_RANK",
+        "PMIX_RANK",
+    ] {
+        c.env_remove(v);
+    }
+    c.env_remove("JOB_COMPLETION_INDEX");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.spawn().expect("start a rank")
+}
+
+/// Waits for a rank; returns (exit code, stderr).
+fn finish(c: Child) -> (i32, String) {
+    let out = c.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn two_ranks_fill_then_read_each_object_once_per_epoch() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
+    let dir = Scratch::new("spec-dist");
+    let res = dir.path().join("results");
+    let fill = write(
+        dir.path(),
+        "fill.toml",
+        &format!(
+            "[run]\nid = \"fill\"\nranks = 2\nbarrier = true\nbarrier_timeout = \"30s\"\n\
+             results_dir = {res:?}\n\n[target]\nprotocol = \"ais\"\nendpoint = {:?}\n\
+             bucket = \"ais://dist\"\n\n[workload]\npctput = 100\nmaxputs = 60\n\
+             minsize = \"4KiB\"\nmaxsize = \"4KiB\"\nnumworkers = 4\n",
+            c.proxies[0]
+        ),
+    );
+    let r0 = spawn_rank(&["--spec", &fill, "--rank", "0", "--merge"], &[]);
+    let r1 = spawn_rank(&["--spec", &fill, "--rank", "1"], &[]);
+    let ((c1, e1), (c0, e0)) = (finish(r1), finish(r0));
+    assert_eq!(c1, 0, "rank 1 failed:\n{e1}");
+    assert_eq!(c0, 0, "rank 0 failed:\n{e0}");
+    assert!(
+        e0.contains("all 2 ranks checked in"),
+        "barrier passed:\n{e0}"
+    );
+    let run_dir = res.join("fill");
+    let puts: Vec<u64> = (0..2)
+        .map(|r| {
+            common::op(
+                &result(&run_dir.join(format!("rank-{r}.json"))),
+                "put",
+                "count",
+            )
+        })
+        .collect();
+    assert_eq!(puts, [60, 60], "each rank PUT its 60");
+    let summary = result(&run_dir.join("summary.json"));
+    assert_eq!(
+        summary["ops"]["put"]["count"], 120,
+        "rank 0 merged: {summary}"
+    );
+    assert_eq!(Cluster::sum(&c.targets, "put"), 120, "targets stored 120");
+
+    // Read it back: 2 epochs, each object once per epoch across the two ranks. Ranks come from
+    // the schedulers' variables this time.
+    let read = write(
+        dir.path(),
+        "read.toml",
+        &format!(
+            "[run]\nid = \"read\"\nranks = 2\nresults_dir = {res:?}\n\n[target]\n\
+             protocol = \"ais\"\nendpoint = {:?}\nbucket = \"ais://dist\"\n\n[workload]\n\
+             pctput = 0\nepochs = 2\nsampler = \"distributed\"\nverifyhash = true\n\
+             numworkers = 4\n",
+            c.proxies[0]
+        ),
+    );
+    let gets_before = Cluster::sum(&c.targets, "get");
+    let r0 = spawn_rank(&["--spec", &read], &[("JOB_COMPLETION_INDEX", "0")]);
+    let r1 = spawn_rank(
+        &["--spec", &read],
+        &[("SLURM_PROCID", "1"), ("SLURM_NTASKS", "2")],
+    );
+    let ((c0, e0), (c1, e1)) = (finish(r0), finish(r1));
+    assert_eq!(c0, 0, "rank 0 failed:\n{e0}");
+    assert_eq!(c1, 0, "rank 1 failed:\n{e1}");
+    assert!(
+        e0.contains("over 120 names"),
+        "ranks wrote disjoint names:\n{e0}"
+    );
+    assert!(e1.contains("rank 1 of 2 (from SLURM_PROCID)"), "{e1}");
+    let mut total = 0;
+    for r in 0..2 {
+        let doc = result(&res.join("read").join(format!("rank-{r}.json")));
+        assert_eq!(doc["workload"]["sampler"], "distributed");
+        assert_eq!(common::op(&doc, "get", "errors"), 0);
+        let n = common::op(&doc, "get", "count");
+        assert_eq!(n, 120, "rank {r} read its shard of 60 names twice");
+        total += n;
+    }
+    assert_eq!(total, 240, "2 epochs x 120 objects");
+    assert_eq!(
+        Cluster::sum(&c.targets, "get") - gets_before,
+        240,
+        "targets served 240 GETs"
+    );
+}
+
+#[test]
+fn flags_override_the_spec_and_results_are_never_overwritten() {
+    let dir = Scratch::new("spec-override");
+    let res = dir.path().join("r");
+    let spec = write(
+        dir.path(),
+        "s.toml",
+        &format!(
+            "[run]\nid = \"base\"\nresults_dir = {res:?}\n[workload]\nduration = \"1s\"\n\
+             numworkers = 4\nminsize = \"1KiB\"\nmaxsize = \"1KiB\"\nprefill = 50\n"
+        ),
+    );
+    let run = ringload(&[
+        "run",
+        "--spec",
+        &spec,
+        "--numworkers",
+        "2",
+        "--run-id",
+        "other",
+    ]);
+    run.ok();
+    let doc = result(&res.join("other").join("rank-0.json"));
+    run.check(
+        doc["workload"]["numworkers"] == 2,
+        "the flag won over the spec",
+    );
+    run.check(doc["run_id"] == "other", "run id from the flag");
+    let again = ringload(&["run", "--spec", &spec, "--run-id", "other"]);
+    again.check(again.code() == 2, "refuses to overwrite a result");
+    again.check(again.stderr().contains("never overwritten"), "says why");
+}
+
+#[test]
+fn bad_specs_name_the_file_and_line() {
+    let dir = Scratch::new("spec-bad");
+    let spec = write(
+        dir.path(),
+        "bad.toml",
+        "[run]\nid = \"x\"\n[workload]\nnumworker = 4\n",
+    );
+    let run = ringload(&["run", "--spec", &spec]);
+    run.check(run.code() == 2, "exit 2");
+    run.check(run.stderr().contains("bad.toml:4:1"), "file:line");
+    run.check(run.stderr().contains("--numworkers"), "suggests the flag");
+    let spec = write(dir.path(), "ranks.toml", "[run]\nid = \"x\"\nranks = 3\n");
+    let run = ringload(&["run", "--spec", &spec]);
+    run.check(run.code() == 2, "exit 2 without a rank");
+    run.check(
+        run.stderr().contains("rank is unknown"),
+        "says the rank is unknown",
+    );
+}
+
+#[test]
+fn a_missing_rank_fails_the_barrier_and_the_merge_by_name() {
+    let dir = Scratch::new("spec-missing");
+    let res = dir.path().join("r");
+    let spec = write(
+        dir.path(),
+        "s.toml",
+        &format!(
+            "[run]\nid = \"lonely\"\nranks = 2\nresults_dir = {res:?}\nbarrier = true\n\
+             barrier_timeout = \"1s\"\nmerge_timeout = \"1s\"\n[workload]\nduration = \"1s\"\n\
+             numworkers = 2\nminsize = \"1KiB\"\nmaxsize = \"1KiB\"\nprefill = 20\n"
+        ),
+    );
+    let run = ringload(&["run", "--spec", &spec, "--rank", "0"]);
+    run.check(run.code() == 1, "the barrier times out with exit 1");
+    run.check(
+        run.stderr().contains("1 of 2 ranks had not checked in (1;"),
+        "names rank 1",
+    );
+    // Without the barrier, rank 0 runs, waits for rank 1's result, and merges what is there.
+    let spec2 = spec.replace("s.toml", "s2.toml");
+    std::fs::write(
+        &spec2,
+        std::fs::read_to_string(&spec)
+            .unwrap()
+            .replace("barrier = true\n", ""),
+    )
+    .unwrap();
+    let run = ringload(&[
+        "run", "--spec", &spec2, "--rank", "0", "--run-id", "partial2", "--merge",
+    ]);
+    run.check(run.code() == 1, "a partial merge exits 1");
+    run.check(
+        run.stderr()
+            .contains("1 of 2 ranks had written no result (1)"),
+        "names rank 1",
+    );
+    let summary = result(&res.join("partial2").join("summary.json"));
+    run.check(summary["partial"] == true, "the report is marked partial");
+    let txt = std::fs::read_to_string(res.join("partial2").join("summary.txt")).unwrap();
+    run.check(txt.contains("rank 1"), "summary.txt names the missing rank");
+}
