@@ -212,6 +212,15 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
             ));
         }
     }
+    // From here on a failure still leaves this rank's result file (status failed), so a merge
+    // names the rank and why instead of reporting it missing.
+    let setup_json = serde_json::to_value(&w).unwrap_or_default();
+    let fail = |reason: &str, msg: String| -> i32 {
+        if let Some(p) = &result_path {
+            record_failure(p, &run_id, r, &setup_json, reason);
+        }
+        failed(msg)
+    };
     let mut names = match &w.filelist {
         Some(p) => match NameList::from_filelist(p) {
             Ok(n) => n,
@@ -241,7 +250,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
                 let mut c = Control::new(&w);
                 if w.protocol == Protocol::S3 {
                     if let Err(e) = c.check_s3_bucket(&w) {
-                        return failed(e);
+                        return fail("setup", e.to_string());
                     }
                 }
                 match c.ensure_bucket(&w) {
@@ -252,11 +261,11 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
                         ))
                     }
                     Ok(_) => {}
-                    Err(e) => return failed(e),
+                    Err(e) => return fail("setup", e.to_string()),
                 }
                 if !w.put_only() && names.is_empty() {
                     if let Err(e) = c.list(&w, &mut names) {
-                        return failed(e);
+                        return fail("setup", e.to_string());
                     }
                 }
                 control = Some(c);
@@ -265,7 +274,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         None if w.protocol != Protocol::Http => {
             let h = match target::Builtin::start(&w) {
                 Ok(h) => h,
-                Err(e) => return failed(format!("cannot start the built-in target: {e}")),
+                Err(e) => return fail("setup", format!("cannot start the built-in target: {e}")),
             };
             eprintln!(
                 "note: no endpoint given: loading the built-in {} target at {}",
@@ -291,7 +300,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
             };
             let h = match server::start(cfg) {
                 Ok(h) => h,
-                Err(e) => return failed(format!("cannot start the built-in target: {e}")),
+                Err(e) => return fail("setup", format!("cannot start the built-in target: {e}")),
             };
             eprintln!(
                 "note: no --endpoint given: loading the built-in target at {}",
@@ -317,7 +326,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
                 r.ranks,
                 waited.as_secs_f64()
             ),
-            Err(e) => return failed(e),
+            Err(e) => return fail("barrier-timeout", e),
         }
     }
     eprintln!("{}", plan(&w, names.len()));
@@ -334,7 +343,8 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     let outcome = match run::run(&w, names, &opts) {
         Ok(o) => o,
         Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint)) => return usage(e),
-        Err(e) => return failed(e),
+        Err(e @ RunError::Unreachable { .. }) => return fail("unreachable", e.to_string()),
+        Err(e) => return fail("setup", e.to_string()),
     };
     if let Some(c) = control.as_mut().filter(|_| a.cleanup) {
         if let Err(e) = c.cleanup(&w, &listed, outcome.puts) {
@@ -389,6 +399,43 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     match (&run_dir, a.merge && r.rank == 0) {
         (Some(d), true) => code.max(merge_when_done(d, r.ranks, a.merge_timeout)),
         _ => code,
+    }
+}
+
+/// Writes a result file for a rank that failed before its measured phase: status `failed`,
+/// `stop_reason` saying where, no operations. Best effort: the error is reported anyway.
+fn record_failure(
+    path: &std::path::Path,
+    run_id: &str,
+    r: Rank,
+    workload: &serde_json::Value,
+    reason: &str,
+) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let meta = RunMeta {
+        run_id: run_id.to_string(),
+        rank: r.rank,
+        ranks: r.ranks,
+        host: hostname(),
+        status: RunStatus::Failed,
+        workload: workload.clone(),
+        stop_reason: reason.to_string(),
+        peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
+    };
+    let totals = ringload_engine::report::RunTotals {
+        start_unix_ns: now,
+        end_unix_ns: now,
+        total: ringload_engine::stats::Snapshot::new(now),
+        intervals: Vec::new(),
+    };
+    match ResultFile::build(meta, &totals).write_atomic(path) {
+        Ok(()) => eprintln!("failed rank recorded in {}", path.display()),
+        Err(e) => eprintln!(
+            "warning: cannot record the failure in {}: {e}",
+            path.display()
+        ),
     }
 }
 

@@ -234,3 +234,43 @@ fn a_missing_rank_fails_the_barrier_and_the_merge_by_name() {
     let txt = std::fs::read_to_string(res.join("partial2").join("summary.txt")).unwrap();
     run.check(txt.contains("rank 1"), "summary.txt names the missing rank");
 }
+
+#[test]
+fn a_rank_that_cannot_reach_its_target_is_named_failed_by_the_merge() {
+    let dir = Scratch::new("spec-unreach");
+    let res = dir.path().join("r");
+    let spec = write(
+        dir.path(),
+        "s.toml",
+        &format!(
+            "[run]\nid = \"unreach\"\nranks = 2\nresults_dir = {res:?}\nmerge_timeout = \"30s\"\n\
+             [workload]\nduration = \"1s\"\nnumworkers = 2\nminsize = \"1KiB\"\n\
+             maxsize = \"1KiB\"\nprefill = 20\n"
+        ),
+    );
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let r1 = ringload(&[
+        "run",
+        "--spec",
+        &spec,
+        "--rank",
+        "1",
+        "--pctput",
+        "100",
+        "--endpoint",
+        &dead,
+    ]);
+    r1.check(r1.code() == 1, "the unreachable rank fails");
+    let doc = result(&res.join("unreach").join("rank-1.json"));
+    r1.check(
+        doc["status"] == "failed" && doc["stop_reason"] == "unreachable",
+        "recorded",
+    );
+    let r0 = ringload(&["run", "--spec", &spec, "--rank", "0", "--merge"]);
+    r0.check(r0.code() == 1, "rank 0's merge fails the run");
+    let txt = std::fs::read_to_string(res.join("unreach").join("summary.txt")).unwrap();
+    r0.check(
+        txt.contains("rank 1 (rank-1.json) has status 'failed' (stop_reason 'unreachable')"),
+        "the report names the failed rank and why",
+    );
+}
