@@ -70,7 +70,17 @@ fn rendered_mpirun_script_runs_four_ranks_and_merges() {
     }
     assert_eq!(sum, 100, "4 ranks x 25 PUTs");
     let summary = result(&run_dir.join("summary.json"));
-    assert_eq!(summary["ops"]["put"]["count"], 100, "the merge is the sum: {text}");
-    assert_eq!(Cluster::sum(&c.targets, "put"), 100, "the targets stored the sum");
-    assert!(text.contains("OMPI_COMM_WORLD_RANK"), "ranks came from MPI:\n{text}");
+    assert_eq!(
+        summary["ops"]["put"]["count"], 100,
+        "the merge is the sum: {text}"
+    );
+    assert_eq!(
+        Cluster::sum(&c.targets, "put"),
+        100,
+        "the targets stored the sum"
+    );
+    assert!(
+        text.contains("OMPI_COMM_WORLD_RANK"),
+        "ranks came from MPI:\n{text}"
+    );
 }
