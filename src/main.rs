@@ -3,6 +3,7 @@
 
 mod cli;
 mod merge_cmd;
+mod multinode;
 mod render_cmd;
 mod run_cmd;
 mod serve_cmd;

@@ -22,6 +22,7 @@ use ringload_launcher::ranks::{self, Rank};
 use ringload_launcher::spec::Loaded;
 
 use crate::cli::{DriverArg, ProtocolArg, RunArgs, S3AddressingArg};
+use crate::multinode;
 use crate::target::{self, Control};
 
 /// aisloader's default run length when no duration and no other bound is given.
@@ -58,7 +59,7 @@ fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
         a.seed
     } else if distributed {
         // Every rank must draw the same permutations: derive the seed from the shared run id.
-        ringload_engine::rng::hash2(0x5EED, fnv1a(run_id)) | 1
+        ringload_engine::rng::hash2(0x5EED, multinode::fnv1a(run_id)) | 1
     } else {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -129,26 +130,9 @@ fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
     }
 }
 
-/// FNV-1a of a string: a stable hash for seeds every rank derives alike.
-fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
 pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     if let Some(l) = spec {
-        // Credentials by reference: copy each named variable to the name ringload reads.
-        for (from, to) in l.spec.target.credentials.env_aliases() {
-            match std::env::var_os(from) {
-                Some(v) if from != to => std::env::set_var(to, v),
-                Some(_) => {}
-                None => eprintln!(
-                    "warning: [target.credentials] names ${from}, which is not set in this \
-                     environment"
-                ),
-            }
-        }
+        multinode::apply_credential_refs(l);
     }
     let r = match ranks::resolve(a.rank, a.ranks, &|k| std::env::var(k).ok()) {
         Ok(r) => r,
@@ -182,42 +166,16 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         }
     }
     let run_dir = a.results_dir.as_ref().map(|d| d.join(&run_id));
-    let result_path = match (&a.result, &run_dir) {
-        (Some(p), _) => Some(p.clone()),
-        (None, Some(d)) => {
-            if let Err(e) = std::fs::create_dir_all(d) {
-                return usage(format!("--results-dir: cannot create {}: {e}", d.display()));
-            }
-            Some(barrier::result_path(d, r.rank))
-        }
-        (None, None) => None,
+    let result_path = match multinode::result_path(&a, run_dir.as_deref(), r) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
     };
-    if (a.barrier || a.merge) && run_dir.is_none() {
-        return usage("--barrier and --merge coordinate through --results-dir: give one");
-    }
-    if let Some(p) = &result_path {
-        if p.exists() {
-            return usage(format!(
-                "{} already exists; results are never overwritten: pick a new run id (or \
-                 --result path)",
-                p.display()
-            ));
-        }
-        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
-        if let Some(d) = dir.filter(|d| !d.is_dir()) {
-            return usage(format!(
-                "--result {}: directory {} does not exist; create it first",
-                p.display(),
-                d.display()
-            ));
-        }
-    }
     // From here on a failure still leaves this rank's result file (status failed), so a merge
     // names the rank and why instead of reporting it missing.
     let setup_json = serde_json::to_value(&w).unwrap_or_default();
     let fail = |reason: &str, msg: String| -> i32 {
         if let Some(p) = &result_path {
-            record_failure(p, &run_id, r, &setup_json, reason);
+            multinode::record_failure(p, &run_id, r, &setup_json, reason);
         }
         failed(msg)
     };
@@ -370,7 +328,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         run_id: run_id.clone(),
         rank: r.rank,
         ranks: r.ranks,
-        host: hostname(),
+        host: multinode::hostname(),
         status,
         workload: workload_json,
         stop_reason: outcome.reason.as_str().to_string(),
@@ -397,81 +355,8 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     }
     let code = exit_code(&a, &outcome);
     match (&run_dir, a.merge && r.rank == 0) {
-        (Some(d), true) => code.max(merge_when_done(d, r.ranks, a.merge_timeout)),
+        (Some(d), true) => code.max(multinode::merge_when_done(d, r.ranks, a.merge_timeout)),
         _ => code,
-    }
-}
-
-/// Writes a result file for a rank that failed before its measured phase: status `failed`,
-/// `stop_reason` saying where, no operations. Best effort: the error is reported anyway.
-fn record_failure(
-    path: &std::path::Path,
-    run_id: &str,
-    r: Rank,
-    workload: &serde_json::Value,
-    reason: &str,
-) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let meta = RunMeta {
-        run_id: run_id.to_string(),
-        rank: r.rank,
-        ranks: r.ranks,
-        host: hostname(),
-        status: RunStatus::Failed,
-        workload: workload.clone(),
-        stop_reason: reason.to_string(),
-        peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
-    };
-    let totals = ringload_engine::report::RunTotals {
-        start_unix_ns: now,
-        end_unix_ns: now,
-        total: ringload_engine::stats::Snapshot::new(now),
-        intervals: Vec::new(),
-    };
-    match ResultFile::build(meta, &totals).write_atomic(path) {
-        Ok(()) => eprintln!("failed rank recorded in {}", path.display()),
-        Err(e) => eprintln!(
-            "warning: cannot record the failure in {}: {e}",
-            path.display()
-        ),
-    }
-}
-
-/// Rank 0's `--merge`: wait (bounded) for every rank's result, then merge the run directory.
-/// Missing or failed ranks still give a report, marked partial, and exit 1.
-fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> i32 {
-    if ranks > 1 {
-        eprintln!(
-            "note: waiting up to {timeout:?} for the other ranks' results in {}",
-            dir.display()
-        );
-    }
-    let missing = barrier::wait_for_results(dir, ranks, timeout);
-    if !missing.is_empty() {
-        eprintln!(
-            "error: after {timeout:?}, {} of {ranks} ranks had written no result ({}); merging \
-             what is there, marked partial",
-            missing.len(),
-            barrier::list(&missing)
-        );
-    }
-    let merge = |allow_partial| {
-        crate::merge_cmd::merge(crate::cli::MergeArgs {
-            results_dir: dir.to_path_buf(),
-            out: None,
-            allow_partial,
-            resolution: Duration::from_secs(1),
-        })
-    };
-    match merge(false) {
-        0 if missing.is_empty() => 0,
-        1 => {
-            merge(true);
-            EXIT_FAILED
-        }
-        code => code.max(EXIT_FAILED),
     }
 }
 
@@ -591,15 +476,4 @@ fn default_run_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     format!("run-{secs}")
-}
-
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return "unknown".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }

@@ -1,0 +1,160 @@
+//! What a rank of a multi-node run does besides loading: credentials named by the spec, where
+//! its result file goes (and refusing to overwrite one), the seed all ranks share, a result
+//! file for a rank that failed before its measured phase, and rank 0's wait-and-merge.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ringload_engine::result::{ResultFile, RunMeta, RunStatus};
+use ringload_launcher::barrier;
+use ringload_launcher::ranks::Rank;
+use ringload_launcher::spec::Loaded;
+
+use crate::cli::RunArgs;
+
+const EXIT_FAILED: i32 = 1;
+
+/// Credentials by reference: copies each variable the spec names to the name ringload reads.
+pub fn apply_credential_refs(l: &Loaded) {
+    for (from, to) in l.spec.target.credentials.env_aliases() {
+        match std::env::var_os(from) {
+            Some(v) if from != to => std::env::set_var(to, v),
+            Some(_) => {}
+            None => eprintln!(
+                "warning: [target.credentials] names ${from}, which is not set in this \
+                 environment"
+            ),
+        }
+    }
+}
+
+/// The result file: `--result`, else `<run dir>/rank-<r>.json` (the directory is created).
+/// An existing file is an error: results are never overwritten.
+pub fn result_path(
+    a: &RunArgs,
+    run_dir: Option<&Path>,
+    r: Rank,
+) -> Result<Option<PathBuf>, String> {
+    let result_path = match (&a.result, run_dir) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(d)) => {
+            if let Err(e) = std::fs::create_dir_all(d) {
+                return Err(format!("--results-dir: cannot create {}: {e}", d.display()));
+            }
+            Some(barrier::result_path(d, r.rank))
+        }
+        (None, None) => None,
+    };
+    if (a.barrier || a.merge) && run_dir.is_none() {
+        return Err("--barrier and --merge coordinate through --results-dir: give one".into());
+    }
+    if let Some(p) = &result_path {
+        if p.exists() {
+            return Err(format!(
+                "{} already exists; results are never overwritten: pick a new run id (or \
+                 --result path)",
+                p.display()
+            ));
+        }
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(d) = dir.filter(|d| !d.is_dir()) {
+            return Err(format!(
+                "--result {}: directory {} does not exist; create it first",
+                p.display(),
+                d.display()
+            ));
+        }
+    }
+    Ok(result_path)
+}
+
+/// FNV-1a of a string: a stable hash for seeds every rank derives alike.
+pub fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Writes a result file for a rank that failed before its measured phase: status `failed`,
+/// `stop_reason` saying where, no operations. Best effort: the error is reported anyway.
+pub fn record_failure(
+    path: &std::path::Path,
+    run_id: &str,
+    r: Rank,
+    workload: &serde_json::Value,
+    reason: &str,
+) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let meta = RunMeta {
+        run_id: run_id.to_string(),
+        rank: r.rank,
+        ranks: r.ranks,
+        host: hostname(),
+        status: RunStatus::Failed,
+        workload: workload.clone(),
+        stop_reason: reason.to_string(),
+        peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
+    };
+    let totals = ringload_engine::report::RunTotals {
+        start_unix_ns: now,
+        end_unix_ns: now,
+        total: ringload_engine::stats::Snapshot::new(now),
+        intervals: Vec::new(),
+    };
+    match ResultFile::build(meta, &totals).write_atomic(path) {
+        Ok(()) => eprintln!("failed rank recorded in {}", path.display()),
+        Err(e) => eprintln!(
+            "warning: cannot record the failure in {}: {e}",
+            path.display()
+        ),
+    }
+}
+
+/// Rank 0's `--merge`: wait (bounded) for every rank's result, then merge the run directory.
+/// Missing or failed ranks still give a report, marked partial, and exit 1.
+pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> i32 {
+    if ranks > 1 {
+        eprintln!(
+            "note: waiting up to {timeout:?} for the other ranks' results in {}",
+            dir.display()
+        );
+    }
+    let missing = barrier::wait_for_results(dir, ranks, timeout);
+    if !missing.is_empty() {
+        eprintln!(
+            "error: after {timeout:?}, {} of {ranks} ranks had written no result ({}); merging \
+             what is there, marked partial",
+            missing.len(),
+            barrier::list(&missing)
+        );
+    }
+    let merge = |allow_partial| {
+        crate::merge_cmd::merge(crate::cli::MergeArgs {
+            results_dir: dir.to_path_buf(),
+            out: None,
+            allow_partial,
+            resolution: Duration::from_secs(1),
+        })
+    };
+    match merge(false) {
+        0 if missing.is_empty() => 0,
+        1 => {
+            merge(true);
+            EXIT_FAILED
+        }
+        code => code.max(EXIT_FAILED),
+    }
+}
+
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return "unknown".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
