@@ -129,6 +129,11 @@ fn bad_values_point_at_their_line() {
             4,
             "one line",
         ),
+        (
+            "[run]\nid = \"a\"\nringload = \"-x\"\n",
+            3,
+            "starts with '-'",
+        ),
     ];
     for (text, line, needle) in cases {
         let e = parse(text).expect_err(text);

@@ -75,6 +75,17 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
                 .hint("e.g. \"/shared/ringload-results\""));
         }
     }
+    if s.run.ringload.starts_with('-') {
+        return Err(l
+            .error_at(
+                &["run", "ringload"],
+                format!("[run] ringload = {:?} starts with '-'", s.run.ringload),
+            )
+            .hint(
+                "mpirun and srun would read it as one of their options: give a path, e.g. \
+                 \"./-name\" or \"/opt/ringload/bin/ringload\"",
+            ));
+    }
     // [target]
     let t = &s.target;
     one_of(
