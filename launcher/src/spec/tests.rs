@@ -143,6 +143,18 @@ fn bad_values_point_at_their_line() {
 }
 
 #[test]
+fn hostile_keys_are_escaped_in_messages() {
+    let e = parse(
+        "[run]\n[kubernetes]\nimage = \"x\"\n[kubernetes.env]\n\"a\\nb\\u001b[31m\" = \"v\"\n",
+    )
+    .unwrap_err();
+    let msg = e.to_string();
+    assert_eq!(e.at.map(|a| a.0), Some(5), "{msg}");
+    assert!(msg.contains("env.\"a\\nb\\u{1b}[31m\""), "{msg}");
+    assert!(!msg.contains('\u{1b}') && msg.lines().count() == 2, "{msg}");
+}
+
+#[test]
 fn toml_syntax_errors_have_a_place() {
     let e = parse("[run]\nid = \"a\nranks = 2\n").unwrap_err();
     assert!(e.at.is_some(), "{e}");
