@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod hostile;
+pub mod kube;
 pub mod slurm;
 
 use std::net::TcpListener;
@@ -211,8 +213,16 @@ pub fn ringload(args: &[&str]) -> Run {
 }
 
 pub fn ringload_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    ringload_in(None, args, env)
+}
+
+/// Runs the binary in `cwd` (default: the test's own) with extra environment variables.
+pub fn ringload_in(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
     let bin = env!("CARGO_BIN_EXE_ringload");
     let mut c = Command::new(bin);
+    if let Some(d) = cwd {
+        c.current_dir(d);
+    }
     c.args(args)
         .stdin(Stdio::null())
         .env_remove("RINGLOAD_DRIVER")

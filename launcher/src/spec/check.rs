@@ -181,13 +181,22 @@ pub fn endpoint(s: &str) -> Result<(), String> {
     ok.then_some(()).ok_or_else(hint)
 }
 
-/// A sysctl name such as `net.core.somaxconn`.
+/// A sysctl name such as `net.core.somaxconn`, as Kubernetes accepts it: `.`- or
+/// `/`-separated parts of `[a-z0-9_-]`, each starting and ending with a letter or digit.
 pub fn sysctl_name(s: &str) -> Result<(), String> {
-    let ok = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._/-".contains(&b));
+    let part = |p: &str| {
+        let b = p.as_bytes();
+        !b.is_empty()
+            && b.iter()
+                .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_')
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+    };
+    let ok = s.len() <= 253 && s.split(['.', '/']).all(part);
     ok.then_some(()).ok_or_else(|| {
-        "a sysctl name is lowercase dotted words, e.g. \"net.core.somaxconn\"".into()
+        "a sysctl name is lowercase dotted words, each starting and ending with a letter or \
+         digit, e.g. \"net.core.somaxconn\""
+            .into()
     })
 }
 
@@ -234,6 +243,28 @@ mod tests {
         }
         assert!(sbatch_line("--gres=gpu:8").is_ok());
         assert!(sbatch_line("--x\nrm -rf /").is_err() && sbatch_line("x").is_err());
+    }
+
+    #[test]
+    fn sysctls() {
+        for ok in [
+            "net.core.somaxconn",
+            "kernel.shm_rmid_forced",
+            "net/ipv4/tcp_syncookies",
+        ] {
+            assert!(sysctl_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-dash",
+            "net..core",
+            "net.core.",
+            "Net.core",
+            "a b",
+            "net.core-",
+        ] {
+            assert!(sysctl_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -44,12 +44,29 @@ impl fmt::Display for SpecError {
         if let Some((line, col)) = self.at {
             write!(f, ":{line}:{col}")?;
         }
-        write!(f, ": {}", self.message)?;
+        write!(f, ": {}", printable(&self.message, false))?;
         if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
+            write!(f, "\n  hint: {}", printable(h, true))?;
         }
         Ok(())
     }
+}
+
+/// `s` with control characters and Unicode line breaks escaped (`\n`, `\u{1b}`), so a key or
+/// value quoted from a spec cannot split the message or drive the terminal. Hints keep their
+/// own line breaks.
+fn printable(s: &str, keep_newlines: bool) -> String {
+    s.chars()
+        .map(|c| {
+            if (c.is_control() && !(keep_newlines && c == '\n'))
+                || matches!(c, '\u{2028}' | '\u{2029}')
+            {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl std::error::Error for SpecError {}
@@ -127,5 +144,18 @@ mod tests {
             .at(Some((3, 5)))
             .hint("fix it");
         assert_eq!(e.to_string(), "run.toml:3:5: bad\n  hint: fix it");
+    }
+
+    #[test]
+    fn display_escapes_control_characters() {
+        let e = SpecError::new(
+            Path::new("run.toml"),
+            "unknown field `a\u{1b}[31m\nb\u{2028}`",
+        )
+        .hint("add one, e.g.\n[slurm]\r");
+        assert_eq!(
+            e.to_string(),
+            "run.toml: unknown field `a\\u{1b}[31m\\nb\\u{2028}`\n  hint: add one, e.g.\n[slurm]\\r"
+        );
     }
 }

@@ -129,12 +129,29 @@ fn bad_values_point_at_their_line() {
             4,
             "one line",
         ),
+        (
+            "[run]\nid = \"a\"\nringload = \"-x\"\n",
+            3,
+            "starts with '-'",
+        ),
     ];
     for (text, line, needle) in cases {
         let e = parse(text).expect_err(text);
         assert_eq!(e.at.map(|a| a.0), Some(*line), "{text}: {e}");
         assert!(e.to_string().contains(needle), "{text}: {e}");
     }
+}
+
+#[test]
+fn hostile_keys_are_escaped_in_messages() {
+    let e = parse(
+        "[run]\n[kubernetes]\nimage = \"x\"\n[kubernetes.env]\n\"a\\nb\\u001b[31m\" = \"v\"\n",
+    )
+    .unwrap_err();
+    let msg = e.to_string();
+    assert_eq!(e.at.map(|a| a.0), Some(5), "{msg}");
+    assert!(msg.contains("env.\"a\\nb\\u{1b}[31m\""), "{msg}");
+    assert!(!msg.contains('\u{1b}') && msg.lines().count() == 2, "{msg}");
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
                 format!(
                     "[{}] {} = {value:?} is not valid",
                     path[0],
-                    path[1..].join(".")
+                    key_path(&path[1..])
                 ),
             )
             .hint(hint)
@@ -74,6 +74,17 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
                 )
                 .hint("e.g. \"/shared/ringload-results\""));
         }
+    }
+    if s.run.ringload.starts_with('-') {
+        return Err(l
+            .error_at(
+                &["run", "ringload"],
+                format!("[run] ringload = {:?} starts with '-'", s.run.ringload),
+            )
+            .hint(
+                "mpirun and srun would read it as one of their options: give a path, e.g. \
+                 \"./-name\" or \"/opt/ringload/bin/ringload\"",
+            ));
     }
     // [target]
     let t = &s.target;
@@ -137,7 +148,7 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
                 return Err(l
                     .error_at(
                         &["workload", key],
-                        format!("[workload] {key} must be a single value"),
+                        format!("[workload] {} must be a single value", key_path(&[key])),
                     )
                     .hint(
                         "workload keys are `ringload run` flags: a string, number or true/false",
@@ -165,6 +176,27 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// A key path for a message, `a.b.c`, with every part that is not a plain word quoted and
+/// escaped: a hostile key cannot break the message's lines or drive the terminal.
+fn key_path(parts: &[&str]) -> String {
+    let plain = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-./".contains(&b))
+    };
+    parts
+        .iter()
+        .map(|p| {
+            if plain(p) {
+                p.to_string()
+            } else {
+                format!("{p:?}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 fn one_of(l: &Loaded, path: &[&str], v: Option<&str>, allowed: &[&str]) -> Result<(), SpecError> {
     match v {
         Some(v) if !allowed.contains(&v) => Err(l
@@ -185,7 +217,7 @@ fn kubernetes(l: &Loaded, k: &super::Kubernetes) -> Result<(), SpecError> {
         f(v).map_err(|hint| {
             l.error_at(
                 path,
-                format!("[kubernetes] {} = {v:?} is not valid", path[1..].join(".")),
+                format!("[kubernetes] {} = {v:?} is not valid", key_path(&path[1..])),
             )
             .hint(hint)
         })

@@ -1,0 +1,425 @@
+//! `ringload render` end to end, through the real binary: the Kubernetes manifests pass
+//! `kubernetes-validate --strict` (1.30 and the newest schemas installed) and the project's own
+//! checks for what schemas miss (Indexed mode, completions = parallelism = ranks, backoffLimit
+//! 0, restartPolicy Never, one pod per node, names, `--merge`, the spec mounted from the
+//! ConfigMap); no credential value reaches a rendered file; the same spec renders to the same
+//! bytes and `--templates` overrides one file; snapshots pin the output of every platform.
+//! Hostile values are in tests/render_hostile.rs, refusals in tests/render_errors.rs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{kube, ringload_in, Run, Scratch};
+use serde_json::Value;
+
+/// The spec behind the snapshots: every `[kubernetes]` feature, plus Slurm and MPI.
+fn rich_spec() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/render-rich.toml")
+}
+
+const MINIMAL: &str = "[run]\nid = \"min-1\"\n\n[kubernetes]\nimage = \"ringload:dev\"\n";
+
+const SPREAD: &str = "[run]\nid = \"spread-3\"\nranks = 3\n\n[kubernetes]\n\
+    image = \"ringload:dev\"\none_pod_per_node = false\nresults_pvc = \"shared\"\n";
+
+/// `ringload render --spec SPEC --out OUT ARGS...` in `cwd`.
+fn render(cwd: &Path, spec: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let (spec, out) = (spec.to_str().unwrap(), out.to_str().unwrap());
+    let mut a = vec!["render", "--spec", spec, "--out", out];
+    a.extend_from_slice(args);
+    ringload_in(Some(cwd), &a, env)
+}
+
+/// Writes `text` as `dir/name` and renders it for `platforms` into `dir/out-<name>`.
+fn render_text(dir: &Path, name: &str, text: &str, platforms: &[&str]) -> PathBuf {
+    std::fs::write(dir.join(name), text).unwrap();
+    let out = dir.join(format!("out-{name}"));
+    let mut args = Vec::new();
+    for p in platforms {
+        args.extend(["--platform", p]);
+    }
+    render(dir, Path::new(name), &out, &args, &[]).ok();
+    out
+}
+
+/// A DNS label (RFC 1123), checked here independently of the launcher's own check.
+fn is_rfc1123_label(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// The project's checks on a rendered ConfigMap + Job pair, for what schemas cannot say.
+fn check_job(cm: &Value, job: &Value, id: &str, ranks: u64, one_pod_per_node: bool) {
+    let ctx = format!("job {job:#}");
+    assert_eq!(job["apiVersion"], "batch/v1", "{ctx}");
+    assert_eq!(job["kind"], "Job", "{ctx}");
+    assert_eq!(
+        (cm["apiVersion"].as_str(), cm["kind"].as_str()),
+        (Some("v1"), Some("ConfigMap"))
+    );
+    let (name, ns) = (&job["metadata"]["name"], &job["metadata"]["namespace"]);
+    for (what, v) in [("name", name), ("namespace", ns)] {
+        let v = v
+            .as_str()
+            .unwrap_or_else(|| panic!("metadata.{what} missing: {ctx}"));
+        assert!(
+            is_rfc1123_label(v),
+            "metadata.{what} {v:?} is not an RFC 1123 label"
+        );
+    }
+    assert_eq!(name, &format!("ringload-{id}"));
+    assert!(is_rfc1123_label(cm["metadata"]["name"].as_str().unwrap()));
+    assert_eq!(
+        &cm["metadata"]["namespace"], ns,
+        "ConfigMap and Job share a namespace"
+    );
+    let labels = &job["metadata"]["labels"];
+    assert_eq!(labels["app.kubernetes.io/name"], "ringload", "{ctx}");
+    assert_eq!(&labels["app.kubernetes.io/instance"], name, "{ctx}");
+
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed", "{ctx}");
+    assert_eq!(spec["completions"].as_u64(), Some(ranks), "{ctx}");
+    assert_eq!(spec["parallelism"].as_u64(), Some(ranks), "{ctx}");
+    assert_eq!(spec["backoffLimit"].as_u64(), Some(0), "{ctx}");
+    let pod = &spec["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Never", "{ctx}");
+    let pod_labels = spec["template"]["metadata"]["labels"].as_object().unwrap();
+    assert_eq!(pod_labels["app.kubernetes.io/name"], "ringload");
+
+    let anti =
+        &pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
+    if one_pod_per_node {
+        let terms = anti
+            .as_array()
+            .unwrap_or_else(|| panic!("no required anti-affinity: {ctx}"));
+        assert_eq!(terms.len(), 1, "{ctx}");
+        assert_eq!(terms[0]["topologyKey"], "kubernetes.io/hostname", "{ctx}");
+        assert!(terms[0]["labelSelector"].get("matchExpressions").is_none());
+        let sel = terms[0]["labelSelector"]["matchLabels"]
+            .as_object()
+            .unwrap();
+        assert!(
+            !sel.is_empty(),
+            "an empty selector would repel every pod: {ctx}"
+        );
+        for (k, v) in sel {
+            assert_eq!(
+                pod_labels.get(k),
+                Some(v),
+                "selector {k} must match the pods: {ctx}"
+            );
+        }
+        assert_eq!(
+            sel.get("ringload.io/run-id").and_then(Value::as_str),
+            Some(id)
+        );
+    } else {
+        assert!(
+            pod.get("affinity").is_none(),
+            "one_pod_per_node = false: {ctx}"
+        );
+    }
+
+    let containers = pod["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 1, "{ctx}");
+    let c = &containers[0];
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(args.contains(&"--merge"), "rank 0 merges: {args:?}");
+    let env = c["env"].as_array().map(Vec::as_slice).unwrap_or_default();
+    assert!(
+        env.iter().all(|e| e["name"] != "JOB_COMPLETION_INDEX"),
+        "the rank comes from the Indexed Job itself: {ctx}"
+    );
+    // --spec points into the ConfigMap's mount, at a key the ConfigMap holds.
+    let spec_path = args[args.iter().position(|a| *a == "--spec").expect("--spec") + 1];
+    let volumes = pod["volumes"].as_array().unwrap();
+    let cm_volume = volumes
+        .iter()
+        .find(|v| v["configMap"]["name"] == cm["metadata"]["name"])
+        .unwrap_or_else(|| panic!("no volume from the ConfigMap: {ctx}"));
+    let mount = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == cm_volume["name"])
+        .expect("the ConfigMap volume is mounted");
+    let dir = mount["mountPath"].as_str().unwrap();
+    let key = spec_path
+        .strip_prefix(&format!("{dir}/"))
+        .unwrap_or_else(|| panic!("--spec {spec_path} is not inside the ConfigMap mount {dir}"));
+    let text = cm["data"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("ConfigMap has no {key}"));
+    let toml: toml::Table = text.parse().unwrap();
+    assert_eq!(toml["run"]["id"].as_str(), Some(id));
+    assert_eq!(toml["run"]["ranks"].as_integer(), Some(ranks as i64));
+    if let Some(rd) = args.iter().position(|a| *a == "--results-dir") {
+        let rd = args[rd + 1];
+        assert!(c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["mountPath"] == rd));
+    }
+}
+
+/// Parses `out/configmap.yaml` and `out/job.yaml`: one document each.
+fn k8s_docs(out: &Path) -> (Value, Value) {
+    let mut v = kube::yaml_docs_many(&[out.join("configmap.yaml"), out.join("job.yaml")]);
+    let one = |d: Value| {
+        let a = d.as_array().unwrap();
+        assert_eq!(a.len(), 1, "one document per file: {d}");
+        a[0].clone()
+    };
+    let job = one(v.pop().unwrap());
+    (one(v.pop().unwrap()), job)
+}
+
+#[test]
+fn manifests_pass_kubernetes_validate_strict_and_our_checks() {
+    let dir = Scratch::new("render-k8s");
+    let d = dir.path();
+    let rich = d.join("out-rich");
+    render(d, &rich_spec(), &rich, &["--platform", "k8s"], &[]).ok();
+    let min = render_text(d, "min.toml", MINIMAL, &[]);
+    let spread = render_text(d, "spread.toml", SPREAD, &[]);
+    let files: Vec<PathBuf> = [&rich, &min, &spread]
+        .iter()
+        .flat_map(|o| [o.join("configmap.yaml"), o.join("job.yaml")])
+        .collect();
+    let newest = kube::newest_version();
+    for v in ["1.30.0", newest.as_str()] {
+        kube::validate(&files, v);
+    }
+
+    let (cm, job) = k8s_docs(&rich);
+    check_job(&cm, &job, "snap-rich", 4, true);
+    let pod = &job["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    assert_eq!(job["metadata"]["namespace"], "bench");
+    assert_eq!(
+        pod["nodeSelector"],
+        serde_json::json!({"aisloader": "ais", "example.com/pool": "bench"})
+    );
+    assert_eq!(
+        c["resources"]["requests"],
+        serde_json::json!({"cpu": "4", "memory": "8Gi"})
+    );
+    assert_eq!(
+        c["resources"]["limits"],
+        serde_json::json!({"cpu": "8", "memory": "8Gi"})
+    );
+    let tol = pod["tolerations"].as_array().unwrap();
+    assert_eq!(tol.len(), 4);
+    assert_eq!(tol[1]["tolerationSeconds"], 30);
+    assert_eq!(tol[2], serde_json::json!({"tolerationSeconds": 0}));
+    assert_eq!(
+        tol[3],
+        serde_json::json!({}),
+        "an empty toleration tolerates everything"
+    );
+    assert_eq!(
+        pod["securityContext"]["sysctls"][0]["name"],
+        "net.core.somaxconn"
+    );
+    assert_eq!(pod["imagePullSecrets"][0]["name"], "regcred");
+    assert_eq!(pod["serviceAccountName"], "ringload");
+    assert_eq!(c["image"], "ghcr.io/acme/ringload:0.1.0");
+    assert_eq!(c["imagePullPolicy"], "Always");
+    assert_eq!(
+        c["command"],
+        serde_json::json!(["/opt/ringload/bin/ringload"])
+    );
+    assert_eq!(
+        c["env"],
+        serde_json::json!([{"name": "GOGC", "value": "off"}, {"name": "RUST_LOG", "value": "info"}])
+    );
+    assert_eq!(c["envFrom"][0]["secretRef"]["name"], "ais-token");
+    let results = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "results");
+    assert_eq!(
+        results.unwrap()["persistentVolumeClaim"]["claimName"],
+        "ringload-results"
+    );
+    assert_eq!(job["spec"]["ttlSecondsAfterFinished"], 3600);
+
+    let (cm, job) = k8s_docs(&min);
+    check_job(&cm, &job, "min-1", 1, true);
+    assert_eq!(job["metadata"]["namespace"], "default");
+    let (cm, job) = k8s_docs(&spread);
+    check_job(&cm, &job, "spread-3", 3, false);
+}
+
+#[test]
+fn credentials_are_references_and_no_secret_is_printed() {
+    const MARKER: &str = "s3cr3t-VALUE-7f1e9c";
+    let dir = Scratch::new("render-secrets");
+    let d = dir.path();
+    let spec = "[run]\nid = \"sec-1\"\nranks = 2\n\n[target]\nprotocol = \"ais\"\n\
+        endpoint = \"http://ais:51080\"\n\n[target.credentials]\nsecret = \"ais-token\"\n\
+        token_env = \"MY_TOKEN\"\n\n[kubernetes]\nimage = \"ringload:dev\"\n\n[slurm]\nnodes = 2\n\n[mpi]\n";
+    std::fs::write(d.join("run.toml"), spec).unwrap();
+    let env = [
+        ("MY_TOKEN", MARKER),
+        ("AIS_AUTHN_TOKEN", MARKER),
+        ("AWS_SECRET_ACCESS_KEY", MARKER),
+    ];
+    let out = d.join("out");
+    let r = render(d, Path::new("run.toml"), &out, &[], &env);
+    r.ok();
+    r.check(
+        !r.stdout().contains(MARKER) && !r.stderr().contains(MARKER),
+        "render printed a secret",
+    );
+    let mut n = 0;
+    for f in std::fs::read_dir(&out).unwrap() {
+        let path = f.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains(MARKER),
+            "a rendered file holds the secret:\n{text}"
+        );
+        // The spec travels with the job (ConfigMap, scripts) holding the variable's name only.
+        if !path.ends_with("job.yaml") {
+            assert!(text.contains("MY_TOKEN"), "the reference is kept:\n{text}");
+        }
+        n += 1;
+    }
+    assert_eq!(n, 4, "configmap.yaml, job.yaml, run.sbatch, run-mpi.sh");
+    let (_, job) = k8s_docs(&out);
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["envFrom"][0]["secretRef"]["name"], "ais-token");
+
+    // A value where a reference belongs is refused before anything is written.
+    std::fs::write(
+        d.join("bad.toml"),
+        "[run]\nid = \"sec-2\"\n[target.credentials]\ntoken = \"abc\"\n",
+    )
+    .unwrap();
+    let r = render(
+        d,
+        Path::new("bad.toml"),
+        &d.join("out-bad"),
+        &["--platform", "mpi"],
+        &[],
+    );
+    r.check(r.code() == 2, "a credential value must be refused");
+    r.check(
+        r.stderr().contains("bad.toml:4:") && r.stderr().contains("never holds credential values"),
+        "hint",
+    );
+    assert!(!d.join("out-bad").exists());
+}
+
+/// Every file of a directory, by name.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn same_spec_same_bytes_and_templates_override_one_file() {
+    let dir = Scratch::new("render-determinism");
+    let d = dir.path();
+    let (a, b, c) = (d.join("a"), d.join("b"), d.join("c"));
+    render(d, &rich_spec(), &a, &[], &[]).ok();
+    render(d, &rich_spec(), &b, &[], &[]).ok();
+    let first = files(&a);
+    assert_eq!(first.len(), 4);
+    assert!(first == files(&b), "two renders of one spec differ");
+
+    let tpl = d.join("tpl");
+    std::fs::create_dir_all(tpl.join("k8s")).unwrap();
+    std::fs::write(
+        tpl.join("k8s/job.yaml.hbs"),
+        "# custom {{name}} in {{namespace}}\n",
+    )
+    .unwrap();
+    render(
+        d,
+        &rich_spec(),
+        &c,
+        &["--templates", tpl.to_str().unwrap()],
+        &[],
+    )
+    .ok();
+    for (name, bytes) in files(&c) {
+        let built_in = &first.iter().find(|f| f.0 == name).unwrap().1;
+        if name == "job.yaml" {
+            // The override is used, and its values are still escaped for YAML.
+            assert_eq!(
+                String::from_utf8(bytes).unwrap(),
+                "# custom \"ringload-snap-rich\" in \"bench\"\n"
+            );
+        } else {
+            assert!(&bytes == built_in, "{name} must stay built-in");
+        }
+    }
+}
+
+#[test]
+fn snapshots_pin_every_platform() {
+    let dir = Scratch::new("render-snapshots");
+    let out = dir.path().join("out");
+    render(dir.path(), &rich_spec(), &out, &[], &[]).ok();
+    let snaps = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/render-rich");
+    let update = std::env::var_os("RINGLOAD_UPDATE_SNAPSHOTS").is_some_and(|v| v == "1");
+    let rendered = files(&out);
+    let names: Vec<&str> = rendered.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(
+        names,
+        ["configmap.yaml", "job.yaml", "run-mpi.sh", "run.sbatch"]
+    );
+    for (name, bytes) in &rendered {
+        let snap = snaps.join(name);
+        if update {
+            std::fs::create_dir_all(&snaps).unwrap();
+            std::fs::write(&snap, bytes).unwrap();
+            continue;
+        }
+        let want = std::fs::read(&snap).unwrap_or_default();
+        if &want != bytes {
+            let (w, g) = (
+                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(bytes),
+            );
+            let line = w
+                .lines()
+                .zip(g.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(w.lines().count().min(g.lines().count()));
+            panic!(
+                "{name} differs from {} at line {}:\n  snapshot: {:?}\n  rendered: {:?}\n\
+                 If the change is intended: RINGLOAD_UPDATE_SNAPSHOTS=1 cargo test --test render \
+                 snapshots, then review `git diff tests/snapshots`",
+                snap.display(),
+                line + 1,
+                w.lines().nth(line),
+                g.lines().nth(line)
+            );
+        }
+    }
+}
