@@ -13,6 +13,8 @@ use ringload_launcher::spec::Loaded;
 use crate::cli::RunArgs;
 
 const EXIT_FAILED: i32 = 1;
+/// After a signal, how long rank 0 still waits for ranks that are writing their results.
+const SIGNAL_GRACE: Duration = Duration::from_secs(5);
 
 /// Credentials by reference: copies each variable the spec names to the name ringload reads.
 pub fn apply_credential_refs(l: &Loaded) {
@@ -121,8 +123,22 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
             dir.display()
         );
     }
-    let missing = barrier::wait_for_results(dir, ranks, timeout);
-    if !missing.is_empty() {
+    // Kubernetes ends the other pods with SIGTERM when one fails (backoffLimit 0): merge what
+    // is there at once, within the grace period, instead of waiting it out.
+    let mut missing =
+        barrier::wait_for_results(dir, ranks, timeout, &ringload_engine::run::signalled);
+    if !missing.is_empty() && ringload_engine::run::signalled() {
+        // The other ranks got the same signal and are writing their numbers: a short grace.
+        missing = barrier::wait_for_results(dir, ranks, SIGNAL_GRACE, &|| false);
+    }
+    if !missing.is_empty() && ringload_engine::run::signalled() {
+        eprintln!(
+            "error: stopped by a signal while waiting for {} of {ranks} ranks ({}); merging what \
+             is there, marked partial",
+            missing.len(),
+            barrier::list(&missing)
+        );
+    } else if !missing.is_empty() {
         eprintln!(
             "error: after {timeout:?}, {} of {ranks} ranks had written no result ({}); merging \
              what is there, marked partial",

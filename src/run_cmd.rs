@@ -155,6 +155,14 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     if let Err(e) = w.validate() {
         return usage(e);
     }
+    if a.cleanup && r.ranks > 1 {
+        return usage(format!(
+            "--cleanup with {} ranks would let the first rank to finish remove the bucket under \
+             the others: leave it out of multi-rank runs and remove the bucket once after the \
+             job (e.g. `ais bucket rm ais://BUCKET`)",
+            r.ranks
+        ));
+    }
     if a.cleanup && w.protocol != Protocol::Ais {
         return usage(
             "--cleanup works with --protocol ais only (it destroys or empties an AIS bucket)",

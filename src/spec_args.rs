@@ -92,9 +92,16 @@ pub fn spec_flags(l: &Loaded) -> Vec<String> {
         f.push("--barrier".into());
     }
     let t = &s.target;
+    // For S3 the endpoint is also given as --s3endpoint, so the spec's endpoint wins over an
+    // S3_ENDPOINT left in the environment (a flag beats its environment variable).
+    let s3endpoint = t
+        .endpoint
+        .clone()
+        .filter(|_| t.protocol.as_deref() == Some("s3"));
     for (flag, v) in [
         ("protocol", &t.protocol),
         ("endpoint", &t.endpoint),
+        ("s3endpoint", &s3endpoint),
         ("bucket", &t.bucket),
         ("s3-addressing", &t.s3_addressing),
         ("cksum-type", &t.cksum_type),
@@ -168,5 +175,17 @@ mod tests {
             .chain(f)
             .collect();
         assert!(Cli::try_parse_from(argv).is_ok());
+    }
+
+    #[test]
+    fn an_s3_spec_endpoint_beats_s3_endpoint_in_the_environment() {
+        let l =
+            loaded("[run]\n[target]\nprotocol = \"s3\"\nendpoint = \"http://127.0.0.1:9000\"\n")
+                .unwrap();
+        let f = spec_flags(&l);
+        assert!(
+            f.contains(&"--s3endpoint=http://127.0.0.1:9000".to_string()),
+            "{f:?}"
+        );
     }
 }

@@ -274,3 +274,43 @@ fn a_rank_that_cannot_reach_its_target_is_named_failed_by_the_merge() {
         "the report names the failed rank and why",
     );
 }
+
+#[test]
+fn sigterm_while_rank_0_waits_merges_what_is_there_at_once() {
+    let dir = Scratch::new("spec-sigterm");
+    let res = dir.path().join("r");
+    let spec = write(
+        dir.path(),
+        "s.toml",
+        &format!(
+            "[run]\nid = \"term\"\nranks = 3\nresults_dir = {res:?}\nmerge_timeout = \"10m\"\n\
+             [workload]\nduration = \"1s\"\nnumworkers = 2\nminsize = \"1KiB\"\n\
+             maxsize = \"1KiB\"\nprefill = 20\n"
+        ),
+    );
+    let r1 = ringload(&["run", "--spec", &spec, "--rank", "1"]);
+    r1.ok();
+    let started = std::time::Instant::now();
+    let r0 = spawn_rank(&["--spec", &spec, "--rank", "0", "--merge"], &[]);
+    let rank0_file = res.join("term").join("rank-0.json");
+    while !rank0_file.exists() && started.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(r0.id() as i32, libc::SIGTERM) };
+    let (code, err) = finish(r0);
+    let took = started.elapsed().as_secs_f64();
+    assert_eq!(code, 1, "a partial merge exits 1:\n{err}");
+    assert!(
+        took < 20.0,
+        "did not wait out merge_timeout: {took:.1} s\n{err}"
+    );
+    assert!(
+        err.contains("stopped by a signal while waiting for 1 of 3 ranks (2)"),
+        "{err}"
+    );
+    let summary = result(&res.join("term").join("summary.json"));
+    assert_eq!(summary["partial"], true);
+    assert_eq!(summary["ranks_present"], 2);
+}

@@ -79,6 +79,12 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 /// Installs the SIGINT/SIGTERM handlers (once per process).
+/// True once SIGINT or SIGTERM has arrived during or after a run (a second one exits at once).
+/// Lets the caller cut short what it does after the run, e.g. waiting for other ranks.
+pub fn signalled() -> bool {
+    SIGNALS.load(Ordering::SeqCst) > 0
+}
+
 fn install_signal_handlers() {
     if HANDLERS.swap(true, Ordering::SeqCst) {
         return;

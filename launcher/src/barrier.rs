@@ -63,12 +63,18 @@ pub fn check_in_and_wait(
     }
 }
 
-/// Waits until every rank's result file exists; returns the ranks still missing at `timeout`.
-pub fn wait_for_results(run_dir: &Path, ranks: u32, timeout: Duration) -> Vec<u32> {
+/// Waits until every rank's result file exists, `timeout` passes or `stop()` says to give up
+/// (e.g. a SIGTERM: the scheduler is ending the job); returns the ranks still missing.
+pub fn wait_for_results(
+    run_dir: &Path,
+    ranks: u32,
+    timeout: Duration,
+    stop: &dyn Fn() -> bool,
+) -> Vec<u32> {
     let start = Instant::now();
     loop {
         let absent = missing(ranks, |r| result_path(run_dir, r).exists());
-        if absent.is_empty() || start.elapsed() >= timeout {
+        if absent.is_empty() || start.elapsed() >= timeout || stop() {
             return absent;
         }
         std::thread::sleep(POLL);
@@ -109,10 +115,22 @@ mod tests {
         let d = scratch("timeout");
         let e = check_in_and_wait(&d, 0, 3, Duration::from_millis(250)).unwrap_err();
         assert!(e.contains("2 of 3 ranks") && e.contains("1, 2"), "{e}");
-        assert_eq!(wait_for_results(&d, 2, Duration::from_millis(150)), [0, 1]);
+        assert_eq!(
+            wait_for_results(&d, 2, Duration::from_millis(150), &|| false),
+            [0, 1]
+        );
+        let t = Instant::now();
+        assert_eq!(
+            wait_for_results(&d, 2, Duration::from_secs(30), &|| true),
+            [0, 1]
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "a stop ends the wait at once"
+        );
         std::fs::write(result_path(&d, 0), "{}").unwrap();
         std::fs::write(result_path(&d, 1), "{}").unwrap();
-        assert!(wait_for_results(&d, 2, Duration::from_secs(1)).is_empty());
+        assert!(wait_for_results(&d, 2, Duration::from_secs(1), &|| false).is_empty());
         let _ = std::fs::remove_dir_all(&d);
     }
 
