@@ -2,8 +2,9 @@
 //! rendered into an sbatch script for 2 nodes × 2 tasks, submitted with `sbatch` against an
 //! AIS-like target on loopback, and the script's merge must equal the sum of the 4 ranks, which
 //! must equal what the target stored. Then the same with rank 1 forced to fail: the job fails
-//! and the merged report names rank 1. Slurm must be installed (`.ci/run` does it); without
-//! it the test fails.
+//! and the merged report names rank 1. Last, the MPI script's `srun --mpi=pmix` variant, with
+//! ranks from `PMIX_RANK`. Slurm must be installed (`.ci/run` does it); without it the test
+//! fails.
 
 mod common;
 
@@ -14,8 +15,19 @@ use common::cluster::Cluster;
 use common::slurm::SlurmCluster;
 use common::{op, result, ringload, Scratch};
 
-/// Writes the spec of run `id` and renders its sbatch script into `dir/<id>-job/`.
+/// Writes the spec of run `id` and renders its sbatch script into `dir/<id>-job/` (or, with
+/// `mpi`, its MPI script with `srun --mpi=pmix`).
 fn render(dir: &Path, id: &str, ringload_bin: &str, endpoint: &str) -> std::path::PathBuf {
+    render_as(dir, id, ringload_bin, endpoint, false)
+}
+
+fn render_as(
+    dir: &Path,
+    id: &str,
+    ringload_bin: &str,
+    endpoint: &str,
+    mpi: bool,
+) -> std::path::PathBuf {
     let res = dir.join("results");
     let spec = dir.join(format!("{id}.toml"));
     std::fs::write(
@@ -25,7 +37,8 @@ fn render(dir: &Path, id: &str, ringload_bin: &str, endpoint: &str) -> std::path
              [target]\nprotocol = \"ais\"\nendpoint = {endpoint:?}\nbucket = \"ais://slurm\"\n\
              [workload]\npctput = 100\nmaxputs = 30\nminsize = \"1KiB\"\nmaxsize = \"16KiB\"\n\
              numworkers = 2\ncores = 1\n\
-             [slurm]\nnodes = 2\ntasks_per_node = 2\npartition = \"debug\"\ntime = \"5\"\n"
+             [slurm]\nnodes = 2\ntasks_per_node = 2\npartition = \"debug\"\ntime = \"5\"\n\
+             [mpi]\nlauncher = \"srun\"\n"
         ),
     )
     .unwrap();
@@ -35,12 +48,12 @@ fn render(dir: &Path, id: &str, ringload_bin: &str, endpoint: &str) -> std::path
         "--spec",
         spec.to_str().unwrap(),
         "--platform",
-        "slurm",
+        if mpi { "mpi" } else { "slurm" },
         "--out",
         out.to_str().unwrap(),
     ])
     .ok();
-    out.join("run.sbatch")
+    out.join(if mpi { "run-mpi.sh" } else { "run.sbatch" })
 }
 
 #[test]
@@ -128,4 +141,20 @@ fn sbatch_runs_four_ranks_merges_exactly_and_names_a_failed_rank() {
         "the report names rank 1:\n{txt}"
     );
     assert!(end.output.contains("the job failed"), "{}", end.output);
+
+    // 3. The MPI script with `srun --mpi=pmix`, submitted with sbatch: ranks from PMIX_RANK.
+    let before = Cluster::sum(&target.targets, "put");
+    let script = render_as(dir.path(), "pmix-4", bin, &target.proxies[0], true);
+    let id = slurm.sbatch(&script, dir.path(), &[]);
+    let end = slurm.wait(id, Duration::from_secs(120));
+    assert_eq!(end.state, "COMPLETED", "job output:\n{}", end.output);
+    assert!(end.output.contains("(from PMIX_RANK)"), "{}", end.output);
+    let summary = result(
+        &dir.path()
+            .join("results")
+            .join("pmix-4")
+            .join("summary.json"),
+    );
+    assert_eq!(summary["ops"]["put"]["count"], 120, "4 ranks x 30");
+    assert_eq!(Cluster::sum(&target.targets, "put") - before, 120);
 }
