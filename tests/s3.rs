@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use common::*;
 
+/// A path no process can create (nothing can be made in /proc), so no shared credentials or
+/// config file is ever read, whatever exists on the machine (`/nonexistent` once did).
+const NO_FILE: &str = "/proc/ringload-no-such-file";
+
 const AK: &str = "ringloadAK";
 const SK: &str = "ringload-secret-key-0123456789";
 
@@ -105,8 +109,8 @@ fn run_s3(s: &S3sFs, secret: &str, args: &[&str]) -> Run {
             ("AWS_SECRET_ACCESS_KEY", secret),
             ("AWS_REGION", "us-east-1"),
             ("AWS_PROFILE", ""),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", NO_FILE),
+            ("AWS_CONFIG_FILE", NO_FILE),
         ],
     )
 }
@@ -312,8 +316,8 @@ fn builtin_s3_target_verifies_signatures() {
             ("AWS_ACCESS_KEY_ID", AK),
             ("AWS_SECRET_ACCESS_KEY", secret),
             ("AWS_PROFILE", ""),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", NO_FILE),
+            ("AWS_CONFIG_FILE", NO_FILE),
         ]
     };
     let args = [
