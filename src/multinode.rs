@@ -37,6 +37,14 @@ pub fn result_path(
     run_dir: Option<&Path>,
     r: Rank,
 ) -> Result<Option<PathBuf>, String> {
+    if let Some(id) = a.run_id.as_deref().filter(|_| run_dir.is_some()) {
+        if id.is_empty() || id == "." || id == ".." || id.contains(['/', '\0']) {
+            return Err(format!(
+                "--run-id {id:?} names the results subdirectory: use a plain name without '/', \
+                 e.g. fill-2026-11-28"
+            ));
+        }
+    }
     let result_path = match (&a.result, run_dir) {
         (Some(p), _) => Some(p.clone()),
         (None, Some(d)) => {

@@ -166,6 +166,8 @@ fn flags_override_the_spec_and_results_are_never_overwritten() {
         "the flag won over the spec",
     );
     run.check(doc["run_id"] == "other", "run id from the flag");
+    let escape = ringload(&["run", "--spec", &spec, "--run-id", "../up"]);
+    escape.check(escape.code() == 2, "a run id is one directory name");
     let again = ringload(&["run", "--spec", &spec, "--run-id", "other"]);
     again.check(again.code() == 2, "refuses to overwrite a result");
     again.check(again.stderr().contains("never overwritten"), "says why");
