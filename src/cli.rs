@@ -119,6 +119,15 @@ pub enum S3AddressingArg {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SamplerArg {
+    /// Every rank reads every name, in its own seeded order.
+    Local,
+    /// PyTorch DistributedSampler: one seeded permutation per epoch cut by rank, so the ranks
+    /// together read each name exactly once per epoch (all ranks need the same names and seed).
+    Distributed,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverArg {
     /// io_uring, falling back to epoll when io_uring cannot be set up.
     Auto,
@@ -149,8 +158,9 @@ pub struct RunArgs {
     /// provider: `ais://b` (default), `s3://b`, `gs://b`, `az://b`, `oci://b`.
     #[arg(long, default_value = "ringload", help_heading = "Target")]
     pub bucket: String,
-    /// S3 endpoint for --protocol s3, e.g. http://127.0.0.1:9000 (plain HTTP only).
-    #[arg(long, env = "S3_ENDPOINT", help_heading = "Target")]
+    /// S3 endpoint for --protocol s3, e.g. http://127.0.0.1:9000 (plain HTTP only). Default:
+    /// --endpoint, else the S3_ENDPOINT environment variable.
+    #[arg(long, help_heading = "Target")]
     pub s3endpoint: Option<String>,
     /// S3 bucket addressing.
     #[arg(long, value_enum, default_value = "path", help_heading = "Target")]
@@ -262,7 +272,7 @@ pub struct RunArgs {
     pub max_error_rate: Option<f64>,
 
     /// Run spec (TOML) to take the target, workload and run settings from; flags given on the
-    /// command line override it. The spec's [run] id, ranks and results_dir apply, and the
+    /// command line override its values (a switch the spec turns on stays on). The spec's [run] id, ranks and results_dir apply, and the
     /// result goes to <results_dir>/<id>/rank-<r>.json. See examples/ and docs/operators.md.
     #[arg(long, value_name = "FILE", help_heading = "Multi-node")]
     pub spec: Option<PathBuf>,
@@ -281,11 +291,9 @@ pub struct RunArgs {
     /// file is never overwritten). Ranks of one run share DIR.
     #[arg(long, value_name = "DIR", help_heading = "Multi-node")]
     pub results_dir: Option<PathBuf>,
-    /// Split GET epochs between ranks: `local` (every rank reads every name) or `distributed`
-    /// (PyTorch DistributedSampler: one seeded permutation per epoch cut by rank, so the ranks
-    /// together read each name exactly once per epoch; all ranks need the same names and seed).
-    #[arg(long, default_value = "local", value_parser = ["local", "distributed"], help_heading = "Multi-node")]
-    pub sampler: String,
+    /// How GET epochs are split between ranks.
+    #[arg(long, value_enum, default_value = "local", help_heading = "Multi-node")]
+    pub sampler: SamplerArg,
     /// Hold the measured phase until every rank has checked in under --results-dir.
     #[arg(long, help_heading = "Multi-node")]
     pub barrier: bool,

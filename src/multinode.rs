@@ -45,6 +45,21 @@ pub fn result_path(
             ));
         }
     }
+    if run_dir.is_some() && r.ranks > 1 && a.run_id.is_none() {
+        return Err(format!(
+            "{} ranks share --results-dir through their run id: give every rank the same \
+             --run-id (a spec's [run] id does)",
+            r.ranks
+        ));
+    }
+    if a.result.is_some() && run_dir.is_some() && (a.merge || a.barrier || r.ranks > 1) {
+        return Err(
+            "--result takes the result out of the run directory that --merge, --barrier and \
+             the other ranks use: leave --result out (the result goes to \
+             <results dir>/<run id>/rank-<r>.json)"
+                .into(),
+        );
+    }
     let result_path = match (&a.result, run_dir) {
         (Some(p), _) => Some(p.clone()),
         (None, Some(d)) => {
@@ -78,15 +93,8 @@ pub fn result_path(
     Ok(result_path)
 }
 
-/// FNV-1a of a string: a stable hash for seeds every rank derives alike.
-pub fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
-/// Writes a result file for a rank that failed before its measured phase: status `failed`,
-/// `stop_reason` saying where, no operations. Best effort: the error is reported anyway.
+/// Writes a result file for a rank that failed before its measured phase: status `failed`
+/// (`interrupted` for a signal), `stop_reason` saying where, no operations. Best effort: the error is reported anyway.
 pub fn record_failure(
     path: &std::path::Path,
     run_id: &str,
@@ -102,7 +110,11 @@ pub fn record_failure(
         rank: r.rank,
         ranks: r.ranks,
         host: hostname(),
-        status: RunStatus::Failed,
+        status: if reason == "signal" {
+            RunStatus::Interrupted
+        } else {
+            RunStatus::Failed
+        },
         workload: workload.clone(),
         stop_reason: reason.to_string(),
         peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
@@ -144,14 +156,14 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
             "error: stopped by a signal while waiting for {} of {ranks} ranks ({}); merging what \
              is there, marked partial",
             missing.len(),
-            barrier::list(&missing)
+            barrier::ranges(&missing)
         );
     } else if !missing.is_empty() {
         eprintln!(
             "error: after {timeout:?}, {} of {ranks} ranks had written no result ({}); merging \
              what is there, marked partial",
             missing.len(),
-            barrier::list(&missing)
+            barrier::ranges(&missing)
         );
     }
     let merge = |allow_partial| {
@@ -162,16 +174,22 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
             resolution: Duration::from_secs(1),
         })
     };
+    if !missing.is_empty() {
+        merge(true);
+        return EXIT_FAILED;
+    }
     match merge(false) {
-        0 if missing.is_empty() => 0,
+        0 => 0,
+        // A rank failed: the report is still written, marked partial and naming it.
         1 => {
             merge(true);
             EXIT_FAILED
         }
-        code => code.max(EXIT_FAILED),
+        code => code,
     }
 }
 
+/// This machine's host name, for the result file.
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.

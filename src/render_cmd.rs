@@ -83,18 +83,12 @@ pub fn render(a: RenderArgs) -> i32 {
         let next = match p {
             Platform::Kubernetes => {
                 let k = s.kubernetes.as_ref().expect("checked by render");
-                if k.results_pvc.is_none() && s.run.ranks > 1 {
-                    eprintln!(
-                        "warning: [kubernetes] has no results_pvc: each pod writes to its own \
-                         emptyDir, so rank 0 cannot see the other ranks' results and they are \
-                         lost with the pods. Name a ReadWriteMany PVC in results_pvc"
-                    );
-                }
                 format!(
                     "kubectl apply -f {0}   # then: kubectl -n {1} wait --for=condition=complete \
-                     job/ringload-{2} --timeout=24h; the report is in {2}/ on the results volume",
+                     job/{2} --timeout=24h; the report is in {3}/ on the results volume",
                     out.display(),
                     k.namespace,
+                    render::context::job_name(&s.run.id),
                     s.run.id
                 )
             }

@@ -21,7 +21,7 @@ use ringload_launcher::barrier;
 use ringload_launcher::ranks::{self, Rank};
 use ringload_launcher::spec::Loaded;
 
-use crate::cli::{DriverArg, ProtocolArg, RunArgs, S3AddressingArg};
+use crate::cli::{DriverArg, ProtocolArg, RunArgs, S3AddressingArg, SamplerArg};
 use crate::multinode;
 use crate::target::{self, Control};
 
@@ -54,12 +54,20 @@ fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
             Some(DEFAULT_DURATION)
         }
     };
-    let distributed = a.sampler == "distributed";
+    let distributed = a.sampler == SamplerArg::Distributed;
+    let rank_names = r.ranks > 1 && a.loaderidhashlen == 0;
+    if rank_names && (a.loaderid != "0" || a.loadernum != 0) {
+        eprintln!(
+            "note: --loaderid {} --loadernum {} replaced by the rank: {} of {} (ranks of one run \
+             write disjoint names)",
+            a.loaderid, a.loadernum, r.rank, r.ranks
+        );
+    }
     let seed = if a.seed != 0 {
         a.seed
     } else if distributed {
         // Every rank must draw the same permutations: derive the seed from the shared run id.
-        ringload_engine::rng::hash2(0x5EED, multinode::fnv1a(run_id)) | 1
+        ringload_engine::rng::seed_from(run_id)
     } else {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -90,13 +98,14 @@ fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
         subdir: a.subdir.clone(),
         putshards: a.putshards,
         filelist: a.filelist.clone(),
-        // Ranks of one run write disjoint names: loaderid = rank, loadernum = ranks.
-        loaderid: if r.ranks > 1 {
+        // Ranks of one run write disjoint names: loaderid = rank, loadernum = ranks (unless
+        // the names come from hashed loader ids, --loaderidhashlen, which are disjoint too).
+        loaderid: if rank_names {
             r.rank.to_string()
         } else {
             a.loaderid.clone()
         },
-        loadernum: if r.ranks > 1 {
+        loadernum: if rank_names {
             u64::from(r.ranks)
         } else {
             a.loadernum
@@ -134,6 +143,9 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     if let Some(l) = spec {
         multinode::apply_credential_refs(l);
     }
+    // A signal during the listing or at the barrier must end the rank in order (a result
+    // file, status interrupted), not kill it.
+    ringload_engine::run::install_signal_handlers();
     let r = match ranks::resolve(a.rank, a.ranks, &|k| std::env::var(k).ok()) {
         Ok(r) => r,
         Err(e) => return usage(e),
@@ -141,7 +153,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     if r.ranks > 1 || r.source != "default" {
         eprintln!("note: rank {} of {} (from {})", r.rank, r.ranks, r.source);
     }
-    if a.sampler == "distributed" && a.seed == 0 && a.run_id.is_none() && r.ranks > 1 {
+    if a.sampler == SamplerArg::Distributed && a.seed == 0 && a.run_id.is_none() && r.ranks > 1 {
         return usage(
             "--sampler distributed needs every rank to draw the same permutations: give the \
              ranks the same --seed or the same --run-id (a spec gives them its [run] id)",
@@ -181,16 +193,17 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     // From here on a failure still leaves this rank's result file (status failed), so a merge
     // names the rank and why instead of reporting it missing.
     let setup_json = serde_json::to_value(&w).unwrap_or_default();
-    let fail = |reason: &str, msg: String| -> i32 {
+    let fail = |code: i32, reason: &str, msg: String| -> i32 {
         if let Some(p) = &result_path {
             multinode::record_failure(p, &run_id, r, &setup_json, reason);
         }
-        failed(msg)
+        eprintln!("error: {msg}");
+        code
     };
     let mut names = match &w.filelist {
         Some(p) => match NameList::from_filelist(p) {
             Ok(n) => n,
-            Err(e) => return usage(e),
+            Err(e) => return fail(EXIT_USAGE, "setup", e.to_string()),
         },
         None => NameList::new(),
     };
@@ -198,7 +211,13 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     let mut builtin = None;
     let mut builtin_proto = None;
     let endpoint = match w.protocol {
-        Protocol::S3 => a.s3endpoint.clone().or_else(|| a.endpoint.clone()),
+        // Flags before the environment: a spec's endpoint (given as --endpoint) or one typed
+        // by hand beats an S3_ENDPOINT left in the shell.
+        Protocol::S3 => a
+            .s3endpoint
+            .clone()
+            .or_else(|| a.endpoint.clone())
+            .or_else(|| std::env::var("S3_ENDPOINT").ok().filter(|v| !v.is_empty())),
         Protocol::Ais => a
             .endpoint
             .clone()
@@ -210,28 +229,33 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         Some(url) => {
             match Endpoint::parse(url) {
                 Ok(ep) => w.endpoint = Some(ep),
-                Err(e) => return usage(e),
+                Err(e) => return fail(EXIT_USAGE, "setup", e.to_string()),
             }
             if w.protocol != Protocol::Http {
                 let mut c = Control::new(&w);
                 if w.protocol == Protocol::S3 {
                     if let Err(e) = c.check_s3_bucket(&w) {
-                        return fail("setup", e.to_string());
+                        return fail(EXIT_FAILED, "setup", e.to_string());
                     }
                 }
                 match c.ensure_bucket(&w) {
                     Ok(true) if !w.put_only() => {
-                        return usage(format!(
-                            "bucket ais://{} did not exist and was just created, so there is                              nothing to GET: run with --pctput 100 to fill it first",
-                            w.bucket
-                        ))
+                        return fail(
+                            EXIT_USAGE,
+                            "setup",
+                            format!(
+                                "bucket ais://{} did not exist and was just created, so there \
+                                 is nothing to GET: run with --pctput 100 to fill it first",
+                                w.bucket
+                            ),
+                        )
                     }
                     Ok(_) => {}
-                    Err(e) => return fail("setup", e.to_string()),
+                    Err(e) => return fail(EXIT_FAILED, "setup", e.to_string()),
                 }
                 if !w.put_only() && names.is_empty() {
                     if let Err(e) = c.list(&w, &mut names) {
-                        return fail("setup", e.to_string());
+                        return fail(EXIT_FAILED, "setup", e.to_string());
                     }
                 }
                 control = Some(c);
@@ -240,7 +264,13 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         None if w.protocol != Protocol::Http => {
             let h = match target::Builtin::start(&w) {
                 Ok(h) => h,
-                Err(e) => return fail("setup", format!("cannot start the built-in target: {e}")),
+                Err(e) => {
+                    return fail(
+                        EXIT_FAILED,
+                        "setup",
+                        format!("cannot start the built-in target: {e}"),
+                    )
+                }
             };
             eprintln!(
                 "note: no endpoint given: loading the built-in {} target at {}",
@@ -266,7 +296,13 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
             };
             let h = match server::start(cfg) {
                 Ok(h) => h,
-                Err(e) => return fail("setup", format!("cannot start the built-in target: {e}")),
+                Err(e) => {
+                    return fail(
+                        EXIT_FAILED,
+                        "setup",
+                        format!("cannot start the built-in target: {e}"),
+                    )
+                }
             };
             eprintln!(
                 "note: no --endpoint given: loading the built-in target at {}",
@@ -280,19 +316,24 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         }
     }
     if w.get_only() && names.is_empty() {
-        return usage(
+        return fail(
+            EXIT_USAGE,
+            "setup",
             "nothing to GET: a read-only run needs object names. Give --filelist FILE, add \
-             PUTs with --pctput, or omit --endpoint to use the built-in target",
+             PUTs with --pctput, or omit --endpoint to use the built-in target"
+                .into(),
         );
     }
     if let (true, Some(d)) = (a.barrier, &run_dir) {
-        match barrier::check_in_and_wait(d, r.rank, r.ranks, a.barrier_timeout) {
+        let stop = ringload_engine::run::signalled;
+        match barrier::check_in_and_wait(d, r.rank, r.ranks, a.barrier_timeout, &stop) {
             Ok(waited) => eprintln!(
                 "note: all {} ranks checked in (waited {:.1} s at the barrier)",
                 r.ranks,
                 waited.as_secs_f64()
             ),
-            Err(e) => return fail("barrier-timeout", e),
+            Err(e) if stop() => return fail(EXIT_FAILED, "signal", e),
+            Err(e) => return fail(EXIT_FAILED, "barrier", e),
         }
     }
     eprintln!("{}", plan(&w, names.len()));
@@ -308,9 +349,13 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     };
     let outcome = match run::run(&w, names, &opts) {
         Ok(o) => o,
-        Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint)) => return usage(e),
-        Err(e @ RunError::Unreachable { .. }) => return fail("unreachable", e.to_string()),
-        Err(e) => return fail("setup", e.to_string()),
+        Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint)) => {
+            return fail(EXIT_USAGE, "setup", e.to_string())
+        }
+        Err(e @ RunError::Unreachable { .. }) => {
+            return fail(EXIT_FAILED, "unreachable", e.to_string())
+        }
+        Err(e) => return fail(EXIT_FAILED, "setup", e.to_string()),
     };
     if let Some(c) = control.as_mut().filter(|_| a.cleanup) {
         if let Err(e) = c.cleanup(&w, &listed, outcome.puts) {

@@ -61,6 +61,16 @@ fn clap_reason(e: &clap::Error) -> String {
 /// points at its own line.
 pub fn check_workload(l: &Loaded) -> Result<(), SpecError> {
     for (key, value, at) in l.workload_entries() {
+        if is_switch(&key.replace('_', "-")) && value != "true" && value != "false" {
+            return Err(SpecError::new(
+                &l.file,
+                format!("[workload] {key} = {value:?} is not valid"),
+            )
+            .at(at)
+            .hint(format!(
+                "{key} is a switch: write {key} = true or {key} = false"
+            )));
+        }
         let mut argv = vec!["ringload".to_string(), "run".to_string()];
         argv.extend(entry_flags(&key, &value));
         if let Err(e) = Cli::try_parse_from(&argv) {
@@ -92,16 +102,9 @@ pub fn spec_flags(l: &Loaded) -> Vec<String> {
         f.push("--barrier".into());
     }
     let t = &s.target;
-    // For S3 the endpoint is also given as --s3endpoint, so the spec's endpoint wins over an
-    // S3_ENDPOINT left in the environment (a flag beats its environment variable).
-    let s3endpoint = t
-        .endpoint
-        .clone()
-        .filter(|_| t.protocol.as_deref() == Some("s3"));
     for (flag, v) in [
         ("protocol", &t.protocol),
         ("endpoint", &t.endpoint),
-        ("s3endpoint", &s3endpoint),
         ("bucket", &t.bucket),
         ("s3-addressing", &t.s3_addressing),
         ("cksum-type", &t.cksum_type),
@@ -152,6 +155,12 @@ mod tests {
         let e = loaded("[run]\n[workload]\nnumworkers = 4\nminsize = \"lots\"\n").unwrap_err();
         assert_eq!(e.at.map(|a| a.0), Some(4), "{e}");
         assert!(e.to_string().contains("minsize"), "{e}");
+        let e = loaded("[run]\n[workload]\ncleanup = \"yes\"\n").unwrap_err();
+        assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");
+        assert!(
+            e.to_string().contains("cleanup = true"),
+            "a switch takes true/false: {e}"
+        );
         let e = loaded("[run]\n[workload]\nnumworker = 4\n").unwrap_err();
         assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");
         assert!(e.to_string().contains("--numworkers"), "a suggestion: {e}");
@@ -175,17 +184,5 @@ mod tests {
             .chain(f)
             .collect();
         assert!(Cli::try_parse_from(argv).is_ok());
-    }
-
-    #[test]
-    fn an_s3_spec_endpoint_beats_s3_endpoint_in_the_environment() {
-        let l =
-            loaded("[run]\n[target]\nprotocol = \"s3\"\nendpoint = \"http://127.0.0.1:9000\"\n")
-                .unwrap();
-        let f = spec_flags(&l);
-        assert!(
-            f.contains(&"--s3endpoint=http://127.0.0.1:9000".to_string()),
-            "{f:?}"
-        );
     }
 }

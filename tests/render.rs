@@ -270,7 +270,7 @@ fn credentials_are_references_and_no_secret_is_printed() {
     let d = dir.path();
     let spec = "[run]\nid = \"sec-1\"\nranks = 2\n\n[target]\nprotocol = \"ais\"\n\
         endpoint = \"http://ais:51080\"\n\n[target.credentials]\nsecret = \"ais-token\"\n\
-        token_env = \"MY_TOKEN\"\n\n[kubernetes]\nimage = \"ringload:dev\"\n\n[slurm]\nnodes = 2\n\n[mpi]\n";
+        token_env = \"MY_TOKEN\"\n\n[kubernetes]\nimage = \"ringload:dev\"\nresults_pvc = \"r\"\n\n[slurm]\nnodes = 2\n\n[mpi]\n";
     std::fs::write(d.join("run.toml"), spec).unwrap();
     let env = [
         ("MY_TOKEN", MARKER),

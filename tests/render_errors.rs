@@ -122,19 +122,19 @@ const OTHER: &[Case] = &[
 const KUBERNETES: &[Case] = &[
     case(
         "[kubernetes] namespace",
-        "[kubernetes]\nimage = \"x\"\nnamespace = @@\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\nnamespace = @@\n",
     ),
     case(
         "[kubernetes] pull_policy",
-        "[kubernetes]\nimage = \"x\"\npull_policy = @@\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\npull_policy = @@\n",
     ),
     case(
         "[kubernetes] pull_secret",
-        "[kubernetes]\nimage = \"x\"\npull_secret = @@\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\npull_secret = @@\n",
     ),
     case(
         "[kubernetes] service_account",
-        "[kubernetes]\nimage = \"x\"\nservice_account = @@\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\nservice_account = @@\n",
     ),
     case(
         "[kubernetes] results_pvc",
@@ -142,53 +142,53 @@ const KUBERNETES: &[Case] = &[
     ),
     case(
         "[kubernetes] node_selector.",
-        "[kubernetes]\nimage = \"x\"\n[kubernetes.node_selector]\n@@ = \"v\"\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[kubernetes.node_selector]\n@@ = \"v\"\n",
     ),
     Case {
         accepts: empty,
         ..case(
             "[kubernetes] node_selector.pool",
-            "[kubernetes]\nimage = \"x\"\n[kubernetes.node_selector]\npool = @@\n",
+            "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[kubernetes.node_selector]\npool = @@\n",
         )
     },
     case(
         "[kubernetes] resources.requests.",
-        "[kubernetes]\nimage = \"x\"\n[kubernetes.resources.requests]\n@@ = \"1\"\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[kubernetes.resources.requests]\n@@ = \"1\"\n",
     ),
     case(
         "[kubernetes] resources.requests.cpu",
-        "[kubernetes]\nimage = \"x\"\n[kubernetes.resources.requests]\ncpu = @@\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[kubernetes.resources.requests]\ncpu = @@\n",
     ),
     case(
         "[kubernetes] resources.limits.memory",
-        "[kubernetes]\nimage = \"x\"\n[kubernetes.resources.limits]\nmemory = @@\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[kubernetes.resources.limits]\nmemory = @@\n",
     ),
     case(
         "[kubernetes] tolerations.0.key",
-        "[kubernetes]\nimage = \"x\"\n[[kubernetes.tolerations]]\nkey = @@\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[[kubernetes.tolerations]]\nkey = @@\n",
     ),
     Case {
         accepts: empty,
         ..case(
             "[kubernetes] tolerations.0.value",
-            "[kubernetes]\nimage = \"x\"\n[[kubernetes.tolerations]]\nvalue = @@\n",
+            "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[[kubernetes.tolerations]]\nvalue = @@\n",
         )
     },
     case(
         "[kubernetes] tolerations",
-        "[kubernetes]\nimage = \"x\"\n[[kubernetes.tolerations]]\noperator = @@\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[[kubernetes.tolerations]]\noperator = @@\n",
     ),
     case(
         "[kubernetes] tolerations",
-        "[kubernetes]\nimage = \"x\"\n[[kubernetes.tolerations]]\neffect = @@\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[[kubernetes.tolerations]]\neffect = @@\n",
     ),
     case(
         "[kubernetes] sysctls.",
-        "[kubernetes]\nimage = \"x\"\n[kubernetes.sysctls]\n@@ = \"1\"\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[kubernetes.sysctls]\n@@ = \"1\"\n",
     ),
     case(
         "[kubernetes] env.",
-        "[kubernetes]\nimage = \"x\"\n[kubernetes.env]\n@@ = \"1\"\n",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[kubernetes.env]\n@@ = \"1\"\n",
     ),
 ];
 
@@ -328,7 +328,7 @@ fn render(dir: &Path, spec: &str, out: &Path, args: &[&str]) -> Run {
 fn an_existing_run_is_refused() {
     let dir = Scratch::new("render-exists");
     let d = dir.path();
-    let spec = "[run]\nid = \"taken-1\"\nranks = 2\n\n[kubernetes]\nimage = \"ringload:dev\"\n\n\
+    let spec = "[run]\nid = \"taken-1\"\nranks = 2\n\n[kubernetes]\nimage = \"ringload:dev\"\nresults_pvc = \"r\"\n\n\
         [slurm]\nnodes = 2\n\n[mpi]\n";
     std::fs::write(d.join("run.toml"), spec).unwrap();
     std::fs::create_dir_all(d.join("results/taken-1")).unwrap();
@@ -419,4 +419,21 @@ fn errors_name_the_file_line_and_a_fix() {
         }
         assert!(!out.exists(), "nothing is written for {text:?}");
     }
+}
+
+#[test]
+fn a_multi_rank_kubernetes_job_needs_a_results_pvc() {
+    let dir = Scratch::new("render-nopvc");
+    let d = dir.path();
+    std::fs::write(
+        d.join("run.toml"),
+        "[run]\nid = \"nopvc\"\nranks = 2\n\n[kubernetes]\nimage = \"ringload:dev\"\n",
+    )
+    .unwrap();
+    let out = d.join("out");
+    let r = render(d, "run.toml", &out, &["--platform", "k8s"]);
+    r.check(r.code() == 2, "refused");
+    r.check(r.stderr().contains("run.toml:5:"), "points at [kubernetes]");
+    r.check(r.stderr().contains("results_pvc"), "names the fix");
+    r.check(!out.exists(), "nothing written");
 }

@@ -316,3 +316,68 @@ fn sigterm_while_rank_0_waits_merges_what_is_there_at_once() {
     assert_eq!(summary["partial"], true);
     assert_eq!(summary["ranks_present"], 2);
 }
+
+#[test]
+fn ranks_started_by_hand_must_share_one_run_id() {
+    let dir = Scratch::new("spec-ids");
+    let res = dir.path().join("r");
+    let auto = write(
+        dir.path(),
+        "auto.toml",
+        &format!("[run]\nranks = 2\nresults_dir = {res:?}\n"),
+    );
+    let run = ringload(&["run", "--spec", &auto, "--rank", "1"]);
+    run.check(run.code() == 2, "id = auto with 2 ranks started by hand");
+    run.check(run.stderr().contains("same --run-id"), "says how");
+    let res_s = res.to_str().unwrap();
+    let run = ringload(&["run", "--rank", "1", "--ranks", "2", "--results-dir", res_s]);
+    run.check(run.code() == 2, "--results-dir with 2 ranks needs --run-id");
+    let run = ringload(&[
+        "run",
+        "--rank",
+        "0",
+        "--ranks",
+        "2",
+        "--results-dir",
+        res_s,
+        "--run-id",
+        "x",
+        "--merge",
+        "--result",
+        "/tmp/elsewhere.json",
+    ]);
+    run.check(run.code() == 2, "--result beside --merge is refused");
+    run.check(run.stderr().contains("leave --result out"), "says why");
+}
+
+#[test]
+fn a_rank_that_ends_before_the_barrier_releases_the_others_at_once() {
+    let dir = Scratch::new("spec-barrier-gone");
+    let res = dir.path().join("r");
+    let spec = write(
+        dir.path(),
+        "s.toml",
+        &format!(
+            "[run]\nid = \"gone\"\nranks = 2\nresults_dir = {res:?}\nbarrier = true\n\
+             barrier_timeout = \"60s\"\n[workload]\nduration = \"1s\"\nnumworkers = 2\n\
+             minsize = \"1KiB\"\nmaxsize = \"1KiB\"\nprefill = 20\n"
+        ),
+    );
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    // Rank 1 fails before the barrier (nothing to GET from a dead plain-HTTP endpoint).
+    let r1 = ringload(&["run", "--spec", &spec, "--rank", "1", "--endpoint", &dead]);
+    r1.check(r1.code() == 2, "rank 1 fails in its setup");
+    let started = std::time::Instant::now();
+    let r0 = ringload(&["run", "--spec", &spec, "--rank", "0"]);
+    r0.check(r0.code() == 1, "rank 0 fails at the barrier");
+    r0.check(
+        r0.stderr().contains("rank 1 ended before checking in"),
+        "names rank 1",
+    );
+    r0.check(
+        started.elapsed().as_secs() < 20,
+        "without waiting out the timeout",
+    );
+    let doc = result(&res.join("gone").join("rank-0.json"));
+    r0.check(doc["stop_reason"] == "barrier", "rank 0's file says why");
+}

@@ -50,6 +50,12 @@ pub fn pct_fires(pct: u32, t: u64) -> bool {
     }
 }
 
+/// A seed derived from a string (XXH64, seed 0; never 0), for values every rank must derive
+/// alike from a shared name such as the run id.
+pub fn seed_from(s: &str) -> u64 {
+    xxhash_rust::xxh64::xxh64(s.as_bytes(), 0) | 1
+}
+
 /// A stateless keyed hash of two words: `mix64(a ^ mix64(b))`.
 ///
 /// Used to derive per-object values (name letters, sizes, permutation keys) from

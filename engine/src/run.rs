@@ -78,14 +78,16 @@ extern "C" fn on_signal(_: libc::c_int) {
     }
 }
 
-/// Installs the SIGINT/SIGTERM handlers (once per process).
-/// True once SIGINT or SIGTERM has arrived during or after a run (a second one exits at once).
-/// Lets the caller cut short what it does after the run, e.g. waiting for other ranks.
+/// True once SIGINT or SIGTERM has arrived after [`install_signal_handlers`] (a second one
+/// exits at once). Lets the caller cut short what it does around a run, e.g. a barrier or the
+/// wait for other ranks; a run started after the signal stops at once, as interrupted.
 pub fn signalled() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
 
-fn install_signal_handlers() {
+/// Installs the SIGINT/SIGTERM handlers (once per process; [`run`] does it too). Call it
+/// early when the work before the run (listing, a barrier) must not be killed by a signal.
+pub fn install_signal_handlers() {
     if HANDLERS.swap(true, Ordering::SeqCst) {
         return;
     }
@@ -114,7 +116,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     let selector = (!names.is_empty() && !w.put_only()).then(|| {
         let s = GetSelector::new(names.len() as u64, w.uniquegets, w.epochs, w.seed);
         match w.sampler {
-            Sampler::Distributed => s.sharded(u64::from(w.shard.0), u64::from(w.shard.1), w.epochs),
+            Sampler::Distributed => s.sharded(u64::from(w.shard.0), u64::from(w.shard.1)),
             Sampler::Local => s,
         }
     });

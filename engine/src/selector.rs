@@ -18,8 +18,9 @@
 //!   cover every index exactly once. Ticket `k` is epoch `k / s`, position `r + (k % s) * R`,
 //!   where `s` is the shard's length (shards differ by at most one name; none is padded).
 //!
-//! Invariants: with `epochs > 0` exactly `epochs * n` tickets yield names and every later call
-//! returns `None`; in unique mode every complete epoch reads each index exactly once. `n == 0`
+//! Invariants: with `epochs > 0` exactly `epochs * s` tickets yield names (`s` = `n`, or the
+//! shard's length when sharded) and every later call returns `None`; in unique mode every
+//! complete epoch reads each index (of the shard) exactly once. `n == 0`
 //! always yields `None`. `next` never allocates and never blocks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,7 +98,8 @@ pub struct GetSelector {
     span: u64,
     unique: bool,
     seed: u64,
-    /// `Some(epochs * n)` when `epochs > 0`.
+    epochs: u64,
+    /// `Some(epochs * span)` when `epochs > 0`.
     budget: Option<u64>,
     cursor: AtomicU64,
 }
@@ -113,6 +115,7 @@ impl GetSelector {
             span: n,
             unique,
             seed,
+            epochs,
             budget: (epochs > 0).then(|| epochs.saturating_mul(n)),
             cursor: AtomicU64::new(0),
         }
@@ -120,7 +123,8 @@ impl GetSelector {
 
     /// Restricts a unique selector to rank `rank`'s shard of every epoch (see the module docs).
     /// `epochs` then counts passes over the shard. A rank beyond the name count gets nothing.
-    pub fn sharded(mut self, rank: u64, ranks: u64, epochs: u64) -> GetSelector {
+    pub fn sharded(mut self, rank: u64, ranks: u64) -> GetSelector {
+        debug_assert!(self.unique, "sharding cuts the per-epoch permutation");
         let ranks = ranks.max(1);
         self.rank = rank;
         self.ranks = ranks;
@@ -129,7 +133,7 @@ impl GetSelector {
         } else {
             0
         };
-        self.budget = (epochs > 0).then(|| epochs.saturating_mul(self.span));
+        self.budget = (self.epochs > 0).then(|| self.epochs.saturating_mul(self.span));
         self
     }
 
@@ -159,7 +163,8 @@ impl GetSelector {
         Permutation::new(self.n, hash2(self.seed, epoch)).apply(pos)
     }
 
-    /// The total number of GETs this selector will hand out, if bounded by `epochs`.
+    /// The total number of GETs this selector will hand out (`epochs` × the names of one
+    /// epoch), if bounded by `epochs`.
     pub fn budget(&self) -> Option<u64> {
         self.budget
     }
@@ -200,7 +205,7 @@ mod tests {
             for epoch in 0..3u64 {
                 let mut all = Vec::new();
                 for r in 0..ranks {
-                    let s = GetSelector::new(n, true, 3, 42).sharded(r, ranks, 3);
+                    let s = GetSelector::new(n, true, 3, 42).sharded(r, ranks);
                     let span = s.len();
                     assert!(span == n / ranks || span == n / ranks + 1 || r >= n);
                     // Skip to this epoch, then read one shard's epoch.
@@ -212,7 +217,7 @@ mod tests {
                 assert_permutation(&all, n);
             }
             // The budget is epochs x shard, then nothing.
-            let s = GetSelector::new(n, true, 1, 42).sharded(0, ranks, 1);
+            let s = GetSelector::new(n, true, 1, 42).sharded(0, ranks);
             let got = std::iter::from_fn(|| s.next(&mut rng)).count() as u64;
             assert_eq!(got, n.div_ceil(ranks));
         }
@@ -222,7 +227,7 @@ mod tests {
     fn one_shard_equals_the_unsharded_order() {
         let mut rng = FastRng::new(1);
         let a = GetSelector::new(50, true, 2, 9);
-        let b = GetSelector::new(50, true, 2, 9).sharded(0, 1, 2);
+        let b = GetSelector::new(50, true, 2, 9).sharded(0, 1);
         for _ in 0..100 {
             assert_eq!(a.next(&mut rng), b.next(&mut rng));
         }

@@ -157,7 +157,8 @@ pub struct Workload {
     pub verify: bool,
     /// How GET epochs are split between the ranks of a multi-node run.
     pub sampler: Sampler,
-    /// This rank and the number of ranks, for `Sampler::Distributed` (`(0, 1)` otherwise).
+    /// This process's rank and the number of ranks (`(0, 1)` for a one-node run); the shard
+    /// `Sampler::Distributed` reads. Recorded in the result file as `rank`/`ranks`.
     #[serde(skip)]
     pub shard: (u32, u32),
     /// Protocol settings: AIS provider and checksum, S3 addressing, credentials (never
@@ -227,16 +228,6 @@ pub enum Sampler {
     /// PyTorch `DistributedSampler`: one seeded permutation per epoch shared by all ranks, cut
     /// by rank, so the ranks together read each name exactly once per epoch.
     Distributed,
-}
-
-impl Sampler {
-    pub fn parse(s: &str) -> Option<Sampler> {
-        match s {
-            "local" => Some(Sampler::Local),
-            "distributed" => Some(Sampler::Distributed),
-            _ => None,
-        }
-    }
 }
 
 /// A workload that cannot run, naming the flag at fault and how to fix it.

@@ -2,12 +2,15 @@
 //! barrier and rank 0's wait for the other ranks' result files.
 //!
 //! Owns [`check_in_and_wait`] (each rank writes `<run dir>/.barrier/rank-<r>` and waits until
-//! all `ranks` files exist) and [`wait_for_results`] (polls for `rank-<r>.json`). Both poll a
-//! directory every 100 ms, which every shared filesystem (NFS, Lustre, a Kubernetes RWX volume)
-//! supports, and both give up after a bounded time with the missing ranks named.
+//! all `ranks` files exist) and [`wait_for_results`] (polls for `rank-<r>.json`). Both look up
+//! files by name every 100 ms (slower for thousands of ranks), which every shared filesystem
+//! (NFS, Lustre, a Kubernetes RWX volume) supports, only for the ranks not seen yet, and both
+//! give up after a bounded time, or on a signal, with the missing ranks named.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+pub use crate::merge::error::ranges;
 
 const POLL: Duration = Duration::from_millis(100);
 
@@ -16,25 +19,24 @@ pub fn result_path(run_dir: &Path, rank: u32) -> PathBuf {
     run_dir.join(format!("rank-{rank}.json"))
 }
 
-fn missing(ranks: u32, present: impl Fn(u32) -> bool) -> Vec<u32> {
-    (0..ranks).filter(|&r| !present(r)).collect()
+/// Poll interval for `ranks` ranks: 100 ms, longer for large runs so that a shared filesystem
+/// sees at most about 10,000 lookups a second from all ranks together.
+fn poll(ranks: u32) -> Duration {
+    POLL.max(Duration::from_micros(
+        u64::from(ranks) * u64::from(ranks) / 10,
+    ))
+    .min(Duration::from_secs(5))
 }
 
-/// "1, 2, 5 and 12 more".
-pub fn list(ranks: &[u32]) -> String {
-    let shown: Vec<String> = ranks.iter().take(10).map(u32::to_string).collect();
-    match ranks.len() {
-        n if n > 10 => format!("{} and {} more", shown.join(", "), n - 10),
-        _ => shown.join(", "),
-    }
-}
-
-/// Checks this rank in and waits until every rank has; returns how long it waited.
+/// Checks this rank in and waits until every rank has; returns how long it waited. Gives up
+/// at `timeout`, when a signal arrives (`stop()`), or at once when a rank that has not
+/// checked in has already written its result (it failed before the barrier).
 pub fn check_in_and_wait(
     run_dir: &Path,
     rank: u32,
     ranks: u32,
     timeout: Duration,
+    stop: &dyn Fn() -> bool,
 ) -> Result<Duration, String> {
     let dir = run_dir.join(".barrier");
     std::fs::create_dir_all(&dir)
@@ -43,10 +45,32 @@ pub fn check_in_and_wait(
     std::fs::write(&me, format!("{}\n", std::process::id()))
         .map_err(|e| format!("barrier: cannot write {}: {e}", me.display()))?;
     let start = Instant::now();
+    // Only the ranks not seen yet are looked up again.
+    let mut absent: Vec<u32> = (0..ranks).collect();
     loop {
-        let absent = missing(ranks, |r| dir.join(format!("rank-{r}")).exists());
+        absent.retain(|r| !dir.join(format!("rank-{r}")).exists());
         if absent.is_empty() {
             return Ok(start.elapsed());
+        }
+        let gone: Vec<u32> = absent
+            .iter()
+            .copied()
+            .filter(|&r| result_path(run_dir, r).exists())
+            .collect();
+        if !gone.is_empty() {
+            return Err(format!(
+                "barrier: rank {} ended before checking in (see its result file in {}), so the \
+                 run cannot start together",
+                ranges(&gone),
+                run_dir.display()
+            ));
+        }
+        if stop() {
+            return Err(format!(
+                "barrier: stopped by a signal while {} of {ranks} ranks had not checked in ({})",
+                absent.len(),
+                ranges(&absent)
+            ));
         }
         if start.elapsed() >= timeout {
             return Err(format!(
@@ -55,11 +79,11 @@ pub fn check_in_and_wait(
                  barrier_timeout if they start slowly",
                 timeout,
                 absent.len(),
-                list(&absent),
+                ranges(&absent),
                 dir.display()
             ));
         }
-        std::thread::sleep(POLL);
+        std::thread::sleep(poll(ranks));
     }
 }
 
@@ -72,12 +96,13 @@ pub fn wait_for_results(
     stop: &dyn Fn() -> bool,
 ) -> Vec<u32> {
     let start = Instant::now();
+    let mut absent: Vec<u32> = (0..ranks).collect();
     loop {
-        let absent = missing(ranks, |r| result_path(run_dir, r).exists());
+        absent.retain(|&r| !result_path(run_dir, r).exists());
         if absent.is_empty() || start.elapsed() >= timeout || stop() {
             return absent;
         }
-        std::thread::sleep(POLL);
+        std::thread::sleep(poll(ranks));
     }
 }
 
@@ -100,7 +125,7 @@ mod tests {
                 let d = d.clone();
                 std::thread::spawn(move || {
                     std::thread::sleep(Duration::from_millis(50 * u64::from(r)));
-                    check_in_and_wait(&d, r, 3, Duration::from_secs(5))
+                    check_in_and_wait(&d, r, 3, Duration::from_secs(5), &|| false)
                 })
             })
             .collect();
@@ -113,8 +138,10 @@ mod tests {
     #[test]
     fn a_missing_rank_times_out_by_name() {
         let d = scratch("timeout");
-        let e = check_in_and_wait(&d, 0, 3, Duration::from_millis(250)).unwrap_err();
-        assert!(e.contains("2 of 3 ranks") && e.contains("1, 2"), "{e}");
+        let e = check_in_and_wait(&d, 0, 3, Duration::from_millis(250), &|| false).unwrap_err();
+        assert!(e.contains("2 of 3 ranks") && e.contains("(1-2;"), "{e}");
+        let e = check_in_and_wait(&d, 0, 3, Duration::from_secs(30), &|| true).unwrap_err();
+        assert!(e.contains("stopped by a signal"), "{e}");
         assert_eq!(
             wait_for_results(&d, 2, Duration::from_millis(150), &|| false),
             [0, 1]
@@ -135,8 +162,20 @@ mod tests {
     }
 
     #[test]
-    fn lists_are_short() {
-        let v: Vec<u32> = (0..15).collect();
-        assert_eq!(list(&v), "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 5 more");
+    fn a_rank_that_ended_before_checking_in_stops_the_barrier_at_once() {
+        let d = scratch("ended");
+        std::fs::write(result_path(&d, 1), "{}").unwrap();
+        let t = Instant::now();
+        let e = check_in_and_wait(&d, 0, 2, Duration::from_secs(30), &|| false).unwrap_err();
+        assert!(e.contains("rank 1 ended before checking in"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(2));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn polls_slow_down_for_large_runs() {
+        assert_eq!(poll(8), POLL);
+        assert_eq!(poll(10_000), Duration::from_secs(5));
+        assert!(poll(2_000) > POLL);
     }
 }

@@ -12,8 +12,14 @@ use crate::spec::{Loaded, Spec};
 
 /// Where results land inside a rank's pod (the results volume's mount point).
 pub const K8S_RESULTS: &str = "/results";
-/// Where the spec is mounted inside a rank's pod (from the ConfigMap).
+/// Where the ConfigMap is mounted inside a rank's pod, and the spec in it.
+pub const K8S_SPEC_DIR: &str = "/etc/ringload";
 pub const K8S_SPEC: &str = "/etc/ringload/run.toml";
+
+/// The Kubernetes objects' name for run `id`.
+pub fn job_name(id: &str) -> String {
+    format!("ringload-{id}")
+}
 
 /// The results directory (parent of `<id>/`) the platform's ranks write to.
 pub fn results_dir(s: &Spec, platform: Platform) -> String {
@@ -41,7 +47,7 @@ pub fn build(l: &Loaded, platform: Platform) -> Result<Value, RenderError> {
         "spec_file": file_name,
         "run_id": s.run.id,
         "ranks": s.run.ranks,
-        "name": format!("ringload-{}", s.run.id),
+        "name": job_name(&s.run.id),
         "spec_toml": l.resolved_toml(),
         "ringload": s.run.ringload,
         "results_dir": results_dir,
@@ -59,10 +65,7 @@ pub fn build(l: &Loaded, platform: Platform) -> Result<Value, RenderError> {
         }
         Platform::Mpi => {
             refuse_existing(l, &run_dir)?;
-            let mpi = s.mpi.clone().unwrap_or(crate::spec::Mpi {
-                launcher: "mpirun".into(),
-                args: Vec::new(),
-            });
+            let mpi = s.mpi.clone().unwrap_or_default();
             ctx["directives"] = directives(s);
             ctx["mpirun"] = json!(mpi.launcher == "mpirun");
             ctx["launcher_args"] = json!(mpi.args);
@@ -131,6 +134,20 @@ fn kubernetes(l: &Loaded, ctx: &mut Value) -> Result<(), RenderError> {
         )
         .into());
     };
+    if k.results_pvc.is_none() && s.run.ranks > 1 {
+        return Err(l
+            .error_at(
+                &["kubernetes"],
+                format!(
+                    "[kubernetes] has no results_pvc, but the run has {} ranks: each pod would \
+                     write to its own emptyDir, rank 0 could not see the others' results (nor \
+                     pass a barrier), and the results would be lost with the pods",
+                    s.run.ranks
+                ),
+            )
+            .hint("name a ReadWriteMany PersistentVolumeClaim: results_pvc = \"ringload-results\"")
+            .into());
+    }
     let pairs = |m: &std::collections::BTreeMap<String, String>| {
         Value::Array(
             m.iter()
@@ -184,6 +201,6 @@ fn kubernetes(l: &Loaded, ctx: &mut Value) -> Result<(), RenderError> {
     ctx["ttl_seconds_after_finished"] = json!(k.ttl_seconds_after_finished);
     ctx["command"] = json!([s.run.ringload]);
     ctx["args"] = json!(args);
-    ctx["spec_mount_dir"] = json!("/etc/ringload");
+    ctx["spec_mount_dir"] = json!(K8S_SPEC_DIR);
     Ok(())
 }

@@ -54,7 +54,8 @@ pub struct RunSection {
     /// How long a rank waits at the barrier before it gives up.
     #[serde(default = "ten_minutes")]
     pub barrier_timeout: String,
-    /// How long rank 0 waits for the other ranks' result files before it merges (Kubernetes).
+    /// How long rank 0's `--merge` waits for the other ranks' result files before it merges
+    /// (the Kubernetes Job passes `--merge`; Slurm and MPI scripts merge after the last rank).
     #[serde(default = "ten_minutes")]
     pub merge_timeout: String,
     /// Where result files go: `<results_dir>/<id>/rank-<r>.json` (one node, Slurm, MPI).
@@ -205,7 +206,7 @@ pub struct Slurm {
     /// Extra `#SBATCH` lines, e.g. `["--exclusive", "--gres=gpu:8"]`.
     #[serde(default)]
     pub extra: Vec<String>,
-    /// Shared results directory for this platform (default `[run] results_dir`).
+    /// Shared results directory for the Slurm and MPI scripts (default `[run] results_dir`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results_dir: Option<String>,
 }
@@ -253,6 +254,16 @@ fn mpirun() -> String {
     "mpirun".into()
 }
 
+impl Default for Mpi {
+    /// What an absent `[mpi]` section means: plain `mpirun`, no extra arguments.
+    fn default() -> Mpi {
+        Mpi {
+            launcher: mpirun(),
+            args: Vec::new(),
+        }
+    }
+}
+
 /// One `[workload]` entry: key, value as a flag argument, and the key's line and column.
 pub type WorkloadEntry = (String, String, Option<(usize, usize)>);
 
@@ -260,6 +271,8 @@ pub type WorkloadEntry = (String, String, Option<(usize, usize)>);
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub spec: Spec,
+    /// The file said `id = "auto"` (so each process that loads it picks its own id).
+    pub auto_id: bool,
     pub file: PathBuf,
     pub text: String,
 }
@@ -281,11 +294,13 @@ impl Loaded {
         now: std::time::SystemTime,
     ) -> Result<Loaded, SpecError> {
         let mut spec: Spec = toml::from_str(&text).map_err(|e| from_toml(file, &text, &e))?;
-        if spec.run.id == "auto" {
+        let auto = spec.run.id == "auto";
+        if auto {
             spec.run.id = auto_id(now);
         }
         let loaded = Loaded {
             spec,
+            auto_id: auto,
             file: file.to_path_buf(),
             text,
         };
