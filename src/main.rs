@@ -35,17 +35,6 @@ fn run_with_spec(path: &std::path::Path) -> i32 {
             return 2;
         }
     };
-    let own_run_id = std::env::args().any(|a| a == "--run-id" || a.starts_with("--run-id="));
-    if loaded.auto_id && loaded.spec.run.ranks > 1 && !own_run_id {
-        eprintln!(
-            "error: {}: id = \"auto\" would give each of the {} ranks started by hand an id of \
-             its own\n  hint: render the spec (the rendered job carries one fixed id), or give \
-             every rank the same --run-id",
-            path.display(),
-            loaded.spec.run.ranks
-        );
-        return 2;
-    }
     match spec_args::run_args(&loaded) {
         Ok(args) => run_cmd::run(args, Some(&loaded)),
         Err(e) => e.exit(),

@@ -146,10 +146,39 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     // A signal during the listing or at the barrier must end the rank in order (a result
     // file, status interrupted), not kill it.
     ringload_engine::run::install_signal_handlers();
-    let r = match ranks::resolve(a.rank, a.ranks, &|k| std::env::var(k).ok()) {
+    let env = |k: &str| std::env::var(k).ok();
+    let alone =
+        a.rank.is_none() && ranks::resolve(None, None, &env).is_ok_and(|r| r.source == "default");
+    let r = match ranks::resolve(a.rank, a.ranks, &env) {
         Ok(r) => r,
+        // One spec runs unchanged on a laptop: with no rank and no scheduler, the spec's
+        // workload runs as a single rank.
+        Err(_) if spec.is_some() && alone => {
+            eprintln!(
+                "note: no --rank and no scheduler here: running the spec as one rank (0 of 1); \
+                 pass --rank R to run one of its {} ranks by hand, or render it for a scheduler",
+                a.ranks.unwrap_or(1)
+            );
+            Rank {
+                rank: 0,
+                ranks: 1,
+                source: "default",
+            }
+        }
         Err(e) => return usage(e),
     };
+    if let Some(l) = spec.filter(|l| l.auto_id && r.ranks > 1) {
+        let typed = std::env::args().any(|x| x == "--run-id" || x.starts_with("--run-id="));
+        if !typed {
+            return usage(format!(
+                "{}: id = \"auto\" would give each of the {} ranks started by hand an id of its \
+                 own\n  hint: render the spec (the rendered job carries one fixed id), or give \
+                 every rank the same --run-id",
+                l.file.display(),
+                r.ranks
+            ));
+        }
+    }
     if r.ranks > 1 || r.source != "default" {
         eprintln!("note: rank {} of {} (from {})", r.rank, r.ranks, r.source);
     }

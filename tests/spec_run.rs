@@ -185,12 +185,46 @@ fn bad_specs_name_the_file_and_line() {
     run.check(run.code() == 2, "exit 2");
     run.check(run.stderr().contains("bad.toml:4:1"), "file:line");
     run.check(run.stderr().contains("--numworkers"), "suggests the flag");
-    let spec = write(dir.path(), "ranks.toml", "[run]\nid = \"x\"\nranks = 3\n");
+    let res = dir.path().join("r");
+    let spec = write(
+        dir.path(),
+        "ranks.toml",
+        &format!(
+            "[run]\nid = \"x\"\nranks = 3\nresults_dir = {res:?}\n[workload]\n\
+             duration = \"1s\"\nnumworkers = 2\nminsize = \"1KiB\"\nmaxsize = \"1KiB\"\n\
+             prefill = 20\n"
+        ),
+    );
+    // On a laptop (no --rank, no scheduler) the spec runs as one rank.
     let run = ringload(&["run", "--spec", &spec]);
-    run.check(run.code() == 2, "exit 2 without a rank");
+    run.ok();
     run.check(
-        run.stderr().contains("rank is unknown"),
-        "says the rank is unknown",
+        run.stderr().contains("running the spec as one rank"),
+        "says so",
+    );
+    run.check(
+        result(&res.join("x").join("rank-0.json"))["ranks"] == 1,
+        "rank 0 of 1",
+    );
+    let run = ringload(&["run", "--spec", &spec, "--run-id", "y", "--rank", "5"]);
+    run.check(run.code() == 2, "a rank beyond the ranks is refused");
+    let run = ringload(&[
+        "run",
+        "--spec",
+        &spec,
+        "--run-id",
+        "z",
+        "--rank",
+        "1",
+        "--protocol",
+        "ais",
+        "--cleanup",
+    ]);
+    run.check(run.code() == 2, "--cleanup is refused with several ranks");
+    run.check(
+        run.stderr()
+            .contains("remove the bucket once after the job"),
+        "says what to do",
     );
 }
 
