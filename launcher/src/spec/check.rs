@@ -150,6 +150,14 @@ pub fn no_nul(s: &str) -> Result<(), String> {
         .ok_or_else(|| "remove the NUL character: no command argument can hold one".into())
 }
 
+/// A path (results directory, binary): not empty, on one line, no NUL.
+pub fn path(s: &str) -> Result<(), String> {
+    no_nul(s)?;
+    (!s.is_empty() && !s.contains('\n'))
+        .then_some(())
+        .ok_or_else(|| "a path on one line, e.g. \"/shared/ringload-results\"".into())
+}
+
 /// A container image reference: no whitespace or control characters.
 pub fn image(s: &str) -> Result<(), String> {
     let ok = !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());

@@ -28,22 +28,31 @@ const RESERVED: &[(&str, &str)] = &[
     ("merge", "the command line"),
 ];
 
+/// Checks `value` at `path` (`["section", "key", ...]`) with `f`; a failure points at its line
+/// with `f`'s hint.
+fn value(
+    l: &Loaded,
+    path: &[&str],
+    value: &str,
+    f: fn(&str) -> Result<(), String>,
+) -> Result<(), SpecError> {
+    f(value).map_err(|hint| {
+        l.error_at(
+            path,
+            format!(
+                "[{}] {} = {value:?} is not valid",
+                path[0],
+                key_path(&path[1..])
+            ),
+        )
+        .hint(hint)
+    })
+}
+
 /// Runs every check; the first failure is returned, pointing at its line.
 pub fn spec(l: &Loaded) -> Result<(), SpecError> {
     let s = &l.spec;
-    let field = |path: &[&str], value: &str, f: fn(&str) -> Result<(), String>| {
-        f(value).map_err(|hint| {
-            l.error_at(
-                path,
-                format!(
-                    "[{}] {} = {value:?} is not valid",
-                    path[0],
-                    key_path(&path[1..])
-                ),
-            )
-            .hint(hint)
-        })
-    };
+    let field = |path: &[&str], v: &str, f: fn(&str) -> Result<(), String>| value(l, path, v, f);
     // [run]
     field(&["run", "id"], &s.run.id, check::run_id)?;
     if s.run.ranks == 0 || s.run.ranks > 100_000 {
@@ -68,15 +77,7 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
         ("results_dir", &s.run.results_dir),
         ("ringload", &s.run.ringload),
     ] {
-        field(&["run", key], v, check::no_nul)?;
-        if v.is_empty() || v.contains('\n') {
-            return Err(l
-                .error_at(
-                    &["run", key],
-                    format!("[run] {key} must be a path on one line"),
-                )
-                .hint("e.g. \"/shared/ringload-results\""));
-        }
+        field(&["run", key], v, check::path)?;
     }
     if s.run.ringload.starts_with('-') {
         return Err(l
@@ -216,15 +217,7 @@ fn one_of(l: &Loaded, path: &[&str], v: Option<&str>, allowed: &[&str]) -> Resul
 }
 
 fn kubernetes(l: &Loaded, k: &super::Kubernetes) -> Result<(), SpecError> {
-    let at = |path: &[&str], v: &str, f: fn(&str) -> Result<(), String>| {
-        f(v).map_err(|hint| {
-            l.error_at(
-                path,
-                format!("[kubernetes] {} = {v:?} is not valid", key_path(&path[1..])),
-            )
-            .hint(hint)
-        })
-    };
+    let at = |path: &[&str], v: &str, f: fn(&str) -> Result<(), String>| value(l, path, v, f);
     at(&["kubernetes", "image"], &k.image, check::image)?;
     one_of(
         l,
@@ -305,15 +298,8 @@ fn kubernetes(l: &Loaded, k: &super::Kubernetes) -> Result<(), SpecError> {
 }
 
 fn slurm(l: &Loaded, s: &super::Slurm) -> Result<(), SpecError> {
-    let at = |key: &str, v: &str, f: fn(&str) -> Result<(), String>| {
-        f(v).map_err(|hint| {
-            l.error_at(
-                &["slurm", key],
-                format!("[slurm] {key} = {v:?} is not valid"),
-            )
-            .hint(hint)
-        })
-    };
+    let at =
+        |key: &str, v: &str, f: fn(&str) -> Result<(), String>| value(l, &["slurm", key], v, f);
     for (key, v) in [
         ("partition", &s.partition),
         ("account", &s.account),
@@ -334,15 +320,7 @@ fn slurm(l: &Loaded, s: &super::Slurm) -> Result<(), SpecError> {
         })?;
     }
     if let Some(d) = &s.results_dir {
-        at("results_dir", d, check::no_nul)?;
-        if d.is_empty() || d.contains('\n') {
-            return Err(l
-                .error_at(
-                    &["slurm", "results_dir"],
-                    "[slurm] results_dir must be a path on one line",
-                )
-                .hint("a directory every node sees, e.g. \"/shared/ringload-results\""));
-        }
+        at("results_dir", d, check::path)?;
     }
     let ranks = l.spec.run.ranks;
     if s.nodes == 0
