@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::conn::Conn;
 use super::hosts::{split_location, Hosts};
 use super::request::Spec;
+use super::shared::keeps_put_names;
 use super::{Step, StopReason, Worker, FORBIDDEN_STOP, MAX_REDIRECTS};
 use crate::http::Method;
 use crate::stats::{ErrorKind, Op};
@@ -40,10 +41,8 @@ impl Worker {
                     Op::Put => c.exch.body_progress().1,
                 };
                 self.stats.record_ok(op, bytes, lat);
-                if op == Op::Put
-                    && self.shared.selector.is_none()
-                    && self.shared.workload.pctput < 100
-                {
+                let sh = &self.shared;
+                if op == Op::Put && keeps_put_names(sh.workload.pctput, sh.selector.is_some()) {
                     self.own_puts.push(c.put_cnt);
                 }
             }

@@ -81,6 +81,15 @@ pub struct Shared {
     pub start_unix_ns: u64,
 }
 
+/// Whether a core keeps the names of its successful PUTs, for later GETs. Only a mixed run
+/// without other names does: it reads back what it wrote. A 100% PUT run keeps nothing, and a run
+/// with names (a filelist, a listing, the built-in target's prefill) reads those instead. Each
+/// kept name costs 8 bytes (its PUT counter; the name is regenerated from it), which is how a
+/// long mixed run's memory grows (docs/reliability.md, "Long runs").
+pub fn keeps_put_names(pctput: u32, has_selector: bool) -> bool {
+    pctput < 100 && !has_selector
+}
+
 impl Shared {
     /// Stops the run, keeping the first reason given.
     pub fn stop(&self, reason: StopReason) {
@@ -94,5 +103,19 @@ impl Shared {
 
     pub fn reason(&self) -> StopReason {
         self.reason.get().copied().unwrap_or(StopReason::Finished)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keeps_put_names;
+
+    #[test]
+    fn only_a_mixed_run_without_names_keeps_put_names() {
+        assert!(!keeps_put_names(100, false), "a 100% PUT run keeps no names");
+        assert!(!keeps_put_names(100, true));
+        assert!(keeps_put_names(20, false), "a mixed run reads back its own PUTs");
+        assert!(!keeps_put_names(20, true), "a run with listed names reads those");
+        assert!(!keeps_put_names(0, true));
     }
 }
