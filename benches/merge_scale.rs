@@ -147,6 +147,7 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
         engine_version: ringload_engine::ENGINE_VERSION.into(),
         status: RunStatus::Completed,
         stop_reason: "duration".into(),
+        error: None,
         start_unix_ns: start,
         end_unix_ns: start + intervals * SEC,
         workload: serde_json::json!({"numworkers": 64, "pctput": 5, "statsinterval": 1.0}),

@@ -378,7 +378,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     };
     let outcome = match run::run(&w, names, &opts) {
         Ok(o) => o,
-        Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint)) => {
+        Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint | RunError::Inject(_))) => {
             return fail(EXIT_USAGE, "setup", e.to_string())
         }
         Err(e @ RunError::Unreachable { .. }) => {
@@ -394,6 +394,8 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     drop(builtin);
     drop(builtin_proto);
     let status = match outcome.reason {
+        // A core panicked or its driver failed: the numbers are partial.
+        _ if outcome.failure.is_some() => RunStatus::Failed,
         StopReason::Signal => RunStatus::Interrupted,
         StopReason::ConnectFailed | StopReason::Forbidden => RunStatus::Failed,
         _ => RunStatus::Completed,
@@ -417,6 +419,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
     };
     let mut doc = ResultFile::build(meta, &outcome.totals);
+    doc.error = outcome.failure.clone();
     if let Some(c) = control.as_ref().filter(|c| !c.list_stats.is_empty()) {
         doc.ops.insert("list".into(), c.list_stats.summary());
     }
@@ -444,6 +447,11 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
 
 /// Decides the exit code of a finished run and says why it failed.
 fn exit_code(a: &RunArgs, o: &run::RunOutcome) -> i32 {
+    if let Some(f) = &o.failure {
+        return failed(format!(
+            "{f}; the run failed and its numbers cover only what was measured until then"
+        ));
+    }
     if o.reason == StopReason::ConnectFailed {
         let url = a.endpoint.as_deref().unwrap_or("the built-in target");
         return failed(format!(

@@ -89,6 +89,7 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
         engine_version: "0.1.0".into(),
         status: RunStatus::Completed,
         stop_reason: "duration".into(),
+        error: None,
         start_unix_ns: start,
         end_unix_ns: start + lat.len() as u64 * SEC,
         workload: serde_json::json!({"numworkers": 4}),

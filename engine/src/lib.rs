@@ -14,13 +14,15 @@
 //! - [`ctl`], [`ais`], [`s3`]: the control plane (a blocking HTTP client, AIS bucket and
 //!   list calls, S3 SigV4, credentials and ListObjectsV2) used before and after a run, and
 //!   [`phase`]: the listing's statistics (`ops.list`).
-//! - [`run`]: starts the cores, the reporter and the signal handling for one run.
+//! - [`run`]: starts the cores, the reporter and the signal handling for one run;
+//!   [`inject`]: the test-only switch that makes a core panic or its driver fail.
 
 pub mod ais;
 pub mod content;
 pub mod ctl;
 pub mod driver;
 pub mod http;
+pub mod inject;
 pub mod names;
 pub mod naming;
 pub mod payload;

@@ -80,6 +80,10 @@ pub struct ResultFile {
     pub engine_version: String,
     pub status: RunStatus,
     pub stop_reason: String,
+    /// What failed inside the engine (a core's panic or driver error), when status is
+    /// `failed` for that reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub start_unix_ns: u64,
     pub end_unix_ns: u64,
     pub workload: serde_json::Value,
@@ -198,6 +202,7 @@ impl ResultFile {
             engine_version: crate::ENGINE_VERSION.to_string(),
             status: meta.status,
             stop_reason: meta.stop_reason,
+            error: None,
             start_unix_ns: totals.start_unix_ns,
             end_unix_ns: totals.end_unix_ns,
             workload: meta.workload,
@@ -413,6 +418,19 @@ mod tests {
             peak_rss_bytes: Some(12 << 20),
         };
         (ResultFile::build(meta, &totals), totals)
+    }
+
+    #[test]
+    fn error_is_written_only_when_set_and_read_back() {
+        let mut r = sample();
+        let v = serde_json::to_value(&r).unwrap();
+        assert!(v.get("error").is_none(), "no error key on a healthy run");
+        r.error = Some("core 1 panicked: boom".into());
+        let text = serde_json::to_string(&r).unwrap();
+        let at = |k: &str| text.find(&format!("\"{k}\":")).unwrap();
+        assert!(at("stop_reason") < at("error") && at("error") < at("start_unix_ns"));
+        let back: ResultFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.error.as_deref(), Some("core 1 panicked: boom"));
     }
 
     #[test]

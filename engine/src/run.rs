@@ -5,7 +5,13 @@
 //! interval table and the live line, enforces `--duration`, and turns SIGINT/SIGTERM into a
 //! graceful stop (stop issuing, drain for up to [`DRAIN_GRACE`], then cancel what is left).
 //! A second signal exits at once.
+//!
+//! A core that panics or whose driver fails stops the others at once (stop and cancel); the
+//! run still hands back the totals of what was measured, with [`RunOutcome::failure`] saying
+//! which core failed and why, so the caller records a failed run instead of a short success.
 
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -14,6 +20,7 @@ use std::time::{Duration, Instant};
 use socket2::SockAddr;
 
 use crate::driver::{run_worker, DriverError};
+use crate::inject::{InjectError, Injection};
 use crate::names::NameList;
 use crate::report::{ReportConfig, Reporter, RunTotals};
 use crate::selector::GetSelector;
@@ -46,6 +53,17 @@ pub enum RunError {
     Driver(#[from] DriverError),
     #[error("cannot start core thread: {0}")]
     Thread(std::io::Error),
+    #[error(transparent)]
+    Inject(#[from] InjectError),
+}
+
+/// Why a core thread ended before its work was done.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreFailure {
+    #[error("core {core} panicked: {message}")]
+    Panic { core: usize, message: String },
+    #[error("core {core}: {err}")]
+    Driver { core: usize, err: DriverError },
 }
 
 /// What a finished run hands back.
@@ -57,6 +75,9 @@ pub struct RunOutcome {
     pub cores: usize,
     /// PUTs issued (their names are the namer's counters 1..=puts), for `--cleanup`.
     pub puts: u64,
+    /// Set when a core panicked or its driver failed (one [`CoreFailure`] per failed core,
+    /// joined by "; "): the run failed, and `totals` cover only what was measured until then.
+    pub failure: Option<String>,
 }
 
 /// Options that are about presentation, not about the load.
@@ -111,7 +132,9 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
             err,
         }
     })?;
+    let inject = Injection::from_env()?;
     install_signal_handlers();
+    install_panic_hook();
     let cores = w.cores.min(w.numworkers as usize).max(1);
     let selector = (!names.is_empty() && !w.put_only()).then(|| {
         let s = GetSelector::new(names.len() as u64, w.uniquegets, w.epochs, w.seed);
@@ -149,19 +172,30 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         let (sh, tx) = (shared.clone(), tx.clone());
         let pin = (!ids.is_empty()).then(|| ids[core % ids.len()]);
         let driver = w.driver;
+        let trigger = Injection::trigger(inject, core);
         let h = std::thread::Builder::new()
-            .name(format!("ringload-core-{core}"))
+            .name(format!("{CORE_THREAD}{core}"))
             .spawn(move || {
-                if let Some(id) = pin {
-                    core_affinity::set_for_current(id);
-                }
-                let mut worker = Worker::new(core, conns, sh.clone(), tx);
-                let r = run_worker(&mut worker, driver);
-                if r.is_err() {
-                    sh.stop(StopReason::Finished);
-                    sh.cancel.store(true, Ordering::Relaxed);
-                }
-                r
+                let sh2 = sh.clone();
+                let out = panic::catch_unwind(AssertUnwindSafe(move || {
+                    if let Some(id) = pin {
+                        core_affinity::set_for_current(id);
+                    }
+                    let mut worker = Worker::new(core, conns, sh2, tx);
+                    run_worker(&mut worker, driver, trigger).inspect_err(|_| worker.flush())
+                }));
+                let (failure, reason) = match out {
+                    Ok(Ok(d)) => return Ok(d),
+                    Ok(Err(err)) => (CoreFailure::Driver { core, err }, StopReason::DriverError),
+                    Err(payload) => {
+                        let message = panic_message(&*payload);
+                        (CoreFailure::Panic { core, message }, StopReason::Panic)
+                    }
+                };
+                // The others stop now: no new operations, and those in flight are cancelled.
+                sh.stop(reason);
+                sh.cancel.store(true, Ordering::Relaxed);
+                Err(failure)
             })
             .map_err(RunError::Thread)?;
         handles.push(h);
@@ -211,15 +245,29 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     }
     let end = unix_now_ns();
     let mut driver = w.driver;
-    let mut first_err = None;
-    for h in handles {
+    let mut failures = Vec::new();
+    let mut refused = None;
+    for (core, h) in handles.into_iter().enumerate() {
         match h.join() {
             Ok(Ok(d)) => driver = d,
-            Ok(Err(e)) => first_err = first_err.or(Some(e)),
-            Err(_) => {}
+            // Refused before any I/O (--driver uring where io_uring is blocked): nothing was
+            // measured, so this is a setup failure, not a partial run.
+            Ok(Err(CoreFailure::Driver {
+                err: e @ DriverError::UringUnavailable(_),
+                ..
+            })) => refused = refused.or(Some(e)),
+            Ok(Err(f)) => failures.push(f.to_string()),
+            // Only a panic outside the guarded body (e.g. while unwinding) lands here.
+            Err(payload) => failures.push(
+                CoreFailure::Panic {
+                    core,
+                    message: panic_message(&*payload),
+                }
+                .to_string(),
+            ),
         }
     }
-    if let Some(e) = first_err {
+    if let Some(e) = refused {
         return Err(e.into());
     }
     let totals = reporter.finish(end);
@@ -229,5 +277,81 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         driver,
         cores,
         puts: shared.puts.load(Ordering::Relaxed),
+        failure: (!failures.is_empty()).then(|| failures.join("; ")),
     })
+}
+
+/// Core threads are named this plus their index.
+const CORE_THREAD: &str = "ringload-core-";
+
+thread_local! {
+    /// Where the current core thread panicked, left by the panic hook for [`panic_message`].
+    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once per process) a panic hook that keeps a core thread's panic quiet, noting
+/// only its location: the run reports it once, as `core N panicked: <message> (at
+/// <file:line>)`, in stderr and in the result file. With `RUST_BACKTRACE` set (and not `0`),
+/// the standard report with its backtrace is printed as well. Panics of other threads go to
+/// the previous hook.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let core = std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with(CORE_THREAD));
+            if core {
+                let at = info.location().map(|l| l.to_string());
+                PANIC_AT.with(|p| *p.borrow_mut() = at);
+                if std::env::var_os("RUST_BACKTRACE").is_none_or(|v| v == "0") {
+                    return;
+                }
+            }
+            prev(info);
+        }));
+    });
+}
+
+/// A panic payload as text (a `&str` or `String` message), with the location the panic hook
+/// noted on this thread, if any.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)");
+    match PANIC_AT.with(|p| p.borrow_mut().take()) {
+        Some(at) => format!("{msg} (at {at})"),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_message_reads_str_and_string_payloads_with_the_hooked_location() {
+        install_panic_hook();
+        let h = std::thread::Builder::new()
+            .name(format!("{CORE_THREAD}7"))
+            .spawn(|| {
+                let msg = |f: fn()| panic_message(&*panic::catch_unwind(f).unwrap_err());
+                (
+                    msg(|| panic!("boom {}", 7)),
+                    msg(|| std::panic::panic_any("plain")),
+                    msg(|| std::panic::panic_any(7u8)),
+                )
+            })
+            .unwrap();
+        let (formatted, plain, other) = h.join().unwrap();
+        assert!(
+            formatted.starts_with("boom 7 (at ") && formatted.contains("run.rs:"),
+            "{formatted}"
+        );
+        assert!(plain.starts_with("plain (at "), "{plain}");
+        assert!(other.starts_with("(a panic without a message)"), "{other}");
+    }
 }

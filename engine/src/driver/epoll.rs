@@ -11,6 +11,7 @@
 use std::io;
 use std::time::Instant;
 
+use crate::inject::{self, Trigger};
 use crate::worker::{Step, Worker};
 
 /// Events fetched per `epoll_wait`.
@@ -27,8 +28,9 @@ impl Drop for Epoll {
     }
 }
 
-/// Runs the worker until every connection is finished.
-pub fn run(worker: &mut Worker) -> io::Result<()> {
+/// Runs the worker until every connection is finished. No operation is owned by the kernel
+/// here, so an error or a panic may leave at any point: the worker's buffers are free to go.
+pub fn run(worker: &mut Worker, mut trigger: Trigger) -> io::Result<()> {
     // SAFETY: plain syscall; the result is checked.
     let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     if fd < 0 {
@@ -71,6 +73,10 @@ pub fn run(worker: &mut Worker) -> io::Result<()> {
                 continue;
             }
             return Err(e);
+        }
+        if let Some(f) = trigger.due(got as usize) {
+            // The wait fails (or the core panics) as if epoll_wait had.
+            return Err(inject::fire(f, worker.core));
         }
         for ev in &events[..got as usize] {
             let i = ev.u64 as usize;

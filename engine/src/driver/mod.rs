@@ -12,6 +12,7 @@ pub mod uring;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::inject::Trigger;
 use crate::worker::Worker;
 use crate::workload::DriverKind;
 
@@ -34,15 +35,20 @@ static FALLBACK_NOTED: AtomicBool = AtomicBool::new(false);
 
 /// Runs the worker to completion on the requested driver and returns the driver used.
 /// `Auto` tries io_uring and falls back to epoll, saying so once per process on stderr.
+/// `trigger` is the core's test-only fault ([`crate::inject`]), disarmed in real runs.
 #[cfg(target_os = "linux")]
-pub fn run_worker(worker: &mut Worker, kind: DriverKind) -> Result<DriverKind, DriverError> {
+pub fn run_worker(
+    worker: &mut Worker,
+    kind: DriverKind,
+    trigger: Trigger,
+) -> Result<DriverKind, DriverError> {
     let io = |driver| move |err| DriverError::Io { driver, err };
     match kind {
-        DriverKind::Epoll => epoll::run(worker)
+        DriverKind::Epoll => epoll::run(worker, trigger)
             .map_err(io("epoll"))
             .map(|_| DriverKind::Epoll),
         DriverKind::Uring | DriverKind::Auto => match uring::setup(worker.conn_count()) {
-            Ok(ring) => uring::run(ring, worker)
+            Ok(ring) => uring::run(ring, worker, trigger)
                 .map_err(io("uring"))
                 .map(|_| DriverKind::Uring),
             Err(e) if kind == DriverKind::Uring => Err(DriverError::UringUnavailable(e)),
@@ -50,7 +56,7 @@ pub fn run_worker(worker: &mut Worker, kind: DriverKind) -> Result<DriverKind, D
                 if !FALLBACK_NOTED.swap(true, Ordering::Relaxed) {
                     eprintln!("note: io_uring is unavailable ({e}); using the epoll driver");
                 }
-                epoll::run(worker)
+                epoll::run(worker, trigger)
                     .map_err(io("epoll"))
                     .map(|_| DriverKind::Epoll)
             }

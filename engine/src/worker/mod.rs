@@ -325,6 +325,15 @@ impl Worker {
         let _ = self.ticks.send((self.core, snap));
     }
 
+    /// Leaks the connection slots (receive space, message headers, iovecs, socket addresses
+    /// and their sockets) for a driver that could not reap operations the kernel may still
+    /// write into: a leak is better than the kernel writing into freed memory. The worker
+    /// then has no connections; its statistics and its tick sender are kept.
+    pub fn leak_io_memory(&mut self) {
+        std::mem::forget(std::mem::take(&mut self.conns));
+        self.finished = 0;
+    }
+
     fn next_op(&mut self, i: usize) -> Step {
         let sh = &*self.shared;
         let w = &sh.workload;

@@ -32,6 +32,10 @@ pub enum StopReason {
     Forbidden,
     /// Every core ended without another stop reason (e.g. all workers finished).
     Finished,
+    /// A core thread panicked; the others were stopped.
+    Panic,
+    /// A core's I/O driver failed; the others were stopped.
+    DriverError,
 }
 
 impl StopReason {
@@ -46,6 +50,8 @@ impl StopReason {
             StopReason::NoNames => "no-names",
             StopReason::Forbidden => "forbidden",
             StopReason::Finished => "finished",
+            StopReason::Panic => "panic",
+            StopReason::DriverError => "driver-error",
         }
     }
 }

@@ -452,6 +452,7 @@ mod tests {
             engine_version: "0".into(),
             status: RunStatus::Completed,
             stop_reason: "duration".into(),
+            error: None,
             start_unix_ns: 5 * SEC,
             end_unix_ns: 9 * SEC,
             workload: serde_json::json!({}),
