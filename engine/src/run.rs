@@ -97,6 +97,17 @@ pub fn install_signal_handlers() {
     }
 }
 
+/// Checks that `ep` accepts a TCP connection (within [`PREFLIGHT_TIMEOUT`]), so an endpoint
+/// nobody listens on fails as [`RunError::Unreachable`] before anything else is tried.
+pub fn preflight(ep: &crate::workload::Endpoint) -> Result<(), RunError> {
+    std::net::TcpStream::connect_timeout(&ep.addr, PREFLIGHT_TIMEOUT)
+        .map(drop)
+        .map_err(|err| RunError::Unreachable {
+            url: ep.url.clone(),
+            err,
+        })
+}
+
 /// Runs `w` against its endpoint. GET names come from `names` (may be empty for PUT runs).
 pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcome, RunError> {
     let ep = w.endpoint.clone().ok_or(RunError::NoEndpoint)?;
@@ -105,12 +116,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
             pct: 100 - w.pctput,
         });
     }
-    std::net::TcpStream::connect_timeout(&ep.addr, PREFLIGHT_TIMEOUT).map_err(|err| {
-        RunError::Unreachable {
-            url: ep.url.clone(),
-            err,
-        }
-    })?;
+    preflight(&ep)?;
     install_signal_handlers();
     let cores = w.cores.min(w.numworkers as usize).max(1);
     let selector = (!names.is_empty() && !w.put_only()).then(|| {
