@@ -34,7 +34,8 @@ pub enum Command {
     /// Load a target from this node (the built-in target only when no flag, spec or
     /// environment variable names one). A flag given twice takes its last value, as in
     /// aisloader. SIGINT, SIGTERM, SIGHUP or SIGQUIT stops the run gracefully and still writes
-    /// its result (status interrupted); a second signal exits at once with code 130.
+    /// its result (status interrupted); a second signal other than SIGHUP exits at once with code
+    /// 130.
     #[command(args_override_self = true)]
     Run(Box<RunArgs>),
     /// Serve the built-in object target (plain HTTP, AIS cluster or S3) until SIGINT/SIGTERM.

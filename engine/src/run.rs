@@ -5,7 +5,7 @@
 //! interval table and the live line, enforces `--duration`, and turns SIGINT, SIGTERM, SIGHUP
 //! (a dropped SSH session) and SIGQUIT into a graceful stop (stop issuing, drain for up to
 //! [`DRAIN_GRACE`], then cancel what is left), so the result is still written. A second signal
-//! exits at once with code 130 (a repeated SIGHUP does not: a hangup can arrive twice).
+//! other than SIGHUP exits at once with code 130 (a hangup can arrive twice).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc;
@@ -117,7 +117,7 @@ fn detach_terminal() {
 }
 
 /// The signals that stop a run gracefully: SIGINT, SIGTERM, SIGHUP (the terminal hung up) and
-/// SIGQUIT. A second one exits at once with code 130, except a repeated SIGHUP.
+/// SIGQUIT. A second one other than SIGHUP exits at once with code 130.
 pub const STOP_SIGNALS: [libc::c_int; 4] =
     [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
