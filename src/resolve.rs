@@ -129,6 +129,19 @@ impl Resolved {
         }
     }
 
+    /// The message for an endpoint that refused the first connection, naming the setting to
+    /// check.
+    pub fn unreachable(&self, url: &str, err: &std::io::Error) -> String {
+        let check = match self.source {
+            Source::Builtin => "the built-in target".to_string(),
+            s => format!("{} (from {})", self.named_by, s.token()),
+        };
+        format!(
+            "cannot connect to {url}: {err}. Is the server running and listening there? Check \
+             {check}"
+        )
+    }
+
     /// How the plan line names the target: its URL and the setting that named it.
     pub fn describe(&self, url: &str) -> String {
         match self.source {
@@ -471,6 +484,12 @@ mod tests {
         let r = resolve(&g, &env_of(&env)).unwrap();
         assert_eq!(r.named_by, "the spec's endpoint");
         assert_eq!(r.describe(A), format!("{A} from the spec's endpoint"));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let msg = r.unreachable(A, &refused);
+        assert!(
+            msg.contains(A) && msg.contains("Check the spec's endpoint (from spec)"),
+            "{msg}"
+        );
         assert!(
             r.notes
                 .iter()

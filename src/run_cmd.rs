@@ -262,12 +262,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
                 if let Some(Err(RunError::Unreachable { url, err })) =
                     w.endpoint.as_ref().map(run::preflight)
                 {
-                    let msg = format!(
-                        "cannot connect to {url}: {err}. Is the server running and listening there? \
-                         Check {} (from {})",
-                        resolved.named_by,
-                        resolved.source.token()
-                    );
+                    let msg = resolved.unreachable(&url, &err);
                     return fail(EXIT_FAILED, "unreachable", msg);
                 }
                 let mut c = Control::new(&w);
@@ -392,8 +387,8 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint)) => {
             return fail(EXIT_USAGE, "setup", e.to_string())
         }
-        Err(e @ RunError::Unreachable { .. }) => {
-            return fail(EXIT_FAILED, "unreachable", e.to_string())
+        Err(RunError::Unreachable { url, err }) => {
+            return fail(EXIT_FAILED, "unreachable", resolved.unreachable(&url, &err))
         }
         Err(e) => return fail(EXIT_FAILED, "setup", e.to_string()),
     };
