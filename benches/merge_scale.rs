@@ -150,6 +150,12 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
         error: None,
         start_unix_ns: start,
         end_unix_ns: start + intervals * SEC,
+        target: Some(ringload_engine::result::TargetInfo {
+            builtin: false,
+            endpoint: "http://127.0.0.1:51080".into(),
+            protocol: "ais".into(),
+            source: "spec".into(),
+        }),
         workload: serde_json::json!({"numworkers": 64, "pctput": 5, "statsinterval": 1.0}),
         ops,
         intervals: ivs,

@@ -31,8 +31,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Load a target from this node (the built-in target when --endpoint is not given).
-    /// A flag given twice takes its last value, as in aisloader.
+    /// Load a target from this node (the built-in target only when no flag, spec or
+    /// environment variable names one). A flag given twice takes its last value, as in
+    /// aisloader. SIGINT, SIGTERM, SIGHUP or SIGQUIT stops the run gracefully and still writes
+    /// its result (status interrupted); a second signal other than SIGHUP exits at once with code
+    /// 130.
     #[command(args_override_self = true)]
     Run(Box<RunArgs>),
     /// Serve the built-in object target (plain HTTP, AIS cluster or S3) until SIGINT/SIGTERM.
@@ -147,19 +150,23 @@ fn duration(s: &str) -> Result<Duration, String> {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Target URL, e.g. http://127.0.0.1:8080. Without it, ringload starts its built-in
-    /// target on loopback and loads that.
-    #[arg(long, env = "RINGLOAD_ENDPOINT", help_heading = "Target")]
+    /// Target URL, e.g. http://127.0.0.1:8080. Else the spec's endpoint, else the
+    /// environment: RINGLOAD_ENDPOINT, AIS_ENDPOINT (implies --protocol ais) or S3_ENDPOINT
+    /// (implies s3). Only when nothing names a target does ringload load its built-in one on
+    /// loopback (and says so).
+    #[arg(long, help_heading = "Target")]
     pub endpoint: Option<String>,
-    /// Object API to speak.
-    #[arg(long, value_enum, default_value = "http", help_heading = "Target")]
-    pub protocol: ProtocolArg,
+    /// Object API to speak. Default: the one the target setting implies (--s3endpoint and
+    /// S3_ENDPOINT: s3; AIS_ENDPOINT: ais), else http. Refused when it contradicts the only
+    /// target setting.
+    #[arg(long, value_enum, help_heading = "Target")]
+    pub protocol: Option<ProtocolArg>,
     /// Bucket: objects are `<endpoint>/<bucket>/<name>`. With --protocol ais it may name a
     /// provider: `ais://b` (default), `s3://b`, `gs://b`, `az://b`, `oci://b`.
     #[arg(long, default_value = "ringload", help_heading = "Target")]
     pub bucket: String,
-    /// S3 endpoint for --protocol s3, e.g. http://127.0.0.1:9000 (plain HTTP only). Default:
-    /// --endpoint, else the S3_ENDPOINT environment variable.
+    /// S3 endpoint, e.g. http://127.0.0.1:9000 (plain HTTP only); implies --protocol s3.
+    /// Default: --endpoint, else the S3_ENDPOINT environment variable.
     #[arg(long, help_heading = "Target")]
     pub s3endpoint: Option<String>,
     /// S3 bucket addressing.
@@ -308,6 +315,10 @@ pub struct RunArgs {
     /// there, marked partial, and exits 1.
     #[arg(long, default_value = "10m", value_parser = duration, help_heading = "Multi-node")]
     pub merge_timeout: Duration,
+    /// The ids of the arguments whose value came from `--spec` rather than from the command
+    /// line (filled by `spec_args::run_args`), so the result can say where the target came from.
+    #[arg(skip)]
+    pub from_spec: Vec<String>,
 }
 
 #[derive(Args, Debug)]

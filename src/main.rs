@@ -5,6 +5,7 @@ mod cli;
 mod merge_cmd;
 mod multinode;
 mod render_cmd;
+mod resolve;
 mod run_cmd;
 mod serve_cmd;
 mod spec_args;

@@ -94,12 +94,14 @@ pub fn result_path(
 }
 
 /// Writes a result file for a rank that failed before its measured phase: status `failed`
-/// (`interrupted` for a signal), `stop_reason` saying where, no operations. Best effort: the error is reported anyway.
+/// (`interrupted` for a signal), `stop_reason` saying where, the target when known, no
+/// operations. Best effort: the error is reported anyway.
 pub fn record_failure(
     path: &std::path::Path,
     run_id: &str,
     r: Rank,
     workload: &serde_json::Value,
+    target: Option<ringload_engine::result::TargetInfo>,
     reason: &str,
 ) {
     let now = std::time::SystemTime::now()
@@ -118,6 +120,7 @@ pub fn record_failure(
         workload: workload.clone(),
         stop_reason: reason.to_string(),
         peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
+        target,
     };
     let totals = ringload_engine::report::RunTotals {
         start_unix_ns: now,

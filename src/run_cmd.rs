@@ -1,6 +1,6 @@
 //! `ringload run`: turn parsed flags into a validated workload, start the
-//! built-in target when no endpoint is given, run the engine, write the result file and decide
-//! the exit code.
+//! built-in target when nothing names one (`resolve` decides), run the engine, write the result
+//! file and decide the exit code.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -21,8 +21,9 @@ use ringload_launcher::barrier;
 use ringload_launcher::ranks::{self, Rank};
 use ringload_launcher::spec::Loaded;
 
-use crate::cli::{DriverArg, ProtocolArg, RunArgs, S3AddressingArg, SamplerArg};
+use crate::cli::{DriverArg, RunArgs, S3AddressingArg, SamplerArg};
 use crate::multinode;
+use crate::resolve::{self, Resolved};
 use crate::target::{self, Control};
 
 /// aisloader's default run length when no duration and no other bound is given.
@@ -78,11 +79,8 @@ fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     Workload {
         endpoint: None,
-        protocol: match a.protocol {
-            ProtocolArg::Http => Protocol::Http,
-            ProtocolArg::Ais => Protocol::Ais,
-            ProtocolArg::S3 => Protocol::S3,
-        },
+        // Replaced by the resolved target's protocol in `run`.
+        protocol: Protocol::Http,
         bucket: a.bucket.clone(),
         duration,
         numworkers: a.numworkers,
@@ -190,6 +188,14 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     }
     let run_id = a.run_id.clone().unwrap_or_else(default_run_id);
     let mut w = workload(&a, r, &run_id);
+    let resolved = match resolve::resolve(&resolve::Given::from_args(&a), &env) {
+        Ok(t) => t,
+        Err(e) => return usage(e),
+    };
+    for n in &resolved.notes {
+        eprintln!("note: {n}");
+    }
+    w.protocol = resolved.protocol;
     if let Err(e) = target::configure(&mut w, &a.bucket) {
         return usage(e);
     }
@@ -222,9 +228,13 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     // From here on a failure still leaves this rank's result file (status failed), so a merge
     // names the rank and why instead of reporting it missing.
     let setup_json = serde_json::to_value(&w).unwrap_or_default();
+    // The built-in target's URL is known once it runs.
+    let target_info =
+        std::cell::RefCell::new(resolved.info(resolved.endpoint.as_deref().unwrap_or_default()));
     let fail = |code: i32, reason: &str, msg: String| -> i32 {
         if let Some(p) = &result_path {
-            multinode::record_failure(p, &run_id, r, &setup_json, reason);
+            let t = Some(target_info.borrow().clone());
+            multinode::record_failure(p, &run_id, r, &setup_json, t, reason);
         }
         eprintln!("error: {msg}");
         code
@@ -239,28 +249,22 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     // The built-in target lives as long as this function.
     let mut builtin = None;
     let mut builtin_proto = None;
-    let endpoint = match w.protocol {
-        // Flags before the environment: a spec's endpoint (given as --endpoint) or one typed
-        // by hand beats an S3_ENDPOINT left in the shell.
-        Protocol::S3 => a
-            .s3endpoint
-            .clone()
-            .or_else(|| a.endpoint.clone())
-            .or_else(|| std::env::var("S3_ENDPOINT").ok().filter(|v| !v.is_empty())),
-        Protocol::Ais => a
-            .endpoint
-            .clone()
-            .or_else(|| std::env::var("AIS_ENDPOINT").ok().filter(|v| !v.is_empty())),
-        Protocol::Http => a.endpoint.clone(),
-    };
     let mut control = None;
-    match &endpoint {
+    match &resolved.endpoint {
         Some(url) => {
             match Endpoint::parse(url) {
                 Ok(ep) => w.endpoint = Some(ep),
                 Err(e) => return fail(EXIT_USAGE, "setup", e.to_string()),
             }
             if w.protocol != Protocol::Http {
+                // Before any bucket call, so a dead endpoint fails as unreachable, as it does
+                // for http (where the run itself checks it, after the usage checks).
+                if let Some(Err(RunError::Unreachable { url, err })) =
+                    w.endpoint.as_ref().map(run::preflight)
+                {
+                    let msg = resolved.unreachable(&url, &err);
+                    return fail(EXIT_FAILED, "unreachable", msg);
+                }
                 let mut c = Control::new(&w);
                 if w.protocol == Protocol::S3 {
                     if let Err(e) = c.check_s3_bucket(&w) {
@@ -302,10 +306,11 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
                 }
             };
             eprintln!(
-                "note: no endpoint given: loading the built-in {} target at {}",
+                "note: nothing names a target: loading the built-in {} target at {}",
                 w.protocol.as_str(),
                 h.url()
             );
+            target_info.borrow_mut().endpoint = h.url();
             if !w.put_only() && names.is_empty() {
                 prefill_with(&w, a.prefill, &mut names, |name, size| {
                     h.insert(&w.bucket, name, size)
@@ -334,9 +339,10 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
                 }
             };
             eprintln!(
-                "note: no --endpoint given: loading the built-in target at {}",
+                "note: nothing names a target: loading the built-in target at {}",
                 h.url()
             );
+            target_info.borrow_mut().endpoint = h.url();
             if !w.put_only() && names.is_empty() {
                 prefill(&h, &w, a.prefill, &mut names);
             }
@@ -365,7 +371,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
             Err(e) => return fail(EXIT_FAILED, "barrier", e),
         }
     }
-    eprintln!("{}", plan(&w, names.len()));
+    eprintln!("{}", plan(&w, names.len(), &resolved));
     let live = std::io::stderr().is_terminal() && !a.json;
     let opts = RunOptions {
         live,
@@ -381,8 +387,8 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint | RunError::Inject(_))) => {
             return fail(EXIT_USAGE, "setup", e.to_string())
         }
-        Err(e @ RunError::Unreachable { .. }) => {
-            return fail(EXIT_FAILED, "unreachable", e.to_string())
+        Err(RunError::Unreachable { url, err }) => {
+            return fail(EXIT_FAILED, "unreachable", resolved.unreachable(&url, &err))
         }
         Err(e) => return fail(EXIT_FAILED, "setup", e.to_string()),
     };
@@ -417,6 +423,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         workload: workload_json,
         stop_reason: outcome.reason.as_str().to_string(),
         peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
+        target: Some(target_info.borrow().clone()),
     };
     let mut doc = ResultFile::build(meta, &outcome.totals);
     doc.error = outcome.failure.clone();
@@ -437,6 +444,13 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
             ));
         }
         eprintln!("result written to {}", path.display());
+    }
+    if resolved.builtin() {
+        eprintln!(
+            "note: this run loaded the built-in target on loopback ({}): nothing named a \
+             target, so the figures are ringload's own server, not a storage system",
+            target_info.borrow().endpoint
+        );
     }
     let code = exit_code(&a, &outcome);
     match (&run_dir, a.merge && r.rank == 0) {
@@ -517,7 +531,7 @@ fn prefill_with(w: &Workload, count: u64, names: &mut NameList, insert: impl Fn(
 }
 
 /// One line that says what the run is about to do, so a typo shows before the load starts.
-fn plan(w: &Workload, names: usize) -> String {
+fn plan(w: &Workload, names: usize, target: &Resolved) -> String {
     let cores = w.cores.min(w.numworkers as usize).max(1);
     let mix = match w.pctput {
         0 => format!("100% GET over {names} names"),
@@ -550,7 +564,7 @@ fn plan(w: &Workload, names: usize) -> String {
     } else {
         format!("until {}", stops.join(" or "))
     };
-    let url = w.endpoint.as_ref().map_or("", |e| e.url.as_str());
+    let url = target.describe(w.endpoint.as_ref().map_or("", |e| e.url.as_str()));
     format!(
         "ringload: {} requests in flight on {cores} core(s) against {url} ({} bucket {}): {mix}{order}, \
          {until} (seed {})",

@@ -1,13 +1,16 @@
 //! `--spec`: a run spec becomes `ringload run` flags, placed before the command line's own so
 //! that flags given by hand override the spec (a flag given twice takes its last value).
 //!
-//! Owns the mapping spec → flags ([`spec_flags`]) and checking each `[workload]` value with the
+//! Owns the mapping spec → flags ([`spec_flags`]), which values came from the spec rather than
+//! the command line (`RunArgs::from_spec`, so a result can say where its target came from),
+//! and checking each `[workload]` value with the
 //! same clap parser the command line uses, so a bad value fails with the spec's file and line
 //! and clap's own explanation, before anything runs or renders ([`check_workload`]).
 
 use std::ffi::OsString;
 use std::path::Path;
 
+use clap::parser::ValueSource;
 use clap::{CommandFactory, Parser};
 use ringload_launcher::spec::{Loaded, SpecError};
 
@@ -121,17 +124,43 @@ pub fn spec_flags(l: &Loaded) -> Vec<String> {
 
 /// Re-parses `ringload run` with the spec's flags first and this process's own after them.
 pub fn run_args(l: &Loaded) -> Result<RunArgs, clap::Error> {
-    let mut argv: Vec<OsString> = vec!["ringload".into(), "run".into()];
-    argv.extend(spec_flags(l).into_iter().map(OsString::from));
     let own: Vec<OsString> = std::env::args_os().collect();
     let after_run = own
         .iter()
         .skip(1)
         .position(|a| a == "run")
         .map_or(own.len(), |i| i + 2);
-    argv.extend(own.into_iter().skip(after_run));
+    combine(spec_flags(l), own.into_iter().skip(after_run).collect())
+}
+
+/// `ringload run <spec flags> <own>`, with `from_spec` naming the arguments whose value came
+/// from the spec (given there and not typed in `own`).
+fn combine(spec: Vec<String>, own: Vec<OsString>) -> Result<RunArgs, clap::Error> {
+    let typed = |args: &[OsString]| -> Vec<String> {
+        let mut argv: Vec<OsString> = vec!["ringload".into(), "run".into()];
+        argv.extend(args.iter().cloned());
+        let Ok(m) = Cli::command().try_get_matches_from(argv) else {
+            return Vec::new();
+        };
+        let Some(run) = m.subcommand_matches("run") else {
+            return Vec::new();
+        };
+        run.ids()
+            .filter(|id| run.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+            .map(|id| id.as_str().to_string())
+            .collect()
+    };
+    let spec: Vec<OsString> = spec.into_iter().map(OsString::from).collect();
+    let by_hand = typed(&own);
+    let from_spec: Vec<String> = typed(&spec)
+        .into_iter()
+        .filter(|id| !by_hand.contains(id))
+        .collect();
+    let mut argv: Vec<OsString> = vec!["ringload".into(), "run".into()];
+    argv.extend(spec);
+    argv.extend(own);
     match Cli::try_parse_from(argv)?.command {
-        Command::Run(a) => Ok(*a),
+        Command::Run(a) => Ok(RunArgs { from_spec, ..*a }),
         _ => unreachable!("the argument list starts with `run`"),
     }
 }
@@ -184,5 +213,39 @@ mod tests {
             .chain(f)
             .collect();
         assert!(Cli::try_parse_from(argv).is_ok());
+    }
+
+    #[test]
+    fn values_the_command_line_overrides_are_not_from_the_spec() {
+        let l = loaded(
+            "[run]\nid = \"x\"\n[target]\nprotocol = \"ais\"\nendpoint = \"http://127.0.0.1:1\"\n",
+        )
+        .unwrap();
+        let a = combine(spec_flags(&l), Vec::new()).unwrap();
+        assert!(
+            a.from_spec.contains(&"endpoint".to_string()),
+            "{:?}",
+            a.from_spec
+        );
+        assert!(
+            a.from_spec.contains(&"protocol".to_string()),
+            "{:?}",
+            a.from_spec
+        );
+        let own = ["--endpoint", "http://127.0.0.1:2"]
+            .map(OsString::from)
+            .to_vec();
+        let a = combine(spec_flags(&l), own).unwrap();
+        assert_eq!(a.endpoint.as_deref(), Some("http://127.0.0.1:2"));
+        assert!(
+            !a.from_spec.contains(&"endpoint".to_string()),
+            "{:?}",
+            a.from_spec
+        );
+        assert!(
+            a.from_spec.contains(&"protocol".to_string()),
+            "{:?}",
+            a.from_spec
+        );
     }
 }

@@ -92,6 +92,13 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
         error: None,
         start_unix_ns: start,
         end_unix_ns: start + lat.len() as u64 * SEC,
+        // The merge reads files that carry the `target` key.
+        target: Some(ringload_engine::result::TargetInfo {
+            builtin: false,
+            endpoint: "http://127.0.0.1:51080".into(),
+            protocol: "ais".into(),
+            source: "spec".into(),
+        }),
         workload: serde_json::json!({"numworkers": 4}),
         ops,
         intervals,

@@ -26,7 +26,9 @@ fn spawn_rank(args: &[&str], env: &[(&str, &str)]) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env_remove("RINGLOAD_DRIVER")
-        .env_remove("RINGLOAD_ENDPOINT");
+        .env_remove("RINGLOAD_ENDPOINT")
+        .env_remove("AIS_ENDPOINT")
+        .env_remove("S3_ENDPOINT");
     for v in [
         "SLURM_PROCID",
         "SLURM_NTASKS",

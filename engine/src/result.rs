@@ -38,7 +38,8 @@ pub const SCHEMA: &str = "ringload.result/1";
 pub enum RunStatus {
     /// A stop condition (duration, maxputs, totalputsize, epochs) ended the run.
     Completed,
-    /// SIGINT or SIGTERM ended the run early; the numbers cover the time until then.
+    /// A signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) ended the run early; the numbers cover the
+    /// time until then.
     Interrupted,
     /// The run could not continue (e.g. the target vanished); the numbers are partial.
     Failed,
@@ -58,6 +59,21 @@ pub struct RunMeta {
     pub stop_reason: String,
     /// The process's peak resident memory ([`peak_rss_bytes`]), if known.
     pub peak_rss_bytes: Option<u64>,
+    /// Which system was loaded and why, when known.
+    pub target: Option<TargetInfo>,
+}
+
+/// The `target` key: which system the run loaded, and where that setting came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// True when nothing named a target and the built-in loopback target was loaded.
+    pub builtin: bool,
+    /// The URL loaded (for the built-in target, its loopback URL).
+    pub endpoint: String,
+    /// `http`, `ais` or `s3`.
+    pub protocol: String,
+    /// `flag`, `spec`, `env:<VARIABLE>` or `builtin`.
+    pub source: String,
 }
 
 /// This process's peak resident set size (`VmHWM` in /proc/self/status), in bytes. Unlike
@@ -86,6 +102,9 @@ pub struct ResultFile {
     pub error: Option<String>,
     pub start_unix_ns: u64,
     pub end_unix_ns: u64,
+    /// Which system was loaded (absent in files written before the key existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetInfo>,
     pub workload: serde_json::Value,
     pub ops: BTreeMap<String, OpSummary>,
     pub intervals: Vec<IntervalRecord>,
@@ -205,6 +224,7 @@ impl ResultFile {
             error: None,
             start_unix_ns: totals.start_unix_ns,
             end_unix_ns: totals.end_unix_ns,
+            target: meta.target,
             workload: meta.workload,
             ops,
             intervals: totals.intervals.clone(),
@@ -416,6 +436,12 @@ mod tests {
             workload: serde_json::json!({"numworkers": 10}),
             stop_reason: "duration 2s reached".into(),
             peak_rss_bytes: Some(12 << 20),
+            target: Some(TargetInfo {
+                builtin: false,
+                endpoint: "http://127.0.0.1:8080".into(),
+                protocol: "ais".into(),
+                source: "env:AIS_ENDPOINT".into(),
+            }),
         };
         (ResultFile::build(meta, &totals), totals)
     }
@@ -459,12 +485,20 @@ mod tests {
             "stop_reason",
             "start_unix_ns",
             "end_unix_ns",
+            "target",
             "workload",
             "ops",
             "intervals",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
+        assert_eq!(v["target"]["source"], "env:AIS_ENDPOINT");
+        assert_eq!(v["target"]["builtin"], false);
+        // A file written before the key existed still reads.
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("target");
+        let back: ResultFile = serde_json::from_value(old).unwrap();
+        assert_eq!(back.target, None);
         assert_eq!(v["status"], "completed");
         let lat = &v["ops"]["get"]["latency_us"];
         for key in ["min", "mean", "p50", "p90", "p99", "p999", "max"] {

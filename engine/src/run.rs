@@ -2,9 +2,10 @@
 //! stop condition or signal, and hand back totals for the result file.
 //!
 //! The calling thread is the reporter: it receives each core's one-second ticks, prints the
-//! interval table and the live line, enforces `--duration`, and turns SIGINT/SIGTERM into a
-//! graceful stop (stop issuing, drain for up to [`DRAIN_GRACE`], then cancel what is left).
-//! A second signal exits at once.
+//! interval table and the live line, enforces `--duration`, and turns SIGINT, SIGTERM, SIGHUP
+//! (a dropped SSH session) and SIGQUIT into a graceful stop (stop issuing, drain for up to
+//! [`DRAIN_GRACE`], then cancel what is left), so the result is still written. A second signal
+//! other than SIGHUP exits at once with code 130 (a hangup can arrive twice).
 //!
 //! A core that panics or whose driver fails stops the others at once (stop and cancel); the
 //! run still hands back the totals of what was measured, with [`RunOutcome::failure`] saying
@@ -12,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,30 +93,87 @@ pub struct RunOptions {
 static SIGNALS: AtomicU64 = AtomicU64::new(0);
 static HANDLERS: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc::c_int) {
+/// Which of stdout (bit 0) and stderr (bit 1) were terminals when the handlers were installed.
+static TTY_OUT: AtomicU8 = AtomicU8::new(0);
+static HUNG_UP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    if sig == libc::SIGHUP {
+        // The terminal is gone (a dropped SSH session): writing to it would fail, so output
+        // meant for it is discarded from now on. A hangup may arrive more than once (the shell
+        // forwards it to its jobs, then the kernel when the shell exits), so it never forces
+        // the exit: the run still stops in order and writes its result.
+        if !HUNG_UP.swap(true, Ordering::SeqCst) {
+            detach_terminal();
+        }
+        SIGNALS.fetch_add(1, Ordering::SeqCst);
+        return;
+    }
     if SIGNALS.fetch_add(1, Ordering::SeqCst) >= 1 {
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(130) };
     }
 }
 
-/// True once SIGINT or SIGTERM has arrived after [`install_signal_handlers`] (a second one
+/// Points stdout and stderr, where they were terminals, at /dev/null. Async-signal-safe.
+fn detach_terminal() {
+    let ttys = TTY_OUT.load(Ordering::SeqCst);
+    if ttys == 0 {
+        return;
+    }
+    // SAFETY: open, dup2 and close are async-signal-safe; the path is a NUL-terminated
+    // literal; the descriptors touched are this process's stdout and stderr.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+        if null < 0 {
+            return;
+        }
+        for (bit, fd) in [(1u8, 1), (2, 2)] {
+            if ttys & bit != 0 {
+                libc::dup2(null, fd);
+            }
+        }
+        libc::close(null);
+    }
+}
+
+/// The signals that stop a run gracefully: SIGINT, SIGTERM, SIGHUP (the terminal hung up) and
+/// SIGQUIT. A second one other than SIGHUP exits at once with code 130.
+pub const STOP_SIGNALS: [libc::c_int; 4] =
+    [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// True once one of [`STOP_SIGNALS`] has arrived after [`install_signal_handlers`] (a second one
 /// exits at once). Lets the caller cut short what it does around a run, e.g. a barrier or the
 /// wait for other ranks; a run started after the signal stops at once, as interrupted.
 pub fn signalled() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
 
-/// Installs the SIGINT/SIGTERM handlers (once per process; [`run`] does it too). Call it
+/// Installs the handlers of [`STOP_SIGNALS`] (once per process; [`run`] does it too). Call it
 /// early when the work before the run (listing, a barrier) must not be killed by a signal.
 pub fn install_signal_handlers() {
     if HANDLERS.swap(true, Ordering::SeqCst) {
         return;
     }
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: `on_signal` only touches an atomic and calls _exit, both async-signal-safe.
+    // SAFETY: isatty only inspects the descriptor.
+    let tty = |fd| unsafe { libc::isatty(fd) } == 1;
+    TTY_OUT.store(u8::from(tty(1)) | (u8::from(tty(2)) << 1), Ordering::SeqCst);
+    for sig in STOP_SIGNALS {
+        // SAFETY: `on_signal` only touches atomics and calls open, dup2, close and _exit, all
+        // async-signal-safe.
         unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
     }
+}
+
+/// Checks that `ep` accepts a TCP connection (within [`PREFLIGHT_TIMEOUT`]), so an endpoint
+/// nobody listens on fails as [`RunError::Unreachable`] before anything else is tried.
+pub fn preflight(ep: &crate::workload::Endpoint) -> Result<(), RunError> {
+    std::net::TcpStream::connect_timeout(&ep.addr, PREFLIGHT_TIMEOUT)
+        .map(drop)
+        .map_err(|err| RunError::Unreachable {
+            url: ep.url.clone(),
+            err,
+        })
 }
 
 /// Runs `w` against its endpoint. GET names come from `names` (may be empty for PUT runs).
@@ -126,12 +184,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
             pct: 100 - w.pctput,
         });
     }
-    std::net::TcpStream::connect_timeout(&ep.addr, PREFLIGHT_TIMEOUT).map_err(|err| {
-        RunError::Unreachable {
-            url: ep.url.clone(),
-            err,
-        }
-    })?;
+    preflight(&ep)?;
     let inject = Injection::from_env()?;
     install_signal_handlers();
     install_panic_hook();

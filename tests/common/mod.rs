@@ -226,7 +226,9 @@ pub fn ringload_in(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> R
     c.args(args)
         .stdin(Stdio::null())
         .env_remove("RINGLOAD_DRIVER")
-        .env_remove("RINGLOAD_ENDPOINT");
+        .env_remove("RINGLOAD_ENDPOINT")
+        .env_remove("AIS_ENDPOINT")
+        .env_remove("S3_ENDPOINT");
     for (k, v) in env {
         c.env(k, v);
     }

@@ -455,6 +455,12 @@ mod tests {
             error: None,
             start_unix_ns: 5 * SEC,
             end_unix_ns: 9 * SEC,
+            target: Some(ringload_engine::result::TargetInfo {
+                builtin: true,
+                endpoint: "http://127.0.0.1:1".into(),
+                protocol: "http".into(),
+                source: "builtin".into(),
+            }),
             workload: serde_json::json!({}),
             ops: [
                 ("get".into(), op(&total)),
