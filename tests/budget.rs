@@ -133,6 +133,38 @@ fn two_thousand_workers_under_a_hard_limit_of_1024_exit_2() {
 }
 
 #[test]
+fn a_prefill_that_cannot_fit_in_memory_is_refused_before_filling() {
+    let (run, took, maxrss_kib) = run_limited(
+        &[
+            "run",
+            "--numworkers",
+            "4",
+            "--prefill",
+            "10000000000",
+            "--duration",
+            "2s",
+        ],
+        (1024, 1024),
+        &[],
+    );
+    run.check(run.code() == 2, "expected exit 2");
+    let err = run.stderr();
+    for part in [
+        "MiB of memory",
+        "--prefill 10000000000 names: ",
+        "MiB is available",
+        "use a smaller --prefill",
+    ] {
+        run.check(err.contains(part), &format!("{part:?} missing"));
+    }
+    run.check(took < Duration::from_secs(1), &format!("took {took:?}"));
+    run.check(
+        maxrss_kib < 256 * 1024,
+        &format!("peak RSS {maxrss_kib} KiB"),
+    );
+}
+
+#[test]
 fn the_soft_limit_is_raised_to_the_hard_limit() {
     // 500 client sockets and 500 accepted by the in-process built-in target: more than a soft
     // limit of 256 allows, well within the hard limit of 4096.
@@ -171,7 +203,8 @@ fn descriptors_running_out_during_the_run_are_fd_limit_errors() {
     // the core's ring or epoll gets the last one and every socket() fails with EMFILE.
     for driver in DRIVERS {
         let dir = Scratch::new("budget-emfile");
-        let res = dir.path().join("r.json");
+        let run_dir = dir.path().join("x");
+        let res = run_dir.join("rank-0.json");
         let (run, _, _) = run_limited(
             &[
                 "run",
@@ -187,8 +220,10 @@ fn descriptors_running_out_during_the_run_are_fd_limit_errors() {
                 "1KiB",
                 "--duration",
                 "2s",
-                "--result",
-                res.to_str().unwrap(),
+                "--results-dir",
+                dir.path().to_str().unwrap(),
+                "--run-id",
+                "x",
             ],
             (4096, 4096),
             &[("RINGLOAD_TEST_FREE_FDS", "1")],
@@ -210,6 +245,15 @@ fn descriptors_running_out_during_the_run_are_fd_limit_errors() {
             &format!("errors {errors}, fd-limit {fd_limit}"),
         );
         run.check(common::op(&doc, "get", "count") == 0, "nothing succeeded");
+        // The merge keeps the new kind by name.
+        let merged = common::ringload(&["merge", run_dir.to_str().unwrap()]);
+        merged.ok();
+        let summary = common::result(&run_dir.join("summary.json"));
+        assert_eq!(
+            summary["ops"]["get"]["errors_by_kind"]["fd-limit"].as_u64(),
+            Some(fd_limit),
+            "{summary}"
+        );
     }
 }
 

@@ -1,12 +1,11 @@
 //! The resources a run needs, checked before anything grows with `--numworkers`: file
-//! descriptors, memory and local ports. Also the causes and fixes of the error kinds that say
-//! a local resource ran out (`fd-limit`, `no-ports`, `no-memory`), so the messages at the end
-//! of a failed run and the budget check give the same advice.
+//! descriptors, memory and local ports.
 //!
-//! Owns: raising the soft `RLIMIT_NOFILE` to the hard limit ([`raise_nofile`]), reading the
-//! limits of this machine and process ([`Limits::read`]), the estimate of what a run needs
-//! ([`Plan`], [`estimate`]) and the verdict ([`check`]). The estimate and the verdict are pure
-//! functions of their inputs, so they are tested with made-up limits.
+//! Owns: the estimate of what a run needs ([`Plan`], [`estimate`]) and the verdict
+//! ([`check`]). `limits` reads the limits of this process and machine (and raises the soft
+//! descriptor limit); `cause` holds the causes and fixes of the error kinds that say a local
+//! resource ran out, so the messages at the end of a failed run give the same advice. The
+//! estimate and the verdict are pure functions of their inputs, tested with made-up limits.
 //!
 //! The estimate is an upper bound of what the run's own design can hold, not a guess of the
 //! average: one socket per connection, the idle keep-alive sockets the per-host pools may keep
@@ -16,13 +15,15 @@
 //! per-connection buffers of the client (and of the built-in target), the per-core payload and
 //! histograms, the names held for GETs and the built-in target's objects.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod cause;
+mod limits;
+
+pub use cause::{cause, dominant, io_cause, Dominant};
+pub use limits::{hold_all_fds_but, raise_nofile, Limits, TEST_FREE_FDS_ENV};
 
 use crate::http::exchange::RECV_BUF;
 use crate::naming::RANDOM_NAME_LEN;
 use crate::payload::PAYLOAD_LEN;
-use crate::stats::ErrorKind;
 use crate::worker::{conn::Conn, MAX_IDLE_PER_HOST};
 use crate::workload::{Protocol, Workload};
 
@@ -115,8 +116,14 @@ pub struct Need {
     pub other_fds: u64,
     /// Connections to one destination, each needing its own local port.
     pub ports_per_destination: u64,
-    /// Bytes of memory.
+    /// Bytes of memory in all: the sum of the three parts below.
     pub memory: u64,
+    /// Bytes of the connections (client and built-in target, with the kernel's sockets).
+    pub memory_conns: u64,
+    /// Bytes of the process and its cores.
+    pub memory_cores: u64,
+    /// Bytes of the names held for GETs (`--prefill` or `--filelist`).
+    pub memory_names: u64,
 }
 
 impl Need {
@@ -144,67 +151,27 @@ pub fn estimate(p: &Plan) -> Need {
         None => (0, 0),
     };
     let conn_mem = std::mem::size_of::<Conn>() as u64 + CLIENT_CONN_EXTRA;
-    let memory = PROCESS_FIXED
-        + p.cores * CORE_FIXED
-        + p.numworkers.saturating_mul(conn_mem)
-        + (client_sockets + server_sockets).saturating_mul(KERNEL_SOCKET)
-        + server_sockets.saturating_mul(SERVER_CONN)
-        + p.prefill
-            .saturating_mul(2 * p.name_len + PREFILL_NAME_EXTRA)
-        + p.filelist_bytes.saturating_mul(2);
+    let memory_conns = p
+        .numworkers
+        .saturating_mul(conn_mem)
+        .saturating_add((client_sockets + server_sockets).saturating_mul(KERNEL_SOCKET))
+        .saturating_add(server_sockets.saturating_mul(SERVER_CONN));
+    let memory_cores = PROCESS_FIXED + p.cores * CORE_FIXED;
+    let memory_names = p
+        .prefill
+        .saturating_mul(2 * p.name_len + PREFILL_NAME_EXTRA)
+        .saturating_add(p.filelist_bytes.saturating_mul(2));
     Need {
         client_sockets,
         server_sockets,
         other_fds: p.cores + node_fds + FD_MARGIN,
         ports_per_destination: p.numworkers,
-        memory,
-    }
-}
-
-/// The limits a run must fit in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// The soft `RLIMIT_NOFILE` (after [`raise_nofile`]).
-    pub nofile: u64,
-    pub nofile_hard: u64,
-    /// The kernel's most descriptors per process (`fs.nr_open`), above any hard limit.
-    pub nr_open: Option<u64>,
-    /// Descriptors open now.
-    pub open_fds: u64,
-    /// Bytes of memory available, and where that figure comes from.
-    pub memory: Option<(u64, &'static str)>,
-    /// `net.ipv4.ip_local_port_range`.
-    pub ports: Option<(u64, u64)>,
-}
-
-impl Limits {
-    /// Reads the limits of this process and machine (what cannot be read is not checked).
-    pub fn read() -> Limits {
-        let (nofile, nofile_hard) = nofile().unwrap_or((u64::MAX, u64::MAX));
-        let open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
-        let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
-        let avail = meminfo.as_deref().and_then(mem_available);
-        let cgroup = cgroup_room();
-        let memory = match (avail, cgroup) {
-            (Some(a), Some(c)) if c < a => Some((c, "the cgroup's memory limit less its usage")),
-            (Some(a), _) => Some((a, "MemAvailable in /proc/meminfo")),
-            (None, Some(c)) => Some((c, "the cgroup's memory limit less its usage")),
-            (None, None) => None,
-        };
-        let ports = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-            .ok()
-            .and_then(|t| port_range(&t));
-        let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
-            .ok()
-            .and_then(|t| t.trim().parse().ok());
-        Limits {
-            nofile,
-            nofile_hard,
-            nr_open,
-            open_fds,
-            memory,
-            ports,
-        }
+        memory: memory_conns
+            .saturating_add(memory_cores)
+            .saturating_add(memory_names),
+        memory_conns,
+        memory_cores,
+        memory_names,
     }
 }
 
@@ -227,17 +194,17 @@ pub enum BudgetError {
         max_workers: u64,
     },
     #[error(
-        "--numworkers {numworkers} on {cores} core(s) needs about {need_mib} MiB of memory, but \
-         {avail_mib} MiB is available ({source_name}). Use at most {max_workers} --numworkers, \
-         fewer --cores, or spread the load over more ranks on more machines"
+        "this run needs about {need_mib} MiB of memory ({parts}), but {avail_mib} MiB is \
+         available ({source_name}). {fix}"
     )]
     Memory {
-        numworkers: u64,
-        cores: u64,
         need_mib: u64,
+        parts: String,
         avail_mib: u64,
         source_name: &'static str,
+        /// The most connections that fit (0: the names alone do not fit).
         max_workers: u64,
+        fix: String,
     },
     #[error(
         "--numworkers {numworkers} opens {numworkers} connections to one address, each needing \
@@ -288,13 +255,23 @@ pub fn check(p: &Plan, l: &Limits) -> Result<Need, BudgetError> {
     }
     if let Some((avail, source_name)) = l.memory {
         if need.memory > avail {
+            let max_workers = most(p.numworkers, |n| estimate(&with(n)).memory <= avail);
             return Err(BudgetError::Memory {
-                numworkers: p.numworkers,
-                cores: p.cores,
                 need_mib: need.memory >> 20,
+                parts: memory_parts(p, &need),
                 avail_mib: avail >> 20,
                 source_name,
-                max_workers: most(p.numworkers, |n| estimate(&with(n)).memory <= avail),
+                max_workers,
+                fix: if max_workers > 0 {
+                    format!(
+                        "Use at most {max_workers} --numworkers, fewer --cores, or spread the \
+                         load over more ranks on more machines"
+                    )
+                } else {
+                    "Even one connection does not fit: use a smaller --prefill or a shorter \
+                     --filelist, or a machine with more memory"
+                        .into()
+                },
             });
         }
     }
@@ -326,6 +303,27 @@ fn most(max: u64, ok: impl Fn(u64) -> bool) -> u64 {
     lo
 }
 
+fn memory_parts(p: &Plan, n: &Need) -> String {
+    let mut parts = vec![
+        format!(
+            "--numworkers {}: {} MiB",
+            p.numworkers,
+            n.memory_conns >> 20
+        ),
+        format!("{} core(s): {} MiB", p.cores, n.memory_cores >> 20),
+    ];
+    if p.prefill > 0 {
+        parts.push(format!(
+            "--prefill {} names: {} MiB",
+            p.prefill,
+            n.memory_names >> 20
+        ));
+    } else if p.filelist_bytes > 0 {
+        parts.push(format!("--filelist names: {} MiB", n.memory_names >> 20));
+    }
+    parts.join(", ")
+}
+
 fn fd_parts(n: &Need, open: u64) -> String {
     let mut parts = vec![format!("{} client sockets", n.client_sockets)];
     if n.server_sockets > 0 {
@@ -342,162 +340,5 @@ fn fd_parts(n: &Need, open: u64) -> String {
     parts.join(" + ")
 }
 
-/// Raises the soft `RLIMIT_NOFILE` to the hard limit, as the Go runtime does at start, so a
-/// run may open as many descriptors as the administrator allows. Returns (soft, hard) after.
-pub fn raise_nofile() -> std::io::Result<(u64, u64)> {
-    let (soft, hard) = nofile()?;
-    if soft < hard {
-        let lim = libc::rlimit {
-            rlim_cur: hard,
-            rlim_max: hard,
-        };
-        // SAFETY: `lim` is a valid rlimit that lives across the call.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    nofile()
-}
-
-fn nofile() -> std::io::Result<(u64, u64)> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit that lives across the call.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok((lim.rlim_cur, lim.rlim_max))
-}
-
-/// `MemAvailable` of a /proc/meminfo text, in bytes.
-fn mem_available(meminfo: &str) -> Option<u64> {
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-/// The two numbers of `ip_local_port_range`.
-fn port_range(text: &str) -> Option<(u64, u64)> {
-    let mut it = text.split_whitespace().map(|t| t.parse::<u64>().ok());
-    Some((it.next()??, it.next()??))
-}
-
-/// Memory left under this process's cgroup limit (v2 `memory.max`, or v1
-/// `memory.limit_in_bytes`), if one is set.
-fn cgroup_room() -> Option<u64> {
-    let read = |p: &Path| std::fs::read_to_string(p).ok();
-    let own = read(Path::new("/proc/self/cgroup")).unwrap_or_default();
-    let mut tries = Vec::new();
-    for line in own.lines() {
-        let mut f = line.splitn(3, ':');
-        let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
-        let path = path.trim_start_matches('/');
-        if ctrl.is_empty() {
-            tries.push((
-                format!("/sys/fs/cgroup/{path}"),
-                "memory.max",
-                "memory.current",
-            ));
-        } else if ctrl.split(',').any(|c| c == "memory") {
-            tries.push((
-                format!("/sys/fs/cgroup/memory/{path}"),
-                "memory.limit_in_bytes",
-                "memory.usage_in_bytes",
-            ));
-            tries.push((
-                "/sys/fs/cgroup/memory".into(),
-                "memory.limit_in_bytes",
-                "memory.usage_in_bytes",
-            ));
-        }
-    }
-    tries.into_iter().find_map(|(dir, max, cur)| {
-        let dir = Path::new(&dir);
-        let limit: u64 = read(&dir.join(max))?.trim().parse().ok()?;
-        let used: u64 = read(&dir.join(cur))
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(0);
-        // "max" (v2) does not parse; v1 writes a huge number for "no limit".
-        (limit < 1 << 60).then(|| limit.saturating_sub(used))
-    })
-}
-
-/// What a local resource running out means and how to fix it, for the kinds that say so.
-pub fn cause(kind: ErrorKind) -> Option<&'static str> {
-    Some(match kind {
-        ErrorKind::FdLimit => {
-            "the process ran out of file descriptors; raise `ulimit -n` or use fewer --numworkers"
-        }
-        ErrorKind::NoPorts => {
-            "no local port was free for another connection to the same address; use fewer \
-             --numworkers, widen net.ipv4.ip_local_port_range, or spread the load over more \
-             ranks on more machines"
-        }
-        ErrorKind::NoMemory => {
-            "the kernel had no memory or socket buffers left; use fewer --numworkers or free \
-             memory on this machine"
-        }
-        _ => return None,
-    })
-}
-
-/// The most frequent error kind of a run, and its cause and fix when it is a local resource.
-/// Displays as `mostly KIND (N)`, followed by `: CAUSE` when there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dominant {
-    pub kind: String,
-    pub count: u64,
-    pub cause: Option<&'static str>,
-}
-
-impl std::fmt::Display for Dominant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "mostly {} ({})", self.kind, self.count)?;
-        match self.cause {
-            Some(c) => write!(f, ": {c}"),
-            None => Ok(()),
-        }
-    }
-}
-
-/// The most frequent kind of `by_kind` (ties go to the first name); None without errors.
-pub fn dominant(by_kind: &BTreeMap<String, u64>) -> Option<Dominant> {
-    let (name, n) = by_kind
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
-    Some(Dominant {
-        kind: name.clone(),
-        count: *n,
-        cause: ErrorKind::parse(name).and_then(cause),
-    })
-}
-
-/// The fix of a failed connection attempt's OS error, when it is a local resource.
-pub fn io_cause(err: &std::io::Error) -> Option<&'static str> {
-    err.raw_os_error()
-        .map(crate::worker::connect_kind)
-        .and_then(cause)
-}
-
-/// Test-only: when set to N, `ringload run` takes every free descriptor but N just before
-/// the load starts (after the budget check and the built-in target), so the tests can make a
-/// run hit EMFILE honestly. Read once at the start of `ringload run`; not for users.
-pub const TEST_FREE_FDS_ENV: &str = "RINGLOAD_TEST_FREE_FDS";
-
-/// Test-only ([`TEST_FREE_FDS_ENV`]): opens /dev/null until the descriptor limit is reached,
-/// then closes `free` of them; the returned files hold the rest until dropped.
-pub fn hold_all_fds_but(free: usize) -> Vec<std::fs::File> {
-    let mut held = Vec::new();
-    while let Ok(f) = std::fs::File::open("/dev/null") {
-        held.push(f);
-    }
-    held.truncate(held.len().saturating_sub(free));
-    held
-}
-
 #[cfg(test)]
-#[path = "budget_tests.rs"]
 mod tests;

@@ -1,6 +1,9 @@
 //! Unit tests of the budget: the estimate and the verdict on made-up limits, the parsers of
 //! the /proc texts, and the dominant-kind summary.
 
+use std::collections::BTreeMap;
+
+use super::limits::{mem_available, port_range};
 use super::*;
 
 fn plan(numworkers: u64, cores: u64) -> Plan {
@@ -184,9 +187,33 @@ fn too_little_memory_names_both_figures_and_the_fix() {
     assert!(*max_workers > 0 && *max_workers < 200_000, "{e}");
     assert!(estimate(&plan(*max_workers, 4)).memory <= 256 << 20);
     let msg = e.to_string();
-    for part in ["256 MiB", "MemAvailable", "--numworkers 200000", "--cores"] {
+    for part in [
+        "256 MiB is available",
+        "MemAvailable",
+        "--numworkers 200000: ",
+        "4 core(s): ",
+        &format!("at most {max_workers} --numworkers"),
+        "--cores",
+    ] {
         assert!(msg.contains(part), "{part:?} not in {msg}");
     }
+}
+
+#[test]
+fn names_that_alone_do_not_fit_name_the_prefill() {
+    let p = Plan {
+        prefill: 10_000_000_000,
+        ..plan(4, 2)
+    };
+    let e = check(&p, &roomy()).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, BudgetError::Memory { max_workers: 0, .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("--prefill 10000000000 names: "), "{msg}");
+    assert!(msg.contains("use a smaller --prefill"), "{msg}");
+    assert!(!msg.contains("at most 0"), "{msg}");
 }
 
 #[test]
