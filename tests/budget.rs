@@ -11,6 +11,24 @@ use std::time::{Duration, Instant};
 
 use common::{Run, Scratch, DRIVERS};
 
+/// Sets `RLIMIT_NOFILE` to `soft`/`hard` in the child of `c` before it execs.
+fn limit_nofile(c: &mut Command, soft: u64, hard: u64) {
+    // SAFETY: the closure runs in the forked child before exec and only calls setrlimit,
+    // which is async-signal-safe, on a stack value.
+    unsafe {
+        c.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Runs the binary with `RLIMIT_NOFILE` set to `soft`/`hard` in the child before exec; returns
 /// its output, its wall time and its peak resident size (KiB, from `wait4`'s rusage).
 // The child is reaped by `wait4` (for its own rusage), which clippy cannot see.
@@ -30,20 +48,7 @@ fn run_limited(args: &[&str], nofile: (u64, u64), env: &[(&str, &str)]) -> (Run,
         c.env(k, v);
     }
     let (soft, hard) = nofile;
-    // SAFETY: the closure runs in the forked child before exec and only calls setrlimit,
-    // which is async-signal-safe, on a stack value.
-    unsafe {
-        c.pre_exec(move || {
-            let lim = libc::rlimit {
-                rlim_cur: soft,
-                rlim_max: hard,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    limit_nofile(&mut c, soft, hard);
     let t = Instant::now();
     let mut child = c.spawn().unwrap();
     let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
@@ -285,4 +290,29 @@ fn the_connect_give_up_names_the_descriptor_limit() {
         );
         run.check(took < Duration::from_secs(15), &format!("took {took:?}"));
     }
+}
+
+#[test]
+fn serve_raises_the_soft_limit_to_the_hard_limit() {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ringload"));
+    c.args(["serve", "--protocol", "http"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    limit_nofile(&mut c, 256, 4096);
+    let mut child = c.spawn().unwrap();
+    // The first stdout line says it listens; the limit is raised before that.
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&open_files[3..5], ["4096", "4096"], "{limits}");
 }
