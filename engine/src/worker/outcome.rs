@@ -31,7 +31,7 @@ pub(super) fn failure_kind(f: Failure) -> ErrorKind {
 }
 
 /// The kinds of a local resource running out, whatever the step that hit it: descriptors
-/// (`socket()` or `accept` fail with EMFILE/ENFILE), local ports (`connect` fails with
+/// (`socket()` fails with EMFILE/ENFILE), local ports (`connect` fails with
 /// EADDRNOTAVAIL) and kernel memory (ENOMEM/ENOBUFS on any socket call).
 fn resource_kind(errno: i32) -> Option<ErrorKind> {
     match errno {
