@@ -22,7 +22,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         Quick start (loads the built-in target on loopback for 10 seconds):\n  \
         ringload run --duration 10s\n\n\
         Exit codes: 0 success; 1 the run failed (no connection, nothing succeeded, or errors \
-        above --max-error-rate); 2 bad usage or bad input."
+        above --max-error-rate); 2 bad usage or bad input, or a run too big for this machine's \
+        descriptors, memory or local ports."
 )]
 pub struct Cli {
     #[command(subcommand)]

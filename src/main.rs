@@ -10,6 +10,7 @@ mod run_cmd;
 mod serve_cmd;
 mod spec_args;
 mod target;
+mod verdict;
 
 use clap::Parser;
 

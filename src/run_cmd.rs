@@ -1,16 +1,16 @@
-//! `ringload run`: turn parsed flags into a validated workload, start the
-//! built-in target when nothing names one (`resolve` decides), run the engine, write the result
-//! file and decide the exit code.
+//! `ringload run`: turn parsed flags into a validated workload, check it fits this machine's
+//! resources, start the built-in target when nothing names one (`resolve` decides), run the
+//! engine and write the result file (the exit code and its message come from `verdict`).
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use ringload_engine::budget;
 use ringload_engine::names::NameList;
 use ringload_engine::naming::Namer;
 use ringload_engine::result::{ResultFile, RunMeta, RunStatus};
 use ringload_engine::run::{self, RunError, RunOptions};
 use ringload_engine::server::{self, ServeConfig};
-use ringload_engine::stats::Op;
 use ringload_engine::worker::StopReason;
 use ringload_engine::workload::{DriverKind, Endpoint, Protocol, Workload};
 
@@ -25,6 +25,7 @@ use crate::cli::{DriverArg, RunArgs, S3AddressingArg, SamplerArg};
 use crate::multinode;
 use crate::resolve::{self, Resolved};
 use crate::target::{self, Control};
+use crate::verdict;
 
 /// aisloader's default run length when no duration and no other bound is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(60);
@@ -138,6 +139,13 @@ fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
 }
 
 pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
+    if let Err(e) = budget::raise_nofile() {
+        eprintln!("note: cannot raise the descriptor limit (ulimit -n) to its hard limit: {e}");
+    }
+    // Test-only switch, read once (see budget::TEST_FREE_FDS_ENV).
+    let test_free_fds = std::env::var(budget::TEST_FREE_FDS_ENV)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
     if let Some(l) = spec {
         multinode::apply_credential_refs(l);
     }
@@ -200,6 +208,9 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         return usage(e);
     }
     if let Err(e) = w.validate() {
+        return usage(e);
+    }
+    if let Err(e) = target::check_budget(&w, resolved.builtin(), a.prefill) {
         return usage(e);
     }
     if a.cleanup && r.ranks > 1 {
@@ -382,7 +393,11 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
     } else {
         NameList::new()
     };
-    let outcome = match run::run(&w, names, &opts) {
+    // Test-only (budget::TEST_FREE_FDS_ENV): descriptors taken so that the load hits EMFILE.
+    let held = test_free_fds.map(budget::hold_all_fds_but);
+    let outcome = run::run(&w, names, &opts);
+    drop(held);
+    let outcome = match outcome {
         Ok(o) => o,
         Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint | RunError::Inject(_))) => {
             return fail(EXIT_USAGE, "setup", e.to_string())
@@ -452,55 +467,12 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
             target_info.borrow().endpoint
         );
     }
-    let code = exit_code(&a, &outcome);
+    let url = target_info.borrow().endpoint.clone();
+    let code = verdict::exit_code(&a, &url, &outcome);
     match (&run_dir, a.merge && r.rank == 0) {
         (Some(d), true) => code.max(multinode::merge_when_done(d, r.ranks, a.merge_timeout)),
         _ => code,
     }
-}
-
-/// Decides the exit code of a finished run and says why it failed.
-fn exit_code(a: &RunArgs, o: &run::RunOutcome) -> i32 {
-    if let Some(f) = &o.failure {
-        return failed(format!(
-            "{f}; the run failed and its numbers cover only what was measured until then"
-        ));
-    }
-    if o.reason == StopReason::ConnectFailed {
-        let url = a.endpoint.as_deref().unwrap_or("the built-in target");
-        return failed(format!(
-            "no connection to {url} succeeded; the run gave up. Is the server up and is \
-             --endpoint right?"
-        ));
-    }
-    if o.reason == StopReason::Forbidden {
-        return failed(
-            "every request was refused with HTTP 403 (http-403), so the run stopped early. \
-             Likely causes: wrong credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
-             AWS_PROFILE, AIS_AUTHN_TOKEN), a wrong region (AWS_REGION), or this machine's clock \
-             being more than 15 minutes off (SigV4 rejects skewed requests)",
-        );
-    }
-    let (mut ok, mut errs) = (0u64, 0u64);
-    for op in [Op::Get, Op::Put] {
-        let s = o.totals.total.get(op);
-        ok += s.count;
-        errs += s.errors;
-    }
-    if ok == 0 && errs > 0 {
-        return failed(format!(
-            "all {errs} operations failed (see errors by kind above)"
-        ));
-    }
-    if let Some(max) = a.max_error_rate {
-        let rate = errs as f64 / (ok + errs).max(1) as f64;
-        if rate > max {
-            return failed(format!(
-                "error rate {rate:.4} is above --max-error-rate {max}"
-            ));
-        }
-    }
-    0
 }
 
 /// Fills the built-in target with `count` objects named and sized as PUTs would be.

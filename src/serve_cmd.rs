@@ -17,6 +17,10 @@ const EXIT_FAILED: i32 = 1;
 const EXIT_USAGE: i32 = 2;
 
 pub fn serve(a: ServeArgs) -> i32 {
+    // Each client connection takes a descriptor: allow as many as the hard limit does.
+    if let Err(e) = ringload_engine::budget::raise_nofile() {
+        eprintln!("note: cannot raise the descriptor limit (ulimit -n) to its hard limit: {e}");
+    }
     let cfg = match config(&a) {
         Ok(c) => c,
         Err(msg) => {

@@ -1,6 +1,7 @@
 //! What `ringload run` does before and after the load for each protocol: credentials, the
 //! bucket (AIS presence check and create), the startup listing of names to GET (AIS paged
-//! list-objects, S3 ListObjectsV2) and `--cleanup`.
+//! list-objects, S3 ListObjectsV2), `--cleanup`, and the resource budget of the run (which
+//! must know the shape of the built-in target).
 //!
 //! All of it goes through the engine's blocking control client (`ctl`), not the load engine:
 //! it runs once, before the measured phase starts or after it ends. Secrets are read from the
@@ -9,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use ringload_engine::ais::{self, Bucket};
+use ringload_engine::budget::{self, BudgetError, BuiltinShape, Need};
 use ringload_engine::ctl::{Client, Request};
 use ringload_engine::names::NameList;
 use ringload_engine::naming::Namer;
@@ -369,4 +371,24 @@ impl Builtin {
             Builtin::Single(s) => s.insert(&format!("{bucket}/{name}"), size),
         }
     }
+}
+
+/// Checks that the run fits this machine's descriptors, memory and local ports, before
+/// anything grows with `--numworkers`. `builtin` says whether the run starts the built-in
+/// target, which lives in this process and shares its descriptors and memory.
+pub fn check_budget(w: &Workload, builtin: bool, prefill: u64) -> Result<Need, BudgetError> {
+    let shape = builtin.then_some(match w.protocol {
+        Protocol::Ais => BuiltinShape {
+            nodes: (BUILTIN_PROXIES + BUILTIN_TARGETS) as u64,
+            redirect_hosts: BUILTIN_TARGETS as u64,
+        },
+        Protocol::S3 | Protocol::Http => BuiltinShape {
+            nodes: 1,
+            redirect_hosts: 0,
+        },
+    });
+    budget::check(
+        &budget::Plan::new(w, shape, prefill),
+        &budget::Limits::read(),
+    )
 }

@@ -14,10 +14,12 @@
 //! - [`ctl`], [`ais`], [`s3`]: the control plane (a blocking HTTP client, AIS bucket and
 //!   list calls, S3 SigV4, credentials and ListObjectsV2) used before and after a run, and
 //!   [`phase`]: the listing's statistics (`ops.list`).
+//! - [`budget`]: the descriptors, memory and ports a run needs, checked before it starts.
 //! - [`run`]: starts the cores, the reporter and the signal handling for one run;
 //!   [`inject`]: the test-only switch that makes a core panic or its driver fail.
 
 pub mod ais;
+pub mod budget;
 pub mod content;
 pub mod ctl;
 pub mod driver;

@@ -38,10 +38,7 @@ const POLL: Duration = Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error(
-        "cannot connect to {url}: {err}. Is the server running and listening there? \
-         Check --endpoint (or leave it out to use the built-in target)"
-    )]
+    #[error("cannot connect to {url}: {err}. {}", unreachable_fix(err))]
     Unreachable { url: String, err: std::io::Error },
     #[error("no endpoint: set --endpoint (or leave it out to use the built-in target)")]
     NoEndpoint,
@@ -65,6 +62,17 @@ pub enum CoreFailure {
     Panic { core: usize, message: String },
     #[error("core {core}: {err}")]
     Driver { core: usize, err: DriverError },
+}
+
+/// The fix for a failed pre-flight connection: the local resource that ran out, if that was
+/// the cause, otherwise a wrong or stopped server.
+fn unreachable_fix(err: &std::io::Error) -> String {
+    match crate::budget::io_cause(err) {
+        Some(cause) => format!("This means {cause}"),
+        None => "Is the server running and listening there? Check --endpoint (or leave it out \
+                 to use the built-in target)"
+            .into(),
+    }
 }
 
 /// What a finished run hands back.

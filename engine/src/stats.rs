@@ -82,12 +82,18 @@ pub enum ErrorKind {
     Redirect,
     /// `--verifyhash`: the body's content did not match the expected bytes.
     Verify,
+    /// The process ran out of file descriptors (EMFILE, ENFILE).
+    FdLimit,
+    /// No free local port for another connection to the address (EADDRNOTAVAIL).
+    NoPorts,
+    /// The kernel had no memory or buffer space for the socket (ENOMEM, ENOBUFS).
+    NoMemory,
     /// The server answered with an unexpected status code.
     Http(u16),
 }
 
 /// Indices of the non-HTTP kinds in [`OpStats`]'s fixed counter array.
-const KINDS: [ErrorKind; 8] = [
+const KINDS: [ErrorKind; 11] = [
     ErrorKind::Connect,
     ErrorKind::Reset,
     ErrorKind::Timeout,
@@ -96,6 +102,9 @@ const KINDS: [ErrorKind; 8] = [
     ErrorKind::Protocol,
     ErrorKind::Redirect,
     ErrorKind::Verify,
+    ErrorKind::FdLimit,
+    ErrorKind::NoPorts,
+    ErrorKind::NoMemory,
 ];
 const HTTP_FIRST: u16 = 100;
 const HTTP_LAST: u16 = 599;
@@ -131,6 +140,9 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Redirect => "redirect",
             ErrorKind::Verify => "verify",
+            ErrorKind::FdLimit => "fd-limit",
+            ErrorKind::NoPorts => "no-ports",
+            ErrorKind::NoMemory => "no-memory",
             ErrorKind::Http(_) => return None,
         })
     }
@@ -270,6 +282,9 @@ impl OpStats {
             ErrorKind::Protocol => &mut self.kinds[5],
             ErrorKind::Redirect => &mut self.kinds[6],
             ErrorKind::Verify => &mut self.kinds[7],
+            ErrorKind::FdLimit => &mut self.kinds[8],
+            ErrorKind::NoPorts => &mut self.kinds[9],
+            ErrorKind::NoMemory => &mut self.kinds[10],
             ErrorKind::Http(c) if (HTTP_FIRST..=HTTP_LAST).contains(&c) => {
                 &mut self.http[usize::from(c - HTTP_FIRST)]
             }
@@ -521,6 +536,9 @@ mod tests {
             (ErrorKind::Protocol, "protocol"),
             (ErrorKind::Redirect, "redirect"),
             (ErrorKind::Verify, "verify"),
+            (ErrorKind::FdLimit, "fd-limit"),
+            (ErrorKind::NoPorts, "no-ports"),
+            (ErrorKind::NoMemory, "no-memory"),
             (ErrorKind::Http(404), "http-404"),
             (ErrorKind::Http(100), "http-100"),
             (ErrorKind::Http(599), "http-599"),

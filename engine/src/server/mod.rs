@@ -30,6 +30,7 @@
 mod ais;
 mod cluster;
 mod conn;
+pub(crate) use conn::CONN_BYTES as SERVER_CONN_BYTES;
 mod counters;
 mod exchange;
 mod fault;

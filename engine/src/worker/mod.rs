@@ -28,6 +28,8 @@ use crate::stats::{unix_now_ns, CoreStats, ErrorKind, Op, Snapshot, TICK};
 use conn::{Abort, Conn, Phase};
 use finish::switch_host;
 use hosts::Hosts;
+pub use hosts::MAX_IDLE_PER_HOST;
+pub use outcome::connect_kind;
 use outcome::{abort_kind, errno_kind, failure_kind, need_to_step};
 use request::{Requests, Spec};
 pub use shared::{Shared, StopReason};
@@ -211,7 +213,7 @@ impl Worker {
         match c.phase {
             Phase::Connecting => {
                 if res < 0 {
-                    return self.connect_failed(i);
+                    return self.connect_failed(i, connect_kind(-res));
                 }
                 self.shared.connected.store(true, Ordering::Relaxed);
                 c.phase = Phase::Exchanging;
@@ -424,8 +426,8 @@ impl Worker {
         c.deadline = timeout.map(|t| now + t);
         c.aborted = None;
         if c.fd < 0 {
-            if c.open_socket().is_err() {
-                return self.connect_failed(i);
+            if let Err(e) = c.open_socket() {
+                return self.connect_failed(i, connect_kind(e.raw_os_error().unwrap_or(0)));
             }
             c.phase = Phase::Connecting;
             return Step::Connect;
@@ -465,12 +467,13 @@ impl Worker {
         self.next_op(i)
     }
 
-    fn connect_failed(&mut self, i: usize) -> Step {
+    /// A socket could not be opened or connected; `kind` says why (see [`connect_kind`]).
+    fn connect_failed(&mut self, i: usize, kind: ErrorKind) -> Step {
         let sh = &self.shared;
         let c = &mut self.conns[i];
         c.close();
         c.aborted = None;
-        self.stats.record_err(c.op, ErrorKind::Connect);
+        self.stats.record_err(c.op, kind);
         if !sh.connected.load(Ordering::Relaxed) && sh.started.elapsed() >= CONNECT_GIVEUP {
             sh.stop(StopReason::ConnectFailed);
         }
