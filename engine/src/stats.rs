@@ -82,12 +82,15 @@ pub enum ErrorKind {
     Redirect,
     /// `--verifyhash`: the body's content did not match the expected bytes.
     Verify,
+    /// `--verifyhash`: the body is not ringload's content and carries no checksum, so it
+    /// could not be checked.
+    VerifyUnknown,
     /// The server answered with an unexpected status code.
     Http(u16),
 }
 
 /// Indices of the non-HTTP kinds in [`OpStats`]'s fixed counter array.
-const KINDS: [ErrorKind; 8] = [
+const KINDS: [ErrorKind; 9] = [
     ErrorKind::Connect,
     ErrorKind::Reset,
     ErrorKind::Timeout,
@@ -96,6 +99,7 @@ const KINDS: [ErrorKind; 8] = [
     ErrorKind::Protocol,
     ErrorKind::Redirect,
     ErrorKind::Verify,
+    ErrorKind::VerifyUnknown,
 ];
 const HTTP_FIRST: u16 = 100;
 const HTTP_LAST: u16 = 599;
@@ -131,6 +135,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Redirect => "redirect",
             ErrorKind::Verify => "verify",
+            ErrorKind::VerifyUnknown => "verify-unknown",
             ErrorKind::Http(_) => return None,
         })
     }
@@ -270,6 +275,7 @@ impl OpStats {
             ErrorKind::Protocol => &mut self.kinds[5],
             ErrorKind::Redirect => &mut self.kinds[6],
             ErrorKind::Verify => &mut self.kinds[7],
+            ErrorKind::VerifyUnknown => &mut self.kinds[8],
             ErrorKind::Http(c) if (HTTP_FIRST..=HTTP_LAST).contains(&c) => {
                 &mut self.http[usize::from(c - HTTP_FIRST)]
             }
@@ -521,6 +527,7 @@ mod tests {
             (ErrorKind::Protocol, "protocol"),
             (ErrorKind::Redirect, "redirect"),
             (ErrorKind::Verify, "verify"),
+            (ErrorKind::VerifyUnknown, "verify-unknown"),
             (ErrorKind::Http(404), "http-404"),
             (ErrorKind::Http(100), "http-100"),
             (ErrorKind::Http(599), "http-599"),

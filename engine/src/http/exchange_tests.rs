@@ -204,7 +204,7 @@ fn redirect_location_is_kept() {
     ex.on_sent(0);
     let space = ex.recv_space();
     space[..wire.len()].copy_from_slice(wire);
-    ex.on_recv(wire.len(), &mut |_| {}).unwrap();
+    ex.on_recv(wire.len(), &mut |_: &[u8]| {}).unwrap();
     assert!(ex.is_done());
     assert_eq!(ex.status(), 307);
     assert_eq!(ex.location(), b"http://127.0.0.1:9/x?pid=1");

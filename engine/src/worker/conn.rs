@@ -11,6 +11,7 @@ use socket2::{Domain, Protocol as SockProto, SockAddr, Socket, Type};
 
 use crate::http::Exchange;
 use crate::stats::Op;
+use crate::verify::BodyCheck;
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +51,10 @@ pub struct Conn {
     pub peer: SockAddr,
     /// The core's host index of `peer` (0 = the endpoint).
     pub host: usize,
-    /// Verification state for `--verify` GETs.
-    pub verify_start: u64,
-    pub verify_pos: u64,
-    pub verify_ok: bool,
+    /// Where the current object's content starts in the pattern (a PUT's body).
+    pub content_start: u64,
+    /// Verification state of a `--verifyhash` GET.
+    pub check: BodyCheck,
     iov: [libc::iovec; 2],
     msg: libc::msghdr,
 }
@@ -66,7 +67,8 @@ pub enum Abort {
 }
 
 impl Conn {
-    pub fn new(peer: SockAddr) -> Conn {
+    /// `etag_is_md5`: the protocol's single-part ETag is the body's MD5 (S3).
+    pub fn new(peer: SockAddr, etag_is_md5: bool) -> Conn {
         Conn {
             fd: -1,
             phase: Phase::Idle,
@@ -81,9 +83,8 @@ impl Conn {
             redirects: 0,
             peer,
             host: 0,
-            verify_start: 0,
-            verify_pos: 0,
-            verify_ok: true,
+            content_start: 0,
+            check: BodyCheck::new(etag_is_md5),
             iov: [libc::iovec {
                 iov_base: std::ptr::null_mut(),
                 iov_len: 0,
