@@ -196,14 +196,16 @@ fn parse<'a>(name: &[u8], value: &'a [u8], etag_is_md5: bool) -> Option<Header<'
     let is = |s: &[u8]| name.eq_ignore_ascii_case(s);
     let amz = |kind| b64(value).map(|(w, n)| Header::Sum(kind, w, n));
     if is(b"ais-checksum-type") {
-        Some(Header::AisType(
-            match value.to_ascii_lowercase().as_slice() {
-                b"xxhash" => Some(Kind::Xxh64),
-                b"md5" => Some(Kind::Md5),
-                b"sha256" => Some(Kind::Sha256),
-                _ => None,
-            },
-        ))
+        let t = |s: &[u8]| value.eq_ignore_ascii_case(s);
+        Some(Header::AisType(if t(b"xxhash") {
+            Some(Kind::Xxh64)
+        } else if t(b"md5") {
+            Some(Kind::Md5)
+        } else if t(b"sha256") {
+            Some(Kind::Sha256)
+        } else {
+            None
+        }))
     } else if is(b"ais-checksum-value") {
         Some(Header::AisValue(value))
     } else if is(b"x-amz-checksum-sha256") {
