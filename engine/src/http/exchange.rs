@@ -15,6 +15,9 @@
 /// Receive buffer per connection: holds a response head (nginx's is about 250 bytes) and the
 /// first body bytes. 4 KiB keeps 10,000 connections at 40 MiB.
 pub const RECV_BUF: usize = 4096;
+/// Receive buffer of a connection whose bodies are copied to be verified: 16 times fewer
+/// receives than [`RECV_BUF`] per byte, which halves a verified GET's client CPU.
+pub const VERIFY_RECV_BUF: usize = 64 * 1024;
 /// Largest response head accepted before the response is declared malformed.
 pub const MAX_HEAD: usize = 64 * 1024;
 /// Most headers parsed per response.
@@ -111,12 +114,18 @@ impl Default for Exchange {
 
 impl Exchange {
     pub fn new() -> Exchange {
+        Exchange::with_recv_buf(RECV_BUF)
+    }
+
+    /// An exchange whose receive buffer starts at `len` bytes (it grows only for a response
+    /// head larger than that, up to [`MAX_HEAD`]).
+    pub fn with_recv_buf(len: usize) -> Exchange {
         Exchange {
             head: Vec::with_capacity(512),
             head_sent: 0,
             body_len: 0,
             body_sent: 0,
-            buf: vec![0; RECV_BUF],
+            buf: vec![0; len],
             start: 0,
             end: 0,
             state: State::Done,

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use socket2::{Domain, Protocol as SockProto, SockAddr, Socket, Type};
 
+use crate::http::exchange::VERIFY_RECV_BUF;
 use crate::http::Exchange;
 use crate::stats::Op;
 use crate::verify::BodyCheck;
@@ -67,12 +68,17 @@ pub enum Abort {
 }
 
 impl Conn {
-    /// `etag_is_md5`: the protocol's single-part ETag is the body's MD5 (S3).
-    pub fn new(peer: SockAddr, etag_is_md5: bool) -> Conn {
+    /// `verify`: GET bodies are copied and checked (a larger receive buffer); `etag_is_md5`:
+    /// the protocol's single-part ETag is the body's MD5 (S3).
+    pub fn new(peer: SockAddr, verify: bool, etag_is_md5: bool) -> Conn {
         Conn {
             fd: -1,
             phase: Phase::Idle,
-            exch: Exchange::new(),
+            exch: if verify {
+                Exchange::with_recv_buf(VERIFY_RECV_BUF)
+            } else {
+                Exchange::new()
+            },
             op: Op::Get,
             started: Instant::now(),
             deadline: None,

@@ -101,7 +101,7 @@ impl Worker {
         let seed = w.seed;
         let etag_is_md5 = w.protocol == Protocol::S3;
         let conns: Box<[Conn]> = (0..conns)
-            .map(|_| Conn::new(shared.addr.clone(), etag_is_md5))
+            .map(|_| Conn::new(shared.addr.clone(), w.verify, etag_is_md5))
             .collect();
         let start = shared.started;
         let (header, base) = w
