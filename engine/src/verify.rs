@@ -11,15 +11,17 @@
 //!    that prefix makes the object unrecognised (step 2 then decides).
 //! 2. **The server's checksum**, where the protocol carries one for the whole object (a 200
 //!    answer): AIS `Ais-Checksum-Type`/`-Value` (xxhash, md5, sha256), S3
-//!    `x-amz-checksum-crc32`/`-crc32c`/`-sha1`/`-sha256` (full-object, base64), and for S3 a
-//!    single-part ETag (a quoted 32-hex MD5; multipart ETags carry `-N` and are skipped). It
-//!    is hashed while the body streams in and must match, whether or not the pattern was
-//!    recognised.
+//!    `x-amz-checksum-crc32`/`-crc32c`/`-sha1`/`-sha256` (full-object, base64). It is hashed
+//!    while the body streams in and must match, whether or not the pattern was recognised.
+//!    For S3, a single-part ETag (a quoted 32-hex string; multipart ETags carry `-N` and are
+//!    skipped) is only *maybe* the body's MD5 (not under SSE-KMS or SSE-C), so it can verify
+//!    an unrecognised body but its disagreement proves nothing; it is not hashed once the
+//!    pattern recognised the object.
 //!
 //! Outcome: recognised and intact (and checksum, if any, matching) = [`Verdict::Ok`];
-//! unrecognised but the checksum matches = [`Verdict::Ok`] (verified by checksum); any
-//! mismatch = [`Verdict::Corrupt`]; unrecognised without a checksum = [`Verdict::Unknown`],
-//! counted as `verify-unknown`, never passed silently. Headers are looked at only through this
+//! unrecognised but a checksum or the ETag matches = [`Verdict::Ok`] (verified by checksum);
+//! a pattern or checksum mismatch = [`Verdict::Corrupt`]; unrecognised and nothing matching
+//! = [`Verdict::Unknown`], counted as `verify-unknown`, never passed silently. Headers are looked at only through this
 //! sink, so a run without `--verifyhash` pays nothing for them. Nothing here allocates.
 
 use base64::Engine as _;
@@ -118,6 +120,8 @@ impl Kind {
 struct Announced {
     kind: Kind,
     want: [u8; 32],
+    /// A mismatch proves corruption (false for an S3 ETag, which may not be an MD5).
+    proof: bool,
 }
 
 /// The verification state of one connection's current GET; see the module docs.
@@ -170,15 +174,15 @@ impl BodyCheck {
         if !self.active {
             return Verdict::Ok;
         }
-        let sum_ok = self
+        let sum = self
             .sum
             .take()
-            .map(|(h, a)| h.matches(&a.want[..a.kind.len()]));
-        match (self.prefix_ok, sum_ok) {
-            (true, s) if self.rest_ok && s != Some(false) => Verdict::Ok,
-            (true, _) | (false, Some(false)) => Verdict::Corrupt,
-            (false, Some(true)) => Verdict::Ok,
-            (false, None) => Verdict::Unknown,
+            .map(|(h, a)| (h.matches(&a.want[..a.kind.len()]), a.proof));
+        match (self.prefix_ok, sum) {
+            (true, s) if self.rest_ok && s != Some((false, true)) => Verdict::Ok,
+            (true, _) | (false, Some((false, true))) => Verdict::Corrupt,
+            (false, Some((true, _))) => Verdict::Ok,
+            (false, Some((false, false)) | None) => Verdict::Unknown,
         }
     }
 }
@@ -188,6 +192,8 @@ enum Header<'a> {
     AisType(Option<Kind>),
     AisValue(&'a [u8]),
     Sum(Kind, [u8; 32], usize),
+    /// An S3 single-part ETag: maybe the body's MD5.
+    Etag([u8; 32]),
 }
 
 /// Reads one header if it concerns a supported whole-object checksum.
@@ -221,7 +227,7 @@ fn parse<'a>(name: &[u8], value: &'a [u8], etag_is_md5: bool) -> Option<Header<'
         (v.len() == 32)
             .then(|| hex(v))
             .flatten()
-            .map(|(w, n)| Header::Sum(Kind::Md5, w, n))
+            .map(|(w, _)| Header::Etag(w))
     } else {
         None
     }
@@ -240,9 +246,14 @@ impl Sink for BodyCheck {
             return;
         }
         let (mut ais_type, mut ais_value, mut best) = (None, None, None::<Announced>);
+        let mut etag = None;
         let mut offer = |kind: Kind, want: [u8; 32], n: usize| {
             if n == kind.len() && best.is_none_or(|b| kind < b.kind) {
-                best = Some(Announced { kind, want });
+                best = Some(Announced {
+                    kind,
+                    want,
+                    proof: true,
+                });
             }
         };
         for h in headers {
@@ -250,6 +261,7 @@ impl Sink for BodyCheck {
                 Some(Header::AisType(k)) => ais_type = k,
                 Some(Header::AisValue(v)) => ais_value = Some(v),
                 Some(Header::Sum(kind, want, n)) => offer(kind, want, n),
+                Some(Header::Etag(want)) => etag = Some(want),
                 None => {}
             }
         }
@@ -272,7 +284,12 @@ impl Sink for BodyCheck {
             }
             _ => {}
         }
-        self.sum = best.map(|a| (a.kind.hasher(), a));
+        let etag = etag.map(|want| Announced {
+            kind: Kind::Md5,
+            want,
+            proof: false,
+        });
+        self.sum = best.or(etag).map(|a| (a.kind.hasher(), a));
     }
 
     fn body(&mut self, b: &[u8]) {
@@ -293,6 +310,13 @@ impl Sink for BodyCheck {
         }
         self.pos += b.len() as u64;
         self.seen += b.len() as u64;
+        if self.prefix_ok
+            && self.seen >= RECOGNISE_LEN
+            && self.sum.as_ref().is_some_and(|s| !s.1.proof)
+        {
+            // Recognised: the pattern decides, and an ETag could not overrule it.
+            self.sum = None;
+        }
     }
 }
 
@@ -397,6 +421,14 @@ mod tests {
             .collect();
         let etag = format!("\"{md5hex}\"");
         assert_eq!(check(200, &[("ETag", &etag)], &foreign, true), Verdict::Ok);
+        // An ETag that disagrees proves nothing (it may not be an MD5).
+        let other = format!("\"{}\"", "0".repeat(32));
+        assert_eq!(
+            check(200, &[("ETag", &other)], &foreign, true),
+            Verdict::Unknown
+        );
+        let obj = object(3000);
+        assert_eq!(check(200, &[("ETag", &other)], &obj, true), Verdict::Ok);
         // Only S3's ETag is an MD5; multipart ETags are not.
         assert_eq!(
             check(200, &[("ETag", &etag)], &foreign, false),
@@ -433,7 +465,6 @@ mod tests {
             Verdict::Unknown
         );
         // A recognised object whose checksum disagrees is corrupt; a 206 ignores checksums.
-        let obj = object(3000);
         assert_eq!(
             check(200, &[("x-amz-checksum-crc32", &crc)], &obj, true),
             Verdict::Corrupt
