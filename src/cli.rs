@@ -250,7 +250,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1000, help_heading = "Naming")]
     pub prefill: u64,
 
-    /// Hash every GET body against the built-in target's content (copy path, slower).
+    /// Check every GET body against ringload's content and the server's checksum (copy path, slower).
     #[arg(long, alias = "verify", help_heading = "Engine")]
     pub verifyhash: bool,
     /// Cores (pinned threads) to run; default all online CPUs.

@@ -1,10 +1,14 @@
-//! Deterministic object content: what the built-in server serves and `--verify` checks.
+//! Deterministic object content: what every ringload PUT sends, what the built-in server
+//! serves, and what `--verifyhash` checks.
 //!
 //! Owns [`Pattern`], one process-wide buffer of [`PATTERN_LEN`] bytes generated once from
 //! [`PATTERN_SEED`] (xoshiro256+ via `rand_xoshiro`). Object `name` of any length has bytes
 //! `pattern[(object_start(name) + i) % PATTERN_LEN]`, with `object_start(name) =
-//! XXH64(name, 0) % PATTERN_LEN`. Server and client derive the same bytes from the name
-//! alone, so no content is stored and any GET (whole or ranged) can be checked.
+//! XXH64(name, 0) % PATTERN_LEN`. Writer, server and reader derive the same bytes from the
+//! name alone, so no content is stored, a PUT body is sent as slices of the one shared buffer
+//! (zero-copy, memory flat in object size), and any GET (whole or ranged) of an object any
+//! ringload run wrote can be checked. The price: content repeats with the 1 MiB period, so
+//! a deduplicating or compressing target sees at most 1 MiB of distinct data.
 //!
 //! Invariants: the pattern depends only on [`PATTERN_SEED`] (stable across runs, builds and
 //! platforms; changing it changes every object's content); [`Pattern::chunk`] and
@@ -81,6 +85,19 @@ impl Pattern {
             at = at.wrapping_add(want.len() as u64);
         }
         true
+    }
+
+    /// XXH64 (seed 0) of the `size` bytes of the object whose start is `start`, streamed
+    /// from the pattern (no allocation; about 1 s per 10 GB on one core).
+    pub fn xxh64(&self, start: u64, size: u64) -> u64 {
+        let mut h = xxhash_rust::xxh64::Xxh64::new(0);
+        let mut pos = 0u64;
+        while pos < size {
+            let c = self.chunk(start, pos, (size - pos).min(PATTERN_LEN as u64) as usize);
+            h.update(c);
+            pos += c.len() as u64;
+        }
+        h.digest()
     }
 
     /// The whole pattern.

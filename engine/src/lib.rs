@@ -3,8 +3,8 @@
 //! Layout (one concern per module):
 //! - [`units`]: aisloader's size syntax and Go's duration syntax.
 //! - [`workload`]: the validated run description the engine takes (no clap, no TOML here).
-//! - [`naming`], [`selector`], [`payload`], [`rng`], [`names`]: what to PUT and GET, and the
-//!   bytes a PUT sends.
+//! - [`naming`], [`selector`], [`rng`], [`names`]: what to PUT and GET; [`content`]: the bytes
+//!   a PUT sends, the built-in target serves and [`verify`] checks a GET against.
 //! - [`proto`]: protocol settings and secrets (AIS provider/checksum/token, S3 keys).
 //! - [`http`]: the sans-IO HTTP/1.1 client exchange (bytes in, I/O requests out).
 //! - [`worker`]: one core's connections and closed loop, independent of the I/O driver.
@@ -27,7 +27,6 @@ pub mod http;
 pub mod inject;
 pub mod names;
 pub mod naming;
-pub mod payload;
 pub mod phase;
 pub mod proto;
 pub mod report;
@@ -39,6 +38,7 @@ pub mod selector;
 pub mod server;
 pub mod stats;
 pub mod units;
+pub mod verify;
 pub mod worker;
 pub mod workload;
 

@@ -82,6 +82,9 @@ pub enum ErrorKind {
     Redirect,
     /// `--verifyhash`: the body's content did not match the expected bytes.
     Verify,
+    /// `--verifyhash`: the body is not ringload's content and carries no checksum, so it
+    /// could not be checked.
+    VerifyUnknown,
     /// The process ran out of file descriptors (EMFILE, ENFILE).
     FdLimit,
     /// No free local port for another connection to the address (EADDRNOTAVAIL).
@@ -93,7 +96,7 @@ pub enum ErrorKind {
 }
 
 /// Indices of the non-HTTP kinds in [`OpStats`]'s fixed counter array.
-const KINDS: [ErrorKind; 11] = [
+const KINDS: [ErrorKind; 12] = [
     ErrorKind::Connect,
     ErrorKind::Reset,
     ErrorKind::Timeout,
@@ -102,6 +105,7 @@ const KINDS: [ErrorKind; 11] = [
     ErrorKind::Protocol,
     ErrorKind::Redirect,
     ErrorKind::Verify,
+    ErrorKind::VerifyUnknown,
     ErrorKind::FdLimit,
     ErrorKind::NoPorts,
     ErrorKind::NoMemory,
@@ -140,6 +144,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Redirect => "redirect",
             ErrorKind::Verify => "verify",
+            ErrorKind::VerifyUnknown => "verify-unknown",
             ErrorKind::FdLimit => "fd-limit",
             ErrorKind::NoPorts => "no-ports",
             ErrorKind::NoMemory => "no-memory",
@@ -282,9 +287,10 @@ impl OpStats {
             ErrorKind::Protocol => &mut self.kinds[5],
             ErrorKind::Redirect => &mut self.kinds[6],
             ErrorKind::Verify => &mut self.kinds[7],
-            ErrorKind::FdLimit => &mut self.kinds[8],
-            ErrorKind::NoPorts => &mut self.kinds[9],
-            ErrorKind::NoMemory => &mut self.kinds[10],
+            ErrorKind::VerifyUnknown => &mut self.kinds[8],
+            ErrorKind::FdLimit => &mut self.kinds[9],
+            ErrorKind::NoPorts => &mut self.kinds[10],
+            ErrorKind::NoMemory => &mut self.kinds[11],
             ErrorKind::Http(c) if (HTTP_FIRST..=HTTP_LAST).contains(&c) => {
                 &mut self.http[usize::from(c - HTTP_FIRST)]
             }
@@ -536,6 +542,7 @@ mod tests {
             (ErrorKind::Protocol, "protocol"),
             (ErrorKind::Redirect, "redirect"),
             (ErrorKind::Verify, "verify"),
+            (ErrorKind::VerifyUnknown, "verify-unknown"),
             (ErrorKind::FdLimit, "fd-limit"),
             (ErrorKind::NoPorts, "no-ports"),
             (ErrorKind::NoMemory, "no-memory"),

@@ -204,7 +204,7 @@ fn redirect_location_is_kept() {
     ex.on_sent(0);
     let space = ex.recv_space();
     space[..wire.len()].copy_from_slice(wire);
-    ex.on_recv(wire.len(), &mut |_| {}).unwrap();
+    ex.on_recv(wire.len(), &mut |_: &[u8]| {}).unwrap();
     assert!(ex.is_done());
     assert_eq!(ex.status(), 307);
     assert_eq!(ex.location(), b"http://127.0.0.1:9/x?pid=1");
@@ -301,4 +301,49 @@ fn a_redirect_before_100_skips_the_body_and_the_connection() {
         "the server may still expect the body: not reused"
     );
     assert_eq!(ex.location(), b"http://t:1/o?pid=p");
+}
+
+/// A sink sees the final head once (never an interim `100 Continue`) with its headers, and
+/// then the body.
+#[test]
+fn sink_sees_only_the_final_head_then_the_body() {
+    struct Rec {
+        heads: Vec<(u16, Vec<String>)>,
+        body: Vec<u8>,
+    }
+    impl Sink for Rec {
+        fn head(&mut self, status: u16, headers: &[httparse::Header<'_>]) {
+            let names = headers.iter().map(|h| h.name.to_string()).collect();
+            self.heads.push((status, names));
+        }
+        fn body(&mut self, b: &[u8]) {
+            assert_eq!(self.heads.len(), 1, "body before its head");
+            self.body.extend_from_slice(b);
+        }
+    }
+    let wire = b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n\
+                 HTTP/1.1 200 OK\r\nETag: \"x\"\r\nContent-Length: 5\r\n\r\nhello";
+    let mut ex = Exchange::with_recv_buf(16);
+    ex.head.extend_from_slice(b"PUT / HTTP/1.1\r\n\r\n");
+    ex.begin(0, false, false);
+    let n = ex.head_rest().len();
+    ex.on_sent(n);
+    let mut rec = Rec {
+        heads: Vec::new(),
+        body: Vec::new(),
+    };
+    let mut pos = 0;
+    while !ex.is_done() {
+        let space = ex.recv_space();
+        let n = space.len().min(wire.len() - pos);
+        assert!(n > 0, "ran out of wire");
+        space[..n].copy_from_slice(&wire[pos..pos + n]);
+        pos += n;
+        ex.on_recv(n, &mut rec).unwrap();
+    }
+    assert_eq!(
+        rec.heads,
+        vec![(200, vec!["ETag".to_string(), "Content-Length".to_string()])]
+    );
+    assert_eq!(rec.body, b"hello");
 }

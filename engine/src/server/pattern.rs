@@ -16,20 +16,9 @@ pub(crate) fn doubled_pattern() -> &'static [u8] {
     DOUBLED.get_or_init(|| [pattern(), pattern()].concat().into_boxed_slice())
 }
 
-/// XXH64 (seed 0) of the `size` bytes of object `name`, streamed from the pattern (no
-/// allocation; about 1 s per 10 GB on one core).
+/// XXH64 (seed 0) of the `size` bytes of object `name` (see [`crate::content::Pattern::xxh64`]).
 pub(crate) fn object_xxh64(name: &[u8], size: u64) -> u64 {
-    let doubled = doubled_pattern();
-    let mut h = xxhash_rust::xxh64::Xxh64::new(0);
-    let mut pos = object_start(name);
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(PATTERN_LEN as u64) as usize;
-        h.update(&doubled[pos..pos + n]);
-        pos = (pos + n) % PATTERN_LEN;
-        left -= n as u64;
-    }
-    h.digest()
+    crate::content::pattern().xxh64(crate::content::object_start(name), size)
 }
 
 /// The shared pattern bytes.

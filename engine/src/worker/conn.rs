@@ -9,8 +9,10 @@ use std::time::Instant;
 
 use socket2::{Domain, Protocol as SockProto, SockAddr, Socket, Type};
 
+use crate::http::exchange::VERIFY_RECV_BUF;
 use crate::http::Exchange;
 use crate::stats::Op;
+use crate::verify::BodyCheck;
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +52,10 @@ pub struct Conn {
     pub peer: SockAddr,
     /// The core's host index of `peer` (0 = the endpoint).
     pub host: usize,
-    /// Verification state for `--verify` GETs.
-    pub verify_start: u64,
-    pub verify_pos: u64,
-    pub verify_ok: bool,
+    /// Where the current object's content starts in the pattern (a PUT's body).
+    pub content_start: u64,
+    /// Verification state of a `--verifyhash` GET.
+    pub check: BodyCheck,
     iov: [libc::iovec; 2],
     msg: libc::msghdr,
 }
@@ -66,11 +68,17 @@ pub enum Abort {
 }
 
 impl Conn {
-    pub fn new(peer: SockAddr) -> Conn {
+    /// `verify`: GET bodies are copied and checked (a larger receive buffer); `etag_is_md5`:
+    /// the protocol's single-part ETag is the body's MD5 (S3).
+    pub fn new(peer: SockAddr, verify: bool, etag_is_md5: bool) -> Conn {
         Conn {
             fd: -1,
             phase: Phase::Idle,
-            exch: Exchange::new(),
+            exch: if verify {
+                Exchange::with_recv_buf(VERIFY_RECV_BUF)
+            } else {
+                Exchange::new()
+            },
             op: Op::Get,
             started: Instant::now(),
             deadline: None,
@@ -81,9 +89,8 @@ impl Conn {
             redirects: 0,
             peer,
             host: 0,
-            verify_start: 0,
-            verify_pos: 0,
-            verify_ok: true,
+            content_start: 0,
+            check: BodyCheck::new(etag_is_md5),
             iov: [libc::iovec {
                 iov_base: std::ptr::null_mut(),
                 iov_len: 0,

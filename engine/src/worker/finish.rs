@@ -12,6 +12,7 @@ use super::shared::keeps_put_names;
 use super::{Step, StopReason, Worker, FORBIDDEN_STOP, MAX_REDIRECTS};
 use crate::http::Method;
 use crate::stats::{ErrorKind, Op};
+use crate::verify::Verdict;
 
 impl Worker {
     pub(super) fn finish_op(&mut self, i: usize) -> Step {
@@ -33,8 +34,15 @@ impl Worker {
             if !sh.any_success.load(Ordering::Relaxed) {
                 sh.any_success.store(true, Ordering::Relaxed);
             }
-            if op == Op::Get && !c.verify_ok {
+            let verdict = if op == Op::Get && self.shared.workload.verify {
+                c.check.verdict()
+            } else {
+                Verdict::Ok
+            };
+            if verdict == Verdict::Corrupt {
                 self.stats.record_err(op, ErrorKind::Verify);
+            } else if verdict == Verdict::Unknown {
+                self.stats.record_err(op, ErrorKind::VerifyUnknown);
             } else {
                 let bytes = match op {
                     Op::Get => c.exch.body_bytes(),
@@ -106,7 +114,7 @@ impl Worker {
                 origin: h == 0,
                 target: Some(&self.ident),
             },
-            &self.payload,
+            c.content_start,
             &mut c.exch.head,
         );
         self.reissue(i)

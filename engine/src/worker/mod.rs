@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use crate::content;
 use crate::http::{Failure, Method, Need};
 use crate::naming::Namer;
-use crate::payload::Payload;
 use crate::rng::{pct_fires, FastRng};
 use crate::stats::{unix_now_ns, CoreStats, ErrorKind, Op, Snapshot, TICK};
+use crate::workload::Protocol;
 use conn::{Abort, Conn, Phase};
 use finish::switch_host;
 use hosts::Hosts;
@@ -71,7 +71,6 @@ pub struct Worker {
     conns: Box<[Conn]>,
     stats: CoreStats,
     ticks: Sender<(usize, Snapshot)>,
-    payload: Payload,
     namer: Namer,
     rng: FastRng,
     name: Vec<u8>,
@@ -102,7 +101,10 @@ impl Worker {
     ) -> Worker {
         let w = &shared.workload;
         let seed = w.seed;
-        let conns: Box<[Conn]> = (0..conns).map(|_| Conn::new(shared.addr.clone())).collect();
+        let etag_is_md5 = w.protocol == Protocol::S3;
+        let conns: Box<[Conn]> = (0..conns)
+            .map(|_| Conn::new(shared.addr.clone(), w.verify, etag_is_md5))
+            .collect();
         let start = shared.started;
         let (header, base) = w
             .endpoint
@@ -114,7 +116,6 @@ impl Worker {
             host0: req.host0.clone(),
             req,
             core,
-            payload: Payload::new(seed ^ (core as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             namer: Namer::new(w),
             rng: FastRng::new(seed ^ 0xC0DE ^ ((core as u64) << 32)),
             stats: CoreStats::new(shared.start_unix_ns),
@@ -155,14 +156,14 @@ impl Worker {
         let (sent, total) = c.exch.body_progress();
         let body = if sent < total && c.exch.may_send_body() {
             let max = (total - sent).min(SEND_SLICE as u64) as usize;
-            self.payload.chunk(sent, max)
+            content::pattern().chunk(c.content_start, sent, max)
         } else {
             &[]
         };
         c.prepare_send(body)
     }
 
-    /// For a request that goes out in one piece (its head plus at most one payload slice):
+    /// For a request that goes out in one piece (its head plus at most one content slice):
     /// prepares the message and accounts it as sent, so that a driver can submit the send and
     /// the first receive of the response together. The driver must send it completely
     /// (`MSG_WAITALL`) or fail the operation. Returns `None` for larger requests.
@@ -174,7 +175,11 @@ impl Worker {
         } else {
             0
         };
-        if left > SEND_SLICE as u64 || self.payload.chunk(sent, left as usize).len() as u64 != left
+        if left > SEND_SLICE as u64
+            || content::pattern()
+                .chunk(c.content_start, sent, left as usize)
+                .len() as u64
+                != left
         {
             return None;
         }
@@ -237,23 +242,9 @@ impl Worker {
                         c.exch.on_sent(n);
                         Ok(())
                     }
-                    Need::Recv => {
-                        let Conn {
-                            exch,
-                            verify_start,
-                            verify_pos,
-                            verify_ok,
-                            ..
-                        } = c;
-                        let verify = verify && c.op == Op::Get;
-                        exch.on_recv(n, &mut |b: &[u8]| {
-                            if verify {
-                                *verify_ok &=
-                                    content::pattern().verify(*verify_start, *verify_pos, b);
-                                *verify_pos += b.len() as u64;
-                            }
-                        })
-                    }
+                    // Only a verifying GET looks at headers and body bytes.
+                    Need::Recv if verify && c.op == Op::Get => c.exch.on_recv(n, &mut c.check),
+                    Need::Recv => c.exch.on_recv(n, &mut |_: &[u8]| {}),
                     Need::Discard(_) => c.exch.on_discarded(n),
                     Need::Done => Ok(()),
                 };
@@ -391,6 +382,13 @@ impl Worker {
         let range = (!put && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
         switch_host(&mut self.conns[i], &mut self.hosts, 0);
         let c = &mut self.conns[i];
+        if put || w.verify {
+            // The object's content: what a PUT sends and a verified GET is checked against.
+            self.ident.clear();
+            self.ident.extend_from_slice(&sh.object_prefix);
+            self.ident.extend_from_slice(&self.name);
+            c.content_start = content::object_start(&self.ident);
+        }
         let spec = Spec {
             method: if put { Method::Put } else { Method::Get },
             name: &self.name,
@@ -401,15 +399,10 @@ impl Worker {
             target: None,
         };
         let expect = self.req.expects(&spec);
-        self.req.encode(&spec, &self.payload, &mut c.exch.head);
+        self.req.encode(&spec, c.content_start, &mut c.exch.head);
         let verify = w.verify && !put;
         if verify {
-            self.ident.clear();
-            self.ident.extend_from_slice(&sh.object_prefix);
-            self.ident.extend_from_slice(&self.name);
-            c.verify_start = content::object_start(&self.ident);
-            c.verify_pos = range.map_or(0, |r| r.0);
-            c.verify_ok = true;
+            c.check.begin(c.content_start, range.map_or(0, |r| r.0));
         }
         c.exch.begin(size, false, !verify);
         if expect {

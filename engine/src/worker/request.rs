@@ -3,8 +3,8 @@
 //!
 //! - **http**: `<base>/<bucket>/<name>`.
 //! - **ais**: `<base>/v1/objects/<bucket>/<name>?provider=<p>`; PUTs add `skip_vc=true` and
-//!   `Ais-Checksum-Type/Value` (XXH64 of the body, cached by size: a PUT body is the core's
-//!   payload stream from offset 0, so its hash depends only on its length). A bearer token
+//!   `Ais-Checksum-Type/Value` (XXH64 of the body: the object's content window, hashed from
+//!   the pattern per PUT, the last one cached). A bearer token
 //!   goes only to the endpoint's host (host 0), never to a host a redirect names.
 //! - **s3**: path-style `<base>/<bucket>/<name>` or virtual-host `<base>/<name>` with Host
 //!   `<bucket>.<endpoint>`, each request signed with SigV4 (`UNSIGNED-PAYLOAD` for PUT bodies,
@@ -13,8 +13,8 @@
 //! A redirect re-encodes the whole request for its new host and path-and-query, so the Host
 //! header, the token rule and a signature always match what is sent.
 
+use crate::content;
 use crate::http::{encode_path, Method, RequestHead};
-use crate::payload::Payload;
 use crate::proto::{CksumType, S3Addressing};
 use crate::s3::sigv4::{AmzDate, SignRequest, Signer, EMPTY_SHA256, UNSIGNED_PAYLOAD};
 use crate::workload::{Protocol, Workload};
@@ -49,8 +49,8 @@ pub struct Requests {
     pub host0: String,
     token_line: Vec<u8>,
     cksum: CksumType,
-    /// Last PUT size hashed and its hex digest.
-    cksum_cache: Option<(u64, [u8; 16])>,
+    /// Last PUT (content start, size) hashed and its hex digest.
+    cksum_cache: Option<((u64, u64), [u8; 16])>,
     signer: Option<Signer>,
     date: Option<(u64, AmzDate)>,
     target: Vec<u8>,
@@ -115,8 +115,6 @@ impl Requests {
         r
     }
 
-    /// Writes the complete request head of `s` into `out`; `payload` supplies PUT bodies for
-    /// the checksum.
     /// Whether this request's body should wait for `100 Continue` (see [`EXPECT_MIN`]).
     pub fn expects(&self, s: &Spec) -> bool {
         self.protocol == Protocol::Ais
@@ -125,7 +123,9 @@ impl Requests {
             && s.size.is_some_and(|n| n >= self.expect_min)
     }
 
-    pub fn encode(&mut self, s: &Spec, payload: &Payload, out: &mut Vec<u8>) {
+    /// Writes the complete request head of `s` into `out`; a PUT's body is the content of the
+    /// object starting at `start` in the pattern (for the checksum).
+    pub fn encode(&mut self, s: &Spec, start: u64, out: &mut Vec<u8>) {
         self.target.clear();
         match s.target {
             Some(t) => self.target.extend_from_slice(t),
@@ -152,7 +152,7 @@ impl Requests {
         }
         if let (Protocol::Ais, Some(size), CksumType::Xxhash) = (self.protocol, s.size, self.cksum)
         {
-            let hex = self.cksum_hex(size, payload);
+            let hex = self.cksum_hex(start, size);
             self.extra
                 .extend_from_slice(b"Ais-Checksum-Type: xxhash\r\nAis-Checksum-Value: ");
             self.extra.extend_from_slice(&hex);
@@ -194,25 +194,18 @@ impl Requests {
         .encode(out);
     }
 
-    fn cksum_hex(&mut self, size: u64, payload: &Payload) -> [u8; 16] {
-        if let Some((n, hex)) = self.cksum_cache {
-            if n == size {
+    fn cksum_hex(&mut self, start: u64, size: u64) -> [u8; 16] {
+        if let Some((key, hex)) = self.cksum_cache {
+            if key == (start, size) {
                 return hex;
             }
         }
-        let mut h = xxhash_rust::xxh64::Xxh64::new(0);
-        let mut off = 0u64;
-        while off < size {
-            let chunk = payload.chunk(off, (size - off).min(1 << 30) as usize);
-            h.update(chunk);
-            off += chunk.len() as u64;
-        }
+        let v = content::pattern().xxh64(start, size);
         let mut hex = [0u8; 16];
-        let v = h.digest();
         for (k, b) in hex.iter_mut().enumerate() {
             *b = b"0123456789abcdef"[((v >> (60 - 4 * k)) & 15) as usize];
         }
-        self.cksum_cache = Some((size, hex));
+        self.cksum_cache = Some(((start, size), hex));
         hex
     }
 }
@@ -234,7 +227,7 @@ mod tests {
     fn encode(w: &Workload, s: &Spec) -> String {
         let mut r = Requests::new(w, "127.0.0.1:8080", "");
         let mut out = Vec::new();
-        r.encode(s, &Payload::new(7), &mut out);
+        r.encode(s, content::object_start(s.name), &mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -267,8 +260,9 @@ mod tests {
         assert!(get.contains("Authorization: Bearer TOK\r\n"));
         let put = encode(&w, &spec(Method::Put, Some(3000), true, "127.0.0.1:8080"));
         assert!(put.starts_with("PUT /v1/objects/bk/a%20dir/x?provider=ais&skip_vc=true "));
+        let start = content::object_start(b"a dir/x");
         let mut h = xxhash_rust::xxh64::Xxh64::new(0);
-        h.update(Payload::new(7).chunk(0, 3000));
+        h.update(content::pattern().chunk(start, 0, 3000));
         let want = format!("Ais-Checksum-Value: {:016x}\r\n", h.digest());
         assert!(
             put.contains("Ais-Checksum-Type: xxhash\r\n") && put.contains(&want),
