@@ -21,9 +21,8 @@ mod limits;
 pub use cause::{cause, dominant, io_cause, Dominant};
 pub use limits::{hold_all_fds_but, raise_nofile, Limits, TEST_FREE_FDS_ENV};
 
-use crate::http::exchange::RECV_BUF;
+use crate::http::exchange::{RECV_BUF, VERIFY_RECV_BUF};
 use crate::naming::RANDOM_NAME_LEN;
-use crate::payload::PAYLOAD_LEN;
 use crate::worker::{conn::Conn, MAX_IDLE_PER_HOST};
 use crate::workload::{Protocol, Workload};
 
@@ -36,9 +35,10 @@ const CLIENT_CONN_EXTRA: u64 = 512 + RECV_BUF as u64 + 40 + 2 * 64 + 4 * 16;
 /// Kernel memory of one socket (socket, file and inode structures), which leaves
 /// MemAvailable although it is not in the process's resident size.
 const KERNEL_SOCKET: u64 = 2 * 1024;
-/// Memory of one core besides its connections: the payload buffer and the statistics
-/// histograms (measured: a few hundred KiB).
-const CORE_FIXED: u64 = PAYLOAD_LEN as u64 + 1024 * 1024;
+/// Memory of one core besides its connections: the statistics histograms and interval
+/// snapshots (measured: a few hundred KiB). PUT bodies come from the process-wide content
+/// pattern, counted in [`PROCESS_FIXED`].
+const CORE_FIXED: u64 = 1024 * 1024;
 /// Memory of the process besides the cores: the content pattern, code and the reporter.
 const PROCESS_FIXED: u64 = 16 * 1024 * 1024;
 /// Memory of one name the built-in target is filled with: the stored key and metadata in the
@@ -74,6 +74,8 @@ pub struct Plan {
     pub name_len: u64,
     /// Size of the `--filelist` file, whose names are held in memory.
     pub filelist_bytes: u64,
+    /// `--verifyhash`: each connection receives into a larger buffer.
+    pub verify: bool,
 }
 
 impl Plan {
@@ -101,6 +103,7 @@ impl Plan {
                 .as_deref()
                 .and_then(|p| std::fs::metadata(p).ok())
                 .map_or(0, |m| m.len()),
+            verify: w.verify,
         }
     }
 }
@@ -150,7 +153,12 @@ pub fn estimate(p: &Plan) -> Need {
         Some(b) => (client_sockets, b.nodes * NODE_FDS),
         None => (0, 0),
     };
-    let conn_mem = std::mem::size_of::<Conn>() as u64 + CLIENT_CONN_EXTRA;
+    let verify_extra = if p.verify {
+        (VERIFY_RECV_BUF - RECV_BUF) as u64
+    } else {
+        0
+    };
+    let conn_mem = std::mem::size_of::<Conn>() as u64 + CLIENT_CONN_EXTRA + verify_extra;
     let memory_conns = p
         .numworkers
         .saturating_mul(conn_mem)

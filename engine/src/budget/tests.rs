@@ -15,6 +15,7 @@ fn plan(numworkers: u64, cores: u64) -> Plan {
         prefill: 0,
         name_len: 32,
         filelist_bytes: 0,
+        verify: false,
     }
 }
 
@@ -226,6 +227,7 @@ fn prefill_and_filelist_names_take_memory() {
     assert!(estimate(&filled).memory >= base + 1_000_000 * 64);
     let listed = Plan {
         filelist_bytes: 1 << 30,
+        verify: false,
         ..plan(10, 1)
     };
     assert!(estimate(&listed).memory >= base + (1 << 30));

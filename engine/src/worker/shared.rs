@@ -118,10 +118,19 @@ mod tests {
 
     #[test]
     fn only_a_mixed_run_without_names_keeps_put_names() {
-        assert!(!keeps_put_names(100, false), "a 100% PUT run keeps no names");
+        assert!(
+            !keeps_put_names(100, false),
+            "a 100% PUT run keeps no names"
+        );
         assert!(!keeps_put_names(100, true));
-        assert!(keeps_put_names(20, false), "a mixed run reads back its own PUTs");
-        assert!(!keeps_put_names(20, true), "a run with listed names reads those");
+        assert!(
+            keeps_put_names(20, false),
+            "a mixed run reads back its own PUTs"
+        );
+        assert!(
+            !keeps_put_names(20, true),
+            "a run with listed names reads those"
+        );
         assert!(!keeps_put_names(0, true));
     }
 }
