@@ -20,28 +20,13 @@ Needs taskset (util-linux). Loopback only. Every load is bounded by --minutes.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, seconds=5.0):
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    sys.exit(f"nothing listens on port {port}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vs_wrk import free_port, wait_port  # noqa: E402
 
 
 def rss_kib(pid):
