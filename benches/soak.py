@@ -66,9 +66,12 @@ def main():
         while client.poll() is None:
             time.sleep(a.every)
             try:
-                samples.append((time.time() - start, rss_kib(client.pid), fds(client.pid)))
+                sample = (time.time() - start, rss_kib(client.pid), fds(client.pid))
             except OSError:
                 break
+            # A process that is exiting (or a zombie) shows no memory and no descriptors.
+            if client.poll() is None and sample[1] > 0:
+                samples.append(sample)
         err = client.stderr.read()
         if client.wait() != 0:
             sys.exit(f"the client failed ({client.returncode}):\n{err}")
