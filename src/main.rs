@@ -11,6 +11,7 @@ mod serve_cmd;
 mod spec_args;
 mod target;
 mod verdict;
+mod workload_args;
 
 use clap::Parser;
 

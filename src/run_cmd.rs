@@ -1,9 +1,8 @@
-//! `ringload run`: turn parsed flags into a validated workload, check it fits this machine's
+//! `ringload run`: turn parsed flags into a validated workload (`workload_args`), check it fits this machine's
 //! resources, start the built-in target when nothing names one (`resolve` decides), run the
 //! engine and write the result file (the exit code and its message come from `verdict`).
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use ringload_engine::budget;
 use ringload_engine::names::NameList;
@@ -12,23 +11,18 @@ use ringload_engine::result::{ResultFile, RunMeta, RunStatus};
 use ringload_engine::run::{self, RunError, RunOptions};
 use ringload_engine::server::{self, ServeConfig};
 use ringload_engine::worker::StopReason;
-use ringload_engine::workload::{DriverKind, Endpoint, Protocol, Workload};
+use ringload_engine::workload::{Endpoint, Protocol, Workload};
 
-use ringload_engine::proto::{CksumType, ProtoConfig, S3Addressing};
-
-use ringload_engine::workload::Sampler;
 use ringload_launcher::barrier;
 use ringload_launcher::ranks::{self, Rank};
 use ringload_launcher::spec::Loaded;
 
-use crate::cli::{DriverArg, RunArgs, S3AddressingArg, SamplerArg};
+use crate::cli::{RunArgs, SamplerArg};
 use crate::multinode;
 use crate::resolve::{self, Resolved};
 use crate::target::{self, Control};
 use crate::verdict;
-
-/// aisloader's default run length when no duration and no other bound is given.
-const DEFAULT_DURATION: Duration = Duration::from_secs(60);
+use crate::workload_args;
 
 /// Exit codes (documented in `--help` and the README).
 const EXIT_FAILED: i32 = 1;
@@ -42,100 +36,6 @@ fn usage(msg: impl std::fmt::Display) -> i32 {
 fn failed(msg: impl std::fmt::Display) -> i32 {
     eprintln!("error: {msg}");
     EXIT_FAILED
-}
-
-/// Builds the workload from the flags and this process's rank (without the endpoint).
-fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
-    let bounded = a.totalputsize > 0 || a.maxputs > 0 || a.epochs > 0;
-    let duration = match a.duration {
-        Some(d) if d.is_zero() => None,
-        Some(d) => Some(d),
-        None if bounded => None,
-        None => {
-            eprintln!("note: --duration not given: running for 1m");
-            Some(DEFAULT_DURATION)
-        }
-    };
-    let distributed = a.sampler == SamplerArg::Distributed;
-    let rank_names = r.ranks > 1 && a.loaderidhashlen == 0;
-    if rank_names && (a.loaderid != "0" || a.loadernum != 0) {
-        eprintln!(
-            "note: --loaderid {} --loadernum {} replaced by the rank: {} of {} (ranks of one run \
-             write disjoint names)",
-            a.loaderid, a.loadernum, r.rank, r.ranks
-        );
-    }
-    let seed = if a.seed != 0 {
-        a.seed
-    } else if distributed {
-        // Every rank must draw the same permutations: derive the seed from the shared run id.
-        ringload_engine::rng::seed_from(run_id)
-    } else {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64 | 1)
-    };
-    let cores = a
-        .cores
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    Workload {
-        endpoint: None,
-        // Replaced by the resolved target's protocol in `run`.
-        protocol: Protocol::Http,
-        bucket: a.bucket.clone(),
-        duration,
-        numworkers: a.numworkers,
-        pctput: a.pctput,
-        minsize: a.minsize,
-        maxsize: a.maxsize,
-        maxputs: a.maxputs,
-        totalputsize: a.totalputsize,
-        epochs: a.epochs,
-        uniquegets: a.uniquegets,
-        readoff: a.readoff,
-        readlen: a.readlen,
-        subdir: a.subdir.clone(),
-        putshards: a.putshards,
-        filelist: a.filelist.clone(),
-        // Ranks of one run write disjoint names: loaderid = rank, loadernum = ranks (unless
-        // the names come from hashed loader ids, --loaderidhashlen, which are disjoint too).
-        loaderid: if rank_names {
-            r.rank.to_string()
-        } else {
-            a.loaderid.clone()
-        },
-        loadernum: if rank_names {
-            u64::from(r.ranks)
-        } else {
-            a.loadernum
-        },
-        loaderidhashlen: a.loaderidhashlen,
-        seed,
-        statsinterval: a.statsinterval,
-        timeout: (!a.timeout.is_zero()).then_some(a.timeout),
-        cores,
-        driver: match a.driver {
-            DriverArg::Auto => DriverKind::Auto,
-            DriverArg::Uring => DriverKind::Uring,
-            DriverArg::Epoll => DriverKind::Epoll,
-        },
-        verify: a.verifyhash,
-        sampler: if distributed {
-            Sampler::Distributed
-        } else {
-            Sampler::Local
-        },
-        shard: (r.rank, r.ranks),
-        proto: ProtoConfig {
-            provider: "ais".into(),
-            cksum_type: CksumType::parse(&a.cksum_type).unwrap_or_default(),
-            s3_addressing: match a.s3_addressing {
-                S3AddressingArg::Path => S3Addressing::Path,
-                S3AddressingArg::Virtual => S3Addressing::VirtualHost,
-            },
-            ..ProtoConfig::default()
-        },
-    }
 }
 
 pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
@@ -195,7 +95,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         );
     }
     let run_id = a.run_id.clone().unwrap_or_else(default_run_id);
-    let mut w = workload(&a, r, &run_id);
+    let mut w = workload_args::workload(&a, r, &run_id);
     let resolved = match resolve::resolve(&resolve::Given::from_args(&a), &env) {
         Ok(t) => t,
         Err(e) => return usage(e),
