@@ -1,6 +1,7 @@
-//! `ringload run`: turn parsed flags into a validated workload (`workload_args`), check it fits this machine's
-//! resources, start the built-in target when nothing names one (`resolve` decides), run the
-//! engine and write the result file (the exit code and its message come from `verdict`).
+//! `ringload run`: turn parsed flags into a validated workload (`workload_args`), check it
+//! fits this machine's resources, start the built-in target when nothing names one (`resolve`
+//! decides), run the engine and write the result file (the exit code and its message come from
+//! `verdict`).
 
 use std::io::IsTerminal;
 
