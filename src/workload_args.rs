@@ -1,0 +1,108 @@
+//! The flags as a workload: `RunArgs` and this process's rank become the engine's `Workload`
+//! (without its endpoint, which `resolve` decides). Owns the defaults that depend on other
+//! flags: the run length, the seed, the core count, and the loader ids that ranks replace.
+
+use std::time::Duration;
+
+use ringload_engine::proto::{CksumType, ProtoConfig, S3Addressing};
+use ringload_engine::workload::{DriverKind, Protocol, Sampler, Workload};
+use ringload_launcher::ranks::Rank;
+
+use crate::cli::{DriverArg, RunArgs, S3AddressingArg, SamplerArg};
+
+/// aisloader's default run length when no duration and no other bound is given.
+const DEFAULT_DURATION: Duration = Duration::from_secs(60);
+
+/// Builds the workload from the flags and this process's rank (without the endpoint).
+pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
+    let bounded = a.totalputsize > 0 || a.maxputs > 0 || a.epochs > 0;
+    let duration = match a.duration {
+        Some(d) if d.is_zero() => None,
+        Some(d) => Some(d),
+        None if bounded => None,
+        None => {
+            eprintln!("note: --duration not given: running for 1m");
+            Some(DEFAULT_DURATION)
+        }
+    };
+    let distributed = a.sampler == SamplerArg::Distributed;
+    let rank_names = r.ranks > 1 && a.loaderidhashlen == 0;
+    if rank_names && (a.loaderid != "0" || a.loadernum != 0) {
+        eprintln!(
+            "note: --loaderid {} --loadernum {} replaced by the rank: {} of {} (ranks of one run \
+             write disjoint names)",
+            a.loaderid, a.loadernum, r.rank, r.ranks
+        );
+    }
+    let seed = if a.seed != 0 {
+        a.seed
+    } else if distributed {
+        // Every rank must draw the same permutations: derive the seed from the shared run id.
+        ringload_engine::rng::seed_from(run_id)
+    } else {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64 | 1)
+    };
+    let cores = a
+        .cores
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Workload {
+        endpoint: None,
+        // Replaced by the resolved target's protocol in `run`.
+        protocol: Protocol::Http,
+        bucket: a.bucket.clone(),
+        duration,
+        numworkers: a.numworkers,
+        pctput: a.pctput,
+        minsize: a.minsize,
+        maxsize: a.maxsize,
+        maxputs: a.maxputs,
+        totalputsize: a.totalputsize,
+        epochs: a.epochs,
+        uniquegets: a.uniquegets,
+        readoff: a.readoff,
+        readlen: a.readlen,
+        subdir: a.subdir.clone(),
+        putshards: a.putshards,
+        filelist: a.filelist.clone(),
+        // Ranks of one run write disjoint names: loaderid = rank, loadernum = ranks (unless
+        // the names come from hashed loader ids, --loaderidhashlen, which are disjoint too).
+        loaderid: if rank_names {
+            r.rank.to_string()
+        } else {
+            a.loaderid.clone()
+        },
+        loadernum: if rank_names {
+            u64::from(r.ranks)
+        } else {
+            a.loadernum
+        },
+        loaderidhashlen: a.loaderidhashlen,
+        seed,
+        statsinterval: a.statsinterval,
+        timeout: (!a.timeout.is_zero()).then_some(a.timeout),
+        cores,
+        driver: match a.driver {
+            DriverArg::Auto => DriverKind::Auto,
+            DriverArg::Uring => DriverKind::Uring,
+            DriverArg::Epoll => DriverKind::Epoll,
+        },
+        verify: a.verifyhash,
+        sampler: if distributed {
+            Sampler::Distributed
+        } else {
+            Sampler::Local
+        },
+        shard: (r.rank, r.ranks),
+        proto: ProtoConfig {
+            provider: "ais".into(),
+            cksum_type: CksumType::parse(&a.cksum_type).unwrap_or_default(),
+            s3_addressing: match a.s3_addressing {
+                S3AddressingArg::Path => S3Addressing::Path,
+                S3AddressingArg::Virtual => S3Addressing::VirtualHost,
+            },
+            ..ProtoConfig::default()
+        },
+    }
+}
