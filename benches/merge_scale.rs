@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ringload_engine::result::{
+use ringload_core::hist::{new_histogram, LatencySummary};
+use ringload_core::result::{
     encode_histogram, encode_histogram_plain, IntervalOp, IntervalRecord, OpSummary, ResultFile,
     RunStatus, SCHEMA,
 };
-use ringload_engine::stats::{new_histogram, LatencySummary};
 
 /// Pre-encoded interval histograms per operation class.
 const POOL: usize = 512;
@@ -144,13 +144,13 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
         rank,
         ranks,
         host: format!("node-{rank:04}"),
-        engine_version: ringload_engine::ENGINE_VERSION.into(),
+        engine_version: ringload_core::VERSION.into(),
         status: RunStatus::Completed,
         stop_reason: "duration".into(),
         error: None,
         start_unix_ns: start,
         end_unix_ns: start + intervals * SEC,
-        target: Some(ringload_engine::result::TargetInfo {
+        target: Some(ringload_core::result::TargetInfo {
             builtin: false,
             endpoint: "http://127.0.0.1:51080".into(),
             protocol: "ais".into(),

@@ -142,11 +142,11 @@ pub enum DriverArg {
 }
 
 fn size(s: &str) -> Result<u64, String> {
-    ringload_engine::units::parse_size(s).map_err(|e| e.to_string())
+    ringload_core::units::parse_size(s).map_err(|e| e.to_string())
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
-    ringload_engine::units::parse_duration(s).map_err(|e| e.to_string())
+    ringload_core::units::parse_duration(s).map_err(|e| e.to_string())
 }
 
 #[derive(Args, Debug)]
@@ -349,13 +349,13 @@ pub enum ServeProtocolArg {
 }
 
 fn fault_spec(s: &str) -> Result<String, String> {
-    ringload_engine::server::Faults::parse(s)
+    ringload_server::Faults::parse(s)
         .map(|_| s.to_string())
         .map_err(|e| e.to_string())
 }
 
 fn cluster_size(s: &str) -> Result<usize, String> {
-    let max = ringload_engine::server::MAX_CLUSTER_NODES;
+    let max = ringload_server::MAX_CLUSTER_NODES;
     match s.parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         _ => Err(format!("{s:?} is not a listener count: use 1..={max}")),
@@ -384,7 +384,7 @@ pub struct ServeArgs {
     #[arg(long, value_parser = cluster_size)]
     pub targets: Option<usize>,
     /// Largest list page, in objects (AIS list-objects; S3 pages are also at most 1000).
-    #[arg(long, default_value_t = ringload_engine::server::DEFAULT_PAGE_SIZE)]
+    #[arg(long, default_value_t = ringload_server::DEFAULT_PAGE_SIZE)]
     pub page_size: usize,
     /// Inject faults into object requests (on the targets in AIS mode), repeatable:
     /// KIND=RATE[,KIND=RATE...], RATE a fraction (0.01) or a percentage (1%). Kinds: reset (GET:

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ringload_engine::result::{ResultFile, RunMeta, RunStatus};
+use ringload_core::result::RunStatus;
+use ringload_engine::record::RunMeta;
 use ringload_launcher::barrier;
 use ringload_launcher::ranks::Rank;
 use ringload_launcher::spec::Loaded;
@@ -101,7 +102,7 @@ pub fn record_failure(
     run_id: &str,
     r: Rank,
     workload: &serde_json::Value,
-    target: Option<ringload_engine::result::TargetInfo>,
+    target: Option<ringload_core::result::TargetInfo>,
     reason: &str,
 ) {
     let now = std::time::SystemTime::now()
@@ -119,7 +120,7 @@ pub fn record_failure(
         },
         workload: workload.clone(),
         stop_reason: reason.to_string(),
-        peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
+        peak_rss_bytes: ringload_engine::record::peak_rss_bytes(),
         target,
     };
     let totals = ringload_engine::report::RunTotals {
@@ -128,7 +129,7 @@ pub fn record_failure(
         total: ringload_engine::stats::Snapshot::new(now),
         intervals: Vec::new(),
     };
-    match ResultFile::build(meta, &totals).write_atomic(path) {
+    match ringload_engine::record::build(meta, &totals).write_atomic(path) {
         Ok(()) => eprintln!("failed rank recorded in {}", path.display()),
         Err(e) => eprintln!(
             "warning: cannot record the failure in {}: {e}",

@@ -15,7 +15,7 @@
 //! read through an injected lookup, so the whole table is unit-tested without touching the
 //! process's environment.
 
-use ringload_engine::result::TargetInfo;
+use ringload_core::result::TargetInfo;
 use ringload_engine::workload::Protocol;
 
 use crate::cli::{ProtocolArg, RunArgs};

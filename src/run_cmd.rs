@@ -5,14 +5,15 @@
 
 use std::io::IsTerminal;
 
+use ringload_core::result::RunStatus;
 use ringload_engine::budget;
 use ringload_engine::names::NameList;
 use ringload_engine::naming::Namer;
-use ringload_engine::result::{ResultFile, RunMeta, RunStatus};
+use ringload_engine::record::RunMeta;
 use ringload_engine::run::{self, RunError, RunOptions};
-use ringload_engine::server::{self, ServeConfig};
 use ringload_engine::worker::StopReason;
 use ringload_engine::workload::{Endpoint, Protocol, Workload};
+use ringload_server::{self as server, ServeConfig};
 
 use ringload_launcher::barrier;
 use ringload_launcher::ranks::{self, Rank};
@@ -338,10 +339,10 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> i32 {
         status,
         workload: workload_json,
         stop_reason: outcome.reason.as_str().to_string(),
-        peak_rss_bytes: ringload_engine::result::peak_rss_bytes(),
+        peak_rss_bytes: ringload_engine::record::peak_rss_bytes(),
         target: Some(target_info.borrow().clone()),
     };
-    let mut doc = ResultFile::build(meta, &outcome.totals);
+    let mut doc = ringload_engine::record::build(meta, &outcome.totals);
     doc.error = outcome.failure.clone();
     if let Some(c) = control.as_ref().filter(|c| !c.list_stats.is_empty()) {
         doc.ops.insert("list".into(), c.list_stats.summary());

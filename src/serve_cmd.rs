@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use ringload_engine::server::{
+use ringload_server::{
     self, AuthHook, AuthRequest, ClusterConfig, Faults, ServeConfig, ServeProtocol,
 };
 
@@ -29,12 +29,12 @@ pub fn serve(a: ServeArgs) -> i32 {
         }
     };
     let served = match cfg.protocol {
-        ServeProtocol::Ais => server::serve_cluster_forever(ClusterConfig {
+        ServeProtocol::Ais => ringload_server::serve_cluster_forever(ClusterConfig {
             proxies: a.proxies.unwrap_or(1),
             targets: a.targets.unwrap_or(1),
             base: cfg,
         }),
-        _ => server::serve_forever(cfg),
+        _ => ringload_server::serve_forever(cfg),
     };
     match served {
         Ok(()) => 0,

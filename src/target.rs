@@ -17,8 +17,8 @@ use ringload_engine::naming::Namer;
 use ringload_engine::phase::ListStats;
 use ringload_engine::proto::{S3Addressing, S3Keys, Secret};
 use ringload_engine::s3;
-use ringload_engine::server;
 use ringload_engine::workload::{Protocol, Workload};
+use ringload_server as server;
 
 /// Timeout of one control request (a list page, a bucket call).
 const CTL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -381,10 +381,12 @@ pub fn check_budget(w: &Workload, builtin: bool, prefill: u64) -> Result<Need, B
         Protocol::Ais => BuiltinShape {
             nodes: (BUILTIN_PROXIES + BUILTIN_TARGETS) as u64,
             redirect_hosts: BUILTIN_TARGETS as u64,
+            conn_bytes: server::CONN_BYTES as u64,
         },
         Protocol::S3 | Protocol::Http => BuiltinShape {
             nodes: 1,
             redirect_hosts: 0,
+            conn_bytes: server::CONN_BYTES as u64,
         },
     });
     budget::check(

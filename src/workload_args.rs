@@ -38,7 +38,7 @@ pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
         a.seed
     } else if distributed {
         // Every rank must draw the same permutations: derive the seed from the shared run id.
-        ringload_engine::rng::seed_from(run_id)
+        ringload_core::rng::seed_from(run_id)
     } else {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

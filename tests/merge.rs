@@ -11,11 +11,11 @@ use std::path::Path;
 use common::*;
 use hdrhistogram::Histogram;
 use proptest::prelude::*;
-use ringload_engine::result::{
+use ringload_core::hist::{add_histogram, new_histogram, LatencySummary};
+use ringload_core::result::{
     decode_histogram, encode_histogram, IntervalOp, IntervalRecord, OpSummary, ResultFile,
     RunStatus, SCHEMA,
 };
-use ringload_engine::stats::{add_histogram, new_histogram, LatencySummary};
 use ringload_launcher::merge::{merge_dir, MergeError, MergeOptions};
 
 const SEC: u64 = 1_000_000_000;
@@ -93,7 +93,7 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
         start_unix_ns: start,
         end_unix_ns: start + lat.len() as u64 * SEC,
         // The merge reads files that carry the `target` key.
-        target: Some(ringload_engine::result::TargetInfo {
+        target: Some(ringload_core::result::TargetInfo {
             builtin: false,
             endpoint: "http://127.0.0.1:51080".into(),
             protocol: "ais".into(),

@@ -9,14 +9,14 @@
 //!
 //! Invariants:
 //! - Names and sizes are pure functions of `(workload, cnt)`: random letters and sizes are
-//!   derived from `(seed, cnt)` with [`crate::rng::hash2`], never from a per-core stream, so
+//!   derived from `(seed, cnt)` with [`ringload_core::rng::hash2`], never from a per-core stream, so
 //!   the same seed yields the same objects no matter how many cores issue them.
 //! - Deterministic leaves are computed in 128 bits, so `bits` up to 64 never wraps (aisloader
 //!   would wrap `(cnt - 1) << 64` to 0 and repeat names; we deliberately do not).
 //! - [`Namer::write_name`] and [`Namer::put_size`] do not allocate (except `out` growing).
 
-use crate::rng::{hash2, scale, FastRng};
 use crate::workload::Workload;
+use ringload_core::rng::{hash2, scale, FastRng};
 
 /// aisloader's XXH64 seed for hashing a string loader ID (`-loaderidhashlen`).
 pub const LOADER_ID_HASH_SEED: u64 = 1_103_515_245;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use crate::ctl::CtlError;
-use crate::result::{encode_histogram, OpSummary};
-use crate::stats::{new_histogram, LatencySummary};
+use ringload_core::hist::{new_histogram, LatencySummary};
+use ringload_core::result::{encode_histogram, OpSummary};
 
 /// The listing's operations (see the module doc).
 pub struct ListStats {

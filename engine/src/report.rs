@@ -25,8 +25,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::result::{encode_histogram, IntervalOp, IntervalRecord};
-use crate::stats::{new_histogram, Op, OpStats, Snapshot, OPS, TICK};
+use ringload_core::hist::new_histogram;
+use ringload_core::result::{encode_histogram, IntervalOp, IntervalRecord};
+
+use crate::stats::{Op, OpStats, Snapshot, OPS, TICK};
 use fmt::{clock, go_duration_cut, iec, iec_or_dash, latency_us, local_hms, per_second, thousands};
 
 /// How the reporter prints.
@@ -269,7 +271,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
                         histogram: self.empty_hist.clone(),
                     }
                 } else {
-                    IntervalOp::of(s)
+                    s.interval()
                 };
                 (op.as_str().to_string(), rec)
             })
@@ -503,8 +505,8 @@ fn format_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::decode_histogram;
     use crate::stats::ErrorKind;
+    use ringload_core::result::decode_histogram;
     use std::cell::RefCell;
     use std::rc::Rc;
 

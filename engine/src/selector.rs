@@ -25,7 +25,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::rng::{hash2, FastRng};
+use ringload_core::rng::{hash2, FastRng};
 
 /// Feistel rounds. Three rounds already give a pseudo-random permutation (Luby-Rackoff);
 /// a fourth makes the order visibly well shuffled even for tiny domains, at ~2 ns per round.

@@ -1,7 +1,7 @@
 //! `--verifyhash`: checking a GET's body against what ringload wrote, on any server.
 //!
 //! Owns [`BodyCheck`], the per-connection [`Sink`] a verifying GET's response goes through, and
-//! its [`Verdict`]. Every ringload PUT sends the object's [`crate::content`] bytes (a window of
+//! its [`Verdict`]. Every ringload PUT sends the object's [`ringload_core::content`] bytes (a window of
 //! the fixed-seed pattern at the name's offset), so any server's copy of an object any
 //! ringload run wrote can be compared byte for byte. Two pieces of evidence, in this order:
 //!
@@ -27,8 +27,8 @@
 use base64::Engine as _;
 use md5::Digest as _;
 
-use crate::content;
 use crate::http::Sink;
+use ringload_core::content;
 
 /// Leading body bytes that must match the pattern for an object to count as written by
 /// ringload: a foreign object passes by chance with probability 2^-256.

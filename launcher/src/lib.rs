@@ -17,4 +17,4 @@ pub mod render;
 pub mod spec;
 
 /// The engine version every rank writes into its result file; merge checks it.
-pub use ringload_engine::ENGINE_VERSION;
+pub use ringload_core::VERSION as ENGINE_VERSION;

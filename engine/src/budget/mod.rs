@@ -46,9 +46,6 @@ const PROCESS_FIXED: u64 = 16 * 1024 * 1024;
 const PREFILL_NAME_EXTRA: u64 = 96;
 /// Descriptors of one built-in node (one core): its listener, its epoll and its wake eventfd.
 const NODE_FDS: u64 = 3;
-/// Memory of one connection the built-in target accepted: its receive buffer, its response
-/// head and name buffers, and its slot.
-const SERVER_CONN: u64 = crate::server::SERVER_CONN_BYTES as u64;
 
 /// The built-in target a run starts in this process, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +54,9 @@ pub struct BuiltinShape {
     pub nodes: u64,
     /// Hosts a client connection is redirected to (an AIS cluster's targets; 0 otherwise).
     pub redirect_hosts: u64,
+    /// Memory of one connection the target accepts: its receive buffer, its response head
+    /// and name buffers, and its slot (`ringload_server::CONN_BYTES`).
+    pub conn_bytes: u64,
 }
 
 /// What a run will hold, as far as the budget is concerned.
@@ -149,9 +149,9 @@ pub fn estimate(p: &Plan) -> Need {
         0
     };
     let client_sockets = p.numworkers.saturating_add(idle);
-    let (server_sockets, node_fds) = match p.builtin {
-        Some(b) => (client_sockets, b.nodes * NODE_FDS),
-        None => (0, 0),
+    let (server_sockets, node_fds, server_conn) = match p.builtin {
+        Some(b) => (client_sockets, b.nodes * NODE_FDS, b.conn_bytes),
+        None => (0, 0, 0),
     };
     let verify_extra = if p.verify {
         (VERIFY_RECV_BUF - RECV_BUF) as u64
@@ -163,7 +163,7 @@ pub fn estimate(p: &Plan) -> Need {
         .numworkers
         .saturating_mul(conn_mem)
         .saturating_add((client_sockets + server_sockets).saturating_mul(KERNEL_SOCKET))
-        .saturating_add(server_sockets.saturating_mul(SERVER_CONN));
+        .saturating_add(server_sockets.saturating_mul(server_conn));
     let memory_cores = PROCESS_FIXED + p.cores * CORE_FIXED;
     let memory_names = p
         .prefill

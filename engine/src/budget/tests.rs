@@ -33,11 +33,15 @@ fn roomy() -> Limits {
 const BUILTIN_HTTP: BuiltinShape = BuiltinShape {
     nodes: 1,
     redirect_hosts: 0,
+    conn_bytes: SERVER_CONN,
 };
 const BUILTIN_AIS: BuiltinShape = BuiltinShape {
     nodes: 3,
     redirect_hosts: 2,
+    conn_bytes: SERVER_CONN,
 };
+/// About what one built-in target connection holds (its 8 KiB buffer and slots).
+const SERVER_CONN: u64 = 9 * 1024;
 
 #[test]
 fn an_external_endpoint_needs_a_socket_per_connection() {

@@ -19,10 +19,8 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use crate::content;
 use crate::http::{Failure, Method, Need};
 use crate::naming::Namer;
-use crate::rng::{pct_fires, FastRng};
 use crate::stats::{unix_now_ns, CoreStats, ErrorKind, Op, Snapshot, TICK};
 use crate::workload::Protocol;
 use conn::{Abort, Conn, Phase};
@@ -32,6 +30,8 @@ pub use hosts::MAX_IDLE_PER_HOST;
 pub use outcome::connect_kind;
 use outcome::{abort_kind, errno_kind, failure_kind, need_to_step};
 use request::{Requests, Spec};
+use ringload_core::content;
+use ringload_core::rng::{pct_fires, FastRng};
 pub use shared::{Shared, StopReason};
 
 /// How often in-flight operations are checked against their deadline.

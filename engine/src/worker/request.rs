@@ -13,11 +13,11 @@
 //! A redirect re-encodes the whole request for its new host and path-and-query, so the Host
 //! header, the token rule and a signature always match what is sent.
 
-use crate::content;
 use crate::http::{encode_path, Method, RequestHead};
 use crate::proto::{CksumType, S3Addressing};
 use crate::s3::sigv4::{AmzDate, SignRequest, Signer, EMPTY_SHA256, UNSIGNED_PAYLOAD};
 use crate::workload::{Protocol, Workload};
+use ringload_core::content;
 
 /// One operation's request.
 pub struct Spec<'a> {

@@ -186,7 +186,7 @@ impl Dense {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use ringload_engine::stats::new_histogram;
+    use ringload_core::hist::new_histogram;
 
     const QS: [f64; 6] = [0.0, 0.5, 0.9, 0.99, 0.999, 1.0];
 

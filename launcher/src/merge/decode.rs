@@ -372,8 +372,8 @@ mod tests {
     use super::*;
     use hdrhistogram::serialization::{Serializer, V2Serializer};
     use proptest::prelude::*;
-    use ringload_engine::result::{decode_histogram, encode_histogram};
-    use ringload_engine::stats::new_histogram;
+    use ringload_core::hist::new_histogram;
+    use ringload_core::result::{decode_histogram, encode_histogram};
 
     fn sparse_of(h: &hdrhistogram::Histogram<u64>) -> Vec<(usize, u64)> {
         h.iter_recorded()

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-use ringload_engine::result::SCHEMA;
+use ringload_core::result::SCHEMA;
 
 /// Bytes read to find the head; the engine's head (with the workload) is about 1 KiB.
 pub const HEAD_PREFIX: usize = 64 * 1024;

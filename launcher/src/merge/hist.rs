@@ -1,7 +1,7 @@
 //! Index arithmetic of ringload's latency histograms, without a `Histogram` in hand.
 //!
 //! Every ringload histogram has the same bounds (1 µs .. 1 h, 3 significant digits, see
-//! `ringload_engine::stats`), so a recorded value maps to one of [`COUNTS_LEN`] counter
+//! `ringload_core::hist`), so a recorded value maps to one of [`COUNTS_LEN`] counter
 //! indices, and an index maps back to a value range. The merge keeps many small histograms
 //! as sparse `(index, count)` lists; this module gives them the exact semantics of
 //! `hdrhistogram::Histogram<u64>` with those bounds: the same index of a value, and the same
@@ -10,7 +10,7 @@
 //! Invariants: indices are `< COUNTS_LEN` (so they fit a `u16`); quantile answers equal
 //! `Histogram::value_at_quantile` on a histogram holding the same counts.
 
-use ringload_engine::stats::{LATENCY_MAX_US, LATENCY_MIN_US, LATENCY_SIGFIG};
+use ringload_core::hist::{LATENCY_MAX_US, LATENCY_MIN_US, LATENCY_SIGFIG};
 
 /// log2 of half the sub-bucket count for 3 significant digits (2 × 10³ → 2048 sub-buckets).
 const HALF_MAG: u32 = 10;
@@ -97,7 +97,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringload_engine::stats::new_histogram;
+    use ringload_core::hist::new_histogram;
 
     #[test]
     fn counts_len_matches_the_crate() {

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
 
-use ringload_engine::stats::new_histogram;
+use ringload_core::hist::new_histogram;
 
 pub use error::{MergeError, Problem};
 use head::Scanned;

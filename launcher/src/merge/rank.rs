@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 
-use ringload_engine::stats::LatencySummary;
+use ringload_core::hist::LatencySummary;
 
 use super::accum::Dense;
 use super::decode::HistDecoder;
@@ -404,10 +404,10 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringload_engine::result::{
+    use ringload_core::hist::new_histogram;
+    use ringload_core::result::{
         encode_histogram, IntervalOp, IntervalRecord, OpSummary, ResultFile, RunStatus, SCHEMA,
     };
-    use ringload_engine::stats::new_histogram;
 
     const SEC: u64 = 1_000_000_000;
 
@@ -455,7 +455,7 @@ mod tests {
             error: None,
             start_unix_ns: 5 * SEC,
             end_unix_ns: 9 * SEC,
-            target: Some(ringload_engine::result::TargetInfo {
+            target: Some(ringload_core::result::TargetInfo {
                 builtin: true,
                 endpoint: "http://127.0.0.1:1".into(),
                 protocol: "http".into(),

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use ringload_engine::result::encode_histogram;
-use ringload_engine::stats::LatencySummary;
+use ringload_core::hist::LatencySummary;
+use ringload_core::result::encode_histogram;
 
 use super::model::Point;
 use super::rank::{RankResult, OP_NAMES};
@@ -58,7 +58,7 @@ pub struct SkippedFile {
 }
 
 /// The same shape as a rank file's `ops.<op>` (the engine's own type), over all ranks.
-pub type OpTotals = ringload_engine::result::OpSummary;
+pub type OpTotals = ringload_core::result::OpSummary;
 
 /// The time in which every (completed) rank was running.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -67,7 +67,7 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
         ("barrier_timeout", &s.run.barrier_timeout),
         ("merge_timeout", &s.run.merge_timeout),
     ] {
-        if let Err(e) = ringload_engine::units::parse_duration(v) {
+        if let Err(e) = ringload_core::units::parse_duration(v) {
             return Err(l
                 .error_at(&["run", key], format!("[run] {key} = {v:?}: {e}"))
                 .hint("a duration in Go syntax, e.g. \"90s\" or \"10m\""));

@@ -130,7 +130,7 @@ impl Faults {
                     return Err(FaultSpecError::DelayNeedsDuration { part: part.into() })
                 }
                 ("delay", Some(d)) => {
-                    let d = crate::units::parse_duration(d).map_err(|e| {
+                    let d = ringload_core::units::parse_duration(d).map_err(|e| {
                         FaultSpecError::BadDuration {
                             part: part.into(),
                             reason: e.to_string(),
@@ -169,7 +169,7 @@ impl Faults {
 
     /// The decision for the listener's request number `seq` (pure function).
     pub(crate) fn decide(&self, seq: u64) -> Decision {
-        let u = (crate::rng::mix64(seq) % u64::from(PPM)) as u32;
+        let u = (ringload_core::rng::mix64(seq) % u64::from(PPM)) as u32;
         let mut edge = 0u32;
         let mut kind = None;
         for (k, ppm) in [
@@ -184,7 +184,7 @@ impl Faults {
                 break;
             }
         }
-        let d = (crate::rng::mix64(seq ^ DELAY_SALT) % u64::from(PPM)) as u32;
+        let d = (ringload_core::rng::mix64(seq ^ DELAY_SALT) % u64::from(PPM)) as u32;
         Decision {
             kind,
             delay: d < self.delay_ppm && !self.delay.is_zero(),

@@ -76,7 +76,7 @@ impl Cluster {
         let kh = xxhash_rust::xxh64::xxh64(key, 0);
         let mut best = (0usize, 0u64);
         for (i, t) in self.targets.iter().enumerate() {
-            let w = crate::rng::hash2(kh, t.seed);
+            let w = ringload_core::rng::hash2(kh, t.seed);
             if i == 0 || w > best.1 {
                 best = (i, w);
             }

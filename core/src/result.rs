@@ -1,9 +1,8 @@
-//! The per-rank result file: `ringload.result/1` (DESIGN §4, documented key by key in
-//! docs/results.md).
+//! The per-rank result file: `ringload.result/1` (documented key by key in docs/results.md).
 //!
-//! Owns the serde types of the file, how they are built from a run's [`RunTotals`], the
-//! histogram encoding (HdrHistogram V2 + DEFLATE, then standard base64), and the atomic,
-//! no-overwrite write.
+//! Owns the serde types of the file, the histogram encoding (HdrHistogram V2 + DEFLATE, then standard base64), and the atomic,
+//! no-overwrite write. The engine builds a file from a run's statistics
+//! (`ringload_engine::record`); `merge` reads it with [`ResultFile::read`].
 //!
 //! Invariants:
 //! - Key names are a contract with users' scripts and `ringload merge`; never rename one.
@@ -26,8 +25,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer,
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::report::RunTotals;
-use crate::stats::{LatencySummary, OpStats, OPS};
+use crate::hist::LatencySummary;
 
 /// The `schema` value of every per-rank result file.
 pub const SCHEMA: &str = "ringload.result/1";
@@ -45,24 +43,6 @@ pub enum RunStatus {
     Failed,
 }
 
-/// What the caller knows about the run besides its statistics.
-#[derive(Debug, Clone)]
-pub struct RunMeta {
-    pub run_id: String,
-    pub rank: u32,
-    pub ranks: u32,
-    pub host: String,
-    pub status: RunStatus,
-    /// The effective workload (`serde_json::to_value(&workload)`), without secrets.
-    pub workload: serde_json::Value,
-    /// Why the run stopped: one token, e.g. `"duration"`, `"epochs"`, `"signal"`.
-    pub stop_reason: String,
-    /// The process's peak resident memory ([`peak_rss_bytes`]), if known.
-    pub peak_rss_bytes: Option<u64>,
-    /// Which system was loaded and why, when known.
-    pub target: Option<TargetInfo>,
-}
-
 /// The `target` key: which system the run loaded, and where that setting came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetInfo {
@@ -74,15 +54,6 @@ pub struct TargetInfo {
     pub protocol: String,
     /// `flag`, `spec`, `env:<VARIABLE>` or `builtin`.
     pub source: String,
-}
-
-/// This process's peak resident set size (`VmHWM` in /proc/self/status), in bytes. Unlike
-/// getrusage's maxrss, it covers only this program image, not the parent it was forked from.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
 
 /// One rank's result file.
@@ -145,18 +116,6 @@ pub struct IntervalOp {
     pub histogram: String,
 }
 
-impl IntervalOp {
-    /// The interval figures of `s`, with its histogram encoded.
-    pub fn of(s: &OpStats) -> IntervalOp {
-        IntervalOp {
-            count: s.count,
-            bytes: s.bytes,
-            errors: s.errors,
-            histogram: encode_histogram_plain(s.histogram()),
-        }
-    }
-}
-
 /// Why a result file could not be written, read or decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultError {
@@ -191,47 +150,6 @@ pub enum ResultError {
 }
 
 impl ResultFile {
-    /// Builds the file from the run's metadata and the reporter's totals.
-    pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
-        let secs = totals.end_unix_ns.saturating_sub(totals.start_unix_ns) as f64 / 1e9;
-        let per_s = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
-        let ops = OPS
-            .iter()
-            .map(|&op| {
-                let s = totals.total.get(op);
-                let summary = OpSummary {
-                    count: s.count,
-                    bytes: s.bytes,
-                    errors: s.errors,
-                    errors_by_kind: s.errors_by_kind(),
-                    throughput_bytes_per_s: per_s(s.bytes),
-                    ops_per_s: per_s(s.count),
-                    latency_us: s.latency(),
-                    histogram: encode_histogram(s.histogram()),
-                };
-                (op.as_str().to_string(), summary)
-            })
-            .collect();
-        ResultFile {
-            schema: SCHEMA.to_string(),
-            run_id: meta.run_id,
-            rank: meta.rank,
-            ranks: meta.ranks,
-            host: meta.host,
-            engine_version: crate::ENGINE_VERSION.to_string(),
-            status: meta.status,
-            stop_reason: meta.stop_reason,
-            error: None,
-            start_unix_ns: totals.start_unix_ns,
-            end_unix_ns: totals.end_unix_ns,
-            target: meta.target,
-            workload: meta.workload,
-            ops,
-            intervals: totals.intervals.clone(),
-            peak_rss_bytes: meta.peak_rss_bytes,
-        }
-    }
-
     /// Writes the file atomically; refuses to replace an existing file.
     pub fn write_atomic(&self, path: &Path) -> Result<(), ResultError> {
         let io_err = |action: &'static str, p: &Path| {
@@ -386,156 +304,87 @@ pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, ResultError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{ErrorKind, Op, Snapshot};
+    use crate::hist::new_histogram;
 
     fn scratch(name: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let d = std::env::temp_dir().join(format!(
-            "ringload-result-{name}-{}-{}",
-            std::process::id(),
-            crate::stats::unix_now_ns()
+            "ringload-core-result-{name}-{}-{nanos}",
+            std::process::id()
         ));
         fs::create_dir_all(&d).unwrap();
         d
     }
 
+    /// A file with one GET histogram of 1,000 values and an empty PUT.
     fn sample() -> ResultFile {
-        sample_with_totals().0
-    }
-
-    fn sample_with_totals() -> (ResultFile, RunTotals) {
-        let t0 = 1_700_000_000_000_000_000u64;
-        let mut total = Snapshot::new(t0);
-        let mut iv = Snapshot::new(t0);
-        for i in 0..10_000u64 {
-            total.get_mut(Op::Get).record_ok(1 << 20, 100 + i * 3);
-            iv.get_mut(Op::Get).record_ok(1 << 20, 100 + i * 3);
+        let mut h = new_histogram();
+        for i in 0..1_000u64 {
+            h.record(100 + i * 7).unwrap();
         }
-        total.get_mut(Op::Put).record_ok(4096, 77_000);
-        total.get_mut(Op::Put).record_err(ErrorKind::Http(503));
-        total.end_unix_ns = t0 + 2_000_000_000;
-        let rec = IntervalRecord {
-            start_unix_ns: t0,
-            end_unix_ns: t0 + 2_000_000_000,
-            ops: OPS
-                .iter()
-                .map(|&op| (op.as_str().to_string(), IntervalOp::of(iv.get(op))))
-                .collect(),
+        let op = |h: &Histogram<u64>| OpSummary {
+            count: h.len(),
+            bytes: h.len() * 4096,
+            errors: 0,
+            errors_by_kind: BTreeMap::new(),
+            throughput_bytes_per_s: 0.0,
+            ops_per_s: 0.0,
+            latency_us: LatencySummary::of(h),
+            histogram: encode_histogram(h),
         };
-        let totals = RunTotals {
-            start_unix_ns: t0,
-            end_unix_ns: t0 + 2_000_000_000,
-            total,
-            intervals: vec![rec],
-        };
-        let meta = RunMeta {
+        let ops = [("get", op(&h)), ("put", op(&new_histogram()))]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        ResultFile {
+            schema: SCHEMA.to_string(),
             run_id: "r1".into(),
             rank: 0,
             ranks: 1,
             host: "h".into(),
+            engine_version: crate::VERSION.into(),
             status: RunStatus::Completed,
-            workload: serde_json::json!({"numworkers": 10}),
-            stop_reason: "duration 2s reached".into(),
-            peak_rss_bytes: Some(12 << 20),
-            target: Some(TargetInfo {
-                builtin: false,
-                endpoint: "http://127.0.0.1:8080".into(),
-                protocol: "ais".into(),
-                source: "env:AIS_ENDPOINT".into(),
-            }),
-        };
-        (ResultFile::build(meta, &totals), totals)
-    }
-
-    #[test]
-    fn error_is_written_only_when_set_and_read_back() {
-        let mut r = sample();
-        let v = serde_json::to_value(&r).unwrap();
-        assert!(v.get("error").is_none(), "no error key on a healthy run");
-        r.error = Some("core 1 panicked: boom".into());
-        let text = serde_json::to_string(&r).unwrap();
-        let at = |k: &str| text.find(&format!("\"{k}\":")).unwrap();
-        assert!(at("stop_reason") < at("error") && at("error") < at("start_unix_ns"));
-        let back: ResultFile = serde_json::from_str(&text).unwrap();
-        assert_eq!(back.error.as_deref(), Some("core 1 panicked: boom"));
-    }
-
-    #[test]
-    fn build_fills_the_contract() {
-        let r = sample();
-        assert_eq!(r.schema, SCHEMA);
-        assert_eq!(r.engine_version, crate::ENGINE_VERSION);
-        assert_eq!(r.ops.keys().collect::<Vec<_>>(), ["get", "put"]);
-        let get = &r.ops["get"];
-        assert_eq!(get.count, 10_000);
-        assert!((get.ops_per_s - 5000.0).abs() < 1e-6);
-        assert!((get.throughput_bytes_per_s - 5000.0 * 1048576.0).abs() < 1e-3);
-        let put = &r.ops["put"];
-        assert_eq!(put.errors_by_kind["http-503"], 1);
-        assert_eq!((put.latency_us.min, put.latency_us.max), (77_000, 77_000));
-        assert_eq!(put.latency_us.p50, 77_000);
-        let v = serde_json::to_value(&r).unwrap();
-        for key in [
-            "schema",
-            "run_id",
-            "rank",
-            "ranks",
-            "host",
-            "engine_version",
-            "status",
-            "stop_reason",
-            "start_unix_ns",
-            "end_unix_ns",
-            "target",
-            "workload",
-            "ops",
-            "intervals",
-        ] {
-            assert!(v.get(key).is_some(), "missing {key}");
-        }
-        assert_eq!(v["target"]["source"], "env:AIS_ENDPOINT");
-        assert_eq!(v["target"]["builtin"], false);
-        // A file written before the key existed still reads.
-        let mut old = v.clone();
-        old.as_object_mut().unwrap().remove("target");
-        let back: ResultFile = serde_json::from_value(old).unwrap();
-        assert_eq!(back.target, None);
-        assert_eq!(v["status"], "completed");
-        let lat = &v["ops"]["get"]["latency_us"];
-        for key in ["min", "mean", "p50", "p90", "p99", "p999", "max"] {
-            assert!(lat.get(key).is_some(), "missing latency_us.{key}");
-        }
-        let iv = &v["intervals"][0]["ops"]["put"];
-        for key in ["count", "bytes", "errors", "histogram"] {
-            assert!(iv.get(key).is_some(), "missing intervals[].ops.put.{key}");
-        }
-        for (s, st) in [
-            ("interrupted", RunStatus::Interrupted),
-            ("failed", RunStatus::Failed),
-        ] {
-            assert_eq!(serde_json::to_value(st).unwrap(), s);
+            stop_reason: "duration".into(),
+            error: None,
+            start_unix_ns: 1,
+            end_unix_ns: 2,
+            target: None,
+            workload: serde_json::json!({"numworkers": 1}),
+            ops,
+            intervals: vec![IntervalRecord {
+                start_unix_ns: 1,
+                end_unix_ns: 2,
+                ops: [(
+                    "get".to_string(),
+                    IntervalOp {
+                        count: h.len(),
+                        bytes: 0,
+                        errors: 0,
+                        histogram: encode_histogram_plain(&h),
+                    },
+                )]
+                .into_iter()
+                .collect(),
+            }],
+            peak_rss_bytes: None,
         }
     }
 
     #[test]
-    fn round_trip_keeps_histograms_exact() {
+    fn write_then_read_is_identity_and_histograms_are_exact() {
         let dir = scratch("rt");
         let path = dir.join("rank-0.json");
-        let (r, totals) = sample_with_totals();
+        let r = sample();
         r.write_atomic(&path).unwrap();
         let back = ResultFile::read(&path).unwrap();
         assert_eq!(back, r);
-        for op in OPS {
-            let s = &back.ops[op.as_str()];
-            let h = decode_histogram(&s.histogram).unwrap();
-            let orig = totals.total.get(op).histogram();
-            assert_eq!(&h, orig, "{op:?}");
-            assert_eq!(h.len(), s.count, "{op:?}");
-            assert_eq!(LatencySummary::of(&h), LatencySummary::of(orig), "{op:?}");
-            let l = totals.total.get(op).latency();
-            assert_eq!(s.latency_us, l, "{op:?}");
-        }
+        let h = decode_histogram(&back.ops["get"].histogram).unwrap();
+        assert_eq!(h.len(), 1_000);
+        assert_eq!(LatencySummary::of(&h), back.ops["get"].latency_us);
         let iv = decode_histogram(&back.intervals[0].ops["get"].histogram).unwrap();
-        assert_eq!(iv.len(), 10_000);
+        assert_eq!(iv, h);
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -601,8 +450,8 @@ mod tests {
         ));
         assert!(decode_histogram("").is_err());
         // V2 compressed cookie 0x1c849314, as docs/results.md states.
-        assert!(encode_histogram(&crate::stats::new_histogram()).starts_with("HISTFA"));
-        let empty = decode_histogram(&encode_histogram(&crate::stats::new_histogram())).unwrap();
+        assert!(encode_histogram(&new_histogram()).starts_with("HISTFA"));
+        let empty = decode_histogram(&encode_histogram(&new_histogram())).unwrap();
         assert!(empty.is_empty());
     }
 }

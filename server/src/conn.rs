@@ -39,7 +39,7 @@ const READ_BUF_BYTES: usize = 8 * 1024;
 /// Initial capacity of the response-head buffer (bytes; grows once if a client pipelines).
 const OUT_BUF_BYTES: usize = 512;
 /// Memory one accepted connection holds (its buffers, name buffers and slot), for the budget.
-pub(crate) const CONN_BYTES: usize =
+pub const CONN_BYTES: usize =
     READ_BUF_BYTES + OUT_BUF_BYTES + 2 * 128 + 2 * std::mem::size_of::<Conn>();
 /// Reused buffers above this capacity (bytes) are released once used, so a connection that
 /// once carried a large list or control body does not keep that memory.

@@ -273,7 +273,7 @@ fn delete_list(r: &mut Reply<'_>, node: &Node, bucket: &str, value: Option<serde
         node.cluster.targets[owner].store.remove(&key);
     }
     // A made-up xaction id: stable per request content, shaped like AIS's.
-    let id = crate::rng::mix64(xxhash_rust::xxh64::xxh64(
+    let id = ringload_core::rng::mix64(xxhash_rust::xxh64::xxh64(
         key.as_bytes(),
         msg.objnames.len() as u64,
     ));

@@ -30,14 +30,14 @@
 mod ais;
 mod cluster;
 mod conn;
-pub(crate) use conn::CONN_BYTES as SERVER_CONN_BYTES;
+pub use conn::CONN_BYTES;
 mod counters;
 mod exchange;
 mod fault;
 mod listing;
 mod node;
 mod object;
-pub(crate) mod pattern;
+mod pattern;
 mod reactor;
 mod request;
 mod respond;

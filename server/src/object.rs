@@ -235,7 +235,7 @@ fn not_found(r: &mut Reply<'_>, node: &Node, key: &str) {
 
 /// `ETag: "<16 hex>"`, a cheap stand-in derived from the key and size (not an MD5).
 fn etag(out: &mut Vec<u8>, key: &str, size: u64) {
-    let tag = crate::rng::hash2(xxhash_rust::xxh64::xxh64(key.as_bytes(), 0), size);
+    let tag = ringload_core::rng::hash2(xxhash_rust::xxh64::xxh64(key.as_bytes(), 0), size);
     out.extend_from_slice(b"ETag: \"");
     push_hex16(out, tag);
     out.extend_from_slice(b"\"\r\n");

@@ -1,4 +1,4 @@
-//! The server's view of object content: a thin adapter over [`crate::content`], the contract
+//! The server's view of object content: a thin adapter over [`ringload_core::content`], the contract
 //! shared with the client's `--verifyhash` path. Byte `i` of object `name` (the percent-decoded
 //! URL path without its leading `/`, e.g. `bucket/obj`) is
 //! `pattern()[(object_start(name) + i) % PATTERN_LEN]`; nothing is stored.
@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-pub use crate::content::PATTERN_LEN;
+pub use ringload_core::content::PATTERN_LEN;
 
 /// The pattern twice in a row: `[pos, pos + n)` is contiguous for `pos, n <= PATTERN_LEN`.
 pub(crate) fn doubled_pattern() -> &'static [u8] {
@@ -16,20 +16,20 @@ pub(crate) fn doubled_pattern() -> &'static [u8] {
     DOUBLED.get_or_init(|| [pattern(), pattern()].concat().into_boxed_slice())
 }
 
-/// XXH64 (seed 0) of the `size` bytes of object `name` (see [`crate::content::Pattern::xxh64`]).
+/// XXH64 (seed 0) of the `size` bytes of object `name` (see [`ringload_core::content::Pattern::xxh64`]).
 pub(crate) fn object_xxh64(name: &[u8], size: u64) -> u64 {
-    crate::content::pattern().xxh64(crate::content::object_start(name), size)
+    ringload_core::content::pattern().xxh64(ringload_core::content::object_start(name), size)
 }
 
 /// The shared pattern bytes.
 pub fn pattern() -> &'static [u8] {
-    crate::content::pattern().as_bytes()
+    ringload_core::content::pattern().as_bytes()
 }
 
 /// Where in the pattern object `name` starts.
 pub fn object_start(name: &[u8]) -> usize {
     // The modulus is a power of two below 2^32, so the value fits usize on every target.
-    crate::content::object_start(name) as usize
+    ringload_core::content::object_start(name) as usize
 }
 
 /// Fills `out` with the object's bytes starting at byte `offset` of the object.
@@ -54,8 +54,8 @@ mod tests {
     fn server_bytes_verify_with_the_client_contract() {
         let mut buf = vec![0u8; 3 * PATTERN_LEN / 2];
         fill(b"bucket/obj", 12345, &mut buf);
-        let start = crate::content::object_start(b"bucket/obj");
-        assert!(crate::content::pattern().verify(start, 12345, &buf));
+        let start = ringload_core::content::object_start(b"bucket/obj");
+        assert!(ringload_core::content::pattern().verify(start, 12345, &buf));
     }
 
     #[test]

@@ -1,0 +1,21 @@
+//! ringload-core: what every part of ringload shares, and nothing that does I/O on a socket.
+//!
+//! - [`units`]: aisloader's size syntax and Go's duration syntax.
+//! - [`rng`]: the seeded generators and mixers behind names, shuffles and fault draws.
+//! - [`content`]: the bytes of every object (a fixed-seed 1 MiB pattern), shared by the
+//!   client's PUT bodies, the built-in target's GET bodies and the client's `--verifyhash`.
+//! - [`hist`]: the latency histogram every statistic uses and its summary.
+//! - [`result`]: the per-rank result file (`ringload.result/1`): its types, the histogram
+//!   codec and the atomic, no-overwrite write.
+//!
+//! The launcher (`merge`, `render`) depends on this crate only, so it links no io_uring,
+//! socket or signing code.
+
+pub mod content;
+pub mod hist;
+pub mod result;
+pub mod rng;
+pub mod units;
+
+/// The version written into every result file (`engine_version`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
