@@ -1,4 +1,4 @@
-//! The merge scale benchmark (issue 4): generate a synthetic run of many ranks × many
+//! The merge scale benchmark: generate a synthetic run of many ranks × many
 //! one-second intervals in the engine's own result format, then time `ringload merge` on it,
 //! pinned to one core, and report wall time and peak RSS.
 //!

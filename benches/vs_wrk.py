@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ringload against wrk on the same nginx, side by side (DESIGN §8).
+"""ringload against wrk on the same nginx, side by side (alternating runs, medians).
 
 nginx is pinned to CPU 0 and every client to CPU 1. Client cost is CPU time (user + sys) from
 getrusage of the client process, so it counts only the client's own work:

@@ -1,6 +1,6 @@
 //! The command line: every subcommand and flag, with its default and unit in `--help`.
 //!
-//! Flag names follow aisloader (../shared/reference/aisloader.md §1.2) and DESIGN §5, so an
+//! Flag names follow aisloader (docs/workload.md), so an
 //! aisloader user finds the same knobs. Values are parsed here with the engine's own size and
 //! duration parsers, so a bad value is rejected by clap with exit code 2 and a message naming
 //! the flag.

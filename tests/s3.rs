@@ -1,5 +1,5 @@
 //! End-to-end, S3: the real binary against s3s-fs 0.14.1, an S3 server that checks SigV4
-//! (installed by `.ci/run`; see ../shared/reference/test-peers.md). PUT, ListObjectsV2, full
+//! (installed by `.ci/run`). PUT, ListObjectsV2, full
 //! and Range GETs with exact counts checked against the files s3s-fs stored, and a wrong
 //! secret: every request an `http-403`, a message naming the likely causes, exit 1.
 

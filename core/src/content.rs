@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn object_start_is_xxh64_mod_len() {
-        // XXH64("", 0) = 0xef46db3751d8e999 (aisloader.md §2 test vector).
+        // XXH64("", 0) = 0xef46db3751d8e999 (the xxHash reference test vector).
         assert_eq!(
             object_start(b""),
             0xef46_db37_51d8_e999 % PATTERN_LEN as u64

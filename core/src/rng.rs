@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn pct_fires_matches_aisloader_pctput_50_example() {
-        // aisloader.md appendix: with pctput=50, orders 1-4 and 6 are PUTs.
+        // aisloader's own sequence: with pctput=50, orders 1-4 and 6 are PUTs.
         let puts: Vec<u64> = (1..=10).filter(|&t| pct_fires(50, t)).collect();
         assert_eq!(puts, vec![1, 2, 3, 4, 6]);
         assert!((1..1000).all(|t| pct_fires(100, t) && pct_fires(250, t)));

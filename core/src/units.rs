@@ -1,6 +1,6 @@
 //! Human input for sizes and durations, exactly as aisloader reads them.
 //!
-//! Owns [`parse_size`] (aisloader's size syntax, reference/aisloader.md §1.1: every suffix is
+//! Owns [`parse_size`] (aisloader's size syntax: every suffix is
 //! binary, so `1MB` = `1M` = `1MiB` = 1048576) and [`parse_duration`] (Go's
 //! `time.ParseDuration`: `90s`, `1h30m`, `1.5h`, `300ms`, plain `0`).
 //!

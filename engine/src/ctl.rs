@@ -5,7 +5,7 @@
 //! Owns [`Client`] (one keep-alive connection per `host:port`, a per-call deadline), the
 //! [`Request`]/[`Response`] pair and [`CtlError`]; the submodules `request` (URLs, redirect
 //! `Location`, request bytes) and `response` (reading and framing a response) do the wire
-//! work. Behaviour (reference/aisloader.md §7.1–7.3):
+//! work. Behaviour (as AIStore's Go client):
 //! - only `http://` URLs; `https://` is refused with an error that says TLS is not supported;
 //! - 301/302/307/308 are followed up to [`MAX_REDIRECTS`] times, to other hosts too. 307/308
 //!   keep the method and body; 301/302 keep them for GET and HEAD and turn anything else into

@@ -1,4 +1,4 @@
-//! Object names and sizes for PUTs, following aisloader (reference/aisloader.md §2).
+//! Object names and sizes for PUTs, following aisloader (docs/workload.md).
 //!
 //! Owns the loader-ID rules ([`loader_id`], [`name_bits`], [`format_loader_id`]) and the
 //! [`Namer`], which turns the 1-based global PUT counter `cnt` into a name and a size.

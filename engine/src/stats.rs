@@ -12,7 +12,7 @@
 //!   ([`LATENCY_MIN_US`]..=[`LATENCY_MAX_US`], [`LATENCY_SIGFIG`] significant digits, µs);
 //!   larger latencies are clamped to the maximum.
 //! - A failure increments `errors` and one per-kind counter only; it never touches `count`,
-//!   `bytes` or the histogram (aisloader's accounting, reference §4.7).
+//!   `bytes` or the histogram (aisloader's accounting).
 //! - Merging adds counters and histograms; percentiles are never averaged.
 //! - `count == histogram().len()` for every `OpStats` built through this API.
 

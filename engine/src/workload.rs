@@ -2,7 +2,7 @@
 //!
 //! The binary (or the launcher) builds a [`Workload`] from flags or a TOML spec and calls
 //! [`Workload::validate`]; the engine never sees clap or TOML types. Field names follow
-//! aisloader's flags (../shared/reference/aisloader.md §1.2) so that result files, specs and
+//! aisloader's flags (docs/workload.md) so that result files, specs and
 //! flags share one vocabulary. Every validation error names the flag and the fix.
 
 use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-//! AIS control requests (aisloader.md §7.4, §7.5, §7.7): bucket presence, create, destroy,
+//! AIS control requests (the subset aisloader and ringload use): bucket presence, create, destroy,
 //! delete-listrange, HEAD bucket, list buckets, and paged list-objects, answered in JSON.
 //!
 //! Owns: parsing the JSON action messages (`{"action":..,"name":..,"value":..}`) and writing

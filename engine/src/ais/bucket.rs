@@ -1,5 +1,5 @@
-//! Bucket setup and cleanup calls against an AIS proxy (reference/aisloader.md §7.5, §7.7,
-//! §9): presence, create, destroy, and deleting a list of object names.
+//! Bucket setup and cleanup calls against an AIS proxy, as aisloader makes them: presence,
+//! create, destroy, and deleting a list of object names.
 //!
 //! Owns [`exists`], [`create`], [`destroy`] and [`delete_names`]. Every call is one JSON
 //! control message `{"action": ...}` on `/v1/buckets/<name>?<bucket query>` with
@@ -159,7 +159,7 @@ pub fn destroy(
     }
 }
 
-/// Deletes objects by name (the cleanup of remote buckets, §9): `DELETE
+/// Deletes objects by name (the cleanup of remote buckets): `DELETE
 /// /v1/buckets/<name>?<query>` with `{"action":"delete-listrange","value":{"objnames":[..]}}`
 /// in batches of `batch` names (0 means [`DEFAULT_DELETE_BATCH`]). Returns the number of names
 /// sent. Each reply is the id of an asynchronous xaction, which this does **not** wait on

@@ -1,4 +1,4 @@
-//! Object checksums as AIS sends and checks them (reference/aisloader.md §7.3): the type
+//! Object checksums as AIS sends and checks them (`cmn/cos` in AIStore): the type
 //! names of `Ais-Checksum-Type` and the lowercase hex of `Ais-Checksum-Value`.
 //!
 //! Owns [`CksumType`] (only `none` and `xxhash` are implemented) and [`Hasher`], an

@@ -1,4 +1,4 @@
-//! Paged list-objects against an AIS proxy (reference/aisloader.md §3.1, §7.4): the startup
+//! Paged list-objects against an AIS proxy (as aisloader lists): the startup
 //! listing that tells the GET side which objects exist.
 //!
 //! Owns [`ListOptions`] and [`list_objects`]. Each page is
@@ -22,7 +22,7 @@ use crate::phase::ListStats;
 
 /// The list-message flag that leaves out virtual directories.
 pub const FLAG_NO_DIRS: u64 = 8192;
-/// Attempts per page when the client times out (aisloader's, §7.4).
+/// Attempts per page when the client times out (aisloader's).
 pub const PAGE_ATTEMPTS: u32 = 3;
 
 /// What to list.

@@ -1,4 +1,4 @@
-//! The AIStore native API as ringload uses it around a run (reference/aisloader.md §7, §9):
+//! The AIStore native API as ringload uses it around a run (docs/protocols.md):
 //! bucket naming and URLs here, paged listing in [`list`], bucket setup and cleanup in
 //! [`bucket`], object checksums in [`cksum`] and the AuthN token in [`token`].
 //!
@@ -20,7 +20,7 @@ use std::fmt;
 
 use crate::ctl::{CtlError, Response};
 
-/// Extra query for an object PUT: the target need not load existing metadata (§7.3).
+/// Extra query for an object PUT: the target need not load existing metadata.
 pub const PUT_QUERY_EXTRA: &str = "skip_vc=true";
 
 /// Providers AIS knows, as `(URL scheme, provider)`; several schemes map to one provider.
@@ -136,7 +136,7 @@ impl Bucket {
     }
 
     /// An AIS bucket of this cluster: provider `ais` and not in a remote cluster's namespace
-    /// (`@uuid`), as AIS's `Bck.IsAIS`. Only these are created and destroyed (§7.5, §9).
+    /// (`@uuid`), as AIS's `Bck.IsAIS`. Only these are created and destroyed.
     pub fn is_ais(&self) -> bool {
         self.provider == "ais" && !self.is_remote_ais()
     }

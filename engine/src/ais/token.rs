@@ -1,4 +1,4 @@
-//! The AIS AuthN bearer token (reference/aisloader.md §7.1): where it comes from and how it
+//! The AIS AuthN bearer token (docs/protocols.md): where it comes from and how it
 //! is kept out of logs.
 //!
 //! Owns [`Token`] and [`from_env`]. `AIS_AUTHN_TOKEN` (the token itself) wins; otherwise

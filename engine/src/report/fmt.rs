@@ -2,7 +2,7 @@
 //!
 //! Owns the exact spelling of numbers in the interval table, the live line and the summary, so
 //! that the table stays close enough to aisloader's for existing eyes and parsers
-//! (reference/aisloader.md §6.2). Pure functions; none of them panics on any input.
+//! (aisloader's `stats.go`). Pure functions; none of them panics on any input.
 
 use std::time::Duration;
 

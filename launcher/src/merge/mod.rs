@@ -1,4 +1,4 @@
-//! `ringload merge`: the exact merge of one run's rank result files (DESIGN §6, issue 4).
+//! `ringload merge`: the exact merge of one run's rank result files (docs/results.md).
 //!
 //! Two passes over the directory, one file at a time:
 //! 1. **Heads** ([`head`]): the top-level keys of every `*.json` file, read from its first
