@@ -1,0 +1,1 @@
+//! HTTP/1.1 wire primitives shared by the client and the server.

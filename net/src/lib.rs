@@ -1,0 +1,9 @@
+//! ringload-net: the network plumbing the load client (`ringload-engine`) and the built-in
+//! target (`ringload-server`) share, so each wire rule and each syscall exists once.
+//!
+//! - [`http`]: HTTP/1.1 wire primitives (decimal and chunk-size parsing, `push_u64`, header
+//!   limits, the redirect limit) and the one RFC 3986 percent-encoder.
+//! - [`sys`]: the epoll, eventfd and socket syscalls, the one place their `unsafe` lives.
+
+pub mod http;
+pub mod sys;
