@@ -14,8 +14,10 @@
 //! which the connection answers with 400 and a close. A malformed `Range` is ignored (RFC 9110
 //! §14.2 lets a server serve the whole object instead).
 
-/// Most header lines accepted in one request head (S3 SigV4 requests use about a dozen).
-pub(crate) const MAX_HEADERS: usize = 64;
+// The wire rules the server shares with the client live in ringload-net; the server's
+// modules reach them through this one.
+use ringload_net::http::{hex_value, parse_decimal};
+pub(crate) use ringload_net::http::{parse_chunk_size, push_u64, MAX_HEADERS};
 
 /// What the request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,7 +118,7 @@ pub(crate) fn parse_head(
     for h in req.headers.iter() {
         let v = trim(h.value);
         if h.name.eq_ignore_ascii_case("content-length") {
-            let n = parse_u64(v).ok_or(BadRequest::ContentLength)?;
+            let n = parse_decimal(v).ok_or(BadRequest::ContentLength)?;
             if length.is_some_and(|prev| prev != n) {
                 return Err(BadRequest::ContentLength);
             }
@@ -173,40 +175,6 @@ fn trim(v: &[u8]) -> &[u8] {
     &v[start..end]
 }
 
-/// Strict decimal u64 (digits only, no sign, no overflow).
-pub(crate) fn parse_u64(v: &[u8]) -> Option<u64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.iter().try_fold(0u64, |acc, &b| {
-        if b.is_ascii_digit() {
-            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        } else {
-            None
-        }
-    })
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Parses a chunk-size line body (hex digits, optional `;extensions`).
-pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
-    let digits = trim(line.split(|&b| b == b';').next().unwrap_or(b""));
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |acc, &b| {
-        acc.checked_mul(16)?.checked_add(u64::from(hex_val(b)?))
-    })
-}
-
 /// Decodes a request target (origin or absolute form) into the object name, copies its raw
 /// origin form into `raw`, and returns the raw path's length there.
 fn decode_target(target: &[u8], out: &mut Vec<u8>, raw: &mut Vec<u8>) -> Result<usize, BadRequest> {
@@ -233,8 +201,8 @@ fn decode_target(target: &[u8], out: &mut Vec<u8>, raw: &mut Vec<u8>) -> Result<
     let mut i = 0;
     while i < path.len() {
         if path[i] == b'%' {
-            let hi = path.get(i + 1).copied().and_then(hex_val);
-            let lo = path.get(i + 2).copied().and_then(hex_val);
+            let hi = path.get(i + 1).copied().and_then(hex_value);
+            let lo = path.get(i + 2).copied().and_then(hex_value);
             match (hi, lo) {
                 (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
                 _ => return Err(BadRequest::Escape),
@@ -270,8 +238,8 @@ pub(crate) fn decode_query_value(v: &[u8]) -> Option<String> {
     while i < v.len() {
         match v[i] {
             b'%' => {
-                let hi = hex_val(*v.get(i + 1)?)?;
-                let lo = hex_val(*v.get(i + 2)?)?;
+                let hi = hex_value(*v.get(i + 1)?)?;
+                let lo = hex_value(*v.get(i + 2)?)?;
                 out.push(hi << 4 | lo);
                 i += 3;
             }
@@ -302,10 +270,10 @@ fn parse_range(v: &[u8]) -> Option<RangeSpec> {
     let dash = spec.iter().position(|&b| b == b'-')?;
     let (first, last) = (trim(&spec[..dash]), trim(&spec[dash + 1..]));
     match (first.is_empty(), last.is_empty()) {
-        (true, false) => Some(RangeSpec::Suffix(parse_u64(last)?)),
-        (false, true) => Some(RangeSpec::From(parse_u64(first)?)),
+        (true, false) => Some(RangeSpec::Suffix(parse_decimal(last)?)),
+        (false, true) => Some(RangeSpec::From(parse_decimal(first)?)),
         (false, false) => {
-            let (a, b) = (parse_u64(first)?, parse_u64(last)?);
+            let (a, b) = (parse_decimal(first)?, parse_decimal(last)?);
             (b >= a).then_some(RangeSpec::FromTo(a, b))
         }
         (true, true) => None,
@@ -324,21 +292,6 @@ pub(crate) fn resolve(range: Option<RangeSpec>, size: u64) -> Resolved {
         RangeSpec::Suffix(n) if n == 0 || size == 0 => Resolved::Unsatisfiable,
         RangeSpec::Suffix(n) => Resolved::Part(size - n.min(size), size - 1),
     }
-}
-
-/// Appends the decimal form of `n` without allocating.
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }
 
 /// Every final status the target answers; counted per status in the listener's counters.
@@ -635,17 +588,6 @@ mod tests {
     }
 
     #[test]
-    fn chunk_sizes_and_numbers() {
-        assert_eq!(parse_chunk_size(b"1A"), Some(26));
-        assert_eq!(parse_chunk_size(b"ff;name=v"), Some(255));
-        assert_eq!(parse_chunk_size(b""), None);
-        assert_eq!(parse_chunk_size(b"xyz"), None);
-        assert_eq!(parse_chunk_size(b"11111111111111111"), None); // 17 hex digits overflow
-        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_u64(b"18446744073709551616"), None);
-    }
-
-    #[test]
     fn heads_are_written_exactly() {
         let mut out = Vec::new();
         let extra = Extra {
@@ -666,9 +608,5 @@ mod tests {
             b"HTTP/1.1 206 Partial Content\r\nContent-Length: 8\r\n\
               Content-Range: bytes 2-9/10\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n"
         );
-        out.clear();
-        push_u64(&mut out, 0);
-        push_u64(&mut out, u64::MAX);
-        assert_eq!(out, b"018446744073709551615");
     }
 }

@@ -16,9 +16,10 @@ use std::fmt::Write as _;
 use super::counters::Kind;
 use super::listing::list_page;
 use super::node::Node;
-use super::request::{decode_query_value, parse_u64, query_param, Method, Status, MAX_HEADERS};
+use super::request::{decode_query_value, query_param, Method, Status, MAX_HEADERS};
 use super::respond::{no_such_bucket, Escape, Reply, VecFmt};
 use super::ServeProtocol;
+use ringload_net::http::parse_decimal;
 
 const P: ServeProtocol = ServeProtocol::S3;
 const XML: Option<&str> = Some("application/xml");
@@ -139,7 +140,7 @@ fn list(r: &mut Reply<'_>, node: &Node, bucket: &str, query: &[u8]) {
         let after = param(query, "start-after")?;
         let max = match query_param(query, b"max-keys") {
             None => MAX_KEYS,
-            Some(v) => parse_u64(v).ok_or("max-keys")?.min(MAX_KEYS as u64) as usize,
+            Some(v) => parse_decimal(v).ok_or("max-keys")?.min(MAX_KEYS as u64) as usize,
         };
         Ok::<_, &'static str>((prefix, token, after, max))
     })();

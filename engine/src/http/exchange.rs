@@ -12,6 +12,8 @@
 //!   dropped with `MSG_TRUNC`; a response that ends early is a `ShortBody` failure, never a
 //!   success with fewer bytes.
 
+use ringload_net::http::{parse_chunk_size, parse_decimal, MAX_HEADERS_HOT};
+
 /// Receive buffer per connection: holds a response head (nginx's is about 250 bytes) and the
 /// first body bytes. 4 KiB keeps 10,000 connections at 40 MiB.
 pub const RECV_BUF: usize = 4096;
@@ -21,8 +23,6 @@ pub const RECV_BUF: usize = 4096;
 pub const VERIFY_RECV_BUF: usize = 64 * 1024;
 /// Largest response head accepted before the response is declared malformed.
 pub const MAX_HEAD: usize = 64 * 1024;
-/// Most headers parsed per response.
-const MAX_HEADERS: usize = 48;
 /// Largest single kernel drop request (io_uring lengths are 32-bit).
 pub const MAX_DISCARD: usize = 1 << 30;
 /// Longest chunk-size or trailer line tolerated.
@@ -330,7 +330,7 @@ impl Exchange {
                         State::ChunkCrlf => return Err(Failure::Protocol),
                         State::Trailer if line.is_empty() => State::Done,
                         State::Trailer => State::Trailer,
-                        _ => match parse_chunk_size(&self.buf[line])? {
+                        _ => match parse_chunk_size(&self.buf[line]).ok_or(Failure::Protocol)? {
                             0 => State::Trailer,
                             n => State::ChunkData(n),
                         },
@@ -356,7 +356,7 @@ impl Exchange {
 
     /// Parses a complete head if the buffer holds one; returns false when more bytes are needed.
     fn parse_head(&mut self, sink: &mut impl Sink) -> Result<bool, Failure> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS_HOT];
         let mut resp = httparse::Response::new(&mut headers);
         let len = match resp.parse(&self.buf[self.start..self.end]) {
             Ok(httparse::Status::Complete(len)) => len,
@@ -370,7 +370,7 @@ impl Exchange {
         for h in resp.headers.iter() {
             let name = h.name.as_bytes();
             if name.eq_ignore_ascii_case(b"content-length") {
-                let v = parse_decimal(h.value).ok_or(Failure::Protocol)?;
+                let v = parse_decimal(h.value.trim_ascii()).ok_or(Failure::Protocol)?;
                 if content_length.is_some_and(|c| c != v) {
                     return Err(Failure::Protocol);
                 }
@@ -448,31 +448,6 @@ impl Exchange {
     pub fn is_done(&self) -> bool {
         self.state == State::Done
     }
-}
-
-fn parse_decimal(v: &[u8]) -> Option<u64> {
-    let v = v.trim_ascii();
-    if v.is_empty() || v.len() > 19 {
-        return None;
-    }
-    v.iter().try_fold(0u64, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
-    })
-}
-
-fn parse_chunk_size(line: &[u8]) -> Result<u64, Failure> {
-    let hex = line
-        .split(|&b| b == b';')
-        .next()
-        .unwrap_or(b"")
-        .trim_ascii();
-    if hex.is_empty() || hex.len() > 15 {
-        return Err(Failure::Protocol);
-    }
-    hex.iter().try_fold(0u64, |acc, &b| {
-        let d = (b as char).to_digit(16).ok_or(Failure::Protocol)?;
-        Ok(acc * 16 + u64::from(d))
-    })
 }
 
 fn contains_token(value: &[u8], token: &[u8]) -> bool {

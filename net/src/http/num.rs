@@ -79,7 +79,12 @@ mod tests {
             b"0x10",
             b"1.5",
         ] {
-            assert_eq!(parse_decimal(bad), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_decimal(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
