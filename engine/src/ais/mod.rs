@@ -19,6 +19,7 @@ pub mod token;
 use std::fmt;
 
 use crate::ctl::{CtlError, Response};
+use ringload_net::http::{percent_encode_string, Keep};
 
 /// Extra query for an object PUT: the target need not load existing metadata.
 pub const PUT_QUERY_EXTRA: &str = "skip_vc=true";
@@ -130,7 +131,7 @@ impl Bucket {
         let mut q = format!("provider={}", self.provider);
         if let Some(ns) = &self.namespace {
             q.push_str("&namespace=");
-            q.push_str(&encode_query(ns));
+            q.push_str(&percent_encode_string(ns, Keep::Unreserved));
         }
         q
     }
@@ -201,24 +202,6 @@ fn validate_namespace(ns: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Percent-encodes a query component: RFC 3986 unreserved bytes pass, all others are `%XX`.
-pub fn encode_query(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.extend([
-                '%',
-                HEX[(b >> 4) as usize] as char,
-                HEX[(b & 15) as usize] as char,
-            ]);
-        }
-    }
-    out
 }
 
 /// `"/v1/objects/<bucket>/"`: object names are appended percent-encoded per segment (`/` kept)

@@ -5,4 +5,4 @@ pub mod exchange;
 pub mod request;
 
 pub use exchange::{Exchange, Failure, Need, Sink};
-pub use request::{encode_path, Method, RequestHead};
+pub use request::{Method, RequestHead};

@@ -2,8 +2,11 @@
 //!
 //! Every request a core sends is written here, once per operation, so nothing in this file
 //! allocates once the caller's buffer has grown to its working size: numbers are formatted by
-//! hand and object names are percent-encoded byte by byte. Protocols (plain HTTP now, AIS and
-//! S3 later) differ only in the path, the query and extra header lines they pass in.
+//! hand and object names are percent-encoded byte by byte. The protocols (plain HTTP, AIS and
+//! S3) differ only in the path, the query and the extra header lines they pass in (see
+//! `crate::worker::request`, which builds those per protocol).
+
+use ringload_net::http::{percent_encode, push_u64, Keep};
 
 /// The request methods the engine issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +28,8 @@ impl Method {
     }
 }
 
-/// One request head to encode. Path pieces are concatenated; those marked `encode` are
-/// percent-encoded (keeping `/`), the others are copied as they are.
+/// One request head to encode: the path is `path_prefix` copied as it is, then `name`
+/// percent-encoded (keeping `/`), then `?query` when the query is not empty.
 pub struct RequestHead<'a> {
     pub method: Method,
     pub host: &'a str,
@@ -54,7 +57,7 @@ impl RequestHead<'_> {
         out.extend_from_slice(self.method.as_bytes());
         out.push(b' ');
         out.extend_from_slice(self.path_prefix);
-        encode_path(self.name, out);
+        percent_encode(self.name, Keep::UnreservedAndSlash, out);
         if !self.query.is_empty() {
             out.push(b'?');
             out.extend_from_slice(self.query);
@@ -79,33 +82,6 @@ impl RequestHead<'_> {
         out.extend_from_slice(self.extra);
         out.extend_from_slice(b"\r\n");
     }
-}
-
-/// Appends `name` percent-encoded for a URL path: RFC 3986 unreserved bytes and `/` pass.
-pub fn encode_path(name: &[u8], out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in name {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'%', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
-        }
-    }
-}
-
-/// Appends the decimal form of `v` without allocating.
-pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&tmp[i..]);
 }
 
 #[cfg(test)]
@@ -154,12 +130,5 @@ mod tests {
         );
         assert!(s.contains("Content-Length: 18446744073709551615\r\n"));
         assert!(s.ends_with("X-A: 1\r\n\r\n"));
-    }
-
-    #[test]
-    fn push_u64_zero() {
-        let mut out = Vec::new();
-        push_u64(&mut out, 0);
-        assert_eq!(out, b"0");
     }
 }

@@ -12,7 +12,7 @@
 //! unexpected roots and bad numbers are errors. Keys come back with XML entities decoded
 //! (`encoding-type=url` is never requested, so keys are not URL-decoded).
 
-use std::io::Write;
+use ringload_net::http::{percent_encode, push_u64, Keep};
 
 use roxmltree::{Document, Node};
 
@@ -47,26 +47,14 @@ pub enum ListError {
 pub fn list_query(prefix: &str, token: Option<&str>, max_keys: u32, out: &mut Vec<u8>) {
     if let Some(token) = token.filter(|t| !t.is_empty()) {
         out.extend_from_slice(b"continuation-token=");
-        encode_rfc3986(token.as_bytes(), out);
+        percent_encode(token.as_bytes(), Keep::Unreserved, out);
         out.push(b'&');
     }
     out.extend_from_slice(b"list-type=2&max-keys=");
-    // Writing a number into a Vec cannot fail.
-    let _ = write!(out, "{max_keys}");
+    push_u64(out, u64::from(max_keys));
     if !prefix.is_empty() {
         out.extend_from_slice(b"&prefix=");
-        encode_rfc3986(prefix.as_bytes(), out);
-    }
-}
-
-fn encode_rfc3986(raw: &[u8], out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in raw {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
+        percent_encode(prefix.as_bytes(), Keep::Unreserved, out);
     }
 }
 

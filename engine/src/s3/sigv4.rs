@@ -30,6 +30,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
+/// The hex-digit decoder the verifier shares (one for the whole workspace, in ringload-net).
+pub(super) use ringload_net::http::hex_value as hex_val;
+use ringload_net::http::{percent_encode_byte, Keep};
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// The payload hash S3 accepts in place of the body's SHA-256.
@@ -42,7 +46,6 @@ pub(super) const TERMINATOR: &str = "aws4_request";
 const SIGNED: &str = "host;x-amz-content-sha256;x-amz-date";
 const SIGNED_WITH_TOKEN: &str = "host;x-amz-content-sha256;x-amz-date;x-amz-security-token";
 const HEX: &[u8; 16] = b"0123456789abcdef";
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 /// 9999-12-31T23:59:59Z: the last instant an `x-amz-date` stamp (4-digit year) can express.
 const MAX_UNIX_SECS: u64 = 253_402_300_799;
 
@@ -363,12 +366,13 @@ fn hex_string(bytes: &[u8; 32]) -> String {
     buf.iter().map(|&b| char::from(b)).collect()
 }
 
-pub(super) fn hex_val(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).map(|d| d as u8)
-}
-
 /// Re-encodes `raw` per AWS rules (see the module invariants); `keep_slash` keeps literal `/`.
 fn aws_encode(raw: &[u8], keep_slash: bool, out: &mut Vec<u8>) {
+    let keep = if keep_slash {
+        Keep::UnreservedAndSlash
+    } else {
+        Keep::Unreserved
+    };
     let mut i = 0;
     while i < raw.len() {
         let (mut b, mut escaped) = (raw[i], false);
@@ -379,13 +383,8 @@ fn aws_encode(raw: &[u8], keep_slash: bool, out: &mut Vec<u8>) {
             }
         }
         i += 1;
-        let unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
-        if unreserved || (b == b'/' && keep_slash && !escaped) {
-            out.push(b);
-        } else {
-            let hex = |nibble: u8| HEX_UPPER[usize::from(nibble)];
-            out.extend_from_slice(&[b'%', hex(b >> 4), hex(b & 15)]);
-        }
+        // An escaped `/` (`%2F`) is data, not a separator: it stays escaped.
+        percent_encode_byte(b, if escaped { Keep::Unreserved } else { keep }, out);
     }
 }
 

@@ -2,7 +2,8 @@
 //! signature. One `Requests` per core; nothing here allocates once its buffers are warm.
 //!
 //! - **http**: `<base>/<bucket>/<name>`.
-//! - **ais**: `<base>/v1/objects/<bucket>/<name>?provider=<p>`; PUTs add `skip_vc=true` and
+//! - **ais**: `<base>/v1/objects/<bucket>/<name>?provider=<p>` (plus `&namespace=<ns>`: the
+//!   query of [`Bucket::query`]); PUTs add `skip_vc=true` and
 //!   `Ais-Checksum-Type/Value` (XXH64 of the body: the object's content window, hashed from
 //!   the pattern per PUT, the last one cached). A bearer token
 //!   goes only to the endpoint's host (host 0), never to a host a redirect names.
@@ -13,11 +14,13 @@
 //! A redirect re-encodes the whole request for its new host and path-and-query, so the Host
 //! header, the token rule and a signature always match what is sent.
 
-use crate::http::{encode_path, Method, RequestHead};
+use crate::ais::{Bucket, PUT_QUERY_EXTRA};
+use crate::http::{Method, RequestHead};
 use crate::proto::{CksumType, S3Addressing};
 use crate::s3::sigv4::{AmzDate, SignRequest, Signer, EMPTY_SHA256, UNSIGNED_PAYLOAD};
 use crate::workload::{Protocol, Workload};
 use ringload_core::content;
+use ringload_net::http::{percent_encode, Keep};
 
 /// One operation's request.
 pub struct Spec<'a> {
@@ -86,15 +89,14 @@ impl Requests {
             Protocol::Http => r.prefix = format!("{base_path}/{}/", w.bucket).into_bytes(),
             Protocol::Ais => {
                 r.prefix = format!("{base_path}/v1/objects/{}/", w.bucket).into_bytes();
-                let mut q = format!("provider={}", p.provider);
-                if let Some(ns) = &p.namespace {
-                    q.push_str("&namespace=");
-                    let mut enc = Vec::new();
-                    encode_path(ns.as_bytes(), &mut enc);
-                    q.push_str(&String::from_utf8_lossy(&enc).replace('/', "%2F"));
-                }
-                r.get_query = q.clone().into_bytes();
-                r.put_query = format!("{q}&skip_vc=true").into_bytes();
+                let bucket = Bucket {
+                    name: w.bucket.clone(),
+                    provider: p.provider.clone(),
+                    namespace: p.namespace.clone(),
+                };
+                let q = bucket.query();
+                r.put_query = format!("{q}&{PUT_QUERY_EXTRA}").into_bytes();
+                r.get_query = q.into_bytes();
                 if let Some(t) = &p.token {
                     r.token_line = format!("Authorization: Bearer {}\r\n", t.expose()).into_bytes();
                 }
@@ -131,7 +133,7 @@ impl Requests {
             Some(t) => self.target.extend_from_slice(t),
             None => {
                 self.target.extend_from_slice(&self.prefix);
-                encode_path(s.name, &mut self.target);
+                percent_encode(s.name, Keep::UnreservedAndSlash, &mut self.target);
                 let q = if s.method == Method::Put {
                     &self.put_query
                 } else {
@@ -276,6 +278,31 @@ mod tests {
         assert!(
             red.contains("Host: 127.0.0.1:9001\r\n") && !red.contains("TOK"),
             "{red}"
+        );
+    }
+
+    #[test]
+    fn ais_namespace_goes_into_the_query_encoded() {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            bucket: "bk".into(),
+            ..Workload::default()
+        };
+        w.proto.provider = "aws".into();
+        w.proto.namespace = Some("@uu-1#n.s".into());
+        let get = encode(&w, &spec(Method::Get, None, true, "127.0.0.1:8080"));
+        assert!(
+            get.starts_with(
+                "GET /v1/objects/bk/a%20dir/x?provider=aws&namespace=%40uu-1%23n.s HTTP/1.1\r\n"
+            ),
+            "{get}"
+        );
+        let put = encode(&w, &spec(Method::Put, Some(10), true, "127.0.0.1:8080"));
+        assert!(
+            put.starts_with(
+                "PUT /v1/objects/bk/a%20dir/x?provider=aws&namespace=%40uu-1%23n.s&skip_vc=true "
+            ),
+            "{put}"
         );
     }
 
