@@ -13,6 +13,6 @@ pub mod limits;
 pub mod num;
 pub mod pct;
 
-pub use limits::{MAX_HEADERS, MAX_HEADERS_HOT, MAX_REDIRECTS};
+pub use limits::{MAX_REDIRECTS, MAX_REQUEST_HEADERS, MAX_RESPONSE_HEADERS};
 pub use num::{parse_chunk_size, parse_decimal, push_u64};
 pub use pct::{hex_value, percent_encode, percent_encode_byte, percent_encode_string, Keep};

@@ -17,7 +17,7 @@
 // The wire rules the server shares with the client live in ringload-net; the server's
 // modules reach them through this one.
 use ringload_net::http::{hex_value, parse_decimal};
-pub(crate) use ringload_net::http::{parse_chunk_size, push_u64, MAX_HEADERS};
+pub(crate) use ringload_net::http::{parse_chunk_size, push_u64, MAX_REQUEST_HEADERS};
 
 /// What the request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub(crate) fn parse_head(
     name: &mut Vec<u8>,
     target: &mut Vec<u8>,
 ) -> Result<Option<Head>, BadRequest> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut headers = [httparse::EMPTY_HEADER; MAX_REQUEST_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use super::counters::Kind;
 use super::listing::list_page;
 use super::node::Node;
-use super::request::{decode_query_value, query_param, Method, Status, MAX_HEADERS};
+use super::request::{decode_query_value, query_param, Method, Status, MAX_REQUEST_HEADERS};
 use super::respond::{no_such_bucket, Escape, Reply, VecFmt};
 use super::ServeProtocol;
 use ringload_net::http::parse_decimal;
@@ -45,12 +45,12 @@ pub(crate) fn authorized(node: &Node, head: &[u8]) -> bool {
     let Some(hook) = &node.s3_auth else {
         return true;
     };
-    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut raw = [httparse::EMPTY_HEADER; MAX_REQUEST_HEADERS];
     let mut req = httparse::Request::new(&mut raw);
     if !matches!(req.parse(head), Ok(httparse::Status::Complete(_))) {
         return false;
     }
-    let mut headers: [(&str, &[u8]); MAX_HEADERS] = [("", &[]); MAX_HEADERS];
+    let mut headers: [(&str, &[u8]); MAX_REQUEST_HEADERS] = [("", &[]); MAX_REQUEST_HEADERS];
     let n = req.headers.len();
     for (slot, h) in headers.iter_mut().zip(req.headers.iter()) {
         *slot = (h.name, h.value);

@@ -11,8 +11,13 @@
 //! - body bytes are counted exactly once, whether they were copied (and shown to the sink) or
 //!   dropped with `MSG_TRUNC`; a response that ends early is a `ShortBody` failure, never a
 //!   success with fewer bytes.
+//!
+//! The hot path drops GET bodies (`discard`); the control plane ([`crate::ctl`]) copies every
+//! body byte into a [`Sink`] instead and reads [`Exchange::failure_reason`] and
+//! [`Exchange::body_left`] to word its errors and cap its bodies. Both live off the per-byte
+//! path: a reason is written only when an exchange fails.
 
-use ringload_net::http::{parse_chunk_size, parse_decimal, MAX_HEADERS_HOT};
+use ringload_net::http::{parse_chunk_size, parse_decimal, MAX_RESPONSE_HEADERS};
 
 /// Receive buffer per connection: holds a response head (nginx's is about 250 bytes) and the
 /// first body bytes. 4 KiB keeps 10,000 connections at 40 MiB.
@@ -105,6 +110,8 @@ pub struct Exchange {
     expect: bool,
     /// The server said `100 Continue` (or the body may go anyway).
     continued: bool,
+    /// Why the last `Protocol` failure happened, for error messages.
+    why: &'static str,
 }
 
 impl Default for Exchange {
@@ -140,6 +147,7 @@ impl Exchange {
             location: Vec::new(),
             expect: false,
             continued: false,
+            why: "",
         }
     }
 
@@ -273,7 +281,9 @@ impl Exchange {
                 Ok(())
             }
             State::Head | State::Sending if !self.got_any => Err(Failure::Closed),
-            State::Head | State::Sending => Err(Failure::Protocol),
+            State::Head | State::Sending => {
+                Err(self.protocol("the connection closed inside the response head"))
+            }
             State::Done => Ok(()),
             _ => Err(Failure::ShortBody),
         }
@@ -294,7 +304,7 @@ impl Exchange {
                 State::Head => {
                     if !self.parse_head(sink)? {
                         if self.end - self.start >= MAX_HEAD {
-                            return Err(Failure::Protocol);
+                            return Err(self.protocol("the response head exceeds 64 KiB"));
                         }
                         return Ok(());
                     }
@@ -327,12 +337,15 @@ impl Exchange {
                     };
                     self.state = match self.state {
                         State::ChunkCrlf if line.is_empty() => State::ChunkSize,
-                        State::ChunkCrlf => return Err(Failure::Protocol),
+                        State::ChunkCrlf => {
+                            return Err(self.protocol("a chunk is longer than its size line says"))
+                        }
                         State::Trailer if line.is_empty() => State::Done,
                         State::Trailer => State::Trailer,
-                        _ => match parse_chunk_size(&self.buf[line]).ok_or(Failure::Protocol)? {
-                            0 => State::Trailer,
-                            n => State::ChunkData(n),
+                        _ => match parse_chunk_size(&self.buf[line]) {
+                            Some(0) => State::Trailer,
+                            Some(n) => State::ChunkData(n),
+                            None => return Err(self.protocol("bad chunk size")),
                         },
                     };
                 }
@@ -349,19 +362,21 @@ impl Exchange {
                 self.start += i + 2;
                 Ok(Some(r))
             }
-            None if hay.len() > MAX_LINE => Err(Failure::Protocol),
+            None if hay.len() > MAX_LINE => {
+                Err(self.protocol("a chunk-size or trailer line exceeds 4 KiB"))
+            }
             None => Ok(None),
         }
     }
 
     /// Parses a complete head if the buffer holds one; returns false when more bytes are needed.
     fn parse_head(&mut self, sink: &mut impl Sink) -> Result<bool, Failure> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS_HOT];
+        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
         let mut resp = httparse::Response::new(&mut headers);
         let len = match resp.parse(&self.buf[self.start..self.end]) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(false),
-            Err(_) => return Err(Failure::Protocol),
+            Err(_) => return Err(self.protocol("bad status line or header")),
         };
         let status = resp.code.unwrap_or(0);
         let mut keep_alive = resp.version == Some(1);
@@ -370,9 +385,11 @@ impl Exchange {
         for h in resp.headers.iter() {
             let name = h.name.as_bytes();
             if name.eq_ignore_ascii_case(b"content-length") {
-                let v = parse_decimal(h.value.trim_ascii()).ok_or(Failure::Protocol)?;
+                let Some(v) = parse_decimal(h.value.trim_ascii()) else {
+                    return Err(self.protocol("bad Content-Length"));
+                };
                 if content_length.is_some_and(|c| c != v) {
-                    return Err(Failure::Protocol);
+                    return Err(self.protocol("conflicting Content-Length headers"));
                 }
                 content_length = Some(v);
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
@@ -389,6 +406,10 @@ impl Exchange {
             }
         }
         self.start += len;
+        if status == 101 {
+            // The server switched to another protocol: nothing HTTP follows.
+            return Err(self.protocol("unexpected 101 Switching Protocols"));
+        }
         if (100..200).contains(&status) {
             // An interim response (e.g. 100 Continue): the real one follows.
             if status == 100 && !self.may_send_body() {
@@ -420,6 +441,29 @@ impl Exchange {
             State::UntilClose
         };
         Ok(true)
+    }
+
+    /// Records why the exchange failed and returns the `Protocol` failure.
+    fn protocol(&mut self, why: &'static str) -> Failure {
+        self.why = why;
+        Failure::Protocol
+    }
+
+    /// Why the last [`Failure::Protocol`] happened (e.g. "bad chunk size"), for messages;
+    /// meaningful only right after such a failure.
+    pub fn failure_reason(&self) -> &'static str {
+        self.why
+    }
+
+    /// Body bytes the framing still announces: the rest of a Content-Length body or of the
+    /// current chunk. `None` before the final head, between chunks, for a body that runs
+    /// until close, and once the response is complete. A caller that keeps bodies checks it
+    /// against its cap before receiving them.
+    pub fn body_left(&self) -> Option<u64> {
+        match self.state {
+            State::Fixed(rem) | State::ChunkData(rem) => Some(rem),
+            _ => None,
+        }
     }
 
     pub fn status(&self) -> u16 {
@@ -457,5 +501,4 @@ fn contains_token(value: &[u8], token: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "exchange_tests.rs"]
 mod tests;

@@ -347,3 +347,85 @@ fn sink_sees_only_the_final_head_then_the_body() {
     );
     assert_eq!(rec.body, b"hello");
 }
+
+/// Each kind of malformed response names its fault, so the control plane can say what the
+/// server got wrong.
+#[test]
+fn protocol_failures_name_their_reason() {
+    let cases: [(&[u8], &str); 6] = [
+        (b"NOT HTTP\r\n\r\n", "bad status line or header"),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: x1\r\n\r\n",
+            "bad Content-Length",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            "conflicting Content-Length headers",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "bad chunk size",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+            "a chunk is longer than its size line says",
+        ),
+        (
+            b"HTTP/1.1 200 O",
+            "the connection closed inside the response head",
+        ),
+    ];
+    for (wire, why) in cases {
+        let mut ex = Exchange::new();
+        ex.begin(0, false, false);
+        ex.on_sent(0);
+        let mut r = feed(&mut ex, wire);
+        if r.is_ok() {
+            r = ex.on_recv(0, &mut |_: &[u8]| {});
+        }
+        assert_eq!(r, Err(Failure::Protocol), "{why}");
+        assert_eq!(ex.failure_reason(), why);
+    }
+}
+
+#[test]
+fn a_101_switch_is_a_protocol_failure_not_an_interim_head() {
+    let wire = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n\
+                 HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    every_split(wire, false, |o| {
+        assert_eq!(o.result, Err(Failure::Protocol))
+    });
+}
+
+/// `body_left` announces the rest of a Content-Length body or of the current chunk, so a
+/// caller that keeps bodies can refuse one over its cap before receiving it.
+#[test]
+fn body_left_announces_the_framed_rest() {
+    let mut ex = Exchange::new();
+    ex.begin(0, false, false);
+    ex.on_sent(0);
+    assert_eq!(ex.body_left(), None);
+    feed(&mut ex, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").unwrap();
+    assert_eq!(ex.body_left(), Some(7));
+    feed(&mut ex, b"defghij").unwrap();
+    assert_eq!((ex.body_left(), ex.is_done()), (None, true));
+
+    ex.begin(0, false, false);
+    ex.on_sent(0);
+    feed(
+        &mut ex,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nab",
+    )
+    .unwrap();
+    assert_eq!(ex.body_left(), Some(14));
+
+    ex.begin(0, false, false);
+    ex.on_sent(0);
+    feed(&mut ex, b"HTTP/1.1 200 OK\r\n\r\nuntil close").unwrap();
+    assert_eq!(ex.body_left(), None);
+
+    ex.begin(0, true, false);
+    ex.on_sent(0);
+    feed(&mut ex, b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n").unwrap();
+    assert_eq!(ex.body_left(), None, "a HEAD answer has no body");
+}
