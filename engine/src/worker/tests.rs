@@ -16,6 +16,7 @@ use crate::names::NameList;
 use crate::selector::GetSelector;
 use crate::stats::{unix_now_ns, ErrorKind, Op, OpStats, Snapshot};
 use crate::workload::{Endpoint, Workload};
+use ringload_core::content;
 
 /// Every PUT's body size.
 const SIZE: u64 = 1000;
@@ -115,10 +116,16 @@ impl Run {
         String::from_utf8_lossy(&self.s.sent[0]).into_owned()
     }
 
-    /// Bytes sent after the first request head: the PUT body.
+    /// The number of bytes sent after the first request head (the PUT body), checked to be
+    /// the object's content.
     fn body_sent(&self) -> usize {
         let sent = &self.s.sent[0];
         let head = sent.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let start = self.s.worker.conns[0].content_start;
+        assert!(
+            content::pattern().verify(start, 0, &sent[head..]),
+            "the body is not the object's content"
+        );
         sent.len() - head
     }
 
