@@ -185,8 +185,7 @@ fn message_bytes(msg: *const libc::msghdr) -> Vec<u8> {
     // the worker while it is read here.
     unsafe {
         let m = &*msg;
-        for k in 0..m.msg_iovlen as usize {
-            let v = &*m.msg_iov.add(k);
+        for v in std::slice::from_raw_parts(m.msg_iov, m.msg_iovlen as _) {
             out.extend_from_slice(std::slice::from_raw_parts(
                 v.iov_base as *const u8,
                 v.iov_len,
