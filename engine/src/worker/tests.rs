@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use socket2::SockAddr;
 
 use super::conn::Phase;
-use super::{Shared, Step, StopReason, Worker, CONNECT_BACKOFF, CONNECT_GIVEUP, MAX_REDIRECTS};
+use super::{
+    Shared, Step, StopReason, Worker, CONNECT_BACKOFF, CONNECT_GIVEUP, FORBIDDEN_STOP,
+    MAX_REDIRECTS,
+};
 use crate::driver::script::{recv, Answer, Script};
 use crate::names::NameList;
 use crate::selector::GetSelector;
@@ -453,4 +456,60 @@ fn refused_connects_never_give_up_once_a_connection_succeeded() {
     let get = r.totals(Op::Get);
     assert_counts(&get, 1, 0, 1);
     assert_eq!(get.errors_of(ErrorKind::Connect), 1);
+}
+
+#[test]
+fn an_http_error_is_counted_by_its_status_and_403s_alone_stop_the_run() {
+    let mut r = run(workload(0));
+    r.connect();
+    r.answer(Answer::SentAll);
+    let busy = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(r.answer(recv(busy)), Step::Send);
+    let get = r.totals(Op::Get);
+    assert_counts(&get, 0, 0, 1);
+    assert_eq!(get.errors_of(ErrorKind::Http(503)), 1);
+    let denied = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+    for k in 1..FORBIDDEN_STOP {
+        r.answer(Answer::SentAll);
+        assert_eq!(r.answer(recv(denied)), Step::Send, "403 number {k}");
+    }
+    assert!(!r.shared().stopping());
+    r.answer(Answer::SentAll);
+    assert_eq!(r.answer(recv(denied)), Step::Idle);
+    assert!(r.s.worker.done());
+    assert_eq!(r.shared().reason(), StopReason::Forbidden);
+    let get = r.totals(Op::Get);
+    assert_counts(&get, 0, 0, 1 + FORBIDDEN_STOP);
+    assert_eq!(get.errors_of(ErrorKind::Http(403)), FORBIDDEN_STOP);
+}
+
+/// A verifying GET of `obj` answered with `body` (200, exact length) on a fresh run.
+fn verified_get(body: &[u8]) -> Run {
+    let mut r = run(Workload {
+        verify: true,
+        ..workload(0)
+    });
+    r.connect();
+    r.answer(Answer::SentAll);
+    let mut resp =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    resp.extend_from_slice(body);
+    // The body is copied and checked, never dropped in the kernel.
+    assert_eq!(r.answer(Answer::Recv(resp)), Step::Send);
+    r
+}
+
+#[test]
+fn a_verified_get_counts_its_object_as_a_success_and_a_changed_byte_as_an_error() {
+    let start = content::object_start(b"ringload/obj");
+    let good = content::pattern().chunk(start, 0, 100).to_vec();
+    assert_eq!(good.len(), 100);
+    let mut r = verified_get(&good);
+    assert_counts(&r.totals(Op::Get), 1, 100, 0);
+    let mut bad = good;
+    bad[60] ^= 1;
+    let mut r = verified_get(&bad);
+    let get = r.totals(Op::Get);
+    assert_counts(&get, 0, 0, 1);
+    assert_eq!(get.errors_of(ErrorKind::Verify), 1);
 }
