@@ -415,4 +415,47 @@ mod tests {
         assert!(plain.starts_with("plain (at "), "{plain}");
         assert!(other.starts_with("(a panic without a message)"), "{other}");
     }
+
+    fn opts() -> RunOptions {
+        RunOptions {
+            live: false,
+            table_to_stderr: true,
+        }
+    }
+
+    #[test]
+    fn a_run_without_an_endpoint_or_names_is_refused_before_any_core_starts() {
+        let w = Workload::default();
+        let err = run(&w, NameList::new(), &opts()).err().unwrap();
+        assert!(matches!(err, RunError::NoEndpoint), "{err}");
+        let w = Workload {
+            endpoint: Some(crate::workload::Endpoint::parse("http://127.0.0.1:1").unwrap()),
+            pctput: 0,
+            ..Workload::default()
+        };
+        let err = run(&w, NameList::new(), &opts()).err().unwrap();
+        assert!(matches!(err, RunError::NoNames { pct: 100 }), "{err}");
+        assert!(err.to_string().contains("--filelist"), "{err}");
+    }
+
+    #[test]
+    fn an_unreachable_endpoint_says_what_to_check() {
+        // Nothing listens on port 1 of the loopback: the pre-flight connect is refused.
+        let ep = crate::workload::Endpoint::parse("http://127.0.0.1:1").unwrap();
+        let err = preflight(&ep).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot connect to http://127.0.0.1:1: "),
+            "{text}"
+        );
+        assert!(text.contains("Is the server running"), "{text}");
+        // A local resource that ran out is named instead.
+        let fix = unreachable_fix(&std::io::Error::from_raw_os_error(libc::EMFILE));
+        assert!(
+            fix.starts_with("This means the process ran out of file descriptors"),
+            "{fix}"
+        );
+        let fix = unreachable_fix(&std::io::Error::from_raw_os_error(libc::ECONNREFUSED));
+        assert!(fix.starts_with("Is the server running"), "{fix}");
+    }
 }

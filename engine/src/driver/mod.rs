@@ -7,6 +7,8 @@
 
 #[cfg(target_os = "linux")]
 pub mod epoll;
+#[cfg(test)]
+pub(crate) mod script;
 #[cfg(target_os = "linux")]
 pub mod uring;
 

@@ -14,6 +14,8 @@ mod hosts;
 mod outcome;
 mod request;
 pub mod shared;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
