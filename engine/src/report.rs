@@ -1,7 +1,8 @@
 //! The reporter thread's folding of per-core ticks, and all human output of a run.
 //!
-//! Owns: the interval table on stdout (aisloader's columns plus p50/p90/p99), the live status
-//! line on stderr, the final summary, and the [`RunTotals`] handed to the result file.
+//! Owns: the interval table on stdout (aisloader's columns plus p50/p90/p99) and the
+//! [`RunTotals`] handed to the result file; the live status line on stderr is in `live`, the
+//! final summary in `summary`, number formatting in [`fmt`].
 //!
 //! Why here and not in the cores: cores only rotate a [`Snapshot`] once per [`TICK`] and send
 //! it; every histogram addition, formatting and write happens on this one thread.
@@ -20,6 +21,8 @@
 //! - Write errors on stdout/stderr are ignored: a closed pipe must not stop a load run.
 
 pub mod fmt;
+mod live;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -29,7 +32,8 @@ use ringload_core::hist::new_histogram;
 use ringload_core::result::{encode_histogram, IntervalOp, IntervalRecord};
 
 use crate::stats::{Op, OpStats, Snapshot, OPS, TICK};
-use fmt::{clock, go_duration_cut, iec, iec_or_dash, latency_us, local_hms, per_second, thousands};
+use fmt::{iec_or_dash, latency_us, local_hms, per_second, thousands};
+use live::{Live, LIVE_REDRAW_NS};
 
 /// How the reporter prints.
 #[derive(Debug, Clone)]
@@ -55,27 +59,12 @@ pub struct RunTotals {
     pub intervals: Vec<IntervalRecord>,
 }
 
-/// How often the live line is redrawn at most.
-const LIVE_REDRAW_NS: u64 = 1_000_000_000;
-/// `\r` + erase to end of line: returns to column 0 and wipes what was drawn there.
-const CLEAR_LINE: &str = "\r\x1b[K";
-
 /// Counters accumulated over the intervals printed so far (the `(<total>)` columns).
 #[derive(Debug, Clone, Copy, Default)]
 struct Printed {
     count: u64,
     bytes: u64,
     errors: u64,
-}
-
-/// The live line's state: ticks received since the last rate computation.
-struct Live {
-    acc: Snapshot,
-    /// Sum over received ticks of their length; divided by the core count it is the window.
-    core_ns: u128,
-    last_draw: Option<u64>,
-    rates: String,
-    drawn: bool,
 }
 
 /// Folds core ticks and prints the table, live line and summary.
@@ -346,127 +335,6 @@ impl<W: Write, S: Write> Reporter<W, S> {
             &pct,
         )
     }
-
-    fn update_rates(&mut self) {
-        if self.live.core_ns == 0 {
-            return;
-        }
-        // Ticks arrive in bursts; dividing by the ticks' own length (per core) gives
-        // per-second rates that do not jitter with arrival times.
-        let cores = self.covered.len().max(1) as f64;
-        let window_s = self.live.core_ns as f64 / 1e9 / cores;
-        let mut parts = Vec::new();
-        for op in OPS {
-            let s = self.live.acc.get(op);
-            let t = self.total.get(op);
-            if t.count == 0 && t.errors == 0 {
-                continue;
-            }
-            let ops_s = s.count as f64 / window_s;
-            let gib_s = s.bytes as f64 / window_s / (1u64 << 30) as f64;
-            let p99 = s.histogram().value_at_quantile(0.99);
-            parts.push(format!(
-                "{} {} ops/s {gib_s:.2} GiB/s p99 {}",
-                op.label(),
-                thousands(ops_s.round() as u64),
-                go_duration_cut(p99.saturating_mul(1000), 1),
-            ));
-        }
-        self.live.rates = parts.join(" | ");
-        self.live.acc.reset(0);
-        self.live.core_ns = 0;
-    }
-
-    fn draw_live(&mut self, now: u64) {
-        let ran = Duration::from_nanos(now.saturating_sub(self.start));
-        let elapsed = clock(ran);
-        let span = match self.cfg.duration {
-            Some(d) => format!("[{elapsed} elapsed, {} left]", clock(d.saturating_sub(ran))),
-            None => format!("[{elapsed} elapsed]"),
-        };
-        let rates = if self.live.rates.is_empty() {
-            "waiting for the first tick"
-        } else {
-            &self.live.rates
-        };
-        let errors = thousands(self.total.errors());
-        let _ = write!(self.status, "\r{span} {rates} errors {errors}\x1b[K");
-        let _ = self.status.flush();
-        self.live.drawn = true;
-    }
-
-    fn clear_live(&mut self) {
-        if self.live.drawn {
-            let _ = self.status.write_all(CLEAR_LINE.as_bytes());
-            let _ = self.status.flush();
-            self.live.drawn = false;
-        }
-    }
-
-    fn print_summary(&mut self, end: u64) {
-        let ns = end - self.start;
-        let secs = ns as f64 / 1e9;
-        let mut text = format!(
-            "\nSummary: {} on {} core(s)\n",
-            go_duration_cut(ns, 3),
-            self.covered.len()
-        );
-        let mut any = false;
-        for op in OPS {
-            let s = self.total.get(op);
-            if s.count == 0 && s.errors == 0 {
-                continue;
-            }
-            any = true;
-            let (gib_s, ops_s) = if secs > 0.0 {
-                (
-                    s.bytes as f64 / secs / (1u64 << 30) as f64,
-                    s.count as f64 / secs,
-                )
-            } else {
-                (0.0, 0.0)
-            };
-            let l = s.latency();
-            text += &format!(
-                "{:<4} count {}  bytes {} ({})  {gib_s:.2} GiB/s  {} ops/s\n",
-                op.label(),
-                thousands(s.count),
-                thousands(s.bytes),
-                iec(s.bytes, 1),
-                thousands(ops_s.round() as u64),
-            );
-            if s.count > 0 {
-                text += &format!(
-                    "     latency min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
-                    latency_us(l.min as f64),
-                    latency_us(l.mean),
-                    latency_us(l.p50 as f64),
-                    latency_us(l.p90 as f64),
-                    latency_us(l.p99 as f64),
-                    latency_us(l.p999 as f64),
-                    latency_us(l.max as f64),
-                );
-            }
-            let kinds: Vec<String> = s
-                .errors_by_kind()
-                .into_iter()
-                .map(|(k, n)| format!("{k} {}", thousands(n)))
-                .collect();
-            if kinds.is_empty() {
-                text += "     errors 0\n";
-            } else {
-                text += &format!(
-                    "     errors {}: {}\n",
-                    thousands(s.errors),
-                    kinds.join(", ")
-                );
-            }
-        }
-        if !any {
-            text += "no operations completed or failed\n";
-        }
-        let _ = self.out.write_all(text.as_bytes());
-    }
 }
 
 /// The table header (aisloader's, plus the percentile column).
@@ -504,6 +372,7 @@ fn format_row(
 
 #[cfg(test)]
 mod tests {
+    use super::live::CLEAR_LINE;
     use super::*;
     use crate::stats::ErrorKind;
     use ringload_core::result::decode_histogram;
