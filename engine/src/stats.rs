@@ -3,7 +3,7 @@
 //! Owns what one core records on its hot path and the snapshots it hands to the reporter.
 //! Each core owns a [`CoreStats`]; nothing here is shared between threads, so recording takes
 //! no lock. Once per [`TICK`] the core calls [`CoreStats::rotate`] and sends the finished
-//! [`Snapshot`] to the reporter thread (see `report.rs`), which folds snapshots exactly with
+//! [`Snapshot`] to the reporter thread (`report`), which folds snapshots exactly with
 //! [`Snapshot::add`].
 //!
 //! Invariants:

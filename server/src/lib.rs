@@ -48,14 +48,6 @@ mod store;
 mod sys;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_ais;
-#[cfg(test)]
-mod tests_cluster;
-#[cfg(test)]
-mod tests_fault;
-#[cfg(test)]
-mod tests_s3;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;

@@ -21,9 +21,6 @@ use std::fmt;
 use crate::ctl::{CtlError, Response};
 use ringload_net::http::{percent_encode_string, Keep};
 
-/// Extra query for an object PUT: the target need not load existing metadata.
-pub const PUT_QUERY_EXTRA: &str = "skip_vc=true";
-
 /// Providers AIS knows, as `(URL scheme, provider)`; several schemes map to one provider.
 pub const PROVIDERS: [(&str, &str); 8] = [
     ("ais", "ais"),
@@ -362,7 +359,6 @@ mod tests {
             bucket_url("http://h:8080/", &bk, "presence=2"),
             "http://h:8080/v1/buckets/x?provider=ais&presence=2"
         );
-        assert_eq!(PUT_QUERY_EXTRA, "skip_vc=true");
     }
 
     #[test]

@@ -158,10 +158,6 @@ impl Conn {
         let space = self.exch.recv_space();
         (space.as_mut_ptr(), space.len())
     }
-
-    pub fn in_flight(&self) -> bool {
-        matches!(self.phase, Phase::Connecting | Phase::Exchanging)
-    }
 }
 
 impl Drop for Conn {

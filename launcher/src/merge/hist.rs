@@ -10,7 +10,7 @@
 //! Invariants: indices are `< COUNTS_LEN` (so they fit a `u16`); quantile answers equal
 //! `Histogram::value_at_quantile` on a histogram holding the same counts.
 
-use ringload_core::hist::{LATENCY_MAX_US, LATENCY_MIN_US, LATENCY_SIGFIG};
+use ringload_core::hist::{LATENCY_MIN_US, LATENCY_SIGFIG};
 
 /// log2 of half the sub-bucket count for 3 significant digits (2 × 10³ → 2048 sub-buckets).
 const HALF_MAG: u32 = 10;
@@ -23,9 +23,9 @@ const BUCKETS: usize = 22;
 /// Length of the counts array of a ringload histogram.
 pub const COUNTS_LEN: usize = (BUCKETS + 1) * HALF;
 
-/// The bounds this arithmetic is valid for (checked against each decoded header).
+/// The low bound and precision this arithmetic is valid for (checked against each decoded
+/// header; the high bound only changes the array length, so it is not checked).
 pub const LOW: u64 = LATENCY_MIN_US;
-pub const HIGH: u64 = LATENCY_MAX_US;
 pub const SIGFIG: u8 = LATENCY_SIGFIG;
 
 #[inline]
@@ -97,7 +97,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringload_core::hist::new_histogram;
+    use ringload_core::hist::{new_histogram, LATENCY_MAX_US};
 
     #[test]
     fn counts_len_matches_the_crate() {

@@ -5,7 +5,7 @@
 //! ([`context`]). Every `{{value}}` is escaped for its file type by the registry's escape
 //! function: YAML double-quoted scalars for manifests, single-quoted shell words for scripts
 //! ([`escape`]). Triple braces `{{{x}}}` (no escaping) are allowed only for the numbers and
-//! pre-checked directive lines listed in [`RAW_FIELDS`]; a test holds the built-in templates to
+//! pre-checked directive lines (the test's `RAW_FIELDS`); a test holds the built-in templates to
 //! that. Output is a pure function of the spec and the templates: same spec, same bytes.
 
 pub mod context;
@@ -73,10 +73,6 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../templates/mpi/run-mpi.sh.hbs"),
     ),
 ];
-
-/// Context fields a built-in template may print unescaped (`{{{x}}}`): integers, and sbatch
-/// directive lines made of checked words (`spec::check::directive_word`, `sbatch_line`).
-pub const RAW_FIELDS: &[&str] = &["ranks", "ttl_seconds_after_finished", "seconds", "line"];
 
 /// One rendered file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +156,11 @@ fn source(name: &str, dir: Option<&Path>) -> Result<(String, String), RenderErro
 mod tests {
     use super::*;
 
+    /// Context fields a built-in template may print unescaped (`{{{x}}}`): integers, and
+    /// sbatch directive lines made of checked words (`spec::check::directive_word`,
+    /// `sbatch_line`).
+    const RAW_FIELDS: &[&str] = &["ranks", "ttl_seconds_after_finished", "seconds", "line"];
+
     #[test]
     fn builtin_templates_print_raw_only_numbers_and_checked_lines() {
         for (name, text) in BUILTIN {
@@ -175,13 +176,8 @@ mod tests {
             }
         }
     }
-}
 
-#[cfg(test)]
-mod render_tests {
-    use super::*;
-
-    pub(crate) const SPEC: &str = r#"
+    const SPEC: &str = r#"
 [run]
 id = "fill-1g"
 ranks = 4

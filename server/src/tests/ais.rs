@@ -1,8 +1,8 @@
 //! The AIS dialect of a stand-alone target over loopback: objects with checksums, buckets,
 //! paged listings, control-body limits, and the stats endpoint.
 
-use super::tests::{expected, Client};
-use super::*;
+use super::{expected, Client};
+use crate::*;
 
 pub(super) fn ais_server(page_size: usize) -> ServerHandle {
     start(ServeConfig {
@@ -294,7 +294,7 @@ fn stats_endpoint_reports_this_listener_and_not_itself() {
     }
     assert_eq!(h.stats().to_json()["requests"]["get"], 2);
     // Plain HTTP listeners answer it too.
-    let plain = super::tests::server(1);
+    let plain = super::server(1);
     let v = Client::connect(&plain)
         .call("GET", "v1/ringload/stats", "", b"")
         .json();

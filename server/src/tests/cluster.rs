@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use super::tests::{expected, Client};
-use super::*;
+use super::{expected, Client};
+use crate::*;
 
 fn cluster(proxies: usize, targets: usize, faults: Faults) -> ClusterHandle {
     start_cluster(ClusterConfig {

@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::tests::{expected, Client};
-use super::*;
+use super::{expected, Client};
+use crate::*;
 
 fn s3_server(auth: Option<AuthHook>) -> ServerHandle {
     start(ServeConfig {

@@ -1,6 +1,6 @@
 //! End-to-end tests of the built-in target over real loopback sockets, with
 //! `std::net::TcpStream` as a deliberately plain client. Also the shared client helpers of the
-//! protocol, cluster and fault tests (`tests_*.rs`).
+//! protocol, cluster and fault tests in this directory (`ais`, `s3`, `cluster`, `fault`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 
 use super::pattern::fill;
 use super::*;
+
+mod ais;
+mod cluster;
+mod fault;
+mod s3;
 
 /// Upper bound for any single blocking read in these tests (seconds), so a bug fails fast.
 pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(10);

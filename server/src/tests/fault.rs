@@ -5,8 +5,8 @@
 use std::io::{ErrorKind, Read};
 use std::time::{Duration, Instant};
 
-use super::tests::{expected, server, Client};
-use super::*;
+use super::{expected, server, Client};
+use crate::*;
 
 fn faulty(protocol: ServeProtocol, spec: &str) -> ServerHandle {
     start(ServeConfig {

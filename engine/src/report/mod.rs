@@ -1,0 +1,374 @@
+//! The reporter thread's folding of per-core ticks, and all human output of a run.
+//!
+//! Owns: the interval table on stdout (aisloader's columns plus p50/p90/p99) and the
+//! [`RunTotals`] handed to the result file; the live status line on stderr is in `live`, the
+//! final summary in `summary`, number formatting in [`fmt`].
+//!
+//! Why here and not in the cores: cores only rotate a [`Snapshot`] once per [`TICK`] and send
+//! it; every histogram addition, formatting and write happens on this one thread.
+//!
+//! Invariants:
+//! - Intervals are `--statsinterval` rounded up to whole ticks, aligned to the run start:
+//!   interval `k` covers `[start + k·I, start + (k+1)·I)`. A tick belongs to the interval that
+//!   holds its start (rounded to the nearest tick boundary, so clock jitter below half a tick
+//!   cannot move it). A tick that arrives after its interval was printed joins the oldest
+//!   interval still open; it is never lost, and always counts in the totals.
+//! - An interval is printed only once its end has passed and every core has delivered ticks
+//!   up to that end (within half a tick), so rows are complete and in order.
+//! - `intervals` in [`RunTotals`] are contiguous (empty intervals included) and are stored
+//!   already encoded ([`IntervalRecord`]): keeping a decoded pair of histograms per interval
+//!   would cost ~370 KiB each, i.e. 1.3 GiB for an hour at `--statsinterval 1s`.
+//! - Write errors on stdout/stderr are ignored: a closed pipe must not stop a load run.
+
+pub mod fmt;
+mod live;
+mod summary;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use ringload_core::hist::new_histogram;
+use ringload_core::result::{encode_histogram, IntervalOp, IntervalRecord};
+
+use crate::stats::{Op, OpStats, Snapshot, OPS, TICK};
+use fmt::{iec_or_dash, latency_us, local_hms, per_second, thousands};
+use live::{Live, LIVE_REDRAW_NS};
+
+/// How the reporter prints.
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    /// Table interval; rounded up to a whole number of [`TICK`]s (at least one).
+    pub statsinterval: Duration,
+    /// Planned measured-phase length, shown in the live line; `None` if open-ended.
+    pub duration: Option<Duration>,
+    /// Number of cores that send ticks (indices `0..cores`).
+    pub cores: usize,
+    /// Draw the live status line (set when stderr is a TTY).
+    pub live: bool,
+}
+
+/// Everything a finished run measured, for the result file.
+#[derive(Debug, Clone)]
+pub struct RunTotals {
+    pub start_unix_ns: u64,
+    pub end_unix_ns: u64,
+    /// Every tick of every core, added exactly; span = `[start_unix_ns, end_unix_ns]`.
+    pub total: Snapshot,
+    /// One record per interval, in order, contiguous from the run start.
+    pub intervals: Vec<IntervalRecord>,
+}
+
+/// Counters accumulated over the intervals printed so far (the `(<total>)` columns).
+#[derive(Debug, Clone, Copy, Default)]
+struct Printed {
+    count: u64,
+    bytes: u64,
+    errors: u64,
+}
+
+/// Folds core ticks and prints the table, live line and summary.
+pub struct Reporter<W: Write, S: Write> {
+    cfg: ReportConfig,
+    start: u64,
+    interval_ns: u64,
+    out: W,
+    status: S,
+    covered: Vec<u64>,
+    open: BTreeMap<u64, Snapshot>,
+    next: u64,
+    total: Snapshot,
+    printed: [Printed; 2],
+    intervals: Vec<IntervalRecord>,
+    header_done: bool,
+    empty: Snapshot,
+    empty_hist: String,
+    live: Live,
+}
+
+impl<W: Write, S: Write> Reporter<W, S> {
+    /// A reporter for a run whose measured phase starts at `start_unix_ns`.
+    pub fn new(cfg: ReportConfig, start_unix_ns: u64, out: W, status: S) -> Self {
+        let tick = TICK.as_nanos() as u64;
+        let want = u64::try_from(cfg.statsinterval.as_nanos()).unwrap_or(u64::MAX);
+        let interval_ns = want.div_ceil(tick).max(1).saturating_mul(tick);
+        Reporter {
+            covered: vec![start_unix_ns; cfg.cores],
+            cfg,
+            start: start_unix_ns,
+            interval_ns,
+            out,
+            status,
+            open: BTreeMap::new(),
+            next: 0,
+            total: Snapshot::new(start_unix_ns),
+            printed: [Printed::default(); 2],
+            intervals: Vec::new(),
+            header_done: false,
+            empty: Snapshot::new(start_unix_ns),
+            empty_hist: encode_histogram(&new_histogram()),
+            live: Live {
+                acc: Snapshot::new(start_unix_ns),
+                core_ns: 0,
+                last_draw: None,
+                rates: String::new(),
+                drawn: false,
+            },
+        }
+    }
+
+    /// The table interval actually used (statsinterval rounded up to whole ticks).
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos(self.interval_ns)
+    }
+
+    /// Folds one core's tick into the totals, its interval and the live window.
+    pub fn add_tick(&mut self, core: usize, snap: Snapshot) {
+        if core >= self.covered.len() {
+            self.covered.resize(core + 1, self.start);
+        }
+        self.covered[core] = self.covered[core].max(snap.end_unix_ns);
+        self.total.add_ops(&snap);
+        self.live.acc.add_ops(&snap);
+        self.live.core_ns += u128::from(snap.end_unix_ns.saturating_sub(snap.start_unix_ns));
+        let k = self.interval_of(snap.start_unix_ns).max(self.next);
+        let (start, end) = self.bounds(k);
+        self.open
+            .entry(k)
+            .or_insert_with(|| {
+                let mut s = Snapshot::new(start);
+                s.end_unix_ns = end;
+                s
+            })
+            .add_ops(&snap);
+    }
+
+    /// Prints every finished, complete interval and redraws the live line (at most once a
+    /// second). Call it often (e.g. after every channel receive or timeout).
+    pub fn poll(&mut self, now_unix_ns: u64) {
+        let half = TICK.as_nanos() as u64 / 2;
+        let mut printed_rows = false;
+        loop {
+            let (_, end) = self.bounds(self.next);
+            let complete = self.covered.iter().all(|&c| c.saturating_add(half) >= end);
+            if now_unix_ns < end || !complete {
+                break;
+            }
+            printed_rows |= self.flush(self.next, None);
+            self.next += 1;
+        }
+        if !self.cfg.live {
+            return;
+        }
+        let due = self
+            .live
+            .last_draw
+            .is_none_or(|t| now_unix_ns >= t.saturating_add(LIVE_REDRAW_NS));
+        if due {
+            self.live.last_draw = Some(now_unix_ns);
+            self.update_rates();
+        }
+        if due || printed_rows {
+            self.draw_live(now_unix_ns);
+        }
+    }
+
+    /// Prints the remaining intervals (the last one cut at `end_unix_ns`), clears the live
+    /// line, prints the summary and returns the run's totals.
+    pub fn finish(mut self, end_unix_ns: u64) -> RunTotals {
+        let end = end_unix_ns.max(self.start);
+        let last = if end > self.start {
+            (end - self.start - 1) / self.interval_ns
+        } else {
+            0
+        };
+        // Ticks stamped after the end (a clock step) join the last interval instead of
+        // creating empty intervals up to them.
+        let late = self.open.split_off(&(last + 1));
+        if !late.is_empty() {
+            let k = last.max(self.next);
+            let (s, e) = self.bounds(k);
+            let slot = self.open.entry(k).or_insert_with(|| {
+                let mut snap = Snapshot::new(s);
+                snap.end_unix_ns = e;
+                snap
+            });
+            for snap in late.values() {
+                slot.add_ops(snap);
+            }
+        }
+        let upto = self.open.keys().next_back().map_or(last, |&k| k.max(last));
+        for k in self.next..=upto {
+            let (s, _) = self.bounds(k);
+            if s >= end && !self.open.contains_key(&k) {
+                continue;
+            }
+            self.flush(k, Some(end));
+        }
+        self.clear_live();
+        self.total.start_unix_ns = self.start;
+        self.total.end_unix_ns = end;
+        self.print_summary(end);
+        let _ = self.out.flush();
+        RunTotals {
+            start_unix_ns: self.start,
+            end_unix_ns: end,
+            total: self.total,
+            intervals: self.intervals,
+        }
+    }
+
+    fn interval_of(&self, tick_start: u64) -> u64 {
+        let tick = TICK.as_nanos() as u64;
+        let ticks = (tick_start.saturating_sub(self.start) + tick / 2) / tick;
+        ticks / (self.interval_ns / tick)
+    }
+
+    fn bounds(&self, k: u64) -> (u64, u64) {
+        let s = self
+            .start
+            .saturating_add(k.saturating_mul(self.interval_ns));
+        (s, s.saturating_add(self.interval_ns))
+    }
+
+    /// Prints interval `k`'s rows and records it; returns whether any row was printed.
+    fn flush(&mut self, k: u64, clip: Option<u64>) -> bool {
+        let (start, nominal_end) = self.bounds(k);
+        let end = clip.map_or(nominal_end, |c| nominal_end.min(c).max(start));
+        let snap = self.open.remove(&k);
+        let iv = snap.as_ref().unwrap_or(&self.empty);
+        let mut rows = Vec::new();
+        for op in OPS {
+            let s = iv.get(op);
+            let p = &mut self.printed[op as usize];
+            p.count += s.count;
+            p.bytes = p.bytes.wrapping_add(s.bytes);
+            p.errors += s.errors;
+            if s.count > 0 || s.errors > 0 {
+                rows.push(self.row(op, s, start, end));
+            }
+        }
+        let ops = OPS
+            .iter()
+            .map(|&op| {
+                let s = iv.get(op);
+                let rec = if s.count == 0 {
+                    IntervalOp {
+                        count: 0,
+                        bytes: s.bytes,
+                        errors: s.errors,
+                        histogram: self.empty_hist.clone(),
+                    }
+                } else {
+                    s.interval()
+                };
+                (op.as_str().to_string(), rec)
+            })
+            .collect();
+        self.intervals.push(IntervalRecord {
+            start_unix_ns: start,
+            end_unix_ns: end,
+            ops,
+        });
+        if rows.is_empty() {
+            return false;
+        }
+        self.clear_live();
+        if !self.header_done {
+            self.header_done = true;
+            let _ = writeln!(self.out);
+            let _ = self.out.write_all(header().as_bytes());
+        }
+        for r in rows {
+            let _ = self.out.write_all(r.as_bytes());
+        }
+        let _ = self.out.flush();
+        true
+    }
+
+    fn row(&self, op: Op, s: &OpStats, start: u64, end: u64) -> String {
+        let p = self.printed[op as usize];
+        let lat = s.latency();
+        let dash = || "-".to_string();
+        let three = |a: String, b: String, c: String| format!("{a:<11}{b:<11}{c:<11}");
+        let (minmax, pct) = if s.count > 0 {
+            (
+                three(
+                    latency_us(lat.min as f64),
+                    latency_us(lat.mean),
+                    latency_us(lat.max as f64),
+                ),
+                three(
+                    latency_us(lat.p50 as f64),
+                    latency_us(lat.p90 as f64),
+                    latency_us(lat.p99 as f64),
+                ),
+            )
+        } else {
+            (three(dash(), dash(), dash()), three(dash(), dash(), dash()))
+        };
+        let size = if s.bytes == 0 && p.bytes == 0 {
+            dash()
+        } else {
+            format!("{} ({})", iec_or_dash(s.bytes, 1), iec_or_dash(p.bytes, 1))
+        };
+        let iv_tp = per_second(s.bytes, end - start);
+        let tot_tp = per_second(p.bytes, end.saturating_sub(self.start));
+        let tp = if iv_tp == 0 && tot_tp == 0 {
+            dash()
+        } else {
+            format!("{}/s ({}/s)", iec_or_dash(iv_tp, 2), iec_or_dash(tot_tp, 2))
+        };
+        let errors = if p.errors == 0 {
+            dash()
+        } else {
+            format!("{} ({})", thousands(s.errors), thousands(p.errors))
+        };
+        format_row(
+            &local_hms(end),
+            op.label(),
+            &format!("{} ({})", thousands(s.count), thousands(p.count)),
+            &size,
+            &minmax,
+            &tp,
+            &errors,
+            &pct,
+        )
+    }
+}
+
+/// The table header (aisloader's, plus the percentile column).
+pub fn header() -> String {
+    format_row(
+        "Time",
+        "OP",
+        "Count",
+        "Size (Total)",
+        "Latency (min, avg, max)",
+        "Throughput (Avg)",
+        "Errors (Total)",
+        "Latency (p50, p90, p99)",
+    )
+}
+
+/// aisloader's row layout (`%-10s%-6s%-22s\t%-22s\t%-36s\t%-22s\t%-10s\t`), then the
+/// percentile column last so that aisloader's columns keep their positions.
+#[allow(clippy::too_many_arguments)]
+fn format_row(
+    time: &str,
+    op: &str,
+    count: &str,
+    size: &str,
+    lat: &str,
+    tp: &str,
+    errors: &str,
+    pct: &str,
+) -> String {
+    format!(
+        "{time:<10}{op:<6}{count:<22}\t{size:<22}\t{lat:<36}\t{tp:<22}\t{errors:<10}\t{}\n",
+        pct.trim_end()
+    )
+}
+
+#[cfg(test)]
+mod tests;

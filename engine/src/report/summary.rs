@@ -1,0 +1,77 @@
+//! The final summary printed on stdout when a run ends: per operation the count, bytes,
+//! throughput, latency percentiles and errors by kind, over the whole measured phase.
+//!
+//! Owns only the text; the totals it reads are the reporter's exact sums of every tick.
+
+use std::io::Write;
+
+use super::fmt::{go_duration_cut, iec, latency_us, thousands};
+use super::Reporter;
+use crate::stats::OPS;
+
+impl<W: Write, S: Write> Reporter<W, S> {
+    pub(super) fn print_summary(&mut self, end: u64) {
+        let ns = end - self.start;
+        let secs = ns as f64 / 1e9;
+        let mut text = format!(
+            "\nSummary: {} on {} core(s)\n",
+            go_duration_cut(ns, 3),
+            self.covered.len()
+        );
+        let mut any = false;
+        for op in OPS {
+            let s = self.total.get(op);
+            if s.count == 0 && s.errors == 0 {
+                continue;
+            }
+            any = true;
+            let (gib_s, ops_s) = if secs > 0.0 {
+                (
+                    s.bytes as f64 / secs / (1u64 << 30) as f64,
+                    s.count as f64 / secs,
+                )
+            } else {
+                (0.0, 0.0)
+            };
+            let l = s.latency();
+            text += &format!(
+                "{:<4} count {}  bytes {} ({})  {gib_s:.2} GiB/s  {} ops/s\n",
+                op.label(),
+                thousands(s.count),
+                thousands(s.bytes),
+                iec(s.bytes, 1),
+                thousands(ops_s.round() as u64),
+            );
+            if s.count > 0 {
+                text += &format!(
+                    "     latency min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
+                    latency_us(l.min as f64),
+                    latency_us(l.mean),
+                    latency_us(l.p50 as f64),
+                    latency_us(l.p90 as f64),
+                    latency_us(l.p99 as f64),
+                    latency_us(l.p999 as f64),
+                    latency_us(l.max as f64),
+                );
+            }
+            let kinds: Vec<String> = s
+                .errors_by_kind()
+                .into_iter()
+                .map(|(k, n)| format!("{k} {}", thousands(n)))
+                .collect();
+            if kinds.is_empty() {
+                text += "     errors 0\n";
+            } else {
+                text += &format!(
+                    "     errors {}: {}\n",
+                    thousands(s.errors),
+                    kinds.join(", ")
+                );
+            }
+        }
+        if !any {
+            text += "no operations completed or failed\n";
+        }
+        let _ = self.out.write_all(text.as_bytes());
+    }
+}

@@ -1,0 +1,281 @@
+//! Unit tests of the reporter: interval assignment and completeness, late and clipped ticks,
+//! the table rows, the live line and the summary, driven with synthetic core ticks.
+
+use super::live::CLEAR_LINE;
+use super::*;
+use crate::stats::ErrorKind;
+use ringload_core::result::decode_histogram;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+const S: u64 = 1_000_000_000;
+const T0: u64 = 1_700_000_000 * S;
+
+#[derive(Clone, Default)]
+struct Buf(Rc<RefCell<Vec<u8>>>);
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl Buf {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.borrow().clone()).unwrap()
+    }
+}
+
+fn cfg(interval_s: u64, cores: usize, live: bool) -> ReportConfig {
+    ReportConfig {
+        statsinterval: Duration::from_secs(interval_s),
+        duration: Some(Duration::from_secs(60)),
+        cores,
+        live,
+    }
+}
+
+/// Tick `j` (1-based) of a core: `n` GETs of 1 MiB at `lat` µs.
+fn tick(j: u64, n: u64, lat: u64) -> Snapshot {
+    let mut s = Snapshot::new(T0 + (j - 1) * S);
+    s.end_unix_ns = T0 + j * S;
+    for _ in 0..n {
+        s.get_mut(Op::Get).record_ok(1 << 20, lat);
+    }
+    s
+}
+
+fn reporter(c: ReportConfig) -> (Reporter<Buf, Buf>, Buf, Buf) {
+    let (out, err) = (Buf::default(), Buf::default());
+    (Reporter::new(c, T0, out.clone(), err.clone()), out, err)
+}
+
+#[test]
+fn interval_rounds_up_to_whole_ticks() {
+    let mk = |d: Duration| {
+        let c = ReportConfig {
+            statsinterval: d,
+            ..cfg(1, 1, false)
+        };
+        Reporter::new(c, T0, Vec::new(), Vec::new()).interval()
+    };
+    assert_eq!(mk(Duration::from_millis(1500)), Duration::from_secs(2));
+    assert_eq!(mk(Duration::ZERO), Duration::from_secs(1));
+    assert_eq!(mk(Duration::from_secs(10)), Duration::from_secs(10));
+}
+
+#[test]
+fn waits_for_every_core_then_prints_once() {
+    let (mut r, out, _) = reporter(cfg(2, 2, false));
+    r.add_tick(0, tick(1, 10, 100));
+    r.add_tick(0, tick(2, 10, 100));
+    r.poll(T0 + 3 * S);
+    assert_eq!(out.text(), "", "core 1 has not delivered yet");
+    r.add_tick(1, tick(1, 5, 300));
+    r.add_tick(1, tick(2, 5, 300));
+    r.poll(T0 + 2 * S - 1);
+    assert_eq!(out.text(), "", "the interval has not ended yet");
+    r.poll(T0 + 2 * S);
+    let text = out.text();
+    assert_eq!(text.matches("Time").count(), 1, "{text}");
+    let row = text.lines().find(|l| l.contains("GET")).unwrap();
+    assert!(row.contains("30 (30)"), "{row}");
+    assert!(row.contains("30.0MiB (30.0MiB)"), "{row}");
+    assert!(row.contains("15.00MiB/s (15.00MiB/s)"), "{row}");
+    assert!(row.contains("100µs"), "{row}");
+    assert!(row.contains("300µs"), "{row}");
+    assert!(!row.contains("PUT"), "{row}");
+    // Errors column is "-" while the run has no error.
+    let fields: Vec<&str> = row.split('\t').collect();
+    assert_eq!(fields[4].trim(), "-", "{row}");
+    // Nothing printed twice.
+    r.poll(T0 + 2 * S + 1);
+    assert_eq!(out.text(), text);
+    r.add_tick(0, tick(3, 1, 100));
+    r.add_tick(1, tick(3, 1, 100));
+    r.add_tick(0, tick(4, 1, 100));
+    r.add_tick(1, tick(4, 1, 100));
+    r.poll(T0 + 4 * S);
+    let text = out.text();
+    assert_eq!(text.matches("Time").count(), 1, "header once: {text}");
+    assert!(text.contains("4 (34)"), "{text}");
+}
+
+#[test]
+fn error_only_interval_still_prints_a_row() {
+    let (mut r, out, _) = reporter(cfg(1, 1, false));
+    let mut s = tick(1, 0, 0);
+    s.get_mut(Op::Put).record_err(ErrorKind::Http(503));
+    s.get_mut(Op::Put).record_err(ErrorKind::Timeout);
+    r.add_tick(0, s);
+    r.poll(T0 + S);
+    let text = out.text();
+    let row = text.lines().find(|l| l.contains("PUT")).expect(&text);
+    assert!(row.contains("0 (0)"), "{row}");
+    let fields: Vec<&str> = row.split('\t').collect();
+    assert_eq!(fields[4].trim(), "2 (2)", "{row}");
+    assert!(!text.contains("GET"), "{text}");
+    let totals = r.finish(T0 + S);
+    assert_eq!(totals.total.get(Op::Put).errors, 2);
+    assert_eq!(totals.total.get(Op::Put).count, 0);
+}
+
+#[test]
+fn finish_flushes_partial_interval_and_totals_are_exact() {
+    let (mut r, out, _) = reporter(cfg(2, 1, false));
+    r.add_tick(0, tick(1, 4, 100));
+    // Ticks 2 and 3 are idle; tick 4 is partial (the run stops at 3.5 s).
+    let mut last = tick(4, 2, 5000);
+    last.end_unix_ns = T0 + 3 * S + S / 2;
+    r.add_tick(0, tick(2, 0, 0));
+    r.add_tick(0, tick(3, 0, 0));
+    r.add_tick(0, last);
+    let totals = r.finish(T0 + 3 * S + S / 2);
+    assert_eq!(totals.start_unix_ns, T0);
+    assert_eq!(totals.end_unix_ns, T0 + 3 * S + S / 2);
+    assert_eq!(totals.total.get(Op::Get).count, 6);
+    assert_eq!(totals.total.get(Op::Get).latency().max, 5000);
+    let spans: Vec<(u64, u64)> = totals
+        .intervals
+        .iter()
+        .map(|i| (i.start_unix_ns - T0, i.end_unix_ns - T0))
+        .collect();
+    assert_eq!(spans, [(0, 2 * S), (2 * S, 3 * S + S / 2)]);
+    let counts: Vec<u64> = totals
+        .intervals
+        .iter()
+        .map(|i| i.ops["get"].count)
+        .collect();
+    assert_eq!(counts, [4, 2]);
+    let h = decode_histogram(&totals.intervals[1].ops["get"].histogram).unwrap();
+    assert_eq!(h.len(), 2);
+    assert!(decode_histogram(&totals.intervals[1].ops["put"].histogram)
+        .unwrap()
+        .is_empty());
+    let text = out.text();
+    assert!(text.contains("Summary: 3.5s on 1 core(s)"), "{text}");
+    assert!(text.contains("GET  count 6"), "{text}");
+    assert!(text.contains("max 5ms"), "{text}");
+    assert!(text.contains("errors 0"), "{text}");
+    assert!(!text.contains("PUT"), "{text}");
+}
+
+#[test]
+fn empty_run_has_no_intervals_and_says_so() {
+    let (r, out, _) = reporter(cfg(10, 2, false));
+    let totals = r.finish(T0);
+    assert!(totals.intervals.is_empty());
+    assert!(out.text().contains("no operations"), "{}", out.text());
+}
+
+#[test]
+fn late_tick_joins_an_open_interval_and_is_never_lost() {
+    let (mut r, _, _) = reporter(cfg(1, 1, false));
+    r.add_tick(0, tick(1, 1, 10));
+    r.add_tick(0, tick(2, 1, 10));
+    r.poll(T0 + 2 * S);
+    // A straggler for interval 0, which is already printed.
+    r.add_tick(0, tick(1, 3, 10));
+    let totals = r.finish(T0 + 3 * S);
+    assert_eq!(totals.total.get(Op::Get).count, 5);
+    let sum: u64 = totals.intervals.iter().map(|i| i.ops["get"].count).sum();
+    assert_eq!(sum, 5);
+    assert_eq!(totals.intervals.len(), 3);
+}
+
+#[test]
+fn ticks_from_a_clock_step_join_the_last_interval() {
+    let (mut r, _, _) = reporter(cfg(1, 1, false));
+    r.add_tick(0, tick(1, 1, 10));
+    r.add_tick(0, tick(1_000_000, 2, 10));
+    let totals = r.finish(T0 + 2 * S);
+    assert_eq!(totals.intervals.len(), 2);
+    assert_eq!(totals.intervals[1].ops["get"].count, 2);
+    assert_eq!(totals.total.get(Op::Get).count, 3);
+}
+
+#[test]
+fn jittered_rotation_stays_in_its_interval() {
+    let (mut r, _, _) = reporter(cfg(2, 1, false));
+    // Rotations 30 ms late: tick 2 starts at 1.03 s, tick 3 at 2.03 s.
+    let mut a = tick(1, 1, 10);
+    a.end_unix_ns += 30_000_000;
+    let mut b = tick(2, 1, 10);
+    b.start_unix_ns += 30_000_000;
+    b.end_unix_ns += 30_000_000;
+    let mut c = tick(3, 1, 10);
+    c.start_unix_ns += 30_000_000;
+    r.add_tick(0, a);
+    r.add_tick(0, b);
+    r.add_tick(0, c);
+    let totals = r.finish(T0 + 3 * S);
+    let counts: Vec<u64> = totals
+        .intervals
+        .iter()
+        .map(|i| i.ops["get"].count)
+        .collect();
+    assert_eq!(counts, [2, 1]);
+}
+
+#[test]
+fn live_line_is_drawn_and_cleared() {
+    let (mut r, out, err) = reporter(cfg(2, 1, true));
+    r.add_tick(0, tick(1, 1000, 1200));
+    r.poll(T0 + S);
+    let status = err.text();
+    assert!(
+        status.starts_with("\r[00:01 elapsed, 00:59 left] GET 1,000 ops/s"),
+        "{status:?}"
+    );
+    assert!(
+        status.contains("0.98 GiB/s p99 1.2ms errors 0"),
+        "{status:?}"
+    );
+    assert_eq!(out.text(), "");
+    // Redrawn at most once a second.
+    r.poll(T0 + S + S / 2);
+    assert_eq!(err.text(), status);
+    r.add_tick(0, tick(2, 10, 100));
+    r.poll(T0 + 2 * S);
+    let status = err.text();
+    assert!(
+        status.contains(CLEAR_LINE),
+        "cleared before rows: {status:?}"
+    );
+    assert!(status.ends_with("\x1b[K"), "{status:?}");
+    assert!(out.text().contains("GET"));
+    r.finish(T0 + 2 * S);
+    assert!(err.text().ends_with(CLEAR_LINE), "cleared at the end");
+}
+
+#[test]
+fn quiet_when_not_live() {
+    let (mut r, _, err) = reporter(cfg(1, 1, false));
+    r.add_tick(0, tick(1, 3, 10));
+    r.poll(T0 + S);
+    r.finish(T0 + S);
+    assert_eq!(err.text(), "");
+}
+
+#[test]
+fn header_keeps_aisloader_columns() {
+    let h = header();
+    assert!(
+        h.starts_with("Time      OP    Count                 \tSize (Total)"),
+        "{h:?}"
+    );
+    let cols: Vec<&str> = h.trim_end().split('\t').map(str::trim).collect();
+    assert_eq!(
+        cols,
+        [
+            "Time      OP    Count",
+            "Size (Total)",
+            "Latency (min, avg, max)",
+            "Throughput (Avg)",
+            "Errors (Total)",
+            "Latency (p50, p90, p99)"
+        ]
+    );
+}
