@@ -21,6 +21,9 @@ use std::fmt;
 use crate::ctl::{CtlError, Response};
 use ringload_net::http::{percent_encode_string, Keep};
 
+/// Extra query for an object PUT: the target need not load existing metadata.
+pub const PUT_QUERY_EXTRA: &str = "skip_vc=true";
+
 /// Providers AIS knows, as `(URL scheme, provider)`; several schemes map to one provider.
 pub const PROVIDERS: [(&str, &str); 8] = [
     ("ais", "ais"),
