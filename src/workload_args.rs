@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use ringload_engine::proto::{CksumType, ProtoConfig, S3Addressing};
+use ringload_engine::proto::ProtoConfig;
 use ringload_engine::workload::{DriverKind, Protocol, Sampler, Workload};
 use ringload_launcher::ranks::Rank;
 
-use crate::cli::{DriverArg, RunArgs, S3AddressingArg, SamplerArg};
+use crate::cli::{DriverArg, RunArgs, SamplerArg};
 
 /// aisloader's default run length when no duration and no other bound is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(60);
@@ -97,11 +97,8 @@ pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
         shard: (r.rank, r.ranks),
         proto: ProtoConfig {
             provider: "ais".into(),
-            cksum_type: CksumType::parse(&a.cksum_type).unwrap_or_default(),
-            s3_addressing: match a.s3_addressing {
-                S3AddressingArg::Path => S3Addressing::Path,
-                S3AddressingArg::Virtual => S3Addressing::VirtualHost,
-            },
+            cksum_type: a.cksum_type,
+            s3_addressing: a.s3_addressing,
             ..ProtoConfig::default()
         },
     }

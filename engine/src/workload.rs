@@ -13,28 +13,7 @@ use serde::Serialize;
 
 use crate::proto::ProtoConfig;
 
-/// Which object API the client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// `<endpoint>/<bucket>/<name>`, GET and WebDAV-style PUT.
-    Http,
-    /// AIStore native API (`/v1/objects/...`).
-    Ais,
-    /// S3 with SigV4.
-    S3,
-}
-
-impl Protocol {
-    /// The lowercase name used on the command line and in result files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Http => "http",
-            Protocol::Ais => "ais",
-            Protocol::S3 => "s3",
-        }
-    }
-}
+pub use ringload_core::kinds::Protocol;
 
 /// Which I/O driver runs the cores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
