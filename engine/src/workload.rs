@@ -140,6 +140,11 @@ pub struct Workload {
     /// `Sampler::Distributed` reads. Recorded in the result file as `rank`/`ranks`.
     #[serde(skip)]
     pub shard: (u32, u32),
+    /// AIS PUTs at least this large send `Expect: 100-continue` (`None`: the engine's
+    /// default, 1 MiB). A tuning knob for benchmarks, set by the binary from
+    /// `RINGLOAD_EXPECT_MIN`; not written into result files, which stay as they were without it.
+    #[serde(skip)]
+    pub expect_min: Option<u64>,
     /// Protocol settings: AIS provider and checksum, S3 addressing, credentials (never
     /// serialized).
     #[serde(flatten)]
@@ -189,6 +194,7 @@ impl Default for Workload {
             verify: false,
             sampler: Sampler::Local,
             shard: (0, 1),
+            expect_min: None,
             proto: ProtoConfig {
                 provider: "ais".into(),
                 ..ProtoConfig::default()

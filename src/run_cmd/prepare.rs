@@ -28,6 +28,7 @@ pub fn prepare(a: &RunArgs, r: Rank) -> Result<Prepared, CmdError> {
     let run_id = a.run_id.clone().unwrap_or_else(default_run_id);
     let mut w = workload_args::workload(a, r, &run_id);
     let env = |k: &str| std::env::var(k).ok();
+    w.expect_min = workload_args::expect_min(&env).map_err(CmdError::usage)?;
     let resolved =
         resolve::resolve(&resolve::Given::from_args(a), &env).map_err(CmdError::usage)?;
     for n in &resolved.notes {
