@@ -204,3 +204,38 @@ pub fn hostname() -> String {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(reason: FailReason) -> serde_json::Value {
+        let dir = std::env::temp_dir().join(format!(
+            "ringload-failed-rank-{}-{}",
+            std::process::id(),
+            reason.as_str()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rank-0.json");
+        let r = Rank {
+            rank: 0,
+            ranks: 1,
+            source: "default",
+        };
+        record_failure(&path, "id", r, &serde_json::json!({}), None, reason);
+        let doc = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        doc
+    }
+
+    #[test]
+    fn a_failed_rank_records_its_reason_and_a_signal_is_an_interruption() {
+        let doc = recorded(FailReason::Signal);
+        assert_eq!(doc["status"], "interrupted", "{doc}");
+        assert_eq!(doc["stop_reason"], "signal", "{doc}");
+        let doc = recorded(FailReason::Unreachable);
+        assert_eq!(doc["status"], "failed", "{doc}");
+        assert_eq!(doc["stop_reason"], "unreachable", "{doc}");
+    }
+}
