@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ringload_core::kinds::{CksumType, Protocol, S3Addressing};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -102,24 +104,53 @@ pub struct RenderArgs {
     pub templates: Option<PathBuf>,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProtocolArg {
-    /// `<endpoint>/<bucket>/<name>`, GET and WebDAV-style PUT (nginx dav, most HTTP stores).
-    Http,
-    /// AIStore native API: `/v1/objects/<bucket>/<name>?provider=..`, following proxy
-    /// redirects to targets (endpoint from --endpoint or AIS_ENDPOINT).
-    Ais,
-    /// S3 with SigV4 (endpoint from --s3endpoint or S3_ENDPOINT; credentials from
-    /// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN] or AWS_PROFILE).
-    S3,
+/// A clap parser for one of core's closed lists ([`ringload_core::kinds`]): the accepted names
+/// are the list's own, each shown in `--help` with the line `help` gives it.
+fn kind<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    help: fn(T) -> Option<&'static str>,
+) -> impl TypedValueParser<Value = T> {
+    let values = all.iter().map(move |&v| match help(v) {
+        Some(h) => PossibleValue::new(name(v)).help(h),
+        None => PossibleValue::new(name(v)),
+    });
+    PossibleValuesParser::new(values).map(move |s| {
+        *all.iter()
+            .find(|&&v| name(v) == s)
+            .expect("clap accepted only the list's names")
+    })
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum S3AddressingArg {
-    /// `http://endpoint/bucket/key` (MinIO, most on-premises stores).
-    Path,
-    /// `http://bucket.endpoint/key` (AWS's default).
-    Virtual,
+fn protocol() -> impl TypedValueParser<Value = Protocol> {
+    kind(&Protocol::ALL, Protocol::as_str, |p| {
+        Some(match p {
+        Protocol::Http => {
+            "`<endpoint>/<bucket>/<name>`, GET and WebDAV-style PUT (nginx dav, most HTTP stores)"
+        }
+        Protocol::Ais => {
+            "AIStore native API: `/v1/objects/<bucket>/<name>?provider=..`, following proxy \
+             redirects to targets (endpoint from --endpoint or AIS_ENDPOINT)"
+        }
+        Protocol::S3 => {
+            "S3 with SigV4 (endpoint from --s3endpoint or S3_ENDPOINT; credentials from \
+             AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN] or AWS_PROFILE)"
+            }
+        })
+    })
+}
+
+fn s3_addressing() -> impl TypedValueParser<Value = S3Addressing> {
+    kind(&S3Addressing::ALL, S3Addressing::as_str, |a| {
+        Some(match a {
+            S3Addressing::Path => "`http://endpoint/bucket/key` (MinIO, most on-premises stores)",
+            S3Addressing::VirtualHost => "`http://bucket.endpoint/key` (AWS's default)",
+        })
+    })
+}
+
+fn cksum_type() -> impl TypedValueParser<Value = CksumType> {
+    kind(&CksumType::ALL, CksumType::as_str, |_| None)
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,8 +191,8 @@ pub struct RunArgs {
     /// Object API to speak. Default: the one the target setting implies (--s3endpoint and
     /// S3_ENDPOINT: s3; AIS_ENDPOINT: ais), else http. Refused when it contradicts the only
     /// target setting.
-    #[arg(long, value_enum, help_heading = "Target")]
-    pub protocol: Option<ProtocolArg>,
+    #[arg(long, value_parser = protocol(), help_heading = "Target")]
+    pub protocol: Option<Protocol>,
     /// Bucket: objects are `<endpoint>/<bucket>/<name>`. With --protocol ais it may name a
     /// provider: `ais://b` (default), `s3://b`, `gs://b`, `az://b`, `oci://b`.
     #[arg(long, default_value = "ringload", help_heading = "Target")]
@@ -171,11 +202,11 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Target")]
     pub s3endpoint: Option<String>,
     /// S3 bucket addressing.
-    #[arg(long, value_enum, default_value = "path", help_heading = "Target")]
-    pub s3_addressing: S3AddressingArg,
+    #[arg(long, value_parser = s3_addressing(), default_value = "path", help_heading = "Target")]
+    pub s3_addressing: S3Addressing,
     /// Checksum each AIS PUT carries (`Ais-Checksum-Type/Value`): xxhash (XXH64) or none.
-    #[arg(long, default_value = "xxhash", value_parser = ["xxhash", "none"], help_heading = "Target")]
-    pub cksum_type: String,
+    #[arg(long, default_value = "xxhash", value_parser = cksum_type(), help_heading = "Target")]
+    pub cksum_type: CksumType,
     /// After the run, remove what it wrote: destroy an ais:// bucket, or delete the names this
     /// run knows (listed and written) from a remote bucket, in batches.
     #[arg(long, help_heading = "Target")]

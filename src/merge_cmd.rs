@@ -1,35 +1,34 @@
 //! `ringload merge`: run the library's merge on a results directory, write the outputs, print
-//! the summary table, and map the outcome to an exit code (0 merged, also partially with
-//! `--allow-partial`; 1 an incomplete run; 2 bad usage or input).
+//! the summary table. Its errors carry their exit: 1 an incomplete run, 2 bad usage or input
+//! (a `--allow-partial` merge succeeds, with a warning).
 
 use ringload_launcher::merge::{self, MergeOptions};
 
 use crate::cli::MergeArgs;
+use crate::exit::{CmdError, Exit};
 
-/// Runs `ringload merge`; returns the exit code.
-pub fn merge(a: MergeArgs) -> i32 {
+/// A merge library error with the exit the library gives it.
+fn merge_error(e: merge::MergeError) -> CmdError {
+    CmdError::Msg {
+        exit: Exit::from_code(e.exit_code()),
+        msg: e.to_string(),
+    }
+}
+
+/// Runs `ringload merge`.
+pub fn merge(a: MergeArgs) -> Result<(), CmdError> {
     let opts = MergeOptions {
         resolution_ns: u64::try_from(a.resolution.as_nanos()).unwrap_or(u64::MAX),
         allow_partial: a.allow_partial,
     };
     let out_dir = a.out.clone().unwrap_or_else(|| a.results_dir.clone());
-    let m = match merge::merge_dir(&a.results_dir, &opts) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return e.exit_code();
-        }
-    };
-    if let Err(e) = merge::write_outputs(&out_dir, &m) {
-        eprintln!("error: {e}");
-        return e.exit_code();
-    }
+    let m = merge::merge_dir(&a.results_dir, &opts).map_err(merge_error)?;
+    merge::write_outputs(&out_dir, &m).map_err(merge_error)?;
     if let Err(e) = ringload_launcher::plot::write_all(&out_dir, &m.report) {
-        eprintln!(
-            "error: cannot write the plots and report.html into {}: {e}",
+        return Err(CmdError::usage(format!(
+            "cannot write the plots and report.html into {}: {e}",
             out_dir.display()
-        );
-        return 2;
+        )));
     }
     print!("{}", m.summary_txt);
     if m.summary.partial {
@@ -43,5 +42,5 @@ pub fn merge(a: MergeArgs) -> i32 {
          report.html into {}",
         out_dir.display()
     );
-    0
+    Ok(())
 }

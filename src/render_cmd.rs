@@ -1,23 +1,17 @@
 //! `ringload render`: check a spec, render the chosen platforms' job files into a directory,
-//! and say how to submit them. Exit 0 rendered; 2 a bad spec, an existing run, or bad usage.
+//! and say how to submit them. Every error (a bad spec, an existing run, bad usage, a file
+//! that cannot be written) is a usage error.
 
 use std::path::PathBuf;
 
 use ringload_launcher::render::{self, Platform};
 
 use crate::cli::{PlatformArg, RenderArgs};
+use crate::exit::CmdError;
 use crate::spec_args;
 
-const EXIT_USAGE: i32 = 2;
-
-pub fn render(a: RenderArgs) -> i32 {
-    let l = match spec_args::load(&a.spec) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
+pub fn render(a: RenderArgs) -> Result<(), CmdError> {
+    let l = spec_args::load(&a.spec).map_err(CmdError::usage)?;
     let s = &l.spec;
     let platforms: Vec<Platform> = if a.platform.is_empty() {
         let mut v = Vec::new();
@@ -42,12 +36,11 @@ pub fn render(a: RenderArgs) -> i32 {
             .collect()
     };
     if platforms.is_empty() {
-        eprintln!(
-            "error: {}: the spec has no [kubernetes], [slurm] or [mpi] section, so there is \
-             nothing to render\n  hint: add one, or pass --platform k8s|slurm|mpi",
+        return Err(CmdError::usage(format!(
+            "{}: the spec has no [kubernetes], [slurm] or [mpi] section, so there is nothing \
+             to render\n  hint: add one, or pass --platform k8s|slurm|mpi",
             a.spec.display()
-        );
-        return EXIT_USAGE;
+        )));
     }
     let out = a
         .out
@@ -55,23 +48,22 @@ pub fn render(a: RenderArgs) -> i32 {
         .unwrap_or_else(|| PathBuf::from(format!("ringload-{}", s.run.id)));
     let mut files = Vec::new();
     for p in &platforms {
-        match render::render(&l, *p, a.templates.as_deref()) {
-            Ok(r) => files.extend(r.into_iter().map(|f| (*p, f))),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_USAGE;
-            }
-        }
+        let r = render::render(&l, *p, a.templates.as_deref()).map_err(CmdError::usage)?;
+        files.extend(r.into_iter().map(|f| (*p, f)));
     }
     if let Err(e) = std::fs::create_dir_all(&out) {
-        eprintln!("error: cannot create {}: {e}", out.display());
-        return EXIT_USAGE;
+        return Err(CmdError::usage(format!(
+            "cannot create {}: {e}",
+            out.display()
+        )));
     }
     for (_, f) in &files {
         let path = out.join(&f.file);
         if let Err(e) = std::fs::write(&path, &f.text) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return EXIT_USAGE;
+            return Err(CmdError::usage(format!(
+                "cannot write {}: {e}",
+                path.display()
+            )));
         }
         if f.file.ends_with(".sh") || f.file.ends_with(".sbatch") {
             use std::os::unix::fs::PermissionsExt;
@@ -97,5 +89,5 @@ pub fn render(a: RenderArgs) -> i32 {
         };
         eprintln!("{}: {next}", p.name());
     }
-    0
+    Ok(())
 }

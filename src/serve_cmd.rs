@@ -3,7 +3,8 @@
 //!
 //! Owns: the flag combinations that make no sense (cluster sizes without AIS, S3 keys without
 //! S3), merging repeated `--fault` values, and the single place where S3 keys become the auth
-//! hook ([`s3_auth_hook`]). Exit codes: 0 stopped by a signal, 1 could not start, 2 bad usage.
+//! hook ([`s3_auth_hook`]). Ends `Ok` when stopped by a signal; a bad flag combination is a
+//! usage error, a target that could not start a failure.
 
 use std::sync::Arc;
 
@@ -12,22 +13,14 @@ use ringload_server::{
 };
 
 use crate::cli::{ServeArgs, ServeProtocolArg};
+use crate::exit::CmdError;
 
-const EXIT_FAILED: i32 = 1;
-const EXIT_USAGE: i32 = 2;
-
-pub fn serve(a: ServeArgs) -> i32 {
+pub fn serve(a: ServeArgs) -> Result<(), CmdError> {
     // Each client connection takes a descriptor: allow as many as the hard limit does.
     if let Err(e) = ringload_engine::budget::raise_nofile() {
         eprintln!("note: cannot raise the descriptor limit (ulimit -n) to its hard limit: {e}");
     }
-    let cfg = match config(&a) {
-        Ok(c) => c,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return EXIT_USAGE;
-        }
-    };
+    let cfg = config(&a).map_err(CmdError::usage)?;
     let served = match cfg.protocol {
         ServeProtocol::Ais => ringload_server::serve_cluster_forever(ClusterConfig {
             proxies: a.proxies.unwrap_or(1),
@@ -36,13 +29,7 @@ pub fn serve(a: ServeArgs) -> i32 {
         }),
         _ => ringload_server::serve_forever(cfg),
     };
-    match served {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
-    }
+    served.map_err(CmdError::failed)
 }
 
 fn config(a: &ServeArgs) -> Result<ServeConfig, String> {

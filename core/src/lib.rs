@@ -1,6 +1,8 @@
 //! ringload-core: what every part of ringload shares, and nothing that does I/O on a socket.
 //!
 //! - [`units`]: aisloader's size syntax and Go's duration syntax.
+//! - [`kinds`]: the closed lists a run is configured with (protocol, S3 addressing, checksum
+//!   type), shared by the engine, the spec checks and the command line.
 //! - [`rng`]: the seeded generators and mixers behind names, shuffles and fault draws.
 //! - [`content`]: the bytes of every object (a fixed-seed 1 MiB pattern), shared by the
 //!   client's PUT bodies, the built-in target's GET bodies and the client's `--verifyhash`.
@@ -13,6 +15,7 @@
 
 pub mod content;
 pub mod hist;
+pub mod kinds;
 pub mod result;
 pub mod rng;
 pub mod units;

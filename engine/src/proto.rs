@@ -36,36 +36,7 @@ pub struct S3Keys {
     pub session_token: Option<Secret>,
 }
 
-/// How S3 buckets are addressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum S3Addressing {
-    /// `http://endpoint/bucket/key`.
-    #[default]
-    Path,
-    /// `http://bucket.endpoint/key`.
-    VirtualHost,
-}
-
-/// The checksum a PUT sends (AIS `Ais-Checksum-Type/Value`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum CksumType {
-    None,
-    /// XXH64, seed 0, 16 lowercase hex digits (AIS's default).
-    #[default]
-    Xxhash,
-}
-
-impl CksumType {
-    pub fn parse(s: &str) -> Option<CksumType> {
-        match s {
-            "none" => Some(CksumType::None),
-            "xxhash" | "xxhash64" => Some(CksumType::Xxhash),
-            _ => None,
-        }
-    }
-}
+pub use ringload_core::kinds::{CksumType, S3Addressing};
 
 /// Protocol settings (see the module doc). Serialized without its secrets.
 #[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]

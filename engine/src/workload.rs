@@ -13,28 +13,7 @@ use serde::Serialize;
 
 use crate::proto::ProtoConfig;
 
-/// Which object API the client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// `<endpoint>/<bucket>/<name>`, GET and WebDAV-style PUT.
-    Http,
-    /// AIStore native API (`/v1/objects/...`).
-    Ais,
-    /// S3 with SigV4.
-    S3,
-}
-
-impl Protocol {
-    /// The lowercase name used on the command line and in result files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Http => "http",
-            Protocol::Ais => "ais",
-            Protocol::S3 => "s3",
-        }
-    }
-}
+pub use ringload_core::kinds::Protocol;
 
 /// Which I/O driver runs the cores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -161,6 +140,11 @@ pub struct Workload {
     /// `Sampler::Distributed` reads. Recorded in the result file as `rank`/`ranks`.
     #[serde(skip)]
     pub shard: (u32, u32),
+    /// AIS PUTs at least this large send `Expect: 100-continue` (`None`: the engine's
+    /// default, 1 MiB). A tuning knob for benchmarks, set by the binary from
+    /// `RINGLOAD_EXPECT_MIN`; not written into result files, which stay as they were without it.
+    #[serde(skip)]
+    pub expect_min: Option<u64>,
     /// Protocol settings: AIS provider and checksum, S3 addressing, credentials (never
     /// serialized).
     #[serde(flatten)]
@@ -210,6 +194,7 @@ impl Default for Workload {
             verify: false,
             sampler: Sampler::Local,
             shard: (0, 1),
+            expect_min: None,
             proto: ProtoConfig {
                 provider: "ais".into(),
                 ..ProtoConfig::default()

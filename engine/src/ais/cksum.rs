@@ -1,63 +1,27 @@
 //! Object checksums as AIS sends and checks them (`cmn/cos` in AIStore): the type
 //! names of `Ais-Checksum-Type` and the lowercase hex of `Ais-Checksum-Value`.
 //!
-//! Owns [`CksumType`] (only `none` and `xxhash` are implemented) and [`Hasher`], an
+//! Owns [`parse`] (a [`CksumType`] name, refused with the supported ones; the type itself is
+//! `ringload_core::kinds::CksumType`) and [`Hasher`], an
 //! incremental XXH64 with seed 0. Invariants: feeding bytes in any split gives the same
 //! digest as one call; [`Hasher::hex`] is always 16 lowercase hex digits of the u64 read
 //! big-endian, i.e. `format!("{:016x}", h)`, which is what AIS's `xxhash` values look like.
 
 use std::fmt;
-use std::str::FromStr;
 
 use xxhash_rust::xxh64::Xxh64;
 
 use super::AisError;
 
-/// The checksum a PUT declares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CksumType {
-    /// No checksum headers.
-    None,
-    /// XXH64, seed 0 (AIS's default).
-    #[default]
-    Xxhash,
-}
+pub use ringload_core::kinds::CksumType;
 
-impl CksumType {
-    /// `"none"` or `"xxhash"` (exact, lowercase, as AIS spells them). AIS's other types
-    /// (`crc32c`, `md5`, `sha256`, `sha512`, ...) are refused with an error naming the
-    /// supported ones.
-    pub fn parse(s: &str) -> Result<CksumType, AisError> {
-        match s {
-            "none" => Ok(CksumType::None),
-            "xxhash" => Ok(CksumType::Xxhash),
-            _ => Err(AisError::Cksum {
-                given: s.to_string(),
-            }),
-        }
-    }
-
-    /// The `Ais-Checksum-Type` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CksumType::None => "none",
-            CksumType::Xxhash => "xxhash",
-        }
-    }
-}
-
-impl FromStr for CksumType {
-    type Err = AisError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CksumType::parse(s)
-    }
-}
-
-impl fmt::Display for CksumType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// The checksum type named `s`: `"none"` or `"xxhash"` (exact, lowercase, as AIS spells them).
+/// AIS's other types (`crc32c`, `md5`, `sha256`, `sha512`, ...) are refused with an error
+/// naming the supported ones.
+pub fn parse(s: &str) -> Result<CksumType, AisError> {
+    CksumType::parse(s).ok_or_else(|| AisError::Cksum {
+        given: s.to_string(),
+    })
 }
 
 /// Incremental XXH64 (seed 0) over the bytes fed in order.
@@ -161,11 +125,11 @@ mod tests {
 
     #[test]
     fn parses_supported_types_and_names_them_on_error() {
-        assert_eq!(CksumType::parse("none").unwrap(), CksumType::None);
-        assert_eq!("xxhash".parse::<CksumType>().unwrap(), CksumType::Xxhash);
+        assert_eq!(parse("none").unwrap(), CksumType::None);
+        assert_eq!(parse("xxhash").unwrap(), CksumType::Xxhash);
         assert_eq!(CksumType::Xxhash.to_string(), "xxhash");
         for other in ["crc32c", "md5", "sha256", "sha512", "XXHASH", ""] {
-            let err = CksumType::parse(other).unwrap_err().to_string();
+            let err = parse(other).unwrap_err().to_string();
             assert!(
                 err.contains("\"xxhash\"") && err.contains("\"none\""),
                 "{err}"

@@ -78,12 +78,8 @@ impl Requests {
             date: None,
             target: Vec::with_capacity(512),
             extra: Vec::with_capacity(512),
-            // A tuning knob for benchmarks: `RINGLOAD_EXPECT_MIN=<bytes>` (a huge value turns
-            // the expectation off).
-            expect_min: std::env::var("RINGLOAD_EXPECT_MIN")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(EXPECT_MIN),
+            // The binary's `RINGLOAD_EXPECT_MIN`, a tuning knob for benchmarks.
+            expect_min: w.expect_min.unwrap_or(EXPECT_MIN),
         };
         match w.protocol {
             Protocol::Http => r.prefix = format!("{base_path}/{}/", w.bucket).into_bytes(),

@@ -70,17 +70,17 @@ pub struct RunSection {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSection {
-    /// `http`, `ais` or `s3`.
+    /// `http`, `ais` or `s3` (checked against `ringload_core::kinds::Protocol`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
-    /// S3 only: `path` or `virtual`.
+    /// S3 only: `path` or `virtual` (checked against `ringload_core::kinds::S3Addressing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_addressing: Option<String>,
-    /// AIS only: `xxhash` or `none`.
+    /// AIS only: `xxhash` or `none` (checked against `ringload_core::kinds::CksumType`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cksum_type: Option<String>,
     #[serde(default, skip_serializing_if = "Credentials::is_empty")]

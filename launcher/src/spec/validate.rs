@@ -2,6 +2,8 @@
 //! its destination accepts ([`super::check`]) and the rules that tie sections together
 //! (Slurm's nodes × tasks = ranks, keys that belong to another section).
 
+use ringload_core::kinds::{CksumType, Protocol, S3Addressing};
+
 use super::{check, Loaded, SpecError};
 
 /// `[workload]` keys that belong to another section, with that section.
@@ -96,19 +98,19 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
         l,
         &["target", "protocol"],
         t.protocol.as_deref(),
-        &["http", "ais", "s3"],
+        &Protocol::NAMES,
     )?;
     one_of(
         l,
         &["target", "s3_addressing"],
         t.s3_addressing.as_deref(),
-        &["path", "virtual"],
+        &S3Addressing::NAMES,
     )?;
     one_of(
         l,
         &["target", "cksum_type"],
         t.cksum_type.as_deref(),
-        &["xxhash", "none"],
+        &CksumType::NAMES,
     )?;
     if let Some(ep) = &t.endpoint {
         field(&["target", "endpoint"], ep, check::endpoint)?;

@@ -11,9 +11,9 @@ use ringload_launcher::barrier;
 use ringload_launcher::ranks::Rank;
 use ringload_launcher::spec::Loaded;
 
+use super::record::FailReason;
 use crate::cli::RunArgs;
-
-const EXIT_FAILED: i32 = 1;
+use crate::exit::Exit;
 /// After a signal, how long rank 0 still waits for ranks that are writing their results.
 const SIGNAL_GRACE: Duration = Duration::from_secs(5);
 
@@ -103,7 +103,7 @@ pub fn record_failure(
     r: Rank,
     workload: &serde_json::Value,
     target: Option<ringload_core::result::TargetInfo>,
-    reason: &str,
+    reason: FailReason,
 ) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -113,13 +113,12 @@ pub fn record_failure(
         rank: r.rank,
         ranks: r.ranks,
         host: hostname(),
-        status: if reason == "signal" {
-            RunStatus::Interrupted
-        } else {
-            RunStatus::Failed
+        status: match reason {
+            FailReason::Signal => RunStatus::Interrupted,
+            FailReason::Setup | FailReason::Unreachable | FailReason::Barrier => RunStatus::Failed,
         },
         workload: workload.clone(),
-        stop_reason: reason.to_string(),
+        stop_reason: reason.as_str().to_string(),
         peak_rss_bytes: ringload_engine::record::peak_rss_bytes(),
         target,
     };
@@ -140,7 +139,7 @@ pub fn record_failure(
 
 /// Rank 0's `--merge`: wait (bounded) for every rank's result, then merge the run directory.
 /// Missing or failed ranks still give a report, marked partial, and exit 1.
-pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> i32 {
+pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> Exit {
     if ranks > 1 {
         eprintln!(
             "note: waiting up to {timeout:?} for the other ranks' results in {}",
@@ -170,6 +169,7 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
             barrier::ranges(&missing)
         );
     }
+    // A merge's error is printed here, as `ringload merge` prints it; the exit says the rest.
     let merge = |allow_partial| {
         crate::merge_cmd::merge(crate::cli::MergeArgs {
             results_dir: dir.to_path_buf(),
@@ -177,19 +177,19 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
             allow_partial,
             resolution: Duration::from_secs(1),
         })
+        .map_or_else(|e| e.report(), |()| Exit::Ok)
     };
     if !missing.is_empty() {
         merge(true);
-        return EXIT_FAILED;
+        return Exit::Failed;
     }
     match merge(false) {
-        0 => 0,
         // A rank failed: the report is still written, marked partial and naming it.
-        1 => {
+        Exit::Failed => {
             merge(true);
-            EXIT_FAILED
+            Exit::Failed
         }
-        code => code,
+        exit => exit,
     }
 }
 
@@ -203,4 +203,39 @@ pub fn hostname() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(reason: FailReason) -> serde_json::Value {
+        let dir = std::env::temp_dir().join(format!(
+            "ringload-failed-rank-{}-{}",
+            std::process::id(),
+            reason.as_str()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rank-0.json");
+        let r = Rank {
+            rank: 0,
+            ranks: 1,
+            source: "default",
+        };
+        record_failure(&path, "id", r, &serde_json::json!({}), None, reason);
+        let doc = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        doc
+    }
+
+    #[test]
+    fn a_failed_rank_records_its_reason_and_a_signal_is_an_interruption() {
+        let doc = recorded(FailReason::Signal);
+        assert_eq!(doc["status"], "interrupted", "{doc}");
+        assert_eq!(doc["stop_reason"], "signal", "{doc}");
+        let doc = recorded(FailReason::Unreachable);
+        assert_eq!(doc["status"], "failed", "{doc}");
+        assert_eq!(doc["stop_reason"], "unreachable", "{doc}");
+    }
 }

@@ -1,6 +1,6 @@
 //! The verdict on a finished run: its exit code, and the message that says why it failed,
 //! naming the dominant error kind and, when a local resource ran out (descriptors, ports,
-//! memory), its cause and fix. Kept apart from `run_cmd`, which drives the run.
+//! memory), its cause and fix. Kept apart from the phases that drive the run.
 
 use ringload_engine::budget;
 use ringload_engine::run;
@@ -8,17 +8,16 @@ use ringload_engine::stats::Op;
 use ringload_engine::worker::StopReason;
 
 use crate::cli::RunArgs;
-
-const EXIT_FAILED: i32 = 1;
+use crate::exit::Exit;
 
 /// Decides the exit code of a finished run and says why it failed.
 /// `url` is the endpoint the run loaded (the built-in target's, when nothing named one).
-pub fn exit_code(a: &RunArgs, url: &str, o: &run::RunOutcome) -> i32 {
+pub fn exit_code(a: &RunArgs, url: &str, o: &run::RunOutcome) -> Exit {
     if let Some(f) = &o.failure {
         eprintln!(
             "error: {f}; the run failed and its numbers cover only what was measured until then"
         );
-        return EXIT_FAILED;
+        return Exit::Failed;
     }
     let (mut ok, mut errs) = (0u64, 0u64);
     let mut by_kind = std::collections::BTreeMap::new();
@@ -34,9 +33,9 @@ pub fn exit_code(a: &RunArgs, url: &str, o: &run::RunOutcome) -> i32 {
     match failure(url, o.reason, ok, errs, mostly, a.max_error_rate) {
         Some(msg) => {
             eprintln!("error: {msg}");
-            EXIT_FAILED
+            Exit::Failed
         }
-        None => 0,
+        None => Exit::Ok,
     }
 }
 

@@ -4,11 +4,29 @@
 
 use std::time::Duration;
 
-use ringload_engine::proto::{CksumType, ProtoConfig, S3Addressing};
+use ringload_engine::proto::ProtoConfig;
 use ringload_engine::workload::{DriverKind, Protocol, Sampler, Workload};
 use ringload_launcher::ranks::Rank;
 
-use crate::cli::{DriverArg, RunArgs, S3AddressingArg, SamplerArg};
+use crate::cli::{DriverArg, RunArgs, SamplerArg};
+
+/// The variable that overrides the PUT size from which AIS PUTs send `Expect: 100-continue`.
+pub const EXPECT_MIN_ENV: &str = "RINGLOAD_EXPECT_MIN";
+
+/// `RINGLOAD_EXPECT_MIN` (bytes, in `--minsize` syntax), read once: `None` when unset or empty
+/// (the engine's default, 1 MiB); a bad value is an error naming the variable and the fix.
+pub fn expect_min(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<u64>, String> {
+    let Some(v) = env(EXPECT_MIN_ENV).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    ringload_core::units::parse_size(&v).map(Some).map_err(|e| {
+        format!(
+            "{EXPECT_MIN_ENV}={v:?}: {e}\n  hint: give the PUT size in bytes from which AIS \
+             PUTs send `Expect: 100-continue` (--minsize syntax: 1 for every PUT, 1MiB, a huge \
+             value for none), or unset it for the default 1 MiB"
+        )
+    })
+}
 
 /// aisloader's default run length when no duration and no other bound is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(60);
@@ -95,14 +113,48 @@ pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
             Sampler::Local
         },
         shard: (r.rank, r.ranks),
+        // Set from the environment by `expect_min`.
+        expect_min: None,
         proto: ProtoConfig {
             provider: "ais".into(),
-            cksum_type: CksumType::parse(&a.cksum_type).unwrap_or_default(),
-            s3_addressing: match a.s3_addressing {
-                S3AddressingArg::Path => S3Addressing::Path,
-                S3AddressingArg::Virtual => S3Addressing::VirtualHost,
-            },
+            cksum_type: a.cksum_type,
+            s3_addressing: a.s3_addressing,
             ..ProtoConfig::default()
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(v: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| {
+            (k == EXPECT_MIN_ENV)
+                .then_some(v)
+                .flatten()
+                .map(String::from)
+        }
+    }
+
+    #[test]
+    fn expect_min_is_read_in_size_syntax_and_unset_means_the_default() {
+        assert_eq!(expect_min(&env_of(None)), Ok(None));
+        assert_eq!(expect_min(&env_of(Some(""))), Ok(None));
+        assert_eq!(expect_min(&env_of(Some("1"))), Ok(Some(1)));
+        assert_eq!(expect_min(&env_of(Some("2MiB"))), Ok(Some(2 << 20)));
+        assert_eq!(
+            expect_min(&env_of(Some("4611686018427387904"))),
+            Ok(Some(1 << 62))
+        );
+    }
+
+    #[test]
+    fn a_bad_expect_min_names_the_variable_and_the_fix() {
+        for bad in ["lots", "-1", "1X"] {
+            let e = expect_min(&env_of(Some(bad))).unwrap_err();
+            assert!(e.starts_with("RINGLOAD_EXPECT_MIN=\""), "{e}");
+            assert!(e.contains(bad) && e.contains("unset it"), "{e}");
+        }
     }
 }

@@ -18,7 +18,7 @@
 use ringload_core::result::TargetInfo;
 use ringload_engine::workload::Protocol;
 
-use crate::cli::{ProtocolArg, RunArgs};
+use crate::cli::RunArgs;
 
 /// The environment variables that name a target, with the protocol each implies.
 /// `RINGLOAD_ENDPOINT` stands for `--endpoint`, so it suits any explicit protocol.
@@ -86,14 +86,7 @@ impl<'a> Given<'a> {
             })
         };
         Given {
-            protocol: a.protocol.map(|p| {
-                let p = match p {
-                    ProtocolArg::Http => Protocol::Http,
-                    ProtocolArg::Ais => Protocol::Ais,
-                    ProtocolArg::S3 => Protocol::S3,
-                };
-                (p, from("protocol"))
-            }),
+            protocol: a.protocol.map(|p| (p, from("protocol"))),
             endpoint: setting(&a.endpoint, "endpoint"),
             s3endpoint: setting(&a.s3endpoint, "s3endpoint"),
         }

@@ -1,0 +1,119 @@
+//! How a command ends: the process exit codes ([`Exit`], documented in `--help` and the
+//! README) and the error a command returns ([`CmdError`]), which `main` prints as
+//! `error: ...` and turns into its exit code. No other file names an exit code as a number.
+
+use std::fmt;
+
+/// The process exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// Success (also `--help`, and a signal that stopped `ringload serve`).
+    Ok = 0,
+    /// The command ran and failed: no connection, nothing succeeded, errors above
+    /// `--max-error-rate`, missing or failed ranks, a result that could not be written.
+    Failed = 1,
+    /// Bad usage or bad input (clap's own code for a bad flag), or a run too big for this
+    /// machine's descriptors, memory or local ports.
+    Usage = 2,
+}
+
+impl Exit {
+    /// The code the process exits with.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The exit for a library's numeric code (the merge library's `exit_code`): 0 and 1 keep
+    /// their meaning, anything else is bad usage or input.
+    pub fn from_code(code: i32) -> Exit {
+        match code {
+            0 => Exit::Ok,
+            1 => Exit::Failed,
+            _ => Exit::Usage,
+        }
+    }
+}
+
+/// Why a command failed: what `main` prints and the exit code it maps to.
+#[derive(Debug)]
+pub enum CmdError {
+    /// A message (printed as `error: {msg}`) and its exit code.
+    Msg { exit: Exit, msg: String },
+    /// A command-line error, printed by clap in its own format (usage, tips).
+    Clap(clap::Error),
+}
+
+impl CmdError {
+    /// Bad usage or input: exit 2.
+    pub fn usage(msg: impl fmt::Display) -> CmdError {
+        CmdError::Msg {
+            exit: Exit::Usage,
+            msg: msg.to_string(),
+        }
+    }
+
+    /// The command ran and failed: exit 1.
+    pub fn failed(msg: impl fmt::Display) -> CmdError {
+        CmdError::Msg {
+            exit: Exit::Failed,
+            msg: msg.to_string(),
+        }
+    }
+
+    /// The exit code this error ends the process with.
+    pub fn exit(&self) -> Exit {
+        match self {
+            CmdError::Msg { exit, .. } => *exit,
+            // clap reports --help and --version as errors that go to stdout.
+            CmdError::Clap(e) if !e.use_stderr() => Exit::Ok,
+            CmdError::Clap(_) => Exit::Usage,
+        }
+    }
+
+    /// Prints the error the one way every command does, and returns its exit code.
+    pub fn report(&self) -> Exit {
+        match self {
+            CmdError::Msg { msg, .. } => eprintln!("error: {msg}"),
+            CmdError::Clap(e) => {
+                let _ = e.print();
+            }
+        }
+        self.exit()
+    }
+}
+
+impl From<clap::Error> for CmdError {
+    fn from(e: clap::Error) -> CmdError {
+        CmdError::Clap(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_documented_ones_and_order_by_severity() {
+        assert_eq!(
+            [Exit::Ok, Exit::Failed, Exit::Usage].map(Exit::code),
+            [0, 1, 2]
+        );
+        assert!(Exit::Ok < Exit::Failed && Exit::Failed < Exit::Usage);
+        assert_eq!(Exit::Ok.max(Exit::Failed), Exit::Failed);
+        for e in [Exit::Ok, Exit::Failed, Exit::Usage] {
+            assert_eq!(Exit::from_code(e.code()), e);
+        }
+        assert_eq!(Exit::from_code(7), Exit::Usage);
+    }
+
+    #[test]
+    fn errors_carry_their_exit() {
+        assert_eq!(CmdError::usage("x").exit(), Exit::Usage);
+        assert_eq!(CmdError::failed("x").exit(), Exit::Failed);
+        use clap::Parser;
+        let bad = crate::cli::Cli::try_parse_from(["ringload", "run", "--numworkers", "x"]);
+        assert_eq!(CmdError::from(bad.unwrap_err()).exit(), Exit::Usage);
+        let help = crate::cli::Cli::try_parse_from(["ringload", "--help"]);
+        assert_eq!(CmdError::from(help.unwrap_err()).exit(), Exit::Ok);
+    }
+}

@@ -1,0 +1,94 @@
+//! The measured phase: refuse a read-only run with no names, wait at `--barrier` for the
+//! other ranks, print the plan line, run the engine (holding descriptors when the test-only
+//! budget switch asks), map its refusal to an exit, and run `--cleanup` after it.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use ringload_engine::budget;
+use ringload_engine::names::NameList;
+use ringload_engine::run::{self, RunError, RunOptions, RunOutcome};
+use ringload_engine::workload::Workload;
+use ringload_launcher::barrier;
+use ringload_launcher::ranks::Rank;
+
+use super::plan;
+use super::record::{FailReason, Recorder};
+use super::resolve::Resolved;
+use super::target::Control;
+use crate::cli::RunArgs;
+use crate::exit::CmdError;
+
+/// What the load needs besides the workload and its names.
+pub struct Load<'a> {
+    pub a: &'a RunArgs,
+    pub r: Rank,
+    pub resolved: &'a Resolved,
+    pub run_dir: Option<&'a Path>,
+    /// Descriptors to leave free (test-only, `budget::TEST_FREE_FDS_ENV`).
+    pub test_free_fds: Option<usize>,
+}
+
+/// Runs the load over `names`; a failure before the measured phase is recorded in `rec`.
+pub fn load(
+    l: &Load,
+    w: &Workload,
+    names: NameList,
+    control: Option<&mut Control>,
+    rec: &Recorder,
+) -> Result<RunOutcome, CmdError> {
+    let a = l.a;
+    if w.get_only() && names.is_empty() {
+        return Err(rec.fail(
+            FailReason::Setup,
+            CmdError::usage(
+                "nothing to GET: a read-only run needs object names. Give --filelist FILE, add \
+                 PUTs with --pctput, or omit --endpoint to use the built-in target",
+            ),
+        ));
+    }
+    if let (true, Some(d)) = (a.barrier, l.run_dir) {
+        let stop = run::signalled;
+        let r = l.r;
+        match barrier::check_in_and_wait(d, r.rank, r.ranks, a.barrier_timeout, &stop) {
+            Ok(waited) => eprintln!(
+                "note: all {} ranks checked in (waited {:.1} s at the barrier)",
+                r.ranks,
+                waited.as_secs_f64()
+            ),
+            Err(e) if stop() => return Err(rec.fail(FailReason::Signal, CmdError::failed(e))),
+            Err(e) => return Err(rec.fail(FailReason::Barrier, CmdError::failed(e))),
+        }
+    }
+    eprintln!("{}", plan::line(w, names.len(), l.resolved));
+    let opts = RunOptions {
+        live: std::io::stderr().is_terminal() && !a.json,
+        table_to_stderr: a.json,
+    };
+    let listed = if a.cleanup {
+        names.clone()
+    } else {
+        NameList::new()
+    };
+    // Test-only (budget::TEST_FREE_FDS_ENV): descriptors taken so that the load hits EMFILE.
+    let held = l.test_free_fds.map(budget::hold_all_fds_but);
+    let outcome = run::run(w, names, &opts);
+    drop(held);
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e @ (RunError::NoNames { .. } | RunError::NoEndpoint | RunError::Inject(_))) => {
+            return Err(rec.fail(FailReason::Setup, CmdError::usage(e)))
+        }
+        Err(RunError::Unreachable { url, err }) => {
+            let msg = l.resolved.unreachable(&url, &err);
+            return Err(rec.fail(FailReason::Unreachable, CmdError::failed(msg)));
+        }
+        Err(e) => return Err(rec.fail(FailReason::Setup, CmdError::failed(e))),
+    };
+    if let Some(c) = control.filter(|_| a.cleanup) {
+        if let Err(e) = c.cleanup(w, &listed, outcome.puts) {
+            eprintln!("warning: {e}");
+        }
+    }
+    Ok(outcome)
+}

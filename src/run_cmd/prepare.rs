@@ -1,0 +1,77 @@
+//! Everything `ringload run` decides before it touches a target: the run id, the workload
+//! (`workload_args`), the target and its protocol (`resolve`), the protocol's settings
+//! (`target::configure`), whether the run fits this machine (`target::check_budget`), the
+//! flag combinations that cannot work, and where the result file goes. Every failure here is
+//! a usage error and leaves no result file.
+
+use std::path::PathBuf;
+
+use ringload_engine::workload::{Protocol, Workload};
+use ringload_launcher::ranks::Rank;
+
+use super::resolve::{self, Resolved};
+use super::{multinode, target, workload_args};
+use crate::cli::RunArgs;
+use crate::exit::CmdError;
+
+/// A run that passed every check that needs no target.
+pub struct Prepared {
+    pub run_id: String,
+    pub w: Workload,
+    pub resolved: Resolved,
+    /// `<results dir>/<run id>`, with `--results-dir`.
+    pub run_dir: Option<PathBuf>,
+    pub result_path: Option<PathBuf>,
+}
+
+pub fn prepare(a: &RunArgs, r: Rank) -> Result<Prepared, CmdError> {
+    let run_id = a.run_id.clone().unwrap_or_else(default_run_id);
+    let mut w = workload_args::workload(a, r, &run_id);
+    let env = |k: &str| std::env::var(k).ok();
+    w.expect_min = workload_args::expect_min(&env).map_err(CmdError::usage)?;
+    let resolved =
+        resolve::resolve(&resolve::Given::from_args(a), &env).map_err(CmdError::usage)?;
+    for n in &resolved.notes {
+        eprintln!("note: {n}");
+    }
+    w.protocol = resolved.protocol;
+    target::configure(&mut w, &a.bucket).map_err(CmdError::usage)?;
+    w.validate().map_err(CmdError::usage)?;
+    target::check_budget(&w, resolved.builtin(), a.prefill).map_err(CmdError::usage)?;
+    if a.cleanup && r.ranks > 1 {
+        return Err(CmdError::usage(format!(
+            "--cleanup with {} ranks would let the first rank to finish remove the bucket under \
+             the others: leave it out of multi-rank runs and remove the bucket once after the \
+             job (e.g. `ais bucket rm ais://BUCKET`)",
+            r.ranks
+        )));
+    }
+    if a.cleanup && w.protocol != Protocol::Ais {
+        return Err(CmdError::usage(
+            "--cleanup works with --protocol ais only (it destroys or empties an AIS bucket)",
+        ));
+    }
+    if let Some(r) = a.max_error_rate {
+        if !(0.0..=1.0).contains(&r) {
+            return Err(CmdError::usage(format!(
+                "--max-error-rate {r} must be a fraction in 0..=1"
+            )));
+        }
+    }
+    let run_dir = a.results_dir.as_ref().map(|d| d.join(&run_id));
+    let result_path = multinode::result_path(a, run_dir.as_deref(), r).map_err(CmdError::usage)?;
+    Ok(Prepared {
+        run_id,
+        w,
+        resolved,
+        run_dir,
+        result_path,
+    })
+}
+
+fn default_run_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("run-{secs}")
+}

@@ -1,0 +1,56 @@
+//! A target the run names: parse its URL into the workload's endpoint and, for AIS and S3,
+//! get it ready before the load: check that it answers, that the bucket exists (creating an
+//! AIS one), and list the names to GET when nothing else gives them. Plain HTTP needs none of
+//! this (the run itself checks the endpoint).
+
+use ringload_engine::names::NameList;
+use ringload_engine::run::{self, RunError};
+use ringload_engine::workload::{Endpoint, Protocol, Workload};
+
+use super::record::{FailReason, Recorder};
+use super::resolve::Resolved;
+use super::target::Control;
+use crate::exit::CmdError;
+
+/// Points `w` at `url` and readies the bucket and names; returns the control client for AIS
+/// and S3 (its listing statistics go into the result, it runs `--cleanup`).
+pub fn ready(
+    w: &mut Workload,
+    url: &str,
+    resolved: &Resolved,
+    names: &mut NameList,
+    rec: &Recorder,
+) -> Result<Option<Control>, CmdError> {
+    let setup = |e: CmdError| rec.fail(FailReason::Setup, e);
+    let ep = Endpoint::parse(url).map_err(|e| setup(CmdError::usage(e)))?;
+    w.endpoint = Some(ep);
+    if w.protocol == Protocol::Http {
+        return Ok(None);
+    }
+    // Before any bucket call, so a dead endpoint fails as unreachable, as it does for http
+    // (where the run itself checks it, after the usage checks).
+    if let Some(Err(RunError::Unreachable { url, err })) = w.endpoint.as_ref().map(run::preflight) {
+        let msg = resolved.unreachable(&url, &err);
+        return Err(rec.fail(FailReason::Unreachable, CmdError::failed(msg)));
+    }
+    let mut c = Control::new(w);
+    if w.protocol == Protocol::S3 {
+        c.check_s3_bucket(w)
+            .map_err(|e| setup(CmdError::failed(e)))?;
+    }
+    match c.ensure_bucket(w) {
+        Ok(true) if !w.put_only() => {
+            return Err(setup(CmdError::usage(format!(
+                "bucket ais://{} did not exist and was just created, so there is nothing to \
+                 GET: run with --pctput 100 to fill it first",
+                w.bucket
+            ))))
+        }
+        Ok(_) => {}
+        Err(e) => return Err(setup(CmdError::failed(e))),
+    }
+    if !w.put_only() && names.is_empty() {
+        c.list(w, names).map_err(|e| setup(CmdError::failed(e)))?;
+    }
+    Ok(Some(c))
+}
