@@ -369,14 +369,17 @@ pub struct MergeArgs {
     pub resolution: Duration,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServeProtocolArg {
-    /// Plain HTTP: every path is an object key (GET, HEAD, PUT, DELETE).
-    Http,
-    /// AIStore subset (/v1/objects, /v1/buckets), run as proxies that redirect to targets.
-    Ais,
-    /// Path-style S3 subset: objects, PUT/HEAD/DELETE bucket, ListObjectsV2.
-    S3,
+fn serve_protocol() -> impl TypedValueParser<Value = Protocol> {
+    kind(&Protocol::ALL, Protocol::as_str, |p| {
+        Some(match p {
+            Protocol::Http => "Plain HTTP: every path is an object key (GET, HEAD, PUT, DELETE)",
+            Protocol::Ais => {
+                "AIStore subset (/v1/objects, /v1/buckets), run as proxies that redirect to \
+                 targets"
+            }
+            Protocol::S3 => "Path-style S3 subset: objects, PUT/HEAD/DELETE bucket, ListObjectsV2",
+        })
+    })
 }
 
 fn fault_spec(s: &str) -> Result<String, String> {
@@ -404,8 +407,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1)]
     pub cores: usize,
     /// Object API to speak.
-    #[arg(long, value_enum, default_value = "http")]
-    pub protocol: ServeProtocolArg,
+    #[arg(long, value_parser = serve_protocol(), default_value = "http")]
+    pub protocol: Protocol,
     /// AIS only: proxy listeners; they own no objects and redirect object requests to the
     /// target that owns the object (GET/HEAD 301, PUT/DELETE 307). [default: 1]
     #[arg(long, value_parser = cluster_size)]

@@ -12,7 +12,7 @@ use ringload_server::{
     self, AuthHook, AuthRequest, ClusterConfig, Faults, ServeConfig, ServeProtocol,
 };
 
-use crate::cli::{ServeArgs, ServeProtocolArg};
+use crate::cli::ServeArgs;
 use crate::exit::CmdError;
 
 pub fn serve(a: ServeArgs) -> Result<(), CmdError> {
@@ -33,11 +33,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CmdError> {
 }
 
 fn config(a: &ServeArgs) -> Result<ServeConfig, String> {
-    let protocol = match a.protocol {
-        ServeProtocolArg::Http => ServeProtocol::Http,
-        ServeProtocolArg::Ais => ServeProtocol::Ais,
-        ServeProtocolArg::S3 => ServeProtocol::S3,
-    };
+    let protocol = a.protocol;
     if protocol != ServeProtocol::Ais && (a.proxies.is_some() || a.targets.is_some()) {
         return Err(format!(
             "--proxies and --targets make an AIS cluster: add --protocol ais (not {})",

@@ -80,28 +80,9 @@ pub const DEFAULT_PAGE_SIZE: usize = 10_000;
 /// The S3 auth hook: true lets the request through, false answers 403.
 pub type AuthHook = Arc<dyn Fn(&AuthRequest<'_>) -> bool + Send + Sync>;
 
-/// The object API a listener speaks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ServeProtocol {
-    /// Plain HTTP: every path is an object key (GET, HEAD, PUT, DELETE).
-    #[default]
-    Http,
-    /// AIStore's native API subset (`/v1/objects/..`, `/v1/buckets/..`).
-    Ais,
-    /// Path-style S3 subset (objects, buckets, ListObjectsV2).
-    S3,
-}
-
-impl ServeProtocol {
-    /// `http`, `ais` or `s3`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServeProtocol::Http => "http",
-            ServeProtocol::Ais => "ais",
-            ServeProtocol::S3 => "s3",
-        }
-    }
-}
+/// The object API a listener speaks: the client's own list (plain HTTP, the AIStore subset,
+/// path-style S3), so a protocol added there is served here too.
+pub use ringload_core::kinds::Protocol as ServeProtocol;
 
 /// Where and how to serve.
 #[derive(Clone)]
