@@ -3,7 +3,7 @@
 //! reads each object exactly once per epoch across the ranks, the start barrier and rank 0's
 //! `--merge` coordinate through the results directory, and bad specs fail with a line number.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! End-to-end: the real binary against a real nginx (GET + WebDAV PUT) on loopback, under
 //! both drivers. Counts are checked against what nginx stored on disk and logged.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! stderr and in the result file), stops the other core at once instead of letting the run go
 //! on to its `--duration`, and the operations measured until then are still in the result.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

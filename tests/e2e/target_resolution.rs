@@ -5,7 +5,7 @@
 //! and a typed flag beats the spec; and only when nothing names a target is the built-in one
 //! loaded, which the plan line, the closing note and the result file's `target` say.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! too big refused at once and cheaply, the soft limit raised to the hard one, and a run whose
 //! descriptors run out while it loads (the built-in target is in-process and shares them).
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};

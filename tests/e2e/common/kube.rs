@@ -121,8 +121,3 @@ pub fn yaml_docs_many(files: &[PathBuf]) -> Vec<serde_json::Value> {
         other => panic!("not a list: {other}"),
     }
 }
-
-/// A file's YAML documents (a JSON array), parsed by PyYAML.
-pub fn yaml_docs(file: &Path) -> serde_json::Value {
-    yaml_docs_many(&[file.to_path_buf()]).remove(0)
-}

@@ -3,7 +3,7 @@
 //! Counts are checked against the listeners' own counters (`GET /v1/ringload/stats`): every
 //! object request reaches a proxy once and is redirected, and every body is served by a target.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::*;

@@ -1,7 +1,7 @@
 //! End-to-end: misbehaving servers (written here, on loopback) under both drivers. Every
 //! failure is counted by kind and none is counted as a success.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

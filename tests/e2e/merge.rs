@@ -3,7 +3,7 @@
 //! merge, order independence (property tests), and the real binary end to end on rank files
 //! written by `ringload run` on loopback.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -571,7 +571,14 @@ fn end_to_end_on_real_rank_files() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    // The saved failing seeds are in merge.proptest-regressions next to this file (the default
+    // would look beside `main.rs`, in tests/proptest-regressions/merge.txt).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..ProptestConfig::with_cases(24)
+    })]
 
     /// Any order of the rank files gives a byte-identical summary.json, and the merged
     /// percentiles equal those of one histogram built from all the values.

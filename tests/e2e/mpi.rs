@@ -4,7 +4,7 @@
 //! the ranks and what the target stored. OpenMPI (`mpirun`) must be installed (`.ci/run` does
 //! it); without it the test fails.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! and Range GETs with exact counts checked against the files s3s-fs stored, and a wrong
 //! secret: every request an `http-403`, a message naming the likely causes, exit 1.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 

@@ -16,7 +16,6 @@
 //! peer fails the test, it never skips it. `srun --mpi=pmix` needs `libpmix-dev` as well as
 //! `libpmix2`: Debian's Slurm plugin dlopens `.../pmix2/lib/libpmix.so`, which only the -dev
 //! package ships (without it: "pmi/pmix: can not load PMIx library").
-#![allow(dead_code)]
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -242,11 +241,6 @@ impl SlurmCluster {
             s += &format!("--- tail of {} ---\n{tail}\n", f.display());
         }
         s
-    }
-
-    /// The SLURM_CONF path.
-    pub fn conf(&self) -> &Path {
-        &self.conf
     }
 
     /// The environment to run Slurm clients with.

@@ -3,7 +3,7 @@
 //! error, a file ringload did not write (and no checksum) is `verify-unknown`, and every other
 //! object is a verified success. Under both drivers where a driver is involved.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,13 +1,13 @@
 //! What `ringload render` refuses, through the real binary, and how it says so. Name-like
 //! spec fields (run ids, Kubernetes names, label keys and values, quantities, sysctl and
 //! environment variable names, enumerations, durations, `#SBATCH` directive words) refuse every
-//! hostile string (tests/common/hostile.rs) with exit 2 and a two-line error naming the file,
+//! hostile string (tests/e2e/common/hostile.rs) with exit 2 and a two-line error naming the file,
 //! line and key, with nothing written; the few that are legitimately valid (an empty label
 //! value, `-dash` as a directive word) land on one `#SBATCH` line, and extra `#SBATCH` lines
 //! holding `$(...)` stay comments to bash. A run id whose results directory exists is refused,
 //! and spec mistakes (unknown keys, flag typos, a missing section) name the line and a fix.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! End-to-end: the binary's contract — usage errors (exit 2 naming the flag), a dead endpoint
 //! (exit 1 within about 5 s), the built-in target quick start, signals, and the epoll fallback.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,6 @@
 //! Shared harness for the end-to-end tests: scratch directories, a real nginx (GET + WebDAV
 //! PUT) on a free loopback port, and running the real `ringload` binary with its command,
 //! stdout and stderr printed when an assertion fails.
-#![allow(dead_code)]
 
 pub mod cluster;
 pub mod hostile;
@@ -138,11 +137,6 @@ http {{
                 Some((m, p, status))
             })
             .collect()
-    }
-
-    /// Truncates the access log (nginx keeps appending to the same file).
-    pub fn clear_log(&self) {
-        let _ = std::fs::write(self.dir.path().join("logs/access.log"), b"");
     }
 }
 

@@ -1,4 +1,4 @@
-//! End-to-end smoke tests of the local two-node Slurm cluster (tests/common/slurm.rs) that the
+//! End-to-end smoke tests of the local two-node Slurm cluster (tests/e2e/common/slurm.rs) that the
 //! launcher's tests run on: batch jobs with `srun`, a failing task, `srun --mpi=pmix`, and
 //! OpenMPI's `mpirun` inside an allocation. Each test starts its own cluster (they take turns).
 //!
@@ -17,7 +17,7 @@
 //!   launcher must prefer `OMPI_COMM_WORLD_RANK` (or `PMIX_RANK`) over `SLURM_PROCID`.
 //! - `sbatch` exports the whole environment of the test process to the job (`--export=ALL`).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

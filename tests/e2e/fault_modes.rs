@@ -3,7 +3,7 @@
 //! kind exactly as often as the targets injected it, and no failure is counted as a success:
 //! a truncated body is a `short-body` error, never bytes.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::*;

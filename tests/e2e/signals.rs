@@ -3,7 +3,7 @@
 //! arrive twice and still lets the run finish in order; a real terminal hanging up (a pty whose
 //! master is closed) loses nothing; a second signal of another kind exits at once with 130.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
