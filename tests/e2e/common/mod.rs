@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod hostile;
 pub mod kube;
 pub mod s3s;
+pub mod serial;
 pub mod slurm;
 
 use std::net::TcpListener;

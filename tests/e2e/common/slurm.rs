@@ -10,7 +10,7 @@
 //! in the foreground (`-D`, `-F`) as children of the test process, so their PIDs are known
 //! without racing on PID files and an early exit (a port taken, a bad config) is seen at once.
 //! Drop cancels leftover jobs, then SIGTERMs every daemon and SIGKILLs it after 5 s. Clusters
-//! take turns within a process (a process-wide lock held until drop): 2 cores are enough for one.
+//! take turns (`serial::slurm_and_mpi`, held until drop): 2 cores are enough for one.
 //!
 //! A missing binary or a daemon that does not come up panics with the logs' tails: a missing
 //! peer fails the test, it never skips it. `srun --mpi=pmix` needs `libpmix-dev` as well as
@@ -21,12 +21,11 @@ use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 use super::{free_port, Scratch};
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const TICK: Duration = Duration::from_millis(100);
 
 /// How a batch job ended, from `scontrol show job` and its `slurm-<id>.out`.
@@ -97,7 +96,7 @@ fn field<'a>(show: &'a str, key: &str) -> Option<&'a str> {
 
 impl SlurmCluster {
     pub fn start() -> SlurmCluster {
-        let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let one = super::serial::slurm_and_mpi();
         for b in
             "munge mungekey munged slurmctld slurmd sbatch squeue scontrol scancel sinfo".split(' ')
         {
