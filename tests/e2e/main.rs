@@ -25,7 +25,6 @@ mod render_hostile;
 mod s3;
 mod serve;
 mod signals;
-mod slurm;
 mod slurm_ringload;
 mod spec_run;
 mod target_resolution;
