@@ -8,7 +8,7 @@ use crate::common;
 use common::cluster::Cluster;
 use common::*;
 
-fn run_ais(c: &Cluster, proxy: usize, args: &[&str], env: &[(&str, &str)]) -> Run {
+fn run_ais(c: &Cluster, proxy: usize, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let mut all = vec!["run", "--protocol", "ais", "--endpoint", &c.proxies[proxy]];
     all.extend_from_slice(args);
     ringload_env(&all, env)
@@ -228,24 +228,14 @@ fn ais_token_is_never_written_and_new_buckets_need_puts() {
         "auth recorded as a flag",
     );
     // AIS_ENDPOINT stands in for --endpoint.
-    let via_env = ringload_env(
-        &[
-            "run",
-            "--protocol",
-            "ais",
-            "--bucket",
-            "envb",
-            "--pctput",
-            "100",
-            "--maxputs",
-            "5",
-            "--minsize",
-            "1K",
-            "--maxsize",
-            "1K",
-        ],
-        &[("AIS_ENDPOINT", &c.proxies[0])],
-    );
+    let via_env = Run::new()
+        .protocol("ais")
+        .bucket("envb")
+        .pctput(100)
+        .maxputs(5)
+        .size("1K")
+        .env("AIS_ENDPOINT", &c.proxies[0])
+        .run();
     via_env.ok();
     via_env.check(!via_env.stderr().contains("built-in"), "used AIS_ENDPOINT");
     let fresh = run_ais(&c, 0, &["--bucket", "empty-new", "--duration", "2s"], &[]);
@@ -301,29 +291,17 @@ fn ais_cleanup_destroys_the_bucket() {
 #[test]
 fn builtin_targets_for_ais_and_s3() {
     for proto in ["ais", "s3"] {
-        let run = ringload_env(
-            &[
-                "run",
-                "--protocol",
-                proto,
-                "--duration",
-                "2s",
-                "--minsize",
-                "4K",
-                "--maxsize",
-                "4K",
-                "--prefill",
-                "200",
-                "--numworkers",
-                "4",
-                "--json",
-            ],
-            &[
-                ("AWS_ACCESS_KEY_ID", "AK"),
-                ("AWS_SECRET_ACCESS_KEY", "SK"),
-                ("AWS_PROFILE", ""),
-            ],
-        );
+        let run = Run::new()
+            .protocol(proto)
+            .duration("2s")
+            .size("4K")
+            .arg("--prefill", "200")
+            .workers(4)
+            .flag("--json")
+            .env("AWS_ACCESS_KEY_ID", "AK")
+            .env("AWS_SECRET_ACCESS_KEY", "SK")
+            .env("AWS_PROFILE", "")
+            .run();
         run.ok();
         run.check(
             run.stderr().contains(&format!("built-in {proto} target")),

@@ -9,7 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Run, Scratch, DRIVERS};
+use common::{Ran, Scratch, DRIVERS};
 
 /// Sets `RLIMIT_NOFILE` to `soft`/`hard` in the child of `c` before it execs.
 fn limit_nofile(c: &mut Command, soft: u64, hard: u64) {
@@ -33,7 +33,7 @@ fn limit_nofile(c: &mut Command, soft: u64, hard: u64) {
 /// its output, its wall time and its peak resident size (KiB, from `wait4`'s rusage).
 // The child is reaped by `wait4` (for its own rusage), which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-fn run_limited(args: &[&str], nofile: (u64, u64), env: &[(&str, &str)]) -> (Run, Duration, i64) {
+fn run_limited(args: &[&str], nofile: (u64, u64), env: &[(&str, &str)]) -> (Ran, Duration, i64) {
     let bin = env!("CARGO_BIN_EXE_ringload");
     let mut c = Command::new(bin);
     c.args(args)
@@ -77,7 +77,7 @@ fn run_limited(args: &[&str], nofile: (u64, u64), env: &[(&str, &str)]) -> (Run,
         stdout,
         stderr,
     };
-    let run = Run {
+    let run = Ran {
         cmd: format!("ulimit -Sn {soft} -Hn {hard}; {bin} {}", args.join(" ")),
         out,
     };

@@ -67,7 +67,7 @@ impl Drop for Fake {
     }
 }
 
-fn run_against(f: &Fake, driver: &str, extra: &[&str]) -> (Run, serde_json::Value) {
+fn run_against(f: &Fake, driver: &str, extra: &[&str]) -> (Ran, serde_json::Value) {
     let s = Scratch::new("fault");
     let fl = s.path().join("l");
     std::fs::write(&fl, "obj\n").unwrap();

@@ -440,35 +440,23 @@ fn a_previous_summary_is_ignored_and_a_rerun_is_identical() {
 fn end_to_end_on_real_rank_files() {
     let dir = Scratch::new("merge-e2e");
     let d = dir.path().to_path_buf();
-    let runs: Vec<Run> = std::thread::scope(|s| {
+    let runs: Vec<Ran> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..2)
             .map(|r| {
                 let d = d.clone();
                 s.spawn(move || {
                     let res = d.join(format!("rank-{r}.json"));
-                    ringload(&[
-                        "run",
-                        "--duration",
-                        "2s",
-                        "--minsize",
-                        "4K",
-                        "--maxsize",
-                        "4K",
-                        "--numworkers",
-                        "4",
-                        "--statsinterval",
-                        "1s",
-                        "--rank",
-                        &r.to_string(),
-                        "--ranks",
-                        "2",
-                        "--run-id",
-                        "e2e",
-                        "--result",
-                        res.to_str().unwrap(),
-                        "--cores",
-                        "1",
-                    ])
+                    Run::new()
+                        .duration("2s")
+                        .size("4K")
+                        .workers(4)
+                        .arg("--statsinterval", "1s")
+                        .rank(r)
+                        .arg("--ranks", "2")
+                        .arg("--run-id", "e2e")
+                        .result(&res)
+                        .cores(1)
+                        .run()
                 })
             })
             .collect();
@@ -539,24 +527,15 @@ fn end_to_end_on_real_rank_files() {
     // A single `ringload run` (rank 0 of 1) merges too.
     let one = Scratch::new("merge-single");
     let res = one.path().join("result.json");
-    ringload(&[
-        "run",
-        "--duration",
-        "1s",
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-        "--numworkers",
-        "2",
-        "--statsinterval",
-        "1s",
-        "--result",
-        res.to_str().unwrap(),
-        "--cores",
-        "1",
-    ])
-    .ok();
+    Run::new()
+        .duration("1s")
+        .size("4K")
+        .workers(2)
+        .arg("--statsinterval", "1s")
+        .result(&res)
+        .cores(1)
+        .run()
+        .ok();
     let out = one.path().join("report");
     ringload(&[
         "merge",

@@ -10,7 +10,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{kube, ringload_in, Run, Scratch};
+use common::{kube, ringload_in, Ran, Scratch};
 use serde_json::Value;
 
 /// The spec behind the snapshots: every `[kubernetes]` feature, plus Slurm and MPI.
@@ -24,7 +24,7 @@ const SPREAD: &str = "[run]\nid = \"spread-3\"\nranks = 3\n\n[kubernetes]\n\
     image = \"ringload:dev\"\none_pod_per_node = false\nresults_pvc = \"shared\"\n";
 
 /// `ringload render --spec SPEC --out OUT ARGS...` in `cwd`.
-fn render(cwd: &Path, spec: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+fn render(cwd: &Path, spec: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let (spec, out) = (spec.to_str().unwrap(), out.to_str().unwrap());
     let mut a = vec!["render", "--spec", spec, "--out", out];
     a.extend_from_slice(args);

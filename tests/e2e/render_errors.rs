@@ -12,7 +12,7 @@ use crate::common;
 use std::path::Path;
 
 use common::hostile::{assert_no_canary, recorded, run_bash, stubs, toml_str, HOSTILE};
-use common::{ringload_in, Run, Scratch};
+use common::{ringload_in, Ran, Scratch};
 
 /// A name-like field: what its error names, a spec with `@@` where the value goes, which
 /// hostile values are nonetheless valid, and the `#SBATCH` option an accepted value lands in.
@@ -318,7 +318,7 @@ fn extra_sbatch_lines_stay_comments_to_bash() {
 }
 
 /// `ringload render --spec SPEC --out OUT ARGS...` in `dir`.
-fn render(dir: &Path, spec: &str, out: &Path, args: &[&str]) -> Run {
+fn render(dir: &Path, spec: &str, out: &Path, args: &[&str]) -> Ran {
     let mut a = vec!["render", "--spec", spec, "--out", out.to_str().unwrap()];
     a.extend_from_slice(args);
     ringload_in(Some(dir), &a, &[])

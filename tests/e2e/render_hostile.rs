@@ -217,7 +217,7 @@ fn render_case(
     case: &Path,
     v: &Values,
     platform: &[&str],
-) -> (common::Run, String, BTreeMap<&'static str, usize>) {
+) -> (common::Ran, String, BTreeMap<&'static str, usize>) {
     std::fs::create_dir_all(case).unwrap();
     let (text, lines) = v.spec();
     std::fs::write(case.join("run.toml"), &text).unwrap();

@@ -80,20 +80,14 @@ fn s3endpoint_alone_with_a_dead_port_is_unreachable() {
     let s = Scratch::new("tr-s3dead");
     let res = s.path().join("r.json");
     let url = dead_url();
-    let run = ringload_env(
-        &[
-            "run",
-            "--s3endpoint",
-            &url,
-            "--bucket",
-            "b",
-            "--duration",
-            "2s",
-            "--result",
-            res.to_str().unwrap(),
-        ],
-        &[("AWS_ACCESS_KEY_ID", "ak"), ("AWS_SECRET_ACCESS_KEY", "sk")],
-    );
+    let run = Run::new()
+        .arg("--s3endpoint", &url)
+        .bucket("b")
+        .duration("2s")
+        .result(&res)
+        .env("AWS_ACCESS_KEY_ID", "ak")
+        .env("AWS_SECRET_ACCESS_KEY", "sk")
+        .run();
     run.check(run.code() == 1, "a dead --s3endpoint fails the run");
     run.check(
         run.stderr().contains("cannot connect to") && run.stderr().contains(&url),
@@ -107,14 +101,13 @@ fn s3endpoint_alone_with_a_dead_port_is_unreachable() {
     assert_eq!(v["target"]["source"], "flag", "{v}");
     assert_eq!(v["target"]["endpoint"], url.as_str(), "{v}");
     // The same through S3_ENDPOINT, without a protocol.
-    let run = ringload_env(
-        &["run", "--bucket", "b", "--duration", "2s"],
-        &[
-            ("S3_ENDPOINT", &url),
-            ("AWS_ACCESS_KEY_ID", "ak"),
-            ("AWS_SECRET_ACCESS_KEY", "sk"),
-        ],
-    );
+    let run = Run::new()
+        .bucket("b")
+        .duration("2s")
+        .env("S3_ENDPOINT", &url)
+        .env("AWS_ACCESS_KEY_ID", "ak")
+        .env("AWS_SECRET_ACCESS_KEY", "sk")
+        .run();
     run.check(run.code() == 1, "a dead S3_ENDPOINT fails the run");
     run.check(
         run.stderr().contains("env:S3_ENDPOINT"),
@@ -192,21 +185,13 @@ fn contradictions_and_ambiguity_exit_2_naming_both() {
 fn nothing_named_loads_the_builtin_target_and_says_so() {
     let s = Scratch::new("tr-builtin");
     let res = s.path().join("r.json");
-    let run = ringload(&[
-        "run",
-        "--duration",
-        "1s",
-        "--minsize",
-        "1K",
-        "--maxsize",
-        "1K",
-        "--numworkers",
-        "2",
-        "--prefill",
-        "20",
-        "--result",
-        res.to_str().unwrap(),
-    ]);
+    let run = Run::new()
+        .duration("1s")
+        .size("1K")
+        .workers(2)
+        .arg("--prefill", "20")
+        .result(&res)
+        .run();
     run.ok();
     let err = run.stderr();
     let plan = err
@@ -254,7 +239,10 @@ fn spec_endpoint_beats_env_and_a_flag_beats_the_spec() {
     let dead = dead_url();
     // The spec names the live proxy; AIS_ENDPOINT a dead port.
     let f = spec("beats-env", &c.proxies[0]);
-    let run = ringload_env(&["run", "--spec", &f], &[("AIS_ENDPOINT", &dead)]);
+    let run = Run::new()
+        .arg("--spec", &f)
+        .env("AIS_ENDPOINT", &dead)
+        .run();
     run.ok();
     run.check(
         run.stderr().contains("AIS_ENDPOINT") && run.stderr().contains("is not used"),
@@ -265,7 +253,7 @@ fn spec_endpoint_beats_env_and_a_flag_beats_the_spec() {
     assert_eq!(t["endpoint"], c.proxies[0].as_str(), "{t}");
     // The spec names a dead port; --endpoint on the command line the live proxy.
     let f = spec("flag-wins", &dead);
-    let run = ringload_env(&["run", "--spec", &f, "--endpoint", &c.proxies[0]], &[]);
+    let run = Run::new().arg("--spec", &f).endpoint(&c.proxies[0]).run();
     run.ok();
     let t = target_of(&results.join("flag-wins/rank-0.json"));
     assert_eq!(t["source"], "flag", "{t}");

@@ -54,30 +54,18 @@ fn nginx_put_objects_verify_and_corruption_is_counted() {
     for driver in DRIVERS {
         let ng = Nginx::start();
         let res = ng.dir.path().join("put.json");
-        ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            "bk",
-            "--driver",
-            driver,
-            "--pctput",
-            "100",
-            "--maxputs",
-            "50",
-            "--minsize",
-            "4K",
-            "--maxsize",
-            "3M",
-            "--numworkers",
-            "4",
-            "--cores",
-            "2",
-            "--result",
-            res.to_str().unwrap(),
-        ])
-        .ok();
+        Run::new()
+            .endpoint(&ng.url())
+            .bucket("bk")
+            .driver(driver)
+            .pctput(100)
+            .maxputs(50)
+            .sizes("4K", "3M")
+            .workers(4)
+            .cores(2)
+            .result(&res)
+            .run()
+            .ok();
         assert_eq!(op(&result(&res), "put", "count"), 50, "{driver}: 50 PUTs");
         let bucket = ng.data().join("bk");
         let files = files_under(&bucket);
@@ -95,27 +83,18 @@ fn nginx_put_objects_verify_and_corruption_is_counted() {
         let fl = ng.dir.path().join("names.txt");
         std::fs::write(&fl, list).unwrap();
         let res = ng.dir.path().join("get.json");
-        let run = ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            "bk",
-            "--driver",
-            driver,
-            "--filelist",
-            fl.to_str().unwrap(),
-            "--epochs",
-            "1",
-            "--uniquegets",
-            "--verifyhash",
-            "--numworkers",
-            "4",
-            "--cores",
-            "2",
-            "--result",
-            res.to_str().unwrap(),
-        ]);
+        let run = Run::new()
+            .endpoint(&ng.url())
+            .bucket("bk")
+            .driver(driver)
+            .filelist(&fl)
+            .epochs(1)
+            .flag("--uniquegets")
+            .flag("--verifyhash")
+            .workers(4)
+            .cores(2)
+            .result(&res)
+            .run();
         run.ok();
         let v = result(&res);
         run.check(op(&v, "get", "count") == 47, "47 verified GETs");
@@ -233,29 +212,17 @@ fn builtin_ais_objects_verify_with_their_checksums() {
         let dir = Scratch::new("ais-verify");
         let ep = &c.proxies[0];
         let res = dir.path().join("put.json");
-        let put = ringload(&[
-            "run",
-            "--protocol",
-            "ais",
-            "--endpoint",
-            ep,
-            "--bucket",
-            "ais://vb",
-            "--driver",
-            driver,
-            "--pctput",
-            "100",
-            "--maxputs",
-            "30",
-            "--minsize",
-            "2K",
-            "--maxsize",
-            "2M",
-            "--numworkers",
-            "4",
-            "--result",
-            res.to_str().unwrap(),
-        ]);
+        let put = Run::new()
+            .protocol("ais")
+            .endpoint(ep)
+            .bucket("ais://vb")
+            .driver(driver)
+            .pctput(100)
+            .maxputs(30)
+            .sizes("2K", "2M")
+            .workers(4)
+            .result(&res)
+            .run();
         put.ok();
         for (k, readlen) in [None, Some("1000")].into_iter().enumerate() {
             let res = dir.path().join(format!("get{k}.json"));

@@ -95,7 +95,7 @@ impl Drop for S3sFs {
     }
 }
 
-pub fn run_s3(s: &S3sFs, secret: &str, args: &[&str]) -> Run {
+pub fn run_s3(s: &S3sFs, secret: &str, args: &[&str]) -> Ran {
     let url = s.url();
     let mut all = vec!["run", "--protocol", "s3", "--s3endpoint", &url];
     all.extend_from_slice(args);
