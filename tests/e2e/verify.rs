@@ -134,29 +134,16 @@ fn s3_corrupted_object_is_a_verify_error() {
         let s = S3sFs::start("vbk");
         let dir = Scratch::new("s3-verify");
         let res = dir.path().join("put.json");
-        run_s3(
-            &s,
-            SK,
-            &[
-                "--bucket",
-                "vbk",
-                "--driver",
-                driver,
-                "--pctput",
-                "100",
-                "--maxputs",
-                "20",
-                "--minsize",
-                "8K",
-                "--maxsize",
-                "256K",
-                "--numworkers",
-                "4",
-                "--result",
-                res.to_str().unwrap(),
-            ],
-        )
-        .ok();
+        s3(&s, SK)
+            .bucket("vbk")
+            .driver(driver)
+            .pctput(100)
+            .maxputs(20)
+            .sizes("8K", "256K")
+            .workers(4)
+            .result(&res)
+            .run()
+            .ok();
         assert_eq!(op(&result(&res), "put", "count"), 20, "{driver}: 20 PUTs");
         let files = files_under(&s.dir.path().join("vbk"));
         assert_eq!(files.len(), 20, "{driver}: s3s-fs stored 20 objects");
@@ -167,24 +154,15 @@ fn s3_corrupted_object_is_a_verify_error() {
         let foreign: Vec<u8> = (0..30_000u32).map(|i| (i * 13 % 241) as u8).collect();
         std::fs::write(s.dir.path().join("vbk").join("foreign"), foreign).unwrap();
         let res = dir.path().join("get.json");
-        let run = run_s3(
-            &s,
-            SK,
-            &[
-                "--bucket",
-                "vbk",
-                "--driver",
-                driver,
-                "--epochs",
-                "1",
-                "--uniquegets",
-                "--verifyhash",
-                "--numworkers",
-                "4",
-                "--result",
-                res.to_str().unwrap(),
-            ],
-        );
+        let run = s3(&s, SK)
+            .bucket("vbk")
+            .driver(driver)
+            .epochs(1)
+            .flag("--uniquegets")
+            .flag("--verifyhash")
+            .workers(4)
+            .result(&res)
+            .run();
         run.ok();
         let v = result(&res);
         run.check(

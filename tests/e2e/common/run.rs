@@ -11,6 +11,7 @@ use std::process::Command;
 use super::{ringload_command, ringload_in, Ran};
 
 /// A `ringload run` command line, its extra environment variables and its directory.
+#[derive(Clone)]
 #[must_use = "a Run does nothing until .run() or .command()"]
 pub struct Run {
     args: Vec<String>,
