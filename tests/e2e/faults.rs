@@ -72,24 +72,15 @@ fn run_against(f: &Fake, driver: &str, extra: &[&str]) -> (Ran, serde_json::Valu
     let fl = s.path().join("l");
     std::fs::write(&fl, "obj\n").unwrap();
     let res = s.path().join("r.json");
-    let url = f.url();
-    let mut args = vec![
-        "run",
-        "--endpoint",
-        &url,
-        "--driver",
-        driver,
-        "--filelist",
-        fl.to_str().unwrap(),
-        "--numworkers",
-        "2",
-        "--cores",
-        "1",
-        "--result",
-        res.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let run = ringload(&args);
+    let run = Run::new()
+        .endpoint(&f.url())
+        .driver(driver)
+        .filelist(&fl)
+        .workers(2)
+        .cores(1)
+        .result(&res)
+        .args(extra)
+        .run();
     let v = if res.exists() {
         result(&res)
     } else {

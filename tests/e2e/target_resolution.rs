@@ -17,25 +17,15 @@ fn dead_url() -> String {
     format!("http://127.0.0.1:{}", free_port())
 }
 
-/// Small PUT-only run flags (20 objects of 1 KiB) writing the result to `res`.
-fn fill_args<'a>(bucket: &'a str, res: &'a Path) -> Vec<&'a str> {
-    vec![
-        "run",
-        "--bucket",
-        bucket,
-        "--pctput",
-        "100",
-        "--maxputs",
-        "20",
-        "--minsize",
-        "1K",
-        "--maxsize",
-        "1K",
-        "--numworkers",
-        "2",
-        "--result",
-        res.to_str().unwrap(),
-    ]
+/// A small PUT-only run (20 objects of 1 KiB) writing the result to `res`.
+fn fill(bucket: &str, res: &Path) -> Run {
+    Run::new()
+        .bucket(bucket)
+        .pctput(100)
+        .maxputs(20)
+        .size("1K")
+        .workers(2)
+        .result(res)
 }
 
 fn target_of(res: &Path) -> serde_json::Value {
@@ -50,9 +40,10 @@ fn ais_endpoint_alone_loads_that_cluster() {
     for driver in DRIVERS {
         let res = s.path().join(format!("{driver}.json"));
         let bucket = format!("ais://env-{driver}");
-        let mut args = fill_args(&bucket, &res);
-        args.extend(["--driver", driver]);
-        let run = ringload_env(&args, &[("AIS_ENDPOINT", &c.proxies[0])]);
+        let run = fill(&bucket, &res)
+            .driver(driver)
+            .env("AIS_ENDPOINT", &c.proxies[0])
+            .run();
         run.ok();
         run.check(
             !run.stderr().contains("built-in"),
@@ -120,10 +111,9 @@ fn ringload_endpoint_implies_http() {
     let ng = Nginx::start();
     let s = Scratch::new("tr-http");
     let res = s.path().join("r.json");
-    let run = ringload_env(
-        &fill_args("envhttp", &res),
-        &[("RINGLOAD_ENDPOINT", &ng.url())],
-    );
+    let run = fill("envhttp", &res)
+        .env("RINGLOAD_ENDPOINT", &ng.url())
+        .run();
     run.ok();
     let t = target_of(&res);
     assert_eq!(t["protocol"], "http", "{t}");
@@ -140,11 +130,12 @@ fn ringload_endpoint_implies_http() {
 #[test]
 fn contradictions_and_ambiguity_exit_2_naming_both() {
     let url = dead_url();
-    let quick = ["run", "--duration", "1s"];
-    let run = ringload_env(
-        &[&quick[..], &["--protocol", "http"]].concat(),
-        &[("AIS_ENDPOINT", &url)],
-    );
+    let quick = Run::new().duration("1s");
+    let run = quick
+        .clone()
+        .protocol("http")
+        .env("AIS_ENDPOINT", &url)
+        .run();
     run.check(run.code() == 2, "--protocol http with only AIS_ENDPOINT");
     run.check(
         run.stderr().contains("--protocol http")
@@ -152,16 +143,21 @@ fn contradictions_and_ambiguity_exit_2_naming_both() {
             && run.stderr().contains("--protocol ais"),
         "names both and the fix",
     );
-    let run = ringload_env(
-        &[&quick[..], &["--protocol", "ais", "--s3endpoint", &url]].concat(),
-        &[],
-    );
+    let run = quick
+        .clone()
+        .protocol("ais")
+        .arg("--s3endpoint", &url)
+        .run();
     run.check(run.code() == 2, "--protocol ais with --s3endpoint");
     run.check(
         run.stderr().contains("--protocol ais") && run.stderr().contains("--s3endpoint"),
         "names both",
     );
-    let run = ringload_env(&quick, &[("AIS_ENDPOINT", &url), ("S3_ENDPOINT", &url)]);
+    let run = quick
+        .clone()
+        .env("AIS_ENDPOINT", &url)
+        .env("S3_ENDPOINT", &url)
+        .run();
     run.check(run.code() == 2, "two variables, no protocol");
     run.check(
         run.stderr().contains("AIS_ENDPOINT")
@@ -170,14 +166,12 @@ fn contradictions_and_ambiguity_exit_2_naming_both() {
         "names both and the fix",
     );
     // An empty variable counts as unset: this one loads the built-in target.
-    let run = ringload_env(
-        &[
-            &quick[..],
-            &["--minsize", "1K", "--maxsize", "1K", "--prefill", "10"],
-        ]
-        .concat(),
-        &[("AIS_ENDPOINT", ""), ("S3_ENDPOINT", "")],
-    );
+    let run = quick
+        .size("1K")
+        .arg("--prefill", "10")
+        .env("AIS_ENDPOINT", "")
+        .env("S3_ENDPOINT", "")
+        .run();
     run.ok();
 }
 

@@ -204,29 +204,20 @@ fn builtin_ais_objects_verify_with_their_checksums() {
         put.ok();
         for (k, readlen) in [None, Some("1000")].into_iter().enumerate() {
             let res = dir.path().join(format!("get{k}.json"));
-            let mut args = vec![
-                "run",
-                "--protocol",
-                "ais",
-                "--endpoint",
-                ep,
-                "--bucket",
-                "ais://vb",
-                "--driver",
-                driver,
-                "--epochs",
-                "1",
-                "--uniquegets",
-                "--verifyhash",
-                "--numworkers",
-                "4",
-                "--result",
-                res.to_str().unwrap(),
-            ];
+            let mut get = Run::new()
+                .protocol("ais")
+                .endpoint(ep)
+                .bucket("ais://vb")
+                .driver(driver)
+                .epochs(1)
+                .flag("--uniquegets")
+                .flag("--verifyhash")
+                .workers(4)
+                .result(&res);
             if let Some(n) = readlen {
-                args.extend_from_slice(&["--readoff", "100", "--readlen", n]);
+                get = get.arg("--readoff", "100").arg("--readlen", n);
             }
-            let run = ringload(&args);
+            let run = get.run();
             run.ok();
             let v = result(&res);
             run.check(op(&v, "get", "count") == 30, "30 verified GETs");
