@@ -155,18 +155,12 @@ fn verifyhash_against_builtin_content() {
 fn sigint_writes_an_interrupted_result() {
     let s = Scratch::new("sig");
     let res = s.path().join("r.json");
-    let bin = env!("CARGO_BIN_EXE_ringload");
-    let mut child = std::process::Command::new(bin)
-        .args([
-            "run",
-            "--duration",
-            "60s",
-            "--minsize",
-            "4K",
-            "--maxsize",
-            "4K",
-        ])
-        .args(["--numworkers", "4", "--result", res.to_str().unwrap()])
+    let mut child = Run::new()
+        .duration("60s")
+        .size("4K")
+        .workers(4)
+        .result(&res)
+        .command()
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -287,18 +281,12 @@ fn seccomp_blocked_io_uring_falls_back_to_epoll() {
     let prog_addr = &prog as *const SockFprog as usize;
     let s = Scratch::new("seccomp");
     let res = s.path().join("r.json");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ringload"));
-    cmd.args([
-        "run",
-        "--duration",
-        "1s",
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-    ])
-    .args(["--numworkers", "4", "--result", res.to_str().unwrap()])
-    .env_remove("RINGLOAD_DRIVER");
+    let mut cmd = Run::new()
+        .duration("1s")
+        .size("4K")
+        .workers(4)
+        .result(&res)
+        .command();
     // SAFETY: only prctl calls (async-signal-safe) run between fork and exec; `prog` and
     // `filter` outlive the spawn because the parent keeps them on its stack.
     unsafe {

@@ -16,26 +16,16 @@ use common::*;
 
 /// A 60 s run against the built-in target (or `endpoint`), writing `res`, its stderr in a file.
 fn load(s: &Scratch, res: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ringload"));
-    c.args([
-        "run",
-        "--duration",
-        "60s",
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-    ])
-    .args(["--numworkers", "4", "--prefill", "50", "--result"])
-    .arg(res)
-    .args(extra)
-    .env_remove("RINGLOAD_DRIVER")
-    .env_remove("RINGLOAD_ENDPOINT")
-    .env_remove("AIS_ENDPOINT")
-    .env_remove("S3_ENDPOINT")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(std::fs::File::create(s.path().join("stderr.txt")).unwrap());
+    let mut c = Run::new()
+        .duration("60s")
+        .size("4K")
+        .workers(4)
+        .arg("--prefill", 50)
+        .result(res)
+        .args(extra)
+        .command();
+    c.stdout(Stdio::null())
+        .stderr(std::fs::File::create(s.path().join("stderr.txt")).unwrap());
     c
 }
 

@@ -233,10 +233,7 @@ fn spec_endpoint_beats_env_and_a_flag_beats_the_spec() {
     let dead = dead_url();
     // The spec names the live proxy; AIS_ENDPOINT a dead port.
     let f = spec("beats-env", &c.proxies[0]);
-    let run = Run::new()
-        .arg("--spec", &f)
-        .env("AIS_ENDPOINT", &dead)
-        .run();
+    let run = Run::new().spec(&f).env("AIS_ENDPOINT", &dead).run();
     run.ok();
     run.check(
         run.stderr().contains("AIS_ENDPOINT") && run.stderr().contains("is not used"),
@@ -247,7 +244,7 @@ fn spec_endpoint_beats_env_and_a_flag_beats_the_spec() {
     assert_eq!(t["endpoint"], c.proxies[0].as_str(), "{t}");
     // The spec names a dead port; --endpoint on the command line the live proxy.
     let f = spec("flag-wins", &dead);
-    let run = Run::new().arg("--spec", &f).endpoint(&c.proxies[0]).run();
+    let run = Run::new().spec(&f).endpoint(&c.proxies[0]).run();
     run.ok();
     let t = target_of(&results.join("flag-wins/rank-0.json"));
     assert_eq!(t["source"], "flag", "{t}");

@@ -5,18 +5,18 @@
 //! [`super::ringload_command`], like every other way the tests start the binary.
 
 use std::fmt::Display;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use super::{ringload_command, ringload_in, Ran};
+use super::{ringload_command, Ran};
 
-/// A `ringload run` command line, its extra environment variables and its directory.
+/// A `ringload run` command line and the environment variables it adds or removes.
 #[derive(Clone)]
 #[must_use = "a Run does nothing until .run() or .command()"]
 pub struct Run {
     args: Vec<String>,
     env: Vec<(String, String)>,
-    cwd: Option<PathBuf>,
+    unset: Vec<String>,
 }
 
 impl Run {
@@ -25,7 +25,7 @@ impl Run {
         Run {
             args: vec!["run".to_string()],
             env: Vec::new(),
-            cwd: None,
+            unset: Vec::new(),
         }
     }
 
@@ -59,9 +59,9 @@ impl Run {
         env.iter().fold(self, |r, (k, v)| r.env(k, v))
     }
 
-    /// Runs the binary in `dir` instead of the test's directory.
-    pub fn cwd(mut self, dir: &Path) -> Run {
-        self.cwd = Some(dir.to_path_buf());
+    /// Removes an environment variable the child would inherit (before those `env` adds).
+    pub fn env_remove(mut self, key: &str) -> Run {
+        self.unset.push(key.to_string());
         self
     }
 
@@ -136,8 +136,8 @@ impl Run {
     }
 
     /// `--spec FILE`.
-    pub fn spec(self, file: &Path) -> Run {
-        self.arg("--spec", path(file))
+    pub fn spec(self, file: &str) -> Run {
+        self.arg("--spec", file)
     }
 
     /// `--rank N`.
@@ -152,14 +152,23 @@ impl Run {
 
     /// The command, not started, for tests that signal it or limit it before it runs.
     pub fn command(&self) -> Command {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (&**k, &**v)).collect();
-        ringload_command(self.cwd.as_deref(), &self.argv(), &env)
+        let mut c = ringload_command(None, &self.argv(), &[]);
+        for k in &self.unset {
+            c.env_remove(k);
+        }
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
     }
 
     /// Runs the binary to completion.
     pub fn run(&self) -> Ran {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (&**k, &**v)).collect();
-        ringload_in(self.cwd.as_deref(), &self.argv(), &env)
+        let out = self.command().output().unwrap();
+        let cmd = format!(
+            "{} {}",
+            env!("CARGO_BIN_EXE_ringload"),
+            self.argv().join(" ")
+        );
+        Ran { cmd, out }
     }
 }
 
