@@ -65,7 +65,7 @@ pub fn newest_version() -> String {
         .unwrap_or_else(|| panic!("unexpected Kubernetes version {v:?}"));
     assert!(
         minor >= 30,
-        "kubernetes-validate covers only up to {v}; upgrade it (the issue asks for 1.30 and newer): {INSTALL}"
+        "kubernetes-validate covers only up to {v}; upgrade it (the manifests must validate against 1.30 and newer): {INSTALL}"
     );
     v
 }
