@@ -83,7 +83,7 @@ mod tests {
             assert!(q.starts_with('"') && q.ends_with('"'), "{q}");
             assert!(!q.contains('\n') && q.is_ascii(), "{q}");
             // JSON strings are a subset of YAML double-quoted scalars except for \U; the
-            // round trip is checked with a real YAML parser in tests/render.rs.
+            // round trip is checked with a real YAML parser in tests/e2e/render_hostile.rs.
         }
         assert_eq!(yaml_quote("a\"b\\c\nd"), "\"a\\\"b\\\\c\\u000Ad\"");
         assert_eq!(yaml_quote("😀"), "\"\\U0001F600\"");

@@ -65,7 +65,7 @@ pub fn newest_version() -> String {
         .unwrap_or_else(|| panic!("unexpected Kubernetes version {v:?}"));
     assert!(
         minor >= 30,
-        "kubernetes-validate covers only up to {v}; upgrade it (the issue asks for 1.30 and newer): {INSTALL}"
+        "kubernetes-validate covers only up to {v}; upgrade it (the manifests must validate against 1.30 and newer): {INSTALL}"
     );
     v
 }
@@ -120,9 +120,4 @@ pub fn yaml_docs_many(files: &[PathBuf]) -> Vec<serde_json::Value> {
         serde_json::Value::Array(v) => v,
         other => panic!("not a list: {other}"),
     }
-}
-
-/// A file's YAML documents (a JSON array), parsed by PyYAML.
-pub fn yaml_docs(file: &Path) -> serde_json::Value {
-    yaml_docs_many(&[file.to_path_buf()]).remove(0)
 }

@@ -1,7 +1,7 @@
 //! End-to-end: the real binary against a real nginx (GET + WebDAV PUT) on loopback, under
 //! both drivers. Counts are checked against what nginx stored on disk and logged.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
@@ -13,36 +13,21 @@ fn put_run_matches_objects_on_disk() {
     for driver in DRIVERS {
         let ng = Nginx::start();
         let res = ng.dir.path().join("put.json");
-        ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            "bk",
-            "--driver",
-            driver,
-            "--pctput",
-            "100",
-            "--maxputs",
-            "60",
-            "--minsize",
-            "1K",
-            "--maxsize",
-            "200K",
-            "--numworkers",
-            "8",
-            "--cores",
-            "2",
-            "--loaderid",
-            "3",
-            "--loadernum",
-            "4",
-            "--seed",
-            "7",
-            "--result",
-            res.to_str().unwrap(),
-        ])
-        .ok();
+        Run::new()
+            .endpoint(&ng.url())
+            .bucket("bk")
+            .driver(driver)
+            .pctput(100)
+            .maxputs(60)
+            .sizes("1K", "200K")
+            .workers(8)
+            .cores(2)
+            .arg("--loaderid", "3")
+            .arg("--loadernum", "4")
+            .arg("--seed", "7")
+            .result(&res)
+            .run()
+            .ok();
         let v = result(&res);
         let mut files = 0u64;
         let mut bytes = 0u64;
@@ -94,27 +79,18 @@ fn epochs_read_every_object_exactly_e_times() {
         let fl = ng.dir.path().join("list.txt");
         std::fs::write(&fl, list).unwrap();
         let res = ng.dir.path().join("get.json");
-        ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            "ds",
-            "--driver",
-            driver,
-            "--filelist",
-            fl.to_str().unwrap(),
-            "--epochs",
-            "3",
-            "--uniquegets",
-            "--numworkers",
-            "16",
-            "--cores",
-            "2",
-            "--result",
-            res.to_str().unwrap(),
-        ])
-        .ok();
+        Run::new()
+            .endpoint(&ng.url())
+            .bucket("ds")
+            .driver(driver)
+            .filelist(&fl)
+            .epochs(3)
+            .flag("--uniquegets")
+            .workers(16)
+            .cores(2)
+            .result(&res)
+            .run()
+            .ok();
         let v = result(&res);
         let mut per: BTreeMap<String, u32> = BTreeMap::new();
         for (m, p, s) in ng.requests() {
@@ -142,29 +118,18 @@ fn ranges_and_missing_objects() {
         let fl = ng.dir.path().join("l");
         std::fs::write(&fl, "a\nmissing\n").unwrap();
         let res = ng.dir.path().join("r.json");
-        let run = ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            "r",
-            "--driver",
-            driver,
-            "--filelist",
-            fl.to_str().unwrap(),
-            "--epochs",
-            "5",
-            "--readoff",
-            "10",
-            "--readlen",
-            "1K",
-            "--numworkers",
-            "2",
-            "--cores",
-            "1",
-            "--result",
-            res.to_str().unwrap(),
-        ]);
+        let run = Run::new()
+            .endpoint(&ng.url())
+            .bucket("r")
+            .driver(driver)
+            .filelist(&fl)
+            .epochs(5)
+            .arg("--readoff", "10")
+            .arg("--readlen", "1K")
+            .workers(2)
+            .cores(1)
+            .result(&res)
+            .run();
         run.check(run.code() == 0, "a run with some errors still exits 0");
         let v = result(&res);
         assert_eq!(op(&v, "get", "count"), 5);
@@ -182,17 +147,12 @@ fn all_failures_exit_1() {
     let ng = Nginx::start();
     let fl = ng.dir.path().join("l");
     std::fs::write(&fl, "nope\n").unwrap();
-    let run = ringload(&[
-        "run",
-        "--endpoint",
-        &ng.url(),
-        "--filelist",
-        fl.to_str().unwrap(),
-        "--epochs",
-        "3",
-        "--numworkers",
-        "1",
-    ]);
+    let run = Run::new()
+        .endpoint(&ng.url())
+        .filelist(&fl)
+        .epochs(3)
+        .workers(1)
+        .run();
     run.check(run.code() == 1, "expected exit 1");
     run.check(
         run.stderr().contains("failed"),
@@ -207,30 +167,18 @@ fn totalputsize_stops_exactly() {
     for driver in DRIVERS {
         let ng = Nginx::start();
         let res = ng.dir.path().join("t.json");
-        ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            "t",
-            "--driver",
-            driver,
-            "--pctput",
-            "100",
-            "--totalputsize",
-            "100K",
-            "--minsize",
-            "10K",
-            "--maxsize",
-            "10K",
-            "--numworkers",
-            "8",
-            "--cores",
-            "2",
-            "--result",
-            res.to_str().unwrap(),
-        ])
-        .ok();
+        Run::new()
+            .endpoint(&ng.url())
+            .bucket("t")
+            .driver(driver)
+            .pctput(100)
+            .arg("--totalputsize", "100K")
+            .size("10K")
+            .workers(8)
+            .cores(2)
+            .result(&res)
+            .run()
+            .ok();
         let n = std::fs::read_dir(ng.data().join("t")).unwrap().count();
         assert_eq!(n, 10, "{driver}");
         let v = result(&res);
@@ -243,28 +191,17 @@ fn totalputsize_stops_exactly() {
 #[test]
 fn subdir_and_putshards_naming() {
     let ng = Nginx::start();
-    ringload(&[
-        "run",
-        "--endpoint",
-        &ng.url(),
-        "--bucket",
-        "s",
-        "--pctput",
-        "100",
-        "--maxputs",
-        "8",
-        "--putshards",
-        "4",
-        "--subdir",
-        "x/",
-        "--minsize",
-        "1K",
-        "--maxsize",
-        "1K",
-        "--numworkers",
-        "1",
-    ])
-    .ok();
+    Run::new()
+        .endpoint(&ng.url())
+        .bucket("s")
+        .pctput(100)
+        .maxputs(8)
+        .arg("--putshards", "4")
+        .arg("--subdir", "x/")
+        .size("1K")
+        .workers(1)
+        .run()
+        .ok();
     let mut shards: Vec<String> = std::fs::read_dir(ng.data().join("s/x"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -292,28 +229,17 @@ fn same_seed_same_names_and_sizes() {
     let ng = Nginx::start();
     let mut listings = Vec::new();
     for (bucket, cores) in [("a", "1"), ("b", "2")] {
-        ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            bucket,
-            "--pctput",
-            "100",
-            "--maxputs",
-            "40",
-            "--minsize",
-            "1K",
-            "--maxsize",
-            "50K",
-            "--seed",
-            "42",
-            "--numworkers",
-            "6",
-            "--cores",
-            cores,
-        ])
-        .ok();
+        Run::new()
+            .endpoint(&ng.url())
+            .bucket(bucket)
+            .pctput(100)
+            .maxputs(40)
+            .sizes("1K", "50K")
+            .arg("--seed", "42")
+            .workers(6)
+            .cores(cores)
+            .run()
+            .ok();
         let mut l: Vec<(String, u64)> = std::fs::read_dir(ng.data().join(bucket))
             .unwrap()
             .map(|e| {
@@ -342,24 +268,16 @@ fn redirects_are_followed() {
         let fl = ng.dir.path().join("l");
         std::fs::write(&fl, "dir\n").unwrap();
         let res = ng.dir.path().join("r.json");
-        ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            "r",
-            "--driver",
-            driver,
-            "--filelist",
-            fl.to_str().unwrap(),
-            "--epochs",
-            "4",
-            "--numworkers",
-            "2",
-            "--result",
-            res.to_str().unwrap(),
-        ])
-        .ok();
+        Run::new()
+            .endpoint(&ng.url())
+            .bucket("r")
+            .driver(driver)
+            .filelist(&fl)
+            .epochs(4)
+            .workers(2)
+            .result(&res)
+            .run()
+            .ok();
         let v = result(&res);
         assert_eq!(op(&v, "get", "count"), 4, "{driver}");
         assert_eq!(op(&v, "get", "bytes"), 4 * 777);

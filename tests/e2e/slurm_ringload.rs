@@ -1,4 +1,4 @@
-//! ringload on a real Slurm cluster (two virtual nodes, tests/common/slurm.rs): a spec is
+//! ringload on a real Slurm cluster (two virtual nodes, tests/e2e/common/slurm.rs): a spec is
 //! rendered into an sbatch script for 2 nodes × 2 tasks, submitted with `sbatch` against an
 //! AIS-like target on loopback, and the script's merge must equal the sum of the 4 ranks, which
 //! must equal what the target stored. Then the same with rank 1 forced to fail: the job fails
@@ -6,7 +6,7 @@
 //! ranks from `PMIX_RANK`. Slurm must be installed (`.ci/run` does it); without it the test
 //! fails.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

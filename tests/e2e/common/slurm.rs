@@ -10,24 +10,44 @@
 //! in the foreground (`-D`, `-F`) as children of the test process, so their PIDs are known
 //! without racing on PID files and an early exit (a port taken, a bad config) is seen at once.
 //! Drop cancels leftover jobs, then SIGTERMs every daemon and SIGKILLs it after 5 s. Clusters
-//! take turns within a process (a process-wide lock held until drop): 2 cores are enough for one.
+//! take turns (`serial::slurm_and_mpi`, held until drop): 2 cores are enough for one.
 //!
 //! A missing binary or a daemon that does not come up panics with the logs' tails: a missing
 //! peer fails the test, it never skips it. `srun --mpi=pmix` needs `libpmix-dev` as well as
 //! `libpmix2`: Debian's Slurm plugin dlopens `.../pmix2/lib/libpmix.so`, which only the -dev
 //! package ships (without it: "pmi/pmix: can not load PMIx library").
-#![allow(dead_code)]
+//!
+//! The first cluster a test process starts checks itself before it is handed out
+//! ([`SlurmCluster::self_check`]): one batch job over 2 nodes x 2 tasks runs an `srun` step,
+//! an `srun --mpi=pmix` step, OpenMPI's `mpirun` inside the allocation and a step with a failing
+//! task, so a broken cluster is reported as a harness problem, with what failed and the logs,
+//! before a ringload test fails for a reason of the cluster's.
+//!
+//! What was found on this machine (Debian 12: Slurm 22.05.8, OpenMPI 4.1.4, PMIx 4.2.2):
+//! - `srun --mpi=pmix` needs `libpmix-dev` besides `libpmix2`: the Slurm plugin dlopens
+//!   `/usr/lib/x86_64-linux-gnu/pmix2/lib/libpmix.so`, which only the -dev package ships, and
+//!   slurmd must be started after it is installed. It then sets `PMIX_RANK` = `SLURM_PROCID`.
+//! - `mpirun --allow-run-as-root` inside the allocation needs no other flag (`--oversubscribe`
+//!   is harmless: the 2 nodes x 2 tasks give 4 slots). mpirun starts one `orted` per node with
+//!   `srun` (a step of its own), then places ranks by slot: ranks 0,1 on n1 and 2,3 on n2.
+//! - So each mpirun-launched process sees `OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK`, `PMIX_RANK`
+//!   (OpenMPI's own PMIx server, equal to the MPI rank), and the Slurm variables of the orted
+//!   step, not of the batch step: `SLURM_PROCID` = `SLURM_NODEID` = the node index (0 or 1),
+//!   `SLURM_NTASKS=2` (one orted per node), `SLURM_STEP_ID` of the orted's step, `SLURM_LOCALID=0`.
+//!   `SLURM_PROCID` is therefore NOT the rank under mpirun: ranks 0 and 1 both see 0. A
+//!   launcher must prefer `OMPI_COMM_WORLD_RANK` (or `PMIX_RANK`) over `SLURM_PROCID`.
+//! - `sbatch` exports the whole environment of the test process to the job (`--export=ALL`).
 
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 use super::{free_port, Scratch};
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const TICK: Duration = Duration::from_millis(100);
 
 /// How a batch job ended, from `scontrol show job` and its `slurm-<id>.out`.
@@ -91,6 +111,34 @@ fn munge_answers(socket: &Path) -> bool {
     out.is_ok_and(|o| o.status.success())
 }
 
+/// The self-check's batch job over 2 nodes x 2 tasks: each step prints `key=value` words with
+/// keys of its own; the failing step comes last, so that its failure is the job's.
+const SELF_CHECK: &str = "#!/bin/sh\n#SBATCH --nodes=2 --ntasks-per-node=2\n\
+    srun sh -c 'echo rank=$SLURM_PROCID of=$SLURM_NTASKS node=$SLURM_NODEID'\n\
+    srun --mpi=pmix sh -c 'echo pmix=$PMIX_RANK procid=$SLURM_PROCID'\n\
+    mpirun --allow-run-as-root -np 4 --oversubscribe sh -c \
+    'echo mpi_rank=$OMPI_COMM_WORLD_RANK mpi_size=$OMPI_COMM_WORLD_SIZE mpi_pmix=$PMIX_RANK \
+    mpi_procid=$SLURM_PROCID mpi_node=$SLURM_NODEID'\n\
+    srun sh -c 'echo failing=$SLURM_PROCID; [ $SLURM_PROCID != 1 ]'\n";
+
+/// The values of `key=` on the output lines that have it, sorted.
+fn values(output: &str, key: &str) -> Vec<String> {
+    let mut v: Vec<String> = output
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+                .map(str::to_owned)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
 /// The value of `key` (as `Key=`) in `scontrol show job` output.
 fn field<'a>(show: &'a str, key: &str) -> Option<&'a str> {
     show.split_whitespace().find_map(|w| w.strip_prefix(key))
@@ -98,7 +146,7 @@ fn field<'a>(show: &'a str, key: &str) -> Option<&'a str> {
 
 impl SlurmCluster {
     pub fn start() -> SlurmCluster {
-        let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let one = super::serial::slurm_and_mpi();
         for b in
             "munge mungekey munged slurmctld slurmd sbatch squeue scontrol scancel sinfo".split(' ')
         {
@@ -158,7 +206,67 @@ impl SlurmCluster {
             lines.sort();
             out.status.success() && lines == ["n1 idle", "n2 idle"]
         });
+        c.self_check();
         c
+    }
+
+    /// Once per test process, on the first cluster that comes up: runs [`SELF_CHECK`] as a
+    /// batch job (at most 60 s) and panics, naming the step that failed, unless batch jobs,
+    /// `srun`, `srun --mpi=pmix`, `mpirun` inside the allocation and a failing task behave as
+    /// the module doc says.
+    fn self_check(&self) {
+        static PASSED: AtomicBool = AtomicBool::new(false);
+        if PASSED.load(Ordering::Relaxed) {
+            return;
+        }
+        let work = self.dir.path().join("self-check");
+        fs::create_dir_all(&work).unwrap();
+        let script = work.join("job.sh");
+        fs::write(&script, SELF_CHECK).unwrap();
+        let id = self.sbatch(&script, &work, &[]);
+        let end = self.wait(id, Duration::from_secs(60));
+        let expect = |ok: bool, what: &str| {
+            assert!(
+                ok,
+                "the local Slurm cluster is broken (a harness problem, not ringload's): {what}\n\
+                 {end:?}\n{}",
+                self.logs()
+            );
+        };
+        let v = |key| values(&end.output, key);
+        let ranks = strs(&["0", "1", "2", "3"]);
+        // A batch job over 2 nodes x 2 tasks with an srun step.
+        expect(v("rank") == ranks, "srun in a batch job: ranks 0-3");
+        expect(v("of") == strs(&["4"; 4]), "srun in a batch job: 4 tasks");
+        let by_node = strs(&["0", "0", "1", "1"]);
+        expect(
+            v("node") == by_node,
+            "srun in a batch job: 2 tasks per node",
+        );
+        // srun --mpi=pmix sets PMIX_RANK = SLURM_PROCID.
+        let pmix = "srun --mpi=pmix: PMIX_RANK 0-3 (is libpmix-dev installed?)";
+        expect(v("pmix") == ranks, pmix);
+        for l in end.output.lines().filter(|l| l.starts_with("pmix=")) {
+            let (p, s) = l.split_once(' ').unwrap();
+            expect(p["pmix=".len()..] == s["procid=".len()..], pmix);
+        }
+        // mpirun inside the allocation: MPI ranks, and SLURM_PROCID from the orted step (the
+        // node index, shared by two ranks).
+        let mpirun = "mpirun inside the allocation";
+        expect(v("mpi_rank") == ranks, mpirun);
+        expect(v("mpi_size") == strs(&["4"; 4]), mpirun);
+        expect(v("mpi_pmix") == ranks, mpirun);
+        expect(v("mpi_procid") == by_node, mpirun);
+        expect(v("mpi_procid") == v("mpi_node"), mpirun);
+        // A failing task fails the step and, as the script's last command, the job.
+        let failed = "a failing task fails the job";
+        expect(v("failing") == ranks, failed);
+        expect(
+            end.output.contains("task 1: Exited with exit code 1"),
+            failed,
+        );
+        expect(end.state == "FAILED" && end.exit_code != "0:0", failed);
+        PASSED.store(true, Ordering::Relaxed);
     }
 
     /// A private munged as the `munge` user: its own key, socket, PID and seed files in
@@ -242,11 +350,6 @@ impl SlurmCluster {
             s += &format!("--- tail of {} ---\n{tail}\n", f.display());
         }
         s
-    }
-
-    /// The SLURM_CONF path.
-    pub fn conf(&self) -> &Path {
-        &self.conf
     }
 
     /// The environment to run Slurm clients with.

@@ -3,7 +3,7 @@
 //! specs that docs/operators.md and the README point newcomers to never rot. Rendered scripts
 //! must also parse as bash (`bash -n`).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //! the ranks and what the target stored. OpenMPI (`mpirun`) must be installed (`.ci/run` does
 //! it); without it the test fails.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -18,6 +18,7 @@ fn rendered_mpirun_script_runs_four_ranks_and_merges() {
         mpirun.is_ok_and(|o| o.status.success()),
         "mpirun is missing: install openmpi-bin (.ci/run does)"
     );
+    let _machine = common::serial::slurm_and_mpi();
     let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
     let dir = Scratch::new("mpi");
     let res = dir.path().join("results");

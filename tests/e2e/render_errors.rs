@@ -1,18 +1,18 @@
 //! What `ringload render` refuses, through the real binary, and how it says so. Name-like
 //! spec fields (run ids, Kubernetes names, label keys and values, quantities, sysctl and
 //! environment variable names, enumerations, durations, `#SBATCH` directive words) refuse every
-//! hostile string (tests/common/hostile.rs) with exit 2 and a two-line error naming the file,
+//! hostile string (tests/e2e/common/hostile.rs) with exit 2 and a two-line error naming the file,
 //! line and key, with nothing written; the few that are legitimately valid (an empty label
 //! value, `-dash` as a directive word) land on one `#SBATCH` line, and extra `#SBATCH` lines
 //! holding `$(...)` stay comments to bash. A run id whose results directory exists is refused,
 //! and spec mistakes (unknown keys, flag typos, a missing section) name the line and a fix.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
 use common::hostile::{assert_no_canary, recorded, run_bash, stubs, toml_str, HOSTILE};
-use common::{ringload_in, Run, Scratch};
+use common::{ringload_in, Ran, Scratch};
 
 /// A name-like field: what its error names, a spec with `@@` where the value goes, which
 /// hostile values are nonetheless valid, and the `#SBATCH` option an accepted value lands in.
@@ -318,7 +318,7 @@ fn extra_sbatch_lines_stay_comments_to_bash() {
 }
 
 /// `ringload render --spec SPEC --out OUT ARGS...` in `dir`.
-fn render(dir: &Path, spec: &str, out: &Path, args: &[&str]) -> Run {
+fn render(dir: &Path, spec: &str, out: &Path, args: &[&str]) -> Ran {
     let mut a = vec!["render", "--spec", spec, "--out", out.to_str().unwrap()];
     a.extend_from_slice(args);
     ringload_in(Some(dir), &a, &[])

@@ -4,7 +4,7 @@
 //! stderr and in the result file), stops the other core at once instead of letting the run go
 //! on to its `--duration`, and the operations measured until then are still in the result.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -17,37 +17,27 @@ const BOUND: Duration = Duration::from_secs(20);
 
 /// Runs `--cores 2` against the built-in target with `inject`; returns the run, the result
 /// document and the wall time.
-fn run_injected(driver: &str, inject: &str) -> (Run, serde_json::Value, Duration) {
+fn run_injected(driver: &str, inject: &str) -> (Ran, serde_json::Value, Duration) {
     let s = Scratch::new("engine-failure");
     let res = s.path().join("r.json");
     let t = Instant::now();
-    let run = ringload_env(
-        &[
-            "run",
-            "--driver",
-            driver,
-            "--cores",
-            "2",
-            "--numworkers",
-            "8",
-            "--minsize",
-            "4KiB",
-            "--maxsize",
-            "16KiB",
-            "--duration",
-            DURATION,
-            "--result",
-            res.to_str().unwrap(),
-        ],
-        &[("RINGLOAD_TEST_INJECT", inject), ("RUST_BACKTRACE", "0")],
-    );
+    let run = Run::new()
+        .driver(driver)
+        .cores(2)
+        .workers(8)
+        .sizes("4KiB", "16KiB")
+        .duration(DURATION)
+        .result(&res)
+        .env("RINGLOAD_TEST_INJECT", inject)
+        .env("RUST_BACKTRACE", "0")
+        .run();
     let took = t.elapsed();
     run.check(res.exists(), "no result file written");
     (run, result(&res), took)
 }
 
 /// The checks every injected failure must pass; returns stderr.
-fn check_failed(run: &Run, v: &serde_json::Value, took: Duration, message: &str) -> String {
+fn check_failed(run: &Ran, v: &serde_json::Value, took: Duration, message: &str) -> String {
     let err = run.stderr();
     run.check(run.code() == 1, "a failure inside the engine must exit 1");
     run.check(
@@ -132,10 +122,11 @@ fn submit_error_is_the_driver_error() {
 
 #[test]
 fn a_malformed_switch_is_refused_with_exit_2() {
-    let run = ringload_env(
-        &["run", "--duration", "1s", "--numworkers", "1"],
-        &[("RINGLOAD_TEST_INJECT", "core-panik")],
-    );
+    let run = Run::new()
+        .duration("1s")
+        .workers(1)
+        .env("RINGLOAD_TEST_INJECT", "core-panik")
+        .run();
     run.check(run.code() == 2, "a bad switch value must be refused");
     run.check(
         run.stderr()
@@ -150,23 +141,14 @@ fn a_healthy_run_has_no_error_key() {
     let res = s.path().join("r.json");
     for driver in DRIVERS {
         let _ = std::fs::remove_file(&res);
-        let run = ringload(&[
-            "run",
-            "--driver",
-            driver,
-            "--cores",
-            "2",
-            "--numworkers",
-            "4",
-            "--minsize",
-            "4KiB",
-            "--maxsize",
-            "16KiB",
-            "--duration",
-            "1s",
-            "--result",
-            res.to_str().unwrap(),
-        ]);
+        let run = Run::new()
+            .driver(driver)
+            .cores(2)
+            .workers(4)
+            .sizes("4KiB", "16KiB")
+            .duration("1s")
+            .result(&res)
+            .run();
         run.ok();
         let v = result(&res);
         assert_eq!(v["status"], "completed", "{driver}");

@@ -4,18 +4,18 @@
 //! 0, restartPolicy Never, one pod per node, names, `--merge`, the spec mounted from the
 //! ConfigMap); no credential value reaches a rendered file; the same spec renders to the same
 //! bytes and `--templates` overrides one file; snapshots pin the output of every platform.
-//! Hostile values are in tests/render_hostile.rs, refusals in tests/render_errors.rs.
+//! Hostile values are in tests/e2e/render_hostile.rs, refusals in tests/e2e/render_errors.rs.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{kube, ringload_in, Run, Scratch};
+use common::{kube, ringload_in, Ran, Scratch};
 use serde_json::Value;
 
 /// The spec behind the snapshots: every `[kubernetes]` feature, plus Slurm and MPI.
 fn rich_spec() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/render-rich.toml")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/snapshots/render-rich.toml")
 }
 
 const MINIMAL: &str = "[run]\nid = \"min-1\"\n\n[kubernetes]\nimage = \"ringload:dev\"\n";
@@ -24,7 +24,7 @@ const SPREAD: &str = "[run]\nid = \"spread-3\"\nranks = 3\n\n[kubernetes]\n\
     image = \"ringload:dev\"\none_pod_per_node = false\nresults_pvc = \"shared\"\n";
 
 /// `ringload render --spec SPEC --out OUT ARGS...` in `cwd`.
-fn render(cwd: &Path, spec: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+fn render(cwd: &Path, spec: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let (spec, out) = (spec.to_str().unwrap(), out.to_str().unwrap());
     let mut a = vec!["render", "--spec", spec, "--out", out];
     a.extend_from_slice(args);
@@ -385,7 +385,7 @@ fn snapshots_pin_every_platform() {
     let dir = Scratch::new("render-snapshots");
     let out = dir.path().join("out");
     render(dir.path(), &rich_spec(), &out, &[], &[]).ok();
-    let snaps = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/render-rich");
+    let snaps = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/snapshots/render-rich");
     let update = std::env::var_os("RINGLOAD_UPDATE_SNAPSHOTS").is_some_and(|v| v == "1");
     let rendered = files(&out);
     let names: Vec<&str> = rendered.iter().map(|f| f.0.as_str()).collect();
@@ -414,7 +414,7 @@ fn snapshots_pin_every_platform() {
             panic!(
                 "{name} differs from {} at line {}:\n  snapshot: {:?}\n  rendered: {:?}\n\
                  If the change is intended: RINGLOAD_UPDATE_SNAPSHOTS=1 cargo test --test render \
-                 snapshots, then review `git diff tests/snapshots`",
+                 snapshots, then review `git diff tests/e2e/snapshots`",
                 snap.display(),
                 line + 1,
                 w.lines().nth(line),

@@ -1,13 +1,16 @@
 //! Shared harness for the end-to-end tests: scratch directories, a real nginx (GET + WebDAV
 //! PUT) on a free loopback port, and running the real `ringload` binary with its command,
 //! stdout and stderr printed when an assertion fails.
-#![allow(dead_code)]
 
 pub mod cluster;
 pub mod hostile;
 pub mod kube;
+pub mod run;
 pub mod s3s;
+pub mod serial;
 pub mod slurm;
+
+pub use run::Run;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -139,11 +142,6 @@ http {{
             })
             .collect()
     }
-
-    /// Truncates the access log (nginx keeps appending to the same file).
-    pub fn clear_log(&self) {
-        let _ = std::fs::write(self.dir.path().join("logs/access.log"), b"");
-    }
 }
 
 impl Drop for Nginx {
@@ -176,12 +174,12 @@ pub fn wait_port(port: u16, max: Duration) -> bool {
 }
 
 /// The result of running the binary, printed in full by `check`.
-pub struct Run {
+pub struct Ran {
     pub cmd: String,
     pub out: Output,
 }
 
-impl Run {
+impl Ran {
     pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.out.stdout).into_owned()
     }
@@ -209,18 +207,19 @@ impl Run {
     }
 }
 
-pub fn ringload(args: &[&str]) -> Run {
+pub fn ringload(args: &[&str]) -> Ran {
     ringload_env(args, &[])
 }
 
-pub fn ringload_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+pub fn ringload_env(args: &[&str], env: &[(&str, &str)]) -> Ran {
     ringload_in(None, args, env)
 }
 
-/// Runs the binary in `cwd` (default: the test's own) with extra environment variables.
-pub fn ringload_in(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let bin = env!("CARGO_BIN_EXE_ringload");
-    let mut c = Command::new(bin);
+/// The binary with `args`, in `cwd` (default: the test's own), with no stdin and with extra
+/// environment variables, after removing those of the caller's environment that would pick a
+/// driver or an endpoint for it. Every way the tests start `ringload` begins here.
+pub fn ringload_command(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ringload"));
     if let Some(d) = cwd {
         c.current_dir(d);
     }
@@ -233,9 +232,14 @@ pub fn ringload_in(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> R
     for (k, v) in env {
         c.env(k, v);
     }
-    let out = c.output().unwrap();
-    Run {
-        cmd: format!("{bin} {}", args.join(" ")),
+    c
+}
+
+/// Runs the binary in `cwd` (default: the test's own) with extra environment variables.
+pub fn ringload_in(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let out = ringload_command(cwd, args, env).output().unwrap();
+    Ran {
+        cmd: format!("{} {}", env!("CARGO_BIN_EXE_ringload"), args.join(" ")),
         out,
     }
 }

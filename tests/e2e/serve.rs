@@ -2,7 +2,7 @@
 //! its 5 listeners, takes a PUT through a proxy (redirect followed by hand), reports it in the
 //! stats endpoint, and stops on SIGTERM; bad serve flags exit 2 naming the problem.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

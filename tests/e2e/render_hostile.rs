@@ -5,9 +5,9 @@
 //! `kubernetes-validate --strict`; scripts are run with `bash` against stub `srun`, `mpirun`
 //! and `ringload` executables that record their argv byte for byte, and the run.toml they
 //! write must carry the spec's values. No CANARY file is ever created. Name-like fields are in
-//! tests/render_errors.rs.
+//! tests/e2e/render_errors.rs.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -217,7 +217,7 @@ fn render_case(
     case: &Path,
     v: &Values,
     platform: &[&str],
-) -> (common::Run, String, BTreeMap<&'static str, usize>) {
+) -> (common::Ran, String, BTreeMap<&'static str, usize>) {
     std::fs::create_dir_all(case).unwrap();
     let (text, lines) = v.spec();
     std::fs::write(case.join("run.toml"), &text).unwrap();

@@ -3,13 +3,13 @@
 //! reads each object exactly once per epoch across the ranks, the start barrier and rank 0's
 //! `--merge` coordinate through the results directory, and bad specs fail with a line number.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use common::cluster::Cluster;
-use common::{result, ringload, Scratch};
+use common::{result, Run, Scratch};
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
@@ -17,30 +17,19 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     p.to_str().unwrap().to_string()
 }
 
-/// Starts one rank in the background with extra args and environment.
-fn spawn_rank(args: &[&str], env: &[(&str, &str)]) -> Child {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ringload"));
-    c.arg("run")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_remove("RINGLOAD_DRIVER")
-        .env_remove("RINGLOAD_ENDPOINT")
-        .env_remove("AIS_ENDPOINT")
-        .env_remove("S3_ENDPOINT");
-    for v in [
+/// Starts one rank in the background, with none of the variables a rank takes its number from
+/// unless `run` sets them.
+fn spawn_rank(run: Run) -> Child {
+    let rank_vars = [
         "SLURM_PROCID",
         "SLURM_NTASKS",
         "OMPI_COMM_WORLD_RANK",
         "PMIX_RANK",
-    ] {
-        c.env_remove(v);
-    }
-    c.env_remove("JOB_COMPLETION_INDEX");
-    for (k, v) in env {
-        c.env(k, v);
-    }
+        "JOB_COMPLETION_INDEX",
+    ];
+    let run = rank_vars.into_iter().fold(run, Run::env_remove);
+    let mut c = run.command();
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c.spawn().expect("start a rank")
 }
 
@@ -69,8 +58,8 @@ fn two_ranks_fill_then_read_each_object_once_per_epoch() {
             c.proxies[0]
         ),
     );
-    let r0 = spawn_rank(&["--spec", &fill, "--rank", "0", "--merge"], &[]);
-    let r1 = spawn_rank(&["--spec", &fill, "--rank", "1"], &[]);
+    let r0 = spawn_rank(Run::new().spec(&fill).rank(0).flag("--merge"));
+    let r1 = spawn_rank(Run::new().spec(&fill).rank(1));
     let ((c1, e1), (c0, e0)) = (finish(r1), finish(r0));
     assert_eq!(c1, 0, "rank 1 failed:\n{e1}");
     assert_eq!(c0, 0, "rank 0 failed:\n{e0}");
@@ -110,10 +99,12 @@ fn two_ranks_fill_then_read_each_object_once_per_epoch() {
         ),
     );
     let gets_before = Cluster::sum(&c.targets, "get");
-    let r0 = spawn_rank(&["--spec", &read], &[("JOB_COMPLETION_INDEX", "0")]);
+    let r0 = spawn_rank(Run::new().spec(&read).env("JOB_COMPLETION_INDEX", "0"));
     let r1 = spawn_rank(
-        &["--spec", &read],
-        &[("SLURM_PROCID", "1"), ("SLURM_NTASKS", "2")],
+        Run::new()
+            .spec(&read)
+            .env("SLURM_PROCID", "1")
+            .env("SLURM_NTASKS", "2"),
     );
     let ((c0, e0), (c1, e1)) = (finish(r0), finish(r1));
     assert_eq!(c0, 0, "rank 0 failed:\n{e0}");
@@ -152,15 +143,11 @@ fn flags_override_the_spec_and_results_are_never_overwritten() {
              numworkers = 4\nminsize = \"1KiB\"\nmaxsize = \"1KiB\"\nprefill = 50\n"
         ),
     );
-    let run = ringload(&[
-        "run",
-        "--spec",
-        &spec,
-        "--numworkers",
-        "2",
-        "--run-id",
-        "other",
-    ]);
+    let run = Run::new()
+        .spec(&spec)
+        .workers(2)
+        .arg("--run-id", "other")
+        .run();
     run.ok();
     let doc = result(&res.join("other").join("rank-0.json"));
     run.check(
@@ -168,9 +155,9 @@ fn flags_override_the_spec_and_results_are_never_overwritten() {
         "the flag won over the spec",
     );
     run.check(doc["run_id"] == "other", "run id from the flag");
-    let escape = ringload(&["run", "--spec", &spec, "--run-id", "../up"]);
+    let escape = Run::new().spec(&spec).arg("--run-id", "../up").run();
     escape.check(escape.code() == 2, "a run id is one directory name");
-    let again = ringload(&["run", "--spec", &spec, "--run-id", "other"]);
+    let again = Run::new().spec(&spec).arg("--run-id", "other").run();
     again.check(again.code() == 2, "refuses to overwrite a result");
     again.check(again.stderr().contains("never overwritten"), "says why");
 }
@@ -183,7 +170,7 @@ fn bad_specs_name_the_file_and_line() {
         "bad.toml",
         "[run]\nid = \"x\"\n[workload]\nnumworker = 4\n",
     );
-    let run = ringload(&["run", "--spec", &spec]);
+    let run = Run::new().spec(&spec).run();
     run.check(run.code() == 2, "exit 2");
     run.check(run.stderr().contains("bad.toml:4:1"), "file:line");
     run.check(run.stderr().contains("--numworkers"), "suggests the flag");
@@ -198,7 +185,7 @@ fn bad_specs_name_the_file_and_line() {
         ),
     );
     // On a laptop (no --rank, no scheduler) the spec runs as one rank.
-    let run = ringload(&["run", "--spec", &spec]);
+    let run = Run::new().spec(&spec).run();
     run.ok();
     run.check(
         run.stderr().contains("running the spec as one rank"),
@@ -208,20 +195,15 @@ fn bad_specs_name_the_file_and_line() {
         result(&res.join("x").join("rank-0.json"))["ranks"] == 1,
         "rank 0 of 1",
     );
-    let run = ringload(&["run", "--spec", &spec, "--run-id", "y", "--rank", "5"]);
+    let run = Run::new().spec(&spec).arg("--run-id", "y").rank(5).run();
     run.check(run.code() == 2, "a rank beyond the ranks is refused");
-    let run = ringload(&[
-        "run",
-        "--spec",
-        &spec,
-        "--run-id",
-        "z",
-        "--rank",
-        "1",
-        "--protocol",
-        "ais",
-        "--cleanup",
-    ]);
+    let run = Run::new()
+        .spec(&spec)
+        .arg("--run-id", "z")
+        .rank(1)
+        .protocol("ais")
+        .flag("--cleanup")
+        .run();
     run.check(run.code() == 2, "--cleanup is refused with several ranks");
     run.check(
         run.stderr()
@@ -243,7 +225,7 @@ fn a_missing_rank_fails_the_barrier_and_the_merge_by_name() {
              numworkers = 2\nminsize = \"1KiB\"\nmaxsize = \"1KiB\"\nprefill = 20\n"
         ),
     );
-    let run = ringload(&["run", "--spec", &spec, "--rank", "0"]);
+    let run = Run::new().spec(&spec).rank(0).run();
     run.check(run.code() == 1, "the barrier times out with exit 1");
     run.check(
         run.stderr().contains("1 of 2 ranks had not checked in (1;"),
@@ -258,9 +240,12 @@ fn a_missing_rank_fails_the_barrier_and_the_merge_by_name() {
             .replace("barrier = true\n", ""),
     )
     .unwrap();
-    let run = ringload(&[
-        "run", "--spec", &spec2, "--rank", "0", "--run-id", "partial2", "--merge",
-    ]);
+    let run = Run::new()
+        .spec(&spec2)
+        .rank(0)
+        .arg("--run-id", "partial2")
+        .flag("--merge")
+        .run();
     run.check(run.code() == 1, "a partial merge exits 1");
     run.check(
         run.stderr()
@@ -287,24 +272,19 @@ fn a_rank_that_cannot_reach_its_target_is_named_failed_by_the_merge() {
         ),
     );
     let dead = format!("http://127.0.0.1:{}", common::free_port());
-    let r1 = ringload(&[
-        "run",
-        "--spec",
-        &spec,
-        "--rank",
-        "1",
-        "--pctput",
-        "100",
-        "--endpoint",
-        &dead,
-    ]);
+    let r1 = Run::new()
+        .spec(&spec)
+        .rank(1)
+        .pctput(100)
+        .endpoint(&dead)
+        .run();
     r1.check(r1.code() == 1, "the unreachable rank fails");
     let doc = result(&res.join("unreach").join("rank-1.json"));
     r1.check(
         doc["status"] == "failed" && doc["stop_reason"] == "unreachable",
         "recorded",
     );
-    let r0 = ringload(&["run", "--spec", &spec, "--rank", "0", "--merge"]);
+    let r0 = Run::new().spec(&spec).rank(0).flag("--merge").run();
     r0.check(r0.code() == 1, "rank 0's merge fails the run");
     let txt = std::fs::read_to_string(res.join("unreach").join("summary.txt")).unwrap();
     r0.check(
@@ -326,10 +306,10 @@ fn sigterm_while_rank_0_waits_merges_what_is_there_at_once() {
              maxsize = \"1KiB\"\nprefill = 20\n"
         ),
     );
-    let r1 = ringload(&["run", "--spec", &spec, "--rank", "1"]);
+    let r1 = Run::new().spec(&spec).rank(1).run();
     r1.ok();
     let started = std::time::Instant::now();
-    let r0 = spawn_rank(&["--spec", &spec, "--rank", "0", "--merge"], &[]);
+    let r0 = spawn_rank(Run::new().spec(&spec).rank(0).flag("--merge"));
     let rank0_file = res.join("term").join("rank-0.json");
     while !rank0_file.exists() && started.elapsed().as_secs() < 30 {
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -362,26 +342,24 @@ fn ranks_started_by_hand_must_share_one_run_id() {
         "auto.toml",
         &format!("[run]\nranks = 2\nresults_dir = {res:?}\n"),
     );
-    let run = ringload(&["run", "--spec", &auto, "--rank", "1"]);
+    let run = Run::new().spec(&auto).rank(1).run();
     run.check(run.code() == 2, "id = auto with 2 ranks started by hand");
     run.check(run.stderr().contains("same --run-id"), "says how");
     let res_s = res.to_str().unwrap();
-    let run = ringload(&["run", "--rank", "1", "--ranks", "2", "--results-dir", res_s]);
+    let run = Run::new()
+        .rank(1)
+        .arg("--ranks", "2")
+        .arg("--results-dir", res_s)
+        .run();
     run.check(run.code() == 2, "--results-dir with 2 ranks needs --run-id");
-    let run = ringload(&[
-        "run",
-        "--rank",
-        "0",
-        "--ranks",
-        "2",
-        "--results-dir",
-        res_s,
-        "--run-id",
-        "x",
-        "--merge",
-        "--result",
-        "/tmp/elsewhere.json",
-    ]);
+    let run = Run::new()
+        .rank(0)
+        .arg("--ranks", "2")
+        .arg("--results-dir", res_s)
+        .arg("--run-id", "x")
+        .flag("--merge")
+        .arg("--result", "/tmp/elsewhere.json")
+        .run();
     run.check(run.code() == 2, "--result beside --merge is refused");
     run.check(run.stderr().contains("leave --result out"), "says why");
 }
@@ -401,10 +379,10 @@ fn a_rank_that_ends_before_the_barrier_releases_the_others_at_once() {
     );
     let dead = format!("http://127.0.0.1:{}", common::free_port());
     // Rank 1 fails before the barrier (nothing to GET from a dead plain-HTTP endpoint).
-    let r1 = ringload(&["run", "--spec", &spec, "--rank", "1", "--endpoint", &dead]);
+    let r1 = Run::new().spec(&spec).rank(1).endpoint(&dead).run();
     r1.check(r1.code() == 2, "rank 1 fails in its setup");
     let started = std::time::Instant::now();
-    let r0 = ringload(&["run", "--spec", &spec, "--rank", "0"]);
+    let r0 = Run::new().spec(&spec).rank(0).run();
     r0.check(r0.code() == 1, "rank 0 fails at the barrier");
     r0.check(
         r0.stderr().contains("rank 1 ended before checking in"),

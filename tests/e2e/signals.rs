@@ -3,7 +3,7 @@
 //! arrive twice and still lets the run finish in order; a real terminal hanging up (a pty whose
 //! master is closed) loses nothing; a second signal of another kind exits at once with 130.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -16,26 +16,16 @@ use common::*;
 
 /// A 60 s run against the built-in target (or `endpoint`), writing `res`, its stderr in a file.
 fn load(s: &Scratch, res: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ringload"));
-    c.args([
-        "run",
-        "--duration",
-        "60s",
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-    ])
-    .args(["--numworkers", "4", "--prefill", "50", "--result"])
-    .arg(res)
-    .args(extra)
-    .env_remove("RINGLOAD_DRIVER")
-    .env_remove("RINGLOAD_ENDPOINT")
-    .env_remove("AIS_ENDPOINT")
-    .env_remove("S3_ENDPOINT")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(std::fs::File::create(s.path().join("stderr.txt")).unwrap());
+    let mut c = Run::new()
+        .duration("60s")
+        .size("4K")
+        .workers(4)
+        .arg("--prefill", 50)
+        .result(res)
+        .args(extra)
+        .command();
+    c.stdout(Stdio::null())
+        .stderr(std::fs::File::create(s.path().join("stderr.txt")).unwrap());
     c
 }
 
@@ -120,25 +110,30 @@ fn sigquit_writes_an_interrupted_result() {
 fn a_terminal_hangup_loses_nothing() {
     let s = Scratch::new("hangup");
     let res = s.path().join("r.json");
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes the two descriptors; the other arguments may be null.
-    let r = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
+    // Both ends are opened close-on-exec in the same call, so that no ringload, this one or one
+    // another test starts meanwhile, inherits the master (which would keep the terminal up).
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: posix_openpt only opens /dev/ptmx with `flags`.
+    let master = unsafe { libc::posix_openpt(flags) };
+    let err = || std::io::Error::last_os_error();
+    assert!(master >= 0, "posix_openpt: {}", err());
+    // SAFETY: the descriptor was just opened and is owned here only.
+    let master = unsafe { OwnedFd::from_raw_fd(master) };
+    let m = std::os::fd::AsRawFd::as_raw_fd(&master);
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: grantpt and unlockpt act on the master just opened; ptsname_r writes at most
+    // `name.len()` bytes, NUL included, into `name`.
+    let ok = unsafe {
+        libc::grantpt(m) == 0
+            && libc::unlockpt(m) == 0
+            && libc::ptsname_r(m, name.as_mut_ptr(), name.len()) == 0
     };
-    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
-    for fd in [master, slave] {
-        // SAFETY: marking descriptors this test owns close-on-exec, so that ringload does not
-        // inherit the master (which would keep the terminal up).
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
-    // SAFETY: both descriptors were just opened and are owned here only.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    assert!(ok, "grantpt/unlockpt/ptsname_r: {}", err());
+    // SAFETY: `name` holds the NUL-terminated path ptsname_r wrote.
+    let slave = unsafe { libc::open(name.as_ptr(), flags) };
+    assert!(slave >= 0, "open the pty slave: {}", err());
+    // SAFETY: the descriptor was just opened and is owned here only.
+    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
     let mut c = load(&s, &res, &["--json"]);
     c.stdin(slave.try_clone().unwrap())
         .stdout(slave.try_clone().unwrap())

@@ -1,7 +1,6 @@
 //! A `ringload serve --protocol ais` cluster in a child process, for the end-to-end tests:
 //! its listeners' URLs from the JSON lines it prints, and their counters from
 //! `GET /v1/ringload/stats`.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};

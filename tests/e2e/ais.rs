@@ -3,15 +3,14 @@
 //! Counts are checked against the listeners' own counters (`GET /v1/ringload/stats`): every
 //! object request reaches a proxy once and is redirected, and every body is served by a target.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::*;
 
-fn run_ais(c: &Cluster, proxy: usize, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut all = vec!["run", "--protocol", "ais", "--endpoint", &c.proxies[proxy]];
-    all.extend_from_slice(args);
-    ringload_env(&all, env)
+/// `ringload run --protocol ais --endpoint` the cluster's proxy number `proxy`.
+fn ais(c: &Cluster, proxy: usize) -> Run {
+    Run::new().protocol("ais").endpoint(&c.proxies[proxy])
 }
 
 /// PUT through the proxies, then read every object exactly twice (two epochs) with verified
@@ -22,29 +21,15 @@ fn ais_cluster_put_then_two_verified_epochs() {
         let c = Cluster::start(&["--proxies", "2", "--targets", "3"]);
         let dir = Scratch::new("ais-e2e");
         let put_res = dir.path().join("put.json");
-        let put = run_ais(
-            &c,
-            0,
-            &[
-                "--bucket",
-                "ais://train",
-                "--driver",
-                driver,
-                "--pctput",
-                "100",
-                "--maxputs",
-                "300",
-                "--minsize",
-                "1K",
-                "--maxsize",
-                "64K",
-                "--numworkers",
-                "8",
-                "--result",
-                put_res.to_str().unwrap(),
-            ],
-            &[],
-        );
+        let put = ais(&c, 0)
+            .bucket("ais://train")
+            .driver(driver)
+            .pctput(100)
+            .maxputs(300)
+            .sizes("1K", "64K")
+            .workers(8)
+            .result(&put_res)
+            .run();
         put.ok();
         put.check(
             put.stderr().contains("created bucket ais://train"),
@@ -68,25 +53,15 @@ fn ais_cluster_put_then_two_verified_epochs() {
 
         // Two epochs through the other proxy, bodies verified against the content contract.
         let get_res = dir.path().join("get.json");
-        let get = run_ais(
-            &c,
-            1,
-            &[
-                "--bucket",
-                "train",
-                "--driver",
-                driver,
-                "--epochs",
-                "2",
-                "--uniquegets",
-                "--verifyhash",
-                "--numworkers",
-                "6",
-                "--result",
-                get_res.to_str().unwrap(),
-            ],
-            &[],
-        );
+        let get = ais(&c, 1)
+            .bucket("train")
+            .driver(driver)
+            .epochs(2)
+            .flag("--uniquegets")
+            .flag("--verifyhash")
+            .workers(6)
+            .result(&get_res)
+            .run();
         get.ok();
         get.check(
             get.stderr().contains("Found 300 existing objects"),
@@ -128,43 +103,22 @@ fn ais_cluster_put_then_two_verified_epochs() {
 #[test]
 fn ais_listing_of_25000_objects_spans_pages() {
     let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
-    run_ais(
-        &c,
-        0,
-        &[
-            "--bucket",
-            "many",
-            "--pctput",
-            "100",
-            "--maxputs",
-            "25000",
-            "--minsize",
-            "100",
-            "--maxsize",
-            "100",
-            "--numworkers",
-            "32",
-        ],
-        &[],
-    )
-    .ok();
+    ais(&c, 0)
+        .bucket("many")
+        .pctput(100)
+        .maxputs(25000)
+        .size("100")
+        .workers(32)
+        .run()
+        .ok();
     let dir = Scratch::new("ais-list");
     let res = dir.path().join("r.json");
-    let get = run_ais(
-        &c,
-        0,
-        &[
-            "--bucket",
-            "many",
-            "--epochs",
-            "1",
-            "--numworkers",
-            "32",
-            "--result",
-            res.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let get = ais(&c, 0)
+        .bucket("many")
+        .epochs(1)
+        .workers(32)
+        .result(&res)
+        .run();
     get.ok();
     get.check(
         get.stderr().contains("Found 25000 existing objects"),
@@ -191,26 +145,15 @@ fn ais_token_is_never_written_and_new_buckets_need_puts() {
     let dir = Scratch::new("ais-token");
     let res = dir.path().join("r.json");
     let secret = "tok-SECRET-4242";
-    let run = run_ais(
-        &c,
-        0,
-        &[
-            "--bucket",
-            "tokb",
-            "--pctput",
-            "100",
-            "--maxputs",
-            "20",
-            "--minsize",
-            "1K",
-            "--maxsize",
-            "1K",
-            "--result",
-            res.to_str().unwrap(),
-            "--json",
-        ],
-        &[("AIS_AUTHN_TOKEN", secret)],
-    );
+    let run = ais(&c, 0)
+        .bucket("tokb")
+        .pctput(100)
+        .maxputs(20)
+        .size("1K")
+        .result(&res)
+        .flag("--json")
+        .env("AIS_AUTHN_TOKEN", secret)
+        .run();
     run.ok();
     let file = std::fs::read_to_string(&res).unwrap();
     for (what, text) in [
@@ -228,27 +171,17 @@ fn ais_token_is_never_written_and_new_buckets_need_puts() {
         "auth recorded as a flag",
     );
     // AIS_ENDPOINT stands in for --endpoint.
-    let via_env = ringload_env(
-        &[
-            "run",
-            "--protocol",
-            "ais",
-            "--bucket",
-            "envb",
-            "--pctput",
-            "100",
-            "--maxputs",
-            "5",
-            "--minsize",
-            "1K",
-            "--maxsize",
-            "1K",
-        ],
-        &[("AIS_ENDPOINT", &c.proxies[0])],
-    );
+    let via_env = Run::new()
+        .protocol("ais")
+        .bucket("envb")
+        .pctput(100)
+        .maxputs(5)
+        .size("1K")
+        .env("AIS_ENDPOINT", &c.proxies[0])
+        .run();
     via_env.ok();
     via_env.check(!via_env.stderr().contains("built-in"), "used AIS_ENDPOINT");
-    let fresh = run_ais(&c, 0, &["--bucket", "empty-new", "--duration", "2s"], &[]);
+    let fresh = ais(&c, 0).bucket("empty-new").duration("2s").run();
     fresh.check(
         fresh.code() == 2,
         "a GET run on a just-created bucket is a usage error",
@@ -264,31 +197,20 @@ fn ais_token_is_never_written_and_new_buckets_need_puts() {
 #[test]
 fn ais_cleanup_destroys_the_bucket() {
     let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
-    let run = run_ais(
-        &c,
-        0,
-        &[
-            "--bucket",
-            "tmp",
-            "--pctput",
-            "100",
-            "--maxputs",
-            "50",
-            "--minsize",
-            "1K",
-            "--maxsize",
-            "1K",
-            "--cleanup",
-        ],
-        &[],
-    );
+    let run = ais(&c, 0)
+        .bucket("tmp")
+        .pctput(100)
+        .maxputs(50)
+        .size("1K")
+        .flag("--cleanup")
+        .run();
     run.ok();
     run.check(
         run.stderr().contains("Cleaning up...") && run.stderr().contains("Done"),
         "says so",
     );
     assert_eq!(Cluster::sum(&c.targets, "put"), 50);
-    let after = run_ais(&c, 0, &["--bucket", "tmp", "--duration", "1s"], &[]);
+    let after = ais(&c, 0).bucket("tmp").duration("1s").run();
     after.check(
         after.code() == 2,
         "the bucket is gone: a read-only run is refused",
@@ -301,29 +223,17 @@ fn ais_cleanup_destroys_the_bucket() {
 #[test]
 fn builtin_targets_for_ais_and_s3() {
     for proto in ["ais", "s3"] {
-        let run = ringload_env(
-            &[
-                "run",
-                "--protocol",
-                proto,
-                "--duration",
-                "2s",
-                "--minsize",
-                "4K",
-                "--maxsize",
-                "4K",
-                "--prefill",
-                "200",
-                "--numworkers",
-                "4",
-                "--json",
-            ],
-            &[
-                ("AWS_ACCESS_KEY_ID", "AK"),
-                ("AWS_SECRET_ACCESS_KEY", "SK"),
-                ("AWS_PROFILE", ""),
-            ],
-        );
+        let run = Run::new()
+            .protocol(proto)
+            .duration("2s")
+            .size("4K")
+            .arg("--prefill", "200")
+            .workers(4)
+            .flag("--json")
+            .env("AWS_ACCESS_KEY_ID", "AK")
+            .env("AWS_SECRET_ACCESS_KEY", "SK")
+            .env("AWS_PROFILE", "")
+            .run();
         run.ok();
         run.check(
             run.stderr().contains(&format!("built-in {proto} target")),

@@ -1,7 +1,7 @@
 //! End-to-end: misbehaving servers (written here, on loopback) under both drivers. Every
 //! failure is counted by kind and none is counted as a success.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -67,29 +67,20 @@ impl Drop for Fake {
     }
 }
 
-fn run_against(f: &Fake, driver: &str, extra: &[&str]) -> (Run, serde_json::Value) {
+fn run_against(f: &Fake, driver: &str, extra: &[&str]) -> (Ran, serde_json::Value) {
     let s = Scratch::new("fault");
     let fl = s.path().join("l");
     std::fs::write(&fl, "obj\n").unwrap();
     let res = s.path().join("r.json");
-    let url = f.url();
-    let mut args = vec![
-        "run",
-        "--endpoint",
-        &url,
-        "--driver",
-        driver,
-        "--filelist",
-        fl.to_str().unwrap(),
-        "--numworkers",
-        "2",
-        "--cores",
-        "1",
-        "--result",
-        res.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let run = ringload(&args);
+    let run = Run::new()
+        .endpoint(&f.url())
+        .driver(driver)
+        .filelist(&fl)
+        .workers(2)
+        .cores(1)
+        .result(&res)
+        .args(extra)
+        .run();
     let v = if res.exists() {
         result(&res)
     } else {

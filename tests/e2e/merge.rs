@@ -3,7 +3,7 @@
 //! merge, order independence (property tests), and the real binary end to end on rank files
 //! written by `ringload run` on loopback.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -440,35 +440,23 @@ fn a_previous_summary_is_ignored_and_a_rerun_is_identical() {
 fn end_to_end_on_real_rank_files() {
     let dir = Scratch::new("merge-e2e");
     let d = dir.path().to_path_buf();
-    let runs: Vec<Run> = std::thread::scope(|s| {
+    let runs: Vec<Ran> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..2)
             .map(|r| {
                 let d = d.clone();
                 s.spawn(move || {
                     let res = d.join(format!("rank-{r}.json"));
-                    ringload(&[
-                        "run",
-                        "--duration",
-                        "2s",
-                        "--minsize",
-                        "4K",
-                        "--maxsize",
-                        "4K",
-                        "--numworkers",
-                        "4",
-                        "--statsinterval",
-                        "1s",
-                        "--rank",
-                        &r.to_string(),
-                        "--ranks",
-                        "2",
-                        "--run-id",
-                        "e2e",
-                        "--result",
-                        res.to_str().unwrap(),
-                        "--cores",
-                        "1",
-                    ])
+                    Run::new()
+                        .duration("2s")
+                        .size("4K")
+                        .workers(4)
+                        .arg("--statsinterval", "1s")
+                        .rank(r)
+                        .arg("--ranks", "2")
+                        .arg("--run-id", "e2e")
+                        .result(&res)
+                        .cores(1)
+                        .run()
                 })
             })
             .collect();
@@ -539,24 +527,15 @@ fn end_to_end_on_real_rank_files() {
     // A single `ringload run` (rank 0 of 1) merges too.
     let one = Scratch::new("merge-single");
     let res = one.path().join("result.json");
-    ringload(&[
-        "run",
-        "--duration",
-        "1s",
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-        "--numworkers",
-        "2",
-        "--statsinterval",
-        "1s",
-        "--result",
-        res.to_str().unwrap(),
-        "--cores",
-        "1",
-    ])
-    .ok();
+    Run::new()
+        .duration("1s")
+        .size("4K")
+        .workers(2)
+        .arg("--statsinterval", "1s")
+        .result(&res)
+        .cores(1)
+        .run()
+        .ok();
     let out = one.path().join("report");
     ringload(&[
         "merge",
@@ -571,7 +550,14 @@ fn end_to_end_on_real_rank_files() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    // The saved failing seeds are in merge.proptest-regressions next to this file (the default
+    // would look beside `main.rs`, in tests/proptest-regressions/merge.txt).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..ProptestConfig::with_cases(24)
+    })]
 
     /// Any order of the rank files gives a byte-identical summary.json, and the merged
     /// percentiles equal those of one histogram built from all the values.

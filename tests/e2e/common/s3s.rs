@@ -95,19 +95,16 @@ impl Drop for S3sFs {
     }
 }
 
-pub fn run_s3(s: &S3sFs, secret: &str, args: &[&str]) -> Run {
-    let url = s.url();
-    let mut all = vec!["run", "--protocol", "s3", "--s3endpoint", &url];
-    all.extend_from_slice(args);
-    ringload_env(
-        &all,
-        &[
-            ("AWS_ACCESS_KEY_ID", AK),
-            ("AWS_SECRET_ACCESS_KEY", secret),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_PROFILE", ""),
-            ("AWS_SHARED_CREDENTIALS_FILE", NO_FILE),
-            ("AWS_CONFIG_FILE", NO_FILE),
-        ],
-    )
+/// `ringload run --protocol s3 --s3endpoint` this server, signing with the fixed access key
+/// and `secret`, with no credentials file or profile of the machine's.
+pub fn s3(s: &S3sFs, secret: &str) -> Run {
+    Run::new()
+        .protocol("s3")
+        .arg("--s3endpoint", s.url())
+        .env("AWS_ACCESS_KEY_ID", AK)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_PROFILE", "")
+        .env("AWS_SHARED_CREDENTIALS_FILE", NO_FILE)
+        .env("AWS_CONFIG_FILE", NO_FILE)
 }

@@ -1,7 +1,7 @@
 //! End-to-end: the binary's contract — usage errors (exit 2 naming the flag), a dead endpoint
 //! (exit 1 within about 5 s), the built-in target quick start, signals, and the epoll fallback.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,9 @@ fn bad_values_exit_2_and_name_the_flag() {
 #[test]
 fn get_with_no_names_exits_2() {
     let port = free_port();
-    let run = ringload(&["run", "--endpoint", &format!("http://127.0.0.1:{port}")]);
+    let run = Run::new()
+        .endpoint(&format!("http://127.0.0.1:{port}"))
+        .run();
     run.check(run.code() == 2, "expected exit 2");
     run.check(
         run.stderr().contains("--filelist"),
@@ -46,15 +48,11 @@ fn get_with_no_names_exits_2() {
 fn refused_endpoint_exits_1_quickly() {
     let port = free_port();
     let t = Instant::now();
-    let run = ringload(&[
-        "run",
-        "--endpoint",
-        &format!("http://127.0.0.1:{port}"),
-        "--pctput",
-        "100",
-        "--duration",
-        "30s",
-    ]);
+    let run = Run::new()
+        .endpoint(&format!("http://127.0.0.1:{port}"))
+        .pctput(100)
+        .duration("30s")
+        .run();
     run.check(run.code() == 1, "expected exit 1");
     run.check(run.stderr().contains("cannot connect"), "clear message");
     assert!(
@@ -66,7 +64,7 @@ fn refused_endpoint_exits_1_quickly() {
 
 #[test]
 fn help_documents_every_flag_with_defaults() {
-    let run = ringload(&["run", "--help"]);
+    let run = Run::new().flag("--help").run();
     run.ok();
     let h = run.stdout();
     for flag in [
@@ -109,23 +107,14 @@ fn builtin_target_quick_start() {
     for driver in DRIVERS {
         let s = Scratch::new("quick");
         let res = s.path().join("r.json");
-        let run = ringload(&[
-            "run",
-            "--duration",
-            "2s",
-            "--minsize",
-            "4K",
-            "--maxsize",
-            "64K",
-            "--numworkers",
-            "8",
-            "--driver",
-            driver,
-            "--statsinterval",
-            "1s",
-            "--result",
-            res.to_str().unwrap(),
-        ]);
+        let run = Run::new()
+            .duration("2s")
+            .sizes("4K", "64K")
+            .workers(8)
+            .driver(driver)
+            .arg("--statsinterval", "1s")
+            .result(&res)
+            .run();
         run.ok();
         run.check(
             run.stderr().contains("built-in target"),
@@ -147,25 +136,16 @@ fn builtin_target_quick_start() {
 fn verifyhash_against_builtin_content() {
     let s = Scratch::new("verify");
     let res = s.path().join("r.json");
-    ringload(&[
-        "run",
-        "--duration",
-        "1s",
-        "--minsize",
-        "1K",
-        "--maxsize",
-        "300K",
-        "--numworkers",
-        "4",
-        "--verifyhash",
-        "--readoff",
-        "0",
-        "--result",
-        res.to_str().unwrap(),
-        "--prefill",
-        "50",
-    ])
-    .ok();
+    Run::new()
+        .duration("1s")
+        .sizes("1K", "300K")
+        .workers(4)
+        .flag("--verifyhash")
+        .arg("--readoff", "0")
+        .result(&res)
+        .arg("--prefill", "50")
+        .run()
+        .ok();
     let v = result(&res);
     assert!(op(&v, "get", "count") > 10);
     assert_eq!(op(&v, "get", "errors"), 0, "{v}");
@@ -175,18 +155,12 @@ fn verifyhash_against_builtin_content() {
 fn sigint_writes_an_interrupted_result() {
     let s = Scratch::new("sig");
     let res = s.path().join("r.json");
-    let bin = env!("CARGO_BIN_EXE_ringload");
-    let mut child = std::process::Command::new(bin)
-        .args([
-            "run",
-            "--duration",
-            "60s",
-            "--minsize",
-            "4K",
-            "--maxsize",
-            "4K",
-        ])
-        .args(["--numworkers", "4", "--result", res.to_str().unwrap()])
+    let mut child = Run::new()
+        .duration("60s")
+        .size("4K")
+        .workers(4)
+        .result(&res)
+        .command()
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -220,40 +194,23 @@ fn sigint_writes_an_interrupted_result() {
 fn auto_falls_back_to_epoll_and_says_so() {
     let s = Scratch::new("fallback");
     let res = s.path().join("r.json");
-    let run = ringload_env(
-        &[
-            "run",
-            "--duration",
-            "1s",
-            "--minsize",
-            "4K",
-            "--maxsize",
-            "4K",
-            "--numworkers",
-            "4",
-            "--result",
-            res.to_str().unwrap(),
-        ],
-        &[("RINGLOAD_SIMULATE_NO_URING", "1")],
-    );
+    let run = Run::new()
+        .duration("1s")
+        .size("4K")
+        .workers(4)
+        .result(&res)
+        .env("RINGLOAD_SIMULATE_NO_URING", "1")
+        .run();
     run.ok();
     let notes = run.stderr().matches("using the epoll driver").count();
     run.check(notes == 1, "exactly one fallback note");
     assert_eq!(result(&res)["workload"]["driver_used"], "epoll");
-    let forced = ringload_env(
-        &[
-            "run",
-            "--duration",
-            "1s",
-            "--driver",
-            "uring",
-            "--minsize",
-            "4K",
-            "--maxsize",
-            "4K",
-        ],
-        &[("RINGLOAD_SIMULATE_NO_URING", "1")],
-    );
+    let forced = Run::new()
+        .duration("1s")
+        .driver("uring")
+        .size("4K")
+        .env("RINGLOAD_SIMULATE_NO_URING", "1")
+        .run();
     forced.check(
         forced.code() == 1,
         "--driver uring fails where io_uring is unavailable",
@@ -266,17 +223,7 @@ fn result_file_is_never_overwritten() {
     let s = Scratch::new("over");
     let res = s.path().join("r.json");
     std::fs::write(&res, "{}").unwrap();
-    let run = ringload(&[
-        "run",
-        "--duration",
-        "1s",
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-        "--result",
-        res.to_str().unwrap(),
-    ]);
+    let run = Run::new().duration("1s").size("4K").result(&res).run();
     run.check(run.code() == 2, "must refuse before running");
     run.check(run.stderr().contains("--result"), "names the flag");
     assert_eq!(std::fs::read_to_string(&res).unwrap(), "{}");
@@ -334,18 +281,12 @@ fn seccomp_blocked_io_uring_falls_back_to_epoll() {
     let prog_addr = &prog as *const SockFprog as usize;
     let s = Scratch::new("seccomp");
     let res = s.path().join("r.json");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ringload"));
-    cmd.args([
-        "run",
-        "--duration",
-        "1s",
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-    ])
-    .args(["--numworkers", "4", "--result", res.to_str().unwrap()])
-    .env_remove("RINGLOAD_DRIVER");
+    let mut cmd = Run::new()
+        .duration("1s")
+        .size("4K")
+        .workers(4)
+        .result(&res)
+        .command();
     // SAFETY: only prctl calls (async-signal-safe) run between fork and exec; `prog` and
     // `filter` outlive the spawn because the parent keeps them on its stack.
     unsafe {
@@ -359,7 +300,7 @@ fn seccomp_blocked_io_uring_falls_back_to_epoll() {
         });
     }
     let out = cmd.output().unwrap();
-    let run = Run {
+    let run = Ran {
         cmd: "ringload run (seccomp: io_uring_setup → EPERM)".into(),
         out,
     };
@@ -376,20 +317,13 @@ fn seccomp_blocked_io_uring_falls_back_to_epoll() {
 /// `--json`: stdout is exactly one JSON document (the table and summary go to stderr).
 #[test]
 fn json_output_is_machine_readable() {
-    let run = ringload(&[
-        "run",
-        "--duration",
-        "1s",
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-        "--numworkers",
-        "2",
-        "--json",
-        "--statsinterval",
-        "1s",
-    ]);
+    let run = Run::new()
+        .duration("1s")
+        .size("4K")
+        .workers(2)
+        .flag("--json")
+        .arg("--statsinterval", "1s")
+        .run();
     run.ok();
     let v: serde_json::Value = serde_json::from_str(&run.stdout())
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", run.stdout()));
@@ -406,18 +340,12 @@ fn json_output_is_machine_readable() {
 fn duration_is_not_overshot() {
     let s = Scratch::new("dur");
     let res = s.path().join("r.json");
-    ringload(&[
-        "run",
-        "--duration",
-        "1500ms",
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-        "--result",
-        res.to_str().unwrap(),
-    ])
-    .ok();
+    Run::new()
+        .duration("1500ms")
+        .size("4K")
+        .result(&res)
+        .run()
+        .ok();
     let v = result(&res);
     let ns = v["end_unix_ns"].as_u64().unwrap() - v["start_unix_ns"].as_u64().unwrap();
     assert!(

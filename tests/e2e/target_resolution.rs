@@ -5,7 +5,7 @@
 //! and a typed flag beats the spec; and only when nothing names a target is the built-in one
 //! loaded, which the plan line, the closing note and the result file's `target` say.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -17,25 +17,15 @@ fn dead_url() -> String {
     format!("http://127.0.0.1:{}", free_port())
 }
 
-/// Small PUT-only run flags (20 objects of 1 KiB) writing the result to `res`.
-fn fill_args<'a>(bucket: &'a str, res: &'a Path) -> Vec<&'a str> {
-    vec![
-        "run",
-        "--bucket",
-        bucket,
-        "--pctput",
-        "100",
-        "--maxputs",
-        "20",
-        "--minsize",
-        "1K",
-        "--maxsize",
-        "1K",
-        "--numworkers",
-        "2",
-        "--result",
-        res.to_str().unwrap(),
-    ]
+/// A small PUT-only run (20 objects of 1 KiB) writing the result to `res`.
+fn fill(bucket: &str, res: &Path) -> Run {
+    Run::new()
+        .bucket(bucket)
+        .pctput(100)
+        .maxputs(20)
+        .size("1K")
+        .workers(2)
+        .result(res)
 }
 
 fn target_of(res: &Path) -> serde_json::Value {
@@ -50,9 +40,10 @@ fn ais_endpoint_alone_loads_that_cluster() {
     for driver in DRIVERS {
         let res = s.path().join(format!("{driver}.json"));
         let bucket = format!("ais://env-{driver}");
-        let mut args = fill_args(&bucket, &res);
-        args.extend(["--driver", driver]);
-        let run = ringload_env(&args, &[("AIS_ENDPOINT", &c.proxies[0])]);
+        let run = fill(&bucket, &res)
+            .driver(driver)
+            .env("AIS_ENDPOINT", &c.proxies[0])
+            .run();
         run.ok();
         run.check(
             !run.stderr().contains("built-in"),
@@ -80,20 +71,14 @@ fn s3endpoint_alone_with_a_dead_port_is_unreachable() {
     let s = Scratch::new("tr-s3dead");
     let res = s.path().join("r.json");
     let url = dead_url();
-    let run = ringload_env(
-        &[
-            "run",
-            "--s3endpoint",
-            &url,
-            "--bucket",
-            "b",
-            "--duration",
-            "2s",
-            "--result",
-            res.to_str().unwrap(),
-        ],
-        &[("AWS_ACCESS_KEY_ID", "ak"), ("AWS_SECRET_ACCESS_KEY", "sk")],
-    );
+    let run = Run::new()
+        .arg("--s3endpoint", &url)
+        .bucket("b")
+        .duration("2s")
+        .result(&res)
+        .env("AWS_ACCESS_KEY_ID", "ak")
+        .env("AWS_SECRET_ACCESS_KEY", "sk")
+        .run();
     run.check(run.code() == 1, "a dead --s3endpoint fails the run");
     run.check(
         run.stderr().contains("cannot connect to") && run.stderr().contains(&url),
@@ -107,14 +92,13 @@ fn s3endpoint_alone_with_a_dead_port_is_unreachable() {
     assert_eq!(v["target"]["source"], "flag", "{v}");
     assert_eq!(v["target"]["endpoint"], url.as_str(), "{v}");
     // The same through S3_ENDPOINT, without a protocol.
-    let run = ringload_env(
-        &["run", "--bucket", "b", "--duration", "2s"],
-        &[
-            ("S3_ENDPOINT", &url),
-            ("AWS_ACCESS_KEY_ID", "ak"),
-            ("AWS_SECRET_ACCESS_KEY", "sk"),
-        ],
-    );
+    let run = Run::new()
+        .bucket("b")
+        .duration("2s")
+        .env("S3_ENDPOINT", &url)
+        .env("AWS_ACCESS_KEY_ID", "ak")
+        .env("AWS_SECRET_ACCESS_KEY", "sk")
+        .run();
     run.check(run.code() == 1, "a dead S3_ENDPOINT fails the run");
     run.check(
         run.stderr().contains("env:S3_ENDPOINT"),
@@ -127,10 +111,9 @@ fn ringload_endpoint_implies_http() {
     let ng = Nginx::start();
     let s = Scratch::new("tr-http");
     let res = s.path().join("r.json");
-    let run = ringload_env(
-        &fill_args("envhttp", &res),
-        &[("RINGLOAD_ENDPOINT", &ng.url())],
-    );
+    let run = fill("envhttp", &res)
+        .env("RINGLOAD_ENDPOINT", &ng.url())
+        .run();
     run.ok();
     let t = target_of(&res);
     assert_eq!(t["protocol"], "http", "{t}");
@@ -147,11 +130,12 @@ fn ringload_endpoint_implies_http() {
 #[test]
 fn contradictions_and_ambiguity_exit_2_naming_both() {
     let url = dead_url();
-    let quick = ["run", "--duration", "1s"];
-    let run = ringload_env(
-        &[&quick[..], &["--protocol", "http"]].concat(),
-        &[("AIS_ENDPOINT", &url)],
-    );
+    let quick = Run::new().duration("1s");
+    let run = quick
+        .clone()
+        .protocol("http")
+        .env("AIS_ENDPOINT", &url)
+        .run();
     run.check(run.code() == 2, "--protocol http with only AIS_ENDPOINT");
     run.check(
         run.stderr().contains("--protocol http")
@@ -159,16 +143,21 @@ fn contradictions_and_ambiguity_exit_2_naming_both() {
             && run.stderr().contains("--protocol ais"),
         "names both and the fix",
     );
-    let run = ringload_env(
-        &[&quick[..], &["--protocol", "ais", "--s3endpoint", &url]].concat(),
-        &[],
-    );
+    let run = quick
+        .clone()
+        .protocol("ais")
+        .arg("--s3endpoint", &url)
+        .run();
     run.check(run.code() == 2, "--protocol ais with --s3endpoint");
     run.check(
         run.stderr().contains("--protocol ais") && run.stderr().contains("--s3endpoint"),
         "names both",
     );
-    let run = ringload_env(&quick, &[("AIS_ENDPOINT", &url), ("S3_ENDPOINT", &url)]);
+    let run = quick
+        .clone()
+        .env("AIS_ENDPOINT", &url)
+        .env("S3_ENDPOINT", &url)
+        .run();
     run.check(run.code() == 2, "two variables, no protocol");
     run.check(
         run.stderr().contains("AIS_ENDPOINT")
@@ -177,14 +166,12 @@ fn contradictions_and_ambiguity_exit_2_naming_both() {
         "names both and the fix",
     );
     // An empty variable counts as unset: this one loads the built-in target.
-    let run = ringload_env(
-        &[
-            &quick[..],
-            &["--minsize", "1K", "--maxsize", "1K", "--prefill", "10"],
-        ]
-        .concat(),
-        &[("AIS_ENDPOINT", ""), ("S3_ENDPOINT", "")],
-    );
+    let run = quick
+        .size("1K")
+        .arg("--prefill", "10")
+        .env("AIS_ENDPOINT", "")
+        .env("S3_ENDPOINT", "")
+        .run();
     run.ok();
 }
 
@@ -192,21 +179,13 @@ fn contradictions_and_ambiguity_exit_2_naming_both() {
 fn nothing_named_loads_the_builtin_target_and_says_so() {
     let s = Scratch::new("tr-builtin");
     let res = s.path().join("r.json");
-    let run = ringload(&[
-        "run",
-        "--duration",
-        "1s",
-        "--minsize",
-        "1K",
-        "--maxsize",
-        "1K",
-        "--numworkers",
-        "2",
-        "--prefill",
-        "20",
-        "--result",
-        res.to_str().unwrap(),
-    ]);
+    let run = Run::new()
+        .duration("1s")
+        .size("1K")
+        .workers(2)
+        .arg("--prefill", "20")
+        .result(&res)
+        .run();
     run.ok();
     let err = run.stderr();
     let plan = err
@@ -254,7 +233,7 @@ fn spec_endpoint_beats_env_and_a_flag_beats_the_spec() {
     let dead = dead_url();
     // The spec names the live proxy; AIS_ENDPOINT a dead port.
     let f = spec("beats-env", &c.proxies[0]);
-    let run = ringload_env(&["run", "--spec", &f], &[("AIS_ENDPOINT", &dead)]);
+    let run = Run::new().spec(&f).env("AIS_ENDPOINT", &dead).run();
     run.ok();
     run.check(
         run.stderr().contains("AIS_ENDPOINT") && run.stderr().contains("is not used"),
@@ -265,7 +244,7 @@ fn spec_endpoint_beats_env_and_a_flag_beats_the_spec() {
     assert_eq!(t["endpoint"], c.proxies[0].as_str(), "{t}");
     // The spec names a dead port; --endpoint on the command line the live proxy.
     let f = spec("flag-wins", &dead);
-    let run = ringload_env(&["run", "--spec", &f, "--endpoint", &c.proxies[0]], &[]);
+    let run = Run::new().spec(&f).endpoint(&c.proxies[0]).run();
     run.ok();
     let t = target_of(&results.join("flag-wins/rank-0.json"));
     assert_eq!(t["source"], "flag", "{t}");

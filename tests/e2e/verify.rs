@@ -3,7 +3,7 @@
 //! error, a file ringload did not write (and no checksum) is `verify-unknown`, and every other
 //! object is a verified success. Under both drivers where a driver is involved.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -54,30 +54,18 @@ fn nginx_put_objects_verify_and_corruption_is_counted() {
     for driver in DRIVERS {
         let ng = Nginx::start();
         let res = ng.dir.path().join("put.json");
-        ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            "bk",
-            "--driver",
-            driver,
-            "--pctput",
-            "100",
-            "--maxputs",
-            "50",
-            "--minsize",
-            "4K",
-            "--maxsize",
-            "3M",
-            "--numworkers",
-            "4",
-            "--cores",
-            "2",
-            "--result",
-            res.to_str().unwrap(),
-        ])
-        .ok();
+        Run::new()
+            .endpoint(&ng.url())
+            .bucket("bk")
+            .driver(driver)
+            .pctput(100)
+            .maxputs(50)
+            .sizes("4K", "3M")
+            .workers(4)
+            .cores(2)
+            .result(&res)
+            .run()
+            .ok();
         assert_eq!(op(&result(&res), "put", "count"), 50, "{driver}: 50 PUTs");
         let bucket = ng.data().join("bk");
         let files = files_under(&bucket);
@@ -95,27 +83,18 @@ fn nginx_put_objects_verify_and_corruption_is_counted() {
         let fl = ng.dir.path().join("names.txt");
         std::fs::write(&fl, list).unwrap();
         let res = ng.dir.path().join("get.json");
-        let run = ringload(&[
-            "run",
-            "--endpoint",
-            &ng.url(),
-            "--bucket",
-            "bk",
-            "--driver",
-            driver,
-            "--filelist",
-            fl.to_str().unwrap(),
-            "--epochs",
-            "1",
-            "--uniquegets",
-            "--verifyhash",
-            "--numworkers",
-            "4",
-            "--cores",
-            "2",
-            "--result",
-            res.to_str().unwrap(),
-        ]);
+        let run = Run::new()
+            .endpoint(&ng.url())
+            .bucket("bk")
+            .driver(driver)
+            .filelist(&fl)
+            .epochs(1)
+            .flag("--uniquegets")
+            .flag("--verifyhash")
+            .workers(4)
+            .cores(2)
+            .result(&res)
+            .run();
         run.ok();
         let v = result(&res);
         run.check(op(&v, "get", "count") == 47, "47 verified GETs");
@@ -155,29 +134,16 @@ fn s3_corrupted_object_is_a_verify_error() {
         let s = S3sFs::start("vbk");
         let dir = Scratch::new("s3-verify");
         let res = dir.path().join("put.json");
-        run_s3(
-            &s,
-            SK,
-            &[
-                "--bucket",
-                "vbk",
-                "--driver",
-                driver,
-                "--pctput",
-                "100",
-                "--maxputs",
-                "20",
-                "--minsize",
-                "8K",
-                "--maxsize",
-                "256K",
-                "--numworkers",
-                "4",
-                "--result",
-                res.to_str().unwrap(),
-            ],
-        )
-        .ok();
+        s3(&s, SK)
+            .bucket("vbk")
+            .driver(driver)
+            .pctput(100)
+            .maxputs(20)
+            .sizes("8K", "256K")
+            .workers(4)
+            .result(&res)
+            .run()
+            .ok();
         assert_eq!(op(&result(&res), "put", "count"), 20, "{driver}: 20 PUTs");
         let files = files_under(&s.dir.path().join("vbk"));
         assert_eq!(files.len(), 20, "{driver}: s3s-fs stored 20 objects");
@@ -188,24 +154,15 @@ fn s3_corrupted_object_is_a_verify_error() {
         let foreign: Vec<u8> = (0..30_000u32).map(|i| (i * 13 % 241) as u8).collect();
         std::fs::write(s.dir.path().join("vbk").join("foreign"), foreign).unwrap();
         let res = dir.path().join("get.json");
-        let run = run_s3(
-            &s,
-            SK,
-            &[
-                "--bucket",
-                "vbk",
-                "--driver",
-                driver,
-                "--epochs",
-                "1",
-                "--uniquegets",
-                "--verifyhash",
-                "--numworkers",
-                "4",
-                "--result",
-                res.to_str().unwrap(),
-            ],
-        );
+        let run = s3(&s, SK)
+            .bucket("vbk")
+            .driver(driver)
+            .epochs(1)
+            .flag("--uniquegets")
+            .flag("--verifyhash")
+            .workers(4)
+            .result(&res)
+            .run();
         run.ok();
         let v = result(&res);
         run.check(
@@ -233,55 +190,34 @@ fn builtin_ais_objects_verify_with_their_checksums() {
         let dir = Scratch::new("ais-verify");
         let ep = &c.proxies[0];
         let res = dir.path().join("put.json");
-        let put = ringload(&[
-            "run",
-            "--protocol",
-            "ais",
-            "--endpoint",
-            ep,
-            "--bucket",
-            "ais://vb",
-            "--driver",
-            driver,
-            "--pctput",
-            "100",
-            "--maxputs",
-            "30",
-            "--minsize",
-            "2K",
-            "--maxsize",
-            "2M",
-            "--numworkers",
-            "4",
-            "--result",
-            res.to_str().unwrap(),
-        ]);
+        let put = Run::new()
+            .protocol("ais")
+            .endpoint(ep)
+            .bucket("ais://vb")
+            .driver(driver)
+            .pctput(100)
+            .maxputs(30)
+            .sizes("2K", "2M")
+            .workers(4)
+            .result(&res)
+            .run();
         put.ok();
         for (k, readlen) in [None, Some("1000")].into_iter().enumerate() {
             let res = dir.path().join(format!("get{k}.json"));
-            let mut args = vec![
-                "run",
-                "--protocol",
-                "ais",
-                "--endpoint",
-                ep,
-                "--bucket",
-                "ais://vb",
-                "--driver",
-                driver,
-                "--epochs",
-                "1",
-                "--uniquegets",
-                "--verifyhash",
-                "--numworkers",
-                "4",
-                "--result",
-                res.to_str().unwrap(),
-            ];
+            let mut get = Run::new()
+                .protocol("ais")
+                .endpoint(ep)
+                .bucket("ais://vb")
+                .driver(driver)
+                .epochs(1)
+                .flag("--uniquegets")
+                .flag("--verifyhash")
+                .workers(4)
+                .result(&res);
             if let Some(n) = readlen {
-                args.extend_from_slice(&["--readoff", "100", "--readlen", n]);
+                get = get.arg("--readoff", "100").arg("--readlen", n);
             }
-            let run = ringload(&args);
+            let run = get.run();
             run.ok();
             let v = result(&res);
             run.check(op(&v, "get", "count") == 30, "30 verified GETs");

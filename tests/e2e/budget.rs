@@ -3,13 +3,13 @@
 //! too big refused at once and cheaply, the soft limit raised to the hard one, and a run whose
 //! descriptors run out while it loads (the built-in target is in-process and shares them).
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Run, Scratch, DRIVERS};
+use common::{Ran, Run, Scratch, DRIVERS};
 
 /// Sets `RLIMIT_NOFILE` to `soft`/`hard` in the child of `c` before it execs.
 fn limit_nofile(c: &mut Command, soft: u64, hard: u64) {
@@ -33,20 +33,10 @@ fn limit_nofile(c: &mut Command, soft: u64, hard: u64) {
 /// its output, its wall time and its peak resident size (KiB, from `wait4`'s rusage).
 // The child is reaped by `wait4` (for its own rusage), which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-fn run_limited(args: &[&str], nofile: (u64, u64), env: &[(&str, &str)]) -> (Run, Duration, i64) {
+fn run_limited(run: Run, nofile: (u64, u64)) -> (Ran, Duration, i64) {
     let bin = env!("CARGO_BIN_EXE_ringload");
-    let mut c = Command::new(bin);
-    c.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_remove("RINGLOAD_DRIVER")
-        .env_remove("RINGLOAD_ENDPOINT")
-        .env_remove("AIS_ENDPOINT")
-        .env_remove("S3_ENDPOINT");
-    for (k, v) in env {
-        c.env(k, v);
-    }
+    let mut c = run.command();
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
     let (soft, hard) = nofile;
     limit_nofile(&mut c, soft, hard);
     let t = Instant::now();
@@ -77,8 +67,11 @@ fn run_limited(args: &[&str], nofile: (u64, u64), env: &[(&str, &str)]) -> (Run,
         stdout,
         stderr,
     };
-    let run = Run {
-        cmd: format!("ulimit -Sn {soft} -Hn {hard}; {bin} {}", args.join(" ")),
+    let run = Ran {
+        cmd: format!(
+            "ulimit -Sn {soft} -Hn {hard}; {bin} {}",
+            run.argv().join(" ")
+        ),
         out,
     };
     (run, elapsed, usage.ru_maxrss)
@@ -86,11 +79,8 @@ fn run_limited(args: &[&str], nofile: (u64, u64), env: &[(&str, &str)]) -> (Run,
 
 #[test]
 fn a_hundred_million_workers_are_refused_at_once_and_cheaply() {
-    let (run, took, maxrss_kib) = run_limited(
-        &["run", "--numworkers", "100000000", "--duration", "2s"],
-        (1024, 1024),
-        &[],
-    );
+    let (run, took, maxrss_kib) =
+        run_limited(Run::new().workers(100000000).duration("2s"), (1024, 1024));
     run.check(run.code() == 2, "expected exit 2");
     let err = run.stderr();
     run.check(
@@ -108,17 +98,8 @@ fn a_hundred_million_workers_are_refused_at_once_and_cheaply() {
 fn two_thousand_workers_under_a_hard_limit_of_1024_exit_2() {
     for driver in DRIVERS {
         let (run, took, _) = run_limited(
-            &[
-                "run",
-                "--driver",
-                driver,
-                "--numworkers",
-                "2000",
-                "--duration",
-                "2s",
-            ],
+            Run::new().driver(driver).workers(2000).duration("2s"),
             (1024, 1024),
-            &[],
         );
         run.check(run.code() == 2, "expected exit 2");
         let err = run.stderr();
@@ -140,17 +121,11 @@ fn two_thousand_workers_under_a_hard_limit_of_1024_exit_2() {
 #[test]
 fn a_prefill_that_cannot_fit_in_memory_is_refused_before_filling() {
     let (run, took, maxrss_kib) = run_limited(
-        &[
-            "run",
-            "--numworkers",
-            "4",
-            "--prefill",
-            "10000000000",
-            "--duration",
-            "2s",
-        ],
+        Run::new()
+            .workers(4)
+            .arg("--prefill", "10000000000")
+            .duration("2s"),
         (1024, 1024),
-        &[],
     );
     run.check(run.code() == 2, "expected exit 2");
     let err = run.stderr();
@@ -175,22 +150,13 @@ fn the_soft_limit_is_raised_to_the_hard_limit() {
     // limit of 256 allows, well within the hard limit of 4096.
     for driver in DRIVERS {
         let (run, _, _) = run_limited(
-            &[
-                "run",
-                "--driver",
-                driver,
-                "--numworkers",
-                "500",
-                "--minsize",
-                "1KiB",
-                "--maxsize",
-                "1KiB",
-                "--duration",
-                "2s",
-                "--json",
-            ],
+            Run::new()
+                .driver(driver)
+                .workers(500)
+                .size("1KiB")
+                .duration("2s")
+                .flag("--json"),
             (256, 4096),
-            &[],
         );
         run.check(run.code() == 0, "expected exit 0");
         let doc: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
@@ -211,27 +177,16 @@ fn descriptors_running_out_during_the_run_are_fd_limit_errors() {
         let run_dir = dir.path().join("x");
         let res = run_dir.join("rank-0.json");
         let (run, _, _) = run_limited(
-            &[
-                "run",
-                "--driver",
-                driver,
-                "--cores",
-                "1",
-                "--numworkers",
-                "30",
-                "--minsize",
-                "1KiB",
-                "--maxsize",
-                "1KiB",
-                "--duration",
-                "2s",
-                "--results-dir",
-                dir.path().to_str().unwrap(),
-                "--run-id",
-                "x",
-            ],
+            Run::new()
+                .driver(driver)
+                .cores(1)
+                .workers(30)
+                .size("1KiB")
+                .duration("2s")
+                .arg("--results-dir", dir.path().to_str().unwrap())
+                .arg("--run-id", "x")
+                .env("RINGLOAD_TEST_FREE_FDS", "1"),
             (4096, 4096),
-            &[("RINGLOAD_TEST_FREE_FDS", "1")],
         );
         run.check(run.code() == 1, "expected exit 1");
         let err = run.stderr();
@@ -266,19 +221,13 @@ fn descriptors_running_out_during_the_run_are_fd_limit_errors() {
 fn the_connect_give_up_names_the_descriptor_limit() {
     for driver in DRIVERS {
         let (run, took, _) = run_limited(
-            &[
-                "run",
-                "--driver",
-                driver,
-                "--cores",
-                "1",
-                "--numworkers",
-                "10",
-                "--duration",
-                "20s",
-            ],
+            Run::new()
+                .driver(driver)
+                .cores(1)
+                .workers(10)
+                .duration("20s")
+                .env("RINGLOAD_TEST_FREE_FDS", "1"),
             (4096, 4096),
-            &[("RINGLOAD_TEST_FREE_FDS", "1")],
         );
         run.check(run.code() == 1, "expected exit 1");
         run.check(

@@ -3,7 +3,7 @@
 //! and Range GETs with exact counts checked against the files s3s-fs stored, and a wrong
 //! secret: every request an `http-403`, a message naming the likely causes, exit 1.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 
@@ -15,27 +15,15 @@ fn s3_put_list_get_and_range_with_exact_counts() {
     let s = S3sFs::start("bkt");
     let dir = Scratch::new("s3-e2e");
     let put_res = dir.path().join("put.json");
-    run_s3(
-        &s,
-        SK,
-        &[
-            "--bucket",
-            "bkt",
-            "--pctput",
-            "100",
-            "--maxputs",
-            "40",
-            "--minsize",
-            "1K",
-            "--maxsize",
-            "32K",
-            "--numworkers",
-            "4",
-            "--result",
-            put_res.to_str().unwrap(),
-        ],
-    )
-    .ok();
+    s3(&s, SK)
+        .bucket("bkt")
+        .pctput(100)
+        .maxputs(40)
+        .sizes("1K", "32K")
+        .workers(4)
+        .result(&put_res)
+        .run()
+        .ok();
     let r = result(&put_res);
     assert_eq!(op(&r, "put", "count"), 40);
     assert_eq!(op(&r, "put", "errors"), 0);
@@ -47,20 +35,12 @@ fn s3_put_list_get_and_range_with_exact_counts() {
     );
 
     let get_res = dir.path().join("get.json");
-    let get = run_s3(
-        &s,
-        SK,
-        &[
-            "--bucket",
-            "bkt",
-            "--epochs",
-            "2",
-            "--numworkers",
-            "4",
-            "--result",
-            get_res.to_str().unwrap(),
-        ],
-    );
+    let get = s3(&s, SK)
+        .bucket("bkt")
+        .epochs(2)
+        .workers(4)
+        .result(&get_res)
+        .run();
     get.ok();
     get.check(
         get.stderr().contains("Found 40 existing objects"),
@@ -71,22 +51,13 @@ fn s3_put_list_get_and_range_with_exact_counts() {
     get.check(op(&g, "get", "bytes") == 2 * bytes, "whole objects, twice");
 
     let range_res = dir.path().join("range.json");
-    let rg = run_s3(
-        &s,
-        SK,
-        &[
-            "--bucket",
-            "bkt",
-            "--epochs",
-            "1",
-            "--readoff",
-            "100",
-            "--readlen",
-            "500",
-            "--result",
-            range_res.to_str().unwrap(),
-        ],
-    );
+    let rg = s3(&s, SK)
+        .bucket("bkt")
+        .epochs(1)
+        .arg("--readoff", "100")
+        .arg("--readlen", "500")
+        .result(&range_res)
+        .run();
     rg.ok();
     let x = result(&range_res);
     rg.check(op(&x, "get", "count") == 40, "one Range GET per object");
@@ -98,24 +69,13 @@ fn s3_wrong_secret_is_403_with_a_clear_message_and_exit_1() {
     let s = S3sFs::start("bkt");
     let dir = Scratch::new("s3-403");
     let res = dir.path().join("r.json");
-    let run = run_s3(
-        &s,
-        "not-the-secret",
-        &[
-            "--bucket",
-            "bkt",
-            "--pctput",
-            "100",
-            "--minsize",
-            "1K",
-            "--maxsize",
-            "1K",
-            "--duration",
-            "20s",
-            "--result",
-            res.to_str().unwrap(),
-        ],
-    );
+    let run = s3(&s, "not-the-secret")
+        .bucket("bkt")
+        .pctput(100)
+        .size("1K")
+        .duration("20s")
+        .result(&res)
+        .run();
     run.check(run.code() == 1, "exit 1");
     run.check(run.stderr().contains("403"), "names the status");
     run.check(
@@ -215,29 +175,19 @@ fn builtin_s3_target_verifies_signatures() {
             ("AWS_CONFIG_FILE", NO_FILE),
         ]
     };
-    let args = [
-        "run",
-        "--protocol",
-        "s3",
-        "--s3endpoint",
-        &url,
-        "--bucket",
-        "b",
-        "--pctput",
-        "100",
-        "--maxputs",
-        "50",
-        "--minsize",
-        "1K",
-        "--maxsize",
-        "1K",
-        "--json",
-    ];
-    let good = ringload_env(&args, &env(SK));
+    let args = Run::new()
+        .protocol("s3")
+        .arg("--s3endpoint", &url)
+        .bucket("b")
+        .pctput(100)
+        .maxputs(50)
+        .size("1K")
+        .flag("--json");
+    let good = args.clone().envs(&env(SK)).run();
     good.ok();
     let r: serde_json::Value = serde_json::from_str(&good.stdout()).unwrap();
     good.check(op(&r, "put", "count") == 50, "signed PUTs accepted");
-    let bad = ringload_env(&args, &env("wrong"));
+    let bad = args.envs(&env("wrong")).run();
     bad.check(
         bad.code() == 1 && bad.stderr().contains("403"),
         "refused with a message",

@@ -3,7 +3,7 @@
 //! kind exactly as often as the targets injected it, and no failure is counted as a success:
 //! a truncated body is a `short-body` error, never bytes.
 
-mod common;
+use crate::common;
 
 use common::cluster::Cluster;
 use common::*;
@@ -15,27 +15,16 @@ const OBJ: u64 = 4096;
 fn fill(c: &Cluster, bucket: &str, n: u32) -> u64 {
     let dir = Scratch::new("fault-fill");
     let res = dir.path().join("put.json");
-    let run = ringload(&[
-        "run",
-        "--protocol",
-        "ais",
-        "--endpoint",
-        &c.proxies[0],
-        "--bucket",
-        bucket,
-        "--pctput",
-        "100",
-        "--maxputs",
-        &n.to_string(),
-        "--minsize",
-        "4K",
-        "--maxsize",
-        "4K",
-        "--numworkers",
-        "8",
-        "--result",
-        res.to_str().unwrap(),
-    ]);
+    let run = Run::new()
+        .protocol("ais")
+        .endpoint(&c.proxies[0])
+        .bucket(bucket)
+        .pctput(100)
+        .maxputs(n)
+        .size("4K")
+        .workers(8)
+        .result(&res)
+        .run();
     run.check(run.code() <= 1, "the PUT run completes");
     op(&result(&res), "put", "count")
 }
@@ -56,23 +45,15 @@ fn each_fault_mode_is_counted_by_kind_and_never_as_success() {
             let before = Cluster::faults(&c.targets, fault);
             let dir = Scratch::new("fault-get");
             let res = dir.path().join("get.json");
-            let run = ringload(&[
-                "run",
-                "--protocol",
-                "ais",
-                "--endpoint",
-                &c.proxies[0],
-                "--bucket",
-                "f",
-                "--driver",
-                driver,
-                "--epochs",
-                "1",
-                "--numworkers",
-                "8",
-                "--result",
-                res.to_str().unwrap(),
-            ]);
+            let run = Run::new()
+                .protocol("ais")
+                .endpoint(&c.proxies[0])
+                .bucket("f")
+                .driver(driver)
+                .epochs(1)
+                .workers(8)
+                .result(&res)
+                .run();
             run.check(run.code() == 0, &format!("{spec}: the run completes"));
             let r = result(&res);
             let (count, errors) = (op(&r, "get", "count"), op(&r, "get", "errors"));
@@ -114,21 +95,14 @@ fn delayed_first_bytes_are_latency_not_errors() {
     let before = Cluster::faults(&c.targets, "delay");
     let dir = Scratch::new("fault-delay");
     let res = dir.path().join("get.json");
-    let run = ringload(&[
-        "run",
-        "--protocol",
-        "ais",
-        "--endpoint",
-        &c.proxies[0],
-        "--bucket",
-        "d",
-        "--epochs",
-        "1",
-        "--numworkers",
-        "4",
-        "--result",
-        res.to_str().unwrap(),
-    ]);
+    let run = Run::new()
+        .protocol("ais")
+        .endpoint(&c.proxies[0])
+        .bucket("d")
+        .epochs(1)
+        .workers(4)
+        .result(&res)
+        .run();
     run.ok();
     let r = result(&res);
     run.check(op(&r, "get", "count") == stored, "every object read");

@@ -1,0 +1,31 @@
+//! The end-to-end tests, one test binary (`cargo test --test e2e`): the real `ringload` binary
+//! against real peers (nginx, s3s-fs, the built-in target and AIS cluster emulation, a local
+//! Slurm cluster, OpenMPI, kubernetes-validate). One binary links the harness once instead of
+//! once per file; each file below is a module, named like the filter that runs it alone
+//! (`cargo test --test e2e ais::`).
+//!
+//! libtest runs any two tests of the binary at the same time, so what must not overlap takes
+//! a lock in `common` for the test's duration (see `common::serial`).
+
+mod common;
+
+mod ais;
+mod budget;
+mod cli;
+mod engine_failure;
+mod examples;
+mod fault_modes;
+mod faults;
+mod merge;
+mod mpi;
+mod nginx;
+mod render;
+mod render_errors;
+mod render_hostile;
+mod s3;
+mod serve;
+mod signals;
+mod slurm_ringload;
+mod spec_run;
+mod target_resolution;
+mod verify;
