@@ -40,7 +40,8 @@ fn load(s: &Scratch, res: &Path, extra: &[&str]) -> Command {
 }
 
 fn signal(child: &Child, sig: libc::c_int) {
-    // SAFETY: signalling the child this test started.
+    // SAFETY: signals the child this test started; kill takes no pointers; the child is not reaped yet, so its pid cannot have been
+    // reused by another process.
     assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
 }
 
@@ -121,7 +122,8 @@ fn a_terminal_hangup_loses_nothing() {
     let s = Scratch::new("hangup");
     let res = s.path().join("r.json");
     let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes the two descriptors; the other arguments may be null.
+    // SAFETY: openpty writes one c_int into each of the live locals `master` and `slave`; the
+    // name, termios and winsize arguments may be null (not wanted).
     let r = unsafe {
         libc::openpty(
             &mut master,
@@ -133,11 +135,13 @@ fn a_terminal_hangup_loses_nothing() {
     };
     assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
     for fd in [master, slave] {
-        // SAFETY: marking descriptors this test owns close-on-exec, so that ringload does not
-        // inherit the master (which would keep the terminal up).
+        // SAFETY: fcntl(F_SETFD) takes no pointers; it marks descriptors this test just opened
+        // and owns close-on-exec, so that ringload does not inherit the master (which would
+        // keep the terminal up).
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
-    // SAFETY: both descriptors were just opened and are owned here only.
+    // SAFETY: openpty succeeded, so both are open descriptors it just created; nothing else
+    // holds them, so each `OwnedFd` is the only owner and closes it once.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut c = load(&s, &res, &["--json"]);
     c.stdin(slave.try_clone().unwrap())
@@ -158,7 +162,8 @@ fn a_terminal_hangup_loses_nothing() {
     // Drain the terminal for a second, then hang it up.
     let mut term = std::fs::File::from(master);
     let fd = std::os::fd::AsRawFd::as_raw_fd(&term);
-    // SAFETY: setting O_NONBLOCK on a descriptor this test owns.
+    // SAFETY: fcntl(F_SETFL) takes no pointers; `fd` belongs to `term`, alive for the call, and
+    // O_NONBLOCK only changes how its reads wait.
     unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
     let (t, mut seen, mut buf) = (Instant::now(), Vec::new(), [0u8; 4096]);
     while t.elapsed() < Duration::from_millis(1000) {
