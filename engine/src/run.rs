@@ -118,7 +118,8 @@ extern "C" fn on_signal(sig: libc::c_int) {
         return;
     }
     if SIGNALS.fetch_add(1, Ordering::SeqCst) >= 1 {
-        // SAFETY: _exit is async-signal-safe.
+        // SAFETY: _exit takes no pointers and is async-signal-safe; it ends the process without
+        // running destructors or atexit handlers, so no half-updated state is ever observed.
         unsafe { libc::_exit(130) };
     }
 }
@@ -129,8 +130,10 @@ fn detach_terminal() {
     if ttys == 0 {
         return;
     }
-    // SAFETY: open, dup2 and close are async-signal-safe; the path is a NUL-terminated
-    // literal; the descriptors touched are this process's stdout and stderr.
+    // SAFETY: open, dup2 and close are async-signal-safe; the path is a NUL-terminated static
+    // literal; `null` is the descriptor just opened here and closed once; dup2 only retargets
+    // descriptors 1 and 2, which std's stdout and stderr use by number and never close, so no
+    // Rust-owned descriptor is replaced or closed underneath its owner.
     unsafe {
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
         if null < 0 {
@@ -160,15 +163,18 @@ pub fn signalled() -> bool {
 /// Installs the handlers of [`STOP_SIGNALS`] (once per process; [`run`] does it too). Call it
 /// early when the work before the run (listing, a barrier) must not be killed by a signal.
 pub fn install_signal_handlers() {
+    use std::io::IsTerminal;
     if HANDLERS.swap(true, Ordering::SeqCst) {
         return;
     }
-    // SAFETY: isatty only inspects the descriptor.
-    let tty = |fd| unsafe { libc::isatty(fd) } == 1;
-    TTY_OUT.store(u8::from(tty(1)) | (u8::from(tty(2)) << 1), Ordering::SeqCst);
+    let (out, err) = (
+        std::io::stdout().is_terminal(),
+        std::io::stderr().is_terminal(),
+    );
+    TTY_OUT.store(u8::from(out) | (u8::from(err) << 1), Ordering::SeqCst);
     for sig in STOP_SIGNALS {
-        // SAFETY: `on_signal` only touches atomics and calls open, dup2, close and _exit, all
-        // async-signal-safe.
+        // SAFETY: `on_signal` is an `extern "C" fn(c_int)`, the handler type signal expects, and
+        // it only touches atomics and calls open, dup2, close and _exit, all async-signal-safe.
         unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
     }
 }

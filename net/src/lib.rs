@@ -3,7 +3,8 @@
 //!
 //! - [`http`]: HTTP/1.1 wire primitives (decimal and chunk-size parsing, `push_u64`, header
 //!   limits, the redirect limit) and the one RFC 3986 percent-encoder.
-//! - [`sys`]: the epoll, eventfd and socket syscalls, the one place their `unsafe` lives.
+//! - [`sys`]: the epoll, eventfd, socket and stop-signal syscalls of the client's epoll driver
+//!   and of the built-in target, the one place their `unsafe` lives.
 
 pub mod http;
 pub mod sys;

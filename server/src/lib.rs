@@ -9,7 +9,8 @@
 //! requests in their wire formats), `respond` (replies and errors), `cluster` (AIS proxies
 //! and targets), `node` (one listener's identity, store and cluster), `listing` (buckets and
 //! paged lists), `store` (key -> size, checksum), `fault` (`--fault`), `stats` and `counters`,
-//! `pattern` (object bytes), `sys` (every syscall and `unsafe`).
+//! `pattern` (object bytes), `sys` (the syscalls, from `ringload_net::sys`, which holds their
+//! `unsafe`).
 //!
 //! Why: it is the "infinitely fast storage" that shows a client's own ceiling, so it is thread
 //! per core (one pinned thread, one epoll instance and one `SO_REUSEPORT` listener per core),

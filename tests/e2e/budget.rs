@@ -51,9 +51,11 @@ fn run_limited(run: Run, nofile: (u64, u64)) -> (Ran, Duration, i64) {
     std::io::Read::read_to_end(&mut out, &mut stdout).unwrap();
     let stderr = reader.join().unwrap();
     let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; both pointers outlive the call.
+    // SAFETY: rusage is plain C data (integers and timevals); all-zero bytes are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, which nothing else reaps (std's handle is not waited).
+    // SAFETY: `status` and `usage` are live locals the kernel writes one value each into; the
+    // pid is our own child, which nothing else reaps (std's handle is not waited), so it cannot
+    // name another process.
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
     let elapsed = t.elapsed();

@@ -172,7 +172,8 @@ fn serve_ais_cluster_prints_listeners_takes_a_put_and_reports_stats() {
 
     // SIGTERM stops it cleanly.
     let pid = serve.0.id() as i32;
-    // SAFETY: signals the child process this test started.
+    // SAFETY: signals the child this test started; kill takes no pointers; the child is not reaped yet, so its pid cannot have been
+    // reused by another process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let deadline = std::time::Instant::now() + TIMEOUT;
     let status = loop {

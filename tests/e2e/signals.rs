@@ -30,7 +30,8 @@ fn load(s: &Scratch, res: &Path, extra: &[&str]) -> Command {
 }
 
 fn signal(child: &Child, sig: libc::c_int) {
-    // SAFETY: signalling the child this test started.
+    // SAFETY: signals the child this test started; kill takes no pointers; the child is not reaped yet, so its pid cannot have been
+    // reused by another process.
     assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
 }
 
@@ -153,7 +154,8 @@ fn a_terminal_hangup_loses_nothing() {
     // Drain the terminal for a second, then hang it up.
     let mut term = std::fs::File::from(master);
     let fd = std::os::fd::AsRawFd::as_raw_fd(&term);
-    // SAFETY: setting O_NONBLOCK on a descriptor this test owns.
+    // SAFETY: fcntl(F_SETFL) takes no pointers; `fd` belongs to `term`, alive for the call, and
+    // O_NONBLOCK only changes how its reads wait.
     unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
     let (t, mut seen, mut buf) = (Instant::now(), Vec::new(), [0u8; 4096]);
     while t.elapsed() < Duration::from_millis(1000) {

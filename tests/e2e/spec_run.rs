@@ -315,7 +315,8 @@ fn sigterm_while_rank_0_waits_merges_what_is_there_at_once() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
-    // SAFETY: plain kill(2) of our own child.
+    // SAFETY: signals the child this test started; kill takes no pointers; the child is not reaped yet, so its pid cannot have been
+    // reused by another process.
     unsafe { libc::kill(r0.id() as i32, libc::SIGTERM) };
     let (code, err) = finish(r0);
     let took = started.elapsed().as_secs_f64();

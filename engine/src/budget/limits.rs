@@ -61,7 +61,8 @@ pub fn raise_nofile() -> std::io::Result<(u64, u64)> {
             rlim_cur: hard,
             rlim_max: hard,
         };
-        // SAFETY: `lim` is a valid rlimit that lives across the call.
+        // SAFETY: `lim` is an initialised rlimit on this stack frame, alive across the call,
+        // which only reads it.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -74,7 +75,8 @@ fn nofile() -> std::io::Result<(u64, u64)> {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: `lim` is a valid, writable rlimit that lives across the call.
+    // SAFETY: `lim` is an exclusively borrowed rlimit on this stack frame, alive across the
+    // call, which writes exactly one rlimit into it.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(std::io::Error::last_os_error());
     }

@@ -7,9 +7,14 @@
 //! kernel here, an expired operation is aborted directly through the worker. A socket that
 //! moves to another connection through the worker's per-host pool is re-registered with its
 //! new owner's index before its first send.
+//!
+//! The syscalls are `ringload_net::sys`'s wrappers (shared with the built-in target); the only
+//! `unsafe` left here lends them the worker's raw send header and receive space.
 
 use std::io;
 use std::time::Instant;
+
+use ringload_net::sys::{self, Epoll};
 
 use crate::inject::{self, Trigger};
 use crate::worker::{Step, Worker};
@@ -17,26 +22,10 @@ use crate::worker::{Step, Worker};
 /// Events fetched per `epoll_wait`.
 const MAX_EVENTS: usize = 256;
 
-struct Epoll {
-    fd: i32,
-}
-
-impl Drop for Epoll {
-    fn drop(&mut self) {
-        // SAFETY: `fd` is the epoll instance this struct owns.
-        unsafe { libc::close(self.fd) };
-    }
-}
-
 /// Runs the worker until every connection is finished. No operation is owned by the kernel
 /// here, so an error or a panic may leave at any point: the worker's buffers are free to go.
 pub fn run(worker: &mut Worker, mut trigger: Trigger) -> io::Result<()> {
-    // SAFETY: plain syscall; the result is checked.
-    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let ep = Epoll { fd };
+    let ep = Epoll::new()?;
     let n = worker.conn_count();
     // The step each connection is blocked on (`Idle` = not waiting for readiness).
     let mut waiting = vec![Step::Idle; n];
@@ -64,21 +53,13 @@ pub fn run(worker: &mut Worker, mut trigger: Trigger) -> io::Result<()> {
             break;
         }
         let timeout = super::millis_until(wake);
-        // SAFETY: `events` has room for MAX_EVENTS entries.
-        let got =
-            unsafe { libc::epoll_wait(ep.fd, events.as_mut_ptr(), MAX_EVENTS as i32, timeout) };
-        if got < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e);
-        }
-        if let Some(f) = trigger.due(got as usize) {
+        // An interrupted wait returns 0 events, like a timeout.
+        let got = ep.wait(&mut events, timeout)?;
+        if let Some(f) = trigger.due(got) {
             // The wait fails (or the core panics) as if epoll_wait had.
             return Err(inject::fire(f, worker.core));
         }
-        for ev in &events[..got as usize] {
+        for ev in &events[..got] {
             let i = ev.u64 as usize;
             let flags = ev.events as i32;
             let step = match waiting[i] {
@@ -86,9 +67,9 @@ pub fn run(worker: &mut Worker, mut trigger: Trigger) -> io::Result<()> {
                     if flags & (libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) == 0 {
                         continue;
                     }
-                    let res = match socket_error(worker.fd(i)) {
-                        0 => 0,
-                        e => -e,
+                    let res = match sys::socket_error(worker.fd(i)) {
+                        Ok(e) => -e,
+                        Err(e) => -errno(&e),
                     };
                     worker.on_complete(i, res)
                 }
@@ -120,67 +101,40 @@ fn drive(
         if fd >= 0 && owner.len() <= fd as usize {
             owner.resize(fd as usize + 1, u32::MAX);
         }
-        // SAFETY (all calls below): `fd` is the connection's open socket; the buffers and the
-        // message header come from the worker's connection slot and outlive the call.
         let res = match step {
             Step::Idle => {
                 waiting[i] = Step::Idle;
                 return;
             }
-            Step::Connect => {
-                let mut ev = libc::epoll_event {
-                    events: EVENTS,
-                    u64: i as u64,
-                };
-                if unsafe { libc::epoll_ctl(ep.fd, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
-                    -errno()
-                } else {
+            Step::Connect => match ep.add(fd, EVENTS, i as u64) {
+                Err(e) => -errno(&e),
+                Ok(()) => {
                     owner[fd as usize] = i as u32;
-                    let peer = worker.peer(i);
-                    let r = unsafe { libc::connect(fd, peer.as_ptr().cast(), peer.len()) };
-                    if r == 0 {
-                        0
-                    } else {
-                        -errno()
-                    }
+                    result(sys::connect(fd, worker.peer(i)).map(|()| 0))
                 }
-            }
+            },
             Step::Send => {
                 if owner[fd as usize] != i as u32 {
                     // A pooled socket that another connection registered: report to us now.
-                    let mut ev = libc::epoll_event {
-                        events: EVENTS,
-                        u64: i as u64,
-                    };
-                    unsafe { libc::epoll_ctl(ep.fd, libc::EPOLL_CTL_MOD, fd, &mut ev) };
+                    let _ = ep.modify(fd, EVENTS, i as u64);
                     owner[fd as usize] = i as u32;
                 }
                 let msg = worker.prepare_send(i);
-                let r = unsafe { libc::sendmsg(fd, msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
-                if r < 0 {
-                    -errno()
-                } else {
-                    r as i32
-                }
+                // SAFETY: `msg` is connection `i`'s message header, just filled by the worker:
+                // its iovecs describe the request head in the connection's exchange and a slice
+                // of the process-wide content pattern. Nothing touches the worker until this
+                // call returns, so all of it stays valid and unchanged while the kernel reads.
+                result(unsafe { sys::sendmsg(fd, msg, libc::MSG_DONTWAIT) })
             }
             Step::Recv => {
                 let (ptr, len) = worker.recv_space(i);
-                let r = unsafe { libc::recv(fd, ptr.cast(), len, libc::MSG_DONTWAIT) };
-                if r < 0 {
-                    -errno()
-                } else {
-                    r as i32
-                }
+                // SAFETY: `ptr`/`len` are the free, initialised tail of connection `i`'s receive
+                // buffer, which the worker owns and does not touch or move until the next call
+                // into it; the slice is dropped before that (it lives only for this recv).
+                let buf = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
+                result(sys::recv(fd, buf, libc::MSG_DONTWAIT))
             }
-            Step::Discard(n) => {
-                let flags = libc::MSG_TRUNC | libc::MSG_DONTWAIT;
-                let r = unsafe { libc::recv(fd, std::ptr::null_mut(), n, flags) };
-                if r < 0 {
-                    -errno()
-                } else {
-                    r as i32
-                }
-            }
+            Step::Discard(n) => result(sys::discard(fd, n, libc::MSG_DONTWAIT)),
         };
         let blocked = res == -libc::EAGAIN || (step == Step::Connect && res == -libc::EINPROGRESS);
         if blocked {
@@ -198,29 +152,17 @@ fn drive(
     }
 }
 
-fn errno() -> i32 {
-    io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
+/// A syscall outcome as the worker takes it: bytes done, or `-errno`.
+#[inline]
+fn result(r: io::Result<usize>) -> i32 {
+    match r {
+        Ok(n) => n as i32,
+        Err(e) => -errno(&e),
+    }
 }
 
-/// The pending error of a socket after a non-blocking connect (0 = connected).
-fn socket_error(fd: i32) -> i32 {
-    let mut err: i32 = 0;
-    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-    // SAFETY: `err` and `len` are valid out-parameters of the right size.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            (&mut err as *mut i32).cast(),
-            &mut len,
-        )
-    };
-    if r < 0 {
-        errno()
-    } else {
-        err
-    }
+/// The errno of a failed syscall (`EIO` if the error somehow carries none).
+#[inline]
+fn errno(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
 }

@@ -148,7 +148,8 @@ fn drive(
         for k in 0..worker.expired.len() {
             let i = worker.expired[k] as u64;
             let cancel = opcode::AsyncCancel::new(i).build().user_data(CANCEL_TAG);
-            // SAFETY: a cancel request holds no pointers.
+            // SAFETY: a cancel request holds no pointers (only the target's user_data), so no
+            // memory must outlive it.
             while unsafe { sq.push(&cancel) }.is_err() {
                 sq.sync();
                 submitter.submit()?;
@@ -223,7 +224,8 @@ fn cancel_and_reap(ring: &mut IoUring, inflight: &mut usize) -> bool {
         }
         if now >= next_cancel {
             sq.sync();
-            // SAFETY: a cancel request holds no pointers. A full queue is submitted below and
+            // SAFETY: a cancel request holds no pointers (only the target's user_data), so no
+            // memory must outlive it. A full queue is submitted below and
             // the cancel pushed on the next round.
             if unsafe { sq.push(&cancel) }.is_ok() {
                 next_cancel = now + RECANCEL;

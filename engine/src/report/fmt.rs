@@ -124,10 +124,11 @@ pub fn clock(d: Duration) -> String {
 pub fn local_hms(unix_ns: u64) -> String {
     let secs = unix_ns / 1_000_000_000;
     let t = libc::time_t::try_from(secs).unwrap_or(libc::time_t::MAX);
-    // SAFETY: `libc::tm` is a plain C struct for which all-zero bytes are a valid value.
+    // SAFETY: `libc::tm` is a plain C struct (integers and a `tm_zone` pointer that may be
+    // null) for which all-zero bytes are a valid value.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call; localtime_r is the thread-safe variant
-    // and writes only into `tm`.
+    // SAFETY: `t` and `tm` are live locals borrowed for the call; localtime_r is the
+    // thread-safe variant: it reads `t` and writes only into `tm` (no shared static buffer).
     let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
     if ok {
         format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)

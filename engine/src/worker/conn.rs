@@ -95,7 +95,8 @@ impl Conn {
                 iov_base: std::ptr::null_mut(),
                 iov_len: 0,
             }; 2],
-            // SAFETY: an all-zero msghdr is a valid empty message header.
+            // SAFETY: msghdr is plain C data (pointers, lengths, flags); all-zero bytes are a
+            // valid empty message header: no name, no iovecs, no control data.
             msg: unsafe { std::mem::zeroed() },
         }
     }

@@ -36,7 +36,9 @@ pub struct Mapping {
 
 impl Mapping {
     fn bytes(&self) -> &[u8] {
-        // SAFETY: `ptr` maps `len` readable bytes until `drop` (see the module doc on why the
+        // SAFETY: `ptr` is the start of a successful mmap of `len` (> 0) readable bytes, which
+        // stays mapped until `drop` and so outlives the returned borrow of `self`; the mapping is
+        // private and read-only, so nothing writes through it (see the module doc on why the
         // file does not shrink underneath).
         unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
     }
@@ -44,7 +46,8 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        // SAFETY: `ptr`/`len` came from a successful mmap and are unmapped once.
+        // SAFETY: `ptr`/`len` came from a successful mmap and are unmapped exactly once, here;
+        // `drop` takes `&mut self`, so no slice from `bytes` is alive any more.
         unsafe { libc::munmap(self.ptr, self.len) };
     }
 }
@@ -56,7 +59,10 @@ pub fn open<'b>(path: &Path, buf: &'b mut Vec<u8>) -> io::Result<Contents<'b>> {
     let meta = file.metadata()?;
     let len = meta.len() as usize;
     if meta.is_file() && len > 0 {
-        // SAFETY: a fresh private read-only mapping of an open file; checked for failure.
+        // SAFETY: a null address hint lets the kernel place the mapping where no Rust memory
+        // lives, so nothing existing is replaced; `len` > 0 is the file's size and `file` is an
+        // open descriptor for the call (the mapping outlives it). The result is checked for
+        // MAP_FAILED before use.
         let ptr = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),

@@ -148,11 +148,13 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("nginx.pid")) {
             if let Ok(pid) = pid.trim().parse::<i32>() {
-                // SAFETY: sending a signal to the nginx master this test started.
+                // SAFETY: kill takes no pointers; the pid is the nginx master this test started,
+                // read from the pid file nginx wrote, and it only receives SIGTERM.
                 unsafe { libc::kill(pid, libc::SIGTERM) };
                 let t = Instant::now();
                 while t.elapsed() < Duration::from_secs(5)
-                    // SAFETY: signal 0 only probes whether the process exists.
+                    // SAFETY: kill takes no pointers, and signal 0 only probes whether the
+                    // process exists; nothing is delivered.
                     && unsafe { libc::kill(pid, 0) } == 0
                 {
                     std::thread::sleep(Duration::from_millis(20));

@@ -443,7 +443,8 @@ impl Drop for SlurmCluster {
             }
         }
         for (_, child) in self.daemons.iter_mut().rev() {
-            // SAFETY: signalling a daemon this cluster spawned and has not reaped yet.
+            // SAFETY: kill takes no pointers; the daemon was spawned by this cluster and is not
+            // reaped yet, so its pid cannot have been reused by another process.
             unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
             let t = Instant::now();
             while matches!(child.try_wait(), Ok(None)) && t.elapsed() < Duration::from_secs(5) {
