@@ -212,24 +212,14 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     });
     let prefix = format!("{}/{}/", ep.base_path, w.bucket);
     let started = Instant::now();
-    let shared = Arc::new(Shared {
-        workload: w.clone(),
-        addr: SockAddr::from(ep.addr),
-        object_prefix: prefix.trim_start_matches('/').as_bytes().to_vec(),
+    let shared = Arc::new(Shared::new(
+        w.clone(),
+        SockAddr::from(ep.addr),
+        prefix.trim_start_matches('/').as_bytes().to_vec(),
         names,
         selector,
-        ops: AtomicU64::new(0),
-        puts: AtomicU64::new(0),
-        put_bytes: AtomicU64::new(0),
-        stop: AtomicBool::new(false),
-        cancel: AtomicBool::new(false),
-        connected: AtomicBool::new(false),
-        any_success: AtomicBool::new(false),
-        forbidden: AtomicU64::new(0),
-        reason: Default::default(),
         started,
-        start_unix_ns: unix_now_ns(),
-    });
+    ));
     let (tx, rx) = mpsc::channel();
     let ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::with_capacity(cores);

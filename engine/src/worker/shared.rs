@@ -97,6 +97,36 @@ pub fn keeps_put_names(pctput: u32, has_selector: bool) -> bool {
 }
 
 impl Shared {
+    /// The shared state of a run that starts now (`started`), with every counter at zero and
+    /// no stop reason yet.
+    pub fn new(
+        workload: Workload,
+        addr: SockAddr,
+        object_prefix: Vec<u8>,
+        names: NameList,
+        selector: Option<GetSelector>,
+        started: Instant,
+    ) -> Shared {
+        Shared {
+            workload,
+            addr,
+            object_prefix,
+            names,
+            selector,
+            ops: AtomicU64::new(0),
+            puts: AtomicU64::new(0),
+            put_bytes: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            cancel: AtomicBool::new(false),
+            connected: AtomicBool::new(false),
+            any_success: AtomicBool::new(false),
+            forbidden: AtomicU64::new(0),
+            reason: OnceLock::new(),
+            started,
+            start_unix_ns: crate::stats::unix_now_ns(),
+        }
+    }
+
     /// Stops the run, keeping the first reason given.
     pub fn stop(&self, reason: StopReason) {
         let _ = self.reason.set(reason);

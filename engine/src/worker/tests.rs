@@ -2,7 +2,7 @@
 //! answers the worker's steps with canned completions and checks the exact counters, error
 //! kinds and next steps it produces. No byte goes over a network.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use super::{
 use crate::driver::script::{recv, Answer, Script};
 use crate::names::NameList;
 use crate::selector::GetSelector;
-use crate::stats::{unix_now_ns, ErrorKind, Op, OpStats, Snapshot};
+use crate::stats::{ErrorKind, Op, OpStats, Snapshot};
 use crate::workload::{Endpoint, Workload};
 use ringload_core::content;
 
@@ -56,24 +56,14 @@ fn run_at(w: Workload, started: Instant) -> Run {
     names.push("obj");
     let selector = (w.pctput < 100).then(|| GetSelector::new(1, false, 0, w.seed));
     let addr = SockAddr::from(w.endpoint.as_ref().unwrap().addr);
-    let shared = Arc::new(Shared {
-        workload: w,
+    let shared = Arc::new(Shared::new(
+        w,
         addr,
-        object_prefix: b"ringload/".to_vec(),
+        b"ringload/".to_vec(),
         names,
         selector,
-        ops: AtomicU64::new(0),
-        puts: AtomicU64::new(0),
-        put_bytes: AtomicU64::new(0),
-        stop: AtomicBool::new(false),
-        cancel: AtomicBool::new(false),
-        connected: AtomicBool::new(false),
-        any_success: AtomicBool::new(false),
-        forbidden: AtomicU64::new(0),
-        reason: Default::default(),
         started,
-        start_unix_ns: unix_now_ns(),
-    });
+    ));
     let (tx, ticks) = mpsc::channel();
     Run {
         s: Script::new(Worker::new(0, 1, shared, tx)),
