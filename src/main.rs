@@ -25,6 +25,9 @@ fn main() {
 /// Parses the command line and runs its command.
 fn command() -> Result<Exit, CmdError> {
     let cli = cli::Cli::try_parse()?;
+    if doc_check() {
+        return parse_only(&cli);
+    }
     let done = |r: Result<(), CmdError>| r.map(|()| Exit::Ok);
     match cli.command {
         cli::Command::Run(args) => match &args.spec {
@@ -35,6 +38,25 @@ fn command() -> Result<Exit, CmdError> {
         cli::Command::Serve(args) => done(serve_cmd::serve(args)),
         cli::Command::Merge(args) => done(merge_cmd::merge(args)),
     }
+}
+
+/// `RINGLOAD_DOC_CHECK=1`, for the documentation tests only: parse the command line (and load
+/// and check a `run --spec` file), then exit 0 before any I/O. It lets the tests check every
+/// `ringload` line of an example that cannot run here (a real cluster, a scheduler).
+fn doc_check() -> bool {
+    std::env::var_os("RINGLOAD_DOC_CHECK").is_some_and(|v| v == "1")
+}
+
+/// The parse-only path of [`doc_check`]: what a real run would refuse before its first
+/// connection because of the command line or the spec is refused here too.
+fn parse_only(cli: &cli::Cli) -> Result<Exit, CmdError> {
+    if let cli::Command::Run(args) = &cli.command {
+        if let Some(path) = &args.spec {
+            let loaded = spec_args::load(path).map_err(CmdError::usage)?;
+            spec_args::run_args(&loaded)?;
+        }
+    }
+    Ok(Exit::Ok)
 }
 
 /// `ringload run --spec FILE ...`: the spec's flags first, the command line's after them.

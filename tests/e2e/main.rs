@@ -12,6 +12,7 @@ mod common;
 mod ais;
 mod budget;
 mod cli;
+mod docs;
 mod engine_failure;
 mod examples;
 mod fault_modes;

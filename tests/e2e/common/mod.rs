@@ -3,6 +3,7 @@
 //! stdout and stderr printed when an assertion fails.
 
 pub mod cluster;
+pub mod docblocks;
 pub mod hostile;
 pub mod kube;
 pub mod run;
@@ -146,19 +147,25 @@ http {{
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("nginx.pid")) {
-            if let Ok(pid) = pid.trim().parse::<i32>() {
-                // SAFETY: kill takes no pointers; the pid is the nginx master this test started,
-                // read from the pid file nginx wrote, and it only receives SIGTERM.
-                unsafe { libc::kill(pid, libc::SIGTERM) };
-                let t = Instant::now();
-                while t.elapsed() < Duration::from_secs(5)
-                    // SAFETY: kill takes no pointers, and signal 0 only probes whether the
-                    // process exists; nothing is delivered.
-                    && unsafe { libc::kill(pid, 0) } == 0
-                {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
+        stop_pid_file(&self.dir.path().join("nginx.pid"));
+    }
+}
+
+/// SIGTERMs the process whose PID a daemon this test started wrote to `pid_file` (nginx's
+/// master), and waits up to 5 s for it to exit. A missing or unreadable file does nothing.
+pub fn stop_pid_file(pid_file: &Path) {
+    if let Ok(pid) = std::fs::read_to_string(pid_file) {
+        if let Ok(pid) = pid.trim().parse::<i32>() {
+            // SAFETY: kill takes no pointers; the pid is the daemon this test started, read
+            // from the pid file it wrote, and it only receives SIGTERM.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(5)
+                // SAFETY: kill takes no pointers, and signal 0 only probes whether the
+                // process exists; nothing is delivered.
+                && unsafe { libc::kill(pid, 0) } == 0
+            {
+                std::thread::sleep(Duration::from_millis(20));
             }
         }
     }
