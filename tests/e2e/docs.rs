@@ -163,7 +163,7 @@ impl DocRun {
             .env("AWS_PROFILE", "")
             .env("AWS_SHARED_CREDENTIALS_FILE", NO_FILE)
             .env("AWS_CONFIG_FILE", NO_FILE);
-        if let Some(cl) = &self.ais {
+        if let (Some("ais"), Some(cl)) = (b.setup.as_deref(), &self.ais) {
             c.env("AIS_ENDPOINT", &cl.proxies[0]);
         }
         let out = c.output().unwrap();

@@ -137,9 +137,12 @@ pub fn ringload_lines(body: &str) -> Vec<String> {
     }
     let mut out = Vec::new();
     for l in joined {
-        let l = l.replace("cargo run --release --", "ringload");
+        let l = l
+            .replace("cargo run --release --", "ringload")
+            .replace("2>&1", "")
+            .replace(">&2", "");
         for seg in l.split(['|', ';', '&']) {
-            let mut words: Vec<&str> = seg.split_whitespace().collect();
+            let mut words = drop_redirections(seg);
             while let Some(w) = words.first() {
                 let assign = w.contains('=') && !w.starts_with('-');
                 if assign || ["do", "then", "time", "else", "!"].contains(w) {
@@ -152,6 +155,25 @@ pub fn ringload_lines(body: &str) -> Vec<String> {
                 out.push(words.join(" "));
             }
         }
+    }
+    out
+}
+
+/// The words of a simple command, without its redirections (`> f`, `2>f`, `< f`, `>> f`).
+fn drop_redirections(seg: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut skip_next = false;
+    for w in seg.split_whitespace() {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        let op = w.trim_start_matches(|c: char| c.is_ascii_digit());
+        if let Some(rest) = op.strip_prefix(">>").or(op.strip_prefix('>')).or(op.strip_prefix('<')) {
+            skip_next = rest.is_empty();
+            continue;
+        }
+        out.push(w);
     }
     out
 }
@@ -242,7 +264,8 @@ mod tests {
         let body = "# comment ringload no\nexport X=1\nringload run --a 1 \\\n    --b 2   # trailing\n\
                     AWS_X=... ringload render --spec s.toml && kubectl apply -f d/\n\
                     cat > f <<'EOF'\nringload in heredoc\nEOF\n\
-                    for R in 0 1; do ringload run --rank $R & done; wait\n\
+                    for R in 0 1; do ringload run --rank $R > r-$R.log 2>&1 & done; wait\n\
+                    ringload serve --listen 127.0.0.1:1 >serve.log 2> err &\n\
                     cargo run --release -- run --duration 1s\necho '#notacomment' ringload\n";
         assert_eq!(
             ringload_lines(body),
@@ -250,6 +273,7 @@ mod tests {
                 "ringload run --a 1 --b 2",
                 "ringload render --spec s.toml",
                 "ringload run --rank $R",
+                "ringload serve --listen 127.0.0.1:1",
                 "ringload run --duration 1s",
             ]
         );
