@@ -21,6 +21,9 @@
 //! - `s3`: s3s-fs with bucket `data`; `http://minio:9000` and the `AWS_ACCESS_KEY_ID=...`,
 //!   `AWS_SECRET_ACCESS_KEY=...` placeholders are rewritten to it and its keys.
 //!
+//! A runnable block fails when it exits non-zero or when a `ringload run` summary in its stdout
+//! counts errors (`errors 3: http-413 3`): a documented example runs clean.
+//!
 //! A `text` block marked `output` right after a runnable block is what that block prints: it
 //! must appear in the block's stdout, numbers, units and hosts aside
 //! (`docblocks::output_matches`).
@@ -179,7 +182,15 @@ impl DocRun {
         if recipe && !wait_port(self.nginx_port, std::time::Duration::from_secs(5)) {
             return Err(shown("nginx is not listening", &body, &out));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        match stdout.lines().find(|l| reports_errors(l)) {
+            Some(l) => Err(shown(
+                &format!("a documented example must run without errors, but: {}", l.trim()),
+                &body,
+                &out,
+            )),
+            None => Ok(stdout),
+        }
     }
 
     /// Checks a no-run block: its `ringload` lines parse and the specs they name render.
@@ -243,6 +254,12 @@ impl DocRun {
             )),
         }
     }
+}
+
+/// A `ringload run` summary line that counts errors (`errors 3: http-413 3`), not `errors 0`.
+fn reports_errors(line: &str) -> bool {
+    let mut w = line.split_whitespace();
+    w.next() == Some("errors") && w.next().is_some_and(|n| n != "0")
 }
 
 fn path_with_bin() -> String {
