@@ -18,6 +18,9 @@
 //!   stopped through the PID file the recipe's config names.
 //! - `ais`: `ringload serve --protocol ais` (1 proxy, 2 targets); `http://aistore-proxy:51080`
 //!   is rewritten to its proxy and `AIS_ENDPOINT` is exported.
+//! - `slurm`: the local Slurm cluster of `common::slurm` (its `SLURM_CONF` exported), for the
+//!   operator guide's walkthrough; `$REPO` is a copy of `examples/local-slurm.toml` and
+//!   `127.0.0.1:18080` is rewritten to a free port pair, `$D` is the scratch directory.
 //! - `s3`: s3s-fs with bucket `data`; `http://minio:9000` and the `AWS_ACCESS_KEY_ID=...`,
 //!   `AWS_SECRET_ACCESS_KEY=...` placeholders are rewritten to it and its keys.
 //!
@@ -39,6 +42,7 @@ use std::process::{Command, Output, Stdio};
 use crate::common::cluster::Cluster;
 use crate::common::docblocks::{file_blocks, output_matches, ringload_lines, Block, Mark};
 use crate::common::s3s::{S3sFs, AK, NO_FILE, SK};
+use crate::common::slurm::SlurmCluster;
 use crate::common::{free_port, stop_pid_file, wait_port, Scratch};
 
 /// Bound on one block's run.
@@ -73,12 +77,15 @@ struct DocRun {
     nginx: Option<RecipeNginx>,
     ais: Option<Cluster>,
     s3: Option<S3sFs>,
+    /// The local Slurm cluster and the port of the AIS proxy the walkthrough starts (its
+    /// target takes the next one).
+    slurm: Option<(SlurmCluster, u16)>,
 }
 
 impl DocRun {
     fn new(tag: &str) -> DocRun {
         let scratch = Scratch::new(tag);
-        for d in ["home", "work", "www"] {
+        for d in ["home", "work", "www", "repo"] {
             std::fs::create_dir_all(scratch.path().join(d)).unwrap();
         }
         DocRun {
@@ -87,6 +94,7 @@ impl DocRun {
             nginx: None,
             ais: None,
             s3: None,
+            slurm: None,
         }
     }
 
@@ -106,6 +114,9 @@ impl DocRun {
         ];
         if let Some(c) = &self.ais {
             r.push(("http://aistore-proxy:51080".into(), c.proxies[0].clone()));
+        }
+        if let Some((_, port)) = &self.slurm {
+            r.push(("127.0.0.1:18080".into(), format!("127.0.0.1:{port}")));
         }
         if let Some(s) = &self.s3 {
             r.push(("http://minio:9000".into(), s.url()));
@@ -134,7 +145,18 @@ impl DocRun {
                 self.ais = Some(Cluster::start(&["--proxies", "1", "--targets", "2"]));
             }
             Some("s3") if self.s3.is_none() => self.s3 = Some(S3sFs::start("data")),
-            Some("nginx" | "ais" | "s3" | "nginx-recipe" | "output") | None => {}
+            Some("slurm") if self.slurm.is_none() => {
+                let port = port_pair();
+                // The walkthrough's spec, with its endpoint moved to the free port.
+                let examples = self.dir("repo/examples");
+                std::fs::create_dir_all(&examples).unwrap();
+                let spec = std::fs::read_to_string(repo().join("examples/local-slurm.toml"))
+                    .unwrap()
+                    .replace("127.0.0.1:18080", &format!("127.0.0.1:{port}"));
+                std::fs::write(examples.join("local-slurm.toml"), spec).unwrap();
+                self.slurm = Some((SlurmCluster::start(), port));
+            }
+            Some("nginx" | "ais" | "s3" | "slurm" | "nginx-recipe" | "output") | None => {}
             Some(other) => return Err(format!("unknown doc-test setup {other:?}")),
         }
         Ok(())
@@ -168,6 +190,11 @@ impl DocRun {
             .env("AWS_CONFIG_FILE", NO_FILE);
         if let (Some("ais"), Some(cl)) = (b.setup.as_deref(), &self.ais) {
             c.env("AIS_ENDPOINT", &cl.proxies[0]);
+        }
+        if let (Some("slurm"), Some((cl, _))) = (b.setup.as_deref(), &self.slurm) {
+            c.envs(cl.env())
+                .env("REPO", self.dir("repo"))
+                .env("D", self.dir("work"));
         }
         let out = c.output().unwrap();
         if recipe {
@@ -260,6 +287,31 @@ impl DocRun {
 fn reports_errors(line: &str) -> bool {
     let mut w = line.split_whitespace();
     w.next() == Some("errors") && w.next().is_some_and(|n| n != "0")
+}
+
+impl Drop for DocRun {
+    /// Stops the walkthrough's `ringload serve` when the block that stops it did not run.
+    fn drop(&mut self) {
+        let pid_file = self.dir("work/serve.pid");
+        let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap_or_default();
+        // Only while that PID is still a ringload (the documented `kill` usually ran).
+        if String::from_utf8_lossy(&cmdline).contains("ringload") {
+            stop_pid_file(&pid_file);
+        }
+    }
+}
+
+/// A free port whose next port is free too (`ringload serve --protocol ais` puts its target
+/// on the port after its proxy's).
+fn port_pair() -> u16 {
+    for _ in 0..50 {
+        let p = free_port();
+        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no two adjacent free ports on loopback");
 }
 
 fn path_with_bin() -> String {
