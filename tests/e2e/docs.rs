@@ -120,7 +120,10 @@ impl DocRun {
         }
         if let Some(s) = &self.s3 {
             r.push(("http://minio:9000".into(), s.url()));
-            r.push(("AWS_ACCESS_KEY_ID=...".into(), format!("AWS_ACCESS_KEY_ID={AK}")));
+            r.push((
+                "AWS_ACCESS_KEY_ID=...".into(),
+                format!("AWS_ACCESS_KEY_ID={AK}"),
+            ));
             r.push((
                 "AWS_SECRET_ACCESS_KEY=...".into(),
                 format!("AWS_SECRET_ACCESS_KEY={SK}"),
@@ -175,19 +178,26 @@ impl DocRun {
         let script = self.dir(&format!("block-{}.sh", b.line));
         std::fs::write(&script, &body).unwrap();
         let mut c = Command::new("timeout");
-        c.args(["-k", "5", &BLOCK_SECS.to_string(), "bash", "-euo", "pipefail"])
-            .arg(&script)
-            .current_dir(self.dir("work"))
-            .stdin(Stdio::null())
-            .env("PATH", path_with_bin())
-            .env("HOME", self.dir("home"))
-            .env_remove("RINGLOAD_DRIVER")
-            .env_remove("RINGLOAD_ENDPOINT")
-            .env_remove("AIS_ENDPOINT")
-            .env_remove("S3_ENDPOINT")
-            .env("AWS_PROFILE", "")
-            .env("AWS_SHARED_CREDENTIALS_FILE", NO_FILE)
-            .env("AWS_CONFIG_FILE", NO_FILE);
+        c.args([
+            "-k",
+            "5",
+            &BLOCK_SECS.to_string(),
+            "bash",
+            "-euo",
+            "pipefail",
+        ])
+        .arg(&script)
+        .current_dir(self.dir("work"))
+        .stdin(Stdio::null())
+        .env("PATH", path_with_bin())
+        .env("HOME", self.dir("home"))
+        .env_remove("RINGLOAD_DRIVER")
+        .env_remove("RINGLOAD_ENDPOINT")
+        .env_remove("AIS_ENDPOINT")
+        .env_remove("S3_ENDPOINT")
+        .env("AWS_PROFILE", "")
+        .env("AWS_SHARED_CREDENTIALS_FILE", NO_FILE)
+        .env("AWS_CONFIG_FILE", NO_FILE);
         if let (Some("ais"), Some(cl)) = (b.setup.as_deref(), &self.ais) {
             c.env("AIS_ENDPOINT", &cl.proxies[0]);
         }
@@ -212,7 +222,10 @@ impl DocRun {
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         match stdout.lines().find(|l| reports_errors(l)) {
             Some(l) => Err(shown(
-                &format!("a documented example must run without errors, but: {}", l.trim()),
+                &format!(
+                    "a documented example must run without errors, but: {}",
+                    l.trim()
+                ),
                 &body,
                 &out,
             )),
@@ -232,7 +245,10 @@ impl DocRun {
             if !render {
                 if let Some(p) = words.iter().position(|w| *w == "--spec") {
                     if let Some(spec) = words.get(p + 1) {
-                        cmds.push((format!("ringload render --spec {spec} --out rendered"), false));
+                        cmds.push((
+                            format!("ringload render --spec {spec} --out rendered"),
+                            false,
+                        ));
                     }
                 }
             }
@@ -349,8 +365,10 @@ fn check_doc(rel: &str) {
                 .setup(b.setup.as_deref())
                 .and_then(|()| run.run_block(b))
                 .and_then(|stdout| match blocks.get(k + 1) {
-                    Some(o) if o.setup.as_deref() == Some("output") => output_matches(&o.body, &stdout)
-                        .map_err(|e| format!("{e}\n(documented at {rel}:{})", o.line)),
+                    Some(o) if o.setup.as_deref() == Some("output") => {
+                        output_matches(&o.body, &stdout)
+                            .map_err(|e| format!("{e}\n(documented at {rel}:{})", o.line))
+                    }
                     _ => Ok(()),
                 }),
         };
@@ -417,4 +435,45 @@ fn results() {
 #[test]
 fn workload() {
     check_doc("docs/workload.md");
+}
+
+/// `RINGLOAD_DOC_CHECK=1`: a line that parses exits 0 at once, without connecting (nothing
+/// listens on port 1 and the run would last an hour); a bad flag or a bad spec exits 2.
+#[test]
+fn doc_check_parses_and_does_no_io() {
+    use crate::common::ringload_env;
+    let scratch = Scratch::new("doc-check");
+    let check = [("RINGLOAD_DOC_CHECK", "1")];
+    let t = std::time::Instant::now();
+    let ok = ringload_env(
+        &[
+            "run",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--duration",
+            "1h",
+        ],
+        &check,
+    );
+    ok.check(
+        ok.code() == 0 && ok.stdout().is_empty(),
+        "a parsing line exits 0, silent",
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "it did not stop before the run"
+    );
+    let bad = ringload_env(&["run", "--minsize", "lots"], &check);
+    bad.check(
+        bad.code() == 2 && bad.stderr().contains("--minsize"),
+        "a bad value exits 2",
+    );
+    let spec = scratch.path().join("bad.toml");
+    std::fs::write(&spec, "[run]\nranks = 1\n[workload]\nminsize = \"lots\"\n").unwrap();
+    let s = spec.to_str().unwrap();
+    let bad = ringload_env(&["run", "--spec", s], &check);
+    bad.check(
+        bad.code() == 2 && bad.stderr().contains("minsize"),
+        "a bad spec exits 2",
+    );
 }

@@ -117,7 +117,10 @@ pub fn ringload_lines(body: &str) -> Vec<String> {
                 .trim_start_matches('-')
                 .trim()
                 .trim_matches(|c| c == '\'' || c == '"');
-            let tag: String = tag.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let tag: String = tag
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             if !tag.is_empty() {
                 heredoc = Some(tag);
             }
@@ -169,7 +172,11 @@ fn drop_redirections(seg: &str) -> Vec<&str> {
             continue;
         }
         let op = w.trim_start_matches(|c: char| c.is_ascii_digit());
-        if let Some(rest) = op.strip_prefix(">>").or(op.strip_prefix('>')).or(op.strip_prefix('<')) {
+        if let Some(rest) = op
+            .strip_prefix(">>")
+            .or(op.strip_prefix('>'))
+            .or(op.strip_prefix('<'))
+        {
             skip_next = rest.is_empty();
             continue;
         }
@@ -210,11 +217,18 @@ fn shape(line: &str) -> Vec<String> {
         })
         .collect();
     // A merge table's rank row: `0  host  completed ...`; the host differs machine to machine.
-    if w.len() > 2 && line.split_whitespace().next().is_some_and(|t| t.parse::<u32>().is_ok()) {
+    if w.len() > 2
+        && line
+            .split_whitespace()
+            .next()
+            .is_some_and(|t| t.parse::<u32>().is_ok())
+    {
         w[1] = "#".to_string();
     }
     // Which ranks straggle and what is warned about depend on the machine's load.
-    if w.first().is_some_and(|t| t == "stragglers:" || t == "warnings:") {
+    if w.first()
+        .is_some_and(|t| t == "stragglers:" || t == "warnings:")
+    {
         w.truncate(1);
     }
     w
@@ -254,14 +268,18 @@ mod tests {
         assert_eq!((b[0].line, b[0].mark), (4, Mark::Runnable));
         assert_eq!(b[0].setup.as_deref(), Some("nginx"));
         assert_eq!(b[0].body, "ls\n");
-        assert_eq!((b[1].line, b[1].mark, b[1].setup.clone()), (8, Mark::Unmarked, None));
+        assert_eq!(
+            (b[1].line, b[1].mark, b[1].setup.clone()),
+            (8, Mark::Unmarked, None)
+        );
         assert_eq!((b[2].mark, b[2].body.as_str()), (Mark::NoRun, "a\n  b\n"));
         assert_eq!((b[3].lang.as_str(), b[3].mark), ("toml", Mark::Other));
     }
 
     #[test]
     fn ringload_lines_are_found_and_cleaned() {
-        let body = "# comment ringload no\nexport X=1\nringload run --a 1 \\\n    --b 2   # trailing\n\
+        let body =
+            "# comment ringload no\nexport X=1\nringload run --a 1 \\\n    --b 2   # trailing\n\
                     AWS_X=... ringload render --spec s.toml && kubectl apply -f d/\n\
                     cat > f <<'EOF'\nringload in heredoc\nEOF\n\
                     for R in 0 1; do ringload run --rank $R > r-$R.log 2>&1 & done; wait\n\
@@ -281,7 +299,8 @@ mod tests {
 
     #[test]
     fn output_shape_ignores_numbers_units_and_hosts() {
-        let doc = "op  count  bytes\nGET  64,092  3.9 GiB\n0  vm  completed  0.4\nstragglers: none\n";
+        let doc =
+            "op  count  bytes\nGET  64,092  3.9 GiB\n0  vm  completed  0.4\nstragglers: none\n";
         let ok = "noise\nop count bytes\nGET 12 500.0 MiB\n0 node-7 completed 1.2\nstragglers: rank 2\nmore\n";
         assert!(output_matches(doc, ok).is_ok());
         let bad = "op count bytes errors\nGET 12 500.0 MiB\n0 x completed 1\nstragglers: none\n";
