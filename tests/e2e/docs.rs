@@ -72,7 +72,6 @@ impl Drop for RecipeNginx {
 
 /// One doc file's run: its scratch directory and the peers its blocks started.
 struct DocRun {
-    scratch: Scratch,
     nginx_port: u16,
     nginx: Option<RecipeNginx>,
     ais: Option<Cluster>,
@@ -80,6 +79,8 @@ struct DocRun {
     /// The local Slurm cluster and the port of the AIS proxy the walkthrough starts (its
     /// target takes the next one).
     slurm: Option<(SlurmCluster, u16)>,
+    /// Last: fields drop in order, and the peers' PID files live in here.
+    scratch: Scratch,
 }
 
 impl DocRun {
@@ -89,12 +90,12 @@ impl DocRun {
             std::fs::create_dir_all(scratch.path().join(d)).unwrap();
         }
         DocRun {
-            scratch,
             nginx_port: free_port(),
             nginx: None,
             ais: None,
             s3: None,
             slurm: None,
+            scratch,
         }
     }
 
