@@ -422,3 +422,112 @@ pub fn check_budget(w: &Workload, builtin: bool, prefill: u64) -> Result<Need, B
         &budget::Limits::read(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    /// An AIS workload on `bucket` (as `--bucket` takes it) against `url`.
+    fn ais_run(bucket: &str, url: &str) -> Workload {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            ..Workload::default()
+        };
+        configure(&mut w, bucket).unwrap();
+        w.endpoint = Some(ringload_engine::workload::Endpoint::parse(url).unwrap());
+        w
+    }
+
+    /// A one-request AIS proxy that answers every call with `status` and an AIS error body;
+    /// returns its URL and the request line it got.
+    fn answer_once(status: &str, message: &str) -> (String, std::thread::JoinHandle<String>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let body = serde_json::json!({ "message": message, "status": 404 }).to_string();
+        let status = status.to_string();
+        let t = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let (mut first, mut len) = (String::new(), 0usize);
+            r.read_line(&mut first).unwrap();
+            loop {
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            r.read_exact(&mut vec![0; len]).unwrap();
+            let mut s = s;
+            write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            first.trim_end().to_string()
+        });
+        (url, t)
+    }
+
+    #[test]
+    fn every_ais_provider_is_known_to_the_built_in_target() {
+        for (scheme, provider) in ais::PROVIDERS {
+            let p = server::Provider::parse(provider).expect(provider);
+            assert_eq!(p.as_str(), provider, "{scheme}");
+            assert_eq!(p.is_remote(), provider != "ais", "{scheme}");
+        }
+    }
+
+    #[test]
+    fn a_failed_cleanup_names_the_bucket_as_given() {
+        let (url, seen) = answer_once("404 Not Found", "bucket \"s3://my-bucket\" does not exist");
+        let w = ais_run("s3://my-bucket", &url);
+        let mut names = NameList::new();
+        names.push("a");
+        let err = Control::new(&w).cleanup(&w, &names, 0).unwrap_err();
+        assert_eq!(
+            err,
+            "cleanup: AIS delete of 1 objects from s3://my-bucket (after 0 sent): HTTP 404: \
+             bucket \"s3://my-bucket\" does not exist"
+        );
+        assert_eq!(
+            seen.join().unwrap(),
+            "DELETE /v1/buckets/my-bucket?provider=aws HTTP/1.1"
+        );
+        let (url, seen) = answer_once("404 Not Found", "bucket \"ais://gone\" does not exist");
+        let w = ais_run("ais://gone", &url);
+        let err = Control::new(&w).cleanup(&w, &names, 0).unwrap_err();
+        assert_eq!(
+            err,
+            "cleanup: AIS destroy of ais://gone: HTTP 404: bucket \"ais://gone\" does not exist"
+        );
+        assert_eq!(
+            seen.join().unwrap(),
+            "DELETE /v1/buckets/gone?provider=ais HTTP/1.1"
+        );
+    }
+
+    #[test]
+    fn remote_buckets_are_never_created_and_ais_ones_are_named_in_full() {
+        // No listener at all: a remote bucket needs no call before the run.
+        let w = ais_run("gs://g", "http://127.0.0.1:9");
+        assert!(!Control::new(&w).ensure_bucket(&w).unwrap());
+        let w = ais_run("ais://@remais/r", "http://127.0.0.1:9");
+        assert!(!Control::new(&w).ensure_bucket(&w).unwrap());
+        let (url, _seen) = answer_once("500 Internal Server Error", "disk full");
+        let w = ais_run("ais://#ns/b", &url);
+        let err = Control::new(&w).ensure_bucket(&w).unwrap_err();
+        assert_eq!(
+            err,
+            "cannot check bucket ais://#ns/b: AIS presence check of ais://#ns/b: HTTP 500: disk \
+             full"
+        );
+    }
+}
