@@ -8,7 +8,8 @@
 //! protocol and role), `object` (object answers, the hot path), `ais` and `s3` (control
 //! requests in their wire formats), `respond` (replies and errors), `cluster` (AIS proxies
 //! and targets), `node` (one listener's identity, store and cluster), `listing` (buckets and
-//! paged lists), `store` (key -> size, checksum), `fault` (`--fault`), `stats` and `counters`,
+//! paged lists), `provider` (AIS bucket providers: `ais` and the emulated clouds), `store` (key
+//! -> size, checksum, one store per provider), `fault` (`--fault`), `stats` and `counters`,
 //! `pattern` (object bytes), `sys` (the syscalls, from `ringload_net::sys`, which holds their
 //! `unsafe`).
 //!
