@@ -7,6 +7,10 @@
 //!
 //! Why apart: control requests are rare and may allocate; the object hot path never comes here.
 //!
+//! A bucket is `provider://name` ([`Bck`]): `ais` buckets are created and destroyed; remote ones
+//! (`s3://`, `gs://`, `az://`, `oci://`) live in an emulated cloud backend where every bucket
+//! exists, are recorded on use, and are emptied by delete-listrange, never destroyed.
+//!
 //! Invariants: buckets are cluster-wide (one set for all listeners); a listing merges every
 //! target's store in name order with page size `min(pagesize if > 0, --page-size)`, and its
 //! continuation token is the last name returned (empty on the last page).
@@ -16,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::counters::Kind;
 use super::listing::list_page;
 use super::node::Node;
+use super::provider::Provider;
 use super::request::{query_param, Method, Status};
 use super::respond::{no_such_bucket, Reply};
 use super::ServeProtocol;
@@ -58,6 +63,19 @@ struct BucketJson<'a> {
     provider: &'static str,
 }
 
+/// A bucket a control request names: `provider://name`.
+#[derive(Clone, Copy)]
+pub(crate) struct Bck<'a> {
+    pub(crate) provider: Provider,
+    pub(crate) name: &'a str,
+}
+
+impl std::fmt::Display for Bck<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}", self.provider.scheme(), self.name)
+    }
+}
+
 #[derive(Serialize)]
 struct Entry {
     name: String,
@@ -98,29 +116,49 @@ fn parse(body: &[u8]) -> Result<ActionMsg, serde_json::Error> {
     serde_json::from_slice(body)
 }
 
-/// `GET /v1/buckets`: every bucket.
-pub(crate) fn all_buckets(r: &mut Reply<'_>, node: &Node) {
+/// `GET /v1/buckets[?provider=..]`: every bucket (of that provider): the `ais` buckets, and
+/// the remote ones used so far.
+pub(crate) fn all_buckets(r: &mut Reply<'_>, node: &Node, query: &[u8]) {
     r.ctr.request(Kind::Bucket);
-    let names = node.cluster.buckets.names();
+    let only = match query_param(query, b"provider") {
+        None | Some(b"") => None,
+        Some(_) => match Provider::from_query(query) {
+            Ok(p) => Some(p),
+            Err(_) => return bad_provider(r),
+        },
+    };
+    let names = node.cluster.buckets.names(only);
     let list: Vec<BucketJson<'_>> = names
         .iter()
-        .map(|n| BucketJson {
+        .map(|(p, n)| BucketJson {
             name: n,
-            provider: "ais",
+            provider: p.as_str(),
         })
         .collect();
     json_out(r, &list);
 }
 
-/// `/v1/buckets/<bucket>` with any method.
+fn bad_provider(r: &mut Reply<'_>) {
+    bad(
+        r,
+        format_args!(
+            "unknown bucket provider in the query: use provider=ais, aws, gcp, azure or oci"
+        ),
+    );
+}
+
+/// `/v1/buckets/<bucket>?provider=..` with any method. A remote bucket exists in the
+/// emulated backend whatever its name; using it records it in the cluster (as AIS adds a cloud
+/// bucket to its metadata on first access), and it cannot be destroyed, only emptied.
 pub(crate) fn bucket(
     r: &mut Reply<'_>,
     node: &Node,
     method: Method,
-    bucket: &str,
+    b: Bck<'_>,
     query: &[u8],
     body: &[u8],
 ) {
+    let (p, bucket) = (b.provider, b.name);
     let msg = match parse(body) {
         Ok(m) => m,
         Err(e) => {
@@ -138,10 +176,16 @@ pub(crate) fn bucket(
             r.ctr.request(Kind::Bucket);
             let found = [BucketJson {
                 name: bucket,
-                provider: "ais",
+                provider: p.as_str(),
             }];
-            let n = usize::from(buckets.contains(bucket));
-            json_out(r, &&found[..n]);
+            // AIS's presence 2 and 3 ask "present in the cluster"; the rest "exists".
+            let in_cluster = matches!(query_param(query, b"presence"), Some(b"2" | b"3"));
+            let here = if in_cluster {
+                buckets.known(p, bucket)
+            } else {
+                buckets.contains(p, bucket)
+            };
+            json_out(r, &&found[..usize::from(here)]);
         }
         Method::Get => {
             r.ctr.request(Kind::List);
@@ -149,28 +193,30 @@ pub(crate) fn bucket(
                 Ok(lm) => lm.unwrap_or_default(),
                 Err(e) => return bad(r, format_args!("bad list message value: {e}")),
             };
-            if !buckets.contains(bucket) {
-                return no_such_bucket(r, P, bucket);
+            if !buckets.contains(p, bucket) {
+                return no_such_bucket(r, P, p, bucket);
             }
-            list(r, node, bucket, &lm);
+            buckets.touch(p, bucket);
+            list(r, node, b, &lm);
         }
         Method::Head => {
             r.ctr.request(Kind::Bucket);
-            if buckets.contains(bucket) {
+            if buckets.contains(p, bucket) {
+                buckets.touch(p, bucket);
                 r.full(Status::Ok, None, b"");
             } else {
-                no_such_bucket(r, P, bucket);
+                no_such_bucket(r, P, p, bucket);
             }
         }
         Method::Post => {
             r.ctr.request(Kind::Bucket);
             match msg.action.as_str() {
-                "create-bck" if buckets.create(bucket) => r.full(Status::Ok, None, b""),
+                "create-bck" if buckets.create(p, bucket) => r.full(Status::Ok, None, b""),
                 "create-bck" => r.error(
                     P,
                     Status::Conflict,
                     "",
-                    format_args!("bucket \"ais://{bucket}\" already exists"),
+                    format_args!("bucket \"{b}\" already exists"),
                 ),
                 other => bad(
                     r,
@@ -181,17 +227,24 @@ pub(crate) fn bucket(
         Method::Delete => {
             r.ctr.request(Kind::Bucket);
             match msg.action.as_str() {
+                "destroy-bck" if p.is_remote() => bad(
+                    r,
+                    format_args!(
+                        "operation \"destroy-bck\" is not supported by \"{b}\": a remote \
+                         bucket is emptied with delete-listrange"
+                    ),
+                ),
                 "destroy-bck" => {
-                    if !buckets.remove(bucket) {
-                        return no_such_bucket(r, P, bucket);
+                    if !buckets.remove(p, bucket) {
+                        return no_such_bucket(r, P, p, bucket);
                     }
                     let prefix = format!("{bucket}/");
-                    for store in node.cluster.stores() {
+                    for store in node.cluster.stores(p) {
                         store.remove_prefix(&prefix);
                     }
                     r.full(Status::Ok, None, b"");
                 }
-                "delete-listrange" => delete_list(r, node, bucket, value),
+                "delete-listrange" => delete_list(r, node, b, value),
                 other => bad(
                     r,
                     format_args!(
@@ -213,20 +266,21 @@ pub(crate) fn bucket(
     }
 }
 
-fn list(r: &mut Reply<'_>, node: &Node, bucket: &str, lm: &ListMsg) {
+fn list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, lm: &ListMsg) {
+    let bucket = b.name;
     let limit = match usize::try_from(lm.pagesize) {
         Ok(n) if n > 0 => n.min(node.page_size),
         _ => node.page_size,
     };
     let page = list_page(
-        node.cluster.stores(),
+        node.cluster.stores(b.provider),
         bucket,
         &lm.prefix,
         &lm.continuation_token,
         limit,
     );
     let uuid = if lm.uuid.is_empty() {
-        let id = xxhash_rust::xxh64::xxh64(format!("{bucket}/{}", lm.prefix).as_bytes(), 0);
+        let id = xxhash_rust::xxh64::xxh64(format!("{b}/{}", lm.prefix).as_bytes(), 0);
         format!("{id:016x}")
     } else {
         lm.uuid.clone()
@@ -249,10 +303,12 @@ fn list(r: &mut Reply<'_>, node: &Node, bucket: &str, lm: &ListMsg) {
     json_out(r, &doc);
 }
 
-fn delete_list(r: &mut Reply<'_>, node: &Node, bucket: &str, value: Option<serde_json::Value>) {
-    if !node.cluster.buckets.contains(bucket) {
-        return no_such_bucket(r, P, bucket);
+fn delete_list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, value: Option<serde_json::Value>) {
+    let (p, bucket) = (b.provider, b.name);
+    if !node.cluster.buckets.contains(p, bucket) {
+        return no_such_bucket(r, P, p, bucket);
     }
+    node.cluster.buckets.touch(p, bucket);
     let msg: ListRangeMsg = match value.map(serde_json::from_value) {
         Some(Ok(m)) => m,
         Some(Err(e)) => return bad(r, format_args!("bad delete-listrange value: {e}")),
@@ -270,7 +326,7 @@ fn delete_list(r: &mut Reply<'_>, node: &Node, bucket: &str, value: Option<serde
         key.push('/');
         key.push_str(name);
         let owner = node.cluster.owner(key.as_bytes());
-        node.cluster.targets[owner].store.remove(&key);
+        node.cluster.targets[owner].store.of(p).remove(&key);
     }
     // A made-up xaction id: stable per request content, shaped like AIS's.
     let id = ringload_core::rng::mix64(xxhash_rust::xxh64::xxh64(

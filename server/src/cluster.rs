@@ -18,11 +18,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::node::{Cluster, Node, NodeSpec, Role, TargetRef};
+use super::provider::Provider;
 use super::request::{push_u64, Extra, Status};
 use super::respond::Reply;
 use super::route::ObjOp;
 use super::stats::ListenerStats;
-use super::store::Store;
+use super::store::Stores;
 use super::{bind, spawn, sys, validate, ServeConfig, ServeError, ServeProtocol, ServerHandle};
 
 /// Most proxies, and most targets, one cluster starts.
@@ -82,11 +83,11 @@ pub fn start_cluster(cfg: ClusterConfig) -> Result<ClusterHandle, ServeError> {
         .map(|(j, b)| TargetRef {
             url: format!("http://{}", b.addr).into(),
             seed: Cluster::seed(&format!("t{}", j + 1)),
-            store: Arc::new(Store::new()),
+            store: Arc::new(Stores::new()),
         })
         .collect();
     let cluster = Arc::new(Cluster::new(targets));
-    let spec = |role: Role, id: String, url: String, store: Arc<Store>| NodeSpec {
+    let spec = |role: Role, id: String, url: String, store: Arc<Stores>| NodeSpec {
         protocol: ServeProtocol::Ais,
         role,
         id,
@@ -118,7 +119,7 @@ pub fn start_cluster(cfg: ClusterConfig) -> Result<ClusterHandle, ServeError> {
             Role::Proxy,
             format!("p{}", i + 1),
             url,
-            Arc::new(Store::new()),
+            Arc::new(Stores::new()),
         );
         handle.proxies.push(spawn(b, Node::new(node))?);
     }
@@ -136,25 +137,35 @@ impl ClusterHandle {
         self.targets.iter().map(ServerHandle::url).collect()
     }
 
-    /// Creates bucket `b` (no-op if it exists).
-    pub fn create_bucket(&self, b: &str) {
-        self.cluster.buckets.create(b);
+    /// Creates bucket `p://b` (no-op if it exists; a remote one is recorded as used).
+    pub fn create_bucket(&self, p: Provider, b: &str) {
+        self.cluster.buckets.create(p, b);
     }
 
-    /// Records object `bucket/name` of `size` bytes on the target that owns it, creating the
-    /// bucket if needed.
-    pub fn insert(&self, bucket: &str, name: &str, size: u64) {
-        self.cluster.buckets.create(bucket);
+    /// Records object `p://bucket/name` of `size` bytes on the target that owns it, creating
+    /// the bucket if needed.
+    pub fn insert(&self, p: Provider, bucket: &str, name: &str, size: u64) {
+        self.cluster.buckets.create(p, bucket);
         let key = format!("{bucket}/{name}");
         let owner = self.cluster.owner(key.as_bytes());
-        self.cluster.targets[owner].store.put(&key, size);
+        self.cluster.targets[owner].store.of(p).put(&key, size);
     }
 
-    /// Size of object `bucket/name` on its owning target, if it exists.
-    pub fn object_size(&self, bucket: &str, name: &str) -> Option<u64> {
+    /// Size of object `p://bucket/name` on its owning target, if it exists.
+    pub fn object_size(&self, p: Provider, bucket: &str, name: &str) -> Option<u64> {
         let key = format!("{bucket}/{name}");
         let owner = self.cluster.owner(key.as_bytes());
-        self.cluster.targets[owner].store.get(&key)
+        self.cluster.targets[owner].store.of(p).get(&key)
+    }
+
+    /// Number of objects in bucket `p://bucket`, over every target.
+    pub fn object_count(&self, p: Provider, bucket: &str) -> usize {
+        let prefix = format!("{bucket}/");
+        let mut n = 0;
+        for store in self.cluster.stores(p) {
+            store.scan(&prefix, |_, _| n += 1);
+        }
+        n
     }
 
     /// Index (0-based, `t1` is 0) of the target owning `bucket/name`.

@@ -82,7 +82,7 @@ impl Conn {
             route = Route::Reject(Reject::TooLarge, Kind::Other);
         }
         let fault = match route {
-            Route::Object(ObjOp::Get | ObjOp::Put) => node.next_fault(),
+            Route::Object(ObjOp::Get | ObjOp::Put, _) => node.next_fault(),
             _ => Decision::default(),
         };
         self.req = Pending {
@@ -141,9 +141,10 @@ impl Conn {
             Phase::Closing
         };
         match req.route {
-            Route::Object(op) => {
+            Route::Object(op, provider) => {
                 let fault = req.fault.kind;
-                let body = object::answer(&mut r, node, op, key, req.range, req.received, fault);
+                let o = object::Obj::new(node, provider, key);
+                let body = object::answer(&mut r, node, op, o, req.range, req.received, fault);
                 if let Some(b) = body {
                     match b.end {
                         End::Complete => {}
@@ -167,8 +168,14 @@ impl Conn {
                 cluster::redirect(&mut r, node, op, target, raw_path, query);
             }
             Route::Stats => stats::answer(&mut r, shared),
-            Route::AisBucket(m) => ais::bucket(&mut r, node, m, key, query, &self.body),
-            Route::AisBuckets => ais::all_buckets(&mut r, node),
+            Route::AisBucket(m, p) => {
+                let bucket = ais::Bck {
+                    provider: p,
+                    name: key,
+                };
+                ais::bucket(&mut r, node, m, bucket, query, &self.body)
+            }
+            Route::AisBuckets => ais::all_buckets(&mut r, node, query),
             Route::S3Bucket(m) => s3::bucket(&mut r, node, m, key, query),
             Route::Reject(why, kind) => {
                 respond::reject(&mut r, node.protocol, why, kind, key, req.method)

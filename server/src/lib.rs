@@ -8,7 +8,8 @@
 //! protocol and role), `object` (object answers, the hot path), `ais` and `s3` (control
 //! requests in their wire formats), `respond` (replies and errors), `cluster` (AIS proxies
 //! and targets), `node` (one listener's identity, store and cluster), `listing` (buckets and
-//! paged lists), `store` (key -> size, checksum), `fault` (`--fault`), `stats` and `counters`,
+//! paged lists), `provider` (AIS bucket providers: `ais` and the emulated clouds), `store` (key
+//! -> size, checksum, one store per provider), `fault` (`--fault`), `stats` and `counters`,
 //! `pattern` (object bytes), `sys` (the syscalls, from `ringload_net::sys`, which holds their
 //! `unsafe`).
 //!
@@ -39,6 +40,7 @@ mod listing;
 mod node;
 mod object;
 mod pattern;
+mod provider;
 mod reactor;
 mod request;
 mod respond;
@@ -65,10 +67,11 @@ use counters::CoreCounters;
 pub use counters::{FaultCounts, ServerCounters, StatusCounts};
 pub use fault::{FaultKind, FaultSpecError, Faults};
 use node::{Cluster, Node, NodeSpec, Role, TargetRef};
+pub use provider::Provider;
 use reactor::{Reactor, Shared};
 pub use s3::AuthRequest;
 pub use stats::ListenerStats;
-use store::Store;
+use store::Stores;
 
 /// Pending-connection queue per listener (connections); generous so load bursts are not
 /// refused while a core is busy.
@@ -311,7 +314,7 @@ pub fn start(cfg: ServeConfig) -> Result<ServerHandle, ServeError> {
     let cores = validate(&cfg)?;
     let bound = bind(cfg.listen, cores)?;
     let url = format!("http://{}", bound.addr);
-    let store = Arc::new(Store::new());
+    let store = Arc::new(Stores::new());
     let cluster = Arc::new(Cluster::new(vec![TargetRef {
         url: url.clone().into(),
         seed: Cluster::seed("s0"),
@@ -356,10 +359,10 @@ impl ServerHandle {
 
     /// Creates bucket `b` (no-op if it exists). Buckets matter to AIS and S3 only.
     pub fn create_bucket(&self, b: &str) {
-        self.shared.node.cluster.buckets.create(b);
+        self.shared.node.cluster.buckets.create(Provider::Ais, b);
     }
 
-    /// Records an object without the network. `path` is the object key: the URL path without
+    /// Records an object (of an `ais://` bucket, for AIS) without the network. `path` is the object key: the URL path without
     /// its leading `/` (one leading `/` is tolerated), already decoded, e.g. `bucket/name`
     /// (for AIS too: not `v1/objects/...`). Its first segment's bucket is created if needed.
     pub fn insert(&self, path: &str, size: u64) {
@@ -367,12 +370,12 @@ impl ServerHandle {
         if let Some((bucket, _)) = key.split_once('/') {
             self.create_bucket(bucket);
         }
-        self.shared.node.store.put(key, size);
+        self.shared.node.store.of(Provider::Ais).put(key, size);
     }
 
     /// Size of an object (by key, as for [`ServerHandle::insert`]), if it exists.
     pub fn object_size(&self, path: &str) -> Option<u64> {
-        self.shared.node.store.get(strip(path))
+        self.shared.node.store.of(Provider::Ais).get(strip(path))
     }
 
     /// Number of objects stored.

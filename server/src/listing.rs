@@ -1,6 +1,6 @@
 //! Buckets and paged object listings, cluster-wide.
 //!
-//! Owns: [`Buckets`] (the set of bucket names every listener of one `serve` shares) and
+//! Owns: [`Buckets`] (the buckets of each provider every listener of one `serve` shares) and
 //! [`list_page`] (one page of a bucket's objects in name order, merged over target stores).
 //!
 //! Why: AIS and S3 both list in pages keyed by "the last name returned"; doing that once here
@@ -13,44 +13,65 @@
 use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::provider::{Provider, PROVIDERS};
 use super::store::Store;
 
-/// The bucket names (shared by every listener of one `serve`).
-pub(crate) struct Buckets(RwLock<BTreeSet<Box<str>>>);
+/// The buckets of each provider (shared by every listener of one `serve`). An `ais` bucket
+/// exists once created; a remote one (`s3://`, ...) always exists in the emulated cloud
+/// backend, and is recorded here once used so that bucket listings show it.
+pub(crate) struct Buckets(RwLock<[BTreeSet<Box<str>>; PROVIDERS]>);
 
 impl Buckets {
     pub(crate) fn new() -> Self {
-        Self(RwLock::new(BTreeSet::new()))
+        Self(RwLock::new(Default::default()))
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, BTreeSet<Box<str>>> {
+    fn read(&self) -> RwLockReadGuard<'_, [BTreeSet<Box<str>>; PROVIDERS]> {
         self.0.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, BTreeSet<Box<str>>> {
+    fn write(&self) -> RwLockWriteGuard<'_, [BTreeSet<Box<str>>; PROVIDERS]> {
         self.0.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn contains(&self, name: &str) -> bool {
-        self.read().contains(name)
+    /// Whether bucket `p://name` exists: created (`ais`), or remote.
+    pub(crate) fn contains(&self, p: Provider, name: &str) -> bool {
+        p.is_remote() || self.known(p, name)
     }
 
-    /// Adds `name`; false if it already existed.
-    pub(crate) fn create(&self, name: &str) -> bool {
-        if self.contains(name) {
+    /// Whether `p://name` is recorded (created, or a remote bucket already used).
+    pub(crate) fn known(&self, p: Provider, name: &str) -> bool {
+        self.read()[p.index()].contains(name)
+    }
+
+    /// Adds `p://name`; false if it already existed.
+    pub(crate) fn create(&self, p: Provider, name: &str) -> bool {
+        if self.known(p, name) {
             return false;
         }
-        self.write().insert(name.into())
+        self.write()[p.index()].insert(name.into())
     }
 
-    /// Removes `name`; false if it did not exist.
-    pub(crate) fn remove(&self, name: &str) -> bool {
-        self.write().remove(name)
+    /// Records a remote bucket on use (one read lock once it is known).
+    pub(crate) fn touch(&self, p: Provider, name: &str) {
+        if p.is_remote() {
+            self.create(p, name);
+        }
     }
 
-    /// All names, sorted.
-    pub(crate) fn names(&self) -> Vec<String> {
-        self.read().iter().map(|b| b.to_string()).collect()
+    /// Removes `p://name`; false if it was not recorded.
+    pub(crate) fn remove(&self, p: Provider, name: &str) -> bool {
+        self.write()[p.index()].remove(name)
+    }
+
+    /// All recorded buckets of `only` (every provider when `None`), by provider then name.
+    pub(crate) fn names(&self, only: Option<Provider>) -> Vec<(Provider, String)> {
+        let sets = self.read();
+        Provider::ALL
+            .iter()
+            .filter(|p| only.is_none_or(|o| o == **p))
+            .flat_map(|&p| sets[p.index()].iter().map(move |b| (p, b.to_string())))
+            .collect()
     }
 }
 
@@ -119,9 +140,33 @@ mod tests {
     #[test]
     fn buckets_create_once_and_remove() {
         let b = Buckets::new();
-        assert!(b.create("x") && !b.create("x") && b.create("a"));
-        assert_eq!(b.names(), ["a", "x"]);
-        assert!(b.remove("x") && !b.remove("x") && !b.contains("x"));
+        let ais = Provider::Ais;
+        assert!(b.create(ais, "x") && !b.create(ais, "x") && b.create(ais, "a"));
+        let names: Vec<String> = b.names(None).into_iter().map(|(_, n)| n).collect();
+        assert_eq!(names, ["a", "x"]);
+        assert!(b.remove(ais, "x") && !b.remove(ais, "x") && !b.contains(ais, "x"));
+    }
+
+    #[test]
+    fn remote_buckets_exist_and_are_recorded_on_use_per_provider() {
+        let b = Buckets::new();
+        assert!(b.contains(Provider::Aws, "x") && !b.known(Provider::Aws, "x"));
+        assert!(!b.contains(Provider::Ais, "x"));
+        b.touch(Provider::Aws, "x");
+        b.touch(Provider::Aws, "x");
+        b.touch(Provider::Ais, "y"); // an ais bucket is never created by use
+        assert!(b.known(Provider::Aws, "x") && !b.known(Provider::Gcp, "x"));
+        assert!(!b.contains(Provider::Ais, "x") && !b.contains(Provider::Ais, "y"));
+        b.create(Provider::Ais, "x");
+        assert_eq!(
+            b.names(None),
+            [
+                (Provider::Ais, "x".to_string()),
+                (Provider::Aws, "x".to_string())
+            ]
+        );
+        assert_eq!(b.names(Some(Provider::Aws)).len(), 1);
+        assert!(b.remove(Provider::Aws, "x") && b.known(Provider::Ais, "x"));
     }
 
     #[test]

@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use super::fault::{Decision, Faults};
 use super::listing::Buckets;
-use super::store::Store;
+use super::provider::Provider;
+use super::store::{Store, Stores};
 use super::{AuthHook, ServeProtocol};
 
 /// A listener's part in the cluster.
@@ -47,7 +48,7 @@ pub(crate) struct TargetRef {
     pub(crate) url: Box<str>,
     /// HRW weight seed, derived from the target's id.
     pub(crate) seed: u64,
-    pub(crate) store: Arc<Store>,
+    pub(crate) store: Arc<Stores>,
 }
 
 /// Everything shared by all listeners of one `serve`.
@@ -84,9 +85,9 @@ impl Cluster {
         best.0
     }
 
-    /// Every target's store.
-    pub(crate) fn stores(&self) -> impl Iterator<Item = &Store> + Clone {
-        self.targets.iter().map(|t| &*t.store)
+    /// Every target's store of `p`'s buckets.
+    pub(crate) fn stores(&self, p: Provider) -> impl Iterator<Item = &Store> + Clone {
+        self.targets.iter().map(move |t| t.store.of(p))
     }
 }
 
@@ -97,8 +98,8 @@ pub(crate) struct Node {
     /// `p1`, `t2`, `s0`: the `pid` a proxy writes into its redirects.
     pub(crate) id: Box<str>,
     pub(crate) url: Box<str>,
-    /// This listener's objects (unused by a proxy).
-    pub(crate) store: Arc<Store>,
+    /// This listener's objects, per provider (unused by a proxy).
+    pub(crate) store: Arc<Stores>,
     pub(crate) cluster: Arc<Cluster>,
     pub(crate) faults: Faults,
     faulty: bool,
@@ -113,7 +114,7 @@ pub(crate) struct NodeSpec {
     pub(crate) role: Role,
     pub(crate) id: String,
     pub(crate) url: String,
-    pub(crate) store: Arc<Store>,
+    pub(crate) store: Arc<Stores>,
     pub(crate) cluster: Arc<Cluster>,
     pub(crate) faults: Faults,
     pub(crate) page_size: usize,
@@ -164,7 +165,7 @@ mod tests {
                 .map(|i| TargetRef {
                     url: format!("http://t{i}").into(),
                     seed: Cluster::seed(&format!("t{}", i + 1)),
-                    store: Arc::new(Store::new()),
+                    store: Arc::new(Stores::new()),
                 })
                 .collect(),
         )

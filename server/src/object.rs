@@ -17,9 +17,11 @@
 use super::fault::FaultKind;
 use super::node::Node;
 use super::pattern::{object_start, object_xxh64, PATTERN_LEN};
+use super::provider::Provider;
 use super::request::{self, Extra, RangeSpec, Resolved, Status};
 use super::respond::Reply;
 use super::route::ObjOp;
+use super::store::Store;
 use super::ServeProtocol;
 
 /// Largest object whose AIS checksum is computed (hashing runs on the serving core, about
@@ -48,13 +50,13 @@ pub(crate) struct Body {
     pub(crate) end: End,
 }
 
-/// Answers an object request for `key` on this listener's store. `received` is the PUT body
+/// Answers an object request for `o` on this listener's store. `received` is the PUT body
 /// size; `fault` the injected fault drawn for this request (GET/PUT only).
 pub(crate) fn answer(
     r: &mut Reply<'_>,
     node: &Node,
     op: ObjOp,
-    key: &str,
+    o: Obj<'_>,
     range: Option<RangeSpec>,
     received: u64,
     fault: Option<FaultKind>,
@@ -84,9 +86,13 @@ pub(crate) fn answer(
         }
         _ => {}
     }
+    let (provider, key, store) = (o.provider, o.key, o.store);
     match op {
         ObjOp::Put => {
-            let existed = node.store.put(key, received);
+            if provider.is_remote() {
+                node.cluster.buckets.touch(provider, bucket_of(key));
+            }
+            let existed = store.put(key, received);
             match p {
                 ServeProtocol::Http if existed => {
                     r.open(Status::NoContent, None, Extra::default());
@@ -102,11 +108,11 @@ pub(crate) fn answer(
             None
         }
         ObjOp::Delete => {
-            let existed = node.store.remove(key);
+            let existed = store.remove(key);
             match p {
                 ServeProtocol::S3 => r.open(Status::NoContent, None, Extra::default()),
                 _ if !existed => {
-                    not_found(r, node, key);
+                    not_found(r, node, &o);
                     return None;
                 }
                 ServeProtocol::Http => r.open(Status::NoContent, None, Extra::default()),
@@ -115,20 +121,44 @@ pub(crate) fn answer(
             r.end();
             None
         }
-        ObjOp::Get | ObjOp::Head => get(r, node, op, key, range, fault),
+        ObjOp::Get | ObjOp::Head => get(r, node, op, &o, range, fault),
     }
+}
+
+/// The object a request names: its provider, its key (`bucket/name`) and the listener's store
+/// of that provider's buckets.
+pub(crate) struct Obj<'a> {
+    provider: Provider,
+    key: &'a str,
+    store: &'a Store,
+}
+
+impl<'a> Obj<'a> {
+    pub(crate) fn new(node: &'a Node, provider: Provider, key: &'a str) -> Self {
+        Self {
+            provider,
+            key,
+            store: node.store.of(provider),
+        }
+    }
+}
+
+/// The bucket of an object key (`bucket/name`).
+fn bucket_of(key: &str) -> &str {
+    key.split('/').next().unwrap_or("")
 }
 
 fn get(
     r: &mut Reply<'_>,
     node: &Node,
     op: ObjOp,
-    key: &str,
+    o: &Obj<'_>,
     range: Option<RangeSpec>,
     fault: Option<FaultKind>,
 ) -> Option<Body> {
-    let Some(meta) = node.store.meta(key) else {
-        not_found(r, node, key);
+    let key = o.key;
+    let Some(meta) = o.store.meta(key) else {
+        not_found(r, node, o);
         return None;
     };
     let size = meta.size;
@@ -166,7 +196,7 @@ fn get(
                 Some(sum) => Some(sum),
                 None if size <= CHECKSUM_MAX_BYTES => {
                     let sum = object_xxh64(key.as_bytes(), size);
-                    node.store.set_checksum(key, size, sum);
+                    o.store.set_checksum(key, size, sum);
                     Some(sum)
                 }
                 None => None,
@@ -208,12 +238,12 @@ fn get(
 }
 
 /// 404 for a missing object (the bucket's absence is named when that is the reason).
-fn not_found(r: &mut Reply<'_>, node: &Node, key: &str) {
+fn not_found(r: &mut Reply<'_>, node: &Node, o: &Obj<'_>) {
     r.ctr.not_found();
     let p = node.protocol;
-    let bucket = key.split('/').next().unwrap_or("");
-    if p != ServeProtocol::Http && !node.cluster.buckets.contains(bucket) {
-        super::respond::no_such_bucket(r, p, bucket);
+    let bucket = bucket_of(o.key);
+    if p != ServeProtocol::Http && !node.cluster.buckets.contains(o.provider, bucket) {
+        super::respond::no_such_bucket(r, p, o.provider, bucket);
         return;
     }
     let (st, code) = (Status::NotFound, "NoSuchKey");
@@ -228,7 +258,11 @@ fn not_found(r: &mut Reply<'_>, node: &Node, key: &str) {
             p,
             st,
             code,
-            format_args!("object \"ais://{key}\" does not exist"),
+            format_args!(
+                "object \"{}://{}\" does not exist",
+                o.provider.scheme(),
+                o.key
+            ),
         ),
     }
 }

@@ -12,6 +12,7 @@
 use std::fmt::{self, Write as _};
 
 use super::counters::{CoreCounters, Kind};
+use super::provider::Provider;
 use super::request::{self, Extra, Method, Status};
 use super::route::Reject;
 use super::ServeProtocol;
@@ -150,7 +151,15 @@ pub(crate) fn reject(
             "InvalidURI",
             format_args!("object name is missing: use /v1/objects/<bucket>/<object>"),
         ),
-        Reject::NoSuchBucket => no_such_bucket(r, protocol, bucket),
+        Reject::NoSuchBucket => no_such_bucket(r, protocol, Provider::Ais, bucket),
+        Reject::BadProvider => r.error(
+            protocol,
+            Status::BadRequest,
+            "InvalidArgument",
+            format_args!(
+                "unknown bucket provider in the query: use provider=ais, aws, gcp, azure or oci"
+            ),
+        ),
         Reject::NotViaProxy(op) => r.error(
             protocol,
             Status::BadRequest,
@@ -174,8 +183,13 @@ pub(crate) fn reject(
     }
 }
 
-/// 404 for a bucket that does not exist.
-pub(crate) fn no_such_bucket(r: &mut Reply<'_>, protocol: ServeProtocol, bucket: &str) {
+/// 404 for a bucket that does not exist (AIS names it with its provider's scheme).
+pub(crate) fn no_such_bucket(
+    r: &mut Reply<'_>,
+    protocol: ServeProtocol,
+    provider: Provider,
+    bucket: &str,
+) {
     let (st, code) = (Status::NotFound, "NoSuchBucket");
     match protocol {
         ServeProtocol::S3 => r.error(
@@ -188,7 +202,7 @@ pub(crate) fn no_such_bucket(r: &mut Reply<'_>, protocol: ServeProtocol, bucket:
             protocol,
             st,
             code,
-            format_args!("bucket \"ais://{bucket}\" does not exist"),
+            format_args!("bucket \"{}://{bucket}\" does not exist", provider.scheme()),
         ),
     }
 }
@@ -291,7 +305,7 @@ mod tests {
             head_only: false,
             counted: true,
         };
-        no_such_bucket(&mut r, ServeProtocol::Ais, "b\"x");
+        no_such_bucket(&mut r, ServeProtocol::Ais, Provider::Ais, "b\"x");
         let text = String::from_utf8(out.clone()).unwrap();
         let body = text.split("\r\n\r\n").nth(1).unwrap();
         let v: serde_json::Value = serde_json::from_str(body).unwrap();

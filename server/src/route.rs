@@ -5,14 +5,16 @@
 //! PUTs, redirects, refusals) or refuse it unread (`Expect: 100-continue`).
 //!
 //! Paths: `GET /v1/ringload/stats` on any listener. HTTP: every path is an object key. AIS:
-//! `/v1/objects/<bucket>/<object>`, `/v1/buckets[/<bucket>]`. S3 (path style): `/<bucket>`,
-//! `/<bucket>/<key>`.
+//! `/v1/objects/<bucket>/<object>`, `/v1/buckets[/<bucket>]`, the bucket's provider from the
+//! `provider=` query (`ais` when absent; a remote one's bucket always exists). S3 (path
+//! style): `/<bucket>`, `/<bucket>/<key>`.
 //!
 //! Invariants: pure and allocation-free (the hot path goes through here); the key range it
 //! returns always lies on UTF-8 boundaries of the decoded path.
 
 use super::counters::Kind;
 use super::node::{Node, Role};
+use super::provider::Provider;
 use super::request::{query_param, Method};
 use super::ServeProtocol;
 
@@ -69,6 +71,8 @@ pub(crate) enum Reject {
     NoSuchBucket,
     /// PUT/DELETE sent straight to an AIS target, without a proxy's `pid`.
     NotViaProxy(ObjOp),
+    /// An AIS `provider=` this target does not know.
+    BadProvider,
     /// The S3 auth hook said no.
     SignatureMismatch,
     /// A control request body above the limit.
@@ -78,13 +82,13 @@ pub(crate) enum Reject {
 /// What to do with a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Route {
-    /// An object in this listener's store.
-    Object(ObjOp),
+    /// An object in this listener's store of the provider's buckets (HTTP and S3: `Ais`).
+    Object(ObjOp, Provider),
     /// A proxy's redirect to the target (index) owning the object.
     Redirect(ObjOp, usize),
     Stats,
-    /// `/v1/buckets/<bucket>` (key = bucket).
-    AisBucket(Method),
+    /// `/v1/buckets/<bucket>?provider=..` (key = bucket).
+    AisBucket(Method, Provider),
     /// `/v1/buckets`.
     AisBuckets,
     /// `/<bucket>` (key = bucket).
@@ -97,7 +101,7 @@ impl Route {
     pub(crate) fn captures_body(self) -> bool {
         matches!(
             self,
-            Route::Stats | Route::AisBucket(_) | Route::AisBuckets | Route::S3Bucket(_)
+            Route::Stats | Route::AisBucket(..) | Route::AisBuckets | Route::S3Bucket(_)
         )
     }
 
@@ -143,7 +147,7 @@ pub(crate) fn route(
     }
     match node.protocol {
         ServeProtocol::Http => match ObjOp::of(method) {
-            Some(op) => whole(Route::Object(op), path),
+            Some(op) => whole(Route::Object(op, Provider::Ais), path),
             None => reject(Reject::MethodNotAllowed, Kind::Other),
         },
         ServeProtocol::Ais => ais(node, method, path, query),
@@ -160,16 +164,20 @@ const AIS_OBJECTS: &str = "v1/objects/";
 const AIS_BUCKETS: &str = "v1/buckets";
 
 fn ais(node: &Node, method: Method, path: &str, query: &[u8]) -> Routed {
+    let provider = Provider::from_query(query);
     if let Some(key) = path.strip_prefix(AIS_OBJECTS) {
         let Some(op) = ObjOp::of(method) else {
             return reject(Reject::MethodNotAllowed, Kind::Other);
+        };
+        let Ok(provider) = provider else {
+            return reject(Reject::BadProvider, op.kind());
         };
         let key_range = (AIS_OBJECTS.len(), path.len());
         let bucket = match key.split_once('/') {
             Some((b, o)) if !b.is_empty() && !o.is_empty() => b,
             _ => return reject(Reject::MissingName, op.kind()),
         };
-        let route = if op == ObjOp::Put && !node.cluster.buckets.contains(bucket) {
+        let route = if op == ObjOp::Put && !node.cluster.buckets.contains(provider, bucket) {
             Route::Reject(Reject::NoSuchBucket, op.kind())
         } else {
             match node.role {
@@ -180,7 +188,7 @@ fn ais(node: &Node, method: Method, path: &str, query: &[u8]) -> Routed {
                 {
                     Route::Reject(Reject::NotViaProxy(op), op.kind())
                 }
-                Role::Target | Role::Server => Route::Object(op),
+                Role::Target | Role::Server => Route::Object(op, provider),
             }
         };
         return Routed {
@@ -200,8 +208,11 @@ fn ais(node: &Node, method: Method, path: &str, query: &[u8]) -> Routed {
             if path[start..end].contains('/') {
                 return reject(Reject::UnknownPath, Kind::Other);
             }
+            let Ok(provider) = provider else {
+                return reject(Reject::BadProvider, Kind::Bucket);
+            };
             Routed {
-                route: Route::AisBucket(method),
+                route: Route::AisBucket(method, provider),
                 key: (start, end),
             }
         }
@@ -228,13 +239,13 @@ fn s3(node: &Node, method: Method, path: &str) -> Routed {
             if bucket.is_empty() {
                 return reject(Reject::UnknownPath, op.kind());
             }
-            if op == ObjOp::Put && !node.cluster.buckets.contains(bucket) {
+            if op == ObjOp::Put && !node.cluster.buckets.contains(Provider::Ais, bucket) {
                 return Routed {
                     route: Route::Reject(Reject::NoSuchBucket, op.kind()),
                     key: (0, path.len()),
                 };
             }
-            whole(Route::Object(op), path)
+            whole(Route::Object(op, Provider::Ais), path)
         }
     }
 }

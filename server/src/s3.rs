@@ -16,12 +16,15 @@ use std::fmt::Write as _;
 use super::counters::Kind;
 use super::listing::list_page;
 use super::node::Node;
+use super::provider::Provider;
 use super::request::{decode_query_value, query_param, Method, Status, MAX_REQUEST_HEADERS};
 use super::respond::{no_such_bucket, Escape, Reply, VecFmt};
 use super::ServeProtocol;
 use ringload_net::http::parse_decimal;
 
 const P: ServeProtocol = ServeProtocol::S3;
+/// S3 buckets are one namespace: the table of `ais` buckets.
+const A: Provider = Provider::Ais;
 const XML: Option<&str> = Some("application/xml");
 /// S3's default and largest `max-keys`.
 const MAX_KEYS: usize = 1000;
@@ -74,25 +77,25 @@ pub(crate) fn bucket(r: &mut Reply<'_>, node: &Node, method: Method, bucket: &st
     match method {
         Method::Put => {
             r.ctr.request(Kind::Bucket);
-            buckets.create(bucket);
+            buckets.create(A, bucket);
             r.full(Status::Ok, None, b"");
         }
         Method::Head => {
             r.ctr.request(Kind::Bucket);
-            if buckets.contains(bucket) {
+            if buckets.contains(A, bucket) {
                 r.full(Status::Ok, None, b"");
             } else {
-                no_such_bucket(r, P, bucket);
+                no_such_bucket(r, P, A, bucket);
             }
         }
         Method::Delete => {
             r.ctr.request(Kind::Bucket);
-            if !buckets.contains(bucket) {
-                return no_such_bucket(r, P, bucket);
+            if !buckets.contains(A, bucket) {
+                return no_such_bucket(r, P, A, bucket);
             }
             let prefix = format!("{bucket}/");
             let mut objects = 0usize;
-            for s in node.cluster.stores() {
+            for s in node.cluster.stores(A) {
                 s.scan(&prefix, |_, _| objects += 1);
             }
             if objects > 0 {
@@ -103,13 +106,13 @@ pub(crate) fn bucket(r: &mut Reply<'_>, node: &Node, method: Method, bucket: &st
                     format_args!("The bucket you tried to delete is not empty"),
                 );
             }
-            buckets.remove(bucket);
+            buckets.remove(A, bucket);
             r.full(Status::NoContent, None, b"");
         }
         Method::Get => {
             r.ctr.request(Kind::List);
-            if !buckets.contains(bucket) {
-                return no_such_bucket(r, P, bucket);
+            if !buckets.contains(A, bucket) {
+                return no_such_bucket(r, P, A, bucket);
             }
             list(r, node, bucket, query);
         }
@@ -157,7 +160,7 @@ fn list(r: &mut Reply<'_>, node: &Node, bucket: &str, query: &[u8]) {
     };
     let max = max.min(node.page_size);
     let from = token.as_deref().or(after.as_deref()).unwrap_or("");
-    let page = list_page(node.cluster.stores(), bucket, &prefix, from, max);
+    let page = list_page(node.cluster.stores(A), bucket, &prefix, from, max);
 
     let s = &mut *r.scratch;
     s.clear();

@@ -1,7 +1,8 @@
 //! The built-in target's object metadata: key -> size (and a cached checksum), shared by the
 //! cores of one listener.
 //!
-//! Owns: which objects exist, how large they are, and the XXH64 of their bytes once someone
+//! Owns: which objects exist (one [`Stores`] per listener: a [`Store`] per bucket provider),
+//! how large they are, and the XXH64 of their bytes once someone
 //! asked for it. Bytes are never stored (they are derived from the key, see `pattern`). Why
 //! sharded: every core PUTs and GETs concurrently; 64 locks chosen by the key's hash keep
 //! contention negligible without a lock-free map.
@@ -13,6 +14,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
+
+use super::provider::{Provider, PROVIDERS};
 
 /// Number of independently locked shards (power of two; well above any core count we pin).
 const SHARDS: usize = 64;
@@ -120,6 +123,26 @@ impl Store {
     }
 }
 
+/// One [`Store`] per bucket provider: `ais://b/x` and `s3://b/x` are different objects under
+/// the same key `b/x` (the key also names the object's content).
+pub(crate) struct Stores([Store; PROVIDERS]);
+
+impl Stores {
+    pub(crate) fn new() -> Self {
+        Self(std::array::from_fn(|_| Store::new()))
+    }
+
+    /// The store of `p`'s buckets.
+    pub(crate) fn of(&self, p: Provider) -> &Store {
+        &self.0[p.index()]
+    }
+
+    /// Objects of every provider.
+    pub(crate) fn len(&self) -> usize {
+        self.0.iter().map(Store::len).sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +181,16 @@ mod tests {
         assert_eq!(s.meta("b/x").unwrap().checksum, None);
         s.set_checksum("b/missing", 1, 1);
         assert_eq!(s.meta("b/missing"), None);
+    }
+
+    #[test]
+    fn providers_keep_apart_objects_of_the_same_key() {
+        let s = Stores::new();
+        s.of(Provider::Ais).put("b/x", 1);
+        s.of(Provider::Aws).put("b/x", 2);
+        assert_eq!(s.of(Provider::Ais).get("b/x"), Some(1));
+        assert_eq!(s.of(Provider::Aws).get("b/x"), Some(2));
+        assert_eq!(s.of(Provider::Gcp).get("b/x"), None);
+        assert_eq!(s.len(), 2);
     }
 }

@@ -2,7 +2,7 @@
 //! against which target and bucket, the operation mix and what stops the run, so a typo
 //! shows before the load starts.
 
-use ringload_engine::workload::Workload;
+use ringload_engine::workload::{Protocol, Workload};
 
 use super::resolve::Resolved;
 
@@ -41,12 +41,15 @@ pub fn line(w: &Workload, names: usize, target: &Resolved) -> String {
         format!("until {}", stops.join(" or "))
     };
     let url = target.describe(w.endpoint.as_ref().map_or("", |e| e.url.as_str()));
+    let bucket = match w.protocol {
+        Protocol::Ais => super::target::ais_bucket(w).to_string(),
+        Protocol::S3 | Protocol::Http => w.bucket.clone(),
+    };
     format!(
-        "ringload: {} requests in flight on {cores} core(s) against {url} ({} bucket {}): {mix}{order}, \
-         {until} (seed {})",
+        "ringload: {} requests in flight on {cores} core(s) against {url} ({} bucket {bucket}): \
+         {mix}{order}, {until} (seed {})",
         w.numworkers,
         w.protocol.as_str(),
-        w.bucket,
         w.seed
     )
 }

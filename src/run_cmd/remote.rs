@@ -41,9 +41,9 @@ pub fn ready(
     match c.ensure_bucket(w) {
         Ok(true) if !w.put_only() => {
             return Err(setup(CmdError::usage(format!(
-                "bucket ais://{} did not exist and was just created, so there is nothing to \
-                 GET: run with --pctput 100 to fill it first",
-                w.bucket
+                "bucket {} did not exist and was just created, so there is nothing to GET: run \
+                 with --pctput 100 to fill it first",
+                super::target::ais_bucket(w)
             ))))
         }
         Ok(_) => {}

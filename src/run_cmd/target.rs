@@ -87,29 +87,23 @@ impl Control {
         }
     }
 
-    fn bucket(w: &Workload) -> Bucket {
-        Bucket {
-            name: w.bucket.clone(),
-            provider: w.proto.provider.clone(),
-            namespace: w.proto.namespace.clone(),
-        }
-    }
-
-    /// AIS: makes sure an ais:// bucket exists. Returns true when it had to be created (then
-    /// there is nothing to read, so only a 100% PUT run makes sense, as in aisloader).
+    /// AIS: makes sure an `ais://` bucket of this cluster exists (a remote bucket, `s3://`,
+    /// `ais://@remote/..`, is used as it is: AIS has no create call for it). Returns true when
+    /// it had to be created (then there is nothing to read, so only a 100% PUT run makes sense,
+    /// as in aisloader).
     pub fn ensure_bucket(&mut self, w: &Workload) -> Result<bool, String> {
-        if w.protocol != Protocol::Ais || w.proto.provider != "ais" {
+        let b = ais_bucket(w);
+        if w.protocol != Protocol::Ais || !b.is_ais() {
             return Ok(false);
         }
-        let b = Self::bucket(w);
         let present = ais::bucket::exists(&mut self.client, &self.base, &b, &self.headers)
-            .map_err(|e| format!("cannot check bucket ais://{}: {e}", w.bucket))?;
+            .map_err(|e| format!("cannot check bucket {b}: {e}"))?;
         if present {
             return Ok(false);
         }
         ais::bucket::create(&mut self.client, &self.base, &b, &self.headers)
-            .map_err(|e| format!("cannot create bucket ais://{}: {e}", w.bucket))?;
-        eprintln!("note: created bucket ais://{}", w.bucket);
+            .map_err(|e| format!("cannot create bucket {b}: {e}"))?;
+        eprintln!("note: created bucket {b}");
         Ok(true)
     }
 
@@ -129,16 +123,17 @@ impl Control {
                     prefix,
                     page_size: 0,
                 };
+                let b = ais_bucket(w);
                 ais::list::list_objects_counted(
                     &mut self.client,
                     &self.base,
-                    &Self::bucket(w),
+                    &b,
                     &opts,
                     &self.headers,
                     &mut progress,
                     &mut self.list_stats,
                 )
-                .map_err(|e| format!("listing bucket {}: {e}", w.bucket))?
+                .map_err(|e| format!("listing bucket {b}: {e}"))?
             }
             Protocol::S3 => self.list_s3(w, &prefix, &mut progress)?,
         };
@@ -274,24 +269,36 @@ impl Control {
         }
     }
 
-    /// `--cleanup`: destroys an ais:// bucket, or deletes from a remote AIS bucket every name
-    /// this run knows (those listed, plus the first `puts` names this run's PUTs used).
+    /// `--cleanup`: destroys an `ais://` bucket, or deletes from a remote AIS bucket every
+    /// name this run knows (those listed, plus the first `puts` names this run's PUTs used).
     pub fn cleanup(&mut self, w: &Workload, listed: &NameList, puts: u64) -> Result<(), String> {
-        eprintln!("Cleaning up...");
-        let b = Self::bucket(w);
-        if w.proto.provider == "ais" {
+        let b = ais_bucket(w);
+        if b.is_ais() {
+            eprintln!("Cleaning up: destroying {b}...");
             ais::bucket::destroy(&mut self.client, &self.base, &b, &self.headers)
-                .map_err(|e| format!("cleanup: cannot destroy ais://{}: {e}", w.bucket))?;
+                .map_err(|e| format!("cleanup: {e}"))?;
         } else {
             let mut all: Vec<String> = (0..listed.len())
                 .map(|i| listed.get(i).to_string())
                 .collect();
             let namer = Namer::new(w);
             let mut name = Vec::new();
+            // Workers that drew a counter past --maxputs did not PUT it.
+            let puts = if w.maxputs > 0 {
+                puts.min(w.maxputs)
+            } else {
+                puts
+            };
             for cnt in 1..=puts {
                 namer.write_name(cnt, &mut name);
                 all.push(String::from_utf8_lossy(&name).into_owned());
             }
+            all.sort_unstable();
+            all.dedup();
+            eprintln!(
+                "Cleaning up: deleting the {} names this run listed or wrote from {b}...",
+                all.len()
+            );
             ais::bucket::delete_names(
                 &mut self.client,
                 &self.base,
@@ -300,10 +307,20 @@ impl Control {
                 DELETE_BATCH,
                 &self.headers,
             )
-            .map_err(|e| format!("cleanup of {}: {e}", w.bucket))?;
+            .map_err(|e| format!("cleanup: {e}"))?;
         }
         eprintln!("Done");
         Ok(())
+    }
+}
+
+/// The run's AIS bucket as the user named it (`s3://my-bucket`, `ais://train`): every message
+/// about it prints this, never the bare name.
+pub fn ais_bucket(w: &Workload) -> Bucket {
+    Bucket {
+        name: w.bucket.clone(),
+        provider: w.proto.provider.clone(),
+        namespace: w.proto.namespace.clone(),
     }
 }
 
@@ -317,10 +334,18 @@ fn forbidden_hint(status: u16) -> &'static str {
 }
 
 /// The built-in target for `--protocol ais|s3` without an endpoint: an AIS cluster of one
-/// proxy and two targets (so redirects are exercised), or an S3 server; the bucket exists.
+/// proxy and two targets (so redirects are exercised) with the run's bucket provider, or an S3
+/// server. An `ais://` or S3 bucket is created; a remote AIS bucket (`s3://`, `gs://`, ...)
+/// exists in the cluster's emulated cloud backend, as it would in the cloud.
 pub enum Builtin {
-    Cluster(server::ClusterHandle),
+    Cluster(server::ClusterHandle, server::Provider),
     Single(server::ServerHandle),
+}
+
+/// The built-in target's view of the run's AIS bucket provider (`ais`, `aws`, ...).
+fn builtin_provider(w: &Workload) -> server::Provider {
+    // Every provider `Bucket::parse` yields is known to the target (tested below).
+    server::Provider::parse(&w.proto.provider).unwrap_or(server::Provider::Ais)
 }
 
 /// Proxies and targets of the built-in AIS cluster.
@@ -346,8 +371,11 @@ impl Builtin {
                     targets: BUILTIN_TARGETS,
                     base,
                 })?;
-                c.create_bucket(&w.bucket);
-                Builtin::Cluster(c)
+                let provider = builtin_provider(w);
+                if !provider.is_remote() {
+                    c.create_bucket(provider, &w.bucket);
+                }
+                Builtin::Cluster(c, provider)
             }
             _ => {
                 let s = server::start(base)?;
@@ -360,14 +388,14 @@ impl Builtin {
     /// The endpoint to load (the proxy, for a cluster).
     pub fn url(&self) -> String {
         match self {
-            Builtin::Cluster(c) => c.proxy_urls()[0].clone(),
+            Builtin::Cluster(c, _) => c.proxy_urls()[0].clone(),
             Builtin::Single(s) => s.url(),
         }
     }
 
     pub fn insert(&self, bucket: &str, name: &str, size: u64) {
         match self {
-            Builtin::Cluster(c) => c.insert(bucket, name, size),
+            Builtin::Cluster(c, p) => c.insert(*p, bucket, name, size),
             Builtin::Single(s) => s.insert(&format!("{bucket}/{name}"), size),
         }
     }
@@ -393,4 +421,113 @@ pub fn check_budget(w: &Workload, builtin: bool, prefill: u64) -> Result<Need, B
         &budget::Plan::new(w, shape, prefill),
         &budget::Limits::read(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    /// An AIS workload on `bucket` (as `--bucket` takes it) against `url`.
+    fn ais_run(bucket: &str, url: &str) -> Workload {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            ..Workload::default()
+        };
+        configure(&mut w, bucket).unwrap();
+        w.endpoint = Some(ringload_engine::workload::Endpoint::parse(url).unwrap());
+        w
+    }
+
+    /// A one-request AIS proxy that answers every call with `status` and an AIS error body;
+    /// returns its URL and the request line it got.
+    fn answer_once(status: &str, message: &str) -> (String, std::thread::JoinHandle<String>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let body = serde_json::json!({ "message": message, "status": 404 }).to_string();
+        let status = status.to_string();
+        let t = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let (mut first, mut len) = (String::new(), 0usize);
+            r.read_line(&mut first).unwrap();
+            loop {
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            r.read_exact(&mut vec![0; len]).unwrap();
+            let mut s = s;
+            write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            first.trim_end().to_string()
+        });
+        (url, t)
+    }
+
+    #[test]
+    fn every_ais_provider_is_known_to_the_built_in_target() {
+        for (scheme, provider) in ais::PROVIDERS {
+            let p = server::Provider::parse(provider).expect(provider);
+            assert_eq!(p.as_str(), provider, "{scheme}");
+            assert_eq!(p.is_remote(), provider != "ais", "{scheme}");
+        }
+    }
+
+    #[test]
+    fn a_failed_cleanup_names_the_bucket_as_given() {
+        let (url, seen) = answer_once("404 Not Found", "bucket \"s3://my-bucket\" does not exist");
+        let w = ais_run("s3://my-bucket", &url);
+        let mut names = NameList::new();
+        names.push("a");
+        let err = Control::new(&w).cleanup(&w, &names, 0).unwrap_err();
+        assert_eq!(
+            err,
+            "cleanup: AIS delete of 1 objects from s3://my-bucket (after 0 sent): HTTP 404: \
+             bucket \"s3://my-bucket\" does not exist"
+        );
+        assert_eq!(
+            seen.join().unwrap(),
+            "DELETE /v1/buckets/my-bucket?provider=aws HTTP/1.1"
+        );
+        let (url, seen) = answer_once("404 Not Found", "bucket \"ais://gone\" does not exist");
+        let w = ais_run("ais://gone", &url);
+        let err = Control::new(&w).cleanup(&w, &names, 0).unwrap_err();
+        assert_eq!(
+            err,
+            "cleanup: AIS destroy of ais://gone: HTTP 404: bucket \"ais://gone\" does not exist"
+        );
+        assert_eq!(
+            seen.join().unwrap(),
+            "DELETE /v1/buckets/gone?provider=ais HTTP/1.1"
+        );
+    }
+
+    #[test]
+    fn remote_buckets_are_never_created_and_ais_ones_are_named_in_full() {
+        // No listener at all: a remote bucket needs no call before the run.
+        let w = ais_run("gs://g", "http://127.0.0.1:9");
+        assert!(!Control::new(&w).ensure_bucket(&w).unwrap());
+        let w = ais_run("ais://@remais/r", "http://127.0.0.1:9");
+        assert!(!Control::new(&w).ensure_bucket(&w).unwrap());
+        let (url, _seen) = answer_once("500 Internal Server Error", "disk full");
+        let w = ais_run("ais://#ns/b", &url);
+        let err = Control::new(&w).ensure_bucket(&w).unwrap_err();
+        assert_eq!(
+            err,
+            "cannot check bucket ais://#ns/b: AIS presence check of ais://#ns/b: HTTP 500: disk \
+             full"
+        );
+    }
 }

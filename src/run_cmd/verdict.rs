@@ -2,10 +2,12 @@
 //! naming the dominant error kind and, when a local resource ran out (descriptors, ports,
 //! memory), its cause and fix. Kept apart from the phases that drive the run.
 
+use ringload_engine::ais::Bucket;
 use ringload_engine::budget;
 use ringload_engine::run;
-use ringload_engine::stats::Op;
+use ringload_engine::stats::{ErrorKind, Op, OpStats};
 use ringload_engine::worker::StopReason;
+use ringload_engine::workload::Protocol;
 
 use crate::cli::RunArgs;
 use crate::exit::Exit;
@@ -32,11 +34,45 @@ pub fn exit_code(a: &RunArgs, url: &str, o: &run::RunOutcome) -> Exit {
     let mostly = budget::dominant(&by_kind);
     match failure(url, o.reason, ok, errs, mostly, a.max_error_rate) {
         Some(msg) => {
-            eprintln!("error: {msg}");
+            let put = o.totals.total.get(Op::Put);
+            let hint = ais_remote_bucket(a)
+                .and_then(|b| remote_put_404_hint(&b, put))
+                .unwrap_or_default();
+            eprintln!("error: {msg}{hint}");
             Exit::Failed
         }
         None => Exit::Ok,
     }
+}
+
+/// The run's bucket when it is an AIS remote bucket (`s3://`, `gs://`, `az://`, `oci://`,
+/// `ais://@remote/..`). A bucket written with `://` reaches a run only under AIS: the other
+/// protocols refuse a `/` in `--bucket` before the run.
+fn ais_remote_bucket(a: &RunArgs) -> Option<Bucket> {
+    if a.protocol.is_some_and(|p| p != Protocol::Ais) || !a.bucket.contains("://") {
+        return None;
+    }
+    Bucket::parse(&a.bucket).ok().filter(|b| !b.is_ais())
+}
+
+/// When every PUT to the AIS remote bucket `b` was answered 404, what that means: AIS does not
+/// create a cloud bucket on PUT, so it must exist in its backend, and the cluster must have
+/// that backend.
+fn remote_put_404_hint(b: &Bucket, put: &OpStats) -> Option<String> {
+    let not_found = put.errors_of(ErrorKind::Http(404));
+    if put.count > 0 || not_found == 0 || not_found != put.errors {
+        return None;
+    }
+    let backend = if b.is_remote_ais() {
+        "remote AIS cluster".to_string()
+    } else {
+        format!("{} backend", b.provider)
+    };
+    Some(format!(
+        ". Every PUT to the remote bucket {b} was answered 404 (http-404): AIS does not create \
+         a remote bucket, so {b} must already exist in its cloud (create it there first), and \
+         the cluster must have the {backend} configured"
+    ))
 }
 
 /// Why a finished run failed, naming its dominant error kind and the fix when a local
@@ -130,6 +166,64 @@ mod tests {
         let m = mostly(&[("connect", 7)]);
         let msg = failure("http://h:1", StopReason::ConnectFailed, 0, 7, m, None).unwrap();
         assert!(msg.contains("Is the server up"), "{msg}");
+    }
+
+    #[test]
+    fn every_put_404_on_an_ais_remote_bucket_gets_the_backend_hint() {
+        let b = Bucket::parse("s3://my-bucket").unwrap();
+        let mut put = OpStats::new();
+        for _ in 0..3 {
+            put.record_err(ErrorKind::Http(404));
+        }
+        assert_eq!(
+            remote_put_404_hint(&b, &put).unwrap(),
+            ". Every PUT to the remote bucket s3://my-bucket was answered 404 (http-404): AIS \
+             does not create a remote bucket, so s3://my-bucket must already exist in its cloud \
+             (create it there first), and the cluster must have the aws backend configured"
+        );
+        let gs = Bucket::parse("gs://g").unwrap();
+        assert!(remote_put_404_hint(&gs, &put)
+            .unwrap()
+            .ends_with("must have the gcp backend configured"));
+        let remais = Bucket::parse("ais://@remais/x").unwrap();
+        assert!(remote_put_404_hint(&remais, &put)
+            .unwrap()
+            .ends_with("must have the remote AIS cluster configured"));
+        // Not when any PUT succeeded, or when another kind of error is in the mix.
+        let mut some_ok = put.clone();
+        some_ok.record_ok(10, 5);
+        assert_eq!(remote_put_404_hint(&b, &some_ok), None);
+        let mut mixed = put.clone();
+        mixed.record_err(ErrorKind::Timeout);
+        assert_eq!(remote_put_404_hint(&b, &mixed), None);
+        assert_eq!(remote_put_404_hint(&b, &OpStats::new()), None);
+    }
+
+    #[test]
+    fn only_an_ais_remote_bucket_is_one() {
+        use clap::Parser;
+        let args = |protocol: Option<Protocol>, bucket: &str| {
+            let argv = ["ringload", "run", "--bucket", bucket];
+            let mut a = match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+                crate::cli::Command::Run(a) => *a,
+                _ => unreachable!(),
+            };
+            a.protocol = protocol;
+            a
+        };
+        let remote = |p, b: &str| ais_remote_bucket(&args(p, b)).map(|b| b.to_string());
+        assert_eq!(remote(None, "s3://x").as_deref(), Some("s3://x"));
+        assert_eq!(
+            remote(Some(Protocol::Ais), "az://x").as_deref(),
+            Some("az://x")
+        );
+        assert_eq!(
+            remote(Some(Protocol::Ais), "ais://@r/x").as_deref(),
+            Some("ais://@r/x")
+        );
+        assert_eq!(remote(Some(Protocol::Ais), "ais://x"), None);
+        assert_eq!(remote(Some(Protocol::Ais), "x"), None);
+        assert_eq!(remote(Some(Protocol::S3), "s3://x"), None);
     }
 
     #[test]

@@ -206,8 +206,9 @@ fn ais_cleanup_destroys_the_bucket() {
         .run();
     run.ok();
     run.check(
-        run.stderr().contains("Cleaning up...") && run.stderr().contains("Done"),
-        "says so",
+        run.stderr()
+            .contains("Cleaning up: destroying ais://tmp...\nDone\n"),
+        "says so, naming the bucket",
     );
     assert_eq!(Cluster::sum(&c.targets, "put"), 50);
     let after = ais(&c, 0).bucket("tmp").duration("1s").run();
@@ -216,6 +217,128 @@ fn ais_cleanup_destroys_the_bucket() {
         "the bucket is gone: a read-only run is refused",
     );
     after.check(after.stderr().contains("did not exist"), "and says why");
+}
+
+/// The example of docs/protocols.md for a cloud bucket through AIS, as written (with the
+/// sizes the docs give), with `AIS_ENDPOINT` from the example above it naming a
+/// `ringload serve --protocol ais` cluster.
+const CLOUD_EXAMPLE: [&str; 13] = [
+    "--protocol",
+    "ais",
+    "--bucket",
+    "s3://my-bucket",
+    "--pctput",
+    "100",
+    "--maxputs",
+    "1000",
+    "--cleanup",
+    "--minsize",
+    "4K",
+    "--maxsize",
+    "4K",
+];
+
+/// The names in bucket `b` of `provider`, as the proxy at `url` lists them (one page), or the
+/// status of a refused listing.
+fn listing(url: &str, b: &str, provider: &str) -> Result<Vec<String>, u16> {
+    use std::io::{Read, Write};
+    let hostport = url.trim_start_matches("http://");
+    let body = r#"{"action":"list","value":{"prefix":"","continuation_token":"","pagesize":0}}"#;
+    let mut s = std::net::TcpStream::connect(hostport).unwrap();
+    write!(
+        s,
+        "GET /v1/buckets/{b}?provider={provider} HTTP/1.1\r\nHost: {hostport}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status: u16 = text[9..12].parse().unwrap();
+    if status != 200 {
+        return Err(status);
+    }
+    let v: serde_json::Value = serde_json::from_str(text.split_once("\r\n\r\n").unwrap().1)
+        .unwrap_or_else(|e| panic!("list of {provider}://{b}: {e}: {text}"));
+    Ok(v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect())
+}
+
+/// A cloud bucket through AIS (the docs' example): no create call, every PUT redirected to a
+/// target, `--cleanup` deletes them all in batches of 100, and every message names the bucket
+/// as given, `s3://my-bucket`.
+#[test]
+fn ais_cloud_bucket_example_runs_as_written() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
+    let run = Run::new()
+        .args(&CLOUD_EXAMPLE)
+        .env("AIS_ENDPOINT", &c.proxies[0])
+        .run();
+    run.ok();
+    let err = run.stderr();
+    run.check(
+        err.contains(&format!(
+            "against {} from AIS_ENDPOINT (ais bucket s3://my-bucket): 100% PUT of 4096..4096 \
+             bytes, until 1000 PUTs",
+            c.proxies[0]
+        )),
+        "the plan line names s3://my-bucket",
+    );
+    run.check(
+        err.contains(
+            "Cleaning up: deleting the 1000 names this run listed or wrote from \
+             s3://my-bucket...\nDone\n",
+        ),
+        "the cleanup names s3://my-bucket",
+    );
+    run.check(
+        !err.contains("ais://") && !err.contains("warning"),
+        "no message names ais:// or warns",
+    );
+    assert_eq!(
+        Cluster::sum(&c.targets, "put"),
+        1000,
+        "targets stored 1000 PUTs"
+    );
+    assert_eq!(
+        Cluster::redirects(&c.proxies),
+        1000,
+        "every PUT came via a proxy"
+    );
+    let proxy = Cluster::stats(&c.proxies[0]);
+    assert_eq!(
+        (
+            proxy["requests"]["bucket"].as_u64(),
+            proxy["requests"]["list"].as_u64()
+        ),
+        (Some(10), Some(0)),
+        "no presence check or create before the run, 10 delete batches after: {proxy}"
+    );
+    assert_eq!(
+        listing(&c.proxies[0], "my-bucket", "aws"),
+        Ok(vec![]),
+        "the cleanup emptied s3://my-bucket"
+    );
+    assert_eq!(
+        listing(&c.proxies[0], "my-bucket", "ais"),
+        Err(404),
+        "ais://my-bucket is another bucket, never created"
+    );
+    // The same example with nothing naming a target loads the built-in cluster.
+    let builtin = Run::new().args(&CLOUD_EXAMPLE).run();
+    builtin.ok();
+    builtin.check(
+        builtin.stderr().contains("(ais bucket s3://my-bucket)")
+            && builtin.stderr().contains(
+                "Cleaning up: deleting the 1000 names this run listed or wrote from \
+                 s3://my-bucket...\nDone\n",
+            ),
+        "the built-in target takes the cloud bucket too",
+    );
 }
 
 /// `run --protocol ais` without an endpoint loads a built-in cluster (1 proxy, 2 targets), so

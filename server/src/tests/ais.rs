@@ -87,7 +87,13 @@ fn ais_object_put_get_head_delete_with_checksums() {
     assert_eq!(r.header("ais-checksum-type"), Some("xxhash"));
     assert_eq!(r.header("ais-checksum-value"), Some(want_sum.as_str()));
     // Cached once computed.
-    let meta = h.shared.node.store.meta("b/dir/a b").unwrap();
+    let meta = h
+        .shared
+        .node
+        .store
+        .of(Provider::Ais)
+        .meta("b/dir/a b")
+        .unwrap();
     assert_eq!(
         meta.checksum.map(|s| format!("{s:016x}")),
         Some(want_sum.clone())

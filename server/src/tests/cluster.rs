@@ -38,7 +38,7 @@ fn location(c: &ClusterHandle, loc: &str) -> (usize, String) {
 fn cluster_redirects_to_the_owning_target() {
     let c = cluster(2, 3, Faults::default());
     assert_eq!((c.proxy_urls().len(), c.target_urls().len()), (2, 3));
-    c.create_bucket("b");
+    c.create_bucket(Provider::Ais, "b");
     let mut p1 = Client::to(addr(&c.proxy_urls()[0]));
     let mut p2 = Client::to(addr(&c.proxy_urls()[1]));
     let mut used = [false; 3];
@@ -89,7 +89,7 @@ fn cluster_put_follows_the_redirect_and_targets_refuse_direct_puts() {
     let r = p1.call("PUT", "v1/objects/nb/o?provider=ais", "", &[0u8; 100]);
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["message"], "bucket \"ais://nb\" does not exist");
-    c.create_bucket("b");
+    c.create_bucket(Provider::Ais, "b");
 
     let body = vec![7u8; 1000];
     let r = p1.call("PUT", "v1/objects/b/x%20y?provider=ais", "", &body);
@@ -103,7 +103,7 @@ fn cluster_put_follows_the_redirect_and_targets_refuse_direct_puts() {
     assert_eq!(t, c.owner("b", "x y"));
     let mut target = Client::to(addr(&c.target_urls()[t]));
     assert_eq!(target.call("PUT", &rest, "", &body).status, 200);
-    assert_eq!(c.object_size("b", "x y"), Some(1000));
+    assert_eq!(c.object_size(Provider::Ais, "b", "x y"), Some(1000));
 
     // GET through the proxy, then from the target; the bytes and checksum are the object's.
     let r = p1.call("GET", "v1/objects/b/x%20y?provider=ais", "", b"");
@@ -133,7 +133,7 @@ fn cluster_put_follows_the_redirect_and_targets_refuse_direct_puts() {
     let mut wrong = Client::to(addr(&c.target_urls()[other]));
     assert_eq!(wrong.call("GET", "v1/objects/b/x%20y", "", b"").status, 404);
     // The refused PUT did not touch the stored object.
-    assert_eq!(c.object_size("b", "x y"), Some(1000));
+    assert_eq!(c.object_size(Provider::Ais, "b", "x y"), Some(1000));
     let s = c.stats();
     assert_eq!(
         s[0].counters.bytes_in, 1100,
@@ -145,7 +145,7 @@ fn cluster_put_follows_the_redirect_and_targets_refuse_direct_puts() {
 #[test]
 fn cluster_expect_continue_put_to_a_proxy_is_redirected_unread() {
     let c = cluster(2, 3, Faults::default());
-    c.create_bucket("b");
+    c.create_bucket(Provider::Ais, "b");
     let mut p2 = Client::to(addr(&c.proxy_urls()[1]));
     p2.send(
         b"PUT /v1/objects/b/big?provider=ais HTTP/1.1\r\nHost: t\r\n\
@@ -168,14 +168,14 @@ fn cluster_expect_continue_put_to_a_proxy_is_redirected_unread() {
     assert_eq!(target.read_head().0, 100);
     target.send(&[1u8; 65536]);
     assert_eq!(target.read_resp(false).status, 200);
-    assert_eq!(c.object_size("b", "big"), Some(65536));
+    assert_eq!(c.object_size(Provider::Ais, "b", "big"), Some(65536));
 }
 
 #[test]
 fn cluster_lists_and_buckets_are_cluster_wide() {
     let c = cluster(2, 3, Faults::default());
     for i in 0..20 {
-        c.insert("b", &format!("o{i:02}"), i);
+        c.insert(Provider::Ais, "b", &format!("o{i:02}"), i);
     }
     let mut p = Client::to(addr(&c.proxy_urls()[1]));
     let body = br#"{"action":"list","value":{"prefix":"","continuation_token":"","pagesize":0}}"#;
@@ -210,7 +210,9 @@ fn cluster_lists_and_buckets_are_cluster_wide() {
         br#"{"action":"destroy-bck"}"#,
     );
     assert_eq!(r.status, 200);
-    assert!((0..20).all(|i| c.object_size("b", &format!("o{i:02}")).is_none()));
+    assert!((0..20).all(|i| c
+        .object_size(Provider::Ais, "b", &format!("o{i:02}"))
+        .is_none()));
     let v = Client::to(addr(&c.target_urls()[0]))
         .call("GET", "v1/ringload/stats", "", b"")
         .json();

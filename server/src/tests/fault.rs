@@ -190,7 +190,7 @@ fn fault_only_on_targets_never_on_proxies() {
         },
     })
     .unwrap();
-    c.insert("b", "o", 10);
+    c.insert(Provider::Ais, "b", "o", 10);
     let proxy = c.proxy_urls()[0]
         .strip_prefix("http://")
         .unwrap()

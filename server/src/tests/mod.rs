@@ -1,6 +1,7 @@
 //! End-to-end tests of the built-in target over real loopback sockets, with
 //! `std::net::TcpStream` as a deliberately plain client. Also the shared client helpers of the
-//! protocol, cluster and fault tests in this directory (`ais`, `s3`, `cluster`, `fault`).
+//! protocol, cluster and fault tests in this directory (`ais`, `s3`, `cluster`, `fault`,
+//! `remote`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -12,6 +13,7 @@ use super::*;
 mod ais;
 mod cluster;
 mod fault;
+mod remote;
 mod s3;
 
 /// Upper bound for any single blocking read in these tests (seconds), so a bug fails fast.
