@@ -61,8 +61,8 @@ fn volume(w: &Workload, names: usize) -> Option<String> {
     let mut parts = Vec::new();
     if w.pctput > 0 {
         let mean = (w.minsize as u128 + w.maxsize.max(w.minsize) as u128) / 2;
-        let by_count = (w.maxputs > 0)
-            .then(|| (w.maxputs as u128 * mean).min(u64::MAX as u128) as u64);
+        let by_count =
+            (w.maxputs > 0).then(|| (w.maxputs as u128 * mean).min(u64::MAX as u128) as u64);
         match (by_count, w.totalputsize) {
             (Some(b), t) if t == 0 || b < t => parts.push(format!(
                 "about {} to PUT ({} \u{d7} {})",
@@ -159,9 +159,15 @@ mod tests {
 
     #[test]
     fn totalputsize_is_shown_exactly() {
-        assert_eq!(volume(&puts(0, 10 << 30), 0).as_deref(), Some("10.0GiB to PUT"));
+        assert_eq!(
+            volume(&puts(0, 10 << 30), 0).as_deref(),
+            Some("10.0GiB to PUT")
+        );
         // The smaller bound wins: 10,000 PUTs of ~512 MiB far exceed 10 GiB.
-        assert_eq!(volume(&puts(10_000, 10 << 30), 0).as_deref(), Some("10.0GiB to PUT"));
+        assert_eq!(
+            volume(&puts(10_000, 10 << 30), 0).as_deref(),
+            Some("10.0GiB to PUT")
+        );
     }
 
     #[test]

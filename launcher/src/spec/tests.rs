@@ -67,7 +67,10 @@ fn auto_ids_are_timestamps_with_a_random_tag() {
     assert!(l.spec.run.id.starts_with("run-20261128-173000-"));
     let again = parse("[run]\n").unwrap().spec.run.id;
     assert!(again.starts_with("run-20261128-173000-"), "{again}");
-    assert_ne!(again, l.spec.run.id, "two specs loaded in one second get distinct ids");
+    assert_ne!(
+        again, l.spec.run.id,
+        "two specs loaded in one second get distinct ids"
+    );
 }
 
 /// The documented shape: `run-YYYYMMDD-HHMMSS-xxxx`, `x` a lowercase hex digit.
@@ -80,7 +83,9 @@ fn is_auto_id(id: &str) -> bool {
         && b[12] == b'-'
         && digits(13..19)
         && b[19] == b'-'
-        && b[20..].iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+        && b[20..]
+            .iter()
+            .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[test]
