@@ -109,7 +109,11 @@ impl Control {
         }
         ais::bucket::create(&mut self.client, &self.base, &b, &self.headers)
             .map_err(|e| format!("cannot create bucket ais://{}: {e}", w.bucket))?;
-        eprintln!("note: created bucket ais://{}", w.bucket);
+        // Ranks that start together all find the bucket missing and all create it (a second
+        // create is accepted), so only rank 0 says so.
+        if w.shard.0 == 0 {
+            eprintln!("note: created bucket ais://{}", w.bucket);
+        }
         Ok(true)
     }
 
