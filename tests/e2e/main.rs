@@ -1,6 +1,6 @@
 //! The end-to-end tests, one test binary (`cargo test --test e2e`): the real `ringload` binary
 //! against real peers (nginx, s3s-fs, the built-in target and AIS cluster emulation, a local
-//! Slurm cluster, OpenMPI, kubernetes-validate). One binary links the harness once instead of
+//! Slurm cluster, OpenMPI, kubernetes-validate, hadolint). One binary links the harness once instead of
 //! once per file; each file below is a module, named like the filter that runs it alone
 //! (`cargo test --test e2e ais::`).
 //!
@@ -12,6 +12,7 @@ mod common;
 mod ais;
 mod budget;
 mod cli;
+mod dockerfile;
 mod engine_failure;
 mod examples;
 mod fault_modes;
