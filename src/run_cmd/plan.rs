@@ -189,7 +189,10 @@ mod tests {
         };
         assert_eq!(
             volume(&mixed, 10).as_deref(),
-            Some("about 8.0KiB to PUT (4 \u{d7} 1KiB\u{2013}3KiB), 30 GETs (10 names \u{d7} 3 epochs)")
+            Some(
+                "about 8.0KiB to PUT (4 \u{d7} 1KiB\u{2013}3KiB), \
+                 30 GETs (10 names \u{d7} 3 epochs)"
+            )
         );
     }
 
