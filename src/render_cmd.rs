@@ -1,5 +1,5 @@
 //! `ringload render`: check a spec, render the chosen platforms' job files into a directory,
-//! and say how to submit them. Every error (a bad spec, an existing run, bad usage, a file
+//! and say how to submit them ([`render::submit_hint`]). Every error (a bad spec, an existing run, bad usage, a file
 //! that cannot be written) is a usage error.
 
 use std::path::PathBuf;
@@ -72,21 +72,7 @@ pub fn render(a: RenderArgs) -> Result<(), CmdError> {
         println!("{}", path.display());
     }
     for p in &platforms {
-        let next = match p {
-            Platform::Kubernetes => {
-                let k = s.kubernetes.as_ref().expect("checked by render");
-                format!(
-                    "kubectl apply -f {0}   # then: kubectl -n {1} wait --for=condition=complete \
-                     job/{2} --timeout=24h; the report is in {3}/ on the results volume",
-                    out.display(),
-                    k.namespace,
-                    render::context::job_name(&s.run.id),
-                    s.run.id
-                )
-            }
-            Platform::Slurm => format!("sbatch {}", out.join("run.sbatch").display()),
-            Platform::Mpi => format!("bash {}", out.join("run-mpi.sh").display()),
-        };
+        let next = render::submit_hint(&l, *p, &out);
         eprintln!("{}: {next}", p.name());
     }
     Ok(())

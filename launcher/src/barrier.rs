@@ -19,6 +19,29 @@ pub fn result_path(run_dir: &Path, rank: u32) -> PathBuf {
     run_dir.join(format!("rank-{rank}.json"))
 }
 
+/// `rank` or `ranks`, for a count of `n`.
+fn noun(n: usize) -> &'static str {
+    if n == 1 {
+        "rank"
+    } else {
+        "ranks"
+    }
+}
+
+/// The note a rank prints once the barrier opens: `all 4 ranks checked in (...)`, or `the 1
+/// rank checked in (...)` for a one-rank run.
+pub fn checked_in_note(ranks: u32, waited: Duration) -> String {
+    let who = if ranks == 1 {
+        "the 1 rank".to_string()
+    } else {
+        format!("all {ranks} ranks")
+    };
+    format!(
+        "note: {who} checked in (waited {:.1} s at the barrier)",
+        waited.as_secs_f64()
+    )
+}
+
 /// Poll interval for `ranks` ranks: 100 ms, longer for large runs so that a shared filesystem
 /// sees at most about 10,000 lookups a second from all ranks together.
 fn poll(ranks: u32) -> Duration {
@@ -59,26 +82,31 @@ pub fn check_in_and_wait(
             .collect();
         if !gone.is_empty() {
             return Err(format!(
-                "barrier: rank {} ended before checking in (see its result file in {}), so the \
+                "barrier: {} {} ended before checking in (see {} result file{} in {}), so the \
                  run cannot start together",
+                noun(gone.len()),
                 ranges(&gone),
+                if gone.len() == 1 { "its" } else { "their" },
+                if gone.len() == 1 { "" } else { "s" },
                 run_dir.display()
             ));
         }
         if stop() {
             return Err(format!(
-                "barrier: stopped by a signal while {} of {ranks} ranks had not checked in ({})",
+                "barrier: stopped by a signal while {} of {ranks} {} had not checked in ({})",
                 absent.len(),
+                noun(ranks as usize),
                 ranges(&absent)
             ));
         }
         if start.elapsed() >= timeout {
             return Err(format!(
-                "barrier: after {:?}, {} of {ranks} ranks had not checked in ({}; see {}). Are \
+                "barrier: after {:?}, {} of {ranks} {} had not checked in ({}; see {}). Are \
                  all ranks running, and do they share the results directory? Raise [run] \
                  barrier_timeout if they start slowly",
                 timeout,
                 absent.len(),
+                noun(ranks as usize),
                 ranges(&absent),
                 dir.display()
             ));
@@ -169,6 +197,39 @@ mod tests {
         let e = check_in_and_wait(&d, 0, 2, Duration::from_secs(30), &|| false).unwrap_err();
         assert!(e.contains("rank 1 ended before checking in"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(2));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn messages_count_ranks_in_the_singular_and_plural() {
+        let w = Duration::from_millis(1250);
+        assert_eq!(
+            checked_in_note(1, w),
+            "note: the 1 rank checked in (waited 1.2 s at the barrier)"
+        );
+        assert_eq!(
+            checked_in_note(4, w),
+            "note: all 4 ranks checked in (waited 1.2 s at the barrier)"
+        );
+        let d = scratch("singular");
+        let e = check_in_and_wait(&d, 5, 1, Duration::from_secs(1), &|| true);
+        // Rank 5 of 1 is not rank 0: the only rank, 0, never checks in.
+        let e = e.unwrap_err();
+        assert_eq!(
+            e,
+            "barrier: stopped by a signal while 1 of 1 rank had not checked in (0)"
+        );
+        std::fs::write(result_path(&d, 2), "{}").unwrap();
+        std::fs::write(result_path(&d, 3), "{}").unwrap();
+        let e = check_in_and_wait(&d, 0, 4, Duration::from_secs(30), &|| false).unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "barrier: ranks 2-3 ended before checking in (see their result files in {}), so \
+                 the run cannot start together",
+                d.display()
+            )
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

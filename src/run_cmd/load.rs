@@ -51,11 +51,7 @@ pub fn load(
         let stop = run::signalled;
         let r = l.r;
         match barrier::check_in_and_wait(d, r.rank, r.ranks, a.barrier_timeout, &stop) {
-            Ok(waited) => eprintln!(
-                "note: all {} ranks checked in (waited {:.1} s at the barrier)",
-                r.ranks,
-                waited.as_secs_f64()
-            ),
+            Ok(waited) => eprintln!("{}", barrier::checked_in_note(r.ranks, waited)),
             Err(e) if stop() => return Err(rec.fail(FailReason::Signal, CmdError::failed(e))),
             Err(e) => return Err(rec.fail(FailReason::Barrier, CmdError::failed(e))),
         }

@@ -1,7 +1,9 @@
 //! The plan line `ringload run` prints before the load: how many requests on how many cores,
-//! against which target and bucket, the operation mix and what stops the run, so a typo
-//! shows before the load starts.
+//! against which target and bucket, the operation mix, what stops the run and, when the stop
+//! bounds it, how much data the run moves (aisloader's default sizes, 1 MiB to 1 GiB, make a
+//! modest `--maxputs` terabytes), so a typo shows before the load starts.
 
+use ringload_engine::report::fmt::{iec, thousands};
 use ringload_engine::workload::{Protocol, Workload};
 
 use super::resolve::Resolved;
@@ -40,6 +42,7 @@ pub fn line(w: &Workload, names: usize, target: &Resolved) -> String {
     } else {
         format!("until {}", stops.join(" or "))
     };
+    let volume = volume(w, names).map_or(String::new(), |v| format!(", {v}"));
     let url = target.describe(w.endpoint.as_ref().map_or("", |e| e.url.as_str()));
     let bucket = match w.protocol {
         Protocol::Ais => super::target::ais_bucket(w).to_string(),
@@ -47,9 +50,162 @@ pub fn line(w: &Workload, names: usize, target: &Resolved) -> String {
     };
     format!(
         "ringload: {} requests in flight on {cores} core(s) against {url} ({} bucket {bucket}): \
-         {mix}{order}, {until} (seed {})",
+         {mix}{order}, {until}{volume} (seed {})",
         w.numworkers,
         w.protocol.as_str(),
         w.seed
     )
+}
+
+/// How much the run moves when its stop conditions bound it: PUT bytes from `--maxputs` (the
+/// mean of the uniform size range times the count) or `--totalputsize` (whichever stops
+/// first), and GETs from `--epochs` over `names`. `None` when nothing bounds the volume.
+fn volume(w: &Workload, names: usize) -> Option<String> {
+    let mut parts = Vec::new();
+    if w.pctput > 0 {
+        let mean = (w.minsize as u128 + w.maxsize.max(w.minsize) as u128) / 2;
+        let by_count =
+            (w.maxputs > 0).then(|| (w.maxputs as u128 * mean).min(u64::MAX as u128) as u64);
+        match (by_count, w.totalputsize) {
+            (Some(b), t) if t == 0 || b < t => parts.push(format!(
+                "about {} to PUT ({} \u{d7} {})",
+                iec(b, 1),
+                thousands(w.maxputs),
+                range(w.minsize, w.maxsize)
+            )),
+            (_, t) if t > 0 => parts.push(format!("{} to PUT", iec(t, 1))),
+            _ => {}
+        }
+    }
+    if w.pctput < 100 && w.epochs > 0 && names > 0 {
+        let gets = (names as u64).saturating_mul(w.epochs);
+        parts.push(format!(
+            "{} GETs ({} names \u{d7} {} epochs)",
+            thousands(gets),
+            thousands(names as u64),
+            w.epochs
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// A size range, `1MiB\u{2013}1GiB`, or one size when the range is a single value.
+fn range(min: u64, max: u64) -> String {
+    if max <= min {
+        return size(min);
+    }
+    format!("{}\u{2013}{}", size(min), size(max))
+}
+
+/// [`iec`] without decimals for a whole number of its unit (`1MiB`), with one otherwise.
+fn size(b: u64) -> String {
+    let unit = [1u64 << 40, 1 << 30, 1 << 20, 1 << 10]
+        .into_iter()
+        .find(|&u| b >= u)
+        .unwrap_or(1);
+    iec(b, if b % unit == 0 { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run_cmd::resolve::Source;
+    use ringload_engine::workload::Protocol;
+
+    fn builtin() -> Resolved {
+        Resolved {
+            protocol: Protocol::Ais,
+            endpoint: None,
+            source: Source::Builtin,
+            named_by: String::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn puts(maxputs: u64, totalputsize: u64) -> Workload {
+        Workload {
+            pctput: 100,
+            duration: None,
+            maxputs,
+            totalputsize,
+            ..Workload::default()
+        }
+    }
+
+    #[test]
+    fn maxputs_with_default_sizes_shows_the_terabytes() {
+        let w = puts(10_000, 0);
+        assert_eq!(
+            volume(&w, 0).as_deref(),
+            Some("about 4.9TiB to PUT (10,000 \u{d7} 1MiB\u{2013}1GiB)")
+        );
+        assert_eq!(
+            line(&w, 0, &builtin()),
+            "ringload: 10 requests in flight on 1 core(s) against the built-in target at  \
+             (http bucket ringload): 100% PUT of 1048576..1073741824 bytes, until 10000 PUTs, \
+             about 4.9TiB to PUT (10,000 \u{d7} 1MiB\u{2013}1GiB) (seed 0)"
+        );
+    }
+
+    #[test]
+    fn fixed_size_puts_name_one_size() {
+        let w = Workload {
+            minsize: 1536,
+            maxsize: 1536,
+            ..puts(1000, 0)
+        };
+        assert_eq!(
+            volume(&w, 0).as_deref(),
+            Some("about 1.5MiB to PUT (1,000 \u{d7} 1.5KiB)")
+        );
+    }
+
+    #[test]
+    fn totalputsize_is_shown_exactly() {
+        assert_eq!(
+            volume(&puts(0, 10 << 30), 0).as_deref(),
+            Some("10.0GiB to PUT")
+        );
+        // The smaller bound wins: 10,000 PUTs of ~512 MiB far exceed 10 GiB.
+        assert_eq!(
+            volume(&puts(10_000, 10 << 30), 0).as_deref(),
+            Some("10.0GiB to PUT")
+        );
+    }
+
+    #[test]
+    fn epochs_count_the_gets() {
+        let w = Workload {
+            epochs: 3,
+            ..Workload::default()
+        };
+        assert_eq!(
+            volume(&w, 1200).as_deref(),
+            Some("3,600 GETs (1,200 names \u{d7} 3 epochs)")
+        );
+        let mixed = Workload {
+            pctput: 50,
+            maxputs: 4,
+            minsize: 1024,
+            maxsize: 3072,
+            ..w
+        };
+        assert_eq!(
+            volume(&mixed, 10).as_deref(),
+            Some(
+                "about 8.0KiB to PUT (4 \u{d7} 1KiB\u{2013}3KiB), \
+                 30 GETs (10 names \u{d7} 3 epochs)"
+            )
+        );
+    }
+
+    #[test]
+    fn an_unbounded_run_shows_no_total() {
+        let w = Workload {
+            pctput: 50,
+            ..Workload::default()
+        };
+        assert_eq!(volume(&w, 100), None);
+        assert!(line(&w, 100, &builtin()).ends_with("until 60s (seed 0)"));
+    }
 }

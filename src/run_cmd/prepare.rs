@@ -69,9 +69,7 @@ pub fn prepare(a: &RunArgs, r: Rank) -> Result<Prepared, CmdError> {
     })
 }
 
+/// With no `--run-id`: the same fresh id as a spec's `id = "auto"`.
 fn default_run_id() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!("run-{secs}")
+    ringload_launcher::spec::auto_id(std::time::SystemTime::now())
 }

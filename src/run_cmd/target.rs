@@ -103,7 +103,11 @@ impl Control {
         }
         ais::bucket::create(&mut self.client, &self.base, &b, &self.headers)
             .map_err(|e| format!("cannot create bucket {b}: {e}"))?;
-        eprintln!("note: created bucket {b}");
+        // Ranks that start together all find the bucket missing and all create it (a second
+        // create is accepted), so only rank 0 says so.
+        if w.shard.0 == 0 {
+            eprintln!("note: created bucket {b}");
+        }
         Ok(true)
     }
 

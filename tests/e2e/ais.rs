@@ -341,6 +341,37 @@ fn ais_cloud_bucket_example_runs_as_written() {
     );
 }
 
+/// Every rank of a run creates a missing bucket (a second create is accepted), but only rank
+/// 0 says so: a 64-rank run prints the note once, not 64 times.
+#[test]
+fn only_rank_0_notes_the_created_bucket() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
+    let rank = |r: u32, bucket: &str| {
+        ais(&c, 0)
+            .bucket(bucket)
+            .pctput(100)
+            .maxputs(10)
+            .size("1K")
+            .rank(r)
+            .arg("--ranks", "2")
+            .arg("--run-id", "note-1")
+            .run()
+    };
+    let r1 = rank(1, "made-by-1");
+    r1.ok();
+    r1.check(
+        !r1.stderr().contains("created bucket"),
+        "rank 1 stays quiet",
+    );
+    let r0 = rank(0, "made-by-0");
+    r0.ok();
+    r0.check(
+        r0.stderr()
+            .contains("note: created bucket ais://made-by-0\n"),
+        "rank 0 says it created the bucket",
+    );
+}
+
 /// `run --protocol ais` without an endpoint loads a built-in cluster (1 proxy, 2 targets), so
 /// redirects and the per-host pool work out of the box; `--protocol s3` gets a built-in S3.
 #[test]

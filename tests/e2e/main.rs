@@ -1,7 +1,7 @@
 //! The end-to-end tests, one test binary (`cargo test --test e2e`): the real `ringload` binary
 //! against real peers (nginx, s3s-fs, the built-in target and AIS cluster emulation, a local
-//! Slurm cluster, OpenMPI, kubernetes-validate). One binary links the harness once instead of
-//! once per file; each file below is a module, named like the filter that runs it alone
+//! Slurm cluster, OpenMPI, kubernetes-validate, hadolint). One binary links the harness once
+//! instead of once per file; each file below is a module, named like the filter that runs it alone
 //! (`cargo test --test e2e ais::`).
 //!
 //! libtest runs any two tests of the binary at the same time, so what must not overlap takes
@@ -12,6 +12,7 @@ mod common;
 mod ais;
 mod budget;
 mod cli;
+mod dockerfile;
 mod docs;
 mod engine_failure;
 mod examples;

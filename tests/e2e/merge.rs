@@ -279,6 +279,26 @@ fn intervals_align_on_wall_clock_and_the_steady_window_is_reported() {
 }
 
 #[test]
+fn several_stragglers_are_listed_as_ranks() {
+    let dir = Scratch::new("merge-stragglers");
+    for r in 0..5u32 {
+        let per = if r == 0 || r == 3 { 50 } else { 100 };
+        write(
+            dir.path(),
+            &format!("{r}.json"),
+            &rank_file(r, 5, T0, &vec![vec![(900, per)]; 10]),
+        );
+    }
+    let m = merge(dir.path(), false).unwrap();
+    assert!(
+        m.summary_txt
+            .contains("\nstragglers: ranks 0 (50% below median), 3 (50% below median)\n"),
+        "{}",
+        m.summary_txt
+    );
+}
+
+#[test]
 fn skew_and_stragglers_are_flagged() {
     let dir = Scratch::new("merge-skew");
     for r in 0..4u32 {
@@ -303,7 +323,8 @@ fn skew_and_stragglers_are_flagged() {
     assert!(w.contains("rank 2 (node-2) started 3.0 s after"), "{w}");
     assert!(w.contains("rank 3 (node-3) is a straggler"), "{w}");
     assert!(
-        m.summary_txt.contains("stragglers: 3 (50% below median)"),
+        m.summary_txt
+            .contains("\nstragglers: rank 3 (50% below median)\n"),
         "{}",
         m.summary_txt
     );

@@ -423,3 +423,31 @@ fn snapshots_pin_every_platform() {
         }
     }
 }
+
+#[test]
+fn submit_hints_match_the_docs_per_platform() {
+    let dir = Scratch::new("render-hints");
+    let d = dir.path();
+    let out = d.join("out");
+    let r = render(d, &rich_spec(), &out, &[], &[]);
+    r.ok();
+    let o = out.display();
+    let want = format!(
+        "k8s: kubectl apply -f {o}   # then: kubectl -n bench wait --for=condition=complete \
+         job/ringload-snap-rich --timeout=24h; the report is in snap-rich/ on the results volume\n\
+         slurm: sbatch {o}/run.sbatch\n\
+         mpi: sbatch {o}/run-mpi.sh\n"
+    );
+    r.check(r.stderr() == want, &format!("hints, want:\n{want}"));
+    // Without [slurm] the MPI script has no #SBATCH lines: run it with bash.
+    std::fs::write(
+        d.join("mpi.toml"),
+        "[run]\nid = \"mpi-1\"\nresults_dir = \"res\"\n\n[mpi]\n",
+    )
+    .unwrap();
+    let plain = d.join("plain");
+    let r = render(d, Path::new("mpi.toml"), &plain, &[], &[]);
+    r.ok();
+    let want = format!("mpi: bash {}/run-mpi.sh\n", plain.display());
+    r.check(r.stderr() == want, &format!("hint, want:\n{want}"));
+}

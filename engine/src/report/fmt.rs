@@ -138,6 +138,15 @@ pub fn local_hms(unix_ns: u64) -> String {
     }
 }
 
+/// [`local_hms`] with tenths of a second, `HH:MM:SS.s` (truncated), for a partial interval.
+pub fn local_hms_tenths(unix_ns: u64) -> String {
+    format!(
+        "{}.{}",
+        local_hms(unix_ns),
+        unix_ns % 1_000_000_000 / 100_000_000
+    )
+}
+
 /// Bytes per second over `ns` nanoseconds, truncated like aisloader (0 for an empty window).
 pub fn per_second(amount: u64, ns: u64) -> u64 {
     if ns == 0 {

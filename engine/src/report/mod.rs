@@ -32,7 +32,7 @@ use ringload_core::hist::new_histogram;
 use ringload_core::result::{encode_histogram, IntervalOp, IntervalRecord};
 
 use crate::stats::{Op, OpStats, Snapshot, OPS, TICK};
-use fmt::{iec_or_dash, latency_us, local_hms, per_second, thousands};
+use fmt::{iec_or_dash, latency_us, local_hms, local_hms_tenths, per_second, thousands};
 use live::{Live, LIVE_REDRAW_NS};
 
 /// How the reporter prints.
@@ -312,7 +312,16 @@ impl<W: Write, S: Write> Reporter<W, S> {
         } else {
             format!("{} ({})", iec_or_dash(s.bytes, 1), iec_or_dash(p.bytes, 1))
         };
-        let iv_tp = per_second(s.bytes, end - start);
+        // A request's bytes count when it completes, so a row shorter than its slowest request
+        // (the wind-down after the stop, a few ms of completions) would show them as if they
+        // had moved in that instant: its rate is taken over the span those requests really
+        // ran, at least the slowest one's latency. A full interval is never shorter.
+        let slowest_ns = if s.count > 0 {
+            lat.max.saturating_mul(1_000)
+        } else {
+            0
+        };
+        let iv_tp = per_second(s.bytes, (end - start).max(slowest_ns));
         let tot_tp = per_second(p.bytes, end.saturating_sub(self.start));
         let tp = if iv_tp == 0 && tot_tp == 0 {
             dash()
@@ -324,8 +333,15 @@ impl<W: Write, S: Write> Reporter<W, S> {
         } else {
             format!("{} ({})", thousands(s.errors), thousands(p.errors))
         };
+        // A partial interval (the last one) ends at its own instant, often within the same
+        // second as the row before it: tenths of a second tell the two apart.
+        let time = if end - start < self.interval_ns {
+            local_hms_tenths(end)
+        } else {
+            local_hms(end)
+        };
         format_row(
-            &local_hms(end),
+            &time,
             op.label(),
             &format!("{} ({})", thousands(s.count), thousands(p.count)),
             &size,
@@ -352,7 +368,9 @@ pub fn header() -> String {
 }
 
 /// aisloader's row layout (`%-10s%-6s%-22s\t%-22s\t%-36s\t%-22s\t%-10s\t`), then the
-/// percentile column last so that aisloader's columns keep their positions.
+/// percentile column last so that aisloader's columns keep their positions. Time and OP share
+/// their 16 columns, so a partial row's `HH:MM:SS.s` keeps a space before the OP and every
+/// later column in place.
 #[allow(clippy::too_many_arguments)]
 fn format_row(
     time: &str,
@@ -365,7 +383,8 @@ fn format_row(
     pct: &str,
 ) -> String {
     format!(
-        "{time:<10}{op:<6}{count:<22}\t{size:<22}\t{lat:<36}\t{tp:<22}\t{errors:<10}\t{}\n",
+        "{:<16}{count:<22}\t{size:<22}\t{lat:<36}\t{tp:<22}\t{errors:<10}\t{}\n",
+        format!("{time:<9} {op}"),
         pct.trim_end()
     )
 }

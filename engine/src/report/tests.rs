@@ -279,3 +279,32 @@ fn header_keeps_aisloader_columns() {
         ]
     );
 }
+
+#[test]
+fn wind_down_row_carries_its_own_end_and_an_honest_rate() {
+    let (mut r, out, _) = reporter(cfg(10, 1, false));
+    for j in 1..=10 {
+        r.add_tick(0, tick(j, 1, 100));
+    }
+    r.poll(T0 + 10 * S);
+    // After the stop, 10 requests in flight (2 s each) complete within 0.3 s.
+    let mut drain = Snapshot::new(T0 + 10 * S);
+    drain.end_unix_ns = T0 + 10 * S + 3 * S / 10;
+    for _ in 0..10 {
+        drain.get_mut(Op::Get).record_ok(1 << 20, 2_000_000);
+    }
+    r.add_tick(0, drain);
+    r.finish(T0 + 10 * S + 3 * S / 10);
+    let text = out.text();
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("GET ")).collect();
+    let full = format!("{}  GET   10 (10)", local_hms(T0 + 10 * S));
+    let wind = format!("{}.3 GET  10 (20)", local_hms(T0 + 10 * S));
+    assert!(rows[0].starts_with(&full), "{rows:?}");
+    assert_eq!(
+        rows[1],
+        format!(
+            "{wind:<38}\t10.0MiB (20.0MiB)     \t2s         2s         2s            \t\
+             5.00MiB/s (1.94MiB/s) \t-         \t2s         2s         2s"
+        )
+    );
+}

@@ -178,7 +178,9 @@ pub fn render(s: &Summary) -> String {
                 )
             })
             .collect();
-        let _ = writeln!(t, "\nstragglers: {}", list.join(", "));
+        // `rank 3 (...)`, `ranks 0 (...), 3 (...)`: the numbers are ranks, not a count.
+        let noun = if list.len() == 1 { "rank" } else { "ranks" };
+        let _ = writeln!(t, "\nstragglers: {noun} {}", list.join(", "));
     }
     if s.warnings.is_empty() {
         let _ = writeln!(t, "warnings: none");

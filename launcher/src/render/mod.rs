@@ -131,6 +131,30 @@ pub fn render(
     Ok(out)
 }
 
+/// The command that submits what [`render`] wrote into `out` for `platform`, as `ringload
+/// render` prints it: `kubectl apply -f` for Kubernetes, `sbatch` for Slurm, and for MPI
+/// `sbatch` when the spec has `[slurm]` (the script then carries its `#SBATCH` lines) or
+/// `bash` otherwise (`mpirun` with a hostfile, or inside an existing allocation).
+pub fn submit_hint(l: &Loaded, platform: Platform, out: &Path) -> String {
+    let s = &l.spec;
+    match (platform, &s.kubernetes) {
+        (Platform::Kubernetes, Some(k)) => format!(
+            "kubectl apply -f {0}   # then: kubectl -n {1} wait --for=condition=complete \
+             job/{2} --timeout=24h; the report is in {3}/ on the results volume",
+            out.display(),
+            k.namespace,
+            context::job_name(&s.run.id),
+            s.run.id
+        ),
+        (Platform::Kubernetes, None) => format!("kubectl apply -f {}", out.display()),
+        (Platform::Slurm, _) => format!("sbatch {}", out.join("run.sbatch").display()),
+        (Platform::Mpi, _) => {
+            let run = if s.slurm.is_some() { "sbatch" } else { "bash" };
+            format!("{run} {}", out.join("run-mpi.sh").display())
+        }
+    }
+}
+
 /// A template's text: the override file when present, else the built-in one.
 fn source(name: &str, dir: Option<&Path>) -> Result<(String, String), RenderError> {
     if let Some(d) = dir {
@@ -236,5 +260,35 @@ args = ["--oversubscribe"]
                 assert!(!f.text.contains("{{"), "{}", f.text);
             }
         }
+    }
+
+    #[test]
+    fn submit_hints_name_each_platform_s_own_tool() {
+        let l = loaded();
+        let id = &l.spec.run.id;
+        let out = Path::new("out");
+        assert_eq!(
+            submit_hint(&l, Platform::Kubernetes, out),
+            format!(
+                "kubectl apply -f out   # then: kubectl -n bench wait --for=condition=complete \
+                 job/ringload-{id} --timeout=24h; the report is in {id}/ on the results volume"
+            )
+        );
+        assert_eq!(
+            submit_hint(&l, Platform::Slurm, out),
+            "sbatch out/run.sbatch"
+        );
+        // With [slurm] the MPI script carries #SBATCH lines: it is submitted, not run.
+        assert_eq!(submit_hint(&l, Platform::Mpi, out), "sbatch out/run-mpi.sh");
+        let plain = Loaded::parse(
+            Path::new("mpi.toml"),
+            "[run]\nid = \"m-1\"\n\n[mpi]\n".to_string(),
+            std::time::SystemTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        assert_eq!(
+            submit_hint(&plain, Platform::Mpi, out),
+            "bash out/run-mpi.sh"
+        );
     }
 }

@@ -42,7 +42,8 @@ pub struct Spec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSection {
-    /// Run id, or `"auto"` for `run-YYYYMMDD-HHMMSS` (UTC) chosen when the spec is loaded.
+    /// Run id, or `"auto"` for `run-YYYYMMDD-HHMMSS-xxxx` ([`auto_id`]) chosen when the spec is
+    /// loaded.
     #[serde(default = "auto")]
     pub id: String,
     /// Number of ranks (client processes) in the run.
@@ -340,19 +341,44 @@ impl Loaded {
 
 mod validate;
 
-/// `run-YYYYMMDD-HHMMSS` in UTC.
+/// A fresh run id, `run-YYYYMMDD-HHMMSS-xxxx`: the UTC time of `now` and 4 hex digits drawn
+/// from the process's random hash keys, so two ids chosen in the same second (a scripted
+/// render-and-submit, or `ringload run` twice) differ. `ringload run` and `id = "auto"` both
+/// take their ids here.
 pub fn auto_id(now: std::time::SystemTime) -> String {
+    stamped_id(now, random_tag())
+}
+
+/// `run-YYYYMMDD-HHMMSS-xxxx` for `now` and `tag`.
+fn stamped_id(now: std::time::SystemTime, tag: u16) -> String {
     let secs = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     format!(
-        "run-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        "run-{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{tag:04x}",
         rem / 3600,
         rem / 60 % 60,
         rem % 60
     )
+}
+
+/// 16 random bits: a base drawn once per process from std's randomly keyed hasher (seeded by
+/// the OS, not the clock), stepped by an odd constant per call, so the first 65,536 tags of a
+/// process are all distinct and two processes agree only by chance.
+fn random_tag() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU16, Ordering};
+    use std::sync::OnceLock;
+    static BASE: OnceLock<u16> = OnceLock::new();
+    static CALLS: AtomicU16 = AtomicU16::new(0);
+    let base = *BASE.get_or_init(|| {
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish() as u16
+    });
+    base.wrapping_add(CALLS.fetch_add(1, Ordering::Relaxed).wrapping_mul(40_503))
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).

@@ -61,10 +61,41 @@ fn a_good_spec_parses_and_round_trips() {
 }
 
 #[test]
-fn auto_ids_are_timestamps() {
+fn auto_ids_are_timestamps_with_a_random_tag() {
     let l = parse("[run]\nid = \"auto\"\n").unwrap();
-    assert_eq!(l.spec.run.id, "run-20261128-173000");
-    assert_eq!(parse("[run]\n").unwrap().spec.run.id, "run-20261128-173000");
+    assert!(is_auto_id(&l.spec.run.id), "{}", l.spec.run.id);
+    assert!(l.spec.run.id.starts_with("run-20261128-173000-"));
+    let again = parse("[run]\n").unwrap().spec.run.id;
+    assert!(again.starts_with("run-20261128-173000-"), "{again}");
+    assert_ne!(
+        again, l.spec.run.id,
+        "two specs loaded in one second get distinct ids"
+    );
+}
+
+/// The documented shape: `run-YYYYMMDD-HHMMSS-xxxx`, `x` a lowercase hex digit.
+fn is_auto_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    b.len() == 24
+        && id.starts_with("run-")
+        && digits(4..12)
+        && b[12] == b'-'
+        && digits(13..19)
+        && b[19] == b'-'
+        && b[20..]
+            .iter()
+            .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[test]
+fn a_hundred_auto_ids_in_one_second_are_distinct() {
+    let now = SystemTime::now();
+    let ids: std::collections::BTreeSet<String> = (0..100).map(|_| auto_id(now)).collect();
+    assert_eq!(ids.len(), 100, "{ids:?}");
+    for id in &ids {
+        assert!(is_auto_id(id), "{id} is not run-YYYYMMDD-HHMMSS-xxxx");
+    }
 }
 
 #[test]
@@ -181,8 +212,8 @@ fn civil_dates() {
     assert_eq!(civil_from_days(0), (1970, 1, 1));
     assert_eq!(civil_from_days(20_420), (2025, 11, 28));
     assert_eq!(
-        auto_id(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-        "run-20000229-000000"
+        stamped_id(UNIX_EPOCH + Duration::from_secs(951_782_400), 0x7f3a),
+        "run-20000229-000000-7f3a"
     );
     let _ = SystemTime::now();
 }
