@@ -50,7 +50,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     let (server, mut control) = match &resolved.endpoint {
         Some(url) => (
             None,
-            remote::ready(&mut w, url, &resolved, &mut names, &rec)?,
+            remote::ready(&mut w, url, &resolved, a.create_bucket, &mut names, &rec)?,
         ),
         None => {
             let (b, c) = builtin::start(&mut w, a.prefill, a.cleanup, &mut names, &mut rec)?;
