@@ -212,9 +212,15 @@ mod tests {
         assert!(h.contains("`dav_methods PUT DELETE;`"), "{h}");
         let h = put_hint(Protocol::Http, "http-500").unwrap();
         assert!(h.contains("`create_full_put_path on;`"), "{h}");
-        assert!(put_hint(Protocol::Http, "http-403").unwrap().contains("`root`"));
-        assert!(put_hint(Protocol::Ais, "http-403").unwrap().contains("AIS_AUTHN_TOKEN"));
-        assert!(!put_hint(Protocol::S3, "http-413").unwrap().contains("nginx"));
+        assert!(put_hint(Protocol::Http, "http-403")
+            .unwrap()
+            .contains("`root`"));
+        assert!(put_hint(Protocol::Ais, "http-403")
+            .unwrap()
+            .contains("AIS_AUTHN_TOKEN"));
+        assert!(!put_hint(Protocol::S3, "http-413")
+            .unwrap()
+            .contains("nginx"));
         // 403 on S3 is explained as credentials elsewhere; other kinds have no setting.
         assert_eq!(put_hint(Protocol::S3, "http-403"), None);
         assert_eq!(put_hint(Protocol::Http, "http-404"), None);

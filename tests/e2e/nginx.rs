@@ -311,9 +311,11 @@ fn put_413_names_client_max_body_size_once() {
     let hints: Vec<&str> = err.lines().filter(|l| l.starts_with("hint:")).collect();
     run.check(
         hints
-            == ["hint: the server refused the PUT bodies as too large (HTTP 413): raise its \
+            == [
+                "hint: the server refused the PUT bodies as too large (HTTP 413): raise its \
                  request body limit (nginx: `client_max_body_size`, default 1m; 0 lifts it) or \
-                 lower --maxsize"],
+                 lower --maxsize",
+            ],
         "one hint naming client_max_body_size",
     );
     run.check(

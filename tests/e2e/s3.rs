@@ -205,7 +205,10 @@ fn s3_create_bucket_on_s3s_fs() {
         .epochs(1)
         .run();
     again.ok();
-    again.check(!again.stderr().contains("created bucket"), "no second create");
+    again.check(
+        !again.stderr().contains("created bucket"),
+        "no second create",
+    );
     again.check(
         again.stderr().contains("Found 10 existing objects"),
         "listed what the first run wrote",

@@ -197,7 +197,10 @@ fn serve_rejects_bad_flags_with_exit_2() {
             &["serve", "--bucket", "bkt"],
             "--bucket pre-creates buckets of the built-in S3 target: add --protocol s3 (not http)",
         ),
-        (&["serve", "--protocol", "s3", "--bucket", "B"], "--bucket B:"),
+        (
+            &["serve", "--protocol", "s3", "--bucket", "B"],
+            "--bucket B:",
+        ),
         (&["serve", "--proxies", "2"], "--protocol ais"),
         (&["serve", "--protocol", "ais", "--targets", "0"], "1..=64"),
         (&["serve", "--fault", "boom=1%"], "\"boom\""),
@@ -257,7 +260,15 @@ fn serve_s3_with_buckets_takes_a_put_then_a_get_run() {
     use common::s3s::{AK, NO_FILE, SK};
     let bin = env!("CARGO_BIN_EXE_ringload");
     let child = Command::new(bin)
-        .args(["serve", "--protocol", "s3", "--bucket", "one", "--bucket", "two"])
+        .args([
+            "serve",
+            "--protocol",
+            "s3",
+            "--bucket",
+            "one",
+            "--bucket",
+            "two",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
