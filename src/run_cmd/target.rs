@@ -94,7 +94,7 @@ fn throwaway_s3_config(env: &dyn Fn(&str) -> Option<String>) -> s3::S3Config {
 /// Refuses `--create-bucket` where it cannot apply: plain HTTP has no buckets, and an AIS
 /// cluster cannot create a remote (`s3://`, `gs://`, ...) bucket. ais:// buckets are created
 /// with or without it; S3 buckets only with it.
-pub fn check_create_bucket(w: &Workload, create: bool) -> Result<(), String> {
+pub fn check_create_bucket(w: &Workload, bucket_flag: &str, create: bool) -> Result<(), String> {
     if !create {
         return Ok(());
     }
@@ -102,9 +102,8 @@ pub fn check_create_bucket(w: &Workload, create: bool) -> Result<(), String> {
         Protocol::S3 => Ok(()),
         Protocol::Ais if w.proto.provider == "ais" => Ok(()),
         Protocol::Ais => Err(format!(
-            "--create-bucket cannot create the remote bucket {}://{} through AIS: create it \
-             in its own store, or leave --create-bucket out (ais:// buckets are created anyway)",
-            w.proto.provider, w.bucket
+            "--create-bucket cannot create the remote bucket {bucket_flag} through AIS: create it \
+             in its own store, or leave --create-bucket out (ais:// buckets are created anyway)"
         )),
         Protocol::Http => Err(
             "--create-bucket is for --protocol s3 (and ais): plain HTTP has no buckets; leave \
@@ -303,12 +302,13 @@ impl Control {
         let resp = self
             .s3_send(w, "PUT", "", body.as_bytes())
             .map_err(|e| format!("cannot create bucket s3://{}: {e}", w.bucket))?;
-        if (200..=299).contains(&resp.status) {
+        let err = s3::list::parse_error(&resp.body);
+        // Another rank of the same run may have created it a moment ago.
+        let ours = matches!(&err, Some((c, _)) if c == "BucketAlreadyOwnedByYou");
+        if (200..=299).contains(&resp.status) || ours {
             return Ok(());
         }
-        let why = s3::list::parse_error(&resp.body)
-            .map(|(c, m)| format!(": {c}: {m}"))
-            .unwrap_or_default();
+        let why = err.map(|(c, m)| format!(": {c}: {m}")).unwrap_or_default();
         Err(format!(
             "cannot create bucket s3://{}: HTTP {}{why}{}",
             w.bucket,

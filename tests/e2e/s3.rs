@@ -249,3 +249,32 @@ fn builtin_s3_run_needs_no_aws_keys() {
         "one note about the throwaway keys",
     );
 }
+
+/// `--create-bucket` where it cannot apply is refused before anything runs (exit 2): plain
+/// HTTP has no buckets, and AIS cannot create a remote bucket.
+#[test]
+fn create_bucket_is_refused_where_it_cannot_apply() {
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["--protocol", "http"],
+            "error: --create-bucket is for --protocol s3 (and ais): plain HTTP has no buckets; \
+             leave it out",
+        ),
+        (
+            &["--protocol", "ais", "--bucket", "s3://far"],
+            "error: --create-bucket cannot create the remote bucket s3://far through AIS",
+        ),
+    ];
+    for (args, want) in cases {
+        let run = Run::new()
+            .args(args)
+            .flag("--create-bucket")
+            .duration("1s")
+            .env_remove("RINGLOAD_ENDPOINT")
+            .env_remove("AIS_ENDPOINT")
+            .env_remove("S3_ENDPOINT")
+            .run();
+        run.check(run.code() == 2, "exit 2");
+        run.check(run.stderr().contains(want), want);
+    }
+}
