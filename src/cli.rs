@@ -211,6 +211,11 @@ pub struct RunArgs {
     /// run knows (listed and written) from a remote bucket, in batches.
     #[arg(long, help_heading = "Target")]
     pub cleanup: bool,
+    /// S3: create the bucket (CreateBucket, signed like every request) when it does not exist;
+    /// off by default against a named endpoint. With --protocol ais, ais:// buckets are
+    /// created anyway; refused for http (no buckets) and for AIS remote buckets.
+    #[arg(long, help_heading = "Target")]
+    pub create_bucket: bool,
     /// Per-request timeout, Go syntax (`30s`, `10m`); `0` disables it.
     #[arg(long, default_value = "10m", value_parser = duration, help_heading = "Target")]
     pub timeout: Duration,
@@ -434,4 +439,9 @@ pub struct ServeArgs {
     /// S3 only: the secret key of --access-key.
     #[arg(long)]
     pub secret_key: Option<String>,
+    /// S3 only: a bucket that exists from the start (repeatable), so `ringload run --endpoint
+    /// URL --protocol s3 --bucket NAME` finds it. Without it the target starts with no
+    /// buckets; `ringload run --create-bucket` creates one.
+    #[arg(long = "bucket", value_name = "NAME")]
+    pub buckets: Vec<String>,
 }

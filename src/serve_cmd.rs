@@ -1,8 +1,8 @@
 //! `ringload serve`: turn the serve flags into the built-in target's configuration (one
 //! listener, or an AIS cluster of proxies and targets) and serve until a signal.
 //!
-//! Owns: the flag combinations that make no sense (cluster sizes without AIS, S3 keys without
-//! S3), merging repeated `--fault` values, and the single place where S3 keys become the auth
+//! Owns: the flag combinations that make no sense (cluster sizes without AIS, S3 keys or
+//! `--bucket` without S3), merging repeated `--fault` values, and the single place where S3 keys become the auth
 //! hook ([`s3_auth_hook`]). Ends `Ok` when stopped by a signal; a bad flag combination is a
 //! usage error, a target that could not start a failure.
 
@@ -43,6 +43,20 @@ fn config(a: &ServeArgs) -> Result<ServeConfig, String> {
     if protocol != ServeProtocol::S3 && (a.access_key.is_some() || a.secret_key.is_some()) {
         return Err("--access-key and --secret-key are for S3: add --protocol s3".into());
     }
+    if protocol != ServeProtocol::S3 && !a.buckets.is_empty() {
+        return Err(format!(
+            "--bucket pre-creates buckets of the built-in S3 target: add --protocol s3 (not {}){}",
+            protocol.as_str(),
+            if protocol == ServeProtocol::Ais {
+                "; AIS clients create ais:// buckets themselves (`ringload run` does)"
+            } else {
+                "; plain HTTP has no buckets"
+            }
+        ));
+    }
+    for b in &a.buckets {
+        ringload_engine::s3::validate_bucket(b).map_err(|e| format!("--bucket {b}: {e}"))?;
+    }
     if a.page_size == 0 {
         return Err("--page-size 0 is too small: use at least 1".into());
     }
@@ -57,6 +71,7 @@ fn config(a: &ServeArgs) -> Result<ServeConfig, String> {
         page_size: a.page_size,
         faults,
         s3_auth: s3_auth_hook(a)?,
+        buckets: a.buckets.clone(),
     })
 }
 

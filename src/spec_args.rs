@@ -198,11 +198,12 @@ mod tests {
     #[test]
     fn switches_and_values_become_flags() {
         let l = loaded(
-            "[run]\nid = \"x\"\nranks = 2\n[target]\nprotocol = \"ais\"\n[workload]\ncleanup = true\nverifyhash = false\nuniquegets = false\nmax_error_rate = 0.5\n",
+            "[run]\nid = \"x\"\nranks = 2\n[target]\nprotocol = \"ais\"\n[workload]\ncleanup = true\ncreate_bucket = true\nverifyhash = false\nuniquegets = false\nmax_error_rate = 0.5\n",
         )
         .unwrap();
         let f = spec_flags(&l);
         assert!(f.contains(&"--cleanup".to_string()), "{f:?}");
+        assert!(f.contains(&"--create-bucket".to_string()), "{f:?}");
         assert!(!f.iter().any(|a| a.contains("verifyhash")), "{f:?}");
         assert!(f.contains(&"--uniquegets=false".to_string()), "{f:?}");
         assert!(f.contains(&"--max-error-rate=0.5".to_string()), "{f:?}");

@@ -103,6 +103,9 @@ pub struct ServeConfig {
     pub faults: Faults,
     /// S3 only: when set, every S3 request must pass it (403 otherwise).
     pub s3_auth: Option<AuthHook>,
+    /// Buckets that exist from the start (the stand-alone server: `serve --protocol s3
+    /// --bucket`; a cluster's AIS buckets are created by its clients).
+    pub buckets: Vec<String>,
 }
 
 impl Default for ServeConfig {
@@ -114,6 +117,7 @@ impl Default for ServeConfig {
             page_size: DEFAULT_PAGE_SIZE,
             faults: Faults::default(),
             s3_auth: None,
+            buckets: Vec::new(),
         }
     }
 }
@@ -127,6 +131,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("page_size", &self.page_size)
             .field("faults", &self.faults)
             .field("s3_auth", &self.s3_auth.as_ref().map(|_| "hook"))
+            .field("buckets", &self.buckets)
             .finish()
     }
 }
@@ -315,6 +320,7 @@ pub fn start(cfg: ServeConfig) -> Result<ServerHandle, ServeError> {
     let bound = bind(cfg.listen, cores)?;
     let url = format!("http://{}", bound.addr);
     let store = Arc::new(Stores::new());
+    let buckets = cfg.buckets.clone();
     let cluster = Arc::new(Cluster::new(vec![TargetRef {
         url: url.clone().into(),
         seed: Cluster::seed("s0"),
@@ -331,7 +337,11 @@ pub fn start(cfg: ServeConfig) -> Result<ServerHandle, ServeError> {
         page_size: cfg.page_size,
         s3_auth: cfg.s3_auth,
     });
-    spawn(bound, node)
+    let handle = spawn(bound, node)?;
+    for b in &buckets {
+        handle.create_bucket(b);
+    }
+    Ok(handle)
 }
 
 /// A running listener (a stand-alone server, or one node of a cluster). Dropping it stops it.
@@ -422,14 +432,20 @@ fn strip(path: &str) -> &str {
 }
 
 /// The CLI's `ringload serve` for one listener: starts the target, prints
-/// `{"role":"server","protocol":"http|ais|s3","url":"..."}` as one line on stdout, serves until
+/// `{"role":"server","protocol":"http|ais|s3","url":"..."}` (plus `"buckets":[...]` when
+/// [`ServeConfig::buckets`] names any) as one line on stdout, serves until
 /// SIGINT or SIGTERM, then stops. Call it before starting other threads: it blocks those
 /// signals on the calling thread so the server threads inherit that.
 pub fn serve_forever(cfg: ServeConfig) -> Result<(), ServeError> {
     let signals = sys::StopSignals::block().map_err(|source| ServeError::Signal { source })?;
     let protocol = cfg.protocol.as_str();
+    let buckets = cfg.buckets.clone();
     let handle = start(cfg)?;
-    let line = serde_json::json!({ "role": "server", "protocol": protocol, "url": handle.url() });
+    let mut line =
+        serde_json::json!({ "role": "server", "protocol": protocol, "url": handle.url() });
+    if !buckets.is_empty() {
+        line["buckets"] = serde_json::json!(buckets);
+    }
     let mut out = io::stdout().lock();
     writeln!(out, "{line}")
         .and_then(|()| out.flush())

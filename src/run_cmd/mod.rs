@@ -50,7 +50,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     let (server, mut control) = match &resolved.endpoint {
         Some(url) => (
             None,
-            remote::ready(&mut w, url, &resolved, &mut names, &rec)?,
+            remote::ready(&mut w, url, &resolved, a.create_bucket, &mut names, &rec)?,
         ),
         None => {
             let (b, c) = builtin::start(&mut w, a.prefill, a.cleanup, &mut names, &mut rec)?;
@@ -74,7 +74,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
             rec.target.endpoint
         );
     }
-    let verdict = verdict::exit_code(&a, &rec.target.endpoint, &outcome);
+    let verdict = verdict::exit_code(&a, w.protocol, &rec.target.endpoint, &outcome);
     match (&run_dir, a.merge && r.rank == 0) {
         (Some(d), true) => Ok(verdict.max(multinode::merge_when_done(d, r.ranks, a.merge_timeout))),
         _ => Ok(verdict),

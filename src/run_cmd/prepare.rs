@@ -35,7 +35,8 @@ pub fn prepare(a: &RunArgs, r: Rank) -> Result<Prepared, CmdError> {
         eprintln!("note: {n}");
     }
     w.protocol = resolved.protocol;
-    target::configure(&mut w, &a.bucket).map_err(CmdError::usage)?;
+    target::configure(&mut w, &a.bucket, resolved.builtin()).map_err(CmdError::usage)?;
+    target::check_create_bucket(&w, &a.bucket, a.create_bucket).map_err(CmdError::usage)?;
     w.validate().map_err(CmdError::usage)?;
     target::check_budget(&w, resolved.builtin(), a.prefill).map_err(CmdError::usage)?;
     if a.cleanup && r.ranks > 1 {

@@ -1,6 +1,6 @@
 //! A target the run names: parse its URL into the workload's endpoint and, for AIS and S3,
 //! get it ready before the load: check that it answers, that the bucket exists (creating an
-//! AIS one), and list the names to GET when nothing else gives them. Plain HTTP needs none of
+//! AIS one, or an S3 one with `--create-bucket`), and list the names to GET when nothing else gives them. Plain HTTP needs none of
 //! this (the run itself checks the endpoint).
 
 use ringload_engine::names::NameList;
@@ -12,12 +12,14 @@ use super::resolve::Resolved;
 use super::target::Control;
 use crate::exit::CmdError;
 
-/// Points `w` at `url` and readies the bucket and names; returns the control client for AIS
-/// and S3 (its listing statistics go into the result, it runs `--cleanup`).
+/// Points `w` at `url` and readies the bucket (creating a missing S3 one with
+/// `create_bucket`) and names; returns the control client for AIS and S3 (its listing
+/// statistics go into the result, it runs `--cleanup`).
 pub fn ready(
     w: &mut Workload,
     url: &str,
     resolved: &Resolved,
+    create_bucket: bool,
     names: &mut NameList,
     rec: &Recorder,
 ) -> Result<Option<Control>, CmdError> {
@@ -34,16 +36,19 @@ pub fn ready(
         return Err(rec.fail(FailReason::Unreachable, CmdError::failed(msg)));
     }
     let mut c = Control::new(w);
-    if w.protocol == Protocol::S3 {
-        c.check_s3_bucket(w)
-            .map_err(|e| setup(CmdError::failed(e)))?;
-    }
-    match c.ensure_bucket(w) {
+    let created = match w.protocol {
+        Protocol::S3 => c.check_s3_bucket(w, create_bucket),
+        _ => c.ensure_bucket(w),
+    };
+    match created {
         Ok(true) if !w.put_only() => {
             return Err(setup(CmdError::usage(format!(
                 "bucket {} did not exist and was just created, so there is nothing to GET: run \
                  with --pctput 100 to fill it first",
-                super::target::ais_bucket(w)
+                match w.protocol {
+                    Protocol::Ais => super::target::ais_bucket(w).to_string(),
+                    _ => format!("{}://{}", w.protocol.as_str(), w.bucket),
+                }
             ))))
         }
         Ok(_) => {}

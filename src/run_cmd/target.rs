@@ -1,5 +1,6 @@
 //! What `ringload run` does before and after the load for each protocol: credentials, the
-//! bucket (AIS presence check and create), the startup listing of names to GET (AIS paged
+//! bucket (AIS presence check and create; S3 presence check, and create with
+//! `--create-bucket`), the startup listing of names to GET (AIS paged
 //! list-objects, S3 ListObjectsV2), `--cleanup`, and the resource budget of the run (which
 //! must know the shape of the built-in target).
 //!
@@ -33,9 +34,15 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// The note of a built-in S3 run without AWS credentials.
+pub const THROWAWAY_KEYS_NOTE: &str =
+    "note: the built-in S3 target accepts any credentials; using throwaway keys";
+
 /// Applies the protocol's settings from the flags and the environment to `w` (before the
-/// endpoint is known). Errors are usage errors naming the flag or variable.
-pub fn configure(w: &mut Workload, bucket_flag: &str) -> Result<(), String> {
+/// endpoint is known). `builtin`: the run loads the in-process target, which accepts any S3
+/// credentials, so finding none is not an error there. Errors are usage errors naming the
+/// flag or variable.
+pub fn configure(w: &mut Workload, bucket_flag: &str, builtin: bool) -> Result<(), String> {
     match w.protocol {
         Protocol::Http => Ok(()),
         Protocol::Ais => {
@@ -49,7 +56,14 @@ pub fn configure(w: &mut Workload, bucket_flag: &str) -> Result<(), String> {
             Ok(())
         }
         Protocol::S3 => {
-            let cfg = s3::creds::resolve(&env).map_err(|e| e.to_string())?;
+            let cfg = match s3::creds::resolve(&env) {
+                Ok(cfg) => cfg,
+                Err(s3::CredsError::NotFound { .. }) if builtin => {
+                    eprintln!("{THROWAWAY_KEYS_NOTE}");
+                    throwaway_s3_config(&env)
+                }
+                Err(e) => return Err(e.to_string()),
+            };
             w.proto.s3_region = Some(cfg.region.clone());
             w.proto.s3_keys = Some(S3Keys {
                 access_key: cfg.creds.access_key.clone(),
@@ -59,6 +73,43 @@ pub fn configure(w: &mut Workload, bucket_flag: &str) -> Result<(), String> {
             w.proto.authenticated = true;
             Ok(())
         }
+    }
+}
+
+/// Keys for the built-in S3 target, which checks no signature; the region as configured.
+fn throwaway_s3_config(env: &dyn Fn(&str) -> Option<String>) -> s3::S3Config {
+    s3::S3Config {
+        creds: s3::Credentials {
+            access_key: "ringload-builtin".into(),
+            secret_key: "ringload-builtin-throwaway".into(),
+            session_token: None,
+        },
+        region: env("AWS_REGION")
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".into()),
+        profile: None,
+    }
+}
+
+/// Refuses `--create-bucket` where it cannot apply: plain HTTP has no buckets, and an AIS
+/// cluster cannot create a remote (`s3://`, `gs://`, ...) bucket. ais:// buckets are created
+/// with or without it; S3 buckets only with it.
+pub fn check_create_bucket(w: &Workload, bucket_flag: &str, create: bool) -> Result<(), String> {
+    if !create {
+        return Ok(());
+    }
+    match w.protocol {
+        Protocol::S3 => Ok(()),
+        Protocol::Ais if w.proto.provider == "ais" => Ok(()),
+        Protocol::Ais => Err(format!(
+            "--create-bucket cannot create the remote bucket {bucket_flag} through AIS: create it \
+             in its own store, or leave --create-bucket out (ais:// buckets are created anyway)"
+        )),
+        Protocol::Http => Err(
+            "--create-bucket is for --protocol s3 (and ais): plain HTTP has no buckets; leave \
+             it out"
+                .into(),
+        ),
     }
 }
 
@@ -151,12 +202,13 @@ impl Control {
         Ok(())
     }
 
-    /// Sends a signed S3 request for the bucket itself (`GET ?list-type=2..`, `HEAD`).
+    /// Sends a signed S3 request for the bucket itself (`GET ?list-type=2..`, `HEAD`, `PUT`).
     fn s3_send(
         &mut self,
         w: &Workload,
         method: &str,
         query: &str,
+        body: &[u8],
     ) -> Result<ringload_engine::ctl::Response, ringload_engine::ctl::CtlError> {
         let ep = w.endpoint.as_ref().expect("endpoint set");
         let (host, path) = match w.proto.s3_addressing {
@@ -171,6 +223,7 @@ impl Control {
         };
         // The signer writes complete header lines; the client takes them as (name, value).
         let mut lines = Vec::new();
+        let body_hash = s3::sha256_hex(body);
         if let Some(mut signer) = w.proto.s3_signer() {
             signer.sign(
                 &s3::sigv4::SignRequest {
@@ -178,7 +231,7 @@ impl Control {
                     host: &host,
                     canonical_uri: path.as_bytes(),
                     query: query.as_bytes(),
-                    payload_hash: s3::sigv4::EMPTY_SHA256,
+                    payload_hash: &body_hash,
                 },
                 &s3::sigv4::AmzDate::now(),
                 &mut lines,
@@ -198,20 +251,26 @@ impl Control {
             method,
             url: &url,
             headers: &headers,
-            body: b"",
+            body,
         })
     }
 
-    /// S3: the bucket must exist (ringload does not create S3 buckets).
-    pub fn check_s3_bucket(&mut self, w: &Workload) -> Result<(), String> {
+    /// S3: the bucket must exist; with `create` (`--create-bucket`) a missing one is created.
+    /// Returns true when it had to be created (then there is nothing to read).
+    pub fn check_s3_bucket(&mut self, w: &Workload, create: bool) -> Result<bool, String> {
         let resp = self
-            .s3_send(w, "HEAD", "")
+            .s3_send(w, "HEAD", "", b"")
             .map_err(|e| format!("s3://{}: {e}", w.bucket))?;
         match resp.status {
-            200..=299 => Ok(()),
+            200..=299 => Ok(false),
+            404 if create => {
+                self.create_s3_bucket(w)?;
+                eprintln!("note: created bucket s3://{}", w.bucket);
+                Ok(true)
+            }
             404 => Err(format!(
-                "bucket s3://{} does not exist at {}; create it first (e.g. `aws s3 mb \
-                 s3://{} --endpoint-url {}`)",
+                "bucket s3://{} does not exist at {}; add --create-bucket to have ringload \
+                 create it, or create it yourself (e.g. `aws s3 mb s3://{} --endpoint-url {}`)",
                 w.bucket, self.base, w.bucket, self.base
             )),
             // Object-only credentials are common (IAM policies without s3:ListBucket): say
@@ -222,10 +281,39 @@ impl Control {
                     w.bucket,
                     forbidden_hint(403)
                 );
-                Ok(())
+                Ok(false)
             }
             s => Err(format!("cannot use bucket s3://{}: HTTP {s}", w.bucket)),
         }
+    }
+
+    /// S3 CreateBucket (`PUT /<bucket>`, signed), with a LocationConstraint outside us-east-1.
+    fn create_s3_bucket(&mut self, w: &Workload) -> Result<(), String> {
+        let region = w.proto.s3_region.as_deref().unwrap_or("us-east-1");
+        let body = if region == "us-east-1" {
+            String::new()
+        } else {
+            format!(
+                "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+                 <LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
+            )
+        };
+        let resp = self
+            .s3_send(w, "PUT", "", body.as_bytes())
+            .map_err(|e| format!("cannot create bucket s3://{}: {e}", w.bucket))?;
+        let err = s3::list::parse_error(&resp.body);
+        // Another rank of the same run may have created it a moment ago.
+        let ours = matches!(&err, Some((c, _)) if c == "BucketAlreadyOwnedByYou");
+        if (200..=299).contains(&resp.status) || ours {
+            return Ok(());
+        }
+        let why = err.map(|(c, m)| format!(": {c}: {m}")).unwrap_or_default();
+        Err(format!(
+            "cannot create bucket s3://{}: HTTP {}{why}{}",
+            w.bucket,
+            resp.status,
+            forbidden_hint(resp.status)
+        ))
     }
 
     fn list_s3(
@@ -241,7 +329,7 @@ impl Control {
             s3::list::list_query(prefix, token.as_deref(), S3_PAGE, &mut query);
             let query = String::from_utf8_lossy(&query).into_owned();
             let t = self.list_stats.begin();
-            let resp = match self.s3_send(w, "GET", &query) {
+            let resp = match self.s3_send(w, "GET", &query, b"") {
                 Ok(r) => r,
                 Err(e) => {
                     self.list_stats.error(ListStats::ctl_kind(&e));
@@ -439,7 +527,7 @@ mod tests {
             protocol: Protocol::Ais,
             ..Workload::default()
         };
-        configure(&mut w, bucket).unwrap();
+        configure(&mut w, bucket, false).unwrap();
         w.endpoint = Some(ringload_engine::workload::Endpoint::parse(url).unwrap());
         w
     }

@@ -1,6 +1,8 @@
 //! The verdict on a finished run: its exit code, and the message that says why it failed,
 //! naming the dominant error kind and, when a local resource ran out (descriptors, ports,
-//! memory), its cause and fix. Kept apart from the phases that drive the run.
+//! memory), its cause and fix; and one `hint:` line when the PUTs were mostly refused with a
+//! status that points at a server setting (413, 405, 403, 409, 500). Kept apart from the
+//! phases that drive the run.
 
 use ringload_engine::ais::Bucket;
 use ringload_engine::budget;
@@ -12,9 +14,19 @@ use ringload_engine::workload::Protocol;
 use crate::cli::RunArgs;
 use crate::exit::Exit;
 
-/// Decides the exit code of a finished run and says why it failed.
-/// `url` is the endpoint the run loaded (the built-in target's, when nothing named one).
-pub fn exit_code(a: &RunArgs, url: &str, o: &run::RunOutcome) -> Exit {
+/// Decides the exit code of a finished run and says why it failed, then prints the PUT hint
+/// (once per run). `url` is the endpoint the run loaded (the built-in target's, when nothing
+/// named one).
+pub fn exit_code(a: &RunArgs, protocol: Protocol, url: &str, o: &run::RunOutcome) -> Exit {
+    let exit = verdict(a, url, o);
+    let put_kinds = o.totals.total.get(Op::Put).errors_by_kind();
+    if let Some(h) = budget::dominant(&put_kinds).and_then(|d| put_hint(protocol, &d.kind)) {
+        eprintln!("hint: {h}");
+    }
+    exit
+}
+
+fn verdict(a: &RunArgs, url: &str, o: &run::RunOutcome) -> Exit {
     if let Some(f) = &o.failure {
         eprintln!(
             "error: {f}; the run failed and its numbers cover only what was measured until then"
@@ -123,6 +135,65 @@ fn failure(
     }
 }
 
+/// What the dominant PUT error `kind` most likely means on a `protocol` server, and the
+/// setting to change; None for kinds without a likely setting (and for 403 on S3, which the
+/// listing and the verdict already explain as credentials).
+fn put_hint(protocol: Protocol, kind: &str) -> Option<&'static str> {
+    let status: u16 = kind.strip_prefix("http-")?.parse().ok()?;
+    Some(match (protocol, status) {
+        (Protocol::Http, 413) => {
+            "the server refused the PUT bodies as too large (HTTP 413): raise its request body \
+             limit (nginx: `client_max_body_size`, default 1m; 0 lifts it) or lower --maxsize"
+        }
+        (Protocol::Http, 405) => {
+            "the server does not accept PUT (HTTP 405): enable WebDAV methods where --endpoint \
+             points (nginx: `dav_methods PUT DELETE;` in that location)"
+        }
+        (Protocol::Http, 403) => {
+            "the server may not write the PUT objects (HTTP 403): give its worker user write \
+             access to the served directory (nginx: the `root` of that location)"
+        }
+        (Protocol::Http, 409) => {
+            "a directory in the PUT objects' paths is missing (HTTP 409): let the server create \
+             it (nginx: `create_full_put_path on;`) or create it first"
+        }
+        (Protocol::Http, 500) => {
+            "the server could not store the PUT objects (HTTP 500): check that its worker user \
+             may write the served directory and its body temp directory (nginx: `root`, \
+             `client_body_temp_path`; and `create_full_put_path on;`), and its error log"
+        }
+        (Protocol::S3, 413) => {
+            "the S3 endpoint (or a proxy in front of it) refused the PUT bodies as too large \
+             (HTTP 413): raise that body limit or lower --maxsize"
+        }
+        (Protocol::S3, 405) => {
+            "the S3 endpoint does not allow PUT there (HTTP 405): check that --endpoint is the \
+             S3 API (not a console port) and --s3-addressing"
+        }
+        (Protocol::S3, 500) => {
+            "the S3 endpoint failed to store the PUT objects (HTTP 500, InternalError): see its \
+             log (often a full or unwritable data directory)"
+        }
+        (Protocol::Ais, 413) => {
+            "AIS (or a proxy in front of it) refused the PUT bodies as too large (HTTP 413): \
+             raise that body limit or lower --maxsize"
+        }
+        (Protocol::Ais, 405) => {
+            "AIS does not allow PUT there (HTTP 405): check that --endpoint is an AIS proxy and \
+             that the bucket's provider accepts writes"
+        }
+        (Protocol::Ais, 403) => {
+            "AIS refused the PUTs (HTTP 403): the token (AIS_AUTHN_TOKEN) lacks write permission \
+             on the bucket, or the bucket's access attributes forbid PUT"
+        }
+        (Protocol::Ais, 500) => {
+            "AIS failed to store the PUT objects (HTTP 500): see the target's log (often a full \
+             or read-only mountpath)"
+        }
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +295,29 @@ mod tests {
         assert_eq!(remote(Some(Protocol::Ais), "ais://x"), None);
         assert_eq!(remote(Some(Protocol::Ais), "x"), None);
         assert_eq!(remote(Some(Protocol::S3), "s3://x"), None);
+    }
+
+    #[test]
+    fn a_put_hint_names_the_server_setting_of_its_status() {
+        let h = put_hint(Protocol::Http, "http-413").unwrap();
+        assert!(h.contains("`client_max_body_size`"), "{h}");
+        let h = put_hint(Protocol::Http, "http-405").unwrap();
+        assert!(h.contains("`dav_methods PUT DELETE;`"), "{h}");
+        let h = put_hint(Protocol::Http, "http-500").unwrap();
+        assert!(h.contains("`create_full_put_path on;`"), "{h}");
+        assert!(put_hint(Protocol::Http, "http-403")
+            .unwrap()
+            .contains("`root`"));
+        assert!(put_hint(Protocol::Ais, "http-403")
+            .unwrap()
+            .contains("AIS_AUTHN_TOKEN"));
+        assert!(!put_hint(Protocol::S3, "http-413")
+            .unwrap()
+            .contains("nginx"));
+        // 403 on S3 is explained as credentials elsewhere; other kinds have no setting.
+        assert_eq!(put_hint(Protocol::S3, "http-403"), None);
+        assert_eq!(put_hint(Protocol::Http, "http-404"), None);
+        assert_eq!(put_hint(Protocol::Http, "connect"), None);
     }
 
     #[test]

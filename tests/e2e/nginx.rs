@@ -1,5 +1,6 @@
 //! End-to-end: the real binary against a real nginx (GET + WebDAV PUT) on loopback, under
-//! both drivers. Counts are checked against what nginx stored on disk and logged.
+//! both drivers. Counts are checked against what nginx stored on disk and logged. PUTs over
+//! nginx's body limit end with the one hint that names `client_max_body_size`.
 
 use crate::common;
 
@@ -290,4 +291,35 @@ fn redirects_are_followed() {
             4
         );
     }
+}
+
+/// PUTs larger than nginx's `client_max_body_size` are all answered 413: the run fails and
+/// prints, once, the hint naming that setting.
+#[test]
+fn put_413_names_client_max_body_size_once() {
+    let ng = Nginx::start_with_body_limit("1k");
+    let run = Run::new()
+        .endpoint(&ng.url())
+        .bucket("bk")
+        .pctput(100)
+        .size("4K")
+        .workers(2)
+        .duration("1s")
+        .run();
+    run.check(run.code() == 1, "exit 1");
+    let err = run.stderr();
+    let hints: Vec<&str> = err.lines().filter(|l| l.starts_with("hint:")).collect();
+    run.check(
+        hints
+            == [
+                "hint: the server refused the PUT bodies as too large (HTTP 413): raise its \
+                 request body limit (nginx: `client_max_body_size`, default 1m; 0 lifts it) or \
+                 lower --maxsize",
+            ],
+        "one hint naming client_max_body_size",
+    );
+    run.check(
+        err.contains("operations failed, mostly http-413"),
+        "the verdict names the status",
+    );
 }

@@ -2,6 +2,8 @@
 //! (installed by `.ci/run`). PUT, ListObjectsV2, full
 //! and Range GETs with exact counts checked against the files s3s-fs stored, and a wrong
 //! secret: every request an `http-403`, a message naming the likely causes, exit 1.
+//! `--create-bucket` against s3s-fs and the built-in target; the built-in target loaded with no
+//! endpoint and no AWS keys at all.
 
 use crate::common;
 
@@ -97,8 +99,9 @@ fn s3_wrong_secret_is_403_with_a_clear_message_and_exit_1() {
     );
 }
 
-/// The built-in S3 target checks SigV4 with the same verifier: right keys pass, a wrong
-/// secret is refused on every request (and the run says why).
+/// The built-in S3 target checks SigV4 with the same verifier: a missing bucket is an error
+/// naming --create-bucket, which creates it with a signed CreateBucket; right keys pass, a
+/// wrong secret is refused on every request (and the run says why).
 #[test]
 fn builtin_s3_target_verifies_signatures() {
     use std::io::BufRead;
@@ -132,40 +135,6 @@ fn builtin_s3_target_verifies_signatures() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     let url = v["url"].as_str().unwrap().to_string();
-    // Create the bucket with a signed `PUT /b` (ringload never creates S3 buckets).
-    {
-        use ringload_engine::s3::sigv4::{AmzDate, Credentials, SignRequest, Signer, EMPTY_SHA256};
-        use std::io::{Read, Write};
-        let host = url.trim_start_matches("http://");
-        let creds = Credentials {
-            access_key: AK.into(),
-            secret_key: SK.into(),
-            session_token: None,
-        };
-        let mut lines = Vec::new();
-        Signer::new(creds, "us-east-1").sign(
-            &SignRequest {
-                method: "PUT",
-                host,
-                canonical_uri: b"/b",
-                query: b"",
-                payload_hash: EMPTY_SHA256,
-            },
-            &AmzDate::now(),
-            &mut lines,
-        );
-        let mut s = std::net::TcpStream::connect(host).unwrap();
-        write!(
-            s,
-            "PUT /b HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n"
-        )
-        .unwrap();
-        s.write_all(&lines).unwrap();
-        s.write_all(b"\r\n").unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        assert!(resp.starts_with("HTTP/1.1 200"), "bucket creation: {resp}");
-    }
     let env = |secret: &'static str| {
         [
             ("AWS_ACCESS_KEY_ID", AK),
@@ -183,8 +152,25 @@ fn builtin_s3_target_verifies_signatures() {
         .maxputs(50)
         .size("1K")
         .flag("--json");
-    let good = args.clone().envs(&env(SK)).run();
+    // The target starts with no buckets: without --create-bucket the run says how to get one.
+    let missing = args.clone().envs(&env(SK)).run();
+    missing.check(missing.code() == 1, "exit 1");
+    missing.check(
+        missing
+            .stderr()
+            .contains("bucket s3://b does not exist at http://")
+            && missing
+                .stderr()
+                .contains("; add --create-bucket to have ringload create it, or create it"),
+        "the error names --create-bucket",
+    );
+    // With it, a signed CreateBucket (checked by the same verifier) makes the bucket.
+    let good = args.clone().flag("--create-bucket").envs(&env(SK)).run();
     good.ok();
+    good.check(
+        good.stderr().contains("note: created bucket s3://b\n"),
+        "says it created the bucket",
+    );
     let r: serde_json::Value = serde_json::from_str(&good.stdout()).unwrap();
     good.check(op(&r, "put", "count") == 50, "signed PUTs accepted");
     let bad = args.envs(&env("wrong")).run();
@@ -192,4 +178,103 @@ fn builtin_s3_target_verifies_signatures() {
         bad.code() == 1 && bad.stderr().contains("403"),
         "refused with a message",
     );
+}
+
+/// `--create-bucket` against s3s-fs: a signed CreateBucket makes the bucket, the PUTs land.
+#[test]
+fn s3_create_bucket_on_s3s_fs() {
+    let s = S3sFs::start("bkt");
+    let run = s3(&s, SK)
+        .bucket("fresh")
+        .flag("--create-bucket")
+        .pctput(100)
+        .maxputs(10)
+        .size("1K")
+        .workers(2)
+        .run();
+    run.ok();
+    run.check(
+        run.stderr().contains("note: created bucket s3://fresh\n"),
+        "says it created the bucket",
+    );
+    assert_eq!(s.stored("fresh"), (10, 10 * 1024), "the PUTs landed in it");
+    // The bucket exists now: a second run with the flag leaves it as it is.
+    let again = s3(&s, SK)
+        .bucket("fresh")
+        .flag("--create-bucket")
+        .epochs(1)
+        .run();
+    again.ok();
+    again.check(
+        !again.stderr().contains("created bucket"),
+        "no second create",
+    );
+    again.check(
+        again.stderr().contains("Found 10 existing objects"),
+        "listed what the first run wrote",
+    );
+}
+
+/// `--protocol s3` with no endpoint and no AWS settings at all: the built-in S3 target is
+/// loaded with throwaway keys, and the run says so in one note.
+#[test]
+fn builtin_s3_run_needs_no_aws_keys() {
+    let mut r = Run::new().protocol("s3");
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "S3_ENDPOINT",
+        "RINGLOAD_ENDPOINT",
+        "AIS_ENDPOINT",
+    ] {
+        r = r.env_remove(var);
+    }
+    let run = r
+        .env("AWS_SHARED_CREDENTIALS_FILE", NO_FILE)
+        .env("AWS_CONFIG_FILE", NO_FILE)
+        .pctput(50)
+        .size("1K")
+        .workers(2)
+        .duration("1s")
+        .run();
+    run.ok();
+    let err = run.stderr();
+    let notes: Vec<&str> = err.lines().filter(|l| l.contains("throwaway")).collect();
+    run.check(
+        notes == ["note: the built-in S3 target accepts any credentials; using throwaway keys"],
+        "one note about the throwaway keys",
+    );
+}
+
+/// `--create-bucket` where it cannot apply is refused before anything runs (exit 2): plain
+/// HTTP has no buckets, and AIS cannot create a remote bucket.
+#[test]
+fn create_bucket_is_refused_where_it_cannot_apply() {
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["--protocol", "http"],
+            "error: --create-bucket is for --protocol s3 (and ais): plain HTTP has no buckets; \
+             leave it out",
+        ),
+        (
+            &["--protocol", "ais", "--bucket", "s3://far"],
+            "error: --create-bucket cannot create the remote bucket s3://far through AIS",
+        ),
+    ];
+    for (args, want) in cases {
+        let run = Run::new()
+            .args(args)
+            .flag("--create-bucket")
+            .duration("1s")
+            .env_remove("RINGLOAD_ENDPOINT")
+            .env_remove("AIS_ENDPOINT")
+            .env_remove("S3_ENDPOINT")
+            .run();
+        run.check(run.code() == 2, "exit 2");
+        run.check(run.stderr().contains(want), want);
+    }
 }

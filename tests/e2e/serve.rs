@@ -1,6 +1,7 @@
 //! End-to-end: `ringload serve` as a process. An AIS cluster of 2 proxies and 3 targets prints
 //! its 5 listeners, takes a PUT through a proxy (redirect followed by hand), reports it in the
-//! stats endpoint, and stops on SIGTERM; bad serve flags exit 2 naming the problem.
+//! stats endpoint, and stops on SIGTERM; bad serve flags exit 2 naming the problem; an S3
+//! target started with `--bucket` takes a PUT run and a GET run into it.
 
 use crate::common;
 
@@ -191,7 +192,15 @@ fn serve_ais_cluster_prints_listeners_takes_a_put_and_reports_stats() {
 
 #[test]
 fn serve_rejects_bad_flags_with_exit_2() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["serve", "--bucket", "bkt"],
+            "--bucket pre-creates buckets of the built-in S3 target: add --protocol s3 (not http)",
+        ),
+        (
+            &["serve", "--protocol", "s3", "--bucket", "B"],
+            "--bucket B:",
+        ),
         (&["serve", "--proxies", "2"], "--protocol ais"),
         (&["serve", "--protocol", "ais", "--targets", "0"], "1..=64"),
         (&["serve", "--fault", "boom=1%"], "\"boom\""),
@@ -242,4 +251,62 @@ fn serve_http_prints_one_server_line() {
     let (st, _, xml) = exchange(url, "GET", "/b?list-type=2", b"");
     assert_eq!(st, 200);
     assert!(String::from_utf8_lossy(&xml).contains("<KeyCount>0</KeyCount>"));
+}
+
+/// `serve --protocol s3 --bucket NAME` (repeatable) starts with those buckets, lists them in
+/// its line, and a PUT run then a GET run into one of them work without creating anything.
+#[test]
+fn serve_s3_with_buckets_takes_a_put_then_a_get_run() {
+    use common::s3s::{AK, NO_FILE, SK};
+    let bin = env!("CARGO_BIN_EXE_ringload");
+    let child = Command::new(bin)
+        .args([
+            "serve",
+            "--protocol",
+            "s3",
+            "--bucket",
+            "one",
+            "--bucket",
+            "two",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve(child);
+    let mut out = BufReader::new(serve.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["buckets"], serde_json::json!(["one", "two"]), "{line}");
+    let url = v["url"].as_str().unwrap();
+    let run = |r: common::run::Run| {
+        r.protocol("s3")
+            .arg("--s3endpoint", url)
+            .bucket("two")
+            .env("AWS_ACCESS_KEY_ID", AK)
+            .env("AWS_SECRET_ACCESS_KEY", SK)
+            .env("AWS_PROFILE", "")
+            .env("AWS_SHARED_CREDENTIALS_FILE", NO_FILE)
+            .env("AWS_CONFIG_FILE", NO_FILE)
+            .workers(2)
+            .flag("--json")
+            .run()
+    };
+    let put = run(common::run::Run::new().pctput(100).maxputs(30).size("2K"));
+    put.ok();
+    put.check(!put.stderr().contains("created bucket"), "nothing created");
+    let r: serde_json::Value = serde_json::from_str(&put.stdout()).unwrap();
+    put.check(common::op(&r, "put", "count") == 30, "30 PUTs");
+    let get = run(common::run::Run::new().epochs(1));
+    get.ok();
+    get.check(
+        get.stderr().contains("Found 30 existing objects"),
+        "listed the PUTs",
+    );
+    let g: serde_json::Value = serde_json::from_str(&get.stdout()).unwrap();
+    get.check(
+        common::op(&g, "get", "count") == 30 && common::op(&g, "get", "bytes") == 30 * 2048,
+        "every object read once, whole",
+    );
 }

@@ -68,7 +68,9 @@ pub fn address(
     }
 }
 
-fn validate_bucket(bucket: &str) -> Result<(), S3Error> {
+/// Checks `bucket` against the S3 bucket naming rules (3..=63 characters, lowercase letters,
+/// digits, '.' and '-', alphanumeric at both ends, no '..').
+pub fn validate_bucket(bucket: &str) -> Result<(), S3Error> {
     let invalid = |rule| {
         Err(S3Error::InvalidBucket {
             bucket: bucket.chars().take(80).collect(),

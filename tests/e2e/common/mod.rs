@@ -57,6 +57,11 @@ pub struct Nginx {
 
 impl Nginx {
     pub fn start() -> Nginx {
+        Nginx::start_with_body_limit("0")
+    }
+
+    /// nginx with `client_max_body_size` set to `limit` (nginx syntax: `0` for none, `1k`).
+    pub fn start_with_body_limit(limit: &str) -> Nginx {
         let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -85,7 +90,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {d}/data;
-        client_max_body_size 0;
+        client_max_body_size {limit};
         location / {{ dav_methods PUT DELETE MKCOL; create_full_put_path on; dav_access user:rw group:r all:r; }}
     }}
 }}
