@@ -103,7 +103,7 @@ fn size(b: u64) -> String {
         .into_iter()
         .find(|&u| b >= u)
         .unwrap_or(1);
-    iec(b, if b % unit == 0 { 0 } else { 1 })
+    iec(b, if b.is_multiple_of(unit) { 0 } else { 1 })
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ const TABLE: [u8; 256] = {
 /// Returns `false`, with `out` in an unspecified state, if `text` is not such base64.
 pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return false;
     }
     if text.is_empty() {
