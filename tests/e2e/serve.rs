@@ -16,6 +16,22 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// The serve process, killed on drop if a test fails before stopping it.
 struct Serve(Child);
 
+impl Serve {
+    /// `ringload serve ARGS`, its stdout piped (it prints its listeners there), stderr
+    /// inherited so a failure shows the server's own words.
+    fn start(args: &[&str]) -> Serve {
+        let child = Command::new(env!("CARGO_BIN_EXE_ringload"))
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Serve(child)
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -80,23 +96,7 @@ fn split_url(loc: &str) -> (String, String) {
 
 #[test]
 fn serve_ais_cluster_prints_listeners_takes_a_put_and_reports_stats() {
-    let bin = env!("CARGO_BIN_EXE_ringload");
-    let child = Command::new(bin)
-        .args([
-            "serve",
-            "--protocol",
-            "ais",
-            "--proxies",
-            "2",
-            "--targets",
-            "3",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut serve = Serve(child);
+    let mut serve = Serve::start(&["--protocol", "ais", "--proxies", "2", "--targets", "3"]);
     let stdout = serve.0.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -229,14 +229,7 @@ fn serve_rejects_bad_flags_with_exit_2() {
 
 #[test]
 fn serve_http_prints_one_server_line() {
-    let bin = env!("CARGO_BIN_EXE_ringload");
-    let child = Command::new(bin)
-        .args(["serve", "--protocol", "s3"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut serve = Serve(child);
+    let mut serve = Serve::start(&["--protocol", "s3"]);
     let mut out = BufReader::new(serve.0.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
@@ -258,22 +251,7 @@ fn serve_http_prints_one_server_line() {
 #[test]
 fn serve_s3_with_buckets_takes_a_put_then_a_get_run() {
     use common::s3s::{AK, NO_FILE, SK};
-    let bin = env!("CARGO_BIN_EXE_ringload");
-    let child = Command::new(bin)
-        .args([
-            "serve",
-            "--protocol",
-            "s3",
-            "--bucket",
-            "one",
-            "--bucket",
-            "two",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut serve = Serve(child);
+    let mut serve = Serve::start(&["--protocol", "s3", "--bucket", "one", "--bucket", "two"]);
     let mut out = BufReader::new(serve.0.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
