@@ -1,21 +1,23 @@
 //! The built-in target of a run that names none: start it (a plain HTTP server, or the AIS
-//! cluster or S3 server of `target::Builtin` for `--protocol ais|s3`), point the workload at
-//! it, and fill it with `--prefill` objects named and sized as PUTs would be when the run
-//! reads.
+//! cluster or S3 server of [`Builtin`] for `--protocol ais|s3`), point the workload at it, and
+//! fill it with `--prefill` objects named and sized as PUTs would be when the run reads; and
+//! the resource budget of a run ([`check_budget`]), which must know the built-in target's
+//! shape because it lives in this process.
 
+use ringload_engine::budget::{self, BudgetError, BuiltinShape, Need};
 use ringload_engine::names::NameList;
 use ringload_engine::naming::Namer;
 use ringload_engine::workload::{Endpoint, Protocol, Workload};
 use ringload_server::{self as server, ServeConfig};
 
 use super::record::{FailReason, Recorder};
-use super::target::{self, Control};
+use super::target::Control;
 use crate::exit::CmdError;
 
 /// The running built-in target; it serves until dropped (it is only held, never read).
 pub enum Running {
     Http { _server: server::ServerHandle },
-    Proto { _target: target::Builtin },
+    Proto { _target: Builtin },
 }
 
 /// Starts the built-in target for `w.protocol`, records its URL in `rec`, prefills it when
@@ -31,7 +33,7 @@ pub fn start(
     let cannot = |e: &dyn std::fmt::Display| format!("cannot start the built-in target: {e}");
     let mut control = None;
     let running = if w.protocol != Protocol::Http {
-        let h = target::Builtin::start(w)
+        let h = Builtin::start(w)
             .map_err(|e| rec.fail(FailReason::Setup, CmdError::failed(cannot(&e))))?;
         eprintln!(
             "note: nothing names a target: loading the built-in {} target at {}",
@@ -91,4 +93,94 @@ fn prefill_with(w: &Workload, count: u64, names: &mut NameList, insert: impl Fn(
          generated, not stored)",
         total as f64 / (1u64 << 20) as f64
     );
+}
+
+/// The built-in target for `--protocol ais|s3` without an endpoint: an AIS cluster of one
+/// proxy and two targets (so redirects are exercised) with the run's bucket provider, or an S3
+/// server. An `ais://` or S3 bucket is created; a remote AIS bucket (`s3://`, `gs://`, ...)
+/// exists in the cluster's emulated cloud backend, as it would in the cloud.
+pub enum Builtin {
+    Cluster(server::ClusterHandle, server::Provider),
+    Single(server::ServerHandle),
+}
+
+/// The built-in target's view of the run's AIS bucket provider (`ais`, `aws`, ...).
+fn builtin_provider(w: &Workload) -> server::Provider {
+    // Every provider `Bucket::parse` yields is known to the target (tested below).
+    server::Provider::parse(&w.proto.provider).unwrap_or(server::Provider::Ais)
+}
+
+/// Proxies and targets of the built-in AIS cluster.
+const BUILTIN_PROXIES: usize = 1;
+const BUILTIN_TARGETS: usize = 2;
+
+impl Builtin {
+    pub fn start(w: &Workload) -> Result<Builtin, server::ServeError> {
+        let base = server::ServeConfig {
+            listen: "127.0.0.1:0".parse().expect("valid literal address"),
+            cores: 1,
+            protocol: match w.protocol {
+                Protocol::Ais => server::ServeProtocol::Ais,
+                Protocol::S3 => server::ServeProtocol::S3,
+                Protocol::Http => server::ServeProtocol::Http,
+            },
+            ..server::ServeConfig::default()
+        };
+        Ok(match w.protocol {
+            Protocol::Ais => {
+                let c = server::start_cluster(server::ClusterConfig {
+                    proxies: BUILTIN_PROXIES,
+                    targets: BUILTIN_TARGETS,
+                    base,
+                })?;
+                let provider = builtin_provider(w);
+                if !provider.is_remote() {
+                    c.create_bucket(provider, &w.bucket);
+                }
+                Builtin::Cluster(c, provider)
+            }
+            _ => {
+                let s = server::start(base)?;
+                s.create_bucket(&w.bucket);
+                Builtin::Single(s)
+            }
+        })
+    }
+
+    /// The endpoint to load (the proxy, for a cluster).
+    pub fn url(&self) -> String {
+        match self {
+            Builtin::Cluster(c, _) => c.proxy_urls()[0].clone(),
+            Builtin::Single(s) => s.url(),
+        }
+    }
+
+    pub fn insert(&self, bucket: &str, name: &str, size: u64) {
+        match self {
+            Builtin::Cluster(c, p) => c.insert(*p, bucket, name, size),
+            Builtin::Single(s) => s.insert(&format!("{bucket}/{name}"), size),
+        }
+    }
+}
+
+/// Checks that the run fits this machine's descriptors, memory and local ports, before
+/// anything grows with `--numworkers`. `builtin` says whether the run starts the built-in
+/// target, which lives in this process and shares its descriptors and memory.
+pub fn check_budget(w: &Workload, builtin: bool, prefill: u64) -> Result<Need, BudgetError> {
+    let shape = builtin.then_some(match w.protocol {
+        Protocol::Ais => BuiltinShape {
+            nodes: (BUILTIN_PROXIES + BUILTIN_TARGETS) as u64,
+            redirect_hosts: BUILTIN_TARGETS as u64,
+            conn_bytes: server::CONN_BYTES as u64,
+        },
+        Protocol::S3 | Protocol::Http => BuiltinShape {
+            nodes: 1,
+            redirect_hosts: 0,
+            conn_bytes: server::CONN_BYTES as u64,
+        },
+    });
+    budget::check(
+        &budget::Plan::new(w, shape, prefill),
+        &budget::Limits::read(),
+    )
 }

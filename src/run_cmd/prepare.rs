@@ -1,6 +1,6 @@
 //! Everything `ringload run` decides before it touches a target: the run id, the workload
 //! (`workload_args`), the target and its protocol (`resolve`), the protocol's settings
-//! (`target::configure`), whether the run fits this machine (`target::check_budget`), the
+//! (`target::configure`), whether the run fits this machine (`builtin::check_budget`), the
 //! flag combinations that cannot work, and where the result file goes. Every failure here is
 //! a usage error and leaves no result file.
 
@@ -38,7 +38,7 @@ pub fn prepare(a: &RunArgs, r: Rank) -> Result<Prepared, CmdError> {
     target::configure(&mut w, &a.bucket, resolved.builtin()).map_err(CmdError::usage)?;
     target::check_create_bucket(&w, &a.bucket, a.create_bucket).map_err(CmdError::usage)?;
     w.validate().map_err(CmdError::usage)?;
-    target::check_budget(&w, resolved.builtin(), a.prefill).map_err(CmdError::usage)?;
+    super::builtin::check_budget(&w, resolved.builtin(), a.prefill).map_err(CmdError::usage)?;
     if a.cleanup && r.ranks > 1 {
         return Err(CmdError::usage(format!(
             "--cleanup with {} ranks would let the first rank to finish remove the bucket under \

@@ -1,8 +1,7 @@
 //! What `ringload run` does before and after the load for each protocol: credentials, the
 //! bucket (AIS presence check and create; S3 presence check, and create with
 //! `--create-bucket`), the startup listing of names to GET (AIS paged
-//! list-objects, S3 ListObjectsV2), `--cleanup`, and the resource budget of the run (which
-//! must know the shape of the built-in target).
+//! list-objects, S3 ListObjectsV2), and `--cleanup`.
 //!
 //! All of it goes through the engine's blocking control client (`ctl`), not the load engine:
 //! it runs once, before the measured phase starts or after it ends. Secrets are read from the
@@ -11,7 +10,6 @@
 use std::time::{Duration, Instant};
 
 use ringload_engine::ais::{self, Bucket};
-use ringload_engine::budget::{self, BudgetError, BuiltinShape, Need};
 use ringload_engine::ctl::{Client, Request};
 use ringload_engine::names::NameList;
 use ringload_engine::naming::Namer;
@@ -19,7 +17,6 @@ use ringload_engine::phase::ListStats;
 use ringload_engine::proto::{S3Addressing, S3Keys, Secret};
 use ringload_engine::s3;
 use ringload_engine::workload::{Protocol, Workload};
-use ringload_server as server;
 
 /// Timeout of one control request (a list page, a bucket call).
 const CTL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -425,96 +422,6 @@ fn forbidden_hint(status: u16) -> &'static str {
     }
 }
 
-/// The built-in target for `--protocol ais|s3` without an endpoint: an AIS cluster of one
-/// proxy and two targets (so redirects are exercised) with the run's bucket provider, or an S3
-/// server. An `ais://` or S3 bucket is created; a remote AIS bucket (`s3://`, `gs://`, ...)
-/// exists in the cluster's emulated cloud backend, as it would in the cloud.
-pub enum Builtin {
-    Cluster(server::ClusterHandle, server::Provider),
-    Single(server::ServerHandle),
-}
-
-/// The built-in target's view of the run's AIS bucket provider (`ais`, `aws`, ...).
-fn builtin_provider(w: &Workload) -> server::Provider {
-    // Every provider `Bucket::parse` yields is known to the target (tested below).
-    server::Provider::parse(&w.proto.provider).unwrap_or(server::Provider::Ais)
-}
-
-/// Proxies and targets of the built-in AIS cluster.
-const BUILTIN_PROXIES: usize = 1;
-const BUILTIN_TARGETS: usize = 2;
-
-impl Builtin {
-    pub fn start(w: &Workload) -> Result<Builtin, server::ServeError> {
-        let base = server::ServeConfig {
-            listen: "127.0.0.1:0".parse().expect("valid literal address"),
-            cores: 1,
-            protocol: match w.protocol {
-                Protocol::Ais => server::ServeProtocol::Ais,
-                Protocol::S3 => server::ServeProtocol::S3,
-                Protocol::Http => server::ServeProtocol::Http,
-            },
-            ..server::ServeConfig::default()
-        };
-        Ok(match w.protocol {
-            Protocol::Ais => {
-                let c = server::start_cluster(server::ClusterConfig {
-                    proxies: BUILTIN_PROXIES,
-                    targets: BUILTIN_TARGETS,
-                    base,
-                })?;
-                let provider = builtin_provider(w);
-                if !provider.is_remote() {
-                    c.create_bucket(provider, &w.bucket);
-                }
-                Builtin::Cluster(c, provider)
-            }
-            _ => {
-                let s = server::start(base)?;
-                s.create_bucket(&w.bucket);
-                Builtin::Single(s)
-            }
-        })
-    }
-
-    /// The endpoint to load (the proxy, for a cluster).
-    pub fn url(&self) -> String {
-        match self {
-            Builtin::Cluster(c, _) => c.proxy_urls()[0].clone(),
-            Builtin::Single(s) => s.url(),
-        }
-    }
-
-    pub fn insert(&self, bucket: &str, name: &str, size: u64) {
-        match self {
-            Builtin::Cluster(c, p) => c.insert(*p, bucket, name, size),
-            Builtin::Single(s) => s.insert(&format!("{bucket}/{name}"), size),
-        }
-    }
-}
-
-/// Checks that the run fits this machine's descriptors, memory and local ports, before
-/// anything grows with `--numworkers`. `builtin` says whether the run starts the built-in
-/// target, which lives in this process and shares its descriptors and memory.
-pub fn check_budget(w: &Workload, builtin: bool, prefill: u64) -> Result<Need, BudgetError> {
-    let shape = builtin.then_some(match w.protocol {
-        Protocol::Ais => BuiltinShape {
-            nodes: (BUILTIN_PROXIES + BUILTIN_TARGETS) as u64,
-            redirect_hosts: BUILTIN_TARGETS as u64,
-            conn_bytes: server::CONN_BYTES as u64,
-        },
-        Protocol::S3 | Protocol::Http => BuiltinShape {
-            nodes: 1,
-            redirect_hosts: 0,
-            conn_bytes: server::CONN_BYTES as u64,
-        },
-    });
-    budget::check(
-        &budget::Plan::new(w, shape, prefill),
-        &budget::Limits::read(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -571,7 +478,7 @@ mod tests {
     #[test]
     fn every_ais_provider_is_known_to_the_built_in_target() {
         for (scheme, provider) in ais::PROVIDERS {
-            let p = server::Provider::parse(provider).expect(provider);
+            let p = ringload_server::Provider::parse(provider).expect(provider);
             assert_eq!(p.as_str(), provider, "{scheme}");
             assert_eq!(p.is_remote(), provider != "ais", "{scheme}");
         }
