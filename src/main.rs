@@ -40,9 +40,11 @@ fn command() -> Result<Exit, CmdError> {
     }
 }
 
-/// `RINGLOAD_DOC_CHECK=1`, for the documentation tests only: parse the command line (and load
-/// and check a `run --spec` file), then exit 0 before any I/O. It lets the tests check every
-/// `ringload` line of an example that cannot run here (a real cluster, a scheduler).
+/// `RINGLOAD_DOC_CHECK=1`, for the documentation tests only: parse the command line, load and
+/// check a `run --spec` file, and run every check a command makes before its first connection
+/// or file (`run`: target resolution, the workload, the protocol's settings, the budget and
+/// the flag combinations; `serve`: its configuration), then exit 0. It lets the tests check
+/// every `ringload` line of an example that cannot run here (a real cluster, a scheduler).
 fn doc_check() -> bool {
     std::env::var_os("RINGLOAD_DOC_CHECK").is_some_and(|v| v == "1")
 }
@@ -50,11 +52,16 @@ fn doc_check() -> bool {
 /// The parse-only path of [`doc_check`]: what a real run would refuse before its first
 /// connection because of the command line or the spec is refused here too.
 fn parse_only(cli: &cli::Cli) -> Result<Exit, CmdError> {
-    if let cli::Command::Run(args) = &cli.command {
-        if let Some(path) = &args.spec {
-            let loaded = spec_args::load(path).map_err(CmdError::usage)?;
-            spec_args::run_args(&loaded)?;
-        }
+    match &cli.command {
+        cli::Command::Run(args) => match &args.spec {
+            Some(path) => {
+                let loaded = spec_args::load(path).map_err(CmdError::usage)?;
+                run_cmd::check_only(&spec_args::run_args(&loaded)?, Some(&loaded))?;
+            }
+            None => run_cmd::check_only(args, None)?,
+        },
+        cli::Command::Serve(args) => serve_cmd::check_only(args)?,
+        cli::Command::Render(_) | cli::Command::Merge(_) => {}
     }
     Ok(Exit::Ok)
 }

@@ -15,6 +15,12 @@ use ringload_server::{
 use crate::cli::ServeArgs;
 use crate::exit::CmdError;
 
+/// The checks `serve` makes before it binds, and nothing else (for the documentation tests'
+/// parse-only mode).
+pub fn check_only(a: &ServeArgs) -> Result<(), CmdError> {
+    config(a).map(|_| ()).map_err(CmdError::usage)
+}
+
 pub fn serve(a: ServeArgs) -> Result<(), CmdError> {
     // Each client connection takes a descriptor: allow as many as the hard limit does.
     if let Err(e) = ringload_engine::budget::raise_nofile() {

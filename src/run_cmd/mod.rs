@@ -81,6 +81,13 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     }
 }
 
+/// The checks `run` makes before its first connection or file, and nothing else (for the
+/// documentation tests' parse-only mode).
+pub fn check_only(a: &RunArgs, spec: Option<&Loaded>) -> Result<(), CmdError> {
+    let r = ranks::rank(a, spec)?;
+    prepare::check(a, r).map(|_| ())
+}
+
 /// What the process needs before any phase: the descriptor limit raised, the spec's
 /// credentials in place, and signal handlers that let a signal during the listing or at the
 /// barrier end the rank in order (a result file, status interrupted) instead of killing it.

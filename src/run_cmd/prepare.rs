@@ -25,6 +25,22 @@ pub struct Prepared {
 }
 
 pub fn prepare(a: &RunArgs, r: Rank) -> Result<Prepared, CmdError> {
+    let (run_id, w, resolved) = check(a, r)?;
+    let run_dir = a.results_dir.as_ref().map(|d| d.join(&run_id));
+    let result_path = multinode::result_path(a, run_dir.as_deref(), r).map_err(CmdError::usage)?;
+    Ok(Prepared {
+        run_id,
+        w,
+        resolved,
+        run_dir,
+        result_path,
+    })
+}
+
+/// Every check of [`prepare`] that touches neither a target nor the file system: the run id,
+/// the workload, the target and its protocol, the protocol's settings, the budget and the flag
+/// combinations. `RINGLOAD_DOC_CHECK` stops after it.
+pub fn check(a: &RunArgs, r: Rank) -> Result<(String, Workload, Resolved), CmdError> {
     let run_id = a.run_id.clone().unwrap_or_else(default_run_id);
     let mut w = workload_args::workload(a, r, &run_id);
     let env = |k: &str| std::env::var(k).ok();
@@ -59,15 +75,7 @@ pub fn prepare(a: &RunArgs, r: Rank) -> Result<Prepared, CmdError> {
             )));
         }
     }
-    let run_dir = a.results_dir.as_ref().map(|d| d.join(&run_id));
-    let result_path = multinode::result_path(a, run_dir.as_deref(), r).map_err(CmdError::usage)?;
-    Ok(Prepared {
-        run_id,
-        w,
-        resolved,
-        run_dir,
-        result_path,
-    })
+    Ok((run_id, w, resolved))
 }
 
 /// With no `--run-id`: the same fresh id as a spec's `id = "auto"`.

@@ -477,4 +477,47 @@ fn doc_check_parses_and_does_no_io() {
         bad.code() == 2 && bad.stderr().contains("minsize"),
         "a bad spec exits 2",
     );
+    // What a real command refuses before its first connection is refused here too, not only
+    // what fails to parse.
+    for (argv, says) in [
+        (
+            &[
+                "run",
+                "--protocol",
+                "http",
+                "--s3endpoint",
+                "http://127.0.0.1:1",
+            ][..],
+            "contradicts --s3endpoint",
+        ),
+        (&["run", "--create-bucket"][..], "--create-bucket is for"),
+        (
+            &["serve", "--protocol", "http", "--bucket", "x"][..],
+            "--bucket",
+        ),
+    ] {
+        let refused = ringload_env(argv, &check);
+        refused.check(
+            refused.code() == 2 && refused.stderr().contains(says),
+            "a combination a real run refuses exits 2 under the check too",
+        );
+    }
+    // And it creates nothing: a results directory is left for the real run.
+    let dir = scratch.path().join("not-created");
+    let quiet = ringload_env(
+        &[
+            "run",
+            "--results-dir",
+            dir.to_str().unwrap(),
+            "--maxputs",
+            "1",
+            "--pctput",
+            "100",
+        ],
+        &check,
+    );
+    quiet.check(
+        quiet.code() == 0 && !dir.exists(),
+        "no results directory is made",
+    );
 }
