@@ -27,6 +27,10 @@ pub enum NamesError {
 pub struct NameList {
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    /// Sum of the object sizes given with [`NameList::push_sized`].
+    sized_bytes: u64,
+    /// Names pushed without a size.
+    without_size: usize,
 }
 
 impl NameList {
@@ -35,10 +39,24 @@ impl NameList {
         NameList::default()
     }
 
-    /// Appends `name` (stored as is, including an empty name).
+    /// Appends `name` (stored as is, including an empty name); its object's size is unknown.
     pub fn push(&mut self, name: &str) {
         self.bytes.extend_from_slice(name.as_bytes());
         self.ends.push(self.bytes.len());
+        self.without_size += 1;
+    }
+
+    /// Appends `name` whose object holds `size` bytes (from a listing or the built-in fill).
+    pub fn push_sized(&mut self, name: &str, size: u64) {
+        self.bytes.extend_from_slice(name.as_bytes());
+        self.ends.push(self.bytes.len());
+        self.sized_bytes = self.sized_bytes.saturating_add(size);
+    }
+
+    /// The bytes of all the objects named, when every name came with its size (`None` for an
+    /// empty list or when any size is unknown, e.g. names from `--filelist`).
+    pub fn total_bytes(&self) -> Option<u64> {
+        (self.without_size == 0 && !self.ends.is_empty()).then_some(self.sized_bytes)
     }
 
     /// The number of names.
@@ -167,5 +185,16 @@ mod tests {
             NameList::from_filelist(&binary),
             Err(NamesError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn total_bytes_only_when_every_size_is_known() {
+        let mut l = NameList::new();
+        assert_eq!(l.total_bytes(), None);
+        l.push_sized("a", 10);
+        l.push_sized("b", 5);
+        assert_eq!((l.len(), l.get(1), l.total_bytes()), (2, "b", Some(15)));
+        l.push("c");
+        assert_eq!(l.total_bytes(), None);
     }
 }

@@ -86,7 +86,7 @@ fn prefill_with(w: &Workload, count: u64, names: &mut NameList, insert: impl Fn(
         let size = namer.put_size(cnt);
         total += size;
         insert(&name, size);
-        names.push(&name);
+        names.push_sized(&name, size);
     }
     eprintln!(
         "note: filled the built-in target with {count} objects ({:.1} MiB in all; its bytes are \

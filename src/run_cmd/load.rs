@@ -56,7 +56,10 @@ pub fn load(
             Err(e) => return Err(rec.fail(FailReason::Barrier, CmdError::failed(e))),
         }
     }
-    eprintln!("{}", plan::line(w, names.len(), l.resolved));
+    eprintln!(
+        "{}",
+        plan::line(w, names.len(), names.total_bytes(), l.resolved)
+    );
     let opts = RunOptions {
         live: std::io::stderr().is_terminal() && !a.json,
         table_to_stderr: a.json,

@@ -9,7 +9,7 @@ use ringload_engine::workload::{Protocol, Workload};
 use super::resolve::Resolved;
 
 /// One line that says what the run is about to do, so a typo shows before the load starts.
-pub fn line(w: &Workload, names: usize, target: &Resolved) -> String {
+pub fn line(w: &Workload, names: usize, names_bytes: Option<u64>, target: &Resolved) -> String {
     let cores = w.cores.min(w.numworkers as usize).max(1);
     let mix = match w.pctput {
         0 => format!("100% GET over {names} names"),
@@ -29,7 +29,7 @@ pub fn line(w: &Workload, names: usize, target: &Resolved) -> String {
         stops.push(format!("{:?}", d));
     }
     if w.epochs > 0 {
-        stops.push(format!("{} epochs", w.epochs));
+        stops.push(plural(w.epochs, "epoch"));
     }
     if w.maxputs > 0 {
         stops.push(format!("{} PUTs", w.maxputs));
@@ -42,7 +42,7 @@ pub fn line(w: &Workload, names: usize, target: &Resolved) -> String {
     } else {
         format!("until {}", stops.join(" or "))
     };
-    let volume = volume(w, names).map_or(String::new(), |v| format!(", {v}"));
+    let volume = volume(w, names, names_bytes).map_or(String::new(), |v| format!(", {v}"));
     let url = target.describe(w.endpoint.as_ref().map_or("", |e| e.url.as_str()));
     let bucket = match w.protocol {
         Protocol::Ais => super::target::ais_bucket(w).to_string(),
@@ -59,8 +59,9 @@ pub fn line(w: &Workload, names: usize, target: &Resolved) -> String {
 
 /// How much the run moves when its stop conditions bound it: PUT bytes from `--maxputs` (the
 /// mean of the uniform size range times the count) or `--totalputsize` (whichever stops
-/// first), and GETs from `--epochs` over `names`. `None` when nothing bounds the volume.
-fn volume(w: &Workload, names: usize) -> Option<String> {
+/// first), and GETs from `--epochs` over `names` (with their bytes when every name's size is
+/// known, `names_bytes`, and GETs read whole objects). `None` when nothing bounds the volume.
+fn volume(w: &Workload, names: usize, names_bytes: Option<u64>) -> Option<String> {
     let mut parts = Vec::new();
     if w.pctput > 0 {
         let mean = (w.minsize as u128 + w.maxsize.max(w.minsize) as u128) / 2;
@@ -79,14 +80,29 @@ fn volume(w: &Workload, names: usize) -> Option<String> {
     }
     if w.pctput < 100 && w.epochs > 0 && names > 0 {
         let gets = (names as u64).saturating_mul(w.epochs);
+        let bytes = match names_bytes {
+            Some(b) if w.readlen == 0 => {
+                format!(", about {} to GET", iec(b.saturating_mul(w.epochs), 1))
+            }
+            _ => String::new(),
+        };
         parts.push(format!(
-            "{} GETs ({} names \u{d7} {} epochs)",
+            "{} GETs ({} names \u{d7} {}){bytes}",
             thousands(gets),
             thousands(names as u64),
-            w.epochs
+            plural(w.epochs, "epoch")
         ));
     }
     (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// `1 epoch`, `3 epochs`.
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// A size range, `1MiB\u{2013}1GiB`, or one size when the range is a single value.
@@ -136,11 +152,11 @@ mod tests {
     fn maxputs_with_default_sizes_shows_the_terabytes() {
         let w = puts(10_000, 0);
         assert_eq!(
-            volume(&w, 0).as_deref(),
+            volume(&w, 0, None).as_deref(),
             Some("about 4.9TiB to PUT (10,000 \u{d7} 1MiB\u{2013}1GiB)")
         );
         assert_eq!(
-            line(&w, 0, &builtin()),
+            line(&w, 0, None, &builtin()),
             "ringload: 10 requests in flight on 1 core(s) against the built-in target at  \
              (http bucket ringload): 100% PUT of 1048576..1073741824 bytes, until 10000 PUTs, \
              about 4.9TiB to PUT (10,000 \u{d7} 1MiB\u{2013}1GiB) (seed 0)"
@@ -155,7 +171,7 @@ mod tests {
             ..puts(1000, 0)
         };
         assert_eq!(
-            volume(&w, 0).as_deref(),
+            volume(&w, 0, None).as_deref(),
             Some("about 1.5MiB to PUT (1,000 \u{d7} 1.5KiB)")
         );
     }
@@ -163,12 +179,12 @@ mod tests {
     #[test]
     fn totalputsize_is_shown_exactly() {
         assert_eq!(
-            volume(&puts(0, 10 << 30), 0).as_deref(),
+            volume(&puts(0, 10 << 30), 0, None).as_deref(),
             Some("10.0GiB to PUT")
         );
         // The smaller bound wins: 10,000 PUTs of ~512 MiB far exceed 10 GiB.
         assert_eq!(
-            volume(&puts(10_000, 10 << 30), 0).as_deref(),
+            volume(&puts(10_000, 10 << 30), 0, None).as_deref(),
             Some("10.0GiB to PUT")
         );
     }
@@ -180,7 +196,30 @@ mod tests {
             ..Workload::default()
         };
         assert_eq!(
-            volume(&w, 1200).as_deref(),
+            volume(&w, 1200, None).as_deref(),
+            Some("3,600 GETs (1,200 names \u{d7} 3 epochs)")
+        );
+        // With every name's size known (a listing, the built-in fill), the bytes too.
+        assert_eq!(
+            volume(&w, 1200, Some(1200 << 20)).as_deref(),
+            Some("3,600 GETs (1,200 names \u{d7} 3 epochs), about 3.5GiB to GET")
+        );
+        let one = Workload {
+            epochs: 1,
+            ..Workload::default()
+        };
+        assert_eq!(
+            volume(&one, 2, Some(10)).as_deref(),
+            Some("2 GETs (2 names \u{d7} 1 epoch), about 10B to GET")
+        );
+        // A partial read (--readlen) moves less than the objects hold: no byte figure.
+        let partial = Workload {
+            epochs: 3,
+            readlen: 4096,
+            ..Workload::default()
+        };
+        assert_eq!(
+            volume(&partial, 1200, Some(1200 << 20)).as_deref(),
             Some("3,600 GETs (1,200 names \u{d7} 3 epochs)")
         );
         let mixed = Workload {
@@ -191,7 +230,7 @@ mod tests {
             ..w
         };
         assert_eq!(
-            volume(&mixed, 10).as_deref(),
+            volume(&mixed, 10, None).as_deref(),
             Some(
                 "about 8.0KiB to PUT (4 \u{d7} 1KiB\u{2013}3KiB), \
                  30 GETs (10 names \u{d7} 3 epochs)"
@@ -205,7 +244,7 @@ mod tests {
             pctput: 50,
             ..Workload::default()
         };
-        assert_eq!(volume(&w, 100), None);
-        assert!(line(&w, 100, &builtin()).ends_with("until 60s (seed 0)"));
+        assert_eq!(volume(&w, 100, None), None);
+        assert!(line(&w, 100, None, &builtin()).ends_with("until 60s (seed 0)"));
     }
 }

@@ -91,13 +91,31 @@ fn throwaway_s3_config(env: &dyn Fn(&str) -> Option<String>) -> s3::S3Config {
 /// Refuses `--create-bucket` where it cannot apply: plain HTTP has no buckets, and an AIS
 /// cluster cannot create a remote (`s3://`, `gs://`, ...) bucket. ais:// buckets are created
 /// with or without it; S3 buckets only with it.
-pub fn check_create_bucket(w: &Workload, bucket_flag: &str, create: bool) -> Result<(), String> {
+pub fn check_create_bucket(
+    w: &Workload,
+    bucket_flag: &str,
+    create: bool,
+    builtin: bool,
+) -> Result<(), String> {
     if !create {
         return Ok(());
     }
     match w.protocol {
+        Protocol::S3 if builtin => {
+            eprintln!(
+                "note: --create-bucket changes nothing here: the built-in S3 target is started \
+                 with the run's bucket"
+            );
+            Ok(())
+        }
         Protocol::S3 => Ok(()),
-        Protocol::Ais if w.proto.provider == "ais" => Ok(()),
+        Protocol::Ais if w.proto.provider == "ais" => {
+            eprintln!(
+                "note: --create-bucket changes nothing with --protocol ais: a missing ais:// \
+                 bucket is created anyway"
+            );
+            Ok(())
+        }
         Protocol::Ais => Err(format!(
             "--create-bucket cannot create the remote bucket {bucket_flag} through AIS: create it \
              in its own store, or leave --create-bucket out (ais:// buckets are created anyway)"
@@ -192,8 +210,8 @@ impl Control {
         if started.elapsed() >= LIST_PROGRESS_AFTER {
             eprintln!();
         }
-        for (name, _) in &entries {
-            names.push(name);
+        for (name, size) in &entries {
+            names.push_sized(name, *size);
         }
         eprintln!("Found {} existing objects", entries.len());
         Ok(())
@@ -262,12 +280,15 @@ impl Control {
             200..=299 => Ok(false),
             404 if create => {
                 self.create_s3_bucket(w)?;
-                eprintln!("note: created bucket s3://{}", w.bucket);
+                // Ranks that start together may all create it; only rank 0 says so.
+                if w.shard.0 == 0 {
+                    eprintln!("note: created bucket s3://{}", w.bucket);
+                }
                 Ok(true)
             }
             404 => Err(format!(
                 "bucket s3://{} does not exist at {}; add --create-bucket to have ringload \
-                 create it, or create it yourself (e.g. `aws s3 mb s3://{} --endpoint-url {}`)",
+                 create it (off by default against a named endpoint), or create it yourself (e.g. `aws s3 mb s3://{} --endpoint-url {}`)",
                 w.bucket, self.base, w.bucket, self.base
             )),
             // Object-only credentials are common (IAM policies without s3:ListBucket): say
