@@ -328,7 +328,7 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Multi-node")]
     pub ranks: Option<u32>,
     /// Run id recorded in the result file (and the results subdirectory); default
-    /// `run-<unix seconds>`.
+    /// `run-YYYYMMDD-HHMMSS-xxxx` (UTC time and four random hex digits).
     #[arg(long, help_heading = "Multi-node")]
     pub run_id: Option<String>,
     /// Write the result to DIR/<run id>/rank-<rank>.json (the directory is created; an existing

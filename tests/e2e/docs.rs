@@ -14,7 +14,7 @@
 //! names (`<!-- doc-test: NAME -->` before its fence) is started once per file and its
 //! documented address rewritten:
 //! - `nginx`: README.md's nginx recipe (the block marked `nginx-recipe`) is run as written, with
-//!   `127.0.0.1:8080` and `/srv/www` rewritten to a free port and a scratch root; its master is
+//!   `127.0.0.1:8080` rewritten to a free port (its root is under the scratch `HOME`); its master is
 //!   stopped through the PID file the recipe's config names.
 //! - `ais`: `ringload serve --protocol ais` (1 proxy, 2 targets); `http://aistore-proxy:51080`
 //!   is rewritten to its proxy and `AIS_ENDPOINT` is exported.
@@ -111,7 +111,6 @@ impl DocRun {
                 "127.0.0.1:8080".into(),
                 format!("127.0.0.1:{}", self.nginx_port),
             ),
-            ("/srv/www".into(), self.dir("www").display().to_string()),
         ];
         if let Some(c) = &self.ais {
             r.push(("http://aistore-proxy:51080".into(), c.proxies[0].clone()));
