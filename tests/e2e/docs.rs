@@ -253,8 +253,16 @@ impl DocRun {
                 }
             }
             for (cmd, parse_only) in cmds {
-                if let Err(e) = self.shell_line(&cwd, &cmd, parse_only) {
-                    errs.push(e);
+                match self.shell_line(&cwd, &cmd, parse_only) {
+                    Err(e) => errs.push(e),
+                    // The block's next step must be the submit command render suggests, so
+                    // the docs and the hint cannot disagree.
+                    Ok(stderr) if render && words.contains(&"--out") => {
+                        if let Err(e) = hint_is_documented(&stderr, &b.body) {
+                            errs.push(e);
+                        }
+                    }
+                    Ok(_) => {}
                 }
             }
         }
@@ -265,7 +273,8 @@ impl DocRun {
     }
 
     /// One `ringload` line of a no-run block, in a fresh directory holding `examples/`.
-    fn shell_line(&self, cwd: &Path, cmd: &str, parse_only: bool) -> Result<(), String> {
+    /// Returns the command's stderr when it succeeds.
+    fn shell_line(&self, cwd: &Path, cmd: &str, parse_only: bool) -> Result<String, String> {
         std::fs::create_dir_all(cwd).unwrap();
         let link = cwd.join("examples");
         if !link.exists() {
@@ -285,7 +294,7 @@ impl DocRun {
         }
         let out = c.output().unwrap();
         match out.status.success() {
-            true => Ok(()),
+            true => Ok(String::from_utf8_lossy(&out.stderr).into_owned()),
             false => Err(shown(
                 if parse_only {
                     "does not parse (RINGLOAD_DOC_CHECK=1)"
@@ -519,4 +528,26 @@ fn doc_check_parses_and_does_no_io() {
         quiet.code() == 0 && !dir.exists(),
         "no results directory is made",
     );
+}
+
+/// Checks that the submit command `ringload render` suggested (its last stderr line,
+/// `<platform>: <command>   # ...`) is a line of the doc block that rendered, so a hint and
+/// the docs that show the next step say the same thing. A trailing `/` on a directory and
+/// the comment after a command do not count.
+fn hint_is_documented(stderr: &str, body: &str) -> Result<(), String> {
+    let last = stderr.lines().last().unwrap_or_default();
+    let (_, hint) = last
+        .split_once(": ")
+        .ok_or_else(|| format!("render printed no submit hint: {last:?}"))?;
+    let norm = |l: &str| -> String {
+        let cmd = l.split('#').next().unwrap_or_default().trim();
+        cmd.trim_end_matches('/').to_string()
+    };
+    let hint = norm(hint);
+    match body.lines().any(|l| norm(l) == hint) {
+        true => Ok(()),
+        false => Err(format!(
+            "render suggests `{hint}`, which the block does not show as its next step"
+        )),
+    }
 }
