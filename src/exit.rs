@@ -1,38 +1,11 @@
-//! How a command ends: the process exit codes ([`Exit`], documented in `--help` and the
-//! README) and the error a command returns ([`CmdError`]), which `main` prints as
-//! `error: ...` and turns into its exit code. No other file names an exit code as a number.
+//! How a command ends: the process exit codes ([`Exit`], defined in `ringload_core::exit` so
+//! the engine and the launcher share them, documented in `--help` and the README) and the
+//! error a command returns ([`CmdError`]), which `main` prints as `error: ...` and turns into
+//! its exit code. No file outside `core/src/exit.rs` names an exit code as a number.
 
 use std::fmt;
 
-/// The process exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Exit {
-    /// Success (also `--help`, and a signal that stopped `ringload serve`).
-    Ok = 0,
-    /// The command ran and failed: no connection, nothing succeeded, errors above
-    /// `--max-error-rate`, missing or failed ranks, a result that could not be written.
-    Failed = 1,
-    /// Bad usage or bad input (clap's own code for a bad flag), or a run too big for this
-    /// machine's descriptors, memory or local ports.
-    Usage = 2,
-}
-
-impl Exit {
-    /// The code the process exits with.
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// The exit for a library's numeric code (the merge library's `exit_code`): 0 and 1 keep
-    /// their meaning, anything else is bad usage or input.
-    pub fn from_code(code: i32) -> Exit {
-        match code {
-            0 => Exit::Ok,
-            1 => Exit::Failed,
-            _ => Exit::Usage,
-        }
-    }
-}
+pub use ringload_core::exit::Exit;
 
 /// Why a command failed: what `main` prints and the exit code it maps to.
 #[derive(Debug)]
@@ -100,10 +73,6 @@ mod tests {
         );
         assert!(Exit::Ok < Exit::Failed && Exit::Failed < Exit::Usage);
         assert_eq!(Exit::Ok.max(Exit::Failed), Exit::Failed);
-        for e in [Exit::Ok, Exit::Failed, Exit::Usage] {
-            assert_eq!(Exit::from_code(e.code()), e);
-        }
-        assert_eq!(Exit::from_code(7), Exit::Usage);
     }
 
     #[test]

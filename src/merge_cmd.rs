@@ -5,12 +5,12 @@
 use ringload_launcher::merge::{self, MergeOptions};
 
 use crate::cli::MergeArgs;
-use crate::exit::{CmdError, Exit};
+use crate::exit::CmdError;
 
 /// A merge library error with the exit the library gives it.
 fn merge_error(e: merge::MergeError) -> CmdError {
     CmdError::Msg {
-        exit: Exit::from_code(e.exit_code()),
+        exit: e.exit_code(),
         msg: e.to_string(),
     }
 }

@@ -6,6 +6,8 @@
 //! - [`rng`]: the seeded generators and mixers behind names, shuffles and fault draws.
 //! - [`content`]: the bytes of every object (a fixed-seed 1 MiB pattern), shared by the
 //!   client's PUT bodies, the built-in target's GET bodies and the client's `--verifyhash`.
+//! - [`exit`]: the process exit codes, shared by the command line, the engine and the
+//!   launcher.
 //! - [`hist`]: the latency histogram every statistic uses and its summary.
 //! - [`result`]: the per-rank result file (`ringload.result/1`): its types, the histogram
 //!   codec and the atomic, no-overwrite write.
@@ -14,6 +16,7 @@
 //! socket or signing code.
 
 pub mod content;
+pub mod exit;
 pub mod hist;
 pub mod kinds;
 pub mod result;

@@ -18,6 +18,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ringload_core::exit::Exit;
+use ringload_net::sys::process as sys;
 use socket2::SockAddr;
 
 use crate::driver::{run_worker, DriverError};
@@ -118,34 +120,16 @@ extern "C" fn on_signal(sig: libc::c_int) {
         return;
     }
     if SIGNALS.fetch_add(1, Ordering::SeqCst) >= 1 {
-        // SAFETY: _exit takes no pointers and is async-signal-safe; it ends the process without
-        // running destructors or atexit handlers, so no half-updated state is ever observed.
-        unsafe { libc::_exit(130) };
+        // exit_now (`_exit`) is async-signal-safe and ends the process without running
+        // destructors or atexit handlers, so no half-updated state is ever observed.
+        sys::exit_now(Exit::Interrupted.code());
     }
 }
 
 /// Points stdout and stderr, where they were terminals, at /dev/null. Async-signal-safe.
 fn detach_terminal() {
     let ttys = TTY_OUT.load(Ordering::SeqCst);
-    if ttys == 0 {
-        return;
-    }
-    // SAFETY: open, dup2 and close are async-signal-safe; the path is a NUL-terminated static
-    // literal; `null` is the descriptor just opened here and closed once; dup2 only retargets
-    // descriptors 1 and 2, which std's stdout and stderr use by number and never close, so no
-    // Rust-owned descriptor is replaced or closed underneath its owner.
-    unsafe {
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
-        if null < 0 {
-            return;
-        }
-        for (bit, fd) in [(1u8, 1), (2, 2)] {
-            if ttys & bit != 0 {
-                libc::dup2(null, fd);
-            }
-        }
-        libc::close(null);
-    }
+    sys::detach_to_dev_null(ttys & 1 != 0, ttys & 2 != 0);
 }
 
 /// The signals that stop a run gracefully: SIGINT, SIGTERM, SIGHUP (the terminal hung up) and
@@ -173,9 +157,9 @@ pub fn install_signal_handlers() {
     );
     TTY_OUT.store(u8::from(out) | (u8::from(err) << 1), Ordering::SeqCst);
     for sig in STOP_SIGNALS {
-        // SAFETY: `on_signal` is an `extern "C" fn(c_int)`, the handler type signal expects, and
-        // it only touches atomics and calls open, dup2, close and _exit, all async-signal-safe.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+        // `on_signal` only touches atomics and calls the async-signal-safe `exit_now` and
+        // `detach_to_dev_null`, as a handler must.
+        sys::set_signal_handler(sig, on_signal);
     }
 }
 

@@ -11,6 +11,10 @@
 //! `SIGPIPE`. Each I/O wrapper makes exactly one syscall with the caller's flags and reports
 //! `EINTR` and `EAGAIN` as errors: the caller decides whether to retry ([`retry`]) or wait for
 //! readiness. The per-request wrappers are `#[inline]` so they cost what the bare call did.
+//!
+//! [`process`] holds the process-level calls (signals, `_exit`, rlimit, local time, host name).
+
+pub mod process;
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -42,6 +46,16 @@ fn owned(fd: libc::c_int) -> OwnedFd {
     // creating call (epoll_create1, eventfd, accept4); nothing else holds it, so the `OwnedFd`
     // is its only owner and closes it exactly once.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Closes the raw descriptor `fd`, ignoring the result (the descriptor is gone either way).
+/// The caller must own `fd` and have no operation outstanding on it; it must not use or close
+/// it again.
+#[inline]
+pub fn close(fd: RawFd) {
+    // SAFETY: close takes no pointers; a descriptor that is not open is an EBADF return,
+    // ignored. Ownership of `fd` is the caller's contract, documented above.
+    unsafe { libc::close(fd) };
 }
 
 /// Runs `op` again while it fails with `EINTR` (a signal arrived before any progress).

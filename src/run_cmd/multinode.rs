@@ -195,16 +195,7 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
 
 /// This machine's host name, for the result file.
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: `buf` is a live local, exclusively borrowed for the call, and the length passed
-    // is its size, so gethostname writes only inside it; the code below does not rely on a
-    // terminating NUL (it stops at the first one or at the end of `buf`).
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return "unknown".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    ringload_net::sys::process::hostname().unwrap_or_else(|_| "unknown".into())
 }
 
 #[cfg(test)]

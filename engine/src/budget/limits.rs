@@ -57,30 +57,13 @@ impl Limits {
 pub fn raise_nofile() -> std::io::Result<(u64, u64)> {
     let (soft, hard) = nofile()?;
     if soft < hard {
-        let lim = libc::rlimit {
-            rlim_cur: hard,
-            rlim_max: hard,
-        };
-        // SAFETY: `lim` is an initialised rlimit on this stack frame, alive across the call,
-        // which only reads it.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        ringload_net::sys::process::set_nofile_limit(hard, hard)?;
     }
     nofile()
 }
 
 fn nofile() -> std::io::Result<(u64, u64)> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is an exclusively borrowed rlimit on this stack frame, alive across the
-    // call, which writes exactly one rlimit into it.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok((lim.rlim_cur, lim.rlim_max))
+    ringload_net::sys::process::nofile_limit()
 }
 
 /// `MemAvailable` of a /proc/meminfo text, in bytes.

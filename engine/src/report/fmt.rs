@@ -123,15 +123,8 @@ pub fn clock(d: Duration) -> String {
 /// Local wall-clock time of `unix_ns` as `HH:MM:SS` (UTC if the local zone is unknown).
 pub fn local_hms(unix_ns: u64) -> String {
     let secs = unix_ns / 1_000_000_000;
-    let t = libc::time_t::try_from(secs).unwrap_or(libc::time_t::MAX);
-    // SAFETY: `libc::tm` is a plain C struct (integers and a `tm_zone` pointer that may be
-    // null) for which all-zero bytes are a valid value.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: `t` and `tm` are live locals borrowed for the call; localtime_r is the
-    // thread-safe variant: it reads `t` and writes only into `tm` (no shared static buffer).
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    if ok {
-        format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+    if let Some((h, m, s)) = ringload_net::sys::process::local_time_of_day(secs) {
+        format!("{h:02}:{m:02}:{s:02}")
     } else {
         let day = secs % 86_400;
         format!("{:02}:{:02}:{:02}", day / 3600, day / 60 % 60, day % 60)

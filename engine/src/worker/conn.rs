@@ -123,9 +123,9 @@ impl Conn {
     /// Closes the socket if one is open.
     pub fn close(&mut self) {
         if self.fd >= 0 {
-            // SAFETY: `fd` is a socket this connection owns and no I/O on it is outstanding
-            // (the worker only closes between operations or after the last completion).
-            unsafe { libc::close(self.fd) };
+            // `fd` is a socket this connection owns and no I/O on it is outstanding (the worker
+            // only closes between operations or after the last completion).
+            ringload_net::sys::close(self.fd);
             self.fd = -1;
         }
     }

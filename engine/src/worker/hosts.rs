@@ -112,10 +112,10 @@ fn resolve(hostport: &[u8]) -> Option<std::net::SocketAddr> {
 }
 
 fn close(fd: RawFd) {
-    // SAFETY: `fd` is an idle socket the pool owns (handed over by `park` and not kept, or
-    // drained from its list on drop), so it is closed exactly once and no pending operation or
-    // other owner refers to it.
-    unsafe { libc::close(fd) };
+    // `fd` is an idle socket the pool owns (handed over by `park` and not kept, or drained from
+    // its list on drop), so it is closed exactly once and no pending operation or other owner
+    // refers to it.
+    ringload_net::sys::close(fd);
 }
 
 impl Drop for Hosts {

@@ -11,6 +11,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use ringload_core::exit::Exit;
+
 /// One thing wrong with one rank or one file of the run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
@@ -169,11 +171,12 @@ fn list(problems: &[Problem]) -> String {
 }
 
 impl MergeError {
-    /// The process exit code: 1 for an incomplete run, 2 for bad usage or input.
-    pub fn exit_code(&self) -> i32 {
+    /// The process exit: [`Exit::Failed`] for an incomplete run, [`Exit::Usage`] for bad
+    /// usage or input.
+    pub fn exit_code(&self) -> Exit {
         match self {
-            MergeError::Incomplete { .. } => 1,
-            _ => 2,
+            MergeError::Incomplete { .. } => Exit::Failed,
+            _ => Exit::Usage,
         }
     }
 }
@@ -199,7 +202,11 @@ mod tests {
         let s = p.to_string();
         assert!(s.contains("rank 3") && s.contains("a.json") && s.contains("b.json"));
         let e = MergeError::Incomplete { problems: vec![p] };
-        assert_eq!(e.exit_code(), 1);
+        assert_eq!(e.exit_code(), Exit::Failed);
+        assert_eq!(e.exit_code().code(), 1);
         assert!(e.to_string().contains("--allow-partial"));
+        let bad = MergeError::Resolution { got_ns: 5 };
+        assert_eq!(bad.exit_code(), Exit::Usage);
+        assert_eq!(bad.exit_code().code(), 2);
     }
 }
