@@ -157,9 +157,9 @@ pub fn install_signal_handlers() {
     );
     TTY_OUT.store(u8::from(out) | (u8::from(err) << 1), Ordering::SeqCst);
     for sig in STOP_SIGNALS {
-        // `on_signal` only touches atomics and calls the async-signal-safe `exit_now` and
-        // `detach_to_dev_null`, as a handler must.
-        sys::set_signal_handler(sig, on_signal);
+        // SAFETY: `on_signal` only touches atomics and calls the async-signal-safe `exit_now`
+        // and `detach_to_dev_null`, as `set_signal_handler`'s contract requires of a handler.
+        unsafe { sys::set_signal_handler(sig, on_signal) };
     }
 }
 

@@ -46,12 +46,14 @@ pub fn detach_to_dev_null(stdout: bool, stderr: bool) {
 /// Installs `handler` for the signal `sig` (`signal(2)`, glibc's BSD semantics: the handler
 /// stays installed and interrupted syscalls restart where they can).
 ///
+/// # Safety
 /// The handler runs in signal context: it must only touch atomics and make async-signal-safe
-/// calls (such as [`exit_now`] and [`detach_to_dev_null`]); it must not allocate, lock or print.
-pub fn set_signal_handler(sig: libc::c_int, handler: extern "C" fn(libc::c_int)) {
+/// calls (such as [`exit_now`] and [`detach_to_dev_null`]); it must not allocate, lock or
+/// print. The caller promises that, which the type system cannot check.
+pub unsafe fn set_signal_handler(sig: libc::c_int, handler: extern "C" fn(libc::c_int)) {
     // SAFETY: `handler` is an `extern "C" fn(c_int)`, the handler type signal expects, valid
-    // for the whole process (a fn item); what it does in signal context is its own contract,
-    // documented above.
+    // for the whole process (a fn item); the caller vouches for what it does in signal
+    // context (this function's contract).
     unsafe { libc::signal(sig, handler as *const () as libc::sighandler_t) };
 }
 
