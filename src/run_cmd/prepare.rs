@@ -54,6 +54,7 @@ pub fn check(a: &RunArgs, r: Rank) -> Result<(String, Workload, Resolved), CmdEr
     target::configure(&mut w, &a.bucket, resolved.builtin()).map_err(CmdError::usage)?;
     target::check_create_bucket(&w, &a.bucket, a.create_bucket, resolved.builtin())
         .map_err(CmdError::usage)?;
+    target::check_s3_endpoint(&w, resolved.endpoint.as_deref()).map_err(CmdError::usage)?;
     w.validate().map_err(CmdError::usage)?;
     super::builtin::check_budget(&w, resolved.builtin(), a.prefill).map_err(CmdError::usage)?;
     if a.cleanup && r.ranks > 1 {

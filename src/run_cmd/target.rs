@@ -10,12 +10,13 @@
 use std::time::{Duration, Instant};
 
 use ringload_engine::ais::{self, Bucket};
-use ringload_engine::ctl::{Client, Request};
+use ringload_engine::ctl::Client;
 use ringload_engine::names::NameList;
 use ringload_engine::naming::Namer;
 use ringload_engine::phase::ListStats;
-use ringload_engine::proto::{S3Addressing, S3Keys, Secret};
+use ringload_engine::proto::{S3Keys, Secret};
 use ringload_engine::s3;
+use ringload_engine::s3::bucket::{CreateError, ListFailure, Presence};
 use ringload_engine::workload::{Protocol, Workload};
 
 /// Timeout of one control request (a list page, a bucket call).
@@ -85,6 +86,23 @@ fn throwaway_s3_config(env: &dyn Fn(&str) -> Option<String>) -> s3::S3Config {
             .or_else(|| env("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|| "us-east-1".into()),
         profile: None,
+    }
+}
+
+/// Refuses an S3 endpoint the addressing cannot use: `--s3-addressing virtual` puts the bucket
+/// in front of the host name, so an IP-literal endpoint (`http://10.0.0.1:9000`) cannot work
+/// (`<bucket>.10.0.0.1` resolves nowhere). `endpoint` is the URL the run names; the built-in
+/// target (`None`) is left as it is. Runs before any connection; the error is a usage error.
+pub fn check_s3_endpoint(w: &Workload, endpoint: Option<&str>) -> Result<(), String> {
+    let Some(url) = endpoint.filter(|_| w.protocol == Protocol::S3) else {
+        return Ok(());
+    };
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let host = rest.split('/').next().unwrap_or(rest);
+    match s3::check_endpoint(host, w.proto.s3_addressing) {
+        Err(e @ s3::S3Error::VirtualHostOnIp { .. }) => Err(e.to_string()),
+        // Other endpoint faults are the endpoint parser's to report, as they are today.
+        _ => Ok(()),
     }
 }
 
@@ -217,68 +235,24 @@ impl Control {
         Ok(())
     }
 
-    /// Sends a signed S3 request for the bucket itself (`GET ?list-type=2..`, `HEAD`, `PUT`).
-    fn s3_send(
-        &mut self,
-        w: &Workload,
-        method: &str,
-        query: &str,
-        body: &[u8],
-    ) -> Result<ringload_engine::ctl::Response, ringload_engine::ctl::CtlError> {
-        let ep = w.endpoint.as_ref().expect("endpoint set");
-        let (host, path) = match w.proto.s3_addressing {
-            S3Addressing::Path => (
-                ep.host_header.clone(),
-                format!("{}/{}", ep.base_path, w.bucket),
-            ),
-            S3Addressing::VirtualHost => (
-                format!("{}.{}", w.bucket, ep.host_header),
-                format!("{}/", ep.base_path),
-            ),
-        };
-        // The signer writes complete header lines; the client takes them as (name, value).
-        let mut lines = Vec::new();
-        let body_hash = s3::sha256_hex(body);
-        if let Some(mut signer) = w.proto.s3_signer() {
-            signer.sign(
-                &s3::sigv4::SignRequest {
-                    method,
-                    host: &host,
-                    canonical_uri: path.as_bytes(),
-                    query: query.as_bytes(),
-                    payload_hash: &body_hash,
-                },
-                &s3::sigv4::AmzDate::now(),
-                &mut lines,
-            );
+    /// The run's bucket on its S3 endpoint, signed with the run's keys.
+    fn s3_target(w: &Workload) -> s3::bucket::Target<'_> {
+        s3::bucket::Target {
+            endpoint: w.endpoint.as_ref().expect("endpoint set"),
+            bucket: &w.bucket,
+            addressing: w.proto.s3_addressing,
+            signer: w.proto.s3_signer(),
         }
-        let lines = String::from_utf8_lossy(&lines);
-        let headers: Vec<(&str, String)> = lines
-            .split("\r\n")
-            .filter_map(|l| l.split_once(": "))
-            .map(|(k, v)| (k, v.to_string()))
-            .collect();
-        // The control client takes the Host header from the URL (virtual-host style needs
-        // `<bucket>.<endpoint>` to resolve).
-        let sep = if query.is_empty() { "" } else { "?" };
-        let url = format!("http://{host}{path}{sep}{query}");
-        self.client.send(&Request {
-            method,
-            url: &url,
-            headers: &headers,
-            body,
-        })
     }
 
     /// S3: the bucket must exist; with `create` (`--create-bucket`) a missing one is created.
     /// Returns true when it had to be created (then there is nothing to read).
     pub fn check_s3_bucket(&mut self, w: &Workload, create: bool) -> Result<bool, String> {
-        let resp = self
-            .s3_send(w, "HEAD", "", b"")
+        let presence = s3::bucket::head(&mut self.client, &mut Self::s3_target(w))
             .map_err(|e| format!("s3://{}: {e}", w.bucket))?;
-        match resp.status {
-            200..=299 => Ok(false),
-            404 if create => {
+        match presence {
+            Presence::Exists => Ok(false),
+            Presence::Missing if create => {
                 self.create_s3_bucket(w)?;
                 // Ranks that start together may all create it; only rank 0 says so.
                 if w.shard.0 == 0 {
@@ -286,14 +260,14 @@ impl Control {
                 }
                 Ok(true)
             }
-            404 => Err(format!(
+            Presence::Missing => Err(format!(
                 "bucket s3://{} does not exist at {}; add --create-bucket to have ringload \
                  create it (off by default against a named endpoint), or create it yourself (e.g. `aws s3 mb s3://{} --endpoint-url {}`)",
                 w.bucket, self.base, w.bucket, self.base
             )),
             // Object-only credentials are common (IAM policies without s3:ListBucket): say
             // so and let the run show what the objects answer.
-            403 => {
+            Presence::Forbidden => {
                 eprintln!(
                     "warning: HEAD s3://{} was refused (HTTP 403); continuing{}",
                     w.bucket,
@@ -301,37 +275,27 @@ impl Control {
                 );
                 Ok(false)
             }
-            s => Err(format!("cannot use bucket s3://{}: HTTP {s}", w.bucket)),
+            Presence::Other(s) => Err(format!("cannot use bucket s3://{}: HTTP {s}", w.bucket)),
         }
     }
 
-    /// S3 CreateBucket (`PUT /<bucket>`, signed), with a LocationConstraint outside us-east-1.
+    /// S3 CreateBucket, with a LocationConstraint outside us-east-1.
     fn create_s3_bucket(&mut self, w: &Workload) -> Result<(), String> {
         let region = w.proto.s3_region.as_deref().unwrap_or("us-east-1");
-        let body = if region == "us-east-1" {
-            String::new()
-        } else {
-            format!(
-                "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
-                 <LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
-            )
-        };
-        let resp = self
-            .s3_send(w, "PUT", "", body.as_bytes())
-            .map_err(|e| format!("cannot create bucket s3://{}: {e}", w.bucket))?;
-        let err = s3::list::parse_error(&resp.body);
-        // Another rank of the same run may have created it a moment ago.
-        let ours = matches!(&err, Some((c, _)) if c == "BucketAlreadyOwnedByYou");
-        if (200..=299).contains(&resp.status) || ours {
-            return Ok(());
+        match s3::bucket::create(&mut self.client, &mut Self::s3_target(w), region) {
+            Ok(()) => Ok(()),
+            Err(CreateError::Ctl(e)) => Err(format!("cannot create bucket s3://{}: {e}", w.bucket)),
+            Err(CreateError::Refused { status, error }) => {
+                let why = error
+                    .map(|(c, m)| format!(": {c}: {m}"))
+                    .unwrap_or_default();
+                Err(format!(
+                    "cannot create bucket s3://{}: HTTP {status}{why}{}",
+                    w.bucket,
+                    forbidden_hint(status)
+                ))
+            }
         }
-        let why = err.map(|(c, m)| format!(": {c}: {m}")).unwrap_or_default();
-        Err(format!(
-            "cannot create bucket s3://{}: HTTP {}{why}{}",
-            w.bucket,
-            resp.status,
-            forbidden_hint(resp.status)
-        ))
     }
 
     fn list_s3(
@@ -340,43 +304,23 @@ impl Control {
         prefix: &str,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<(String, u64)>, String> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut query = Vec::new();
-            s3::list::list_query(prefix, token.as_deref(), S3_PAGE, &mut query);
-            let query = String::from_utf8_lossy(&query).into_owned();
-            let t = self.list_stats.begin();
-            let resp = match self.s3_send(w, "GET", &query, b"") {
-                Ok(r) => r,
-                Err(e) => {
-                    self.list_stats.error(ListStats::ctl_kind(&e));
-                    return Err(format!("listing s3://{}: {e}", w.bucket));
-                }
-            };
-            if resp.status == 200 {
-                self.list_stats.ok(t, resp.body.len());
-            } else {
-                self.list_stats.error(&ListStats::http_kind(resp.status));
-                let why = s3::list::parse_error(&resp.body)
-                    .map(|(c, m)| format!("{c}: {m}"))
-                    .unwrap_or_else(|| String::from_utf8_lossy(&resp.body).into_owned());
-                return Err(format!(
-                    "listing s3://{} failed with HTTP {}: {why}{}",
-                    w.bucket,
-                    resp.status,
-                    forbidden_hint(resp.status)
-                ));
-            }
-            let page = s3::list::parse_list_page(&resp.body)
-                .map_err(|e| format!("listing s3://{}: {e}", w.bucket))?;
-            out.extend(page.entries);
-            progress(out.len());
-            match page.next_token {
-                Some(t) if page.truncated => token = Some(t),
-                _ => return Ok(out),
-            }
-        }
+        s3::bucket::list(
+            &mut self.client,
+            &mut Self::s3_target(w),
+            prefix,
+            S3_PAGE,
+            progress,
+            &mut self.list_stats,
+        )
+        .map_err(|e| match e {
+            ListFailure::Ctl(e) => format!("listing s3://{}: {e}", w.bucket),
+            ListFailure::Http { status, why } => format!(
+                "listing s3://{} failed with HTTP {status}: {why}{}",
+                w.bucket,
+                forbidden_hint(status)
+            ),
+            ListFailure::Page(e) => format!("listing s3://{}: {e}", w.bucket),
+        })
     }
 
     /// `--cleanup`: destroys an `ais://` bucket, or deletes from a remote AIS bucket every
@@ -494,6 +438,31 @@ mod tests {
             first.trim_end().to_string()
         });
         (url, t)
+    }
+
+    #[test]
+    fn virtual_host_addressing_refuses_an_ip_endpoint_before_any_connection() {
+        let mut w = Workload {
+            protocol: Protocol::S3,
+            ..Workload::default()
+        };
+        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::VirtualHost;
+        for url in [
+            "http://127.0.0.1:9000",
+            "10.1.2.3:9000/s3",
+            "http://[::1]:9000",
+        ] {
+            let err = check_s3_endpoint(&w, Some(url)).unwrap_err();
+            assert!(err.contains("--s3-addressing path"), "{url}: {err}");
+        }
+        assert_eq!(
+            check_s3_endpoint(&w, Some("http://s3.example.com:9000")),
+            Ok(())
+        );
+        // The built-in target and path style are left alone.
+        assert_eq!(check_s3_endpoint(&w, None), Ok(()));
+        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::Path;
+        assert_eq!(check_s3_endpoint(&w, Some("http://127.0.0.1:9000")), Ok(()));
     }
 
     #[test]

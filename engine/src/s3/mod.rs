@@ -1,6 +1,7 @@
 //! S3 client pieces: request signing, credentials, bucket listing and bucket addressing.
 //!
-//! Owns: how a bucket maps onto the `Host` header and the request path ([`address`]), and the
+//! Owns: how a bucket maps onto the `Host` header and the request path ([`address`]), which
+//! endpoints an addressing style can use ([`check_endpoint`]), and the
 //! public face of the submodules, re-exported here so callers write `s3::Signer`,
 //! `s3::resolve`, `s3::parse_list_page`.
 //! - [`sigv4`]: AWS Signature V4 signer (hot path, no allocation once warm); `verify`: the
@@ -11,16 +12,21 @@
 //! Why: S3 is one of ringload's targets; these are the sans-I/O parts of talking to it, kept
 //! apart from the connection code so each is testable on its own.
 //!
-//! Invariants: nothing here does network I/O; only [`creds`] reads files. Bucket names are
-//! validated before they reach a request line or a `Host` header, and no error message
-//! carries a secret key or session token.
+//! - [`bucket`]: the signed requests for the bucket itself (HEAD, CreateBucket, the
+//!   ListObjectsV2 paging loop), over the control client.
+//!
+//! Invariants: only `bucket` does network I/O (through the control client); only [`creds`]
+//! reads files. No error message carries a secret key or session token.
 
+pub mod bucket;
 pub mod creds;
 pub mod list;
 pub mod sigv4;
 mod verify;
 
 use std::net::Ipv4Addr;
+
+use ringload_core::kinds::S3Addressing;
 
 pub use creds::{resolve, CredsError, S3Config};
 pub use list::{list_query, parse_error, parse_list_page, ListError, ListPage};
@@ -29,15 +35,6 @@ pub use sigv4::{
     EMPTY_SHA256, UNSIGNED_PAYLOAD,
 };
 
-/// Where the bucket name goes in a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Addressing {
-    /// `Host: endpoint`, path `/bucket/key` (MinIO, AIStore, most local targets).
-    Path,
-    /// `Host: bucket.endpoint`, path `/key` (AWS's default).
-    VirtualHost,
-}
-
 /// A bucket or endpoint that cannot be addressed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum S3Error {
@@ -45,27 +42,34 @@ pub enum S3Error {
     InvalidBucket { bucket: String, rule: &'static str },
     #[error("endpoint host '{host}' is invalid: {reason}")]
     InvalidEndpoint { host: String, reason: &'static str },
-    #[error("virtual-host addressing puts the bucket in the host name, but endpoint host '{host}' is an IP address; use path-style addressing or a DNS endpoint such as s3.example.com")]
+    #[error("--s3-addressing virtual puts the bucket in the host name, but endpoint host '{host}' is an IP address; use path-style addressing (--s3-addressing path) or a DNS endpoint such as s3.example.com")]
     VirtualHostOnIp { host: String },
 }
 
 /// For endpoint host (e.g. `127.0.0.1:9000`) and bucket: the `Host` header value and the path
 /// prefix object keys are appended to. Path: `("127.0.0.1:9000", "/bucket/")`; VirtualHost:
-/// `("bucket.s3.example.com", "/")`, refused for an IP-literal endpoint.
-pub fn address(
-    endpoint_host: &str,
-    bucket: &str,
-    addressing: Addressing,
-) -> Result<(String, String), S3Error> {
-    validate_bucket(bucket)?;
-    let is_ip = endpoint_is_ip(endpoint_host)?;
+/// `("bucket.s3.example.com", "/")`. The one statement of the rule: the load's requests and the
+/// bucket's control requests both use it. It checks nothing: [`check_endpoint`] refuses an
+/// endpoint the addressing cannot work with, and the bucket name is not checked against the
+/// S3 naming rules because S3-compatible stores (AIStore's S3 API) accept names outside them.
+pub fn address(endpoint_host: &str, bucket: &str, addressing: S3Addressing) -> (String, String) {
     match addressing {
-        Addressing::Path => Ok((endpoint_host.to_string(), format!("/{bucket}/"))),
-        Addressing::VirtualHost if is_ip => Err(S3Error::VirtualHostOnIp {
-            host: endpoint_host.to_string(),
-        }),
-        Addressing::VirtualHost => Ok((format!("{bucket}.{endpoint_host}"), "/".to_string())),
+        S3Addressing::Path => (endpoint_host.to_string(), format!("/{bucket}/")),
+        S3Addressing::VirtualHost => (format!("{bucket}.{endpoint_host}"), "/".to_string()),
     }
+}
+
+/// Checks endpoint `host[:port]` for `addressing`: a plain host[:port], and not an IP literal
+/// under virtual-host addressing (the bucket goes in front of the host name, which then
+/// resolves nowhere).
+pub fn check_endpoint(endpoint_host: &str, addressing: S3Addressing) -> Result<(), S3Error> {
+    let is_ip = endpoint_is_ip(endpoint_host)?;
+    if is_ip && addressing == S3Addressing::VirtualHost {
+        return Err(S3Error::VirtualHostOnIp {
+            host: endpoint_host.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Checks `bucket` against the S3 bucket naming rules (3..=63 characters, lowercase letters,
@@ -143,14 +147,25 @@ fn endpoint_is_ip(endpoint: &str) -> Result<bool, S3Error> {
 mod tests {
     use super::*;
 
+    /// What a run does with an endpoint and a bucket: both checked, then addressed.
+    fn checked(
+        host: &str,
+        bucket: &str,
+        addressing: S3Addressing,
+    ) -> Result<(String, String), S3Error> {
+        validate_bucket(bucket)?;
+        check_endpoint(host, addressing)?;
+        Ok(address(host, bucket, addressing))
+    }
+
     #[test]
     fn path_style_keeps_the_endpoint_as_host() {
         assert_eq!(
-            address("127.0.0.1:9000", "bucket", Addressing::Path),
+            checked("127.0.0.1:9000", "bucket", S3Addressing::Path),
             Ok(("127.0.0.1:9000".to_string(), "/bucket/".to_string()))
         );
         assert_eq!(
-            address("[::1]:9000", "my.bucket-1", Addressing::Path),
+            checked("[::1]:9000", "my.bucket-1", S3Addressing::Path),
             Ok(("[::1]:9000".to_string(), "/my.bucket-1/".to_string()))
         );
     }
@@ -158,11 +173,11 @@ mod tests {
     #[test]
     fn virtual_host_prefixes_the_bucket() {
         assert_eq!(
-            address("s3.example.com", "bucket", Addressing::VirtualHost),
+            checked("s3.example.com", "bucket", S3Addressing::VirtualHost),
             Ok(("bucket.s3.example.com".to_string(), "/".to_string()))
         );
         assert_eq!(
-            address("localhost:9000", "bkt", Addressing::VirtualHost),
+            checked("localhost:9000", "bkt", S3Addressing::VirtualHost),
             Ok(("bkt.localhost:9000".to_string(), "/".to_string()))
         );
     }
@@ -170,7 +185,7 @@ mod tests {
     #[test]
     fn virtual_host_refuses_ip_endpoints() {
         for host in ["127.0.0.1:9000", "10.1.2.3", "[::1]:9000", "[fe80::1]"] {
-            let err = address(host, "bucket", Addressing::VirtualHost).unwrap_err();
+            let err = checked(host, "bucket", S3Addressing::VirtualHost).unwrap_err();
             assert_eq!(
                 err,
                 S3Error::VirtualHostOnIp {
@@ -178,6 +193,19 @@ mod tests {
                 }
             );
             assert!(err.to_string().contains("path-style"), "{err}");
+            assert!(err.to_string().contains("--s3-addressing path"), "{err}");
+        }
+    }
+
+    #[test]
+    fn addressing_takes_names_outside_the_s3_rules() {
+        // AIStore's S3 API serves buckets such as `Train_1`; a run against it works today.
+        assert_eq!(
+            address("10.0.0.1:8080", "Train_1", S3Addressing::Path),
+            ("10.0.0.1:8080".to_string(), "/Train_1/".to_string())
+        );
+        for host in ["127.0.0.1:9000", "s3.example.com"] {
+            assert_eq!(check_endpoint(host, S3Addressing::Path), Ok(()), "{host}");
         }
     }
 
@@ -193,13 +221,13 @@ mod tests {
             ("a..b", "adjacent periods"),
         ];
         for (bucket, rule) in cases {
-            let err = address("127.0.0.1:9000", bucket, Addressing::Path).unwrap_err();
+            let err = checked("127.0.0.1:9000", bucket, S3Addressing::Path).unwrap_err();
             let text = err.to_string();
             assert!(text.contains(rule), "{bucket}: {text}");
             assert!(text.contains("naming rules"), "{text}");
         }
-        assert!(address("h", &"a".repeat(63), Addressing::Path).is_ok());
-        assert!(address("h", "abc", Addressing::Path).is_ok());
+        assert!(checked("h", &"a".repeat(63), S3Addressing::Path).is_ok());
+        assert!(checked("h", "abc", S3Addressing::Path).is_ok());
     }
 
     #[test]
@@ -215,7 +243,7 @@ mod tests {
             (":9000", "empty"),
         ];
         for (host, fix) in cases {
-            let err = address(host, "bucket", Addressing::Path).unwrap_err();
+            let err = checked(host, "bucket", S3Addressing::Path).unwrap_err();
             assert!(err.to_string().contains(fix), "{host}: {err}");
         }
     }

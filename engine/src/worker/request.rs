@@ -14,10 +14,13 @@
 //! A redirect re-encodes the whole request for its new host and path-and-query, so the Host
 //! header, the token rule and a signature always match what is sent.
 
-use crate::ais::{Bucket, PUT_QUERY_EXTRA};
+use crate::ais::{objects_prefix, Bucket, PUT_QUERY_EXTRA};
 use crate::http::{Method, RequestHead};
-use crate::proto::{CksumType, S3Addressing};
-use crate::s3::sigv4::{AmzDate, SignRequest, Signer, EMPTY_SHA256, UNSIGNED_PAYLOAD};
+use crate::proto::CksumType;
+use crate::s3::{
+    self,
+    sigv4::{AmzDate, SignRequest, Signer, EMPTY_SHA256, UNSIGNED_PAYLOAD},
+};
 use crate::workload::{Protocol, Workload};
 use ringload_core::content;
 use ringload_net::http::{percent_encode, Keep};
@@ -84,12 +87,12 @@ impl Requests {
         match w.protocol {
             Protocol::Http => r.prefix = format!("{base_path}/{}/", w.bucket).into_bytes(),
             Protocol::Ais => {
-                r.prefix = format!("{base_path}/v1/objects/{}/", w.bucket).into_bytes();
                 let bucket = Bucket {
                     name: w.bucket.clone(),
                     provider: p.provider.clone(),
                     namespace: p.namespace.clone(),
                 };
+                r.prefix = format!("{base_path}{}", objects_prefix(&bucket)).into_bytes();
                 let q = bucket.query();
                 r.put_query = format!("{q}&{PUT_QUERY_EXTRA}").into_bytes();
                 r.get_query = q.into_bytes();
@@ -98,15 +101,9 @@ impl Requests {
                 }
             }
             Protocol::S3 => {
-                match p.s3_addressing {
-                    S3Addressing::Path => {
-                        r.prefix = format!("{base_path}/{}/", w.bucket).into_bytes()
-                    }
-                    S3Addressing::VirtualHost => {
-                        r.prefix = format!("{base_path}/").into_bytes();
-                        r.host0 = format!("{}.{host_header}", w.bucket);
-                    }
-                }
+                let (host, prefix) = s3::address(host_header, &w.bucket, p.s3_addressing);
+                r.prefix = format!("{base_path}{prefix}").into_bytes();
+                r.host0 = host;
                 r.signer = p.s3_signer();
             }
         }
