@@ -161,7 +161,7 @@ fn builtin_s3_target_verifies_signatures() {
             .contains("bucket s3://b does not exist at http://")
             && missing
                 .stderr()
-                .contains("; add --create-bucket to have ringload create it, or create it"),
+                .contains("; add --create-bucket to have ringload create it (off by default against a named endpoint), or create it"),
         "the error names --create-bucket",
     );
     // With it, a signed CreateBucket (checked by the same verifier) makes the bucket.
