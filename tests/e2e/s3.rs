@@ -278,3 +278,24 @@ fn create_bucket_is_refused_where_it_cannot_apply() {
         run.check(run.stderr().contains(want), want);
     }
 }
+
+/// Virtual-host addressing puts the bucket in the host name, which an IP endpoint cannot
+/// carry: refused before any connection, naming the flag and the fix.
+#[test]
+fn virtual_host_addressing_on_an_ip_endpoint_is_refused() {
+    let run = Run::new()
+        .protocol("s3")
+        .arg("--s3endpoint", "http://127.0.0.1:9")
+        .arg("--s3-addressing", "virtual")
+        .duration("1s")
+        .env("AWS_ACCESS_KEY_ID", "AK")
+        .env("AWS_SECRET_ACCESS_KEY", "SK")
+        .env("AWS_REGION", "us-east-1")
+        .run();
+    run.check(run.code() == 2, "exit 2");
+    run.check(
+        run.stderr()
+            .contains("use path-style addressing (--s3-addressing path)"),
+        "names the fix",
+    );
+}
