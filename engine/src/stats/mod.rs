@@ -435,18 +435,6 @@ impl CoreStats {
         &self.cur
     }
 
-    /// The end of the tick in progress: the first `start + j·TICK` after its start.
-    /// A core rotates when `now >= next_rotate_at()`, passing that boundary (or `now`).
-    pub fn next_rotate_at(&self) -> u64 {
-        let tick = TICK.as_nanos() as u64;
-        let since = self
-            .cur
-            .start_unix_ns
-            .saturating_sub(self.run_start_unix_ns);
-        self.run_start_unix_ns
-            .saturating_add((since / tick + 1).saturating_mul(tick))
-    }
-
     /// Ends the tick in progress at `now_unix_ns`, returns it, and starts the next one there.
     /// Allocates the next tick's histograms (once per tick, off the per-request path).
     pub fn rotate(&mut self, now_unix_ns: u64) -> Snapshot {

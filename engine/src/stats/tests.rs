@@ -1,6 +1,20 @@
 //! Tests for the run's statistics.
 
 use super::*;
+
+impl CoreStats {
+    /// The end of the tick in progress: the first `start + j·TICK` after its start.
+    /// A core rotates when `now >= next_rotate_at()`, passing that boundary (or `now`).
+    fn next_rotate_at(&self) -> u64 {
+        let tick = TICK.as_nanos() as u64;
+        let since = self
+            .cur
+            .start_unix_ns
+            .saturating_sub(self.run_start_unix_ns);
+        self.run_start_unix_ns
+            .saturating_add((since / tick + 1).saturating_mul(tick))
+    }
+}
 use ringload_core::hist::LATENCY_MAX_US;
 
 #[test]

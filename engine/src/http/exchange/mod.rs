@@ -489,9 +489,6 @@ impl Exchange {
     pub fn response_started(&self) -> bool {
         self.got_any
     }
-    pub fn is_done(&self) -> bool {
-        self.state == State::Done
-    }
 }
 
 fn contains_token(value: &[u8], token: &[u8]) -> bool {

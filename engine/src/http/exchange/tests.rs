@@ -3,6 +3,13 @@
 
 use super::*;
 
+impl Exchange {
+    /// Whether the response is complete.
+    fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+}
+
 struct Outcome {
     result: Result<(), Failure>,
     status: u16,
