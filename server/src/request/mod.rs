@@ -382,22 +382,7 @@ pub(crate) struct Extra {
     pub(crate) content_type: Option<&'static str>,
 }
 
-/// Appends a response head. `content_length: None` omits the header (204 / 1xx only).
-/// `close` adds `Connection: close`; `keep_alive_10` adds `Connection: keep-alive`.
-#[cfg(test)]
-pub(crate) fn write_head(
-    out: &mut Vec<u8>,
-    status: Status,
-    content_length: Option<u64>,
-    extra: Extra,
-    close: bool,
-    keep_alive_10: bool,
-) {
-    write_head_open(out, status, content_length, extra, close, keep_alive_10);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// [`write_head`] without the final blank line, so the caller can append header lines (each
+/// Appends a response head without the final blank line, so the caller can append header lines (each
 /// ending in CRLF) and then the blank line.
 pub(crate) fn write_head_open(
     out: &mut Vec<u8>,

@@ -2,6 +2,20 @@
 
 use super::*;
 
+/// Appends a response head. `content_length: None` omits the header (204 / 1xx only).
+/// `close` adds `Connection: close`; `keep_alive_10` adds `Connection: keep-alive`.
+fn write_head(
+    out: &mut Vec<u8>,
+    status: Status,
+    content_length: Option<u64>,
+    extra: Extra,
+    close: bool,
+    keep_alive_10: bool,
+) {
+    write_head_open(out, status, content_length, extra, close, keep_alive_10);
+    out.extend_from_slice(b"\r\n");
+}
+
 fn parse(s: &str) -> (Result<Option<Head>, BadRequest>, String) {
     let mut name = Vec::new();
     let r = parse_head(s.as_bytes(), &mut name, &mut Vec::new());

@@ -170,12 +170,6 @@ impl Signer {
         Signer::for_service(creds, region, "s3")
     }
 
-    /// A signer for another service name: only AWS's generic test-suite vectors need it.
-    #[cfg(test)]
-    pub(crate) fn with_service(creds: Credentials, region: &str, service: &str) -> Signer {
-        Signer::for_service(creds, region, service)
-    }
-
     fn for_service(creds: Credentials, region: &str, service: &str) -> Signer {
         let (region, service) = (region.to_string(), service.to_string());
         Signer {
