@@ -405,7 +405,6 @@ impl Snapshot {
 /// One core's statistics: the tick in progress.
 #[derive(Debug)]
 pub struct CoreStats {
-    run_start_unix_ns: u64,
     cur: Snapshot,
 }
 
@@ -413,7 +412,6 @@ impl CoreStats {
     /// Starts the first tick at the run start.
     pub fn new(start_unix_ns: u64) -> Self {
         CoreStats {
-            run_start_unix_ns: start_unix_ns,
             cur: Snapshot::new(start_unix_ns),
         }
     }

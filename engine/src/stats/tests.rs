@@ -2,18 +2,12 @@
 
 use super::*;
 
-impl CoreStats {
-    /// The end of the tick in progress: the first `start + j·TICK` after its start.
-    /// A core rotates when `now >= next_rotate_at()`, passing that boundary (or `now`).
-    fn next_rotate_at(&self) -> u64 {
-        let tick = TICK.as_nanos() as u64;
-        let since = self
-            .cur
-            .start_unix_ns
-            .saturating_sub(self.run_start_unix_ns);
-        self.run_start_unix_ns
-            .saturating_add((since / tick + 1).saturating_mul(tick))
-    }
+/// The end of `c`'s tick in progress for a run that started at `run_start_unix_ns`: the first
+/// `run start + j·TICK` after the tick's start.
+fn next_rotate_at(c: &CoreStats, run_start_unix_ns: u64) -> u64 {
+    let tick = TICK.as_nanos() as u64;
+    let since = c.current().start_unix_ns.saturating_sub(run_start_unix_ns);
+    run_start_unix_ns.saturating_add((since / tick + 1).saturating_mul(tick))
 }
 use ringload_core::hist::LATENCY_MAX_US;
 
@@ -166,7 +160,7 @@ fn rotate_hands_over_ticks() {
     let t0 = 1_000_000_000_000u64;
     let tick = TICK.as_nanos() as u64;
     let mut c = CoreStats::new(t0);
-    assert_eq!(c.next_rotate_at(), t0 + tick);
+    assert_eq!(next_rotate_at(&c, t0), t0 + tick);
     c.record_ok(Op::Get, 10, 100);
     c.record_err(Op::Put, ErrorKind::Connect);
     let s1 = c.rotate(t0 + tick);
@@ -176,11 +170,11 @@ fn rotate_hands_over_ticks() {
     assert_eq!(s1.errors(), 1);
     assert_eq!(c.current().start_unix_ns, t0 + tick);
     assert_eq!(c.current().get(Op::Get).count, 0);
-    assert_eq!(c.next_rotate_at(), t0 + 2 * tick);
+    assert_eq!(next_rotate_at(&c, t0), t0 + 2 * tick);
     // A late rotation still lands the next boundary on the grid.
     c.record_ok(Op::Put, 7, 9);
     let s2 = c.rotate(t0 + 2 * tick + tick / 3);
-    assert_eq!(c.next_rotate_at(), t0 + 3 * tick);
+    assert_eq!(next_rotate_at(&c, t0), t0 + 3 * tick);
     let mut both = Snapshot::new(s2.start_unix_ns);
     both.add(&s2);
     both.add(&s1);
