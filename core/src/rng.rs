@@ -128,19 +128,6 @@ impl FastRng {
         }
         (m >> 64) as u64
     }
-
-    /// A uniform value in `[lo, hi]`, both inclusive; returns `lo` when `hi <= lo`.
-    #[inline]
-    pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
-        if hi <= lo {
-            return lo;
-        }
-        let span = hi - lo;
-        if span == u64::MAX {
-            return self.next_u64();
-        }
-        lo + self.below(span + 1)
-    }
 }
 
 #[cfg(test)]
@@ -214,22 +201,6 @@ mod tests {
         assert_eq!(r.below(0), 0);
         let big = u64::MAX - 3;
         assert!((0..100).all(|_| r.below(big) < big));
-    }
-
-    #[test]
-    fn range_inclusive_hits_both_ends() {
-        let mut r = FastRng::new(2);
-        let (mut lo_hit, mut hi_hit) = (false, false);
-        for _ in 0..1000 {
-            let v = r.range_inclusive(10, 12);
-            assert!((10..=12).contains(&v));
-            lo_hit |= v == 10;
-            hi_hit |= v == 12;
-        }
-        assert!(lo_hit && hi_hit);
-        assert_eq!(r.range_inclusive(5, 5), 5);
-        assert_eq!(r.range_inclusive(9, 3), 9);
-        let _ = r.range_inclusive(0, u64::MAX);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Object names and sizes for PUTs, following aisloader (docs/workload.md).
 //!
-//! Owns the loader-ID rules ([`loader_id`], [`name_bits`], [`format_loader_id`]) and the
+//! Owns the loader-ID rules ([`loader_id`], [`name_bits`]) and the
 //! [`Namer`], which turns the 1-based global PUT counter `cnt` into a name and a size.
 //!
 //! A name is `subdir` / `%05x(cnt % putshards)` / leaf, empty parts skipped. The leaf is either
@@ -80,11 +80,6 @@ pub fn loader_id(w: &Workload) -> u64 {
     } else {
         w.loaderid.trim().parse().unwrap_or(0)
     }
-}
-
-/// `0x<lowercase hex>`, as `aisloader -getloaderid` prints it (`0xdb`, `0xa`, `0x0`).
-pub fn format_loader_id(id: u64) -> String {
-    format!("{id:#x}")
 }
 
 /// Appends the lowercase hex of `v` to `out`, zero-padded to at least `min_digits`.
@@ -213,13 +208,13 @@ mod tests {
         );
         assert_eq!(xxhash_rust::xxh64::xxh64(b"", 0), 0xef46_db37_51d8_e999);
         assert_eq!(name_bits(&hashed), 8);
-        assert_eq!(format_loader_id(loader_id(&hashed)), "0xdb");
+        assert_eq!(format!("{:#x}", loader_id(&hashed)), "0xdb");
         let ten = Workload {
             loaderid: "10".into(),
             ..w()
         };
-        assert_eq!(format_loader_id(loader_id(&ten)), "0xa");
-        assert_eq!(format_loader_id(loader_id(&w())), "0x0");
+        assert_eq!(format!("{:#x}", loader_id(&ten)), "0xa");
+        assert_eq!(format!("{:#x}", loader_id(&w())), "0x0");
         let h5 = Workload {
             loaderidhashlen: 5,
             ..hashed

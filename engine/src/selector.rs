@@ -169,15 +169,6 @@ impl GetSelector {
         self.budget
     }
 
-    /// Tickets handed out so far that yielded a name (capped at the budget).
-    pub fn issued(&self) -> u64 {
-        if self.span == 0 {
-            return 0;
-        }
-        let k = self.cursor.load(Ordering::Relaxed);
-        self.budget.map_or(k, |b| k.min(b))
-    }
-
     /// The number of names one epoch of this selector reads (the shard's length if sharded).
     pub fn len(&self) -> u64 {
         self.span
@@ -192,6 +183,17 @@ impl GetSelector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl GetSelector {
+        /// Tickets handed out so far that yielded a name (capped at the budget).
+        fn issued(&self) -> u64 {
+            if self.span == 0 {
+                return 0;
+            }
+            let k = self.cursor.load(Ordering::Relaxed);
+            self.budget.map_or(k, |b| k.min(b))
+        }
+    }
     use std::sync::Arc;
 
     fn epoch(s: &GetSelector, rng: &mut FastRng) -> Vec<u64> {

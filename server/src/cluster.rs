@@ -132,7 +132,8 @@ impl ClusterHandle {
         self.proxies.iter().map(ServerHandle::url).collect()
     }
 
-    /// `http://IP:PORT` of every target, in id order (`t1`, `t2`, ...).
+    /// `http://IP:PORT` of every target, in id order (`t1`, `t2`, ...). Test support.
+    #[cfg(test)]
     pub fn target_urls(&self) -> Vec<String> {
         self.targets.iter().map(ServerHandle::url).collect()
     }
@@ -151,14 +152,16 @@ impl ClusterHandle {
         self.cluster.targets[owner].store.of(p).put(&key, size);
     }
 
-    /// Size of object `p://bucket/name` on its owning target, if it exists.
+    /// Size of object `p://bucket/name` on its owning target, if it exists. Test support.
+    #[cfg(test)]
     pub fn object_size(&self, p: Provider, bucket: &str, name: &str) -> Option<u64> {
         let key = format!("{bucket}/{name}");
         let owner = self.cluster.owner(key.as_bytes());
         self.cluster.targets[owner].store.of(p).get(&key)
     }
 
-    /// Number of objects in bucket `p://bucket`, over every target.
+    /// Number of objects in bucket `p://bucket`, over every target. Test support.
+    #[cfg(test)]
     pub fn object_count(&self, p: Provider, bucket: &str) -> usize {
         let prefix = format!("{bucket}/");
         let mut n = 0;

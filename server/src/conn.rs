@@ -34,8 +34,9 @@ use super::reactor::Shared;
 use super::request::{self, Status};
 use super::sys;
 
-/// Receive buffer per connection (bytes); also the largest request head accepted.
-const READ_BUF_BYTES: usize = 8 * 1024;
+/// Receive buffer per connection (bytes): net's largest request head, since a head must fit
+/// in the buffer whole.
+const READ_BUF_BYTES: usize = ringload_net::http::MAX_REQUEST_HEAD;
 /// Initial capacity of the response-head buffer (bytes; grows once if a client pipelines).
 const OUT_BUF_BYTES: usize = 512;
 /// Memory one accepted connection holds (its buffers, name buffers and slot), for the budget.

@@ -383,12 +383,14 @@ impl ServerHandle {
         self.shared.node.store.of(Provider::Ais).put(key, size);
     }
 
-    /// Size of an object (by key, as for [`ServerHandle::insert`]), if it exists.
+    /// Size of an object (by key, as for [`ServerHandle::insert`]), if it exists. Test support.
+    #[cfg(test)]
     pub fn object_size(&self, path: &str) -> Option<u64> {
         self.shared.node.store.of(Provider::Ais).get(strip(path))
     }
 
-    /// Number of objects stored.
+    /// Number of objects stored. Test support.
+    #[cfg(test)]
     pub fn object_count(&self) -> usize {
         self.shared.node.store.len()
     }

@@ -73,6 +73,7 @@ impl Store {
         false
     }
 
+    #[cfg(test)]
     pub(crate) fn get(&self, name: &str) -> Option<u64> {
         self.meta(name).map(|m| m.size)
     }
@@ -118,6 +119,7 @@ impl Store {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| Self::lock(s).len()).sum()
     }
@@ -138,6 +140,7 @@ impl Stores {
     }
 
     /// Objects of every provider.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.0.iter().map(Store::len).sum()
     }

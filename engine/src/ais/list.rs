@@ -1,7 +1,7 @@
 //! Paged list-objects against an AIS proxy (as aisloader lists): the startup
 //! listing that tells the GET side which objects exist.
 //!
-//! Owns [`ListOptions`] and [`list_objects`]. Each page is
+//! Owns [`ListOptions`] and [`list_objects_counted`]. Each page is
 //! `GET /v1/buckets/<b>?<bucket query>` with a JSON body
 //! `{"action":"list","value":{"uuid":..,"props":"","prefix":..,"continuation_token":..,
 //! "flags":"8192","pagesize":n,"target":""}}` (flags as a decimal string; 8192 = no
@@ -90,21 +90,8 @@ fn size_from_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D:
 /// `headers` carries e.g. the `Authorization` header. A non-2xx page is
 /// [`AisError::Http`] with the message of AIS's JSON error body. A page whose request times
 /// out is retried: [`PAGE_ATTEMPTS`] attempts in all, the client timeout ×1.5 each time (the
-/// client's timeout is restored afterwards); other errors are not retried.
-pub fn list_objects(
-    c: &mut Client,
-    endpoint: &str,
-    b: &Bucket,
-    opts: &ListOptions,
-    headers: &[(&str, String)],
-    progress: &mut dyn FnMut(usize),
-) -> Result<Vec<(String, u64)>, AisError> {
-    let mut stats = ListStats::default();
-    list_objects_counted(c, endpoint, b, opts, headers, progress, &mut stats)
-}
-
-/// [`list_objects`], counting every page request (and every failed attempt, by kind) in
-/// `stats` for the result file's `ops.list`.
+/// client's timeout is restored afterwards); other errors are not retried. Every page request
+/// (and every failed attempt, by kind) is counted in `stats` for the result file's `ops.list`.
 pub fn list_objects_counted(
     c: &mut Client,
     endpoint: &str,
@@ -213,6 +200,19 @@ mod tests {
     use crate::ctl::fake::{json, Fake, Reply};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+
+    /// [`list_objects_counted`] with the counts dropped.
+    fn list_objects(
+        c: &mut Client,
+        endpoint: &str,
+        b: &Bucket,
+        opts: &ListOptions,
+        headers: &[(&str, String)],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<(String, u64)>, AisError> {
+        let mut stats = ListStats::default();
+        list_objects_counted(c, endpoint, b, opts, headers, progress, &mut stats)
+    }
 
     /// A fake AIS proxy serving three pages: tokens "" → "t1" → "t2" → "".
     fn three_pages() -> Fake {

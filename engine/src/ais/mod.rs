@@ -1,6 +1,6 @@
 //! The AIStore native API as ringload uses it around a run (docs/protocols.md):
 //! bucket naming and URLs here, paged listing in [`list`], bucket setup and cleanup in
-//! [`bucket`], object checksums in [`cksum`] and the AuthN token in [`token`].
+//! [`bucket`] and the AuthN token in [`token`].
 //!
 //! Owns [`Bucket`] (parsed from `ais://name`, `s3://name`, `ais://@remote/name`, ...), the
 //! query that identifies it, the URL prefixes, and [`AisError`], the error of every module
@@ -12,7 +12,6 @@
 //! whenever it goes into a query; errors never carry a token.
 
 pub mod bucket;
-pub mod cksum;
 pub mod list;
 pub mod token;
 
@@ -59,9 +58,6 @@ pub enum AisError {
     /// AIS answered 2xx with a body that does not decode.
     #[error("AIS {op}: unexpected reply ({reason}); is the endpoint an AIS proxy?")]
     BadReply { op: String, reason: String },
-    /// An unsupported checksum type.
-    #[error("checksum type {given:?} is not supported: use \"xxhash\" or \"none\" (AIS's crc32c, md5, sha256 and sha512 are not implemented yet)")]
-    Cksum { given: String },
     /// The token file named by an environment variable cannot be used.
     #[error("cannot use the AuthN token file {path:?} named by {var}: {reason}; fix the file or unset {var}")]
     TokenFile {

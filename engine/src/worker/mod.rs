@@ -43,8 +43,9 @@ const SWEEP: Duration = Duration::from_millis(50);
 const CONNECT_BACKOFF: Duration = Duration::from_millis(100);
 /// With no successful connection at all for this long, the run gives up.
 pub const CONNECT_GIVEUP: Duration = Duration::from_secs(5);
-/// Redirects one operation may follow before it counts as a redirect error (net's limit, as
-/// the `u8` the per-operation counter is; net asserts it fits).
+/// Redirects one operation may follow before it counts as a redirect error: net's
+/// `MAX_REDIRECTS` (`ringload_net::http::limits`), cast to the `u8` the per-operation counter
+/// is (net asserts it fits).
 pub(super) const MAX_REDIRECTS: u8 = ringload_net::http::MAX_REDIRECTS as u8;
 /// HTTP 403 answers, with no success before them, after which the run stops: every request
 /// is being refused (bad credentials, wrong region or clock skew), so more load measures

@@ -1,8 +1,18 @@
-//! Limits of the HTTP/1.1 heads ringload parses and of the redirects it follows, defined
-//! together so the roles' choices can be compared at a glance.
+//! Limits of the HTTP/1.1 heads ringload parses (their size and their header lines) and of
+//! the redirects it follows, defined together so the roles' choices can be compared at a
+//! glance.
 //!
 //! Header arrays are `httparse` slots on the stack, initialised on every parse, so the limit
 //! is also a per-head cost. A head with more header lines than its limit is malformed.
+
+/// Largest response head (status line and headers, in bytes) the client accepts; a longer one
+/// is a malformed response. The exchange's head buffer grows up to this size.
+pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// Largest request head (request line and headers, in bytes) the built-in target accepts; a
+/// longer one is a bad request. It is also the size of each connection's receive buffer, so
+/// it is part of the memory an accepted connection costs.
+pub const MAX_REQUEST_HEAD: usize = 8 * 1024;
 
 /// Most header lines in one response the client parses: the hot path's answers to GET, PUT,
 /// HEAD and DELETE and the control plane's answers alike (both go through the one client

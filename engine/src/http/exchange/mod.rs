@@ -17,7 +17,9 @@
 //! [`Exchange::body_left`] to word its errors and cap its bodies. Both live off the per-byte
 //! path: a reason is written only when an exchange fails.
 
-use ringload_net::http::{parse_chunk_size, parse_decimal, MAX_RESPONSE_HEADERS};
+use ringload_net::http::{
+    parse_chunk_size, parse_decimal, MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS,
+};
 
 /// Receive buffer per connection: holds a response head (nginx's is about 250 bytes) and the
 /// first body bytes. 4 KiB keeps 10,000 connections at 40 MiB.
@@ -26,8 +28,6 @@ pub const RECV_BUF: usize = 4096;
 /// receives than [`RECV_BUF`] per byte. Measured on 1 MiB GETs: 0.35–0.40 client CPU-s/GiB
 /// instead of 0.57 (benches/RESULTS.md, "Cost of `--verifyhash`").
 pub const VERIFY_RECV_BUF: usize = 64 * 1024;
-/// Largest response head accepted before the response is declared malformed.
-pub const MAX_HEAD: usize = 64 * 1024;
 /// Largest single kernel drop request (io_uring lengths are 32-bit).
 pub const MAX_DISCARD: usize = 1 << 30;
 /// Longest chunk-size or trailer line tolerated.
@@ -126,7 +126,7 @@ impl Exchange {
     }
 
     /// An exchange whose receive buffer starts at `len` bytes (it grows only for a response
-    /// head larger than that, up to [`MAX_HEAD`]).
+    /// head larger than that, up to [`MAX_RESPONSE_HEAD`]).
     pub fn with_recv_buf(len: usize) -> Exchange {
         Exchange {
             head: Vec::with_capacity(512),
@@ -232,8 +232,8 @@ impl Exchange {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
-            } else if self.buf.len() < MAX_HEAD {
-                let len = (self.buf.len() * 2).min(MAX_HEAD);
+            } else if self.buf.len() < MAX_RESPONSE_HEAD {
+                let len = (self.buf.len() * 2).min(MAX_RESPONSE_HEAD);
                 self.buf.resize(len, 0);
             }
         }
@@ -303,7 +303,7 @@ impl Exchange {
                 }
                 State::Head => {
                     if !self.parse_head(sink)? {
-                        if self.end - self.start >= MAX_HEAD {
+                        if self.end - self.start >= MAX_RESPONSE_HEAD {
                             return Err(self.protocol("the response head exceeds 64 KiB"));
                         }
                         return Ok(());
@@ -488,9 +488,6 @@ impl Exchange {
     /// never have reached the server).
     pub fn response_started(&self) -> bool {
         self.got_any
-    }
-    pub fn is_done(&self) -> bool {
-        self.state == State::Done
     }
 }
 

@@ -3,6 +3,13 @@
 
 use super::*;
 
+impl Exchange {
+    /// Whether the response is complete.
+    fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+}
+
 struct Outcome {
     result: Result<(), Failure>,
     status: u16,
@@ -217,7 +224,7 @@ fn oversized_head_grows_then_fails() {
     big.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(drive(&big, 4096, true, false).result, Ok(()));
     let mut huge = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
-    huge.extend(std::iter::repeat_n(b'a', MAX_HEAD + 10));
+    huge.extend(std::iter::repeat_n(b'a', MAX_RESPONSE_HEAD + 10));
     assert_eq!(
         drive(&huge, 4096, true, false).result,
         Err(Failure::Protocol)

@@ -2,8 +2,8 @@
 //! target (`ringload-server`), so each wire rule exists once.
 //!
 //! - [`num`]: strict decimal and chunk-size parsing, and writing decimals without allocating.
-//! - [`limits`]: how many header lines a head may carry, per role, and how many redirects an
-//!   operation follows.
+//! - [`limits`]: how large a head may be and how many header lines it may carry, per role,
+//!   and how many redirects an operation follows.
 //! - [`pct`]: the one RFC 3986 percent-encoder (object paths, query components, SigV4
 //!   canonical forms) and the hex-digit decoder.
 //!
@@ -13,6 +13,8 @@ pub mod limits;
 pub mod num;
 pub mod pct;
 
-pub use limits::{MAX_REDIRECTS, MAX_REQUEST_HEADERS, MAX_RESPONSE_HEADERS};
+pub use limits::{
+    MAX_REDIRECTS, MAX_REQUEST_HEAD, MAX_REQUEST_HEADERS, MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS,
+};
 pub use num::{parse_chunk_size, parse_decimal, push_u64};
 pub use pct::{hex_value, percent_encode, percent_encode_byte, percent_encode_string, Keep};
