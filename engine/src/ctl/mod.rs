@@ -45,8 +45,8 @@ mod tests;
 pub use ringload_net::http::MAX_REDIRECTS;
 /// Largest response body accepted (a 10,000-entry list page is about 1 MiB of JSON).
 pub const MAX_BODY: usize = 256 << 20;
-/// Sent when the caller gives no `User-Agent`.
-const USER_AGENT: &str = concat!("ringload/", env!("CARGO_PKG_VERSION"));
+/// Sent when the caller gives no `User-Agent` (the one every ringload request carries).
+use ringload_net::http::USER_AGENT;
 /// Request headers the client writes itself; callers' copies are ignored.
 const MANAGED_HEADERS: [&str; 4] = ["host", "content-length", "transfer-encoding", "connection"];
 

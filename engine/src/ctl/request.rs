@@ -212,7 +212,9 @@ pub(super) fn encode(
         out.extend_from_slice(format!("User-Agent: {USER_AGENT}\r\n").as_bytes());
     }
     if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
-        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+        out.extend_from_slice(b"Content-Length: ");
+        ringload_net::http::push_u64(&mut out, body.len() as u64);
+        out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);

@@ -47,9 +47,6 @@ pub struct RequestHead<'a> {
     pub extra: &'a [u8],
 }
 
-/// The `User-Agent` every request carries.
-pub const USER_AGENT: &[u8] = b"ringload/0.1";
-
 impl RequestHead<'_> {
     /// Clears `out` and writes the complete head, ending in the blank line.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -65,7 +62,7 @@ impl RequestHead<'_> {
         out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
         out.extend_from_slice(self.host.as_bytes());
         out.extend_from_slice(b"\r\nUser-Agent: ");
-        out.extend_from_slice(USER_AGENT);
+        out.extend_from_slice(ringload_net::http::USER_AGENT.as_bytes());
         out.extend_from_slice(b"\r\n");
         if let Some(len) = self.content_length {
             out.extend_from_slice(b"Content-Length: ");
@@ -104,7 +101,7 @@ mod tests {
         .encode(&mut out);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
-            "GET /b/dir/a%20b%25 HTTP/1.1\r\nHost: 127.0.0.1:80\r\nUser-Agent: ringload/0.1\r\n\
+            "GET /b/dir/a%20b%25 HTTP/1.1\r\nHost: 127.0.0.1:80\r\nUser-Agent: ringload/0.1.0\r\n\
              Range: bytes=0-1023\r\n\r\n"
         );
     }

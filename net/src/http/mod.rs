@@ -16,5 +16,9 @@ pub mod pct;
 pub use limits::{
     MAX_REDIRECTS, MAX_REQUEST_HEAD, MAX_REQUEST_HEADERS, MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS,
 };
+/// The `User-Agent` every request ringload sends carries (the load's and the control plane's
+/// alike), so a server's log tells ringload's traffic apart and names its version.
+pub const USER_AGENT: &str = concat!("ringload/", env!("CARGO_PKG_VERSION"));
+
 pub use num::{parse_chunk_size, parse_decimal, push_u64};
 pub use pct::{hex_value, percent_encode, percent_encode_byte, percent_encode_string, Keep};
