@@ -43,6 +43,18 @@ pub enum RunStatus {
     Failed,
 }
 
+impl RunStatus {
+    /// The name in the file (`completed`, `interrupted`, `failed`), for readers that keep the
+    /// status as text (the merge's fast head scanner).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
 /// The `target` key: which system the run loaded, and where that setting came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetInfo {
@@ -436,6 +448,17 @@ mod tests {
         let e = ResultFile::read(&dir.join("absent.json")).unwrap_err();
         assert!(e.to_string().contains("absent.json"), "{e}");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn status_names_are_the_serde_names() {
+        for st in [
+            RunStatus::Completed,
+            RunStatus::Interrupted,
+            RunStatus::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use hdrhistogram::Histogram;
 
 use ringload_core::hist::new_histogram;
+use ringload_core::result::RunStatus;
 
 pub use error::{MergeError, Problem};
 use head::Scanned;
@@ -152,7 +153,7 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
     let completed: Vec<_> = plan
         .heads
         .iter()
-        .filter(|h| h.status == "completed")
+        .filter(|h| h.status == RunStatus::Completed.as_str())
         .collect();
     let basis: Vec<_> = if completed.is_empty() {
         plan.heads.iter().collect()

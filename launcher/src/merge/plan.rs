@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use ringload_core::result::RunStatus;
+
 use super::error::Problem;
 use super::head::Head;
 
@@ -71,7 +73,7 @@ pub fn check(heads: Vec<Head>, mut problems: Vec<Problem>) -> Plan {
     }
     let mut failed = Vec::new();
     for h in by_rank.values() {
-        if h.status != "completed" {
+        if h.status != RunStatus::Completed.as_str() {
             failed.push(h.rank);
             problems.push(Problem::Status {
                 rank: h.rank,
