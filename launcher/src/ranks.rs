@@ -12,8 +12,19 @@
 pub struct Rank {
     pub rank: u32,
     pub ranks: u32,
-    /// Where the rank came from: `"flags"`, `"default"` or the environment variable's name.
+    /// Where the rank came from: `"flags"`, [`DEFAULT_SOURCE`] or the environment variable's
+    /// name.
     pub source: &'static str,
+}
+
+/// The `source` of a rank nothing named: rank 0 of 1.
+pub const DEFAULT_SOURCE: &str = "default";
+
+impl Rank {
+    /// True when nothing named the rank (no flag, no scheduler): rank 0 of 1 by default.
+    pub fn is_default(&self) -> bool {
+        self.source == DEFAULT_SOURCE
+    }
 }
 
 /// (rank variable, size variable) in the order they are consulted.
@@ -93,7 +104,7 @@ pub fn resolve(
         _ => Ok(Rank {
             rank: 0,
             ranks: 1,
-            source: "default",
+            source: DEFAULT_SOURCE,
         }),
     }
 }

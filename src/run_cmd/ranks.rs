@@ -11,8 +11,7 @@ use crate::exit::CmdError;
 /// This process's rank; errors are usage errors.
 pub fn rank(a: &RunArgs, spec: Option<&Loaded>) -> Result<Rank, CmdError> {
     let env = |k: &str| std::env::var(k).ok();
-    let alone =
-        a.rank.is_none() && ranks::resolve(None, None, &env).is_ok_and(|r| r.source == "default");
+    let alone = a.rank.is_none() && ranks::resolve(None, None, &env).is_ok_and(|r| r.is_default());
     let r = match ranks::resolve(a.rank, a.ranks, &env) {
         Ok(r) => r,
         // One spec runs unchanged on a laptop: with no rank and no scheduler, the spec's
@@ -26,7 +25,7 @@ pub fn rank(a: &RunArgs, spec: Option<&Loaded>) -> Result<Rank, CmdError> {
             Rank {
                 rank: 0,
                 ranks: 1,
-                source: "default",
+                source: ranks::DEFAULT_SOURCE,
             }
         }
         Err(e) => return Err(CmdError::usage(e)),
@@ -43,7 +42,7 @@ pub fn rank(a: &RunArgs, spec: Option<&Loaded>) -> Result<Rank, CmdError> {
             )));
         }
     }
-    if r.ranks > 1 || r.source != "default" {
+    if r.ranks > 1 || !r.is_default() {
         eprintln!("note: rank {} of {} (from {})", r.rank, r.ranks, r.source);
     }
     if a.sampler == SamplerArg::Distributed && a.seed == 0 && a.run_id.is_none() && r.ranks > 1 {
