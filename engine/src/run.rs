@@ -186,7 +186,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     let inject = Injection::from_env()?;
     install_signal_handlers();
     install_panic_hook();
-    let cores = w.cores.min(w.numworkers as usize).max(1);
+    let cores = w.active_cores();
     let selector = (!names.is_empty() && !w.put_only()).then(|| {
         let s = GetSelector::new(names.len() as u64, w.uniquegets, w.epochs, w.seed);
         match w.sampler {

@@ -337,6 +337,12 @@ impl Workload {
         Ok(())
     }
 
+    /// Core threads the run starts: `--cores`, but never more than the connections (each core
+    /// owns at least one) and at least one.
+    pub fn active_cores(&self) -> usize {
+        self.cores.min(self.numworkers as usize).max(1)
+    }
+
     /// True when the run issues no GETs at all.
     pub fn put_only(&self) -> bool {
         self.pctput == 100

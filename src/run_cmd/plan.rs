@@ -10,7 +10,7 @@ use super::resolve::Resolved;
 
 /// One line that says what the run is about to do, so a typo shows before the load starts.
 pub fn line(w: &Workload, names: usize, names_bytes: Option<u64>, target: &Resolved) -> String {
-    let cores = w.cores.min(w.numworkers as usize).max(1);
+    let cores = w.active_cores();
     let mix = match w.pctput {
         0 => format!("100% GET over {names} names"),
         100 => format!("100% PUT of {}..{} bytes", w.minsize, w.maxsize),

@@ -93,7 +93,7 @@ impl Plan {
         };
         Plan {
             numworkers,
-            cores: (w.cores as u64).min(numworkers).max(1),
+            cores: w.active_cores() as u64,
             redirect_hosts,
             builtin,
             prefill: if filled { prefill } else { 0 },
