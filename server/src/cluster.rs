@@ -13,7 +13,6 @@
 //! object where a GET through any proxy will look). Buckets are one set for all listeners.
 //! Every listener is its own server (own cores, counters and stop); targets start first.
 
-use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -211,20 +210,7 @@ impl ClusterHandle {
 pub fn serve_cluster_forever(cfg: ClusterConfig) -> Result<(), ServeError> {
     let signals = sys::StopSignals::block().map_err(|source| ServeError::Signal { source })?;
     let handle = start_cluster(cfg)?;
-    let mut out = io::stdout().lock();
-    handle
-        .json_lines()
-        .iter()
-        .try_for_each(|l| writeln!(out, "{l}"))
-        .and_then(|()| out.flush())
-        .map_err(|source| ServeError::Stdout { source })?;
-    drop(out);
-    let waited = signals.wait();
-    handle.stop();
-    drop(signals);
-    waited
-        .map(|_| ())
-        .map_err(|source| ServeError::Signal { source })
+    super::announce_and_wait(signals, &handle.json_lines(), || handle.stop())
 }
 
 /// A proxy's answer to an object request: 301 (GET/HEAD) or 307 (PUT/DELETE) to the owning

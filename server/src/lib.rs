@@ -448,13 +448,25 @@ pub fn serve_forever(cfg: ServeConfig) -> Result<(), ServeError> {
     if !buckets.is_empty() {
         line["buckets"] = serde_json::json!(buckets);
     }
+    announce_and_wait(signals, &[line.to_string()], || handle.stop())
+}
+
+/// Prints `lines` on stdout (the listeners a `serve` started), waits for SIGINT or SIGTERM on
+/// `signals`, then calls `stop`.
+fn announce_and_wait(
+    signals: sys::StopSignals,
+    lines: &[String],
+    stop: impl FnOnce(),
+) -> Result<(), ServeError> {
     let mut out = io::stdout().lock();
-    writeln!(out, "{line}")
+    lines
+        .iter()
+        .try_for_each(|l| writeln!(out, "{l}"))
         .and_then(|()| out.flush())
         .map_err(|source| ServeError::Stdout { source })?;
     drop(out);
     let waited = signals.wait();
-    handle.stop();
+    stop();
     drop(signals);
     waited
         .map(|_| ())
