@@ -45,7 +45,7 @@ pub fn line(w: &Workload, names: usize, names_bytes: Option<u64>, target: &Resol
     let volume = volume(w, names, names_bytes).map_or(String::new(), |v| format!(", {v}"));
     let url = target.describe(w.endpoint.as_ref().map_or("", |e| e.url.as_str()));
     let bucket = match w.protocol {
-        Protocol::Ais => super::target::ais_bucket(w).to_string(),
+        Protocol::Ais => ringload_engine::ais::Bucket::of(w).to_string(),
         Protocol::S3 | Protocol::Http => w.bucket.clone(),
     };
     format!(

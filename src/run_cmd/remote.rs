@@ -46,7 +46,7 @@ pub fn ready(
                 "bucket {} did not exist and was just created, so there is nothing to GET: run \
                  with --pctput 100 to fill it first",
                 match w.protocol {
-                    Protocol::Ais => super::target::ais_bucket(w).to_string(),
+                    Protocol::Ais => ringload_engine::ais::Bucket::of(w).to_string(),
                     _ => format!("{}://{}", w.protocol.as_str(), w.bucket),
                 }
             ))))

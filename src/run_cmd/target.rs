@@ -176,7 +176,7 @@ impl Control {
     /// it had to be created (then there is nothing to read, so only a 100% PUT run makes sense,
     /// as in aisloader).
     pub fn ensure_bucket(&mut self, w: &Workload) -> Result<bool, String> {
-        let b = ais_bucket(w);
+        let b = Bucket::of(w);
         if w.protocol != Protocol::Ais || !b.is_ais() {
             return Ok(false);
         }
@@ -211,7 +211,7 @@ impl Control {
                     prefix,
                     page_size: 0,
                 };
-                let b = ais_bucket(w);
+                let b = Bucket::of(w);
                 ais::list::list_objects_counted(
                     &mut self.client,
                     &self.base,
@@ -326,7 +326,7 @@ impl Control {
     /// `--cleanup`: destroys an `ais://` bucket, or deletes from a remote AIS bucket every
     /// name this run knows (those listed, plus the first `puts` names this run's PUTs used).
     pub fn cleanup(&mut self, w: &Workload, listed: &NameList, puts: u64) -> Result<(), String> {
-        let b = ais_bucket(w);
+        let b = Bucket::of(w);
         if b.is_ais() {
             eprintln!("Cleaning up: destroying {b}...");
             ais::bucket::destroy(&mut self.client, &self.base, &b, &self.headers)
@@ -365,16 +365,6 @@ impl Control {
         }
         eprintln!("Done");
         Ok(())
-    }
-}
-
-/// The run's AIS bucket as the user named it (`s3://my-bucket`, `ais://train`): every message
-/// about it prints this, never the bare name.
-pub fn ais_bucket(w: &Workload) -> Bucket {
-    Bucket {
-        name: w.bucket.clone(),
-        provider: w.proto.provider.clone(),
-        namespace: w.proto.namespace.clone(),
     }
 }
 

@@ -82,6 +82,16 @@ pub struct Bucket {
 }
 
 impl Bucket {
+    /// The run's bucket as the workload names it (`--bucket` parsed into name, provider and
+    /// namespace).
+    pub fn of(w: &crate::workload::Workload) -> Bucket {
+        Bucket {
+            name: w.bucket.clone(),
+            provider: w.proto.provider.clone(),
+            namespace: w.proto.namespace.clone(),
+        }
+    }
+
     /// Parses `name`, `ais://name`, `s3://name` (provider `aws`), `gs://`/`gcp://` (`gcp`),
     /// `az://`/`azure://` (`azure`), `oci://`, and namespaced forms such as
     /// `ais://@remais/name`, `ais://@uuid#ns/name` and `ais://#ns/name`. One trailing `/` is

@@ -87,11 +87,7 @@ impl Requests {
         match w.protocol {
             Protocol::Http => r.prefix = format!("{base_path}/{}/", w.bucket).into_bytes(),
             Protocol::Ais => {
-                let bucket = Bucket {
-                    name: w.bucket.clone(),
-                    provider: p.provider.clone(),
-                    namespace: p.namespace.clone(),
-                };
+                let bucket = Bucket::of(w);
                 r.prefix = format!("{base_path}{}", objects_prefix(&bucket)).into_bytes();
                 let q = bucket.query();
                 r.put_query = format!("{q}&{PUT_QUERY_EXTRA}").into_bytes();
