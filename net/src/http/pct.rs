@@ -34,6 +34,7 @@ pub fn percent_encode_byte(b: u8, keep: Keep, out: &mut Vec<u8>) {
 }
 
 /// Appends `raw` percent-encoded: the bytes `keep` allows pass, all others are `%XX`.
+#[inline]
 pub fn percent_encode(raw: &[u8], keep: Keep, out: &mut Vec<u8>) {
     for &b in raw {
         percent_encode_byte(b, keep, out);
