@@ -38,26 +38,29 @@ pub struct Endpoint {
     pub host_header: String,
     /// Path prefix from the URL, without a trailing `/` (often empty).
     pub base_path: String,
+    /// `https://`: connections speak TLS (the run's `Workload::tls` says how it verifies).
+    pub tls: bool,
 }
 
 impl Endpoint {
-    /// Parses `http://host[:port][/path]` (or `host:port`) and resolves the host.
+    /// Parses `http[s]://host[:port][/path]` (or `host:port`, plain HTTP) and resolves the
+    /// host. The port defaults to 80, or 443 for `https://`.
     pub fn parse(url: &str) -> Result<Endpoint, WorkloadError> {
         let bad = |why: &str| WorkloadError::Invalid {
             flag: "--endpoint",
             value: url.to_string(),
             why: why.to_string(),
         };
-        let rest = if let Some(r) = url.strip_prefix("http://") {
-            r
-        } else if url.starts_with("https://") {
-            return Err(bad("https is not supported yet; use an http:// endpoint"));
+        let (rest, tls) = if let Some(r) = url.strip_prefix("http://") {
+            (r, false)
+        } else if let Some(r) = url.strip_prefix("https://") {
+            (r, true)
         } else if url.contains("://") {
             return Err(bad(
-                "the scheme must be http://, e.g. http://127.0.0.1:8080",
+                "the scheme must be http:// or https://, e.g. http://127.0.0.1:8080",
             ));
         } else {
-            url
+            (url, false)
         };
         let (hostport, path) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
@@ -72,7 +75,7 @@ impl Endpoint {
         {
             hostport.to_string()
         } else {
-            format!("{hostport}:80")
+            format!("{hostport}:{}", if tls { 443 } else { 80 })
         };
         use std::net::ToSocketAddrs;
         let addr = with_port
@@ -85,6 +88,7 @@ impl Endpoint {
             addr,
             host_header: hostport.to_string(),
             base_path: path.to_string(),
+            tls,
         })
     }
 }
@@ -94,6 +98,11 @@ impl Endpoint {
 pub struct Workload {
     /// The target. `None` until the binary has started the built-in target or parsed the URL.
     pub endpoint: Option<Endpoint>,
+    /// The client TLS configuration; `Some` exactly when the endpoint is `https://` (built
+    /// by the binary from `--tls-*`, the spec or the AIS CLI's variables). Redirects to
+    /// `https://` locations use it too.
+    #[serde(skip)]
+    pub tls: Option<ringload_net::tls::ClientTls>,
     pub protocol: Protocol,
     pub bucket: String,
     /// Measured-phase length; `None` runs until another stop condition (or a signal).
@@ -167,6 +176,7 @@ impl Default for Workload {
     fn default() -> Self {
         Workload {
             endpoint: None,
+            tls: None,
             protocol: Protocol::Http,
             bucket: "ringload".to_string(),
             duration: Some(Duration::from_secs(60)),
@@ -392,6 +402,10 @@ mod tests {
         let e = Endpoint::parse("127.0.0.1:9").unwrap();
         assert_eq!(e.base_path, "");
         assert!(Endpoint::parse("ftp://x").is_err());
-        assert!(Endpoint::parse("https://x").is_err());
+        assert!(!e.tls);
+        let e = Endpoint::parse("https://127.0.0.1/b").unwrap();
+        assert!(e.tls);
+        assert_eq!(e.addr.port(), 443);
+        assert_eq!(e.host_header, "127.0.0.1");
     }
 }

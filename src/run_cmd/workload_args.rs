@@ -67,6 +67,8 @@ pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     Workload {
         endpoint: None,
+        // Built with the endpoint, once its scheme is known (`--tls-*`, spec, AIS variables).
+        tls: None,
         // Replaced by the resolved target's protocol in `run`.
         protocol: Protocol::Http,
         bucket: a.bucket.clone(),

@@ -85,12 +85,15 @@ pub enum ErrorKind {
     NoPorts,
     /// The kernel had no memory or buffer space for the socket (ENOMEM, ENOBUFS).
     NoMemory,
+    /// The TLS handshake failed, or a TLS record could not be decrypted (the cause is named by
+    /// `ringload_net::tls::cause` and kept in `Shared::tls`).
+    Tls,
     /// The server answered with an unexpected status code.
     Http(u16),
 }
 
 /// Indices of the non-HTTP kinds in [`OpStats`]'s fixed counter array.
-const KINDS: [ErrorKind; 12] = [
+const KINDS: [ErrorKind; 13] = [
     ErrorKind::Connect,
     ErrorKind::Reset,
     ErrorKind::Timeout,
@@ -103,6 +106,7 @@ const KINDS: [ErrorKind; 12] = [
     ErrorKind::FdLimit,
     ErrorKind::NoPorts,
     ErrorKind::NoMemory,
+    ErrorKind::Tls,
 ];
 const HTTP_FIRST: u16 = 100;
 const HTTP_LAST: u16 = 599;
@@ -142,6 +146,7 @@ impl ErrorKind {
             ErrorKind::FdLimit => "fd-limit",
             ErrorKind::NoPorts => "no-ports",
             ErrorKind::NoMemory => "no-memory",
+            ErrorKind::Tls => "tls",
             ErrorKind::Http(_) => return None,
         })
     }
@@ -235,6 +240,7 @@ impl OpStats {
             ErrorKind::FdLimit => &mut self.kinds[9],
             ErrorKind::NoPorts => &mut self.kinds[10],
             ErrorKind::NoMemory => &mut self.kinds[11],
+            ErrorKind::Tls => &mut self.kinds[12],
             ErrorKind::Http(c) if (HTTP_FIRST..=HTTP_LAST).contains(&c) => {
                 &mut self.http[usize::from(c - HTTP_FIRST)]
             }

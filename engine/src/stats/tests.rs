@@ -35,6 +35,7 @@ fn error_kind_names_round_trip() {
         (ErrorKind::FdLimit, "fd-limit"),
         (ErrorKind::NoPorts, "no-ports"),
         (ErrorKind::NoMemory, "no-memory"),
+        (ErrorKind::Tls, "tls"),
         (ErrorKind::Http(404), "http-404"),
         (ErrorKind::Http(100), "http-100"),
         (ErrorKind::Http(599), "http-599"),

@@ -85,6 +85,23 @@ pub struct Shared {
     pub started: Instant,
     /// Wall clock at start, aligned with `started`.
     pub start_unix_ns: u64,
+    /// TLS handshakes, resumptions, the negotiated session and the first failure.
+    pub tls: TlsShared,
+}
+
+/// What the cores learn about TLS, for the summary and the result file's `tls` section.
+/// Touched once per handshake, never per request.
+#[derive(Debug, Default)]
+pub struct TlsShared {
+    /// Handshakes completed (fresh and resumed).
+    pub handshakes: AtomicU64,
+    /// Handshakes that resumed a session (TLS 1.3 ticket or TLS 1.2 session).
+    pub resumed: AtomicU64,
+    /// Protocol version and cipher suite of the first completed handshake
+    /// (`TLSv1.3`, `TLS13_AES_128_GCM_SHA256`).
+    pub session: OnceLock<(String, String)>,
+    /// The first TLS failure, named by `ringload_net::tls::cause`.
+    pub failure: OnceLock<ringload_net::tls::Cause>,
 }
 
 /// Whether a core keeps the names of its successful PUTs, for later GETs. Only a mixed run
@@ -124,6 +141,7 @@ impl Shared {
             reason: OnceLock::new(),
             started,
             start_unix_ns: crate::stats::unix_now_ns(),
+            tls: TlsShared::default(),
         }
     }
 
