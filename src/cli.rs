@@ -216,6 +216,25 @@ pub struct RunArgs {
     /// created anyway; refused for http (no buckets) and for AIS remote buckets.
     #[arg(long, help_heading = "Target")]
     pub create_bucket: bool,
+    /// Load the built-in target over TLS: it gets a throwaway CA and certificate, trusted for
+    /// this run only. Only without a named target; an https:// endpoint needs no --tls.
+    #[arg(long, help_heading = "TLS")]
+    pub tls: bool,
+    /// PEM bundle of the CAs to trust instead of the system's roots. Default: the
+    /// AIS_CLIENT_CA environment variable.
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_ca: Option<PathBuf>,
+    /// Do not verify the server's certificate (noted in the plan line, the summary and the
+    /// result file). Default: the AIS_SKIP_VERIFY_CRT environment variable.
+    #[arg(long, help_heading = "TLS")]
+    pub tls_insecure: bool,
+    /// Client certificate (PEM chain) for servers that require one (mTLS); needs --tls-key.
+    /// Default: the AIS_CRT environment variable.
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert. Default: the AIS_CRT_KEY environment variable.
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_key: Option<PathBuf>,
     /// Per-request timeout, Go syntax (`30s`, `10m`); `0` disables it.
     #[arg(long, default_value = "10m", value_parser = duration, help_heading = "Target")]
     pub timeout: Duration,
@@ -433,6 +452,13 @@ pub struct ServeArgs {
     /// in the stats endpoint's "faults".
     #[arg(long = "fault", value_name = "KIND=RATE", value_parser = fault_spec)]
     pub faults: Vec<String>,
+    /// Serve TLS (https) with this certificate chain (PEM, leaf first); needs --tls-key. In
+    /// AIS mode every proxy and target serves it, and redirects name https:// targets.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
     /// S3 only: the access key clients must sign with (SigV4); needs --secret-key.
     #[arg(long)]
     pub access_key: Option<String>,
