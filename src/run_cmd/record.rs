@@ -101,7 +101,9 @@ pub fn finish(
         // A core panicked or its driver failed: the numbers are partial.
         _ if outcome.failure.is_some() => RunStatus::Failed,
         StopReason::Signal => RunStatus::Interrupted,
-        StopReason::ConnectFailed | StopReason::Forbidden => RunStatus::Failed,
+        StopReason::ConnectFailed | StopReason::TlsFailed | StopReason::Forbidden => {
+            RunStatus::Failed
+        }
         _ => RunStatus::Completed,
     };
     let mut workload_json = serde_json::to_value(w).unwrap_or_default();

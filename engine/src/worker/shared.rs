@@ -26,6 +26,9 @@ pub enum StopReason {
     Signal,
     /// No connection to the endpoint could be made.
     ConnectFailed,
+    /// Connections were made, but no TLS handshake succeeded (`Shared::tls.failure` names
+    /// the cause).
+    TlsFailed,
     /// There was nothing to GET.
     NoNames,
     /// Every request so far was refused with HTTP 403 (credentials, region or clock).
@@ -47,6 +50,7 @@ impl StopReason {
             StopReason::Epochs => "epochs",
             StopReason::Signal => "signal",
             StopReason::ConnectFailed => "connect-failed",
+            StopReason::TlsFailed => "tls-failed",
             StopReason::NoNames => "no-names",
             StopReason::Forbidden => "forbidden",
             StopReason::Finished => "finished",
