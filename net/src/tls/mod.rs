@@ -29,7 +29,8 @@ compile_error!(
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
 compile_error!("ringload-net: enable one TLS crypto provider feature, `aws-lc-rs` or `ring`");
 
-/// The crypto provider every TLS configuration of this process uses.
+/// The crypto provider every TLS configuration of this process uses (aws-lc-rs when both
+/// features are on, as a workspace build with `--features ring` alone would have them).
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     #[cfg(feature = "aws-lc-rs")]
     return Arc::new(rustls::crypto::aws_lc_rs::default_provider());
