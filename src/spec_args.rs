@@ -230,7 +230,11 @@ mod tests {
         )
         .unwrap();
         let f = spec_flags(&l);
-        for want in ["--tls-ca=/etc/ca.pem", "--tls-cert=c.pem", "--tls-key=k.pem"] {
+        for want in [
+            "--tls-ca=/etc/ca.pem",
+            "--tls-cert=c.pem",
+            "--tls-key=k.pem",
+        ] {
             assert!(f.contains(&want.to_string()), "{want} in {f:?}");
         }
         assert!(!f.iter().any(|a| a == "--tls-insecure"), "{f:?}");
@@ -239,7 +243,11 @@ mod tests {
         assert_eq!(a.tls_cert.as_deref(), Some(Path::new("c.pem")));
         assert_eq!(a.tls_key.as_deref(), Some(Path::new("k.pem")));
         assert!(!a.tls_insecure);
-        assert!(a.from_spec.contains(&"tls_ca".to_string()), "{:?}", a.from_spec);
+        assert!(
+            a.from_spec.contains(&"tls_ca".to_string()),
+            "{:?}",
+            a.from_spec
+        );
         // A flag after the spec's wins, as for every other key (a mounted bundle on Kubernetes).
         let own = ["--tls-ca", "/mnt/ca.crt"].map(OsString::from).to_vec();
         let a = combine(spec_flags(&l), own).unwrap();

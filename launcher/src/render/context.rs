@@ -250,7 +250,9 @@ fn tls_volumes(
             json!({ "name": name, "mount_dir": K8S_TLS_CLIENT_DIR })
         }
         None if t.tls_cert.is_some() => {
-            return Err(unreadable(l, "tls_cert", "tls_client_secret", "the client certificate").into())
+            return Err(
+                unreadable(l, "tls_cert", "tls_client_secret", "the client certificate").into(),
+            )
         }
         None => Value::Null,
     };

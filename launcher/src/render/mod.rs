@@ -325,7 +325,10 @@ args = ["--oversubscribe"]
             "{j}"
         );
         assert!(j.contains("\"/etc/ringload/tls-ca/ca.crt\""), "{j}");
-        assert!(!j.contains("tls-client") && !j.contains("--tls-cert"), "{j}");
+        assert!(
+            !j.contains("tls-client") && !j.contains("--tls-cert"),
+            "{j}"
+        );
         // Nothing TLS without TLS keys.
         assert!(!job(k).contains("tls"));
     }
@@ -333,18 +336,29 @@ args = ["--oversubscribe"]
     #[test]
     fn tls_files_a_pod_cannot_read_are_refused() {
         let k = "[kubernetes]\nimage = \"x\"\n";
-        let e = tls(&format!("[run]\nid = \"t\"\n[target]\ntls_ca = \"/etc/ca.pem\"\n{k}"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("tls.toml:4:1: [target] tls_ca is a file"), "{e}");
+        let e = tls(&format!(
+            "[run]\nid = \"t\"\n[target]\ntls_ca = \"/etc/ca.pem\"\n{k}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("tls.toml:4:1: [target] tls_ca is a file"),
+            "{e}"
+        );
         assert!(e.contains("no [kubernetes] tls_ca_configmap"), "{e}");
-        assert!(e.contains("create configmap ringload-ca --from-file=ca.crt=FILE"), "{e}");
+        assert!(
+            e.contains("create configmap ringload-ca --from-file=ca.crt=FILE"),
+            "{e}"
+        );
         let e = tls(&format!(
             "[run]\nid = \"t\"\n[target]\ntls_cert = \"c\"\ntls_key = \"k\"\n{k}"
         ))
         .unwrap_err()
         .to_string();
-        assert!(e.starts_with("tls.toml:4:1: [target] tls_cert is a file"), "{e}");
+        assert!(
+            e.starts_with("tls.toml:4:1: [target] tls_cert is a file"),
+            "{e}"
+        );
         assert!(e.contains("tls_client_secret = \"ringload-client\""), "{e}");
         // With the cluster's copies named, the spec's paths serve the other platforms.
         let ok = format!(

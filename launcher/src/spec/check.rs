@@ -197,8 +197,7 @@ pub fn endpoint(s: &str) -> Result<(), String> {
 pub fn config_key(s: &str) -> Result<(), String> {
     let ok = !s.is_empty()
         && s.len() <= 253
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
         && s != "."
         && !s.starts_with("..");

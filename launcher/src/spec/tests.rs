@@ -273,17 +273,27 @@ fn tls_contradictions_and_bad_values_name_the_key_and_the_fix() {
         (
             "[run]\n[target]\ntls_cert = \"c.pem\"\n".into(),
             3,
-            &["[target] tls_cert is given without tls_key", "add tls_key = "],
+            &[
+                "[target] tls_cert is given without tls_key",
+                "add tls_key = ",
+            ],
         ),
         (
             "[run]\n[target]\ntls_key = \"k.pem\"\n".into(),
             3,
-            &["[target] tls_key is given without tls_cert", "add tls_cert = "],
+            &[
+                "[target] tls_key is given without tls_cert",
+                "add tls_cert = ",
+            ],
         ),
         (
             "[run]\n[target]\ntls_ca = \"ca.pem\"\ntls_insecure = true\n".into(),
             4,
-            &["[target] tls_insecure = true", "tls_ca would never be used", "remove tls_insecure"],
+            &[
+                "[target] tls_insecure = true",
+                "tls_ca would never be used",
+                "remove tls_insecure",
+            ],
         ),
         (
             "[run]\n[target]\ntls_ca = \"\"\n".into(),
@@ -293,7 +303,10 @@ fn tls_contradictions_and_bad_values_name_the_key_and_the_fix() {
         (
             format!("[run]\n[target]\ntls_insecure = true\n{k}tls_ca_secret = \"ca\"\n"),
             3,
-            &["[kubernetes] tls_ca_secret would never be used", "remove tls_insecure"],
+            &[
+                "[kubernetes] tls_ca_secret would never be used",
+                "remove tls_insecure",
+            ],
         ),
         (
             format!("[run]\n{k}tls_ca_configmap = \"a\"\ntls_ca_secret = \"b\"\n"),
@@ -303,7 +316,10 @@ fn tls_contradictions_and_bad_values_name_the_key_and_the_fix() {
         (
             format!("[run]\n{k}tls_ca_key = \"ca.crt\"\n"),
             4,
-            &["tls_ca_key is given without tls_ca_configmap or tls_ca_secret", "hint:"],
+            &[
+                "tls_ca_key is given without tls_ca_configmap or tls_ca_secret",
+                "hint:",
+            ],
         ),
         (
             format!("[run]\n{k}tls_ca_configmap = \"Bad_Name\"\n"),
@@ -328,7 +344,10 @@ fn tls_contradictions_and_bad_values_name_the_key_and_the_fix() {
         (
             "[run]\n[workload]\ntls_insecure = true\n".into(),
             3,
-            &["[workload] tls_insecure does not belong here", "[target] tls_insecure"],
+            &[
+                "[workload] tls_insecure does not belong here",
+                "[target] tls_insecure",
+            ],
         ),
         (
             "[run]\n[workload]\ntls-ca = \"ca.pem\"\n".into(),
@@ -363,16 +382,24 @@ fn pem_text_where_a_file_belongs_is_refused_without_echoing_it() {
         let text = format!("[run]\n[target]\n{key} = \"{pem}\"\n");
         let e = parse(&text).expect_err(&text);
         let msg = e.to_string();
-        assert!(msg.contains(&format!("[target] {key} holds PEM text")), "{msg}");
+        assert!(
+            msg.contains(&format!("[target] {key} holds PEM text")),
+            "{msg}"
+        );
         assert!(msg.contains("give its path"), "{msg}");
-        assert!(!msg.contains("MIIEvQIBADANBg"), "the key must not be echoed: {msg}");
+        assert!(
+            !msg.contains("MIIEvQIBADANBg"),
+            "the key must not be echoed: {msg}"
+        );
     }
 }
 
 #[test]
 fn https_endpoints_are_accepted() {
-    let l = parse("[run]\n[target]\nprotocol = \"s3\"\nendpoint = \"https://s3.us-east-1.amazonaws.com\"\n")
-        .unwrap();
+    let l = parse(
+        "[run]\n[target]\nprotocol = \"s3\"\nendpoint = \"https://s3.us-east-1.amazonaws.com\"\n",
+    )
+    .unwrap();
     assert_eq!(
         l.spec.target.endpoint.as_deref(),
         Some("https://s3.us-east-1.amazonaws.com")

@@ -353,7 +353,9 @@ fn tls(l: &Loaded) -> Result<(), SpecError> {
                 "[target] tls_insecure = true turns verification off, so tls_ca would never be \
                  used",
             )
-            .hint("keep tls_ca and remove tls_insecure (verify against that CA), or remove tls_ca"));
+            .hint(
+                "keep tls_ca and remove tls_insecure (verify against that CA), or remove tls_ca",
+            ));
     }
     let Some(k) = &l.spec.kubernetes else {
         return Ok(());
