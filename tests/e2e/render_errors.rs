@@ -436,21 +436,21 @@ fn errors_name_the_file_line_and_a_fix() {
             "[run]\nid = \"ux-6\"\n[target]\ntls_ca = \"ca.pem\"\n[kubernetes]\nimage = \"x\"\n",
             &["--platform", "k8s"],
             &[
-                "run.toml:4:1: [target] tls_ca is a file where the spec was written: a \
-                 Kubernetes pod cannot read it, and the spec has no [kubernetes] tls_ca_configmap",
-                "hint: put the CA bundle in the cluster and name it: kubectl -n NAMESPACE create \
+                "run.toml:4:1: [target] tls_ca is a file path, which a Kubernetes pod cannot \
+                 read, and [kubernetes] has no tls_ca_configmap or tls_ca_secret",
+                "hint: put the CA bundle in the cluster and name it: kubectl -n default create \
                  configmap ringload-ca --from-file=ca.crt=FILE, then [kubernetes] \
                  tls_ca_configmap = \"ringload-ca\" (or tls_ca_secret for a Secret)",
             ],
         ),
         (
             "[run]\nid = \"ux-7\"\n[target]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
-             [kubernetes]\nimage = \"x\"\ntls_ca_secret = \"ca\"\n",
+             [kubernetes]\nimage = \"x\"\nnamespace = \"bench\"\ntls_ca_secret = \"ca\"\n",
             &[],
             &[
-                "run.toml:4:1: [target] tls_cert is a file where the spec was written",
-                "no [kubernetes] tls_client_secret",
-                "create secret tls ringload-client --cert=CERT --key=KEY",
+                "run.toml:4:1: [target] tls_cert is a file path, which a Kubernetes pod",
+                "[kubernetes] has no tls_client_secret",
+                "kubectl -n bench create secret tls ringload-client --cert=CERT --key=KEY",
             ],
         ),
         (

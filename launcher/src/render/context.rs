@@ -238,7 +238,13 @@ fn tls_volumes(
             })
         }
         None if t.tls_ca.is_some() => {
-            return Err(unreadable(l, "tls_ca", "tls_ca_configmap", "the CA bundle").into())
+            let fix = format!(
+                "put the CA bundle in the cluster and name it: kubectl -n {} create configmap \
+                 ringload-ca --from-file=ca.crt=FILE, then [kubernetes] tls_ca_configmap = \
+                 \"ringload-ca\" (or tls_ca_secret for a Secret)",
+                k.namespace
+            );
+            return Err(unreadable(l, "tls_ca", "tls_ca_configmap or tls_ca_secret", fix).into());
         }
         None => Value::Null,
     };
@@ -250,34 +256,28 @@ fn tls_volumes(
             json!({ "name": name, "mount_dir": K8S_TLS_CLIENT_DIR })
         }
         None if t.tls_cert.is_some() => {
-            return Err(
-                unreadable(l, "tls_cert", "tls_client_secret", "the client certificate").into(),
-            )
+            let fix = format!(
+                "put the client certificate in the cluster and name it: kubectl -n {} create \
+                 secret tls ringload-client --cert=CERT --key=KEY, then [kubernetes] \
+                 tls_client_secret = \"ringload-client\"",
+                k.namespace
+            );
+            return Err(unreadable(l, "tls_cert", "tls_client_secret", fix).into());
         }
         None => Value::Null,
     };
     Ok((ca, client))
 }
 
-/// `[target] key` names a file a pod cannot read; `fix` is the `[kubernetes]` key that mounts
-/// `what` instead.
-fn unreadable(l: &Loaded, key: &str, fix: &str, what: &str) -> crate::spec::SpecError {
-    let example = match fix {
-        "tls_ca_configmap" => {
-            "kubectl -n NAMESPACE create configmap ringload-ca --from-file=ca.crt=FILE, then \
-             [kubernetes] tls_ca_configmap = \"ringload-ca\" (or tls_ca_secret for a Secret)"
-        }
-        _ => {
-            "kubectl -n NAMESPACE create secret tls ringload-client --cert=CERT --key=KEY, then \
-             [kubernetes] tls_client_secret = \"ringload-client\""
-        }
-    };
+/// `[target] key` names a file a pod cannot read, and no `[kubernetes] missing` provides it;
+/// `fix` says how to put it in the cluster.
+fn unreadable(l: &Loaded, key: &str, missing: &str, fix: String) -> crate::spec::SpecError {
     l.error_at(
         &["target", key],
         format!(
-            "[target] {key} is a file where the spec was written: a Kubernetes pod cannot read \
-             it, and the spec has no [kubernetes] {fix}"
+            "[target] {key} is a file path, which a Kubernetes pod cannot read, and \
+             [kubernetes] has no {missing}"
         ),
     )
-    .hint(format!("put {what} in the cluster and name it: {example}"))
+    .hint(fix)
 }

@@ -345,7 +345,13 @@ args = ["--oversubscribe"]
             e.starts_with("tls.toml:4:1: [target] tls_ca is a file"),
             "{e}"
         );
-        assert!(e.contains("no [kubernetes] tls_ca_configmap"), "{e}");
+        assert!(
+            e.contains(
+                "pod cannot read, and [kubernetes] has no tls_ca_configmap or tls_ca_secret"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("kubectl -n default create configmap"), "{e}");
         assert!(
             e.contains("create configmap ringload-ca --from-file=ca.crt=FILE"),
             "{e}"
@@ -360,6 +366,7 @@ args = ["--oversubscribe"]
             "{e}"
         );
         assert!(e.contains("tls_client_secret = \"ringload-client\""), "{e}");
+        assert!(e.contains("[kubernetes] has no tls_client_secret"), "{e}");
         // With the cluster's copies named, the spec's paths serve the other platforms.
         let ok = format!(
             "[run]\nid = \"t\"\n[target]\ntls_ca = \"/etc/ca.pem\"\ntls_cert = \"c\"\n\
