@@ -360,9 +360,9 @@ fn tls_contradictions_and_bad_values_name_the_key_and_the_fix() {
             &["invalid type"],
         ),
         (
-            "[run]\n[target]\ntls_ca_file = \"ca.pem\"\n".into(),
+            "[run]\n[target]\ntls_keyfile = \"k.pem\"\n".into(),
             3,
-            &["unknown field `tls_ca_file`", "check the spelling"],
+            &["unknown field `tls_keyfile`", "check the spelling"],
         ),
     ];
     for (text, line, needles) in &cases {
