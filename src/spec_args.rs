@@ -1,10 +1,10 @@
 //! `--spec`: a run spec becomes `ringload run` flags, placed before the command line's own so
 //! that flags given by hand override the spec (a flag given twice takes its last value).
 //!
-//! Owns the mapping spec → flags ([`spec_flags`]), which values came from the spec rather than
-//! the command line (`RunArgs::from_spec`, so a result can say where its target came from),
-//! and checking each `[workload]` value with the
-//! same clap parser the command line uses, so a bad value fails with the spec's file and line
+//! Owns the mapping spec → flags ([`spec_flags`]; `[target] tls_*` become `--tls-*`), which
+//! values came from the spec rather than the command line (`RunArgs::from_spec`, so a result
+//! can say where its target came from), and checking each `[workload]` value with the same
+//! clap parser the command line uses, so a bad value fails with the spec's file and line
 //! and clap's own explanation, before anything runs or renders ([`check_workload`]).
 
 use std::ffi::OsString;
@@ -111,10 +111,16 @@ pub fn spec_flags(l: &Loaded) -> Vec<String> {
         ("bucket", &t.bucket),
         ("s3-addressing", &t.s3_addressing),
         ("cksum-type", &t.cksum_type),
+        ("tls-ca", &t.tls_ca),
+        ("tls-cert", &t.tls_cert),
+        ("tls-key", &t.tls_key),
     ] {
         if let Some(v) = v {
             f.push(format!("--{flag}={v}"));
         }
+    }
+    if t.tls_insecure {
+        f.push("--tls-insecure".into());
     }
     for (key, value, _) in l.workload_entries() {
         f.extend(entry_flags(&key, &value));
@@ -214,6 +220,45 @@ mod tests {
             .chain(f)
             .collect();
         assert!(Cli::try_parse_from(argv).is_ok());
+    }
+
+    #[test]
+    fn tls_keys_become_the_run_s_tls_flags() {
+        let l = loaded(
+            "[run]\nid = \"x\"\n[target]\nendpoint = \"https://127.0.0.1:1\"\n\
+             tls_ca = \"/etc/ca.pem\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
+        )
+        .unwrap();
+        let f = spec_flags(&l);
+        for want in [
+            "--tls-ca=/etc/ca.pem",
+            "--tls-cert=c.pem",
+            "--tls-key=k.pem",
+        ] {
+            assert!(f.contains(&want.to_string()), "{want} in {f:?}");
+        }
+        assert!(!f.iter().any(|a| a == "--tls-insecure"), "{f:?}");
+        let a = combine(f, Vec::new()).unwrap();
+        assert_eq!(a.tls_ca.as_deref(), Some(Path::new("/etc/ca.pem")));
+        assert_eq!(a.tls_cert.as_deref(), Some(Path::new("c.pem")));
+        assert_eq!(a.tls_key.as_deref(), Some(Path::new("k.pem")));
+        assert!(!a.tls_insecure);
+        assert!(
+            a.from_spec.contains(&"tls_ca".to_string()),
+            "{:?}",
+            a.from_spec
+        );
+        // A flag after the spec's wins, as for every other key (a mounted bundle on Kubernetes).
+        let own = ["--tls-ca", "/mnt/ca.crt"].map(OsString::from).to_vec();
+        let a = combine(spec_flags(&l), own).unwrap();
+        assert_eq!(a.tls_ca.as_deref(), Some(Path::new("/mnt/ca.crt")));
+
+        let l = loaded("[run]\nid = \"x\"\n[target]\ntls_insecure = true\n").unwrap();
+        let f = spec_flags(&l);
+        assert!(f.contains(&"--tls-insecure".to_string()), "{f:?}");
+        assert!(combine(f, Vec::new()).unwrap().tls_insecure);
+        let l = loaded("[run]\nid = \"x\"\n[target]\ntls_insecure = false\n").unwrap();
+        assert!(!spec_flags(&l).iter().any(|a| a.contains("tls")));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! checks for what schemas miss (Indexed mode, completions = parallelism = ranks, backoffLimit
 //! 0, restartPolicy Never, one pod per node, names, `--merge`, the spec mounted from the
 //! ConfigMap); no credential value reaches a rendered file; the same spec renders to the same
-//! bytes and `--templates` overrides one file; snapshots pin the output of every platform.
+//! bytes and `--templates` overrides one file; snapshots pin the output of every platform. TLS
+//! settings mount the CA bundle and client certificate from the cluster, with `--tls-*`
+//! arguments pointing into the mounts, and reach the Slurm and MPI ranks through their spec.
 //! Hostile values are in tests/e2e/render_hostile.rs, refusals in tests/e2e/render_errors.rs.
 
 use crate::common;
@@ -15,7 +17,12 @@ use serde_json::Value;
 
 /// The spec behind the snapshots: every `[kubernetes]` feature, plus Slurm and MPI.
 fn rich_spec() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/snapshots/render-rich.toml")
+    snapshot_spec("render-rich")
+}
+
+/// `tests/e2e/snapshots/NAME.toml`, the spec behind the snapshots in `NAME/`.
+fn snapshot_spec(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/e2e/snapshots/{name}.toml"))
 }
 
 const MINIMAL: &str = "[run]\nid = \"min-1\"\n\n[kubernetes]\nimage = \"ringload:dev\"\n";
@@ -382,10 +389,19 @@ fn same_spec_same_bytes_and_templates_override_one_file() {
 
 #[test]
 fn snapshots_pin_every_platform() {
-    let dir = Scratch::new("render-snapshots");
+    for name in ["render-rich", "render-tls"] {
+        snapshot(name);
+    }
+}
+
+/// Renders `snapshots/NAME.toml` for every platform and compares with `snapshots/NAME/`.
+fn snapshot(name: &str) {
+    let dir = Scratch::new(name);
     let out = dir.path().join("out");
-    render(dir.path(), &rich_spec(), &out, &[], &[]).ok();
-    let snaps = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/snapshots/render-rich");
+    render(dir.path(), &snapshot_spec(name), &out, &[], &[]).ok();
+    let snaps = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/e2e/snapshots")
+        .join(name);
     let update = std::env::var_os("RINGLOAD_UPDATE_SNAPSHOTS").is_some_and(|v| v == "1");
     let rendered = files(&out);
     let names: Vec<&str> = rendered.iter().map(|f| f.0.as_str()).collect();
@@ -413,8 +429,8 @@ fn snapshots_pin_every_platform() {
                 .unwrap_or(w.lines().count().min(g.lines().count()));
             panic!(
                 "{name} differs from {} at line {}:\n  snapshot: {:?}\n  rendered: {:?}\n\
-                 If the change is intended: RINGLOAD_UPDATE_SNAPSHOTS=1 cargo test --test render \
-                 snapshots, then review `git diff tests/e2e/snapshots`",
+                 If the change is intended: RINGLOAD_UPDATE_SNAPSHOTS=1 cargo test --test e2e \
+                 render::snapshots, then review `git diff tests/e2e/snapshots`",
                 snap.display(),
                 line + 1,
                 w.lines().nth(line),
@@ -450,4 +466,200 @@ fn submit_hints_match_the_docs_per_platform() {
     r.ok();
     let want = format!("mpi: bash {}/run-mpi.sh\n", plain.display());
     r.check(r.stderr() == want, &format!("hint, want:\n{want}"));
+}
+
+/// The `--tls-*` arguments of a rendered container, as (flag, value) pairs.
+fn tls_args(c: &Value) -> Vec<(String, String)> {
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    args.windows(2)
+        .filter(|w| w[0].starts_with("--tls"))
+        .map(|w| (w[0].to_string(), w[1].to_string()))
+        .collect()
+}
+
+/// The volume named `name` and the container's mount of it.
+fn volume<'a>(pod: &'a Value, name: &str) -> (&'a Value, &'a Value) {
+    let v = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no volume {name}: {pod:#}"));
+    let m = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("volume {name} is not mounted: {pod:#}"));
+    (v, m)
+}
+
+#[test]
+fn tls_manifests_mount_the_cluster_s_ca_and_client_certificate() {
+    let dir = Scratch::new("render-tls");
+    let d = dir.path();
+    let full = d.join("out-full");
+    render(
+        d,
+        &snapshot_spec("render-tls"),
+        &full,
+        &["--platform", "k8s"],
+        &[],
+    )
+    .ok();
+    let secret_ca = render_text(
+        d,
+        "secret-ca.toml",
+        "[run]\nid = \"tls-secret\"\n\n[target]\nendpoint = \"https://s3.example.com\"\n\n\
+         [kubernetes]\nimage = \"ringload:dev\"\ntls_ca_secret = \"corp-ca\"\n",
+        &[],
+    );
+    let insecure = render_text(
+        d,
+        "insecure.toml",
+        "[run]\nid = \"tls-insecure\"\n\n[target]\nendpoint = \"https://10.0.0.1:8443\"\n\
+         tls_insecure = true\n\n[kubernetes]\nimage = \"ringload:dev\"\n",
+        &[],
+    );
+    let files: Vec<PathBuf> = [&full, &secret_ca, &insecure]
+        .iter()
+        .flat_map(|o| [o.join("configmap.yaml"), o.join("job.yaml")])
+        .collect();
+    let newest = kube::newest_version();
+    for v in ["1.30.0", newest.as_str()] {
+        kube::validate(&files, v);
+    }
+
+    // A ConfigMap bundle and a client certificate, each mounted read-only where the args point.
+    let (cm, job) = k8s_docs(&full);
+    check_job(&cm, &job, "snap-tls", 2, true);
+    let pod = &job["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    assert_eq!(
+        tls_args(c),
+        [
+            ("--tls-ca", "/etc/ringload/tls-ca/ca-bundle.pem"),
+            ("--tls-cert", "/etc/ringload/tls-client/tls.crt"),
+            ("--tls-key", "/etc/ringload/tls-client/tls.key"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let spec_at = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a == "--spec")
+        .unwrap();
+    let tls_at = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a == "--tls-ca")
+        .unwrap();
+    assert!(spec_at < tls_at, "the mounted paths override the spec's");
+    let (v, m) = volume(pod, "tls-ca");
+    assert_eq!(m["mountPath"], "/etc/ringload/tls-ca");
+    assert_eq!(m["readOnly"], true);
+    assert_eq!(
+        v["configMap"],
+        serde_json::json!({"name": "minio-ca", "items": [{"key": "ca-bundle.pem", "path": "ca-bundle.pem"}]})
+    );
+    let (v, m) = volume(pod, "tls-client");
+    assert_eq!(m["mountPath"], "/etc/ringload/tls-client");
+    assert_eq!(m["readOnly"], true);
+    assert_eq!(
+        v["secret"],
+        serde_json::json!({"secretName": "ringload-client", "items": [
+            {"key": "tls.crt", "path": "tls.crt"}, {"key": "tls.key", "path": "tls.key"}]})
+    );
+    // The spec in the ConfigMap keeps its keys (Slurm's paths, overridden in the pod).
+    let toml: toml::Table = cm["data"]["run.toml"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        toml["target"]["tls_ca"].as_str(),
+        Some("/shared/pki/minio-ca.pem")
+    );
+    assert_eq!(
+        toml["kubernetes"]["tls_ca_configmap"].as_str(),
+        Some("minio-ca")
+    );
+
+    // A Secret bundle under the default key; no client volume.
+    let (cm, job) = k8s_docs(&secret_ca);
+    check_job(&cm, &job, "tls-secret", 1, true);
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(
+        tls_args(&pod["containers"][0]),
+        [(
+            "--tls-ca".to_string(),
+            "/etc/ringload/tls-ca/ca.crt".to_string()
+        )]
+    );
+    let (v, _) = volume(pod, "tls-ca");
+    assert_eq!(
+        v["secret"],
+        serde_json::json!({"secretName": "corp-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]})
+    );
+    assert_eq!(
+        pod["volumes"].as_array().unwrap().len(),
+        3,
+        "spec, results, tls-ca"
+    );
+
+    // Verification off travels in the spec: no mount, no argument.
+    let (cm, job) = k8s_docs(&insecure);
+    check_job(&cm, &job, "tls-insecure", 1, true);
+    let pod = &job["spec"]["template"]["spec"];
+    assert!(tls_args(&pod["containers"][0]).is_empty());
+    assert_eq!(pod["volumes"].as_array().unwrap().len(), 2, "spec, results");
+    let toml: toml::Table = cm["data"]["run.toml"].as_str().unwrap().parse().unwrap();
+    assert_eq!(toml["target"]["tls_insecure"].as_bool(), Some(true));
+}
+
+#[test]
+fn slurm_and_mpi_ranks_get_the_tls_flags_through_their_spec() {
+    use common::hostile::{recorded, run_bash, stubs};
+    let dir = Scratch::new("render-tls-scripts");
+    let d = dir.path();
+    let text = std::fs::read_to_string(snapshot_spec("render-tls"))
+        .unwrap()
+        .replace("/shared/ringload-results", "results");
+    std::fs::write(d.join("run.toml"), text).unwrap();
+    let out = d.join("out");
+    render(d, Path::new("run.toml"), &out, &[], &[]).ok();
+    stubs(&d.join("bin"), "ringload");
+    for (script, first) in [
+        ("run.sbatch", &["srun", "--kill-on-bad-exit=0"][..]),
+        ("run-mpi.sh", &["srun", "--mpi=pmix", "--ntasks=2"][..]),
+    ] {
+        let cwd = d.join(format!("cwd-{script}"));
+        let log = d.join(format!("argv-{script}"));
+        let ran = run_bash(&out.join(script), &cwd, &d.join("bin"), &log);
+        assert!(ran.status.success(), "{script}: {ran:?}");
+        let calls = recorded(&log);
+        let rank: Vec<&str> = calls[0].iter().map(String::as_str).collect();
+        let mut want = first.to_vec();
+        want.extend([
+            "ringload",
+            "run",
+            "--spec=results/snap-tls/run.toml",
+            "--results-dir=results",
+        ]);
+        assert_eq!(rank, want, "{script}");
+        // Each rank turns the spec the script wrote into `--tls-ca`, `--tls-cert` and
+        // `--tls-key` with these paths, as given (src/spec_args.rs tests that mapping).
+        let spec = cwd.join("results/snap-tls/run.toml");
+        let toml: toml::Table = std::fs::read_to_string(&spec).unwrap().parse().unwrap();
+        for (key, want) in [
+            ("tls_ca", "/shared/pki/minio-ca.pem"),
+            ("tls_cert", "/shared/pki/loader.crt"),
+            ("tls_key", "/shared/pki/loader.key"),
+        ] {
+            assert_eq!(toml["target"][key].as_str(), Some(want), "{script}: {key}");
+        }
+    }
 }

@@ -45,6 +45,14 @@ fn directive_word(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._:,@%+=/-[]".contains(&b))
 }
+/// A ConfigMap or Secret key (Kubernetes' IsConfigMapKey).
+fn config_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        && s != "."
+        && !s.starts_with("..")
+}
 /// One option line, no control characters.
 fn option_line(s: &str) -> bool {
     s.starts_with('-') && !s.chars().any(char::is_control)
@@ -182,6 +190,25 @@ const KUBERNETES: &[Case] = &[
         "[kubernetes] tolerations",
         "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[[kubernetes.tolerations]]\neffect = @@\n",
     ),
+    case(
+        "[kubernetes] tls_ca_configmap",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\ntls_ca_configmap = @@\n",
+    ),
+    case(
+        "[kubernetes] tls_ca_secret",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\ntls_ca_secret = @@\n",
+    ),
+    case(
+        "[kubernetes] tls_client_secret",
+        "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\ntls_client_secret = @@\n",
+    ),
+    Case {
+        accepts: config_key,
+        ..case(
+            "[kubernetes] tls_ca_key",
+            "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\ntls_ca_configmap = \"ca\"\ntls_ca_key = @@\n",
+        )
+    },
     case(
         "[kubernetes] sysctls.",
         "[kubernetes]\nimage = \"x\"\nresults_pvc = \"r\"\n[kubernetes.sysctls]\n@@ = \"1\"\n",
@@ -404,6 +431,43 @@ fn errors_name_the_file_line_and_a_fix() {
             "[run]\nid = \"ux-5\"\nranks = 3\n[slurm]\nnodes = 2\n",
             &[],
             &["run.toml:5:", "nodes", "ranks", "hint:"],
+        ),
+        (
+            "[run]\nid = \"ux-6\"\n[target]\ntls_ca = \"ca.pem\"\n[kubernetes]\nimage = \"x\"\n",
+            &["--platform", "k8s"],
+            &[
+                "run.toml:4:1: [target] tls_ca is a file path, which a Kubernetes pod cannot \
+                 read, and [kubernetes] has no tls_ca_configmap or tls_ca_secret",
+                "hint: put the CA bundle in the cluster and name it: kubectl -n default create \
+                 configmap ringload-ca --from-file=ca.crt=FILE, then [kubernetes] \
+                 tls_ca_configmap = \"ringload-ca\" (or tls_ca_secret for a Secret)",
+            ],
+        ),
+        (
+            "[run]\nid = \"ux-7\"\n[target]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
+             [kubernetes]\nimage = \"x\"\nnamespace = \"bench\"\ntls_ca_secret = \"ca\"\n",
+            &[],
+            &[
+                "run.toml:4:1: [target] tls_cert is a file path, which a Kubernetes pod",
+                "[kubernetes] has no tls_client_secret",
+                "kubectl -n bench create secret tls ringload-client --cert=CERT --key=KEY",
+            ],
+        ),
+        (
+            "[run]\nid = \"ux-8\"\n[target]\ntls_cert = \"c.pem\"\n[mpi]\n",
+            &[],
+            &[
+                "run.toml:4:1: [target] tls_cert is given without tls_key",
+                "hint: a client certificate needs its private key: add tls_key = \"FILE\"",
+            ],
+        ),
+        (
+            "[run]\nid = \"ux-9\"\n[target]\ntls_ca = \"ca.pem\"\ntls_insecure = true\n[slurm]\nnodes = 1\n",
+            &[],
+            &[
+                "run.toml:5:1: [target] tls_insecure = true turns verification off",
+                "hint: keep tls_ca and remove tls_insecure",
+            ],
         ),
     ];
     for (text, args, needles) in cases {

@@ -27,6 +27,9 @@ ringload = @ringload@
 protocol = "ais"
 endpoint = @endpoint@
 bucket = @bucket@
+tls_ca = @tls_ca@
+tls_cert = @tls_cert@
+tls_key = @tls_key@
 
 [workload]
 subdir = @subdir@
@@ -34,6 +37,8 @@ subdir = @subdir@
 [kubernetes]
 image = @image@
 results_pvc = "ringload-results"
+tls_ca_configmap = "ringload-ca"
+tls_client_secret = "ringload-client"
 
 [kubernetes.env]
 GOGC = "off"
@@ -92,6 +97,10 @@ fn image(s: &str) -> bool {
 
 const FIELDS: &[Field] = &[
     field("bucket", "[target] bucket", false, nul),
+    // File paths: the pods read the cluster's copies, so the manifests never show them.
+    field("tls_ca", "[target] tls_ca", false, path_line),
+    field("tls_cert", "[target] tls_cert", false, path_line),
+    field("tls_key", "[target] tls_key", false, path_line),
     field("subdir", "[workload] subdir", false, nul),
     field("env", "[kubernetes] env.HOSTILE", true, nul),
     field(
@@ -118,6 +127,9 @@ fn default(name: &str) -> &'static str {
         "ringload" => "ringload",
         "endpoint" => "http://ais-proxy.ais:51080",
         "bucket" => "ais://bench",
+        "tls_ca" => "ca.pem",
+        "tls_cert" => "client.crt",
+        "tls_key" => "client.key",
         "subdir" => "bench",
         "image" => "ghcr.io/acme/ringload:0.1.0",
         "env" => "plain",

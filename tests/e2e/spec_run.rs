@@ -1,7 +1,8 @@
 //! `ringload run --spec` end to end: specs drive real runs, ranks come from flags or the
 //! scheduler's environment, ranks of one run write disjoint names, `sampler = "distributed"`
 //! reads each object exactly once per epoch across the ranks, the start barrier and rank 0's
-//! `--merge` coordinate through the results directory, and bad specs fail with a line number.
+//! `--merge` coordinate through the results directory, bad specs fail with a line number, and
+//! a spec's TLS keys are refused by the run exactly as their flags are.
 
 use crate::common;
 
@@ -395,4 +396,56 @@ fn a_rank_that_ends_before_the_barrier_releases_the_others_at_once() {
     );
     let doc = result(&res.join("gone").join("rank-0.json"));
     r0.check(doc["stop_reason"] == "barrier", "rank 0's file says why");
+}
+
+#[test]
+fn tls_insecure_with_an_http_endpoint_is_refused_as_the_flag_is() {
+    let dir = Scratch::new("spec-tls-http");
+    let res = dir.path().join("r");
+    let endpoint = format!("http://127.0.0.1:{}", common::free_port());
+    let spec = write(
+        dir.path(),
+        "insecure.toml",
+        &format!(
+            "[run]\nid = \"tls-http\"\nresults_dir = {res:?}\n[target]\nendpoint = {endpoint:?}\n\
+             tls_insecure = true\n[workload]\nduration = \"1s\"\nnumworkers = 1\npctput = 100\n\
+             maxputs = 1\n"
+        ),
+    );
+    let by_spec = Run::new().spec(&spec).run();
+    let by_flag = Run::new()
+        .endpoint(&endpoint)
+        .flag("--tls-insecure")
+        .duration("1s")
+        .workers(1)
+        .pctput(100)
+        .maxputs(1)
+        .result(&dir.path().join("flag.json"))
+        .run();
+    by_flag.check(
+        by_flag.code() == 2,
+        "--tls-insecure with http:// is refused",
+    );
+    // The error and hint lines; where a value came from (`(from spec)`, `(from flag)`) is the
+    // one difference a run may show.
+    let refusal = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("error:") || l.trim_start().starts_with("hint:"))
+            .map(|l| l.replace("(from spec)", "(from flag)"))
+            .collect()
+    };
+    let want = refusal(&by_flag.stderr());
+    by_flag.check(
+        want.iter().any(|l| l.contains("--tls-insecure")),
+        "the refusal names the flag",
+    );
+    by_spec.check(
+        by_spec.code() == 2,
+        "the spec's tls_insecure is refused too",
+    );
+    by_spec.check(
+        refusal(&by_spec.stderr()) == want,
+        &format!("the same refusal as the flag's: {want:?}"),
+    );
 }

@@ -2,8 +2,9 @@
 //!
 //! Owns the mapping spec → template context, and the render-time rules that depend on the
 //! platform: a Kubernetes Job's name (`ringload-<id>`), the container's arguments, the
-//! `#SBATCH` lines, the results directory each platform writes to, and refusing a run id whose
-//! results directory already exists. Templates only place these values; they decide nothing.
+//! `#SBATCH` lines, the results directory each platform writes to, the TLS volumes of a pod
+//! (and refusing TLS files a pod cannot read), and refusing a run id whose results directory
+//! already exists. Templates only place these values; they decide nothing.
 
 use serde_json::{json, Value};
 
@@ -15,6 +16,11 @@ pub const K8S_RESULTS: &str = "/results";
 /// Where the ConfigMap is mounted inside a rank's pod, and the spec in it.
 pub const K8S_SPEC_DIR: &str = "/etc/ringload";
 pub const K8S_SPEC: &str = "/etc/ringload/run.toml";
+/// Where `[kubernetes] tls_ca_configmap` or `tls_ca_secret` is mounted (read-only); the bundle
+/// is the file named by its key.
+pub const K8S_TLS_CA_DIR: &str = "/etc/ringload/tls-ca";
+/// Where `[kubernetes] tls_client_secret` is mounted (read-only): `tls.crt` and `tls.key`.
+pub const K8S_TLS_CLIENT_DIR: &str = "/etc/ringload/tls-client";
 
 /// The Kubernetes objects' name for run `id`.
 pub fn job_name(id: &str) -> String {
@@ -176,14 +182,17 @@ fn kubernetes(l: &Loaded, ctx: &mut Value) -> Result<(), RenderError> {
             })
         })
         .collect();
-    let args = [
+    let mut args: Vec<String> = [
         "run",
         "--spec",
         K8S_SPEC,
         "--results-dir",
         K8S_RESULTS,
         "--merge",
-    ];
+    ]
+    .map(String::from)
+    .to_vec();
+    let (tls_ca, tls_client) = tls_volumes(l, k, &mut args)?;
     ctx["namespace"] = json!(k.namespace);
     ctx["image"] = json!(k.image);
     ctx["pull_policy"] = json!(k.pull_policy);
@@ -202,5 +211,73 @@ fn kubernetes(l: &Loaded, ctx: &mut Value) -> Result<(), RenderError> {
     ctx["command"] = json!([s.run.ringload]);
     ctx["args"] = json!(args);
     ctx["spec_mount_dir"] = json!(K8S_SPEC_DIR);
+    ctx["tls_ca"] = tls_ca;
+    ctx["tls_client"] = tls_client;
     Ok(())
+}
+
+/// The pod's TLS volumes (`null` when absent) and the `--tls-*` arguments pointing into them.
+/// A pod cannot read files named by `[target] tls_ca`, `tls_cert` or `tls_key` (they are paths
+/// where the spec was written), so those are refused unless a ConfigMap or Secret provides the
+/// same material; the mounted paths then override the spec's, as flags after `--spec` do.
+fn tls_volumes(
+    l: &Loaded,
+    k: &crate::spec::Kubernetes,
+    args: &mut Vec<String>,
+) -> Result<(Value, Value), RenderError> {
+    let t = &l.spec.target;
+    let ca = match k.tls_ca_source() {
+        Some((kind, name)) => {
+            let key = k.tls_ca_key();
+            args.extend(["--tls-ca".into(), format!("{K8S_TLS_CA_DIR}/{key}")]);
+            json!({
+                "configmap": kind == "configmap",
+                "name": name,
+                "key": key,
+                "mount_dir": K8S_TLS_CA_DIR,
+            })
+        }
+        None if t.tls_ca.is_some() => {
+            let fix = format!(
+                "put the CA bundle in the cluster and name it: kubectl -n {} create configmap \
+                 ringload-ca --from-file=ca.crt=FILE, then [kubernetes] tls_ca_configmap = \
+                 \"ringload-ca\" (or tls_ca_secret for a Secret)",
+                k.namespace
+            );
+            return Err(unreadable(l, "tls_ca", "tls_ca_configmap or tls_ca_secret", fix).into());
+        }
+        None => Value::Null,
+    };
+    let client = match &k.tls_client_secret {
+        Some(name) => {
+            for (flag, file) in [("--tls-cert", "tls.crt"), ("--tls-key", "tls.key")] {
+                args.extend([flag.into(), format!("{K8S_TLS_CLIENT_DIR}/{file}")]);
+            }
+            json!({ "name": name, "mount_dir": K8S_TLS_CLIENT_DIR })
+        }
+        None if t.tls_cert.is_some() => {
+            let fix = format!(
+                "put the client certificate in the cluster and name it: kubectl -n {} create \
+                 secret tls ringload-client --cert=CERT --key=KEY, then [kubernetes] \
+                 tls_client_secret = \"ringload-client\"",
+                k.namespace
+            );
+            return Err(unreadable(l, "tls_cert", "tls_client_secret", fix).into());
+        }
+        None => Value::Null,
+    };
+    Ok((ca, client))
+}
+
+/// `[target] key` names a file a pod cannot read, and no `[kubernetes] missing` provides it;
+/// `fix` says how to put it in the cluster.
+fn unreadable(l: &Loaded, key: &str, missing: &str, fix: String) -> crate::spec::SpecError {
+    l.error_at(
+        &["target", key],
+        format!(
+            "[target] {key} is a file path, which a Kubernetes pod cannot read, and \
+             [kubernetes] has no {missing}"
+        ),
+    )
+    .hint(fix)
 }

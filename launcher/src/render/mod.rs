@@ -291,4 +291,87 @@ args = ["--oversubscribe"]
             "bash out/run-mpi.sh"
         );
     }
+
+    fn tls(text: &str) -> Result<Vec<Rendered>, RenderError> {
+        let l = Loaded::parse(
+            Path::new("tls.toml"),
+            text.to_string(),
+            std::time::SystemTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        render(&l, Platform::Kubernetes, None)
+    }
+
+    #[test]
+    fn tls_sources_are_mounted_and_passed_as_flags() {
+        let job = |text: &str| tls(text).unwrap().remove(1).text;
+        let k = "[run]\nid = \"t\"\n[kubernetes]\nimage = \"x\"\n";
+        let j = job(&format!(
+            "{k}tls_ca_configmap = \"ais-ca\"\ntls_ca_key = \"b.pem\"\ntls_client_secret = \"cl\"\n"
+        ));
+        for want in [
+            "            - \"--tls-ca\"\n            - \"/etc/ringload/tls-ca/b.pem\"\n",
+            "            - \"--tls-cert\"\n            - \"/etc/ringload/tls-client/tls.crt\"\n",
+            "            - \"--tls-key\"\n            - \"/etc/ringload/tls-client/tls.key\"\n",
+            "            - name: \"tls-ca\"\n              mountPath: \"/etc/ringload/tls-ca\"\n              readOnly: true\n",
+            "        - name: \"tls-ca\"\n          configMap:\n            name: \"ais-ca\"\n            items:\n              - key: \"b.pem\"\n                path: \"b.pem\"\n",
+            "        - name: \"tls-client\"\n          secret:\n            secretName: \"cl\"\n",
+        ] {
+            assert!(j.contains(want), "{want}\nin\n{j}");
+        }
+        let j = job(&format!("{k}tls_ca_secret = \"ais-ca\"\n"));
+        assert!(
+            j.contains("          secret:\n            secretName: \"ais-ca\"\n            items:\n              - key: \"ca.crt\"\n"),
+            "{j}"
+        );
+        assert!(j.contains("\"/etc/ringload/tls-ca/ca.crt\""), "{j}");
+        assert!(
+            !j.contains("tls-client") && !j.contains("--tls-cert"),
+            "{j}"
+        );
+        // Nothing TLS without TLS keys.
+        assert!(!job(k).contains("tls"));
+    }
+
+    #[test]
+    fn tls_files_a_pod_cannot_read_are_refused() {
+        let k = "[kubernetes]\nimage = \"x\"\n";
+        let e = tls(&format!(
+            "[run]\nid = \"t\"\n[target]\ntls_ca = \"/etc/ca.pem\"\n{k}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("tls.toml:4:1: [target] tls_ca is a file"),
+            "{e}"
+        );
+        assert!(
+            e.contains(
+                "pod cannot read, and [kubernetes] has no tls_ca_configmap or tls_ca_secret"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("kubectl -n default create configmap"), "{e}");
+        assert!(
+            e.contains("create configmap ringload-ca --from-file=ca.crt=FILE"),
+            "{e}"
+        );
+        let e = tls(&format!(
+            "[run]\nid = \"t\"\n[target]\ntls_cert = \"c\"\ntls_key = \"k\"\n{k}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("tls.toml:4:1: [target] tls_cert is a file"),
+            "{e}"
+        );
+        assert!(e.contains("tls_client_secret = \"ringload-client\""), "{e}");
+        assert!(e.contains("[kubernetes] has no tls_client_secret"), "{e}");
+        // With the cluster's copies named, the spec's paths serve the other platforms.
+        let ok = format!(
+            "[run]\nid = \"t\"\n[target]\ntls_ca = \"/etc/ca.pem\"\ntls_cert = \"c\"\n\
+             tls_key = \"k\"\n{k}tls_ca_configmap = \"ca\"\ntls_client_secret = \"cl\"\n"
+        );
+        assert!(tls(&ok).is_ok());
+    }
 }

@@ -1,9 +1,9 @@
 //! Value checks for run specs: the names and strings each destination accepts.
 //!
 //! Owns the syntax rules that a TOML type cannot express: RFC 1123 names for Kubernetes
-//! objects, label keys and values, resource quantities, environment variable names, run ids
-//! that are safe as directory and object names, and the characters an `#SBATCH` directive may
-//! hold. Each returns `Err(hint)` describing the accepted form, so the caller can point at
+//! objects, ConfigMap keys, label keys and values, resource quantities, environment variable
+//! names, run ids that are safe as directory and object names, and the characters an `#SBATCH`
+//! directive may hold. Each returns `Err(hint)` describing the accepted form, so the caller can point at
 //! the line. Render quotes every string for its destination anyway; these checks make a bad
 //! name fail at render time instead of at `kubectl apply` or `sbatch`.
 
@@ -167,14 +167,17 @@ pub fn image(s: &str) -> Result<(), String> {
 }
 
 /// An endpoint URL by syntax alone (it is resolved where the ranks run, not where the spec is
-/// rendered): `http://host[:port][/path]`.
+/// rendered): `http://host[:port][/path]` or `https://host[:port][/path]`.
 pub fn endpoint(s: &str) -> Result<(), String> {
     let hint = || {
-        "an endpoint is http://host[:port], e.g. \"http://ais-proxy.ais.svc.cluster.local:51080\" \
-         (https is not supported yet)"
+        "an endpoint is http://host[:port] or https://host[:port], e.g. \
+         \"http://ais-proxy.ais.svc.cluster.local:51080\""
             .to_string()
     };
-    let rest = s.strip_prefix("http://").ok_or_else(hint)?;
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .ok_or_else(hint)?;
     let hostport = rest.split('/').next().unwrap_or("");
     let (host, port) = match hostport.rsplit_once(':') {
         Some((h, p)) if !p.contains(']') => (h, Some(p)),
@@ -187,6 +190,22 @@ pub fn endpoint(s: &str) -> Result<(), String> {
         && port.is_none_or(|p| p.parse::<u16>().is_ok())
         && !s.chars().any(|c| c.is_whitespace() || c.is_control());
     ok.then_some(()).ok_or_else(hint)
+}
+
+/// A key of a ConfigMap or Secret (Kubernetes' `IsConfigMapKey`): 1-253 of `[-._a-zA-Z0-9]`,
+/// not `.`, `..` or starting with `..`. It is also the file's name in the mounted volume.
+pub fn config_key(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        && s != "."
+        && !s.starts_with("..");
+    ok.then_some(()).ok_or_else(|| {
+        "a ConfigMap or Secret key is 1-253 letters, digits, '-', '_' or '.', not \".\" and \
+         not starting with \"..\" (e.g. \"ca.crt\")"
+            .into()
+    })
 }
 
 /// A sysctl name such as `net.core.somaxconn`, as Kubernetes accepts it: `.`- or
@@ -254,6 +273,16 @@ mod tests {
     }
 
     #[test]
+    fn config_keys() {
+        for ok in ["ca.crt", "ca-bundle.pem", "tls_ca", "-dash", ".hidden"] {
+            assert!(config_key(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "..x", "a/b", "a b", "ca\n", &"a".repeat(254)] {
+            assert!(config_key(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn sysctls() {
         for ok in [
             "net.core.somaxconn",
@@ -285,8 +314,12 @@ mod tests {
         ] {
             assert!(endpoint(ok).is_ok(), "{ok}");
         }
+        for ok in ["https://s3.us-east-1.amazonaws.com", "https://[::1]:8443/x"] {
+            assert!(endpoint(ok).is_ok(), "{ok}");
+        }
         for bad in [
-            "https://a",
+            "ftp://a",
+            "https://",
             "a:80",
             "http://",
             "http://a:x",

@@ -3,9 +3,10 @@
 //! Owns the spec's schema ([`Spec`] and its sections), loading it with errors that name the
 //! file, line and a fix ([`SpecError`]), the value checks made before anything is rendered
 //! ([`check`]), and resolving `id = "auto"` into a concrete, timestamped run id. The same spec
-//! drives `ringload run --spec` on one node and every `render` platform. Credentials appear
-//! only by reference (a Kubernetes Secret name, environment variable names); a key that looks
-//! like a credential value is refused with a hint.
+//! drives `ringload run --spec` on one node and every `render` platform. Credentials and TLS
+//! material appear only by reference (a Kubernetes Secret or ConfigMap name, environment
+//! variable names, file paths); a key that looks like a credential value, or PEM text where a
+//! file name belongs, is refused with a hint.
 //!
 //! `[workload]` holds `ringload run` flag names with their values; the binary checks them
 //! with the same parser as the command line ([`Spec::workload_entries`] keeps their lines).
@@ -84,8 +85,24 @@ pub struct TargetSection {
     /// AIS only: `xxhash` or `none` (checked against `ringload_core::kinds::CksumType`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cksum_type: Option<String>,
+    /// A PEM bundle of the CAs to trust (`--tls-ca`): a path where the ranks run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
+    /// Do not verify the server's certificate (`--tls-insecure`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tls_insecure: bool,
+    /// A client certificate chain (`--tls-cert`), with its key `tls_key` (`--tls-key`): paths
+    /// where the ranks run, never the PEM text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<String>,
     #[serde(default, skip_serializing_if = "Credentials::is_empty")]
     pub credentials: Credentials,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 /// `[target.credentials]`: references only, never values.
@@ -161,6 +178,40 @@ pub struct Kubernetes {
     pub env: BTreeMap<String, String>,
     #[serde(default = "one_day")]
     pub ttl_seconds_after_finished: u32,
+    /// A ConfigMap holding the CA bundle the ranks trust (the chart's `tls.caConfigMap`),
+    /// mounted read-only and passed as `--tls-ca`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_configmap: Option<String>,
+    /// Or a Secret holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_secret: Option<String>,
+    /// The bundle's key in that ConfigMap or Secret (the chart's `tls.bundleFile`; default
+    /// [`DEFAULT_CA_KEY`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_key: Option<String>,
+    /// A `kubernetes.io/tls` Secret (`tls.crt`, `tls.key`): the ranks' client certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_secret: Option<String>,
+}
+
+/// The key of the CA bundle in `[kubernetes] tls_ca_configmap` or `tls_ca_secret` when
+/// `tls_ca_key` is not given (cert-manager's and `kubectl create secret tls`'s name for it).
+pub const DEFAULT_CA_KEY: &str = "ca.crt";
+
+impl Kubernetes {
+    /// The CA bundle's source, if any: `("configmap" | "secret", its name)`.
+    pub fn tls_ca_source(&self) -> Option<(&'static str, &str)> {
+        match (&self.tls_ca_configmap, &self.tls_ca_secret) {
+            (Some(c), _) => Some(("configmap", c)),
+            (None, Some(s)) => Some(("secret", s)),
+            (None, None) => None,
+        }
+    }
+
+    /// The CA bundle's key in its ConfigMap or Secret.
+    pub fn tls_ca_key(&self) -> &str {
+        self.tls_ca_key.as_deref().unwrap_or(DEFAULT_CA_KEY)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -419,8 +470,13 @@ fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> SpecError {
     SpecError::new(file, msg).at(at).hint(hint)
 }
 
+/// A misspelt key that reads like a credential value (`token`, `secret_key`). `tls_*` keys
+/// name files (`tls_key` is a path), so their typos get the spelling hint.
 fn looks_like_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
+    if k.starts_with("tls_") {
+        return false;
+    }
     ["secret", "token", "password", "key"]
         .iter()
         .any(|w| k.contains(w))

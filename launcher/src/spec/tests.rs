@@ -126,7 +126,7 @@ fn bad_values_point_at_their_line() {
         ("[run]\nranks = 0\n", 2, "ranks"),
         ("[run]\nbarrier_timeout = \"soon\"\n", 2, "duration"),
         ("[run]\n[target]\nprotocol = \"ftp\"\n", 3, "one of"),
-        ("[run]\n[target]\nendpoint = \"https://x\"\n", 3, "endpoint"),
+        ("[run]\n[target]\nendpoint = \"ftp://x\"\n", 3, "endpoint"),
         ("[run]\n[workload]\nbucket = \"b\"\n", 3, "[target] bucket"),
         ("[run]\n[workload]\nnumworkers = [1]\n", 3, "single value"),
         (
@@ -216,4 +216,192 @@ fn civil_dates() {
         "run-20000229-000000-7f3a"
     );
     let _ = SystemTime::now();
+}
+
+const TLS: &str = r#"[run]
+id = "tls-1"
+
+[target]
+endpoint = "https://ais-proxy.ais:51443"
+tls_ca = "/etc/pki/ais-ca.pem"
+tls_cert = "client.crt"
+tls_key = "client.key"
+
+[kubernetes]
+image = "x"
+tls_ca_configmap = "ais-ca"
+tls_ca_key = "bundle.pem"
+tls_client_secret = "ringload-client"
+"#;
+
+#[test]
+fn tls_keys_parse_and_round_trip() {
+    let l = parse(TLS).unwrap();
+    let t = &l.spec.target;
+    assert_eq!(t.tls_ca.as_deref(), Some("/etc/pki/ais-ca.pem"));
+    assert_eq!(t.tls_cert.as_deref(), Some("client.crt"));
+    assert_eq!(t.tls_key.as_deref(), Some("client.key"));
+    assert!(!t.tls_insecure);
+    let k = l.spec.kubernetes.as_ref().unwrap();
+    assert_eq!(k.tls_ca_source(), Some(("configmap", "ais-ca")));
+    assert_eq!(k.tls_ca_key(), "bundle.pem");
+    assert_eq!(k.tls_client_secret.as_deref(), Some("ringload-client"));
+    let again: Spec = toml::from_str(&l.resolved_toml()).unwrap();
+    assert_eq!(again, l.spec);
+
+    let l = parse(
+        "[run]\n[target]\ntls_insecure = true\n[kubernetes]\nimage = \"x\"\ntls_client_secret = \"c\"\n",
+    )
+    .unwrap();
+    assert!(l.spec.target.tls_insecure);
+    assert!(l.resolved_toml().contains("tls_insecure = true"));
+    let k = l.spec.kubernetes.unwrap();
+    assert_eq!(k.tls_ca_source(), None);
+    let l = parse("[run]\n[kubernetes]\nimage = \"x\"\ntls_ca_secret = \"s\"\n").unwrap();
+    let k = l.spec.kubernetes.unwrap();
+    assert_eq!(k.tls_ca_source(), Some(("secret", "s")));
+    assert_eq!(k.tls_ca_key(), DEFAULT_CA_KEY);
+    // Off is the default and is not written back.
+    let l = parse("[run]\n[target]\ntls_insecure = false\n").unwrap();
+    assert!(!l.resolved_toml().contains("tls"));
+}
+
+#[test]
+fn tls_contradictions_and_bad_values_name_the_key_and_the_fix() {
+    let k = "[kubernetes]\nimage = \"x\"\n";
+    let cases: Vec<(String, usize, &[&str])> = vec![
+        (
+            "[run]\n[target]\ntls_cert = \"c.pem\"\n".into(),
+            3,
+            &[
+                "[target] tls_cert is given without tls_key",
+                "add tls_key = ",
+            ],
+        ),
+        (
+            "[run]\n[target]\ntls_key = \"k.pem\"\n".into(),
+            3,
+            &[
+                "[target] tls_key is given without tls_cert",
+                "add tls_cert = ",
+            ],
+        ),
+        (
+            "[run]\n[target]\ntls_ca = \"ca.pem\"\ntls_insecure = true\n".into(),
+            4,
+            &[
+                "[target] tls_insecure = true",
+                "tls_ca would never be used",
+                "remove tls_insecure",
+            ],
+        ),
+        (
+            "[run]\n[target]\ntls_ca = \"\"\n".into(),
+            3,
+            &["[target] tls_ca = \"\" is not valid", "a path on one line"],
+        ),
+        (
+            format!("[run]\n[target]\ntls_insecure = true\n{k}tls_ca_secret = \"ca\"\n"),
+            3,
+            &[
+                "[kubernetes] tls_ca_secret would never be used",
+                "remove tls_insecure",
+            ],
+        ),
+        (
+            format!("[run]\n{k}tls_ca_configmap = \"a\"\ntls_ca_secret = \"b\"\n"),
+            5,
+            &["both name the CA bundle", "keep one"],
+        ),
+        (
+            format!("[run]\n{k}tls_ca_key = \"ca.crt\"\n"),
+            4,
+            &[
+                "tls_ca_key is given without tls_ca_configmap or tls_ca_secret",
+                "hint:",
+            ],
+        ),
+        (
+            format!("[run]\n{k}tls_ca_configmap = \"Bad_Name\"\n"),
+            4,
+            &["[kubernetes] tls_ca_configmap = \"Bad_Name\"", "RFC 1123"],
+        ),
+        (
+            format!("[run]\n{k}tls_ca_secret = \"a b\"\n"),
+            4,
+            &["[kubernetes] tls_ca_secret", "RFC 1123"],
+        ),
+        (
+            format!("[run]\n{k}tls_client_secret = \"-x\"\n"),
+            4,
+            &["[kubernetes] tls_client_secret", "RFC 1123"],
+        ),
+        (
+            format!("[run]\n{k}tls_ca_configmap = \"a\"\ntls_ca_key = \"../x\"\n"),
+            5,
+            &["[kubernetes] tls_ca_key", "ConfigMap or Secret key"],
+        ),
+        (
+            "[run]\n[workload]\ntls_insecure = true\n".into(),
+            3,
+            &[
+                "[workload] tls_insecure does not belong here",
+                "[target] tls_insecure",
+            ],
+        ),
+        (
+            "[run]\n[workload]\ntls-ca = \"ca.pem\"\n".into(),
+            3,
+            &["does not belong here", "[target] tls_ca"],
+        ),
+        (
+            "[run]\n[target]\ntls_insecure = \"yes\"\n".into(),
+            3,
+            &["invalid type"],
+        ),
+        (
+            "[run]\n[target]\ntls_keyfile = \"k.pem\"\n".into(),
+            3,
+            &["unknown field `tls_keyfile`", "check the spelling"],
+        ),
+    ];
+    for (text, line, needles) in &cases {
+        let e = parse(text).expect_err(text);
+        assert_eq!(e.at.map(|a| a.0), Some(*line), "{text}: {e}");
+        for n in *needles {
+            assert!(e.to_string().contains(n), "{text}: {n:?} in {e}");
+        }
+    }
+}
+
+#[test]
+fn pem_text_where_a_file_belongs_is_refused_without_echoing_it() {
+    let pem = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg\\n-----END PRIVATE KEY-----";
+    for key in ["tls_ca", "tls_cert", "tls_key"] {
+        // The PEM check comes first: a lone tls_cert is refused for its text, not its pair.
+        let text = format!("[run]\n[target]\n{key} = \"{pem}\"\n");
+        let e = parse(&text).expect_err(&text);
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&format!("[target] {key} holds PEM text")),
+            "{msg}"
+        );
+        assert!(msg.contains("give its path"), "{msg}");
+        assert!(
+            !msg.contains("MIIEvQIBADANBg"),
+            "the key must not be echoed: {msg}"
+        );
+    }
+}
+
+#[test]
+fn https_endpoints_are_accepted() {
+    let l = parse(
+        "[run]\n[target]\nprotocol = \"s3\"\nendpoint = \"https://s3.us-east-1.amazonaws.com\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        l.spec.target.endpoint.as_deref(),
+        Some("https://s3.us-east-1.amazonaws.com")
+    );
 }

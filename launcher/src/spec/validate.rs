@@ -1,6 +1,7 @@
 //! The checks a spec passes before anything runs or renders: every value against the syntax
 //! its destination accepts ([`super::check`]) and the rules that tie sections together
-//! (Slurm's nodes × tasks = ranks, keys that belong to another section).
+//! (Slurm's nodes × tasks = ranks, keys that belong to another section, TLS settings that
+//! contradict each other).
 
 use ringload_core::kinds::{CksumType, Protocol, S3Addressing};
 
@@ -14,6 +15,10 @@ const RESERVED: &[(&str, &str)] = &[
     ("bucket", "[target] bucket"),
     ("s3-addressing", "[target] s3_addressing"),
     ("cksum-type", "[target] cksum_type"),
+    ("tls-ca", "[target] tls_ca"),
+    ("tls-insecure", "[target] tls_insecure"),
+    ("tls-cert", "[target] tls_cert"),
+    ("tls-key", "[target] tls_key"),
     (
         "rank",
         "the scheduler's environment (or `ringload run --rank`)",
@@ -136,6 +141,7 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
             field(&["target", "credentials", key], v, check::env_name)?;
         }
     }
+    tls(l)?;
     // [workload]
     for (key, value) in &s.workload {
         let flag = key.replace('_', "-");
@@ -295,6 +301,112 @@ fn kubernetes(l: &Loaded, k: &super::Kubernetes) -> Result<(), SpecError> {
     for (key, v) in &k.env {
         at(&["kubernetes", "env", key], key, check::env_name)?;
         at(&["kubernetes", "env", key], v, check::no_nul)?;
+    }
+    Ok(())
+}
+
+/// `[target] tls_*` and `[kubernetes] tls_*`: file paths that are paths (not PEM text), names
+/// Kubernetes accepts, and no contradiction (a certificate without its key, a CA with
+/// verification off, two CA sources, a key with no source).
+fn tls(l: &Loaded) -> Result<(), SpecError> {
+    let t = &l.spec.target;
+    for (key, v) in [
+        ("tls_ca", &t.tls_ca),
+        ("tls_cert", &t.tls_cert),
+        ("tls_key", &t.tls_key),
+    ] {
+        let Some(v) = v else { continue };
+        if v.contains("-----BEGIN") {
+            // The value is never echoed: it may be a private key.
+            return Err(l
+                .error_at(
+                    &["target", key],
+                    format!("[target] {key} holds PEM text, not a file name"),
+                )
+                .hint(
+                    "a spec never holds certificates or keys: save the PEM in a file every rank \
+                     can read and give its path, e.g. \"/etc/ringload/ca.pem\" (on Kubernetes, \
+                     name a ConfigMap or Secret instead: docs/operators.md, TLS endpoints)",
+                ));
+        }
+        value(l, &["target", key], v, check::path)?;
+    }
+    let pair = |has: &str, missing: &str| {
+        l.error_at(
+            &["target", has],
+            format!("[target] {has} is given without {missing}"),
+        )
+        .hint(format!(
+            "a client certificate needs its private key: add {missing} = \"FILE\" (PEM), or \
+             remove {has}"
+        ))
+    };
+    match (&t.tls_cert, &t.tls_key) {
+        (Some(_), None) => return Err(pair("tls_cert", "tls_key")),
+        (None, Some(_)) => return Err(pair("tls_key", "tls_cert")),
+        _ => {}
+    }
+    if t.tls_insecure && t.tls_ca.is_some() {
+        return Err(l
+            .error_at(
+                &["target", "tls_insecure"],
+                "[target] tls_insecure = true turns verification off, so tls_ca would never be \
+                 used",
+            )
+            .hint(
+                "keep tls_ca and remove tls_insecure (verify against that CA), or remove tls_ca",
+            ));
+    }
+    let Some(k) = &l.spec.kubernetes else {
+        return Ok(());
+    };
+    for (key, v) in [
+        ("tls_ca_configmap", &k.tls_ca_configmap),
+        ("tls_ca_secret", &k.tls_ca_secret),
+        ("tls_client_secret", &k.tls_client_secret),
+    ] {
+        if let Some(v) = v {
+            value(l, &["kubernetes", key], v, check::rfc1123_subdomain)?;
+        }
+    }
+    if let Some(v) = &k.tls_ca_key {
+        value(l, &["kubernetes", "tls_ca_key"], v, check::config_key)?;
+    }
+    if k.tls_ca_configmap.is_some() && k.tls_ca_secret.is_some() {
+        return Err(l
+            .error_at(
+                &["kubernetes", "tls_ca_secret"],
+                "[kubernetes] tls_ca_configmap and tls_ca_secret both name the CA bundle",
+            )
+            .hint("keep one: the ranks trust one bundle"));
+    }
+    if k.tls_ca_key.is_some() && k.tls_ca_source().is_none() {
+        return Err(l
+            .error_at(
+                &["kubernetes", "tls_ca_key"],
+                "[kubernetes] tls_ca_key is given without tls_ca_configmap or tls_ca_secret",
+            )
+            .hint(
+                "tls_ca_key is the bundle's key inside that ConfigMap or Secret: name it, e.g. \
+                 tls_ca_configmap = \"ringload-ca\", or remove tls_ca_key",
+            ));
+    }
+    if let (true, Some(_)) = (t.tls_insecure, k.tls_ca_source()) {
+        let key = match k.tls_ca_configmap {
+            Some(_) => "tls_ca_configmap",
+            None => "tls_ca_secret",
+        };
+        return Err(l
+            .error_at(
+                &["target", "tls_insecure"],
+                format!(
+                    "[target] tls_insecure = true turns verification off, so [kubernetes] {key} \
+                     would never be used"
+                ),
+            )
+            .hint(format!(
+                "keep {key} and remove tls_insecure (verify against that CA), or remove {key}"
+            )));
     }
     Ok(())
 }
