@@ -34,6 +34,8 @@ pub const TLS_CONN_BYTES: usize = 8 * 1024 + 2 * (16 * 1024 + 256) + 64 * 1024;
 /// One connection's TLS session.
 pub(crate) struct Tls {
     conn: ServerConnection,
+    /// The connection ends with a TCP reset (the `reset` fault): no `close_notify`.
+    abrupt: bool,
 }
 
 /// The socket as rustls's reader and writer (non-blocking; `EINTR` retried).
@@ -66,6 +68,7 @@ impl Tls {
     pub(crate) fn new(config: &Arc<ServerConfig>) -> Result<Box<Self>, rustls::Error> {
         Ok(Box::new(Self {
             conn: ServerConnection::new(Arc::clone(config))?,
+            abrupt: false,
         }))
     }
 
@@ -129,8 +132,17 @@ impl Tls {
         Ok(true)
     }
 
-    /// Queues `close_notify` (once), so the client sees a clean end of the session.
+    /// Queues `close_notify` (once), so the client sees a clean end of the session, unless
+    /// the connection is to end with a reset ([`Tls::abrupt`]).
     pub(crate) fn close_notify(&mut self) {
-        self.conn.send_close_notify();
+        if !self.abrupt {
+            self.conn.send_close_notify();
+        }
+    }
+
+    /// The connection will end with a TCP reset: what is queued still goes out, but no
+    /// `close_notify`, so the client sees the reset, not a clean end.
+    pub(crate) fn abrupt(&mut self) {
+        self.abrupt = true;
     }
 }

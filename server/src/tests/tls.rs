@@ -1,7 +1,8 @@
 //! The target over https, with a throwaway CA and a blocking rustls client trusting it:
 //! PUT then GET with exact byte counts on the http and S3 dialects, keep-alive and large
 //! bodies on one TLS connection, session resumption on a second connection, an AIS cluster
-//! redirecting to `https://` targets, the stats endpoint, and a plaintext client refused.
+//! redirecting to `https://` targets, the stats endpoint, cut answers (a truncated body ends
+//! with `close_notify`, a reset without it), and a plaintext client refused.
 
 use std::net::SocketAddr;
 
@@ -245,4 +246,31 @@ fn tls_plaintext_request_is_refused_and_the_target_serves_on() {
     let config = client_config(&certs.ca);
     let mut c = connect(h.local_addr(), &config);
     assert_eq!(c.req("GET", "b/x", "", b"").body, expected("b/x", 0, 10));
+}
+
+#[test]
+fn tls_faults_truncate_cleanly_and_reset_abruptly() {
+    let certs = certs();
+    let config = client_config(&certs.ca);
+    for (spec, clean) in [("truncate=100%", true), ("reset=100%", false)] {
+        let h = start(ServeConfig {
+            cores: 1,
+            faults: Faults::parse(spec).unwrap(),
+            tls: Some(Arc::clone(&certs.server)),
+            ..ServeConfig::default()
+        })
+        .unwrap();
+        h.insert("b/o", 100_000);
+        let mut c = connect(h.local_addr(), &config);
+        c.send(b"GET /b/o HTTP/1.1\r\nHost: t\r\n\r\n");
+        let (status, _) = c.read_head();
+        assert_eq!(status, 200, "{spec}");
+        let mut got = Vec::new();
+        let end = c.r.read_to_end(&mut got);
+        // A clean end is the server's close_notify; anything else is a reset (or the EOF
+        // rustls reports when no close_notify came).
+        assert_eq!(end.is_ok(), clean, "{spec}: {end:?}");
+        assert!(got.len() < 100_000, "{spec}");
+        assert!(got == expected("b/o", 0, got.len()), "{spec}");
+    }
 }
