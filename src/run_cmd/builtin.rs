@@ -236,3 +236,72 @@ pub fn check_budget(w: &Workload, builtin: bool, prefill: u64) -> Result<Need, B
         &budget::Limits::read(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use ringload_net::tls::rustls::{ClientConnection, StreamOwned};
+
+    use super::*;
+    use crate::exit::Exit;
+
+    /// `run --tls`: each built-in target serves https with the throwaway certificate, and the
+    /// run's client configuration (verification on) trusts it, for 127.0.0.1 and localhost.
+    #[test]
+    fn tls_builtin_targets_serve_https_that_the_run_trusts() {
+        for protocol in [Protocol::Ais, Protocol::S3] {
+            let (served, client) = throwaway_tls(ClientOptions::default()).unwrap();
+            assert!(client.verified);
+            assert_eq!(client.roots, tls::Roots::Throwaway);
+            let w = Workload {
+                protocol,
+                ..Workload::default()
+            };
+            let b = Builtin::start(&w, Some(served)).unwrap();
+            let url = b.url();
+            let addr = url.strip_prefix("https://").expect("an https URL");
+            for host in ["127.0.0.1", "localhost"] {
+                let sock = TcpStream::connect(addr).unwrap();
+                sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                    .unwrap();
+                let name = tls::server_name(host).unwrap();
+                let conn = ClientConnection::new(Arc::clone(&client.config), name).unwrap();
+                let mut s = StreamOwned::new(conn, sock);
+                s.write_all(b"GET /v1/ringload/stats HTTP/1.1\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+                let mut got = Vec::new();
+                s.read_to_end(&mut got).unwrap();
+                let got = String::from_utf8_lossy(&got);
+                assert!(
+                    got.starts_with("HTTP/1.1 200 "),
+                    "{protocol:?} {host}: {got}"
+                );
+                assert!(got.contains(&format!("\"url\":\"{url}\"")), "{got}");
+            }
+        }
+    }
+
+    /// The user's own client settings still apply (a bad one is refused naming its flag).
+    #[test]
+    fn tls_builtin_keeps_the_users_client_settings() {
+        let (_, client) = throwaway_tls(ClientOptions {
+            insecure: true,
+            ..ClientOptions::default()
+        })
+        .unwrap();
+        assert!(!client.verified);
+        let err = throwaway_tls(ClientOptions {
+            cert: Some("/nonexistent/cert.pem".into()),
+            ..ClientOptions::default()
+        })
+        .err()
+        .expect("a client certificate without its key is refused");
+        assert_eq!(err.exit(), Exit::Usage);
+        let CmdError::Msg { msg, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert!(msg.starts_with("--tls-cert: "), "{msg}");
+    }
+}
