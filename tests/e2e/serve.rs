@@ -2,7 +2,8 @@
 //! its 5 listeners, takes a PUT through a proxy (redirect followed by hand), reports it in the
 //! stats endpoint, and stops on SIGTERM; bad serve flags exit 2 naming the problem; an S3
 //! target started with `--bucket` takes a PUT run and a GET run into it; `--tls-cert` and
-//! `--tls-key` serve https (the line says so) and bad ones exit 2 naming the flag.
+//! `--tls-key` serve https (the line says so) and bad ones exit 2 naming the flag; `run --tls`
+//! without a target says it loads the built-in target over TLS, at an https URL.
 
 use crate::common;
 
@@ -388,4 +389,30 @@ fn serve_tls_prints_an_https_url_and_serves_it() {
     let body: serde_json::Value = serde_json::from_str(got.split("\r\n\r\n").nth(1).unwrap())
         .unwrap_or_else(|e| panic!("{got}: {e}"));
     assert_eq!(body["url"], url);
+}
+
+/// The note line of `run --tls` without a target, for plain HTTP and the AIS cluster. (What
+/// the run then measures over TLS is the TLS run tests' concern.)
+#[test]
+fn run_tls_notes_the_builtin_target_over_tls() {
+    for (protocol, what) in [("http", "built-in target"), ("ais", "built-in ais target")] {
+        let run = common::run::Run::new()
+            .protocol(protocol)
+            .flag("--tls")
+            .arg("--prefill", 5)
+            .size("1K")
+            .workers(1)
+            .duration("1s")
+            .run();
+        let err = run.stderr();
+        let want =
+            format!("note: nothing names a target: loading the {what} at https://127.0.0.1:");
+        let line = err.lines().find(|l| l.starts_with(&want));
+        run.check(line.is_some(), &format!("a line starting {want:?}"));
+        let port = line.unwrap()[want.len()..].strip_suffix(" over TLS");
+        run.check(
+            port.is_some_and(|p| p.parse::<u16>().is_ok()),
+            "the note names the https URL, then says over TLS",
+        );
+    }
 }
