@@ -296,8 +296,7 @@ mod tests {
             cert: Some("/nonexistent/cert.pem".into()),
             ..ClientOptions::default()
         })
-        .err()
-        .expect("a client certificate without its key is refused");
+        .expect_err("a client certificate without its key is refused");
         assert_eq!(err.exit(), Exit::Usage);
         let CmdError::Msg { msg, .. } = err else {
             panic!("{err:?}")
