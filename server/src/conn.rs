@@ -5,9 +5,9 @@
 //! close`), handing each complete request to its handler (`object`, `cluster`, `ais`, `s3`,
 //! `stats`, `respond`), and carrying out faults (cut bodies, resets, held answers). On an
 //! https listener the connection's TLS session (`tls`) sits between the socket and these
-//! buffers. The
-//! reactor calls [`Conn::drive`] on readiness; `drive` works until the socket would block, the
-//! connection must close, its fairness budget is spent, or a delayed answer is held.
+//! buffers. The reactor calls [`Conn::drive`] on readiness; `drive` works until the socket
+//! would block, the connection must close, its fairness budget is spent, or a delayed answer
+//! is held.
 //!
 //! Why this shape: sockets are registered edge-triggered once and never re-armed, so `drive`
 //! must always run to `EAGAIN` (or report [`Drive::Yield`] so the reactor revisits it).
