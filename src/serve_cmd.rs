@@ -2,10 +2,13 @@
 //! listener, or an AIS cluster of proxies and targets) and serve until a signal.
 //!
 //! Owns: the flag combinations that make no sense (cluster sizes without AIS, S3 keys or
-//! `--bucket` without S3), merging repeated `--fault` values, and the single place where S3 keys become the auth
-//! hook ([`s3_auth_hook`]). Ends `Ok` when stopped by a signal; a bad flag combination is a
-//! usage error, a target that could not start a failure.
+//! `--bucket` without S3, `--tls-cert` without `--tls-key`), merging repeated `--fault`
+//! values, the single place where S3 keys become the auth hook ([`s3_auth_hook`]), and
+//! reading the TLS certificate and key (after the checks, as the first file `serve` opens).
+//! Ends `Ok` when stopped by a signal; a bad flag combination or certificate file is a usage
+//! error, a target that could not start a failure.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use ringload_server::{
@@ -26,7 +29,11 @@ pub fn serve(a: ServeArgs) -> Result<(), CmdError> {
     if let Err(e) = ringload_engine::budget::raise_nofile() {
         eprintln!("note: cannot raise the descriptor limit (ulimit -n) to its hard limit: {e}");
     }
-    let cfg = config(&a).map_err(CmdError::usage)?;
+    let mut cfg = config(&a).map_err(CmdError::usage)?;
+    if let Some((cert, key)) = tls_files(&a).map_err(CmdError::usage)? {
+        // The error names the flag whose file is wrong, and why.
+        cfg.tls = Some(ringload_net::tls::server(cert, key).map_err(CmdError::usage)?);
+    }
     let served = match cfg.protocol {
         ServeProtocol::Ais => ringload_server::serve_cluster_forever(ClusterConfig {
             proxies: a.proxies.unwrap_or(1),
@@ -63,6 +70,7 @@ fn config(a: &ServeArgs) -> Result<ServeConfig, String> {
     for b in &a.buckets {
         ringload_engine::s3::validate_bucket(b).map_err(|e| format!("--bucket {b}: {e}"))?;
     }
+    tls_files(a)?;
     if a.page_size == 0 {
         return Err("--page-size 0 is too small: use at least 1".into());
     }
@@ -78,7 +86,25 @@ fn config(a: &ServeArgs) -> Result<ServeConfig, String> {
         faults,
         s3_auth: s3_auth_hook(a)?,
         buckets: a.buckets.clone(),
+        tls: None,
     })
+}
+
+/// `--tls-cert` and `--tls-key`: both (serve https), or neither (plain http).
+fn tls_files(a: &ServeArgs) -> Result<Option<(&Path, &Path)>, String> {
+    const NEITHER: &str = "or give neither to serve plain http";
+    match (&a.tls_cert, &a.tls_key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => Ok(Some((cert, key))),
+        (Some(_), None) => Err(format!(
+            "--tls-key is missing: --tls-cert FILE needs the certificate's private key, \
+             --tls-key FILE ({NEITHER})"
+        )),
+        (None, Some(_)) => Err(format!(
+            "--tls-cert is missing: --tls-key FILE needs its certificate chain, \
+             --tls-cert FILE ({NEITHER})"
+        )),
+    }
 }
 
 /// The one place where `--access-key/--secret-key` become the S3 auth hook.

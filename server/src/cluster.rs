@@ -9,8 +9,9 @@
 //!
 //! Invariants: proxies own no objects and never fault; GET/HEAD are redirected with 301,
 //! PUT/DELETE with 307, to `http://<target><same path>?<same query>&pid=<proxy id>&utm=<unix
-//! ns>`, the target chosen by HRW over `bucket/object` (so [`ClusterHandle::insert`] places an
-//! object where a GET through any proxy will look). Buckets are one set for all listeners.
+//! ns>` (`https://` when the cluster serves TLS, as every listener then does), the target
+//! chosen by HRW over `bucket/object` (so [`ClusterHandle::insert`] places an object where a
+//! GET through any proxy will look). Buckets are one set for all listeners.
 //! Every listener is its own server (own cores, counters and stop); targets start first.
 
 use std::net::SocketAddr;
@@ -23,7 +24,9 @@ use super::respond::Reply;
 use super::route::ObjOp;
 use super::stats::ListenerStats;
 use super::store::Stores;
-use super::{bind, spawn, sys, validate, ServeConfig, ServeError, ServeProtocol, ServerHandle};
+use super::{
+    bind, spawn, sys, url_of, validate, ServeConfig, ServeError, ServeProtocol, ServerHandle,
+};
 
 /// Most proxies, and most targets, one cluster starts.
 pub const MAX_CLUSTER_NODES: usize = 64;
@@ -71,6 +74,7 @@ pub fn start_cluster(cfg: ClusterConfig) -> Result<ClusterHandle, ServeError> {
         }
     }
     let cores = validate(&cfg.base)?;
+    let tls = cfg.base.tls.is_some();
     let mut bound = Vec::with_capacity(cfg.proxies + cfg.targets);
     for i in 0..cfg.proxies + cfg.targets {
         bound.push(bind(addr_of(cfg.base.listen, i)?, cores)?);
@@ -80,7 +84,7 @@ pub fn start_cluster(cfg: ClusterConfig) -> Result<ClusterHandle, ServeError> {
         .iter()
         .enumerate()
         .map(|(j, b)| TargetRef {
-            url: format!("http://{}", b.addr).into(),
+            url: url_of(b.addr, tls).into(),
             seed: Cluster::seed(&format!("t{}", j + 1)),
             store: Arc::new(Stores::new()),
         })
@@ -110,28 +114,32 @@ pub fn start_cluster(cfg: ClusterConfig) -> Result<ClusterHandle, ServeError> {
             t.url.to_string(),
             Arc::clone(&t.store),
         );
-        handle.targets.push(spawn(b, Node::new(node))?);
+        handle
+            .targets
+            .push(spawn(b, Node::new(node), cfg.base.tls.clone())?);
     }
     for (i, b) in bound.into_iter().enumerate() {
-        let url = format!("http://{}", b.addr);
+        let url = url_of(b.addr, tls);
         let node = spec(
             Role::Proxy,
             format!("p{}", i + 1),
             url,
             Arc::new(Stores::new()),
         );
-        handle.proxies.push(spawn(b, Node::new(node))?);
+        handle
+            .proxies
+            .push(spawn(b, Node::new(node), cfg.base.tls.clone())?);
     }
     Ok(handle)
 }
 
 impl ClusterHandle {
-    /// `http://IP:PORT` of every proxy, in id order (`p1`, `p2`, ...).
+    /// `http(s)://IP:PORT` of every proxy, in id order (`p1`, `p2`, ...).
     pub fn proxy_urls(&self) -> Vec<String> {
         self.proxies.iter().map(ServerHandle::url).collect()
     }
 
-    /// `http://IP:PORT` of every target, in id order (`t1`, `t2`, ...). Test support.
+    /// `http(s)://IP:PORT` of every target, in id order (`t1`, `t2`, ...). Test support.
     #[cfg(test)]
     pub fn target_urls(&self) -> Vec<String> {
         self.targets.iter().map(ServerHandle::url).collect()

@@ -3,9 +3,11 @@
 //! Owns: the per-connection buffers and the request/response sequencing (keep-alive,
 //! pipelining, `Expect: 100-continue`, `Content-Length` and chunked bodies, `Connection:
 //! close`), handing each complete request to its handler (`object`, `cluster`, `ais`, `s3`,
-//! `stats`, `respond`), and carrying out faults (cut bodies, resets, held answers). The
-//! reactor calls [`Conn::drive`] on readiness; `drive` works until the socket would block, the
-//! connection must close, its fairness budget is spent, or a delayed answer is held.
+//! `stats`, `respond`), and carrying out faults (cut bodies, resets, held answers). On an
+//! https listener the connection's TLS session (`tls`) sits between the socket and these
+//! buffers. The reactor calls [`Conn::drive`] on readiness; `drive` works until the socket
+//! would block, the connection must close, its fairness budget is spent, or a delayed answer
+//! is held.
 //!
 //! Why this shape: sockets are registered edge-triggered once and never re-armed, so `drive`
 //! must always run to `EAGAIN` (or report [`Drive::Yield`] so the reactor revisits it).
@@ -14,8 +16,9 @@
 //! - No allocation per request: the receive buffer, the response-head buffer and the name
 //!   buffer are allocated once per connection and reused.
 //! - Object request bodies are never copied when they exceed what is already buffered: the rest
-//!   is dropped in the kernel with `recv(MSG_TRUNC)`. Control request bodies (bucket calls,
-//!   lists) are kept, up to [`MAX_CONTROL_BODY`] (413 beyond).
+//!   is dropped in the kernel with `recv(MSG_TRUNC)` (over TLS, where bytes must be decrypted,
+//!   they are read into the receive buffer and dropped there). Control request bodies (bucket
+//!   calls, lists) are kept, up to [`MAX_CONTROL_BODY`] (413 beyond).
 //! - A request whose route does not want its body (redirect, refusal) and that asked
 //!   `Expect: 100-continue` is answered at once and the connection closed, the body unread.
 //! - While an answer is held (delay fault), nothing is sent or read on the connection.
@@ -33,6 +36,7 @@ use super::pattern::{doubled_pattern, PATTERN_LEN};
 use super::reactor::Shared;
 use super::request::{self, Status};
 use super::sys;
+use super::tls::Tls;
 
 /// Receive buffer per connection (bytes): net's largest request head, since a head must fit
 /// in the buffer whole.
@@ -141,10 +145,12 @@ pub(crate) struct Conn {
     pub(super) hold: Option<Instant>,
     /// The reactor already has a timer for `hold`.
     timer_armed: bool,
+    /// The TLS session of an https listener's connection (see `tls`).
+    pub(super) tls: Option<Box<Tls>>,
 }
 
 impl Conn {
-    pub(crate) fn new(fd: OwnedFd) -> Self {
+    pub(crate) fn new(fd: OwnedFd, tls: Option<Box<Tls>>) -> Self {
         Self {
             fd,
             rbuf: vec![0u8; READ_BUF_BYTES].into_boxed_slice(),
@@ -161,6 +167,7 @@ impl Conn {
             scratch: Vec::new(),
             hold: None,
             timer_armed: false,
+            tls,
         }
     }
 
@@ -175,6 +182,7 @@ impl Conn {
             && self.out_sent == self.out.len()
             && self.stream.is_none()
             && self.hold.is_none()
+            && !self.tls.as_ref().is_some_and(|t| t.pending())
     }
 
     /// Makes all the progress the socket allows (see the module doc).
@@ -212,7 +220,7 @@ impl Conn {
                 }
             }
             match self.phase {
-                Phase::Closing => return Drive::Close,
+                Phase::Closing => return self.close_tls(ctr),
                 Phase::Head if self.rpos < self.rend => {
                     if requests == 0 {
                         return Drive::Yield;
@@ -252,11 +260,11 @@ impl Conn {
             }
             let result = match self.phase {
                 Phase::Body(BodyState::Fixed(left) | BodyState::ChunkData(left))
-                    if self.rpos == self.rend && !self.req.capture =>
+                    if self.rpos == self.rend && !self.req.capture && self.tls.is_none() =>
                 {
                     self.discard(left, ctr, &mut budget)
                 }
-                _ => self.fill(),
+                _ => self.fill(&mut budget),
             };
             match result {
                 Ok((n, asked)) if trust_short_reads && n > 0 && n < asked => drained = true,
@@ -284,9 +292,28 @@ impl Conn {
         }
     }
 
+    /// Ends a closing connection: a TLS one sends `close_notify` and any queued ciphertext
+    /// first (waiting for write readiness if the socket is full).
+    fn close_tls(&mut self, ctr: &CoreCounters) -> Drive {
+        let Some(tls) = self.tls.as_deref_mut() else {
+            return Drive::Close;
+        };
+        tls.close_notify();
+        match tls.push(&self.fd) {
+            Ok(false) => Drive::Blocked,
+            Ok(true) => Drive::Close,
+            Err(_) => {
+                ctr.error();
+                Drive::Close
+            }
+        }
+    }
+
     /// Reads into the receive buffer, compacting it first; returns (got, asked). A full buffer
-    /// is reported as `OutOfMemory` (the head or chunk line does not fit).
-    fn fill(&mut self) -> io::Result<(usize, usize)> {
+    /// is reported as `OutOfMemory` (the head or chunk line does not fit). Decrypted bytes
+    /// count against `budget` (a TLS request body is read, not dropped in the kernel), and
+    /// never as a short read: rustls may hold more than it handed over.
+    fn fill(&mut self, budget: &mut u64) -> io::Result<(usize, usize)> {
         if self.rpos == self.rend {
             self.rpos = 0;
             self.rend = 0;
@@ -299,6 +326,12 @@ impl Conn {
             return Err(io::ErrorKind::OutOfMemory.into());
         }
         let asked = self.rbuf.len() - self.rend;
+        if let Some(tls) = self.tls.as_deref_mut() {
+            let n = tls.recv(&self.fd, &mut self.rbuf[self.rend..])?;
+            self.rend += n;
+            *budget = budget.saturating_sub(n as u64);
+            return Ok((n, n));
+        }
         let n = sys::recv(self.fd.as_raw_fd(), &mut self.rbuf[self.rend..])?;
         self.rend += n;
         Ok((n, asked))
@@ -423,7 +456,11 @@ impl Conn {
             if head.is_empty() && body.is_empty() {
                 return Flush::Yield; // budget spent mid-body
             }
-            match sys::send2(self.fd.as_raw_fd(), head, body) {
+            let sent = match self.tls.as_deref_mut() {
+                None => sys::send2(self.fd.as_raw_fd(), head, body),
+                Some(tls) => tls.send(&self.fd, head, body),
+            };
+            match sent {
                 Ok(0) => return Flush::Failed,
                 Ok(n) => {
                     let from_head = n.min(head.len());

@@ -152,6 +152,9 @@ impl Conn {
                         End::Reset => {
                             // Best effort: without it the close is a FIN, still a short body.
                             let _ = sys::set_linger_zero(self.fd.as_raw_fd());
+                            if let Some(tls) = self.tls.as_deref_mut() {
+                                tls.abrupt();
+                            }
                             next = Phase::Closing;
                         }
                     }

@@ -11,7 +11,7 @@
 //! paged lists), `provider` (AIS bucket providers: `ais` and the emulated clouds), `store` (key
 //! -> size, checksum, one store per provider), `fault` (`--fault`), `stats` and `counters`,
 //! `pattern` (object bytes), `sys` (the syscalls, from `ringload_net::sys`, which holds their
-//! `unsafe`).
+//! `unsafe`), `tls` (a connection's TLS session, for https listeners).
 //!
 //! Why: it is the "infinitely fast storage" that shows a client's own ceiling, so it is thread
 //! per core (one pinned thread, one epoll instance and one `SO_REUSEPORT` listener per core),
@@ -51,6 +51,8 @@ mod store;
 mod sys;
 #[cfg(test)]
 mod tests;
+mod tls;
+pub use tls::TLS_CONN_BYTES;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -106,6 +108,9 @@ pub struct ServeConfig {
     /// Buckets that exist from the start (the stand-alone server: `serve --protocol s3
     /// --bucket`; a cluster's AIS buckets are created by its clients).
     pub buckets: Vec<String>,
+    /// Serve https with this configuration (`ringload_net::tls::server`); every listener of a
+    /// cluster uses it, and its URLs say `https://`. `None` serves plain HTTP.
+    pub tls: Option<Arc<ringload_net::tls::rustls::ServerConfig>>,
 }
 
 impl Default for ServeConfig {
@@ -118,6 +123,7 @@ impl Default for ServeConfig {
             faults: Faults::default(),
             s3_auth: None,
             buckets: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -132,6 +138,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("faults", &self.faults)
             .field("s3_auth", &self.s3_auth.as_ref().map(|_| "hook"))
             .field("buckets", &self.buckets)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -274,8 +281,18 @@ fn bind(listen: SocketAddr, cores: usize) -> Result<Bound, ServeError> {
     Ok(Bound { listeners, addr })
 }
 
-/// Starts one core per bound socket, serving as `node`.
-fn spawn(bound: Bound, node: Node) -> Result<ServerHandle, ServeError> {
+/// The URL of a listener at `addr`: `https://` when it serves TLS.
+fn url_of(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{addr}")
+}
+
+/// Starts one core per bound socket, serving as `node` (over TLS when `tls` is set).
+fn spawn(
+    bound: Bound,
+    node: Node,
+    tls: Option<Arc<ringload_net::tls::rustls::ServerConfig>>,
+) -> Result<ServerHandle, ServeError> {
     // Build the pattern now, not inside the first request.
     pattern::doubled_pattern();
     let counters: Vec<Arc<CoreCounters>> = (0..bound.listeners.len())
@@ -286,6 +303,7 @@ fn spawn(bound: Bound, node: Node) -> Result<ServerHandle, ServeError> {
         stop: AtomicBool::new(false),
         wake: sys::eventfd().map_err(setup("stop eventfd"))?,
         counters: counters.clone(),
+        tls,
     });
     let mut handle = ServerHandle {
         addr: bound.addr,
@@ -318,7 +336,7 @@ fn spawn(bound: Bound, node: Node) -> Result<ServerHandle, ServeError> {
 pub fn start(cfg: ServeConfig) -> Result<ServerHandle, ServeError> {
     let cores = validate(&cfg)?;
     let bound = bind(cfg.listen, cores)?;
-    let url = format!("http://{}", bound.addr);
+    let url = url_of(bound.addr, cfg.tls.is_some());
     let store = Arc::new(Stores::new());
     let buckets = cfg.buckets.clone();
     let cluster = Arc::new(Cluster::new(vec![TargetRef {
@@ -337,7 +355,7 @@ pub fn start(cfg: ServeConfig) -> Result<ServerHandle, ServeError> {
         page_size: cfg.page_size,
         s3_auth: cfg.s3_auth,
     });
-    let handle = spawn(bound, node)?;
+    let handle = spawn(bound, node, cfg.tls)?;
     for b in &buckets {
         handle.create_bucket(b);
     }
@@ -357,9 +375,9 @@ impl ServerHandle {
         self.addr
     }
 
-    /// `http://IP:PORT` (IPv6 in brackets).
+    /// `http://IP:PORT`, or `https://` when it serves TLS (IPv6 in brackets).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.shared.node.url.to_string()
     }
 
     /// Number of serving threads.

@@ -44,7 +44,7 @@ impl Role {
 
 /// One target as every listener sees it.
 pub(crate) struct TargetRef {
-    /// `http://IP:PORT`.
+    /// `http://IP:PORT` (`https://` over TLS).
     pub(crate) url: Box<str>,
     /// HRW weight seed, derived from the target's id.
     pub(crate) seed: u64,

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use ringload_net::tls::rustls::ServerConfig;
 use socket2::Socket;
 
 use super::conn::{Conn, Drive};
@@ -30,6 +31,7 @@ use super::counters::{CoreCounters, ServerCounters};
 use super::node::Node;
 use super::stats::ListenerStats;
 use super::sys::{self, Epoll};
+use super::tls::Tls;
 
 /// Pause after accept fails for lack of file descriptors, so the core does not spin on a
 /// listener that stays readable until descriptors are freed.
@@ -51,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) wake: OwnedFd,
     /// Every core's counters (for the stats endpoint and the handle).
     pub(crate) counters: Vec<Arc<CoreCounters>>,
+    /// Set for an https listener: every accepted connection starts a TLS session with it.
+    pub(crate) tls: Option<Arc<ServerConfig>>,
 }
 
 impl Shared {
@@ -186,7 +190,18 @@ impl Reactor {
         let slot = &mut self.slots[idx as usize];
         slot.generation = slot.generation.wrapping_add(1);
         let token = (u64::from(slot.generation) << 32) | u64::from(idx);
-        let conn = Conn::new(fd);
+        let tls = match &self.shared.tls {
+            None => None,
+            Some(config) => match Tls::new(config) {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    self.counters.error();
+                    self.free.push(idx);
+                    return; // `fd` drops here and closes the socket
+                }
+            },
+        };
+        let conn = Conn::new(fd, tls);
         let flags = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
         if self.epoll.add(conn.fd(), flags, token).is_err() {
             self.counters.error();

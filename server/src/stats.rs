@@ -24,7 +24,7 @@ pub struct ListenerStats {
     pub role: &'static str,
     /// `http`, `ais` or `s3`.
     pub protocol: &'static str,
-    /// `http://IP:PORT`.
+    /// `http://IP:PORT` (`https://` over TLS).
     pub url: String,
     pub counters: ServerCounters,
 }

@@ -53,7 +53,8 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
             remote::ready(&mut w, url, &resolved, a.create_bucket, &mut names, &rec)?,
         ),
         None => {
-            let (b, c) = builtin::start(&mut w, a.prefill, a.cleanup, &mut names, &mut rec)?;
+            let tls = a.tls.then(Default::default);
+            let (b, c) = builtin::start(&mut w, a.prefill, a.cleanup, &mut names, &mut rec, tls)?;
             (Some(b), c)
         }
     };

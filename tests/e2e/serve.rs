@@ -1,7 +1,9 @@
 //! End-to-end: `ringload serve` as a process. An AIS cluster of 2 proxies and 3 targets prints
 //! its 5 listeners, takes a PUT through a proxy (redirect followed by hand), reports it in the
 //! stats endpoint, and stops on SIGTERM; bad serve flags exit 2 naming the problem; an S3
-//! target started with `--bucket` takes a PUT run and a GET run into it.
+//! target started with `--bucket` takes a PUT run and a GET run into it; `--tls-cert` and
+//! `--tls-key` serve https (the line says so) and bad ones exit 2 naming the flag; `run --tls`
+//! without a target says it loads the built-in target over TLS, at an https URL.
 
 use crate::common;
 
@@ -287,4 +289,130 @@ fn serve_s3_with_buckets_takes_a_put_then_a_get_run() {
         common::op(&g, "get", "count") == 30 && common::op(&g, "get", "bytes") == 30 * 2048,
         "every object read once, whole",
     );
+}
+
+/// A throwaway CA and a certificate it signed for 127.0.0.1, written as `ca.pem`, `cert.pem`
+/// and `key.pem` in a scratch directory.
+fn tls_files() -> common::Scratch {
+    let dir = common::Scratch::new("serve-tls");
+    let t = ringload_net::tls::throwaway(&["127.0.0.1".to_string()]).unwrap();
+    for (name, pem) in [
+        ("ca", &t.ca_pem),
+        ("cert", &t.cert_pem),
+        ("key", &t.key_pem),
+    ] {
+        std::fs::write(dir.path().join(format!("{name}.pem")), pem).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn serve_tls_flags_are_refused_with_exit_2_naming_the_flag() {
+    let dir = tls_files();
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (cert, key, ca) = (p("cert.pem"), p("key.pem"), p("ca.pem"));
+    let (missing, junk, other_key) = (p("missing.pem"), p("junk.pem"), p("other-key.pem"));
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let other = ringload_net::tls::throwaway(&["127.0.0.1".to_string()]).unwrap();
+    std::fs::write(&other_key, other.key_pem).unwrap();
+    let cases: [(Vec<&str>, &str); 6] = [
+        (
+            vec!["--tls-cert", &cert],
+            "error: --tls-key is missing: --tls-cert FILE needs the certificate's private key, \
+             --tls-key FILE (or give neither to serve plain http)\n",
+        ),
+        (
+            vec!["--tls-key", &key, "--protocol", "ais"],
+            "error: --tls-cert is missing: --tls-key FILE needs its certificate chain, \
+             --tls-cert FILE (or give neither to serve plain http)\n",
+        ),
+        (
+            vec!["--tls-cert", &missing, "--tls-key", &key],
+            "error: --tls-cert: cannot read ",
+        ),
+        (
+            vec!["--tls-cert", &junk, "--tls-key", &key],
+            "error: --tls-cert: ",
+        ),
+        (
+            vec!["--tls-cert", &cert, "--tls-key", &ca],
+            "error: --tls-key: ",
+        ),
+        (
+            vec!["--tls-cert", &cert, "--tls-key", &other_key],
+            "error: --tls-key: the key does not fit the --tls-cert certificate",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
+        all.extend(&args);
+        let run = common::ringload(&all);
+        run.check(run.code() == 2, "expected exit code 2");
+        run.check(
+            run.stderr().starts_with(want),
+            &format!("stderr should start {want:?}"),
+        );
+    }
+}
+
+#[test]
+fn serve_tls_prints_an_https_url_and_serves_it() {
+    use ringload_net::tls::rustls::{ClientConnection, StreamOwned};
+    let dir = tls_files();
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let mut serve = Serve::start(&["--tls-cert", &p("cert.pem"), "--tls-key", &p("key.pem")]);
+    let mut out = BufReader::new(serve.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = v["url"].as_str().unwrap();
+    let addr = url
+        .strip_prefix("https://")
+        .unwrap_or_else(|| panic!("{line} should name an https:// URL"));
+    let tls = ringload_net::tls::client(&ringload_net::tls::ClientOptions {
+        ca_file: Some(dir.path().join("ca.pem")),
+        ..Default::default()
+    })
+    .unwrap();
+    let sock = TcpStream::connect(addr).unwrap();
+    sock.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let name = ringload_net::tls::server_name("127.0.0.1").unwrap();
+    let conn = ClientConnection::new(tls.config, name).unwrap();
+    let mut s = StreamOwned::new(conn, sock);
+    s.write_all(b"GET /v1/ringload/stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    // The target ends the session with close_notify: a clean end of stream.
+    s.read_to_end(&mut got).unwrap();
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 200 "), "{got}");
+    let body: serde_json::Value = serde_json::from_str(got.split("\r\n\r\n").nth(1).unwrap())
+        .unwrap_or_else(|e| panic!("{got}: {e}"));
+    assert_eq!(body["url"], url);
+}
+
+/// The note line of `run --tls` without a target, for plain HTTP and the AIS cluster. (What
+/// the run then measures over TLS is the TLS run tests' concern.)
+#[test]
+fn run_tls_notes_the_builtin_target_over_tls() {
+    for (protocol, what) in [("http", "built-in target"), ("ais", "built-in ais target")] {
+        let run = common::run::Run::new()
+            .protocol(protocol)
+            .flag("--tls")
+            .arg("--prefill", 5)
+            .size("1K")
+            .workers(1)
+            .duration("1s")
+            .run();
+        let err = run.stderr();
+        let want =
+            format!("note: nothing names a target: loading the {what} at https://127.0.0.1:");
+        let line = err.lines().find(|l| l.starts_with(&want));
+        run.check(line.is_some(), &format!("a line starting {want:?}"));
+        let port = line.unwrap()[want.len()..].strip_suffix(" over TLS");
+        run.check(
+            port.is_some_and(|p| p.parse::<u16>().is_ok()),
+            "the note names the https URL, then says over TLS",
+        );
+    }
 }

@@ -16,6 +16,7 @@ mod fault;
 mod http;
 mod remote;
 mod s3;
+mod tls;
 
 /// Upper bound for any single blocking read in these tests (seconds), so a bug fails fast.
 pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,8 +61,10 @@ impl Resp {
     }
 }
 
-pub(super) struct Client {
-    pub(super) r: BufReader<TcpStream>,
+/// A blocking client: requests are written and answers read through `r` (a plain socket, or a
+/// TLS stream over one); `w` is the raw socket (a clone), for shutdowns.
+pub(super) struct Client<S = TcpStream> {
+    pub(super) r: BufReader<S>,
     pub(super) w: TcpStream,
 }
 
@@ -79,9 +82,11 @@ impl Client {
             w: s,
         }
     }
+}
 
+impl<S: Read + Write> Client<S> {
     pub(super) fn send(&mut self, raw: &[u8]) {
-        self.w.write_all(raw).unwrap();
+        self.r.get_mut().write_all(raw).unwrap();
     }
 
     pub(super) fn read_head(&mut self) -> (u16, Vec<(String, String)>) {
