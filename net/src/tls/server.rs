@@ -18,7 +18,17 @@ pub fn server(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, SetupError> 
             why: format!("cannot read {}: {e}", p.display()),
         })
     };
-    server_from_pem(&read("--tls-cert", cert)?, &read("--tls-key", key)?)
+    // A file that does not parse is named; a key that does not fit names both flags already.
+    server_from_pem(&read("--tls-cert", cert)?, &read("--tls-key", key)?).map_err(|e| {
+        let path = if e.flag == "--tls-cert" { cert } else { key };
+        if e.why.starts_with("the key does not fit") {
+            return e;
+        }
+        SetupError {
+            flag: e.flag,
+            why: format!("{} {}", path.display(), e.why),
+        }
+    })
 }
 
 /// Builds the target's configuration from PEM text (a chain, leaf first, and its key).
@@ -27,7 +37,7 @@ pub fn server_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<ServerConf
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| SetupError {
             flag: "--tls-cert",
-            why: format!("not a PEM certificate chain: {e}"),
+            why: format!("is not a PEM certificate chain: {e}"),
         })?;
     if chain.is_empty() {
         return Err(SetupError {
@@ -37,7 +47,7 @@ pub fn server_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<ServerConf
     }
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| SetupError {
         flag: "--tls-key",
-        why: format!("not a PEM private key: {e}"),
+        why: format!("is not a PEM private key: {e}"),
     })?;
     let mut config = ServerConfig::builder_with_provider(super::provider())
         .with_safe_default_protocol_versions()
