@@ -14,6 +14,7 @@ mod record;
 mod remote;
 mod resolve;
 mod target;
+mod tls;
 mod verdict;
 mod workload_args;
 
@@ -34,6 +35,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
         run_id,
         mut w,
         resolved,
+        builtin_tls,
         run_dir,
         result_path,
     } = prepare::prepare(&a, r)?;
@@ -53,6 +55,18 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
             remote::ready(&mut w, url, &resolved, a.create_bucket, &mut names, &rec)?,
         ),
         None => {
+            // merge: `builtin::start` takes `builtin_tls` (Some exactly with `run --tls`) as its
+            // `tls: Option<ringload_net::tls::ClientOptions>` argument once the built-in
+            // target serves TLS; then drop this refusal and pass it.
+            if builtin_tls.is_some() {
+                return Err(rec.fail(
+                    FailReason::Setup,
+                    CmdError::usage(
+                        "--tls: the built-in target cannot serve TLS in this build; name an \
+                         https:// endpoint instead",
+                    ),
+                ));
+            }
             let (b, c) = builtin::start(&mut w, a.prefill, a.cleanup, &mut names, &mut rec)?;
             (Some(b), c)
         }
