@@ -7,6 +7,8 @@
 //! with the built-in target but no `--tls`, and `--tls-insecure` with `--tls-ca` are refused.
 //! The AIS variables are the environment, not settings of this run: where they cannot apply
 //! they get a `note:` line and are left out. A flag overrides the variable of the same setting.
+//! A setting that came from the run spec is named as the spec's key (`the spec's tls_ca
+//! (--tls-ca)`), so the user knows which file to fix.
 
 use std::path::PathBuf;
 
@@ -33,17 +35,41 @@ pub struct TlsPlan {
     /// The settings that came from the AIS variables, as (flag, variable), so a setup error
     /// names the variable the user set.
     pub from_env: Vec<(&'static str, &'static str)>,
+    /// The flags whose value came from the run spec.
+    pub from_spec: Vec<&'static str>,
 }
 
 impl TlsPlan {
-    /// Words a configuration error: the flag, or the variable that stood for it.
+    /// Words a configuration error: the flag, the spec's key, or the variable that stood for
+    /// it.
     pub fn setup_error(&self, e: &SetupError) -> String {
         let who = match self.from_env.iter().find(|(f, _)| *f == e.flag) {
             Some((flag, var)) => format!("{var} (for {flag})"),
+            None if self.from_spec.contains(&e.flag) => spec_name(e.flag),
             None => e.flag.to_string(),
         };
         format!("{who}: {}", e.why)
     }
+}
+
+/// `--tls-ca` as the spec spells it: `the spec's tls_ca (--tls-ca)`.
+fn spec_name(flag: &str) -> String {
+    format!(
+        "the spec's {} ({flag})",
+        flag.trim_start_matches("--").replace('-', "_")
+    )
+}
+
+/// The flags whose value came from the run spec (`RunArgs::from_spec` holds clap's ids).
+fn spec_flags(a: &RunArgs) -> Vec<&'static str> {
+    ENV_VARS
+        .iter()
+        .map(|&(_, flag)| flag)
+        .filter(|flag| {
+            let id = flag.trim_start_matches("--").replace('-', "_");
+            a.from_spec.iter().any(|s| *s == id)
+        })
+        .collect()
 }
 
 /// `true`, `1` or `yes` (any case), as the AIS CLI reads `AIS_SKIP_VERIFY_CRT`.
@@ -67,6 +93,14 @@ pub fn plan(
     .into_iter()
     .filter_map(|(f, on)| on.then_some(f))
     .collect();
+    let from_spec = spec_flags(a);
+    let named = |flag: &'static str| {
+        if from_spec.contains(&flag) {
+            spec_name(flag)
+        } else {
+            flag.to_string()
+        }
+    };
     let vars: Vec<(&'static str, &'static str, String)> = ENV_VARS
         .iter()
         .filter_map(|&(var, flag)| env(var).filter(|v| !v.is_empty()).map(|v| (var, flag, v)))
@@ -90,9 +124,12 @@ pub fn plan(
             .is_some_and(|s| s.eq_ignore_ascii_case("https://")),
         None => a.tls,
     };
-    let mut plan = TlsPlan::default();
+    let mut plan = TlsPlan {
+        from_spec: from_spec.clone(),
+        ..TlsPlan::default()
+    };
     if !https {
-        if let Some(flag) = flags.first() {
+        if let Some(flag) = flags.first().map(|f| named(f)) {
             return Err(match endpoint {
                 Some(url) => format!(
                     "{flag} is a TLS setting, but the endpoint {url} is plain http://\n  hint: \
@@ -299,5 +336,25 @@ mod tests {
         let p = plan(&args(&["--tls-ca", "/f"]), Some("https://h"), &skip).unwrap();
         assert!(!p.opts.unwrap().insecure);
         assert!(truthy("1") && truthy("TRUE") && !truthy("0") && !truthy("no"));
+    }
+
+    #[test]
+    fn a_setting_from_the_spec_is_named_as_the_spec_key() {
+        let mut a = args(&["--tls-ca", "/x"]);
+        a.from_spec = vec!["tls_ca".into()];
+        let e = plan(&a, Some("http://h"), &no_env).unwrap_err();
+        assert!(
+            e.starts_with("the spec's tls_ca (--tls-ca) is a TLS setting"),
+            "{e}"
+        );
+        let p = plan(&a, Some("https://h"), &no_env).unwrap();
+        let e = SetupError {
+            flag: "--tls-ca",
+            why: "cannot read /x".into(),
+        };
+        assert_eq!(
+            p.setup_error(&e),
+            "the spec's tls_ca (--tls-ca): cannot read /x"
+        );
     }
 }
