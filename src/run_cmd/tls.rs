@@ -67,7 +67,7 @@ fn spec_flags(a: &RunArgs) -> Vec<&'static str> {
         .map(|&(_, flag)| flag)
         .filter(|flag| {
             let id = flag.trim_start_matches("--").replace('-', "_");
-            a.from_spec.iter().any(|s| *s == id)
+            a.from_spec.contains(&id)
         })
         .collect()
 }
