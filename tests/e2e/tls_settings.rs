@@ -75,6 +75,27 @@ fn tls_flags_that_cannot_apply_exit_2_with_the_fix() {
             .arg("--tls-key", "/k.pem"),
     );
     usage_error(&r, "--tls-cert is a TLS setting, but the endpoint");
+    // And S3_ENDPOINT from the environment.
+    let r = check_only(
+        run()
+            .protocol("s3")
+            .env("S3_ENDPOINT", "http://127.0.0.1:9")
+            .flag("--tls-insecure"),
+    );
+    usage_error(
+        &r,
+        "--tls-insecure is a TLS setting, but the endpoint http://127.0.0.1:9 is plain http://",
+    );
+    // An https S3_ENDPOINT takes it.
+    let r = check_only(
+        run()
+            .protocol("s3")
+            .env("S3_ENDPOINT", "https://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "k")
+            .env("AWS_SECRET_ACCESS_KEY", "s")
+            .flag("--tls-insecure"),
+    );
+    r.ok();
 }
 
 #[test]
