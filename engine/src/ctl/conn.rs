@@ -54,10 +54,18 @@ impl Call<'_> {
         }
     }
 
+    /// A connection error; a TLS one (an alert after the handshake) names its cause and fix.
     fn io(&self, source: io::Error) -> CtlError {
-        CtlError::Io {
-            addr: self.key.to_string(),
-            source,
+        match super::tls::tls_cause(&source) {
+            Some(c) => CtlError::Tls {
+                addr: self.key.to_string(),
+                what: c.what,
+                fix: c.fix,
+            },
+            None => CtlError::Io {
+                addr: self.key.to_string(),
+                source,
+            },
         }
     }
 

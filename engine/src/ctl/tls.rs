@@ -73,6 +73,14 @@ impl Write for Stream {
     }
 }
 
+/// The TLS cause inside an I/O error of a TLS stream (an alert the server sent after the
+/// handshake, e.g. `certificate_required` when it wants a client certificate), if any.
+pub(super) fn tls_cause(e: &io::Error) -> Option<Cause> {
+    e.get_ref()
+        .and_then(|i| i.downcast_ref::<rustls::Error>())
+        .map(cause)
+}
+
 /// Runs the TLS handshake with `host` on `tcp` before the call's deadline.
 pub(super) fn handshake(
     mut tcp: TcpStream,
@@ -107,8 +115,8 @@ pub(super) fn handshake(
             }
             Ok(_) => {}
             Err(e) => {
-                if let Some(r) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                    return Err(tls_err(cause(r)));
+                if let Some(c) = tls_cause(&e) {
+                    return Err(tls_err(c));
                 }
                 return Err(match e.kind() {
                     io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => call.timed_out(),
@@ -233,6 +241,47 @@ mod tests {
         let err = c.send(&get(&url)).unwrap_err();
         assert!(matches!(err, CtlError::Tls { .. }), "{err}");
         assert!(err.to_string().contains("speaks TLS (https)"), "{err}");
+    }
+
+    #[test]
+    fn a_server_that_wants_a_client_certificate_names_the_fix() {
+        use ringload_net::tls::pki::pem::PemObject;
+        use ringload_net::tls::pki::{CertificateDer, PrivateKeyDer};
+        use ringload_net::tls::rustls::server::WebPkiClientVerifier;
+        use ringload_net::tls::rustls::{RootCertStore, ServerConfig};
+        let t = throwaway(&["127.0.0.1".into()]).unwrap();
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(t.ca_pem.as_bytes()).unwrap())
+            .unwrap();
+        let verifier = WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            ringload_net::tls::provider(),
+        )
+        .build()
+        .unwrap();
+        let cfg = ServerConfig::builder_with_provider(ringload_net::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![CertificateDer::from_pem_slice(t.cert_pem.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(t.key_pem.as_bytes()).unwrap(),
+            )
+            .unwrap();
+        let srv = Fake::start_tls(Arc::new(cfg), |_| reply(200, &[], b"x"));
+        let mut c = tls_client(&ClientOptions {
+            extra_ca_pem: Some(t.ca_pem.into_bytes()),
+            ..Default::default()
+        });
+        let err = c.send(&get(&srv.url("/a"))).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, CtlError::Tls { .. }), "{msg}");
+        assert!(
+            msg.contains("alert from the server: certificate_required"),
+            "{msg}"
+        );
+        assert!(msg.contains("--tls-cert FILE --tls-key FILE"), "{msg}");
     }
 
     #[test]
