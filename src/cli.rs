@@ -217,19 +217,25 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Target")]
     pub create_bucket: bool,
     /// Load the built-in target over TLS: it gets a throwaway CA and certificate, trusted for
-    /// this run only. Only without a named target; an https:// endpoint needs no --tls.
+    /// this run only (`ringload run --tls --duration 10s`). Only when no target is named: for
+    /// your own endpoint write https:// in its URL instead (`--endpoint https://host:8443`,
+    /// `--s3endpoint https://s3.us-east-1.amazonaws.com`, `AIS_ENDPOINT=https://proxy:8080`).
+    /// An https:// endpoint verifies the server's certificate against the system's roots by
+    /// default.
     #[arg(long, help_heading = "TLS")]
     pub tls: bool,
-    /// PEM bundle of the CAs to trust instead of the system's roots. Default: the
-    /// AIS_CLIENT_CA environment variable.
+    /// PEM bundle of the CAs to trust instead of the system's roots, for an https:// endpoint
+    /// whose certificate a private CA signed (`--tls-ca /etc/ais/ca.pem`). Default: the
+    /// AIS_CLIENT_CA environment variable. Refused with --tls-insecure.
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub tls_ca: Option<PathBuf>,
-    /// Do not verify the server's certificate (noted in the plan line, the summary and the
-    /// result file). Default: the AIS_SKIP_VERIFY_CRT environment variable.
+    /// Do not verify the server's certificate (still TLS, still encrypted); said in the plan
+    /// line, the summary and the result file. Default: the AIS_SKIP_VERIFY_CRT environment
+    /// variable (true, 1 or yes).
     #[arg(long, help_heading = "TLS")]
     pub tls_insecure: bool,
-    /// Client certificate (PEM chain) for servers that require one (mTLS); needs --tls-key.
-    /// Default: the AIS_CRT environment variable.
+    /// Client certificate (PEM chain, leaf first) for servers that require one (mTLS); needs
+    /// --tls-key. Default: the AIS_CRT environment variable.
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub tls_cert: Option<PathBuf>,
     /// The private key (PEM) of --tls-cert. Default: the AIS_CRT_KEY environment variable.

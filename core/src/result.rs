@@ -94,6 +94,43 @@ pub struct ResultFile {
     /// Peak resident memory of the process that ran this rank, in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
+    /// The run's TLS, for a run over https (absent for plaintext runs and in files written
+    /// before the key existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsRecord>,
+}
+
+/// The `tls` key: how a run over https spoke TLS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TlsRecord {
+    /// `TLSv1.3` or `TLSv1.2`; null when no handshake completed; `mixed` in a merge whose
+    /// ranks differ.
+    pub version: Option<String>,
+    /// The cipher suite (IANA name, e.g. `TLS13_AES_256_GCM_SHA384`); null and `mixed` as
+    /// `version`.
+    pub cipher: Option<String>,
+    /// False with `--tls-insecure` (or `AIS_SKIP_VERIFY_CRT`): certificates were not checked.
+    pub verified: bool,
+    /// `resumed` as a percentage of `handshakes` (0 when there were none).
+    pub resumed_pct: f64,
+    /// Handshakes completed, fresh and resumed.
+    pub handshakes: u64,
+    /// Handshakes that resumed an earlier session (TLS 1.3 tickets).
+    pub resumed: u64,
+    /// Whom the run trusted: `system`, `bundled`, `ca-file`, `built-in` or `none`
+    /// (`--tls-insecure`); `mixed` in a merge whose ranks differ.
+    pub roots: String,
+}
+
+impl TlsRecord {
+    /// `resumed` as a percentage of `handshakes`; 0 without handshakes.
+    pub fn pct(resumed: u64, handshakes: u64) -> f64 {
+        if handshakes == 0 {
+            0.0
+        } else {
+            resumed as f64 * 100.0 / handshakes as f64
+        }
+    }
 }
 
 /// Whole-run figures of one operation class.
@@ -364,6 +401,7 @@ mod tests {
             end_unix_ns: 2,
             target: None,
             workload: serde_json::json!({"numworkers": 1}),
+            tls: None,
             ops,
             intervals: vec![IntervalRecord {
                 start_unix_ns: 1,

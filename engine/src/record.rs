@@ -70,6 +70,7 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
         ops,
         intervals: totals.intervals.clone(),
         peak_rss_bytes: meta.peak_rss_bytes,
+        tls: totals.tls.as_ref().map(|t| t.record.clone()),
     }
 }
 
@@ -130,6 +131,7 @@ mod tests {
             end_unix_ns: t0 + 2_000_000_000,
             total,
             intervals: vec![rec],
+            tls: None,
         };
         let meta = RunMeta {
             run_id: "r1".into(),
@@ -148,6 +150,49 @@ mod tests {
             }),
         };
         (build(meta, &totals), totals)
+    }
+
+    #[test]
+    fn tls_is_written_for_a_run_over_tls_only() {
+        let (plain, mut totals) = sample_with_totals();
+        let v = serde_json::to_value(&plain).unwrap();
+        assert!(v.get("tls").is_none(), "no tls key for a plaintext run");
+        totals.tls = Some(crate::report::tls::TlsOutcome {
+            record: ringload_core::result::TlsRecord {
+                version: Some("TLSv1.3".into()),
+                cipher: Some("TLS13_AES_128_GCM_SHA256".into()),
+                verified: false,
+                resumed_pct: 75.0,
+                handshakes: 4,
+                resumed: 3,
+                roots: "none".into(),
+            },
+            failure: None,
+        });
+        let meta = RunMeta {
+            run_id: "r1".into(),
+            rank: 0,
+            ranks: 1,
+            host: "h".into(),
+            status: RunStatus::Completed,
+            workload: serde_json::json!({}),
+            stop_reason: "duration".into(),
+            peak_rss_bytes: None,
+            target: None,
+        };
+        let v = serde_json::to_value(build(meta, &totals)).unwrap();
+        assert_eq!(
+            v["tls"],
+            serde_json::json!({
+                "version": "TLSv1.3",
+                "cipher": "TLS13_AES_128_GCM_SHA256",
+                "verified": false,
+                "resumed_pct": 75.0,
+                "handshakes": 4,
+                "resumed": 3,
+                "roots": "none"
+            })
+        );
     }
 
     #[test]

@@ -311,6 +311,10 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     if let Some(e) = refused {
         return Err(e.into());
     }
+    reporter.set_tls(crate::report::tls::TlsOutcome::of(
+        w.tls.as_ref(),
+        &shared.tls,
+    ));
     let totals = reporter.finish(end);
     Ok(RunOutcome {
         totals,

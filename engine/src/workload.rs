@@ -251,6 +251,18 @@ impl Workload {
         if self.pctput > 100 {
             return inv("--pctput", self.pctput.to_string(), "must be 0..=100");
         }
+        if let Some(ep) = self
+            .endpoint
+            .as_ref()
+            .filter(|e| e.tls && self.tls.is_none())
+        {
+            return inv(
+                "--endpoint",
+                format!("https://{}{}", ep.host_header, ep.base_path),
+                "is https:// but the run has no TLS configuration; its TLS settings are built \
+                 with the endpoint (--tls-ca, --tls-insecure, --tls-cert, --tls-key)",
+            );
+        }
         if self.minsize > self.maxsize {
             return Err(WorkloadError::MinAboveMax {
                 min: self.minsize,
@@ -407,5 +419,20 @@ mod tests {
         assert!(e.tls);
         assert_eq!(e.addr.port(), 443);
         assert_eq!(e.host_header, "127.0.0.1");
+    }
+
+    #[test]
+    fn an_https_endpoint_without_a_tls_configuration_is_refused() {
+        let mut w = Workload {
+            endpoint: Some(Endpoint::parse("https://127.0.0.1:8443").unwrap()),
+            ..Workload::default()
+        };
+        let e = w.validate().unwrap_err().to_string();
+        assert!(
+            e.starts_with("--endpoint 'https://127.0.0.1:8443' is invalid"),
+            "{e}"
+        );
+        w.tls = Some(ringload_net::tls::client(&Default::default()).unwrap());
+        w.validate().unwrap();
     }
 }

@@ -210,10 +210,16 @@ impl Builtin {
 
 /// Checks that the run fits this machine's descriptors, memory and local ports, before
 /// anything grows with `--numworkers`. `builtin` says whether the run starts the built-in
-/// target, which lives in this process and shares its descriptors and memory.
-pub fn check_budget(w: &Workload, builtin: bool, prefill: u64) -> Result<Need, BudgetError> {
-    // An https target's connection also holds its TLS session.
-    let tls_bytes = if w.tls.is_some() {
+/// target, which lives in this process and shares its descriptors and memory; `builtin_tls`
+/// whether it serves TLS (`run --tls`, decided before the target starts and sets `w.tls`).
+pub fn check_budget(
+    w: &Workload,
+    builtin: bool,
+    builtin_tls: bool,
+    prefill: u64,
+) -> Result<Need, BudgetError> {
+    // A TLS target's connection also holds its TLS session.
+    let tls_bytes = if builtin_tls || w.tls.is_some() {
         server::TLS_CONN_BYTES
     } else {
         0

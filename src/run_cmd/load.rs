@@ -38,6 +38,10 @@ pub fn load(
     rec: &Recorder,
 ) -> Result<RunOutcome, CmdError> {
     let a = l.a;
+    // Whatever readied the endpoint (a named one, or the built-in target), an https one runs
+    // only with its TLS configuration.
+    w.validate()
+        .map_err(|e| rec.fail(FailReason::Setup, CmdError::usage(e)))?;
     if w.get_only() && names.is_empty() {
         return Err(rec.fail(
             FailReason::Setup,

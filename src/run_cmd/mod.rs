@@ -14,6 +14,7 @@ mod record;
 mod remote;
 mod resolve;
 mod target;
+mod tls;
 mod verdict;
 mod workload_args;
 
@@ -34,6 +35,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
         run_id,
         mut w,
         resolved,
+        builtin_tls,
         run_dir,
         result_path,
     } = prepare::prepare(&a, r)?;
@@ -53,8 +55,14 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
             remote::ready(&mut w, url, &resolved, a.create_bucket, &mut names, &rec)?,
         ),
         None => {
-            let tls = a.tls.then(Default::default);
-            let (b, c) = builtin::start(&mut w, a.prefill, a.cleanup, &mut names, &mut rec, tls)?;
+            let (b, c) = builtin::start(
+                &mut w,
+                a.prefill,
+                a.cleanup,
+                &mut names,
+                &mut rec,
+                builtin_tls,
+            )?;
             (Some(b), c)
         }
     };

@@ -127,6 +127,7 @@ pub fn record_failure(
         end_unix_ns: now,
         total: ringload_engine::stats::Snapshot::new(now),
         intervals: Vec::new(),
+        tls: None,
     };
     match ringload_engine::record::build(meta, &totals).write_atomic(path) {
         Ok(()) => eprintln!("failed rank recorded in {}", path.display()),

@@ -1,9 +1,11 @@
 //! The plan line `ringload run` prints before the load: how many requests on how many cores,
 //! against which target and bucket, the operation mix, what stops the run and, when the stop
 //! bounds it, how much data the run moves (aisloader's default sizes, 1 MiB to 1 GiB, make a
-//! modest `--maxputs` terabytes), so a typo shows before the load starts.
+//! modest `--maxputs` terabytes), and for a run over TLS whether it verifies certificates and
+//! against whose roots, so a typo shows before the load starts.
 
 use ringload_engine::report::fmt::{iec, thousands};
+use ringload_engine::report::tls::roots_words;
 use ringload_engine::workload::{Protocol, Workload};
 
 use super::resolve::Resolved;
@@ -48,9 +50,14 @@ pub fn line(w: &Workload, names: usize, names_bytes: Option<u64>, target: &Resol
         Protocol::Ais => ringload_engine::ais::Bucket::of(w).to_string(),
         Protocol::S3 | Protocol::Http => w.bucket.clone(),
     };
+    let tls = match &w.tls {
+        None => String::new(),
+        Some(t) if t.verified => format!(", TLS verify on ({})", roots_words(t.roots)),
+        Some(_) => ", TLS verification OFF (--tls-insecure)".to_string(),
+    };
     format!(
-        "ringload: {} requests in flight on {cores} core(s) against {url} ({} bucket {bucket}): \
-         {mix}{order}, {until}{volume} (seed {})",
+        "ringload: {} requests in flight on {cores} core(s) against {url} ({} bucket \
+         {bucket}{tls}): {mix}{order}, {until}{volume} (seed {})",
         w.numworkers,
         w.protocol.as_str(),
         w.seed
@@ -236,6 +243,44 @@ mod tests {
                  30 GETs (10 names \u{d7} 3 epochs)"
             )
         );
+    }
+
+    #[test]
+    fn a_run_over_tls_names_its_verification() {
+        use ringload_net::tls::{client, ClientOptions};
+        let https = Resolved {
+            protocol: Protocol::S3,
+            endpoint: Some("https://s3.example.com".into()),
+            source: Source::Flag,
+            named_by: "--s3endpoint".into(),
+            notes: Vec::new(),
+        };
+        let mut w = Workload {
+            protocol: Protocol::S3,
+            endpoint: Some(
+                ringload_engine::workload::Endpoint::parse("https://127.0.0.1").unwrap(),
+            ),
+            tls: Some(client(&ClientOptions::default()).unwrap()),
+            ..puts(5, 0)
+        };
+        let roots = roots_words(w.tls.as_ref().unwrap().roots);
+        assert!(
+            line(&w, 0, None, &https).starts_with(&format!(
+                "ringload: 10 requests in flight on 1 core(s) against https://127.0.0.1 from \
+                 --s3endpoint (s3 bucket ringload, TLS verify on ({roots})): 100% PUT"
+            )),
+            "{}",
+            line(&w, 0, None, &https)
+        );
+        w.tls = Some(
+            client(&ClientOptions {
+                insecure: true,
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        assert!(line(&w, 0, None, &https)
+            .contains("(s3 bucket ringload, TLS verification OFF (--tls-insecure)): 100% PUT"));
     }
 
     #[test]

@@ -2,15 +2,18 @@
 //! (`workload_args`), the target and its protocol (`resolve`), the protocol's settings
 //! (`target::configure`), whether the run fits this machine (`builtin::check_budget`), the
 //! flag combinations that cannot work, and where the result file goes. Every failure here is
-//! a usage error and leaves no result file.
+//! a usage error and leaves no result file. The TLS settings (`tls`) are decided here too, and
+//! an `https://` endpoint's TLS configuration is built here, so a bad CA file is a usage error
+//! before any connection.
 
 use std::path::PathBuf;
 
 use ringload_engine::workload::{Protocol, Workload};
 use ringload_launcher::ranks::Rank;
+use ringload_net::tls::ClientOptions;
 
 use super::resolve::{self, Resolved};
-use super::{multinode, target, workload_args};
+use super::{multinode, target, tls, workload_args};
 use crate::cli::RunArgs;
 use crate::exit::CmdError;
 
@@ -19,28 +22,37 @@ pub struct Prepared {
     pub run_id: String,
     pub w: Workload,
     pub resolved: Resolved,
+    /// `run --tls`: the options for the built-in target's TLS (`None` for a named target,
+    /// whose configuration is already in `w.tls`, and for a plaintext run).
+    pub builtin_tls: Option<ClientOptions>,
     /// `<results dir>/<run id>`, with `--results-dir`.
     pub run_dir: Option<PathBuf>,
     pub result_path: Option<PathBuf>,
 }
 
 pub fn prepare(a: &RunArgs, r: Rank) -> Result<Prepared, CmdError> {
-    let (run_id, w, resolved) = check(a, r)?;
+    let (run_id, w, resolved, builtin_tls) = check(a, r)?;
     let run_dir = a.results_dir.as_ref().map(|d| d.join(&run_id));
     let result_path = multinode::result_path(a, run_dir.as_deref(), r).map_err(CmdError::usage)?;
     Ok(Prepared {
         run_id,
         w,
         resolved,
+        builtin_tls,
         run_dir,
         result_path,
     })
 }
 
 /// Every check of [`prepare`] that touches neither a target nor the file system: the run id,
-/// the workload, the target and its protocol, the protocol's settings, the budget and the flag
-/// combinations. `RINGLOAD_DOC_CHECK` stops after it.
-pub fn check(a: &RunArgs, r: Rank) -> Result<(String, Workload, Resolved), CmdError> {
+/// the workload, the target and its protocol, the TLS settings (an https endpoint's
+/// configuration, read from its files, goes into `w.tls`; the built-in target's options are
+/// returned), the protocol's settings, the budget and the flag combinations.
+/// `RINGLOAD_DOC_CHECK` stops after it.
+pub fn check(
+    a: &RunArgs,
+    r: Rank,
+) -> Result<(String, Workload, Resolved, Option<ClientOptions>), CmdError> {
     let run_id = a.run_id.clone().unwrap_or_else(default_run_id);
     let mut w = workload_args::workload(a, r, &run_id);
     let env = |k: &str| std::env::var(k).ok();
@@ -51,12 +63,27 @@ pub fn check(a: &RunArgs, r: Rank) -> Result<(String, Workload, Resolved), CmdEr
         eprintln!("note: {n}");
     }
     w.protocol = resolved.protocol;
+    let tls = tls::plan(a, resolved.endpoint.as_deref(), &env).map_err(CmdError::usage)?;
+    for n in &tls.notes {
+        eprintln!("note: {n}");
+    }
+    let builtin_tls = match (&resolved.endpoint, &tls.opts) {
+        (Some(_), Some(o)) => {
+            let built =
+                ringload_net::tls::client(o).map_err(|e| CmdError::usage(tls.setup_error(&e)))?;
+            w.tls = Some(built);
+            None
+        }
+        (_, o) => o.clone(),
+    };
     target::configure(&mut w, &a.bucket, resolved.builtin()).map_err(CmdError::usage)?;
     target::check_create_bucket(&w, &a.bucket, a.create_bucket, resolved.builtin())
         .map_err(CmdError::usage)?;
     target::check_s3_endpoint(&w, resolved.endpoint.as_deref()).map_err(CmdError::usage)?;
     w.validate().map_err(CmdError::usage)?;
-    super::builtin::check_budget(&w, resolved.builtin(), a.prefill).map_err(CmdError::usage)?;
+    let serves_tls = builtin_tls.is_some();
+    super::builtin::check_budget(&w, resolved.builtin(), serves_tls, a.prefill)
+        .map_err(CmdError::usage)?;
     if a.cleanup && r.ranks > 1 {
         return Err(CmdError::usage(format!(
             "--cleanup with {} ranks would let the first rank to finish remove the bucket under \
@@ -77,7 +104,7 @@ pub fn check(a: &RunArgs, r: Rank) -> Result<(String, Workload, Resolved), CmdEr
             )));
         }
     }
-    Ok((run_id, w, resolved))
+    Ok((run_id, w, resolved, builtin_tls))
 }
 
 /// With no `--run-id`: the same fresh id as a spec's `id = "auto"`.

@@ -26,6 +26,8 @@ pub fn ready(
     let setup = |e: CmdError| rec.fail(FailReason::Setup, e);
     let ep = Endpoint::parse(url).map_err(|e| setup(CmdError::usage(e)))?;
     w.endpoint = Some(ep);
+    // An https endpoint runs only with the TLS configuration `prepare` built for it.
+    w.validate().map_err(|e| setup(CmdError::usage(e)))?;
     if w.protocol == Protocol::Http {
         return Ok(None);
     }

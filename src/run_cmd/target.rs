@@ -149,7 +149,7 @@ pub fn check_create_bucket(
 /// The control-plane view of the run's target.
 pub struct Control {
     client: Client,
-    /// `http://host:port[/base]` of the endpoint (an AIS proxy, an S3 endpoint).
+    /// `http[s]://host:port[/base]` of the endpoint (an AIS proxy, an S3 endpoint).
     base: String,
     headers: Vec<(&'static str, String)>,
     /// Every list page request of the startup listing (`ops.list` in the result file).
@@ -164,8 +164,14 @@ impl Control {
             headers.push(("Authorization", format!("Bearer {}", t.expose())));
         }
         Control {
-            client: Client::new(CTL_TIMEOUT),
-            base: format!("http://{}{}", ep.host_header, ep.base_path),
+            // The control plane trusts what the load trusts.
+            client: Client::with_tls(CTL_TIMEOUT, w.tls.as_ref().map(|t| t.config.clone())),
+            base: format!(
+                "{}://{}{}",
+                if ep.tls { "https" } else { "http" },
+                ep.host_header,
+                ep.base_path
+            ),
             headers,
             list_stats: ListStats::default(),
         }

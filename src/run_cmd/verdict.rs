@@ -1,6 +1,6 @@
 //! The verdict on a finished run: its exit code, and the message that says why it failed,
 //! naming the dominant error kind and, when a local resource ran out (descriptors, ports,
-//! memory), its cause and fix; and one `hint:` line when the PUTs were mostly refused with a
+//! memory) or TLS failed (`ringload_net::tls::cause`), its cause and fix; and one `hint:` line when the PUTs were mostly refused with a
 //! status that points at a server setting (413, 405, 403, 409, 500). Kept apart from the
 //! phases that drive the run.
 
@@ -10,6 +10,7 @@ use ringload_engine::run;
 use ringload_engine::stats::{ErrorKind, Op, OpStats};
 use ringload_engine::worker::StopReason;
 use ringload_engine::workload::Protocol;
+use ringload_net::tls::Cause;
 
 use crate::cli::RunArgs;
 use crate::exit::Exit;
@@ -44,7 +45,8 @@ fn verdict(a: &RunArgs, url: &str, o: &run::RunOutcome) -> Exit {
         }
     }
     let mostly = budget::dominant(&by_kind);
-    match failure(url, o.reason, ok, errs, mostly, a.max_error_rate) {
+    let tls = o.totals.tls.as_ref().and_then(|t| t.failure.as_ref());
+    match failure(url, o.reason, ok, errs, mostly, tls, a.max_error_rate) {
         Some(msg) => {
             let put = o.totals.total.get(Op::Put);
             let hint = ais_remote_bucket(a)
@@ -87,18 +89,39 @@ fn remote_put_404_hint(b: &Bucket, put: &OpStats) -> Option<String> {
     ))
 }
 
+/// The dominant error kind with its cause: a local resource's fix, or for `tls` the run's
+/// first TLS failure (`tls`). `None` when the kind has no known cause.
+fn explained(d: &budget::Dominant, tls: Option<&Cause>) -> Option<String> {
+    match (d.cause, tls) {
+        (Some(_), _) => Some(d.to_string()),
+        (None, Some(c)) if d.kind == "tls" => Some(format!("{d}: {c}")),
+        _ => None,
+    }
+}
+
 /// Why a finished run failed, naming its dominant error kind and the fix when a local
-/// resource ran out; None when it succeeded.
+/// resource ran out or TLS failed; None when it succeeded.
 fn failure(
     url: &str,
     reason: StopReason,
     ok: u64,
     errs: u64,
     mostly: Option<budget::Dominant>,
+    tls: Option<&Cause>,
     max_error_rate: Option<f64>,
 ) -> Option<String> {
+    if reason == StopReason::TlsFailed {
+        return Some(match tls {
+            Some(c) => format!("no TLS handshake with {url} succeeded: {c}"),
+            None => format!(
+                "no TLS handshake with {url} succeeded; check that it speaks TLS, pass its CA \
+                 bundle with --tls-ca FILE, or skip verification with --tls-insecure"
+            ),
+        });
+    }
+    let why = mostly.as_ref().and_then(|d| explained(d, tls));
     if reason == StopReason::ConnectFailed {
-        return Some(match mostly.filter(|d| d.cause.is_some()) {
+        return Some(match why {
             Some(d) => format!("no connection to {url} succeeded; the run gave up, {d}"),
             None => format!(
                 "no connection to {url} succeeded; the run gave up. Is the server up and is \
@@ -116,17 +139,19 @@ fn failure(
         );
     }
     if ok == 0 && errs > 0 {
-        return Some(match mostly {
-            Some(d) if d.cause.is_some() => format!("all {errs} operations failed, {d}"),
-            Some(d) => format!("all {errs} operations failed, {d} (see errors by kind above)"),
-            None => format!("all {errs} operations failed (see errors by kind above)"),
+        return Some(match (why, mostly) {
+            (Some(d), _) => format!("all {errs} operations failed, {d}"),
+            (None, Some(d)) => {
+                format!("all {errs} operations failed, {d} (see errors by kind above)")
+            }
+            (None, None) => format!("all {errs} operations failed (see errors by kind above)"),
         });
     }
     let rate = errs as f64 / (ok + errs).max(1) as f64;
     match max_error_rate {
         Some(max) if rate > max => {
             let mut msg = format!("error rate {rate:.4} is above --max-error-rate {max}");
-            if let Some(d) = mostly.filter(|d| d.cause.is_some()) {
+            if let Some(d) = why {
                 msg.push_str(&format!(", {d}"));
             }
             Some(msg)
@@ -207,7 +232,16 @@ mod tests {
     #[test]
     fn all_failed_names_the_dominant_kind_and_its_fix() {
         let m = mostly(&[("fd-limit", 30), ("connect", 2)]);
-        let msg = failure("the built-in target", StopReason::Duration, 0, 32, m, None).unwrap();
+        let msg = failure(
+            "the built-in target",
+            StopReason::Duration,
+            0,
+            32,
+            m,
+            None,
+            None,
+        )
+        .unwrap();
         assert!(
             msg.starts_with(
                 "all 32 operations failed, mostly fd-limit (30): the process ran out \
@@ -216,7 +250,7 @@ mod tests {
             "{msg}"
         );
         let m = mostly(&[("http-503", 5)]);
-        let msg = failure("u", StopReason::Duration, 0, 5, m, None).unwrap();
+        let msg = failure("u", StopReason::Duration, 0, 5, m, None, None).unwrap();
         assert_eq!(
             msg,
             "all 5 operations failed, mostly http-503 (5) (see errors by kind above)"
@@ -226,7 +260,7 @@ mod tests {
     #[test]
     fn the_connect_give_up_names_a_resource_that_ran_out() {
         let m = mostly(&[("no-ports", 7)]);
-        let msg = failure("http://h:1", StopReason::ConnectFailed, 0, 7, m, None).unwrap();
+        let msg = failure("http://h:1", StopReason::ConnectFailed, 0, 7, m, None, None).unwrap();
         assert!(
             msg.contains("no connection to http://h:1 succeeded"),
             "{msg}"
@@ -235,7 +269,7 @@ mod tests {
         assert!(msg.contains("ip_local_port_range"), "{msg}");
         // A refused connection keeps the question about the server.
         let m = mostly(&[("connect", 7)]);
-        let msg = failure("http://h:1", StopReason::ConnectFailed, 0, 7, m, None).unwrap();
+        let msg = failure("http://h:1", StopReason::ConnectFailed, 0, 7, m, None, None).unwrap();
         assert!(msg.contains("Is the server up"), "{msg}");
     }
 
@@ -321,17 +355,64 @@ mod tests {
     }
 
     #[test]
+    fn tls_failures_name_the_cause_and_the_fix() {
+        let unknown =
+            ringload_net::tls::cause(&ringload_net::tls::rustls::Error::InvalidCertificate(
+                ringload_net::tls::rustls::CertificateError::UnknownIssuer,
+            ));
+        let m = mostly(&[("tls", 40)]);
+        let url = "https://127.0.0.1:8443";
+        let msg = failure(
+            url,
+            StopReason::TlsFailed,
+            0,
+            40,
+            m.clone(),
+            Some(&unknown),
+            None,
+        );
+        assert_eq!(
+            msg.unwrap(),
+            "no TLS handshake with https://127.0.0.1:8443 succeeded: unknown issuer: the \
+             server's certificate is not signed by a trusted CA; pass the server's CA bundle \
+             with --tls-ca FILE, or skip verification with --tls-insecure"
+        );
+        let msg = failure(url, StopReason::TlsFailed, 0, 0, None, None, None).unwrap();
+        assert!(
+            msg.contains("--tls-ca FILE") && msg.contains("--tls-insecure"),
+            "{msg}"
+        );
+        // Another stop, but TLS errors dominate: the line names the cause too.
+        let msg = failure(
+            url,
+            StopReason::Duration,
+            9,
+            40,
+            m,
+            Some(&unknown),
+            Some(0.1),
+        )
+        .unwrap();
+        assert!(
+            msg.starts_with(
+                "error rate 0.8163 is above --max-error-rate 0.1, mostly tls (40): unknown issuer"
+            ),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn a_run_with_successes_passes_unless_over_the_error_rate() {
         let m = mostly(&[("fd-limit", 1)]);
         assert_eq!(
-            failure("u", StopReason::Duration, 9, 1, m.clone(), None),
+            failure("u", StopReason::Duration, 9, 1, m.clone(), None, None),
             None
         );
         assert_eq!(
-            failure("u", StopReason::Duration, 9, 1, m.clone(), Some(0.5)),
+            failure("u", StopReason::Duration, 9, 1, m.clone(), None, Some(0.5)),
             None
         );
-        let msg = failure("u", StopReason::Duration, 9, 1, m, Some(0.05)).unwrap();
+        let msg = failure("u", StopReason::Duration, 9, 1, m, None, Some(0.05)).unwrap();
         assert!(
             msg.contains("above --max-error-rate 0.05, mostly fd-limit (1)"),
             "{msg}"

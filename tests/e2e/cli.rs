@@ -92,8 +92,25 @@ fn help_documents_every_flag_with_defaults() {
         "--result",
         "--timeout",
         "--duration",
+        "--tls",
+        "--tls-ca",
+        "--tls-insecure",
+        "--tls-cert",
+        "--tls-key",
     ] {
         run.check(h.contains(flag), &format!("--help lacks {flag}"));
+    }
+    // The TLS flags teach their environment defaults and https:// endpoints.
+    for text in [
+        "TLS:",
+        "AIS_CLIENT_CA",
+        "AIS_SKIP_VERIFY_CRT",
+        "AIS_CRT",
+        "AIS_CRT_KEY",
+        "--endpoint https://host:8443",
+        "https://s3.us-east-1.amazonaws.com",
+    ] {
+        run.check(h.contains(text), &format!("--help lacks {text}"));
     }
     run.check(
         h.contains("[default: 10]") && h.contains("[default: 1MiB]"),

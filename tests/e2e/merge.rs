@@ -103,6 +103,7 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
         ops,
         intervals,
         peak_rss_bytes: None,
+        tls: None,
     }
 }
 
@@ -181,6 +182,59 @@ fn counters_add_and_percentiles_come_from_the_summed_histogram() {
 /// The engine's compact files take the merge's fast path; pretty-printed, reordered or
 /// escaped ones take serde. Both must give the same merge, byte for byte, including counts
 /// too large for the batch's packing and classes with errors but no successes.
+#[test]
+fn tls_is_carried_and_files_without_it_still_merge() {
+    let dir = Scratch::new("merge-tls");
+    let rec = |verified: bool, handshakes: u64, resumed: u64| ringload_core::result::TlsRecord {
+        version: Some("TLSv1.3".into()),
+        cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
+        verified,
+        resumed_pct: ringload_core::result::TlsRecord::pct(resumed, handshakes),
+        handshakes,
+        resumed,
+        roots: "system".into(),
+    };
+    let mut a = rank_file(0, 3, T0, &[vec![(100, 10)]]);
+    a.tls = Some(rec(true, 100, 90));
+    let mut b = rank_file(1, 3, T0, &[vec![(100, 10)]]);
+    b.tls = Some(rec(false, 300, 270));
+    // A file written before the key existed.
+    let c = rank_file(2, 3, T0, &[vec![(100, 10)]]);
+    for (name, f) in [("a.json", &a), ("b.json", &b), ("c.json", &c)] {
+        write(dir.path(), name, f);
+    }
+    let m = merge(dir.path(), false).unwrap();
+    let v = serde_json::to_value(&m.summary).unwrap();
+    assert_eq!(
+        v["tls"],
+        serde_json::json!({
+            "version": "TLSv1.3",
+            "cipher": "TLS13_AES_256_GCM_SHA384",
+            "verified": false,
+            "resumed_pct": 90.0,
+            "handshakes": 400,
+            "resumed": 360,
+            "roots": "system"
+        })
+    );
+    let text = ringload_launcher::merge::text::render(&m.summary);
+    assert!(
+        text.contains(
+            "\ntls: TLSv1.3 TLS13_AES_256_GCM_SHA384, NOT verified on every rank, 90.0% of 400 \
+             handshakes resumed\n"
+        ),
+        "{text}"
+    );
+    // Plaintext ranks only: no tls key at all.
+    let (plain, _) = run_dir("merge-plain-tls", 2, 1);
+    let m = merge(plain.path(), false).unwrap();
+    assert!(serde_json::to_value(&m.summary)
+        .unwrap()
+        .get("tls")
+        .is_none());
+    assert!(!ringload_launcher::merge::text::render(&m.summary).contains("tls:"));
+}
+
 #[test]
 fn every_json_layout_merges_identically() {
     let files: Vec<ResultFile> = (0..3u32)

@@ -10,25 +10,40 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use ringload_net::tls::rustls::ClientConfig;
 
 use super::conn::{round_trip, Call, Fail};
 use super::request::{encode, parse_url, resolve_location, validate, Target};
+use super::tls::{handshake, Stream};
 use super::{CtlError, Request, Response, MAX_BODY, MAX_REDIRECTS};
 
-/// A blocking HTTP/1.1 client with one pooled keep-alive connection per `host:port`.
+/// A blocking HTTP/1.1 client with one pooled keep-alive connection per scheme and
+/// `host:port`.
 #[derive(Debug)]
 pub struct Client {
     timeout: Duration,
-    pool: HashMap<String, TcpStream>,
+    pool: HashMap<String, Stream>,
+    /// The run's TLS configuration, for `https://` URLs and redirects.
+    tls: Option<Arc<ClientConfig>>,
 }
 
 impl Client {
-    /// A client whose every [`send`](Client::send) must finish within `timeout`.
+    /// A plain-HTTP client whose every [`send`](Client::send) must finish within `timeout`;
+    /// it refuses `https://` URLs.
     pub fn new(timeout: Duration) -> Client {
+        Client::with_tls(timeout, None)
+    }
+
+    /// A client that speaks TLS to `https://` URLs with `tls` (the run's
+    /// `ClientTls::config`, so the control plane trusts what the load trusts).
+    pub fn with_tls(timeout: Duration, tls: Option<Arc<ClientConfig>>) -> Client {
         Client {
             timeout,
             pool: HashMap::new(),
+            tls,
         }
     }
 
@@ -94,27 +109,37 @@ impl Client {
         deadline: Instant,
     ) -> Result<Response, CtlError> {
         let key = t.key();
+        if t.tls && self.tls.is_none() {
+            return Err(CtlError::Https {
+                url: format!("https://{key}{}", t.path),
+            });
+        }
+        let pool_key = t.pool_key();
         let call = Call {
             key: &key,
             timeout: self.timeout,
             deadline,
             max_body: MAX_BODY,
         };
-        if let Some(mut stream) = self.pool.remove(&key) {
+        if let Some(mut stream) = self.pool.remove(&pool_key) {
             match round_trip(&mut stream, &call, wire, head) {
-                Ok((resp, keep)) => return Ok(self.finish(&key, stream, resp, keep)),
+                Ok((resp, keep)) => return Ok(self.finish(pool_key, stream, resp, keep)),
                 Err(Fail::Stale(_)) => {} // closed while idle: try once on a fresh connection
                 Err(Fail::Fatal(e)) => return Err(e),
             }
         }
-        let mut stream = connect(t, &call)?;
+        let tcp = connect(t, &call)?;
+        let mut stream = match (t.tls, &self.tls) {
+            (true, Some(config)) => handshake(tcp, config, &t.host, &call)?,
+            _ => Stream::Plain(tcp),
+        };
         let (resp, keep) = round_trip(&mut stream, &call, wire, head).map_err(Fail::into_inner)?;
-        Ok(self.finish(&key, stream, resp, keep))
+        Ok(self.finish(pool_key, stream, resp, keep))
     }
 
-    fn finish(&mut self, key: &str, stream: TcpStream, resp: Response, keep: bool) -> Response {
+    fn finish(&mut self, key: String, stream: Stream, resp: Response, keep: bool) -> Response {
         if keep {
-            self.pool.insert(key.to_string(), stream);
+            self.pool.insert(key, stream);
         }
         resp
     }

@@ -1,4 +1,5 @@
-//! One request/response of [`super::Client`] on a blocking `TcpStream`: a small driver loop
+//! One request/response of [`super::Client`] on a blocking connection (plain TCP or TLS,
+//! [`Stream`]): a small driver loop
 //! that writes the request, receives into the [`Exchange`]'s buffer and feeds it, and keeps
 //! the response head and body in memory. The exchange does all HTTP/1.1 parsing and framing
 //! (the same code as the hot path); this file owns the socket, the deadline, the body cap and
@@ -11,11 +12,11 @@
 //! is reported reusable only after a complete keep-alive response with no bytes left over.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::http::{Exchange, Failure, Need, Sink};
 
+use super::tls::Stream;
 use super::{CtlError, Response};
 
 /// Bytes asked of the kernel per read (also the room for a response head).
@@ -53,10 +54,18 @@ impl Call<'_> {
         }
     }
 
+    /// A connection error; a TLS one (an alert after the handshake) names its cause and fix.
     fn io(&self, source: io::Error) -> CtlError {
-        CtlError::Io {
-            addr: self.key.to_string(),
-            source,
+        match super::tls::tls_cause(&source) {
+            Some(c) => CtlError::Tls {
+                addr: self.key.to_string(),
+                what: c.what,
+                fix: c.fix,
+            },
+            None => CtlError::Io {
+                addr: self.key.to_string(),
+                source,
+            },
         }
     }
 
@@ -75,7 +84,7 @@ impl Call<'_> {
     }
 
     /// Time left before the deadline, or the timeout error once it passed.
-    fn left(&self) -> Result<Duration, CtlError> {
+    pub(super) fn left(&self) -> Result<Duration, CtlError> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             Err(self.timed_out())
@@ -120,7 +129,7 @@ impl Sink for Keep {
 /// a HEAD request (no body whatever the headers say). Returns the response and whether the
 /// connection may be reused.
 pub(super) fn round_trip(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     call: &Call,
     wire: &[u8],
     head: bool,
@@ -166,26 +175,24 @@ pub(super) fn round_trip(
 
 /// Writes all of `bytes` before the deadline. A write error other than the deadline is
 /// `Stale`: nothing of the response has arrived yet.
-fn send(stream: &mut TcpStream, call: &Call, bytes: &[u8]) -> Result<(), Fail> {
+fn send(stream: &mut Stream, call: &Call, bytes: &[u8]) -> Result<(), Fail> {
     let left = call.left().map_err(Fail::Fatal)?;
-    let _ = stream.set_write_timeout(Some(left));
-    stream.write_all(bytes).map_err(|e| match e.kind() {
+    let _ = stream.tcp().set_write_timeout(Some(left));
+    let fail = |e: io::Error| match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Fail::Fatal(call.timed_out()),
         _ => Fail::Stale(call.io(e)),
-    })
+    };
+    // A TLS stream buffers what it encrypts: the flush puts it on the wire.
+    stream.write_all(bytes).map_err(fail)?;
+    stream.flush().map_err(fail)
 }
 
 /// Reads into `space` before the deadline; `Ok(0)` at end of stream. A connection error is
 /// `Stale` when no response byte had arrived (`started` false).
-fn recv(
-    stream: &mut TcpStream,
-    call: &Call,
-    space: &mut [u8],
-    started: bool,
-) -> Result<usize, Fail> {
+fn recv(stream: &mut Stream, call: &Call, space: &mut [u8], started: bool) -> Result<usize, Fail> {
     loop {
         let left = call.left().map_err(Fail::Fatal)?;
-        let _ = stream.set_read_timeout(Some(left));
+        let _ = stream.tcp().set_read_timeout(Some(left));
         match stream.read(space) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -225,7 +232,7 @@ mod tests {
     /// Runs one GET against a server that answers `raw`, keeping at most `max_body` bytes.
     fn get(raw: &'static [u8], max_body: usize) -> Result<(Response, bool), CtlError> {
         let srv = Fake::start(move |_| Reply::SendClose(raw.to_vec()));
-        let mut stream = TcpStream::connect(&srv.addr).unwrap();
+        let mut stream = Stream::Plain(std::net::TcpStream::connect(&srv.addr).unwrap());
         let call = Call {
             key: &srv.addr,
             timeout: Duration::from_secs(5),

@@ -1,10 +1,13 @@
 //! A scripted HTTP server on 127.0.0.1 for tests of [`crate::ctl`] and of [`crate::ais`]:
-//! it records every request it sees and answers as its handler says.
+//! it records every request it sees and answers as its handler says, over plain TCP or, with
+//! [`Fake::start_tls`], over TLS (a blocking rustls stream).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use ringload_net::tls::rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -69,35 +72,62 @@ type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
 
 pub struct Fake {
     pub addr: String,
+    tls: bool,
     accepts: Arc<AtomicUsize>,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Fake {
     pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Fake {
+        Fake::start_with(None, handler)
+    }
+
+    /// The same server speaking TLS with `config` on every connection.
+    pub fn start_tls(
+        config: Arc<ServerConfig>,
+        handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+    ) -> Fake {
+        Fake::start_with(Some(config), handler)
+    }
+
+    fn start_with(
+        tls: Option<Arc<ServerConfig>>,
+        handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+    ) -> Fake {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr").to_string();
         let accepts = Arc::new(AtomicUsize::new(0));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
+        let is_tls = tls.is_some();
         let (a, s) = (accepts.clone(), seen.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 let conn = a.fetch_add(1, Ordering::SeqCst);
-                let (s, h) = (s.clone(), handler.clone());
-                std::thread::spawn(move || serve(stream, conn, &s, &*h));
+                let (s, h, tls) = (s.clone(), handler.clone(), tls.clone());
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, conn, &s, &*h),
+                    Some(cfg) => {
+                        let Ok(c) = ServerConnection::new(cfg) else {
+                            return;
+                        };
+                        serve(StreamOwned::new(c, stream), conn, &s, &*h)
+                    }
+                });
             }
         });
         Fake {
             addr,
+            tls: is_tls,
             accepts,
             seen,
         }
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
-        format!("http://{}{}", self.addr, path_and_query)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.addr, path_and_query)
     }
 
     pub fn accepts(&self) -> usize {
@@ -109,7 +139,7 @@ impl Fake {
     }
 }
 
-fn serve(mut stream: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
+fn serve(mut stream: impl Read + Write, conn: usize, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
     let mut buf = Vec::new();
     loop {
         let Some(req) = read_request(&mut stream, &mut buf, conn) else {
@@ -118,12 +148,16 @@ fn serve(mut stream: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>, handler: &
         seen.lock().expect("lock").push(req.clone());
         match handler(&req) {
             Reply::Send(bytes) => {
-                if stream.write_all(&bytes).is_err() {
+                if stream
+                    .write_all(&bytes)
+                    .and_then(|_| stream.flush())
+                    .is_err()
+                {
                     return;
                 }
             }
             Reply::SendClose(bytes) => {
-                let _ = stream.write_all(&bytes);
+                let _ = stream.write_all(&bytes).and_then(|_| stream.flush());
                 return;
             }
             Reply::Silent => {
@@ -135,7 +169,7 @@ fn serve(mut stream: TcpStream, conn: usize, seen: &Mutex<Vec<Seen>>, handler: &
     }
 }
 
-fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, conn: usize) -> Option<Seen> {
+fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>, conn: usize) -> Option<Seen> {
     loop {
         let mut slots = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut slots);

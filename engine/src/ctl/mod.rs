@@ -6,9 +6,12 @@
 //! This file is the outline: the [`Request`]/[`Response`] pair, [`CtlError`] and the limits.
 //! The submodules do the work: `client` ([`Client`]: the keep-alive pool per `host:port`, the
 //! per-call deadline, redirects), `conn` (one request/response on a blocking socket, driving
-//! the exchange and keeping the body) and `request` (URLs, redirect `Location`, request
-//! bytes). Behaviour (as AIStore's Go client):
-//! - only `http://` URLs; `https://` is refused with an error that says TLS is not supported;
+//! the exchange and keeping the body), `request` (URLs, redirect `Location`, request
+//! bytes) and `tls` (the connection: plain TCP or a blocking rustls stream). Behaviour (as
+//! AIStore's Go client):
+//! - `http://` and `https://` URLs; `https://` needs the run's TLS configuration
+//!   ([`Client::with_tls`]) and is refused without one; a failed handshake names its cause
+//!   and fix ([`CtlError::Tls`]);
 //! - 301/302/307/308 are followed up to [`MAX_REDIRECTS`] times, to other hosts too. 307/308
 //!   keep the method and body; 301/302 keep them for GET and HEAD and turn anything else into
 //!   a body-less GET (as Go does);
@@ -34,6 +37,7 @@ pub use client::Client;
 mod client;
 mod conn;
 mod request;
+mod tls;
 
 #[cfg(test)]
 pub(crate) mod fake;
@@ -50,12 +54,12 @@ use ringload_net::http::USER_AGENT;
 /// Request headers the client writes itself; callers' copies are ignored.
 const MANAGED_HEADERS: [&str; 4] = ["host", "content-length", "transfer-encoding", "connection"];
 
-/// One request. `url` is `http://host[:port][/path][?query]`; the path and query are sent as
+/// One request. `url` is `http[s]://host[:port][/path][?query]`; the path and query are sent as
 /// given (the caller percent-encodes them).
 pub struct Request<'a> {
     /// `GET`, `PUT`, `POST`, `DELETE`, `HEAD`, ... (an HTTP token).
     pub method: &'a str,
-    /// The absolute `http://` URL.
+    /// The absolute `http://` or `https://` URL.
     pub url: &'a str,
     /// Extra headers. `Host`, `Content-Length`, `Transfer-Encoding` and `Connection` are set
     /// by the client and ignored here.
@@ -116,13 +120,22 @@ impl Response {
 /// values (tokens) are never included.
 #[derive(Debug, thiserror::Error)]
 pub enum CtlError {
-    /// An `https://` URL.
+    /// An `https://` URL, and the client has no TLS configuration (the run's endpoint is
+    /// plain `http://`).
     #[error(
-        "{url:?} uses https://, but TLS is not supported yet: use the endpoint's http:// address"
+        "{url:?} uses https://, but this run's endpoint is plain http:// so it has no TLS \
+         settings: give the https:// endpoint itself"
     )]
     Https { url: String },
-    /// A URL that is not `http://host[:port][/path]`.
-    #[error("bad URL {url:?}: {reason}; expected http://host[:port][/path][?query]")]
+    /// The TLS handshake failed: `what` names the cause, `fix` the flag or action.
+    #[error("TLS handshake with {addr} failed: {what}; {fix}")]
+    Tls {
+        addr: String,
+        what: String,
+        fix: &'static str,
+    },
+    /// A URL that is not `http[s]://host[:port][/path]`.
+    #[error("bad URL {url:?}: {reason}; expected http[s]://host[:port][/path][?query]")]
     BadUrl { url: String, reason: String },
     /// An invalid method or header name, or a header value with CR, LF or NUL.
     #[error("bad request header or method {name:?}: {reason}")]

@@ -10,12 +10,14 @@
 
 use super::{CtlError, Request, MANAGED_HEADERS, USER_AGENT};
 
-/// Where a request goes: a lowercased host, a port and the path with its query.
+/// Where a request goes: a lowercased host, a port, the path with its query, and whether it
+/// speaks TLS (`https://`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Target {
     pub(super) host: String,
     pub(super) port: u16,
     pub(super) path: String,
+    pub(super) tls: bool,
 }
 
 impl Target {
@@ -28,11 +30,22 @@ impl Target {
         }
     }
 
-    /// The Host header: the key without a default port.
+    /// The pool key: the scheme and `host:port`, so a plain and a TLS connection to one
+    /// address are never mixed up.
+    pub(super) fn pool_key(&self) -> String {
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.key()
+        )
+    }
+
+    /// The Host header: the key without the scheme's default port.
     pub(super) fn host_header(&self) -> String {
-        match (self.port, self.host.contains(':')) {
-            (80, true) => format!("[{}]", self.host),
-            (80, false) => self.host.clone(),
+        let default = if self.tls { 443 } else { 80 };
+        match (self.port == default, self.host.contains(':')) {
+            (true, true) => format!("[{}]", self.host),
+            (true, false) => self.host.clone(),
             _ => self.key(),
         }
     }
@@ -54,17 +67,13 @@ fn bad_url(url: &str, reason: impl Into<String>) -> CtlError {
     }
 }
 
-/// Parses an absolute `http://` URL.
+/// Parses an absolute `http://` or `https://` URL.
 pub(super) fn parse_url(url: &str) -> Result<Target, CtlError> {
-    let rest = match split_scheme(url) {
-        Some((s, rest)) if s.eq_ignore_ascii_case("http") => rest,
-        Some((s, _)) if s.eq_ignore_ascii_case("https") => {
-            return Err(CtlError::Https {
-                url: url.to_string(),
-            })
-        }
+    let (rest, tls) = match split_scheme(url) {
+        Some((s, rest)) if s.eq_ignore_ascii_case("http") => (rest, false),
+        Some((s, rest)) if s.eq_ignore_ascii_case("https") => (rest, true),
         Some((s, _)) => return Err(bad_url(url, format!("scheme {s:?} is not supported"))),
-        None => return Err(bad_url(url, "it does not start with http://")),
+        None => return Err(bad_url(url, "it does not start with http:// or https://")),
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
@@ -74,16 +83,18 @@ pub(super) fn parse_url(url: &str) -> Result<Target, CtlError> {
             "user info in the URL is not supported (send a header instead)",
         ));
     }
-    let (host, port) = split_host_port(authority).map_err(|r| bad_url(url, r))?;
+    let default = if tls { 443 } else { 80 };
+    let (host, port) = split_host_port(authority, default).map_err(|r| bad_url(url, r))?;
     Ok(Target {
         host,
         port,
         path: normalize_path(tail).map_err(|r| bad_url(url, r))?,
+        tls,
     })
 }
 
-/// `host[:port]` or `[v6][:port]`; the port defaults to 80.
-fn split_host_port(a: &str) -> Result<(String, u16), String> {
+/// `host[:port]` or `[v6][:port]`; the port defaults to `default` (80, or 443 for https).
+fn split_host_port(a: &str, default: u16) -> Result<(String, u16), String> {
     let (host, port) = if let Some(v6) = a.strip_prefix('[') {
         let (host, after) = v6.split_once(']').ok_or("unclosed '[' in the host")?;
         (host, after.strip_prefix(':'))
@@ -97,7 +108,7 @@ fn split_host_port(a: &str) -> Result<(String, u16), String> {
         return Err("the host is empty".into());
     }
     let port = match port {
-        None => 80,
+        None => default,
         Some(p) => p.parse::<u16>().map_err(|_| format!("bad port {p:?}"))?,
     };
     Ok((host.to_ascii_lowercase(), port))
@@ -132,7 +143,8 @@ pub(super) fn resolve_location(base: &Target, loc: &str) -> Result<Target, CtlEr
         return parse_url(loc_t).map_err(|e| bad(e.to_string()));
     }
     if loc_t.starts_with("//") {
-        return parse_url(&format!("http:{loc_t}")).map_err(|e| bad(e.to_string()));
+        let scheme = if base.tls { "https" } else { "http" };
+        return parse_url(&format!("{scheme}:{loc_t}")).map_err(|e| bad(e.to_string()));
     }
     let path = if loc_t.starts_with('/') {
         loc_t.to_string()
@@ -149,6 +161,7 @@ pub(super) fn resolve_location(base: &Target, loc: &str) -> Result<Target, CtlEr
         host: base.host.clone(),
         port: base.port,
         path,
+        tls: base.tls,
     })
 }
 
@@ -242,8 +255,17 @@ mod tests {
         assert_eq!(resolve_location(&base, "d").unwrap().path, "/a/d");
         assert_eq!(resolve_location(&base, "?x").unwrap().path, "/a/b?x");
         assert_eq!(resolve_location(&base, "//o:2/z").unwrap().key(), "o:2");
+        let https = resolve_location(&base, "https://O/x").unwrap();
+        assert_eq!((https.key().as_str(), https.tls), ("o:443", true));
+        assert_eq!(https.host_header(), "o");
+        assert_eq!(
+            resolve_location(&https, "//p/y").unwrap().pool_key(),
+            "https://p:443"
+        );
+        assert!(resolve_location(&https, "/z").unwrap().tls);
+        assert_eq!(base.pool_key(), "http://h:1");
         assert!(matches!(
-            resolve_location(&base, "https://o/"),
+            resolve_location(&base, "ftp://o/"),
             Err(CtlError::BadLocation { .. })
         ));
         assert!(matches!(

@@ -292,7 +292,7 @@ fn a_refused_connection_names_the_address() {
 }
 
 #[test]
-fn refuses_https_and_malformed_urls_with_the_fix() {
+fn refuses_https_without_tls_settings_and_malformed_urls_with_the_fix() {
     let mut c = client();
     let err = c.send(&get("https://example.com/", &[])).unwrap_err();
     assert!(
@@ -309,7 +309,7 @@ fn refuses_https_and_malformed_urls_with_the_fix() {
     ] {
         let err = c.send(&get(bad, &[])).unwrap_err();
         assert!(matches!(err, CtlError::BadUrl { .. }), "{bad}: {err}");
-        assert!(err.to_string().contains("http://host"), "{err}");
+        assert!(err.to_string().contains("http[s]://host"), "{err}");
     }
 }
 

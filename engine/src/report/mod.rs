@@ -2,7 +2,8 @@
 //!
 //! Owns: the interval table on stdout (aisloader's columns plus p50/p90/p99) and the
 //! [`RunTotals`] handed to the result file; the live status line on stderr is in `live`, the
-//! final summary in `summary`, number formatting in [`fmt`].
+//! final summary in `summary`, number formatting in [`fmt`], the run's TLS (summary line and
+//! result record) in [`tls`].
 //!
 //! Why here and not in the cores: cores only rotate a [`Snapshot`] once per [`TICK`] and send
 //! it; every histogram addition, formatting and write happens on this one thread.
@@ -23,6 +24,7 @@
 pub mod fmt;
 mod live;
 mod summary;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -57,6 +59,8 @@ pub struct RunTotals {
     pub total: Snapshot,
     /// One record per interval, in order, contiguous from the run start.
     pub intervals: Vec<IntervalRecord>,
+    /// The run's TLS (`None` for plaintext runs).
+    pub tls: Option<tls::TlsOutcome>,
 }
 
 /// Counters accumulated over the intervals printed so far (the `(<total>)` columns).
@@ -84,6 +88,7 @@ pub struct Reporter<W: Write, S: Write> {
     empty: Snapshot,
     empty_hist: String,
     live: Live,
+    tls: Option<tls::TlsOutcome>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -107,6 +112,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             header_done: false,
             empty: Snapshot::new(start_unix_ns),
             empty_hist: encode_histogram(&new_histogram()),
+            tls: None,
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
                 core_ns: 0,
@@ -175,6 +181,11 @@ impl<W: Write, S: Write> Reporter<W, S> {
 
     /// Prints the remaining intervals (the last one cut at `end_unix_ns`), clears the live
     /// line, prints the summary and returns the run's totals.
+    /// The run's TLS, read after the load: the summary prints it and the totals carry it.
+    pub fn set_tls(&mut self, tls: Option<tls::TlsOutcome>) {
+        self.tls = tls;
+    }
+
     pub fn finish(mut self, end_unix_ns: u64) -> RunTotals {
         let end = end_unix_ns.max(self.start);
         let last = if end > self.start {
@@ -215,6 +226,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             end_unix_ns: end,
             total: self.total,
             intervals: self.intervals,
+            tls: self.tls,
         }
     }
 

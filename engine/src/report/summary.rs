@@ -1,5 +1,6 @@
 //! The final summary printed on stdout when a run ends: per operation the count, bytes,
-//! throughput, latency percentiles and errors by kind, over the whole measured phase.
+//! throughput, latency percentiles and errors by kind, over the whole measured phase; then,
+//! for a run over TLS, the `tls:` line and the first TLS failure, when there was one.
 //!
 //! Owns only the text; the totals it reads are the reporter's exact sums of every tick.
 
@@ -71,6 +72,13 @@ impl<W: Write, S: Write> Reporter<W, S> {
         }
         if !any {
             text += "no operations completed or failed\n";
+        }
+        if let Some(t) = &self.tls {
+            text += &t.line();
+            text.push('\n');
+            if let Some(f) = &t.failure {
+                text += &format!("     first TLS failure: {f}\n");
+            }
         }
         let _ = self.out.write_all(text.as_bytes());
     }

@@ -171,6 +171,48 @@ fn empty_run_has_no_intervals_and_says_so() {
 }
 
 #[test]
+fn a_run_over_tls_ends_its_summary_with_the_tls_line_and_first_failure() {
+    let (mut r, out, _) = reporter(cfg(1, 1, false));
+    let mut t = tick(1, 3, 100);
+    t.get_mut(Op::Get).record_err(ErrorKind::Tls);
+    r.add_tick(0, t);
+    let failure = ringload_net::tls::cause(&ringload_net::tls::rustls::Error::InvalidCertificate(
+        ringload_net::tls::rustls::CertificateError::UnknownIssuer,
+    ));
+    r.set_tls(Some(tls::TlsOutcome {
+        record: ringload_core::result::TlsRecord {
+            version: Some("TLSv1.3".into()),
+            cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
+            verified: true,
+            resumed_pct: 97.5,
+            handshakes: 1024,
+            resumed: 998,
+            roots: "system".into(),
+        },
+        failure: Some(failure),
+    }));
+    let totals = r.finish(T0 + S);
+    assert_eq!(totals.tls.as_ref().unwrap().record.handshakes, 1024);
+    let text = out.text();
+    assert!(
+        text.ends_with(
+            "     errors 1: tls 1\n\
+             tls: TLSv1.3 TLS13_AES_256_GCM_SHA384, verified (system roots), 97.5% of 1,024 \
+             handshakes resumed\n     \
+             first TLS failure: unknown issuer: the server's certificate is not signed by a \
+             trusted CA; pass the server's CA bundle with --tls-ca FILE, or skip verification \
+             with --tls-insecure\n"
+        ),
+        "{text}"
+    );
+    // A plaintext run prints no tls line.
+    let (mut r, out, _) = reporter(cfg(1, 1, false));
+    r.add_tick(0, tick(1, 3, 100));
+    assert!(r.finish(T0 + S).tls.is_none());
+    assert!(!out.text().contains("tls"), "{}", out.text());
+}
+
+#[test]
 fn late_tick_joins_an_open_interval_and_is_never_lost() {
     let (mut r, _, _) = reporter(cfg(1, 1, false));
     r.add_tick(0, tick(1, 1, 10));

@@ -289,6 +289,7 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
         stragglers,
         warnings,
         ranks: ranks.iter().map(summary::rank_totals).collect(),
+        tls: summary::tls(ranks.iter().filter_map(|r| r.tls.as_ref())),
         series: Series {
             step_ns: widen * opts.resolution_ns,
             ops: OP_NAMES

@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use ringload_core::hist::LatencySummary;
-use ringload_core::result::encode_histogram;
+use ringload_core::result::{encode_histogram, TlsRecord};
 
 use super::model::Point;
 use super::rank::{RankResult, OP_NAMES};
@@ -48,6 +48,9 @@ pub struct Summary {
     pub warnings: Vec<String>,
     pub ranks: Vec<RankTotals>,
     pub series: Series,
+    /// The ranks' TLS, merged ([`tls`]); absent when no rank ran over TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsRecord>,
 }
 
 /// A file left out of a `--allow-partial` merge.
@@ -262,6 +265,39 @@ pub fn outliers(ranks: &[RankResult], warnings: &mut Vec<String>) -> Vec<Straggl
 
 pub const GIB: f64 = (1u64 << 30) as f64;
 
+/// The ranks' `tls` keys merged: handshakes and resumptions summed and the share recomputed,
+/// `verified` only when every rank verified, and the version, cipher and roots the ranks'
+/// common value (else `mixed`). Ranks without the key (plaintext, or older files) are left
+/// out; `None` when no rank has it.
+pub fn tls<'a>(ranks: impl IntoIterator<Item = &'a TlsRecord>) -> Option<TlsRecord> {
+    let mut out: Option<TlsRecord> = None;
+    for t in ranks {
+        let Some(m) = out.as_mut() else {
+            out = Some(t.clone());
+            continue;
+        };
+        m.handshakes += t.handshakes;
+        m.resumed += t.resumed;
+        m.verified &= t.verified;
+        let common = |a: &mut Option<String>, b: &Option<String>| match (a.as_deref(), b) {
+            // A rank without a completed handshake says nothing about the session.
+            (_, None) => {}
+            (None, Some(v)) => *a = Some(v.clone()),
+            (Some(x), Some(v)) if x != v => *a = Some("mixed".into()),
+            _ => {}
+        };
+        common(&mut m.version, &t.version);
+        common(&mut m.cipher, &t.cipher);
+        if m.roots != t.roots {
+            m.roots = "mixed".into();
+        }
+    }
+    if let Some(m) = out.as_mut() {
+        m.resumed_pct = TlsRecord::pct(m.resumed, m.handshakes);
+    }
+    out
+}
+
 /// One rank's totals.
 pub fn rank_totals(r: &RankResult) -> RankTotals {
     let secs = r.secs();
@@ -298,6 +334,45 @@ pub fn rank_totals(r: &RankResult) -> RankTotals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rec(version: Option<&str>, verified: bool, handshakes: u64, resumed: u64) -> TlsRecord {
+        TlsRecord {
+            version: version.map(String::from),
+            cipher: version.map(|_| "TLS13_AES_256_GCM_SHA384".to_string()),
+            verified,
+            resumed_pct: TlsRecord::pct(resumed, handshakes),
+            handshakes,
+            resumed,
+            roots: "system".into(),
+        }
+    }
+
+    #[test]
+    fn tls_merges_sums_and_agreement() {
+        assert_eq!(tls([]), None);
+        let a = rec(Some("TLSv1.3"), true, 100, 90);
+        let b = rec(Some("TLSv1.3"), true, 300, 270);
+        let m = tls([&a, &b]).unwrap();
+        assert_eq!((m.handshakes, m.resumed), (400, 360));
+        assert!((m.resumed_pct - 90.0).abs() < 1e-9);
+        assert!(m.verified);
+        assert_eq!(m.version.as_deref(), Some("TLSv1.3"));
+        assert_eq!(m.cipher.as_deref(), Some("TLS13_AES_256_GCM_SHA384"));
+        assert_eq!(m.roots, "system");
+        // One rank unverified, one on TLS 1.2 with other roots: verified false, mixed values.
+        let mut c = rec(Some("TLSv1.2"), false, 100, 0);
+        c.roots = "none".into();
+        let m = tls([&a, &b, &c]).unwrap();
+        assert!(!m.verified);
+        assert_eq!(m.version.as_deref(), Some("mixed"));
+        assert_eq!(m.roots, "mixed");
+        assert!((m.resumed_pct - 72.0).abs() < 1e-9);
+        // A rank that completed no handshake does not make the session mixed.
+        let none = rec(None, true, 0, 0);
+        let m = tls([&none, &a]).unwrap();
+        assert_eq!(m.version.as_deref(), Some("TLSv1.3"));
+        assert_eq!(m.handshakes, 100);
+    }
 
     fn rank(n: u32, start_s: u64, end_s: u64, bytes: u64) -> RankResult {
         let mut r = RankResult {

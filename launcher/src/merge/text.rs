@@ -143,6 +143,23 @@ pub fn render(s: &Summary) -> String {
             errors(o.errors, &o.errors_by_kind)
         );
     }
+    if let Some(x) = &s.tls {
+        let session = match (&x.version, &x.cipher) {
+            (Some(v), Some(c)) => format!("{v} {c}"),
+            _ => "no handshake completed".to_string(),
+        };
+        let _ = writeln!(
+            t,
+            "\ntls: {session}, {}, {:.1}% of {} handshakes resumed",
+            if x.verified {
+                format!("verified ({} roots)", x.roots)
+            } else {
+                "NOT verified on every rank".to_string()
+            },
+            x.resumed_pct,
+            thousands(x.handshakes)
+        );
+    }
     let _ = writeln!(
         t,
         "\nranks: {} of {} present\n{:<6} {:<20} {:<12} {:>8} {:>12} {:>8}  errors",

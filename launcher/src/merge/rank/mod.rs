@@ -18,6 +18,7 @@ use hdrhistogram::Histogram;
 use serde::Deserialize;
 
 use ringload_core::hist::LatencySummary;
+use ringload_core::result::TlsRecord;
 
 use super::accum::Dense;
 use super::decode::HistDecoder;
@@ -35,6 +36,9 @@ pub const OP_NAMES: [&str; 2] = ["get", "put"];
 struct RawFile<'a> {
     #[serde(default)]
     peak_rss_bytes: Option<u64>,
+    /// Absent for plaintext runs and in files written before the key existed.
+    #[serde(default)]
+    tls: Option<TlsRecord>,
     #[serde(borrow)]
     ops: RawPair<RawOp<'a>>,
     #[serde(default, borrow)]
@@ -131,6 +135,8 @@ pub struct RankResult {
     pub start_unix_ns: u64,
     pub end_unix_ns: u64,
     pub peak_rss_bytes: Option<u64>,
+    /// The rank's `tls` key, for a run over https.
+    pub tls: Option<TlsRecord>,
     pub ops: [RankOp; 2],
     /// The rank's series per operation class (downsampled to the point cap).
     pub series: [RankSeries; 2],
@@ -316,6 +322,7 @@ impl Reader {
     /// Stages the rest of the file (parsed by serde) into `r`.
     fn stage_rest(&mut self, file: &RawFile, r: &mut RankResult) -> Result<(), String> {
         r.peak_rss_bytes = file.peak_rss_bytes;
+        r.tls = file.tls.clone();
         for op in 0..2 {
             if let Some(o) = file.ops.at(op) {
                 self.stage_op(op, o, r)?;

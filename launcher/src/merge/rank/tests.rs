@@ -66,6 +66,15 @@ fn file() -> ResultFile {
         .into(),
         intervals,
         peak_rss_bytes: Some(77),
+        tls: Some(ringload_core::result::TlsRecord {
+            version: Some("TLSv1.3".into()),
+            cipher: Some("TLS13_AES_128_GCM_SHA256".into()),
+            verified: true,
+            resumed_pct: 50.0,
+            handshakes: 8,
+            resumed: 4,
+            roots: "ca-file".into(),
+        }),
     }
 }
 
@@ -112,7 +121,16 @@ fn engine_files_take_the_fast_path_and_agree_with_serde() {
     assert_eq!(fast.ops[0].count, 4 * 200_000 + 10 + 11 + 12 + 13);
     assert_eq!(fast.ops[1].errors_by_kind["timeout"], 6);
     assert_eq!(fast.peak_rss_bytes, Some(77));
+    assert_eq!(fast.tls, f.tls);
     assert!(fast.notes.is_empty(), "{:?}", fast.notes);
+    // A file without the key (plaintext, or written before it existed) still reads.
+    let old = ResultFile {
+        tls: None,
+        ..f.clone()
+    };
+    let (r, _, _, _) = read(&serde_json::to_string(&old).unwrap());
+    assert_eq!(r.tls, None);
+    assert_eq!(r.ops[0].count, fast.ops[0].count);
     for (a, b) in t1.cells.iter().zip(&t2.cells) {
         for op in 0..2 {
             assert_eq!(
