@@ -30,4 +30,5 @@ mod signals;
 mod slurm_ringload;
 mod spec_run;
 mod target_resolution;
+mod tls;
 mod verify;
