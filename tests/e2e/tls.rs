@@ -307,6 +307,26 @@ fn mtls_with_and_without_a_client_certificate() {
         .collect();
     assert_eq!(stored.len(), 25, "nginx stored 25 PUTs");
 
+    // nginx finishes the handshake without a client certificate and answers every request
+    // 400: a failed run (exit 1), never a success.
+    let res = ng.dir.path().join("none.json");
+    let none = ca(Run::new(), &pki.ca)
+        .endpoint(&tls::url(&ng))
+        .bucket("bk")
+        .pctput(100)
+        .size("2K")
+        .workers(2)
+        .duration("30s")
+        .result(&res)
+        .run();
+    none.check(none.code() == 1, "exit 1 without a client certificate");
+    let v = result(&res);
+    none.check(
+        op(&v, "put", "count") == 0
+            && v["ops"]["put"]["errors_by_kind"]["http-400"].as_u64() > Some(0),
+        "nginx refused every PUT with 400",
+    );
+
     let refuser = tls::MtlsRefuser::start(&pki.server, &pki.client_ca);
     let dir = Scratch::new("mtls");
     let res = dir.path().join("r.json");
