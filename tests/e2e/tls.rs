@@ -535,6 +535,39 @@ fn ais_cluster_over_https_follows_redirects_with_exact_counts() {
             "{driver}: every GET redirected to an https target"
         );
     }
+    // A PUT of 1 MiB goes to the proxy with `Expect: 100-continue`, and the proxy closes that
+    // connection after its redirect: each of the 24 PUTs reconnects to the proxy. The tickets
+    // are shared by the run's connections, so only the first handshakes with each host (3
+    // hosts, 2 connections) may be full; every other one resumes.
+    let res = dir.path().join("resume.json");
+    let resume = ca(ais(), &pki.ca)
+        .bucket("ais://tls-resume")
+        .pctput(100)
+        .maxputs(24)
+        .size("1M")
+        .workers(2)
+        .cores(1)
+        .result(&res)
+        .run();
+    resume.ok();
+    let v = result(&res);
+    resume.check(op(&v, "put", "count") == 24, "24 PUTs of 1 MiB");
+    let t = tls_of(&v);
+    let (hs, resumed) = (
+        t["handshakes"].as_u64().unwrap_or(0),
+        t["resumed"].as_u64().unwrap_or(0),
+    );
+    resume.check(hs >= 24, "a handshake per proxy reconnect at least");
+    resume.check(
+        resumed + 6 >= hs,
+        "every handshake resumed but the first per host and connection (2 x 3)",
+    );
+    let pct = t["resumed_pct"].as_f64().unwrap_or(-1.0);
+    resume.check(
+        (pct - 100.0 * resumed as f64 / hs as f64).abs() < 1.0,
+        "resumed_pct is the resumed share of the handshakes",
+    );
+
     let res = dir.path().join("skip.json");
     let skip = ais()
         .env("AIS_SKIP_VERIFY_CRT", "true")
