@@ -27,7 +27,11 @@ fn ca(r: Run, file: &Path) -> Run {
 /// The `tls` object of a result document.
 fn tls_of(v: &serde_json::Value) -> &serde_json::Value {
     let t = &v["tls"];
-    assert!(t.is_object(), "the result has no tls object: {v}");
+    let keys: Vec<&String> = v.as_object().map_or(vec![], |o| o.keys().collect());
+    assert!(
+        t.is_object(),
+        "the result has no tls object; it has {keys:?}"
+    );
     t
 }
 
