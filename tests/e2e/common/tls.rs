@@ -139,6 +139,7 @@ pub fn proxy(pair: &Pair, upstream: u16) -> Nginx {
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {cert};
         ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
         client_max_body_size 0;
         location / {{
             proxy_pass http://127.0.0.1:{upstream};
