@@ -10,7 +10,8 @@ getrusage of the client process, so it counts only the client's own work:
 Runs alternate (wrk, ringload, wrk, ...) and medians are reported with the ratio to wrk.
 
 Usage: benches/vs_wrk.py [--runs 5] [--seconds 8] [--ringload target/release/ringload]
-Needs nginx, wrk and taskset (util-linux). Loopback only.
+Needs nginx, wrk and taskset (util-linux). Loopback only. The same comparison over https is
+benches/vs_wrk_tls.py, which uses this file's nginx starter and measurement.
 """
 
 import argparse
