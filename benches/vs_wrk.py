@@ -10,7 +10,8 @@ getrusage of the client process, so it counts only the client's own work:
 Runs alternate (wrk, ringload, wrk, ...) and medians are reported with the ratio to wrk.
 
 Usage: benches/vs_wrk.py [--runs 5] [--seconds 8] [--ringload target/release/ringload]
-Needs nginx, wrk and taskset (util-linux). Loopback only.
+Needs nginx, wrk and taskset (util-linux). Loopback only. The same comparison over https is
+benches/vs_wrk_tls.py, which uses this file's nginx starter and measurement.
 """
 
 import argparse
@@ -45,7 +46,8 @@ def wait_port(port, seconds=5.0):
     sys.exit(f"nothing listens on port {port}")
 
 
-def start_nginx(d, port):
+def write_objects(d):
+    """data/b/small (1 KiB) and data/b/big (64 MiB) under d, plus logs/ and tmp/."""
     for sub in ("data/b", "logs", "tmp"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
     with open(os.path.join(d, "data/b/small"), "wb") as f:
@@ -55,6 +57,11 @@ def start_nginx(d, port):
     with open(os.path.join(d, "data/b/big"), "wb") as f:
         for _ in range(64):
             f.write(os.urandom(1 << 20))
+
+
+def run_nginx(d, servers, wait_ports):
+    """nginx (1 worker, pinned to CPU 0) with the given `server { ... }` blocks; waits for
+    every port in wait_ports."""
     conf = f"""user root;
 worker_processes 1;
 worker_cpu_affinity 01;
@@ -67,14 +74,20 @@ http {{
     keepalive_requests 100000000; keepalive_timeout 120s;
     client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;
     fastcgi_temp_path {d}/tmp/fcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;
-    server {{ listen 127.0.0.1:{port}; root {d}/data; }}
+{servers}
 }}
 """
     path = os.path.join(d, "nginx.conf")
     with open(path, "w") as f:
         f.write(conf)
     subprocess.run(["taskset", "-c", "0", "nginx", "-c", path, "-p", d], check=True)
-    wait_port(port)
+    for port in wait_ports:
+        wait_port(port)
+
+
+def start_nginx(d, port):
+    write_objects(d)
+    run_nginx(d, f"    server {{ listen 127.0.0.1:{port}; root {d}/data; }}", [port])
 
 
 def stop_nginx(d):
@@ -136,7 +149,8 @@ def ringload(binary, args, secs, tmp):
         sys.exit(f"ringload run had errors: {op['errors_by_kind']}")
     # ringload reports its own VmHWM at exit, which the sampler may miss by up to 20 ms.
     rss = max(rss, doc.get("peak_rss_bytes", 0) // 1024)
-    return {"requests": op["count"], "bytes": op["bytes"], "cpu": cpu, "rss_kib": rss}
+    return {"requests": op["count"], "bytes": op["bytes"], "cpu": cpu, "rss_kib": rss,
+            "tls": doc.get("tls")}
 
 
 def main():

@@ -30,5 +30,6 @@ mod signals;
 mod slurm_ringload;
 mod spec_run;
 mod target_resolution;
+mod tls;
 mod tls_settings;
 mod verify;

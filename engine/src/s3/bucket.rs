@@ -114,7 +114,8 @@ impl Target<'_> {
         // The control client takes the Host header from the URL (virtual-host style needs
         // `<bucket>.<endpoint>` to resolve).
         let sep = if query.is_empty() { "" } else { "?" };
-        let url = format!("http://{host}{path}{sep}{query}");
+        let scheme = if self.endpoint.tls { "https" } else { "http" };
+        let url = format!("{scheme}://{host}{path}{sep}{query}");
         c.send(&Request {
             method,
             url: &url,

@@ -1,6 +1,6 @@
 //! Shared harness for the end-to-end tests: scratch directories, a real nginx (GET + WebDAV
-//! PUT) on a free loopback port, and running the real `ringload` binary with its command,
-//! stdout and stderr printed when an assertion fails.
+//! PUT, or any `server` block a test gives it) on a free loopback port, and running the real
+//! `ringload` binary with its command, stdout and stderr printed when an assertion fails.
 
 pub mod cluster;
 pub mod docblocks;
@@ -10,6 +10,7 @@ pub mod run;
 pub mod s3s;
 pub mod serial;
 pub mod slurm;
+pub mod tls;
 
 pub use run::Run;
 
@@ -62,6 +63,23 @@ impl Nginx {
 
     /// nginx with `client_max_body_size` set to `limit` (nginx syntax: `0` for none, `1k`).
     pub fn start_with_body_limit(limit: &str) -> Nginx {
+        Nginx::start_server(|port, d| {
+            format!(
+                r#"    server {{
+        listen 127.0.0.1:{port};
+        root {d}/data;
+        client_max_body_size {limit};
+        location / {{ dav_methods PUT DELETE MKCOL; create_full_put_path on; dav_access user:rw group:r all:r; }}
+    }}
+"#,
+                d = d.display()
+            )
+        })
+    }
+
+    /// nginx with the `server` block `server(port, dir)` returns (`dir` holds `data/`,
+    /// `logs/` and `tmp/`), inside the `http` block every test nginx shares.
+    pub fn start_server(server: impl Fn(u16, &Path) -> String) -> Nginx {
         let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -87,15 +105,10 @@ http {{
     keepalive_requests 1000000; keepalive_timeout 120s;
     client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy;
     fastcgi_temp_path {d}/tmp/fcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {d}/data;
-        client_max_body_size {limit};
-        location / {{ dav_methods PUT DELETE MKCOL; create_full_put_path on; dav_access user:rw group:r all:r; }}
-    }}
-}}
+{server}}}
 "#,
-                d = d.display()
+                d = d.display(),
+                server = server(port, &d)
             );
             std::fs::write(d.join("nginx.conf"), conf).unwrap();
             let out = Command::new(bin)
