@@ -97,7 +97,10 @@ pub fn check_s3_endpoint(w: &Workload, endpoint: Option<&str>) -> Result<(), Str
     let Some(url) = endpoint.filter(|_| w.protocol == Protocol::S3) else {
         return Ok(());
     };
-    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .unwrap_or(url);
     let host = rest.split('/').next().unwrap_or(rest);
     match s3::check_endpoint(host, w.proto.s3_addressing) {
         Err(e @ s3::S3Error::VirtualHostOnIp { .. }) => Err(e.to_string()),
