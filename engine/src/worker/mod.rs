@@ -13,6 +13,7 @@ mod finish;
 mod hosts;
 mod outcome;
 mod request;
+mod secure;
 pub mod shared;
 #[cfg(test)]
 mod tests;
@@ -115,8 +116,18 @@ impl Worker {
             .as_ref()
             .map_or(("", ""), |e| (e.host_header.as_str(), e.base_path.as_str()));
         let req = Requests::new(w, header, base);
+        // The endpoint speaks TLS exactly when the run has a TLS configuration.
+        let tls = w.tls.as_ref().map(|_| {
+            hosts::server_name(header.as_bytes()).unwrap_or_else(|| {
+                let ip = shared
+                    .addr
+                    .as_socket()
+                    .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |a| a.ip());
+                ringload_net::tls::pki::ServerName::IpAddress(ip.into())
+            })
+        });
         Worker {
-            hosts: Hosts::new(shared.addr.clone(), header),
+            hosts: Hosts::new(shared.addr.clone(), header, tls),
             host0: req.host0.clone(),
             req,
             core,
@@ -157,6 +168,9 @@ impl Worker {
 
     pub fn prepare_send(&mut self, i: usize) -> *const libc::msghdr {
         let c = &mut self.conns[i];
+        if c.tls.is_some() {
+            return c.prepare_tls_send();
+        }
         let (sent, total) = c.exch.body_progress();
         let body = if sent < total && c.exch.may_send_body() {
             let max = (total - sent).min(SEND_SLICE as u64) as usize;
@@ -173,6 +187,9 @@ impl Worker {
     /// (`MSG_WAITALL`) or fail the operation. Returns `None` for larger requests.
     pub fn prepare_fused_send(&mut self, i: usize) -> Option<*const libc::msghdr> {
         let c = &self.conns[i];
+        if c.tls.is_some() {
+            return None;
+        }
         let (sent, total) = c.exch.body_progress();
         let left = if c.exch.may_send_body() {
             total - sent
@@ -207,7 +224,10 @@ impl Worker {
         let c = &self.conns[i];
         match c.phase {
             Phase::Connecting => Step::Connect,
-            Phase::Exchanging => need_to_step(c.exch.need()),
+            Phase::Exchanging => match &c.tls {
+                None => need_to_step(c.exch.need()),
+                Some(t) => secure::want_to_step(t.want()),
+            },
             _ => Step::Idle,
         }
     }
@@ -224,11 +244,15 @@ impl Worker {
                 if res < 0 {
                     return self.connect_failed(i, connect_kind(-res));
                 }
+                if self.hosts.get(c.host).tls.is_some() {
+                    return self.tls_connected(i);
+                }
                 self.shared.connected.store(true, Ordering::Relaxed);
                 c.phase = Phase::Exchanging;
                 c.started = Instant::now();
                 Step::Send
             }
+            Phase::Exchanging if c.tls.is_some() => self.tls_complete(i, res),
             Phase::Exchanging => {
                 if res < 0 {
                     let stale = matches!(-res, libc::ECONNRESET | libc::EPIPE | libc::ECANCELED)
@@ -472,7 +496,11 @@ impl Worker {
         c.aborted = None;
         self.stats.record_err(c.op, kind);
         if !sh.connected.load(Ordering::Relaxed) && sh.started.elapsed() >= CONNECT_GIVEUP {
-            sh.stop(StopReason::ConnectFailed);
+            // Connections were made but no handshake succeeded: a TLS failure, named.
+            sh.stop(match sh.tls.failure.get() {
+                Some(_) => StopReason::TlsFailed,
+                None => StopReason::ConnectFailed,
+            });
         }
         if sh.stopping() {
             return self.finish_conn(i);
