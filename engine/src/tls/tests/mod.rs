@@ -50,6 +50,9 @@ fn pump(
     sink: &mut Vec<u8>,
 ) -> Result<(usize, usize), Error> {
     let (mut sends, mut recvs) = (0, 0);
+    // A session that waits for bytes that never come fails the test instead of hanging it.
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
     loop {
         match s.advance(exch, body, &mut |b: &[u8]| sink.extend_from_slice(b))? {
             Want::Send => {
@@ -61,7 +64,7 @@ fn pump(
                 let (ptr, len) = s.recv_space();
                 assert!(len > 0 && len <= IN_BUF);
                 let mut tmp = vec![0; len];
-                let n = tcp.read(&mut tmp).unwrap_or(0);
+                let n = tcp.read(&mut tmp).expect("the server answers within 10 s");
                 // SAFETY: `ptr..ptr + len` is the session's free incoming space, valid until
                 // the next call into it; `tmp` is a separate allocation of `len` bytes.
                 unsafe { std::ptr::copy_nonoverlapping(tmp.as_ptr(), ptr, n) };
