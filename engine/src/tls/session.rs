@@ -149,6 +149,34 @@ impl Session {
         self.out_start = (self.out_start + n).min(self.out_end);
     }
 
+    /// For a request that went whole into the out buffer (the handshake done, nothing of it
+    /// left to encrypt): accounts the pending ciphertext as sent and turns to receiving, so a
+    /// driver can submit the send (in full, `MSG_WAITALL`) and the first receive of the
+    /// response together. The caller must have taken [`Session::out_pending`] first; the
+    /// bytes stay in place until the next [`Session::advance`]. False (nothing changed) when
+    /// the request does not qualify.
+    pub fn fuse(&mut self, exch: &Exchange) -> bool {
+        let ready = self.established
+            && !self.transmit_due
+            && self.want == Want::Send
+            && self.out_end > self.out_start
+            && !self.eof
+            && matches!(exch.need(), Need::Recv | Need::Discard(_));
+        if !ready {
+            return false;
+        }
+        if self.inb.capacity() - self.inb.len() < MIN_RECV && self.in_start > 0 {
+            self.inb.drain(..self.in_start);
+            self.in_start = 0;
+        }
+        if self.inb.len() == self.inb.capacity() {
+            return false;
+        }
+        self.out_start = self.out_end;
+        self.want = Want::Recv;
+        true
+    }
+
     /// Pointer and length of the free tail of the incoming buffer (never empty after an
     /// [`Session::advance`] that returned [`Want::Recv`]). The memory may be uninitialised:
     /// it is only written into, by the kernel or a copy, before [`Session::on_recv`].

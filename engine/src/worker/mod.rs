@@ -184,12 +184,17 @@ impl Worker {
     /// For a request that goes out in one piece (its head plus at most one content slice):
     /// prepares the message and accounts it as sent, so that a driver can submit the send and
     /// the first receive of the response together. The driver must send it completely
-    /// (`MSG_WAITALL`) or fail the operation. Returns `None` for larger requests.
+    /// (`MSG_WAITALL`) or fail the operation. Returns `None` for larger requests. On a TLS
+    /// connection the message is the request's whole ciphertext, once all of it is encrypted
+    /// (`None` during the handshake and for requests larger than the out buffer).
     pub fn prepare_fused_send(&mut self, i: usize) -> Option<*const libc::msghdr> {
-        let c = &self.conns[i];
+        let c = &mut self.conns[i];
         if c.tls.is_some() {
-            return None;
+            let msg = c.prepare_tls_send();
+            let fused = c.tls.as_deref_mut().is_some_and(|t| t.fuse(&c.exch));
+            return fused.then_some(msg);
         }
+        let c = &self.conns[i];
         let (sent, total) = c.exch.body_progress();
         let left = if c.exch.may_send_body() {
             total - sent
