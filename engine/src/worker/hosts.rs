@@ -129,6 +129,17 @@ pub fn server_name(hostport: &[u8]) -> Option<ServerName<'static>> {
     ringload_net::tls::server_name(split_port(text).0).ok()
 }
 
+/// The TLS server name of the endpoint `header` (`host[:port]`), or its address when the
+/// host is no valid name (it resolved, so this is only a fallback).
+pub fn endpoint_name(header: &str, addr: &SockAddr) -> ServerName<'static> {
+    server_name(header.as_bytes()).unwrap_or_else(|| {
+        let ip = addr
+            .as_socket()
+            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |a| a.ip());
+        ServerName::IpAddress(ip.into())
+    })
+}
+
 /// Resolves `host[:port]` (port `default_port` when absent).
 fn resolve(hostport: &[u8], default_port: u16) -> Option<std::net::SocketAddr> {
     let text = std::str::from_utf8(hostport).ok()?;
