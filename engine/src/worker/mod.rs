@@ -117,7 +117,10 @@ impl Worker {
             .map_or(("", ""), |e| (e.host_header.as_str(), e.base_path.as_str()));
         let req = Requests::new(w, header, base);
         // The endpoint speaks TLS exactly when the run has a TLS configuration.
-        let tls = w.tls.as_ref().map(|_| hosts::endpoint_name(header, &shared.addr));
+        let tls = w
+            .tls
+            .as_ref()
+            .map(|_| hosts::endpoint_name(header, &shared.addr));
         Worker {
             hosts: Hosts::new(shared.addr.clone(), header, tls),
             host0: req.host0.clone(),

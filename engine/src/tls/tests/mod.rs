@@ -227,3 +227,32 @@ fn an_unknown_issuer_fails_the_handshake_with_its_cause() {
     }
     assert!(!s.established());
 }
+
+#[test]
+fn a_put_that_expects_100_continue_sends_its_body_after_it() {
+    let certs = server::certs();
+    let srv = server::start(&certs, None);
+    let tls = trusting(&certs);
+    let mut tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    let mut s = Session::new(tls.config.clone(), name()).unwrap();
+    let mut exch = Exchange::new();
+    let size = 100 * 1000;
+    exch.head.clear();
+    exch.head.extend_from_slice(
+        format!(
+            "PUT /ringload/e HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\n\
+             Expect: 100-continue\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    exch.begin(size, false, true);
+    exch.expect_continue();
+    let body = body_of("ringload/e");
+    pump(&mut s, &mut exch, &mut tcp, &body, &mut Vec::new()).unwrap();
+    assert_eq!(exch.status(), 200);
+    assert!(exch.keep_alive());
+    assert_eq!(
+        srv.seen.puts.lock().unwrap().clone(),
+        vec![(size as usize, true)]
+    );
+}

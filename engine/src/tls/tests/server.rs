@@ -44,6 +44,12 @@ pub fn certs() -> Throwaway {
 /// Starts a server with `certs`; GETs are redirected (307) to `redirect` when given
 /// (`https://host:port`, the path kept).
 pub fn start(certs: &Throwaway, redirect: Option<String>) -> Server {
+    start_with(certs, redirect, u64::MAX)
+}
+
+/// Starts a server that closes each connection (without a word, as an idle keep-alive
+/// timeout does) after it answered `close_after` requests on it.
+pub fn start_with(certs: &Throwaway, redirect: Option<String>, close_after: u64) -> Server {
     let config = server_from_pem(certs.cert_pem.as_bytes(), certs.key_pem.as_bytes()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -53,20 +59,28 @@ pub fn start(certs: &Throwaway, redirect: Option<String>) -> Server {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
             let (config, seen, redirect) = (config.clone(), s.clone(), redirect.clone());
-            std::thread::spawn(move || serve(config, stream, &seen, redirect.as_deref()));
+            std::thread::spawn(move || {
+                serve(config, stream, &seen, redirect.as_deref(), close_after)
+            });
         }
     });
     Server { port, seen }
 }
 
-fn serve(config: Arc<ServerConfig>, tcp: TcpStream, seen: &Seen, redirect: Option<&str>) {
+fn serve(
+    config: Arc<ServerConfig>,
+    tcp: TcpStream,
+    seen: &Seen,
+    redirect: Option<&str>,
+    close_after: u64,
+) {
     seen.connections.fetch_add(1, Ordering::Relaxed);
     let Ok(conn) = ServerConnection::new(config) else {
         return;
     };
     let mut io = BufReader::new(StreamOwned::new(conn, tcp));
     let mut served = 0;
-    loop {
+    while served < close_after {
         let mut head = Vec::new();
         loop {
             let mut line = Vec::new();

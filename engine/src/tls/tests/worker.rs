@@ -208,3 +208,24 @@ fn a_run_whose_handshakes_all_fail_stops_as_tls_failed_under_epoll() {
 fn a_run_whose_handshakes_all_fail_stops_as_tls_failed_under_uring() {
     all_handshakes_fail(DriverKind::Uring);
 }
+
+fn stale_sockets_are_retried(driver: DriverKind) {
+    let certs = server::certs();
+    // Every connection is dropped after two answers: the third request on it finds it
+    // closed and goes again on a fresh one, with a new (resumed) handshake.
+    let srv = server::start_with(&certs, None, 2);
+    let (sh, all) = run(workload(srv.port, trusting(&certs), driver));
+    let get = all.get(Op::Get);
+    let n = (NAMES * 2) as u64;
+    assert_eq!((get.count, get.errors), (n, 0));
+    assert_eq!(srv.seen.gets.load(Ordering::Relaxed), n);
+    let hs = sh.tls.handshakes.load(Ordering::Relaxed);
+    assert!(hs > CONNS as u64, "{hs} handshakes");
+    assert!(sh.tls.resumed.load(Ordering::Relaxed) >= 1);
+}
+
+#[test]
+fn stale_tls_keep_alive_sockets_are_retried_without_errors_under_both_drivers() {
+    stale_sockets_are_retried(DriverKind::Epoll);
+    stale_sockets_are_retried(DriverKind::Uring);
+}
