@@ -256,3 +256,48 @@ fn a_put_that_expects_100_continue_sends_its_body_after_it() {
         vec![(size as usize, true)]
     );
 }
+
+#[test]
+fn tls12_gets_and_puts_work_and_resume() {
+    use ringload_net::tls::pki::{pem::PemObject, CertificateDer};
+    use ringload_net::tls::rustls;
+    let certs = server::certs();
+    let srv = server::start(&certs, None);
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(certs.ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(ringload_net::tls::provider())
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let config = std::sync::Arc::new(config);
+    for round in 0..2 {
+        let mut tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+        let mut s = Session::new(config.clone(), name()).unwrap();
+        let mut exch = Exchange::new();
+        begin(&mut exch, "ringload/obj", None, false);
+        pump(&mut s, &mut exch, &mut tcp, &body_of(""), &mut Vec::new()).unwrap();
+        assert_eq!(exch.body_bytes(), GET_SIZE as u64);
+        let (v, _) = s.negotiated().unwrap();
+        assert_eq!(ringload_net::tls::version_name(v), "TLSv1.2");
+        assert_eq!(s.resumed(), round == 1, "round {round}");
+        let size = 70 * 1000;
+        begin(&mut exch, "ringload/p12", Some(size), false);
+        pump(
+            &mut s,
+            &mut exch,
+            &mut tcp,
+            &body_of("ringload/p12"),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(exch.status(), 200);
+    }
+    assert_eq!(
+        srv.seen.puts.lock().unwrap().clone(),
+        vec![(70 * 1000, true); 2]
+    );
+}
