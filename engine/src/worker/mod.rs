@@ -7,6 +7,8 @@
 //! (aisloader's closed loop), so `numworkers` connections give `numworkers` outstanding requests.
 //! Nothing on this path allocates, formats or locks: names go into a reused buffer, request
 //! heads into the connection's reused buffer, and statistics into this core's histograms.
+//! A socket to an https host carries a boxed TLS session (`secure.rs` drives it): the driver's
+//! steps then move ciphertext, and a new TLS socket allocates its session's buffers once.
 
 pub mod conn;
 mod finish;
