@@ -8,7 +8,8 @@
 //! Nothing on this path allocates, formats or locks: names go into a reused buffer, request
 //! heads into the connection's reused buffer, and statistics into this core's histograms.
 //! A socket to an https host carries a boxed TLS session (`secure.rs` drives it): the driver's
-//! steps then move ciphertext, and a new TLS socket allocates its session's buffers once.
+//! steps then move ciphertext, and a new TLS socket allocates its session's buffers once
+//! (rustls itself allocates per record, which its public API does not let a caller avoid).
 
 pub mod conn;
 mod finish;
