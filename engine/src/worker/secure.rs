@@ -80,7 +80,10 @@ impl Worker {
         };
         let start = c.content_start;
         let body = |sent: u64, max: usize| content::pattern().chunk(start, sent, max);
-        let handshaking = !s.established();
+        // A TLS 1.3 server may still refuse the handshake (a missing client certificate)
+        // after the client finished it: a failure before the first response on a fresh socket
+        // is a handshake failure too.
+        let handshaking = !s.established() || (c.reuse == 0 && !c.exch.response_started());
         // Only a verifying GET looks at headers and body bytes.
         let r = if verify && c.op == Op::Get {
             s.advance(&mut c.exch, &body, &mut c.check)

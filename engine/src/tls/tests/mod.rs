@@ -301,3 +301,39 @@ fn tls12_gets_and_puts_work_and_resume() {
         vec![(70 * 1000, true); 2]
     );
 }
+
+#[test]
+fn a_client_certificate_is_sent_when_the_server_asks_for_one() {
+    let certs = server::certs();
+    let srv = server::start_config(server::mtls_config(&certs), None, u64::MAX);
+    let dir = std::env::temp_dir().join(format!("ringload-mtls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
+    std::fs::write(&cert, &certs.cert_pem).unwrap();
+    std::fs::write(&key, &certs.key_pem).unwrap();
+    let with_cert = client(&ClientOptions {
+        extra_ca_pem: Some(certs.ca_pem.clone().into_bytes()),
+        cert: Some(cert),
+        key: Some(key),
+        ..Default::default()
+    })
+    .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let get = |tls: &ClientTls| {
+        let mut tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+        let mut s = Session::new(tls.config.clone(), name()).unwrap();
+        let mut exch = Exchange::new();
+        begin(&mut exch, "ringload/obj", None, false);
+        pump(&mut s, &mut exch, &mut tcp, &body_of(""), &mut Vec::new()).map(|_| exch.body_bytes())
+    };
+    assert_eq!(get(&with_cert).unwrap(), GET_SIZE as u64);
+    // Without one, TLS 1.3 fails once the server has read the client's flight: an alert.
+    match get(&trusting(&certs)) {
+        Err(Error::Tls(e)) => {
+            let c = cause(&e);
+            assert!(c.what.starts_with("alert from the server"), "{c}");
+            assert!(c.fix.contains("--tls-cert"), "{c}");
+        }
+        other => panic!("expected a TLS failure, got {other:?}"),
+    }
+}

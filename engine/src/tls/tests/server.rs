@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ringload_core::content;
-use ringload_net::tls::rustls::{ServerConfig, ServerConnection, StreamOwned};
+use ringload_net::tls::pki::{pem::PemObject, CertificateDer, PrivateKeyDer};
+use ringload_net::tls::rustls::{self, ServerConfig, ServerConnection, StreamOwned};
 use ringload_net::tls::{server_from_pem, throwaway, Throwaway};
 
 /// The body of every GET: several records (and more than one incoming buffer).
@@ -51,6 +52,37 @@ pub fn start(certs: &Throwaway, redirect: Option<String>) -> Server {
 /// timeout does) after it answered `close_after` requests on it.
 pub fn start_with(certs: &Throwaway, redirect: Option<String>, close_after: u64) -> Server {
     let config = server_from_pem(certs.cert_pem.as_bytes(), certs.key_pem.as_bytes()).unwrap();
+    start_config(config, redirect, close_after)
+}
+
+/// A configuration that requires a client certificate signed by `certs`'s CA.
+pub fn mtls_config(certs: &Throwaway) -> Arc<ServerConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(certs.ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let provider = ringload_net::tls::provider();
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider.clone())
+            .build()
+            .unwrap();
+    let chain = vec![CertificateDer::from_pem_slice(certs.cert_pem.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(certs.key_pem.as_bytes()).unwrap();
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .unwrap();
+    Arc::new(config)
+}
+
+/// Starts a server with its own TLS configuration.
+pub fn start_config(
+    config: Arc<ServerConfig>,
+    redirect: Option<String>,
+    close_after: u64,
+) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Seen::default());

@@ -229,3 +229,51 @@ fn stale_tls_keep_alive_sockets_are_retried_without_errors_under_both_drivers() 
     stale_sockets_are_retried(DriverKind::Epoll);
     stale_sockets_are_retried(DriverKind::Uring);
 }
+
+#[test]
+fn a_refused_client_certificate_backs_off_like_a_failed_handshake() {
+    let certs = server::certs();
+    let srv = server::start_config(server::mtls_config(&certs), None, u64::MAX);
+    // A PUT run (no names): every operation needs the server to accept the handshake.
+    let w = Workload {
+        epochs: 0,
+        pctput: 100,
+        minsize: 1000,
+        maxsize: 1000,
+        ..workload(srv.port, trusting(&certs), DriverKind::Epoll)
+    };
+    let addr = SockAddr::from(w.endpoint.as_ref().unwrap().addr);
+    let shared = Arc::new(Shared::new(
+        w,
+        addr,
+        b"ringload/".to_vec(),
+        NameList::new(),
+        None,
+        Instant::now(),
+    ));
+    let sh = shared.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        sh.stop(StopReason::Signal);
+    });
+    let (tx, rx) = mpsc::channel();
+    let mut worker = Worker::new(0, CONNS, shared.clone(), tx);
+    run_worker(&mut worker, DriverKind::Epoll, Trigger::default()).unwrap();
+    stopper.join().unwrap();
+    drop(worker);
+    let mut all = Snapshot::new(0);
+    for (_, snap) in rx.try_iter() {
+        all.add(&snap);
+    }
+    let put = all.get(Op::Put);
+    assert_eq!(put.count, 0);
+    assert_eq!(put.errors_of(ErrorKind::Tls), put.errors);
+    // Each failure waits out the connect backoff (100 ms): about 10 per connection a second.
+    assert!(
+        put.errors >= CONNS as u64 && put.errors <= 15 * CONNS as u64,
+        "{} errors",
+        put.errors
+    );
+    let cause = shared.tls.failure.get().unwrap();
+    assert!(cause.what.starts_with("alert from the server"), "{cause}");
+}
