@@ -9,6 +9,7 @@
 //! - [`proto`]: protocol settings and secrets (AIS provider/checksum/token, S3 keys).
 //! - [`http`]: the sans-IO HTTP/1.1 client exchange (bytes in, I/O requests out).
 //! - [`worker`]: one core's connections and closed loop, independent of the I/O driver.
+//! - [`tls`]: the client TLS session (rustls unbuffered) between a socket and the exchange.
 //! - [`driver`]: the io_uring and epoll drivers that perform the worker's I/O.
 //! - [`stats`], [`report`], [`record`]: per-core counters, human output, and the result file
 //!   built from them.
@@ -35,6 +36,7 @@ pub mod run;
 pub mod s3;
 pub mod selector;
 pub mod stats;
+pub mod tls;
 pub mod verify;
 pub mod worker;
 pub mod workload;

@@ -245,6 +245,26 @@ pub fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> 
     check_size(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) })
 }
 
+/// One `recv` of up to `len` bytes into `ptr` with `flags`, for memory that may be
+/// uninitialised (a TLS connection's incoming buffer, whose untouched pages stay
+/// unallocated); `Ok(0)` is end of stream.
+///
+/// # Safety
+///
+/// `ptr` must be valid for writes of `len` bytes for the whole call, and nothing else may
+/// read or write that memory meanwhile.
+#[inline]
+pub unsafe fn recv_into(
+    fd: RawFd,
+    ptr: *mut u8,
+    len: usize,
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    // SAFETY: the caller guarantees `ptr..ptr + len` is writable and unaliased during this
+    // call; the kernel writes at most `len` bytes there.
+    check_size(unsafe { libc::recv(fd, ptr.cast(), len, flags) })
+}
+
 /// Drops up to `len` received bytes inside the kernel without copying them: one
 /// `recv(fd, NULL, len, MSG_TRUNC | flags)` on a TCP socket. `Ok(0)` is end of stream.
 #[inline]

@@ -128,11 +128,11 @@ fn drive(
             }
             Step::Recv => {
                 let (ptr, len) = worker.recv_space(i);
-                // SAFETY: `ptr`/`len` are the free, initialised tail of connection `i`'s receive
-                // buffer, which the worker owns and does not touch or move until the next call
-                // into it; the slice is dropped before that (it lives only for this recv).
-                let buf = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
-                result(sys::recv(fd, buf, libc::MSG_DONTWAIT))
+                // SAFETY: `ptr`/`len` are the free tail of connection `i`'s receive buffer (the
+                // exchange's, or its TLS session's incoming ciphertext buffer, possibly
+                // uninitialised), which the worker owns and does not touch or move until the
+                // next call into it, after this recv returns.
+                result(unsafe { sys::recv_into(fd, ptr, len, libc::MSG_DONTWAIT) })
             }
             Step::Discard(n) => result(sys::discard(fd, n, libc::MSG_DONTWAIT)),
         };

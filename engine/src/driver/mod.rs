@@ -3,7 +3,9 @@
 //! `uring` (io_uring, one ring per core with SINGLE_ISSUER + DEFER_TASKRUN) is the default;
 //! `epoll` is the fallback for hosts where io_uring is blocked (Docker's default seccomp
 //! profile, for example) and can be forced with `--driver epoll`. Both run the same worker and
-//! the same sans-IO HTTP logic, so they differ only in how bytes move.
+//! the same sans-IO HTTP logic, so they differ only in how bytes move. On a TLS connection
+//! the same steps carry ciphertext: a send of the session's out buffer, a receive into its
+//! incoming buffer (never a drop: every byte must be decrypted); see [`crate::tls`].
 
 #[cfg(target_os = "linux")]
 pub mod epoll;

@@ -12,6 +12,7 @@ use socket2::{Domain, Protocol as SockProto, SockAddr, Socket, Type};
 use crate::http::exchange::VERIFY_RECV_BUF;
 use crate::http::Exchange;
 use crate::stats::Op;
+use crate::tls::Session;
 use crate::verify::BodyCheck;
 
 /// Where a connection is in its life.
@@ -56,6 +57,9 @@ pub struct Conn {
     pub content_start: u64,
     /// Verification state of a `--verifyhash` GET.
     pub check: BodyCheck,
+    /// The TLS session of the socket, when its host is https (boxed: it moves with the socket
+    /// through the keep-alive pool, and its buffers stay put while the kernel uses them).
+    pub tls: Option<Box<Session>>,
     iov: [libc::iovec; 2],
     msg: libc::msghdr,
 }
@@ -91,6 +95,7 @@ impl Conn {
             host: 0,
             content_start: 0,
             check: BodyCheck::new(etag_is_md5),
+            tls: None,
             iov: [libc::iovec {
                 iov_base: std::ptr::null_mut(),
                 iov_len: 0,
@@ -120,8 +125,9 @@ impl Conn {
         Ok(())
     }
 
-    /// Closes the socket if one is open.
+    /// Closes the socket if one is open, with its TLS session.
     pub fn close(&mut self) {
+        self.tls = None;
         if self.fd >= 0 {
             // `fd` is a socket this connection owns and no I/O on it is outstanding (the worker
             // only closes between operations or after the last completion).
@@ -154,8 +160,25 @@ impl Conn {
         &self.msg
     }
 
-    /// Pointer and length of the free receive space.
+    /// Fills the message header with the TLS session's pending ciphertext, and returns it
+    /// (valid as for [`Conn::prepare_send`]). Call only on a TLS connection.
+    pub fn prepare_tls_send(&mut self) -> *const libc::msghdr {
+        let out = self.tls.as_deref().map_or(&[][..], |t| t.out_pending());
+        self.iov[0] = libc::iovec {
+            iov_base: out.as_ptr() as *mut libc::c_void,
+            iov_len: out.len(),
+        };
+        self.msg.msg_iov = self.iov.as_mut_ptr();
+        self.msg.msg_iovlen = 1;
+        &self.msg
+    }
+
+    /// Pointer and length of the free receive space: the exchange's buffer, or on a TLS
+    /// connection the free tail of the session's incoming ciphertext buffer.
     pub fn recv_space(&mut self) -> (*mut u8, usize) {
+        if let Some(t) = self.tls.as_deref_mut() {
+            return t.recv_space();
+        }
         let space = self.exch.recv_space();
         (space.as_mut_ptr(), space.len())
     }

@@ -78,8 +78,11 @@ impl Worker {
             (Some(c.host), loc)
         } else {
             match split_location(loc) {
-                Some((h, t)) => (self.hosts.find_or_add(h), t),
-                None => (None, &b""[..]),
+                // An https location needs the run's TLS configuration (an https endpoint's).
+                Some((tls, h, t)) if !tls || self.shared.workload.tls.is_some() => {
+                    (self.hosts.find_or_add(tls, h), t)
+                }
+                _ => (None, &b""[..]),
             }
         };
         let Some(h) = host.filter(|_| c.redirects <= MAX_REDIRECTS) else {
@@ -122,20 +125,23 @@ impl Worker {
 }
 
 /// Moves connection `c` to host `h`: its current keep-alive socket is parked in the
-/// pool, and an idle socket of `h` is taken (or none: the launch connects a fresh one).
+/// pool with its TLS session, and an idle socket of `h` is taken with its own (or none: the
+/// launch connects a fresh one).
 pub(super) fn switch_host(c: &mut Conn, hosts: &mut Hosts, h: usize) {
     if c.host == h {
         return;
     }
     if c.fd >= 0 {
-        hosts.park(c.host, c.fd, c.reuse);
+        hosts.park(c.host, (c.fd, c.reuse, c.tls.take()));
         c.fd = -1;
     }
+    c.tls = None;
     c.host = h;
     c.peer = hosts.get(h).addr.clone();
     c.reuse = 0;
-    if let Some((fd, reuse)) = hosts.take(h) {
+    if let Some((fd, reuse, tls)) = hosts.take(h) {
         c.fd = fd;
         c.reuse = reuse;
+        c.tls = tls;
     }
 }

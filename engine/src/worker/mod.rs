@@ -7,12 +7,16 @@
 //! (aisloader's closed loop), so `numworkers` connections give `numworkers` outstanding requests.
 //! Nothing on this path allocates, formats or locks: names go into a reused buffer, request
 //! heads into the connection's reused buffer, and statistics into this core's histograms.
+//! A socket to an https host carries a boxed TLS session (`secure.rs` drives it): the driver's
+//! steps then move ciphertext, and a new TLS socket allocates its session's buffers once
+//! (rustls itself allocates per record, which its public API does not let a caller avoid).
 
 pub mod conn;
 mod finish;
 mod hosts;
 mod outcome;
 mod request;
+mod secure;
 pub mod shared;
 #[cfg(test)]
 mod tests;
@@ -115,8 +119,13 @@ impl Worker {
             .as_ref()
             .map_or(("", ""), |e| (e.host_header.as_str(), e.base_path.as_str()));
         let req = Requests::new(w, header, base);
+        // The endpoint speaks TLS exactly when the run has a TLS configuration.
+        let tls = w
+            .tls
+            .as_ref()
+            .map(|_| hosts::endpoint_name(header, &shared.addr));
         Worker {
-            hosts: Hosts::new(shared.addr.clone(), header),
+            hosts: Hosts::new(shared.addr.clone(), header, tls),
             host0: req.host0.clone(),
             req,
             core,
@@ -157,6 +166,9 @@ impl Worker {
 
     pub fn prepare_send(&mut self, i: usize) -> *const libc::msghdr {
         let c = &mut self.conns[i];
+        if c.tls.is_some() {
+            return c.prepare_tls_send();
+        }
         let (sent, total) = c.exch.body_progress();
         let body = if sent < total && c.exch.may_send_body() {
             let max = (total - sent).min(SEND_SLICE as u64) as usize;
@@ -170,8 +182,16 @@ impl Worker {
     /// For a request that goes out in one piece (its head plus at most one content slice):
     /// prepares the message and accounts it as sent, so that a driver can submit the send and
     /// the first receive of the response together. The driver must send it completely
-    /// (`MSG_WAITALL`) or fail the operation. Returns `None` for larger requests.
+    /// (`MSG_WAITALL`) or fail the operation. Returns `None` for larger requests. On a TLS
+    /// connection the message is the request's whole ciphertext, once all of it is encrypted
+    /// (`None` during the handshake and for requests larger than the out buffer).
     pub fn prepare_fused_send(&mut self, i: usize) -> Option<*const libc::msghdr> {
+        let c = &mut self.conns[i];
+        if c.tls.is_some() {
+            let msg = c.prepare_tls_send();
+            let fused = c.tls.as_deref_mut().is_some_and(|t| t.fuse(&c.exch));
+            return fused.then_some(msg);
+        }
         let c = &self.conns[i];
         let (sent, total) = c.exch.body_progress();
         let left = if c.exch.may_send_body() {
@@ -207,7 +227,10 @@ impl Worker {
         let c = &self.conns[i];
         match c.phase {
             Phase::Connecting => Step::Connect,
-            Phase::Exchanging => need_to_step(c.exch.need()),
+            Phase::Exchanging => match &c.tls {
+                None => need_to_step(c.exch.need()),
+                Some(t) => secure::want_to_step(t.want()),
+            },
             _ => Step::Idle,
         }
     }
@@ -224,11 +247,15 @@ impl Worker {
                 if res < 0 {
                     return self.connect_failed(i, connect_kind(-res));
                 }
+                if self.hosts.get(c.host).tls.is_some() {
+                    return self.tls_connected(i);
+                }
                 self.shared.connected.store(true, Ordering::Relaxed);
                 c.phase = Phase::Exchanging;
                 c.started = Instant::now();
                 Step::Send
             }
+            Phase::Exchanging if c.tls.is_some() => self.tls_complete(i, res),
             Phase::Exchanging => {
                 if res < 0 {
                     let stale = matches!(-res, libc::ECONNRESET | libc::EPIPE | libc::ECANCELED)
@@ -472,7 +499,11 @@ impl Worker {
         c.aborted = None;
         self.stats.record_err(c.op, kind);
         if !sh.connected.load(Ordering::Relaxed) && sh.started.elapsed() >= CONNECT_GIVEUP {
-            sh.stop(StopReason::ConnectFailed);
+            // Connections were made but no handshake succeeded: a TLS failure, named.
+            sh.stop(match sh.tls.failure.get() {
+                Some(_) => StopReason::TlsFailed,
+                None => StopReason::ConnectFailed,
+            });
         }
         if sh.stopping() {
             return self.finish_conn(i);

@@ -321,6 +321,22 @@ fn a_redirect_to_another_host_connects_there_and_the_next_operation_comes_back()
 }
 
 #[test]
+fn an_https_redirect_without_a_tls_configuration_is_one_redirect_error() {
+    let mut r = run(workload(0));
+    r.connect();
+    r.answer(Answer::SentAll);
+    let moved = b"HTTP/1.1 307 Temporary Redirect\r\nLocation: https://127.0.0.1:2/t/obj\r\n\
+                  Content-Length: 0\r\n\r\n";
+    // No connect to the https host: the operation fails, the next one reuses the socket.
+    assert_eq!(r.answer(recv(moved)), Step::Send);
+    assert_eq!(r.s.worker.peer(0).as_socket().unwrap().port(), 1);
+    let get = r.totals(Op::Get);
+    assert_counts(&get, 0, 0, 1);
+    assert_eq!(get.errors_of(ErrorKind::Redirect), 1);
+    assert_eq!(r.ops(), 2);
+}
+
+#[test]
 fn more_redirects_than_the_limit_are_one_redirect_error() {
     let mut r = run(workload(0));
     r.connect();

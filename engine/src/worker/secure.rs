@@ -1,0 +1,143 @@
+//! The worker's side of a TLS connection: it starts the session after the TCP connect, feeds
+//! it each I/O result, and accounts handshakes and TLS failures. The session itself
+//! ([`crate::tls::Session`]) is sans-IO; this file only maps its answers to steps and
+//! outcomes, so plaintext connections never come here.
+//!
+//! A handshake failure is handled like a failed connect (backoff, then a retry, and the run
+//! gives up with `tls-failed` when no handshake succeeds for the give-up time); a record
+//! failure on an established session is an operation error of kind `tls`. Either way the
+//! first failure's cause is kept for the summary.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::outcome::{errno_kind, failure_kind};
+use super::{Step, Worker};
+use crate::http::Failure;
+use crate::stats::{ErrorKind, Op};
+use crate::tls::{Error, Session, Want};
+use ringload_core::content;
+
+pub(super) fn want_to_step(w: Want) -> Step {
+    match w {
+        Want::Send => Step::Send,
+        Want::Recv => Step::Recv,
+        Want::Done => Step::Idle,
+    }
+}
+
+impl Worker {
+    /// Connection `i`'s TCP connect to a TLS host completed: the handshake starts.
+    pub(super) fn tls_connected(&mut self, i: usize) -> Step {
+        let c = &mut self.conns[i];
+        let name = self.hosts.get(c.host).tls.clone();
+        let config = self.shared.workload.tls.as_ref().map(|t| t.config.clone());
+        let (Some(name), Some(config)) = (name, config) else {
+            return self.tls_failed(i, rustls_general("no TLS configuration"), true);
+        };
+        match Session::new(config, name) {
+            Ok(s) => c.tls = Some(s),
+            Err(e) => return self.tls_failed(i, e, true),
+        }
+        c.phase = super::conn::Phase::Exchanging;
+        c.started = Instant::now();
+        self.tls_advance(i)
+    }
+
+    /// The I/O last started for TLS connection `i` completed with `res` (bytes or `-errno`).
+    pub(super) fn tls_complete(&mut self, i: usize, res: i32) -> Step {
+        let c = &mut self.conns[i];
+        let Some(s) = c.tls.as_deref_mut() else {
+            return Step::Idle;
+        };
+        if res < 0 {
+            if !s.established() {
+                return self.connect_failed(i, errno_kind(-res));
+            }
+            let stale = matches!(-res, libc::ECONNRESET | libc::EPIPE | libc::ECANCELED)
+                && c.reuse > 0
+                && !c.retried
+                && !c.exch.response_started();
+            if stale {
+                return self.retry_fresh(i);
+            }
+            return self.fail(i, errno_kind(-res));
+        }
+        match s.want() {
+            Want::Send => s.on_sent(res as usize),
+            Want::Recv => s.on_recv(res as usize),
+            Want::Done => {}
+        }
+        self.tls_advance(i)
+    }
+
+    /// Runs connection `i`'s session as far as it goes and turns its answer into a step.
+    fn tls_advance(&mut self, i: usize) -> Step {
+        let verify = self.shared.workload.verify;
+        let c = &mut self.conns[i];
+        let Some(s) = c.tls.as_deref_mut() else {
+            return Step::Idle;
+        };
+        let start = c.content_start;
+        let body = |sent: u64, max: usize| content::pattern().chunk(start, sent, max);
+        // A TLS 1.3 server may still refuse the handshake (a missing client certificate)
+        // after the client finished it: a failure before the first response on a fresh socket
+        // is a handshake failure too.
+        let handshaking = !s.established() || (c.reuse == 0 && !c.exch.response_started());
+        // Only a verifying GET looks at headers and body bytes.
+        let r = if verify && c.op == Op::Get {
+            s.advance(&mut c.exch, &body, &mut c.check)
+        } else {
+            s.advance(&mut c.exch, &body, &mut |_: &[u8]| {})
+        };
+        if s.take_established() {
+            let tls = &self.shared.tls;
+            tls.handshakes.fetch_add(1, Ordering::Relaxed);
+            if s.resumed() {
+                tls.resumed.fetch_add(1, Ordering::Relaxed);
+            }
+            if tls.session.get().is_none() {
+                if let Some((v, suite)) = s.negotiated() {
+                    let _ = tls.session.set((
+                        ringload_net::tls::version_name(v),
+                        ringload_net::tls::cipher_name(suite),
+                    ));
+                }
+            }
+            if !self.shared.connected.load(Ordering::Relaxed) {
+                self.shared.connected.store(true, Ordering::Relaxed);
+            }
+            // The request's latency starts once the handshake is done, as a plaintext one
+            // starts once its connect is.
+            c.started = Instant::now();
+        }
+        match r {
+            Ok(Want::Send) => Step::Send,
+            Ok(Want::Recv) => Step::Recv,
+            Ok(Want::Done) => self.finish_op(i),
+            Err(Error::Http(Failure::Closed)) if c.reuse > 0 && !c.retried => self.retry_fresh(i),
+            Err(Error::Http(f)) => self.fail(i, failure_kind(f)),
+            Err(Error::Tls(e)) => self.tls_failed(i, e, handshaking),
+        }
+    }
+
+    /// A TLS failure on connection `i`: its cause is kept (the first of the run), and the
+    /// connection backs off like a failed connect (`handshake`) or fails its operation.
+    fn tls_failed(
+        &mut self,
+        i: usize,
+        e: ringload_net::tls::rustls::Error,
+        handshake: bool,
+    ) -> Step {
+        let _ = self.shared.tls.failure.set(ringload_net::tls::cause(&e));
+        if handshake {
+            self.connect_failed(i, ErrorKind::Tls)
+        } else {
+            self.fail(i, ErrorKind::Tls)
+        }
+    }
+}
+
+fn rustls_general(why: &str) -> ringload_net::tls::rustls::Error {
+    ringload_net::tls::rustls::Error::General(why.into())
+}
