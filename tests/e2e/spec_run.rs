@@ -426,15 +426,19 @@ fn tls_insecure_with_an_http_endpoint_is_refused_as_the_flag_is() {
         by_flag.code() == 2,
         "--tls-insecure with http:// is refused",
     );
-    // The error and hint lines; where a value came from (`(from spec)`, `(from flag)`) is the
-    // one difference a run may show.
+    // The error and hint lines; where a value came from is the one difference a run shows:
+    // the spec's refusal names the spec key beside the flag.
     let refusal = |stderr: &str| -> Vec<String> {
         stderr
             .lines()
             .filter(|l| l.starts_with("error:") || l.trim_start().starts_with("hint:"))
-            .map(|l| l.replace("(from spec)", "(from flag)"))
+            .map(|l| l.replace("the spec's tls_insecure (--tls-insecure)", "--tls-insecure"))
             .collect()
     };
+    by_spec.check(
+        by_spec.stderr().contains("the spec's tls_insecure (--tls-insecure)"),
+        "the spec's refusal names its key",
+    );
     let want = refusal(&by_flag.stderr());
     by_flag.check(
         want.iter().any(|l| l.contains("--tls-insecure")),

@@ -320,7 +320,7 @@ fn mtls_with_and_without_a_client_certificate() {
         .pctput(100)
         .size("2K")
         .workers(2)
-        .duration("30s")
+        .duration("3s")
         .result(&res)
         .run();
     none.check(none.code() == 1, "exit 1 without a client certificate");

@@ -4,7 +4,7 @@
 //! outcomes, so plaintext connections never come here.
 //!
 //! A handshake failure is handled like a failed connect (backoff, then a retry, and the run
-//! gives up with `tls-failed` when no handshake succeeds for the give-up time); a record
+//! gives up with `tls-failed` when no server has answered over TLS for the give-up time); a record
 //! failure on an established session is an operation error of kind `tls`. Either way the
 //! first failure's cause is kept for the summary.
 
@@ -104,12 +104,15 @@ impl Worker {
                     ));
                 }
             }
-            if !self.shared.connected.load(Ordering::Relaxed) {
-                self.shared.connected.store(true, Ordering::Relaxed);
-            }
             // The request's latency starts once the handshake is done, as a plaintext one
             // starts once its connect is.
             c.started = Instant::now();
+        }
+        // The server took this client once it answers over the session: a TLS 1.3 handshake
+        // the server refuses after the client finished it (no client certificate) does not
+        // count, so a run whose every connection is refused that way still gives up.
+        if c.exch.response_started() && !self.shared.connected.load(Ordering::Relaxed) {
+            self.shared.connected.store(true, Ordering::Relaxed);
         }
         match r {
             Ok(Want::Send) => Step::Send,
