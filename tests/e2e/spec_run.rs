@@ -436,7 +436,9 @@ fn tls_insecure_with_an_http_endpoint_is_refused_as_the_flag_is() {
             .collect()
     };
     by_spec.check(
-        by_spec.stderr().contains("the spec's tls_insecure (--tls-insecure)"),
+        by_spec
+            .stderr()
+            .contains("the spec's tls_insecure (--tls-insecure)"),
         "the spec's refusal names its key",
     );
     let want = refusal(&by_flag.stderr());
