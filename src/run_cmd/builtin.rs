@@ -237,10 +237,9 @@ pub fn check_budget(
             conn_bytes,
         },
     });
-    budget::check(
-        &budget::Plan::new(w, shape, prefill),
-        &budget::Limits::read(),
-    )
+    let mut plan = budget::Plan::new(w, shape, prefill);
+    plan.tls |= builtin_tls;
+    budget::check(&plan, &budget::Limits::read())
 }
 
 #[cfg(test)]

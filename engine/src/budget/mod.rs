@@ -32,6 +32,9 @@ pub const FD_MARGIN: u64 = 64;
 /// Client memory per connection besides its `Conn`: the request-head buffer, the receive
 /// buffer, the driver's queue entries and its ring entries (2 SQEs and 4 CQEs).
 const CLIENT_CONN_EXTRA: u64 = 512 + RECV_BUF as u64 + 40 + 2 * 64 + 4 * 16;
+/// Client memory of one TLS socket: its ciphertext buffers and rustls's session state
+/// (keys, transcript leftovers, a few KiB).
+const TLS_SESSION: u64 = (crate::tls::OUT_BUF + crate::tls::IN_BUF) as u64 + 8 * 1024;
 /// Kernel memory of one socket (socket, file and inode structures), which leaves
 /// MemAvailable although it is not in the process's resident size.
 const KERNEL_SOCKET: u64 = 2 * 1024;
@@ -76,6 +79,8 @@ pub struct Plan {
     pub filelist_bytes: u64,
     /// `--verifyhash`: each connection receives into a larger buffer.
     pub verify: bool,
+    /// https: each socket (in use or idle in a pool) holds a TLS session and its buffers.
+    pub tls: bool,
 }
 
 impl Plan {
@@ -104,6 +109,7 @@ impl Plan {
                 .and_then(|p| std::fs::metadata(p).ok())
                 .map_or(0, |m| m.len()),
             verify: w.verify,
+            tls: w.tls.is_some(),
         }
     }
 }
@@ -159,9 +165,11 @@ pub fn estimate(p: &Plan) -> Need {
         0
     };
     let conn_mem = std::mem::size_of::<Conn>() as u64 + CLIENT_CONN_EXTRA + verify_extra;
+    let tls_mem = if p.tls { TLS_SESSION } else { 0 };
     let memory_conns = p
         .numworkers
         .saturating_mul(conn_mem)
+        .saturating_add(client_sockets.saturating_mul(tls_mem))
         .saturating_add((client_sockets + server_sockets).saturating_mul(KERNEL_SOCKET))
         .saturating_add(server_sockets.saturating_mul(server_conn));
     let memory_cores = PROCESS_FIXED + p.cores * CORE_FIXED;

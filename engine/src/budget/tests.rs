@@ -16,6 +16,7 @@ fn plan(numworkers: u64, cores: u64) -> Plan {
         name_len: 32,
         filelist_bytes: 0,
         verify: false,
+        tls: false,
     }
 }
 
@@ -42,6 +43,17 @@ const BUILTIN_AIS: BuiltinShape = BuiltinShape {
 };
 /// About what one built-in target connection holds (its 8 KiB buffer and slots).
 const SERVER_CONN: u64 = 9 * 1024;
+
+#[test]
+fn tls_sockets_add_their_sessions_and_buffers() {
+    let plain = estimate(&plan(1000, 2));
+    let tls = estimate(&Plan {
+        tls: true,
+        ..plan(1000, 2)
+    });
+    assert_eq!(tls.memory - plain.memory, 1000 * TLS_SESSION);
+    assert!(TLS_SESSION >= (crate::tls::OUT_BUF + crate::tls::IN_BUF) as u64);
+}
 
 #[test]
 fn an_external_endpoint_needs_a_socket_per_connection() {
