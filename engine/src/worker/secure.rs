@@ -4,7 +4,8 @@
 //! outcomes, so plaintext connections never come here.
 //!
 //! A handshake failure is handled like a failed connect (backoff, then a retry, and the run
-//! gives up with `tls-failed` when no server has answered over TLS for the give-up time); a record
+//! gives up with `tls-failed` when no handshake succeeds for the give-up time, or when every
+//! completed one was refused before its first answer); a record
 //! failure on an established session is an operation error of kind `tls`. Either way the
 //! first failure's cause is kept for the summary.
 
@@ -104,15 +105,12 @@ impl Worker {
                     ));
                 }
             }
+            if !self.shared.connected.load(Ordering::Relaxed) {
+                self.shared.connected.store(true, Ordering::Relaxed);
+            }
             // The request's latency starts once the handshake is done, as a plaintext one
             // starts once its connect is.
             c.started = Instant::now();
-        }
-        // The server took this client once it answers over the session: a TLS 1.3 handshake
-        // the server refuses after the client finished it (no client certificate) does not
-        // count, so a run whose every connection is refused that way still gives up.
-        if c.exch.response_started() && !self.shared.connected.load(Ordering::Relaxed) {
-            self.shared.connected.store(true, Ordering::Relaxed);
         }
         match r {
             Ok(Want::Send) => Step::Send,
@@ -132,7 +130,21 @@ impl Worker {
         e: ringload_net::tls::rustls::Error,
         handshake: bool,
     ) -> Step {
-        let _ = self.shared.tls.failure.set(ringload_net::tls::cause(&e));
+        let sh = &*self.shared;
+        let _ = sh.tls.failure.set(ringload_net::tls::cause(&e));
+        let established = self.conns[i].tls.as_deref().is_some_and(Session::established);
+        if handshake && established {
+            // A TLS 1.3 server refuses a handshake (no client certificate) after the client
+            // finished it. When every completed handshake was refused that way and nothing
+            // has succeeded, no connection got through: give up as a failed handshake would.
+            let refused = sh.tls.refused.fetch_add(1, Ordering::Relaxed) + 1;
+            if refused >= sh.tls.handshakes.load(Ordering::Relaxed)
+                && !sh.any_success.load(Ordering::Relaxed)
+                && sh.started.elapsed() >= super::CONNECT_GIVEUP
+            {
+                sh.stop(super::StopReason::TlsFailed);
+            }
+        }
         if handshake {
             self.connect_failed(i, ErrorKind::Tls)
         } else {

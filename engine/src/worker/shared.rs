@@ -101,6 +101,9 @@ pub struct TlsShared {
     pub handshakes: AtomicU64,
     /// Handshakes that resumed a session (TLS 1.3 ticket or TLS 1.2 session).
     pub resumed: AtomicU64,
+    /// Completed handshakes the server refused before answering (a TLS 1.3 alert after the
+    /// client's side finished, e.g. a missing client certificate).
+    pub refused: AtomicU64,
     /// Protocol version and cipher suite of the first completed handshake
     /// (`TLSv1.3`, `TLS13_AES_128_GCM_SHA256`).
     pub session: OnceLock<(String, String)>,
