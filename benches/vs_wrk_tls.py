@@ -20,7 +20,7 @@ Each ringload run's `tls` record (version, cipher, verified, resumed_pct) is pri
 Usage: benches/vs_wrk_tls.py [--runs 5] [--seconds 8] [--ringload target/release/ringload]
                              [--only small|large|plain|rss ...] [--dry-start]
 `--ringload BIN` compares builds, e.g. the default crypto provider (aws-lc-rs) against
-`cargo build --release --no-default-features --features ring -p ringload-net ...` copied aside.
+`cargo build --release --no-default-features --features ring` copied aside.
 `--dry-start` makes the certificates, starts nginx (https and http), checks that https answers
 with the CA and that wrk gets answers over it for 1 s, prints the commands it would time, and
 stops.
