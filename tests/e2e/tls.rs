@@ -35,6 +35,40 @@ fn tls_of(v: &serde_json::Value) -> &serde_json::Value {
     t
 }
 
+/// The plan line `ringload run` prints to stderr before the load.
+fn plan_line(run: &Ran) -> String {
+    let err = run.stderr();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("ringload: ") && l.contains(" requests in flight on "))
+        .map(str::to_string);
+    run.check(line.is_some(), "stderr has the plan line");
+    line.unwrap()
+}
+
+/// The plan line and the summary's `tls:` line of a run verified against `--tls-ca FILE`
+/// name that bundle in exactly these words.
+fn check_verified_with_ca_flag(run: &Ran) {
+    let plan = plan_line(run);
+    run.check(
+        plan.contains(", TLS verify on (--tls-ca bundle)): "),
+        &format!("the plan line says `TLS verify on (--tls-ca bundle)`: {plan}"),
+    );
+    let line = tls_line(run);
+    run.check(
+        line.contains(", verified (--tls-ca bundle), "),
+        &format!("the tls: line says `verified (--tls-ca bundle)`: {line}"),
+    );
+}
+
+/// `errors_by_kind[kind]` of `op` (0 when absent).
+fn kind(v: &serde_json::Value, op: &str, kind: &str) -> u64 {
+    v["ops"][op]["errors_by_kind"][kind].as_u64().unwrap_or(0)
+}
+
+/// The longest a run whose every handshake fails may take (it must give up within about 5 s).
+const FAIL_WITHIN: Duration = Duration::from_secs(7);
+
 /// Checks what a verified TLS 1.3 run records.
 fn check_verified(run: &Ran, v: &serde_json::Value, roots: &str) {
     let t = tls_of(v);
@@ -126,45 +160,64 @@ fn harness_s3s_answers_through_the_tls_proxy() {
     assert!(body.contains("<Error>"), "{body}");
 }
 
-/// PUTs over https land on disk with the sizes the result claims; two unique-GET epochs read
-/// every object exactly twice (nginx's access log); the result records a verified TLS 1.3 run.
+/// PUTs over https (60 of 1 KiB..200 KiB, then 3 of 1.5 MiB) land on disk with the sizes the
+/// result claims; two unique-GET epochs with `--verifyhash` read every object exactly twice
+/// (nginx's access log) and find every body intact; the result, the plan line and the summary
+/// record a run verified against the `--tls-ca` bundle.
 #[test]
-fn nginx_https_exact_puts_and_gets_under_both_drivers() {
+fn nginx_https_exact_puts_and_verified_gets_under_both_drivers() {
     let pki = Pki::make();
     for driver in DRIVERS {
         let ng = tls::nginx(&pki.server, None);
         let u = tls::url(&ng);
-        let res = ng.dir.path().join("put.json");
-        let put = ca(Run::new(), &pki.ca)
-            .endpoint(&u)
-            .bucket("bk")
-            .driver(driver)
-            .pctput(100)
-            .maxputs(60)
-            .sizes("1K", "200K")
-            .workers(8)
-            .cores(2)
-            .duration("60s")
-            .result(&res)
-            .run();
-        put.ok();
-        let v = result(&res);
-        let (mut files, mut bytes) = (0u64, 0u64);
+        let bucket = ng.data().join("bk");
+        // (count, sizes, seed): the seeds keep the two runs' random names apart.
+        let puts = [(60u64, ("1K", "200K"), "1"), (3, ("1536K", "1536K"), "2")];
+        let mut put_bytes = 0;
+        for (n, (min, max), seed) in puts {
+            let res = ng.dir.path().join(format!("put-{seed}.json"));
+            let put = ca(Run::new(), &pki.ca)
+                .endpoint(&u)
+                .bucket("bk")
+                .driver(driver)
+                .pctput(100)
+                .maxputs(n)
+                .sizes(min, max)
+                .arg("--seed", seed)
+                .workers(8)
+                .cores(2)
+                .duration("60s")
+                .result(&res)
+                .run();
+            put.ok();
+            let v = result(&res);
+            put.check(op(&v, "put", "count") == n, &format!("{driver}: {n} PUTs"));
+            put.check(
+                op(&v, "put", "errors") == 0,
+                &format!("{driver}: no errors"),
+            );
+            put_bytes += op(&v, "put", "bytes");
+            check_verified(&put, &v, "ca-file");
+            check_verified_with_ca_flag(&put);
+        }
+        let (mut files, mut bytes, mut big) = (0u64, 0u64, 0u64);
         let mut list = String::new();
-        for e in std::fs::read_dir(ng.data().join("bk")).unwrap() {
+        for e in std::fs::read_dir(&bucket).unwrap() {
             let e = e.unwrap();
             let len = e.metadata().unwrap().len();
-            assert!((1024..=200 * 1024).contains(&len), "{driver}: size {len}");
+            if len == 1536 * 1024 {
+                big += 1;
+            } else {
+                assert!((1024..=200 * 1024).contains(&len), "{driver}: size {len}");
+            }
             files += 1;
             bytes += len;
             list.push_str(&e.file_name().into_string().unwrap());
             list.push('\n');
         }
-        assert_eq!(files, 60, "{driver}: objects on disk");
-        assert_eq!(op(&v, "put", "count"), 60, "{driver}");
-        assert_eq!(op(&v, "put", "bytes"), bytes, "{driver}: bytes on disk");
-        assert_eq!(op(&v, "put", "errors"), 0, "{driver}");
-        check_verified(&put, &v, "ca-file");
+        assert_eq!(files, 63, "{driver}: objects on disk");
+        assert_eq!(big, 3, "{driver}: objects of 1.5 MiB on disk");
+        assert_eq!(put_bytes, bytes, "{driver}: bytes on disk");
 
         let fl = ng.dir.path().join("list.txt");
         std::fs::write(&fl, list).unwrap();
@@ -176,6 +229,7 @@ fn nginx_https_exact_puts_and_gets_under_both_drivers() {
             .filelist(&fl)
             .epochs(2)
             .flag("--uniquegets")
+            .flag("--verifyhash")
             .workers(16)
             .cores(2)
             .duration("60s")
@@ -188,18 +242,34 @@ fn nginx_https_exact_puts_and_gets_under_both_drivers() {
             assert_eq!(s, 200, "{driver}: {m} {p}");
             *per.entry(p).or_default() += 1;
         }
-        assert_eq!(per.len(), 60, "{driver}: distinct objects read");
+        assert_eq!(per.len(), 63, "{driver}: distinct objects read");
         assert!(per.values().all(|&n| n == 2), "{driver}: {per:?}");
-        assert_eq!(op(&g, "get", "count"), 120, "{driver}");
-        assert_eq!(op(&g, "get", "bytes"), 2 * bytes, "{driver}");
+        get.check(
+            op(&g, "get", "count") == 126,
+            &format!("{driver}: 126 GETs"),
+        );
+        get.check(
+            kind(&g, "get", "verify") == 0 && kind(&g, "get", "verify-unknown") == 0,
+            &format!("{driver}: every body verified intact"),
+        );
+        get.check(
+            op(&g, "get", "errors") == 0,
+            &format!("{driver}: no errors"),
+        );
+        get.check(
+            op(&g, "get", "bytes") == 2 * bytes,
+            &format!("{driver}: every byte on disk, twice"),
+        );
         assert_eq!(g["stop_reason"], "epochs", "{driver}");
         check_verified(&get, &g, "ca-file");
+        check_verified_with_ca_flag(&get);
         let line = tls_line(&get);
         get.check(line.contains("TLSv1.3"), "the tls: line names the version");
     }
 }
 
-/// Each certificate problem fails the run within 10 s (exit 1), naming the cause and the fix,
+/// Each certificate problem fails the run within about 5 s (bounded at 7 s; exit 1), naming
+/// the cause and the fix,
 /// with every failed handshake counted as error kind `tls`.
 #[test]
 fn certificate_failures_exit_1_naming_cause_and_fix() {
@@ -230,8 +300,8 @@ fn certificate_failures_exit_1_naming_cause_and_fix() {
         let took = t.elapsed();
         run.check(run.code() == 1, &format!("{cause}: exit 1"));
         run.check(
-            took < Duration::from_secs(10),
-            &format!("{cause}: failed within 10 s, took {took:?}"),
+            took < FAIL_WITHIN,
+            &format!("{cause}: failed within {FAIL_WITHIN:?}, took {took:?}"),
         );
         let err = run.stderr();
         run.check(err.contains(cause), &format!("stderr names `{cause}`"));
@@ -274,13 +344,19 @@ fn tls_insecure_loads_an_untrusted_server() {
     run.check(t["roots"] == "none", "tls.roots == none");
     let line = tls_line(&run);
     run.check(
-        line.contains("not verified") || line.contains("insecure"),
-        "the tls: line says verification is off",
+        line.contains(", NOT verified (--tls-insecure), "),
+        &format!("the tls: line says `NOT verified (--tls-insecure)`: {line}"),
+    );
+    let plan = plan_line(&run);
+    run.check(
+        plan.contains(", TLS verification OFF (--tls-insecure)): "),
+        &format!("the plan line says `TLS verification OFF (--tls-insecure)`: {plan}"),
     );
     assert_eq!(std::fs::read_dir(ng.data().join("bk")).unwrap().count(), 20);
 }
 
-/// mTLS: nginx with `ssl_verify_client on` takes PUTs from a client with `--tls-cert/--tls-key`;
+/// mTLS: nginx with `ssl_verify_client on` takes PUTs from a client with `--tls-cert/--tls-key`
+/// and, the same again, from one given `AIS_CRT`/`AIS_CRT_KEY` (and `AIS_CLIENT_CA`) instead;
 /// a server that refuses clients without one (TLS alert `certificate_required`) fails the run
 /// with exit 1, naming the alert and `--tls-cert`.
 #[test]
@@ -310,6 +386,35 @@ fn mtls_with_and_without_a_client_certificate() {
         .filter(|r| r.0 == "PUT" && r.2 == 201)
         .collect();
     assert_eq!(stored.len(), 25, "nginx stored 25 PUTs");
+
+    // The AIS CLI's variables in place of every flag.
+    let res = ng.dir.path().join("env.json");
+    let env = Run::new()
+        .env("AIS_CLIENT_CA", pki.ca.to_str().unwrap())
+        .env("AIS_CRT", pki.client.cert.to_str().unwrap())
+        .env("AIS_CRT_KEY", pki.client.key.to_str().unwrap())
+        .endpoint(&tls::url(&ng))
+        .bucket("env")
+        .pctput(100)
+        .maxputs(25)
+        .size("2K")
+        .workers(4)
+        .duration("30s")
+        .result(&res)
+        .run();
+    env.ok();
+    let v = result(&res);
+    env.check(op(&v, "put", "count") == 25, "25 PUTs");
+    env.check(op(&v, "put", "errors") == 0, "no errors");
+    check_verified(&env, &v, "ca-file");
+    let stored = ng
+        .requests()
+        .into_iter()
+        .filter(|r| r.0 == "PUT" && r.2 == 201 && r.1.starts_with("/env/"))
+        .count();
+    assert_eq!(stored, 25, "nginx stored 25 PUTs given the AIS variables");
+    let on_disk = std::fs::read_dir(ng.data().join("env")).unwrap().count();
+    assert_eq!(on_disk, 25, "25 objects on disk under env/");
 
     // nginx finishes the handshake without a client certificate and answers every request
     // 400: a failed run (exit 1), never a success.
@@ -356,83 +461,106 @@ fn mtls_with_and_without_a_client_certificate() {
     // In TLS 1.3 the client's side of the handshake ends before the server refuses its
     // (missing) certificate: the alert still means that no connection ever got through.
     bad.check(
-        took < Duration::from_secs(10),
-        &format!("a refused client certificate stops the run within 10 s, took {took:?}"),
+        took < FAIL_WITHIN,
+        &format!(
+            "a refused client certificate stops the run within {FAIL_WITHIN:?}, took {took:?}"
+        ),
     );
 }
 
 /// s3s-fs (SigV4 checked) behind nginx terminating TLS: PUT, ListObjectsV2, whole and Range
-/// GETs over https, with exact counts against what s3s-fs stored.
+/// GETs over https under both drivers, with exact counts against what s3s-fs stored and the
+/// proxy passed.
 #[test]
-fn s3_over_https_through_a_tls_proxy() {
+fn s3_over_https_through_a_tls_proxy_under_both_drivers() {
     let pki = Pki::make();
-    let s = S3sFs::start("bkt");
-    let px = tls::proxy(&pki.server, s.port);
-    let s3 = || {
-        ca(Run::new(), &pki.ca)
-            .protocol("s3")
-            .arg("--s3endpoint", tls::url(&px))
-            .bucket("bkt")
-            .env("AWS_ACCESS_KEY_ID", AK)
-            .env("AWS_SECRET_ACCESS_KEY", SK)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_PROFILE", "")
-            .env("AWS_SHARED_CREDENTIALS_FILE", NO_FILE)
-            .env("AWS_CONFIG_FILE", NO_FILE)
-            .duration("60s")
-    };
-    let dir = Scratch::new("s3-tls");
-    let put_res = dir.path().join("put.json");
-    let put = s3()
-        .pctput(100)
-        .maxputs(40)
-        .sizes("1K", "32K")
-        .workers(4)
-        .result(&put_res)
-        .run();
-    put.ok();
-    let r = result(&put_res);
-    put.check(
-        op(&r, "put", "count") == 40 && op(&r, "put", "errors") == 0,
-        "40 PUTs",
-    );
-    check_verified(&put, &r, "ca-file");
-    let (n, bytes) = s.stored("bkt");
-    assert_eq!(
-        (n, bytes),
-        (40, op(&r, "put", "bytes")),
-        "s3s-fs stored what was PUT"
-    );
+    for driver in DRIVERS {
+        let s = S3sFs::start("bkt");
+        let px = tls::proxy(&pki.server, s.port);
+        let s3 = || {
+            ca(Run::new(), &pki.ca)
+                .protocol("s3")
+                .arg("--s3endpoint", tls::url(&px))
+                .bucket("bkt")
+                .driver(driver)
+                .env("AWS_ACCESS_KEY_ID", AK)
+                .env("AWS_SECRET_ACCESS_KEY", SK)
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_PROFILE", "")
+                .env("AWS_SHARED_CREDENTIALS_FILE", NO_FILE)
+                .env("AWS_CONFIG_FILE", NO_FILE)
+                .duration("60s")
+        };
+        let dir = Scratch::new("s3-tls");
+        let put_res = dir.path().join("put.json");
+        let put = s3()
+            .pctput(100)
+            .maxputs(40)
+            .sizes("1K", "32K")
+            .workers(4)
+            .result(&put_res)
+            .run();
+        put.ok();
+        let r = result(&put_res);
+        put.check(
+            op(&r, "put", "count") == 40 && op(&r, "put", "errors") == 0,
+            &format!("{driver}: 40 PUTs"),
+        );
+        check_verified(&put, &r, "ca-file");
+        let (n, bytes) = s.stored("bkt");
+        assert_eq!(
+            (n, bytes),
+            (40, op(&r, "put", "bytes")),
+            "{driver}: s3s-fs stored what was PUT"
+        );
 
-    let get_res = dir.path().join("get.json");
-    let get = s3().epochs(2).workers(4).result(&get_res).run();
-    get.ok();
-    get.check(
-        get.stderr().contains("Found 40 existing objects"),
-        "ListObjectsV2 over https listed 40",
-    );
-    let g = result(&get_res);
-    get.check(op(&g, "get", "count") == 80, "two epochs");
-    get.check(op(&g, "get", "bytes") == 2 * bytes, "whole objects, twice");
-    get.check(op(&g, "get", "errors") == 0, "no errors");
+        let get_res = dir.path().join("get.json");
+        let get = s3().epochs(2).workers(4).result(&get_res).run();
+        get.ok();
+        get.check(
+            get.stderr().contains("Found 40 existing objects"),
+            &format!("{driver}: ListObjectsV2 over https listed 40"),
+        );
+        let g = result(&get_res);
+        get.check(
+            op(&g, "get", "count") == 80,
+            &format!("{driver}: two epochs"),
+        );
+        get.check(
+            op(&g, "get", "bytes") == 2 * bytes,
+            &format!("{driver}: whole objects, twice"),
+        );
+        get.check(
+            op(&g, "get", "errors") == 0,
+            &format!("{driver}: no errors"),
+        );
 
-    let range_res = dir.path().join("range.json");
-    let rg = s3()
-        .epochs(1)
-        .arg("--readoff", "100")
-        .arg("--readlen", "500")
-        .result(&range_res)
-        .run();
-    rg.ok();
-    let x = result(&range_res);
-    rg.check(op(&x, "get", "count") == 40, "one Range GET per object");
-    rg.check(op(&x, "get", "bytes") == 40 * 500, "500 bytes each");
-    let ranged = px
-        .requests()
-        .iter()
-        .filter(|r| r.0 == "GET" && r.2 == 206)
-        .count();
-    assert_eq!(ranged, 40, "the proxy passed 40 partial answers");
+        let range_res = dir.path().join("range.json");
+        let rg = s3()
+            .epochs(1)
+            .arg("--readoff", "100")
+            .arg("--readlen", "500")
+            .result(&range_res)
+            .run();
+        rg.ok();
+        let x = result(&range_res);
+        rg.check(
+            op(&x, "get", "count") == 40,
+            &format!("{driver}: one Range GET per object"),
+        );
+        rg.check(
+            op(&x, "get", "bytes") == 40 * 500,
+            &format!("{driver}: 500 bytes each"),
+        );
+        let reqs = px.requests();
+        let count = |m: &str, st: u16| reqs.iter().filter(|r| r.0 == m && r.2 == st).count();
+        assert_eq!(count("PUT", 200), 40, "{driver}: the proxy passed 40 PUTs");
+        assert_eq!(
+            count("GET", 206),
+            40,
+            "{driver}: the proxy passed 40 partial answers"
+        );
+    }
 }
 
 /// The built-in AIS cluster serving https: PUTs and verified GETs through the proxy, every one
