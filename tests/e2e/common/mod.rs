@@ -255,7 +255,11 @@ pub fn ringload_command(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)])
         .env_remove("RINGLOAD_DRIVER")
         .env_remove("RINGLOAD_ENDPOINT")
         .env_remove("AIS_ENDPOINT")
-        .env_remove("S3_ENDPOINT");
+        .env_remove("S3_ENDPOINT")
+        .env_remove("AIS_CLIENT_CA")
+        .env_remove("AIS_CRT")
+        .env_remove("AIS_CRT_KEY")
+        .env_remove("AIS_SKIP_VERIFY_CRT");
     for (k, v) in env {
         c.env(k, v);
     }
