@@ -228,7 +228,10 @@ pub fn plan(
         // as the AIS CLI does, skipping verification wins over the CA.
         opts.ca_file = None;
         plan.from_env.retain(|(f, _)| *f != "--tls-ca");
-        let by = opts.source.clone().unwrap_or_else(|| "--tls-insecure".into());
+        let by = opts
+            .source
+            .clone()
+            .unwrap_or_else(|| "--tls-insecure".into());
         plan.notes.push(format!(
             "AIS_CLIENT_CA is not used: verification is off ({by})"
         ));
@@ -428,7 +431,10 @@ mod tests {
             ]
         );
         // A CA from an https endpoint's variable is named as the variable.
-        let o = plan(&args(&[]), Some("https://h"), &ca).unwrap().opts.unwrap();
+        let o = plan(&args(&[]), Some("https://h"), &ca)
+            .unwrap()
+            .opts
+            .unwrap();
         assert_eq!(o.source.as_deref(), Some("AIS_CLIENT_CA"));
     }
 
@@ -450,13 +456,13 @@ mod tests {
             p.setup_error(&e),
             "the spec's tls_ca (--tls-ca): cannot read /x"
         );
-        assert_eq!(
-            p.opts.unwrap().source.as_deref(),
-            Some("the spec's tls_ca")
-        );
+        assert_eq!(p.opts.unwrap().source.as_deref(), Some("the spec's tls_ca"));
         // The refusals name the spec's key too.
         let e = plan(&a, None, &no_env).unwrap_err();
-        assert!(e.starts_with("the spec's tls_ca (--tls-ca) is a TLS setting"), "{e}");
+        assert!(
+            e.starts_with("the spec's tls_ca (--tls-ca) is a TLS setting"),
+            "{e}"
+        );
         let mut t = args(&["--tls", "--tls-ca", "/x"]);
         t.from_spec = vec!["tls_ca".into()];
         let e = plan(&t, None, &no_env).unwrap_err();

@@ -166,9 +166,7 @@ pub fn client(opts: &ClientOptions) -> Result<ClientTls, SetupError> {
 }
 
 /// The roots, their kind, and why the system store gave none (see [`system_or_bundled`]).
-fn root_store(
-    opts: &ClientOptions,
-) -> Result<(RootCertStore, Roots, Option<String>), SetupError> {
+fn root_store(opts: &ClientOptions) -> Result<(RootCertStore, Roots, Option<String>), SetupError> {
     let mut store = RootCertStore::empty();
     let mut roots = Roots::System;
     if let Some(path) = &opts.ca_file {
