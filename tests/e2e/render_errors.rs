@@ -480,12 +480,12 @@ fn errors_name_the_file_line_and_a_fix() {
             ],
         ),
         (
-            "[run]\nid = \"ux-11\"\n[target]\nendpoint = \"HTTP://proxy:8080\"\n\
+            "[run]\nid = \"ux-11\"\n[target]\nendpoint = \"http://proxy:8080\"\n\
              [kubernetes]\nimage = \"x\"\ntls_ca_configmap = \"ringload-ca\"\n",
             &["--platform", "k8s"],
             &[
                 "run.toml:7:1: [kubernetes] tls_ca_configmap is a TLS setting, but [target] \
-                 endpoint HTTP://proxy:8080 is plain http://",
+                 endpoint http://proxy:8080 is plain http://",
                 "hint: use https:// in the endpoint URL, or remove tls_ca_configmap",
             ],
         ),
