@@ -474,9 +474,9 @@ fn errors_name_the_file_line_and_a_fix() {
              tls_insecure = true\n[slurm]\nnodes = 1\n",
             &[],
             &[
-                "run.toml:5:1: [target] tls_insecure is a TLS setting, but [target] endpoint \
+                "run.toml:5:1: [target] tls_insecure is a TLS setting, but the endpoint \
                  http://s3.local:9000 is plain http://\n  hint: use https:// in the endpoint \
-                 URL, or remove tls_insecure\n",
+                 URL, or leave tls_insecure out\n",
             ],
         ),
         (
@@ -484,9 +484,9 @@ fn errors_name_the_file_line_and_a_fix() {
              [kubernetes]\nimage = \"x\"\ntls_ca_configmap = \"ringload-ca\"\n",
             &["--platform", "k8s"],
             &[
-                "run.toml:7:1: [kubernetes] tls_ca_configmap is a TLS setting, but [target] \
-                 endpoint http://proxy:8080 is plain http://",
-                "hint: use https:// in the endpoint URL, or remove tls_ca_configmap",
+                "run.toml:7:1: [kubernetes] tls_ca_configmap is a TLS setting, but the endpoint \
+                 http://proxy:8080 is plain http://",
+                "hint: use https:// in the endpoint URL, or leave tls_ca_configmap out",
             ],
         ),
     ];

@@ -455,11 +455,11 @@ fn plain_endpoint(l: &Loaded) -> Result<(), SpecError> {
     Err(l
         .error_at(
             &[section, key],
-            format!(
-                "[{section}] {key} is a TLS setting, but [target] endpoint {ep} is plain http://"
-            ),
+            format!("[{section}] {key} is a TLS setting, but the endpoint {ep} is plain http://"),
         )
-        .hint(format!("use https:// in the endpoint URL, or remove {key}")))
+        .hint(format!(
+            "use https:// in the endpoint URL, or leave {key} out"
+        )))
 }
 
 fn slurm(l: &Loaded, s: &super::Slurm) -> Result<(), SpecError> {
