@@ -416,13 +416,14 @@ fn tls(l: &Loaded) -> Result<(), SpecError> {
 /// here with the run's fix, at the first TLS key given.
 fn plain_endpoint(l: &Loaded) -> Result<(), SpecError> {
     let t = &l.spec.target;
-    let Some(ep) = t.endpoint.as_deref().filter(|e| {
+    let http = |e: &&str| {
         e.get(..7)
             .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
-    }) else {
+    };
+    let Some(ep) = t.endpoint.as_deref().filter(http) else {
         return Ok(());
     };
-    let k = l.spec.kubernetes.as_ref();
+    let k = |f: fn(&super::Kubernetes) -> bool| l.spec.kubernetes.as_ref().is_some_and(f);
     let given = [
         ("target", "tls_ca", t.tls_ca.is_some()),
         ("target", "tls_insecure", t.tls_insecure),
@@ -431,22 +432,18 @@ fn plain_endpoint(l: &Loaded) -> Result<(), SpecError> {
         (
             "kubernetes",
             "tls_ca_configmap",
-            k.is_some_and(|k| k.tls_ca_configmap.is_some()),
+            k(|k| k.tls_ca_configmap.is_some()),
         ),
         (
             "kubernetes",
             "tls_ca_secret",
-            k.is_some_and(|k| k.tls_ca_secret.is_some()),
+            k(|k| k.tls_ca_secret.is_some()),
         ),
-        (
-            "kubernetes",
-            "tls_ca_key",
-            k.is_some_and(|k| k.tls_ca_key.is_some()),
-        ),
+        ("kubernetes", "tls_ca_key", k(|k| k.tls_ca_key.is_some())),
         (
             "kubernetes",
             "tls_client_secret",
-            k.is_some_and(|k| k.tls_client_secret.is_some()),
+            k(|k| k.tls_client_secret.is_some()),
         ),
     ];
     let Some((section, key, _)) = given.into_iter().find(|g| g.2) else {
