@@ -132,10 +132,7 @@ impl Worker {
     ) -> Step {
         let sh = &*self.shared;
         let _ = sh.tls.failure.set(ringload_net::tls::cause(&e));
-        let established = self.conns[i]
-            .tls
-            .as_deref()
-            .is_some_and(Session::established);
+        let established = self.conns[i].tls.as_deref().is_some_and(Session::established);
         if handshake && established {
             // A TLS 1.3 server refuses a handshake (no client certificate) after the client
             // finished it. When every completed handshake was refused that way and nothing
