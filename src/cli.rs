@@ -226,12 +226,14 @@ pub struct RunArgs {
     pub tls: bool,
     /// PEM bundle of the CAs to trust instead of the system's roots, for an https:// endpoint
     /// whose certificate a private CA signed (`--tls-ca /etc/ais/ca.pem`). Default: the
-    /// AIS_CLIENT_CA environment variable. Refused with --tls-insecure.
+    /// AIS_CLIENT_CA environment variable (not used with --tls, which trusts the built-in
+    /// target's throwaway CA). Refused with --tls-insecure.
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub tls_ca: Option<PathBuf>,
     /// Do not verify the server's certificate (still TLS, still encrypted); said in the plan
     /// line, the summary and the result file. Default: the AIS_SKIP_VERIFY_CRT environment
-    /// variable (true, 1 or yes).
+    /// variable, read as Go's strconv.ParseBool (1, t, T, TRUE, true, True turn verification
+    /// off; 0, f, F, FALSE, false, False leave it on; any other value is noted and not used).
     #[arg(long, help_heading = "TLS")]
     pub tls_insecure: bool,
     /// Client certificate (PEM chain, leaf first) for servers that require one (mTLS); needs

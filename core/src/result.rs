@@ -120,9 +120,41 @@ pub struct TlsRecord {
     /// Whom the run trusted: `system`, `bundled`, `ca-file`, `built-in` or `none`
     /// (`--tls-insecure`); `mixed` in a merge whose ranks differ.
     pub roots: String,
+    /// The setting behind `ca-file` or `none` when it was not the flag: `AIS_CLIENT_CA`,
+    /// `AIS_SKIP_VERIFY_CRT`, `the spec's tls_ca`, `the spec's tls_insecure` (absent for the
+    /// flags, the other kinds, and a merge whose ranks differ).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// Whom a run trusts, in the words of the plan line, the summary and `merge`: `roots` is a
+/// [`TlsRecord::roots`] kind and `source` the setting behind it ([`TlsRecord::source`]).
+pub fn roots_words(roots: &str, source: Option<&str>) -> String {
+    match roots {
+        "system" => "system roots".into(),
+        "bundled" => "bundled roots, the system has none".into(),
+        "ca-file" => format!("{} bundle", source.unwrap_or("--tls-ca")),
+        "built-in" => "the built-in target's throwaway CA".into(),
+        "none" => source.unwrap_or("--tls-insecure").into(),
+        other => format!("{other} roots"),
+    }
 }
 
 impl TlsRecord {
+    /// `verified (system roots)`, `NOT verified (AIS_SKIP_VERIFY_CRT)`: the summary's and
+    /// `merge`'s words for the trust.
+    pub fn trust_words(&self) -> String {
+        let words = roots_words(&self.roots, self.source.as_deref());
+        if self.verified {
+            format!("verified ({words})")
+        } else if self.roots == "none" {
+            format!("NOT verified ({words})")
+        } else {
+            // A merge where some ranks verified and others did not.
+            "NOT verified on every rank".into()
+        }
+    }
+
     /// `resumed` as a percentage of `handshakes`; 0 without handshakes.
     pub fn pct(resumed: u64, handshakes: u64) -> f64 {
         if handshakes == 0 {
@@ -354,6 +386,33 @@ pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, ResultError> {
 mod tests {
     use super::*;
     use crate::hist::new_histogram;
+
+    #[test]
+    fn trust_is_worded_once_naming_its_source() {
+        let mut r = TlsRecord {
+            version: None,
+            cipher: None,
+            verified: true,
+            resumed_pct: 0.0,
+            handshakes: 0,
+            resumed: 0,
+            roots: "ca-file".into(),
+            source: None,
+        };
+        assert_eq!(r.trust_words(), "verified (--tls-ca bundle)");
+        r.source = Some("AIS_CLIENT_CA".into());
+        assert_eq!(r.trust_words(), "verified (AIS_CLIENT_CA bundle)");
+        (r.verified, r.roots) = (false, "none".into());
+        r.source = Some("the spec's tls_insecure".into());
+        assert_eq!(r.trust_words(), "NOT verified (the spec's tls_insecure)");
+        r.roots = "mixed".into();
+        assert_eq!(r.trust_words(), "NOT verified on every rank");
+        assert_eq!(roots_words("system", None), "system roots");
+        // Files written before the key existed read without it.
+        let old = r#"{"version":null,"cipher":null,"verified":true,"resumed_pct":0.0,"handshakes":0,"resumed":0,"roots":"system"}"#;
+        let back: TlsRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(back.source, None);
+    }
 
     fn scratch(name: &str) -> PathBuf {
         let nanos = std::time::SystemTime::now()

@@ -166,6 +166,7 @@ mod tests {
                 handshakes: 4,
                 resumed: 3,
                 roots: "none".into(),
+                source: None,
             },
             failure: None,
         });

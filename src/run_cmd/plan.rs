@@ -52,8 +52,8 @@ pub fn line(w: &Workload, names: usize, names_bytes: Option<u64>, target: &Resol
     };
     let tls = match &w.tls {
         None => String::new(),
-        Some(t) if t.verified => format!(", TLS verify on ({})", roots_words(t.roots)),
-        Some(_) => ", TLS verification OFF (--tls-insecure)".to_string(),
+        Some(t) if t.verified => format!(", TLS verify on ({})", roots_words(t)),
+        Some(t) => format!(", TLS verification OFF ({})", roots_words(t)),
     };
     format!(
         "ringload: {} requests in flight on {cores} core(s) against {url} ({} bucket \
@@ -263,7 +263,7 @@ mod tests {
             tls: Some(client(&ClientOptions::default()).unwrap()),
             ..puts(5, 0)
         };
-        let roots = roots_words(w.tls.as_ref().unwrap().roots);
+        let roots = roots_words(w.tls.as_ref().unwrap());
         assert!(
             line(&w, 0, None, &https).starts_with(&format!(
                 "ringload: 10 requests in flight on 1 core(s) against https://127.0.0.1 from \
@@ -281,6 +281,34 @@ mod tests {
         );
         assert!(line(&w, 0, None, &https)
             .contains("(s3 bucket ringload, TLS verification OFF (--tls-insecure)): 100% PUT"));
+        // The setting that turned verification off, or chose the CA, is named.
+        w.tls = Some(
+            client(&ClientOptions {
+                insecure: true,
+                source: Some("the spec's tls_insecure".into()),
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        assert!(line(&w, 0, None, &https).contains(
+            "(s3 bucket ringload, TLS verification OFF (the spec's tls_insecure)): 100% PUT"
+        ));
+        let dir = std::env::temp_dir().join(format!("ringload-plan-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca.pem");
+        let certs = ringload_net::tls::throwaway(&["127.0.0.1".into()]).unwrap();
+        std::fs::write(&ca, certs.ca_pem).unwrap();
+        w.tls = Some(
+            client(&ClientOptions {
+                ca_file: Some(ca),
+                source: Some("AIS_CLIENT_CA".into()),
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        assert!(line(&w, 0, None, &https)
+            .contains("(s3 bucket ringload, TLS verify on (AIS_CLIENT_CA bundle)): 100% PUT"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

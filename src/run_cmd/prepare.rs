@@ -71,6 +71,9 @@ pub fn check(
         (Some(_), Some(o)) => {
             let built =
                 ringload_net::tls::client(o).map_err(|e| CmdError::usage(tls.setup_error(&e)))?;
+            if let Some(n) = &built.roots_note {
+                eprintln!("note: {n}");
+            }
             w.tls = Some(built);
             None
         }

@@ -6,9 +6,12 @@
 //! the fix. A flag with a plain `http://` endpoint, `--tls` with a named endpoint, a TLS flag
 //! with the built-in target but no `--tls`, and `--tls-insecure` with `--tls-ca` are refused.
 //! The AIS variables are the environment, not settings of this run: where they cannot apply
-//! they get a `note:` line and are left out. A flag overrides the variable of the same setting.
-//! A setting that came from the run spec is named as the spec's key (`the spec's tls_ca
-//! (--tls-ca)`), so the user knows which file to fix.
+//! (a plain endpoint, `AIS_CLIENT_CA` with the built-in target, a boolean that is not one of
+//! Go's `strconv.ParseBool` values) they get a `note:` line and are left out. A flag
+//! overrides the variable of the same setting. A setting that came from the run spec is named
+//! as the spec's key (`the spec's tls_ca (--tls-ca)`), so the user knows which file to fix;
+//! the setting that chose whom to trust travels as `ClientOptions::source` to the plan line,
+//! the summary and the result file.
 
 use std::path::PathBuf;
 
@@ -72,9 +75,14 @@ fn spec_flags(a: &RunArgs) -> Vec<&'static str> {
         .collect()
 }
 
-/// `true`, `1` or `yes` (any case), as the AIS CLI reads `AIS_SKIP_VERIFY_CRT`.
-fn truthy(v: &str) -> bool {
-    matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+/// The values Go's `strconv.ParseBool` takes (the AIS CLI reads its boolean variables with
+/// it); anything else is `None`.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 /// Decides the run's TLS from `a`, the resolved endpoint (`None`: the built-in target) and
@@ -101,16 +109,26 @@ pub fn plan(
             flag.to_string()
         }
     };
+    // The source a typed or spec setting is named by in the plan line and the summary:
+    // `None` for a typed flag, the spec's key for a spec's value.
+    let source = |flag: &'static str| {
+        from_spec.contains(&flag).then(|| {
+            format!(
+                "the spec's {}",
+                flag.trim_start_matches("--").replace('-', "_")
+            )
+        })
+    };
     let vars: Vec<(&'static str, &'static str, String)> = ENV_VARS
         .iter()
         .filter_map(|&(var, flag)| env(var).filter(|v| !v.is_empty()).map(|v| (var, flag, v)))
         .collect();
     if a.tls_insecure && a.tls_ca.is_some() {
-        return Err(
-            "--tls-insecure and --tls-ca contradict each other: --tls-ca says whom to \
-                    trust, --tls-insecure trusts anyone\n  hint: give one of them"
-                .into(),
-        );
+        let (insecure, ca) = (named("--tls-insecure"), named("--tls-ca"));
+        return Err(format!(
+            "{insecure} and {ca} contradict each other: {ca} says whom to trust, {insecure} \
+             trusts anyone\n  hint: give one of them"
+        ));
     }
     let https = match endpoint {
         Some(url) if a.tls => {
@@ -152,6 +170,13 @@ pub fn plan(
             .collect();
         return Ok(plan);
     }
+    if endpoint.is_none() && a.tls_ca.is_some() {
+        let ca = named("--tls-ca");
+        return Err(format!(
+            "{ca}: the built-in target's throwaway certificate is trusted for this run \
+             already, so a CA file cannot apply\n  hint: leave {ca} out"
+        ));
+    }
     let var = |name: &str| vars.iter().find(|(v, _, _)| *v == name).map(|(_, _, x)| x);
     let mut opts = ClientOptions::default();
     let mut take_path = |flag_val: &Option<PathBuf>, var_name: &'static str, flag: &'static str| {
@@ -165,16 +190,35 @@ pub fn plan(
     opts.ca_file = take_path(&a.tls_ca, "AIS_CLIENT_CA", "--tls-ca");
     opts.cert = take_path(&a.tls_cert, "AIS_CRT", "--tls-cert");
     opts.key = take_path(&a.tls_key, "AIS_CRT_KEY", "--tls-key");
-    let env_insecure = var("AIS_SKIP_VERIFY_CRT").map(|v| truthy(v));
     opts.insecure = a.tls_insecure;
+    opts.source = if a.tls_insecure {
+        source("--tls-insecure")
+    } else if a.tls_ca.is_some() {
+        source("--tls-ca")
+    } else if opts.ca_file.is_some() {
+        Some("AIS_CLIENT_CA".into())
+    } else {
+        None
+    };
+    let env_insecure = var("AIS_SKIP_VERIFY_CRT").and_then(|v| {
+        let b = parse_bool(v);
+        if b.is_none() {
+            plan.notes.push(format!(
+                "AIS_SKIP_VERIFY_CRT={v:?} is not used: it is not a boolean (1, t, T, TRUE, \
+                 true, True, 0, f, F, FALSE, false, False), so verification stays on"
+            ));
+        }
+        b
+    });
     if !a.tls_insecure && env_insecure == Some(true) {
         if a.tls_ca.is_some() {
-            plan.notes.push(
-                "AIS_SKIP_VERIFY_CRT is not used: --tls-ca comes first (verification stays on)"
-                    .into(),
-            );
+            plan.notes.push(format!(
+                "AIS_SKIP_VERIFY_CRT is not used: {} comes first (verification stays on)",
+                named("--tls-ca")
+            ));
         } else {
             opts.insecure = true;
+            opts.source = Some("AIS_SKIP_VERIFY_CRT".into());
             plan.from_env
                 .push(("--tls-insecure", "AIS_SKIP_VERIFY_CRT"));
         }
@@ -184,17 +228,24 @@ pub fn plan(
         // as the AIS CLI does, skipping verification wins over the CA.
         opts.ca_file = None;
         plan.from_env.retain(|(f, _)| *f != "--tls-ca");
-        plan.notes.push(
-            "AIS_CLIENT_CA is not used: verification is off (AIS_SKIP_VERIFY_CRT or \
-             --tls-insecure)"
-                .into(),
-        );
+        let by = opts
+            .source
+            .clone()
+            .unwrap_or_else(|| "--tls-insecure".into());
+        plan.notes.push(format!(
+            "AIS_CLIENT_CA is not used: verification is off ({by})"
+        ));
     }
     if endpoint.is_none() && opts.ca_file.is_some() {
-        return Err(
-            "--tls-ca: the built-in target's throwaway certificate is trusted for \
-                    this run already, so a CA file cannot apply\n  hint: leave --tls-ca out \
-                    (or unset AIS_CLIENT_CA)"
+        // Only AIS_CLIENT_CA can get here (a typed or spec CA is refused above).
+        opts.ca_file = None;
+        if !opts.insecure {
+            opts.source = None;
+        }
+        plan.from_env.retain(|(f, _)| *f != "--tls-ca");
+        plan.notes.push(
+            "AIS_CLIENT_CA is not used: the built-in target's throwaway certificate is \
+             trusted for this run"
                 .into(),
         );
     }
@@ -318,24 +369,73 @@ mod tests {
                 "AIS_CRT_KEY is not used: the endpoint http://h is plain http://",
             ]
         );
-        // AIS_SKIP_VERIFY_CRT=yes turns verification off, and then the CA is left out.
+        // AIS_SKIP_VERIFY_CRT=T turns verification off, and then the CA is left out.
         let skip = |k: &str| match k {
-            "AIS_SKIP_VERIFY_CRT" => Some("Yes".to_string()),
+            "AIS_SKIP_VERIFY_CRT" => Some("T".to_string()),
             "AIS_CLIENT_CA" => Some("/env-ca.pem".to_string()),
             _ => None,
         };
         let p = plan(&args(&[]), Some("https://h"), &skip).unwrap();
         let o = p.opts.unwrap();
         assert!(o.insecure && o.ca_file.is_none());
-        assert!(
-            p.notes[0].starts_with("AIS_CLIENT_CA is not used"),
-            "{:?}",
-            p.notes
+        assert_eq!(o.source.as_deref(), Some("AIS_SKIP_VERIFY_CRT"));
+        assert_eq!(
+            p.notes,
+            vec!["AIS_CLIENT_CA is not used: verification is off (AIS_SKIP_VERIFY_CRT)"]
         );
         // ... unless --tls-ca is typed.
         let p = plan(&args(&["--tls-ca", "/f"]), Some("https://h"), &skip).unwrap();
-        assert!(!p.opts.unwrap().insecure);
-        assert!(truthy("1") && truthy("TRUE") && !truthy("0") && !truthy("no"));
+        let o = p.opts.unwrap();
+        assert!(!o.insecure);
+        assert_eq!(o.source, None, "a typed flag is the default source");
+    }
+
+    #[test]
+    fn boolean_variables_take_go_s_parse_bool_set_and_note_anything_else() {
+        for v in ["1", "t", "T", "TRUE", "true", "True"] {
+            assert_eq!(parse_bool(v), Some(true), "{v}");
+        }
+        for v in ["0", "f", "F", "FALSE", "false", "False"] {
+            assert_eq!(parse_bool(v), Some(false), "{v}");
+        }
+        for v in ["yes", "Yes", "on", "tRUE", " 1", "2"] {
+            assert_eq!(parse_bool(v), None, "{v}");
+        }
+        let yes = |k: &str| (k == "AIS_SKIP_VERIFY_CRT").then(|| "yes".to_string());
+        let p = plan(&args(&[]), Some("https://h"), &yes).unwrap();
+        assert!(!p.opts.unwrap().insecure, "verification stays on");
+        assert_eq!(
+            p.notes,
+            vec![
+                "AIS_SKIP_VERIFY_CRT=\"yes\" is not used: it is not a boolean (1, t, T, TRUE, \
+                 true, True, 0, f, F, FALSE, false, False), so verification stays on"
+            ]
+        );
+        let off = |k: &str| (k == "AIS_SKIP_VERIFY_CRT").then(|| "False".to_string());
+        let p = plan(&args(&[]), Some("https://h"), &off).unwrap();
+        assert!(!p.opts.unwrap().insecure && p.notes.is_empty());
+    }
+
+    #[test]
+    fn ais_client_ca_with_the_built_in_target_is_noted_not_refused() {
+        let ca = |k: &str| (k == "AIS_CLIENT_CA").then(|| "/env-ca.pem".to_string());
+        let p = plan(&args(&["--tls"]), None, &ca).unwrap();
+        let o = p.opts.unwrap();
+        assert_eq!((o.ca_file, o.source), (None, None));
+        assert!(p.from_env.is_empty());
+        assert_eq!(
+            p.notes,
+            vec![
+                "AIS_CLIENT_CA is not used: the built-in target's throwaway certificate is \
+                 trusted for this run"
+            ]
+        );
+        // A CA from an https endpoint's variable is named as the variable.
+        let o = plan(&args(&[]), Some("https://h"), &ca)
+            .unwrap()
+            .opts
+            .unwrap();
+        assert_eq!(o.source.as_deref(), Some("AIS_CLIENT_CA"));
     }
 
     #[test]
@@ -356,5 +456,31 @@ mod tests {
             p.setup_error(&e),
             "the spec's tls_ca (--tls-ca): cannot read /x"
         );
+        assert_eq!(p.opts.unwrap().source.as_deref(), Some("the spec's tls_ca"));
+        // The refusals name the spec's key too.
+        let e = plan(&a, None, &no_env).unwrap_err();
+        assert!(
+            e.starts_with("the spec's tls_ca (--tls-ca) is a TLS setting"),
+            "{e}"
+        );
+        let mut t = args(&["--tls", "--tls-ca", "/x"]);
+        t.from_spec = vec!["tls_ca".into()];
+        let e = plan(&t, None, &no_env).unwrap_err();
+        assert!(
+            e.starts_with("the spec's tls_ca (--tls-ca): the built-in target's throwaway"),
+            "{e}"
+        );
+        let mut i = args(&["--tls-insecure", "--tls-ca", "/x"]);
+        i.from_spec = vec!["tls_insecure".into()];
+        let e = plan(&i, Some("https://h"), &no_env).unwrap_err();
+        assert!(
+            e.starts_with(
+                "the spec's tls_insecure (--tls-insecure) and --tls-ca contradict each other"
+            ),
+            "{e}"
+        );
+        i.tls_ca = None;
+        let o = plan(&i, Some("https://h"), &no_env).unwrap().opts.unwrap();
+        assert_eq!(o.source.as_deref(), Some("the spec's tls_insecure"));
     }
 }

@@ -193,6 +193,7 @@ fn tls_is_carried_and_files_without_it_still_merge() {
         handshakes,
         resumed,
         roots: "system".into(),
+        source: None,
     };
     let mut a = rank_file(0, 3, T0, &[vec![(100, 10)]]);
     a.tls = Some(rec(true, 100, 90));
@@ -233,6 +234,37 @@ fn tls_is_carried_and_files_without_it_still_merge() {
         .get("tls")
         .is_none());
     assert!(!ringload_launcher::merge::text::render(&m.summary).contains("tls:"));
+}
+
+/// `merge` words the trust as a single run's summary does, naming the setting behind it.
+#[test]
+fn merge_words_the_trust_as_the_run_does() {
+    let dir = Scratch::new("merge-tls-words");
+    for r in 0..2u32 {
+        let mut f = rank_file(r, 2, T0, &[vec![(100, 10)]]);
+        f.tls = Some(ringload_core::result::TlsRecord {
+            version: Some("TLSv1.3".into()),
+            cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
+            verified: true,
+            resumed_pct: 50.0,
+            handshakes: 2,
+            resumed: 1,
+            roots: "ca-file".into(),
+            source: Some("AIS_CLIENT_CA".into()),
+        });
+        write(dir.path(), &format!("{r}.json"), &f);
+    }
+    let m = merge(dir.path(), false).unwrap();
+    let text = ringload_launcher::merge::text::render(&m.summary);
+    assert!(
+        text.contains(
+            "\ntls: TLSv1.3 TLS13_AES_256_GCM_SHA384, verified (AIS_CLIENT_CA bundle), 50.0% of \
+             4 handshakes resumed\n"
+        ),
+        "{text}"
+    );
+    let v = serde_json::to_value(&m.summary).unwrap();
+    assert_eq!(v["tls"]["source"], "AIS_CLIENT_CA");
 }
 
 #[test]

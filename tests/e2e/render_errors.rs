@@ -469,6 +469,26 @@ fn errors_name_the_file_line_and_a_fix() {
                 "hint: keep tls_ca and remove tls_insecure",
             ],
         ),
+        (
+            "[run]\nid = \"ux-10\"\n[target]\nendpoint = \"http://s3.local:9000\"\n\
+             tls_insecure = true\n[slurm]\nnodes = 1\n",
+            &[],
+            &[
+                "run.toml:5:1: [target] tls_insecure is a TLS setting, but the endpoint \
+                 http://s3.local:9000 is plain http://\n  hint: use https:// in the endpoint \
+                 URL, or leave tls_insecure out\n",
+            ],
+        ),
+        (
+            "[run]\nid = \"ux-11\"\n[target]\nendpoint = \"http://proxy:8080\"\n\
+             [kubernetes]\nimage = \"x\"\ntls_ca_configmap = \"ringload-ca\"\n",
+            &["--platform", "k8s"],
+            &[
+                "run.toml:7:1: [kubernetes] tls_ca_configmap is a TLS setting, but the endpoint \
+                 http://proxy:8080 is plain http://",
+                "hint: use https:// in the endpoint URL, or leave tls_ca_configmap out",
+            ],
+        ),
     ];
     for (text, args, needles) in cases {
         std::fs::write(d.join("run.toml"), text).unwrap();

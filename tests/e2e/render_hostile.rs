@@ -114,7 +114,7 @@ const FIELDS: &[Field] = &[
     field("ringload", "[run] ringload", true, ringload_path),
     field("slurm_results_dir", "[slurm] results_dir", false, path_line),
     field("image", "[kubernetes] image", true, image),
-    // The value goes after `http://host:port/`: the path is free text.
+    // The value goes after `https://host:port/`: the path is free text.
     field("endpoint", "[target] endpoint", false, spaced),
 ];
 
@@ -125,7 +125,7 @@ fn default(name: &str) -> &'static str {
     match name {
         "results_dir" => "results",
         "ringload" => "ringload",
-        "endpoint" => "http://ais-proxy.ais:51080",
+        "endpoint" => "https://ais-proxy.ais:51080",
         "bucket" => "ais://bench",
         "tls_ca" => "ca.pem",
         "tls_cert" => "client.crt",
@@ -155,7 +155,7 @@ impl Values<'_> {
     fn get(&self, name: &str) -> String {
         match name {
             "launcher" => self.launcher.to_string(),
-            "endpoint" if self.has(name) => format!("http://ais-proxy.ais:51080/{}", self.value),
+            "endpoint" if self.has(name) => format!("https://ais-proxy.ais:51080/{}", self.value),
             _ if self.has(name) => self.value.to_string(),
             _ => default(name).to_string(),
         }

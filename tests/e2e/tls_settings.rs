@@ -160,10 +160,78 @@ fn ais_variables_with_a_plain_endpoint_get_a_note_not_an_error() {
         run()
             .protocol("ais")
             .env("AIS_ENDPOINT", "https://127.0.0.1:9")
-            .env("AIS_SKIP_VERIFY_CRT", "yes"),
+            .env("AIS_SKIP_VERIFY_CRT", "True"),
     );
     r.ok();
     r.check(!r.stderr().contains("AIS_SKIP_VERIFY_CRT"), "no note");
+}
+
+/// `AIS_SKIP_VERIFY_CRT` is read as Go's `strconv.ParseBool` reads it: any other value is a
+/// note naming it, and verification stays on.
+#[test]
+fn ais_skip_verify_crt_outside_parse_bool_is_noted_and_not_used() {
+    let r = check_only(
+        run()
+            .protocol("ais")
+            .env("AIS_ENDPOINT", "https://127.0.0.1:9")
+            .env("AIS_SKIP_VERIFY_CRT", "yes"),
+    );
+    r.ok();
+    r.check(
+        r.stderr().contains(
+            "note: AIS_SKIP_VERIFY_CRT=\"yes\" is not used: it is not a boolean (1, t, T, \
+             TRUE, true, True, 0, f, F, FALSE, false, False), so verification stays on\n",
+        ),
+        "one note line naming the variable and the value",
+    );
+}
+
+/// `AIS_CLIENT_CA` is the environment: with `run --tls` (the built-in target's throwaway CA)
+/// it is a note, not the exit 2 a typed `--tls-ca` gets.
+#[test]
+fn ais_client_ca_with_run_tls_is_a_note() {
+    let r = check_only(run().flag("--tls").env("AIS_CLIENT_CA", "/etc/ais/ca.pem"));
+    r.ok();
+    r.check(
+        r.stderr().contains(
+            "note: AIS_CLIENT_CA is not used: the built-in target's throwaway certificate is \
+             trusted for this run\n",
+        ),
+        "one note line",
+    );
+    let r = check_only(run().flag("--tls").arg("--tls-ca", "/etc/ais/ca.pem"));
+    usage_error(
+        &r,
+        "error: --tls-ca: the built-in target's throwaway certificate is trusted for this run \
+         already, so a CA file cannot apply\n  hint: leave --tls-ca out\n",
+    );
+}
+
+/// A system store that cannot be read (`SSL_CERT_FILE` naming no file) falls back to the
+/// bundled roots with a note saying why.
+#[test]
+fn an_unreadable_system_store_is_noted_before_the_bundled_roots() {
+    let s = Scratch::new("tls-ssl-cert-file");
+    let missing = s.path().join("no-such-bundle.pem");
+    let r = check_only(
+        run()
+            .endpoint("https://127.0.0.1:9")
+            .env("SSL_CERT_FILE", missing.to_str().unwrap())
+            .env_remove("SSL_CERT_DIR"),
+    );
+    r.ok();
+    let note = r
+        .stderr()
+        .lines()
+        .find(|l| l.starts_with("note: the system's roots could not be read ("))
+        .map(str::to_string);
+    r.check(note.is_some(), "a note on the fallback");
+    let note = note.unwrap_or_default();
+    r.check(
+        note.contains(missing.to_str().unwrap())
+            && note.ends_with("), so the bundled roots are used"),
+        "the note names the file and the fallback",
+    );
 }
 
 /// An https AIS endpoint whose server does not speak TLS: the control plane's handshake fails

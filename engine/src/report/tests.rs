@@ -188,6 +188,7 @@ fn a_run_over_tls_ends_its_summary_with_the_tls_line_and_first_failure() {
             handshakes: 1024,
             resumed: 998,
             roots: "system".into(),
+            source: None,
         },
         failure: Some(failure),
     }));

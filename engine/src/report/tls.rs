@@ -7,7 +7,7 @@
 use std::sync::atomic::Ordering;
 
 use ringload_core::result::TlsRecord;
-use ringload_net::tls::{Cause, ClientTls, Roots};
+use ringload_net::tls::{Cause, ClientTls};
 
 use super::fmt::thousands;
 use crate::worker::shared::TlsShared;
@@ -20,15 +20,10 @@ pub struct TlsOutcome {
     pub failure: Option<Cause>,
 }
 
-/// Whom a run trusts, in the words of the plan line and the summary.
-pub fn roots_words(roots: Roots) -> &'static str {
-    match roots {
-        Roots::System => "system roots",
-        Roots::Bundled => "bundled roots, the system has none",
-        Roots::CaFile => "--tls-ca bundle",
-        Roots::Throwaway => "the built-in target's throwaway CA",
-        Roots::None => "--tls-insecure",
-    }
+/// Whom a run trusts, in the words of the plan line, the summary and `merge`
+/// ([`ringload_core::result::roots_words`]), naming the setting that chose it.
+pub fn roots_words(tls: &ClientTls) -> String {
+    ringload_core::result::roots_words(tls.roots.as_str(), tls.source.as_deref())
 }
 
 impl TlsOutcome {
@@ -47,6 +42,7 @@ impl TlsOutcome {
                 handshakes,
                 resumed,
                 roots: tls.roots.as_str().to_string(),
+                source: tls.source.clone(),
             },
             failure: shared.failure.get().cloned(),
         })
@@ -60,23 +56,9 @@ impl TlsOutcome {
             (Some(v), Some(c)) => format!("{v} {c}"),
             _ => "no handshake completed".to_string(),
         };
-        let trust = if r.verified {
-            let words = [
-                Roots::System,
-                Roots::Bundled,
-                Roots::CaFile,
-                Roots::Throwaway,
-                Roots::None,
-            ]
-            .iter()
-            .find(|x| x.as_str() == r.roots)
-            .map_or(r.roots.as_str(), |x| roots_words(*x));
-            format!("verified ({words})")
-        } else {
-            "NOT verified (--tls-insecure)".to_string()
-        };
         format!(
-            "tls: {session}, {trust}, {:.1}% of {} handshake{} resumed",
+            "tls: {session}, {}, {:.1}% of {} handshake{} resumed",
+            r.trust_words(),
             r.resumed_pct,
             thousands(r.handshakes),
             if r.handshakes == 1 { "" } else { "s" }
@@ -103,7 +85,7 @@ mod tests {
         assert_eq!(o.record.handshakes, 1024);
         assert_eq!(o.record.resumed, 998);
         assert!((o.record.resumed_pct - 97.4609375).abs() < 1e-9);
-        let roots = roots_words(verified.roots);
+        let roots = roots_words(&verified);
         assert_eq!(
             o.line(),
             format!(
@@ -123,6 +105,20 @@ mod tests {
             o.line(),
             "tls: no handshake completed, NOT verified (--tls-insecure), 0.0% of 0 handshakes \
              resumed"
+        );
+        // The setting that turned verification off is named, and recorded.
+        let from_env = client(&ClientOptions {
+            insecure: true,
+            source: Some("AIS_SKIP_VERIFY_CRT".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let o = TlsOutcome::of(Some(&from_env), &none).unwrap();
+        assert_eq!(o.record.source.as_deref(), Some("AIS_SKIP_VERIFY_CRT"));
+        assert_eq!(
+            o.line(),
+            "tls: no handshake completed, NOT verified (AIS_SKIP_VERIFY_CRT), 0.0% of 0 \
+             handshakes resumed"
         );
     }
 }

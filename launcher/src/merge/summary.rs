@@ -267,7 +267,7 @@ pub const GIB: f64 = (1u64 << 30) as f64;
 
 /// The ranks' `tls` keys merged: handshakes and resumptions summed and the share recomputed,
 /// `verified` only when every rank verified, and the version, cipher and roots the ranks'
-/// common value (else `mixed`). Ranks without the key (plaintext, or older files) are left
+/// common value (else `mixed`; the roots' source, else none). Ranks without the key (plaintext, or older files) are left
 /// out; `None` when no rank has it.
 pub fn tls<'a>(ranks: impl IntoIterator<Item = &'a TlsRecord>) -> Option<TlsRecord> {
     let mut out: Option<TlsRecord> = None;
@@ -290,6 +290,9 @@ pub fn tls<'a>(ranks: impl IntoIterator<Item = &'a TlsRecord>) -> Option<TlsReco
         common(&mut m.cipher, &t.cipher);
         if m.roots != t.roots {
             m.roots = "mixed".into();
+        }
+        if m.source != t.source {
+            m.source = None;
         }
     }
     if let Some(m) = out.as_mut() {
@@ -344,6 +347,7 @@ mod tests {
             handshakes,
             resumed,
             roots: "system".into(),
+            source: None,
         }
     }
 

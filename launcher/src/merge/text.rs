@@ -151,11 +151,7 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(
             t,
             "\ntls: {session}, {}, {:.1}% of {} handshakes resumed",
-            if x.verified {
-                format!("verified ({} roots)", x.roots)
-            } else {
-                "NOT verified on every rank".to_string()
-            },
+            x.trust_words(),
             x.resumed_pct,
             thousands(x.handshakes)
         );

@@ -331,6 +331,7 @@ fn tls(l: &Loaded) -> Result<(), SpecError> {
         }
         value(l, &["target", key], v, check::path)?;
     }
+    plain_endpoint(l)?;
     let pair = |has: &str, missing: &str| {
         l.error_at(
             &["target", has],
@@ -409,6 +410,53 @@ fn tls(l: &Loaded) -> Result<(), SpecError> {
             )));
     }
     Ok(())
+}
+
+/// A TLS key with a plain `http://` `[target] endpoint` would make every rank exit 2: refused
+/// here with the run's fix, at the first TLS key given.
+fn plain_endpoint(l: &Loaded) -> Result<(), SpecError> {
+    let t = &l.spec.target;
+    let http = |e: &&str| {
+        e.get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    };
+    let Some(ep) = t.endpoint.as_deref().filter(http) else {
+        return Ok(());
+    };
+    let k = |f: fn(&super::Kubernetes) -> bool| l.spec.kubernetes.as_ref().is_some_and(f);
+    let given = [
+        ("target", "tls_ca", t.tls_ca.is_some()),
+        ("target", "tls_insecure", t.tls_insecure),
+        ("target", "tls_cert", t.tls_cert.is_some()),
+        ("target", "tls_key", t.tls_key.is_some()),
+        (
+            "kubernetes",
+            "tls_ca_configmap",
+            k(|k| k.tls_ca_configmap.is_some()),
+        ),
+        (
+            "kubernetes",
+            "tls_ca_secret",
+            k(|k| k.tls_ca_secret.is_some()),
+        ),
+        ("kubernetes", "tls_ca_key", k(|k| k.tls_ca_key.is_some())),
+        (
+            "kubernetes",
+            "tls_client_secret",
+            k(|k| k.tls_client_secret.is_some()),
+        ),
+    ];
+    let Some((section, key, _)) = given.into_iter().find(|g| g.2) else {
+        return Ok(());
+    };
+    Err(l
+        .error_at(
+            &[section, key],
+            format!("[{section}] {key} is a TLS setting, but the endpoint {ep} is plain http://"),
+        )
+        .hint(format!(
+            "use https:// in the endpoint URL, or leave {key} out"
+        )))
 }
 
 fn slurm(l: &Loaded, s: &super::Slurm) -> Result<(), SpecError> {

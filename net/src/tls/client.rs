@@ -23,6 +23,10 @@ pub struct ClientOptions {
     /// Client certificate chain and key, PEM (`--tls-cert`, `--tls-key`), for mTLS.
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// The setting that chose whom to trust, as the user gave it (`AIS_CLIENT_CA`, `the
+    /// spec's tls_insecure`); `None` for the flag (`--tls-ca`, `--tls-insecure`). Carried
+    /// into [`ClientTls::source`] for the plan line, the summary and the result file.
+    pub source: Option<String>,
 }
 
 /// Where the trusted roots came from, as the plan line and the result file say it.
@@ -59,6 +63,11 @@ pub struct ClientTls {
     /// False with `--tls-insecure`.
     pub verified: bool,
     pub roots: Roots,
+    /// [`ClientOptions::source`]: the setting behind `roots` (`ca-file` or `none`).
+    pub source: Option<String>,
+    /// Why the system store gave no roots (its first error, e.g. a bad `SSL_CERT_FILE`), when
+    /// the bundled set stood in for it.
+    pub roots_note: Option<String>,
 }
 
 impl std::fmt::Debug for ClientTls {
@@ -66,6 +75,8 @@ impl std::fmt::Debug for ClientTls {
         f.debug_struct("ClientTls")
             .field("verified", &self.verified)
             .field("roots", &self.roots)
+            .field("source", &self.source)
+            .field("roots_note", &self.roots_note)
             .finish()
     }
 }
@@ -98,16 +109,17 @@ pub fn client(opts: &ClientOptions) -> Result<ClientTls, SetupError> {
                 format!("the crypto provider refused its defaults: {e}"),
             )
         })?;
-    let (builder, roots, verified) = if opts.insecure {
+    let (builder, roots, verified, roots_note) = if opts.insecure {
         let v = Arc::new(NoVerify(super::provider()));
         (
             builder.dangerous().with_custom_certificate_verifier(v),
             Roots::None,
             false,
+            None,
         )
     } else {
-        let (store, roots) = root_store(opts)?;
-        (builder.with_root_certificates(store), roots, true)
+        let (store, roots, note) = root_store(opts)?;
+        (builder.with_root_certificates(store), roots, true, note)
     };
     let mut config = match (&opts.cert, &opts.key) {
         (Some(cert), Some(key)) => {
@@ -145,10 +157,16 @@ pub fn client(opts: &ClientOptions) -> Result<ClientTls, SetupError> {
         config: Arc::new(config),
         verified,
         roots,
+        source: match roots {
+            Roots::CaFile | Roots::None => opts.source.clone(),
+            _ => None,
+        },
+        roots_note,
     })
 }
 
-fn root_store(opts: &ClientOptions) -> Result<(RootCertStore, Roots), SetupError> {
+/// The roots, their kind, and why the system store gave none (see [`system_or_bundled`]).
+fn root_store(opts: &ClientOptions) -> Result<(RootCertStore, Roots, Option<String>), SetupError> {
     let mut store = RootCertStore::empty();
     let mut roots = Roots::System;
     if let Some(path) = &opts.ca_file {
@@ -173,15 +191,32 @@ fn root_store(opts: &ClientOptions) -> Result<(RootCertStore, Roots), SetupError
             roots = Roots::Throwaway;
         }
     }
+    let mut note = None;
     if opts.ca_file.is_none() && opts.extra_ca_pem.is_none() {
         let native = rustls_native_certs::load_native_certs();
-        let (added, _) = store.add_parsable_certificates(native.certs);
-        if added == 0 {
-            store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            roots = Roots::Bundled;
-        }
+        let errors = native.errors.iter().map(|e| e.to_string()).collect();
+        (roots, note) = system_or_bundled(&mut store, native.certs, errors);
     }
-    Ok((store, roots))
+    Ok((store, roots, note))
+}
+
+/// The system store's certificates, else the bundled set; when the system store gave none
+/// and reading it failed (`errors`, e.g. an `SSL_CERT_FILE` that does not exist), the first
+/// error says why, so the fallback is not silent.
+fn system_or_bundled(
+    store: &mut RootCertStore,
+    certs: Vec<CertificateDer<'static>>,
+    errors: Vec<String>,
+) -> (Roots, Option<String>) {
+    let (added, _) = store.add_parsable_certificates(certs);
+    if added > 0 {
+        return (Roots::System, None);
+    }
+    store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let note = errors.into_iter().next().map(|e| {
+        format!("the system's roots could not be read ({e}), so the bundled roots are used")
+    });
+    (Roots::Bundled, note)
 }
 
 /// Reads every certificate of a PEM file; refuses a file with none.
@@ -337,6 +372,40 @@ mod tests {
         .unwrap_err();
         assert!(e.why.contains("cannot read"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_empty_system_store_falls_back_to_the_bundled_roots_saying_why() {
+        let mut store = RootCertStore::empty();
+        let (roots, note) = system_or_bundled(
+            &mut store,
+            vec![],
+            vec!["could not load certs from file /nope: No such file".into()],
+        );
+        assert_eq!(roots, Roots::Bundled);
+        assert!(!store.is_empty());
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "the system's roots could not be read (could not load certs from file /nope: No \
+                 such file), so the bundled roots are used"
+            )
+        );
+        // No errors: an empty store is no news.
+        let (_, note) = system_or_bundled(&mut RootCertStore::empty(), vec![], vec![]);
+        assert_eq!(note, None);
+    }
+
+    #[test]
+    fn the_source_of_the_trust_is_carried() {
+        let t = client(&ClientOptions {
+            insecure: true,
+            source: Some("AIS_SKIP_VERIFY_CRT".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(t.source.as_deref(), Some("AIS_SKIP_VERIFY_CRT"));
+        assert_eq!(t.roots_note, None);
     }
 
     #[test]

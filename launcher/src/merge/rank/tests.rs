@@ -74,6 +74,7 @@ fn file() -> ResultFile {
             handshakes: 8,
             resumed: 4,
             roots: "ca-file".into(),
+            source: None,
         }),
     }
 }
