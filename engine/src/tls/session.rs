@@ -39,9 +39,15 @@ pub const OUT_BUF: usize = 2 * OUT_RECORD;
 /// Largest record rustls accepts from a peer: 16 KiB plus the 2 KiB TLS 1.2 expansion, plus
 /// its header.
 const MAX_WIRE_RECORD: usize = MAX_FRAGMENT + 2048 + 5;
-/// The incoming buffer: two of the largest records (a handshake message that spans two
-/// records must fit whole), rounded up to 40 KiB. A receive takes as much as is free.
-pub const IN_BUF: usize = 40 * 1024;
+/// Largest handshake message accepted (a long certificate chain): rustls keeps every record
+/// of a message in the buffer until the message is whole, so all of it must fit at once.
+const MAX_HANDSHAKE: usize = 64 * 1024;
+/// The incoming buffer: one largest handshake message with its record framing, which also
+/// holds more than two of the largest records. A receive takes as much as is free; pages
+/// never received into (a PUT's, a session that only reads short heads) cost no memory.
+pub const IN_BUF: usize = 72 * 1024;
+const _: () =
+    assert!(IN_BUF >= MAX_HANDSHAKE + 5 * (RECORD_OVERHEAD + 5) && IN_BUF >= 2 * MAX_WIRE_RECORD);
 /// Free tail below which the unprocessed bytes move to the front before a receive, so one
 /// receive can always complete a record.
 const MIN_RECV: usize = MAX_WIRE_RECORD;
@@ -64,6 +70,8 @@ pub enum Error {
     Tls(rustls::Error),
     /// The HTTP exchange failed on the plaintext.
     Http(Failure),
+    /// The server closed the connection before the handshake completed.
+    HandshakeClosed,
 }
 
 pub struct Session {
@@ -83,8 +91,11 @@ pub struct Session {
     established: bool,
     /// The handshake completed and the caller has not been told yet.
     fresh: bool,
-    /// The peer ended the stream (a receive returned 0).
+    /// The stream ended: a receive returned 0, or the peer sent close_notify.
     eof: bool,
+    /// The peer sent close_notify: the end of the stream is the end of the exchange's data
+    /// (a body delimited by close is complete). A bare end of TCP without it is a truncation.
+    close_notify: bool,
     /// What the last [`Session::advance`] asked for.
     want: Want,
 }
@@ -107,6 +118,7 @@ impl Session {
             established: false,
             fresh: false,
             eof: false,
+            close_notify: false,
             want: Want::Send,
         }))
     }
@@ -306,6 +318,7 @@ impl Session {
                 }
                 Ok(ConnectionState::PeerClosed | ConnectionState::Closed) => {
                     self.eof = true;
+                    self.close_notify = true;
                     Next::Bytes
                 }
                 Ok(other) => Next::Fail(general(format!("unexpected TLS state {other:?}"))),
@@ -327,13 +340,20 @@ impl Session {
         }
         if self.eof {
             if !self.established {
-                return Err(general(
-                    "the server closed the connection during the handshake".into(),
-                ));
+                return Err(Error::HandshakeClosed);
+            }
+            if exch.need() == Need::Done {
+                return Ok(Want::Done);
             }
             // The exchange decides what an end of stream means here (a body that runs until
             // close ends; anything else is short or closed).
             exch.on_recv(0, sink).map_err(Error::Http)?;
+            if !self.close_notify || self.in_start < self.inb.len() {
+                // Cut without close_notify, or inside a record: the data may be truncated (an
+                // attacker or a crash can end TCP anywhere), so a body that ran until close
+                // is short, never a success.
+                return Err(Error::Http(Failure::ShortBody));
+            }
             return Ok(Want::Done);
         }
         let free = self.inb.capacity() - self.inb.len();

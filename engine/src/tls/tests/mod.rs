@@ -337,3 +337,55 @@ fn a_client_certificate_is_sent_when_the_server_asks_for_one() {
         other => panic!("expected a TLS failure, got {other:?}"),
     }
 }
+
+/// One GET against [`server::start_until_close`].
+fn get_until_close(close_notify: bool) -> (Result<(usize, usize), Error>, Exchange, Vec<u8>) {
+    let certs = server::certs();
+    let port = server::start_until_close(&certs, close_notify);
+    let tls = trusting(&certs);
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut s = Session::new(tls.config.clone(), name()).unwrap();
+    let mut exch = Exchange::with_recv_buf(crate::http::exchange::VERIFY_RECV_BUF);
+    begin(&mut exch, "ringload/obj", None, true);
+    let mut seen = Vec::new();
+    let r = pump(&mut s, &mut exch, &mut tcp, &body_of(""), &mut seen);
+    (r, exch, seen)
+}
+
+#[test]
+fn a_body_until_close_ends_with_close_notify() {
+    let (r, exch, seen) = get_until_close(true);
+    r.unwrap();
+    assert_eq!(exch.status(), 200);
+    assert_eq!(seen, server::UNTIL_CLOSE_BODY);
+    assert!(!exch.keep_alive());
+}
+
+#[test]
+fn a_body_until_close_cut_without_close_notify_is_a_short_body() {
+    let (r, _, seen) = get_until_close(false);
+    assert!(
+        matches!(r, Err(Error::Http(crate::http::Failure::ShortBody))),
+        "{r:?}"
+    );
+    assert_eq!(seen, server::UNTIL_CLOSE_BODY);
+}
+
+#[test]
+fn a_certificate_message_larger_than_40_kib_fits_the_incoming_buffer() {
+    // A server certificate with a long SAN list: its Certificate message spans four records.
+    let mut names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    names.extend((0..2200).map(|k| format!("san-{k:04}.ringload.test")));
+    let certs = ringload_net::tls::throwaway(&names).unwrap();
+    let cert_len = certs.cert_pem.len() * 3 / 4;
+    assert!(cert_len > 40 * 1024 && cert_len < 64 * 1024, "{cert_len}");
+    let srv = server::start(&certs, None);
+    let tls = trusting(&certs);
+    let mut tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    let mut s = Session::new(tls.config.clone(), name()).unwrap();
+    let mut exch = Exchange::new();
+    begin(&mut exch, "ringload/obj", None, false);
+    pump(&mut s, &mut exch, &mut tcp, &body_of(""), &mut Vec::new()).unwrap();
+    assert!(s.established());
+    assert_eq!((exch.status(), exch.body_bytes()), (200, GET_SIZE as u64));
+}
