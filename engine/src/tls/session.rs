@@ -21,7 +21,10 @@ use std::sync::Arc;
 use ringload_net::tls::pki::ServerName;
 use ringload_net::tls::rustls;
 use rustls::client::UnbufferedClientConnection;
-use rustls::unbuffered::{ConnectionState, EncryptError, UnbufferedStatus, WriteTraffic};
+use rustls::unbuffered::{
+    ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus,
+    WriteTraffic,
+};
 use rustls::ClientConfig;
 
 use crate::http::{Exchange, Failure, Need, Sink};
@@ -87,6 +90,13 @@ pub struct Session {
     /// rustls asked for encoded handshake records to be transmitted; `done()` is due once the
     /// out buffer has been sent.
     transmit_due: bool,
+    /// rustls is handing out the records of one flight: they are all encoded into the out
+    /// buffer before it is sent, so a flight goes in one send.
+    encoding: bool,
+    /// A record of the flight that did not fit behind the ones already in the out buffer
+    /// (rustls drops a record not encoded when asked): it goes to the out buffer once that
+    /// has been sent. Empty, and never allocated, unless a flight outgrows the buffer.
+    spill: Vec<u8>,
     /// The handshake completed.
     established: bool,
     /// The handshake completed and the caller has not been told yet.
@@ -115,6 +125,8 @@ impl Session {
             out_start: 0,
             out_end: 0,
             transmit_due: false,
+            encoding: false,
+            spill: Vec::new(),
             established: false,
             fresh: false,
             eof: false,
@@ -170,6 +182,7 @@ impl Session {
     pub fn fuse(&mut self, exch: &Exchange) -> bool {
         let ready = self.established
             && !self.transmit_due
+            && self.spill.is_empty()
             && self.want == Want::Send
             && self.out_end > self.out_start
             && !self.eof
@@ -240,11 +253,20 @@ impl Session {
             if self.out_start == self.out_end {
                 self.out_start = 0;
                 self.out_end = 0;
+                if !self.spill.is_empty() {
+                    self.out_end = self.spill.len();
+                    self.out[..self.out_end].copy_from_slice(&self.spill);
+                    self.spill.clear();
+                    continue;
+                }
             } else {
-                let more = self.established
-                    && !self.transmit_due
-                    && exch.need() == Need::Send
-                    && self.out.len() - self.out_end >= OUT_RECORD;
+                // Nothing more goes behind the queued bytes while a spilled record waits.
+                let more = self.spill.is_empty()
+                    && (self.encoding
+                        || self.established
+                            && !self.transmit_due
+                            && exch.need() == Need::Send
+                            && self.out.len() - self.out_end >= OUT_RECORD);
                 if !more {
                     return Ok(Want::Send);
                 }
@@ -259,16 +281,30 @@ impl Session {
             let next = match state {
                 Err(e) => Next::Fail(Error::Tls(e)),
                 Ok(ConnectionState::EncodeTlsData(mut e)) => {
+                    self.encoding = true;
                     match e.encode(&mut self.out[self.out_end..]) {
                         Ok(n) => {
                             self.out_end += n;
                             Next::Again
                         }
+                        // Behind records already queued: send those first, this one after.
+                        Err(EncodeError::InsufficientSize(InsufficientSizeError {
+                            required_size,
+                        })) if self.out_end > 0 && required_size <= OUT_BUF => {
+                            self.spill.resize(required_size, 0);
+                            match e.encode(&mut self.spill) {
+                                Ok(_) => Next::Want(Want::Send),
+                                Err(e) => {
+                                    Next::Fail(general(format!("cannot queue a record: {e}")))
+                                }
+                            }
+                        }
                         Err(e) => Next::Fail(general(format!("cannot queue a record: {e}"))),
                     }
                 }
                 Ok(ConnectionState::TransmitTlsData(t)) => {
-                    if self.out_end > self.out_start {
+                    self.encoding = false;
+                    if self.out_end > self.out_start || !self.spill.is_empty() {
                         self.transmit_due = true;
                         Next::Want(Want::Send)
                     } else {
