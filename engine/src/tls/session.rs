@@ -8,7 +8,9 @@
 //! stream). Invariants:
 //! - at most one I/O is outstanding, and neither buffer moves or reallocates while it is;
 //! - pending ciphertext is always sent before more is received, so a handshake flight or a
-//!   request never waits behind a receive;
+//!   request never waits behind a receive; the records of one flight go in one send;
+//! - only close_notify ends the stream cleanly: a bare end of TCP, or one inside a record,
+//!   while a response is due is a failure (a body delimited by close is then short);
 //! - [`Session::advance`] returns only once every complete record in the incoming buffer that
 //!   the exchange can take has been processed, and never asks for a receive with no room;
 //! - `discard` is applied after each rustls state is handled and before the next call, as the
