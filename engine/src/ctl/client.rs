@@ -63,7 +63,8 @@ impl Client {
     /// read by Content-Length, chunked or until close; HEAD/1xx/204/304 have none. Reuses
     /// keep-alive connections per `host:port` and retries once on a fresh connection if a
     /// reused one turns out closed before any response byte. A redirect without `Location`
-    /// is returned as the response.
+    /// is returned as the response; one from https to plain http is refused (no silent
+    /// downgrade).
     pub fn send(&mut self, req: &Request) -> Result<Response, CtlError> {
         validate(req)?;
         let now = Instant::now();
@@ -92,6 +93,14 @@ impl Client {
             }
             redirects += 1;
             let next = resolve_location(&target, location)?;
+            if target.tls && !next.tls {
+                return Err(CtlError::BadLocation {
+                    location: location.to_string(),
+                    reason: "an https endpoint redirected to plain http, which would send the \
+                             request unencrypted; make the server redirect to https"
+                        .into(),
+                });
+            }
             if matches!(resp.status, 301 | 302) && method != "GET" && method != "HEAD" {
                 method = "GET";
                 body = &[];
@@ -185,5 +194,49 @@ fn connect(t: &Target, call: &Call) -> Result<TcpStream, CtlError> {
             addr: key.to_string(),
             source: io::Error::new(io::ErrorKind::NotFound, "no addresses"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ringload_net::tls::{client, server_from_pem, throwaway, ClientOptions};
+
+    use super::super::fake::{reply, Fake};
+    use super::super::{Client, CtlError, Request};
+
+    #[test]
+    fn an_https_redirect_to_plain_http_is_refused_naming_the_downgrade() {
+        let plain = Fake::start(|_| reply(200, &[], b"in the clear"));
+        let to = plain.url("/b");
+        let t = throwaway(&["127.0.0.1".into()]).unwrap();
+        let cfg = server_from_pem(t.cert_pem.as_bytes(), t.key_pem.as_bytes()).unwrap();
+        let srv = Fake::start_tls(cfg, move |_| reply(307, &[("Location", to.as_str())], b""));
+        let tls = client(&ClientOptions {
+            extra_ca_pem: Some(t.ca_pem.into_bytes()),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut c = Client::with_tls(Duration::from_secs(5), Some(tls.config));
+        let url = srv.url("/a");
+        let err = c
+            .send(&Request {
+                method: "GET",
+                url: &url,
+                headers: &[],
+                body: b"",
+            })
+            .unwrap_err();
+        assert!(matches!(err, CtlError::BadLocation { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot follow redirect to {:?}: an https endpoint redirected to plain http, \
+                 which would send the request unencrypted; make the server redirect to https",
+                plain.url("/b")
+            )
+        );
+        assert_eq!(plain.accepts(), 0);
     }
 }

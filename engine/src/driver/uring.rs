@@ -7,7 +7,9 @@
 //! GET bodies that need no inspection are dropped with a `Recv` of a null buffer and
 //! `MSG_TRUNC`, the cheapest drop measured here. `user_data` is the connection index; each
 //! connection has at most one operation in flight, so a completion always belongs to the
-//! operation the worker last asked for. Cancels carry [`CANCEL_TAG`] and are ignored.
+//! operation the worker last asked for. An expired operation is cancelled by its socket (which
+//! also reaches the send of a fused pair), again on each sweep while it is outstanding; cancels
+//! carry [`CANCEL_TAG`] and are ignored.
 //!
 //! Until an operation's completion is reaped, the kernel may still write into the worker's
 //! connection slots (receive space, `msghdr`, iovecs, socket address), and closing the ring
@@ -82,10 +84,24 @@ pub fn run(mut ring: IoUring, worker: &mut Worker, trigger: Trigger) -> io::Resu
     }
 }
 
-/// True for the `user_data` of an operation the worker waits for (not a cancel, not the send
-/// of a fused pair, whose linked receive always completes after it).
+/// True for the `user_data` of an operation the worker waits for (anything but a cancel).
 fn is_op(ud: u64) -> bool {
-    ud & FUSED_SEND_TAG == 0
+    ud != CANCEL_TAG
+}
+
+/// The connection and result an operation's completion reports. A fused send posts a
+/// completion only when it fails (SKIP_SUCCESS), and then its linked receive is cancelled
+/// without one (the kernel posts no completion for the links after a failed SKIP_SUCCESS
+/// request), so the send's completion is the pair's: its error, or -ECANCELED for a send cut
+/// short (a cancelled send reports the bytes it had sent).
+fn completion(ud: u64, res: i32) -> (u64, i32) {
+    if ud & FUSED_SEND_TAG == 0 {
+        return (ud, res);
+    }
+    (
+        ud & !FUSED_SEND_TAG,
+        if res < 0 { res } else { -libc::ECANCELED },
+    )
 }
 
 /// The completion-driven loop; `inflight` counts submitted (or queued) operations whose
@@ -145,11 +161,11 @@ fn drive(
             break;
         }
         let wake = worker.maintain(Instant::now());
-        for k in 0..worker.expired.len() {
-            let i = worker.expired[k] as u64;
-            let cancel = opcode::AsyncCancel::new(i).build().user_data(CANCEL_TAG);
-            // SAFETY: a cancel request holds no pointers (only the target's user_data), so no
-            // memory must outlive it.
+        let stuck = worker.expired.iter().chain(&worker.recancel);
+        for fd in stuck.map(|&i| worker.fd(i)).filter(|&fd| fd >= 0) {
+            let cancel = cancel_fd(fd);
+            // SAFETY: a cancel request holds no pointers (only the target's file descriptor),
+            // so no memory must outlive it.
             while unsafe { sq.push(&cancel) }.is_err() {
                 sq.sync();
                 submitter.submit()?;
@@ -184,12 +200,11 @@ fn drive(
             Err(e) => return Err(e),
         }
         cq.sync();
-        // A fused send reports only failures, and its linked receive then completes with
-        // -ECANCELED, which is what the worker acts on; cancels carry no information.
+        // Cancels carry no information; see `completion` for a fused send's.
         for c in cq.by_ref() {
             if is_op(c.user_data()) {
                 *inflight -= 1;
-                done.push((c.user_data(), c.result()));
+                done.push(completion(c.user_data(), c.result()));
             }
         }
         if let Some(f) = trigger.due(done.len()) {
@@ -204,6 +219,17 @@ fn drive(
     }
     worker.flush();
     Ok(())
+}
+
+/// A cancel of every operation on socket `fd`: the one a connection waits for, and the send
+/// of a fused pair (its `user_data` carries [`FUSED_SEND_TAG`], and while it blocks, the
+/// linked receive is not issued yet, so a cancel by the connection's `user_data` finds
+/// nothing; cancelling the send fails the link, and the receive completes with -ECANCELED).
+/// IORING_ASYNC_CANCEL_FD (5.19) predates DEFER_TASKRUN (6.1), which the ring was built with.
+fn cancel_fd(fd: i32) -> squeue::Entry {
+    opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(fd)).all())
+        .build()
+        .user_data(CANCEL_TAG)
 }
 
 /// Cancels every operation in the ring and reaps completions until none of the worker's is in
@@ -259,7 +285,8 @@ fn cancel_and_reap(ring: &mut IoUring, inflight: &mut usize) -> bool {
 
 /// A whole request and the first receive of its response, as one linked pair: the send must
 /// complete in full (`MSG_WAITALL`) and posts no completion when it succeeds, so a small
-/// request costs one completion instead of two (measured in benches/RESULTS.md).
+/// request costs one completion instead of two (measured in benches/RESULTS.md). Either the
+/// receive or, when the send fails, the send posts the pair's one completion ([`completion`]).
 fn fused(
     worker: &mut Worker,
     ud: u64,
@@ -361,8 +388,13 @@ mod tests {
 
     #[test]
     fn only_worker_operations_are_counted() {
-        assert!(is_op(0) && is_op(12345));
+        assert!(is_op(0) && is_op(12345) && is_op(7 | FUSED_SEND_TAG));
         assert!(!is_op(CANCEL_TAG));
-        assert!(!is_op(7 | FUSED_SEND_TAG));
+        assert_eq!(completion(7, 100), (7, 100));
+        assert_eq!(
+            completion(7 | FUSED_SEND_TAG, -libc::EPIPE),
+            (7, -libc::EPIPE)
+        );
+        assert_eq!(completion(7 | FUSED_SEND_TAG, 4096), (7, -libc::ECANCELED));
     }
 }

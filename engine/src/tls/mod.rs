@@ -11,10 +11,10 @@
 //!
 //! Buffer sizes (per TLS connection; see [`OUT_BUF`] and [`IN_BUF`]): the out buffer holds two
 //! full application-data records (about 32 KiB, so one send carries 32 KiB of a PUT body), the
-//! incoming buffer two of the largest records rustls accepts (40 KiB). Both are allocated once
-//! per TLS socket and never reallocated; the incoming buffer is allocated with capacity only,
-//! so the pages a connection never receives into (a PUT's, which only reads response heads)
-//! stay untouched and cost no resident memory.
+//! incoming buffer one largest handshake message (64 KiB, a long certificate chain) with its
+//! record framing (72 KiB). Both are allocated once per TLS socket and never reallocated; the
+//! incoming buffer is allocated with capacity only, so the pages a connection never receives
+//! into (a PUT's, which only reads response heads) stay untouched and cost no resident memory.
 
 mod session;
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //! stream). Invariants:
 //! - at most one I/O is outstanding, and neither buffer moves or reallocates while it is;
 //! - pending ciphertext is always sent before more is received, so a handshake flight or a
-//!   request never waits behind a receive;
+//!   request never waits behind a receive; the records of one flight go in one send;
+//! - only close_notify ends the stream cleanly: a bare end of TCP, or one inside a record,
+//!   while a response is due is a failure (a body delimited by close is then short);
 //! - [`Session::advance`] returns only once every complete record in the incoming buffer that
 //!   the exchange can take has been processed, and never asks for a receive with no room;
 //! - `discard` is applied after each rustls state is handled and before the next call, as the
@@ -21,7 +23,10 @@ use std::sync::Arc;
 use ringload_net::tls::pki::ServerName;
 use ringload_net::tls::rustls;
 use rustls::client::UnbufferedClientConnection;
-use rustls::unbuffered::{ConnectionState, EncryptError, UnbufferedStatus, WriteTraffic};
+use rustls::unbuffered::{
+    ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus,
+    WriteTraffic,
+};
 use rustls::ClientConfig;
 
 use crate::http::{Exchange, Failure, Need, Sink};
@@ -39,9 +44,15 @@ pub const OUT_BUF: usize = 2 * OUT_RECORD;
 /// Largest record rustls accepts from a peer: 16 KiB plus the 2 KiB TLS 1.2 expansion, plus
 /// its header.
 const MAX_WIRE_RECORD: usize = MAX_FRAGMENT + 2048 + 5;
-/// The incoming buffer: two of the largest records (a handshake message that spans two
-/// records must fit whole), rounded up to 40 KiB. A receive takes as much as is free.
-pub const IN_BUF: usize = 40 * 1024;
+/// Largest handshake message accepted (a long certificate chain): rustls keeps every record
+/// of a message in the buffer until the message is whole, so all of it must fit at once.
+const MAX_HANDSHAKE: usize = 64 * 1024;
+/// The incoming buffer: one largest handshake message with its record framing, which also
+/// holds more than two of the largest records. A receive takes as much as is free; pages
+/// never received into (a PUT's, a session that only reads short heads) cost no memory.
+pub const IN_BUF: usize = 72 * 1024;
+const _: () =
+    assert!(IN_BUF >= MAX_HANDSHAKE + 5 * (RECORD_OVERHEAD + 5) && IN_BUF >= 2 * MAX_WIRE_RECORD);
 /// Free tail below which the unprocessed bytes move to the front before a receive, so one
 /// receive can always complete a record.
 const MIN_RECV: usize = MAX_WIRE_RECORD;
@@ -64,6 +75,8 @@ pub enum Error {
     Tls(rustls::Error),
     /// The HTTP exchange failed on the plaintext.
     Http(Failure),
+    /// The server closed the connection before the handshake completed.
+    HandshakeClosed,
 }
 
 pub struct Session {
@@ -79,12 +92,22 @@ pub struct Session {
     /// rustls asked for encoded handshake records to be transmitted; `done()` is due once the
     /// out buffer has been sent.
     transmit_due: bool,
+    /// rustls is handing out the records of one flight: they are all encoded into the out
+    /// buffer before it is sent, so a flight goes in one send.
+    encoding: bool,
+    /// A record of the flight that did not fit behind the ones already in the out buffer
+    /// (rustls drops a record not encoded when asked): it goes to the out buffer once that
+    /// has been sent. Empty, and never allocated, unless a flight outgrows the buffer.
+    spill: Vec<u8>,
     /// The handshake completed.
     established: bool,
     /// The handshake completed and the caller has not been told yet.
     fresh: bool,
-    /// The peer ended the stream (a receive returned 0).
+    /// The stream ended: a receive returned 0, or the peer sent close_notify.
     eof: bool,
+    /// The peer sent close_notify: the end of the stream is the end of the exchange's data
+    /// (a body delimited by close is complete). A bare end of TCP without it is a truncation.
+    close_notify: bool,
     /// What the last [`Session::advance`] asked for.
     want: Want,
 }
@@ -104,9 +127,12 @@ impl Session {
             out_start: 0,
             out_end: 0,
             transmit_due: false,
+            encoding: false,
+            spill: Vec::new(),
             established: false,
             fresh: false,
             eof: false,
+            close_notify: false,
             want: Want::Send,
         }))
     }
@@ -158,6 +184,7 @@ impl Session {
     pub fn fuse(&mut self, exch: &Exchange) -> bool {
         let ready = self.established
             && !self.transmit_due
+            && self.spill.is_empty()
             && self.want == Want::Send
             && self.out_end > self.out_start
             && !self.eof
@@ -228,11 +255,20 @@ impl Session {
             if self.out_start == self.out_end {
                 self.out_start = 0;
                 self.out_end = 0;
+                if !self.spill.is_empty() {
+                    self.out_end = self.spill.len();
+                    self.out[..self.out_end].copy_from_slice(&self.spill);
+                    self.spill.clear();
+                    continue;
+                }
             } else {
-                let more = self.established
-                    && !self.transmit_due
-                    && exch.need() == Need::Send
-                    && self.out.len() - self.out_end >= OUT_RECORD;
+                // Nothing more goes behind the queued bytes while a spilled record waits.
+                let more = self.spill.is_empty()
+                    && (self.encoding
+                        || self.established
+                            && !self.transmit_due
+                            && exch.need() == Need::Send
+                            && self.out.len() - self.out_end >= OUT_RECORD);
                 if !more {
                     return Ok(Want::Send);
                 }
@@ -247,16 +283,30 @@ impl Session {
             let next = match state {
                 Err(e) => Next::Fail(Error::Tls(e)),
                 Ok(ConnectionState::EncodeTlsData(mut e)) => {
+                    self.encoding = true;
                     match e.encode(&mut self.out[self.out_end..]) {
                         Ok(n) => {
                             self.out_end += n;
                             Next::Again
                         }
+                        // Behind records already queued: send those first, this one after.
+                        Err(EncodeError::InsufficientSize(InsufficientSizeError {
+                            required_size,
+                        })) if self.out_end > 0 && required_size <= OUT_BUF => {
+                            self.spill.resize(required_size, 0);
+                            match e.encode(&mut self.spill) {
+                                Ok(_) => Next::Want(Want::Send),
+                                Err(e) => {
+                                    Next::Fail(general(format!("cannot queue a record: {e}")))
+                                }
+                            }
+                        }
                         Err(e) => Next::Fail(general(format!("cannot queue a record: {e}"))),
                     }
                 }
                 Ok(ConnectionState::TransmitTlsData(t)) => {
-                    if self.out_end > self.out_start {
+                    self.encoding = false;
+                    if self.out_end > self.out_start || !self.spill.is_empty() {
                         self.transmit_due = true;
                         Next::Want(Want::Send)
                     } else {
@@ -306,6 +356,7 @@ impl Session {
                 }
                 Ok(ConnectionState::PeerClosed | ConnectionState::Closed) => {
                     self.eof = true;
+                    self.close_notify = true;
                     Next::Bytes
                 }
                 Ok(other) => Next::Fail(general(format!("unexpected TLS state {other:?}"))),
@@ -327,13 +378,20 @@ impl Session {
         }
         if self.eof {
             if !self.established {
-                return Err(general(
-                    "the server closed the connection during the handshake".into(),
-                ));
+                return Err(Error::HandshakeClosed);
+            }
+            if exch.need() == Need::Done {
+                return Ok(Want::Done);
             }
             // The exchange decides what an end of stream means here (a body that runs until
             // close ends; anything else is short or closed).
             exch.on_recv(0, sink).map_err(Error::Http)?;
+            if !self.close_notify || self.in_start < self.inb.len() {
+                // Cut without close_notify, or inside a record: the data may be truncated (an
+                // attacker or a crash can end TCP anywhere), so a body that ran until close
+                // is short, never a success.
+                return Err(Error::Http(Failure::ShortBody));
+            }
             return Ok(Want::Done);
         }
         let free = self.inb.capacity() - self.inb.len();

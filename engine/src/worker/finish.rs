@@ -78,8 +78,9 @@ impl Worker {
             (Some(c.host), loc)
         } else {
             match split_location(loc) {
-                // An https location needs the run's TLS configuration (an https endpoint's).
-                Some((tls, h, t)) if !tls || self.shared.workload.tls.is_some() => {
+                // An https location needs the run's TLS configuration (an https endpoint's),
+                // and a run that has one promised TLS: a plain http location is a downgrade.
+                Some((tls, h, t)) if tls == self.shared.workload.tls.is_some() => {
                     (self.hosts.find_or_add(tls, h), t)
                 }
                 _ => (None, &b""[..]),

@@ -95,6 +95,9 @@ pub struct Worker {
     next_sweep: Instant,
     /// Connections whose operation expired this sweep (the driver cancels their I/O).
     pub expired: Vec<usize>,
+    /// Connections whose operation expired on an earlier sweep and is still outstanding (a
+    /// driver with kernel-owned operations cancels them again; epoll never has any).
+    pub recancel: Vec<usize>,
     /// Connections whose backoff ended this sweep (the driver asks them for a step).
     pub woken: Vec<usize>,
     finished: usize,
@@ -139,6 +142,7 @@ impl Worker {
             next_tick: start + TICK,
             next_sweep: start + SWEEP,
             expired: Vec::new(),
+            recancel: Vec::new(),
             woken: Vec::new(),
             finished: 0,
             conns,
@@ -311,6 +315,7 @@ impl Worker {
     /// `woken`, and returns when it next wants to run.
     pub fn maintain(&mut self, now: Instant) -> Instant {
         self.expired.clear();
+        self.recancel.clear();
         self.woken.clear();
         while now >= self.next_tick {
             let snap = self.stats.rotate(unix_now_ns());
@@ -336,6 +341,7 @@ impl Worker {
                         }
                         self.expired.push(i);
                     }
+                    Phase::Connecting | Phase::Exchanging => self.recancel.push(i),
                     _ => {}
                 }
             }

@@ -3,11 +3,12 @@
 //! ([`crate::tls::Session`]) is sans-IO; this file only maps its answers to steps and
 //! outcomes, so plaintext connections never come here.
 //!
-//! A handshake failure is handled like a failed connect (backoff, then a retry, and the run
+//! A handshake failure, including a socket reset or close after the TCP connect and before the
+//! handshake completed, is handled like a failed connect (backoff, then a retry, and the run
 //! gives up with `tls-failed` when no handshake succeeds for the give-up time, or when every
-//! completed one was refused before its first answer); a record
-//! failure on an established session is an operation error of kind `tls`. Either way the
-//! first failure's cause is kept for the summary.
+//! completed one was refused before its first answer); a record failure on an established
+//! session is an operation error of kind `tls`, named as a record error. Either way the first
+//! failure's cause is kept for the summary.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -18,6 +19,7 @@ use crate::http::Failure;
 use crate::stats::{ErrorKind, Op};
 use crate::tls::{Error, Session, Want};
 use ringload_core::content;
+use ringload_net::tls::Cause;
 
 pub(super) fn want_to_step(w: Want) -> Step {
     match w {
@@ -34,11 +36,12 @@ impl Worker {
         let name = self.hosts.get(c.host).tls.clone();
         let config = self.shared.workload.tls.as_ref().map(|t| t.config.clone());
         let (Some(name), Some(config)) = (name, config) else {
-            return self.tls_failed(i, rustls_general("no TLS configuration"), true);
+            let cause = ringload_net::tls::cause(&rustls_general("no TLS configuration"));
+            return self.tls_failed(i, cause, true);
         };
         match Session::new(config, name) {
             Ok(s) => c.tls = Some(s),
-            Err(e) => return self.tls_failed(i, e, true),
+            Err(e) => return self.tls_failed(i, ringload_net::tls::cause(&e), true),
         }
         c.phase = super::conn::Phase::Exchanging;
         c.started = Instant::now();
@@ -53,7 +56,10 @@ impl Worker {
         };
         if res < 0 {
             if !s.established() {
-                return self.connect_failed(i, errno_kind(-res));
+                // The TCP connect succeeded: a reset (or any socket error) now is the
+                // server refusing the handshake, named as such.
+                let cause = ringload_net::tls::cause_io(Some(-res));
+                return self.tls_failed(i, cause, true);
             }
             let stale = matches!(-res, libc::ECONNRESET | libc::EPIPE | libc::ECANCELED)
                 && c.reuse > 0
@@ -118,20 +124,25 @@ impl Worker {
             Ok(Want::Done) => self.finish_op(i),
             Err(Error::Http(Failure::Closed)) if c.reuse > 0 && !c.retried => self.retry_fresh(i),
             Err(Error::Http(f)) => self.fail(i, failure_kind(f)),
-            Err(Error::Tls(e)) => self.tls_failed(i, e, handshaking),
+            Err(Error::Tls(e)) => {
+                let cause = if handshaking {
+                    ringload_net::tls::cause(&e)
+                } else {
+                    ringload_net::tls::cause_on_session(&e)
+                };
+                self.tls_failed(i, cause, handshaking)
+            }
+            Err(Error::HandshakeClosed) => {
+                self.tls_failed(i, ringload_net::tls::cause_io(None), true)
+            }
         }
     }
 
     /// A TLS failure on connection `i`: its cause is kept (the first of the run), and the
     /// connection backs off like a failed connect (`handshake`) or fails its operation.
-    fn tls_failed(
-        &mut self,
-        i: usize,
-        e: ringload_net::tls::rustls::Error,
-        handshake: bool,
-    ) -> Step {
+    fn tls_failed(&mut self, i: usize, cause: Cause, handshake: bool) -> Step {
         let sh = &*self.shared;
-        let _ = sh.tls.failure.set(ringload_net::tls::cause(&e));
+        let _ = sh.tls.failure.set(cause);
         let established = self.conns[i]
             .tls
             .as_deref()

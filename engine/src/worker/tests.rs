@@ -393,6 +393,21 @@ fn an_expired_operation_cancelled_in_the_kernel_is_one_timeout() {
 }
 
 #[test]
+fn an_expired_operation_still_outstanding_is_cancelled_again_on_each_sweep() {
+    let mut r = expired_get();
+    assert!(r.s.worker.recancel.is_empty());
+    // The kernel has not completed it yet: the next sweeps list it again, not as expired.
+    for _ in 0..2 {
+        assert!(r.s.advance(super::SWEEP).is_empty());
+        assert_eq!(r.s.worker.recancel, vec![0]);
+    }
+    assert_eq!(r.answer(Answer::Errno(libc::ECANCELED)), Step::Connect);
+    assert_one_timeout(&mut r);
+    r.s.advance(super::SWEEP);
+    assert!(r.s.worker.recancel.is_empty());
+}
+
+#[test]
 fn an_expired_operation_that_completes_before_its_cancel_is_still_a_timeout() {
     let mut r = expired_get();
     assert_eq!(r.answer(recv(OK_EMPTY)), Step::Connect);

@@ -1,8 +1,9 @@
 //! Names a failed TLS handshake in the words a user acts on: what went wrong and the fix.
 //!
 //! Every TLS error ringload reports (the error kind `tls`, the stop message of a run whose
-//! handshakes all fail, the control plane's errors) goes through [`cause`], so one failure
-//! reads the same everywhere.
+//! handshakes all fail, the control plane's errors) goes through [`cause`] (a handshake
+//! failure), [`cause_on_session`] (a record failure after the handshake) or [`cause_io`] (a
+//! socket reset or closed during the handshake), so one failure reads the same everywhere.
 
 use rustls::{AlertDescription, CertificateError, Error};
 
@@ -30,6 +31,8 @@ const FIX_NAME: &str = "use the host name the server's certificate names in the 
      or skip verification with --tls-insecure";
 const FIX_CLIENT_CERT: &str =
     "the server wants a client certificate: pass --tls-cert FILE --tls-key FILE";
+const FIX_RECORD: &str = "the server or something between sent data that does not decrypt \
+     as TLS: check for a proxy or middlebox on the path, and the server's logs";
 const FIX_SERVER: &str =
     "check that the endpoint speaks TLS (https) and accepts TLS 1.2 or 1.3 with http/1.1";
 
@@ -59,6 +62,39 @@ pub fn cause(e: &Error) -> Cause {
             what: format!("handshake failure: {other}"),
             fix: FIX_SERVER,
         },
+    }
+}
+
+/// Names a rustls error on a session whose handshake completed: an alert reads as an alert,
+/// anything else (a record that does not decrypt, one too large for the receive buffer) is a
+/// record error, not a handshake failure.
+pub fn cause_on_session(e: &Error) -> Cause {
+    match e {
+        Error::AlertReceived(_) => cause(e),
+        other => Cause {
+            what: format!("TLS record error: {other}"),
+            fix: FIX_RECORD,
+        },
+    }
+}
+
+/// Names a socket failure before the handshake completed: `errno` (a reset, a broken pipe or
+/// another error), or `None` when the server closed the connection.
+pub fn cause_io(errno: Option<i32>) -> Cause {
+    let what = match errno {
+        None => "the server closed the connection during the TLS handshake".into(),
+        Some(libc::ECONNRESET) => "the server reset the connection during the TLS handshake".into(),
+        Some(libc::EPIPE) => "the server closed the connection during the TLS handshake \
+                              (broken pipe)"
+            .into(),
+        Some(e) => format!(
+            "socket error during the TLS handshake: {}",
+            std::io::Error::from_raw_os_error(e)
+        ),
+    };
+    Cause {
+        what,
+        fix: FIX_SERVER,
     }
 }
 
@@ -127,5 +163,30 @@ mod tests {
         assert!(unknown
             .to_string()
             .contains("; pass the server's CA bundle"));
+    }
+
+    #[test]
+    fn a_record_error_on_a_session_is_not_a_handshake_failure() {
+        let bad = cause_on_session(&Error::DecryptError);
+        assert_eq!(bad.what, "TLS record error: cannot decrypt peer's message");
+        assert!(bad.fix.contains("middlebox"));
+        let alert = cause_on_session(&Error::AlertReceived(AlertDescription::InternalError));
+        assert_eq!(alert.what, "alert from the server: internal_error");
+    }
+
+    #[test]
+    fn a_socket_failure_in_the_handshake_names_what_the_server_did() {
+        assert_eq!(
+            cause_io(Some(libc::ECONNRESET)).to_string(),
+            "the server reset the connection during the TLS handshake; check that the \
+             endpoint speaks TLS (https) and accepts TLS 1.2 or 1.3 with http/1.1"
+        );
+        assert_eq!(
+            cause_io(None).what,
+            "the server closed the connection during the TLS handshake"
+        );
+        assert!(cause_io(Some(libc::ETIMEDOUT))
+            .what
+            .starts_with("socket error during the TLS handshake: "));
     }
 }

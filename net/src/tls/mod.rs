@@ -14,7 +14,7 @@ mod server;
 
 use std::sync::Arc;
 
-pub use cause::{cause, Cause};
+pub use cause::{cause, cause_io, cause_on_session, Cause};
 pub use cert::{throwaway, Throwaway};
 pub use client::{client, server_name, ClientOptions, ClientTls, Roots, SetupError};
 pub use server::{server, server_from_pem};

@@ -306,19 +306,7 @@ fn tls12_gets_and_puts_work_and_resume() {
 fn a_client_certificate_is_sent_when_the_server_asks_for_one() {
     let certs = server::certs();
     let srv = server::start_config(server::mtls_config(&certs), None, u64::MAX);
-    let dir = std::env::temp_dir().join(format!("ringload-mtls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
-    std::fs::write(&cert, &certs.cert_pem).unwrap();
-    std::fs::write(&key, &certs.key_pem).unwrap();
-    let with_cert = client(&ClientOptions {
-        extra_ca_pem: Some(certs.ca_pem.clone().into_bytes()),
-        cert: Some(cert),
-        key: Some(key),
-        ..Default::default()
-    })
-    .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let with_cert = with_client_cert(&certs, "get");
     let get = |tls: &ClientTls| {
         let mut tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
         let mut s = Session::new(tls.config.clone(), name()).unwrap();
@@ -336,4 +324,141 @@ fn a_client_certificate_is_sent_when_the_server_asks_for_one() {
         }
         other => panic!("expected a TLS failure, got {other:?}"),
     }
+}
+
+/// One GET against [`server::start_until_close`].
+fn get_until_close(close_notify: bool) -> (Result<(usize, usize), Error>, Exchange, Vec<u8>) {
+    let certs = server::certs();
+    let port = server::start_until_close(&certs, close_notify);
+    let tls = trusting(&certs);
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut s = Session::new(tls.config.clone(), name()).unwrap();
+    let mut exch = Exchange::with_recv_buf(crate::http::exchange::VERIFY_RECV_BUF);
+    begin(&mut exch, "ringload/obj", None, true);
+    let mut seen = Vec::new();
+    let r = pump(&mut s, &mut exch, &mut tcp, &body_of(""), &mut seen);
+    (r, exch, seen)
+}
+
+#[test]
+fn a_body_until_close_ends_with_close_notify() {
+    let (r, exch, seen) = get_until_close(true);
+    r.unwrap();
+    assert_eq!(exch.status(), 200);
+    assert_eq!(seen, server::UNTIL_CLOSE_BODY);
+    assert!(!exch.keep_alive());
+}
+
+#[test]
+fn a_body_until_close_cut_without_close_notify_is_a_short_body() {
+    let (r, _, seen) = get_until_close(false);
+    assert!(
+        matches!(r, Err(Error::Http(crate::http::Failure::ShortBody))),
+        "{r:?}"
+    );
+    assert_eq!(seen, server::UNTIL_CLOSE_BODY);
+}
+
+/// Certificates whose server certificate has a long SAN list (over 40 KiB of DER): its
+/// Certificate message spans three or four records.
+fn big_certs() -> Throwaway {
+    let mut names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    names.extend((0..2200).map(|k| format!("san-{k:04}.ringload.test")));
+    let certs = ringload_net::tls::throwaway(&names).unwrap();
+    let cert_len = certs.cert_pem.len() * 3 / 4;
+    assert!(cert_len > 40 * 1024 && cert_len < 64 * 1024, "{cert_len}");
+    certs
+}
+
+#[test]
+fn a_certificate_message_larger_than_40_kib_fits_the_incoming_buffer() {
+    let certs = big_certs();
+    let srv = server::start(&certs, None);
+    let tls = trusting(&certs);
+    let mut tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    let mut s = Session::new(tls.config.clone(), name()).unwrap();
+    let mut exch = Exchange::new();
+    begin(&mut exch, "ringload/obj", None, false);
+    pump(&mut s, &mut exch, &mut tcp, &body_of(""), &mut Vec::new()).unwrap();
+    assert!(s.established());
+    assert_eq!((exch.status(), exch.body_bytes()), (200, GET_SIZE as u64));
+}
+
+/// A client configuration trusting `certs`'s CA that presents `certs`'s server certificate as
+/// its client certificate (read from files under a directory named after `tag`).
+fn with_client_cert(certs: &Throwaway, tag: &str) -> ClientTls {
+    let dir = std::env::temp_dir().join(format!("ringload-mtls-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
+    std::fs::write(&cert, &certs.cert_pem).unwrap();
+    std::fs::write(&key, &certs.key_pem).unwrap();
+    let tls = client(&ClientOptions {
+        extra_ca_pem: Some(certs.ca_pem.clone().into_bytes()),
+        cert: Some(cert),
+        key: Some(key),
+        ..Default::default()
+    })
+    .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    tls
+}
+
+/// The sends a session makes until its handshake completes with the server at `port`.
+fn handshake_sends(tls: &ClientTls, port: u16) -> usize {
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut s = Session::new(tls.config.clone(), name()).unwrap();
+    let mut exch = Exchange::new();
+    begin(&mut exch, "ringload/obj", None, false);
+    let mut sends = 0;
+    while !s.established() {
+        match s
+            .advance(&mut exch, &body_of(""), &mut |_: &[u8]| {})
+            .unwrap()
+        {
+            Want::Send => {
+                if s.established() {
+                    // The request, after the last flight.
+                    break;
+                }
+                let n = tcp.write(s.out_pending()).unwrap();
+                s.on_sent(n);
+                sends += 1;
+            }
+            Want::Recv => recv(&mut s, &mut tcp),
+            Want::Done => panic!("done before the handshake"),
+        }
+    }
+    sends
+}
+
+#[test]
+fn each_handshake_flight_goes_in_one_send() {
+    let certs = server::certs();
+    // The client's flights: its hello, then (change cipher spec and) finished.
+    let srv = server::start(&certs, None);
+    assert_eq!(handshake_sends(&trusting(&certs), srv.port), 2);
+    // With a client certificate the second flight has four records: still one send.
+    let mtls = server::start_config(server::mtls_config(&certs), None, u64::MAX);
+    assert_eq!(
+        handshake_sends(&with_client_cert(&certs, "flights"), mtls.port),
+        2
+    );
+}
+
+#[test]
+fn a_client_flight_larger_than_the_out_buffer_goes_in_order() {
+    // The client certificate's records do not all fit the out buffer behind the first ones:
+    // the rest waits for the first send, and the server still gets the flight whole.
+    let certs = big_certs();
+    let srv = server::start_config(server::mtls_config(&certs), None, u64::MAX);
+    let tls = with_client_cert(&certs, "big");
+    assert_eq!(handshake_sends(&tls, srv.port), 3);
+    let mut tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    let mut s = Session::new(tls.config.clone(), name()).unwrap();
+    let mut exch = Exchange::new();
+    begin(&mut exch, "ringload/obj", None, false);
+    pump(&mut s, &mut exch, &mut tcp, &body_of(""), &mut Vec::new()).unwrap();
+    assert_eq!((exch.status(), exch.body_bytes()), (200, GET_SIZE as u64));
 }

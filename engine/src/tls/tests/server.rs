@@ -179,3 +179,94 @@ fn serve(
         }
     }
 }
+
+/// The body of [`start_until_close`]'s answers.
+pub const UNTIL_CLOSE_BODY: &[u8] = b"a body that runs until the connection closes";
+
+/// Starts a server that answers one request per connection with a body delimited by the end
+/// of the connection (no Content-Length), then ends it with close_notify or, when
+/// `close_notify` is false, by closing TCP without it (a truncation).
+pub fn start_until_close(certs: &Throwaway, close_notify: bool) -> u16 {
+    let config = server_from_pem(certs.cert_pem.as_bytes(), certs.key_pem.as_bytes()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(tcp) = stream else { continue };
+            let Ok(conn) = ServerConnection::new(config.clone()) else {
+                continue;
+            };
+            let mut io = BufReader::new(StreamOwned::new(conn, tcp));
+            let mut line = Vec::new();
+            while io.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) && line != b"\r\n" {
+                line.clear();
+            }
+            let s = io.get_mut();
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            let _ = s.write_all(UNTIL_CLOSE_BODY);
+            if close_notify {
+                s.conn.send_close_notify();
+            }
+            let _ = s.flush();
+            let _ = s.sock.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    port
+}
+
+/// Starts a server that reads the client's first flight and resets the connection (a TCP
+/// RST, as a server that does not want TLS, or a load balancer refusing it, does).
+pub fn start_resetting() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut tcp) = stream else { continue };
+            let _ = tcp.read(&mut [0; 4096]);
+            let _ = socket2::SockRef::from(&tcp).set_linger(Some(std::time::Duration::ZERO));
+        }
+    });
+    port
+}
+
+/// Starts a server that answers each connection's first request (`200`, an empty body) and
+/// then, for its second, writes an application-data record that does not decrypt, as a
+/// corrupting middlebox would.
+pub fn start_corrupting(certs: &Throwaway) -> u16 {
+    let config = server_from_pem(certs.cert_pem.as_bytes(), certs.key_pem.as_bytes()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(tcp) = stream else { continue };
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let Ok(conn) = ServerConnection::new(config) else {
+                    return;
+                };
+                let mut io = BufReader::new(StreamOwned::new(conn, tcp));
+                for round in 0..2 {
+                    let mut line = Vec::new();
+                    while io.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) && line != b"\r\n" {
+                        line.clear();
+                    }
+                    if line != b"\r\n" {
+                        return;
+                    }
+                    let s = io.get_mut();
+                    if round == 0 {
+                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                        let _ = s.flush();
+                    } else {
+                        let mut junk = vec![0x17, 0x03, 0x03, 0x00, 0x40];
+                        junk.extend_from_slice(&[0x5a; 0x40]);
+                        let _ = s.sock.write_all(&junk);
+                    }
+                }
+                // Hold the connection until the client gives up on it.
+                let _ = io.get_mut().sock.read(&mut [0; 64]);
+            });
+        }
+    });
+    port
+}

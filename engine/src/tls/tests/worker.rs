@@ -277,3 +277,74 @@ fn a_refused_client_certificate_backs_off_like_a_failed_handshake() {
     let cause = shared.tls.failure.get().unwrap();
     assert!(cause.what.starts_with("alert from the server"), "{cause}");
 }
+
+fn handshakes_all_reset(driver: DriverKind) {
+    let port = server::start_resetting();
+    let certs = server::certs();
+    let t = Instant::now();
+    let w = Workload {
+        epochs: 0,
+        ..workload(port, trusting(&certs), driver)
+    };
+    let (sh, all) = run(w);
+    let took = t.elapsed();
+    assert_eq!(sh.reason(), StopReason::TlsFailed, "{driver:?}");
+    assert!(took < Duration::from_secs(7), "{took:?}");
+    let get = all.get(Op::Get);
+    assert_eq!(get.count, 0);
+    assert!(get.errors_of(ErrorKind::Tls) > 0 && get.errors_of(ErrorKind::Tls) == get.errors);
+    let cause = sh.tls.failure.get().unwrap();
+    assert_eq!(
+        cause.what, "the server reset the connection during the TLS handshake",
+        "{driver:?}"
+    );
+}
+
+#[test]
+fn a_run_whose_handshakes_are_all_reset_stops_as_tls_failed_under_epoll() {
+    handshakes_all_reset(DriverKind::Epoll);
+}
+
+#[test]
+fn a_run_whose_handshakes_are_all_reset_stops_as_tls_failed_under_uring() {
+    handshakes_all_reset(DriverKind::Uring);
+}
+
+#[test]
+fn a_record_that_does_not_decrypt_after_the_handshake_is_a_record_error() {
+    let certs = server::certs();
+    let port = server::start_corrupting(&certs);
+    let (sh, all) = run(workload(port, trusting(&certs), DriverKind::Epoll));
+    let get = all.get(Op::Get);
+    // Each connection's first GET succeeds; its second meets the bad record.
+    assert!(
+        get.count >= 1 && get.errors_of(ErrorKind::Tls) >= 1,
+        "{get:?}"
+    );
+    assert_eq!(get.errors_of(ErrorKind::Tls), get.errors);
+    let cause = sh.tls.failure.get().unwrap();
+    assert_eq!(
+        cause.what, "TLS record error: cannot decrypt peer's message",
+        "{cause}"
+    );
+}
+
+#[test]
+fn an_https_redirect_to_plain_http_is_a_redirect_error_never_followed() {
+    let certs = server::certs();
+    // A plain server that would answer; it must never be reached.
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    plain.set_nonblocking(true).unwrap();
+    let proxy = server::start(&certs, Some(format!("http://127.0.0.1:{plain_port}")));
+    let (_, all) = run(workload(proxy.port, trusting(&certs), DriverKind::Epoll));
+    let get = all.get(Op::Get);
+    let n = (NAMES * 2) as u64;
+    assert_eq!((get.count, get.errors), (0, n));
+    assert_eq!(get.errors_of(ErrorKind::Redirect), n);
+    assert_eq!(proxy.seen.redirected.load(Ordering::Relaxed), n);
+    assert!(
+        plain.accept().is_err(),
+        "the plain http location was contacted"
+    );
+}
