@@ -125,6 +125,16 @@ impl Conn {
         Ok(())
     }
 
+    /// True when a send or receive failing with `errno` means the server had closed this
+    /// reused keep-alive socket before it took the request: the request never reached it, so
+    /// it is retried once on a fresh socket instead of counted as an error.
+    pub fn stale_keepalive(&self, errno: i32) -> bool {
+        matches!(errno, libc::ECONNRESET | libc::EPIPE | libc::ECANCELED)
+            && self.reuse > 0
+            && !self.retried
+            && !self.exch.response_started()
+    }
+
     /// Closes the socket if one is open, with its TLS session.
     pub fn close(&mut self) {
         self.tls = None;

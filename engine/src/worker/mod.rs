@@ -262,11 +262,7 @@ impl Worker {
             Phase::Exchanging if c.tls.is_some() => self.tls_complete(i, res),
             Phase::Exchanging => {
                 if res < 0 {
-                    let stale = matches!(-res, libc::ECONNRESET | libc::EPIPE | libc::ECANCELED)
-                        && c.reuse > 0
-                        && !c.retried
-                        && !c.exch.response_started();
-                    if stale {
+                    if c.stale_keepalive(-res) {
                         return self.retry_fresh(i);
                     }
                     return self.fail(i, errno_kind(-res));

@@ -61,11 +61,7 @@ impl Worker {
                 let cause = ringload_net::tls::cause_io(Some(-res));
                 return self.tls_failed(i, cause, true);
             }
-            let stale = matches!(-res, libc::ECONNRESET | libc::EPIPE | libc::ECANCELED)
-                && c.reuse > 0
-                && !c.retried
-                && !c.exch.response_started();
-            if stale {
+            if c.stale_keepalive(-res) {
                 return self.retry_fresh(i);
             }
             return self.fail(i, errno_kind(-res));
