@@ -152,7 +152,7 @@ pub fn client(opts: &ClientOptions) -> Result<ClientTls, SetupError> {
         (None, None) => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![super::ALPN_HTTP11.to_vec()];
-    config.resumption = Resumption::in_memory_sessions(4096);
+    config.resumption = Resumption::store(Arc::new(super::tickets::Tickets::default()));
     Ok(ClientTls {
         config: Arc::new(config),
         verified,

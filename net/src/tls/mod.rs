@@ -11,6 +11,7 @@ mod cause;
 mod cert;
 mod client;
 mod server;
+mod tickets;
 
 use std::sync::Arc;
 
