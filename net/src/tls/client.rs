@@ -409,6 +409,26 @@ mod tests {
     }
 
     #[test]
+    fn sni_carries_the_host_name_and_alpn_offers_http11() {
+        let certs = super::super::throwaway(&["localhost".into()]).unwrap();
+        let server =
+            super::super::server_from_pem(certs.cert_pem.as_bytes(), certs.key_pem.as_bytes())
+                .unwrap();
+        let tls = client(&ClientOptions {
+            extra_ca_pem: Some(certs.ca_pem.into_bytes()),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut c =
+            rustls::ClientConnection::new(tls.config, server_name("localhost").unwrap()).unwrap();
+        let mut s = rustls::ServerConnection::new(server).unwrap();
+        super::super::memory_handshake(&mut c, &mut s);
+        assert_eq!(s.server_name(), Some("localhost"));
+        assert_eq!(s.alpn_protocol(), Some(&b"http/1.1"[..]));
+        assert_eq!(c.alpn_protocol(), Some(&b"http/1.1"[..]));
+    }
+
+    #[test]
     fn server_names_take_hosts_and_addresses() {
         assert!(matches!(
             server_name("example.com"),

@@ -62,3 +62,31 @@ pub fn version_name(v: rustls::ProtocolVersion) -> String {
 pub fn cipher_name(s: rustls::SupportedCipherSuite) -> String {
     format!("{:?}", s.suite())
 }
+
+/// Runs a handshake between two in-memory connections (tests), then lets the client read
+/// the server's tickets (sent right after the handshake).
+#[cfg(test)]
+pub(crate) fn memory_handshake(c: &mut rustls::ClientConnection, s: &mut rustls::ServerConnection) {
+    let mut buf = Vec::new();
+    for _ in 0..16 {
+        let mut moved = false;
+        while c.wants_write() {
+            buf.clear();
+            c.write_tls(&mut buf).unwrap();
+            s.read_tls(&mut &buf[..]).unwrap();
+            s.process_new_packets().unwrap();
+            moved = true;
+        }
+        while s.wants_write() {
+            buf.clear();
+            s.write_tls(&mut buf).unwrap();
+            c.read_tls(&mut &buf[..]).unwrap();
+            c.process_new_packets().unwrap();
+            moved = true;
+        }
+        if !moved && !c.is_handshaking() && !s.is_handshaking() {
+            return;
+        }
+    }
+    panic!("the in-memory handshake did not finish");
+}

@@ -139,34 +139,9 @@ mod tests {
 
     use rustls::{ClientConnection, HandshakeKind, ServerConnection};
 
-    use super::super::{client, server_from_pem, throwaway, ClientOptions};
-
-    /// Runs a handshake between two in-memory connections, then lets the client read the
-    /// server's tickets (sent right after the handshake).
-    fn handshake(c: &mut ClientConnection, s: &mut ServerConnection) {
-        let mut buf = Vec::new();
-        for _ in 0..16 {
-            let mut moved = false;
-            while c.wants_write() {
-                buf.clear();
-                c.write_tls(&mut buf).unwrap();
-                s.read_tls(&mut &buf[..]).unwrap();
-                s.process_new_packets().unwrap();
-                moved = true;
-            }
-            while s.wants_write() {
-                buf.clear();
-                s.write_tls(&mut buf).unwrap();
-                c.read_tls(&mut &buf[..]).unwrap();
-                c.process_new_packets().unwrap();
-                moved = true;
-            }
-            if !moved && !c.is_handshaking() && !s.is_handshaking() {
-                return;
-            }
-        }
-        panic!("the in-memory handshake did not finish");
-    }
+    use super::super::{
+        client, memory_handshake as handshake, server_from_pem, throwaway, ClientOptions,
+    };
 
     #[test]
     fn every_connection_of_a_large_run_resumes_not_only_eight() {
