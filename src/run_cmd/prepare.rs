@@ -83,6 +83,9 @@ pub fn check(
     target::check_create_bucket(&w, &a.bucket, a.create_bucket, resolved.builtin())
         .map_err(CmdError::usage)?;
     target::check_s3_endpoint(&w, resolved.endpoint.as_deref()).map_err(CmdError::usage)?;
+    if let Some(n) = target::s3_dotted_bucket_note(&w, resolved.endpoint.as_deref()) {
+        eprintln!("note: {n}");
+    }
     w.validate().map_err(CmdError::usage)?;
     let serves_tls = builtin_tls.is_some();
     super::builtin::check_budget(&w, resolved.builtin(), serves_tls, a.prefill)

@@ -109,6 +109,26 @@ pub fn check_s3_endpoint(w: &Workload, endpoint: Option<&str>) -> Result<(), Str
     }
 }
 
+/// A note for an https S3 run with virtual-host addressing and a dotted bucket name: the host
+/// `a.b.<endpoint>` has one label more than a wildcard certificate (`*.<endpoint>`, as AWS's)
+/// covers, so the handshake would fail "name mismatch". Not refused: a server may carry a
+/// certificate that names the host.
+pub fn s3_dotted_bucket_note(w: &Workload, endpoint: Option<&str>) -> Option<String> {
+    let https = endpoint.is_some_and(|u| u.starts_with("https://"));
+    (https
+        && w.protocol == Protocol::S3
+        && w.proto.s3_addressing == ringload_engine::proto::S3Addressing::VirtualHost
+        && w.bucket.contains('.'))
+    .then(|| {
+        format!(
+            "the bucket {:?} has dots: over https with --s3-addressing virtual its host name is \
+             not covered by a wildcard certificate (the handshake fails \"name mismatch\"); \
+             --s3-addressing path avoids that",
+            w.bucket
+        )
+    })
+}
+
 /// Refuses `--create-bucket` where it cannot apply: plain HTTP has no buckets, and an AIS
 /// cluster cannot create a remote (`s3://`, `gs://`, ...) bucket. ais:// buckets are created
 /// with or without it; S3 buckets only with it.
@@ -462,6 +482,33 @@ mod tests {
         assert_eq!(check_s3_endpoint(&w, None), Ok(()));
         w.proto.s3_addressing = ringload_engine::proto::S3Addressing::Path;
         assert_eq!(check_s3_endpoint(&w, Some("http://127.0.0.1:9000")), Ok(()));
+    }
+
+    #[test]
+    fn a_dotted_bucket_over_https_with_virtual_hosts_gets_a_note() {
+        let mut w = Workload {
+            protocol: Protocol::S3,
+            bucket: "my.data".into(),
+            ..Workload::default()
+        };
+        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::VirtualHost;
+        let note = s3_dotted_bucket_note(&w, Some("https://s3.us-west-2.amazonaws.com")).unwrap();
+        assert!(note.contains("\"my.data\" has dots") && note.contains("--s3-addressing path"));
+        assert_eq!(
+            s3_dotted_bucket_note(&w, Some("http://s3.example.com")),
+            None
+        );
+        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::Path;
+        assert_eq!(
+            s3_dotted_bucket_note(&w, Some("https://s3.example.com")),
+            None
+        );
+        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::VirtualHost;
+        w.bucket = "data".into();
+        assert_eq!(
+            s3_dotted_bucket_note(&w, Some("https://s3.example.com")),
+            None
+        );
     }
 
     #[test]
