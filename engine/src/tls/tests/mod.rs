@@ -454,7 +454,10 @@ fn a_client_flight_larger_than_the_out_buffer_goes_in_order() {
     let certs = big_certs();
     let srv = server::start_config(server::mtls_config(&certs), None, u64::MAX);
     let tls = with_client_cert(&certs, "big");
-    assert_eq!(handshake_sends(&tls, srv.port), 3);
+    // The hello, then the split flight: at least two sends for it (where the split falls
+    // depends on the freshly made certificates' sizes, which vary by a few bytes).
+    let sends = handshake_sends(&tls, srv.port);
+    assert!(sends >= 3, "{sends} sends");
     let mut tcp = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
     let mut s = Session::new(tls.config.clone(), name()).unwrap();
     let mut exch = Exchange::new();
