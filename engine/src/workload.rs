@@ -263,6 +263,18 @@ impl Workload {
                  with the endpoint (--tls-ca, --tls-insecure, --tls-cert, --tls-key)",
             );
         }
+        if let Some(ep) = self
+            .endpoint
+            .as_ref()
+            .filter(|e| !e.tls && self.tls.is_some())
+        {
+            return inv(
+                "--endpoint",
+                ep.url.clone(),
+                "is plain http:// but the run has a TLS configuration; use https:// or leave the \
+                 TLS settings out",
+            );
+        }
         if self.minsize > self.maxsize {
             return Err(WorkloadError::MinAboveMax {
                 min: self.minsize,
@@ -434,5 +446,19 @@ mod tests {
         );
         w.tls = Some(ringload_net::tls::client(&Default::default()).unwrap());
         w.validate().unwrap();
+    }
+
+    #[test]
+    fn a_plain_endpoint_with_a_tls_configuration_is_refused() {
+        let w = Workload {
+            endpoint: Some(Endpoint::parse("http://127.0.0.1:8080").unwrap()),
+            tls: Some(ringload_net::tls::client(&Default::default()).unwrap()),
+            ..Workload::default()
+        };
+        let e = w.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("is plain http://") && e.contains("use https://"),
+            "{e}"
+        );
     }
 }

@@ -192,11 +192,7 @@ impl Session {
         if !ready {
             return false;
         }
-        if self.inb.capacity() - self.inb.len() < MIN_RECV && self.in_start > 0 {
-            self.inb.drain(..self.in_start);
-            self.in_start = 0;
-        }
-        if self.inb.len() == self.inb.capacity() {
+        if !self.make_room() {
             return false;
         }
         self.out_start = self.out_end;
@@ -371,6 +367,16 @@ impl Session {
         }
     }
 
+    /// Moves the unprocessed tail of the incoming buffer to its front when the free tail is
+    /// below one record, so a receive can complete a record. False when no room is left.
+    fn make_room(&mut self) -> bool {
+        if self.inb.capacity() - self.inb.len() < MIN_RECV && self.in_start > 0 {
+            self.inb.drain(..self.in_start);
+            self.in_start = 0;
+        }
+        self.inb.len() < self.inb.capacity()
+    }
+
     /// rustls needs more ciphertext: room for a receive, or the end of the stream.
     fn need_bytes(&mut self, exch: &mut Exchange, sink: &mut impl Sink) -> Result<Want, Error> {
         if self.out_end > self.out_start {
@@ -394,12 +400,7 @@ impl Session {
             }
             return Ok(Want::Done);
         }
-        let free = self.inb.capacity() - self.inb.len();
-        if free < MIN_RECV && self.in_start > 0 {
-            self.inb.drain(..self.in_start);
-            self.in_start = 0;
-        }
-        if self.inb.len() == self.inb.capacity() {
+        if !self.make_room() {
             return Err(general(format!(
                 "a TLS record or handshake message exceeds the {IN_BUF}-byte receive buffer"
             )));

@@ -122,10 +122,12 @@ impl Worker {
             .as_ref()
             .map_or(("", ""), |e| (e.host_header.as_str(), e.base_path.as_str()));
         let req = Requests::new(w, header, base);
-        // The endpoint speaks TLS exactly when the run has a TLS configuration.
+        // The endpoint's scheme says whether it speaks TLS (validation ties the run's TLS
+        // configuration to an https endpoint, as the control plane reads it too).
         let tls = w
-            .tls
+            .endpoint
             .as_ref()
+            .filter(|e| e.tls)
             .map(|_| hosts::endpoint_name(header, &shared.addr));
         Worker {
             hosts: Hosts::new(shared.addr.clone(), header, tls),
