@@ -243,6 +243,36 @@ pub struct RunArgs {
     /// The private key (PEM) of --tls-cert. Default: the AIS_CRT_KEY environment variable.
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub tls_key: Option<PathBuf>,
+    /// AIS: read the cluster map (`GET /v1/daemon?what=smap`) before the run and send each
+    /// request to a proxy picked at random (aisloader's -randomproxy); the result counts each
+    /// proxy's requests.
+    #[arg(long, help_heading = "Target")]
+    pub random_proxy: bool,
+    /// AIS: GET with `latest-ver=true`, so a remote bucket's cached copy is checked against
+    /// the remote version first (aisloader's -latest).
+    #[arg(long, help_heading = "Target")]
+    pub latest: bool,
+    /// AIS remote bucket: list only the objects present in the cluster (aisloader's -cached).
+    #[arg(long, help_heading = "Target")]
+    pub cached: bool,
+    /// AIS remote bucket: list virtual directories too (aisloader's -list-dirs).
+    #[arg(long, help_heading = "Target")]
+    pub list_dirs: bool,
+    /// AIS remote bucket: list through the bucket inventory (aisloader's -nbi).
+    #[arg(long, help_heading = "Target")]
+    pub nbi: bool,
+    /// --cleanup of a remote bucket deletes its names in batches of this many.
+    #[arg(long, default_value_t = 1000, help_heading = "Target")]
+    pub evict_batchsize: usize,
+    /// AIS: bucket properties (JSON, e.g. `{"mirror":{"enabled":true,"copies":2}}`) set on the
+    /// bucket before the run (aisloader's -bprops).
+    #[arg(long, value_name = "JSON", help_heading = "Target")]
+    pub bprops: Option<String>,
+    /// AIS: file holding the AuthN token (raw, or the AIS CLI's `{"token":"..."}`). Default:
+    /// AIS_AUTHN_TOKEN, else AIS_AUTHN_TOKEN_FILE, else the AIS CLI's own token file when it
+    /// exists.
+    #[arg(long, value_name = "FILE", help_heading = "Target")]
+    pub token_file: Option<PathBuf>,
     /// Per-request timeout, Go syntax (`30s`, `10m`); `0` disables it.
     #[arg(long, default_value = "10m", value_parser = duration, help_heading = "Target")]
     pub timeout: Duration,
@@ -277,6 +307,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
           action = clap::ArgAction::Set, help_heading = "Workload")]
     pub uniquegets: bool,
+    /// Percent of GETs followed by a PUT of the same object (0..=100; aisloader's -pctupdate).
+    #[arg(long, default_value_t = 0, help_heading = "Workload")]
+    pub pctupdate: u32,
     /// Range GET offset in bytes (used only with --readlen).
     #[arg(long, default_value = "0", value_parser = size, help_heading = "Workload")]
     pub readoff: u64,
@@ -309,6 +342,9 @@ pub struct RunArgs {
     /// PRNG seed for names, sizes and read order; 0 = derived from the clock (recorded in the result).
     #[arg(long, default_value_t = 0, help_heading = "Naming")]
     pub seed: u64,
+    /// Print this loader's id as `0x<hex>` (the one names and StatsD use) and exit.
+    #[arg(long, help_heading = "Naming")]
+    pub getloaderid: bool,
     /// Objects the built-in target is filled with before a run that reads (no --endpoint only).
     #[arg(long, default_value_t = 1000, help_heading = "Naming")]
     pub prefill: u64,
@@ -338,6 +374,14 @@ pub struct RunArgs {
     /// Print the result document as JSON on stdout instead of the human summary.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+    /// Time each request's phases (connect, redirect, first byte, body) into their own
+    /// histograms per operation (aisloader's -trace-http).
+    #[arg(long, help_heading = "Output")]
+    pub trace_http: bool,
+    /// Send each interval's metrics to this StatsD server over UDP, with aisloader's metric
+    /// names (`aisloader.<host>-<loader id>.get.count`, ...).
+    #[arg(long, value_name = "HOST:PORT", help_heading = "Output")]
+    pub statsd: Option<String>,
     /// Exit 1 when errors / (successes + errors) exceeds this fraction (e.g. 0.01).
     #[arg(long, help_heading = "Output")]
     pub max_error_rate: Option<f64>,
@@ -383,6 +427,9 @@ pub struct RunArgs {
     /// line (filled by `spec_args::run_args`), so the result can say where the target came from.
     #[arg(skip)]
     pub from_spec: Vec<String>,
+    /// Set only by the aisloader front end (`ringload aisloader ...`): its output and rules.
+    #[arg(skip)]
+    pub aisloader: Option<crate::aisloader::Mode>,
 }
 
 #[derive(Args, Debug)]

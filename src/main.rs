@@ -2,6 +2,7 @@
 //! exit code in one place (`exit`: 0 success, 1 a failed run, 2 bad usage or input). Logic
 //! lives in the command modules and the libraries.
 
+mod aisloader;
 mod cli;
 mod exit;
 mod merge_cmd;

@@ -58,6 +58,21 @@ pub struct ProtoConfig {
     pub token: Option<Secret>,
     /// Whether a token or keys are in use (recorded instead of the values).
     pub authenticated: bool,
+    /// AIS: GETs ask for the latest version (`latest-ver=true`).
+    pub latest: bool,
+    /// AIS: how a remote bucket is listed.
+    pub list: AisListFlags,
+}
+
+/// How an AIS remote bucket is listed (aisloader's -cached, -list-dirs, -nbi).
+#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq, Eq)]
+pub struct AisListFlags {
+    /// Only objects present in the cluster.
+    pub cached: bool,
+    /// Virtual directories too (drops the no-dirs flag).
+    pub list_dirs: bool,
+    /// Through the bucket inventory.
+    pub nbi: bool,
 }
 
 impl ProtoConfig {

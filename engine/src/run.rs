@@ -98,6 +98,11 @@ pub struct RunOptions {
     /// Print the interval table and the summary on stderr instead of stdout (so that stdout
     /// carries only machine-readable output, e.g. with `--json`).
     pub table_to_stderr: bool,
+    /// The aisloader front end's output (its table or JSON stream, instead of ringload's
+    /// table and summary).
+    pub aisloader: Option<crate::report::ais::AisOutput>,
+    /// Send each interval's metrics to StatsD.
+    pub statsd: Option<crate::report::statsd::StatsdConfig>,
 }
 
 static SIGNALS: AtomicU64 = AtomicU64::new(0);
@@ -402,6 +407,8 @@ mod tests {
 
     fn opts() -> RunOptions {
         RunOptions {
+            aisloader: None,
+            statsd: None,
             live: false,
             table_to_stderr: true,
         }

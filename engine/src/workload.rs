@@ -112,6 +112,8 @@ pub struct Workload {
     pub numworkers: u32,
     /// Percent of operations that are PUTs (0..=100).
     pub pctput: u32,
+    /// Percent of GETs followed by a PUT of the same object (0..=100; aisloader's pctupdate).
+    pub pctupdate: u32,
     pub minsize: u64,
     pub maxsize: u64,
     /// Stop after this many PUTs have been issued (0 = no limit).
@@ -149,6 +151,12 @@ pub struct Workload {
     /// `Sampler::Distributed` reads. Recorded in the result file as `rank`/`ranks`.
     #[serde(skip)]
     pub shard: (u32, u32),
+    /// AIS `--random-proxy`: the cluster's proxies (from its map); each request goes to one
+    /// picked at random. Empty: every request goes to `endpoint`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<Endpoint>,
+    /// `--trace-http`: time each request's phases into their own histograms.
+    pub trace_http: bool,
     /// AIS PUTs at least this large send `Expect: 100-continue` (`None`: the engine's
     /// default, 1 MiB). A tuning knob for benchmarks, set by the binary from
     /// `RINGLOAD_EXPECT_MIN`; not written into result files, which stay as they were without it.
@@ -182,6 +190,7 @@ impl Default for Workload {
             duration: Some(Duration::from_secs(60)),
             numworkers: 10,
             pctput: 0,
+            pctupdate: 0,
             minsize: 1 << 20,
             maxsize: 1 << 30,
             maxputs: 0,
@@ -204,6 +213,8 @@ impl Default for Workload {
             verify: false,
             sampler: Sampler::Local,
             shard: (0, 1),
+            proxies: Vec::new(),
+            trace_http: false,
             expect_min: None,
             proto: ProtoConfig {
                 provider: "ais".into(),

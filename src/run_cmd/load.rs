@@ -67,6 +67,8 @@ pub fn load(
     let opts = RunOptions {
         live: std::io::stderr().is_terminal() && !a.json,
         table_to_stderr: a.json,
+        aisloader: a.aisloader.as_ref().map(|m| m.output.clone()),
+        statsd: None,
     };
     let listed = if a.cleanup {
         names.clone()

@@ -75,6 +75,7 @@ pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
         duration,
         numworkers: a.numworkers,
         pctput: a.pctput,
+        pctupdate: a.pctupdate,
         minsize: a.minsize,
         maxsize: a.maxsize,
         maxputs: a.maxputs,
@@ -115,12 +116,21 @@ pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
             Sampler::Local
         },
         shard: (r.rank, r.ranks),
+        // Filled from the cluster map by `remote` with --random-proxy.
+        proxies: Vec::new(),
+        trace_http: a.trace_http,
         // Set from the environment by `expect_min`.
         expect_min: None,
         proto: ProtoConfig {
             provider: "ais".into(),
             cksum_type: a.cksum_type,
             s3_addressing: a.s3_addressing,
+            latest: a.latest,
+            list: ringload_engine::proto::AisListFlags {
+                cached: a.cached,
+                list_dirs: a.list_dirs,
+                nbi: a.nbi,
+            },
             ..ProtoConfig::default()
         },
     }

@@ -21,8 +21,10 @@
 //!   would cost ~370 KiB each, i.e. 1.3 GiB for an hour at `--statsinterval 1s`.
 //! - Write errors on stdout/stderr are ignored: a closed pipe must not stop a load run.
 
+pub mod ais;
 pub mod fmt;
 mod live;
+pub mod statsd;
 mod summary;
 pub mod tls;
 
