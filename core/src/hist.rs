@@ -45,6 +45,33 @@ impl LatencySummary {
     }
 }
 
+/// The phases of one traced operation (`--trace-http`), in the order they happen: `connect`
+/// (opening the connections the operation needed, TLS handshakes included), `redirect` (the
+/// AIS proxy hop: the request to the proxy until its redirect answer), `first_byte` (the
+/// request's send on the final host until the first response byte) and `body` (the first
+/// response byte until the last). The keys of `ops.<op>.phases` in the result file.
+pub const PHASE_NAMES: [&str; 4] = ["connect", "redirect", "first_byte", "body"];
+
+/// The phases' names in human text (the summary's `phases` line), in [`PHASE_NAMES`] order.
+pub const PHASE_LABELS: [&str; 4] = ["connect", "redirect", "first byte", "body"];
+
+/// The summary's `phases` line of one operation class (the run's summary and `merge`'s
+/// `summary.txt` print the same line): for each phase in [`PHASE_NAMES`] order its count, and
+/// its p50 and p99 when it has any, `latency` formatting the microseconds:
+/// `     phases  connect 4 p50 120µs p99 310µs  redirect 0  first byte 980 p50 ...`.
+/// `phases[k]` is `(count, p50, p99)` of phase `k`.
+pub fn phases_line(phases: &[(u64, u64, u64); 4], latency: impl Fn(u64) -> String) -> String {
+    let mut line = String::from("     phases");
+    for (label, &(count, p50, p99)) in PHASE_LABELS.iter().zip(phases) {
+        line.push_str(&format!("  {label} {count}"));
+        if count > 0 {
+            line.push_str(&format!(" p50 {} p99 {}", latency(p50), latency(p99)));
+        }
+    }
+    line.push('\n');
+    line
+}
+
 /// A new, empty latency histogram with the engine-wide bounds.
 pub fn new_histogram() -> Histogram<u64> {
     match Histogram::new_with_bounds(LATENCY_MIN_US, LATENCY_MAX_US, LATENCY_SIGFIG) {
@@ -75,5 +102,18 @@ mod tests {
         assert_eq!(h.low(), LATENCY_MIN_US);
         assert!(h.high() >= LATENCY_MAX_US);
         assert_eq!(h.sigfig(), LATENCY_SIGFIG);
+    }
+
+    #[test]
+    fn phases_line_shows_counts_and_percentiles_of_phases_that_happened() {
+        let line = phases_line(
+            &[(4, 120, 310), (0, 0, 0), (980, 1500, 2000), (980, 7, 40)],
+            |us| format!("{us}us"),
+        );
+        assert_eq!(
+            line,
+            "     phases  connect 4 p50 120us p99 310us  redirect 0  \
+             first byte 980 p50 1500us p99 2000us  body 980 p50 7us p99 40us\n"
+        );
     }
 }

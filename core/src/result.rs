@@ -177,6 +177,52 @@ pub struct OpSummary {
     pub latency_us: LatencySummary,
     /// HdrHistogram V2+DEFLATE, standard base64; µs, 3 significant digits.
     pub histogram: String,
+    /// Per-phase latency (`--trace-http`); absent when the run was not traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<PhasesRecord>,
+}
+
+/// `ops.<op>.phases`: one latency summary per phase of a traced run (the phases are
+/// [`crate::hist::PHASE_NAMES`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhasesRecord {
+    pub connect: PhaseRecord,
+    pub redirect: PhaseRecord,
+    pub first_byte: PhaseRecord,
+    pub body: PhaseRecord,
+}
+
+impl PhasesRecord {
+    /// The phases in [`crate::hist::PHASE_NAMES`] order.
+    pub fn all(&self) -> [&PhaseRecord; 4] {
+        [&self.connect, &self.redirect, &self.first_byte, &self.body]
+    }
+
+    /// Builds the record from the phases in [`crate::hist::PHASE_NAMES`] order.
+    pub fn from_all([connect, redirect, first_byte, body]: [PhaseRecord; 4]) -> PhasesRecord {
+        PhasesRecord {
+            connect,
+            redirect,
+            first_byte,
+            body,
+        }
+    }
+
+    /// `(count, p50, p99)` of each phase, for [`crate::hist::phases_line`].
+    pub fn line_figures(&self) -> [(u64, u64, u64); 4] {
+        self.all().map(|p| (p.count, p.latency.p50, p.latency.p99))
+    }
+}
+
+/// One phase of one operation class: how many operations passed through it, the same latency
+/// figures as `latency_us` (µs; zeros when `count` is 0) and its histogram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseRecord {
+    pub count: u64,
+    #[serde(flatten)]
+    pub latency: LatencySummary,
+    /// HdrHistogram V2+DEFLATE, standard base64; µs, 3 significant digits.
+    pub histogram: String,
 }
 
 /// One `--statsinterval` window.
@@ -441,6 +487,7 @@ mod tests {
             ops_per_s: 0.0,
             latency_us: LatencySummary::of(h),
             histogram: encode_histogram(h),
+            phases: None,
         };
         let ops = [("get", op(&h)), ("put", op(&new_histogram()))]
             .into_iter()
@@ -495,6 +542,38 @@ mod tests {
         let iv = decode_histogram(&back.intervals[0].ops["get"].histogram).unwrap();
         assert_eq!(iv, h);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn phases_are_absent_unless_traced_and_flat_like_latency_when_present() {
+        let mut f = sample();
+        let plain = serde_json::to_value(&f).unwrap();
+        assert!(plain["ops"]["get"].get("phases").is_none(), "{plain}");
+        let mut h = new_histogram();
+        h.record(250).unwrap();
+        let one = PhaseRecord {
+            count: 1,
+            latency: LatencySummary::of(&h),
+            histogram: encode_histogram(&h),
+        };
+        let none = PhaseRecord {
+            count: 0,
+            latency: LatencySummary::default(),
+            histogram: encode_histogram(&new_histogram()),
+        };
+        let rec = PhasesRecord::from_all([one.clone(), none, one.clone(), one]);
+        f.ops.get_mut("get").unwrap().phases = Some(rec.clone());
+        let v = serde_json::to_value(&f).unwrap();
+        let fb = &v["ops"]["get"]["phases"]["first_byte"];
+        assert_eq!(fb["count"], 1);
+        assert_eq!(fb["p50"], v["ops"]["get"]["phases"]["body"]["p50"]);
+        assert!(fb["p999"].is_u64() && fb["histogram"].is_string(), "{fb}");
+        assert_eq!(v["ops"]["get"]["phases"]["redirect"]["count"], 0);
+        let back: ResultFile = serde_json::from_value(v).unwrap();
+        assert_eq!(back.ops["get"].phases.as_ref(), Some(&rec));
+        assert_eq!(rec.line_figures()[1], (0, 0, 0));
+        let old: ResultFile = serde_json::from_value(plain).unwrap();
+        assert!(old.ops["get"].phases.is_none());
     }
 
     #[test]

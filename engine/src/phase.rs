@@ -121,6 +121,7 @@ impl ListStats {
             ops_per_s: per_s(self.count),
             latency_us: latency,
             histogram: encode_histogram(&self.hist),
+            phases: None,
         }
     }
 }

@@ -49,6 +49,7 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
                 ops_per_s: per_s(s.count),
                 latency_us: s.latency(),
                 histogram: encode_histogram(s.histogram()),
+                phases: s.phases().map(|p| p.record()),
             };
             (op.as_str().to_string(), summary)
         })

@@ -16,6 +16,10 @@
 //! - Merging adds counters and histograms; percentiles are never averaged.
 //! - `count == histogram().len()` for every `OpStats` built through this API.
 
+mod phases;
+
+pub use phases::{OpPhases, PhaseFigures, PhaseKind, PhaseMarks, PhaseTimes, PHASES};
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -182,6 +186,8 @@ pub struct OpStats {
     http: [u64; HTTP_SLOTS],
     http_other: u64,
     hist: Histogram<u64>,
+    /// Per-phase histograms of a traced run (`phases.rs`); `None` when not traced.
+    phases: Option<Box<OpPhases>>,
 }
 
 impl Default for OpStats {
@@ -204,6 +210,7 @@ impl OpStats {
             http: [0; HTTP_SLOTS],
             http_other: 0,
             hist: new_histogram(),
+            phases: None,
         }
     }
 
@@ -278,6 +285,7 @@ impl OpStats {
         }
         self.http_other += other.http_other;
         add_histogram(&mut self.hist, &other.hist);
+        self.add_phases(other);
     }
 
     /// Non-zero error counters by name (`"timeout"`, `"http-503"`, ...).
@@ -347,6 +355,9 @@ impl OpStats {
         self.http = [0; HTTP_SLOTS];
         self.http_other = 0;
         self.hist.reset();
+        if let Some(p) = self.phases.as_deref_mut() {
+            p.reset();
+        }
     }
 }
 
@@ -443,7 +454,11 @@ impl CoreStats {
     /// Allocates the next tick's histograms (once per tick, off the per-request path).
     pub fn rotate(&mut self, now_unix_ns: u64) -> Snapshot {
         let end = now_unix_ns.max(self.cur.start_unix_ns);
-        let mut done = std::mem::replace(&mut self.cur, Snapshot::new(end));
+        let mut next = Snapshot::new(end);
+        if self.cur.traced() {
+            next.trace_phases();
+        }
+        let mut done = std::mem::replace(&mut self.cur, next);
         done.end_unix_ns = end;
         done
     }
