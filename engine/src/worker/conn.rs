@@ -11,7 +11,7 @@ use socket2::{Domain, Protocol as SockProto, SockAddr, Socket, Type};
 
 use crate::http::exchange::VERIFY_RECV_BUF;
 use crate::http::Exchange;
-use crate::stats::Op;
+use crate::stats::{Op, PhaseMarks};
 use crate::tls::Session;
 use crate::verify::BodyCheck;
 
@@ -57,6 +57,8 @@ pub struct Conn {
     pub content_start: u64,
     /// Verification state of a `--verifyhash` GET.
     pub check: BodyCheck,
+    /// The phase boundaries the current operation crossed (a `--trace-http` run only).
+    pub marks: PhaseMarks,
     /// The TLS session of the socket, when its host is https (boxed: it moves with the socket
     /// through the keep-alive pool, and its buffers stay put while the kernel uses them).
     pub tls: Option<Box<Session>>,
@@ -95,6 +97,7 @@ impl Conn {
             host: 0,
             content_start: 0,
             check: BodyCheck::new(etag_is_md5),
+            marks: PhaseMarks::default(),
             tls: None,
             iov: [libc::iovec {
                 iov_base: std::ptr::null_mut(),

@@ -24,7 +24,11 @@ impl Worker {
         if !keep {
             c.close();
         }
+        let trace = self.shared.workload.trace_http;
         if (300..400).contains(&status) && !c.exch.location().is_empty() {
+            if trace {
+                c.marks.redirected(c.started, now);
+            }
             return self.redirect(i);
         }
         let lat = now.duration_since(c.started).as_micros() as u64;
@@ -49,6 +53,9 @@ impl Worker {
                     Op::Put => c.exch.body_progress().1,
                 };
                 self.stats.record_ok(op, bytes, lat);
+                if trace {
+                    self.stats.record_phases(op, &c.marks.times(c.started, now));
+                }
                 let sh = &self.shared;
                 if op == Op::Put && keeps_put_names(sh.workload.pctput, sh.selector.is_some()) {
                     self.own_puts.push(c.put_cnt);

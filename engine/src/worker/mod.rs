@@ -129,6 +129,10 @@ impl Worker {
             .as_ref()
             .filter(|e| e.tls)
             .map(|_| hosts::endpoint_name(header, &shared.addr));
+        let mut stats = CoreStats::new(shared.start_unix_ns);
+        if w.trace_http {
+            stats.trace_phases();
+        }
         Worker {
             hosts: Hosts::new(shared.addr.clone(), header, tls),
             host0: req.host0.clone(),
@@ -136,7 +140,7 @@ impl Worker {
             core,
             namer: Namer::new(w),
             rng: FastRng::new(seed ^ 0xC0DE ^ ((core as u64) << 32)),
-            stats: CoreStats::new(shared.start_unix_ns),
+            stats,
             ticks,
             name: Vec::with_capacity(256),
             ident: Vec::with_capacity(256),
@@ -259,6 +263,9 @@ impl Worker {
                 self.shared.connected.store(true, Ordering::Relaxed);
                 c.phase = Phase::Exchanging;
                 c.started = Instant::now();
+                if self.shared.workload.trace_http {
+                    c.marks.connected(c.started);
+                }
                 Step::Send
             }
             Phase::Exchanging if c.tls.is_some() => self.tls_complete(i, res),
@@ -281,6 +288,9 @@ impl Worker {
                     Need::Discard(_) => c.exch.on_discarded(n),
                     Need::Done => Ok(()),
                 };
+                if self.shared.workload.trace_http {
+                    c.marks.response(c.exch.response_started());
+                }
                 match r {
                     Err(Failure::Closed) if c.reuse > 0 && !c.retried => self.retry_fresh(i),
                     Err(f) => self.fail(i, failure_kind(f)),
@@ -414,6 +424,9 @@ impl Worker {
         c.op = if put { Op::Put } else { Op::Get };
         c.retried = false;
         c.redirects = 0;
+        if w.trace_http {
+            c.marks.begin_op();
+        }
         let range = (!put && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
         switch_host(&mut self.conns[i], &mut self.hosts, 0);
         let c = &mut self.conns[i];
@@ -448,7 +461,8 @@ impl Worker {
 
     /// Starts the prepared exchange of connection `i`, connecting first if needed.
     fn launch(&mut self, i: usize) -> Step {
-        let timeout = self.shared.workload.timeout;
+        let w = &self.shared.workload;
+        let (timeout, trace) = (w.timeout, w.trace_http);
         let c = &mut self.conns[i];
         let now = Instant::now();
         c.deadline = timeout.map(|t| now + t);
@@ -458,6 +472,9 @@ impl Worker {
                 return self.connect_failed(i, connect_kind(e.raw_os_error().unwrap_or(0)));
             }
             c.phase = Phase::Connecting;
+            if trace {
+                c.marks.connect_from(now);
+            }
             return Step::Connect;
         }
         c.phase = Phase::Exchanging;

@@ -17,7 +17,7 @@ use super::{
 use crate::driver::script::{recv, Answer, Script};
 use crate::names::NameList;
 use crate::selector::GetSelector;
-use crate::stats::{ErrorKind, Op, OpStats, Snapshot};
+use crate::stats::{ErrorKind, Op, OpStats, PhaseKind, Snapshot, PHASES};
 use crate::workload::{Endpoint, Workload};
 use ringload_core::content;
 
@@ -533,4 +533,84 @@ fn a_verified_get_counts_its_object_as_a_success_and_a_changed_byte_as_an_error(
     let get = r.totals(Op::Get);
     assert_counts(&get, 0, 0, 1);
     assert_eq!(get.errors_of(ErrorKind::Verify), 1);
+}
+
+/// `workload(pctput)` with `--trace-http`.
+fn traced(pctput: u32) -> Workload {
+    Workload {
+        trace_http: true,
+        ..workload(pctput)
+    }
+}
+
+/// Per phase (`PHASES` order) how many operations passed through it.
+fn phase_counts(s: &OpStats) -> [u64; 4] {
+    let p = s.phases().expect("a traced run records phases");
+    PHASES.map(|k| p.get(k).count())
+}
+
+#[test]
+fn a_traced_keep_alive_get_splits_its_latency_into_first_byte_and_body() {
+    let mut r = run(traced(0));
+    r.connect();
+    assert_eq!(r.answer(Answer::SentAll), Step::Recv);
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123";
+    assert_eq!(r.answer(recv(head)), Step::Discard(6));
+    std::thread::sleep(Duration::from_millis(3));
+    assert_eq!(r.answer(Answer::Discarded(6)), Step::Send);
+    let get = r.totals(Op::Get);
+    assert_eq!(phase_counts(&get), [1, 0, 1, 1]);
+    let p = get.phases().unwrap();
+    let (fb, body) = (
+        p.get(PhaseKind::FirstByte).figures().max_us,
+        p.get(PhaseKind::Body).figures().max_us,
+    );
+    let latency = get.latency().max;
+    assert!(
+        fb + body <= latency + 1 && latency <= fb + body + 1,
+        "first byte {fb} + body {body} != latency {latency}"
+    );
+    assert!(body >= 3_000, "the body took the 3 ms between its bytes: {body}");
+    // The second GET reuses the socket: no connect, one more first byte and body.
+    assert_eq!(r.answer(Answer::SentAll), Step::Recv);
+    assert_eq!(r.answer(recv(OK_EMPTY)), Step::Send);
+    assert_eq!(phase_counts(&r.totals(Op::Get)), [1, 0, 2, 2]);
+}
+
+#[test]
+fn a_traced_redirect_to_another_host_counts_one_redirect_and_one_connect_per_operation() {
+    let mut r = run(traced(0));
+    r.connect();
+    r.answer(Answer::SentAll);
+    std::thread::sleep(Duration::from_millis(2));
+    let moved = b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:2/t/obj\r\n\
+                  Content-Length: 0\r\n\r\n";
+    assert_eq!(r.answer(recv(moved)), Step::Connect);
+    r.connect();
+    r.answer(Answer::SentAll);
+    assert_eq!(r.answer(recv(OK_EMPTY)), Step::Send);
+    let get = r.totals(Op::Get);
+    // One operation: its two connects are one connect record, its proxy hop one redirect.
+    assert_eq!(phase_counts(&get), [1, 1, 1, 1]);
+    let p = get.phases().unwrap();
+    let hop = p.get(PhaseKind::Redirect).figures().max_us;
+    assert!(hop >= 2_000, "the proxy hop took the 2 ms before its answer: {hop}");
+    // The hop is not part of the final request's first byte.
+    assert!(p.get(PhaseKind::FirstByte).figures().max_us < hop, "{p:?}");
+}
+
+#[test]
+fn an_untraced_run_records_no_phases_and_errors_record_none() {
+    let mut r = run(workload(0));
+    r.connect();
+    r.answer(Answer::SentAll);
+    r.answer(recv(OK_EMPTY));
+    assert!(r.totals(Op::Get).phases().is_none());
+    let mut r = run(traced(0));
+    r.connect();
+    r.answer(Answer::SentAll);
+    r.answer(recv(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"));
+    let get = r.totals(Op::Get);
+    assert_counts(&get, 0, 0, 1);
+    assert_eq!(phase_counts(&get), [0; 4]);
 }
