@@ -1,5 +1,6 @@
 //! The final summary printed on stdout when a run ends: per operation the count, bytes,
-//! throughput, latency percentiles and errors by kind, over the whole measured phase; then,
+//! throughput, latency percentiles, the per-phase latency of a traced run (`--trace-http`:
+//! each phase's count, p50 and p99) and errors by kind, over the whole measured phase; then,
 //! for a run over TLS, the `tls:` line and the first TLS failure, when there was one.
 //!
 //! Owns only the text; the totals it reads are the reporter's exact sums of every tick.
@@ -8,6 +9,7 @@ use std::io::Write;
 
 use super::fmt::{go_duration_cut, iec, latency_us, thousands};
 use super::Reporter;
+use ringload_core::hist::phases_line;
 use crate::stats::OPS;
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -54,6 +56,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
                     latency_us(l.p999 as f64),
                     latency_us(l.max as f64),
                 );
+                if let Some(p) = s.phases() {
+                    text += &phases_line(&p.line_figures(), |us| latency_us(us as f64));
+                }
             }
             let kinds: Vec<String> = s
                 .errors_by_kind()

@@ -351,3 +351,36 @@ fn wind_down_row_carries_its_own_end_and_an_honest_rate() {
         )
     );
 }
+
+#[test]
+fn a_traced_run_prints_one_phases_line_per_op_under_its_latency() {
+    use crate::stats::{CoreStats, PhaseTimes};
+    let (mut r, out, _) = reporter(cfg(1, 1, false));
+    let mut core = CoreStats::new(T0);
+    core.trace_phases();
+    for i in 0..4u64 {
+        core.record_ok(Op::Get, 1 << 20, 1_500);
+        let p = PhaseTimes {
+            connect: (i == 0).then_some(120),
+            redirect: None,
+            first_byte: 1_200,
+            body: 300,
+        };
+        core.record_phases(Op::Get, &p);
+    }
+    r.add_tick(0, core.rotate(T0 + S));
+    r.finish(T0 + S);
+    let text = out.text();
+    assert!(
+        text.contains(
+            "     latency min 1.5ms  mean 1.5ms  p50 1.5ms  p90 1.5ms  p99 1.5ms  p99.9 1.5ms  \
+             max 1.5ms\n     phases  connect 1 p50 120µs p99 120µs  redirect 0  \
+             first byte 4 p50 1.2ms p99 1.2ms  body 4 p50 300µs p99 300µs\n     errors 0\n"
+        ),
+        "{text}"
+    );
+    let (mut r, out, _) = reporter(cfg(1, 1, false));
+    r.add_tick(0, tick(1, 2, 100));
+    r.finish(T0 + S);
+    assert!(!out.text().contains("phases"), "{}", out.text());
+}
