@@ -134,6 +134,7 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
                 ops_per_s: sums[op].0 as f64 / secs,
                 latency_us: LatencySummary::of(&hists[op]),
                 histogram: encode_histogram(&hists[op]),
+                phases: None,
             };
             (name.to_string(), s)
         })

@@ -65,6 +65,7 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
             ops_per_s: count as f64 / secs,
             latency_us: latency,
             histogram: encode_histogram(&total),
+            phases: None,
         },
     );
     ops.insert(
@@ -78,6 +79,7 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
             ops_per_s: 0.0,
             latency_us: LatencySummary::default(),
             histogram: encode_histogram(&new_histogram()),
+            phases: None,
         },
     );
     ResultFile {

@@ -25,6 +25,7 @@ pub mod head;
 pub mod hist;
 mod mapped;
 pub mod model;
+pub mod phases;
 pub mod plan;
 pub mod rank;
 mod scan;
@@ -173,12 +174,14 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
         point_cap,
     };
     let mut reader = Reader::default();
+    let mut phase_totals = phases::PhaseTotals::default();
     let mut ranks: Vec<RankResult> = Vec::with_capacity(plan.heads.len());
     let mut skipped = Vec::new();
     let mut warnings: Vec<String> = plan.problems.iter().map(|p| p.to_string()).collect();
     for h in &plan.heads {
         match reader.read(h, &mut sinks) {
-            Ok(r) => {
+            Ok(mut r) => {
+                phase_totals.add(r.rank, std::mem::take(&mut r.phases));
                 for note in &r.notes {
                     warnings.push(format!("rank {} ({}): {note}", h.rank, h.name));
                 }
@@ -250,6 +253,7 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
                 .into(),
         );
     }
+    warnings.extend(phase_totals.note());
     let stragglers = summary::outliers(&ranks, &mut warnings);
     let widen = ranks.iter().map(|r| r.widen).max().unwrap_or(1);
     let secs = end.saturating_sub(start) as f64 / 1e9;
@@ -277,7 +281,8 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
             .iter()
             .enumerate()
             .map(|(op, name)| {
-                let t = summary::op_totals(&ranks, op, &totals[op], secs);
+                let mut t = summary::op_totals(&ranks, op, &totals[op], secs);
+                t.phases = phase_totals.record(op);
                 (name.to_string(), t)
             })
             .collect(),

@@ -159,6 +159,7 @@ pub fn op_totals(ranks: &[RankResult], op: usize, hist: &Histogram<u64>, secs: f
         ops_per_s: 0.0,
         latency_us: LatencySummary::default(),
         histogram: encode_histogram(hist),
+        phases: None,
     };
     let (mut min, mut max, mut weighted) = (u64::MAX, 0u64, 0.0f64);
     for r in ranks {

@@ -2,13 +2,15 @@
 //!
 //! Layout: a `PARTIAL MERGE` line first when ranks are missing or failed; the run line; one
 //! row per operation class that did something (count, bytes, GiB/s over the whole run and the steady window,
-//! ops/s, latency min/p50/p90/p99/p99.9/max, errors) and its errors by kind; then one row
+//! ops/s, latency min/p50/p90/p99/p99.9/max, errors) and its errors by kind, under it the
+//! phases line of a traced run (the run summary's line: each phase's count, p50, p99); then one row
 //! per rank; then stragglers and warnings. Every number is taken from the [`Summary`], so the
 //! text never disagrees with `summary.json`.
 
 use std::fmt::Write as _;
 
 use super::error::ranges;
+use ringload_core::hist::phases_line;
 use super::summary::{Summary, GIB};
 
 /// `1,234,567`.
@@ -142,6 +144,9 @@ pub fn render(s: &Summary) -> String {
             latency(l.max),
             errors(o.errors, &o.errors_by_kind)
         );
+        if let Some(p) = &o.phases {
+            t.push_str(&phases_line(&p.line_figures(), latency));
+        }
     }
     if let Some(x) = &s.tls {
         let session = match (&x.version, &x.cipher) {

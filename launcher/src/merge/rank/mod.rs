@@ -18,13 +18,14 @@ use hdrhistogram::Histogram;
 use serde::Deserialize;
 
 use ringload_core::hist::LatencySummary;
-use ringload_core::result::TlsRecord;
+use ringload_core::result::{PhasesRecord, TlsRecord};
 
 use super::accum::Dense;
 use super::decode::HistDecoder;
 use super::fold::{Batch, Staged};
 use super::head::Head;
 use super::mapped;
+use super::phases::{self, RankPhases};
 use super::model::RankSeries;
 use super::scan;
 use super::timeline::Timeline;
@@ -72,6 +73,9 @@ struct RawOp<'a> {
     /// Raw bytes, not `str`: base64 rejects non-ASCII, so a UTF-8 check would be wasted.
     #[serde(borrow)]
     histogram: Cow<'a, [u8]>,
+    /// A traced run's phases (absent otherwise).
+    #[serde(default)]
+    phases: Option<PhasesRecord>,
 }
 
 #[derive(Deserialize)]
@@ -138,6 +142,9 @@ pub struct RankResult {
     /// The rank's `tls` key, for a run over https.
     pub tls: Option<TlsRecord>,
     pub ops: [RankOp; 2],
+    /// The rank's phases (a traced run), decoded; the merge takes them out once the file is
+    /// accepted ([`phases::PhaseTotals::add`]).
+    pub phases: RankPhases,
     /// The rank's series per operation class (downsampled to the point cap).
     pub series: [RankSeries; 2],
     /// How many resolutions one of this rank's intervals spans (≥ 1).
@@ -308,6 +315,9 @@ impl Reader {
                 "ops.{name}: histogram holds {total} operations, count says {}",
                 o.count
             ));
+        }
+        if let Some(p) = &o.phases {
+            r.phases[op] = Some(phases::decode(op, p)?);
         }
         let ro = &mut r.ops[op];
         (ro.count, ro.bytes, ro.errors, ro.latency) = (o.count, o.bytes, o.errors, o.latency_us);

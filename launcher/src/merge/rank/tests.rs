@@ -39,6 +39,7 @@ fn file() -> ResultFile {
         ops_per_s: 0.0,
         latency_us: LatencySummary::of(h),
         histogram: encode_histogram(h),
+        phases: None,
     };
     ResultFile {
         schema: SCHEMA.into(),

@@ -1,0 +1,226 @@
+//! The merge of the ranks' per-phase latency (`ops.<op>.phases`, written by a `--trace-http`
+//! run): each phase's histograms are added exactly, its count summed, min and max taken over
+//! the ranks and its mean weighted by count, the same rules as `latency_us` ([`summary`]).
+//!
+//! A rank without phases (not traced, or written before the key existed) merged with ranks
+//! that have them: the merged phases are those of the traced ranks, and a warning names the
+//! ranks left out, so the phases' counts are never read as the whole run's.
+//!
+//! Phase histograms are few (four per class and rank), so they are decoded with the
+//! `hdrhistogram` crate into a rank's [`RankPhases`] while its file is read (a corrupt one
+//! rejects the file, like any histogram), and added into [`PhaseTotals`] once the file is
+//! accepted; nothing of them stays behind per rank.
+//!
+//! [`summary`]: super::summary
+
+use hdrhistogram::Histogram;
+
+use ringload_core::hist::{add_histogram, new_histogram, LatencySummary, PHASE_NAMES};
+use ringload_core::result::{decode_histogram, encode_histogram, PhaseRecord, PhasesRecord};
+
+use super::rank::OP_NAMES;
+use super::error::ranges;
+
+/// One phase of one rank: its figures as the file states them and its decoded histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankPhase {
+    pub count: u64,
+    pub latency: LatencySummary,
+    pub hist: Histogram<u64>,
+}
+
+/// One rank's phases per operation class (`None`: the class has no `phases` key).
+pub type RankPhases = [Option<Box<[RankPhase; 4]>>; 2];
+
+/// Decodes one class's `phases` (`op` names it in errors).
+pub fn decode(op: usize, rec: &PhasesRecord) -> Result<Box<[RankPhase; 4]>, String> {
+    let mut out = Vec::with_capacity(4);
+    for (p, name) in rec.all().into_iter().zip(PHASE_NAMES) {
+        let hist = decode_histogram(&p.histogram)
+            .map_err(|e| format!("ops.{}.phases.{name}.histogram: {e}", OP_NAMES[op]))?;
+        out.push(RankPhase {
+            count: p.count,
+            latency: p.latency,
+            hist,
+        });
+    }
+    out.try_into()
+        .map_err(|_| "a phases record has four phases".to_string())
+}
+
+/// One phase summed over ranks.
+#[derive(Debug)]
+struct Acc {
+    count: u64,
+    min: u64,
+    max: u64,
+    weighted: f64,
+    hist: Histogram<u64>,
+}
+
+impl Acc {
+    fn new() -> Acc {
+        Acc {
+            count: 0,
+            min: u64::MAX,
+            max: 0,
+            weighted: 0.0,
+            hist: new_histogram(),
+        }
+    }
+
+    fn add(&mut self, p: &RankPhase) {
+        self.count += p.count;
+        if p.count > 0 {
+            self.min = self.min.min(p.latency.min);
+            self.max = self.max.max(p.latency.max);
+            self.weighted += p.latency.mean * p.count as f64;
+        }
+        add_histogram(&mut self.hist, &p.hist);
+    }
+
+    fn record(&self) -> PhaseRecord {
+        let mut latency = LatencySummary::default();
+        if self.count > 0 && !self.hist.is_empty() {
+            let (lo, hi) = (self.min, self.max.max(self.min));
+            let q = |x: f64| self.hist.value_at_quantile(x).clamp(lo, hi);
+            latency = LatencySummary {
+                min: lo,
+                mean: self.weighted / self.count as f64,
+                p50: q(0.50),
+                p90: q(0.90),
+                p99: q(0.99),
+                p999: q(0.999),
+                max: hi,
+            };
+        }
+        PhaseRecord {
+            count: self.count,
+            latency,
+            histogram: encode_histogram(&self.hist),
+        }
+    }
+}
+
+/// The cluster's phases: what the traced ranks recorded, and which ranks had none.
+#[derive(Debug, Default)]
+pub struct PhaseTotals {
+    ops: [Option<Box<[Acc; 4]>>; 2],
+    traced: Vec<u32>,
+    untraced: Vec<u32>,
+}
+
+impl PhaseTotals {
+    /// Adds rank `rank`'s phases (taken out of its result; folded in rank order).
+    pub fn add(&mut self, rank: u32, phases: RankPhases) {
+        if phases.iter().all(Option::is_none) {
+            self.untraced.push(rank);
+            return;
+        }
+        self.traced.push(rank);
+        for (acc, p) in self.ops.iter_mut().zip(phases) {
+            if let Some(p) = p {
+                let acc = acc.get_or_insert_with(|| {
+                    Box::new([Acc::new(), Acc::new(), Acc::new(), Acc::new()])
+                });
+                for (a, one) in acc.iter_mut().zip(p.iter()) {
+                    a.add(one);
+                }
+            }
+        }
+    }
+
+    /// The merged `ops.<op>.phases` of class `op` (`None` when no rank traced it).
+    pub fn record(&self, op: usize) -> Option<PhasesRecord> {
+        let acc = self.ops[op].as_deref()?;
+        Some(PhasesRecord::from_all([
+            acc[0].record(),
+            acc[1].record(),
+            acc[2].record(),
+            acc[3].record(),
+        ]))
+    }
+
+    /// The warning when some ranks were traced and others not.
+    pub fn note(&self) -> Option<String> {
+        if self.traced.is_empty() || self.untraced.is_empty() {
+            return None;
+        }
+        let noun = |v: &[u32]| if v.len() == 1 { "rank" } else { "ranks" };
+        Some(format!(
+            "phases (--trace-http) come from {} {} only; {} {} recorded none",
+            noun(&self.traced),
+            ranges(&self.traced),
+            noun(&self.untraced),
+            ranges(&self.untraced)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phase(values: &[u64]) -> RankPhase {
+        let mut hist = new_histogram();
+        values.iter().for_each(|&v| hist.record(v).unwrap());
+        let mut latency = LatencySummary::of(&hist);
+        if !values.is_empty() {
+            latency.mean = values.iter().sum::<u64>() as f64 / values.len() as f64;
+        }
+        RankPhase {
+            count: values.len() as u64,
+            latency,
+            hist,
+        }
+    }
+
+    fn rank(fb: &[u64]) -> RankPhases {
+        [
+            Some(Box::new([phase(&[50]), phase(&[]), phase(fb), phase(&[3, 4])])),
+            None,
+        ]
+    }
+
+    #[test]
+    fn phases_add_exactly_and_name_the_untraced_ranks() {
+        let mut t = PhaseTotals::default();
+        t.add(0, rank(&[100, 200, 300]));
+        t.add(1, [None, None]);
+        t.add(2, rank(&[1_000]));
+        let get = t.record(0).unwrap();
+        assert!(t.record(1).is_none(), "no rank traced PUTs");
+        assert_eq!(get.connect.count, 2);
+        assert_eq!(get.redirect.count, 0);
+        assert_eq!(get.redirect.latency, LatencySummary::default());
+        let fb = &get.first_byte;
+        assert_eq!(fb.count, 4);
+        assert_eq!((fb.latency.min, fb.latency.max), (100, 1_000));
+        assert!((fb.latency.mean - 400.0).abs() < 1e-9, "{fb:?}");
+        assert_eq!(decode_histogram(&fb.histogram).unwrap().len(), 4);
+        assert_eq!(get.body.count, 4);
+        assert_eq!(
+            t.note().unwrap(),
+            "phases (--trace-http) come from ranks 0, 2 only; rank 1 recorded none"
+        );
+        let mut all = PhaseTotals::default();
+        all.add(0, rank(&[1]));
+        assert!(all.note().is_none());
+    }
+
+    #[test]
+    fn a_corrupt_phase_histogram_is_named() {
+        let mut h = new_histogram();
+        h.record(5).unwrap();
+        let good = PhaseRecord {
+            count: 1,
+            latency: LatencySummary::of(&h),
+            histogram: encode_histogram(&h),
+        };
+        let mut bad = good.clone();
+        bad.histogram = "not base64!".into();
+        let rec = PhasesRecord::from_all([good.clone(), good.clone(), bad, good]);
+        let e = decode(1, &rec).unwrap_err();
+        assert!(e.starts_with("ops.put.phases.first_byte.histogram: "), "{e}");
+    }
+}
