@@ -21,6 +21,7 @@ mod faults;
 mod merge;
 mod mpi;
 mod nginx;
+mod phases;
 mod render;
 mod render_errors;
 mod render_hostile;
