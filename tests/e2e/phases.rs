@@ -32,7 +32,12 @@ fn latency(v: &serde_json::Value, op: &str, key: &str) -> u64 {
 /// first byte's median at most the latency's, and each phase's histogram holding its count.
 fn check_phases(v: &serde_json::Value, op: &str) {
     let count = common::op(v, op, "count");
-    assert_eq!(phase(v, op, "first_byte", "count"), count, "{op}: {}", v["ops"]);
+    assert_eq!(
+        phase(v, op, "first_byte", "count"),
+        count,
+        "{op}: {}",
+        v["ops"]
+    );
     assert_eq!(phase(v, op, "body", "count"), count, "{op}");
     if count > 0 {
         assert!(
@@ -155,8 +160,8 @@ impl Serve {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("serve printed {line:?}: {e}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("serve printed {line:?}: {e}"));
         let url = v["url"].as_str().unwrap().to_string();
         Serve { child, url }
     }
@@ -188,7 +193,9 @@ fn resets_make_the_connect_count_grow_with_the_operations() {
         .run();
     run.check(run.code() <= 1, "the run completes");
     let v = result(&res);
-    let resets = v["ops"]["get"]["errors_by_kind"]["reset"].as_u64().unwrap_or(0);
+    let resets = v["ops"]["get"]["errors_by_kind"]["reset"]
+        .as_u64()
+        .unwrap_or(0);
     run.check(resets > 20, &format!("resets were injected: {resets}"));
     let connects = phase(&v, "get", "connect", "count") + phase(&v, "put", "connect", "count");
     // Every reset closes its connection: the next operation on it opens a new one.

@@ -9,8 +9,8 @@ use std::io::Write;
 
 use super::fmt::{go_duration_cut, iec, latency_us, thousands};
 use super::Reporter;
-use ringload_core::hist::phases_line;
 use crate::stats::OPS;
+use ringload_core::hist::phases_line;
 
 impl<W: Write, S: Write> Reporter<W, S> {
     pub(super) fn print_summary(&mut self, end: u64) {

@@ -389,7 +389,10 @@ mod tests {
         assert_eq!(t.redirect, None);
         let latency = us(t0, end);
         assert!(t.first_byte + t.body <= latency && latency <= t.first_byte + t.body + 1);
-        assert!(t.first_byte >= us(t0, before) && t.first_byte <= us(t0, after), "{t:?}");
+        assert!(
+            t.first_byte >= us(t0, before) && t.first_byte <= us(t0, after),
+            "{t:?}"
+        );
         assert!(t.body >= 700, "{t:?}");
     }
 
@@ -454,7 +457,10 @@ mod tests {
         assert_eq!(rec.connect.latency.min, 200);
         sum.reset();
         assert_eq!(counts(&sum), [0; 4]);
-        assert_eq!(sum.get(PhaseKind::Connect).figures(), PhaseFigures::default());
+        assert_eq!(
+            sum.get(PhaseKind::Connect).figures(),
+            PhaseFigures::default()
+        );
     }
 
     #[test]

@@ -570,7 +570,10 @@ fn a_traced_keep_alive_get_splits_its_latency_into_first_byte_and_body() {
         fb + body <= latency + 1 && latency <= fb + body + 1,
         "first byte {fb} + body {body} != latency {latency}"
     );
-    assert!(body >= 3_000, "the body took the 3 ms between its bytes: {body}");
+    assert!(
+        body >= 3_000,
+        "the body took the 3 ms between its bytes: {body}"
+    );
     // The second GET reuses the socket: no connect, one more first byte and body.
     assert_eq!(r.answer(Answer::SentAll), Step::Recv);
     assert_eq!(r.answer(recv(OK_EMPTY)), Step::Send);
@@ -594,7 +597,10 @@ fn a_traced_redirect_to_another_host_counts_one_redirect_and_one_connect_per_ope
     assert_eq!(phase_counts(&get), [1, 1, 1, 1]);
     let p = get.phases().unwrap();
     let hop = p.get(PhaseKind::Redirect).figures().max_us;
-    assert!(hop >= 2_000, "the proxy hop took the 2 ms before its answer: {hop}");
+    assert!(
+        hop >= 2_000,
+        "the proxy hop took the 2 ms before its answer: {hop}"
+    );
     // The hop is not part of the final request's first byte.
     assert!(p.get(PhaseKind::FirstByte).figures().max_us < hop, "{p:?}");
 }

@@ -18,8 +18,8 @@ use hdrhistogram::Histogram;
 use ringload_core::hist::{add_histogram, new_histogram, LatencySummary, PHASE_NAMES};
 use ringload_core::result::{decode_histogram, encode_histogram, PhaseRecord, PhasesRecord};
 
-use super::rank::OP_NAMES;
 use super::error::ranges;
+use super::rank::OP_NAMES;
 
 /// One phase of one rank: its figures as the file states them and its decoded histogram.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,7 +177,12 @@ mod tests {
 
     fn rank(fb: &[u64]) -> RankPhases {
         [
-            Some(Box::new([phase(&[50]), phase(&[]), phase(fb), phase(&[3, 4])])),
+            Some(Box::new([
+                phase(&[50]),
+                phase(&[]),
+                phase(fb),
+                phase(&[3, 4]),
+            ])),
             None,
         ]
     }
@@ -221,6 +226,9 @@ mod tests {
         bad.histogram = "not base64!".into();
         let rec = PhasesRecord::from_all([good.clone(), good.clone(), bad, good]);
         let e = decode(1, &rec).unwrap_err();
-        assert!(e.starts_with("ops.put.phases.first_byte.histogram: "), "{e}");
+        assert!(
+            e.starts_with("ops.put.phases.first_byte.histogram: "),
+            "{e}"
+        );
     }
 }

@@ -10,8 +10,8 @@
 use std::fmt::Write as _;
 
 use super::error::ranges;
-use ringload_core::hist::phases_line;
 use super::summary::{Summary, GIB};
+use ringload_core::hist::phases_line;
 
 /// `1,234,567`.
 pub fn thousands(n: u64) -> String {

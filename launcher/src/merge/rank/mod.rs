@@ -25,8 +25,8 @@ use super::decode::HistDecoder;
 use super::fold::{Batch, Staged};
 use super::head::Head;
 use super::mapped;
-use super::phases::{self, RankPhases};
 use super::model::RankSeries;
+use super::phases::{self, RankPhases};
 use super::scan;
 use super::timeline::Timeline;
 
