@@ -1,6 +1,6 @@
 //! End-to-end: per-phase latency (`--trace-http`, `ops.<op>.phases`). Against the built-in
-//! target with keep-alive, connects are counted once per connection opened and first byte and
-//! body once per GET; against the built-in AIS cluster every GET and PUT has its proxy hop as
+//! target with keep-alive, connects are counted once per connection opened (over https with
+//! their handshake) and first byte and body once per GET; against the built-in AIS cluster every GET and PUT has its proxy hop as
 //! one redirect; with resets injected (`ringload serve --fault reset`) the connect count grows
 //! with the operations; an untraced run has no `phases`; and `merge` adds the ranks' phases
 //! exactly, naming a rank that had none.
@@ -97,6 +97,38 @@ fn keep_alive_gets_connect_once_per_connection_and_time_every_get() {
             &format!("the phases line: {line:?}"),
         );
     }
+}
+
+#[test]
+fn an_https_connect_includes_its_handshake_once_per_connection() {
+    let dir = Scratch::new("phases-tls");
+    let res = dir.path().join("r.json");
+    let workers = 3;
+    let run = Run::new()
+        .flag("--tls")
+        .size("4K")
+        .workers(workers)
+        .cores(1)
+        .duration("1s")
+        .flag("--trace-http")
+        .result(&res)
+        .run();
+    run.ok();
+    let v = result(&res);
+    let connects = phase(&v, "get", "connect", "count");
+    run.check(
+        (1..=workers).contains(&connects),
+        &format!("{connects} connects (TCP and handshake) for {workers} connections"),
+    );
+    // A handshake is a round trip and a key exchange: never under 100 µs, even on loopback.
+    run.check(
+        phase(&v, "get", "connect", "min") >= 100,
+        &format!(
+            "the handshake is in the connect: {}",
+            v["ops"]["get"]["phases"]["connect"]
+        ),
+    );
+    check_phases(&v, "get");
 }
 
 #[test]
