@@ -15,6 +15,8 @@
 //!   `bytes` or the histogram (aisloader's accounting).
 //! - Merging adds counters and histograms; percentiles are never averaged.
 //! - `count == histogram().len()` for every `OpStats` built through this API.
+//! - A `--trace-http` run's `OpStats` also carry per-phase histograms (`phases.rs`); an
+//!   untraced run's carry none.
 
 mod phases;
 
