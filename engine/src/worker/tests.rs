@@ -538,7 +538,7 @@ fn a_verified_get_counts_its_object_as_a_success_and_a_changed_byte_as_an_error(
 #[test]
 fn each_tick_carries_the_requests_in_flight_per_op() {
     let mut r = run(workload(100));
-    let mut pending = |r: &mut Run| {
+    let pending = |r: &mut Run| {
         r.s.worker.flush();
         r.ticks.try_recv().unwrap().1.pending
     };
