@@ -504,4 +504,38 @@ mod tests {
         let fix = unreachable_fix(&std::io::Error::from_raw_os_error(libc::ECONNREFUSED));
         assert!(fix.starts_with("Is the server running"), "{fix}");
     }
+
+    #[test]
+    fn a_stats_output_that_cannot_be_created_fails_before_the_load() {
+        // Something listens, so the pre-flight check passes and the file is what fails.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let w = Workload {
+            endpoint: Some(crate::workload::Endpoint::parse(&url).unwrap()),
+            pctput: 100,
+            ..Workload::default()
+        };
+        let o = RunOptions {
+            aisloader: Some(crate::report::ais::AisOutput {
+                stats_output: Some("/proc/version/stats.json".into()),
+                ..Default::default()
+            }),
+            ..opts()
+        };
+        let err = run(&w, NameList::new(), &o).err().unwrap();
+        assert!(matches!(err, RunError::StatsOutput { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot create the statistics output file /proc/version/stats.json: "),
+            "{text}"
+        );
+        // Only the pre-flight check connected: no core started.
+        l.set_nonblocking(true).unwrap();
+        assert!(l.accept().is_ok(), "the pre-flight connection");
+        assert_eq!(
+            l.accept().map(|_| ()).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock,
+            "no other connection"
+        );
+    }
 }
