@@ -141,7 +141,15 @@ pub fn go_float(v: f64) -> String {
 pub fn rfc3339_local(unix_ns: u64) -> String {
     let secs = unix_ns / 1_000_000_000;
     let (y, mo, d, h, mi, s, off) = match ringload_net::sys::process::local_time(secs) {
-        Some(t) => (t.year, t.month, t.day, t.hour, t.minute, t.second, t.utc_offset),
+        Some(t) => (
+            t.year,
+            t.month,
+            t.day,
+            t.hour,
+            t.minute,
+            t.second,
+            t.utc_offset,
+        ),
         None => {
             let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
             let day = (secs % 86_400) as i32;
@@ -305,7 +313,10 @@ mod tests {
             assert_eq!(t, "2023-11-14T22:13:20.1234Z");
         } else {
             assert!(t.contains(":13:20.1234"), "{t}");
-            assert!(t.ends_with(&format!("{:02}", off.unsigned_abs() / 60 % 60)), "{t}");
+            assert!(
+                t.ends_with(&format!("{:02}", off.unsigned_abs() / 60 % 60)),
+                "{t}"
+            );
         }
         assert!(!rfc3339_local(1_700_000_000_000_000_000).contains('.'));
         assert!(rfc3339_local(1_700_000_000_000_000_001).contains(":20.000000001"));

@@ -304,7 +304,10 @@ mod tests {
         tx.send_reset();
         assert_eq!(tx.errors(), 4);
         let note = tx.take_note().unwrap();
-        assert!(note.starts_with("warning: StatsD: cannot send to 127.0.0.1:9: "), "{note}");
+        assert!(
+            note.starts_with("warning: StatsD: cannot send to 127.0.0.1:9: "),
+            "{note}"
+        );
         assert_eq!(tx.take_note(), None, "noted once");
         tx.send_reset();
         assert_eq!(tx.errors(), 8);

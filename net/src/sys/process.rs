@@ -166,7 +166,10 @@ mod tests {
         assert_eq!((t.hour, t.minute, t.second), (h, m, s));
         // 2023-11-14T22:13:20Z, shifted by the zone's offset.
         let local = 1_700_000_000 + t.utc_offset;
-        assert_eq!(i64::from(t.hour * 3600 + t.minute * 60 + t.second), local % 86_400);
+        assert_eq!(
+            i64::from(t.hour * 3600 + t.minute * 60 + t.second),
+            local % 86_400
+        );
         assert_eq!(t.year, 2023);
         assert_eq!(t.month, 11);
         assert!((13..=15).contains(&t.day), "{t:?}");

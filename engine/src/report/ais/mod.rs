@@ -174,7 +174,15 @@ pub(super) fn interval_text(
         } else {
             format!("{} ({})", thousands(s.errors), thousands(t.errors))
         };
-        out += &row(&time, op.label(), &count, &size, &latency_cell(s), &tp, &errs);
+        out += &row(
+            &time,
+            op.label(),
+            &count,
+            &size,
+            &latency_cell(s),
+            &tp,
+            &errs,
+        );
     }
     out
 }

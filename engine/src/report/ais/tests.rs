@@ -106,7 +106,11 @@ fn table(periodic: bool) -> AisOutput {
 
 #[test]
 fn the_table_is_aisloaders_byte_for_byte() {
-    let (t1, t2, end) = (local_hms(T0 + S), local_hms(T0 + 2 * S), local_hms(T0 + 5 * S / 2));
+    let (t1, t2, end) = (
+        local_hms(T0 + S),
+        local_hms(T0 + 2 * S),
+        local_hms(T0 + 5 * S / 2),
+    );
     let mut want = format!("\n{HEADER}");
     want += &row([
         &t1,
@@ -193,8 +197,15 @@ fn the_json_stream_is_aisloaders_array() {
     };
     let text = stream(o, None);
     assert!(text.starts_with("[\n{\n  \"get\": {\n"), "{text}");
-    assert!(text.ends_with(&format!("\n{}\n]\n", final_object())), "{text}");
-    assert_eq!(text.matches("\n},").count(), 2, "two interval objects: {text}");
+    assert!(
+        text.ends_with(&format!("\n{}\n]\n", final_object())),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("\n},").count(),
+        2,
+        "two interval objects: {text}"
+    );
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let all = v.as_array().unwrap();
     assert_eq!(all.len(), 3);
@@ -207,7 +218,13 @@ fn the_json_stream_is_aisloaders_array() {
             for f in ["start_time", "count", "bytes", "throughput"] {
                 assert!(s[f].is_string(), "{key}.{f} is a string: {s:?}");
             }
-            for f in ["errors", "latency", "duration", "min_latency", "max_latency"] {
+            for f in [
+                "errors",
+                "latency",
+                "duration",
+                "min_latency",
+                "max_latency",
+            ] {
                 assert!(s[f].is_u64(), "{key}.{f} is a number: {s:?}");
             }
         }
