@@ -110,6 +110,9 @@ pub fn local_time(unix_secs: u64) -> Option<LocalTime> {
     // SAFETY: `t` and `tm` are live locals borrowed for the call; localtime_r is the
     // thread-safe variant: it reads `t` and writes only into `tm` (no shared static buffer).
     let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    // `c_long` is 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
+    let utc_offset = i64::from(tm.tm_gmtoff);
     ok.then_some(LocalTime {
         year: tm.tm_year.saturating_add(1900),
         month: tm.tm_mon + 1,
@@ -117,7 +120,7 @@ pub fn local_time(unix_secs: u64) -> Option<LocalTime> {
         hour: tm.tm_hour,
         minute: tm.tm_min,
         second: tm.tm_sec,
-        utc_offset: i64::from(tm.tm_gmtoff),
+        utc_offset,
     })
 }
 
