@@ -312,7 +312,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             p.count += s.count;
             p.bytes = p.bytes.wrapping_add(s.bytes);
             p.errors += s.errors;
-            if s.count > 0 || s.errors > 0 {
+            if (s.count > 0 || s.errors > 0) && self.ais.is_none() {
                 rows.push(self.row(op, s, start, end));
             }
         }
