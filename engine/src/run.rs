@@ -7,11 +7,16 @@
 //! [`DRAIN_GRACE`], then cancel what is left), so the result is still written. A second signal
 //! other than SIGHUP exits at once with code 130 (a hangup can arrive twice).
 //!
+//! With the aisloader front end's output ([`RunOptions::aisloader`]) the reporter writes
+//! aisloader's stream (to the `-stats-output` file, created here before the load, or stdout)
+//! and the run ends with aisloader's `Stats written to ...` line on stdout.
+//!
 //! A core that panics or whose driver fails stops the others at once (stop and cancel); the
 //! run still hands back the totals of what was measured, with [`RunOutcome::failure`] saying
 //! which core failed and why, so the caller records a failed run instead of a short success.
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc;
@@ -25,7 +30,8 @@ use socket2::SockAddr;
 use crate::driver::{run_worker, DriverError};
 use crate::inject::{InjectError, Injection};
 use crate::names::NameList;
-use crate::report::{ReportConfig, Reporter, RunTotals};
+use crate::report::statsd::Statsd;
+use crate::report::{ais, ReportConfig, Reporter, RunTotals};
 use crate::selector::GetSelector;
 use crate::stats::unix_now_ns;
 use crate::worker::{Shared, StopReason, Worker, CONNECT_GIVEUP};
@@ -55,6 +61,20 @@ pub enum RunError {
     Thread(std::io::Error),
     #[error(transparent)]
     Inject(#[from] InjectError),
+    #[error(
+        "cannot create the statistics output file {}: {err}. Give a path in a directory you \
+         can write to",
+        path.display()
+    )]
+    StatsOutput {
+        path: std::path::PathBuf,
+        err: std::io::Error,
+    },
+    #[error("cannot open a UDP socket for StatsD ({addr}): {err}")]
+    Statsd {
+        addr: std::net::SocketAddr,
+        err: std::io::Error,
+    },
 }
 
 /// Why a core thread ended before its work was done.
@@ -101,7 +121,7 @@ pub struct RunOptions {
     /// The aisloader front end's output (its table or JSON stream, instead of ringload's
     /// table and summary).
     pub aisloader: Option<crate::report::ais::AisOutput>,
-    /// Send each interval's metrics to StatsD.
+    /// Send each interval's metrics to StatsD (and reset its gauges at the end).
     pub statsd: Option<crate::report::statsd::StatsdConfig>,
 }
 
@@ -189,6 +209,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     }
     preflight(&ep)?;
     let inject = Injection::from_env()?;
+    let (table, statsd) = outputs(opts)?;
     install_signal_handlers();
     install_panic_hook();
     let cores = w.active_cores();
@@ -253,12 +274,13 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         cores,
         live: opts.live,
     };
-    let table: Box<dyn std::io::Write> = if opts.table_to_stderr {
-        Box::new(std::io::stderr())
-    } else {
-        Box::new(std::io::stdout())
-    };
     let mut reporter = Reporter::new(cfg, shared.start_unix_ns, table, std::io::stderr());
+    if let Some(o) = &opts.aisloader {
+        reporter = reporter.with_aisloader(o.clone());
+    }
+    if let Some(s) = statsd {
+        reporter = reporter.with_statsd(s);
+    }
     let deadline = w.duration.map(|d| started + d);
     let mut stopped_at: Option<Instant> = None;
     loop {
@@ -321,6 +343,9 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         &shared.tls,
     ));
     let totals = reporter.finish(end);
+    if let Some(o) = &opts.aisloader {
+        println!("{}", ais::written_to(o));
+    }
     Ok(RunOutcome {
         totals,
         reason: shared.reason(),
@@ -329,6 +354,36 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         puts: shared.puts.load(Ordering::Relaxed),
         failure: (!failures.is_empty()).then(|| failures.join("; ")),
     })
+}
+
+/// Where the table (or aisloader's stream) goes, and the StatsD sender: made before the load,
+/// so a statistics file that cannot be created or a socket that cannot be opened fails the run
+/// before anything is sent.
+fn outputs(opts: &RunOptions) -> Result<(Box<dyn Write>, Option<Statsd>), RunError> {
+    let table: Box<dyn Write> = match &opts.aisloader {
+        Some(ais::AisOutput {
+            stats_output: Some(path),
+            ..
+        }) => {
+            let f = ais::create_stats_output(path).map_err(|err| RunError::StatsOutput {
+                path: path.clone(),
+                err,
+            })?;
+            Box::new(std::io::BufWriter::new(f))
+        }
+        Some(_) => Box::new(std::io::stdout()),
+        None if opts.table_to_stderr => Box::new(std::io::stderr()),
+        None => Box::new(std::io::stdout()),
+    };
+    let statsd = opts
+        .statsd
+        .clone()
+        .map(|cfg| {
+            let addr = cfg.addr;
+            Statsd::new(cfg).map_err(|err| RunError::Statsd { addr, err })
+        })
+        .transpose()?;
+    Ok((table, statsd))
 }
 
 /// Core threads are named this plus their index.
@@ -448,5 +503,39 @@ mod tests {
         );
         let fix = unreachable_fix(&std::io::Error::from_raw_os_error(libc::ECONNREFUSED));
         assert!(fix.starts_with("Is the server running"), "{fix}");
+    }
+
+    #[test]
+    fn a_stats_output_that_cannot_be_created_fails_before_the_load() {
+        // Something listens, so the pre-flight check passes and the file is what fails.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let w = Workload {
+            endpoint: Some(crate::workload::Endpoint::parse(&url).unwrap()),
+            pctput: 100,
+            ..Workload::default()
+        };
+        let o = RunOptions {
+            aisloader: Some(crate::report::ais::AisOutput {
+                stats_output: Some("/proc/version/stats.json".into()),
+                ..Default::default()
+            }),
+            ..opts()
+        };
+        let err = run(&w, NameList::new(), &o).err().unwrap();
+        assert!(matches!(err, RunError::StatsOutput { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot create the statistics output file /proc/version/stats.json: "),
+            "{text}"
+        );
+        // Only the pre-flight check connected: no core started.
+        l.set_nonblocking(true).unwrap();
+        assert!(l.accept().is_ok(), "the pre-flight connection");
+        assert_eq!(
+            l.accept().map(|_| ()).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock,
+            "no other connection"
+        );
     }
 }

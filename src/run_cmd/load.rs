@@ -1,12 +1,16 @@
-//! The measured phase: refuse a read-only run with no names, wait at `--barrier` for the
-//! other ranks, print the plan line, run the engine (holding descriptors when the test-only
-//! budget switch asks), map its refusal to an exit, and run `--cleanup` after it.
+//! The measured phase: refuse a read-only run with no names, resolve `--statsd`, wait at
+//! `--barrier` for the other ranks, print the plan line, run the engine (holding descriptors
+//! when the test-only budget switch asks), map its refusal to an exit, and run `--cleanup`
+//! after it.
 
 use std::io::IsTerminal;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 
 use ringload_engine::budget;
 use ringload_engine::names::NameList;
+use ringload_engine::naming::loader_id;
+use ringload_engine::report::statsd::{self, StatsdConfig};
 use ringload_engine::run::{self, RunError, RunOptions, RunOutcome};
 use ringload_engine::workload::Workload;
 use ringload_launcher::barrier;
@@ -51,6 +55,12 @@ pub fn load(
             ),
         ));
     }
+    let statsd = a
+        .statsd
+        .as_deref()
+        .map(|v| statsd_config(v, w))
+        .transpose()
+        .map_err(|e| rec.fail(FailReason::Setup, e))?;
     if let (true, Some(d)) = (a.barrier, l.run_dir) {
         let stop = run::signalled;
         let r = l.r;
@@ -68,7 +78,7 @@ pub fn load(
         live: std::io::stderr().is_terminal() && !a.json,
         table_to_stderr: a.json,
         aisloader: a.aisloader.as_ref().map(|m| m.output.clone()),
-        statsd: None,
+        statsd,
     };
     let listed = if a.cleanup {
         names.clone()
@@ -96,4 +106,54 @@ pub fn load(
         }
     }
     Ok(outcome)
+}
+
+/// `--statsd HOST:PORT` resolved (the first address), under aisloader's prefix for this host
+/// and loader id.
+fn statsd_config(value: &str, w: &Workload) -> Result<StatsdConfig, CmdError> {
+    let addr = resolve_statsd(value).map_err(CmdError::usage)?;
+    let host = ringload_net::sys::process::hostname()
+        .map_err(|e| CmdError::failed(format!("--statsd: cannot read the host name: {e}")))?;
+    Ok(StatsdConfig {
+        addr,
+        prefix: statsd::prefix(&host, loader_id(w)),
+    })
+}
+
+/// The address of `--statsd HOST:PORT`, or why it is refused and the fix.
+fn resolve_statsd(value: &str) -> Result<SocketAddr, String> {
+    let fix = "Give HOST:PORT, e.g. --statsd 127.0.0.1:8125 ([ADDR]:PORT for IPv6)";
+    let mut addrs = value
+        .to_socket_addrs()
+        .map_err(|e| format!("--statsd {value:?}: {e}. {fix}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("--statsd {value:?}: the host has no address. {fix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statsd_takes_host_and_port_and_refuses_the_rest_naming_the_flag() {
+        assert_eq!(
+            resolve_statsd("127.0.0.1:8125").unwrap(),
+            "127.0.0.1:8125".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(resolve_statsd("[::1]:9").unwrap().port(), 9);
+        assert_eq!(resolve_statsd("localhost:8125").unwrap().port(), 8125);
+        for bad in ["127.0.0.1", "127.0.0.1:port", ":8125x", ""] {
+            let e = resolve_statsd(bad).unwrap_err();
+            assert!(e.starts_with("--statsd "), "{e}");
+            assert!(e.contains("Give HOST:PORT"), "{e}");
+        }
+        let w = Workload {
+            loaderid: "10".into(),
+            ..Workload::default()
+        };
+        let c = statsd_config("127.0.0.1:8125", &w).unwrap();
+        assert!(c.prefix.starts_with("aisloader."), "{}", c.prefix);
+        assert!(c.prefix.ends_with("-a"), "{}", c.prefix);
+    }
 }

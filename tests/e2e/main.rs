@@ -30,6 +30,7 @@ mod serve;
 mod signals;
 mod slurm_ringload;
 mod spec_run;
+mod statsd;
 mod target_resolution;
 mod tls;
 mod tls_settings;

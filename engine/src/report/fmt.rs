@@ -25,7 +25,8 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// IEC size with `digits` decimals like AIStore's `ToSizeIEC`: `412.6MiB`, `1.00KiB`;
-/// below 1 KiB the plain byte count, `512B`. TiB is the largest unit.
+/// below 1 KiB the plain byte count, `512B`. TiB is the largest unit. The quotient is taken in
+/// `f32`, as AIStore does, so the last digit rounds as aisloader's does.
 pub fn iec(bytes: u64, digits: usize) -> String {
     let (unit, name) = match bytes {
         b if b >= TIB => (TIB, "TiB"),
@@ -34,7 +35,7 @@ pub fn iec(bytes: u64, digits: usize) -> String {
         b if b >= KIB => (KIB, "KiB"),
         b => return format!("{b}B"),
     };
-    format!("{:.*}{name}", digits, bytes as f64 / unit as f64)
+    format!("{:.*}{name}", digits, bytes as f32 / unit as f32)
 }
 
 /// [`iec`], or `-` for zero (aisloader's table style).
@@ -108,6 +109,77 @@ pub fn latency_us(us: f64) -> String {
         0
     };
     go_duration_cut(ns, 3)
+}
+
+/// Go's `%v` of a `float64` (`strconv.FormatFloat(v, 'g', -1, 64)`): the shortest digits
+/// that read back as `v`, in plain decimal (`3`, `0.25`, `123456`) unless the exponent is
+/// below -4 or at least 6, then as `1.234567e+06`, `5e-05`.
+pub fn go_float(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".to_string();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    // Rust's `{:e}` is the shortest round-trip mantissa with its exponent: `1.234567e6`.
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        return format!("{v}");
+    }
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+}
+
+/// `unix_ns` as Go marshals a local `time.Time` to JSON (RFC 3339 with nanoseconds): the local
+/// date and time, the fraction with its trailing zeros dropped (none when zero), then `Z` or
+/// the zone's `+hh:mm`: `2026-12-03T10:28:02.1234+01:00`. UTC when the zone is unknown.
+pub fn rfc3339_local(unix_ns: u64) -> String {
+    let secs = unix_ns / 1_000_000_000;
+    let (y, mo, d, h, mi, s, off) = match ringload_net::sys::process::local_time(secs) {
+        Some(t) => (
+            t.year,
+            t.month,
+            t.day,
+            t.hour,
+            t.minute,
+            t.second,
+            t.utc_offset,
+        ),
+        None => {
+            let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
+            let day = (secs % 86_400) as i32;
+            (y, mo, d, day / 3600, day / 60 % 60, day % 60, 0)
+        }
+    };
+    let frac = frac(0, unix_ns % 1_000_000_000, 9);
+    let frac = frac.strip_prefix('0').unwrap_or("");
+    let zone = if off == 0 {
+        "Z".to_string()
+    } else {
+        let m = off.unsigned_abs() / 60;
+        let sign = if off < 0 { '-' } else { '+' };
+        format!("{sign}{:02}:{:02}", m / 60, m % 60)
+    };
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{zone}")
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01.
+fn civil_from_days(days: i64) -> (i32, i32, i32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y as i32, m as i32, d as i32)
 }
 
 /// Elapsed time as `MM:SS`, or `H:MM:SS` from one hour on.
@@ -203,6 +275,55 @@ mod tests {
         assert_eq!(latency_us(4399.1236), "4.399ms");
         assert_eq!(latency_us(f64::NAN), "0s");
         assert_eq!(latency_us(-3.0), "0s");
+    }
+
+    #[test]
+    fn iec_rounds_in_f32_like_aistore() {
+        // 629,198,032 B is 600.0500030... MiB, but as an f32 it is 629,198,016 B, just under
+        // 600.05 MiB: AIStore prints 600.0MiB where an f64 quotient would give 600.1MiB.
+        assert_eq!(iec(629_198_032, 1), "600.0MiB");
+        assert_eq!(iec((1 << 24) + 1, 7), "16.0000000MiB");
+        assert_eq!(iec(1_572_864, 1), "1.5MiB");
+    }
+
+    #[test]
+    fn go_floats_match_fmt_v() {
+        assert_eq!(go_float(0.0), "0");
+        assert_eq!(go_float(3.0), "3");
+        assert_eq!(go_float(0.25), "0.25");
+        assert_eq!(go_float(1.0 / 3.0), "0.3333333333333333");
+        assert_eq!(go_float(123_456.0), "123456");
+        assert_eq!(go_float(1_000_000.0), "1e+06");
+        assert_eq!(go_float(1_234_567.0), "1.234567e+06");
+        assert_eq!(go_float(0.0001), "0.0001");
+        assert_eq!(go_float(0.00005), "5e-05");
+        assert_eq!(go_float(3.6e6), "3.6e+06");
+        assert_eq!(go_float(1e100), "1e+100");
+        assert_eq!(go_float(f64::NAN), "NaN");
+        assert_eq!(go_float(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn rfc3339_like_go_json() {
+        let t = rfc3339_local(1_700_000_000_123_400_000);
+        let off = ringload_net::sys::process::local_time(1_700_000_000)
+            .unwrap()
+            .utc_offset;
+        if off == 0 {
+            assert_eq!(t, "2023-11-14T22:13:20.1234Z");
+        } else {
+            assert!(t.contains(":13:20.1234"), "{t}");
+            assert!(
+                t.ends_with(&format!("{:02}", off.unsigned_abs() / 60 % 60)),
+                "{t}"
+            );
+        }
+        assert!(!rfc3339_local(1_700_000_000_000_000_000).contains('.'));
+        assert!(rfc3339_local(1_700_000_000_000_000_001).contains(":20.000000001"));
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_675), (2023, 11, 14));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 
     #[test]

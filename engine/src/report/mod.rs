@@ -3,7 +3,9 @@
 //! Owns: the interval table on stdout (aisloader's columns plus p50/p90/p99) and the
 //! [`RunTotals`] handed to the result file; the live status line on stderr is in `live`, the
 //! final summary in `summary`, number formatting in [`fmt`], the run's TLS (summary line and
-//! result record) in [`tls`].
+//! result record) in [`tls`]. In the aisloader front end's mode ([`Reporter::with_aisloader`])
+//! the output is aisloader's stream instead ([`ais`]: no ringload table, live line or
+//! summary); [`statsd`] metrics go out per interval when asked ([`Reporter::with_statsd`]).
 //!
 //! Why here and not in the cores: cores only rotate a [`Snapshot`] once per [`TICK`] and send
 //! it; every histogram addition, formatting and write happens on this one thread.
@@ -67,7 +69,7 @@ pub struct RunTotals {
 
 /// Counters accumulated over the intervals printed so far (the `(<total>)` columns).
 #[derive(Debug, Clone, Copy, Default)]
-struct Printed {
+pub(crate) struct Printed {
     count: u64,
     bytes: u64,
     errors: u64,
@@ -91,6 +93,10 @@ pub struct Reporter<W: Write, S: Write> {
     empty_hist: String,
     live: Live,
     tls: Option<tls::TlsOutcome>,
+    /// Each core's latest in-flight sample: (its tick's end, per op).
+    pending: Vec<(u64, [u64; 2])>,
+    ais: Option<ais::AisOutput>,
+    statsd: Option<statsd::Statsd>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -99,6 +105,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
         let tick = TICK.as_nanos() as u64;
         let want = u64::try_from(cfg.statsinterval.as_nanos()).unwrap_or(u64::MAX);
         let interval_ns = want.div_ceil(tick).max(1).saturating_mul(tick);
+        let cores = cfg.cores;
         Reporter {
             covered: vec![start_unix_ns; cfg.cores],
             cfg,
@@ -115,6 +122,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
             empty: Snapshot::new(start_unix_ns),
             empty_hist: encode_histogram(&new_histogram()),
             tls: None,
+            pending: vec![(0, [0; 2]); cores],
+            ais: None,
+            statsd: None,
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
                 core_ns: 0,
@@ -123,6 +133,29 @@ impl<W: Write, S: Write> Reporter<W, S> {
                 drawn: false,
             },
         }
+    }
+
+    /// aisloader's output instead of ringload's (no table, live line or summary): writes the
+    /// stream's preamble now, as aisloader does before the load starts.
+    pub fn with_aisloader(mut self, o: ais::AisOutput) -> Self {
+        self.cfg.live = false;
+        let _ = self.out.write_all(ais::preamble(&o).as_bytes());
+        let _ = self.out.flush();
+        self.ais = Some(o);
+        self
+    }
+
+    /// Sends each interval's metrics to StatsD.
+    pub fn with_statsd(mut self, s: statsd::Statsd) -> Self {
+        self.statsd = Some(s);
+        self
+    }
+
+    /// The in-flight gauge per op: the sum of each core's latest sample.
+    fn pending_now(&self) -> [u64; 2] {
+        self.pending
+            .iter()
+            .fold([0; 2], |a, (_, p)| [a[0] + p[0], a[1] + p[1]])
     }
 
     /// The table interval actually used (statsinterval rounded up to whole ticks).
@@ -136,6 +169,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
             self.covered.resize(core + 1, self.start);
         }
         self.covered[core] = self.covered[core].max(snap.end_unix_ns);
+        if core >= self.pending.len() {
+            self.pending.resize(core + 1, (0, [0; 2]));
+        }
+        if snap.end_unix_ns >= self.pending[core].0 {
+            self.pending[core] = (snap.end_unix_ns, snap.pending);
+        }
         self.total.add_ops(&snap);
         self.live.acc.add_ops(&snap);
         self.live.core_ns += u128::from(snap.end_unix_ns.saturating_sub(snap.start_unix_ns));
@@ -221,8 +260,23 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.clear_live();
         self.total.start_unix_ns = self.start;
         self.total.end_unix_ns = end;
-        self.print_summary(end);
+        match &self.ais {
+            Some(o) => {
+                let text = ais::final_text(o, &self.total, self.start, end);
+                let _ = self.out.write_all(text.as_bytes());
+            }
+            None => self.print_summary(end),
+        }
         let _ = self.out.flush();
+        let pending = self.pending_now();
+        if let Some(sd) = self.statsd.as_mut() {
+            // Without interval output (aisloader's -statsinterval 0) the whole run goes at once.
+            if self.ais.as_ref().is_some_and(|o| !o.periodic) {
+                sd.send_interval(&self.total, pending, end - self.start);
+            }
+            sd.send_reset();
+        }
+        self.note_statsd();
         RunTotals {
             start_unix_ns: self.start,
             end_unix_ns: end,
@@ -258,7 +312,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             p.count += s.count;
             p.bytes = p.bytes.wrapping_add(s.bytes);
             p.errors += s.errors;
-            if s.count > 0 || s.errors > 0 {
+            if (s.count > 0 || s.errors > 0) && self.ais.is_none() {
                 rows.push(self.row(op, s, start, end));
             }
         }
@@ -284,6 +338,23 @@ impl<W: Write, S: Write> Reporter<W, S> {
             end_unix_ns: end,
             ops,
         });
+        let periodic = self.ais.as_ref().is_none_or(|o| o.periodic);
+        let pending = self.pending_now();
+        if let (Some(sd), true) = (self.statsd.as_mut(), periodic) {
+            sd.send_interval(iv, pending, end - start);
+        }
+        if let Some(o) = &self.ais {
+            // The last, partial interval only counts in the final figures, as in aisloader.
+            if periodic && end == nominal_end {
+                let text =
+                    ais::interval_text(o, iv, &self.printed, pending, self.start, start, end);
+                let _ = self.out.write_all(text.as_bytes());
+                let _ = self.out.flush();
+            }
+            self.note_statsd();
+            return false;
+        }
+        self.note_statsd();
         if rows.is_empty() {
             return false;
         }
@@ -298,6 +369,14 @@ impl<W: Write, S: Write> Reporter<W, S> {
         }
         let _ = self.out.flush();
         true
+    }
+
+    /// Notes the first StatsD send error on stderr, once.
+    fn note_statsd(&mut self) {
+        if let Some(note) = self.statsd.as_mut().and_then(statsd::Statsd::take_note) {
+            self.clear_live();
+            let _ = writeln!(self.status, "{note}");
+        }
     }
 
     fn row(&self, op: Op, s: &OpStats, start: u64, end: u64) -> String {

@@ -1,7 +1,35 @@
 //! StatsD over UDP, with aisloader's metric names and types, sent once per interval from the
 //! reporter thread (no per-request cost).
+//!
+//! Owns the metric text and the socket. Per interval, for each series in aisloader's order
+//! (`get`, `put`, `getbatch`, `getmpdstream`; ringload has no GetBatch or multipart-download
+//! stream, so those two always count 0), one datagram per aisloader `Send` call:
+//! - `<prefix>.<series>.count:<n>|c`, sent even when `n` is 0;
+//! - when `n > 0`: `pending:<p>|g`, then `latency:<avg>|ms`, `minlatency:<min>|ms` and
+//!   `maxlatency:<max>|ms` together (lines joined by `\n`), then `throughput:<B/s>|g`; each
+//!   with the sample rate `|@<1/n>` (Go's `%f`) unless `n` is 1, as aisloader marks them;
+//! - [`phase_datagram`]: the hook for `--trace-http`'s per-phase timers.
+//!
+//! At the end of the run each series' `throughput` and `pending` gauges go back to 0.
+//!
+//! Values as aisloader computes them: latencies in whole milliseconds (the sum truncated to
+//! ms, then divided by the count, printed as Go's `%v` of a float), throughput as interval
+//! bytes over the interval's length in whole bytes per second. `pending` is the requests in
+//! flight at the interval's end (the sum of each core's latest sample); aisloader averages
+//! the in-flight count it sees at each completion, which would cost work per request.
+//!
+//! Unlike aisloader, which drops the last partial interval (it only resets the gauges at the
+//! end), the last interval is sent too, so the counters add up to the run's totals; with
+//! aisloader's `-statsinterval 0`, the whole run is sent once at the end.
+//!
+//! Send errors are counted, never fatal (UDP, fire and forget); the first one is noted once on
+//! stderr by the reporter.
 
-use std::net::SocketAddr;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+
+use super::fmt::{go_float, per_second};
+use crate::stats::{Op, OpStats, Snapshot};
 
 /// Where and under which prefix the metrics go.
 #[derive(Debug, Clone)]
@@ -9,4 +37,280 @@ pub struct StatsdConfig {
     pub addr: SocketAddr,
     /// `aisloader.<host>-<loader id hex>`.
     pub prefix: String,
+}
+
+/// aisloader's metric prefix: `aisloader.<hostname>-<loader id in lowercase hex>`.
+pub fn prefix(hostname: &str, loader_id: u64) -> String {
+    format!("aisloader.{hostname}-{loader_id:x}")
+}
+
+/// aisloader's series, in the order it sends them.
+const SERIES: [&str; 4] = ["get", "put", "getbatch", "getmpdstream"];
+
+/// The series of an op ringload measures.
+fn series_op(series: &str) -> Option<Op> {
+    match series {
+        "get" => Some(Op::Get),
+        "put" => Some(Op::Put),
+        _ => None,
+    }
+}
+
+/// One metric line: `<prefix>.<series>.<name>:<value>|<type>[|@<rate>]`.
+fn line(prefix: &str, series: &str, name: &str, value: &str, kind: &str, agg: u64) -> String {
+    if agg == 1 {
+        format!("{prefix}.{series}.{name}:{value}|{kind}")
+    } else {
+        format!(
+            "{prefix}.{series}.{name}:{value}|{kind}|@{:.6}",
+            1.0 / agg as f64
+        )
+    }
+}
+
+/// The hook for `--trace-http`: aisloader sends each series' per-phase timers
+/// (`latency.proxyconn`, `latency.proxy`, `latency.targetconn`, `latency.target`,
+/// `latency.posthttp`, `latency.proxyheader`, `latency.proxyrequest`, `latency.targetheader`,
+/// `latency.proxyresponse`, `latency.targetrequest`, `latency.targetresponse`; GET and PUT
+/// only) as one more datagram after `throughput`, each line `<avg ms>|ms` with the sample rate
+/// of the phase count. The stats carry no phase timers yet, so there is nothing to send.
+pub fn phase_datagram(_prefix: &str, _series: &str, _s: &OpStats) -> Option<String> {
+    None
+}
+
+/// The datagrams of one interval of `span_ns` nanoseconds, in the order aisloader sends them.
+/// `pending` is the in-flight gauge per op (indexed by `Op as usize`).
+pub fn interval_datagrams(
+    prefix: &str,
+    iv: &Snapshot,
+    pending: [u64; 2],
+    span_ns: u64,
+) -> Vec<String> {
+    let empty = OpStats::new();
+    let mut out = Vec::with_capacity(SERIES.len() * 5);
+    for series in SERIES {
+        let op = series_op(series);
+        let s = op.map_or(&empty, |op| iv.get(op));
+        let n = s.count;
+        out.push(line(prefix, series, "count", &n.to_string(), "c", 1));
+        if n == 0 {
+            continue;
+        }
+        let p = op.map_or(0, |op| pending[op as usize]);
+        out.push(line(prefix, series, "pending", &p.to_string(), "g", n));
+        let l = s.latency();
+        let avg_ms = (s.latency_sum_us() / 1_000) as f64 / n as f64;
+        out.push(
+            [
+                line(prefix, series, "latency", &go_float(avg_ms), "ms", n),
+                line(
+                    prefix,
+                    series,
+                    "minlatency",
+                    &go_float((l.min / 1_000) as f64),
+                    "ms",
+                    n,
+                ),
+                line(
+                    prefix,
+                    series,
+                    "maxlatency",
+                    &go_float((l.max / 1_000) as f64),
+                    "ms",
+                    n,
+                ),
+            ]
+            .join("\n"),
+        );
+        let tp = per_second(s.bytes, span_ns);
+        out.push(line(prefix, series, "throughput", &tp.to_string(), "g", n));
+        out.extend(phase_datagram(prefix, series, s));
+    }
+    out
+}
+
+/// The datagrams that reset every series' `throughput` and `pending` gauges at the end.
+pub fn reset_datagrams(prefix: &str) -> Vec<String> {
+    SERIES
+        .iter()
+        .map(|series| {
+            format!(
+                "{}\n{}",
+                line(prefix, series, "throughput", "0", "g", 1),
+                line(prefix, series, "pending", "0", "g", 1)
+            )
+        })
+        .collect()
+}
+
+/// The UDP sender.
+pub struct Statsd {
+    sock: UdpSocket,
+    cfg: StatsdConfig,
+    errors: u64,
+    first_error: Option<String>,
+    noted: bool,
+}
+
+impl Statsd {
+    /// A socket on an ephemeral port of the address family of `cfg.addr`.
+    pub fn new(cfg: StatsdConfig) -> io::Result<Statsd> {
+        let any: SocketAddr = if cfg.addr.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        Ok(Statsd {
+            sock: UdpSocket::bind(any)?,
+            cfg,
+            errors: 0,
+            first_error: None,
+            noted: false,
+        })
+    }
+
+    /// Sends one interval's metrics.
+    pub fn send_interval(&mut self, iv: &Snapshot, pending: [u64; 2], span_ns: u64) {
+        let grams = interval_datagrams(&self.cfg.prefix, iv, pending, span_ns);
+        self.send_all(&grams);
+    }
+
+    /// Sends the end-of-run reset of the gauges.
+    pub fn send_reset(&mut self) {
+        let grams = reset_datagrams(&self.cfg.prefix);
+        self.send_all(&grams);
+    }
+
+    fn send_all(&mut self, grams: &[String]) {
+        for g in grams {
+            let r = self.sock.send_to(g.as_bytes(), self.cfg.addr);
+            let err = match r {
+                Ok(n) if n == g.len() => continue,
+                Ok(n) => format!("short send ({n} of {} bytes)", g.len()),
+                Err(e) => e.to_string(),
+            };
+            self.errors += 1;
+            self.first_error.get_or_insert(err);
+        }
+    }
+
+    /// Datagrams that could not be sent so far.
+    pub fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// The first send error, once: the note the reporter prints on stderr.
+    pub fn take_note(&mut self) -> Option<String> {
+        let e = self.first_error.as_ref().filter(|_| !self.noted)?;
+        self.noted = true;
+        Some(format!(
+            "warning: StatsD: cannot send to {}: {e} (metrics are dropped; the run goes on)",
+            self.cfg.addr
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: &str = "aisloader.host-a";
+
+    fn snap() -> Snapshot {
+        let mut s = Snapshot::new(0);
+        // GETs: 3 of 1 MiB at 1.5 ms, 2.9 ms and 10.2 ms (sum 14.6 ms → 14 ms / 3).
+        for lat in [1_500, 2_900, 10_200] {
+            s.get_mut(Op::Get).record_ok(1 << 20, lat);
+        }
+        // One PUT of 1000 B at 0.4 ms, one failure.
+        s.get_mut(Op::Put).record_ok(1000, 400);
+        s.get_mut(Op::Put)
+            .record_err(crate::stats::ErrorKind::Timeout);
+        s
+    }
+
+    #[test]
+    fn prefix_is_aisloaders() {
+        assert_eq!(prefix("node-1", 0), "aisloader.node-1-0");
+        assert_eq!(prefix("h", 0xdb), "aisloader.h-db");
+    }
+
+    #[test]
+    fn interval_datagrams_are_aisloaders_text() {
+        let got = interval_datagrams(P, &snap(), [7, 2], 2_000_000_000);
+        let want = [
+            "aisloader.host-a.get.count:3|c",
+            "aisloader.host-a.get.pending:7|g|@0.333333",
+            "aisloader.host-a.get.latency:4.666666666666667|ms|@0.333333\n\
+             aisloader.host-a.get.minlatency:1|ms|@0.333333\n\
+             aisloader.host-a.get.maxlatency:10|ms|@0.333333",
+            "aisloader.host-a.get.throughput:1572864|g|@0.333333",
+            "aisloader.host-a.put.count:1|c",
+            "aisloader.host-a.put.pending:2|g",
+            "aisloader.host-a.put.latency:0|ms\n\
+             aisloader.host-a.put.minlatency:0|ms\n\
+             aisloader.host-a.put.maxlatency:0|ms",
+            "aisloader.host-a.put.throughput:500|g",
+            "aisloader.host-a.getbatch.count:0|c",
+            "aisloader.host-a.getmpdstream.count:0|c",
+        ];
+        assert_eq!(got, want);
+        // An idle interval: counts only.
+        let idle = interval_datagrams(P, &Snapshot::new(0), [0, 0], 1);
+        assert_eq!(idle.len(), 4);
+        assert!(idle.iter().all(|g| g.ends_with(".count:0|c")), "{idle:?}");
+    }
+
+    #[test]
+    fn datagrams_arrive_one_per_send() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut tx = Statsd::new(StatsdConfig {
+            addr: rx.local_addr().unwrap(),
+            prefix: P.to_string(),
+        })
+        .unwrap();
+        tx.send_interval(&snap(), [7, 2], 2_000_000_000);
+        tx.send_reset();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 2048];
+        for _ in 0..14 {
+            let n = rx.recv(&mut buf).unwrap();
+            got.push(String::from_utf8(buf[..n].to_vec()).unwrap());
+        }
+        assert_eq!(got[0], "aisloader.host-a.get.count:3|c");
+        assert_eq!(got[9], "aisloader.host-a.getmpdstream.count:0|c");
+        assert_eq!(
+            got[10],
+            "aisloader.host-a.get.throughput:0|g\naisloader.host-a.get.pending:0|g"
+        );
+        assert_eq!(
+            got[13],
+            "aisloader.host-a.getmpdstream.throughput:0|g\naisloader.host-a.getmpdstream.pending:0|g"
+        );
+        assert_eq!(tx.errors(), 0);
+        assert_eq!(tx.take_note(), None);
+    }
+
+    #[test]
+    fn send_errors_are_counted_and_noted_once() {
+        // A datagram larger than UDP allows fails at once, whoever listens.
+        let mut tx = Statsd::new(StatsdConfig {
+            addr: "127.0.0.1:9".parse().unwrap(),
+            prefix: "x".repeat(70_000),
+        })
+        .unwrap();
+        tx.send_reset();
+        assert_eq!(tx.errors(), 4);
+        let note = tx.take_note().unwrap();
+        assert!(
+            note.starts_with("warning: StatsD: cannot send to 127.0.0.1:9: "),
+            "{note}"
+        );
+        assert_eq!(tx.take_note(), None, "noted once");
+        tx.send_reset();
+        assert_eq!(tx.errors(), 8);
+        assert_eq!(tx.take_note(), None, "still once");
+    }
 }

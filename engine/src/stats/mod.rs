@@ -310,6 +310,11 @@ impl OpStats {
         out
     }
 
+    /// Sum of the successes' latencies, µs (exact; saturates).
+    pub fn latency_sum_us(&self) -> u64 {
+        self.latency_sum_us
+    }
+
     /// The latency histogram (µs) of the successes.
     pub fn histogram(&self) -> &Histogram<u64> {
         &self.hist
@@ -370,6 +375,9 @@ pub struct Snapshot {
     pub end_unix_ns: u64,
     /// Indexed by `Op as usize`.
     pub ops: [OpStats; 2],
+    /// Requests in flight per op (indexed by `Op as usize`) on the sending core when it
+    /// rotated this tick: a gauge, set by the worker, never added by [`Snapshot::add`].
+    pub pending: [u64; 2],
 }
 
 impl Snapshot {
@@ -379,6 +387,7 @@ impl Snapshot {
             start_unix_ns,
             end_unix_ns: start_unix_ns,
             ops: [OpStats::new(), OpStats::new()],
+            pending: [0; 2],
         }
     }
 

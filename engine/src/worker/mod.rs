@@ -326,7 +326,7 @@ impl Worker {
         self.recancel.clear();
         self.woken.clear();
         while now >= self.next_tick {
-            let snap = self.stats.rotate(unix_now_ns());
+            let snap = self.rotate();
             let _ = self.ticks.send((self.core, snap));
             self.next_tick += TICK;
         }
@@ -359,8 +359,20 @@ impl Worker {
 
     /// Sends the last partial tick; call once after the driver loop ends.
     pub fn flush(&mut self) {
-        let snap = self.stats.rotate(unix_now_ns());
+        let snap = self.rotate();
         let _ = self.ticks.send((self.core, snap));
+    }
+
+    /// Ends the tick in progress, with the requests in flight per op at this instant (the
+    /// pending gauge): one pass over this core's connections per tick, nothing per request.
+    fn rotate(&mut self) -> Snapshot {
+        let mut snap = self.stats.rotate(unix_now_ns());
+        for c in self.conns.iter() {
+            if matches!(c.phase, Phase::Connecting | Phase::Exchanging) {
+                snap.pending[c.op as usize] += 1;
+            }
+        }
+        snap
     }
 
     /// Leaks the connection slots (receive space, message headers, iovecs, socket addresses

@@ -620,3 +620,27 @@ fn an_untraced_run_records_no_phases_and_errors_record_none() {
     assert_counts(&get, 0, 0, 1);
     assert_eq!(phase_counts(&get), [0; 4]);
 }
+
+#[test]
+fn each_tick_carries_the_requests_in_flight_per_op() {
+    let mut r = run(workload(100));
+    let pending = |r: &mut Run| {
+        r.s.worker.flush();
+        r.ticks.try_recv().unwrap().1.pending
+    };
+    // A connecting PUT is in flight already.
+    assert_eq!(pending(&mut r), [0, 1]);
+    r.connect();
+    assert_eq!(r.answer(Answer::SentAll), Step::Recv);
+    assert_eq!(pending(&mut r)[Op::Put as usize], 1);
+    // Stopped: the answer ends the connection's work, and nothing is in flight.
+    r.shared().stop(StopReason::Duration);
+    assert_eq!(r.answer(recv(OK_EMPTY)), Step::Idle);
+    assert_eq!(pending(&mut r), [0, 0]);
+    // The gauge is a sample, not a sum: adding ticks leaves it alone.
+    let mut one = Snapshot::new(0);
+    one.pending = [3, 4];
+    let mut sum = Snapshot::new(0);
+    sum.add(&one);
+    assert_eq!(sum.pending, [0, 0]);
+}

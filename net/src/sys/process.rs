@@ -1,6 +1,6 @@
 //! Safe wrappers over the process-level syscalls the engine and the command line make: signal
 //! handlers, the immediate `_exit`, pointing stdout/stderr at /dev/null, the descriptor limit
-//! (`RLIMIT_NOFILE`), the local time of day and the host name.
+//! (`RLIMIT_NOFILE`), the local date and time and the host name.
 //!
 //! Owns: the `unsafe` of those calls, so the engine's run loop, its budget check, its report
 //! and the command line stay safe code. [`exit_now`] and [`detach_to_dev_null`] are called
@@ -85,9 +85,24 @@ pub fn set_nofile_limit(soft: u64, hard: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// The local wall-clock time of day (hour, minute, second) of `unix_secs` (`localtime_r`), or
-/// `None` when the C library cannot convert it.
-pub fn local_time_of_day(unix_secs: u64) -> Option<(i32, i32, i32)> {
+/// A local calendar date and time of day, with the zone's offset from UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime {
+    pub year: i32,
+    /// 1..=12.
+    pub month: i32,
+    /// 1..=31.
+    pub day: i32,
+    pub hour: i32,
+    pub minute: i32,
+    pub second: i32,
+    /// Seconds east of UTC (`tm_gmtoff`).
+    pub utc_offset: i64,
+}
+
+/// The local date, time and UTC offset of `unix_secs` (`localtime_r`), or `None` when the C
+/// library cannot convert it.
+pub fn local_time(unix_secs: u64) -> Option<LocalTime> {
     let t = libc::time_t::try_from(unix_secs).unwrap_or(libc::time_t::MAX);
     // SAFETY: `libc::tm` is a plain C struct (integers and a `tm_zone` pointer that may be
     // null) for which all-zero bytes are a valid value.
@@ -95,7 +110,24 @@ pub fn local_time_of_day(unix_secs: u64) -> Option<(i32, i32, i32)> {
     // SAFETY: `t` and `tm` are live locals borrowed for the call; localtime_r is the
     // thread-safe variant: it reads `t` and writes only into `tm` (no shared static buffer).
     let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    ok.then_some((tm.tm_hour, tm.tm_min, tm.tm_sec))
+    // `c_long` is 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
+    let utc_offset = i64::from(tm.tm_gmtoff);
+    ok.then_some(LocalTime {
+        year: tm.tm_year.saturating_add(1900),
+        month: tm.tm_mon + 1,
+        day: tm.tm_mday,
+        hour: tm.tm_hour,
+        minute: tm.tm_min,
+        second: tm.tm_sec,
+        utc_offset,
+    })
+}
+
+/// The local wall-clock time of day (hour, minute, second) of `unix_secs`, or `None` when the
+/// C library cannot convert it.
+pub fn local_time_of_day(unix_secs: u64) -> Option<(i32, i32, i32)> {
+    local_time(unix_secs).map(|t| (t.hour, t.minute, t.second))
 }
 
 /// This machine's host name (`gethostname`), up to its first NUL, invalid UTF-8 replaced.
@@ -133,6 +165,17 @@ mod tests {
         assert!((0..24).contains(&h) && (0..60).contains(&m) && (0..61).contains(&s));
         // Local zones differ from UTC by whole quarter hours at most, so seconds agree.
         assert_eq!(s, 1_700_000_000 % 60);
+        let t = local_time(1_700_000_000).unwrap();
+        assert_eq!((t.hour, t.minute, t.second), (h, m, s));
+        // 2023-11-14T22:13:20Z, shifted by the zone's offset.
+        let local = 1_700_000_000 + t.utc_offset;
+        assert_eq!(
+            i64::from(t.hour * 3600 + t.minute * 60 + t.second),
+            local % 86_400
+        );
+        assert_eq!(t.year, 2023);
+        assert_eq!(t.month, 11);
+        assert!((13..=15).contains(&t.day), "{t:?}");
         let name = hostname().unwrap();
         assert!(!name.is_empty() && !name.contains('\0'));
     }
