@@ -210,17 +210,25 @@ mod tests {
     #[test]
     fn the_documentation_lists_exactly_these_flags() {
         let doc = include_str!("../../docs/aisloader.md");
-        let listed: Vec<&str> = doc
+        // The rows of the flag table: from its header to the first line that is not a row.
+        let table: Vec<&str> = doc
             .lines()
+            .skip_while(|l| !l.starts_with("| flag |"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        let listed: Vec<&str> = table
+            .iter()
             .filter_map(|l| l.strip_prefix("| `-"))
             .filter_map(|l| l.split('`').next())
             .collect();
         let want: Vec<&str> = FLAGS.iter().chain(EXTENSIONS).map(|f| f.name).collect();
         assert_eq!(listed, want);
         for fl in FLAGS.iter().chain(EXTENSIONS) {
-            let row = doc
-                .lines()
+            let row = table
+                .iter()
                 .find(|l| l.starts_with(&format!("| `-{}`", fl.name)))
+                .copied()
                 .unwrap_or_default();
             assert!(row.contains(fl.state.label()), "{}: {row}", fl.name);
         }

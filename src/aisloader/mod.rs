@@ -113,6 +113,11 @@ fn run(parsed: &grammar::Parsed) -> Result<Exit, String> {
     let crate::cli::Command::Run(mut a) = cli.command else {
         return Err("internal: not a run command".into());
     };
+    if crate::doc_check() {
+        // The documentation tests' parse-only mode: every check before the first connection.
+        crate::run_cmd::check_only(&a, None).map_err(|e| e.message())?;
+        return Ok(Exit::Ok);
+    }
     if plan.getloaderid {
         crate::run_cmd::check_only(&a, None).map_err(|e| e.message())?;
         println!("0x{:x}", crate::run_cmd::loader_id(&a));
