@@ -180,7 +180,6 @@ pub fn shown(name: &str, value: &str, kind: Kind) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,7 +76,10 @@ fn parse_errors_exit_2_naming_the_flag_with_the_hint() {
         );
     }
     let r = a.run(&["-h"]);
-    r.check(r.code() == 0 && r.stdout().contains("(for inline help)"), "-h");
+    r.check(
+        r.code() == 0 && r.stdout().contains("(for inline help)"),
+        "-h",
+    );
 }
 
 #[test]
@@ -85,11 +88,20 @@ fn no_arguments_print_the_usage() {
     for args in [&[][..], &["usage"], &["-json", "help"]] {
         let r = a.run(args);
         r.check(r.code() == 0, "usage exits 0");
-        r.check(r.stdout().contains("  -bucket string\n"), "every flag listed");
-        r.check(r.stdout().contains("  -get-batchsize int\n"), "refused ones too");
+        r.check(
+            r.stdout().contains("  -bucket string\n"),
+            "every flag listed",
+        );
+        r.check(
+            r.stdout().contains("  -get-batchsize int\n"),
+            "refused ones too",
+        );
     }
     let r = a.run(&["version"]);
-    r.check(r.code() == 0 && r.stdout().starts_with("version "), "version");
+    r.check(
+        r.code() == 0 && r.stdout().starts_with("version "),
+        "version",
+    );
 }
 
 #[test]
@@ -127,7 +139,10 @@ fn refused_flags_exit_1_naming_the_flag() {
     }
     // The default value of a refused flag changes nothing.
     let r = a.run(&["-get-batchsize=0", "-loaderid=7", "-getloaderid"]);
-    r.check(r.code() == 0 && r.stdout().ends_with("0x7\n"), "default passes");
+    r.check(
+        r.code() == 0 && r.stdout().ends_with("0x7\n"),
+        "default passes",
+    );
 }
 
 #[test]
@@ -135,7 +150,11 @@ fn getloaderid_prints_the_id_without_a_connection() {
     let a = aisloader_link();
     for (args, want) in [
         (
-            &["-loaderid=loaderstring", "-loaderidhashlen=8", "-getloaderid"][..],
+            &[
+                "-loaderid=loaderstring",
+                "-loaderidhashlen=8",
+                "-getloaderid",
+            ][..],
             "0xdb\n",
         ),
         (&["-loaderid=10", "-getloaderid"], "0xa\n"),
@@ -147,7 +166,10 @@ fn getloaderid_prints_the_id_without_a_connection() {
     }
     // The same through `ringload aisloader`.
     let r = crate::common::ringload(&["aisloader", "-loaderid=10", "-getloaderid"]);
-    r.check(r.code() == 0 && r.stdout().ends_with("0xa\n"), "ringload aisloader");
+    r.check(
+        r.code() == 0 && r.stdout().ends_with("0xa\n"),
+        "ringload aisloader",
+    );
 }
 
 /// `-ip` and `-port` of the cluster's first proxy.
@@ -218,7 +240,10 @@ fn the_argument_dump_and_runtime_configuration_of_real_runs() {
         out.contains("Found 64 existing objects\n\nRuntime configuration:"),
         "the listing count",
     );
-    get.check(out.contains("\"name-getter\": \"unique sequential\""), "getter");
+    get.check(
+        out.contains("\"name-getter\": \"unique sequential\""),
+        "getter",
+    );
 }
 
 /// The UDP socket a test's StatsD receiver reads.
@@ -311,7 +336,10 @@ fn the_composer_invocations_and_its_result_parser() {
     parse_like_composer("get", &[&get_file]);
     // -randomproxy spread the requests over both proxies.
     for p in &c.proxies {
-        assert!(Cluster::redirects(std::slice::from_ref(p)) > 0, "{p} got no requests");
+        assert!(
+            Cluster::redirects(std::slice::from_ref(p)) > 0,
+            "{p} got no requests"
+        );
     }
     // StatsD: aisloader's metric names under aisloader.<host>-<loader id>.
     let mut buf = [0u8; 65536];
@@ -381,7 +409,8 @@ fn the_five_ci_stages() {
         ]));
         r.check(r.code() == 1, "GetBatch refused");
         r.check(
-            r.stderr().contains(&format!("-get-batchsize {batch}: GetBatch")),
+            r.stderr()
+                .contains(&format!("-get-batchsize {batch}: GetBatch")),
             "names the flag",
         );
     }

@@ -160,9 +160,9 @@ pub fn canonical(k: Kind, v: &str) -> Result<String, String> {
         Kind::Int => parse_int(v).map(|n| n.to_string()),
         Kind::Uint => parse_uint(v).map(|n| n.to_string()),
         Kind::Duration => go_duration(v)
-            .map(|ns| ringload_engine::report::fmt::go_duration(ns))
+            .map(ringload_engine::report::fmt::go_duration)
             .map_err(|_| "parse error".to_string()),
-        Kind::DurationExt => go_duration(v).map(|ns| ringload_engine::report::fmt::go_duration(ns)),
+        Kind::DurationExt => go_duration(v).map(ringload_engine::report::fmt::go_duration),
         Kind::Str => Ok(v.to_string()),
     }
 }
@@ -240,7 +240,9 @@ fn parse_magnitude(s: &str) -> Result<u128, String> {
             continue;
         }
         let d = c.to_digit(base).ok_or_else(syntax)?;
-        n = n.saturating_mul(u128::from(base)).saturating_add(u128::from(d));
+        n = n
+            .saturating_mul(u128::from(base))
+            .saturating_add(u128::from(d));
         any = true;
     }
     if !any {
@@ -258,7 +260,7 @@ fn underscores_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];

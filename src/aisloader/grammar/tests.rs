@@ -146,17 +146,28 @@ fn unsigned_flags_refuse_signs() {
         assert!(p(&[&format!("-epochs={bad}")]).is_err(), "{bad}");
     }
     assert_eq!(
-        p(&["-epochs=18446744073709551616"]).unwrap_err().to_string(),
+        p(&["-epochs=18446744073709551616"])
+            .unwrap_err()
+            .to_string(),
         "invalid value \"18446744073709551616\" for flag -epochs: value out of range"
     );
 }
 
 #[test]
 fn durations_in_go_syntax() {
-    assert_eq!(val(&["-duration=90s"], "duration").as_deref(), Some("1m30s"));
+    assert_eq!(
+        val(&["-duration=90s"], "duration").as_deref(),
+        Some("1m30s")
+    );
     assert_eq!(val(&["-duration=0"], "duration").as_deref(), Some("0s"));
-    assert_eq!(val(&["-duration=1h"], "duration").as_deref(), Some("1h0m0s"));
-    assert_eq!(val(&["-timeout", "1.5ms"], "timeout").as_deref(), Some("1.5ms"));
+    assert_eq!(
+        val(&["-duration=1h"], "duration").as_deref(),
+        Some("1h0m0s")
+    );
+    assert_eq!(
+        val(&["-timeout", "1.5ms"], "timeout").as_deref(),
+        Some("1.5ms")
+    );
     assert_eq!(
         p(&["-duration=10"]).unwrap_err().to_string(),
         "invalid value \"10\" for flag -duration: time: missing unit in duration \"10\""

@@ -31,7 +31,8 @@ pub fn argument_dump(p: &Parsed) -> String {
         }
     }
     custom.push(("HTTP trace:".into(), value("trace-http", "false")));
-    let mut out = String::from("==== COMMAND LINE ARGUMENTS ====\n=========== DEFAULTS ===========\n");
+    let mut out =
+        String::from("==== COMMAND LINE ARGUMENTS ====\n=========== DEFAULTS ===========\n");
     out.push_str(&tab_block(&defaults));
     out.push_str("============ CUSTOM ============\n");
     out.push_str(&tab_block(&custom));
@@ -43,7 +44,11 @@ pub fn argument_dump(p: &Parsed) -> String {
 /// with TABs to the block's widest cell plus one, rounded up to a multiple of 8.
 fn tab_block(rows: &[(String, String)]) -> String {
     const TABWIDTH: usize = 8;
-    let width = rows.iter().map(|(k, _)| k.chars().count() + 1).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count() + 1)
+        .max()
+        .unwrap_or(0);
     let cellw = width.div_ceil(TABWIDTH) * TABWIDTH;
     let mut out = String::new();
     for (k, v) in rows {
@@ -76,7 +81,10 @@ pub fn preamble(c: &RuntimeConfig, names: u64, listed: bool) -> String {
     let mut out = String::new();
     if listed && !c.new_bucket && !c.skiplist {
         let s = if names == 1 { "" } else { "s" };
-        out.push_str(&format!("Found {} existing object{s}\n\n", thousands(names)));
+        out.push_str(&format!(
+            "Found {} existing object{s}\n\n",
+            thousands(names)
+        ));
     }
     let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let mut kv: Vec<(&str, String)> = vec![
@@ -89,7 +97,9 @@ pub fn preamble(c: &RuntimeConfig, names: u64, listed: bool) -> String {
         ("# workers", c.workers.to_string()),
         (
             "stats interval",
-            q(&go_duration(c.stats_interval_s.saturating_mul(1_000_000_000))),
+            q(&go_duration(
+                c.stats_interval_s.saturating_mul(1_000_000_000),
+            )),
         ),
     ];
     if c.pctput != 0 {
@@ -111,7 +121,10 @@ pub fn preamble(c: &RuntimeConfig, names: u64, listed: bool) -> String {
     }
     kv.push(("cleanup", c.cleanup.to_string()));
     out.push_str("Runtime configuration:\n{\n");
-    let body: Vec<String> = kv.iter().map(|(k, v)| format!("   {}: {v}", q(k))).collect();
+    let body: Vec<String> = kv
+        .iter()
+        .map(|(k, v)| format!("   {}: {v}", q(k)))
+        .collect();
     out.push_str(&body.join(",\n"));
     out.push_str("\n}\n\n");
     if c.cleanup {

@@ -3,10 +3,7 @@ use crate::aisloader::grammar::{parse, Kind};
 
 fn parsed(args: &[&str]) -> Parsed {
     let v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    parse(&v, |n| {
-        crate::aisloader::flags::lookup(n).map(|f| f.kind)
-    })
-    .unwrap()
+    parse(&v, |n| crate::aisloader::flags::lookup(n).map(|f| f.kind)).unwrap()
 }
 
 #[test]

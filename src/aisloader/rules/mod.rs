@@ -179,7 +179,9 @@ pub fn plan(
     }
     let interval = int("statsinterval");
     if interval < 0 {
-        return Err(err(format!("invalid option: stats show interval {interval}")));
+        return Err(err(format!(
+            "invalid option: stats show interval {interval}"
+        )));
     }
     let mut skiplist = on("skiplist");
     if skiplist && !v("filelist").is_empty() {
@@ -197,7 +199,9 @@ pub fn plan(
     if direct_s3 {
         s3_exclusions(&v, &on, &ip, &port)?;
     } else if on("s3-use-path-style") {
-        return Err(err("cannot use '-s3-use-path-style' without '-s3endpoint'".into()));
+        return Err(err(
+            "cannot use '-s3-use-path-style' without '-s3endpoint'".into()
+        ));
     }
 
     let mut run: Vec<String> = Vec::new();
@@ -213,16 +217,28 @@ pub fn plan(
         push_to(&mut run, "--protocol", "s3".into());
         push_to(&mut run, "--endpoint", s3.clone());
         push_to(&mut run, "--s3endpoint", s3.clone());
-        let style = if on("s3-use-path-style") { "path" } else { "virtual" };
+        let style = if on("s3-use-path-style") {
+            "path"
+        } else {
+            "virtual"
+        };
         push_to(&mut run, "--s3-addressing", style.into());
-        push_to(&mut run, "--bucket", bucket.trim_start_matches("s3://").to_string());
+        push_to(
+            &mut run,
+            "--bucket",
+            bucket.trim_start_matches("s3://").to_string(),
+        );
         let profile = v("s3profile");
         if !profile.is_empty() {
             plan.aws_profile = Some(profile);
         }
         String::new()
     } else {
-        let mut url = format!("http://{}:{}", if ip.is_empty() { "localhost" } else { &ip }, port);
+        let mut url = format!(
+            "http://{}:{}",
+            if ip.is_empty() { "localhost" } else { &ip },
+            port
+        );
         if let Some(e) = env("AIS_ENDPOINT").filter(|e| !e.is_empty()) {
             if !default_ip(&ip) {
                 return Err(err(format!(
@@ -243,7 +259,11 @@ pub fn plan(
         };
         push_to(&mut run, "--protocol", "ais".into());
         // ringload resolves no host names on the load path: localhost is the loopback address.
-        push_to(&mut run, "--endpoint", url.replacen("://localhost", "://127.0.0.1", 1));
+        push_to(
+            &mut run,
+            "--endpoint",
+            url.replacen("://localhost", "://127.0.0.1", 1),
+        );
         url
     };
     let mut config_bucket = bucket.clone();
@@ -264,7 +284,8 @@ pub fn plan(
     }
 
     // The load.
-    push_to(&mut run, 
+    push_to(
+        &mut run,
         "--duration",
         duration_ns.map_or("0".to_string(), |ns| format!("{ns}ns")),
     );
@@ -300,14 +321,22 @@ pub fn plan(
     push_to(&mut run, "--loaderid", v("loaderid"));
     push_to(&mut run, "--loadernum", v("loadernum"));
     push_to(&mut run, "--loaderidhashlen", v("loaderidhashlen"));
-    push_to(&mut run, "--evict-batchsize", int("evict-batchsize").to_string());
+    push_to(
+        &mut run,
+        "--evict-batchsize",
+        int("evict-batchsize").to_string(),
+    );
     if !v("tokenfile").is_empty() {
         push_to(&mut run, "--token-file", v("tokenfile"));
     }
     let bprops = v("bprops");
     if !bprops.is_empty() {
         let t = bprops.trim_end_matches(',');
-        let json = if t.starts_with('{') { t.to_string() } else { format!("{{{t}}}") };
+        let json = if t.starts_with('{') {
+            t.to_string()
+        } else {
+            format!("{{{t}}}")
+        };
         push_to(&mut run, "--bprops", json);
     }
     if !v("max-error-rate").is_empty() {
@@ -315,9 +344,18 @@ pub fn plan(
     }
     // StatsD: aisloader always sends.
     let statsd_ip = v("statsdip");
-    let statsd_host = if statsd_ip == "localhost" { "127.0.0.1" } else { &statsd_ip };
-    push_to(&mut run, "--statsd", format!("{statsd_host}:{}", int("statsdport")));
-    push_to(&mut run, 
+    let statsd_host = if statsd_ip == "localhost" {
+        "127.0.0.1"
+    } else {
+        &statsd_ip
+    };
+    push_to(
+        &mut run,
+        "--statsd",
+        format!("{statsd_host}:{}", int("statsdport")),
+    );
+    push_to(
+        &mut run,
         "--statsinterval",
         format!("{}s", if interval > 0 { interval } else { 10 }),
     );
@@ -426,7 +464,9 @@ fn s3_exclusions(
         return e("direct S3 access via '-s3endpoint': Read range is not supported yet");
     }
     if on("cached") {
-        return e("direct S3 access via '-s3endpoint': '-cached' applies to AIS remote buckets only");
+        return e(
+            "direct S3 access via '-s3endpoint': '-cached' applies to AIS remote buckets only",
+        );
     }
     Ok(())
 }
@@ -435,7 +475,9 @@ fn s3_exclusions(
 /// nothing here, each only when its value differs from the default.
 fn refusals_and_warnings(p: &Parsed, warnings: &mut Vec<String>) -> Result<(), Stop> {
     for (name, value) in &p.set {
-        let Some(fl) = flags::lookup(name) else { continue };
+        let Some(fl) = flags::lookup(name) else {
+            continue;
+        };
         if value == fl.default {
             continue;
         }

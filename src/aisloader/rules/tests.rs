@@ -40,9 +40,16 @@ fn with(extra: &[&'static str]) -> Vec<&'static str> {
 
 #[test]
 fn cleanup_is_required_with_a_bucket_except_for_direct_s3() {
-    assert_eq!(plan_of(&["-bucket=ais://b"]).unwrap_err(), Stop::CleanupRequired);
+    assert_eq!(
+        plan_of(&["-bucket=ais://b"]).unwrap_err(),
+        Stop::CleanupRequired
+    );
     assert!(plan_of(&["-bucket=ais://b", "-cleanup="]).is_ok());
-    let s3 = plan_env(&["-bucket=s3://b"], &[("S3_ENDPOINT", "http://127.0.0.1:9000")]).unwrap();
+    let s3 = plan_env(
+        &["-bucket=s3://b"],
+        &[("S3_ENDPOINT", "http://127.0.0.1:9000")],
+    )
+    .unwrap();
     assert_eq!(run_value(&s3, "--protocol").as_deref(), Some("s3"));
     assert!(error(plan_of(&[
         "-bucket=s3://b",
@@ -111,10 +118,7 @@ fn direct_s3_takes_virtual_addressing_unless_path_style_and_refuses_ais_options(
 fn no_bucket_makes_up_a_new_one_that_needs_100_percent_put() {
     let p = plan_of(&["-pctput=100", "-duration=1s"]).unwrap();
     assert_eq!(p.new_bucket.as_deref(), Some("AbCdEfGh"));
-    assert_eq!(
-        run_value(&p, "--bucket").as_deref(),
-        Some("ais://AbCdEfGh")
-    );
+    assert_eq!(run_value(&p, "--bucket").as_deref(), Some("ais://AbCdEfGh"));
     assert!(!p.config.cleanup);
     assert_eq!(
         error(plan_of(&["-pctput=50"])),
@@ -130,7 +134,12 @@ fn provider_and_bucket_uri() {
     let p = plan_of(&["-bucket=gs://g", "-cleanup=true"]).unwrap();
     assert_eq!(p.config.bucket, "gs://g");
     assert!(p.run.contains(&"--cleanup".to_string()));
-    assert!(error(plan_of(&["-bucket=gs://g", "-provider=aws", "-cleanup=false"])).contains("disagree"));
+    assert!(error(plan_of(&[
+        "-bucket=gs://g",
+        "-provider=aws",
+        "-cleanup=false"
+    ]))
+    .contains("disagree"));
     assert!(error(plan_of(&["-bucket=ais://b/obj", "-cleanup=false"])).contains("names an object"));
 }
 
@@ -138,10 +147,16 @@ fn provider_and_bucket_uri() {
 fn duration_absent_zero_and_given() {
     let p = plan_of(B).unwrap();
     assert_eq!(p.preface, "\nDuration not specified - running for 1m0s\n\n");
-    assert_eq!(run_value(&p, "--duration").as_deref(), Some("60000000000ns"));
+    assert_eq!(
+        run_value(&p, "--duration").as_deref(),
+        Some("60000000000ns")
+    );
     // maxputs keeps aisloader's 1m (ringload run alone would not).
     let p = plan_of(&with(&["-maxputs=5", "-pctput=100"])).unwrap();
-    assert_eq!(run_value(&p, "--duration").as_deref(), Some("60000000000ns"));
+    assert_eq!(
+        run_value(&p, "--duration").as_deref(),
+        Some("60000000000ns")
+    );
     let p = plan_of(&with(&["-totalputsize=1M", "-pctput=100"])).unwrap();
     assert_eq!(p.preface, "");
     assert_eq!(run_value(&p, "--duration").as_deref(), Some("0"));
@@ -169,7 +184,9 @@ fn min_and_max_size_follow_each_other() {
         error(plan_of(&with(&["-minsize=2K", "-maxsize=1K"]))),
         "invalid option: min and max size (2048, 1024), respectively"
     );
-    assert!(error(plan_of(&with(&["-minsize=lots"]))).starts_with("failed to parse '--minsize=lots'"));
+    assert!(
+        error(plan_of(&with(&["-minsize=lots"]))).starts_with("failed to parse '--minsize=lots'")
+    );
 }
 
 #[test]
@@ -189,7 +206,10 @@ fn statsinterval_is_seconds_and_zero_turns_periodic_off() {
 #[test]
 fn seed_name_getter_statsd_and_passthrough() {
     let p = plan_of(&with(&["-seed=-1"])).unwrap();
-    assert_eq!(run_value(&p, "--seed").as_deref(), Some("18446744073709551615"));
+    assert_eq!(
+        run_value(&p, "--seed").as_deref(),
+        Some("18446744073709551615")
+    );
     assert_eq!(run_value(&p, "--uniquegets").as_deref(), Some("true"));
     assert_eq!(run_value(&p, "--statsd").as_deref(), Some("127.0.0.1:8125"));
     let p = plan_of(&with(&["-pctput=50"])).unwrap();
@@ -225,7 +245,13 @@ fn refused_and_warned_flags_only_when_not_default() {
         "-get-batchsize 32: GetBatch is not supported yet; it comes with a later release (drop \
          the flag to GET one object per request)"
     );
-    for f in ["-multipart-chunks=4", "-pctmultipart=30", "-arch.pct=5", "-etl=md5", "-cont-on-err"] {
+    for f in [
+        "-multipart-chunks=4",
+        "-pctmultipart=30",
+        "-arch.pct=5",
+        "-etl=md5",
+        "-cont-on-err",
+    ] {
         let name = f.trim_start_matches('-').split('=').next().unwrap();
         assert!(
             error(plan_of(&with(&[f]))).starts_with(&format!("-{name}")),
@@ -240,7 +266,10 @@ fn refused_and_warned_flags_only_when_not_default() {
 
 #[test]
 fn other_validations() {
-    assert_eq!(error(plan_of(&with(&["-pctput=101"]))), "invalid option: PUT percent 101");
+    assert_eq!(
+        error(plan_of(&with(&["-pctput=101"]))),
+        "invalid option: PUT percent 101"
+    );
     assert!(error(plan_of(&with(&["-skiplist"]))).contains("100% PUT"));
     let p = plan_of(&with(&["-skiplist", "-filelist=/f"])).unwrap();
     assert_eq!(p.warnings.len(), 1);
