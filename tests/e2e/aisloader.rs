@@ -246,6 +246,70 @@ fn the_argument_dump_and_runtime_configuration_of_real_runs() {
     );
 }
 
+#[test]
+fn a_completed_run_exits_0_whatever_failed_unless_max_error_rate() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "1", "--fault", "500=1"]);
+    let a = aisloader_link();
+    let (ip, port) = ip_port(&c);
+    let args = |extra: &'static [&'static str]| {
+        let mut v = vec![
+            ip.clone(),
+            port.clone(),
+            "-bucket=ais://f".to_string(),
+            "-cleanup=false".into(),
+            "-pctput=100".into(),
+            "-maxputs=20".into(),
+            "-duration=2s".into(),
+            "-minsize=1KiB".into(),
+            "-maxsize=1KiB".into(),
+            "-numworkers=2".into(),
+            "-quiet".into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |v: Vec<String>| a.run(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = run(args(&[]));
+    r.check(r.code() == 0, "a completed run exits 0");
+    r.check(
+        r.stderr().contains("warning: all "),
+        "the failure is a warning",
+    );
+    let r = run(args(&["-max-error-rate=0.5"]));
+    r.check(r.code() == 1, "-max-error-rate is opt-in and exits 1");
+    // A run error (nothing to read in a new bucket) is aisloader's exit 1.
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://new",
+        "-cleanup=false",
+        "-pctput=0",
+        "-duration=1s",
+    ]);
+    r.check(r.code() == 1, "exit 1");
+    r.check(
+        r.stderr().contains("aisloader exited with error: "),
+        "aisloader's prefix",
+    );
+    // -dry-run stops after the runtime configuration.
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://f",
+        "-cleanup=false",
+        "-pctput=100",
+        "-duration=1s",
+        "-dry-run",
+        "-quiet",
+    ]);
+    r.check(r.code() == 0, "dry run exits 0");
+    r.check(
+        r.stdout().contains("Runtime configuration:"),
+        "config printed",
+    );
+    r.check(!r.stdout().contains("Actual run duration"), "no run");
+}
+
 /// The UDP socket a test's StatsD receiver reads.
 fn statsd() -> (UdpSocket, u16) {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();

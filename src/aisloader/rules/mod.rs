@@ -481,6 +481,13 @@ fn refusals_and_warnings(p: &Parsed, warnings: &mut Vec<String>) -> Result<(), S
         if value == fl.default {
             continue;
         }
+        // Names are deterministic (never random) with -loadernum or -loaderidhashlen.
+        let deterministic = ["loadernum", "loaderidhashlen"]
+            .iter()
+            .any(|n| p.get(n).is_some_and(|v| v != "0"));
+        if name == "randomname" && deterministic {
+            continue;
+        }
         let shown = flags::shown(name, value, fl.kind);
         match fl.state {
             State::Implemented => {}

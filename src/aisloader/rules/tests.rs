@@ -262,6 +262,8 @@ fn refused_and_warned_flags_only_when_not_default() {
     assert_eq!(p.warnings.len(), 3);
     assert!(p.warnings[0].starts_with("warning: -tmpdir /x: "));
     assert!(p.warnings[2].starts_with("warning: -stoppable: "));
+    let p = plan_of(&with(&["-randomname=false", "-loadernum=4"])).unwrap();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
 
 #[test]
