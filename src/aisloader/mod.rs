@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use crate::exit::{CmdError, Exit};
+use crate::exit::Exit;
 
 /// What `run` needs to know when the aisloader front end started it.
 #[derive(Debug, Clone, Default)]
@@ -109,7 +109,8 @@ fn run(parsed: &grammar::Parsed) -> Result<Exit, String> {
         .into_iter()
         .map(String::from)
         .chain(plan.run.iter().cloned());
-    let cli = crate::cli::Cli::try_parse_from(argv).map_err(|e| first_line(&e.to_string()))?;
+    let cli = crate::cli::Cli::try_parse_from(argv)
+        .map_err(|e| aisloader_names(&crate::exit::CmdError::from(e).message()))?;
     let crate::cli::Command::Run(mut a) = cli.command else {
         return Err("internal: not a run command".into());
     };
@@ -170,20 +171,42 @@ fn random_bucket_name() -> String {
         .collect()
 }
 
-fn first_line(s: &str) -> String {
-    s.lines()
+/// A `ringload run` flag error in aisloader's terms: `'--cksum-type <CKSUM_TYPE>'` becomes
+/// `-cksum-type`, the flag the user typed.
+fn aisloader_names(msg: &str) -> String {
+    let Some(start) = msg.find("'--") else {
+        return msg.to_string();
+    };
+    let Some(len) = msg[start + 1..].find('\'') else {
+        return msg.to_string();
+    };
+    let quoted = &msg[start..start + len + 2];
+    let run_flag = quoted[1..quoted.len() - 1]
+        .split(' ')
         .next()
-        .unwrap_or_default()
-        .trim_start_matches("error: ")
-        .to_string()
+        .unwrap_or_default();
+    match flags::FLAGS
+        .iter()
+        .chain(flags::EXTENSIONS)
+        .find(|f| f.run.split(' ').next() == Some(run_flag))
+    {
+        Some(f) => msg.replacen(quoted, &format!("-{}", f.name), 1),
+        None => msg.to_string(),
+    }
 }
 
-/// Keeps `CmdError` in one place: what `aisloader exited with error:` says.
-impl CmdError {
-    pub fn message(&self) -> String {
-        match self {
-            CmdError::Msg { msg, .. } => msg.clone(),
-            CmdError::Clap(e) => first_line(&e.to_string()),
-        }
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn run_flag_errors_name_the_aisloader_flag() {
+        assert_eq!(
+            super::aisloader_names("invalid value 'md9' for '--cksum-type <CKSUM_TYPE>': x"),
+            "invalid value 'md9' for -cksum-type: x"
+        );
+        assert_eq!(
+            super::aisloader_names("invalid value 'x' for '--max-error-rate <F>'"),
+            "invalid value 'x' for -max-error-rate"
+        );
+        assert_eq!(super::aisloader_names("no quotes"), "no quotes");
     }
 }
