@@ -141,7 +141,7 @@ fn run(parsed: &grammar::Parsed) -> Result<Exit, String> {
     });
     let _ = std::io::stdout().flush();
     let start = Instant::now();
-    let exit = crate::run_cmd::run(*a, None).map_err(|e| e.message())?;
+    let exit = crate::run_cmd::run(*a, None).map_err(|e| in_aisloader_terms(&e.message()))?;
     if !plan.dry_run {
         let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         print!("{}", output::actual_run_duration(ns));
@@ -169,6 +169,12 @@ fn random_bucket_name() -> String {
     (0..8)
         .map(|_| char::from(LETTERS[rng.below(LETTERS.len() as u64) as usize]))
         .collect()
+}
+
+/// A run error in aisloader's terms where one names a `ringload run` setting with an
+/// aisloader flag of its own.
+fn in_aisloader_terms(msg: &str) -> String {
+    msg.replace("(--s3-addressing path)", "(-s3-use-path-style)")
 }
 
 /// A `ringload run` flag error in aisloader's terms: `'--cksum-type <CKSUM_TYPE>'` becomes

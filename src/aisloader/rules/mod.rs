@@ -215,7 +215,6 @@ pub fn plan(
     let (bucket, ais_bucket) = bucket_of(&bucket_flag, &provider, direct_s3)?;
     let proxy = if direct_s3 {
         push_to(&mut run, "--protocol", "s3".into());
-        push_to(&mut run, "--endpoint", s3.clone());
         push_to(&mut run, "--s3endpoint", s3.clone());
         let style = if on("s3-use-path-style") {
             "path"
