@@ -43,6 +43,19 @@ impl CmdError {
         }
     }
 
+    /// The message alone, without `error: ` (a clap error's first line): what the aisloader
+    /// front end prints after `aisloader exited with error: `.
+    pub fn message(&self) -> String {
+        match self {
+            CmdError::Msg { msg, .. } => msg.clone(),
+            CmdError::Clap(e) => {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                first.trim_start_matches("error: ").to_string()
+            }
+        }
+    }
+
     /// Prints the error the one way every command does, and returns its exit code.
     pub fn report(&self) -> Exit {
         match self {
@@ -84,5 +97,14 @@ mod tests {
         assert_eq!(CmdError::from(bad.unwrap_err()).exit(), Exit::Usage);
         let help = crate::cli::Cli::try_parse_from(["ringload", "--help"]);
         assert_eq!(CmdError::from(help.unwrap_err()).exit(), Exit::Ok);
+    }
+
+    #[test]
+    fn the_message_has_no_error_prefix() {
+        assert_eq!(CmdError::failed("x y").message(), "x y");
+        use clap::Parser;
+        let bad = crate::cli::Cli::try_parse_from(["ringload", "run", "--numworkers", "x"]);
+        let m = CmdError::from(bad.unwrap_err()).message();
+        assert!(m.starts_with("invalid value 'x' for '--numworkers"), "{m}");
     }
 }

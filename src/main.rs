@@ -1,6 +1,7 @@
 //! ringload's outline: parse the command line, run the command, and map its outcome to an
 //! exit code in one place (`exit`: 0 success, 1 a failed run, 2 bad usage or input). Logic
-//! lives in the command modules and the libraries.
+//! lives in the command modules and the libraries. `ringload aisloader ...` (or the binary
+//! called as `aisloader`) goes to the aisloader front end, which has its own grammar.
 
 mod aisloader;
 mod cli;
@@ -16,6 +17,21 @@ use clap::Parser;
 use exit::{CmdError, Exit};
 
 fn main() {
+    // The aisloader front end parses its own command line (Go's flag rules): it takes over
+    // before clap sees anything.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let front = match argv.first() {
+        Some(a0) if aisloader::called_as_aisloader(a0) => Some(&argv[1..]),
+        _ if argv.get(1).is_some_and(|a| a == "aisloader") => Some(&argv[2..]),
+        _ => None,
+    };
+    if let Some(args) = front {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        std::process::exit(aisloader::main(&args).code());
+    }
     let exit = match command() {
         Ok(exit) => exit,
         Err(e) => e.report(),

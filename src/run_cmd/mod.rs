@@ -66,6 +66,13 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
             (Some(b), c)
         }
     };
+    // The aisloader front end prints its runtime configuration once the names are known; its
+    // -dry-run stops there.
+    if let Some(m) = &a.aisloader {
+        if crate::aisloader::before_load(m, names.len() as u64, !w.put_only()) {
+            return Ok(Exit::Ok);
+        }
+    }
     let l = load::Load {
         a: &a,
         r,
@@ -95,6 +102,16 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
 pub fn check_only(a: &RunArgs, spec: Option<&Loaded>) -> Result<(), CmdError> {
     let r = ranks::rank(a, spec)?;
     prepare::check(a, r).map(|_| ())
+}
+
+/// The loader id this command line's names and StatsD prefix use (`--getloaderid`).
+pub fn loader_id(a: &RunArgs) -> u64 {
+    let r = ringload_launcher::ranks::Rank {
+        rank: 0,
+        ranks: 1,
+        source: "flags",
+    };
+    ringload_engine::naming::loader_id(&workload_args::workload(a, r, ""))
 }
 
 /// What the process needs before any phase: the descriptor limit raised, the spec's

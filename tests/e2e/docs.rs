@@ -396,8 +396,9 @@ fn check_doc(rel: &str) {
 }
 
 /// The doc files the tests below cover: every markdown file of the README and docs/.
-const DOCS: [&str; 7] = [
+const DOCS: [&str; 8] = [
     "README.md",
+    "docs/aisloader.md",
     "docs/architecture.md",
     "docs/operators.md",
     "docs/protocols.md",
@@ -421,6 +422,11 @@ fn every_doc_file_is_covered() {
 #[test]
 fn readme() {
     check_doc("README.md");
+}
+
+#[test]
+fn aisloader() {
+    check_doc("docs/aisloader.md");
 }
 
 #[test]

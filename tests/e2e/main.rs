@@ -10,6 +10,7 @@
 mod common;
 
 mod ais;
+mod aisloader;
 mod budget;
 mod cli;
 mod dockerfile;

@@ -1,0 +1,431 @@
+//! aisloader's defaults and rules, applied to a parsed command line: the endpoint (`-ip`,
+//! `-port`, `AIS_ENDPOINT`, `-s3endpoint`, `S3_ENDPOINT`), the bucket (URI, `-provider`, a
+//! random new one), `-cleanup` being required, `-duration` absent or 0, the size defaults,
+//! `-statsinterval` in seconds, the name getter, and the refused and warned flags. The result
+//! is the `ringload run` command line that does the same load, plus what the front end prints
+//! before it. Pure: the environment comes in as a closure, nothing is printed here.
+
+use ringload_core::units::parse_size;
+
+use super::flags::{self, State};
+use super::grammar::{self, Parsed};
+
+mod target;
+use target::{bucket_of, s3_exclusions};
+
+/// The default 1 minute run, in ns.
+const DEFAULT_DURATION_NS: u64 = 60_000_000_000;
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+/// Why the front end stops before the run.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// `-bucket` without `-cleanup`: aisloader's two-line note on stdout, exit 1.
+    CleanupRequired,
+    /// A validation error: `aisloader exited with error: ...`, exit 1.
+    Error(String),
+    /// `-duration 0` with nothing else to stop the run: aisloader does nothing, exit 0.
+    NoOp,
+}
+
+/// aisloader's two-line note when `-bucket` is given without `-cleanup`.
+pub const CLEANUP_NOTE: &str = "\nNote: `-cleanup` is a required option. Beware! When \
+    -cleanup=true the bucket will be destroyed upon completion of the benchmark.\n      The \
+    option must be specified in the command line, e.g.: `--cleanup=false`\n";
+
+/// What `Runtime configuration:` shows (aisloader's essential parameters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// The proxy URL; empty in S3 mode.
+    pub proxy: String,
+    /// The bucket as `provider://name`.
+    pub bucket: String,
+    /// The run time in ns; `None` = unlimited (`-`).
+    pub duration_ns: Option<u64>,
+    pub workers: i64,
+    pub stats_interval_s: u64,
+    pub pctput: i64,
+    pub pctupdate: i64,
+    pub minsize: u64,
+    pub maxsize: u64,
+    pub put_upper_bound: u64,
+    pub epochs: u64,
+    pub perm_shuffle_max: u64,
+    pub reader_type: String,
+    pub cleanup: bool,
+    /// An ais:// bucket (destroyed by cleanup) rather than a remote one (emptied).
+    pub ais_bucket: bool,
+    /// A random bucket made up here: created, so nothing is listed.
+    pub new_bucket: bool,
+    /// `-skiplist`: nothing is listed.
+    pub skiplist: bool,
+}
+
+/// The `ringload run` command line and everything the front end prints around it.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Arguments after `ringload run`.
+    pub run: Vec<String>,
+    /// Printed on stdout before the argument dump (`Duration not specified ...`).
+    pub preface: String,
+    /// One line each on stderr.
+    pub warnings: Vec<String>,
+    /// A random bucket's name, announced as `New bucket name "..."`.
+    pub new_bucket: Option<String>,
+    /// `AWS_PROFILE` to set for the run (`-s3profile`).
+    pub aws_profile: Option<String>,
+    pub config: RuntimeConfig,
+    pub quiet: bool,
+    pub dry_run: bool,
+    pub getloaderid: bool,
+    pub json: bool,
+    pub stats_output: Option<String>,
+    /// `-statsinterval` > 0.
+    pub periodic: bool,
+}
+
+/// Applies aisloader's rules to `p`; `env` reads the environment; `random_name` makes up a
+/// new bucket's 8 letters.
+pub fn plan(
+    p: &Parsed,
+    env: &dyn Fn(&str) -> Option<String>,
+    random_name: &dyn Fn() -> String,
+) -> Result<Plan, Stop> {
+    let v = |name: &str| -> String {
+        p.get(name)
+            .map(str::to_string)
+            .or_else(|| flags::lookup(name).map(|f| f.default.to_string()))
+            .unwrap_or_default()
+    };
+    let int = |name: &str| grammar::parse_int(&v(name)).unwrap_or(0);
+    let uint = |name: &str| grammar::parse_uint(&v(name)).unwrap_or(0);
+    let on = |name: &str| v(name) == "true";
+    let err = |m: String| Stop::Error(m);
+
+    let mut s3 = v("s3endpoint");
+    if s3.is_empty() {
+        s3 = env("S3_ENDPOINT").unwrap_or_default();
+    }
+    let direct_s3 = !s3.is_empty();
+    let bucket_flag = v("bucket");
+    let cleanup = on("cleanup");
+    if !bucket_flag.is_empty() {
+        if cleanup && direct_s3 {
+            return Err(err(
+                "direct S3 access via '-s3endpoint': option '-cleanup' is not supported yet".into(),
+            ));
+        }
+        if p.get("cleanup").is_none() && !direct_s3 {
+            return Err(Stop::CleanupRequired);
+        }
+    }
+
+    let mut plan = Plan {
+        quiet: on("quiet"),
+        dry_run: on("dry-run"),
+        getloaderid: on("getloaderid"),
+        json: on("json"),
+        ..Plan::default()
+    };
+    refusals_and_warnings(p, &mut plan.warnings)?;
+
+    // Sizes, as aisloader's IEC parser reads them.
+    let size = |name: &str, default: u64| -> Result<u64, Stop> {
+        let s = v(name);
+        if s.is_empty() {
+            return Ok(default);
+        }
+        parse_size(&s).map_err(|e| err(format!("failed to parse '--{name}={s}': {e}")))
+    };
+    let totalputsize = size("totalputsize", 0)?;
+    let mut minsize = size("minsize", MIB)?;
+    let mut maxsize = size("maxsize", GIB)?;
+    if v("minsize").is_empty() && !v("maxsize").is_empty() {
+        minsize = minsize.min(maxsize);
+    }
+    if v("maxsize").is_empty() && !v("minsize").is_empty() {
+        maxsize = maxsize.max(minsize);
+    }
+    let readoff = size("readoff", 0)?;
+    let readlen = size("readlen", 0)?;
+    let epochs = uint("epochs");
+
+    // -duration: absent = 1m unless another limit; an explicit 0 = unlimited, or a no-op.
+    let duration_ns = match p.get("duration") {
+        None if totalputsize > 0 || epochs > 0 => None,
+        None => {
+            plan.preface = "\nDuration not specified - running for 1m0s\n\n".into();
+            Some(DEFAULT_DURATION_NS)
+        }
+        Some(d) => match grammar::go_duration(d).unwrap_or(0) {
+            0 if totalputsize == 0 && epochs == 0 && !on("stoppable") => return Err(Stop::NoOp),
+            0 => None,
+            ns => Some(ns),
+        },
+    };
+
+    if minsize > maxsize {
+        return Err(err(format!(
+            "invalid option: min and max size ({minsize}, {maxsize}), respectively"
+        )));
+    }
+    let pctput = int("pctput");
+    if !(0..=100).contains(&pctput) {
+        return Err(err(format!("invalid option: PUT percent {pctput}")));
+    }
+    let pctupdate = int("pctupdate");
+    if !(0..=100).contains(&pctupdate) {
+        return Err(err(format!(
+            "invalid {pctupdate} percentage of GET requests that are followed by a PUT \"update\""
+        )));
+    }
+    let interval = int("statsinterval");
+    if interval < 0 {
+        return Err(err(format!(
+            "invalid option: stats show interval {interval}"
+        )));
+    }
+    let mut skiplist = on("skiplist");
+    if skiplist && !v("filelist").is_empty() {
+        plan.warnings
+            .push("Warning: '-skiplist' option is ignored when '-filelist' is specified".into());
+        skiplist = false;
+    }
+    if skiplist && pctput < 100 {
+        return Err(err(
+            "invalid option: '-skiplist' is only valid for 100% PUT workloads".into(),
+        ));
+    }
+    let (ip, port) = (v("ip"), v("port"));
+    let default_ip = |ip: &str| ip.is_empty() || ip == "localhost" || ip == "127.0.0.1";
+    if direct_s3 {
+        s3_exclusions(&v, &on, &ip, &port)?;
+    } else if on("s3-use-path-style") {
+        return Err(err(
+            "cannot use '-s3-use-path-style' without '-s3endpoint'".into()
+        ));
+    }
+
+    let mut run: Vec<String> = Vec::new();
+    fn push_to(run: &mut Vec<String>, flag: &str, value: String) {
+        run.push(flag.to_string());
+        run.push(value);
+    }
+
+    // Endpoint and bucket.
+    let provider = v("provider");
+    let (bucket, ais_bucket) = bucket_of(&bucket_flag, &provider, direct_s3)?;
+    let proxy = if direct_s3 {
+        push_to(&mut run, "--protocol", "s3".into());
+        push_to(&mut run, "--s3endpoint", s3.clone());
+        let style = if on("s3-use-path-style") {
+            "path"
+        } else {
+            "virtual"
+        };
+        push_to(&mut run, "--s3-addressing", style.into());
+        push_to(
+            &mut run,
+            "--bucket",
+            bucket.trim_start_matches("s3://").to_string(),
+        );
+        let profile = v("s3profile");
+        if !profile.is_empty() {
+            plan.aws_profile = Some(profile);
+        }
+        String::new()
+    } else {
+        let mut url = format!(
+            "http://{}:{}",
+            if ip.is_empty() { "localhost" } else { &ip },
+            port
+        );
+        if let Some(e) = env("AIS_ENDPOINT").filter(|e| !e.is_empty()) {
+            if !default_ip(&ip) {
+                return Err(err(format!(
+                    "'AIS_ENDPOINT={e}' environment and '--ip={ip}' command-line are mutually \
+                     exclusive"
+                )));
+            }
+            url = e;
+        }
+        let url = match url.split_once("://") {
+            None => format!("http://{url}"),
+            Some(("http" | "https", _)) => url,
+            Some((scheme, _)) => {
+                return Err(err(format!(
+                    "invalid AIStore endpoint {url:?}: unknown URI scheme {scheme:?}"
+                )))
+            }
+        };
+        push_to(&mut run, "--protocol", "ais".into());
+        // ringload resolves no host names on the load path: localhost is the loopback address.
+        push_to(
+            &mut run,
+            "--endpoint",
+            url.replacen("://localhost", "://127.0.0.1", 1),
+        );
+        url
+    };
+    let mut config_bucket = bucket.clone();
+    if bucket_flag.is_empty() && !direct_s3 {
+        let name = random_name();
+        config_bucket = format!("ais://{name}");
+        plan.new_bucket = Some(name);
+        // aisloader creates the bucket after -getloaderid has printed and exited.
+        if pctput < 100 && !plan.getloaderid {
+            return Err(err("new bucket, expecting 100% PUT".into()));
+        }
+    }
+    if !direct_s3 {
+        push_to(&mut run, "--bucket", config_bucket.clone());
+    }
+    if cleanup {
+        run.push("--cleanup".into());
+    }
+
+    // The load.
+    push_to(
+        &mut run,
+        "--duration",
+        duration_ns.map_or("0".to_string(), |ns| format!("{ns}ns")),
+    );
+    push_to(&mut run, "--numworkers", int("numworkers").to_string());
+    push_to(&mut run, "--pctput", pctput.to_string());
+    push_to(&mut run, "--pctupdate", pctupdate.to_string());
+    push_to(&mut run, "--minsize", minsize.to_string());
+    push_to(&mut run, "--maxsize", maxsize.to_string());
+    push_to(&mut run, "--totalputsize", totalputsize.to_string());
+    push_to(&mut run, "--maxputs", uint("maxputs").to_string());
+    push_to(&mut run, "--epochs", epochs.to_string());
+    push_to(&mut run, "--readoff", readoff.to_string());
+    push_to(&mut run, "--readlen", readlen.to_string());
+    push_to(&mut run, "--timeout", v("timeout"));
+    push_to(&mut run, "--cksum-type", v("cksum-type"));
+    // aisloader's name getter: read-only runs and epoch runs read each name once per epoch.
+    let unique = match p.get("uniquegets") {
+        Some(u) => u == "true",
+        None => pctput == 0 || epochs > 0,
+    };
+    push_to(&mut run, "--uniquegets", unique.to_string());
+    let seed = int("seed");
+    if seed != 0 {
+        push_to(&mut run, "--seed", (seed as u64).to_string());
+    }
+    for (flag, run_flag) in [("subdir", "--subdir"), ("filelist", "--filelist")] {
+        if !v(flag).is_empty() {
+            push_to(&mut run, run_flag, v(flag));
+        }
+    }
+    let shards = p.get("num-subdirs").or(p.get("putshards")).unwrap_or("0");
+    push_to(&mut run, "--putshards", shards.to_string());
+    push_to(&mut run, "--loaderid", v("loaderid"));
+    push_to(&mut run, "--loadernum", v("loadernum"));
+    push_to(&mut run, "--loaderidhashlen", v("loaderidhashlen"));
+    push_to(
+        &mut run,
+        "--evict-batchsize",
+        int("evict-batchsize").to_string(),
+    );
+    if !v("tokenfile").is_empty() {
+        push_to(&mut run, "--token-file", v("tokenfile"));
+    }
+    let bprops = v("bprops");
+    if !bprops.is_empty() {
+        let t = bprops.trim_end_matches(',');
+        let json = if t.starts_with('{') {
+            t.to_string()
+        } else {
+            format!("{{{t}}}")
+        };
+        push_to(&mut run, "--bprops", json);
+    }
+    if !v("max-error-rate").is_empty() {
+        push_to(&mut run, "--max-error-rate", v("max-error-rate"));
+    }
+    // StatsD: aisloader always sends.
+    let statsd_ip = v("statsdip");
+    let statsd_host = if statsd_ip == "localhost" {
+        "127.0.0.1"
+    } else {
+        &statsd_ip
+    };
+    push_to(
+        &mut run,
+        "--statsd",
+        format!("{statsd_host}:{}", int("statsdport")),
+    );
+    push_to(
+        &mut run,
+        "--statsinterval",
+        format!("{}s", if interval > 0 { interval } else { 10 }),
+    );
+    for (flag, run_flag) in [
+        ("verifyhash", "--verifyhash"),
+        ("randomproxy", "--random-proxy"),
+        ("latest", "--latest"),
+        ("cached", "--cached"),
+        ("list-dirs", "--list-dirs"),
+        ("nbi", "--nbi"),
+        ("trace-http", "--trace-http"),
+    ] {
+        if on(flag) {
+            run.push(run_flag.into());
+        }
+    }
+
+    plan.run = run;
+    plan.periodic = interval > 0;
+    plan.stats_output = Some(v("stats-output")).filter(|s| !s.is_empty());
+    plan.config = RuntimeConfig {
+        proxy,
+        bucket: config_bucket,
+        duration_ns,
+        workers: int("numworkers"),
+        stats_interval_s: interval as u64,
+        pctput,
+        pctupdate,
+        minsize,
+        maxsize,
+        put_upper_bound: totalputsize,
+        epochs,
+        perm_shuffle_max: uint("perm-shuffle-max"),
+        reader_type: v("readertype"),
+        cleanup,
+        ais_bucket,
+        new_bucket: plan.new_bucket.is_some(),
+        skiplist,
+    };
+    Ok(plan)
+}
+
+/// Refuses the flags ringload does not support yet and warns about the ones that change
+/// nothing here, each only when its value differs from the default.
+fn refusals_and_warnings(p: &Parsed, warnings: &mut Vec<String>) -> Result<(), Stop> {
+    for (name, value) in &p.set {
+        let Some(fl) = flags::lookup(name) else {
+            continue;
+        };
+        if value == fl.default {
+            continue;
+        }
+        // Names are deterministic (never random) with -loadernum or -loaderidhashlen.
+        let deterministic = ["loadernum", "loaderidhashlen"]
+            .iter()
+            .any(|n| p.get(n).is_some_and(|v| v != "0"));
+        if name == "randomname" && deterministic {
+            continue;
+        }
+        let shown = flags::shown(name, value, fl.kind);
+        match fl.state {
+            State::Implemented => {}
+            State::Warn(why) => warnings.push(format!("warning: {shown}: {why}")),
+            State::Refused(why) => return Err(Stop::Error(format!("{shown}: {why}"))),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

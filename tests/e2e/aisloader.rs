@@ -1,0 +1,553 @@
+//! The aisloader drop-in, end to end: the binary called as `aisloader` (a symlink in a scratch
+//! directory) with aisloader's own command lines: Go-flag parse errors (exit 2), usage,
+//! aisloader's rules (exit 1 with its note or `aisloader exited with error`), `-getloaderid`,
+//! the argument dump of real runs against the built-in AIS cluster (2 proxies, 3 targets), the
+//! invocations of AIStore's aisloader-composer script with their `-json -stats-output` files
+//! read the way its result parser reads them, and the five stages of aisloader's CI script.
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::cluster::Cluster;
+use crate::common::{Ran, Scratch};
+
+/// A scratch directory holding `aisloader` → the ringload test binary.
+struct Link {
+    dir: Scratch,
+    exe: PathBuf,
+}
+
+fn aisloader_link() -> Link {
+    let dir = Scratch::new("aisloader");
+    let exe = dir.path().join("aisloader");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ringload"), &exe).unwrap();
+    Link { dir, exe }
+}
+
+impl Link {
+    fn run(&self, args: &[&str]) -> Ran {
+        self.run_env(args, &[])
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
+        let out = Command::new(&self.exe)
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .env_remove("AIS_ENDPOINT")
+            .env_remove("S3_ENDPOINT")
+            .env_remove("AIS_AUTHN_TOKEN")
+            .env_remove("RINGLOAD_DRIVER")
+            .env_remove("RINGLOAD_DOC_CHECK")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        Ran {
+            cmd: format!("aisloader {}", args.join(" ")),
+            out,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+#[test]
+fn parse_errors_exit_2_naming_the_flag_with_the_hint() {
+    let a = aisloader_link();
+    for (args, msg) in [
+        (&["-nosuch=1"][..], "flag provided but not defined: -nosuch"),
+        (&["-numworkers"], "flag needs an argument: -numworkers"),
+        (
+            &["-numworkers=ten"],
+            "invalid value \"ten\" for flag -numworkers: parse error",
+        ),
+        (
+            &["-json=yes"],
+            "invalid boolean value \"yes\" for -json: parse error",
+        ),
+        (&["---bucket=b"], "bad flag syntax: ---bucket=b"),
+        (&["-uniquegets=maybe"], "for -uniquegets"),
+    ] {
+        let r = a.run(args);
+        r.check(r.code() == 2, "a parse error exits 2");
+        r.check(r.stderr().contains(msg), msg);
+        r.check(
+            r.stdout().starts_with("Run `aisloader` (for inline help)"),
+            "the usage hint",
+        );
+    }
+    let r = a.run(&["-h"]);
+    r.check(
+        r.code() == 0 && r.stdout().contains("(for inline help)"),
+        "-h",
+    );
+}
+
+#[test]
+fn no_arguments_print_the_usage() {
+    let a = aisloader_link();
+    for args in [&[][..], &["usage"], &["-json", "help"]] {
+        let r = a.run(args);
+        r.check(r.code() == 0, "usage exits 0");
+        r.check(
+            r.stdout().contains("  -bucket string\n"),
+            "every flag listed",
+        );
+        r.check(
+            r.stdout().contains("  -get-batchsize int\n"),
+            "refused ones too",
+        );
+    }
+    let r = a.run(&["version"]);
+    r.check(
+        r.code() == 0 && r.stdout().starts_with("version "),
+        "version",
+    );
+}
+
+#[test]
+fn a_bucket_without_cleanup_is_aisloaders_note_and_exit_1() {
+    let a = aisloader_link();
+    let r = a.run(&["-bucket=ais://b", "-duration=1s"]);
+    r.check(r.code() == 1, "exit 1");
+    r.check(
+        r.stdout().starts_with(
+            "\nNote: `-cleanup` is a required option. Beware! When -cleanup=true the bucket \
+             will be destroyed upon completion of the benchmark.\n      The option must be \
+             specified in the command line, e.g.: `--cleanup=false`\n",
+        ),
+        "aisloader's note on stdout",
+    );
+}
+
+#[test]
+fn refused_flags_exit_1_naming_the_flag() {
+    let a = aisloader_link();
+    for (flag, shown) in [
+        ("-get-batchsize=32", "-get-batchsize 32: GetBatch"),
+        ("-multipart-chunks=4", "-multipart-chunks 4: multipart"),
+        ("-arch.pct=10", "-arch.pct 10: archives"),
+        ("-etl=md5", "-etl md5: ETL"),
+        ("-getconfig", "-getconfig: config GETs"),
+    ] {
+        let r = a.run(&["-bucket=ais://b", "-cleanup=false", "-duration=1s", flag]);
+        r.check(r.code() == 1, "a refused flag exits 1");
+        r.check(
+            r.stderr()
+                .contains(&format!("aisloader exited with error: {shown}")),
+            shown,
+        );
+    }
+    // The default value of a refused flag changes nothing.
+    let r = a.run(&["-get-batchsize=0", "-loaderid=7", "-getloaderid"]);
+    r.check(
+        r.code() == 0 && r.stdout().ends_with("0x7\n"),
+        "default passes",
+    );
+}
+
+#[test]
+fn getloaderid_prints_the_id_without_a_connection() {
+    let a = aisloader_link();
+    for (args, want) in [
+        (
+            &[
+                "-loaderid=loaderstring",
+                "-loaderidhashlen=8",
+                "-getloaderid",
+            ][..],
+            "0xdb\n",
+        ),
+        (&["-loaderid=10", "-getloaderid"], "0xa\n"),
+    ] {
+        let r = a.run(args);
+        r.check(r.code() == 0, "exit 0");
+        r.check(r.stdout().ends_with(want), want);
+        r.check(!r.stdout().contains("COMMAND LINE ARGUMENTS"), "no dump");
+    }
+    // The same through `ringload aisloader`.
+    let r = crate::common::ringload(&["aisloader", "-loaderid=10", "-getloaderid"]);
+    r.check(
+        r.code() == 0 && r.stdout().ends_with("0xa\n"),
+        "ringload aisloader",
+    );
+}
+
+/// `-ip` and `-port` of the cluster's first proxy.
+fn ip_port(c: &Cluster) -> (String, String) {
+    let hp = c.proxies[0].trim_start_matches("http://");
+    let (ip, port) = hp.rsplit_once(':').unwrap();
+    (format!("-ip={ip}"), format!("-port={port}"))
+}
+
+#[test]
+fn the_argument_dump_and_runtime_configuration_of_real_runs() {
+    let c = Cluster::start(&["--proxies", "2", "--targets", "3"]);
+    let a = aisloader_link();
+    let (ip, port) = ip_port(&c);
+    let put = a.run(&[
+        &ip,
+        &port,
+        "-pctput=100",
+        "-totalputsize=256KiB",
+        "-minsize=4KiB",
+        "-maxsize=4KiB",
+        "-bucket=ais://b",
+        "-cleanup=false",
+        "-numworkers=4",
+        "-quiet",
+    ]);
+    put.ok();
+    let out = put.stdout();
+    put.check(!out.contains("COMMAND LINE ARGUMENTS"), "-quiet: no dump");
+    put.check(
+        out.contains(&format!(
+            "Runtime configuration:\n{{\n   \"proxy\": \"{}\",\n   \"bucket\": \"ais://b\",\n   \
+             \"duration\": \"-\",\n   \"# workers\": 4,\n   \"stats interval\": \"10s\",\n   \
+             \"% PUT\": 100,\n   \"minimum object size (bytes)\": 4096,\n   \"maximum object \
+             size (bytes)\": 4096,\n   \"PUT upper bound\": \"262144\",\n   \"name-getter\": \
+             \"random non-unique\",\n   \"reader-type\": \"sg\",\n   \"cleanup\": false\n}}\n\n",
+            c.proxies[0]
+        )),
+        "runtime configuration",
+    );
+    put.check(out.contains("\nActual run duration: "), "trailer");
+
+    let get = a.run(&[
+        &ip,
+        &port,
+        "-pctput=0",
+        "-duration=2s",
+        "-bucket=ais://b",
+        "-cleanup=false",
+        "-numworkers=4",
+        "-statsinterval=1",
+    ]);
+    get.ok();
+    let out = get.stdout();
+    let custom = format!(
+        "============ CUSTOM ============\nbucket:\t\tais://b\nduration:\t2s\n{ip}\n\
+         numworkers:\t4\n{port}\nstatsinterval:\t1\nHTTP trace:\tfalse\n\
+         =================================\n\n",
+        ip = ip.replacen("-ip=", "ip:\t\t", 1),
+        port = port.replacen("-port=", "port:\t\t", 1),
+    );
+    get.check(out.contains(&custom), "the CUSTOM block, byte for byte");
+    get.check(
+        out.contains("\ncleanup:\t\t\t\t\tfalse\n"),
+        "-cleanup=false listed under DEFAULTS",
+    );
+    get.check(
+        out.contains("Found 64 existing objects\n\nRuntime configuration:"),
+        "the listing count",
+    );
+    get.check(
+        out.contains("\"name-getter\": \"unique sequential\""),
+        "getter",
+    );
+}
+
+#[test]
+fn a_completed_run_exits_0_whatever_failed_unless_max_error_rate() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "1", "--fault", "500=1"]);
+    let a = aisloader_link();
+    let (ip, port) = ip_port(&c);
+    let args = |extra: &'static [&'static str]| {
+        let mut v = vec![
+            ip.clone(),
+            port.clone(),
+            "-bucket=ais://f".to_string(),
+            "-cleanup=false".into(),
+            "-pctput=100".into(),
+            "-maxputs=20".into(),
+            "-duration=2s".into(),
+            "-minsize=1KiB".into(),
+            "-maxsize=1KiB".into(),
+            "-numworkers=2".into(),
+            "-quiet".into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |v: Vec<String>| a.run(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = run(args(&[]));
+    r.check(r.code() == 0, "a completed run exits 0");
+    r.check(
+        r.stderr().contains("warning: all "),
+        "the failure is a warning",
+    );
+    let r = run(args(&["-max-error-rate=0.5"]));
+    r.check(r.code() == 1, "-max-error-rate is opt-in and exits 1");
+    // A run error (nothing to read in a new bucket) is aisloader's exit 1.
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://new",
+        "-cleanup=false",
+        "-pctput=0",
+        "-duration=1s",
+    ]);
+    r.check(r.code() == 1, "exit 1");
+    r.check(
+        r.stderr().contains("aisloader exited with error: "),
+        "aisloader's prefix",
+    );
+    // -dry-run stops after the runtime configuration.
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://f",
+        "-cleanup=false",
+        "-pctput=100",
+        "-duration=1s",
+        "-dry-run",
+        "-quiet",
+    ]);
+    r.check(r.code() == 0, "dry run exits 0");
+    r.check(
+        r.stdout().contains("Runtime configuration:"),
+        "config printed",
+    );
+    r.check(!r.stdout().contains("Actual run duration"), "no run");
+}
+
+/// The built-in S3 target with SigV4 keys and one bucket, killed on drop.
+struct S3Target(std::process::Child, String);
+
+impl S3Target {
+    fn start() -> S3Target {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ringload"))
+            .args(["serve", "--protocol", "s3", "--bucket", "bkt"])
+            .args(["--access-key", "AK", "--secret-key", "SK"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let url = v["url"].as_str().unwrap().to_string();
+        S3Target(child, url)
+    }
+}
+
+impl Drop for S3Target {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn direct_s3_with_s3endpoint_or_s3_endpoint() {
+    let s3 = S3Target::start();
+    let a = aisloader_link();
+    let keys = [("AWS_ACCESS_KEY_ID", "AK"), ("AWS_SECRET_ACCESS_KEY", "SK")];
+    let endpoint = format!("-s3endpoint={}", s3.1);
+    let load = [
+        "-bucket=s3://bkt",
+        "-duration=1s",
+        "-pctput=50",
+        "-minsize=1KiB",
+    ];
+    let mut args: Vec<&str> = load.to_vec();
+    args.extend([
+        endpoint.as_str(),
+        "-s3-use-path-style",
+        "-numworkers=2",
+        "-quiet",
+    ]);
+    let r = a.run_env(&args, &keys);
+    r.ok();
+    r.check(
+        r.stdout().contains("   \"proxy\": \"\",\n"),
+        "no proxy in S3 mode",
+    );
+    // S3_ENDPOINT works the same; without path style aisloader's virtual-host addressing
+    // cannot reach an IP endpoint, and the error names aisloader's flag.
+    let mut env = keys.to_vec();
+    env.push(("S3_ENDPOINT", s3.1.as_str()));
+    let r = a.run_env(&[&load[..], &["-quiet"]].concat(), &env);
+    r.check(r.code() == 1, "virtual-host addressing on an IP endpoint");
+    r.check(r.stderr().contains("-s3-use-path-style"), "names the flag");
+    let r = a.run_env(&[&load[..], &["-quiet", "-verifyhash"]].concat(), &env);
+    r.check(r.code() == 1, "S3 mode refuses -verifyhash");
+}
+
+/// The UDP socket a test's StatsD receiver reads.
+fn statsd() -> (UdpSocket, u16) {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let port = s.local_addr().unwrap().port();
+    (s, port)
+}
+
+fn parse_like_composer(bench_type: &str, files: &[&Path]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/data/parse_results_like.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(bench_type)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the composer-style parser failed on {files:?}:\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// aisloader_script.sh's arguments: the common ones, then PUT or GET ones, then the AIS ones.
+fn composer_args(c: &Cluster, out: &Path, port: u16, bench: &[&str]) -> Vec<String> {
+    let host = ringload_host();
+    let (ip, p) = ip_port(c);
+    let mut v = vec![
+        format!("-loaderid={host}"),
+        "-loaderidhashlen=8".into(),
+        "-bucket=ais://composer".into(),
+        "-cleanup=false".into(),
+        "-json".into(),
+        format!("-stats-output={}", out.display()),
+        "-statsdip=127.0.0.1".into(),
+        format!("-statsdport={port}"),
+        "-numworkers=4".into(),
+    ];
+    v.extend(bench.iter().map(|s| s.to_string()));
+    v.extend([ip, p, "-randomproxy".into()]);
+    v
+}
+
+fn ringload_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+#[test]
+fn the_composer_invocations_and_its_result_parser() {
+    let c = Cluster::start(&["--proxies", "2", "--targets", "3"]);
+    let a = aisloader_link();
+    let (udp, sport) = statsd();
+    let put_file = a.path("out/composer-put-host.json");
+    let args = composer_args(
+        &c,
+        &put_file,
+        sport,
+        &[
+            "-totalputsize=512KiB",
+            "-minsize=16KiB",
+            "-maxsize=16KiB",
+            "-pctput=100",
+            "-skiplist",
+        ],
+    );
+    let r = a.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    r.ok();
+    let summary = parse_like_composer("put", &[&put_file]);
+    assert!(summary.starts_with("put: min "), "{summary}");
+
+    let get_file = a.path("out/composer-get-host.json");
+    let args = composer_args(&c, &get_file, sport, &["-duration=2s", "-pctput=0"]);
+    let r = a.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    r.ok();
+    r.check(
+        r.stdout()
+            .contains(&format!("Stats written to {}", get_file.display())),
+        "the trailer names the stats file",
+    );
+    parse_like_composer("get", &[&get_file]);
+    // -randomproxy spread the requests over both proxies.
+    for p in &c.proxies {
+        assert!(
+            Cluster::redirects(std::slice::from_ref(p)) > 0,
+            "{p} got no requests"
+        );
+    }
+    // StatsD: aisloader's metric names under aisloader.<host>-<loader id>.
+    let mut buf = [0u8; 65536];
+    let n = udp.recv(&mut buf).expect("a StatsD datagram");
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.contains("aisloader."), "{text}");
+}
+
+#[test]
+fn the_five_ci_stages() {
+    let c = Cluster::start(&["--proxies", "2", "--targets", "3"]);
+    let a = aisloader_link();
+    let (ip, port) = ip_port(&c);
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![ip.clone(), port.clone(), "-bucket=ci".into()];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.extend(["-provider=ais".into(), "--quiet".into()]);
+        v
+    };
+    let run = |args: Vec<String>| a.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // Stage 1: populate (sizes scaled down from 1-10MiB and 10GiB).
+    let r = run(common(&[
+        "-duration=3s",
+        "-pctput=100",
+        "-maxsize=64KiB",
+        "-minsize=8KiB",
+        "-totalputsize=2MiB",
+        "-cleanup=false",
+        "-numworkers=4",
+    ]));
+    r.ok();
+    r.check(r.stdout().contains("Actual run duration: "), "stage 1 ran");
+    // Stage 2: multipart is refused, naming the flag.
+    let r = run(common(&[
+        "-duration=2s",
+        "-pctput=100",
+        "-maxsize=64KiB",
+        "-minsize=16KiB",
+        "-totalputsize=1MiB",
+        "-cleanup=false",
+        "-numworkers=4",
+        "-multipart-chunks=4",
+        "-pctmultipart=30",
+    ]));
+    r.check(r.code() == 1, "stage 2 refused");
+    r.check(r.stderr().contains("-multipart-chunks 4"), "names the flag");
+    // Stage 3: mixed 10% PUT.
+    let r = run(common(&[
+        "-duration=2s",
+        "-pctput=10",
+        "-maxsize=64KiB",
+        "-minsize=8KiB",
+        "-cleanup=false",
+        "-numworkers=4",
+    ]));
+    r.ok();
+    r.check(r.stdout().contains("\"% PUT\": 10,"), "stage 3 config");
+    // Stages 4 and 5: GetBatch is refused, naming the flag.
+    for (batch, cleanup) in [("32", "-cleanup=false"), ("64", "-cleanup=true")] {
+        let flag = format!("-get-batchsize={batch}");
+        let r = run(common(&[
+            "-duration=2s",
+            "-pctput=0",
+            cleanup,
+            "-numworkers=4",
+            &flag,
+        ]));
+        r.check(r.code() == 1, "GetBatch refused");
+        r.check(
+            r.stderr()
+                .contains(&format!("-get-batchsize {batch}: GetBatch")),
+            "names the flag",
+        );
+    }
+}
