@@ -23,8 +23,6 @@ use ringload_engine::workload::{Protocol, Workload};
 const CTL_TIMEOUT: Duration = Duration::from_secs(60);
 /// A listing that runs longer than this prints progress lines.
 const LIST_PROGRESS_AFTER: Duration = Duration::from_secs(10);
-/// Names per AIS delete-listrange request (aisloader's evict batch).
-const DELETE_BATCH: usize = 100;
 /// Keys per ListObjectsV2 page.
 const S3_PAGE: u32 = 1000;
 
@@ -40,7 +38,20 @@ pub const THROWAWAY_KEYS_NOTE: &str =
 /// endpoint is known). `builtin`: the run loads the in-process target, which accepts any S3
 /// credentials, so finding none is not an error there. Errors are usage errors naming the
 /// flag or variable.
-pub fn configure(w: &mut Workload, bucket_flag: &str, builtin: bool) -> Result<(), String> {
+/// `token_file` is `--token-file` (AIS only: refused for the other protocols).
+pub fn configure(
+    w: &mut Workload,
+    bucket_flag: &str,
+    builtin: bool,
+    token_file: Option<&std::path::Path>,
+) -> Result<(), String> {
+    if let (Some(f), false) = (token_file, w.protocol == Protocol::Ais) {
+        return Err(format!(
+            "--token-file {} is an AIS AuthN token: it works with --protocol ais only (this run              is {}); leave it out",
+            f.display(),
+            w.protocol.as_str()
+        ));
+    }
     match w.protocol {
         Protocol::Http => Ok(()),
         Protocol::Ais => {
@@ -48,9 +59,13 @@ pub fn configure(w: &mut Workload, bucket_flag: &str, builtin: bool) -> Result<(
             w.bucket = b.name.clone();
             w.proto.provider = b.provider.clone();
             w.proto.namespace = b.namespace.clone();
-            let token = ais::token::from_env(&env).map_err(|e| e.to_string())?;
-            w.proto.authenticated = token.is_some();
-            w.proto.token = token.map(|t| Secret::new(t.secret()));
+            let found = ais::token::resolve(token_file, &|k: &str| std::env::var(k).ok())
+                .map_err(|e| e.to_string())?;
+            if let Some((_, source)) = &found {
+                eprintln!("note: AIS AuthN token from {source}");
+            }
+            w.proto.authenticated = found.is_some();
+            w.proto.token = found.map(|(t, _)| Secret::new(t.secret()));
             Ok(())
         }
         Protocol::S3 => {
@@ -169,6 +184,82 @@ pub fn check_create_bucket(
     }
 }
 
+/// Refuses the AIS control-plane flags where they cannot apply, before any connection:
+/// `--evict-batchsize 0`; `--bprops` outside `--protocol ais`, on a remote bucket (aisloader
+/// sets properties on ais buckets only), with the built-in target, or when it does not parse;
+/// `--cached`, `--list-dirs` and `--nbi` outside `--protocol ais` or on an `ais://` bucket of
+/// this cluster (they list remote buckets, as in aisloader), and `--cached` with 100% PUTs.
+pub fn check_ais_flags(
+    w: &Workload,
+    bprops: Option<&str>,
+    evict_batchsize: usize,
+    builtin: bool,
+) -> Result<(), String> {
+    if evict_batchsize == 0 {
+        return Err(
+            "--evict-batchsize 0: --cleanup of a remote bucket deletes its names in \
+                    batches of N; give N >= 1 (default 1000)"
+                .into(),
+        );
+    }
+    let ais = w.protocol == Protocol::Ais;
+    if let Some(text) = bprops {
+        if !ais {
+            return Err(format!(
+                "--bprops sets AIS bucket properties: it works with --protocol ais only (this \
+                 run is {}); leave it out",
+                w.protocol.as_str()
+            ));
+        }
+        let b = Bucket::of(w);
+        if b.provider != "ais" {
+            return Err(format!(
+                "--bprops applies to ais:// buckets only (as in aisloader); {b} is a remote \
+                 bucket: leave it out, or set its properties with `ais bucket props set`"
+            ));
+        }
+        if builtin {
+            return Err(
+                "--bprops needs an AIS cluster named with --endpoint or AIS_ENDPOINT (the \
+                 built-in quick-start target keeps no bucket properties for a run): start one \
+                 with `ringload serve --protocol ais` and name it"
+                    .into(),
+            );
+        }
+        ais::props::parse(text).map_err(|e| format!("--bprops {text:?}: {e}"))?;
+    }
+    let l = w.proto.list;
+    let given = [
+        (l.cached, "--cached"),
+        (l.list_dirs, "--list-dirs"),
+        (l.nbi, "--nbi"),
+    ];
+    for (_, flag) in given.iter().filter(|(on, _)| *on) {
+        if !ais {
+            return Err(format!(
+                "{flag} lists an AIS remote bucket: it works with --protocol ais only (this run \
+                 is {}); leave it out",
+                w.protocol.as_str()
+            ));
+        }
+        let b = Bucket::of(w);
+        if b.is_ais() {
+            return Err(format!(
+                "{flag} applies to remote buckets only (have {b}): name one such as \
+                 s3://bucket or ais://@remote/bucket, or leave it out"
+            ));
+        }
+    }
+    if l.cached && w.pctput == 100 {
+        return Err(
+            "--cached (list only the objects present in the cluster) is incompatible with a \
+             100% PUT workload: nothing is listed; leave it out or lower --pctput"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// The control-plane view of the run's target.
 pub struct Control {
     client: Client,
@@ -239,6 +330,7 @@ impl Control {
                 let opts = ais::list::ListOptions {
                     prefix,
                     page_size: 0,
+                    list: w.proto.list,
                 };
                 let b = Bucket::of(w);
                 ais::list::list_objects_counted(
@@ -352,9 +444,32 @@ impl Control {
         })
     }
 
+    /// `--bprops`: reads the bucket's properties and sets the sections whose `enabled`
+    /// differs (aisloader's rule). Errors name the flag.
+    pub fn set_props(&mut self, w: &Workload, wanted: &ais::props::Bprops) -> Result<(), String> {
+        let b = Bucket::of(w);
+        let current = ais::props::head(&mut self.client, &self.base, &b, &self.headers)
+            .map_err(|e| format!("--bprops: cannot read the properties of {b}: {e}"))?;
+        let Some(value) = ais::props::changes(wanted, &current) else {
+            eprintln!("note: --bprops: {b} already has these properties");
+            return Ok(());
+        };
+        ais::props::set(&mut self.client, &self.base, &b, &value, &self.headers)
+            .map_err(|e| format!("--bprops: the cluster refused the properties for {b}: {e}"))?;
+        eprintln!("note: --bprops: set {value} on {b}");
+        Ok(())
+    }
+
     /// `--cleanup`: destroys an `ais://` bucket, or deletes from a remote AIS bucket every
-    /// name this run knows (those listed, plus the first `puts` names this run's PUTs used).
-    pub fn cleanup(&mut self, w: &Workload, listed: &NameList, puts: u64) -> Result<(), String> {
+    /// name this run knows (those listed, plus the first `puts` names this run's PUTs used),
+    /// `batch` names per request (`--evict-batchsize`).
+    pub fn cleanup(
+        &mut self,
+        w: &Workload,
+        listed: &NameList,
+        puts: u64,
+        batch: usize,
+    ) -> Result<(), String> {
         let b = Bucket::of(w);
         if b.is_ais() {
             eprintln!("Cleaning up: destroying {b}...");
@@ -382,15 +497,8 @@ impl Control {
                 "Cleaning up: deleting the {} names this run listed or wrote from {b}...",
                 all.len()
             );
-            ais::bucket::delete_names(
-                &mut self.client,
-                &self.base,
-                &b,
-                &all,
-                DELETE_BATCH,
-                &self.headers,
-            )
-            .map_err(|e| format!("cleanup: {e}"))?;
+            ais::bucket::delete_names(&mut self.client, &self.base, &b, &all, batch, &self.headers)
+                .map_err(|e| format!("cleanup: {e}"))?;
         }
         eprintln!("Done");
         Ok(())
@@ -418,7 +526,7 @@ mod tests {
             protocol: Protocol::Ais,
             ..Workload::default()
         };
-        configure(&mut w, bucket, false).unwrap();
+        configure(&mut w, bucket, false, None).unwrap();
         w.endpoint = Some(ringload_engine::workload::Endpoint::parse(url).unwrap());
         w
     }
@@ -526,7 +634,7 @@ mod tests {
         let w = ais_run("s3://my-bucket", &url);
         let mut names = NameList::new();
         names.push("a");
-        let err = Control::new(&w).cleanup(&w, &names, 0).unwrap_err();
+        let err = Control::new(&w).cleanup(&w, &names, 0, 1000).unwrap_err();
         assert_eq!(
             err,
             "cleanup: AIS delete of 1 objects from s3://my-bucket (after 0 sent): HTTP 404: \
@@ -538,7 +646,7 @@ mod tests {
         );
         let (url, seen) = answer_once("404 Not Found", "bucket \"ais://gone\" does not exist");
         let w = ais_run("ais://gone", &url);
-        let err = Control::new(&w).cleanup(&w, &names, 0).unwrap_err();
+        let err = Control::new(&w).cleanup(&w, &names, 0, 1000).unwrap_err();
         assert_eq!(
             err,
             "cleanup: AIS destroy of ais://gone: HTTP 404: bucket \"ais://gone\" does not exist"
