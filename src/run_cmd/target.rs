@@ -47,7 +47,7 @@ pub fn configure(
 ) -> Result<(), String> {
     if let (Some(f), false) = (token_file, w.protocol == Protocol::Ais) {
         return Err(format!(
-            "--token-file {} is an AIS AuthN token: it works with --protocol ais only (this run              is {}); leave it out",
+            "--token-file {} is an AIS AuthN token: it works with --protocol ais only (this run is {}); leave it out",
             f.display(),
             w.protocol.as_str()
         ));
@@ -626,6 +626,67 @@ mod tests {
             assert_eq!(p.as_str(), provider, "{scheme}");
             assert_eq!(p.is_remote(), provider != "ais", "{scheme}");
         }
+    }
+
+    #[test]
+    fn ais_control_flags_are_refused_where_they_cannot_apply() {
+        let w = ais_run("s3://rem", "http://127.0.0.1:9");
+        assert_eq!(check_ais_flags(&w, None, 1000, false), Ok(()));
+        let err = check_ais_flags(&w, None, 0, false).unwrap_err();
+        assert!(err.starts_with("--evict-batchsize 0"), "{err}");
+        // --bprops: ais:// buckets of a named cluster only, and JSON that parses.
+        let err = check_ais_flags(&w, Some("{}"), 1000, false).unwrap_err();
+        assert!(
+            err.contains("--bprops applies to ais:// buckets only"),
+            "{err}"
+        );
+        let local = ais_run("ais://b", "http://127.0.0.1:9");
+        let mirror = Some(r#"{"mirror":{"enabled":true}}"#);
+        assert_eq!(check_ais_flags(&local, mirror, 1000, false), Ok(()));
+        let err = check_ais_flags(&local, mirror, 1000, true).unwrap_err();
+        assert!(err.contains("--bprops needs an AIS cluster"), "{err}");
+        let err = check_ais_flags(&local, Some("{"), 1000, false).unwrap_err();
+        assert!(err.starts_with("--bprops \"{\": not the bucket"), "{err}");
+        // Listing flags: remote buckets only; --cached not with 100% PUTs.
+        for (set, flag) in [(0, "--cached"), (1, "--list-dirs"), (2, "--nbi")] {
+            let mut l = local.clone();
+            let mut r = w.clone();
+            for x in [&mut l, &mut r] {
+                let f = &mut x.proto.list;
+                *[&mut f.cached, &mut f.list_dirs, &mut f.nbi][set] = true;
+            }
+            assert_eq!(check_ais_flags(&r, None, 1000, false), Ok(()), "{flag}");
+            let err = check_ais_flags(&l, None, 1000, false).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "{flag} applies to remote buckets only (have ais://b): name one such as \
+                     s3://bucket or ais://@remote/bucket, or leave it out"
+                )
+            );
+            l.protocol = Protocol::S3;
+            let err = check_ais_flags(&l, None, 1000, false).unwrap_err();
+            assert!(err.contains("--protocol ais only"), "{err}");
+        }
+        let mut r = w.clone();
+        r.proto.list.cached = true;
+        r.pctput = 100;
+        let err = check_ais_flags(&r, None, 1000, false).unwrap_err();
+        assert!(err.contains("incompatible with a 100% PUT"), "{err}");
+    }
+
+    #[test]
+    fn a_token_file_is_refused_outside_ais() {
+        let mut w = Workload {
+            protocol: Protocol::Http,
+            ..Workload::default()
+        };
+        let f = std::path::Path::new("/tmp/tok");
+        let err = configure(&mut w, "b", true, Some(f)).unwrap_err();
+        assert!(
+            err.starts_with("--token-file /tmp/tok") && err.contains("this run is http"),
+            "{err}"
+        );
     }
 
     #[test]
