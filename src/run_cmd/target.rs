@@ -187,8 +187,9 @@ pub fn check_create_bucket(
 /// Refuses the AIS control-plane flags where they cannot apply, before any connection:
 /// `--evict-batchsize 0`; `--bprops` outside `--protocol ais`, on a remote bucket (aisloader
 /// sets properties on ais buckets only), with the built-in target, or when it does not parse;
-/// `--cached`, `--list-dirs` and `--nbi` outside `--protocol ais` or on an `ais://` bucket of
-/// this cluster (they list remote buckets, as in aisloader), and `--cached` with 100% PUTs.
+/// `--cached`, `--list-dirs` and `--nbi` outside `--protocol ais`, on an `ais://` bucket of
+/// this cluster (they list remote buckets, as in aisloader), and where no listing happens
+/// (100% PUTs, `--filelist`, the built-in target's `--prefill`).
 pub fn check_ais_flags(
     w: &Workload,
     bprops: Option<&str>,
@@ -249,13 +250,25 @@ pub fn check_ais_flags(
                  s3://bucket or ais://@remote/bucket, or leave it out"
             ));
         }
-    }
-    if l.cached && w.pctput == 100 {
-        return Err(
-            "--cached (list only the objects present in the cluster) is incompatible with a \
-             100% PUT workload: nothing is listed; leave it out or lower --pctput"
-                .into(),
-        );
+        let no_listing = if w.put_only() {
+            Some("a 100% PUT run lists nothing")
+        } else if w.filelist.is_some() {
+            Some("the names come from --filelist")
+        } else if builtin {
+            Some("the built-in target's names come from --prefill")
+        } else {
+            None
+        };
+        if let Some(why) = no_listing {
+            return Err(format!(
+                "{flag} changes the bucket listing, but {why}: leave it out{}",
+                if l.cached && w.put_only() {
+                    " (--cached is incompatible with a 100% PUT workload)"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     Ok(())
 }
@@ -673,6 +686,12 @@ mod tests {
         r.pctput = 100;
         let err = check_ais_flags(&r, None, 1000, false).unwrap_err();
         assert!(err.contains("incompatible with a 100% PUT"), "{err}");
+        r.pctput = 50;
+        let err = check_ais_flags(&r, None, 1000, true).unwrap_err();
+        assert!(err.contains("come from --prefill"), "{err}");
+        r.filelist = Some("names.txt".into());
+        let err = check_ais_flags(&r, None, 1000, false).unwrap_err();
+        assert!(err.contains("come from --filelist"), "{err}");
     }
 
     #[test]
