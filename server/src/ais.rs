@@ -1,5 +1,7 @@
 //! AIS control requests (the subset aisloader and ringload use): bucket presence, create, destroy,
-//! delete-listrange, HEAD bucket, list buckets, and paged list-objects, answered in JSON.
+//! delete-listrange, evict-listrange, HEAD bucket (its properties in `Ais-Bucket-Props`),
+//! set-bprops (PATCH), list buckets, and paged list-objects with AIS's list flags, answered in
+//! JSON.
 //!
 //! Owns: parsing the JSON action messages (`{"action":..,"name":..,"value":..}`) and writing
 //! the JSON answers. A message without a `value` (or with `null`), or a `presence` query, is a
@@ -9,7 +11,19 @@
 //!
 //! A bucket is `provider://name` ([`Bck`]): `ais` buckets are created and destroyed; remote ones
 //! (`s3://`, `gs://`, `az://`, `oci://`) live in an emulated cloud backend where every bucket
-//! exists, are recorded on use, and are emptied by delete-listrange, never destroyed.
+//! exists, are recorded on use, and are emptied by delete-listrange, never destroyed. A remote
+//! bucket's object is "cached" (present in the cluster) once written or read through the
+//! cluster, until evict-listrange drops the in-cluster copy (the object stays in the emulated
+//! backend). The emulated backend changes only through the cluster, so the in-cluster copy is
+//! always the latest version: a GET with `latest-ver=true` is counted (`latest_ver`) and
+//! otherwise served as any GET (a cold GET when the object was evicted).
+//!
+//! List flags honoured: `LsCached` (1: only cached objects), `LsNoDirs` (8192: no directory
+//! entries; without it every virtual directory of the listed names is an entry, flag
+//! `EntryIsDir`), and `LsNBI` (32768), refused as AIS refuses a bucket without an inventory:
+//! the built-in target keeps none. Bucket properties are defaults (see [`DEFAULT_PROPS`])
+//! merged with every set-bprops patch; erasure coding is refused, as AIS does, when the
+//! cluster has fewer than `data_slices + parity_slices + 1` targets.
 //!
 //! Invariants: buckets are cluster-wide (one set for all listeners); a listing merges every
 //! target's store in name order with page size `min(pagesize if > 0, --page-size)`, and its
@@ -18,7 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::counters::Kind;
-use super::listing::list_page;
+use super::listing::{list_page_with, merge, Dirs, Filter, Props};
 use super::node::Node;
 use super::provider::Provider;
 use super::request::{query_param, Method, Status};
@@ -27,6 +41,16 @@ use super::ServeProtocol;
 
 const JSON: Option<&str> = Some("application/json");
 const P: ServeProtocol = ServeProtocol::Ais;
+
+/// List flags (AIS's `apc.Ls*`).
+const LS_CACHED: u64 = 1;
+const LS_NO_DIRS: u64 = 1 << 13;
+const LS_NBI: u64 = 1 << 15;
+/// Entry flag of a directory (AIS's `apc.EntryIsDir`).
+const ENTRY_IS_DIR: u32 = 1 << 8;
+
+/// The properties every bucket starts with (a subset of AIS's `cmn.Bprops`).
+pub(crate) const DEFAULT_PROPS: &str = r#"{"mirror":{"enabled":false,"copies":1,"burst_buffer":512},"ec":{"enabled":false,"objsize_limit":262144,"data_slices":1,"parity_slices":1}}"#;
 
 /// An AIS action message.
 #[derive(Deserialize, Default)]
@@ -48,6 +72,22 @@ struct ListMsg {
     continuation_token: String,
     #[serde(default)]
     pagesize: u64,
+    /// AIS sends it as a decimal string; a number is accepted too.
+    #[serde(default)]
+    flags: Option<serde_json::Value>,
+}
+
+impl ListMsg {
+    /// The list flags, or `Err` naming the bad value.
+    fn flags(&self) -> Result<u64, String> {
+        match &self.flags {
+            None | Some(serde_json::Value::Null) => Ok(0),
+            Some(serde_json::Value::Number(n)) => n.as_u64().ok_or_else(|| n.to_string()),
+            Some(serde_json::Value::String(s)) if s.is_empty() => Ok(0),
+            Some(serde_json::Value::String(s)) => s.parse().map_err(|_| s.clone()),
+            Some(other) => Err(other.to_string()),
+        }
+    }
 }
 
 /// The `value` of a delete-listrange action.
@@ -201,11 +241,20 @@ pub(crate) fn bucket(
         }
         Method::Head => {
             r.ctr.request(Kind::Bucket);
-            if buckets.contains(p, bucket) {
-                buckets.touch(p, bucket);
-                r.full(Status::Ok, None, b"");
-            } else {
-                no_such_bucket(r, P, p, bucket);
+            if !buckets.contains(p, bucket) {
+                return no_such_bucket(r, P, p, bucket);
+            }
+            buckets.touch(p, bucket);
+            head(r, b, &buckets.props(p, bucket).unwrap_or_default());
+        }
+        Method::Patch => {
+            r.ctr.request(Kind::Bucket);
+            match msg.action.as_str() {
+                "set-bprops" => set_props(r, node, b, value),
+                other => bad(
+                    r,
+                    format_args!("unsupported bucket action {other:?} for PATCH: use set-bprops"),
+                ),
             }
         }
         Method::Post => {
@@ -244,12 +293,17 @@ pub(crate) fn bucket(
                     }
                     r.full(Status::Ok, None, b"");
                 }
-                "delete-listrange" => delete_list(r, node, b, value),
+                "delete-listrange" => delete_list(r, node, b, value, false),
+                "evict-listrange" if !p.is_remote() => bad(
+                    r,
+                    format_args!("cannot evict from \"{b}\": it is not a remote bucket"),
+                ),
+                "evict-listrange" => delete_list(r, node, b, value, true),
                 other => bad(
                     r,
                     format_args!(
-                        "unsupported bucket action {other:?} for DELETE: use destroy-bck or \
-                         delete-listrange"
+                        "unsupported bucket action {other:?} for DELETE: use destroy-bck, \
+                         delete-listrange or evict-listrange"
                     ),
                 ),
             }
@@ -260,7 +314,7 @@ pub(crate) fn bucket(
                 P,
                 Status::MethodNotAllowed,
                 "",
-                format_args!("use GET, HEAD, POST or DELETE on /v1/buckets/<bucket>"),
+                format_args!("use GET, HEAD, POST, PATCH or DELETE on /v1/buckets/<bucket>"),
             );
         }
     }
@@ -268,16 +322,37 @@ pub(crate) fn bucket(
 
 fn list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, lm: &ListMsg) {
     let bucket = b.name;
+    let flags = match lm.flags() {
+        Ok(f) => f,
+        Err(v) => {
+            return bad(
+                r,
+                format_args!("bad list flags {v}: send a decimal number as a string"),
+            )
+        }
+    };
+    if flags & LS_NBI != 0 {
+        return bad(r, format_args!("bucket \"{b}\" has no inventories"));
+    }
+    let filter = Filter {
+        cached_only: flags & LS_CACHED != 0,
+        dirs: if flags & LS_NO_DIRS != 0 {
+            Dirs::Without
+        } else {
+            Dirs::Virtual
+        },
+    };
     let limit = match usize::try_from(lm.pagesize) {
         Ok(n) if n > 0 => n.min(node.page_size),
         _ => node.page_size,
     };
-    let page = list_page(
+    let page = list_page_with(
         node.cluster.stores(b.provider),
         bucket,
         &lm.prefix,
         &lm.continuation_token,
         limit,
+        filter,
     );
     let uuid = if lm.uuid.is_empty() {
         let id = xxhash_rust::xxh64::xxh64(format!("{b}/{}", lm.prefix).as_bytes(), 0);
@@ -293,9 +368,9 @@ fn list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, lm: &ListMsg) {
             .entries
             .into_iter()
             .map(|(name, size)| Entry {
+                flags: if name.ends_with('/') { ENTRY_IS_DIR } else { 0 },
                 name,
                 size: size.to_string(),
-                flags: 0,
             })
             .collect(),
         flags: 0,
@@ -303,7 +378,15 @@ fn list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, lm: &ListMsg) {
     json_out(r, &doc);
 }
 
-fn delete_list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, value: Option<serde_json::Value>) {
+/// delete-listrange (`evict` false: the objects go) or evict-listrange (`evict`: only their
+/// in-cluster copies go; the objects stay in the emulated backend).
+fn delete_list(
+    r: &mut Reply<'_>,
+    node: &Node,
+    b: Bck<'_>,
+    value: Option<serde_json::Value>,
+    evict: bool,
+) {
     let (p, bucket) = (b.provider, b.name);
     if !node.cluster.buckets.contains(p, bucket) {
         return no_such_bucket(r, P, p, bucket);
@@ -311,11 +394,11 @@ fn delete_list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, value: Option<serde_j
     node.cluster.buckets.touch(p, bucket);
     let msg: ListRangeMsg = match value.map(serde_json::from_value) {
         Some(Ok(m)) => m,
-        Some(Err(e)) => return bad(r, format_args!("bad delete-listrange value: {e}")),
+        Some(Err(e)) => return bad(r, format_args!("bad list-range value: {e}")),
         None => {
             return bad(
                 r,
-                format_args!("delete-listrange needs a value: {{\"objnames\":[...]}}"),
+                format_args!("a list-range action needs a value: {{\"objnames\":[...]}}"),
             )
         }
     };
@@ -326,7 +409,12 @@ fn delete_list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, value: Option<serde_j
         key.push('/');
         key.push_str(name);
         let owner = node.cluster.owner(key.as_bytes());
-        node.cluster.targets[owner].store.of(p).remove(&key);
+        let store = node.cluster.targets[owner].store.of(p);
+        if evict {
+            store.set_cached(&key, false);
+        } else {
+            store.remove(&key);
+        }
     }
     // A made-up xaction id: stable per request content, shaped like AIS's.
     let id = ringload_core::rng::mix64(xxhash_rust::xxh64::xxh64(
@@ -335,4 +423,53 @@ fn delete_list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, value: Option<serde_j
     ));
     let text = format!("x{id:016x}");
     r.full(Status::Ok, Some("text/plain"), text.as_bytes());
+}
+
+/// HEAD bucket: 200 with `Ais-Bucket-Props: <JSON>` (the defaults merged with `set`).
+fn head(r: &mut Reply<'_>, b: Bck<'_>, set: &Props) {
+    let mut props: Props = serde_json::from_str(DEFAULT_PROPS).unwrap_or_default();
+    props.insert("provider".into(), b.provider.as_str().into());
+    merge(&mut props, set);
+    r.open(Status::Ok, Some(0), super::request::Extra::default());
+    r.out.extend_from_slice(b"Ais-Bucket-Props: ");
+    // Compact JSON has no line breaks (strings escape them), so it fits one header line.
+    let _ = serde_json::to_writer(&mut *r.out, &props);
+    r.out.extend_from_slice(b"\r\n");
+    r.end();
+}
+
+/// set-bprops: merges the value (a JSON object) into the bucket's properties. Erasure coding
+/// needs `data_slices + parity_slices + 1` targets, as AIS checks.
+fn set_props(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, value: Option<serde_json::Value>) {
+    let Some(serde_json::Value::Object(patch)) = value else {
+        return bad(
+            r,
+            format_args!(
+                "set-bprops needs a JSON object value, e.g. {{\"mirror\":{{\"enabled\":true}}}}"
+            ),
+        );
+    };
+    let buckets = &node.cluster.buckets;
+    if !buckets.contains(b.provider, b.name) {
+        return no_such_bucket(r, P, b.provider, b.name);
+    }
+    let mut after = buckets.props(b.provider, b.name).unwrap_or_default();
+    merge(&mut after, &patch);
+    let ec = after.get("ec").unwrap_or(&serde_json::Value::Null);
+    if ec["enabled"].as_bool() == Some(true) {
+        let slices = |k: &str| ec[k].as_u64().unwrap_or(1);
+        let (d, p) = (slices("data_slices"), slices("parity_slices"));
+        let targets = node.cluster.targets.len() as u64;
+        if d + p + 1 > targets {
+            return bad(
+                r,
+                format_args!(
+                    "{b}: EC config (D = {d}, P = {p}) requires at least {} targets (have {targets})",
+                    d + p + 1
+                ),
+            );
+        }
+    }
+    buckets.set_props(b.provider, b.name, &patch);
+    r.full(Status::Ok, None, b"");
 }

@@ -84,6 +84,10 @@ pub struct ServerCounters {
     pub status: StatusCounts,
     /// Injected faults per kind.
     pub faults: FaultCounts,
+    /// Requests that carried an `Authorization` header (AIS AuthN tokens, S3 signatures).
+    pub authorized: u64,
+    /// AIS object GETs that asked `latest-ver=true`.
+    pub latest_ver: u64,
 }
 
 /// What a request asked for, for the per-kind request counters.
@@ -118,6 +122,8 @@ pub(crate) struct CoreCounters {
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
     errors: AtomicU64,
+    authorized: AtomicU64,
+    latest_ver: AtomicU64,
     status: [AtomicU64; STATUS_COUNT],
     faults: [AtomicU64; FAULT_SLOTS],
 }
@@ -157,6 +163,12 @@ impl CoreCounters {
     pub(crate) fn error(&self) {
         add(&self.errors, 1);
     }
+    pub(crate) fn authorized(&self) {
+        add(&self.authorized, 1);
+    }
+    pub(crate) fn latest_ver(&self) {
+        add(&self.latest_ver, 1);
+    }
     pub(crate) fn status(&self, s: Status) {
         add(&self.status[s.index()], 1);
     }
@@ -181,6 +193,8 @@ impl CoreCounters {
         t.bytes_in += self.bytes_in.load(Relaxed);
         t.bytes_out += self.bytes_out.load(Relaxed);
         t.errors += self.errors.load(Relaxed);
+        t.authorized += self.authorized.load(Relaxed);
+        t.latest_ver += self.latest_ver.load(Relaxed);
         for (sum, c) in t.status.counts.iter_mut().zip(&self.status) {
             *sum += c.load(Relaxed);
         }
@@ -208,6 +222,9 @@ mod tests {
         b.request(Kind::Put);
         b.bytes_in(5);
         b.error();
+        a.authorized();
+        b.latest_ver();
+        b.latest_ver();
         b.status(Status::Ok);
         b.status(Status::ServiceUnavailable);
         b.fault(FaultKind::Http503);
@@ -219,6 +236,7 @@ mod tests {
             (t.gets, t.puts, t.bytes_in, t.bytes_out, t.errors),
             (2, 1, 5, 10, 1)
         );
+        assert_eq!((t.authorized, t.latest_ver), (1, 2));
         assert_eq!(
             (t.status.get(200), t.status.get(503), t.status.get(404)),
             (2, 1, 0)

@@ -20,7 +20,7 @@ use super::counters::{CoreCounters, Kind};
 use super::fault::Decision;
 use super::object::{self, End};
 use super::reactor::Shared;
-use super::request::{Framing, Head, Method, RangeSpec, Status};
+use super::request::{query_param, Framing, Head, Method, RangeSpec, Status};
 use super::respond::{self, Reply};
 use super::route::{self, ObjOp, Reject, Route};
 use super::{ais, cluster, s3, stats, sys};
@@ -74,6 +74,9 @@ impl Conn {
         let routed = route::route(node, head.method, path, query, || {
             s3::authorized(node, head_bytes)
         });
+        if head.authorization && routed.route != Route::Stats {
+            ctr.authorized();
+        }
         self.rpos += head.len;
         let mut route = routed.route;
         if route.captures_body()
@@ -142,6 +145,9 @@ impl Conn {
         };
         match req.route {
             Route::Object(op, provider) => {
+                if op == ObjOp::Get && query_param(query, b"latest-ver") == Some(b"true") {
+                    ctr.latest_ver();
+                }
                 let fault = req.fault.kind;
                 let o = object::Obj::new(node, provider, key);
                 let body = object::answer(&mut r, node, op, o, req.range, req.received, fault);

@@ -162,6 +162,10 @@ fn get(
         return None;
     };
     let size = meta.size;
+    if op == ObjOp::Get && !meta.cached {
+        // A cold GET: the remote object is read through the cluster, so it is present now.
+        o.store.set_cached(key, true);
+    }
     let ranges = Extra {
         accept_ranges: true,
         ..Extra::default()

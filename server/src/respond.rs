@@ -214,6 +214,7 @@ fn method_name(m: Method) -> &'static str {
         Method::Put => "PUT",
         Method::Delete => "DELETE",
         Method::Post => "POST",
+        Method::Patch => "PATCH",
         Method::Other => "this",
     }
 }

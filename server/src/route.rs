@@ -37,7 +37,7 @@ impl ObjOp {
             Method::Head => Some(ObjOp::Head),
             Method::Put => Some(ObjOp::Put),
             Method::Delete => Some(ObjOp::Delete),
-            Method::Post | Method::Other => None,
+            Method::Post | Method::Patch | Method::Other => None,
         }
     }
 

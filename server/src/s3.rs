@@ -116,7 +116,7 @@ pub(crate) fn bucket(r: &mut Reply<'_>, node: &Node, method: Method, bucket: &st
             }
             list(r, node, bucket, query);
         }
-        Method::Post | Method::Other => {
+        Method::Post | Method::Patch | Method::Other => {
             r.ctr.request(Kind::Bucket);
             r.error(
                 P,

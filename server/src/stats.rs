@@ -4,9 +4,11 @@
 //! JSON shape: `{"role":"proxy|target|server","protocol":"http|ais|s3","url":..,
 //! "requests":{"get":n,"put":n,"head":n,"delete":n,"list":n,"bucket":n,"other":n},
 //! "redirects":n,"status":{"200":n,...},"faults":{"reset":n,"truncate":n,"500":n,"503":n,
-//! "delay":n},"bytes_sent":n,"bytes_received":n,"not_found":n,"errors":n}`. `status` lists only
-//! statuses answered at least once; `bytes_sent` counts object body bytes sent (GETs),
-//! `bytes_received` request body bytes received.
+//! "delay":n},"bytes_sent":n,"bytes_received":n,"not_found":n,"errors":n,"authorized":n,
+//! "latest_ver":n}`. `status` lists only statuses answered at least once; `bytes_sent` counts
+//! object body bytes sent (GETs), `bytes_received` request body bytes received; `authorized`
+//! counts requests with an `Authorization` header, `latest_ver` AIS GETs with
+//! `latest-ver=true`.
 //!
 //! Invariant: stats requests are not counted in themselves (neither as a request nor a status).
 
@@ -56,6 +58,8 @@ impl ListenerStats {
             "bytes_received": c.bytes_in,
             "not_found": c.not_found,
             "errors": c.errors,
+            "authorized": c.authorized,
+            "latest_ver": c.latest_ver,
         })
     }
 }

@@ -2,8 +2,9 @@
 //! cores of one listener.
 //!
 //! Owns: which objects exist (one [`Stores`] per listener: a [`Store`] per bucket provider),
-//! how large they are, and the XXH64 of their bytes once someone
-//! asked for it. Bytes are never stored (they are derived from the key, see `pattern`). Why
+//! how large they are, whether a remote bucket's object is present in the cluster
+//! ("cached": written or read through it, not evicted since), and the XXH64 of their bytes
+//! once someone asked for it. Bytes are never stored (they are derived from the key, see `pattern`). Why
 //! sharded: every core PUTs and GETs concurrently; 64 locks chosen by the key's hash keep
 //! contention negligible without a lock-free map.
 //!
@@ -30,6 +31,10 @@ pub(crate) struct Meta {
     pub(crate) size: u64,
     /// XXH64 (seed 0) of the object's bytes, once computed.
     pub(crate) checksum: Option<u64>,
+    /// Present in the cluster. A remote bucket's object lives in the emulated cloud backend
+    /// and is present once written or read through the cluster, until evicted; an `ais`
+    /// bucket's object is always present.
+    pub(crate) cached: bool,
 }
 
 /// One shard: object key -> metadata.
@@ -58,12 +63,14 @@ impl Store {
         Self::lock(&self.shards[(h as usize) & (SHARDS - 1)])
     }
 
-    /// Records `name` with `size`; returns true if it already existed (overwrite).
+    /// Records `name` with `size`, present in the cluster; returns true if it already existed
+    /// (overwrite).
     pub(crate) fn put(&self, name: &str, size: u64) -> bool {
         let mut shard = self.shard(name);
         let meta = Meta {
             size,
             checksum: None,
+            cached: true,
         };
         if let Some(existing) = shard.get_mut(name) {
             *existing = meta;
@@ -91,6 +98,18 @@ impl Store {
         }
     }
 
+    /// Marks `name` present in the cluster or not (a remote object read through the cluster,
+    /// or evicted from it); returns true if the object exists.
+    pub(crate) fn set_cached(&self, name: &str, cached: bool) -> bool {
+        match self.shard(name).get_mut(name) {
+            Some(m) => {
+                m.cached = cached;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes `name`; returns true if it existed.
     pub(crate) fn remove(&self, name: &str) -> bool {
         self.shard(name).remove(name).is_some()
@@ -109,10 +128,15 @@ impl Store {
     }
 
     /// Calls `f(key, size)` for every key starting with `prefix` (in no particular order).
-    pub(crate) fn scan(&self, prefix: &str, mut f: impl FnMut(&str, u64)) {
+    pub(crate) fn scan(&self, prefix: &str, f: impl FnMut(&str, u64)) {
+        self.scan_where(prefix, false, f);
+    }
+
+    /// [`Store::scan`], only the objects present in the cluster when `cached_only`.
+    pub(crate) fn scan_where(&self, prefix: &str, cached_only: bool, mut f: impl FnMut(&str, u64)) {
         for shard in self.shards.iter() {
             for (k, m) in Self::lock(shard).iter() {
-                if k.starts_with(prefix) {
+                if k.starts_with(prefix) && (m.cached || !cached_only) {
                     f(k, m.size);
                 }
             }
@@ -170,6 +194,27 @@ mod tests {
         s.put("c/1", 1);
         assert_eq!(s.remove_prefix("b/"), 1000);
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn presence_in_the_cluster_is_set_by_put_and_changed_by_set_cached() {
+        let s = Store::new();
+        s.put("b/x", 1);
+        s.put("b/y", 2);
+        assert!(s.meta("b/x").unwrap().cached);
+        assert!(s.set_cached("b/x", false) && !s.set_cached("b/none", false));
+        assert!(!s.meta("b/x").unwrap().cached);
+        let mut seen = Vec::new();
+        s.scan_where("b/", true, |k, _| seen.push(k.to_string()));
+        assert_eq!(seen, ["b/y"]);
+        let mut all = 0;
+        s.scan("b/", |_, _| all += 1);
+        assert_eq!(all, 2);
+        s.put("b/x", 3);
+        assert!(
+            s.meta("b/x").unwrap().cached,
+            "a PUT through the cluster caches it"
+        );
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub fn load(
         Err(e) => return Err(rec.fail(FailReason::Setup, CmdError::failed(e))),
     };
     if let Some(c) = control.filter(|_| a.cleanup) {
-        if let Err(e) = c.cleanup(w, &listed, outcome.puts) {
+        if let Err(e) = c.cleanup(w, &listed, outcome.puts, a.evict_batchsize) {
             eprintln!("warning: {e}");
         }
     }

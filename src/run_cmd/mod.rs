@@ -52,7 +52,15 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     let (server, mut control) = match &resolved.endpoint {
         Some(url) => (
             None,
-            remote::ready(&mut w, url, &resolved, a.create_bucket, &mut names, &rec)?,
+            remote::ready(
+                &mut w,
+                url,
+                &resolved,
+                a.create_bucket,
+                a.bprops.as_deref(),
+                &mut names,
+                &rec,
+            )?,
         ),
         None => {
             let (b, c) = builtin::start(

@@ -1,6 +1,7 @@
 //! Everything `ringload run` decides before it touches a target: the run id, the workload
 //! (`workload_args`), the target and its protocol (`resolve`), the protocol's settings
-//! (`target::configure`), whether the run fits this machine (`builtin::check_budget`), the
+//! (`target::configure`, the AuthN token among them; `target::check_ais_flags`), whether the
+//! run fits this machine (`builtin::check_budget`), the
 //! flag combinations that cannot work, and where the result file goes. Every failure here is
 //! a usage error and leaves no result file. The TLS settings (`tls`) are decided here too, and
 //! an `https://` endpoint's TLS configuration is built here, so a bad CA file is a usage error
@@ -79,7 +80,20 @@ pub fn check(
         }
         (_, o) => o.clone(),
     };
-    target::configure(&mut w, &a.bucket, resolved.builtin()).map_err(CmdError::usage)?;
+    target::configure(
+        &mut w,
+        &a.bucket,
+        resolved.builtin(),
+        a.token_file.as_deref(),
+    )
+    .map_err(CmdError::usage)?;
+    target::check_ais_flags(
+        &w,
+        a.bprops.as_deref(),
+        a.evict_batchsize,
+        resolved.builtin(),
+    )
+    .map_err(CmdError::usage)?;
     target::check_create_bucket(&w, &a.bucket, a.create_bucket, resolved.builtin())
         .map_err(CmdError::usage)?;
     target::check_s3_endpoint(&w, resolved.endpoint.as_deref()).map_err(CmdError::usage)?;

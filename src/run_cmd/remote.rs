@@ -13,13 +13,15 @@ use super::target::Control;
 use crate::exit::CmdError;
 
 /// Points `w` at `url` and readies the bucket (creating a missing S3 one with
-/// `create_bucket`) and names; returns the control client for AIS and S3 (its listing
-/// statistics go into the result, it runs `--cleanup`).
+/// `create_bucket`; setting `bprops`, `--bprops` as checked by `prepare`, on an AIS one) and
+/// names; returns the control client for AIS and S3 (its listing statistics go into the
+/// result, it runs `--cleanup`).
 pub fn ready(
     w: &mut Workload,
     url: &str,
     resolved: &Resolved,
     create_bucket: bool,
+    bprops: Option<&str>,
     names: &mut NameList,
     rec: &Recorder,
 ) -> Result<Option<Control>, CmdError> {
@@ -55,6 +57,13 @@ pub fn ready(
         }
         Ok(_) => {}
         Err(e) => return Err(setup(CmdError::failed(e))),
+    }
+    // --bprops, after the bucket exists and before any listing (aisloader's order).
+    if let Some(text) = bprops.filter(|_| w.protocol == Protocol::Ais) {
+        let wanted = ringload_engine::ais::props::parse(text)
+            .map_err(|e| setup(CmdError::usage(format!("--bprops {text:?}: {e}"))))?;
+        c.set_props(w, &wanted)
+            .map_err(|e| setup(CmdError::failed(e)))?;
     }
     if !w.put_only() && names.is_empty() {
         c.list(w, names).map_err(|e| setup(CmdError::failed(e)))?;

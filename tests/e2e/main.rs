@@ -10,6 +10,7 @@
 mod common;
 
 mod ais;
+mod ais_control;
 mod aisloader;
 mod budget;
 mod cli;

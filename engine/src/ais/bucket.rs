@@ -15,8 +15,9 @@ use serde::Serialize;
 use super::{bucket_url, ctl_error, http_error, json_headers, AisError, Bucket};
 use crate::ctl::{Client, Request, Response};
 
-/// Names per delete-listrange request when the caller passes 0 (aisloader v1's batch size).
-pub const DEFAULT_DELETE_BATCH: usize = 100;
+/// Names per delete-listrange request when the caller passes 0 (aisloader's
+/// `-evict-batchsize` default; `--evict-batchsize` sets it).
+pub const DEFAULT_DELETE_BATCH: usize = 1000;
 
 /// `{"action": .., "name": ..}` with no `value`.
 #[derive(Serialize)]
@@ -324,16 +325,16 @@ mod tests {
     #[test]
     fn delete_names_sends_batches_of_listrange() {
         let srv = Fake::start(|_| reply(200, &[], b"xaction-id"));
-        let names: Vec<String> = (0..250).map(|i| format!("dir/obj-{i}")).collect();
+        let names: Vec<String> = (0..2500).map(|i| format!("dir/obj-{i}")).collect();
         let bk = Bucket::parse("s3://cloud").unwrap();
         let sent = delete_names(&mut client(), &srv.url(""), &bk, &names, 0, &auth()).unwrap();
-        assert_eq!(sent, 250);
+        assert_eq!(sent, 2500);
         let seen = srv.seen();
         let sizes: Vec<usize> = seen
             .iter()
             .map(|s| s.json()["value"]["objnames"].as_array().unwrap().len())
             .collect();
-        assert_eq!(sizes, vec![100, 100, 50]);
+        assert_eq!(sizes, vec![1000, 1000, 500]);
         let got: Vec<String> = seen
             .iter()
             .flat_map(|s| {

@@ -4,8 +4,9 @@
 //! Owns [`ListOptions`] and [`list_objects_counted`]. Each page is
 //! `GET /v1/buckets/<b>?<bucket query>` with a JSON body
 //! `{"action":"list","value":{"uuid":..,"props":"","prefix":..,"continuation_token":..,
-//! "flags":"8192","pagesize":n,"target":""}}` (flags as a decimal string; 8192 = no
-//! directories) and `Accept: application/json`, so the reply is JSON, never msgpack.
+//! "flags":"8192","pagesize":n,"target":""}}` (flags as a decimal string: AIS's list flags,
+//! [`flags`] of the run's [`AisListFlags`]; by default 8192, no directories, as aisloader) and
+//! `Accept: application/json`, so the reply is JSON, never msgpack.
 //!
 //! Invariants: the `uuid` and `continuation_token` of each reply go back on the next request;
 //! the walk stops exactly when the token comes back empty; a page that returns the very token
@@ -19,9 +20,30 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::{bucket_url, ctl_error, http_error, json_headers, AisError, Bucket};
 use crate::ctl::{Client, CtlError, Request};
 use crate::phase::ListStats;
+use crate::proto::AisListFlags;
 
-/// The list-message flag that leaves out virtual directories.
-pub const FLAG_NO_DIRS: u64 = 8192;
+/// The list-message flags of `l`, as aisloader sets them: [`FLAG_CACHED`] with `cached`,
+/// [`FLAG_NO_DIRS`] unless `list_dirs`, [`FLAG_NBI`] with `nbi`.
+pub fn flags(l: AisListFlags) -> u64 {
+    let mut f = 0;
+    if l.cached {
+        f |= FLAG_CACHED;
+    }
+    if !l.list_dirs {
+        f |= FLAG_NO_DIRS;
+    }
+    if l.nbi {
+        f |= FLAG_NBI;
+    }
+    f
+}
+
+/// The list-message flag: only the objects present in the cluster (AIS's `LsCached`).
+pub const FLAG_CACHED: u64 = 1;
+/// The list-message flag that leaves out virtual directories (AIS's `LsNoDirs`).
+pub const FLAG_NO_DIRS: u64 = 1 << 13;
+/// The list-message flag: list the bucket's inventory snapshot (AIS's `LsNBI`).
+pub const FLAG_NBI: u64 = 1 << 15;
 /// Attempts per page when the client times out (aisloader's).
 pub const PAGE_ATTEMPTS: u32 = 3;
 
@@ -32,6 +54,8 @@ pub struct ListOptions {
     pub prefix: String,
     /// Entries per page; 0 lets the server choose (AIS buckets up to 10,000).
     pub page_size: u32,
+    /// `--cached`, `--list-dirs`, `--nbi` (the default lists no directories).
+    pub list: AisListFlags,
 }
 
 #[derive(Serialize)]
@@ -118,7 +142,7 @@ pub fn list_objects_counted(
                 props: "",
                 prefix: &opts.prefix,
                 continuation_token: &token,
-                flags: FLAG_NO_DIRS.to_string(),
+                flags: flags(opts.list).to_string(),
                 pagesize: opts.page_size,
                 target: "",
             },
@@ -243,6 +267,7 @@ mod tests {
         let opts = ListOptions {
             prefix: "d/".into(),
             page_size: 2,
+            ..ListOptions::default()
         };
         let auth = [("Authorization", "Bearer tok".to_string())];
         let mut calls = Vec::new();
@@ -298,6 +323,35 @@ mod tests {
             [("", ""), ("U1", "t1"), ("U1", "t2")].map(|(u, t)| (u.to_string(), t.to_string()));
         assert_eq!(sent, want);
         assert_eq!(srv.accepts(), 1, "pages share one keep-alive connection");
+    }
+
+    #[test]
+    fn list_flags_are_aisloaders_bits() {
+        let f = |cached, list_dirs, nbi| {
+            flags(AisListFlags {
+                cached,
+                list_dirs,
+                nbi,
+            })
+        };
+        assert_eq!(f(false, false, false), 8192);
+        assert_eq!(f(true, false, false), 8193);
+        assert_eq!(f(false, true, false), 0);
+        assert_eq!(f(false, false, true), 8192 + 32768);
+        assert_eq!(f(true, true, true), 1 + 32768);
+        let srv = Fake::start(|_| json(200, r#"{"continuation_token":"","entries":[]}"#));
+        let opts = ListOptions {
+            list: AisListFlags {
+                cached: true,
+                list_dirs: true,
+                nbi: false,
+            },
+            ..ListOptions::default()
+        };
+        let mut c = Client::new(Duration::from_secs(5));
+        let bk = Bucket::parse("s3://bk").unwrap();
+        list_objects(&mut c, &srv.url(""), &bk, &opts, &[], &mut |_| {}).unwrap();
+        assert_eq!(srv.seen()[0].json()["value"]["flags"], "1");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The AIStore native API as ringload uses it around a run (docs/protocols.md):
 //! bucket naming and URLs here, paged listing in [`list`], bucket setup and cleanup in
-//! [`bucket`] and the AuthN token in [`token`].
+//! [`bucket`], bucket properties in [`props`] and the AuthN token in [`token`].
 //!
 //! Owns [`Bucket`] (parsed from `ais://name`, `s3://name`, `ais://@remote/name`, ...), the
 //! query that identifies it, the URL prefixes, and [`AisError`], the error of every module
@@ -13,6 +13,7 @@
 
 pub mod bucket;
 pub mod list;
+pub mod props;
 pub mod token;
 
 use std::fmt;
@@ -58,12 +59,14 @@ pub enum AisError {
     /// AIS answered 2xx with a body that does not decode.
     #[error("AIS {op}: unexpected reply ({reason}); is the endpoint an AIS proxy?")]
     BadReply { op: String, reason: String },
-    /// The token file named by an environment variable cannot be used.
-    #[error("cannot use the AuthN token file {path:?} named by {var}: {reason}; fix the file or unset {var}")]
+    /// A token file (named by `--token-file`, `AIS_AUTHN_TOKEN_FILE`, or the AIS CLI's own)
+    /// cannot be used.
+    #[error("cannot use the AuthN token file {path:?} ({named_by}): {reason}; {fix}")]
     TokenFile {
         path: String,
-        var: &'static str,
+        named_by: String,
         reason: String,
+        fix: String,
     },
     /// A token that cannot go into an HTTP header.
     #[error("the AuthN token from {source_name} holds whitespace or control characters; it must be one line with no spaces")]

@@ -1,16 +1,22 @@
 //! The AIS AuthN bearer token (docs/protocols.md): where it comes from and how it
 //! is kept out of logs.
 //!
-//! Owns [`Token`] and [`from_env`]. `AIS_AUTHN_TOKEN` (the token itself) wins; otherwise
-//! `AIS_AUTHN_TOKEN_FILE` names a file holding either the raw token or the AIS CLI's JSON
-//! `{"token":"..."}`. The AIS CLI's default file (`~/.config/ais/cli/auth.token`) is not
-//! consulted: ringload reads only what the environment names.
+//! Owns [`Token`], [`Source`] and [`resolve`]. The order is aisloader's (AIS's
+//! `authn.LoadToken`): the file `--token-file` names; else `AIS_AUTHN_TOKEN` (the token
+//! itself); else the file `AIS_AUTHN_TOKEN_FILE` names; else the AIS CLI's default token file,
+//! `$HOME/.config/ais/cli/auth.token` (where `ais auth login` writes it), when it exists. A
+//! file holds either the raw token or the AIS CLI's JSON `{"token":"..."}`.
+//!
+//! A named file (flag or variable) that is missing, unreadable or malformed is an error naming
+//! it; so is a CLI default file that exists but cannot be used. A missing default file is no
+//! token, not an error.
 //!
 //! Invariants: a [`Token`] is non-empty, trimmed, and has no whitespace or control
 //! characters (so it is safe in a header); its `Debug` and `Display` print `***`, and no
 //! error message ever contains it.
 
 use std::fmt;
+use std::path::Path;
 
 use super::AisError;
 
@@ -18,6 +24,34 @@ use super::AisError;
 pub const TOKEN_VAR: &str = "AIS_AUTHN_TOKEN";
 /// The variable naming a token file.
 pub const TOKEN_FILE_VAR: &str = "AIS_AUTHN_TOKEN_FILE";
+/// The AIS CLI's token file, relative to `$HOME` (AIS's `~/.config/ais/cli/auth.token`).
+pub const CLI_TOKEN_FILE: &str = ".config/ais/cli/auth.token";
+/// The flag naming a token file.
+pub const TOKEN_FILE_FLAG: &str = "--token-file";
+
+/// Where the run's token came from (said in a note; the token itself never is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--token-file FILE`.
+    Flag(String),
+    /// `AIS_AUTHN_TOKEN`.
+    Var,
+    /// The file `AIS_AUTHN_TOKEN_FILE` names.
+    VarFile(String),
+    /// The AIS CLI's default token file.
+    CliFile(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(p) => write!(f, "{TOKEN_FILE_FLAG} {p}"),
+            Source::Var => f.write_str(TOKEN_VAR),
+            Source::VarFile(p) => write!(f, "{p} (named by {TOKEN_FILE_VAR})"),
+            Source::CliFile(p) => write!(f, "the AIS CLI's token file {p}"),
+        }
+    }
+}
 
 /// A bearer token. Never printed: `Debug` and `Display` show `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -67,27 +101,85 @@ impl fmt::Display for Token {
     }
 }
 
-/// Finds the token through `env` (pass `|k| std::env::var(k).ok()` in production).
-/// `AIS_AUTHN_TOKEN` wins when non-empty; else `AIS_AUTHN_TOKEN_FILE` is read (raw token or
-/// JSON `{"token":"..."}`, trimmed). Nothing set, or an empty token → `Ok(None)`. An
-/// unreadable file, or JSON without a `"token"` string → an error naming the file and the
-/// variable.
-pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Token>, AisError> {
+/// Finds the run's token in aisloader's order (see the module doc): `flag` (`--token-file`),
+/// then `env` (pass `|k| std::env::var(k).ok()` in production): `AIS_AUTHN_TOKEN`,
+/// `AIS_AUTHN_TOKEN_FILE`, and the AIS CLI's file under `$HOME`. Returns the token and where it
+/// came from; `Ok(None)` when no source gives one (an empty variable or file counts as none,
+/// except the file `--token-file` names, which must hold a token).
+pub fn resolve(
+    flag: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(Token, Source)>, AisError> {
+    if let Some(path) = flag {
+        let path = path.to_string_lossy().into_owned();
+        let fix = format!("fix the file or leave out {TOKEN_FILE_FLAG}");
+        let origin = Origin {
+            path: &path,
+            named_by: TOKEN_FILE_FLAG.to_string(),
+            fix: &fix,
+        };
+        return match read_file(&origin)? {
+            Some(t) => Ok(Some((t, Source::Flag(path)))),
+            None => Err(origin.error("it holds no token".into())),
+        };
+    }
     if let Some(raw) = env(TOKEN_VAR) {
         if let Some(t) = Token::new(&raw, TOKEN_VAR)? {
-            return Ok(Some(t));
+            return Ok(Some((t, Source::Var)));
         }
     }
-    let Some(path) = env(TOKEN_FILE_VAR).filter(|p| !p.trim().is_empty()) else {
+    if let Some(path) = env(TOKEN_FILE_VAR).filter(|p| !p.trim().is_empty()) {
+        let fix = format!("fix the file or unset {TOKEN_FILE_VAR}");
+        let origin = Origin {
+            path: &path,
+            named_by: TOKEN_FILE_VAR.to_string(),
+            fix: &fix,
+        };
+        return Ok(read_file(&origin)?.map(|t| (t, Source::VarFile(path.clone()))));
+    }
+    let Some(home) = env("HOME").filter(|h| !h.is_empty()) else {
         return Ok(None);
     };
-    let file_error = |reason: String| AisError::TokenFile {
-        path: path.clone(),
-        var: TOKEN_FILE_VAR,
-        reason,
+    let path = Path::new(&home)
+        .join(CLI_TOKEN_FILE)
+        .to_string_lossy()
+        .into_owned();
+    if !Path::new(&path).exists() {
+        return Ok(None);
+    }
+    let fix = format!(
+        "log in again (`ais auth login`), remove the file, or name another with {TOKEN_FILE_FLAG}"
+    );
+    let origin = Origin {
+        path: &path,
+        named_by: "the AIS CLI's default token file".to_string(),
+        fix: &fix,
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| file_error(e.to_string()))?;
-    let source_name = format!("{path} ({TOKEN_FILE_VAR})");
+    Ok(read_file(&origin)?.map(|t| (t, Source::CliFile(path.clone()))))
+}
+
+/// A token file and who named it, for its errors.
+struct Origin<'a> {
+    path: &'a str,
+    named_by: String,
+    fix: &'a str,
+}
+
+impl Origin<'_> {
+    fn error(&self, reason: String) -> AisError {
+        AisError::TokenFile {
+            path: self.path.to_string(),
+            named_by: self.named_by.clone(),
+            reason,
+            fix: self.fix.to_string(),
+        }
+    }
+}
+
+/// The token in a file: the raw token, or JSON `{"token":"..."}`, trimmed; `None` when empty.
+fn read_file(o: &Origin<'_>) -> Result<Option<Token>, AisError> {
+    let text = std::fs::read_to_string(o.path).map_err(|e| o.error(e.to_string()))?;
+    let source_name = format!("{} ({})", o.path, o.named_by);
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
         #[derive(serde::Deserialize)]
@@ -96,9 +188,9 @@ pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Token>, A
         }
         // serde's error text could quote the file's content, so it is not passed on.
         let parsed: TokenFile = serde_json::from_str(trimmed)
-            .map_err(|_| file_error("it starts with '{' but is not valid JSON".into()))?;
+            .map_err(|_| o.error("it starts with '{' but is not valid JSON".into()))?;
         let tok = parsed.token.ok_or_else(|| {
-            file_error("its JSON has no \"token\" string (expected {\"token\":\"...\"})".into())
+            o.error("its JSON has no \"token\" string (expected {\"token\":\"...\"})".into())
         })?;
         return Token::new(&tok, &source_name);
     }
@@ -118,11 +210,103 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
+    /// `resolve` without a flag, the token only.
+    fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Token>, AisError> {
+        resolve(None, env).map(|o| o.map(|(t, _)| t))
+    }
+
     fn temp_file(name: &str, content: &str) -> String {
         let dir =
             std::env::temp_dir().join(format!("ringload-token-{}-{name}", std::process::id()));
         std::fs::write(&dir, content).unwrap();
         dir.to_string_lossy().into_owned()
+    }
+
+    /// A fresh `$HOME` holding the AIS CLI's token file with `content` (none when `None`).
+    fn home_with(name: &str, content: Option<&str>) -> String {
+        let home =
+            std::env::temp_dir().join(format!("ringload-home-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        let file = home.join(CLI_TOKEN_FILE);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        if let Some(c) = content {
+            std::fs::write(&file, c).unwrap();
+        }
+        home.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn the_order_is_flag_variable_variable_file_then_cli_file() {
+        let flag = temp_file("order-flag", "from-flag");
+        let var_file = temp_file("order-var-file", "{\"token\":\"from-var-file\"}");
+        let home = home_with("order", Some("{\"token\":\"from-cli\"}"));
+        let all = [
+            (TOKEN_VAR, "from-var"),
+            (TOKEN_FILE_VAR, var_file.as_str()),
+            ("HOME", home.as_str()),
+        ];
+        let got = |flag: Option<&str>, pairs: &[(&str, &str)]| {
+            let (t, s) = resolve(flag.map(Path::new), &env_of(pairs))
+                .unwrap()
+                .unwrap();
+            (t.secret().to_string(), s)
+        };
+        assert_eq!(
+            got(Some(&flag), &all),
+            ("from-flag".into(), Source::Flag(flag.clone()))
+        );
+        assert_eq!(got(None, &all), ("from-var".into(), Source::Var));
+        assert_eq!(
+            got(None, &all[1..]),
+            ("from-var-file".into(), Source::VarFile(var_file.clone()))
+        );
+        let cli = format!("{home}/{CLI_TOKEN_FILE}");
+        assert_eq!(
+            got(None, &all[2..]),
+            ("from-cli".into(), Source::CliFile(cli.clone()))
+        );
+        assert_eq!(
+            Source::CliFile(cli.clone()).to_string(),
+            format!("the AIS CLI's token file {cli}")
+        );
+        assert_eq!(
+            Source::Flag("f".into()).to_string(),
+            "--token-file f",
+            "the note names the flag"
+        );
+    }
+
+    #[test]
+    fn a_missing_cli_file_is_no_token_but_a_bad_one_is_an_error() {
+        let home = home_with("missing", None);
+        assert!(from_env(&env_of(&[("HOME", &home)])).unwrap().is_none());
+        assert!(from_env(&env_of(&[])).unwrap().is_none());
+        let home = home_with("bad", Some("{leaky-secret"));
+        let err = from_env(&env_of(&[("HOME", &home)]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(CLI_TOKEN_FILE) && err.contains("ais auth login"),
+            "{err}"
+        );
+        assert!(!err.contains("leaky-secret"), "{err}");
+    }
+
+    #[test]
+    fn the_flags_file_must_exist_and_hold_a_token() {
+        let missing = Path::new("/nonexistent/ringload/flag-token");
+        let err = resolve(Some(missing), &env_of(&[(TOKEN_VAR, "var")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/nonexistent/ringload/flag-token") && err.contains("--token-file"),
+            "{err}"
+        );
+        let empty = temp_file("flag-empty", "\n");
+        let err = resolve(Some(Path::new(&empty)), &env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("holds no token"), "{err}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub(crate) enum Method {
     Put,
     Delete,
     Post,
+    Patch,
     Other,
 }
 
@@ -71,6 +72,8 @@ pub(crate) struct Head {
     pub(crate) range: Option<RangeSpec>,
     /// Length of the raw path in the raw target (the query, if any, follows a `?` there).
     pub(crate) path_len: usize,
+    /// The request carries an `Authorization` header (counted, never checked, by AIS).
+    pub(crate) authorization: bool,
 }
 
 /// Why a head was rejected (answered with 400 and a close; the reason is for tests).
@@ -104,6 +107,7 @@ pub(crate) fn parse_head(
         "PUT" => Method::Put,
         "DELETE" => Method::Delete,
         "POST" => Method::Post,
+        "PATCH" => Method::Patch,
         _ => Method::Other,
     };
     let path_len = decode_target(req.path.unwrap_or("").as_bytes(), name, target)?;
@@ -115,6 +119,7 @@ pub(crate) fn parse_head(
     let mut conn_keep = false;
     let mut expect_continue = false;
     let mut range = None;
+    let mut authorization = false;
     for h in req.headers.iter() {
         let v = trim(h.value);
         if h.name.eq_ignore_ascii_case("content-length") {
@@ -139,6 +144,8 @@ pub(crate) fn parse_head(
             expect_continue = v.eq_ignore_ascii_case(b"100-continue");
         } else if h.name.eq_ignore_ascii_case("range") {
             range = parse_range(v);
+        } else if h.name.eq_ignore_ascii_case("authorization") {
+            authorization = true;
         }
     }
     if chunked && length.is_some() {
@@ -160,6 +167,7 @@ pub(crate) fn parse_head(
         expect_continue: http11 && expect_continue && framing != Framing::Length(0),
         range,
         path_len,
+        authorization,
     }))
 }
 

@@ -309,3 +309,175 @@ fn stats_endpoint_reports_this_listener_and_not_itself() {
         (Some("server"), Some("http"))
     );
 }
+
+/// A 1-proxy, 3-target AIS cluster on loopback, and calls to its proxy.
+mod control_plane {
+    use super::JSON;
+    use crate::tests::{Client, Resp};
+    use crate::*;
+
+    fn cluster() -> ClusterHandle {
+        start_cluster(ClusterConfig {
+            proxies: 1,
+            targets: 3,
+            base: ServeConfig {
+                cores: 1,
+                protocol: ServeProtocol::Ais,
+                ..ServeConfig::default()
+            },
+        })
+        .expect("start a cluster on loopback")
+    }
+
+    fn proxy(c: &ClusterHandle) -> Client {
+        let url = &c.proxy_urls()[0];
+        Client::to(url.strip_prefix("http://").unwrap().parse().unwrap())
+    }
+
+    fn call(c: &ClusterHandle, method: &str, path: &str, body: &str) -> Resp {
+        proxy(c).call(method, path, JSON, body.as_bytes())
+    }
+
+    /// A GET or PUT through the proxy, following its redirect; `extra` headers on both legs.
+    fn object(c: &ClusterHandle, method: &str, path: &str, extra: &str) -> u16 {
+        let body = if method == "PUT" { &[7u8; 10][..] } else { b"" };
+        let r = proxy(c).call(method, path, extra, body);
+        let loc = r.header("location").unwrap().to_string();
+        let rest = loc.strip_prefix("http://").unwrap();
+        let (host, target) = rest.split_once('/').unwrap();
+        Client::to(host.parse().unwrap())
+            .call(method, target, extra, body)
+            .status
+    }
+
+    /// Names (and entry flags) of one page listing `b` with `flags`.
+    fn list(c: &ClusterHandle, b: &str, flags: &str) -> (u16, Vec<(String, u64)>) {
+        let body = serde_json::json!({"action": "list", "value": {"prefix": "",
+            "continuation_token": "", "flags": flags, "pagesize": 0}});
+        let r = call(c, "GET", &format!("v1/buckets/{b}"), &body.to_string());
+        if r.status != 200 {
+            return (r.status, vec![(r.json()["message"].to_string(), 0)]);
+        }
+        let names = r.json()["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let name = e["name"].as_str().unwrap().to_string();
+                (name, e["flags"].as_u64().unwrap())
+            })
+            .collect();
+        (r.status, names)
+    }
+
+    fn props(c: &ClusterHandle, b: &str) -> serde_json::Value {
+        let r = call(c, "HEAD", &format!("v1/buckets/{b}"), "");
+        assert_eq!(r.status, 200);
+        serde_json::from_str(r.header("ais-bucket-props").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn bucket_properties_merge_patches_and_read_back_on_head() {
+        let c = cluster();
+        c.create_bucket(Provider::Ais, "b");
+        let v = props(&c, "b?provider=ais");
+        assert_eq!(v["mirror"]["enabled"], false);
+        assert_eq!(v["provider"], "ais");
+        let set = r#"{"action":"set-bprops","value":{"mirror":{"enabled":true,"copies":2}}}"#;
+        let r = call(&c, "PATCH", "v1/buckets/b?provider=ais", set);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = props(&c, "b?provider=ais");
+        assert_eq!(
+            v["mirror"],
+            serde_json::json!({"enabled": true, "copies": 2, "burst_buffer": 512})
+        );
+        assert_eq!(
+            v["ec"]["enabled"], false,
+            "other sections keep their values"
+        );
+        // EC needs D + P + 1 targets; the cluster has 3.
+        let ec = r#"{"action":"set-bprops","value":{"ec":{"enabled":true,"data_slices":2,"parity_slices":1}}}"#;
+        let r = call(&c, "PATCH", "v1/buckets/b?provider=ais", ec);
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.json()["message"],
+            "ais://b: EC config (D = 2, P = 1) requires at least 4 targets (have 3)"
+        );
+        assert_eq!(props(&c, "b?provider=ais")["ec"]["enabled"], false);
+        let r = call(&c, "PATCH", "v1/buckets/none?provider=ais", set);
+        assert_eq!(r.status, 404);
+        let r = call(&c, "PATCH", "v1/buckets/b", r#"{"action":"reset"}"#);
+        assert_eq!(r.status, 400);
+        c.stop();
+    }
+
+    #[test]
+    fn listing_flags_cached_dirs_and_nbi() {
+        let c = cluster();
+        for name in ["d/a", "d/e/b", "top", "gone"] {
+            let path = format!("v1/objects/rb/{name}?provider=aws");
+            assert_eq!(object(&c, "PUT", &path, ""), 200, "{name}");
+        }
+        let evict = r#"{"action":"evict-listrange","value":{"objnames":["d/a","gone"]}}"#;
+        let r = call(&c, "DELETE", "v1/buckets/rb?provider=aws", evict);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let names = |flags: &str| -> Vec<String> {
+            let (status, l) = list(&c, "rb?provider=aws", flags);
+            assert_eq!(status, 200);
+            l.into_iter().map(|(n, _)| n).collect()
+        };
+        // Evicted objects stay in the backend: listed, but not as cached.
+        assert_eq!(names("8192"), ["d/a", "d/e/b", "gone", "top"]);
+        assert_eq!(names("8193"), ["d/e/b", "top"]);
+        // A GET reads an evicted object back into the cluster.
+        assert_eq!(
+            object(&c, "GET", "v1/objects/rb/gone?provider=aws", ""),
+            200
+        );
+        assert_eq!(names("8193"), ["d/e/b", "gone", "top"]);
+        // Without LsNoDirs every virtual directory is an entry, flagged as one.
+        let (_, with_dirs) = list(&c, "rb?provider=aws", "0");
+        let want = [
+            ("d/", 256),
+            ("d/a", 0),
+            ("d/e/", 256),
+            ("d/e/b", 0),
+            ("gone", 0),
+            ("top", 0),
+        ];
+        let want: Vec<(String, u64)> = want.iter().map(|(n, f)| (n.to_string(), *f)).collect();
+        assert_eq!(with_dirs, want);
+        let (status, msg) = list(&c, "rb?provider=aws", "40960");
+        assert_eq!(status, 400);
+        assert_eq!(msg[0].0, r#""bucket \"s3://rb\" has no inventories""#);
+        // Evicting from an ais bucket is refused.
+        c.create_bucket(Provider::Ais, "lb");
+        let r = call(&c, "DELETE", "v1/buckets/lb?provider=ais", evict);
+        assert_eq!(r.status, 400);
+        c.stop();
+    }
+
+    #[test]
+    fn authorization_headers_and_latest_gets_are_counted() {
+        let c = cluster();
+        let auth = "Authorization: Bearer tok\r\n";
+        let path = "v1/objects/rb/x?provider=aws";
+        assert_eq!(object(&c, "PUT", path, auth), 200);
+        assert_eq!(
+            object(&c, "GET", &format!("{path}&latest-ver=true"), ""),
+            200
+        );
+        assert_eq!(object(&c, "GET", path, auth), 200);
+        let stats = c.stats();
+        let sum = |f: fn(&ListenerStats) -> u64| stats.iter().map(f).sum::<u64>();
+        assert_eq!(sum(|s| s.counters.authorized), 4, "2 requests, each 2 legs");
+        assert_eq!(
+            sum(|s| s.counters.latest_ver),
+            1,
+            "counted where it is served"
+        );
+        let doc = stats[0].to_json();
+        assert_eq!(doc["authorized"], 2);
+        c.stop();
+    }
+}

@@ -1,7 +1,10 @@
 //! What `ringload run` does before and after the load for each protocol: credentials, the
 //! bucket (AIS presence check and create; S3 presence check, and create with
 //! `--create-bucket`), the startup listing of names to GET (AIS paged
-//! list-objects, S3 ListObjectsV2), and `--cleanup`.
+//! list-objects, S3 ListObjectsV2, with AIS's list flags), the AuthN token's source,
+//! `--bprops`, and `--cleanup` (AIS remote buckets: `--evict-batchsize` names per request).
+//! The checks of these settings that need no connection are in `checks`; the unit tests in
+//! `tests.rs`.
 //!
 //! All of it goes through the engine's blocking control client (`ctl`), not the load engine:
 //! it runs once, before the measured phase starts or after it ends. Secrets are read from the
@@ -19,12 +22,13 @@ use ringload_engine::s3;
 use ringload_engine::s3::bucket::{CreateError, ListFailure, Presence};
 use ringload_engine::workload::{Protocol, Workload};
 
+mod checks;
+pub use checks::{check_ais_flags, check_create_bucket, check_s3_endpoint, s3_dotted_bucket_note};
+
 /// Timeout of one control request (a list page, a bucket call).
 const CTL_TIMEOUT: Duration = Duration::from_secs(60);
 /// A listing that runs longer than this prints progress lines.
 const LIST_PROGRESS_AFTER: Duration = Duration::from_secs(10);
-/// Names per AIS delete-listrange request (aisloader's evict batch).
-const DELETE_BATCH: usize = 100;
 /// Keys per ListObjectsV2 page.
 const S3_PAGE: u32 = 1000;
 
@@ -40,7 +44,20 @@ pub const THROWAWAY_KEYS_NOTE: &str =
 /// endpoint is known). `builtin`: the run loads the in-process target, which accepts any S3
 /// credentials, so finding none is not an error there. Errors are usage errors naming the
 /// flag or variable.
-pub fn configure(w: &mut Workload, bucket_flag: &str, builtin: bool) -> Result<(), String> {
+/// `token_file` is `--token-file` (AIS only: refused for the other protocols).
+pub fn configure(
+    w: &mut Workload,
+    bucket_flag: &str,
+    builtin: bool,
+    token_file: Option<&std::path::Path>,
+) -> Result<(), String> {
+    if let (Some(f), false) = (token_file, w.protocol == Protocol::Ais) {
+        return Err(format!(
+            "--token-file {} is an AIS AuthN token: it works with --protocol ais only (this run is {}); leave it out",
+            f.display(),
+            w.protocol.as_str()
+        ));
+    }
     match w.protocol {
         Protocol::Http => Ok(()),
         Protocol::Ais => {
@@ -48,9 +65,13 @@ pub fn configure(w: &mut Workload, bucket_flag: &str, builtin: bool) -> Result<(
             w.bucket = b.name.clone();
             w.proto.provider = b.provider.clone();
             w.proto.namespace = b.namespace.clone();
-            let token = ais::token::from_env(&env).map_err(|e| e.to_string())?;
-            w.proto.authenticated = token.is_some();
-            w.proto.token = token.map(|t| Secret::new(t.secret()));
+            let found = ais::token::resolve(token_file, &|k: &str| std::env::var(k).ok())
+                .map_err(|e| e.to_string())?;
+            if let Some((_, source)) = &found {
+                eprintln!("note: AIS AuthN token from {source}");
+            }
+            w.proto.authenticated = found.is_some();
+            w.proto.token = found.map(|(t, _)| Secret::new(t.secret()));
             Ok(())
         }
         Protocol::S3 => {
@@ -86,86 +107,6 @@ fn throwaway_s3_config(env: &dyn Fn(&str) -> Option<String>) -> s3::S3Config {
             .or_else(|| env("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|| "us-east-1".into()),
         profile: None,
-    }
-}
-
-/// Refuses an S3 endpoint the addressing cannot use: `--s3-addressing virtual` puts the bucket
-/// in front of the host name, so an IP-literal endpoint (`http://10.0.0.1:9000`) cannot work
-/// (`<bucket>.10.0.0.1` resolves nowhere). `endpoint` is the URL the run names; the built-in
-/// target (`None`) is left as it is. Runs before any connection; the error is a usage error.
-pub fn check_s3_endpoint(w: &Workload, endpoint: Option<&str>) -> Result<(), String> {
-    let Some(url) = endpoint.filter(|_| w.protocol == Protocol::S3) else {
-        return Ok(());
-    };
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .unwrap_or(url);
-    let host = rest.split('/').next().unwrap_or(rest);
-    match s3::check_endpoint(host, w.proto.s3_addressing) {
-        Err(e @ s3::S3Error::VirtualHostOnIp { .. }) => Err(e.to_string()),
-        // Other endpoint faults are the endpoint parser's to report, as they are today.
-        _ => Ok(()),
-    }
-}
-
-/// A note for an https S3 run with virtual-host addressing and a dotted bucket name: the host
-/// `a.b.<endpoint>` has one label more than a wildcard certificate (`*.<endpoint>`, as AWS's)
-/// covers, so the handshake would fail "name mismatch". Not refused: a server may carry a
-/// certificate that names the host.
-pub fn s3_dotted_bucket_note(w: &Workload, endpoint: Option<&str>) -> Option<String> {
-    let https = endpoint.is_some_and(|u| u.starts_with("https://"));
-    (https
-        && w.protocol == Protocol::S3
-        && w.proto.s3_addressing == ringload_engine::proto::S3Addressing::VirtualHost
-        && w.bucket.contains('.'))
-    .then(|| {
-        format!(
-            "the bucket {:?} has dots: over https with --s3-addressing virtual its host name is \
-             not covered by a wildcard certificate (the handshake fails \"name mismatch\"); \
-             --s3-addressing path avoids that",
-            w.bucket
-        )
-    })
-}
-
-/// Refuses `--create-bucket` where it cannot apply: plain HTTP has no buckets, and an AIS
-/// cluster cannot create a remote (`s3://`, `gs://`, ...) bucket. ais:// buckets are created
-/// with or without it; S3 buckets only with it.
-pub fn check_create_bucket(
-    w: &Workload,
-    bucket_flag: &str,
-    create: bool,
-    builtin: bool,
-) -> Result<(), String> {
-    if !create {
-        return Ok(());
-    }
-    match w.protocol {
-        Protocol::S3 if builtin => {
-            eprintln!(
-                "note: --create-bucket changes nothing here: the built-in S3 target is started \
-                 with the run's bucket"
-            );
-            Ok(())
-        }
-        Protocol::S3 => Ok(()),
-        Protocol::Ais if w.proto.provider == "ais" => {
-            eprintln!(
-                "note: --create-bucket changes nothing with --protocol ais: a missing ais:// \
-                 bucket is created anyway"
-            );
-            Ok(())
-        }
-        Protocol::Ais => Err(format!(
-            "--create-bucket cannot create the remote bucket {bucket_flag} through AIS: create it \
-             in its own store, or leave --create-bucket out (ais:// buckets are created anyway)"
-        )),
-        Protocol::Http => Err(
-            "--create-bucket is for --protocol s3 (and ais): plain HTTP has no buckets; leave \
-             it out"
-                .into(),
-        ),
     }
 }
 
@@ -239,6 +180,7 @@ impl Control {
                 let opts = ais::list::ListOptions {
                     prefix,
                     page_size: 0,
+                    list: w.proto.list,
                 };
                 let b = Bucket::of(w);
                 ais::list::list_objects_counted(
@@ -352,9 +294,32 @@ impl Control {
         })
     }
 
+    /// `--bprops`: reads the bucket's properties and sets the sections whose `enabled`
+    /// differs (aisloader's rule). Errors name the flag.
+    pub fn set_props(&mut self, w: &Workload, wanted: &ais::props::Bprops) -> Result<(), String> {
+        let b = Bucket::of(w);
+        let current = ais::props::head(&mut self.client, &self.base, &b, &self.headers)
+            .map_err(|e| format!("--bprops: cannot read the properties of {b}: {e}"))?;
+        let Some(value) = ais::props::changes(wanted, &current) else {
+            eprintln!("note: --bprops: {b} already has these properties");
+            return Ok(());
+        };
+        ais::props::set(&mut self.client, &self.base, &b, &value, &self.headers)
+            .map_err(|e| format!("--bprops: the cluster refused the properties for {b}: {e}"))?;
+        eprintln!("note: --bprops: set {value} on {b}");
+        Ok(())
+    }
+
     /// `--cleanup`: destroys an `ais://` bucket, or deletes from a remote AIS bucket every
-    /// name this run knows (those listed, plus the first `puts` names this run's PUTs used).
-    pub fn cleanup(&mut self, w: &Workload, listed: &NameList, puts: u64) -> Result<(), String> {
+    /// name this run knows (those listed, plus the first `puts` names this run's PUTs used),
+    /// `batch` names per request (`--evict-batchsize`).
+    pub fn cleanup(
+        &mut self,
+        w: &Workload,
+        listed: &NameList,
+        puts: u64,
+        batch: usize,
+    ) -> Result<(), String> {
         let b = Bucket::of(w);
         if b.is_ais() {
             eprintln!("Cleaning up: destroying {b}...");
@@ -382,15 +347,8 @@ impl Control {
                 "Cleaning up: deleting the {} names this run listed or wrote from {b}...",
                 all.len()
             );
-            ais::bucket::delete_names(
-                &mut self.client,
-                &self.base,
-                &b,
-                &all,
-                DELETE_BATCH,
-                &self.headers,
-            )
-            .map_err(|e| format!("cleanup: {e}"))?;
+            ais::bucket::delete_names(&mut self.client, &self.base, &b, &all, batch, &self.headers)
+                .map_err(|e| format!("cleanup: {e}"))?;
         }
         eprintln!("Done");
         Ok(())
@@ -407,162 +365,4 @@ fn forbidden_hint(status: u16) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::TcpListener;
-
-    /// An AIS workload on `bucket` (as `--bucket` takes it) against `url`.
-    fn ais_run(bucket: &str, url: &str) -> Workload {
-        let mut w = Workload {
-            protocol: Protocol::Ais,
-            ..Workload::default()
-        };
-        configure(&mut w, bucket, false).unwrap();
-        w.endpoint = Some(ringload_engine::workload::Endpoint::parse(url).unwrap());
-        w
-    }
-
-    /// A one-request AIS proxy that answers every call with `status` and an AIS error body;
-    /// returns its URL and the request line it got.
-    fn answer_once(status: &str, message: &str) -> (String, std::thread::JoinHandle<String>) {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", l.local_addr().unwrap());
-        let body = serde_json::json!({ "message": message, "status": 404 }).to_string();
-        let status = status.to_string();
-        let t = std::thread::spawn(move || {
-            let (s, _) = l.accept().unwrap();
-            let mut r = BufReader::new(s.try_clone().unwrap());
-            let (mut first, mut len) = (String::new(), 0usize);
-            r.read_line(&mut first).unwrap();
-            loop {
-                let mut line = String::new();
-                r.read_line(&mut line).unwrap();
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-                if line == "\r\n" {
-                    break;
-                }
-            }
-            r.read_exact(&mut vec![0; len]).unwrap();
-            let mut s = s;
-            write!(
-                s,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                 Connection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-            first.trim_end().to_string()
-        });
-        (url, t)
-    }
-
-    #[test]
-    fn virtual_host_addressing_refuses_an_ip_endpoint_before_any_connection() {
-        let mut w = Workload {
-            protocol: Protocol::S3,
-            ..Workload::default()
-        };
-        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::VirtualHost;
-        for url in [
-            "http://127.0.0.1:9000",
-            "10.1.2.3:9000/s3",
-            "http://[::1]:9000",
-        ] {
-            let err = check_s3_endpoint(&w, Some(url)).unwrap_err();
-            assert!(err.contains("--s3-addressing path"), "{url}: {err}");
-        }
-        assert_eq!(
-            check_s3_endpoint(&w, Some("http://s3.example.com:9000")),
-            Ok(())
-        );
-        // The built-in target and path style are left alone.
-        assert_eq!(check_s3_endpoint(&w, None), Ok(()));
-        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::Path;
-        assert_eq!(check_s3_endpoint(&w, Some("http://127.0.0.1:9000")), Ok(()));
-    }
-
-    #[test]
-    fn a_dotted_bucket_over_https_with_virtual_hosts_gets_a_note() {
-        let mut w = Workload {
-            protocol: Protocol::S3,
-            bucket: "my.data".into(),
-            ..Workload::default()
-        };
-        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::VirtualHost;
-        let note = s3_dotted_bucket_note(&w, Some("https://s3.us-west-2.amazonaws.com")).unwrap();
-        assert!(note.contains("\"my.data\" has dots") && note.contains("--s3-addressing path"));
-        assert_eq!(
-            s3_dotted_bucket_note(&w, Some("http://s3.example.com")),
-            None
-        );
-        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::Path;
-        assert_eq!(
-            s3_dotted_bucket_note(&w, Some("https://s3.example.com")),
-            None
-        );
-        w.proto.s3_addressing = ringload_engine::proto::S3Addressing::VirtualHost;
-        w.bucket = "data".into();
-        assert_eq!(
-            s3_dotted_bucket_note(&w, Some("https://s3.example.com")),
-            None
-        );
-    }
-
-    #[test]
-    fn every_ais_provider_is_known_to_the_built_in_target() {
-        for (scheme, provider) in ais::PROVIDERS {
-            let p = ringload_server::Provider::parse(provider).expect(provider);
-            assert_eq!(p.as_str(), provider, "{scheme}");
-            assert_eq!(p.is_remote(), provider != "ais", "{scheme}");
-        }
-    }
-
-    #[test]
-    fn a_failed_cleanup_names_the_bucket_as_given() {
-        let (url, seen) = answer_once("404 Not Found", "bucket \"s3://my-bucket\" does not exist");
-        let w = ais_run("s3://my-bucket", &url);
-        let mut names = NameList::new();
-        names.push("a");
-        let err = Control::new(&w).cleanup(&w, &names, 0).unwrap_err();
-        assert_eq!(
-            err,
-            "cleanup: AIS delete of 1 objects from s3://my-bucket (after 0 sent): HTTP 404: \
-             bucket \"s3://my-bucket\" does not exist"
-        );
-        assert_eq!(
-            seen.join().unwrap(),
-            "DELETE /v1/buckets/my-bucket?provider=aws HTTP/1.1"
-        );
-        let (url, seen) = answer_once("404 Not Found", "bucket \"ais://gone\" does not exist");
-        let w = ais_run("ais://gone", &url);
-        let err = Control::new(&w).cleanup(&w, &names, 0).unwrap_err();
-        assert_eq!(
-            err,
-            "cleanup: AIS destroy of ais://gone: HTTP 404: bucket \"ais://gone\" does not exist"
-        );
-        assert_eq!(
-            seen.join().unwrap(),
-            "DELETE /v1/buckets/gone?provider=ais HTTP/1.1"
-        );
-    }
-
-    #[test]
-    fn remote_buckets_are_never_created_and_ais_ones_are_named_in_full() {
-        // No listener at all: a remote bucket needs no call before the run.
-        let w = ais_run("gs://g", "http://127.0.0.1:9");
-        assert!(!Control::new(&w).ensure_bucket(&w).unwrap());
-        let w = ais_run("ais://@remais/r", "http://127.0.0.1:9");
-        assert!(!Control::new(&w).ensure_bucket(&w).unwrap());
-        let (url, _seen) = answer_once("500 Internal Server Error", "disk full");
-        let w = ais_run("ais://#ns/b", &url);
-        let err = Control::new(&w).ensure_bucket(&w).unwrap_err();
-        assert_eq!(
-            err,
-            "cannot check bucket ais://#ns/b: AIS presence check of ais://#ns/b: HTTP 500: disk \
-             full"
-        );
-    }
-}
+mod tests;
