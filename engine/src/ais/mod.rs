@@ -22,6 +22,9 @@ use ringload_net::http::{percent_encode_string, Keep};
 
 /// Extra query for an object PUT: the target need not load existing metadata.
 pub const PUT_QUERY_EXTRA: &str = "skip_vc=true";
+/// Extra query for an object GET with `--latest`: the target checks the remote bucket's
+/// version and fetches the latest one (AIS's `apc.QparamLatestVer`).
+pub const LATEST_QUERY: &str = "latest-ver=true";
 
 /// Providers AIS knows, as `(URL scheme, provider)`; several schemes map to one provider.
 pub const PROVIDERS: [(&str, &str); 8] = [
