@@ -1,6 +1,6 @@
 //! The AIStore native API as ringload uses it around a run (docs/protocols.md):
 //! bucket naming and URLs here, paged listing in [`list`], bucket setup and cleanup in
-//! [`bucket`] and the AuthN token in [`token`].
+//! [`bucket`], the AuthN token in [`token`] and the cluster map (`--random-proxy`) in [`smap`].
 //!
 //! Owns [`Bucket`] (parsed from `ais://name`, `s3://name`, `ais://@remote/name`, ...), the
 //! query that identifies it, the URL prefixes, and [`AisError`], the error of every module
@@ -13,6 +13,7 @@
 
 pub mod bucket;
 pub mod list;
+pub mod smap;
 pub mod token;
 
 use std::fmt;

@@ -47,6 +47,15 @@ pub struct Conn {
     pub retried: bool,
     /// PUT counter of the object this PUT writes (to remember it for later GETs).
     pub put_cnt: u64,
+    /// `--pctupdate`: this GET is to be followed by a PUT of its object (named in
+    /// `update_name`).
+    pub update_after: bool,
+    /// `--pctupdate`: the update PUT (its size) this connection issues next.
+    pub update_put: Option<u64>,
+    /// The current PUT is an update (its name is the GET's, not the namer's).
+    pub updating: bool,
+    /// The name of the object the current GET is to update (reused buffer).
+    pub update_name: Vec<u8>,
     /// Redirects followed by the current operation.
     pub redirects: u8,
     /// Where this socket is connected (the endpoint, or a redirect target).
@@ -90,6 +99,10 @@ impl Conn {
             reuse: 0,
             retried: false,
             put_cnt: 0,
+            update_after: false,
+            update_put: None,
+            updating: false,
+            update_name: Vec::new(),
             redirects: 0,
             peer,
             host: 0,

@@ -91,6 +91,11 @@ pub struct Worker {
     req: Requests,
     /// The `Host` header of requests to the endpoint.
     host0: String,
+    /// `--random-proxy`: the host index of each of the workload's proxies (empty: every
+    /// request goes to the endpoint).
+    proxies: Box<[usize]>,
+    /// `--random-proxy`: requests this core sent to each proxy (added to `Shared` at the end).
+    proxy_counts: Box<[u64]>,
     next_tick: Instant,
     next_sweep: Instant,
     /// Connections whose operation expired this sweep (the driver cancels their I/O).
@@ -129,8 +134,16 @@ impl Worker {
             .as_ref()
             .filter(|e| e.tls)
             .map(|_| hosts::endpoint_name(header, &shared.addr));
+        let mut hosts = Hosts::new(shared.addr.clone(), header, tls);
+        let proxies: Box<[usize]> = w
+            .proxies
+            .iter()
+            .map(|p| hosts.find_or_insert(p.addr.into(), &p.host_header, p.tls))
+            .collect();
         Worker {
-            hosts: Hosts::new(shared.addr.clone(), header, tls),
+            hosts,
+            proxy_counts: vec![0; proxies.len()].into_boxed_slice(),
+            proxies,
             host0: req.host0.clone(),
             req,
             core,
@@ -351,6 +364,9 @@ impl Worker {
     pub fn flush(&mut self) {
         let snap = self.stats.rotate(unix_now_ns());
         let _ = self.ticks.send((self.core, snap));
+        for (total, n) in self.shared.proxy_requests.iter().zip(&mut self.proxy_counts) {
+            total.fetch_add(std::mem::take(n), Ordering::Relaxed);
+        }
     }
 
     /// Leaks the connection slots (receive space, message headers, iovecs, socket addresses
@@ -365,6 +381,16 @@ impl Worker {
     fn next_op(&mut self, i: usize) -> Step {
         let sh = &*self.shared;
         let w = &sh.workload;
+        if let Some(size) = self.conns[i].update_put.take() {
+            // `--pctupdate`: the PUT that follows a GET goes out even while the run drains
+            // (not once it is cancelled), so every update GET has its PUT.
+            if !sh.cancel.load(Ordering::Relaxed) {
+                self.name.clear();
+                self.name.extend_from_slice(&self.conns[i].update_name);
+                self.conns[i].updating = true;
+                return self.issue(i, true, size);
+            }
+        }
         if sh.stopping() {
             return self.finish_conn(i);
         }
@@ -409,13 +435,37 @@ impl Worker {
             }
             self.namer.write_name(cnt, &mut self.name);
             self.conns[i].put_cnt = cnt;
+        } else if w.pctupdate > 0 {
+            let g = sh.update_orders.fetch_add(1, Ordering::Relaxed) + 1;
+            let c = &mut self.conns[i];
+            c.update_after = pct_fires(w.pctupdate, g);
+            if c.update_after {
+                c.update_name.clear();
+                c.update_name.extend_from_slice(&self.name);
+            }
         }
+        self.conns[i].updating = false;
+        self.issue(i, put, size)
+    }
+
+    /// Encodes and starts operation `put` (of `size` bytes) of the object named in
+    /// `self.name` on connection `i`, at the endpoint or (`--random-proxy`) a random proxy.
+    fn issue(&mut self, i: usize, put: bool, size: u64) -> Step {
+        let sh = &*self.shared;
+        let w = &sh.workload;
         let c = &mut self.conns[i];
         c.op = if put { Op::Put } else { Op::Get };
         c.retried = false;
         c.redirects = 0;
         let range = (!put && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
-        switch_host(&mut self.conns[i], &mut self.hosts, 0);
+        let h = if self.proxies.is_empty() {
+            0
+        } else {
+            let k = self.rng.below(self.proxies.len() as u64) as usize;
+            self.proxy_counts[k] += 1;
+            self.proxies[k]
+        };
+        switch_host(&mut self.conns[i], &mut self.hosts, h);
         let c = &mut self.conns[i];
         if put || w.verify {
             // The object's content: what a PUT sends and a verified GET is checked against.
@@ -429,7 +479,11 @@ impl Worker {
             name: &self.name,
             size: put.then_some(size),
             range,
-            host: &self.host0,
+            host: if h == 0 {
+                &self.host0
+            } else {
+                &self.hosts.get(h).header
+            },
             origin: true,
             target: None,
         };
@@ -486,6 +540,7 @@ impl Worker {
     fn fail(&mut self, i: usize, kind: ErrorKind) -> Step {
         let c = &mut self.conns[i];
         c.close();
+        c.update_after = false;
         let cancelled = c.aborted == Some(Abort::Cancel);
         c.aborted = None;
         if !cancelled {
@@ -501,6 +556,7 @@ impl Worker {
         let c = &mut self.conns[i];
         c.close();
         c.aborted = None;
+        c.update_after = false;
         self.stats.record_err(c.op, kind);
         if !sh.connected.load(Ordering::Relaxed) && sh.started.elapsed() >= CONNECT_GIVEUP {
             // Connections were made but no handshake succeeded: a TLS failure, named.
