@@ -63,6 +63,8 @@ pub struct RunTotals {
     pub intervals: Vec<IntervalRecord>,
     /// The run's TLS (`None` for plaintext runs).
     pub tls: Option<tls::TlsOutcome>,
+    /// `--random-proxy`: requests per proxy (empty otherwise).
+    pub proxies: Vec<ringload_core::result::ProxyCount>,
 }
 
 /// Counters accumulated over the intervals printed so far (the `(<total>)` columns).
@@ -91,6 +93,7 @@ pub struct Reporter<W: Write, S: Write> {
     empty_hist: String,
     live: Live,
     tls: Option<tls::TlsOutcome>,
+    proxies: Vec<ringload_core::result::ProxyCount>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -115,6 +118,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             empty: Snapshot::new(start_unix_ns),
             empty_hist: encode_histogram(&new_histogram()),
             tls: None,
+            proxies: Vec::new(),
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
                 core_ns: 0,
@@ -188,6 +192,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.tls = tls;
     }
 
+    /// `--random-proxy`: the requests each proxy got, read after the load (the summary's
+    /// `proxies:` line and the result's `proxies` key).
+    pub fn set_proxies(&mut self, proxies: Vec<ringload_core::result::ProxyCount>) {
+        self.proxies = proxies;
+    }
+
     pub fn finish(mut self, end_unix_ns: u64) -> RunTotals {
         let end = end_unix_ns.max(self.start);
         let last = if end > self.start {
@@ -229,6 +239,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             total: self.total,
             intervals: self.intervals,
             tls: self.tls,
+            proxies: self.proxies,
         }
     }
 
