@@ -171,6 +171,7 @@ impl Conn {
                 cluster::redirect(&mut r, node, op, target, raw_path, query);
             }
             Route::Stats => stats::answer(&mut r, shared),
+            Route::Smap => ais::smap(&mut r, node),
             Route::AisBucket(m, p) => {
                 let bucket = ais::Bck {
                     provider: p,

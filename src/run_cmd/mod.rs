@@ -66,6 +66,9 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
             (Some(b), c)
         }
     };
+    if a.random_proxy {
+        remote::random_proxies(&mut w, control.as_mut(), &rec)?;
+    }
     let l = load::Load {
         a: &a,
         r,
