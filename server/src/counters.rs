@@ -84,6 +84,8 @@ pub struct ServerCounters {
     pub status: StatusCounts,
     /// Injected faults per kind.
     pub faults: FaultCounts,
+    /// AIS object GETs that asked for the latest version (`latest-ver=true`).
+    pub latest: u64,
 }
 
 /// What a request asked for, for the per-kind request counters.
@@ -120,6 +122,7 @@ pub(crate) struct CoreCounters {
     errors: AtomicU64,
     status: [AtomicU64; STATUS_COUNT],
     faults: [AtomicU64; FAULT_SLOTS],
+    latest: AtomicU64,
 }
 
 /// Single-writer add (see the module invariant).
@@ -166,6 +169,9 @@ impl CoreCounters {
     pub(crate) fn delayed(&self) {
         add(&self.faults[DELAY_SLOT], 1);
     }
+    pub(crate) fn latest(&self) {
+        add(&self.latest, 1);
+    }
 
     /// Adds this core's values into `t`.
     pub(crate) fn sum_into(&self, t: &mut ServerCounters) {
@@ -190,6 +196,7 @@ impl CoreCounters {
         t.faults.http500 += f[FaultKind::Http500 as usize];
         t.faults.http503 += f[FaultKind::Http503 as usize];
         t.faults.delay += f[DELAY_SLOT];
+        t.latest += self.latest.load(Relaxed);
     }
 }
 

@@ -4,7 +4,8 @@
 //! JSON shape: `{"role":"proxy|target|server","protocol":"http|ais|s3","url":..,
 //! "requests":{"get":n,"put":n,"head":n,"delete":n,"list":n,"bucket":n,"other":n},
 //! "redirects":n,"status":{"200":n,...},"faults":{"reset":n,"truncate":n,"500":n,"503":n,
-//! "delay":n},"bytes_sent":n,"bytes_received":n,"not_found":n,"errors":n}`. `status` lists only
+//! "delay":n},"bytes_sent":n,"bytes_received":n,"not_found":n,"errors":n,"latest":n}`
+//! (`latest`: AIS GETs with `latest-ver=true`). `status` lists only
 //! statuses answered at least once; `bytes_sent` counts object body bytes sent (GETs),
 //! `bytes_received` request body bytes received.
 //!
@@ -56,6 +57,7 @@ impl ListenerStats {
             "bytes_received": c.bytes_in,
             "not_found": c.not_found,
             "errors": c.errors,
+            "latest": c.latest,
         })
     }
 }
