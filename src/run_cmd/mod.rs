@@ -52,10 +52,17 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     let (server, mut control) = match &resolved.endpoint {
         Some(url) => (
             None,
-            remote::ready(&mut w, url, &resolved, a.create_bucket, &mut names, &rec)?,
+            remote::ready(
+                &mut w,
+                url,
+                &resolved,
+                (a.create_bucket, a.random_proxy),
+                &mut names,
+                &rec,
+            )?,
         ),
         None => {
-            let (b, c) = builtin::start(
+            let (b, mut c) = builtin::start(
                 &mut w,
                 a.prefill,
                 a.cleanup,
@@ -63,12 +70,12 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
                 &mut rec,
                 builtin_tls,
             )?;
+            if a.random_proxy {
+                remote::random_proxies(&mut w, c.as_mut(), &rec)?;
+            }
             (Some(b), c)
         }
     };
-    if a.random_proxy {
-        remote::random_proxies(&mut w, control.as_mut(), &rec)?;
-    }
     let l = load::Load {
         a: &a,
         r,

@@ -13,14 +13,14 @@ use super::resolve::Resolved;
 use super::target::Control;
 use crate::exit::CmdError;
 
-/// Points `w` at `url` and readies the bucket (creating a missing S3 one with
-/// `create_bucket`) and names; returns the control client for AIS and S3 (its listing
-/// statistics go into the result, it runs `--cleanup`).
+/// Points `w` at `url`, reads its proxies (`random_proxy`) and readies the bucket (creating a
+/// missing S3 one with `create_bucket`) and names; returns the control client for AIS and S3
+/// (its listing statistics go into the result, it runs `--cleanup`).
 pub fn ready(
     w: &mut Workload,
     url: &str,
     resolved: &Resolved,
-    create_bucket: bool,
+    (create_bucket, random_proxy): (bool, bool),
     names: &mut NameList,
     rec: &Recorder,
 ) -> Result<Option<Control>, CmdError> {
@@ -30,6 +30,9 @@ pub fn ready(
     // An https endpoint runs only with the TLS configuration `prepare` built for it.
     w.validate().map_err(|e| setup(CmdError::usage(e)))?;
     if w.protocol == Protocol::Http {
+        if random_proxy {
+            random_proxies(w, None, rec)?;
+        }
         return Ok(None);
     }
     // Before any bucket call, so a dead endpoint fails as unreachable, as it does for http
@@ -39,6 +42,9 @@ pub fn ready(
         return Err(rec.fail(FailReason::Unreachable, CmdError::failed(msg)));
     }
     let mut c = Control::new(w);
+    if random_proxy {
+        random_proxies(w, Some(&mut c), rec)?;
+    }
     let created = match w.protocol {
         Protocol::S3 => c.check_s3_bucket(w, create_bucket),
         _ => c.ensure_bucket(w),

@@ -10,6 +10,7 @@
 mod common;
 
 mod ais;
+mod ais_request;
 mod budget;
 mod cli;
 mod dockerfile;
