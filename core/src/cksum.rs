@@ -191,8 +191,11 @@ mod tests {
             assert_eq!(of_content(t, start, size), of_bytes(t, &bytes), "{t}");
         }
         assert_eq!(
-            u64::from_str_radix(&format!("{:?}", of_content(CksumType::Xxhash, start, size)), 16)
-                .unwrap(),
+            u64::from_str_radix(
+                &format!("{:?}", of_content(CksumType::Xxhash, start, size)),
+                16
+            )
+            .unwrap(),
             p.xxh64(start, size)
         );
     }

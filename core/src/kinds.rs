@@ -185,7 +185,10 @@ mod tests {
             ["xxhash", "xxhash2", "md5", "crc32c", "sha256", "sha512", "none"]
         );
         for c in CksumType::ALL {
-            assert_eq!(CksumType::parse_header(c.as_str().to_uppercase().as_bytes()), Some(c));
+            assert_eq!(
+                CksumType::parse_header(c.as_str().to_uppercase().as_bytes()),
+                Some(c)
+            );
         }
     }
 

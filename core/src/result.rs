@@ -474,6 +474,7 @@ mod tests {
             target: None,
             workload: serde_json::json!({"numworkers": 1}),
             tls: None,
+            proxies: Vec::new(),
             ops,
             intervals: vec![IntervalRecord {
                 start_unix_ns: 1,

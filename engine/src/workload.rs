@@ -475,13 +475,19 @@ mod tests {
         };
         assert_eq!(err(&|w| w.pctupdate = 100), None);
         let e = err(&|w| w.pctupdate = 101).unwrap();
-        assert!(e.starts_with("--pctupdate '101' is invalid: must be 0..=100"), "{e}");
+        assert!(
+            e.starts_with("--pctupdate '101' is invalid: must be 0..=100"),
+            "{e}"
+        );
         let e = err(&|w| {
             w.pctupdate = 10;
             w.pctput = 100;
         })
         .unwrap();
-        assert!(e.contains("--pctupdate") && e.contains("--pctput 100"), "{e}");
+        assert!(
+            e.contains("--pctupdate") && e.contains("--pctput 100"),
+            "{e}"
+        );
         let e = err(&|w| {
             w.pctupdate = 10;
             w.readlen = 5;
@@ -494,7 +500,10 @@ mod tests {
             w.protocol = Protocol::S3;
         })
         .unwrap();
-        assert!(e.starts_with("--latest 's3' is invalid") && e.contains("drop --latest"), "{e}");
+        assert!(
+            e.starts_with("--latest 's3' is invalid") && e.contains("drop --latest"),
+            "{e}"
+        );
         let proxy = Endpoint::parse("http://127.0.0.1:9").unwrap();
         assert_eq!(err(&|w| w.proxies = vec![proxy.clone()]), None);
         let e = err(&|w| {

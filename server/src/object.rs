@@ -22,12 +22,12 @@ use super::node::Node;
 use super::pattern::{object_start, object_xxh64, PATTERN_LEN};
 use super::provider::Provider;
 use super::request::{self, Cksum, Extra, RangeSpec, Resolved, Status};
-use ringload_core::cksum;
-use ringload_core::kinds::CksumType;
 use super::respond::Reply;
 use super::route::ObjOp;
 use super::store::Store;
 use super::ServeProtocol;
+use ringload_core::cksum;
+use ringload_core::kinds::CksumType;
 
 /// Largest object whose AIS checksum is computed (hashing runs on the serving core, about
 /// 1 s per 10 GB).
@@ -103,10 +103,7 @@ pub(crate) fn answer(
     match op {
         ObjOp::Put => {
             let ty = match (p, put.cksum) {
-                (ServeProtocol::Ais, Some(ck)) => match checked(r, key, received, ck) {
-                    Some(ty) => ty,
-                    None => return None,
-                },
+                (ServeProtocol::Ais, Some(ck)) => checked(r, key, received, ck)?,
                 _ => CksumType::Xxhash,
             };
             if provider.is_remote() {

@@ -67,7 +67,10 @@ fn random_proxy_spreads_requests_over_both_proxies() {
         share(proxies[0]["requests"].as_u64().unwrap()),
         share(proxies[1]["requests"].as_u64().unwrap())
     );
-    put.check(put.stdout().contains(&line), &format!("summary has {line:?}"));
+    put.check(
+        put.stdout().contains(&line),
+        &format!("summary has {line:?}"),
+    );
 
     // GETs too, verified, each object once.
     let res = dir.path().join("get.json");
@@ -81,7 +84,10 @@ fn random_proxy_spreads_requests_over_both_proxies() {
         .run();
     get.ok();
     let r = result(&res);
-    get.check(op(&r, "get", "count") == 300 && op(&r, "get", "errors") == 0, "300 GETs");
+    get.check(
+        op(&r, "get", "count") == 300 && op(&r, "get", "errors") == 0,
+        "300 GETs",
+    );
     for p in r["proxies"].as_array().unwrap() {
         let (url, n) = (p["url"].as_str().unwrap(), p["requests"].as_u64().unwrap());
         get.check(n >= 90, &format!("{url} got {n} of 300 GETs"));
@@ -159,9 +165,19 @@ fn pctupdate_follows_each_chosen_get_with_a_put_of_the_same_object() {
     let r = result(&res);
     run.check(op(&r, "get", "count") == 120, "each object read once");
     run.check(op(&r, "put", "count") == 120, "and updated once");
-    run.check(op(&r, "get", "errors") + op(&r, "put", "errors") == 0, "no errors");
-    run.check(op(&r, "put", "bytes") == 120 * 4096, "each update as large as its object");
-    assert_eq!(Cluster::sum(&c.targets, "put"), 240, "targets stored 120 + 120 PUTs");
+    run.check(
+        op(&r, "get", "errors") + op(&r, "put", "errors") == 0,
+        "no errors",
+    );
+    run.check(
+        op(&r, "put", "bytes") == 120 * 4096,
+        "each update as large as its object",
+    );
+    assert_eq!(
+        Cluster::sum(&c.targets, "put"),
+        240,
+        "targets stored 120 + 120 PUTs"
+    );
     // The updated objects still verify.
     let res = dir.path().join("after.json");
     ais(&c)
@@ -223,13 +239,18 @@ fn latest_reaches_the_targets() {
         .ok();
     assert_eq!(latest(&c.targets), 50, "every --latest GET asked");
     let http = Run::new().duration("1s").flag("--latest").run();
-    http.check(http.code() != 0 && http.stderr().contains("--latest"), "refused for http");
+    http.check(
+        http.code() != 0 && http.stderr().contains("--latest"),
+        "refused for http",
+    );
 }
 
 #[test]
 fn every_checksum_type_puts_and_verifies() {
     let c = Cluster::start(&["--proxies", "1", "--targets", "3"]);
-    for t in ["xxhash", "xxhash2", "md5", "crc32c", "sha256", "sha512", "none"] {
+    for t in [
+        "xxhash", "xxhash2", "md5", "crc32c", "sha256", "sha512", "none",
+    ] {
         let bucket = format!("ck-{t}");
         fill(&c, &bucket, 20, &["--cksum-type", t]);
         let dir = Scratch::new("ais-cksum");

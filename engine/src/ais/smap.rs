@@ -40,11 +40,7 @@ pub struct NetInfo {
 }
 
 /// Reads the cluster map from the node at `endpoint` (`http[s]://host:port[/base]`).
-pub fn fetch(
-    c: &mut Client,
-    endpoint: &str,
-    headers: &[(&str, String)],
-) -> Result<Smap, AisError> {
+pub fn fetch(c: &mut Client, endpoint: &str, headers: &[(&str, String)]) -> Result<Smap, AisError> {
     let op = "cluster map request (GET /v1/daemon?what=smap)";
     let url = format!("{endpoint}/v1/daemon?what=smap");
     let resp = c
@@ -122,7 +118,9 @@ mod tests {
         let mut c = Client::new(std::time::Duration::from_secs(5));
         let m = fetch(&mut c, &fake.url(""), &[]).unwrap();
         assert_eq!(proxy_urls(&m), ["http://127.0.0.1:1"]);
-        let err = fetch(&mut c, &fake.url("/nope"), &[]).unwrap_err().to_string();
+        let err = fetch(&mut c, &fake.url("/nope"), &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("HTTP 404"), "{err}");
     }
 }

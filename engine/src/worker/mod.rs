@@ -364,7 +364,12 @@ impl Worker {
     pub fn flush(&mut self) {
         let snap = self.stats.rotate(unix_now_ns());
         let _ = self.ticks.send((self.core, snap));
-        for (total, n) in self.shared.proxy_requests.iter().zip(&mut self.proxy_counts) {
+        for (total, n) in self
+            .shared
+            .proxy_requests
+            .iter()
+            .zip(&mut self.proxy_counts)
+        {
             total.fetch_add(std::mem::take(n), Ordering::Relaxed);
         }
     }

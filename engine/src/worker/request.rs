@@ -312,9 +312,7 @@ mod tests {
             w.proto.cksum_type = t;
             let put = encode(&w, &spec(Method::Put, Some(5000), true, "127.0.0.1:8080"));
             let want = cksum::of_content(t, start, 5000);
-            let line = format!(
-                "Ais-Checksum-Type: {t}\r\nAis-Checksum-Value: {want:?}\r\n"
-            );
+            let line = format!("Ais-Checksum-Type: {t}\r\nAis-Checksum-Value: {want:?}\r\n");
             assert_eq!(put.contains(&line), t != CksumType::None, "{put}");
             assert_eq!(put.contains("Ais-Checksum"), t != CksumType::None, "{put}");
             assert!(!put.contains("latest-ver"), "{put}");

@@ -85,7 +85,10 @@ fn puts_are_checked_and_gets_answer_with_every_checksum_type() {
         assert_eq!(r.status, 200);
         // `none` stores the bucket's default, xxhash.
         let (ty, val) = match t {
-            CksumType::None => ("xxhash", format!("{:?}", cksum::of_bytes(CksumType::Xxhash, &want))),
+            CksumType::None => (
+                "xxhash",
+                format!("{:?}", cksum::of_bytes(CksumType::Xxhash, &want)),
+            ),
             _ => (t.as_str(), good),
         };
         assert_eq!(r.header("ais-checksum-type"), Some(ty), "{t}");
@@ -98,7 +101,11 @@ fn puts_are_checked_and_gets_answer_with_every_checksum_type() {
         &want,
     );
     assert_eq!(r.status, 400);
-    assert!(r.text().contains("unsupported checksum type"), "{}", r.text());
+    assert!(
+        r.text().contains("unsupported checksum type"),
+        "{}",
+        r.text()
+    );
     assert_eq!(h.stats().counters.status.get(400), 7);
 }
 

@@ -274,7 +274,11 @@ fn every_node_answers_the_cluster_map_with_real_urls() {
         assert_eq!(m["version"], "1");
         let port = url.rsplit_once(':').unwrap().1;
         assert!(
-            m["pmap"].as_object().unwrap().values().chain(m["tmap"].as_object().unwrap().values())
+            m["pmap"]
+                .as_object()
+                .unwrap()
+                .values()
+                .chain(m["tmap"].as_object().unwrap().values())
                 .any(|n| n["public_net"]["daemon_port"] == port),
             "{m}"
         );
