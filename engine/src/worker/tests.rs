@@ -549,7 +549,9 @@ fn an_update_get_is_followed_by_a_put_of_the_same_object_and_size() {
     assert_eq!(r.ops(), 1, "the update took no order");
     assert_eq!(r.answer(Answer::SentAll), Step::Recv);
     let sent = r.sent();
-    let put = sent.find("PUT /ringload/obj HTTP/1.1\r\n").expect("a PUT of obj");
+    let put = sent
+        .find("PUT /ringload/obj HTTP/1.1\r\n")
+        .expect("a PUT of obj");
     assert!(sent[put..].contains("Content-Length: 10\r\n"), "{sent}");
     let start = content::object_start(b"ringload/obj");
     let head_end = put + sent[put..].find("\r\n\r\n").unwrap() + 4;
@@ -583,7 +585,12 @@ fn random_proxy_requests_go_to_the_proxies_and_are_counted() {
             r.connect();
         }
         assert_eq!(r.answer(Answer::SentAll), Step::Recv);
-        let host = r.s.worker.hosts.get(r.s.worker.conns[0].host).header.clone();
+        let host =
+            r.s.worker
+                .hosts
+                .get(r.s.worker.conns[0].host)
+                .header
+                .clone();
         assert!(proxies.contains(&host.as_str()), "{host}");
         let sent = r.sent();
         let last = &sent[sent.rfind("GET ").unwrap()..];
