@@ -12,8 +12,8 @@
 //! size: the target keeps no bytes, see `pattern`), for every AIS type (`ringload_core::cksum`);
 //! a mismatch or an unknown type is refused with 400 and nothing is stored. GETs and HEADs
 //! answer with the type the PUT declared (`xxhash` by default, and for `none`). The XXH64 is
-//! computed once per object and size, on the first GET or HEAD that needs it, then cached in
-//! the store; other types are hashed per answer. Objects above [`CHECKSUM_MAX_BYTES`] are not
+//! computed once per object and size (by the PUT's check, else on the first GET or HEAD that
+//! needs it), then cached in the store; other types are hashed per answer. Objects above [`CHECKSUM_MAX_BYTES`] are not
 //! checked and answer `Ais-Checksum-Type: none` rather than stall their core. The object's content name is its store key (`bucket/name` for AIS and
 //! S3, the whole path for HTTP).
 
@@ -102,14 +102,17 @@ pub(crate) fn answer(
     let (provider, key, store) = (o.provider, o.key, o.store);
     match op {
         ObjOp::Put => {
-            let ty = match (p, put.cksum) {
+            let (ty, xxh64) = match (p, put.cksum) {
                 (ServeProtocol::Ais, Some(ck)) => checked(r, key, received, ck)?,
-                _ => CksumType::Xxhash,
+                _ => (CksumType::Xxhash, None),
             };
             if provider.is_remote() {
                 node.cluster.buckets.touch(provider, bucket_of(key));
             }
             let existed = store.put_typed(key, received, ty);
+            if let Some(sum) = xxh64 {
+                store.set_checksum(key, received, sum);
+            }
             match p {
                 ServeProtocol::Http if existed => {
                     r.open(Status::NoContent, None, Extra::default());
@@ -267,8 +270,14 @@ fn get(
 }
 
 /// Checks an AIS PUT's declared checksum against the content stored for it; the type its GETs
-/// answer with, or `None` once the PUT was refused (400).
-fn checked(r: &mut Reply<'_>, key: &str, received: u64, ck: Cksum) -> Option<CksumType> {
+/// answer with and, for the xxhash types, the XXH64 computed (for the store's cache), or
+/// `None` once the PUT was refused (400).
+fn checked(
+    r: &mut Reply<'_>,
+    key: &str,
+    received: u64,
+    ck: Cksum,
+) -> Option<(CksumType, Option<u64>)> {
     let p = ServeProtocol::Ais;
     let Some(ty) = ck.ty else {
         r.error(
@@ -283,8 +292,9 @@ fn checked(r: &mut Reply<'_>, key: &str, received: u64, ck: Cksum) -> Option<Cks
         return None;
     };
     if ty == CksumType::None {
-        return Some(CksumType::Xxhash);
+        return Some((CksumType::Xxhash, None));
     }
+    let mut xxh64 = None;
     if received <= CHECKSUM_MAX_BYTES {
         let start = ringload_core::content::object_start(key.as_bytes());
         let have = cksum::of_content(ty, start, received);
@@ -300,8 +310,13 @@ fn checked(r: &mut Reply<'_>, key: &str, received: u64, ck: Cksum) -> Option<Cks
             );
             return None;
         }
+        if matches!(ty, CksumType::Xxhash | CksumType::Xxhash2) {
+            xxh64 = std::str::from_utf8(have.as_bytes())
+                .ok()
+                .and_then(|h| u64::from_str_radix(h, 16).ok());
+        }
     }
-    Some(ty)
+    Some((ty, xxh64))
 }
 
 /// 404 for a missing object (the bucket's absence is named when that is the reason).

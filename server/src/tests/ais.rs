@@ -81,6 +81,14 @@ fn puts_are_checked_and_gets_answer_with_every_checksum_type() {
         }
         let r = c.call("PUT", obj, &hdrs(&good.to_uppercase()), &want);
         assert_eq!(r.status, 200, "{t}: {}", r.text());
+        // The PUT's check leaves the XXH64 cached for the xxhash types.
+        let meta = h.shared.node.store.of(Provider::Ais).meta("b/o").unwrap();
+        let xxh = matches!(t, CksumType::Xxhash | CksumType::Xxhash2);
+        assert_eq!(
+            meta.checksum.map(|s| format!("{s:016x}")),
+            xxh.then(|| good.clone()),
+            "{t}"
+        );
         let r = c.call("GET", obj, "", b"");
         assert_eq!(r.status, 200);
         // `none` stores the bucket's default, xxhash.
