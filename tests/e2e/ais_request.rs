@@ -285,3 +285,47 @@ fn every_checksum_type_puts_and_verifies() {
     assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
     assert!(text.contains("BAD DATA CHECKSUM"), "{text}");
 }
+
+/// `--random-proxy` over https: the map's https URLs, a TLS session per proxy, exact counts.
+#[test]
+fn random_proxy_over_https() {
+    use common::tls::{self, Pki};
+    let pki = Pki::make();
+    let c = Cluster::start(&[
+        "--proxies",
+        "2",
+        "--targets",
+        "2",
+        "--tls-cert",
+        pki.server.cert.to_str().unwrap(),
+        "--tls-key",
+        pki.server.key.to_str().unwrap(),
+    ]);
+    let dir = Scratch::new("ais-random-proxy-tls");
+    let res = dir.path().join("put.json");
+    let put = ais(&c)
+        .arg("--tls-ca", pki.ca.to_str().unwrap())
+        .bucket("rpt")
+        .pctput(100)
+        .maxputs(200)
+        .size("4K")
+        .workers(8)
+        .flag("--random-proxy")
+        .result(&res)
+        .run();
+    put.ok();
+    let r = result(&res);
+    put.check(
+        op(&r, "put", "count") == 200 && op(&r, "put", "errors") == 0,
+        "200 PUTs",
+    );
+    for (i, p) in r["proxies"].as_array().unwrap().iter().enumerate() {
+        let (url, n) = (p["url"].as_str().unwrap(), p["requests"].as_u64().unwrap());
+        assert!(url.starts_with("https://") && url == c.proxies[i], "{url}");
+        put.check(n * 100 >= 30 * 200, &format!("{url} got {n} of 200"));
+        let seen = tls::stats(url, &pki.ca)["requests"]["put"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(seen, n, "{url}'s own count agrees");
+    }
+}
