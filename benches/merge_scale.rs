@@ -162,6 +162,7 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
         intervals: ivs,
         peak_rss_bytes: Some(12 << 20),
         tls: None,
+        proxies: Vec::new(),
     };
     let path = dir.join(format!("rank-{rank:04}.json"));
     let mut w = BufWriter::new(std::fs::File::create(path).unwrap());

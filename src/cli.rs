@@ -204,7 +204,8 @@ pub struct RunArgs {
     /// S3 bucket addressing.
     #[arg(long, value_parser = s3_addressing(), default_value = "path", help_heading = "Target")]
     pub s3_addressing: S3Addressing,
-    /// Checksum each AIS PUT carries (`Ais-Checksum-Type/Value`): xxhash (XXH64) or none.
+    /// Checksum each AIS PUT carries (`Ais-Checksum-Type/Value`): xxhash (XXH64), xxhash2, md5,
+    /// crc32c, sha256, sha512 or none.
     #[arg(long, default_value = "xxhash", value_parser = cksum_type(), help_heading = "Target")]
     pub cksum_type: CksumType,
     /// After the run, remove what it wrote: destroy an ais:// bucket, or delete the names this

@@ -75,28 +75,54 @@ impl S3Addressing {
     }
 }
 
-/// The checksum an AIS PUT declares (`Ais-Checksum-Type/Value`). Only `xxhash` and `none` are
-/// implemented; AIS's others (`crc32c`, `md5`, `sha256`, `sha512`) are not.
+/// The checksum an AIS PUT declares (`Ais-Checksum-Type/Value`): AIStore's list, each hashed
+/// as AIStore does and printed as lowercase hex of its big-endian digest
+/// ([`crate::cksum`] computes them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum CksumType {
-    /// XXH64, seed 0, 16 lowercase hex digits (AIS's default).
+    /// XXH64, seed 0, 16 hex digits (AIS's default).
     #[default]
     Xxhash,
+    /// The same XXH64, seed 0, from AIStore's second xxhash implementation (same digits).
+    Xxhash2,
+    /// MD5, 32 hex digits.
+    Md5,
+    /// CRC-32C (Castagnoli), 8 hex digits.
+    Crc32c,
+    /// SHA-256, 64 hex digits.
+    Sha256,
+    /// SHA-512, 128 hex digits.
+    Sha512,
     /// No checksum headers.
     None,
 }
 
 impl CksumType {
     /// Every checksum type, in the order messages list them.
-    pub const ALL: [CksumType; 2] = [CksumType::Xxhash, CksumType::None];
+    pub const ALL: [CksumType; 7] = [
+        CksumType::Xxhash,
+        CksumType::Xxhash2,
+        CksumType::Md5,
+        CksumType::Crc32c,
+        CksumType::Sha256,
+        CksumType::Sha512,
+        CksumType::None,
+    ];
     /// Their names, in the same order.
-    pub const NAMES: [&'static str; 2] = ["xxhash", "none"];
+    pub const NAMES: [&'static str; 7] = [
+        "xxhash", "xxhash2", "md5", "crc32c", "sha256", "sha512", "none",
+    ];
 
     /// The `Ais-Checksum-Type` value, also the name on the command line and in specs.
     pub fn as_str(self) -> &'static str {
         match self {
             CksumType::Xxhash => "xxhash",
+            CksumType::Xxhash2 => "xxhash2",
+            CksumType::Md5 => "md5",
+            CksumType::Crc32c => "crc32c",
+            CksumType::Sha256 => "sha256",
+            CksumType::Sha512 => "sha512",
             CksumType::None => "none",
         }
     }
@@ -104,6 +130,25 @@ impl CksumType {
     /// The type named exactly `s` (lowercase, as AIS spells it), if any.
     pub fn parse(s: &str) -> Option<CksumType> {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The type an `Ais-Checksum-Type` header value names (ASCII case ignored), if any.
+    pub fn parse_header(v: &[u8]) -> Option<CksumType> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str().as_bytes().eq_ignore_ascii_case(v))
+    }
+
+    /// Digest length in bytes (0 for `none`); its hex form is twice as long.
+    pub fn digest_len(self) -> usize {
+        match self {
+            CksumType::Xxhash | CksumType::Xxhash2 => 8,
+            CksumType::Md5 => 16,
+            CksumType::Crc32c => 4,
+            CksumType::Sha256 => 32,
+            CksumType::Sha512 => 64,
+            CksumType::None => 0,
+        }
     }
 }
 
@@ -135,7 +180,16 @@ mod tests {
         }
         assert_eq!(Protocol::NAMES, ["http", "ais", "s3"]);
         assert_eq!(S3Addressing::NAMES, ["path", "virtual"]);
-        assert_eq!(CksumType::NAMES, ["xxhash", "none"]);
+        assert_eq!(
+            CksumType::NAMES,
+            ["xxhash", "xxhash2", "md5", "crc32c", "sha256", "sha512", "none"]
+        );
+        for c in CksumType::ALL {
+            assert_eq!(
+                CksumType::parse_header(c.as_str().to_uppercase().as_bytes()),
+                Some(c)
+            );
+        }
     }
 
     #[test]
@@ -146,7 +200,7 @@ mod tests {
         for bad in ["virtual-host", "Path", "vhost"] {
             assert_eq!(S3Addressing::parse(bad), None, "{bad:?}");
         }
-        for bad in ["crc32c", "md5", "XXHASH", "xxhash64", ""] {
+        for bad in ["crc32", "sha1", "XXHASH", "xxhash64", ""] {
             assert_eq!(CksumType::parse(bad), None, "{bad:?}");
         }
     }

@@ -6,6 +6,8 @@
 //! - [`rng`]: the seeded generators and mixers behind names, shuffles and fault draws.
 //! - [`content`]: the bytes of every object (a fixed-seed 1 MiB pattern), shared by the
 //!   client's PUT bodies, the built-in target's GET bodies and the client's `--verifyhash`.
+//! - [`cksum`]: AIStore's object checksums (every `Ais-Checksum-Type`), for the client's PUTs
+//!   and the built-in target's checks.
 //! - [`exit`]: the process exit codes, shared by the command line, the engine and the
 //!   launcher.
 //! - [`hist`]: the latency histogram every statistic uses and its summary.
@@ -15,6 +17,7 @@
 //! The launcher (`merge`, `render`) depends on this crate only, so it links no io_uring,
 //! socket or signing code.
 
+pub mod cksum;
 pub mod content;
 pub mod exit;
 pub mod hist;

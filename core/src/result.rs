@@ -98,6 +98,19 @@ pub struct ResultFile {
     /// before the key existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsRecord>,
+    /// `--random-proxy`: the requests sent to each AIS proxy, in the cluster map's order
+    /// (absent for other runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<ProxyCount>,
+}
+
+/// One entry of the `proxies` key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyCount {
+    /// The proxy's public URL, from the cluster map.
+    pub url: String,
+    /// Requests sent to it (each redirect a target answers is not counted again).
+    pub requests: u64,
 }
 
 /// The `tls` key: how a run over https spoke TLS.
@@ -508,6 +521,7 @@ mod tests {
             target: None,
             workload: serde_json::json!({"numworkers": 1}),
             tls: None,
+            proxies: Vec::new(),
             ops,
             intervals: vec![IntervalRecord {
                 start_unix_ns: 1,

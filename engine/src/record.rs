@@ -72,6 +72,7 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
         intervals: totals.intervals.clone(),
         peak_rss_bytes: meta.peak_rss_bytes,
         tls: totals.tls.as_ref().map(|t| t.record.clone()),
+        proxies: totals.proxies.clone(),
     }
 }
 
@@ -133,6 +134,7 @@ mod tests {
             total,
             intervals: vec![rec],
             tls: None,
+            proxies: Vec::new(),
         };
         let meta = RunMeta {
             run_id: "r1".into(),

@@ -342,6 +342,13 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         w.tls.as_ref(),
         &shared.tls,
     ));
+    reporter.set_proxies(
+        shared
+            .proxy_counts()
+            .into_iter()
+            .map(|(url, requests)| ringload_core::result::ProxyCount { url, requests })
+            .collect(),
+    );
     let totals = reporter.finish(end);
     if let Some(o) = &opts.aisloader {
         println!("{}", ais::written_to(o));

@@ -10,7 +10,8 @@
 //!    window, every later byte must too, else the object is corrupt. Limit: corruption inside
 //!    that prefix makes the object unrecognised (step 2 then decides).
 //! 2. **The server's checksum**, where the protocol carries one for the whole object (a 200
-//!    answer): AIS `Ais-Checksum-Type`/`-Value` (xxhash, md5, sha256), S3
+//!    answer): AIS `Ais-Checksum-Type`/`-Value` (every AIS type: xxhash, xxhash2, md5,
+//!    crc32c, sha256, sha512), S3
 //!    `x-amz-checksum-crc32`/`-crc32c`/`-sha1`/`-sha256` (full-object, base64). It is hashed
 //!    while the body streams in and must match, whether or not the pattern was recognised.
 //!    For S3, a single-part ETag (a quoted 32-hex string; multipart ETags carry `-N` and are
@@ -29,6 +30,7 @@ use md5::Digest as _;
 
 use crate::http::Sink;
 use ringload_core::content;
+use ringload_core::kinds::CksumType;
 
 /// Leading body bytes that must match the pattern for an object to count as written by
 /// ringload: a foreign object passes by chance with probability 2^-256.
@@ -45,6 +47,9 @@ pub enum Verdict {
     Unknown,
 }
 
+/// Longest digest announced (SHA-512).
+const MAX_DIGEST: usize = 64;
+
 /// A streaming hash of the body, chosen by the checksum the server announced.
 #[derive(Clone)]
 enum Hasher {
@@ -52,6 +57,7 @@ enum Hasher {
     Md5(md5::Md5),
     Sha1(sha1::Sha1),
     Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
     Crc32(crc32fast::Hasher),
     Crc32c(u32),
 }
@@ -63,6 +69,7 @@ impl Hasher {
             Hasher::Md5(h) => h.update(b),
             Hasher::Sha1(h) => h.update(b),
             Hasher::Sha256(h) => h.update(b),
+            Hasher::Sha512(h) => h.update(b),
             Hasher::Crc32(h) => h.update(b),
             Hasher::Crc32c(c) => *c = crc32c::crc32c_append(*c, b),
         }
@@ -75,6 +82,7 @@ impl Hasher {
             Hasher::Md5(h) => h.finalize().as_slice() == want,
             Hasher::Sha1(h) => h.finalize().as_slice() == want,
             Hasher::Sha256(h) => h.finalize().as_slice() == want,
+            Hasher::Sha512(h) => h.finalize().as_slice() == want,
             Hasher::Crc32(h) => h.finalize().to_be_bytes() == want,
             Hasher::Crc32c(c) => c.to_be_bytes() == want,
         }
@@ -84,6 +92,7 @@ impl Hasher {
 /// Checksum kinds in the order they are preferred when a response carries several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
+    Sha512,
     Sha256,
     Sha1,
     Xxh64,
@@ -99,6 +108,7 @@ impl Kind {
             Kind::Md5 => Hasher::Md5(md5::Md5::new()),
             Kind::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
             Kind::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            Kind::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
             Kind::Crc32 => Hasher::Crc32(crc32fast::Hasher::new()),
             Kind::Crc32c => Hasher::Crc32c(0),
         }
@@ -106,6 +116,7 @@ impl Kind {
 
     fn len(self) -> usize {
         match self {
+            Kind::Sha512 => 64,
             Kind::Sha256 => 32,
             Kind::Sha1 => 20,
             Kind::Md5 => 16,
@@ -119,7 +130,7 @@ impl Kind {
 #[derive(Clone, Copy)]
 struct Announced {
     kind: Kind,
-    want: [u8; 32],
+    want: [u8; MAX_DIGEST],
     /// A mismatch proves corruption (false for an S3 ETag, which may not be an MD5).
     proof: bool,
 }
@@ -191,9 +202,9 @@ impl BodyCheck {
 enum Header<'a> {
     AisType(Option<Kind>),
     AisValue(&'a [u8]),
-    Sum(Kind, [u8; 32], usize),
+    Sum(Kind, [u8; MAX_DIGEST], usize),
     /// An S3 single-part ETag: maybe the body's MD5.
-    Etag([u8; 32]),
+    Etag([u8; MAX_DIGEST]),
 }
 
 /// Reads one header if it concerns a supported whole-object checksum.
@@ -202,15 +213,13 @@ fn parse<'a>(name: &[u8], value: &'a [u8], etag_is_md5: bool) -> Option<Header<'
     let is = |s: &[u8]| name.eq_ignore_ascii_case(s);
     let amz = |kind| b64(value).map(|(w, n)| Header::Sum(kind, w, n));
     if is(b"ais-checksum-type") {
-        let t = |s: &[u8]| value.eq_ignore_ascii_case(s);
-        Some(Header::AisType(if t(b"xxhash") {
-            Some(Kind::Xxh64)
-        } else if t(b"md5") {
-            Some(Kind::Md5)
-        } else if t(b"sha256") {
-            Some(Kind::Sha256)
-        } else {
-            None
+        Some(Header::AisType(match CksumType::parse_header(value) {
+            Some(CksumType::Xxhash | CksumType::Xxhash2) => Some(Kind::Xxh64),
+            Some(CksumType::Md5) => Some(Kind::Md5),
+            Some(CksumType::Crc32c) => Some(Kind::Crc32c),
+            Some(CksumType::Sha256) => Some(Kind::Sha256),
+            Some(CksumType::Sha512) => Some(Kind::Sha512),
+            Some(CksumType::None) | None => None,
         }))
     } else if is(b"ais-checksum-value") {
         Some(Header::AisValue(value))
@@ -247,7 +256,7 @@ impl Sink for BodyCheck {
         }
         let (mut ais_type, mut ais_value, mut best) = (None, None, None::<Announced>);
         let mut etag = None;
-        let mut offer = |kind: Kind, want: [u8; 32], n: usize| {
+        let mut offer = |kind: Kind, want: [u8; MAX_DIGEST], n: usize| {
             if n == kind.len() && best.is_none_or(|b| kind < b.kind) {
                 best = Some(Announced {
                     kind,
@@ -272,7 +281,7 @@ impl Sink for BodyCheck {
                     Some(acc << 4 | u64::from((c as char).to_digit(16)?))
                 });
                 if let Some(x) = x {
-                    let mut want = [0u8; 32];
+                    let mut want = [0u8; MAX_DIGEST];
                     want[..8].copy_from_slice(&x.to_be_bytes());
                     offer(Kind::Xxh64, want, 8);
                 }
@@ -320,12 +329,12 @@ impl Sink for BodyCheck {
     }
 }
 
-/// Hex digits (either case, even count, at most 64) as bytes.
-fn hex(v: &[u8]) -> Option<([u8; 32], usize)> {
-    if v.is_empty() || v.len() > 64 || v.len() % 2 == 1 {
+/// Hex digits (either case, even count, at most `2 * MAX_DIGEST`) as bytes.
+fn hex(v: &[u8]) -> Option<([u8; MAX_DIGEST], usize)> {
+    if v.is_empty() || v.len() > 2 * MAX_DIGEST || v.len() % 2 == 1 {
         return None;
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; MAX_DIGEST];
     for (i, pair) in v.chunks_exact(2).enumerate() {
         let d = |c: u8| (c as char).to_digit(16);
         out[i] = (d(pair[0])? * 16 + d(pair[1])?) as u8;
@@ -334,12 +343,12 @@ fn hex(v: &[u8]) -> Option<([u8; 32], usize)> {
 }
 
 /// Standard base64 (padded) of at most 32 bytes.
-fn b64(v: &[u8]) -> Option<([u8; 32], usize)> {
+fn b64(v: &[u8]) -> Option<([u8; MAX_DIGEST], usize)> {
     let mut out = [0u8; 48];
     let n = base64::engine::general_purpose::STANDARD
         .decode_slice(v, &mut out)
         .ok()?;
-    let mut want = [0u8; 32];
+    let mut want = [0u8; MAX_DIGEST];
     (n <= 32).then(|| {
         want[..n].copy_from_slice(&out[..n]);
         (want, n)
@@ -399,6 +408,34 @@ mod tests {
         );
         // Non-2xx answers are not checked here.
         assert_eq!(check(404, &[], b"<html>", false), Verdict::Ok);
+    }
+
+    #[test]
+    fn every_ais_checksum_type_is_checked() {
+        let foreign = b"bytes ringload did not write, checked by the server's checksum".to_vec();
+        let obj = object(5000);
+        for t in CksumType::ALL {
+            let good = format!("{:?}", ringload_core::cksum::of_bytes(t, &foreign));
+            let on_obj = format!("{:?}", ringload_core::cksum::of_bytes(t, &obj));
+            let bad = format!("{:?}", ringload_core::cksum::of_bytes(t, b"other"));
+            let ais = |v: &str, body: &[u8]| {
+                check(
+                    200,
+                    &[("Ais-Checksum-Type", t.as_str()), ("Ais-Checksum-Value", v)],
+                    body,
+                    false,
+                )
+            };
+            if t == CksumType::None {
+                assert_eq!(ais("", &foreign), Verdict::Unknown);
+                continue;
+            }
+            assert_eq!(ais(&good, &foreign), Verdict::Ok, "{t}");
+            assert_eq!(ais(&good.to_uppercase(), &foreign), Verdict::Ok, "{t}");
+            assert_eq!(ais(&bad, &foreign), Verdict::Corrupt, "{t}");
+            assert_eq!(ais(&on_obj, &obj), Verdict::Ok, "{t}");
+            assert_eq!(ais(&bad, &obj), Verdict::Corrupt, "{t}");
+        }
     }
 
     #[test]

@@ -262,6 +262,41 @@ impl Workload {
         if self.pctput > 100 {
             return inv("--pctput", self.pctput.to_string(), "must be 0..=100");
         }
+        if self.pctupdate > 100 {
+            return inv("--pctupdate", self.pctupdate.to_string(), "must be 0..=100");
+        }
+        if self.pctupdate > 0 && self.pctput == 100 {
+            return inv(
+                "--pctupdate",
+                self.pctupdate.to_string(),
+                "updates follow GETs, and --pctput 100 leaves none; lower --pctput or drop \
+                 --pctupdate",
+            );
+        }
+        if self.pctupdate > 0 && self.readlen > 0 {
+            return inv(
+                "--pctupdate",
+                self.pctupdate.to_string(),
+                "an update PUT is as large as the object its GET read, and a --readlen GET \
+                 reads only part of it; drop --readlen or --pctupdate",
+            );
+        }
+        if self.proto.latest && self.protocol != Protocol::Ais {
+            return inv(
+                "--latest",
+                self.protocol.as_str().into(),
+                "asks an AIS target for the latest version, and this run's protocol is not \
+                 AIS; drop --latest",
+            );
+        }
+        if !self.proxies.is_empty() && self.protocol != Protocol::Ais {
+            return inv(
+                "--random-proxy",
+                self.protocol.as_str().into(),
+                "picks among an AIS cluster's proxies, and this run's protocol is not AIS; \
+                 drop --random-proxy",
+            );
+        }
         if let Some(ep) = self
             .endpoint
             .as_ref()
@@ -426,6 +461,57 @@ mod tests {
             ..Workload::default()
         };
         assert!(w.validate().unwrap_err().to_string().contains("--pctput"));
+    }
+
+    #[test]
+    fn update_latest_and_random_proxy_settings_are_checked() {
+        let err = |f: &dyn Fn(&mut Workload)| {
+            let mut w = Workload {
+                protocol: Protocol::Ais,
+                ..Workload::default()
+            };
+            f(&mut w);
+            w.validate().err().map(|e| e.to_string())
+        };
+        assert_eq!(err(&|w| w.pctupdate = 100), None);
+        let e = err(&|w| w.pctupdate = 101).unwrap();
+        assert!(
+            e.starts_with("--pctupdate '101' is invalid: must be 0..=100"),
+            "{e}"
+        );
+        let e = err(&|w| {
+            w.pctupdate = 10;
+            w.pctput = 100;
+        })
+        .unwrap();
+        assert!(
+            e.contains("--pctupdate") && e.contains("--pctput 100"),
+            "{e}"
+        );
+        let e = err(&|w| {
+            w.pctupdate = 10;
+            w.readlen = 5;
+        })
+        .unwrap();
+        assert!(e.contains("--pctupdate") && e.contains("--readlen"), "{e}");
+        assert_eq!(err(&|w| w.proto.latest = true), None);
+        let e = err(&|w| {
+            w.proto.latest = true;
+            w.protocol = Protocol::S3;
+        })
+        .unwrap();
+        assert!(
+            e.starts_with("--latest 's3' is invalid") && e.contains("drop --latest"),
+            "{e}"
+        );
+        let proxy = Endpoint::parse("http://127.0.0.1:9").unwrap();
+        assert_eq!(err(&|w| w.proxies = vec![proxy.clone()]), None);
+        let e = err(&|w| {
+            w.proxies = vec![proxy.clone()];
+            w.protocol = Protocol::Http;
+        })
+        .unwrap();
+        assert!(e.starts_with("--random-proxy 'http' is invalid"), "{e}");
     }
 
     #[test]

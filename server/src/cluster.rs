@@ -89,7 +89,8 @@ pub fn start_cluster(cfg: ClusterConfig) -> Result<ClusterHandle, ServeError> {
             store: Arc::new(Stores::new()),
         })
         .collect();
-    let cluster = Arc::new(Cluster::new(targets));
+    let proxy_urls = bound.iter().map(|b| url_of(b.addr, tls).into()).collect();
+    let cluster = Arc::new(Cluster::new(targets).with_proxies(proxy_urls));
     let spec = |role: Role, id: String, url: String, store: Arc<Stores>| NodeSpec {
         protocol: ServeProtocol::Ais,
         role,

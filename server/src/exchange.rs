@@ -20,7 +20,7 @@ use super::counters::{CoreCounters, Kind};
 use super::fault::Decision;
 use super::object::{self, End};
 use super::reactor::Shared;
-use super::request::{query_param, Framing, Head, Method, RangeSpec, Status};
+use super::request::{query_param, Cksum, Framing, Head, Method, RangeSpec, Status};
 use super::respond::{self, Reply};
 use super::route::{self, ObjOp, Reject, Route};
 use super::{ais, cluster, s3, stats, sys};
@@ -44,6 +44,8 @@ pub(super) struct Pending {
     /// The body is kept in `Conn::body` (control requests).
     pub(super) capture: bool,
     pub(super) fault: Decision,
+    /// The checksum an AIS PUT declared.
+    pub(super) cksum: Option<Cksum>,
 }
 
 impl Pending {
@@ -60,6 +62,7 @@ impl Pending {
             path_len: 0,
             capture: false,
             fault: Decision::default(),
+            cksum: None,
         }
     }
 }
@@ -99,6 +102,7 @@ impl Conn {
             path_len: head.path_len,
             capture: route.captures_body(),
             fault,
+            cksum: head.cksum,
         };
         self.body.clear();
         if self.body.capacity() > KEEP_BUF_BYTES {
@@ -150,7 +154,11 @@ impl Conn {
                 }
                 let fault = req.fault.kind;
                 let o = object::Obj::new(node, provider, key);
-                let body = object::answer(&mut r, node, op, o, req.range, req.received, fault);
+                let put = object::PutFacts {
+                    received: req.received,
+                    cksum: req.cksum,
+                };
+                let body = object::answer(&mut r, node, op, o, req.range, put, fault);
                 if let Some(b) = body {
                     match b.end {
                         End::Complete => {}
@@ -177,6 +185,7 @@ impl Conn {
                 cluster::redirect(&mut r, node, op, target, raw_path, query);
             }
             Route::Stats => stats::answer(&mut r, shared),
+            Route::Smap => ais::smap(&mut r, node),
             Route::AisBucket(m, p) => {
                 let bucket = ais::Bck {
                     provider: p,

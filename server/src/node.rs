@@ -55,6 +55,9 @@ pub(crate) struct TargetRef {
 pub(crate) struct Cluster {
     pub(crate) buckets: Buckets,
     pub(crate) targets: Vec<TargetRef>,
+    /// `http(s)://IP:PORT` of each proxy (`p1`, `p2`, ...; empty for a stand-alone server),
+    /// for the cluster map.
+    pub(crate) proxies: Vec<Box<str>>,
 }
 
 impl Cluster {
@@ -63,7 +66,14 @@ impl Cluster {
         Self {
             buckets: Buckets::new(),
             targets,
+            proxies: Vec::new(),
         }
+    }
+
+    /// The cluster with these proxies in its map.
+    pub(crate) fn with_proxies(mut self, proxies: Vec<Box<str>>) -> Self {
+        self.proxies = proxies;
+        self
     }
 
     /// The HRW seed of target id `id`.

@@ -7,22 +7,27 @@
 //!
 //! Why: this is the hot path, kept apart from connection sequencing and from control requests.
 //!
-//! Invariants: allocation-free. The AIS checksum (`Ais-Checksum-Type: xxhash`,
-//! `Ais-Checksum-Value`: XXH64 seed 0 of the object's bytes as 16 lowercase hex digits) is
-//! computed once per object and size, on the first GET or HEAD that needs it, then cached in the
-//! store; objects above [`CHECKSUM_MAX_BYTES`] answer `Ais-Checksum-Type: none` rather than
-//! stall their core. The object's content name is its store key (`bucket/name` for AIS and
+//! Invariants: allocation-free. An AIS PUT that declares `Ais-Checksum-Type/Value` is checked
+//! against the content this target will serve for it (the name's pattern window of the PUT's
+//! size: the target keeps no bytes, see `pattern`), for every AIS type (`ringload_core::cksum`);
+//! a mismatch or an unknown type is refused with 400 and nothing is stored. GETs and HEADs
+//! answer with the type the PUT declared (`xxhash` by default, and for `none`). The XXH64 is
+//! computed once per object and size (by the PUT's check, else on the first GET or HEAD that
+//! needs it), then cached in the store; other types are hashed per answer. Objects above [`CHECKSUM_MAX_BYTES`] are not
+//! checked and answer `Ais-Checksum-Type: none` rather than stall their core. The object's content name is its store key (`bucket/name` for AIS and
 //! S3, the whole path for HTTP).
 
 use super::fault::FaultKind;
 use super::node::Node;
 use super::pattern::{object_start, object_xxh64, PATTERN_LEN};
 use super::provider::Provider;
-use super::request::{self, Extra, RangeSpec, Resolved, Status};
+use super::request::{self, Cksum, Extra, RangeSpec, Resolved, Status};
 use super::respond::Reply;
 use super::route::ObjOp;
 use super::store::Store;
 use super::ServeProtocol;
+use ringload_core::cksum;
+use ringload_core::kinds::CksumType;
 
 /// Largest object whose AIS checksum is computed (hashing runs on the serving core, about
 /// 1 s per 10 GB).
@@ -50,17 +55,25 @@ pub(crate) struct Body {
     pub(crate) end: End,
 }
 
-/// Answers an object request for `o` on this listener's store. `received` is the PUT body
-/// size; `fault` the injected fault drawn for this request (GET/PUT only).
+/// What a PUT brought: its body size and the checksum it declared.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PutFacts {
+    pub(crate) received: u64,
+    pub(crate) cksum: Option<Cksum>,
+}
+
+/// Answers an object request for `o` on this listener's store. `put` is what a PUT brought;
+/// `fault` the injected fault drawn for this request (GET/PUT only).
 pub(crate) fn answer(
     r: &mut Reply<'_>,
     node: &Node,
     op: ObjOp,
     o: Obj<'_>,
     range: Option<RangeSpec>,
-    received: u64,
+    put: PutFacts,
     fault: Option<FaultKind>,
 ) -> Option<Body> {
+    let received = put.received;
     r.ctr.request(op.kind());
     let p = node.protocol;
     match fault {
@@ -89,10 +102,17 @@ pub(crate) fn answer(
     let (provider, key, store) = (o.provider, o.key, o.store);
     match op {
         ObjOp::Put => {
+            let (ty, xxh64) = match (p, put.cksum) {
+                (ServeProtocol::Ais, Some(ck)) => checked(r, key, received, ck)?,
+                _ => (CksumType::Xxhash, None),
+            };
             if provider.is_remote() {
                 node.cluster.buckets.touch(provider, bucket_of(key));
             }
-            let existed = store.put(key, received);
+            let existed = store.put_typed(key, received, ty);
+            if let Some(sum) = xxh64 {
+                store.set_checksum(key, received, sum);
+            }
             match p {
                 ServeProtocol::Http if existed => {
                     r.open(Status::NoContent, None, Extra::default());
@@ -196,20 +216,32 @@ fn get(
     match node.protocol {
         ServeProtocol::Http => {}
         ServeProtocol::Ais => {
+            let ty = meta.cksum_type;
+            let xxh = matches!(ty, CksumType::Xxhash | CksumType::Xxhash2);
             let sum = match meta.checksum {
-                Some(sum) => Some(sum),
-                None if size <= CHECKSUM_MAX_BYTES => {
+                Some(sum) if xxh => Some(sum),
+                None if xxh && size <= CHECKSUM_MAX_BYTES => {
                     let sum = object_xxh64(key.as_bytes(), size);
                     o.store.set_checksum(key, size, sum);
                     Some(sum)
                 }
-                None => None,
+                _ => None,
             };
             match sum {
                 Some(sum) => {
-                    r.out
-                        .extend_from_slice(b"Ais-Checksum-Type: xxhash\r\nAis-Checksum-Value: ");
+                    r.out.extend_from_slice(b"Ais-Checksum-Type: ");
+                    r.out.extend_from_slice(ty.as_str().as_bytes());
+                    r.out.extend_from_slice(b"\r\nAis-Checksum-Value: ");
                     push_hex16(r.out, sum);
+                    r.out.extend_from_slice(b"\r\n");
+                }
+                None if !xxh && size <= CHECKSUM_MAX_BYTES => {
+                    let start = ringload_core::content::object_start(key.as_bytes());
+                    let hex = cksum::of_content(ty, start, size);
+                    r.out.extend_from_slice(b"Ais-Checksum-Type: ");
+                    r.out.extend_from_slice(ty.as_str().as_bytes());
+                    r.out.extend_from_slice(b"\r\nAis-Checksum-Value: ");
+                    r.out.extend_from_slice(hex.as_bytes());
                     r.out.extend_from_slice(b"\r\n");
                 }
                 None => r.out.extend_from_slice(b"Ais-Checksum-Type: none\r\n"),
@@ -239,6 +271,56 @@ fn get(
         len,
         end,
     })
+}
+
+/// Checks an AIS PUT's declared checksum against the content stored for it; the type its GETs
+/// answer with and, for the xxhash types, the XXH64 computed (for the store's cache), or
+/// `None` once the PUT was refused (400).
+fn checked(
+    r: &mut Reply<'_>,
+    key: &str,
+    received: u64,
+    ck: Cksum,
+) -> Option<(CksumType, Option<u64>)> {
+    let p = ServeProtocol::Ais;
+    let Some(ty) = ck.ty else {
+        r.error(
+            p,
+            Status::BadRequest,
+            "",
+            format_args!(
+                "unsupported checksum type: use one of {}",
+                CksumType::NAMES.join(", ")
+            ),
+        );
+        return None;
+    };
+    if ty == CksumType::None {
+        return Some((CksumType::Xxhash, None));
+    }
+    let mut xxh64 = None;
+    if received <= CHECKSUM_MAX_BYTES {
+        let start = ringload_core::content::object_start(key.as_bytes());
+        let have = cksum::of_content(ty, start, received);
+        if !have.same(ck.value.as_bytes()) {
+            r.error(
+                p,
+                Status::BadRequest,
+                "",
+                format_args!(
+                    "BAD DATA CHECKSUM: {ty}({:?}) != {ty}({have:?}) (object {key})",
+                    ck.value
+                ),
+            );
+            return None;
+        }
+        if matches!(ty, CksumType::Xxhash | CksumType::Xxhash2) {
+            xxh64 = std::str::from_utf8(have.as_bytes())
+                .ok()
+                .and_then(|h| u64::from_str_radix(h, 16).ok());
+        }
+    }
+    Some((ty, xxh64))
 }
 
 /// 404 for a missing object (the bucket's absence is named when that is the reason).

@@ -6,7 +6,8 @@
 //!
 //! Paths: `GET /v1/ringload/stats` on any listener. HTTP: every path is an object key. AIS:
 //! `/v1/objects/<bucket>/<object>`, `/v1/buckets[/<bucket>]`, the bucket's provider from the
-//! `provider=` query (`ais` when absent; a remote one's bucket always exists). S3 (path
+//! `provider=` query (`ais` when absent; a remote one's bucket always exists), and
+//! `GET /v1/daemon?what=smap` (the cluster map) on every node. S3 (path
 //! style): `/<bucket>`, `/<bucket>/<key>`.
 //!
 //! Invariants: pure and allocation-free (the hot path goes through here); the key range it
@@ -87,6 +88,8 @@ pub(crate) enum Route {
     /// A proxy's redirect to the target (index) owning the object.
     Redirect(ObjOp, usize),
     Stats,
+    /// AIS `GET /v1/daemon?what=smap`: the cluster map.
+    Smap,
     /// `/v1/buckets/<bucket>?provider=..` (key = bucket).
     AisBucket(Method, Provider),
     /// `/v1/buckets`.
@@ -162,8 +165,16 @@ pub(crate) fn route(
 
 const AIS_OBJECTS: &str = "v1/objects/";
 const AIS_BUCKETS: &str = "v1/buckets";
+const AIS_DAEMON: &str = "v1/daemon";
 
 fn ais(node: &Node, method: Method, path: &str, query: &[u8]) -> Routed {
+    if path.strip_suffix('/').unwrap_or(path) == AIS_DAEMON {
+        return match (method, query_param(query, b"what")) {
+            (Method::Get, Some(b"smap")) => whole(Route::Smap, path),
+            (Method::Get, _) => reject(Reject::UnknownPath, Kind::Other),
+            _ => reject(Reject::MethodNotAllowed, Kind::Other),
+        };
+    }
     let provider = Provider::from_query(query);
     if let Some(key) = path.strip_prefix(AIS_OBJECTS) {
         let Some(op) = ObjOp::of(method) else {

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::provider::{Provider, PROVIDERS};
+use ringload_core::kinds::CksumType;
 
 /// Number of independently locked shards (power of two; well above any core count we pin).
 const SHARDS: usize = 64;
@@ -29,6 +30,8 @@ const SHARD_SEED: u64 = 0x0053_4841_5244;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Meta {
     pub(crate) size: u64,
+    /// The checksum type GETs answer with: the one its PUT declared (XXH64 by default).
+    pub(crate) cksum_type: CksumType,
     /// XXH64 (seed 0) of the object's bytes, once computed.
     pub(crate) checksum: Option<u64>,
     /// Present in the cluster. A remote bucket's object lives in the emulated cloud backend
@@ -66,9 +69,15 @@ impl Store {
     /// Records `name` with `size`, present in the cluster; returns true if it already existed
     /// (overwrite).
     pub(crate) fn put(&self, name: &str, size: u64) -> bool {
+        self.put_typed(name, size, CksumType::Xxhash)
+    }
+
+    /// [`Store::put`] of an object whose GETs answer with checksum type `cksum_type`.
+    pub(crate) fn put_typed(&self, name: &str, size: u64, cksum_type: CksumType) -> bool {
         let mut shard = self.shard(name);
         let meta = Meta {
             size,
+            cksum_type,
             checksum: None,
             cached: true,
         };

@@ -56,14 +56,14 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
                 &mut w,
                 url,
                 &resolved,
-                a.create_bucket,
+                (a.create_bucket, a.random_proxy),
                 a.bprops.as_deref(),
                 &mut names,
                 &rec,
             )?,
         ),
         None => {
-            let (b, c) = builtin::start(
+            let (b, mut c) = builtin::start(
                 &mut w,
                 a.prefill,
                 a.cleanup,
@@ -71,6 +71,9 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
                 &mut rec,
                 builtin_tls,
             )?;
+            if a.random_proxy {
+                remote::random_proxies(&mut w, c.as_mut(), &rec)?;
+            }
             (Some(b), c)
         }
     };

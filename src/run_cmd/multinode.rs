@@ -128,6 +128,7 @@ pub fn record_failure(
         total: ringload_engine::stats::Snapshot::new(now),
         intervals: Vec::new(),
         tls: None,
+        proxies: Vec::new(),
     };
     match ringload_engine::record::build(meta, &totals).write_atomic(path) {
         Ok(()) => eprintln!("failed rank recorded in {}", path.display()),

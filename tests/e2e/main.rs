@@ -12,6 +12,7 @@ mod common;
 mod ais;
 mod ais_control;
 mod aisloader;
+mod ais_request;
 mod budget;
 mod cli;
 mod dockerfile;

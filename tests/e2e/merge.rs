@@ -106,6 +106,7 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
         intervals,
         peak_rss_bytes: None,
         tls: None,
+        proxies: Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The AIStore native API as ringload uses it around a run (docs/protocols.md):
 //! bucket naming and URLs here, paged listing in [`list`], bucket setup and cleanup in
-//! [`bucket`], bucket properties in [`props`] and the AuthN token in [`token`].
+//! [`bucket`], bucket properties in [`props`], the AuthN token in [`token`] and the cluster map
+//! (`--random-proxy`) in [`smap`].
 //!
 //! Owns [`Bucket`] (parsed from `ais://name`, `s3://name`, `ais://@remote/name`, ...), the
 //! query that identifies it, the URL prefixes, and [`AisError`], the error of every module
@@ -14,6 +15,7 @@
 pub mod bucket;
 pub mod list;
 pub mod props;
+pub mod smap;
 pub mod token;
 
 use std::fmt;
@@ -23,6 +25,9 @@ use ringload_net::http::{percent_encode_string, Keep};
 
 /// Extra query for an object PUT: the target need not load existing metadata.
 pub const PUT_QUERY_EXTRA: &str = "skip_vc=true";
+/// Extra query for an object GET with `--latest`: the target checks the remote bucket's
+/// version and fetches the latest one (AIS's `apc.QparamLatestVer`).
+pub const LATEST_QUERY: &str = "latest-ver=true";
 
 /// Providers AIS knows, as `(URL scheme, provider)`; several schemes map to one provider.
 pub const PROVIDERS: [(&str, &str); 8] = [

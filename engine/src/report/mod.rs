@@ -65,6 +65,8 @@ pub struct RunTotals {
     pub intervals: Vec<IntervalRecord>,
     /// The run's TLS (`None` for plaintext runs).
     pub tls: Option<tls::TlsOutcome>,
+    /// `--random-proxy`: requests per proxy (empty otherwise).
+    pub proxies: Vec<ringload_core::result::ProxyCount>,
 }
 
 /// Counters accumulated over the intervals printed so far (the `(<total>)` columns).
@@ -97,6 +99,7 @@ pub struct Reporter<W: Write, S: Write> {
     pending: Vec<(u64, [u64; 2])>,
     ais: Option<ais::AisOutput>,
     statsd: Option<statsd::Statsd>,
+    proxies: Vec<ringload_core::result::ProxyCount>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -125,6 +128,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             pending: vec![(0, [0; 2]); cores],
             ais: None,
             statsd: None,
+            proxies: Vec::new(),
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
                 core_ns: 0,
@@ -227,6 +231,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.tls = tls;
     }
 
+    /// `--random-proxy`: the requests each proxy got, read after the load (the summary's
+    /// `proxies:` line and the result's `proxies` key).
+    pub fn set_proxies(&mut self, proxies: Vec<ringload_core::result::ProxyCount>) {
+        self.proxies = proxies;
+    }
+
     pub fn finish(mut self, end_unix_ns: u64) -> RunTotals {
         let end = end_unix_ns.max(self.start);
         let last = if end > self.start {
@@ -283,6 +293,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             total: self.total,
             intervals: self.intervals,
             tls: self.tls,
+            proxies: self.proxies,
         }
     }
 

@@ -29,7 +29,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
 use super::fmt::{go_float, per_second};
-use crate::stats::{Op, OpStats, Snapshot};
+use crate::stats::{Op, OpStats, PhaseFigures, PhaseKind, Snapshot};
 
 /// Where and under which prefix the metrics go.
 #[derive(Debug, Clone)]
@@ -68,14 +68,34 @@ fn line(prefix: &str, series: &str, name: &str, value: &str, kind: &str, agg: u6
     }
 }
 
-/// The hook for `--trace-http`: aisloader sends each series' per-phase timers
-/// (`latency.proxyconn`, `latency.proxy`, `latency.targetconn`, `latency.target`,
-/// `latency.posthttp`, `latency.proxyheader`, `latency.proxyrequest`, `latency.targetheader`,
-/// `latency.proxyresponse`, `latency.targetrequest`, `latency.targetresponse`; GET and PUT
-/// only) as one more datagram after `throughput`, each line `<avg ms>|ms` with the sample rate
-/// of the phase count. The stats carry no phase timers yet, so there is nothing to send.
-pub fn phase_datagram(_prefix: &str, _series: &str, _s: &OpStats) -> Option<String> {
-    None
+/// `--trace-http`: one more datagram per series after `throughput`, with the interval's
+/// per-phase timers, each line `<avg ms>|ms` at the sample rate of its count, as aisloader sends
+/// its `latency.*` timers. ringload times four phases, not aisloader's eleven, so only the two
+/// whose meaning is the same keep aisloader's names: `latency.proxy` (the AIS proxy hop, ours
+/// `redirect`) and `latency.target` (the request on the final host, ours `first_byte + body`);
+/// the others are ringload's `latency.connect`, `latency.firstbyte` and `latency.body`. `None`
+/// for an untraced run, and for a phase no operation passed through the line is left out.
+pub fn phase_datagram(prefix: &str, series: &str, s: &OpStats) -> Option<String> {
+    let p = s.phases()?;
+    let fig = |k: PhaseKind| p.get(k).figures();
+    let (connect, redirect) = (fig(PhaseKind::Connect), fig(PhaseKind::Redirect));
+    let (first, body) = (fig(PhaseKind::FirstByte), fig(PhaseKind::Body));
+    let target = PhaseFigures {
+        mean_us: first.mean_us + body.mean_us,
+        ..first
+    };
+    let lines: Vec<String> = [
+        ("latency.proxy", redirect),
+        ("latency.target", target),
+        ("latency.connect", connect),
+        ("latency.firstbyte", first),
+        ("latency.body", body),
+    ]
+    .into_iter()
+    .filter(|(_, f)| f.count > 0)
+    .map(|(name, f)| line(prefix, series, name, &go_float(f.mean_us / 1_000.0), "ms", f.count))
+    .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// The datagrams of one interval of `span_ns` nanoseconds, in the order aisloader sends them.
@@ -227,6 +247,38 @@ mod tests {
         s.get_mut(Op::Put)
             .record_err(crate::stats::ErrorKind::Timeout);
         s
+    }
+
+    #[test]
+    fn a_traced_interval_sends_its_phase_timers_under_aisloaders_names_where_they_match() {
+        use crate::stats::{CoreStats, PhaseTimes};
+        let mut core = CoreStats::new(0);
+        core.trace_phases();
+        // Two redirected GETs, one of them on a fresh connection.
+        for (connect, first_byte) in [(Some(300), 1_000), (None, 3_000)] {
+            core.record_ok(Op::Get, 1 << 20, 5_000);
+            let t = PhaseTimes {
+                connect,
+                redirect: Some(500),
+                first_byte,
+                body: 2_000,
+            };
+            core.record_phases(Op::Get, &t);
+        }
+        let traced = core.rotate(1_000_000_000);
+        assert_eq!(
+            phase_datagram(P, "get", traced.get(Op::Get)).as_deref(),
+            Some(
+                "aisloader.host-a.get.latency.proxy:0.5|ms|@0.500000\n\
+                 aisloader.host-a.get.latency.target:4|ms|@0.500000\n\
+                 aisloader.host-a.get.latency.connect:0.3|ms\n\
+                 aisloader.host-a.get.latency.firstbyte:2|ms|@0.500000\n\
+                 aisloader.host-a.get.latency.body:2|ms|@0.500000"
+            )
+        );
+        // No PUT passed through any phase; an untraced run has no phases at all.
+        assert_eq!(phase_datagram(P, "put", traced.get(Op::Put)), None);
+        assert_eq!(phase_datagram(P, "get", snap().get(Op::Get)), None);
     }
 
     #[test]

@@ -384,3 +384,30 @@ fn a_traced_run_prints_one_phases_line_per_op_under_its_latency() {
     r.finish(T0 + S);
     assert!(!out.text().contains("phases"), "{}", out.text());
 }
+
+#[test]
+fn a_random_proxy_run_ends_its_summary_with_each_proxys_share() {
+    let (mut r, out, _) = reporter(cfg(1, 1, false));
+    r.add_tick(0, tick(1, 3, 100));
+    let pc = |url: &str, requests| ringload_core::result::ProxyCount {
+        url: url.into(),
+        requests,
+    };
+    r.set_proxies(vec![pc("http://a:1", 102), pc("http://b:2", 98)]);
+    let totals = r.finish(T0 + S);
+    assert_eq!(totals.proxies[1], pc("http://b:2", 98));
+    let text = out.text();
+    assert!(
+        text.ends_with("     errors 0\nproxies: 2, requests 51% / 49%\n"),
+        "{text}"
+    );
+    assert_eq!(
+        super::summary::proxies_line(&[pc("x", 0)]).as_deref(),
+        Some("proxies: 1, requests 0%\n")
+    );
+    // Other runs print no proxies line.
+    let (mut r, out, _) = reporter(cfg(1, 1, false));
+    r.add_tick(0, tick(1, 3, 100));
+    assert!(r.finish(T0 + S).proxies.is_empty());
+    assert!(!out.text().contains("proxies"), "{}", out.text());
+}

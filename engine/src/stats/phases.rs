@@ -12,7 +12,9 @@
 //! - `first_byte`: from the request's send on the final host to the first response byte;
 //! - `body`: from that first byte to the last one.
 //!
-//! So `first_byte + body` is the operation's latency, and every successful operation has both.
+//! So `connect + redirect + first_byte + body` is the operation's latency (which counts from
+//! the operation's start, before its connect and proxy hop), and every successful operation
+//! has a first byte and a body.
 //!
 //! Invariants: phases are recorded for successful operations only, as latency is; recording
 //! never allocates (the histograms come with the tick's snapshot, allocated once per tick off

@@ -35,8 +35,12 @@ pub struct Conn {
     pub phase: Phase,
     pub exch: Exchange,
     pub op: Op,
-    /// When the request started (just before its first byte was written).
+    /// When the request on the current host started (just before its first byte was
+    /// written; after the connect, on a fresh socket).
     pub started: Instant,
+    /// When the operation started: its first launch, before any connect, proxy hop or
+    /// stale-connection retry. Its latency counts from here, as aisloader's does.
+    pub op_started: Instant,
     /// When the current operation times out.
     pub deadline: Option<Instant>,
     /// Set when the operation was aborted (timeout or cancel); its I/O result is void.
@@ -47,6 +51,15 @@ pub struct Conn {
     pub retried: bool,
     /// PUT counter of the object this PUT writes (to remember it for later GETs).
     pub put_cnt: u64,
+    /// `--pctupdate`: this GET is to be followed by a PUT of its object (named in
+    /// `update_name`).
+    pub update_after: bool,
+    /// `--pctupdate`: the update PUT (its size) this connection issues next.
+    pub update_put: Option<u64>,
+    /// The current PUT is an update (its name is the GET's, not the namer's).
+    pub updating: bool,
+    /// The name of the object the current GET is to update (reused buffer).
+    pub update_name: Vec<u8>,
     /// Redirects followed by the current operation.
     pub redirects: u8,
     /// Where this socket is connected (the endpoint, or a redirect target).
@@ -87,11 +100,16 @@ impl Conn {
             },
             op: Op::Get,
             started: Instant::now(),
+            op_started: Instant::now(),
             deadline: None,
             aborted: None,
             reuse: 0,
             retried: false,
             put_cnt: 0,
+            update_after: false,
+            update_put: None,
+            updating: false,
+            update_name: Vec::new(),
             redirects: 0,
             peer,
             host: 0,

@@ -31,8 +31,9 @@ impl Worker {
             }
             return self.redirect(i);
         }
-        let lat = now.duration_since(c.started).as_micros() as u64;
+        let lat = now.duration_since(c.op_started).as_micros() as u64;
         let op = c.op;
+        let update = std::mem::take(&mut c.update_after);
         if (200..300).contains(&status) {
             let sh = &self.shared;
             if !sh.any_success.load(Ordering::Relaxed) {
@@ -57,8 +58,15 @@ impl Worker {
                     self.stats.record_phases(op, &c.marks.times(c.started, now));
                 }
                 let sh = &self.shared;
-                if op == Op::Put && keeps_put_names(sh.workload.pctput, sh.selector.is_some()) {
+                if op == Op::Put
+                    && !c.updating
+                    && keeps_put_names(sh.workload.pctput, sh.selector.is_some())
+                {
                     self.own_puts.push(c.put_cnt);
+                }
+                if update && status == 200 {
+                    // `--pctupdate`: a new version of the object, as large as it was.
+                    c.update_put = Some(bytes);
                 }
             }
         } else {

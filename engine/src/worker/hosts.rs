@@ -100,6 +100,25 @@ impl Hosts {
 
     /// Parks an idle keep-alive socket of host `h` with its TLS session (closes it if the
     /// pool is full).
+    /// The host of an already resolved address (a `--random-proxy` proxy), added if new.
+    pub fn find_or_insert(&mut self, addr: SockAddr, hostport: &str, tls: bool) -> usize {
+        if let Some(h) = self
+            .list
+            .iter()
+            .position(|h| h.header == hostport && h.tls.is_some() == tls)
+        {
+            return h;
+        }
+        let name = tls.then(|| endpoint_name(hostport, &addr));
+        self.list.push(Host {
+            addr,
+            header: hostport.to_string(),
+            tls: name,
+            idle: Vec::new(),
+        });
+        self.list.len() - 1
+    }
+
     pub fn park(&mut self, h: usize, idle: Idle) {
         let list = &mut self.list[h].idle;
         if list.len() < MAX_IDLE_PER_HOST {

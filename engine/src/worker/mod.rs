@@ -1,5 +1,5 @@
-//! One core's closed loop: its connections, the choice of each next operation, and the
-//! accounting of each finished one. Driver-independent.
+//! One core's closed loop: its connections, the choice of each next operation (`next.rs`), and the
+//! accounting of each finished one (`finish.rs`). Driver-independent.
 //!
 //! A driver (io_uring or epoll) asks the worker for [`Step`]s and reports each I/O result back
 //! with [`Worker::on_complete`]; the worker never performs I/O except opening and closing
@@ -14,6 +14,7 @@
 pub mod conn;
 mod finish;
 mod hosts;
+mod next;
 mod outcome;
 mod request;
 mod secure;
@@ -25,19 +26,18 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use crate::http::{Failure, Method, Need};
+use crate::http::{Failure, Need};
 use crate::naming::Namer;
 use crate::stats::{unix_now_ns, CoreStats, ErrorKind, Op, Snapshot, TICK};
 use crate::workload::Protocol;
 use conn::{Abort, Conn, Phase};
-use finish::switch_host;
 use hosts::Hosts;
 pub use hosts::MAX_IDLE_PER_HOST;
 pub use outcome::connect_kind;
 use outcome::{abort_kind, errno_kind, failure_kind, need_to_step};
-use request::{Requests, Spec};
+use request::Requests;
 use ringload_core::content;
-use ringload_core::rng::{pct_fires, FastRng};
+use ringload_core::rng::FastRng;
 pub use shared::{Shared, StopReason};
 
 /// How often in-flight operations are checked against their deadline.
@@ -91,6 +91,11 @@ pub struct Worker {
     req: Requests,
     /// The `Host` header of requests to the endpoint.
     host0: String,
+    /// `--random-proxy`: the host index of each of the workload's proxies (empty: every
+    /// request goes to the endpoint).
+    proxies: Box<[usize]>,
+    /// `--random-proxy`: requests this core sent to each proxy (added to `Shared` at the end).
+    proxy_counts: Box<[u64]>,
     next_tick: Instant,
     next_sweep: Instant,
     /// Connections whose operation expired this sweep (the driver cancels their I/O).
@@ -133,8 +138,16 @@ impl Worker {
         if w.trace_http {
             stats.trace_phases();
         }
+        let mut hosts = Hosts::new(shared.addr.clone(), header, tls);
+        let proxies: Box<[usize]> = w
+            .proxies
+            .iter()
+            .map(|p| hosts.find_or_insert(p.addr.into(), &p.host_header, p.tls))
+            .collect();
         Worker {
-            hosts: Hosts::new(shared.addr.clone(), header, tls),
+            hosts,
+            proxy_counts: vec![0; proxies.len()].into_boxed_slice(),
+            proxies,
             host0: req.host0.clone(),
             req,
             core,
@@ -361,6 +374,14 @@ impl Worker {
     pub fn flush(&mut self) {
         let snap = self.rotate();
         let _ = self.ticks.send((self.core, snap));
+        for (total, n) in self
+            .shared
+            .proxy_requests
+            .iter()
+            .zip(&mut self.proxy_counts)
+        {
+            total.fetch_add(std::mem::take(n), Ordering::Relaxed);
+        }
     }
 
     /// Ends the tick in progress, with the requests in flight per op at this instant (the
@@ -384,99 +405,15 @@ impl Worker {
         self.finished = 0;
     }
 
-    fn next_op(&mut self, i: usize) -> Step {
-        let sh = &*self.shared;
-        let w = &sh.workload;
-        if sh.stopping() {
-            return self.finish_conn(i);
-        }
-        let t = sh.ops.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut put = pct_fires(w.pctput, t);
-        self.name.clear();
-        if !put {
-            if let Some(sel) = &sh.selector {
-                match sel.next(&mut self.rng) {
-                    Some(idx) => self
-                        .name
-                        .extend_from_slice(sh.names.get(idx as usize).as_bytes()),
-                    None => {
-                        sh.stop(StopReason::Epochs);
-                        return self.finish_conn(i);
-                    }
-                }
-            } else if !self.own_puts.is_empty() {
-                let cnt = self.own_puts[self.rng.below(self.own_puts.len() as u64) as usize];
-                self.namer.write_name(cnt, &mut self.name);
-            } else if w.pctput > 0 {
-                put = true; // mixed run with nothing written yet: write first
-            } else {
-                sh.stop(StopReason::NoNames);
-                return self.finish_conn(i);
-            }
-        }
-        let mut size = 0;
-        if put {
-            let cnt = sh.puts.fetch_add(1, Ordering::Relaxed) + 1;
-            if w.maxputs > 0 && cnt > w.maxputs {
-                sh.stop(StopReason::Maxputs);
-                return self.finish_conn(i);
-            }
-            size = self.namer.put_size(cnt);
-            if w.totalputsize > 0 {
-                let before = sh.put_bytes.fetch_add(size, Ordering::Relaxed);
-                if before >= w.totalputsize {
-                    sh.stop(StopReason::Totalputsize);
-                    return self.finish_conn(i);
-                }
-            }
-            self.namer.write_name(cnt, &mut self.name);
-            self.conns[i].put_cnt = cnt;
-        }
-        let c = &mut self.conns[i];
-        c.op = if put { Op::Put } else { Op::Get };
-        c.retried = false;
-        c.redirects = 0;
-        if w.trace_http {
-            c.marks.begin_op();
-        }
-        let range = (!put && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
-        switch_host(&mut self.conns[i], &mut self.hosts, 0);
-        let c = &mut self.conns[i];
-        if put || w.verify {
-            // The object's content: what a PUT sends and a verified GET is checked against.
-            self.ident.clear();
-            self.ident.extend_from_slice(&sh.object_prefix);
-            self.ident.extend_from_slice(&self.name);
-            c.content_start = content::object_start(&self.ident);
-        }
-        let spec = Spec {
-            method: if put { Method::Put } else { Method::Get },
-            name: &self.name,
-            size: put.then_some(size),
-            range,
-            host: &self.host0,
-            origin: true,
-            target: None,
-        };
-        let expect = self.req.expects(&spec);
-        self.req.encode(&spec, c.content_start, &mut c.exch.head);
-        let verify = w.verify && !put;
-        if verify {
-            c.check.begin(c.content_start, range.map_or(0, |r| r.0));
-        }
-        c.exch.begin(size, false, !verify);
-        if expect {
-            c.exch.expect_continue();
-        }
-        self.launch(i)
-    }
-
     /// Starts the prepared exchange of connection `i`, connecting first if needed.
     fn launch(&mut self, i: usize) -> Step {
         let w = &self.shared.workload;
         let (timeout, trace) = (w.timeout, w.trace_http);
         let c = &mut self.conns[i];
         let now = Instant::now();
+        if c.redirects == 0 && !c.retried {
+            c.op_started = now;
+        }
         c.deadline = timeout.map(|t| now + t);
         c.aborted = None;
         if c.fd < 0 {
@@ -515,6 +452,7 @@ impl Worker {
     fn fail(&mut self, i: usize, kind: ErrorKind) -> Step {
         let c = &mut self.conns[i];
         c.close();
+        c.update_after = false;
         let cancelled = c.aborted == Some(Abort::Cancel);
         c.aborted = None;
         if !cancelled {
@@ -530,6 +468,7 @@ impl Worker {
         let c = &mut self.conns[i];
         c.close();
         c.aborted = None;
+        c.update_after = false;
         self.stats.record_err(c.op, kind);
         if !sh.connected.load(Ordering::Relaxed) && sh.started.elapsed() >= CONNECT_GIVEUP {
             // Connections were made but no handshake succeeded: a TLS failure, named.

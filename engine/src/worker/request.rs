@@ -3,10 +3,11 @@
 //!
 //! - **http**: `<base>/<bucket>/<name>`.
 //! - **ais**: `<base>/v1/objects/<bucket>/<name>?provider=<p>` (plus `&namespace=<ns>`: the
-//!   query of [`Bucket::query`]); PUTs add `skip_vc=true` and
-//!   `Ais-Checksum-Type/Value` (XXH64 of the body: the object's content window, hashed from
-//!   the pattern per PUT, the last one cached). A bearer token
-//!   goes only to the endpoint's host (host 0), never to a host a redirect names.
+//!   query of [`Bucket::query`]); GETs add `latest-ver=true` with `--latest`; PUTs add
+//!   `skip_vc=true` and `Ais-Checksum-Type/Value` (the run's checksum type over the body: the
+//!   object's content window, hashed from the pattern per PUT, the last one cached). A bearer
+//!   token goes only to the endpoint's hosts (host 0, or a `--random-proxy` proxy), never to a
+//!   host a redirect names.
 //! - **s3**: path-style `<base>/<bucket>/<name>` or virtual-host `<base>/<name>` with Host
 //!   `<bucket>.<endpoint>`, each request signed with SigV4 (`UNSIGNED-PAYLOAD` for PUT bodies,
 //!   the empty-body hash for GET), the date refreshed once per second.
@@ -14,7 +15,7 @@
 //! A redirect re-encodes the whole request for its new host and path-and-query, so the Host
 //! header, the token rule and a signature always match what is sent.
 
-use crate::ais::{objects_prefix, Bucket, PUT_QUERY_EXTRA};
+use crate::ais::{objects_prefix, Bucket, LATEST_QUERY, PUT_QUERY_EXTRA};
 use crate::http::{Method, RequestHead};
 use crate::proto::CksumType;
 use crate::s3::{
@@ -22,7 +23,7 @@ use crate::s3::{
     sigv4::{AmzDate, SignRequest, Signer, EMPTY_SHA256, UNSIGNED_PAYLOAD},
 };
 use crate::workload::{Protocol, Workload};
-use ringload_core::content;
+use ringload_core::cksum::{self, Hex};
 use ringload_net::http::{percent_encode, Keep};
 
 /// One operation's request.
@@ -56,7 +57,7 @@ pub struct Requests {
     token_line: Vec<u8>,
     cksum: CksumType,
     /// Last PUT (content start, size) hashed and its hex digest.
-    cksum_cache: Option<((u64, u64), [u8; 16])>,
+    cksum_cache: Option<((u64, u64), Hex)>,
     signer: Option<Signer>,
     date: Option<(u64, AmzDate)>,
     target: Vec<u8>,
@@ -91,7 +92,10 @@ impl Requests {
                 r.prefix = format!("{base_path}{}", objects_prefix(&bucket)).into_bytes();
                 let q = bucket.query();
                 r.put_query = format!("{q}&{PUT_QUERY_EXTRA}").into_bytes();
-                r.get_query = q.into_bytes();
+                r.get_query = match p.latest {
+                    true => format!("{q}&{LATEST_QUERY}").into_bytes(),
+                    false => q.into_bytes(),
+                };
                 if let Some(t) = &p.token {
                     r.token_line = format!("Authorization: Bearer {}\r\n", t.expose()).into_bytes();
                 }
@@ -141,13 +145,15 @@ impl Requests {
         if self.expects(s) {
             self.extra.extend_from_slice(b"Expect: 100-continue\r\n");
         }
-        if let (Protocol::Ais, Some(size), CksumType::Xxhash) = (self.protocol, s.size, self.cksum)
-        {
-            let hex = self.cksum_hex(start, size);
-            self.extra
-                .extend_from_slice(b"Ais-Checksum-Type: xxhash\r\nAis-Checksum-Value: ");
-            self.extra.extend_from_slice(&hex);
-            self.extra.extend_from_slice(b"\r\n");
+        if let (Protocol::Ais, Some(size)) = (self.protocol, s.size) {
+            if self.cksum != CksumType::None {
+                let hex = self.cksum_hex(start, size);
+                self.extra.extend_from_slice(b"Ais-Checksum-Type: ");
+                self.extra.extend_from_slice(self.cksum.as_str().as_bytes());
+                self.extra.extend_from_slice(b"\r\nAis-Checksum-Value: ");
+                self.extra.extend_from_slice(hex.as_bytes());
+                self.extra.extend_from_slice(b"\r\n");
+            }
         }
         if let Some(signer) = &mut self.signer {
             let now = crate::stats::unix_now_ns() / 1_000_000_000;
@@ -185,17 +191,13 @@ impl Requests {
         .encode(out);
     }
 
-    fn cksum_hex(&mut self, start: u64, size: u64) -> [u8; 16] {
+    fn cksum_hex(&mut self, start: u64, size: u64) -> Hex {
         if let Some((key, hex)) = self.cksum_cache {
             if key == (start, size) {
                 return hex;
             }
         }
-        let v = content::pattern().xxh64(start, size);
-        let mut hex = [0u8; 16];
-        for (k, b) in hex.iter_mut().enumerate() {
-            *b = b"0123456789abcdef"[((v >> (60 - 4 * k)) & 15) as usize];
-        }
+        let hex = cksum::of_content(self.cksum, start, size);
         self.cksum_cache = Some(((start, size), hex));
         hex
     }
@@ -214,6 +216,7 @@ fn method_str(m: Method) -> &'static str {
 mod tests {
     use super::*;
     use crate::proto::Secret;
+    use ringload_core::content;
 
     fn encode(w: &Workload, s: &Spec) -> String {
         let mut r = Requests::new(w, "127.0.0.1:8080", "");
@@ -292,6 +295,32 @@ mod tests {
                 "PUT /v1/objects/bk/a%20dir/x?provider=aws&namespace=%40uu-1%23n.s&skip_vc=true "
             ),
             "{put}"
+        );
+    }
+
+    #[test]
+    fn ais_puts_carry_each_checksum_type_and_gets_latest() {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            bucket: "bk".into(),
+            ..Workload::default()
+        };
+        w.proto.provider = "ais".into();
+        w.proto.latest = true;
+        let start = content::object_start(b"a dir/x");
+        for t in CksumType::ALL {
+            w.proto.cksum_type = t;
+            let put = encode(&w, &spec(Method::Put, Some(5000), true, "127.0.0.1:8080"));
+            let want = cksum::of_content(t, start, 5000);
+            let line = format!("Ais-Checksum-Type: {t}\r\nAis-Checksum-Value: {want:?}\r\n");
+            assert_eq!(put.contains(&line), t != CksumType::None, "{put}");
+            assert_eq!(put.contains("Ais-Checksum"), t != CksumType::None, "{put}");
+            assert!(!put.contains("latest-ver"), "{put}");
+        }
+        let get = encode(&w, &spec(Method::Get, None, true, "127.0.0.1:8080"));
+        assert!(
+            get.starts_with("GET /v1/objects/bk/a%20dir/x?provider=ais&latest-ver=true HTTP/1.1"),
+            "{get}"
         );
     }
 

@@ -75,6 +75,11 @@ pub struct Shared {
     pub puts: AtomicU64,
     /// PUT bytes issued: enforces --totalputsize.
     pub put_bytes: AtomicU64,
+    /// GETs issued while `--pctupdate` is set: decides which are followed by an update PUT.
+    pub update_orders: AtomicU64,
+    /// `--random-proxy`: requests sent to each of `workload.proxies`, added by each core
+    /// once, when it ends.
+    pub proxy_requests: Box<[AtomicU64]>,
     /// Stop issuing new operations.
     pub stop: AtomicBool,
     /// Abort operations in flight (after the drain grace period).
@@ -131,6 +136,7 @@ impl Shared {
         selector: Option<GetSelector>,
         started: Instant,
     ) -> Shared {
+        let proxy_requests = workload.proxies.iter().map(|_| AtomicU64::new(0)).collect();
         Shared {
             workload,
             addr,
@@ -140,6 +146,8 @@ impl Shared {
             ops: AtomicU64::new(0),
             puts: AtomicU64::new(0),
             put_bytes: AtomicU64::new(0),
+            update_orders: AtomicU64::new(0),
+            proxy_requests,
             stop: AtomicBool::new(false),
             cancel: AtomicBool::new(false),
             connected: AtomicBool::new(false),
@@ -160,6 +168,16 @@ impl Shared {
 
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// `--random-proxy`: each proxy's URL and the requests sent to it (once the cores ended).
+    pub fn proxy_counts(&self) -> Vec<(String, u64)> {
+        let w = &self.workload;
+        w.proxies
+            .iter()
+            .zip(self.proxy_requests.iter())
+            .map(|(p, n)| (p.url.clone(), n.load(Ordering::Relaxed)))
+            .collect()
     }
 
     pub fn reason(&self) -> StopReason {

@@ -644,3 +644,80 @@ fn each_tick_carries_the_requests_in_flight_per_op() {
     sum.add(&one);
     assert_eq!(sum.pending, [0, 0]);
 }
+
+#[test]
+#[test]
+fn an_update_get_is_followed_by_a_put_of_the_same_object_and_size() {
+    let mut r = run(Workload {
+        pctupdate: 100,
+        ..workload(0)
+    });
+    r.connect();
+    assert_eq!(r.answer(Answer::SentAll), Step::Recv);
+    let get = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789";
+    // The PUT goes out next on the same keep-alive socket, without a new order.
+    assert_eq!(r.answer(recv(get)), Step::Send);
+    assert_eq!(r.ops(), 1, "the update took no order");
+    assert_eq!(r.answer(Answer::SentAll), Step::Recv);
+    let sent = r.sent();
+    let put = sent
+        .find("PUT /ringload/obj HTTP/1.1\r\n")
+        .expect("a PUT of obj");
+    assert!(sent[put..].contains("Content-Length: 10\r\n"), "{sent}");
+    let start = content::object_start(b"ringload/obj");
+    let head_end = put + sent[put..].find("\r\n\r\n").unwrap() + 4;
+    assert!(content::pattern().verify(start, 0, &r.s.sent[0][head_end..]));
+    assert_eq!(r.s.sent[0].len() - head_end, 10);
+    assert_eq!(r.answer(recv(OK_EMPTY)), Step::Send);
+    assert_counts(&r.totals(Op::Get), 1, 10, 0);
+    assert_counts(&r.totals(Op::Put), 1, 10, 0);
+    assert_eq!(r.ops(), 2, "then the next GET");
+    // A failed GET is not followed by an update.
+    assert_eq!(r.answer(Answer::SentAll), Step::Recv);
+    let missing = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(r.answer(recv(missing)), Step::Send);
+    assert_eq!(r.ops(), 3);
+    assert_counts(&r.totals(Op::Put), 1, 10, 0);
+}
+
+#[test]
+fn random_proxy_requests_go_to_the_proxies_and_are_counted() {
+    let proxies = ["127.0.0.1:2", "127.0.0.1:3"];
+    let mut r = run(Workload {
+        proxies: proxies
+            .iter()
+            .map(|p| Endpoint::parse(&format!("http://{p}")).unwrap())
+            .collect(),
+        ..workload(0)
+    });
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    for _ in 0..40 {
+        if r.step() == Step::Connect {
+            r.connect();
+        }
+        assert_eq!(r.answer(Answer::SentAll), Step::Recv);
+        let host =
+            r.s.worker
+                .hosts
+                .get(r.s.worker.conns[0].host)
+                .header
+                .clone();
+        assert!(proxies.contains(&host.as_str()), "{host}");
+        let sent = r.sent();
+        let last = &sent[sent.rfind("GET ").unwrap()..];
+        assert!(last.contains(&format!("Host: {host}\r\n")), "{last}");
+        r.answer(recv(ok));
+    }
+    let counts = r.s.worker.proxy_counts.clone();
+    assert_eq!(counts.iter().sum::<u64>(), 41, "40 done and one in flight");
+    assert!(counts.iter().all(|&n| n >= 8), "{counts:?}");
+    r.s.worker.flush();
+    let shared = r.shared().proxy_counts();
+    assert_eq!(
+        shared,
+        vec![
+            ("http://127.0.0.1:2".to_string(), counts[0]),
+            ("http://127.0.0.1:3".to_string(), counts[1])
+        ]
+    );
+}

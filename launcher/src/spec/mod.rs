@@ -82,7 +82,7 @@ pub struct TargetSection {
     /// S3 only: `path` or `virtual` (checked against `ringload_core::kinds::S3Addressing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_addressing: Option<String>,
-    /// AIS only: `xxhash` or `none` (checked against `ringload_core::kinds::CksumType`).
+    /// AIS only: one of AIS's checksum types (`ringload_core::kinds::CksumType`), or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cksum_type: Option<String>,
     /// A PEM bundle of the CAs to trust (`--tls-ca`): a path where the ranks run.

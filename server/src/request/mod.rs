@@ -16,6 +16,8 @@
 
 // The wire rules the server shares with the client live in ringload-net; the server's
 // modules reach them through this one.
+use ringload_core::cksum::Hex;
+use ringload_core::kinds::CksumType;
 use ringload_net::http::{hex_value, parse_decimal};
 pub(crate) use ringload_net::http::{parse_chunk_size, push_u64, MAX_REQUEST_HEADERS};
 
@@ -74,6 +76,15 @@ pub(crate) struct Head {
     pub(crate) path_len: usize,
     /// The request carries an `Authorization` header (counted, never checked, by AIS).
     pub(crate) authorization: bool,
+    /// AIS `Ais-Checksum-Type`/`-Value`, when both were sent.
+    pub(crate) cksum: Option<Cksum>,
+}
+
+/// A checksum a request declares: its type (`None`: one AIS does not have) and hex value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cksum {
+    pub(crate) ty: Option<CksumType>,
+    pub(crate) value: Hex,
 }
 
 /// Why a head was rejected (answered with 400 and a close; the reason is for tests).
@@ -120,9 +131,15 @@ pub(crate) fn parse_head(
     let mut expect_continue = false;
     let mut range = None;
     let mut authorization = false;
+    let (mut cksum_type, mut cksum_value) = (None, None);
     for h in req.headers.iter() {
         let v = trim(h.value);
-        if h.name.eq_ignore_ascii_case("content-length") {
+        if h.name.eq_ignore_ascii_case("ais-checksum-type") {
+            cksum_type = Some(CksumType::parse_header(v));
+        } else if h.name.eq_ignore_ascii_case("ais-checksum-value") {
+            // Longer than any checksum: kept as an empty value, which matches nothing.
+            cksum_value = Some(Hex::from_bytes(v).unwrap_or(Hex::EMPTY));
+        } else if h.name.eq_ignore_ascii_case("content-length") {
             let n = parse_decimal(v).ok_or(BadRequest::ContentLength)?;
             if length.is_some_and(|prev| prev != n) {
                 return Err(BadRequest::ContentLength);
@@ -168,6 +185,9 @@ pub(crate) fn parse_head(
         range,
         path_len,
         authorization,
+        cksum: cksum_type
+            .zip(cksum_value)
+            .map(|(ty, value)| Cksum { ty, value }),
     }))
 }
 

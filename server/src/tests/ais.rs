@@ -63,6 +63,61 @@ fn list(
 }
 
 #[test]
+fn puts_are_checked_and_gets_answer_with_every_checksum_type() {
+    use ringload_core::{cksum, kinds::CksumType};
+    let h = ais_server(DEFAULT_PAGE_SIZE);
+    let mut c = Client::connect(&h);
+    assert_eq!(create(&mut c, "b"), 200);
+    let want = expected("b/o", 0, 3000);
+    for t in CksumType::ALL {
+        let obj = "v1/objects/b/o?provider=ais";
+        let good = format!("{:?}", cksum::of_bytes(t, &want));
+        let hdrs = |v: &str| format!("Ais-Checksum-Type: {t}\r\nAis-Checksum-Value: {v}\r\n");
+        if t != CksumType::None {
+            let bad = format!("{:?}", cksum::of_bytes(t, b"corrupt"));
+            let r = c.call("PUT", obj, &hdrs(&bad), &want);
+            assert_eq!(r.status, 400, "{t}: {}", r.text());
+            assert!(r.text().contains("BAD DATA CHECKSUM"), "{}", r.text());
+        }
+        let r = c.call("PUT", obj, &hdrs(&good.to_uppercase()), &want);
+        assert_eq!(r.status, 200, "{t}: {}", r.text());
+        // The PUT's check leaves the XXH64 cached for the xxhash types.
+        let meta = h.shared.node.store.of(Provider::Ais).meta("b/o").unwrap();
+        let xxh = matches!(t, CksumType::Xxhash | CksumType::Xxhash2);
+        assert_eq!(
+            meta.checksum.map(|s| format!("{s:016x}")),
+            xxh.then(|| good.clone()),
+            "{t}"
+        );
+        let r = c.call("GET", obj, "", b"");
+        assert_eq!(r.status, 200);
+        // `none` stores the bucket's default, xxhash.
+        let (ty, val) = match t {
+            CksumType::None => (
+                "xxhash",
+                format!("{:?}", cksum::of_bytes(CksumType::Xxhash, &want)),
+            ),
+            _ => (t.as_str(), good),
+        };
+        assert_eq!(r.header("ais-checksum-type"), Some(ty), "{t}");
+        assert_eq!(r.header("ais-checksum-value"), Some(val.as_str()), "{t}");
+    }
+    let r = c.call(
+        "PUT",
+        "v1/objects/b/o?provider=ais",
+        "Ais-Checksum-Type: crc32\r\nAis-Checksum-Value: 00\r\n",
+        &want,
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().contains("unsupported checksum type"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(h.stats().counters.status.get(400), 7);
+}
+
+#[test]
 fn ais_object_put_get_head_delete_with_checksums() {
     let h = ais_server(DEFAULT_PAGE_SIZE);
     let mut c = Client::connect(&h);
@@ -74,13 +129,13 @@ fn ais_object_put_get_head_delete_with_checksums() {
 
     assert_eq!(create(&mut c, "b"), 200);
     assert_eq!(create(&mut c, "b"), 409);
-    let sum_hdrs = "Ais-Checksum-Type: xxhash\r\nAis-Checksum-Value: 0123456789abcdef\r\n";
-    let r = c.call("PUT", obj, sum_hdrs, &[1u8; 5000]);
+    let want = expected("b/dir/a b", 0, 5000);
+    let want_sum = format!("{:016x}", xxhash_rust::xxh64::xxh64(&want, 0));
+    let sum_hdrs = format!("Ais-Checksum-Type: xxhash\r\nAis-Checksum-Value: {want_sum}\r\n");
+    let r = c.call("PUT", obj, &sum_hdrs, &[1u8; 5000]);
     assert_eq!((r.status, r.body.len()), (200, 0));
     assert_eq!(h.object_size("b/dir/a b"), Some(5000));
 
-    let want = expected("b/dir/a b", 0, 5000);
-    let want_sum = format!("{:016x}", xxhash_rust::xxh64::xxh64(&want, 0));
     let r = c.call("GET", obj, "", b"");
     assert_eq!(r.status, 200);
     assert!(r.body == want, "GET body differs from the pattern");

@@ -250,3 +250,40 @@ fn cluster_config_errors_are_clear() {
     };
     assert!(err(2, 2, high).contains("65535"));
 }
+
+#[test]
+fn every_node_answers_the_cluster_map_with_real_urls() {
+    let c = cluster(2, 3, Faults::default());
+    let nodes = [c.proxy_urls(), c.target_urls()].concat();
+    for url in &nodes {
+        let r = Client::to(addr(url)).call("GET", "v1/daemon?what=smap", "", b"");
+        assert_eq!(r.status, 200, "{}", r.text());
+        let m = r.json();
+        let urls = |map: &str| -> Vec<String> {
+            m[map]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|n| n["public_net"]["direct_url"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(urls("pmap"), c.proxy_urls());
+        assert_eq!(urls("tmap"), c.target_urls());
+        assert_eq!(m["proxy_si"]["daemon_id"], "p1");
+        assert_eq!(m["pmap"]["p2"]["daemon_type"], "proxy");
+        assert_eq!(m["version"], "1");
+        let port = url.rsplit_once(':').unwrap().1;
+        assert!(
+            m["pmap"]
+                .as_object()
+                .unwrap()
+                .values()
+                .chain(m["tmap"].as_object().unwrap().values())
+                .any(|n| n["public_net"]["daemon_port"] == port),
+            "{m}"
+        );
+    }
+    let mut p = Client::to(addr(&c.proxy_urls()[0]));
+    assert_eq!(p.call("GET", "v1/daemon?what=bmd", "", b"").status, 404);
+    assert_eq!(p.call("PUT", "v1/daemon?what=smap", "", b"").status, 405);
+}

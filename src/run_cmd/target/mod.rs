@@ -165,6 +165,12 @@ impl Control {
         Ok(true)
     }
 
+    /// AIS: the public URLs of the cluster's proxies, from its map (`--random-proxy`).
+    pub fn proxy_urls(&mut self) -> Result<Vec<String>, ais::AisError> {
+        let m = ais::smap::fetch(&mut self.client, &self.base, &self.headers)?;
+        Ok(ais::smap::proxy_urls(&m))
+    }
+
     /// Lists the names under `--subdir` into `names` (AIS or S3; nothing for plain HTTP).
     pub fn list(&mut self, w: &Workload, names: &mut NameList) -> Result<(), String> {
         let prefix = w.subdir.clone().unwrap_or_default();

@@ -77,6 +77,7 @@ fn file() -> ResultFile {
             roots: "ca-file".into(),
             source: None,
         }),
+        proxies: Vec::new(),
     }
 }
 
@@ -128,6 +129,7 @@ fn engine_files_take_the_fast_path_and_agree_with_serde() {
     // A file without the key (plaintext, or written before it existed) still reads.
     let old = ResultFile {
         tls: None,
+        proxies: Vec::new(),
         ..f.clone()
     };
     let (r, _, _, _) = read(&serde_json::to_string(&old).unwrap());

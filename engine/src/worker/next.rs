@@ -1,0 +1,142 @@
+//! Choosing and issuing a connection's next operation: GET or PUT (aisloader's per-order
+//! decision), its name and size, a `--pctupdate` PUT after its GET, and the host it goes to
+//! (the endpoint, or with `--random-proxy` a proxy picked per request and counted per core).
+//! Nothing here allocates: names go into the worker's reused buffers, the request head into
+//! the connection's.
+
+use std::sync::atomic::Ordering;
+
+use super::finish::switch_host;
+use super::request::Spec;
+use super::{Step, StopReason, Worker};
+use crate::http::Method;
+use crate::stats::Op;
+use ringload_core::content;
+use ringload_core::rng::pct_fires;
+
+impl Worker {
+    pub(super) fn next_op(&mut self, i: usize) -> Step {
+        let sh = &*self.shared;
+        let w = &sh.workload;
+        if let Some(size) = self.conns[i].update_put.take() {
+            // `--pctupdate`: the PUT that follows a GET goes out even while the run drains
+            // (not once it is cancelled), so every update GET has its PUT.
+            if !sh.cancel.load(Ordering::Relaxed) {
+                self.name.clear();
+                self.name.extend_from_slice(&self.conns[i].update_name);
+                self.conns[i].updating = true;
+                return self.issue(i, true, size);
+            }
+        }
+        if sh.stopping() {
+            return self.finish_conn(i);
+        }
+        let t = sh.ops.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut put = pct_fires(w.pctput, t);
+        self.name.clear();
+        if !put {
+            if let Some(sel) = &sh.selector {
+                match sel.next(&mut self.rng) {
+                    Some(idx) => self
+                        .name
+                        .extend_from_slice(sh.names.get(idx as usize).as_bytes()),
+                    None => {
+                        sh.stop(StopReason::Epochs);
+                        return self.finish_conn(i);
+                    }
+                }
+            } else if !self.own_puts.is_empty() {
+                let cnt = self.own_puts[self.rng.below(self.own_puts.len() as u64) as usize];
+                self.namer.write_name(cnt, &mut self.name);
+            } else if w.pctput > 0 {
+                put = true; // mixed run with nothing written yet: write first
+            } else {
+                sh.stop(StopReason::NoNames);
+                return self.finish_conn(i);
+            }
+        }
+        let mut size = 0;
+        if put {
+            let cnt = sh.puts.fetch_add(1, Ordering::Relaxed) + 1;
+            if w.maxputs > 0 && cnt > w.maxputs {
+                sh.stop(StopReason::Maxputs);
+                return self.finish_conn(i);
+            }
+            size = self.namer.put_size(cnt);
+            if w.totalputsize > 0 {
+                let before = sh.put_bytes.fetch_add(size, Ordering::Relaxed);
+                if before >= w.totalputsize {
+                    sh.stop(StopReason::Totalputsize);
+                    return self.finish_conn(i);
+                }
+            }
+            self.namer.write_name(cnt, &mut self.name);
+            self.conns[i].put_cnt = cnt;
+        } else if w.pctupdate > 0 {
+            let g = sh.update_orders.fetch_add(1, Ordering::Relaxed) + 1;
+            let c = &mut self.conns[i];
+            c.update_after = pct_fires(w.pctupdate, g);
+            if c.update_after {
+                c.update_name.clear();
+                c.update_name.extend_from_slice(&self.name);
+            }
+        }
+        self.conns[i].updating = false;
+        self.issue(i, put, size)
+    }
+
+    /// Encodes and starts operation `put` (of `size` bytes) of the object named in
+    /// `self.name` on connection `i`, at the endpoint or (`--random-proxy`) a random proxy.
+    fn issue(&mut self, i: usize, put: bool, size: u64) -> Step {
+        let sh = &*self.shared;
+        let w = &sh.workload;
+        let c = &mut self.conns[i];
+        c.op = if put { Op::Put } else { Op::Get };
+        c.retried = false;
+        c.redirects = 0;
+        if w.trace_http {
+            c.marks.begin_op();
+        }
+        let range = (!put && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
+        let h = if self.proxies.is_empty() {
+            0
+        } else {
+            let k = self.rng.below(self.proxies.len() as u64) as usize;
+            self.proxy_counts[k] += 1;
+            self.proxies[k]
+        };
+        switch_host(&mut self.conns[i], &mut self.hosts, h);
+        let c = &mut self.conns[i];
+        if put || w.verify {
+            // The object's content: what a PUT sends and a verified GET is checked against.
+            self.ident.clear();
+            self.ident.extend_from_slice(&sh.object_prefix);
+            self.ident.extend_from_slice(&self.name);
+            c.content_start = content::object_start(&self.ident);
+        }
+        let spec = Spec {
+            method: if put { Method::Put } else { Method::Get },
+            name: &self.name,
+            size: put.then_some(size),
+            range,
+            host: if h == 0 {
+                &self.host0
+            } else {
+                &self.hosts.get(h).header
+            },
+            origin: true,
+            target: None,
+        };
+        let expect = self.req.expects(&spec);
+        self.req.encode(&spec, c.content_start, &mut c.exch.head);
+        let verify = w.verify && !put;
+        if verify {
+            c.check.begin(c.content_start, range.map_or(0, |r| r.0));
+        }
+        c.exch.begin(size, false, !verify);
+        if expect {
+            c.exch.expect_continue();
+        }
+        self.launch(i)
+    }
+}
