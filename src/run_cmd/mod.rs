@@ -29,6 +29,9 @@ use record::{FailReason, Recorder};
 /// Runs `ringload run`: `Ok` carries the verdict of a run that completed (it may still be
 /// `Exit::Failed`, its message already printed); `Err` a run that could not complete.
 pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
+    if a.getloaderid {
+        return print_loader_id(&a, spec);
+    }
     let test_free_fds = ready_process(spec);
     let r = ranks::rank(&a, spec)?;
     let prepare::Prepared {
@@ -116,6 +119,16 @@ pub fn check_only(a: &RunArgs, spec: Option<&Loaded>) -> Result<(), CmdError> {
 }
 
 /// The loader id this command line's names and StatsD prefix use (`--getloaderid`).
+/// `run --getloaderid`: this rank's loader id as `0x<hex>` (the one names and StatsD use),
+/// with no connection and no file.
+fn print_loader_id(a: &RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
+    let r = ranks::rank(a, spec)?;
+    let w = workload_args::workload(a, r, "");
+    w.validate().map_err(CmdError::usage)?;
+    println!("0x{:x}", ringload_engine::naming::loader_id(&w));
+    Ok(Exit::Ok)
+}
+
 pub fn loader_id(a: &RunArgs) -> u64 {
     let r = ringload_launcher::ranks::Rank {
         rank: 0,

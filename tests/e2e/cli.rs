@@ -371,3 +371,24 @@ fn duration_is_not_overshot() {
         "measured {ns} ns"
     );
 }
+
+#[test]
+fn getloaderid_prints_the_loader_id_and_exits_without_a_connection() {
+    for (args, want) in [
+        (
+            &["--loaderid", "loaderstring", "--loaderidhashlen", "8"][..],
+            "0xdb\n",
+        ),
+        (&["--loaderid", "10"][..], "0xa\n"),
+    ] {
+        let mut all = vec!["run", "--getloaderid", "--endpoint", "http://127.0.0.1:9"];
+        all.extend_from_slice(args);
+        let run = ringload(&all);
+        run.check(run.code() == 0 && run.stdout() == want, want);
+    }
+    let run = ringload(&["run", "--getloaderid", "--loaderid", "x"]);
+    run.check(
+        run.code() == 2 && run.stderr().contains("--loaderid 'x'"),
+        "a bad loader id is refused naming the flag",
+    );
+}

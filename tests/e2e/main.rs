@@ -11,8 +11,8 @@ mod common;
 
 mod ais;
 mod ais_control;
-mod aisloader;
 mod ais_request;
+mod aisloader;
 mod budget;
 mod cli;
 mod dockerfile;

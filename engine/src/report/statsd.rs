@@ -93,7 +93,16 @@ pub fn phase_datagram(prefix: &str, series: &str, s: &OpStats) -> Option<String>
     ]
     .into_iter()
     .filter(|(_, f)| f.count > 0)
-    .map(|(name, f)| line(prefix, series, name, &go_float(f.mean_us / 1_000.0), "ms", f.count))
+    .map(|(name, f)| {
+        line(
+            prefix,
+            series,
+            name,
+            &go_float(f.mean_us / 1_000.0),
+            "ms",
+            f.count,
+        )
+    })
     .collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
