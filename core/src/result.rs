@@ -113,6 +113,43 @@ pub struct ProxyCount {
     pub requests: u64,
 }
 
+impl ProxyCount {
+    /// The summary's line for a `--random-proxy` run (the run's and the merge's):
+    /// `proxies: 2, requests 51% / 49%`, each proxy's share of the requests in the map's order;
+    /// `None` for other runs.
+    pub fn line(p: &[ProxyCount]) -> Option<String> {
+        if p.is_empty() {
+            return None;
+        }
+        let total: u64 = p.iter().map(|x| x.requests).sum();
+        let shares: Vec<String> = p
+            .iter()
+            .map(|x| match total {
+                0 => "0%".to_string(),
+                t => format!("{}%", (x.requests * 100 + t / 2) / t),
+            })
+            .collect();
+        Some(format!(
+            "proxies: {}, requests {}\n",
+            p.len(),
+            shares.join(" / ")
+        ))
+    }
+
+    /// The ranks' `proxies` keys merged: each proxy's requests summed by URL, in the order the
+    /// URLs first appear (ranks of one run read the same map, so the same order).
+    pub fn merge<'a>(ranks: impl IntoIterator<Item = &'a [ProxyCount]>) -> Vec<ProxyCount> {
+        let mut out: Vec<ProxyCount> = Vec::new();
+        for p in ranks.into_iter().flatten() {
+            match out.iter_mut().find(|o| o.url == p.url) {
+                Some(o) => o.requests += p.requests,
+                None => out.push(p.clone()),
+            }
+        }
+        out
+    }
+}
+
 /// The `tls` key: how a run over https spoke TLS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TlsRecord {
@@ -445,6 +482,24 @@ pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, ResultError> {
 mod tests {
     use super::*;
     use crate::hist::new_histogram;
+
+    #[test]
+    fn proxies_merge_by_url_in_first_seen_order_and_word_their_shares() {
+        let pc = |url: &str, requests| ProxyCount {
+            url: url.into(),
+            requests,
+        };
+        let a = [pc("http://p0", 10), pc("http://p1", 30)];
+        let b = [pc("http://p0", 20), pc("http://p1", 40)];
+        let m = ProxyCount::merge([&a[..], &b[..], &[][..]]);
+        assert_eq!(m, [pc("http://p0", 30), pc("http://p1", 70)]);
+        assert_eq!(
+            ProxyCount::line(&m).as_deref(),
+            Some("proxies: 2, requests 30% / 70%\n")
+        );
+        assert_eq!(ProxyCount::line(&[]), None);
+        assert!(ProxyCount::merge([&[][..]]).is_empty());
+    }
 
     #[test]
     fn trust_is_worded_once_naming_its_source() {

@@ -329,3 +329,58 @@ fn random_proxy_over_https() {
         assert_eq!(seen, n, "{url}'s own count agrees");
     }
 }
+
+#[test]
+fn merge_sums_each_proxys_requests_over_the_ranks() {
+    let c = Cluster::start(&["--proxies", "2", "--targets", "3"]);
+    fill(&c, "rpm", 40, &[]);
+    let dir = Scratch::new("ais-random-proxy-merge");
+    let results = dir.path().to_str().unwrap();
+    for rank in 0..2 {
+        ais(&c)
+            .bucket("rpm")
+            .epochs(1)
+            .workers(4)
+            .flag("--random-proxy")
+            .rank(rank)
+            .args(&["--ranks", "2", "--results-dir", results, "--run-id", "rp"])
+            .run()
+            .ok();
+    }
+    let run_dir = dir.path().join("rp");
+    let mut want = vec![0u64; 2];
+    for rank in 0..2 {
+        let r = result(&run_dir.join(format!("rank-{rank}.json")));
+        for (i, p) in r["proxies"].as_array().unwrap().iter().enumerate() {
+            want[i] += p["requests"].as_u64().unwrap();
+        }
+    }
+    assert_eq!(
+        want.iter().sum::<u64>(),
+        80,
+        "each rank read the 40 objects once"
+    );
+    let m = ringload(&["merge", run_dir.to_str().unwrap()]);
+    m.ok();
+    let s = result(&run_dir.join("summary.json"));
+    let got: Vec<(String, u64)> = s["proxies"]
+        .as_array()
+        .expect("the merged proxies key")
+        .iter()
+        .map(|p| {
+            let url = p["url"].as_str().unwrap().to_string();
+            (url, p["requests"].as_u64().unwrap())
+        })
+        .collect();
+    let urls: Vec<String> = got.iter().map(|g| g.0.clone()).collect();
+    assert_eq!(urls, c.proxies, "the map's order");
+    assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), want);
+    let text = std::fs::read_to_string(run_dir.join("summary.txt")).unwrap();
+    let share = |n: u64| (n * 100 + 40) / 80;
+    let line = format!(
+        "\nproxies: 2, requests {}% / {}%\n",
+        share(want[0]),
+        share(want[1])
+    );
+    assert!(text.contains(&line), "summary.txt has {line:?}:\n{text}");
+}

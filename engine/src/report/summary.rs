@@ -86,30 +86,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
                 text += &format!("     first TLS failure: {f}\n");
             }
         }
-        if let Some(line) = proxies_line(&self.proxies) {
+        if let Some(line) = ringload_core::result::ProxyCount::line(&self.proxies) {
             text += &line;
         }
         let _ = self.out.write_all(text.as_bytes());
     }
-}
-
-/// `--random-proxy`: `proxies: 2, requests 51% / 49%` (each proxy's share of the requests,
-/// rounded, in the cluster map's order); `None` for other runs.
-pub(super) fn proxies_line(p: &[ringload_core::result::ProxyCount]) -> Option<String> {
-    if p.is_empty() {
-        return None;
-    }
-    let total: u64 = p.iter().map(|x| x.requests).sum();
-    let shares: Vec<String> = p
-        .iter()
-        .map(|x| match total {
-            0 => "0%".to_string(),
-            t => format!("{}%", (x.requests * 100 + t / 2) / t),
-        })
-        .collect();
-    Some(format!(
-        "proxies: {}, requests {}\n",
-        p.len(),
-        shares.join(" / ")
-    ))
 }

@@ -402,7 +402,7 @@ fn a_random_proxy_run_ends_its_summary_with_each_proxys_share() {
         "{text}"
     );
     assert_eq!(
-        super::summary::proxies_line(&[pc("x", 0)]).as_deref(),
+        ringload_core::result::ProxyCount::line(&[pc("x", 0)]).as_deref(),
         Some("proxies: 1, requests 0%\n")
     );
     // Other runs print no proxies line.

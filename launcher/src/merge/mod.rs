@@ -295,6 +295,7 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
         warnings,
         ranks: ranks.iter().map(summary::rank_totals).collect(),
         tls: summary::tls(ranks.iter().filter_map(|r| r.tls.as_ref())),
+        proxies: ringload_core::result::ProxyCount::merge(ranks.iter().map(|r| &r.proxies[..])),
         series: Series {
             step_ns: widen * opts.resolution_ns,
             ops: OP_NAMES

@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use ringload_core::hist::LatencySummary;
-use ringload_core::result::{encode_histogram, TlsRecord};
+use ringload_core::result::{encode_histogram, ProxyCount, TlsRecord};
 
 use super::model::Point;
 use super::rank::{RankResult, OP_NAMES};
@@ -51,6 +51,10 @@ pub struct Summary {
     /// The ranks' TLS, merged ([`tls`]); absent when no rank ran over TLS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsRecord>,
+    /// The ranks' `--random-proxy` requests per proxy, summed ([`ProxyCount::merge`]); absent
+    /// for other runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<ProxyCount>,
 }
 
 /// A file left out of a `--allow-partial` merge.

@@ -161,6 +161,10 @@ pub fn render(s: &Summary) -> String {
             thousands(x.handshakes)
         );
     }
+    if let Some(line) = ringload_core::result::ProxyCount::line(&s.proxies) {
+        t.push('\n');
+        t.push_str(&line);
+    }
     let _ = writeln!(
         t,
         "\nranks: {} of {} present\n{:<6} {:<20} {:<12} {:>8} {:>12} {:>8}  errors",

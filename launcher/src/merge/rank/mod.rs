@@ -18,7 +18,7 @@ use hdrhistogram::Histogram;
 use serde::Deserialize;
 
 use ringload_core::hist::LatencySummary;
-use ringload_core::result::{PhasesRecord, TlsRecord};
+use ringload_core::result::{PhasesRecord, ProxyCount, TlsRecord};
 
 use super::accum::Dense;
 use super::decode::HistDecoder;
@@ -40,6 +40,9 @@ struct RawFile<'a> {
     /// Absent for plaintext runs and in files written before the key existed.
     #[serde(default)]
     tls: Option<TlsRecord>,
+    /// Absent except for `--random-proxy` runs.
+    #[serde(default)]
+    proxies: Vec<ProxyCount>,
     #[serde(borrow)]
     ops: RawPair<RawOp<'a>>,
     #[serde(default, borrow)]
@@ -141,6 +144,8 @@ pub struct RankResult {
     pub peak_rss_bytes: Option<u64>,
     /// The rank's `tls` key, for a run over https.
     pub tls: Option<TlsRecord>,
+    /// The rank's `proxies` key, for a `--random-proxy` run.
+    pub proxies: Vec<ProxyCount>,
     pub ops: [RankOp; 2],
     /// The rank's phases (a traced run), decoded; the merge takes them out once the file is
     /// accepted ([`phases::PhaseTotals::add`]).
@@ -333,6 +338,7 @@ impl Reader {
     fn stage_rest(&mut self, file: &RawFile, r: &mut RankResult) -> Result<(), String> {
         r.peak_rss_bytes = file.peak_rss_bytes;
         r.tls = file.tls.clone();
+        r.proxies = file.proxies.clone();
         for op in 0..2 {
             if let Some(o) = file.ops.at(op) {
                 self.stage_op(op, o, r)?;
