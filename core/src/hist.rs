@@ -43,6 +43,26 @@ impl LatencySummary {
             max: hist.max(),
         }
     }
+
+    /// The figures of `count` latencies whose sum, min and max were kept exactly: those three
+    /// exact (as aisloader's), the percentiles from `hist` (within 0.1%) kept within
+    /// `[min, max]`; zeros when `count` is 0.
+    pub fn exact(hist: &Histogram<u64>, count: u64, sum: u64, min: u64, max: u64) -> Self {
+        if count == 0 {
+            return LatencySummary::default();
+        }
+        let h = LatencySummary::of(hist);
+        let (lo, hi) = (min, max.max(min));
+        LatencySummary {
+            min: lo,
+            mean: sum as f64 / count as f64,
+            p50: h.p50.clamp(lo, hi),
+            p90: h.p90.clamp(lo, hi),
+            p99: h.p99.clamp(lo, hi),
+            p999: h.p999.clamp(lo, hi),
+            max: hi,
+        }
+    }
 }
 
 /// The phases of one traced operation (`--trace-http`), in the order they happen: `connect`

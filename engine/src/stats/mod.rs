@@ -334,20 +334,13 @@ impl OpStats {
     /// min, max and mean are exact (as aisloader's); the percentiles come from the histogram
     /// (within 0.1%) and are kept within `[min, max]`.
     pub fn latency(&self) -> LatencySummary {
-        if self.count == 0 {
-            return LatencySummary::default();
-        }
-        let h = LatencySummary::of(&self.hist);
-        let (lo, hi) = (self.min_us, self.max_us.max(self.min_us));
-        LatencySummary {
-            min: lo,
-            mean: self.latency_sum_us as f64 / self.count as f64,
-            p50: h.p50.clamp(lo, hi),
-            p90: h.p90.clamp(lo, hi),
-            p99: h.p99.clamp(lo, hi),
-            p999: h.p999.clamp(lo, hi),
-            max: hi,
-        }
+        LatencySummary::exact(
+            &self.hist,
+            self.count,
+            self.latency_sum_us,
+            self.min_us,
+            self.max_us,
+        )
     }
 
     /// Zeroes everything, keeping the histogram's allocation.

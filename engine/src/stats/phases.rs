@@ -140,20 +140,13 @@ impl PhaseHist {
     /// The same figures as an operation's latency ([`OpStats::latency`]): exact min, mean
     /// and max, percentiles from the histogram kept within them.
     pub fn latency(&self) -> LatencySummary {
-        if self.count == 0 {
-            return LatencySummary::default();
-        }
-        let h = LatencySummary::of(&self.hist);
-        let (lo, hi) = (self.min_us, self.max_us.max(self.min_us));
-        LatencySummary {
-            min: lo,
-            mean: self.sum_us as f64 / self.count as f64,
-            p50: h.p50.clamp(lo, hi),
-            p90: h.p90.clamp(lo, hi),
-            p99: h.p99.clamp(lo, hi),
-            p999: h.p999.clamp(lo, hi),
-            max: hi,
-        }
+        LatencySummary::exact(
+            &self.hist,
+            self.count,
+            self.sum_us,
+            self.min_us,
+            self.max_us,
+        )
     }
 }
 
