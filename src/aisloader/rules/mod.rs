@@ -25,9 +25,10 @@ pub enum Stop {
     CleanupRequired,
     /// A validation error: `aisloader exited with error: ...`, exit 1.
     Error(String),
-    /// `-duration 0` with nothing else to stop the run: aisloader does nothing, exit 0.
-    NoOp,
 }
+
+/// Go's `time.Duration(math.MaxInt64)`, aisloader's unlimited duration as its dump prints it.
+const UNLIMITED: &str = "2562047h47m16.854775807s";
 
 /// aisloader's two-line note when `-bucket` is given without `-cleanup`.
 pub const CLEANUP_NOTE: &str = "\nNote: `-cleanup` is a required option. Beware! When \
@@ -83,6 +84,16 @@ pub struct Plan {
     pub stats_output: Option<String>,
     /// `-statsinterval` > 0.
     pub periodic: bool,
+    /// `-duration 0` with nothing else to stop the run: no load; only the cleanup, if asked.
+    pub noop: bool,
+    /// The values aisloader's argument dump shows where they differ from the typed ones (its
+    /// `initParams` changed them): `(flag, value)`.
+    pub dump: Vec<(&'static str, String)>,
+    /// `-seed` as given (0: the front end picks one, as aisloader does).
+    pub seed: u64,
+    /// `-maxputs` below `-numworkers` in a 100% PUT run: aisloader stops in its first posts
+    /// and exits 1 with this error after the final statistics.
+    pub maxputs_error: Option<String>,
 }
 
 /// Applies aisloader's rules to `p`; `env` reads the environment; `random_name` makes up a
@@ -104,8 +115,12 @@ pub fn plan(
     let err = |m: String| Stop::Error(m);
 
     let mut s3 = v("s3endpoint");
+    let mut dump: Vec<(&'static str, String)> = Vec::new();
     if s3.is_empty() {
         s3 = env("S3_ENDPOINT").unwrap_or_default();
+        if !s3.is_empty() {
+            dump.push(("s3endpoint", s3.clone()));
+        }
     }
     let direct_s3 = !s3.is_empty();
     let bucket_flag = v("bucket");
@@ -153,13 +168,19 @@ pub fn plan(
 
     // -duration: absent = 1m unless another limit; an explicit 0 = unlimited, or a no-op.
     let duration_ns = match p.get("duration") {
-        None if totalputsize > 0 || epochs > 0 => None,
+        None if totalputsize > 0 || epochs > 0 => {
+            dump.push(("duration", UNLIMITED.into()));
+            None
+        }
         None => {
             plan.preface = "\nDuration not specified - running for 1m0s\n\n".into();
             Some(DEFAULT_DURATION_NS)
         }
         Some(d) => match grammar::go_duration(d).unwrap_or(0) {
-            0 if totalputsize == 0 && epochs == 0 && !on("stoppable") => return Err(Stop::NoOp),
+            0 if totalputsize == 0 && epochs == 0 && !on("stoppable") => {
+                plan.noop = true;
+                None
+            }
             0 => None,
             ns => Some(ns),
         },
@@ -191,11 +212,21 @@ pub fn plan(
         plan.warnings
             .push("Warning: '-skiplist' option is ignored when '-filelist' is specified".into());
         skiplist = false;
+        dump.push(("skiplist", "false".into()));
     }
     if skiplist && pctput < 100 {
         return Err(err(
             "invalid option: '-skiplist' is only valid for 100% PUT workloads".into(),
         ));
+    }
+    loader_and_prefix_rules(&v, &mut dump)?;
+    let shards = p.get("num-subdirs").or(p.get("putshards")).unwrap_or("0");
+    let n_shards = grammar::parse_int(shards).unwrap_or(0);
+    if n_shards >= 100_000 {
+        return Err(err(format!(
+            "'--num-subdirs' ({n_shards}) must be a non-negative number in the open interval \
+             [0, 100k)"
+        )));
     }
     let (ip, port) = (v("ip"), v("port"));
     let default_ip = |ip: &str| ip.is_empty() || ip == "localhost" || ip == "127.0.0.1";
@@ -219,7 +250,8 @@ pub fn plan(
     let proxy = if direct_s3 {
         push_to(&mut run, "--protocol", "s3".into());
         push_to(&mut run, "--s3endpoint", s3.clone());
-        let style = if on("s3-use-path-style") {
+        // The AWS SDK's endpoint rules use path-style for an IP-literal host.
+        let style = if on("s3-use-path-style") || host_is_ip(&s3) {
             "path"
         } else {
             "virtual"
@@ -309,16 +341,14 @@ pub fn plan(
         None => pctput == 0 || epochs > 0,
     };
     push_to(&mut run, "--uniquegets", unique.to_string());
-    let seed = int("seed");
-    if seed != 0 {
-        push_to(&mut run, "--seed", (seed as u64).to_string());
+    plan.seed = int("seed") as u64;
+    let subdir = clean_path(&v("subdir"));
+    if !subdir.is_empty() {
+        push_to(&mut run, "--subdir", subdir);
     }
-    for (flag, run_flag) in [("subdir", "--subdir"), ("filelist", "--filelist")] {
-        if !v(flag).is_empty() {
-            push_to(&mut run, run_flag, v(flag));
-        }
+    if !v("filelist").is_empty() {
+        push_to(&mut run, "--filelist", v("filelist"));
     }
-    let shards = p.get("num-subdirs").or(p.get("putshards")).unwrap_or("0");
     push_to(&mut run, "--putshards", shards.to_string());
     push_to(&mut run, "--loaderid", v("loaderid"));
     push_to(&mut run, "--loadernum", v("loadernum"));
@@ -375,12 +405,23 @@ pub fn plan(
         }
     }
 
+    let (maxputs, workers) = (uint("maxputs"), int("numworkers"));
+    if pctput == 100 && maxputs > 0 && (maxputs as i64) < workers {
+        plan.maxputs_error = Some(format!(
+            "number of PUT objects reached '--maxputs' limit ({maxputs})"
+        ));
+    }
     plan.run = run;
+    plan.dump = dump;
     plan.periodic = interval > 0;
     plan.stats_output = Some(v("stats-output")).filter(|s| !s.is_empty());
     plan.config = RuntimeConfig {
         proxy,
-        bucket: config_bucket,
+        // aisloader's bucket names OCI `oc` (the run argument keeps ringload's `oci`).
+        bucket: match config_bucket.strip_prefix("oci://") {
+            Some(n) => format!("oc://{n}"),
+            None => config_bucket,
+        },
         duration_ns,
         workers: int("numworkers"),
         stats_interval_s: interval as u64,
@@ -398,6 +439,86 @@ pub fn plan(
         skiplist,
     };
     Ok(plan)
+}
+
+/// aisloader's `-loaderid`/`-loadernum` and `-subdir` rules, in its words; the cleaned
+/// `-subdir` goes into the dump.
+fn loader_and_prefix_rules(
+    v: &dyn Fn(&str) -> String,
+    dump: &mut Vec<(&'static str, String)>,
+) -> Result<(), Stop> {
+    let e = |m: &str| Err(Stop::Error(m.to_string()));
+    let id = v("loaderid");
+    if id.is_empty() {
+        return e("loaderID can't be empty");
+    }
+    let num = grammar::parse_uint(&v("loadernum")).unwrap_or(0);
+    let hashlen = grammar::parse_uint(&v("loaderidhashlen")).unwrap_or(0);
+    if num > 0 && hashlen == 0 {
+        let Ok(n) = id.parse::<u64>() else {
+            return e("loadername has to be a number when using loadernum");
+        };
+        if n > num {
+            return e("loaderid has to be smaller than loadernum");
+        }
+        if n == num {
+            return e(&format!(
+                "-loaderid {n} -loadernum {num}: ringload numbers loaders 0..{num} (below \
+                 -loadernum) so that their names never collide; give -loaderid below {num}"
+            ));
+        }
+    } else if num == 0 && hashlen == 0 && v("randomname") == "true" && id.parse::<u64>().is_err() {
+        return e("loaderID as string only allowed when using loaderIDHashLen");
+    }
+    let sub = v("subdir");
+    let cleaned = clean_path(&sub);
+    if cleaned.starts_with('/') {
+        return e("object name prefix can't start with /");
+    }
+    if cleaned != sub {
+        dump.push(("subdir", cleaned));
+    }
+    Ok(())
+}
+
+/// Go's `filepath.Clean` (empty stays empty here: aisloader cleans only a given prefix).
+fn clean_path(p: &str) -> String {
+    if p.is_empty() {
+        return String::new();
+    }
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            ".." if rooted => {}
+            s => parts.push(s),
+        }
+    }
+    let body = parts.join("/");
+    match (rooted, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".into(),
+        (false, false) => body,
+    }
+}
+
+/// True when the URL's host is an IP literal (`http://10.0.0.1:9000`, `http://[::1]:9000`).
+fn host_is_ip(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6
+            .split(']')
+            .next()
+            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    let h = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    h.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// Refuses the flags ringload does not support yet and warns about the ones that change
