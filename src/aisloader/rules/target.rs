@@ -28,6 +28,8 @@ pub(super) fn bucket_of(
             }
             (scheme_of(s).to_string(), n.to_string())
         }
+        // Direct S3 takes a plain name as the S3 bucket's (aisloader uses only the name).
+        None if direct_s3 && provider == "ais" => ("s3".to_string(), flag.to_string()),
         None => (scheme_of(provider).to_string(), flag.to_string()),
     };
     if name.trim_start_matches('@').contains('/') && !name.starts_with('@') {
