@@ -44,7 +44,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     } = prepare::prepare(&a, r)?;
     // The aisloader front end's `-duration 0`: no load; `-cleanup` destroys an ais:// bucket.
     if a.aisloader.as_ref().is_some_and(|m| m.noop) {
-        return Ok(noop_cleanup(&a, &w));
+        return Ok(noop_cleanup(&a, &mut w, resolved.endpoint.as_deref()));
     }
     // From here on a failure still leaves this rank's result file (status failed), so a merge
     // names the rank and why instead of reporting it missing.
@@ -143,17 +143,29 @@ pub fn checked_loader_id(a: &RunArgs) -> Result<u64, CmdError> {
         ranks: 1,
         source: "flags",
     };
-    let w = workload_args::workload(a, r, "");
+    let mut w = workload_args::workload(a, r, "");
+    // The bucket is checked with the target (`PROVIDER://NAME` is split there); its name here.
+    if let Some((_, name)) = w.bucket.rsplit_once('/') {
+        w.bucket = name.to_string();
+    }
+    if w.bucket.is_empty() {
+        w.bucket = "checked-with-the-target".into();
+    }
     w.validate().map_err(CmdError::usage)?;
     Ok(ringload_engine::naming::loader_id(&w))
 }
 
 /// aisloader's cleanup-only run (`-duration 0 -cleanup=true`): destroys an `ais://` bucket
 /// (its error ignored, as aisloader does); a remote bucket has no names to delete.
-fn noop_cleanup(a: &RunArgs, w: &ringload_engine::workload::Workload) -> Exit {
+fn noop_cleanup(
+    a: &RunArgs,
+    w: &mut ringload_engine::workload::Workload,
+    url: Option<&str>,
+) -> Exit {
     if a.cleanup {
         crate::aisloader::cleanup_line("Cleaning up...");
-        if w.endpoint.is_some() {
+        if let Some(ep) = url.and_then(|u| ringload_engine::workload::Endpoint::parse(u).ok()) {
+            w.endpoint = Some(ep);
             target::Control::new(w).destroy_ais_bucket(w);
         }
         crate::aisloader::cleanup_line("Done");
