@@ -624,7 +624,7 @@ fn the_composer_invocations_and_its_result_parser() {
             assert!(line.starts_with(&prefix), "{line}");
             let (name, value) = line.split_once(':').unwrap();
             let metric = name.rsplit_once('.').unwrap().1;
-            let series = name.rsplitn(3, '.').nth(1).unwrap();
+            let series = name.rsplit('.').nth(1).unwrap();
             let kind = value.split('|').nth(1).unwrap();
             kinds.insert(format!("{series}.{metric}|{kind}"));
             if series == "get" && metric == "count" {
