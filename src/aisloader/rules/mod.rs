@@ -1,7 +1,8 @@
 //! aisloader's defaults and rules, applied to a parsed command line: the endpoint (`-ip`,
 //! `-port`, `AIS_ENDPOINT`, `-s3endpoint`, `S3_ENDPOINT`), the bucket (URI, `-provider`, a
 //! random new one), `-cleanup` being required, `-duration` absent or 0, the size defaults,
-//! `-statsinterval` in seconds, the name getter, and the refused and warned flags. The result
+//! `-statsinterval` in seconds, the name getter, the dump's post-init values, and the refused
+//! and warned flags (loader ids and prefixes in `names`, buckets and direct S3 in `target`). The result
 //! is the `ringload run` command line that does the same load, plus what the front end prints
 //! before it. Pure: the environment comes in as a closure, nothing is printed here.
 
@@ -10,8 +11,10 @@ use ringload_core::units::parse_size;
 use super::flags::{self, State};
 use super::grammar::{self, Parsed};
 
+mod names;
 mod target;
-use target::{bucket_of, s3_exclusions};
+use names::{clean_path, loader_and_prefix_rules};
+use target::{bucket_of, host_is_ip, s3_exclusions};
 
 /// The default 1 minute run, in ns.
 const DEFAULT_DURATION_NS: u64 = 60_000_000_000;
@@ -439,86 +442,6 @@ pub fn plan(
         skiplist,
     };
     Ok(plan)
-}
-
-/// aisloader's `-loaderid`/`-loadernum` and `-subdir` rules, in its words; the cleaned
-/// `-subdir` goes into the dump.
-fn loader_and_prefix_rules(
-    v: &dyn Fn(&str) -> String,
-    dump: &mut Vec<(&'static str, String)>,
-) -> Result<(), Stop> {
-    let e = |m: &str| Err(Stop::Error(m.to_string()));
-    let id = v("loaderid");
-    if id.is_empty() {
-        return e("loaderID can't be empty");
-    }
-    let num = grammar::parse_uint(&v("loadernum")).unwrap_or(0);
-    let hashlen = grammar::parse_uint(&v("loaderidhashlen")).unwrap_or(0);
-    if num > 0 && hashlen == 0 {
-        let Ok(n) = id.parse::<u64>() else {
-            return e("loadername has to be a number when using loadernum");
-        };
-        if n > num {
-            return e("loaderid has to be smaller than loadernum");
-        }
-        if n == num {
-            return e(&format!(
-                "-loaderid {n} -loadernum {num}: ringload numbers loaders 0..{num} (below \
-                 -loadernum) so that their names never collide; give -loaderid below {num}"
-            ));
-        }
-    } else if num == 0 && hashlen == 0 && v("randomname") == "true" && id.parse::<u64>().is_err() {
-        return e("loaderID as string only allowed when using loaderIDHashLen");
-    }
-    let sub = v("subdir");
-    let cleaned = clean_path(&sub);
-    if cleaned.starts_with('/') {
-        return e("object name prefix can't start with /");
-    }
-    if cleaned != sub {
-        dump.push(("subdir", cleaned));
-    }
-    Ok(())
-}
-
-/// Go's `filepath.Clean` (empty stays empty here: aisloader cleans only a given prefix).
-fn clean_path(p: &str) -> String {
-    if p.is_empty() {
-        return String::new();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|l| *l != "..") => {
-                parts.pop();
-            }
-            ".." if rooted => {}
-            s => parts.push(s),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
-}
-
-/// True when the URL's host is an IP literal (`http://10.0.0.1:9000`, `http://[::1]:9000`).
-fn host_is_ip(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = host.strip_prefix('[') {
-        return v6
-            .split(']')
-            .next()
-            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
-    }
-    let h = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    h.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// Refuses the flags ringload does not support yet and warns about the ones that change
