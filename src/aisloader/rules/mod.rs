@@ -2,9 +2,9 @@
 //! `-port`, `AIS_ENDPOINT`, `-s3endpoint`, `S3_ENDPOINT`), the bucket (URI, `-provider`, a
 //! random new one), `-cleanup` being required, `-duration` absent or 0, the size defaults,
 //! `-statsinterval` in seconds, the name getter, the dump's post-init values, and the refused
-//! and warned flags (loader ids and prefixes in `names`, buckets and direct S3 in `target`). The result
-//! is the `ringload run` command line that does the same load, plus what the front end prints
-//! before it. Pure: the environment comes in as a closure, nothing is printed here.
+//! and warned flags (loader ids and prefixes in `names`, buckets and direct S3 in `target`).
+//! The result is the `ringload run` command line that does the same load, plus what the front
+//! end prints before it. Pure: the environment comes in as a closure, nothing is printed here.
 
 use ringload_core::units::parse_size;
 
