@@ -11,6 +11,7 @@ mod output;
 mod rules;
 
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use clap::Parser;
@@ -26,6 +27,8 @@ pub struct Mode {
     pub config: rules::RuntimeConfig,
     /// `-dry-run`: stop after the runtime configuration.
     pub dry_run: bool,
+    /// `-duration 0` with nothing else to stop on: no load, only `-cleanup`'s destroy.
+    pub noop: bool,
 }
 
 /// True when the binary was called as `aisloader` (a symlink or a copy).
@@ -81,30 +84,21 @@ pub fn main(args: &[String]) -> Exit {
 /// Applies the rules, prints the preface, and runs the load.
 fn run(parsed: &grammar::Parsed) -> Result<Exit, String> {
     let env = |k: &str| std::env::var(k).ok();
-    let plan = match rules::plan(parsed, &env, &random_bucket_name) {
+    let mut plan = match rules::plan(parsed, &env, &random_bucket_name) {
         Ok(p) => p,
         Err(rules::Stop::CleanupRequired) => {
             print!("{}", rules::CLEANUP_NOTE);
             return Ok(Exit::Failed);
         }
-        Err(rules::Stop::NoOp) => {
-            if parsed.get("cleanup") == Some("true") {
-                eprintln!(
-                    "warning: -duration 0 with nothing else to stop on is a no-op; ringload does \
-                     not clean the bucket up in it (run with -duration 1s -pctput 0 -cleanup)"
-                );
-            }
-            return Ok(Exit::Ok);
-        }
         Err(rules::Stop::Error(m)) => return Err(m),
     };
-    for w in &plan.warnings {
-        eprintln!("{w}");
+    // aisloader seeds from the clock when -seed is 0, and its dump shows that seed.
+    if plan.seed == 0 {
+        plan.seed = clock_seed();
+        plan.dump.push(("seed", plan.seed.to_string()));
     }
-    print!("{}", plan.preface);
-    if !plan.quiet && !plan.getloaderid {
-        print!("{}", output::argument_dump(parsed));
-    }
+    plan.run
+        .extend(["--seed".to_string(), plan.seed.to_string()]);
     let argv = ["ringload", "run"]
         .into_iter()
         .map(String::from)
@@ -114,17 +108,42 @@ fn run(parsed: &grammar::Parsed) -> Result<Exit, String> {
     let crate::cli::Command::Run(mut a) = cli.command else {
         return Err("internal: not a run command".into());
     };
-    if crate::doc_check() {
-        // The documentation tests' parse-only mode: every check before the first connection.
-        crate::run_cmd::check_only(&a, None).map_err(|e| e.message())?;
-        return Ok(Exit::Ok);
+    // Every check of the command line before the dump, as aisloader validates first.
+    let id = crate::run_cmd::checked_loader_id(&a).map_err(|e| aisloader_names(&e.message()))?;
+    for w in &plan.warnings {
+        eprintln!("{w}");
+    }
+    print!("{}", plan.preface);
+    if !plan.quiet && !plan.getloaderid {
+        print!("{}", output::argument_dump(parsed, &plan.dump));
     }
     if plan.getloaderid {
-        crate::run_cmd::check_only(&a, None).map_err(|e| e.message())?;
-        println!("0x{:x}", crate::run_cmd::loader_id(&a));
+        println!("0x{id:x}");
+        if parsed.get("randomname").unwrap_or("true") == "true"
+            && ["loadernum", "loaderidhashlen"].iter().all(|n| {
+                parsed
+                    .get(n)
+                    .is_none_or(|v| grammar::parse_uint(v) == Ok(0))
+            })
+        {
+            eprintln!("Warning: loaderID 0x{id:x} used only for StatsD, not for object names!");
+        }
         return Ok(Exit::Ok);
     }
-    if let Some(n) = &plan.new_bucket {
+    if crate::doc_check() {
+        // The documentation tests' parse-only mode: every check before the first connection.
+        crate::run_cmd::check_only(&a, None).map_err(|e| aisloader_names(&e.message()))?;
+        return Ok(Exit::Ok);
+    }
+    if plan.noop && (!plan.config.cleanup || plan.new_bucket.is_some()) {
+        // Nothing to load; a cleanup of a bucket made up here has nothing to destroy.
+        if plan.config.cleanup {
+            print!("{}", output::clock_line(unix_now(), "Cleaning up..."));
+            print!("{}", output::clock_line(unix_now(), "Done"));
+        }
+        return Ok(Exit::Ok);
+    }
+    if let Some(n) = plan.new_bucket.as_ref().filter(|_| !plan.noop) {
         println!("New bucket name \"{n}\"");
     }
     if let Some(profile) = &plan.aws_profile {
@@ -138,24 +157,75 @@ fn run(parsed: &grammar::Parsed) -> Result<Exit, String> {
         },
         config: plan.config.clone(),
         dry_run: plan.dry_run,
+        noop: plan.noop,
     });
     let _ = std::io::stdout().flush();
-    let start = Instant::now();
-    let exit = crate::run_cmd::run(*a, None).map_err(|e| in_aisloader_terms(&e.message()))?;
-    if !plan.dry_run {
-        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        print!("{}", output::actual_run_duration(ns));
+    let exit = crate::run_cmd::run(*a, None).map_err(|e| aisloader_names(&e.message()))?;
+    if plan.dry_run || plan.noop {
+        return Ok(exit);
     }
-    Ok(exit)
+    // From the start of the load (aisloader's tsStart) to after the cleanup.
+    let start = LOAD_START.get().copied().unwrap_or_else(Instant::now);
+    let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    print!("{}", output::actual_run_duration(ns));
+    match plan.maxputs_error {
+        Some(m) => Err(m),
+        None => Ok(exit),
+    }
 }
 
-/// Called by `run` once the names are known, before the load: prints `Found ...`, the runtime
-/// configuration and the BEWARE line; `listed` says whether the bucket was listed (a 100% PUT
-/// run lists nothing). True when the run stops there (`-dry-run`).
-pub fn before_load(m: &Mode, names: u64, listed: bool) -> bool {
-    print!("{}", output::preamble(&m.config, names, listed));
+/// When the load started: set by `before_load`, read for `Actual run duration`.
+static LOAD_START: OnceLock<Instant> = OnceLock::new();
+
+/// Called by `run` once the names are known, before the load: applies aisloader's rule on
+/// the listed names, prints `Found ...`, the runtime configuration and (not in a dry run)
+/// the BEWARE line; `listed` says whether the bucket was listed (a 100% PUT run lists
+/// nothing). `Ok(true)` when the run stops there (`-dry-run`).
+pub fn before_load(m: &Mode, names: u64, listed: bool) -> Result<bool, String> {
+    let c = &m.config;
+    let perm_based = c.pctput == 0
+        && matches!(
+            output::name_getter(c, names),
+            "unique epoch-based" | "unique sequential"
+        );
+    if listed && !c.new_bucket && !c.skiplist && c.pctput < 100 && perm_based && names < 2 {
+        return Err(format!(
+            "need at least 2 existing objects for epochs-based read-only workload (got {names})"
+        ));
+    }
+    print!("{}", output::preamble(c, names, listed));
+    if !m.dry_run {
+        print!("{}", output::beware(c));
+    }
     let _ = std::io::stdout().flush();
-    m.dry_run
+    let _ = LOAD_START.set(Instant::now());
+    Ok(m.dry_run)
+}
+
+/// One of aisloader's cleanup lines on stdout: `HH:MM:SS Cleaning up...`, `HH:MM:SS Done`.
+pub fn cleanup_line(what: &str) {
+    print!("{}", output::clock_line(unix_now(), what));
+    let _ = std::io::stdout().flush();
+}
+
+/// aisloader's `StatsD` failure line (stdout, no newline); the run goes on without `StatsD`.
+pub fn statsd_failed() {
+    print!("Failed to connect to StatsD server");
+    let _ = std::io::stdout().flush();
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A seed from the clock (aisloader's `mono.NanoTime()` when `-seed` is 0).
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        .max(1)
 }
 
 /// A new bucket's name: 8 random ASCII letters, as aisloader makes up.
@@ -171,34 +241,82 @@ fn random_bucket_name() -> String {
         .collect()
 }
 
-/// A run error in aisloader's terms where one names a `ringload run` setting with an
-/// aisloader flag of its own.
-fn in_aisloader_terms(msg: &str) -> String {
-    msg.replace("(--s3-addressing path)", "(-s3-use-path-style)")
+/// An error in aisloader's terms: each `ringload run` flag it names becomes the aisloader
+/// flag (or flags) the user typed, from the flag table; clap's `'--x <X>'` quoting is
+/// dropped; ringload's new-bucket refusal becomes aisloader's.
+fn aisloader_names(msg: &str) -> String {
+    if msg.contains("did not exist and was just created") {
+        return "new bucket, expecting 100% PUT".into();
+    }
+    let mut out = unquote_clap(msg);
+    // (pattern, aisloader names), the longest patterns first.
+    let mut map: Vec<(&str, Vec<&str>)> = Vec::new();
+    for fl in flags::FLAGS.iter().chain(flags::EXTENSIONS) {
+        let Some(pat) = run_pattern(fl.run) else {
+            continue;
+        };
+        match map.iter_mut().find(|(p, _)| *p == pat) {
+            Some((_, names)) if !fl.legacy => names.push(fl.name),
+            Some(_) => {}
+            None => map.push((pat, vec![fl.name])),
+        }
+    }
+    map.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    for (pat, names) in map {
+        let typed: Vec<String> = names.iter().map(|n| format!("-{n}")).collect();
+        out = replace_flag(&out, pat, &typed.join("/"));
+    }
+    out
 }
 
-/// A `ringload run` flag error in aisloader's terms: `'--cksum-type <CKSUM_TYPE>'` becomes
-/// `-cksum-type`, the flag the user typed.
-fn aisloader_names(msg: &str) -> String {
-    let Some(start) = msg.find("'--") else {
-        return msg.to_string();
-    };
-    let Some(len) = msg[start + 1..].find('\'') else {
-        return msg.to_string();
-    };
-    let quoted = &msg[start..start + len + 2];
-    let run_flag = quoted[1..quoted.len() - 1]
-        .split(' ')
-        .next()
-        .unwrap_or_default();
-    match flags::FLAGS
-        .iter()
-        .chain(flags::EXTENSIONS)
-        .find(|f| f.run.split(' ').next() == Some(run_flag))
-    {
-        Some(f) => msg.replacen(quoted, &format!("-{}", f.name), 1),
-        None => msg.to_string(),
+/// The part of a `ringload run` equivalent an error names: the flag, or the flag with its
+/// literal value (`--s3-addressing path`); `None` when it is no flag.
+fn run_pattern(run: &str) -> Option<&str> {
+    if !run.starts_with("--") || run == "--help" || run == "--version" {
+        return None;
     }
+    match run.split_once(' ') {
+        Some((_, value)) if value.bytes().all(|b| b.is_ascii_lowercase()) => Some(run),
+        Some((flag, _)) => Some(flag),
+        None => Some(run),
+    }
+}
+
+/// `msg` with every whole `pat` (not part of a longer flag) replaced by `with`.
+fn replace_flag(msg: &str, pat: &str, with: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-');
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(pat) {
+        let before = rest[..i].chars().last().or_else(|| out.chars().last());
+        let after = rest[i + pat.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if word(before) || word(after) {
+            out.push_str(pat);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[i + pat.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// clap's `'--x <X>'` becomes `--x`.
+fn unquote_clap(msg: &str) -> String {
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find("'--") {
+        let Some(len) = rest[i + 1..].find('\'') else {
+            break;
+        };
+        let inner = &rest[i + 1..i + 1 + len];
+        out.push_str(&rest[..i]);
+        out.push_str(inner.split(' ').next().unwrap_or(inner));
+        rest = &rest[i + len + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -214,5 +332,31 @@ mod tests {
             "invalid value 'x' for -max-error-rate"
         );
         assert_eq!(super::aisloader_names("no quotes"), "no quotes");
+        for (ringload, aisloader) in [
+            (
+                "--token-file /x: cannot read it; leave out --token-file",
+                "-tokenfile /x: cannot read it; leave out -tokenfile",
+            ),
+            (
+                "--statsd \"127.0.0.1:70000\": invalid port value",
+                "-statsdip/-statsdport \"127.0.0.1:70000\": invalid port value",
+            ),
+            ("--putshards 7: x", "-num-subdirs 7: x"),
+            ("--loaderid '' is invalid", "-loaderid '' is invalid"),
+            ("--subdir '/x' must not", "-subdir '/x' must not"),
+            ("needs (--s3-addressing path)", "needs (-s3-use-path-style)"),
+            (
+                "--loaderidhashlen 70 and --loaderid",
+                "-loaderidhashlen 70 and -loaderid",
+            ),
+            ("--s3-addressing virtual", "--s3-addressing virtual"),
+            (
+                "bucket ais://b did not exist and was just created, so there is nothing to \
+                 GET: run with --pctput 100 to fill it first",
+                "new bucket, expecting 100% PUT",
+            ),
+        ] {
+            assert_eq!(super::aisloader_names(ringload), aisloader);
+        }
     }
 }

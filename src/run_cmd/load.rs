@@ -55,12 +55,15 @@ pub fn load(
             ),
         ));
     }
-    let statsd = a
-        .statsd
-        .as_deref()
-        .map(|v| statsd_config(v, w))
-        .transpose()
-        .map_err(|e| rec.fail(FailReason::Setup, e))?;
+    let statsd = match a.statsd.as_deref().map(|v| statsd_config(v, w)).transpose() {
+        Ok(s) => s,
+        // aisloader prints its line and runs without StatsD.
+        Err(_) if a.aisloader.is_some() => {
+            crate::aisloader::statsd_failed();
+            None
+        }
+        Err(e) => return Err(rec.fail(FailReason::Setup, e)),
+    };
     if let (true, Some(d)) = (a.barrier, l.run_dir) {
         let stop = run::signalled;
         let r = l.r;
@@ -101,7 +104,8 @@ pub fn load(
         Err(e) => return Err(rec.fail(FailReason::Setup, CmdError::failed(e))),
     };
     if let Some(c) = control.filter(|_| a.cleanup) {
-        if let Err(e) = c.cleanup(w, &listed, outcome.puts, a.evict_batchsize) {
+        let ais_lines = a.aisloader.is_some();
+        if let Err(e) = c.cleanup(w, (&listed, outcome.puts), a.evict_batchsize, ais_lines) {
             eprintln!("warning: {e}");
         }
     }

@@ -42,6 +42,10 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
         run_dir,
         result_path,
     } = prepare::prepare(&a, r)?;
+    // The aisloader front end's `-duration 0`: no load; `-cleanup` destroys an ais:// bucket.
+    if a.aisloader.as_ref().is_some_and(|m| m.noop) {
+        return Ok(noop_cleanup(&a, &mut w, resolved.endpoint.as_deref()));
+    }
     // From here on a failure still leaves this rank's result file (status failed), so a merge
     // names the rank and why instead of reporting it missing.
     let url = resolved.endpoint.as_deref().unwrap_or_default();
@@ -83,7 +87,9 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     // The aisloader front end prints its runtime configuration once the names are known; its
     // -dry-run stops there.
     if let Some(m) = &a.aisloader {
-        if crate::aisloader::before_load(m, names.len() as u64, !w.put_only()) {
+        let stop = crate::aisloader::before_load(m, names.len() as u64, !w.put_only())
+            .map_err(|e| rec.fail(FailReason::Setup, CmdError::failed(e)))?;
+        if stop {
             return Ok(Exit::Ok);
         }
     }
@@ -129,13 +135,42 @@ fn print_loader_id(a: &RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError>
     Ok(Exit::Ok)
 }
 
-pub fn loader_id(a: &RunArgs) -> u64 {
+/// The loader id of a one-rank run of this command line, once its workload passed the checks
+/// (no connection, no file, no credentials: the aisloader front end's `-getloaderid`).
+pub fn checked_loader_id(a: &RunArgs) -> Result<u64, CmdError> {
     let r = ringload_launcher::ranks::Rank {
         rank: 0,
         ranks: 1,
         source: "flags",
     };
-    ringload_engine::naming::loader_id(&workload_args::workload(a, r, ""))
+    let mut w = workload_args::workload(a, r, "");
+    // The bucket is checked with the target (`PROVIDER://NAME` is split there); its name here.
+    if let Some((_, name)) = w.bucket.rsplit_once('/') {
+        w.bucket = name.to_string();
+    }
+    if w.bucket.is_empty() {
+        w.bucket = "checked-with-the-target".into();
+    }
+    w.validate().map_err(CmdError::usage)?;
+    Ok(ringload_engine::naming::loader_id(&w))
+}
+
+/// aisloader's cleanup-only run (`-duration 0 -cleanup=true`): destroys an `ais://` bucket
+/// (its error ignored, as aisloader does); a remote bucket has no names to delete.
+fn noop_cleanup(
+    a: &RunArgs,
+    w: &mut ringload_engine::workload::Workload,
+    url: Option<&str>,
+) -> Exit {
+    if a.cleanup {
+        crate::aisloader::cleanup_line("Cleaning up...");
+        if let Some(ep) = url.and_then(|u| ringload_engine::workload::Endpoint::parse(u).ok()) {
+            w.endpoint = Some(ep);
+            target::Control::new(w).destroy_ais_bucket(w);
+        }
+        crate::aisloader::cleanup_line("Done");
+    }
+    Exit::Ok
 }
 
 /// What the process needs before any phase: the descriptor limit raised, the spec's

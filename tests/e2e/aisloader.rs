@@ -229,14 +229,72 @@ fn the_argument_dump_and_runtime_configuration_of_real_runs() {
     ]);
     get.ok();
     let out = get.stdout();
+    // aisloader seeds from the clock when -seed is 0, and its dump shows that seed.
+    let seed_at = out.find("\nseed:\t\t").expect("a seed line under CUSTOM") + 1;
+    let seed_line = out[seed_at..].lines().next().unwrap();
+    let seed = seed_line.trim_start_matches("seed:\t\t");
+    get.check(
+        !seed.is_empty() && seed.bytes().all(|b| b.is_ascii_digit()) && seed != "0",
+        "the seed aisloader picked",
+    );
     let custom = format!(
         "============ CUSTOM ============\nbucket:\t\tais://b\nduration:\t2s\n{ip}\n\
-         numworkers:\t4\n{port}\nstatsinterval:\t1\nHTTP trace:\tfalse\n\
+         numworkers:\t4\n{port}\nseed:\t\t{seed}\nstatsinterval:\t1\nHTTP trace:\tfalse\n\
          =================================\n\n",
         ip = ip.replacen("-ip=", "ip:\t\t", 1),
         port = port.replacen("-port=", "port:\t\t", 1),
     );
     get.check(out.contains(&custom), "the CUSTOM block, byte for byte");
+    // The interval rows of a real run, checked by column positions: time (10), op (6),
+    // count (22) then TAB-separated cells.
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.get(10..16) == Some("GET   "))
+        .collect();
+    get.check(rows.len() >= 2, "interval rows and the final row");
+    for row in &rows {
+        let b = row.as_bytes();
+        let hms = b[..8].iter().enumerate().all(|(i, c)| {
+            if i == 2 || i == 5 {
+                *c == b':'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+        get.check(hms && &row[8..10] == "  ", "HH:MM:SS then 2 spaces");
+        let cells: Vec<&str> = row[16..].split('\t').collect();
+        get.check(cells.len() == 5, "count, size, latency, throughput, errors");
+        get.check(
+            cells[0].chars().count() >= 22 && cells[1].chars().count() >= 22,
+            "padded cells",
+        );
+        get.check(
+            cells[2].chars().count() >= 36,
+            "the latency cell is 36 wide",
+        );
+        get.check(
+            cells[0]
+                .trim_end()
+                .split([' ', '(', ')'])
+                .filter(|w| !w.is_empty())
+                .all(|w| w.bytes().all(|c| c.is_ascii_digit() || c == b',')),
+            "counts are numbers",
+        );
+    }
+    // `Actual run duration` counts from the load's start: a 2s run, not the setup.
+    let d = out
+        .split("\nActual run duration: ")
+        .nth(1)
+        .and_then(|t| t.lines().next())
+        .unwrap();
+    let secs: f64 = d
+        .strip_suffix('s')
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1.0);
+    get.check(
+        (2.0..2.8).contains(&secs),
+        "Actual run duration close to 2s",
+    );
     get.check(
         out.contains("\ncleanup:\t\t\t\t\tfalse\n"),
         "-cleanup=false listed under DEFAULTS",
@@ -371,15 +429,86 @@ fn direct_s3_with_s3endpoint_or_s3_endpoint() {
         r.stdout().contains("   \"proxy\": \"\",\n"),
         "no proxy in S3 mode",
     );
-    // S3_ENDPOINT works the same; without path style aisloader's virtual-host addressing
-    // cannot reach an IP endpoint, and the error names aisloader's flag.
+    // S3_ENDPOINT works the same, and without -s3-use-path-style an IP endpoint is addressed
+    // path-style, as the AWS SDK's endpoint rules do.
     let mut env = keys.to_vec();
     env.push(("S3_ENDPOINT", s3.1.as_str()));
-    let r = a.run_env(&[&load[..], &["-quiet"]].concat(), &env);
-    r.check(r.code() == 1, "virtual-host addressing on an IP endpoint");
-    r.check(r.stderr().contains("-s3-use-path-style"), "names the flag");
+    let r = a.run_env(&[&load[..], &["-numworkers=2"]].concat(), &env);
+    r.ok();
+    r.check(
+        r.stdout().contains(&format!("s3endpoint:\t{}\n", s3.1)),
+        "the dump shows S3_ENDPOINT as -s3endpoint",
+    );
     let r = a.run_env(&[&load[..], &["-quiet", "-verifyhash"]].concat(), &env);
     r.check(r.code() == 1, "S3 mode refuses -verifyhash");
+    // -getloaderid needs no credentials in S3 mode; random names get aisloader's warning.
+    let r = a.run(&[
+        endpoint.as_str(),
+        "-pctput=100",
+        "-getloaderid",
+        "-loaderid=11",
+    ]);
+    r.check(
+        r.code() == 0 && r.stdout().ends_with("\n0xb\n"),
+        "the id, no credentials",
+    );
+    r.check(
+        r.stderr()
+            .contains("Warning: loaderID 0xb used only for StatsD, not for object names!"),
+        "aisloader's warning",
+    );
+}
+
+/// aisloader_script.sh's S3 invocation (`-s3endpoint=URL` instead of `-ip/-port/-randomproxy`,
+/// a plain bucket name), PUT then GET, read back with the composer-style parser.
+#[test]
+fn the_composer_s3_invocation() {
+    let s3 = S3Target::start();
+    let a = aisloader_link();
+    let keys = [("AWS_ACCESS_KEY_ID", "AK"), ("AWS_SECRET_ACCESS_KEY", "SK")];
+    let (_udp, sport) = statsd();
+    let common = |out: &Path| -> Vec<String> {
+        vec![
+            format!("-loaderid={}", ringload_host()),
+            "-loaderidhashlen=8".into(),
+            "-bucket=bkt".into(),
+            "-cleanup=false".into(),
+            "-json".into(),
+            format!("-stats-output={}", out.display()),
+            "-statsdip=127.0.0.1".into(),
+            format!("-statsdport={sport}"),
+            "-numworkers=4".into(),
+        ]
+    };
+    let put_file = a.path("out/bkt-put-host.json");
+    let mut args = common(&put_file);
+    args.extend(
+        [
+            "-totalputsize=256KiB",
+            "-minsize=16KiB",
+            "-maxsize=16KiB",
+            "-pctput=100",
+            "-skiplist",
+        ]
+        .map(String::from),
+    );
+    args.push(format!("-s3endpoint={}", s3.1));
+    let r = a.run_env(&args.iter().map(String::as_str).collect::<Vec<_>>(), &keys);
+    r.ok();
+    let summary = parse_like_composer("put", &[&put_file]);
+    assert!(summary.starts_with("put: min "), "{summary}");
+    let get_file = a.path("out/bkt-get-host.json");
+    let mut args = common(&get_file);
+    args.extend(["-duration=1s", "-pctput=0"].map(String::from));
+    args.push(format!("-s3endpoint={}", s3.1));
+    let r = a.run_env(&args.iter().map(String::as_str).collect::<Vec<_>>(), &keys);
+    r.ok();
+    r.check(
+        r.stdout().contains("Found 16 existing objects"),
+        "the GET run listed the PUT objects",
+    );
+    let summary = parse_like_composer("get", &[&get_file]);
+    assert!(summary.starts_with("get: min "), "{summary}");
 }
 
 /// The UDP socket a test's StatsD receiver reads.
@@ -441,7 +570,7 @@ fn ringload_host() -> String {
 fn the_composer_invocations_and_its_result_parser() {
     let c = Cluster::start(&["--proxies", "2", "--targets", "3"]);
     let a = aisloader_link();
-    let (udp, sport) = statsd();
+    let (_put_udp, sport) = statsd();
     let put_file = a.path("out/composer-put-host.json");
     let args = composer_args(
         &c,
@@ -461,6 +590,7 @@ fn the_composer_invocations_and_its_result_parser() {
     assert!(summary.starts_with("put: min "), "{summary}");
 
     let get_file = a.path("out/composer-get-host.json");
+    let (udp, sport) = statsd();
     let args = composer_args(&c, &get_file, sport, &["-duration=2s", "-pctput=0"]);
     let r = a.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     r.ok();
@@ -477,11 +607,53 @@ fn the_composer_invocations_and_its_result_parser() {
             "{p} got no requests"
         );
     }
-    // StatsD: aisloader's metric names under aisloader.<host>-<loader id>.
+    // StatsD of the GET run: aisloader's metric names and types under
+    // aisloader.<host>-<loader id>, and the get counters add up to the file's final count.
+    let final_count = final_json(&get_file)["get"]["count"]
+        .as_str()
+        .map(|s| s.parse::<u64>().unwrap())
+        .or_else(|| final_json(&get_file)["get"]["count"].as_u64())
+        .unwrap();
+    let prefix = format!("aisloader.{}-", ringload_host());
+    let (mut gets, mut kinds) = (0u64, std::collections::BTreeSet::new());
+    udp.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let mut buf = [0u8; 65536];
-    let n = udp.recv(&mut buf).expect("a StatsD datagram");
-    let text = String::from_utf8_lossy(&buf[..n]);
-    assert!(text.contains("aisloader."), "{text}");
+    while let Ok(n) = udp.recv(&mut buf) {
+        for line in String::from_utf8_lossy(&buf[..n]).lines() {
+            assert!(line.starts_with(&prefix), "{line}");
+            let (name, value) = line.split_once(':').unwrap();
+            let metric = name.rsplit_once('.').unwrap().1;
+            let series = name.rsplit('.').nth(1).unwrap();
+            let kind = value.split('|').nth(1).unwrap();
+            kinds.insert(format!("{series}.{metric}|{kind}"));
+            if series == "get" && metric == "count" {
+                gets += value.split('|').next().unwrap().parse::<u64>().unwrap();
+            }
+        }
+    }
+    for want in [
+        "get.count|c",
+        "get.pending|g",
+        "get.latency|ms",
+        "get.minlatency|ms",
+        "get.maxlatency|ms",
+        "get.throughput|g",
+        "put.count|c",
+    ] {
+        assert!(kinds.contains(want), "{want} missing from {kinds:?}");
+    }
+    assert_eq!(
+        gets, final_count,
+        "the get counters add up to the run's count"
+    );
+}
+
+/// The last object of a `-json -stats-output` file.
+fn final_json(path: &Path) -> serde_json::Value {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v.as_array().unwrap().last().unwrap().clone()
 }
 
 #[test]
@@ -550,4 +722,175 @@ fn the_five_ci_stages() {
             "names the flag",
         );
     }
+}
+
+#[test]
+fn duration_zero_validates_dumps_and_cleans_up() {
+    let a = aisloader_link();
+    // Validation first, as aisloader.
+    let r = a.run(&["-duration", "0", "-pctput=500"]);
+    r.check(r.code() == 1, "exit 1");
+    r.check(
+        r.stderr()
+            .contains("aisloader exited with error: invalid option: PUT percent 500"),
+        "aisloader's message",
+    );
+    // -getloaderid before the no-op.
+    let r = a.run(&["-duration", "0", "-getloaderid", "-loaderid=10"]);
+    r.check(r.code() == 0 && r.stdout() == "0xa\n", "the id");
+    let c = Cluster::start(&["--proxies", "1", "--targets", "1"]);
+    let (ip, port) = ip_port(&c);
+    let fill = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://zz",
+        "-cleanup=false",
+        "-pctput=100",
+        "-maxputs=4",
+        "-numworkers=2",
+        "-minsize=1KiB",
+        "-maxsize=1KiB",
+        "-quiet",
+    ]);
+    fill.ok();
+    // The no-op: the dump, nothing loaded.
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://zz",
+        "-cleanup=false",
+        "-duration=0",
+    ]);
+    r.ok();
+    r.check(
+        r.stdout().contains("==== COMMAND LINE ARGUMENTS ===="),
+        "the dump",
+    );
+    r.check(!r.stdout().contains("Runtime configuration"), "no load");
+    // The cleanup-only run destroys the bucket, with aisloader's two lines.
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://zz",
+        "-cleanup=true",
+        "-duration=0",
+        "-quiet",
+    ]);
+    r.ok();
+    let stdout = r.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let hms = |l: &str, what: &str| {
+        l.len() == 9 + what.len()
+            && l.ends_with(&format!(" {what}"))
+            && l.as_bytes()[2] == b':'
+            && l.as_bytes()[5] == b':'
+    };
+    r.check(
+        lines.len() == 2 && hms(lines[0], "Cleaning up...") && hms(lines[1], "Done"),
+        "HH:MM:SS Cleaning up... / HH:MM:SS Done on stdout",
+    );
+    r.check(!r.stdout().contains("BEWARE"), "no BEWARE without a load");
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://zz",
+        "-cleanup=false",
+        "-pctput=0",
+        "-duration=1s",
+    ]);
+    r.check(r.code() == 1, "the bucket is gone");
+    r.check(
+        r.stderr()
+            .contains("aisloader exited with error: new bucket, expecting 100% PUT"),
+        "aisloader's new-bucket message",
+    );
+}
+
+#[test]
+fn statsinterval_zero_writes_only_the_final_object_and_statsd_failure_carries_on() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "1"]);
+    let a = aisloader_link();
+    let (ip, port) = ip_port(&c);
+    let file = a.path("s.json");
+    let stats = format!("-stats-output={}", file.display());
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://si",
+        "-cleanup=true",
+        "-pctput=100",
+        "-duration=2s",
+        "-statsinterval=0",
+        "-numworkers=2",
+        "-minsize=1KiB",
+        "-maxsize=1KiB",
+        "-json",
+        &stats,
+        "-statsdip=nonexistent.invalid",
+        "-quiet",
+    ]);
+    r.ok();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "only the final object: {v}");
+    r.check(
+        r.stdout().contains("Failed to connect to StatsD server"),
+        "aisloader's StatsD line",
+    );
+    r.check(
+        r.stdout().contains("BEWARE: cleanup is enabled"),
+        "cleanup announced",
+    );
+    let out = r.stdout();
+    let done = out.find(" Done\n").expect("the Done line");
+    let cleaning = out.find(" Cleaning up...\n").expect("the Cleaning up line");
+    let actual = out.find("\nActual run duration: ").expect("the trailer");
+    r.check(
+        cleaning < done && done < actual,
+        "cleanup lines before the trailer",
+    );
+    // A dry run with cleanup prints no BEWARE line.
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://si",
+        "-cleanup=true",
+        "-pctput=100",
+        "-duration=1s",
+        "-dry-run",
+        "-quiet",
+    ]);
+    r.ok();
+    r.check(!r.stdout().contains("BEWARE"), "no BEWARE in a dry run");
+}
+
+#[test]
+fn maxputs_below_numworkers_exits_1_as_aisloader() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "1"]);
+    let a = aisloader_link();
+    let (ip, port) = ip_port(&c);
+    let r = a.run(&[
+        &ip,
+        &port,
+        "-bucket=ais://mp",
+        "-cleanup=false",
+        "-pctput=100",
+        "-maxputs=2",
+        "-numworkers=4",
+        "-duration=2s",
+        "-minsize=1KiB",
+        "-maxsize=1KiB",
+        "-quiet",
+    ]);
+    r.check(r.code() == 1, "exit 1");
+    r.check(
+        r.stdout().contains("Actual run duration"),
+        "the final stats first",
+    );
+    r.check(
+        r.stderr().contains(
+            "aisloader exited with error: number of PUT objects reached '--maxputs' limit (2)",
+        ),
+        "aisloader's error",
+    );
 }

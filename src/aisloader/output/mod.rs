@@ -17,9 +17,13 @@ pub const HINT: &str = "Run `aisloader` (for inline help), `aisloader version` (
 const AFFINE_MIN_N: u64 = 10;
 
 /// The argument dump: every current aisloader flag, the defaulted ones then the custom ones,
-/// then `HTTP trace`.
-pub fn argument_dump(p: &Parsed) -> String {
-    let value = |name: &str, default: &str| p.get(name).unwrap_or(default).to_string();
+/// then `HTTP trace`. `after` holds the values aisloader's `initParams` changed before it
+/// prints (the seed it picked, the unlimited duration, ...), which the dump shows instead.
+pub fn argument_dump(p: &Parsed, after: &[(&str, String)]) -> String {
+    let value = |name: &str, default: &str| match after.iter().find(|(n, _)| *n == name) {
+        Some((_, v)) => v.clone(),
+        None => p.get(name).unwrap_or(default).to_string(),
+    };
     let (mut defaults, mut custom) = (Vec::new(), Vec::new());
     for fl in FLAGS.iter().filter(|f| !f.legacy) {
         let v = value(fl.name, fl.default);
@@ -75,8 +79,8 @@ pub fn name_getter(c: &RuntimeConfig, names: u64) -> &'static str {
     }
 }
 
-/// `Found N existing objects` (when the bucket was listed), `Runtime configuration:` and, with
-/// cleanup, the BEWARE line.
+/// `Found N existing objects` (when the bucket was listed) and `Runtime configuration:`
+/// (aisloader's fields are `omitempty`: a zero or empty one is left out).
 pub fn preamble(c: &RuntimeConfig, names: u64, listed: bool) -> String {
     let mut out = String::new();
     if listed && !c.new_bucket && !c.skiplist {
@@ -108,15 +112,17 @@ pub fn preamble(c: &RuntimeConfig, names: u64, listed: bool) -> String {
     if c.pctupdate != 0 {
         kv.push(("% Update Existing", c.pctupdate.to_string()));
     }
-    if c.pctput > 0 {
+    if c.pctput > 0 && c.minsize != 0 {
         kv.push(("minimum object size (bytes)", c.minsize.to_string()));
+    }
+    if c.pctput > 0 && c.maxsize != 0 {
         kv.push(("maximum object size (bytes)", c.maxsize.to_string()));
     }
     if c.put_upper_bound != 0 {
         kv.push(("PUT upper bound", q(&c.put_upper_bound.to_string())));
     }
     kv.push(("name-getter", q(name_getter(c, names))));
-    if c.pctput > 0 {
+    if c.pctput > 0 && !c.reader_type.is_empty() {
         kv.push(("reader-type", q(&c.reader_type)));
     }
     kv.push(("cleanup", c.cleanup.to_string()));
@@ -127,14 +133,25 @@ pub fn preamble(c: &RuntimeConfig, names: u64, listed: bool) -> String {
         .collect();
     out.push_str(&body.join(",\n"));
     out.push_str("\n}\n\n");
-    if c.cleanup {
-        let what = if c.ais_bucket { "destroyed" } else { "emptied" };
-        out.push_str(&format!(
-            "BEWARE: cleanup is enabled, bucket {} will be {what} upon termination!\n",
-            c.bucket
-        ));
-    }
     out
+}
+
+/// With cleanup, the BEWARE line (after the configuration, and not in a dry run).
+pub fn beware(c: &RuntimeConfig) -> String {
+    if !c.cleanup {
+        return String::new();
+    }
+    let what = if c.ais_bucket { "destroyed" } else { "emptied" };
+    format!(
+        "BEWARE: cleanup is enabled, bucket {} will be {what} upon termination!\n",
+        c.bucket
+    )
+}
+
+/// One of aisloader's cleanup lines: the local time as `HH:MM:SS`, a space, `what`.
+pub fn clock_line(unix_secs: u64, what: &str) -> String {
+    let (h, m, s) = ringload_net::sys::process::local_time_of_day(unix_secs).unwrap_or((0, 0, 0));
+    format!("{h:02}:{m:02}:{s:02} {what}\n")
 }
 
 /// The trailer's last line, after the statistics.

@@ -17,7 +17,7 @@ fn the_argument_dump_pads_with_tabs_like_go_tabwriter() {
         "-duration",
         "90s",
     ]);
-    let dump = argument_dump(&p);
+    let dump = argument_dump(&p, &[]);
     // The DEFAULTS block's widest first cell is the 46-character test-probe flag: width 47,
     // rounded up to 48, so `arch.format:` (12) gets ceil(36/8) = 5 TABs and `cleanup:` (8)
     // gets 5 TABs; -cleanup=false equals its default, so it is listed there.
@@ -43,7 +43,7 @@ fn the_argument_dump_pads_with_tabs_like_go_tabwriter() {
 
 #[test]
 fn a_lone_short_custom_block_rounds_to_one_tab_stop() {
-    let dump = argument_dump(&parsed(&["-json"]));
+    let dump = argument_dump(&parsed(&["-json"]), &[]);
     assert!(dump.ends_with(
         "============ CUSTOM ============\njson:\t\ttrue\nHTTP trace:\tfalse\n=================================\n\n"
     ));
@@ -90,8 +90,25 @@ fn runtime_configuration_in_aisloader_key_order() {
          \"ais://b\",\n   \"duration\": \"-\",\n   \"# workers\": 10,\n   \"stats interval\": \
          \"0s\",\n   \"% PUT\": 100,\n   \"minimum object size (bytes)\": 4096,\n   \"maximum \
          object size (bytes)\": 8192,\n   \"PUT upper bound\": \"1048576\",\n   \"name-getter\": \
-         \"random non-unique\",\n   \"reader-type\": \"sg\",\n   \"cleanup\": true\n}\n\nBEWARE: \
-         cleanup is enabled, bucket ais://b will be destroyed upon termination!\n"
+         \"random non-unique\",\n   \"reader-type\": \"sg\",\n   \"cleanup\": true\n}\n\n"
+    );
+    assert_eq!(
+        beware(&c),
+        "BEWARE: cleanup is enabled, bucket ais://b will be destroyed upon termination!\n"
+    );
+    assert_eq!(beware(&config()), "");
+    // omitempty: a zero size and an empty reader type are left out.
+    let c = RuntimeConfig {
+        minsize: 0,
+        reader_type: String::new(),
+        ..c
+    };
+    let got = preamble(&c, 0, true);
+    assert!(!got.contains("minimum object size"), "{got}");
+    assert!(!got.contains("reader-type"), "{got}");
+    assert!(
+        got.contains("\"maximum object size (bytes)\": 8192,\n"),
+        "{got}"
     );
     assert!(preamble(&config(), 1, true).starts_with("Found 1 existing object\n\n"));
     assert!(preamble(&config(), 5, false).starts_with("Runtime configuration:"));
@@ -122,4 +139,34 @@ fn trailer_and_usage() {
         assert!(u.contains(&format!("  -{} ", fl.name)), "{}", fl.name);
     }
     assert_eq!(kind_name(Kind::Uint), "uint");
+}
+
+#[test]
+fn cleanup_lines_are_the_local_time_then_the_text() {
+    let line = clock_line(0, "Done");
+    let b = line.as_bytes();
+    assert_eq!(line.len(), "HH:MM:SS Done\n".len(), "{line:?}");
+    assert!(
+        b[..8].iter().enumerate().all(|(i, c)| if i == 2 || i == 5 {
+            *c == b':'
+        } else {
+            c.is_ascii_digit()
+        }),
+        "{line:?}"
+    );
+    assert!(line.ends_with(" Done\n"), "{line:?}");
+}
+
+#[test]
+fn the_dump_shows_the_values_after_aisloaders_init() {
+    let dump = argument_dump(&parsed(&["-pctput=100"]), &[("seed", "123456789".into())]);
+    let custom = dump
+        .split("============ CUSTOM ============\n")
+        .nth(1)
+        .unwrap();
+    assert!(custom.contains("seed:\t\t123456789\n"), "{custom}");
+    assert!(
+        !dump.split("CUSTOM").next().unwrap().contains("seed:"),
+        "{dump}"
+    );
 }

@@ -1,17 +1,20 @@
 //! aisloader's defaults and rules, applied to a parsed command line: the endpoint (`-ip`,
 //! `-port`, `AIS_ENDPOINT`, `-s3endpoint`, `S3_ENDPOINT`), the bucket (URI, `-provider`, a
 //! random new one), `-cleanup` being required, `-duration` absent or 0, the size defaults,
-//! `-statsinterval` in seconds, the name getter, and the refused and warned flags. The result
-//! is the `ringload run` command line that does the same load, plus what the front end prints
-//! before it. Pure: the environment comes in as a closure, nothing is printed here.
+//! `-statsinterval` in seconds, the name getter, the dump's post-init values, and the refused
+//! and warned flags (loader ids and prefixes in `names`, buckets and direct S3 in `target`).
+//! The result is the `ringload run` command line that does the same load, plus what the front
+//! end prints before it. Pure: the environment comes in as a closure, nothing is printed here.
 
 use ringload_core::units::parse_size;
 
 use super::flags::{self, State};
 use super::grammar::{self, Parsed};
 
+mod names;
 mod target;
-use target::{bucket_of, s3_exclusions};
+use names::{clean_path, loader_and_prefix_rules};
+use target::{bucket_of, host_is_ip, s3_exclusions};
 
 /// The default 1 minute run, in ns.
 const DEFAULT_DURATION_NS: u64 = 60_000_000_000;
@@ -25,9 +28,10 @@ pub enum Stop {
     CleanupRequired,
     /// A validation error: `aisloader exited with error: ...`, exit 1.
     Error(String),
-    /// `-duration 0` with nothing else to stop the run: aisloader does nothing, exit 0.
-    NoOp,
 }
+
+/// Go's `time.Duration(math.MaxInt64)`, aisloader's unlimited duration as its dump prints it.
+const UNLIMITED: &str = "2562047h47m16.854775807s";
 
 /// aisloader's two-line note when `-bucket` is given without `-cleanup`.
 pub const CLEANUP_NOTE: &str = "\nNote: `-cleanup` is a required option. Beware! When \
@@ -83,6 +87,16 @@ pub struct Plan {
     pub stats_output: Option<String>,
     /// `-statsinterval` > 0.
     pub periodic: bool,
+    /// `-duration 0` with nothing else to stop the run: no load; only the cleanup, if asked.
+    pub noop: bool,
+    /// The values aisloader's argument dump shows where they differ from the typed ones (its
+    /// `initParams` changed them): `(flag, value)`.
+    pub dump: Vec<(&'static str, String)>,
+    /// `-seed` as given (0: the front end picks one, as aisloader does).
+    pub seed: u64,
+    /// `-maxputs` below `-numworkers` in a 100% PUT run: aisloader stops in its first posts
+    /// and exits 1 with this error after the final statistics.
+    pub maxputs_error: Option<String>,
 }
 
 /// Applies aisloader's rules to `p`; `env` reads the environment; `random_name` makes up a
@@ -104,8 +118,12 @@ pub fn plan(
     let err = |m: String| Stop::Error(m);
 
     let mut s3 = v("s3endpoint");
+    let mut dump: Vec<(&'static str, String)> = Vec::new();
     if s3.is_empty() {
         s3 = env("S3_ENDPOINT").unwrap_or_default();
+        if !s3.is_empty() {
+            dump.push(("s3endpoint", s3.clone()));
+        }
     }
     let direct_s3 = !s3.is_empty();
     let bucket_flag = v("bucket");
@@ -153,13 +171,19 @@ pub fn plan(
 
     // -duration: absent = 1m unless another limit; an explicit 0 = unlimited, or a no-op.
     let duration_ns = match p.get("duration") {
-        None if totalputsize > 0 || epochs > 0 => None,
+        None if totalputsize > 0 || epochs > 0 => {
+            dump.push(("duration", UNLIMITED.into()));
+            None
+        }
         None => {
             plan.preface = "\nDuration not specified - running for 1m0s\n\n".into();
             Some(DEFAULT_DURATION_NS)
         }
         Some(d) => match grammar::go_duration(d).unwrap_or(0) {
-            0 if totalputsize == 0 && epochs == 0 && !on("stoppable") => return Err(Stop::NoOp),
+            0 if totalputsize == 0 && epochs == 0 && !on("stoppable") => {
+                plan.noop = true;
+                None
+            }
             0 => None,
             ns => Some(ns),
         },
@@ -191,11 +215,21 @@ pub fn plan(
         plan.warnings
             .push("Warning: '-skiplist' option is ignored when '-filelist' is specified".into());
         skiplist = false;
+        dump.push(("skiplist", "false".into()));
     }
     if skiplist && pctput < 100 {
         return Err(err(
             "invalid option: '-skiplist' is only valid for 100% PUT workloads".into(),
         ));
+    }
+    loader_and_prefix_rules(&v, &mut dump)?;
+    let shards = p.get("num-subdirs").or(p.get("putshards")).unwrap_or("0");
+    let n_shards = grammar::parse_int(shards).unwrap_or(0);
+    if n_shards >= 100_000 {
+        return Err(err(format!(
+            "'--num-subdirs' ({n_shards}) must be a non-negative number in the open interval \
+             [0, 100k)"
+        )));
     }
     let (ip, port) = (v("ip"), v("port"));
     let default_ip = |ip: &str| ip.is_empty() || ip == "localhost" || ip == "127.0.0.1";
@@ -219,7 +253,8 @@ pub fn plan(
     let proxy = if direct_s3 {
         push_to(&mut run, "--protocol", "s3".into());
         push_to(&mut run, "--s3endpoint", s3.clone());
-        let style = if on("s3-use-path-style") {
+        // The AWS SDK's endpoint rules use path-style for an IP-literal host.
+        let style = if on("s3-use-path-style") || host_is_ip(&s3) {
             "path"
         } else {
             "virtual"
@@ -309,16 +344,14 @@ pub fn plan(
         None => pctput == 0 || epochs > 0,
     };
     push_to(&mut run, "--uniquegets", unique.to_string());
-    let seed = int("seed");
-    if seed != 0 {
-        push_to(&mut run, "--seed", (seed as u64).to_string());
+    plan.seed = int("seed") as u64;
+    let subdir = clean_path(&v("subdir"));
+    if !subdir.is_empty() {
+        push_to(&mut run, "--subdir", subdir);
     }
-    for (flag, run_flag) in [("subdir", "--subdir"), ("filelist", "--filelist")] {
-        if !v(flag).is_empty() {
-            push_to(&mut run, run_flag, v(flag));
-        }
+    if !v("filelist").is_empty() {
+        push_to(&mut run, "--filelist", v("filelist"));
     }
-    let shards = p.get("num-subdirs").or(p.get("putshards")).unwrap_or("0");
     push_to(&mut run, "--putshards", shards.to_string());
     push_to(&mut run, "--loaderid", v("loaderid"));
     push_to(&mut run, "--loadernum", v("loadernum"));
@@ -375,12 +408,23 @@ pub fn plan(
         }
     }
 
+    let (maxputs, workers) = (uint("maxputs"), int("numworkers"));
+    if pctput == 100 && maxputs > 0 && (maxputs as i64) < workers {
+        plan.maxputs_error = Some(format!(
+            "number of PUT objects reached '--maxputs' limit ({maxputs})"
+        ));
+    }
     plan.run = run;
+    plan.dump = dump;
     plan.periodic = interval > 0;
     plan.stats_output = Some(v("stats-output")).filter(|s| !s.is_empty());
     plan.config = RuntimeConfig {
         proxy,
-        bucket: config_bucket,
+        // aisloader's bucket names OCI `oc` (the run argument keeps ringload's `oci`).
+        bucket: match config_bucket.strip_prefix("oci://") {
+            Some(n) => format!("oc://{n}"),
+            None => config_bucket,
+        },
         duration_ns,
         workers: int("numworkers"),
         stats_interval_s: interval as u64,

@@ -28,6 +28,8 @@ pub(super) fn bucket_of(
             }
             (scheme_of(s).to_string(), n.to_string())
         }
+        // Direct S3 takes a plain name as the S3 bucket's (aisloader uses only the name).
+        None if direct_s3 && provider == "ais" => ("s3".to_string(), flag.to_string()),
         None => (scheme_of(provider).to_string(), flag.to_string()),
     };
     if name.trim_start_matches('@').contains('/') && !name.starts_with('@') {
@@ -79,4 +81,19 @@ pub(super) fn s3_exclusions(
         );
     }
     Ok(())
+}
+
+/// True when the URL's host is an IP literal (`http://10.0.0.1:9000`, `http://[::1]:9000`).
+pub(super) fn host_is_ip(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6
+            .split(']')
+            .next()
+            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    let h = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    h.parse::<std::net::Ipv4Addr>().is_ok()
 }

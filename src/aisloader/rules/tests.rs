@@ -87,7 +87,7 @@ fn the_endpoint_is_ip_port_or_ais_endpoint() {
 
 #[test]
 fn direct_s3_takes_virtual_addressing_unless_path_style_and_refuses_ais_options() {
-    let s3 = ["-bucket=s3://b", "-s3endpoint=http://127.0.0.1:9000"];
+    let s3 = ["-bucket=s3://b", "-s3endpoint=http://s3.example.com:9000"];
     let p = plan_of(&s3).unwrap();
     assert_eq!(run_value(&p, "--s3-addressing").as_deref(), Some("virtual"));
     assert_eq!(run_value(&p, "--bucket").as_deref(), Some("b"));
@@ -161,7 +161,11 @@ fn duration_absent_zero_and_given() {
     assert_eq!(p.preface, "");
     assert_eq!(run_value(&p, "--duration").as_deref(), Some("0"));
     assert_eq!(p.config.duration_ns, None);
-    assert_eq!(plan_of(&with(&["-duration=0"])).unwrap_err(), Stop::NoOp);
+    let p = plan_of(&with(&["-duration=0"])).unwrap();
+    assert!(p.noop);
+    // The no-op comes after the validation.
+    let e = error(plan_of(&with(&["-duration=0", "-pctput=500"])));
+    assert_eq!(e, "invalid option: PUT percent 500");
     let p = plan_of(&with(&["-duration=0", "-stoppable"])).unwrap();
     assert_eq!(run_value(&p, "--duration").as_deref(), Some("0"));
     let p = plan_of(&with(&["-duration=0", "-epochs=2"])).unwrap();
@@ -206,10 +210,7 @@ fn statsinterval_is_seconds_and_zero_turns_periodic_off() {
 #[test]
 fn seed_name_getter_statsd_and_passthrough() {
     let p = plan_of(&with(&["-seed=-1"])).unwrap();
-    assert_eq!(
-        run_value(&p, "--seed").as_deref(),
-        Some("18446744073709551615")
-    );
+    assert_eq!(p.seed, 18446744073709551615);
     assert_eq!(run_value(&p, "--uniquegets").as_deref(), Some("true"));
     assert_eq!(run_value(&p, "--statsd").as_deref(), Some("127.0.0.1:8125"));
     let p = plan_of(&with(&["-pctput=50"])).unwrap();
@@ -275,4 +276,97 @@ fn other_validations() {
     assert!(error(plan_of(&with(&["-skiplist"]))).contains("100% PUT"));
     let p = plan_of(&with(&["-skiplist", "-filelist=/f"])).unwrap();
     assert_eq!(p.warnings.len(), 1);
+}
+
+#[test]
+fn direct_s3_uses_path_style_for_an_ip_host_as_the_aws_sdk_does() {
+    let style = |ep: &'static str, extra: &[&'static str]| {
+        let mut args = vec![ep];
+        args.extend_from_slice(extra);
+        run_value(&plan_of(&args).unwrap(), "--s3-addressing").unwrap()
+    };
+    assert_eq!(
+        style("-s3endpoint=http://127.0.0.1:9000", &["-pctput=100"]),
+        "path"
+    );
+    assert_eq!(
+        style("-s3endpoint=http://10.1.2.3", &["-pctput=100"]),
+        "path"
+    );
+    assert_eq!(
+        style("-s3endpoint=http://[::1]:9000", &["-pctput=100"]),
+        "path"
+    );
+    assert_eq!(
+        style("-s3endpoint=https://s3.example.com", &["-pctput=100"]),
+        "virtual"
+    );
+    assert_eq!(
+        style(
+            "-s3endpoint=https://s3.example.com",
+            &["-pctput=100", "-s3-use-path-style"]
+        ),
+        "path"
+    );
+}
+
+#[test]
+fn the_dump_gets_the_values_aisloader_changed() {
+    let dump = |args: &[&'static str], env: &[(&str, &str)]| plan_env(args, env).unwrap().dump;
+    let d = dump(&with(&["-totalputsize=1M", "-pctput=100"]), &[]);
+    assert!(
+        d.contains(&("duration", "2562047h47m16.854775807s".into())),
+        "{d:?}"
+    );
+    let d = dump(&["-pctput=100"], &[("S3_ENDPOINT", "http://127.0.0.1:9")]);
+    assert!(
+        d.contains(&("s3endpoint", "http://127.0.0.1:9".into())),
+        "{d:?}"
+    );
+    let d = dump(&with(&["-subdir=a//b/./c/"]), &[]);
+    assert!(d.contains(&("subdir", "a/b/c".into())), "{d:?}");
+    let d = dump(&with(&["-skiplist", "-filelist=/f", "-pctput=100"]), &[]);
+    assert!(d.contains(&("skiplist", "false".into())), "{d:?}");
+    assert_eq!(plan_of(&with(&["-seed=7"])).unwrap().seed, 7);
+    assert_eq!(plan_of(&with(&[])).unwrap().seed, 0);
+}
+
+#[test]
+fn loader_subdir_and_subdirs_rules_in_aisloader_words() {
+    let e = |a: &[&'static str]| error(plan_of(&with(a)));
+    assert_eq!(e(&["-loaderid="]), "loaderID can't be empty");
+    assert_eq!(
+        e(&["-loaderid=5", "-loadernum=4"]),
+        "loaderid has to be smaller than loadernum"
+    );
+    assert!(e(&["-loaderid=4", "-loadernum=4"]).contains("give -loaderid below 4"));
+    assert_eq!(
+        e(&["-loaderid=x", "-loadernum=4"]),
+        "loadername has to be a number when using loadernum"
+    );
+    assert_eq!(e(&["-subdir=/x"]), "object name prefix can't start with /");
+    assert_eq!(
+        e(&["-num-subdirs=100000"]),
+        "'--num-subdirs' (100000) must be a non-negative number in the open interval [0, 100k)"
+    );
+    assert!(plan_of(&with(&["-num-subdirs=99999"])).is_ok());
+    assert!(plan_of(&with(&["-loaderid=3", "-loadernum=4"])).is_ok());
+}
+
+#[test]
+fn maxputs_below_numworkers_is_aisloaders_error() {
+    let p = plan_of(&with(&["-pctput=100", "-maxputs=2", "-numworkers=4"])).unwrap();
+    assert_eq!(
+        p.maxputs_error.as_deref(),
+        Some("number of PUT objects reached '--maxputs' limit (2)")
+    );
+    let p = plan_of(&with(&["-pctput=100", "-maxputs=4", "-numworkers=4"])).unwrap();
+    assert_eq!(p.maxputs_error, None);
+}
+
+#[test]
+fn the_configuration_names_oci_oc() {
+    let p = plan_of(&["-bucket=oci://b", "-cleanup=false"]).unwrap();
+    assert_eq!(p.config.bucket, "oc://b");
+    assert_eq!(run_value(&p, "--bucket").as_deref(), Some("oci://b"));
 }

@@ -316,19 +316,34 @@ impl Control {
         Ok(())
     }
 
+    /// Destroys the run's bucket when it is an `ais://` one; an error is ignored (the
+    /// aisloader front end's cleanup-only run, as aisloader).
+    pub fn destroy_ais_bucket(&mut self, w: &Workload) {
+        let b = Bucket::of(w);
+        if b.is_ais() {
+            let _ = ais::bucket::destroy(&mut self.client, &self.base, &b, &self.headers);
+        }
+    }
+
     /// `--cleanup`: destroys an `ais://` bucket, or deletes from a remote AIS bucket every
     /// name this run knows (those listed, plus the first `puts` names this run's PUTs used),
-    /// `batch` names per request (`--evict-batchsize`).
+    /// `batch` names per request (`--evict-batchsize`). `ais_lines`: the aisloader front
+    /// end's `HH:MM:SS Cleaning up...` / `HH:MM:SS Done` on stdout instead of ringload's lines.
     pub fn cleanup(
         &mut self,
         w: &Workload,
-        listed: &NameList,
-        puts: u64,
+        (listed, puts): (&NameList, u64),
         batch: usize,
+        ais_lines: bool,
     ) -> Result<(), String> {
         let b = Bucket::of(w);
+        if ais_lines {
+            crate::aisloader::cleanup_line("Cleaning up...");
+        }
         if b.is_ais() {
-            eprintln!("Cleaning up: destroying {b}...");
+            if !ais_lines {
+                eprintln!("Cleaning up: destroying {b}...");
+            }
             ais::bucket::destroy(&mut self.client, &self.base, &b, &self.headers)
                 .map_err(|e| format!("cleanup: {e}"))?;
         } else {
@@ -349,14 +364,20 @@ impl Control {
             }
             all.sort_unstable();
             all.dedup();
-            eprintln!(
-                "Cleaning up: deleting the {} names this run listed or wrote from {b}...",
-                all.len()
-            );
+            if !ais_lines {
+                eprintln!(
+                    "Cleaning up: deleting the {} names this run listed or wrote from {b}...",
+                    all.len()
+                );
+            }
             ais::bucket::delete_names(&mut self.client, &self.base, &b, &all, batch, &self.headers)
                 .map_err(|e| format!("cleanup: {e}"))?;
         }
-        eprintln!("Done");
+        if ais_lines {
+            crate::aisloader::cleanup_line("Done");
+        } else {
+            eprintln!("Done");
+        }
         Ok(())
     }
 }

@@ -186,7 +186,9 @@ fn a_failed_cleanup_names_the_bucket_as_given() {
     let w = ais_run("s3://my-bucket", &url);
     let mut names = NameList::new();
     names.push("a");
-    let err = Control::new(&w).cleanup(&w, &names, 0, 1000).unwrap_err();
+    let err = Control::new(&w)
+        .cleanup(&w, (&names, 0), 1000, false)
+        .unwrap_err();
     assert_eq!(
         err,
         "cleanup: AIS delete of 1 objects from s3://my-bucket (after 0 sent): HTTP 404: \
@@ -198,7 +200,9 @@ fn a_failed_cleanup_names_the_bucket_as_given() {
     );
     let (url, seen) = answer_once("404 Not Found", "bucket \"ais://gone\" does not exist");
     let w = ais_run("ais://gone", &url);
-    let err = Control::new(&w).cleanup(&w, &names, 0, 1000).unwrap_err();
+    let err = Control::new(&w)
+        .cleanup(&w, (&names, 0), 1000, false)
+        .unwrap_err();
     assert_eq!(
         err,
         "cleanup: AIS destroy of ais://gone: HTTP 404: bucket \"ais://gone\" does not exist"

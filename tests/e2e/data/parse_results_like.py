@@ -2,8 +2,8 @@
 """Reads aisloader -json -stats-output files the way AIStore's aisloader-composer result
 parser does, so a test can check that ringload's files satisfy it: the whole file is one JSON
 array, the last element holds the run totals under "get" and "put", min/max latency are
-compared with integers (so they must be JSON numbers), and latency and throughput go through
-int() (a number or a numeric string). Any mismatch raises, and the script exits non-zero.
+compared with integers (so they must be JSON numbers), and count, bytes, errors, latency and
+throughput go through int() (a number or a numeric string), as consolidate_results.py does. Any mismatch raises, and the script exits non-zero.
 
 usage: parse_results_like.py BENCH_TYPE FILE...   (BENCH_TYPE: get or put)
 """
@@ -20,6 +20,8 @@ def summarize(bench_type, paths):
         # min()/max() against an int raise TypeError when the value is a string.
         lowest = min(last["min_latency"], lowest)
         highest = max(last["max_latency"], highest)
+        for key in ("count", "bytes", "errors"):
+            int(last[key])
         lat_sum += int(last["latency"])
         tput_sum += int(last["throughput"])
         count += 1

@@ -163,6 +163,25 @@ fn the_table_is_aisloaders_byte_for_byte() {
 }
 
 #[test]
+fn the_first_interval_rows_spelled_out_by_hand() {
+    // The cells of aisloader's `%-10s%-6s%-22s\t%-22s\t%-36s\t%-22s\t%-10s\n`, padded by
+    // hand here (rune counts: `µ` is one), not by a format string.
+    let t = local_hms(T0 + S);
+    let put = format!(
+        "{t}  PUT   1 (1 2 0)             \t1000B (1000B)         \t400µs      400µs      \
+         400µs         \t1000B/s (1000B/s)     \t1 (1)     \n"
+    );
+    let get = format!(
+        "{t}  GET   3 (3 5 0)             \t3.0MiB (3.0MiB)       \t1.5ms      4.866ms    \
+         10.2ms        \t3.00MiB/s (3.00MiB/s) \t-         \n"
+    );
+    assert_eq!(t.len(), 8, "{t}");
+    let text = stream(table(true), None);
+    let body = text.strip_prefix(&format!("\n{HEADER}")).unwrap();
+    assert!(body.starts_with(&format!("{put}{get}")), "{body}");
+}
+
+#[test]
 fn without_interval_output_only_the_final_rows_follow_the_header() {
     let text = stream(table(false), None);
     assert!(text.starts_with(&format!("\n{HEADER}\n{HEADER}")), "{text}");
