@@ -129,9 +129,7 @@ pub fn check_only(a: &RunArgs, spec: Option<&Loaded>) -> Result<(), CmdError> {
 /// with no connection and no file.
 fn print_loader_id(a: &RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     let r = ranks::rank(a, spec)?;
-    let w = workload_args::workload(a, r, "");
-    w.validate().map_err(CmdError::usage)?;
-    println!("0x{:x}", ringload_engine::naming::loader_id(&w));
+    println!("0x{:x}", loader_id_of(a, r)?);
     Ok(Exit::Ok)
 }
 
@@ -143,6 +141,11 @@ pub fn checked_loader_id(a: &RunArgs) -> Result<u64, CmdError> {
         ranks: 1,
         source: "flags",
     };
+    loader_id_of(a, r)
+}
+
+/// Rank `r`'s loader id for this command line, once its workload passed the checks.
+fn loader_id_of(a: &RunArgs, r: ringload_launcher::ranks::Rank) -> Result<u64, CmdError> {
     let mut w = workload_args::workload(a, r, "");
     // The bucket is checked with the target (`PROVIDER://NAME` is split there); its name here.
     if let Some((_, name)) = w.bucket.rsplit_once('/') {

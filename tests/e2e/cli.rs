@@ -380,6 +380,7 @@ fn getloaderid_prints_the_loader_id_and_exits_without_a_connection() {
             "0xdb\n",
         ),
         (&["--loaderid", "10"][..], "0xa\n"),
+        (&["--loaderid", "10", "--bucket", "ais://b"][..], "0xa\n"),
     ] {
         let mut all = vec!["run", "--getloaderid", "--endpoint", "http://127.0.0.1:9"];
         all.extend_from_slice(args);
