@@ -204,10 +204,11 @@ pub struct RunArgs {
     /// S3 bucket addressing.
     #[arg(long, value_parser = s3_addressing(), default_value = "path", help_heading = "Target")]
     pub s3_addressing: S3Addressing,
-    /// Checksum each AIS PUT carries (`Ais-Checksum-Type/Value`): xxhash (XXH64), xxhash2, md5,
-    /// crc32c, sha256, sha512 or none.
-    #[arg(long, default_value = "xxhash", value_parser = cksum_type(), help_heading = "Target")]
-    pub cksum_type: CksumType,
+    /// AIS: checksum each PUT carries (`Ais-Checksum-Type/Value`): xxhash (XXH64, the
+    /// default), xxhash2, md5, crc32c, sha256, sha512 or none. Refused for s3 and http, whose
+    /// PUTs carry no checksum.
+    #[arg(long, value_parser = cksum_type(), help_heading = "Target")]
+    pub cksum_type: Option<CksumType>,
     /// After the run, remove what it wrote: destroy an ais:// bucket, or delete the names this
     /// run knows (listed and written) from a remote bucket, in batches.
     #[arg(long, help_heading = "Target")]
@@ -262,9 +263,11 @@ pub struct RunArgs {
     /// AIS remote bucket: list through the bucket inventory (aisloader's -nbi).
     #[arg(long, help_heading = "Target")]
     pub nbi: bool,
-    /// --cleanup of a remote bucket deletes its names in batches of this many.
-    #[arg(long, default_value_t = 1000, help_heading = "Target")]
-    pub evict_batchsize: usize,
+    /// AIS: --cleanup of a remote bucket deletes its names in batches of this many (default
+    /// 1000). Refused where no batches are deleted: without --cleanup, or on an ais:// bucket
+    /// (destroyed whole).
+    #[arg(long, help_heading = "Target")]
+    pub evict_batchsize: Option<usize>,
     /// AIS: bucket properties (JSON, e.g. `{"mirror":{"enabled":true,"copies":2}}`) set on the
     /// bucket before the run (aisloader's -bprops).
     #[arg(long, value_name = "JSON", help_heading = "Target")]

@@ -101,7 +101,10 @@ pub fn load(
         Err(e) => return Err(rec.fail(FailReason::Setup, CmdError::failed(e))),
     };
     if let Some(c) = control.filter(|_| a.cleanup) {
-        if let Err(e) = c.cleanup(w, &listed, outcome.puts, a.evict_batchsize) {
+        let batch = a
+            .evict_batchsize
+            .unwrap_or(super::target::DEFAULT_EVICT_BATCH);
+        if let Err(e) = c.cleanup(w, &listed, outcome.puts, batch) {
             eprintln!("warning: {e}");
         }
     }

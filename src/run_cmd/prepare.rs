@@ -87,13 +87,10 @@ pub fn check(
         a.token_file.as_deref(),
     )
     .map_err(CmdError::usage)?;
-    target::check_ais_flags(
-        &w,
-        a.bprops.as_deref(),
-        a.evict_batchsize,
-        resolved.builtin(),
-    )
-    .map_err(CmdError::usage)?;
+    target::check_ais_flags(&w, a.bprops.as_deref(), resolved.builtin())
+        .map_err(CmdError::usage)?;
+    target::check_cksum_type(&mut w, a.cksum_type).map_err(CmdError::usage)?;
+    target::check_evict_batchsize(&w, a.evict_batchsize, a.cleanup).map_err(CmdError::usage)?;
     target::check_create_bucket(&w, &a.bucket, a.create_bucket, resolved.builtin())
         .map_err(CmdError::usage)?;
     target::check_s3_endpoint(&w, resolved.endpoint.as_deref()).map_err(CmdError::usage)?;
