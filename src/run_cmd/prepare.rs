@@ -90,6 +90,7 @@ pub fn check(
     target::check_ais_flags(&w, a.bprops.as_deref(), resolved.builtin())
         .map_err(CmdError::usage)?;
     target::check_cksum_type(&mut w, a.cksum_type).map_err(CmdError::usage)?;
+    target::check_random_proxy(&w, a.random_proxy, resolved.builtin()).map_err(CmdError::usage)?;
     target::check_evict_batchsize(&w, a.evict_batchsize, a.cleanup).map_err(CmdError::usage)?;
     target::check_create_bucket(&w, &a.bucket, a.create_bucket, resolved.builtin())
         .map_err(CmdError::usage)?;

@@ -101,6 +101,27 @@ fn random_proxy_spreads_requests_over_both_proxies() {
 }
 
 #[test]
+fn random_proxy_on_the_built_in_target_is_refused_before_it_starts() {
+    let run = Run::new()
+        .protocol("ais")
+        .duration("1s")
+        .flag("--random-proxy")
+        .run();
+    run.check(run.code() == 2, "a usage error");
+    run.check(
+        run.stderr().contains(
+            "the built-in quick-start target is a single listener: start a cluster with \
+             `ringload serve --protocol ais --proxies 2` and name it with --endpoint URL",
+        ),
+        "names the built-in target and the fix",
+    );
+    run.check(
+        !run.stderr().contains("prefill") && !run.stderr().contains("Prefill"),
+        "before the prefill",
+    );
+}
+
+#[test]
 fn random_proxy_against_a_node_without_a_map_names_the_flag() {
     // A plain-HTTP built-in target answers 404 to the map request.
     let plain = ringload_server_http();

@@ -9,6 +9,30 @@ use ringload_engine::ais::{self, Bucket};
 use ringload_engine::s3;
 use ringload_engine::workload::{Protocol, Workload};
 
+/// Refuses `--random-proxy` where there is no cluster of proxies to pick from: outside
+/// `--protocol ais`, and on the built-in quick-start target (one listener, no cluster map).
+/// Runs before anything starts.
+pub fn check_random_proxy(w: &Workload, random_proxy: bool, builtin: bool) -> Result<(), String> {
+    if !random_proxy {
+        Ok(())
+    } else if w.protocol != Protocol::Ais {
+        Err(format!(
+            "--random-proxy picks among an AIS cluster's proxies, and this run's protocol is {}; \
+             drop --random-proxy or run against an AIS cluster (--protocol ais)",
+            w.protocol.as_str()
+        ))
+    } else if builtin {
+        Err(
+            "--random-proxy picks among an AIS cluster's proxies, and the built-in quick-start \
+             target is a single listener: start a cluster with `ringload serve --protocol ais \
+             --proxies 2` and name it with --endpoint URL, or drop --random-proxy"
+                .into(),
+        )
+    } else {
+        Ok(())
+    }
+}
+
 /// `--evict-batchsize` when not given: the batch `--cleanup` deletes a remote bucket's names in.
 pub const DEFAULT_EVICT_BATCH: usize = 1000;
 

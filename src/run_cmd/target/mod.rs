@@ -25,7 +25,7 @@ use ringload_engine::workload::{Protocol, Workload};
 mod checks;
 pub use checks::{
     check_ais_flags, check_cksum_type, check_create_bucket, check_evict_batchsize,
-    check_s3_endpoint, s3_dotted_bucket_note, DEFAULT_EVICT_BATCH,
+    check_random_proxy, check_s3_endpoint, s3_dotted_bucket_note, DEFAULT_EVICT_BATCH,
 };
 
 /// Timeout of one control request (a list page, a bucket call).

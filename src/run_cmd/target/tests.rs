@@ -276,3 +276,20 @@ fn evict_batchsize_is_refused_where_cleanup_deletes_no_batches() {
         "{err}"
     );
 }
+
+#[test]
+fn random_proxy_is_refused_without_a_cluster_before_anything_starts() {
+    let mut w = ais_run("ais://b", "http://127.0.0.1:9");
+    assert_eq!(check_random_proxy(&w, true, false), Ok(()));
+    assert_eq!(check_random_proxy(&w, false, true), Ok(()));
+    let err = check_random_proxy(&w, true, true).unwrap_err();
+    assert_eq!(
+        err,
+        "--random-proxy picks among an AIS cluster's proxies, and the built-in quick-start \
+         target is a single listener: start a cluster with `ringload serve --protocol ais \
+         --proxies 2` and name it with --endpoint URL, or drop --random-proxy"
+    );
+    w.protocol = Protocol::Http;
+    let err = check_random_proxy(&w, true, false).unwrap_err();
+    assert!(err.contains("this run's protocol is http"), "{err}");
+}
