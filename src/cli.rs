@@ -311,7 +311,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
           action = clap::ArgAction::Set, help_heading = "Workload")]
     pub uniquegets: bool,
-    /// Percent of GETs followed by a PUT of the same object (0..=100; aisloader's -pctupdate).
+    /// Updates, as aisloader's -pctupdate (0..=100, above --pctput): an order whose hash
+    /// (0..=99, the one --pctput compares) is at least --pctput and below N is a GET followed
+    /// by a PUT of the same object, so N - pctput percent of all orders are updates (of the
+    /// GETs: (N - pctput) / (100 - pctput)). Any protocol.
     #[arg(long, default_value_t = 0, help_heading = "Workload")]
     pub pctupdate: u32,
     /// Range GET offset in bytes (used only with --readlen).
