@@ -84,7 +84,9 @@ pub struct Digest {
 }
 
 impl Digest {
-    fn of(d: &[u8]) -> Digest {
+    /// A digest from its big-endian bytes (at most [`MAX_DIGEST`]; longer input is cut).
+    pub fn new(d: &[u8]) -> Digest {
+        let d = &d[..d.len().min(MAX_DIGEST)];
         let mut out = Digest {
             buf: [0; MAX_DIGEST],
             len: d.len() as u8,
@@ -95,6 +97,11 @@ impl Digest {
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..usize::from(self.len)]
+    }
+
+    /// The lowercase hex form AIS sends.
+    pub fn hex(&self) -> Hex {
+        Hex::of_digest(self.as_bytes())
     }
 }
 
@@ -151,20 +158,20 @@ impl Hasher {
     /// The big-endian digest (empty for `none`).
     pub fn digest(self) -> Digest {
         match self {
-            Hasher::Xxh64(h) => Digest::of(&h.digest().to_be_bytes()),
-            Hasher::Md5(h) => Digest::of(&h.finalize()),
-            Hasher::Crc32c(c) => Digest::of(&c.to_be_bytes()),
-            Hasher::Sha256(h) => Digest::of(&h.finalize()),
-            Hasher::Sha512(h) => Digest::of(&h.finalize()),
-            Hasher::Sha1(h) => Digest::of(&h.finalize()),
-            Hasher::Crc32(h) => Digest::of(&h.finalize().to_be_bytes()),
-            Hasher::None => Digest::of(&[]),
+            Hasher::Xxh64(h) => Digest::new(&h.digest().to_be_bytes()),
+            Hasher::Md5(h) => Digest::new(&h.finalize()),
+            Hasher::Crc32c(c) => Digest::new(&c.to_be_bytes()),
+            Hasher::Sha256(h) => Digest::new(&h.finalize()),
+            Hasher::Sha512(h) => Digest::new(&h.finalize()),
+            Hasher::Sha1(h) => Digest::new(&h.finalize()),
+            Hasher::Crc32(h) => Digest::new(&h.finalize().to_be_bytes()),
+            Hasher::None => Digest::new(&[]),
         }
     }
 
     /// The big-endian digest as lowercase hex.
     pub fn finish(self) -> Hex {
-        Hex::of_digest(self.digest().as_bytes())
+        self.digest().hex()
     }
 }
 
@@ -178,8 +185,13 @@ pub fn of_bytes(t: CksumType, data: &[u8]) -> Hex {
 /// The checksum of the `size` content bytes starting at `start` in the pattern (an object
 /// ringload wrote: [`content::object_start`] of its name).
 pub fn of_content(t: CksumType, start: u64, size: u64) -> Hex {
+    content_digest(t, start, size).hex()
+}
+
+/// [`of_content`] as raw digest bytes (what the built-in target keeps per object).
+pub fn content_digest(t: CksumType, start: u64, size: u64) -> Digest {
     if t == CksumType::None {
-        return Hex::EMPTY;
+        return Digest::new(&[]);
     }
     let p = content::pattern();
     let mut h = Hasher::new(t);
@@ -189,7 +201,7 @@ pub fn of_content(t: CksumType, start: u64, size: u64) -> Hex {
         h.update(c);
         pos += c.len() as u64;
     }
-    h.finish()
+    h.digest()
 }
 
 #[cfg(test)]
