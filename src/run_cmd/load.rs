@@ -101,8 +101,9 @@ pub fn load(
         Err(e) => return Err(rec.fail(FailReason::Setup, CmdError::failed(e))),
     };
     if let Some(c) = control.filter(|_| a.cleanup) {
-        let batch = a
-            .evict_batchsize
+        // `prepare` refused a batch size that cannot apply (the aisloader front end's is
+        // ignored then, as aisloader does).
+        let batch = super::target::check_evict_batchsize(w, a.evict_batchsize, a.cleanup)
             .unwrap_or(super::target::DEFAULT_EVICT_BATCH);
         if let Err(e) = c.cleanup(w, &listed, outcome.puts, batch) {
             eprintln!("warning: {e}");
