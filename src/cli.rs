@@ -5,13 +5,15 @@
 //! duration parsers, so a bad value is rejected by clap with exit code 2 and a message naming
 //! the flag.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ringload_core::kinds::{CksumType, Protocol, S3Addressing};
+
+mod tool_args;
+pub use tool_args::{MergeArgs, PlatformArg, RenderArgs, ServeArgs};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -74,34 +76,6 @@ pub enum Command {
             a run id whose results already exist, or bad usage."
     )]
     Render(RenderArgs),
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlatformArg {
-    /// Kubernetes: a ConfigMap with the spec plus an Indexed Job.
-    K8s,
-    /// Slurm: an sbatch script, one srun task per rank.
-    Slurm,
-    /// MPI: a script that starts the ranks with mpirun or srun --mpi=pmix.
-    Mpi,
-}
-
-#[derive(Args, Debug)]
-pub struct RenderArgs {
-    /// The run spec.
-    #[arg(long, value_name = "FILE")]
-    pub spec: PathBuf,
-    /// Platform(s) to render; default: each one the spec has a section for ([kubernetes],
-    /// [slurm], [mpi]).
-    #[arg(long, value_enum)]
-    pub platform: Vec<PlatformArg>,
-    /// Output directory (created); default `ringload-<run id>`.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Directory of template overrides, laid out like templates/ (e.g. DIR/k8s/job.yaml.hbs);
-    /// templates not found there are the built-in ones.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
 }
 
 /// A clap parser for one of core's closed lists ([`ringload_core::kinds`]): the accepted names
@@ -204,10 +178,11 @@ pub struct RunArgs {
     /// S3 bucket addressing.
     #[arg(long, value_parser = s3_addressing(), default_value = "path", help_heading = "Target")]
     pub s3_addressing: S3Addressing,
-    /// Checksum each AIS PUT carries (`Ais-Checksum-Type/Value`): xxhash (XXH64), xxhash2, md5,
-    /// crc32c, sha256, sha512 or none.
-    #[arg(long, default_value = "xxhash", value_parser = cksum_type(), help_heading = "Target")]
-    pub cksum_type: CksumType,
+    /// AIS: checksum each PUT carries (`Ais-Checksum-Type/Value`): xxhash (XXH64, the
+    /// default), xxhash2, md5, crc32c, sha256, sha512 or none. Refused for s3 and http, whose
+    /// PUTs carry no checksum.
+    #[arg(long, value_parser = cksum_type(), help_heading = "Target")]
+    pub cksum_type: Option<CksumType>,
     /// After the run, remove what it wrote: destroy an ais:// bucket, or delete the names this
     /// run knows (listed and written) from a remote bucket, in batches.
     #[arg(long, help_heading = "Target")]
@@ -262,9 +237,11 @@ pub struct RunArgs {
     /// AIS remote bucket: list through the bucket inventory (aisloader's -nbi).
     #[arg(long, help_heading = "Target")]
     pub nbi: bool,
-    /// --cleanup of a remote bucket deletes its names in batches of this many.
-    #[arg(long, default_value_t = 1000, help_heading = "Target")]
-    pub evict_batchsize: usize,
+    /// AIS: --cleanup of a remote bucket deletes its names in batches of this many (default
+    /// 1000). Refused where no batches are deleted: without --cleanup, or on an ais:// bucket
+    /// (destroyed whole).
+    #[arg(long, help_heading = "Target")]
+    pub evict_batchsize: Option<usize>,
     /// AIS: bucket properties (JSON, e.g. `{"mirror":{"enabled":true,"copies":2}}`) set on the
     /// bucket before the run (aisloader's -bprops).
     #[arg(long, value_name = "JSON", help_heading = "Target")]
@@ -308,7 +285,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
           action = clap::ArgAction::Set, help_heading = "Workload")]
     pub uniquegets: bool,
-    /// Percent of GETs followed by a PUT of the same object (0..=100; aisloader's -pctupdate).
+    /// Updates, as aisloader's -pctupdate (0..=100, above --pctput): an order whose hash
+    /// (0..=99, the one --pctput compares) is at least --pctput and below N is a GET followed
+    /// by a PUT of the same object, so N - pctput percent of all orders are updates (of the
+    /// GETs: (N - pctput) / (100 - pctput)). Any protocol.
     #[arg(long, default_value_t = 0, help_heading = "Workload")]
     pub pctupdate: u32,
     /// Range GET offset in bytes (used only with --readlen).
@@ -431,99 +411,4 @@ pub struct RunArgs {
     /// Set only by the aisloader front end (`ringload aisloader ...`): its output and rules.
     #[arg(skip)]
     pub aisloader: Option<crate::aisloader::Mode>,
-}
-
-#[derive(Args, Debug)]
-pub struct MergeArgs {
-    /// Directory holding the ranks' result files.
-    pub results_dir: PathBuf,
-    /// Where to write summary.json, summary.txt and the plots (default: RESULTS_DIR).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Merge what is there when ranks are missing, failed or unreadable; every output is
-    /// then marked partial.
-    #[arg(long)]
-    pub allow_partial: bool,
-    /// Width of a time bucket of the series, Go syntax, at least 1s.
-    #[arg(long, default_value = "1s", value_parser = duration)]
-    pub resolution: Duration,
-}
-
-fn serve_protocol() -> impl TypedValueParser<Value = Protocol> {
-    kind(&Protocol::ALL, Protocol::as_str, |p| {
-        Some(match p {
-            Protocol::Http => "Plain HTTP: every path is an object key (GET, HEAD, PUT, DELETE)",
-            Protocol::Ais => {
-                "AIStore subset (/v1/objects, /v1/buckets), run as proxies that redirect to \
-                 targets"
-            }
-            Protocol::S3 => "Path-style S3 subset: objects, PUT/HEAD/DELETE bucket, ListObjectsV2",
-        })
-    })
-}
-
-fn fault_spec(s: &str) -> Result<String, String> {
-    ringload_server::Faults::parse(s)
-        .map(|_| s.to_string())
-        .map_err(|e| e.to_string())
-}
-
-fn cluster_size(s: &str) -> Result<usize, String> {
-    let max = ringload_server::MAX_CLUSTER_NODES;
-    match s.parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(format!("{s:?} is not a listener count: use 1..={max}")),
-    }
-}
-
-#[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (printed as a JSON line on stdout). With
-    /// --protocol ais every listener binds this IP: port 0 gives each a free port, port N gives
-    /// the proxies N, N+1, ... and the targets the ports right after them.
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: SocketAddr,
-    /// Server threads per listener (one epoll loop each, pinned).
-    #[arg(long, default_value_t = 1)]
-    pub cores: usize,
-    /// Object API to speak.
-    #[arg(long, value_parser = serve_protocol(), default_value = "http")]
-    pub protocol: Protocol,
-    /// AIS only: proxy listeners; they own no objects and redirect object requests to the
-    /// target that owns the object (GET/HEAD 301, PUT/DELETE 307). [default: 1]
-    #[arg(long, value_parser = cluster_size)]
-    pub proxies: Option<usize>,
-    /// AIS only: target listeners; each owns the objects HRW-hashed to it and refuses a PUT or
-    /// DELETE that did not come through a proxy (400). [default: 1]
-    #[arg(long, value_parser = cluster_size)]
-    pub targets: Option<usize>,
-    /// Largest list page, in objects (AIS list-objects; S3 pages are also at most 1000).
-    #[arg(long, default_value_t = ringload_server::DEFAULT_PAGE_SIZE)]
-    pub page_size: usize,
-    /// Inject faults into object requests (on the targets in AIS mode), repeatable:
-    /// KIND=RATE[,KIND=RATE...], RATE a fraction (0.01) or a percentage (1%). Kinds: reset (GET:
-    /// part of the body, then a TCP reset), truncate (GET: half the body, then close), 500 and
-    /// 503 (GET or PUT answered with that status), delay=RATE:DURATION (hold the answer, e.g.
-    /// delay=5%:200ms). Decisions are deterministic per listener request sequence and counted
-    /// in the stats endpoint's "faults".
-    #[arg(long = "fault", value_name = "KIND=RATE", value_parser = fault_spec)]
-    pub faults: Vec<String>,
-    /// Serve TLS (https) with this certificate chain (PEM, leaf first); needs --tls-key. In
-    /// AIS mode every proxy and target serves it, and redirects name https:// targets.
-    #[arg(long, value_name = "FILE")]
-    pub tls_cert: Option<PathBuf>,
-    /// The private key (PEM) of --tls-cert.
-    #[arg(long, value_name = "FILE")]
-    pub tls_key: Option<PathBuf>,
-    /// S3 only: the access key clients must sign with (SigV4); needs --secret-key.
-    #[arg(long)]
-    pub access_key: Option<String>,
-    /// S3 only: the secret key of --access-key.
-    #[arg(long)]
-    pub secret_key: Option<String>,
-    /// S3 only: a bucket that exists from the start (repeatable), so `ringload run --endpoint
-    /// URL --protocol s3 --bucket NAME` finds it. Without it the target starts with no
-    /// buckets; `ringload run --create-bucket` creates one.
-    #[arg(long = "bucket", value_name = "NAME")]
-    pub buckets: Vec<String>,
 }

@@ -7,6 +7,10 @@
 //! `md5`, `sha256` (plain SHA-256) and `sha512` are the standard digests; `crc32c` is CRC-32
 //! with the Castagnoli polynomial. The value is the big-endian digest as lowercase hex, so its
 //! length is fixed per type. Nothing here allocates.
+//!
+//! It is ringload's one checksum implementation: beyond AIS's types, [`Hasher::sha1`] and
+//! [`Hasher::crc32`] (IEEE) hash what S3 announces in `x-amz-checksum-sha1`/`-crc32`, for
+//! `--verifyhash`, which compares raw digests ([`Hasher::digest`]).
 
 use md5::Digest as _;
 
@@ -69,7 +73,39 @@ impl std::fmt::Debug for Hex {
     }
 }
 
-/// A streaming hash of one checksum type.
+/// Longest raw digest (SHA-512).
+pub const MAX_DIGEST: usize = 64;
+
+/// A raw big-endian digest in a fixed buffer (no allocation).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Digest {
+    buf: [u8; MAX_DIGEST],
+    len: u8,
+}
+
+impl Digest {
+    /// A digest from its big-endian bytes (at most [`MAX_DIGEST`]; longer input is cut).
+    pub fn new(d: &[u8]) -> Digest {
+        let d = &d[..d.len().min(MAX_DIGEST)];
+        let mut out = Digest {
+            buf: [0; MAX_DIGEST],
+            len: d.len() as u8,
+        };
+        out.buf[..d.len()].copy_from_slice(d);
+        out
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
+    /// The lowercase hex form AIS sends.
+    pub fn hex(&self) -> Hex {
+        Hex::of_digest(self.as_bytes())
+    }
+}
+
+/// A streaming hash of one checksum type (AIS's, plus S3's SHA-1 and CRC-32).
 #[derive(Clone)]
 pub enum Hasher {
     Xxh64(xxhash_rust::xxh64::Xxh64),
@@ -77,6 +113,8 @@ pub enum Hasher {
     Crc32c(u32),
     Sha256(sha2::Sha256),
     Sha512(sha2::Sha512),
+    Sha1(sha1::Sha1),
+    Crc32(crc32fast::Hasher),
     None,
 }
 
@@ -94,6 +132,16 @@ impl Hasher {
         }
     }
 
+    /// SHA-1 (S3's `x-amz-checksum-sha1`; not an AIS type).
+    pub fn sha1() -> Hasher {
+        Hasher::Sha1(sha1::Sha1::new())
+    }
+
+    /// CRC-32, IEEE polynomial (S3's `x-amz-checksum-crc32`; not an AIS type).
+    pub fn crc32() -> Hasher {
+        Hasher::Crc32(crc32fast::Hasher::new())
+    }
+
     pub fn update(&mut self, b: &[u8]) {
         match self {
             Hasher::Xxh64(h) => h.update(b),
@@ -101,20 +149,29 @@ impl Hasher {
             Hasher::Crc32c(c) => *c = crc32c::crc32c_append(*c, b),
             Hasher::Sha256(h) => h.update(b),
             Hasher::Sha512(h) => h.update(b),
+            Hasher::Sha1(h) => h.update(b),
+            Hasher::Crc32(h) => h.update(b),
             Hasher::None => {}
+        }
+    }
+
+    /// The big-endian digest (empty for `none`).
+    pub fn digest(self) -> Digest {
+        match self {
+            Hasher::Xxh64(h) => Digest::new(&h.digest().to_be_bytes()),
+            Hasher::Md5(h) => Digest::new(&h.finalize()),
+            Hasher::Crc32c(c) => Digest::new(&c.to_be_bytes()),
+            Hasher::Sha256(h) => Digest::new(&h.finalize()),
+            Hasher::Sha512(h) => Digest::new(&h.finalize()),
+            Hasher::Sha1(h) => Digest::new(&h.finalize()),
+            Hasher::Crc32(h) => Digest::new(&h.finalize().to_be_bytes()),
+            Hasher::None => Digest::new(&[]),
         }
     }
 
     /// The big-endian digest as lowercase hex.
     pub fn finish(self) -> Hex {
-        match self {
-            Hasher::Xxh64(h) => Hex::of_digest(&h.digest().to_be_bytes()),
-            Hasher::Md5(h) => Hex::of_digest(&h.finalize()),
-            Hasher::Crc32c(c) => Hex::of_digest(&c.to_be_bytes()),
-            Hasher::Sha256(h) => Hex::of_digest(&h.finalize()),
-            Hasher::Sha512(h) => Hex::of_digest(&h.finalize()),
-            Hasher::None => Hex::EMPTY,
-        }
+        self.digest().hex()
     }
 }
 
@@ -128,8 +185,13 @@ pub fn of_bytes(t: CksumType, data: &[u8]) -> Hex {
 /// The checksum of the `size` content bytes starting at `start` in the pattern (an object
 /// ringload wrote: [`content::object_start`] of its name).
 pub fn of_content(t: CksumType, start: u64, size: u64) -> Hex {
+    content_digest(t, start, size).hex()
+}
+
+/// [`of_content`] as raw digest bytes (what the built-in target keeps per object).
+pub fn content_digest(t: CksumType, start: u64, size: u64) -> Digest {
     if t == CksumType::None {
-        return Hex::EMPTY;
+        return Digest::new(&[]);
     }
     let p = content::pattern();
     let mut h = Hasher::new(t);
@@ -139,7 +201,7 @@ pub fn of_content(t: CksumType, start: u64, size: u64) -> Hex {
         h.update(c);
         pos += c.len() as u64;
     }
-    h.finish()
+    h.digest()
 }
 
 #[cfg(test)]
@@ -173,6 +235,27 @@ mod tests {
         for t in CksumType::ALL {
             assert_eq!(of_bytes(t, abc).as_bytes().len(), 2 * t.digest_len(), "{t}");
         }
+    }
+
+    #[test]
+    fn s3_only_digests_match_their_vectors() {
+        let raw = |mut h: Hasher, data: &[u8]| {
+            h.update(data);
+            h.digest()
+        };
+        // FIPS 180 SHA-1 of "abc"; the CRC-32 (IEEE) check value.
+        assert_eq!(
+            Hex::of_digest(raw(Hasher::sha1(), b"abc").as_bytes()).as_bytes(),
+            b"a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(
+            raw(Hasher::crc32(), b"123456789").as_bytes(),
+            0xcbf4_3926u32.to_be_bytes()
+        );
+        assert_eq!(
+            raw(Hasher::new(CksumType::Crc32c), b"123456789").as_bytes(),
+            0xe306_9283u32.to_be_bytes()
+        );
     }
 
     #[test]

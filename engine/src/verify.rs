@@ -26,9 +26,9 @@
 //! sink, so a run without `--verifyhash` pays nothing for them. Nothing here allocates.
 
 use base64::Engine as _;
-use md5::Digest as _;
 
 use crate::http::Sink;
+use ringload_core::cksum::{self, Hasher};
 use ringload_core::content;
 use ringload_core::kinds::CksumType;
 
@@ -48,46 +48,7 @@ pub enum Verdict {
 }
 
 /// Longest digest announced (SHA-512).
-const MAX_DIGEST: usize = 64;
-
-/// A streaming hash of the body, chosen by the checksum the server announced.
-#[derive(Clone)]
-enum Hasher {
-    Xxh64(xxhash_rust::xxh64::Xxh64),
-    Md5(md5::Md5),
-    Sha1(sha1::Sha1),
-    Sha256(sha2::Sha256),
-    Sha512(sha2::Sha512),
-    Crc32(crc32fast::Hasher),
-    Crc32c(u32),
-}
-
-impl Hasher {
-    fn update(&mut self, b: &[u8]) {
-        match self {
-            Hasher::Xxh64(h) => h.update(b),
-            Hasher::Md5(h) => h.update(b),
-            Hasher::Sha1(h) => h.update(b),
-            Hasher::Sha256(h) => h.update(b),
-            Hasher::Sha512(h) => h.update(b),
-            Hasher::Crc32(h) => h.update(b),
-            Hasher::Crc32c(c) => *c = crc32c::crc32c_append(*c, b),
-        }
-    }
-
-    /// Whether the digest equals `want` (big-endian bytes, as servers print them).
-    fn matches(self, want: &[u8]) -> bool {
-        match self {
-            Hasher::Xxh64(h) => h.digest().to_be_bytes() == want,
-            Hasher::Md5(h) => h.finalize().as_slice() == want,
-            Hasher::Sha1(h) => h.finalize().as_slice() == want,
-            Hasher::Sha256(h) => h.finalize().as_slice() == want,
-            Hasher::Sha512(h) => h.finalize().as_slice() == want,
-            Hasher::Crc32(h) => h.finalize().to_be_bytes() == want,
-            Hasher::Crc32c(c) => c.to_be_bytes() == want,
-        }
-    }
-}
+const MAX_DIGEST: usize = cksum::MAX_DIGEST;
 
 /// Checksum kinds in the order they are preferred when a response carries several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,15 +63,16 @@ enum Kind {
 }
 
 impl Kind {
+    /// The one checksum implementation's hasher for this kind.
     fn hasher(self) -> Hasher {
         match self {
-            Kind::Xxh64 => Hasher::Xxh64(xxhash_rust::xxh64::Xxh64::new(0)),
-            Kind::Md5 => Hasher::Md5(md5::Md5::new()),
-            Kind::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
-            Kind::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            Kind::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
-            Kind::Crc32 => Hasher::Crc32(crc32fast::Hasher::new()),
-            Kind::Crc32c => Hasher::Crc32c(0),
+            Kind::Xxh64 => Hasher::new(CksumType::Xxhash),
+            Kind::Md5 => Hasher::new(CksumType::Md5),
+            Kind::Sha1 => Hasher::sha1(),
+            Kind::Sha256 => Hasher::new(CksumType::Sha256),
+            Kind::Sha512 => Hasher::new(CksumType::Sha512),
+            Kind::Crc32 => Hasher::crc32(),
+            Kind::Crc32c => Hasher::new(CksumType::Crc32c),
         }
     }
 
@@ -188,7 +150,7 @@ impl BodyCheck {
         let sum = self
             .sum
             .take()
-            .map(|(h, a)| (h.matches(&a.want[..a.kind.len()]), a.proof));
+            .map(|(h, a)| (h.digest().as_bytes() == &a.want[..a.kind.len()], a.proof));
         match (self.prefix_ok, sum) {
             (true, s) if self.rest_ok && s != Some((false, true)) => Verdict::Ok,
             (true, _) | (false, Some((false, true))) => Verdict::Corrupt,

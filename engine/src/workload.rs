@@ -112,7 +112,8 @@ pub struct Workload {
     pub numworkers: u32,
     /// Percent of operations that are PUTs (0..=100).
     pub pctput: u32,
-    /// Percent of GETs followed by a PUT of the same object (0..=100; aisloader's pctupdate).
+    /// aisloader's pctupdate (0..=100): a GET order T is followed by a PUT of the same object
+    /// when `mix64(T) % 100 < pctupdate` (the hash that made it a GET: `>= pctput`).
     pub pctupdate: u32,
     pub minsize: u64,
     pub maxsize: u64,
@@ -271,6 +272,19 @@ impl Workload {
                 self.pctupdate.to_string(),
                 "updates follow GETs, and --pctput 100 leaves none; lower --pctput or drop \
                  --pctupdate",
+            );
+        }
+        if self.pctupdate > 0 && self.pctupdate <= self.pctput {
+            return inv(
+                "--pctupdate",
+                self.pctupdate.to_string(),
+                &format!(
+                    "as in aisloader, an order updates when its hash (0..=99) is at least \
+                     --pctput and below --pctupdate, so --pctupdate at or below --pctput {} \
+                     updates nothing; give --pctupdate above --pctput (pctupdate - pctput \
+                     percent of all orders update) or drop it",
+                    self.pctput
+                ),
             );
         }
         if self.pctupdate > 0 && self.readlen > 0 {

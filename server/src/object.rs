@@ -11,10 +11,11 @@
 //! against the content this target will serve for it (the name's pattern window of the PUT's
 //! size: the target keeps no bytes, see `pattern`), for every AIS type (`ringload_core::cksum`);
 //! a mismatch or an unknown type is refused with 400 and nothing is stored. GETs and HEADs
-//! answer with the type the PUT declared (`xxhash` by default, and for `none`). The XXH64 is
-//! computed once per object and size (by the PUT's check, else on the first GET or HEAD that
-//! needs it), then cached in the store; other types are hashed per answer. Objects above [`CHECKSUM_MAX_BYTES`] are not
-//! checked and answer `Ais-Checksum-Type: none` rather than stall their core. The object's content name is its store key (`bucket/name` for AIS and
+//! answer with the type the PUT declared (`xxhash` by default, and for `none`) and the digest
+//! the store keeps for it: the PUT's check computed it (every type), or, for an XXH64 no PUT
+//! declared, the first GET or HEAD that needs it; nothing is hashed per answer. Objects above
+//! [`CHECKSUM_MAX_BYTES`] are not checked and answer `Ais-Checksum-Type: none` rather than
+//! stall their core. The object's content name is its store key (`bucket/name` for AIS and
 //! S3, the whole path for HTTP).
 
 use super::fault::FaultKind;
@@ -102,7 +103,7 @@ pub(crate) fn answer(
     let (provider, key, store) = (o.provider, o.key, o.store);
     match op {
         ObjOp::Put => {
-            let (ty, xxh64) = match (p, put.cksum) {
+            let (ty, digest) = match (p, put.cksum) {
                 (ServeProtocol::Ais, Some(ck)) => checked(r, key, received, ck)?,
                 _ => (CksumType::Xxhash, None),
             };
@@ -110,8 +111,8 @@ pub(crate) fn answer(
                 node.cluster.buckets.touch(provider, bucket_of(key));
             }
             let existed = store.put_typed(key, received, ty);
-            if let Some(sum) = xxh64 {
-                store.set_checksum(key, received, sum);
+            if let Some(d) = digest {
+                store.set_checksum(key, received, d);
             }
             match p {
                 ServeProtocol::Http if existed => {
@@ -218,30 +219,23 @@ fn get(
         ServeProtocol::Ais => {
             let ty = meta.cksum_type;
             let xxh = matches!(ty, CksumType::Xxhash | CksumType::Xxhash2);
+            // The PUT's check stored the digest of every type it checked; an XXH64 not yet
+            // known (a PUT without a declared checksum) is computed once and kept.
             let sum = match meta.checksum {
-                Some(sum) if xxh => Some(sum),
+                Some(d) => Some(d),
                 None if xxh && size <= CHECKSUM_MAX_BYTES => {
-                    let sum = object_xxh64(key.as_bytes(), size);
-                    o.store.set_checksum(key, size, sum);
-                    Some(sum)
+                    let d = cksum::Digest::new(&object_xxh64(key.as_bytes(), size).to_be_bytes());
+                    o.store.set_checksum(key, size, d);
+                    Some(d)
                 }
-                _ => None,
+                None => None,
             };
             match sum {
-                Some(sum) => {
+                Some(d) => {
                     r.out.extend_from_slice(b"Ais-Checksum-Type: ");
                     r.out.extend_from_slice(ty.as_str().as_bytes());
                     r.out.extend_from_slice(b"\r\nAis-Checksum-Value: ");
-                    push_hex16(r.out, sum);
-                    r.out.extend_from_slice(b"\r\n");
-                }
-                None if !xxh && size <= CHECKSUM_MAX_BYTES => {
-                    let start = ringload_core::content::object_start(key.as_bytes());
-                    let hex = cksum::of_content(ty, start, size);
-                    r.out.extend_from_slice(b"Ais-Checksum-Type: ");
-                    r.out.extend_from_slice(ty.as_str().as_bytes());
-                    r.out.extend_from_slice(b"\r\nAis-Checksum-Value: ");
-                    r.out.extend_from_slice(hex.as_bytes());
+                    r.out.extend_from_slice(d.hex().as_bytes());
                     r.out.extend_from_slice(b"\r\n");
                 }
                 None => r.out.extend_from_slice(b"Ais-Checksum-Type: none\r\n"),
@@ -281,7 +275,7 @@ fn checked(
     key: &str,
     received: u64,
     ck: Cksum,
-) -> Option<(CksumType, Option<u64>)> {
+) -> Option<(CksumType, Option<cksum::Digest>)> {
     let p = ServeProtocol::Ais;
     let Some(ty) = ck.ty else {
         r.error(
@@ -298,10 +292,11 @@ fn checked(
     if ty == CksumType::None {
         return Some((CksumType::Xxhash, None));
     }
-    let mut xxh64 = None;
+    let mut digest = None;
     if received <= CHECKSUM_MAX_BYTES {
         let start = ringload_core::content::object_start(key.as_bytes());
-        let have = cksum::of_content(ty, start, received);
+        let d = cksum::content_digest(ty, start, received);
+        let have = d.hex();
         if !have.same(ck.value.as_bytes()) {
             r.error(
                 p,
@@ -314,13 +309,9 @@ fn checked(
             );
             return None;
         }
-        if matches!(ty, CksumType::Xxhash | CksumType::Xxhash2) {
-            xxh64 = std::str::from_utf8(have.as_bytes())
-                .ok()
-                .and_then(|h| u64::from_str_radix(h, 16).ok());
-        }
+        digest = Some(d);
     }
-    Some((ty, xxh64))
+    Some((ty, digest))
 }
 
 /// 404 for a missing object (the bucket's absence is named when that is the reason).

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::provider::{Provider, PROVIDERS};
+use ringload_core::cksum::Digest;
 use ringload_core::kinds::CksumType;
 
 /// Number of independently locked shards (power of two; well above any core count we pin).
@@ -32,8 +33,9 @@ pub(crate) struct Meta {
     pub(crate) size: u64,
     /// The checksum type GETs answer with: the one its PUT declared (XXH64 by default).
     pub(crate) cksum_type: CksumType,
-    /// XXH64 (seed 0) of the object's bytes, once computed.
-    pub(crate) checksum: Option<u64>,
+    /// The digest of the object's bytes under `cksum_type`: from the PUT's check, or (XXH64)
+    /// once a GET or HEAD computed it.
+    pub(crate) checksum: Option<Digest>,
     /// Present in the cluster. A remote bucket's object lives in the emulated cloud backend
     /// and is present once written or read through the cluster, until evicted; an `ais`
     /// bucket's object is always present.
@@ -99,7 +101,7 @@ impl Store {
     }
 
     /// Caches the checksum of `name`, unless the object was replaced by one of another size.
-    pub(crate) fn set_checksum(&self, name: &str, size: u64, checksum: u64) {
+    pub(crate) fn set_checksum(&self, name: &str, size: u64, checksum: Digest) {
         if let Some(m) = self.shard(name).get_mut(name) {
             if m.size == size {
                 m.checksum = Some(checksum);
@@ -229,14 +231,15 @@ mod tests {
     #[test]
     fn checksum_cache_follows_the_size() {
         let s = Store::new();
+        let d = |b: u8| Digest::new(&[b; 8]);
         s.put("b/x", 10);
-        s.set_checksum("b/x", 10, 7);
-        assert_eq!(s.meta("b/x").unwrap().checksum, Some(7));
-        s.set_checksum("b/x", 11, 8); // stale size: ignored
-        assert_eq!(s.meta("b/x").unwrap().checksum, Some(7));
+        s.set_checksum("b/x", 10, d(7));
+        assert_eq!(s.meta("b/x").unwrap().checksum, Some(d(7)));
+        s.set_checksum("b/x", 11, d(8)); // stale size: ignored
+        assert_eq!(s.meta("b/x").unwrap().checksum, Some(d(7)));
         s.put("b/x", 11);
         assert_eq!(s.meta("b/x").unwrap().checksum, None);
-        s.set_checksum("b/missing", 1, 1);
+        s.set_checksum("b/missing", 1, d(1));
         assert_eq!(s.meta("b/missing"), None);
     }
 

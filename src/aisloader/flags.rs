@@ -120,7 +120,7 @@ pub const FLAGS: &[Flag] = &[
     f("pctmpdstream", Int, "0", R(MPD), "-", "percent of GETs as multipart download streams"),
     f("pctmultipart", Int, "0", R(MULTIPART), "-", "percent of PUTs as multipart uploads"),
     f("pctput", Int, "0", I, "--pctput", "percent of PUTs"),
-    f("pctupdate", Int, "0", I, "--pctupdate", "percent of GETs followed by a PUT of the same object"),
+    f("pctupdate", Int, "0", I, "--pctupdate", "orders that GET then PUT the same object: those whose hash (0..99) is at least -pctput and below this (none at or below a nonzero -pctput, with a warning)"),
     f("perm-shuffle-max", Uint, "100000", W("ringload's read order needs no shuffle threshold (every epoch reads each name once)"), "-", "names up to which aisloader shuffles rather than permutes"),
     f("port", Str, "8080", I, "--endpoint http://IP:PORT", "AIS proxy port"),
     f("provider", Str, "ais", I, "--bucket PROVIDER://NAME", "bucket provider (ais, aws, gcp, azure, oci)"),

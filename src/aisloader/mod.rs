@@ -108,6 +108,18 @@ fn run(parsed: &grammar::Parsed) -> Result<Exit, String> {
     let crate::cli::Command::Run(mut a) = cli.command else {
         return Err("internal: not a run command".into());
     };
+    // Set before any check: `run` applies aisloader's rules to the settings aisloader
+    // ignores where they cannot apply (-cksum-type outside AIS, an unused -evict-batchsize).
+    a.aisloader = Some(Mode {
+        output: ringload_engine::report::ais::AisOutput {
+            json: plan.json,
+            stats_output: plan.stats_output.as_ref().map(Into::into),
+            periodic: plan.periodic,
+        },
+        config: plan.config.clone(),
+        dry_run: plan.dry_run,
+        noop: plan.noop,
+    });
     // Every check of the command line before the dump, as aisloader validates first.
     let id = crate::run_cmd::checked_loader_id(&a).map_err(|e| aisloader_names(&e.message()))?;
     for w in &plan.warnings {
@@ -149,16 +161,6 @@ fn run(parsed: &grammar::Parsed) -> Result<Exit, String> {
     if let Some(profile) = &plan.aws_profile {
         std::env::set_var("AWS_PROFILE", profile);
     }
-    a.aisloader = Some(Mode {
-        output: ringload_engine::report::ais::AisOutput {
-            json: plan.json,
-            stats_output: plan.stats_output.as_ref().map(Into::into),
-            periodic: plan.periodic,
-        },
-        config: plan.config.clone(),
-        dry_run: plan.dry_run,
-        noop: plan.noop,
-    });
     let _ = std::io::stdout().flush();
     let exit = crate::run_cmd::run(*a, None).map_err(|e| aisloader_names(&e.message()))?;
     if plan.dry_run || plan.noop {

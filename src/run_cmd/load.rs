@@ -104,8 +104,12 @@ pub fn load(
         Err(e) => return Err(rec.fail(FailReason::Setup, CmdError::failed(e))),
     };
     if let Some(c) = control.filter(|_| a.cleanup) {
+        // `prepare` refused a batch size that cannot apply (the aisloader front end's is
+        // ignored then, as aisloader does).
+        let batch = super::target::check_evict_batchsize(w, a.evict_batchsize, a.cleanup)
+            .unwrap_or(super::target::DEFAULT_EVICT_BATCH);
         let ais_lines = a.aisloader.is_some();
-        if let Err(e) = c.cleanup(w, (&listed, outcome.puts), a.evict_batchsize, ais_lines) {
+        if let Err(e) = c.cleanup(w, (&listed, outcome.puts), batch, ais_lines) {
             eprintln!("warning: {e}");
         }
     }

@@ -70,7 +70,8 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
             )?,
         ),
         None => {
-            let (b, mut c) = builtin::start(
+            // `prepare` refused --random-proxy here (no cluster map).
+            let (b, c) = builtin::start(
                 &mut w,
                 a.prefill,
                 a.cleanup,
@@ -78,9 +79,6 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
                 &mut rec,
                 builtin_tls,
             )?;
-            if a.random_proxy {
-                remote::random_proxies(&mut w, c.as_mut(), &rec)?;
-            }
             (Some(b), c)
         }
     };

@@ -87,13 +87,21 @@ pub fn check(
         a.token_file.as_deref(),
     )
     .map_err(CmdError::usage)?;
-    target::check_ais_flags(
-        &w,
-        a.bprops.as_deref(),
-        a.evict_batchsize,
-        resolved.builtin(),
-    )
-    .map_err(CmdError::usage)?;
+    target::check_ais_flags(&w, a.bprops.as_deref(), resolved.builtin())
+        .map_err(CmdError::usage)?;
+    // The aisloader front end always passes aisloader's values (its flag table warns about
+    // the ones that change nothing); aisloader ignores them where they cannot apply, and so
+    // does a run it started.
+    let front = a.aisloader.is_some();
+    let cksum = a
+        .cksum_type
+        .filter(|_| !front || w.protocol == Protocol::Ais);
+    target::check_cksum_type(&mut w, cksum).map_err(CmdError::usage)?;
+    target::check_random_proxy(&w, a.random_proxy, resolved.builtin()).map_err(CmdError::usage)?;
+    let evict = target::check_evict_batchsize(&w, a.evict_batchsize, a.cleanup);
+    if !front {
+        evict.map_err(CmdError::usage)?;
+    }
     target::check_create_bucket(&w, &a.bucket, a.create_bucket, resolved.builtin())
         .map_err(CmdError::usage)?;
     target::check_s3_endpoint(&w, resolved.endpoint.as_deref()).map_err(CmdError::usage)?;

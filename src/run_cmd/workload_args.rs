@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use ringload_core::kinds::CksumType;
 use ringload_engine::proto::ProtoConfig;
 use ringload_engine::workload::{DriverKind, Protocol, Sampler, Workload};
 use ringload_launcher::ranks::Rank;
@@ -123,7 +124,8 @@ pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
         expect_min: None,
         proto: ProtoConfig {
             provider: "ais".into(),
-            cksum_type: a.cksum_type,
+            // Settled for the resolved protocol by `target::check_cksum_type`.
+            cksum_type: a.cksum_type.unwrap_or(CksumType::Xxhash),
             s3_addressing: a.s3_addressing,
             latest: a.latest,
             list: ringload_engine::proto::AisListFlags {

@@ -101,6 +101,27 @@ fn random_proxy_spreads_requests_over_both_proxies() {
 }
 
 #[test]
+fn random_proxy_on_the_built_in_target_is_refused_before_it_starts() {
+    let run = Run::new()
+        .protocol("ais")
+        .duration("1s")
+        .flag("--random-proxy")
+        .run();
+    run.check(run.code() == 2, "a usage error");
+    run.check(
+        run.stderr().contains(
+            "the built-in quick-start target is a single listener: start a cluster with \
+             `ringload serve --protocol ais --proxies 2` and name it with --endpoint URL",
+        ),
+        "names the built-in target and the fix",
+    );
+    run.check(
+        !run.stderr().contains("prefill") && !run.stderr().contains("Prefill"),
+        "before the prefill",
+    );
+}
+
+#[test]
 fn random_proxy_against_a_node_without_a_map_names_the_flag() {
     // A plain-HTTP built-in target answers 404 to the map request.
     let plain = ringload_server_http();
@@ -191,19 +212,37 @@ fn pctupdate_follows_each_chosen_get_with_a_put_of_the_same_object() {
     let r = result(&res);
     assert_eq!((op(&r, "get", "count"), op(&r, "get", "errors")), (120, 0));
 
-    // Half of them: some updates, never more than the GETs.
-    let res = dir.path().join("half.json");
+    // Mixed with PUTs, exactly aisloader's draw: order T (1, 2, ...) is a PUT when
+    // mix64(T) % 100 < pctput, else a GET, followed by an update when that same value is
+    // below pctupdate. One connection makes the orders sequential; the run stops at the
+    // order that would be PUT number 31.
+    let res = dir.path().join("mixed.json");
     ais(&c)
         .bucket("upd")
-        .epochs(1)
-        .workers(6)
+        .workers(1)
+        .pctput(20)
+        .maxputs(30)
+        .size("4K")
         .arg("--pctupdate", 50)
         .result(&res)
         .run()
         .ok();
     let r = result(&res);
+    let (mut puts, mut gets, mut updates) = (0, 0, 0);
+    for t in 1.. {
+        let h = ringload_core::rng::mix64(t) % 100;
+        if h < 20 {
+            puts += 1;
+            if puts > 30 {
+                break;
+            }
+        } else {
+            gets += 1;
+            updates += u64::from(h < 50);
+        }
+    }
     let (g, p) = (op(&r, "get", "count"), op(&r, "put", "count"));
-    assert!(g == 120 && p > 20 && p < 100, "GETs {g}, updates {p}");
+    assert_eq!((g, p), (gets, 30 + updates), "GETs and PUTs + updates");
 
     // Updates need GETs.
     let bad = ais(&c)
@@ -216,6 +255,19 @@ fn pctupdate_follows_each_chosen_get_with_a_put_of_the_same_object() {
     bad.check(
         bad.stderr().contains("--pctupdate") && bad.stderr().contains("--pctput 100"),
         "names both flags",
+    );
+    // At or below --pctput, aisloader's draw updates nothing: refused.
+    let none = ais(&c)
+        .bucket("upd")
+        .pctput(50)
+        .maxputs(1)
+        .arg("--pctupdate", 50)
+        .run();
+    none.check(none.code() == 2, "refused");
+    none.check(
+        none.stderr()
+            .contains("so --pctupdate at or below --pctput 50 updates nothing"),
+        "says why",
     );
 }
 

@@ -18,6 +18,21 @@ fn bad_values_exit_2_and_name_the_flag() {
         (&["--endpoint", "ftp://x"], "--endpoint"),
         (&["--result", "/nonexistent-dir/r.json"], "--result"),
         (&["--loadernum", "4", "--loaderid", "9"], "--loaderid"),
+        // Settings that would be silently ignored are refused.
+        (&["--cksum-type", "md5"], "--cksum-type md5"),
+        (
+            &["--protocol", "s3", "--cksum-type", "none"],
+            "--cksum-type none",
+        ),
+        (
+            &["--protocol", "ais", "--evict-batchsize", "5"],
+            "--evict-batchsize 5",
+        ),
+        (
+            &["--protocol", "ais", "--cleanup", "--evict-batchsize", "5"],
+            "--evict-batchsize 5: --cleanup destroys ais://ringload whole",
+        ),
+        (&["--pctput", "40", "--pctupdate", "40"], "--pctupdate"),
     ];
     for (args, flag) in cases {
         let mut all = vec!["run"];

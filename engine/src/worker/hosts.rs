@@ -98,8 +98,6 @@ impl Hosts {
         Some(self.list.len() - 1)
     }
 
-    /// Parks an idle keep-alive socket of host `h` with its TLS session (closes it if the
-    /// pool is full).
     /// The host of an already resolved address (a `--random-proxy` proxy), added if new.
     pub fn find_or_insert(&mut self, addr: SockAddr, hostport: &str, tls: bool) -> usize {
         if let Some(h) = self
@@ -119,6 +117,8 @@ impl Hosts {
         self.list.len() - 1
     }
 
+    /// Parks an idle keep-alive socket of host `h` with its TLS session (closes it if the
+    /// pool is full).
     pub fn park(&mut self, h: usize, idle: Idle) {
         let list = &mut self.list[h].idle;
         if list.len() < MAX_IDLE_PER_HOST {

@@ -1,5 +1,6 @@
 //! Choosing and issuing a connection's next operation: GET or PUT (aisloader's per-order
-//! decision), its name and size, a `--pctupdate` PUT after its GET, and the host it goes to
+//! decision), its name and size, a `--pctupdate` PUT after its GET (decided by the same order
+//! hash as the PUT, as in aisloader), and the host it goes to
 //! (the endpoint, or with `--random-proxy` a proxy picked per request and counted per core).
 //! Nothing here allocates: names go into the worker's reused buffers, the request head into
 //! the connection's.
@@ -73,9 +74,10 @@ impl Worker {
             self.namer.write_name(cnt, &mut self.name);
             self.conns[i].put_cnt = cnt;
         } else if w.pctupdate > 0 {
-            let g = sh.update_orders.fetch_add(1, Ordering::Relaxed) + 1;
+            // aisloader's draw: the same order hash as the PUT decision, so a GET is an update
+            // when `pctput <= mix64(t) % 100 < pctupdate`.
             let c = &mut self.conns[i];
-            c.update_after = pct_fires(w.pctupdate, g);
+            c.update_after = pct_fires(w.pctupdate, t);
             if c.update_after {
                 c.update_name.clear();
                 c.update_name.extend_from_slice(&self.name);

@@ -75,8 +75,6 @@ pub struct Shared {
     pub puts: AtomicU64,
     /// PUT bytes issued: enforces --totalputsize.
     pub put_bytes: AtomicU64,
-    /// GETs issued while `--pctupdate` is set: decides which are followed by an update PUT.
-    pub update_orders: AtomicU64,
     /// `--random-proxy`: requests sent to each of `workload.proxies`, added by each core
     /// once, when it ends.
     pub proxy_requests: Box<[AtomicU64]>,
@@ -146,7 +144,6 @@ impl Shared {
             ops: AtomicU64::new(0),
             puts: AtomicU64::new(0),
             put_bytes: AtomicU64::new(0),
-            update_orders: AtomicU64::new(0),
             proxy_requests,
             stop: AtomicBool::new(false),
             cancel: AtomicBool::new(false),

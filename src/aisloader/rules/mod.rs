@@ -204,6 +204,19 @@ pub fn plan(
             "invalid {pctupdate} percentage of GET requests that are followed by a PUT \"update\""
         )));
     }
+    // aisloader draws one hash per order: a PUT below -pctput, an update from -pctput up to
+    // -pctupdate; at or below a nonzero -pctput no order updates. aisloader says nothing;
+    // ringload says so and makes none (its `run` refuses such a -pctupdate).
+    let pctupdate = if pctupdate > 0 && pctput > 0 && pctupdate <= pctput {
+        plan.warnings.push(format!(
+            "warning: -pctupdate={pctupdate}: with -pctput={pctput} no order is an update (an \
+             order updates when its hash, 0..99, is at least -pctput and below -pctupdate); \
+             none are made"
+        ));
+        0
+    } else {
+        pctupdate
+    };
     let interval = int("statsinterval");
     if interval < 0 {
         return Err(err(format!(

@@ -370,3 +370,21 @@ fn the_configuration_names_oci_oc() {
     assert_eq!(p.config.bucket, "oc://b");
     assert_eq!(run_value(&p, "--bucket").as_deref(), Some("oci://b"));
 }
+
+#[test]
+fn a_pctupdate_at_or_below_pctput_updates_nothing_and_says_so() {
+    let p = plan_of(&with(&["-pctput=50", "-pctupdate=30"])).unwrap();
+    assert_eq!(run_value(&p, "--pctupdate").as_deref(), Some("0"));
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.starts_with("warning: -pctupdate=30: with -pctput=50 no order")),
+        "{:?}",
+        p.warnings
+    );
+    let p = plan_of(&with(&["-pctput=20", "-pctupdate=50"])).unwrap();
+    assert_eq!(run_value(&p, "--pctupdate").as_deref(), Some("50"));
+    assert!(p.warnings.iter().all(|w| !w.contains("-pctupdate")));
+    let p = plan_of(&with(&["-pctupdate=30"])).unwrap();
+    assert_eq!(run_value(&p, "--pctupdate").as_deref(), Some("30"));
+}

@@ -1,12 +1,99 @@
 //! The checks of `ringload run`'s target settings that need no connection: an S3 endpoint
 //! the addressing cannot use, a dotted bucket over https, `--create-bucket` where it cannot
 //! apply, and the AIS control-plane flags (`--bprops`, `--cached`, `--list-dirs`, `--nbi`,
-//! `--evict-batchsize`) where they cannot apply. Each refusal is a usage error naming the flag
+//! `--evict-batchsize`, `--cksum-type`) where they cannot apply. Each refusal is a usage error naming the flag
 //! and the fix; a note is returned for the caller to print.
 
+use ringload_core::kinds::CksumType;
 use ringload_engine::ais::{self, Bucket};
 use ringload_engine::s3;
 use ringload_engine::workload::{Protocol, Workload};
+
+/// Refuses `--random-proxy` where there is no cluster of proxies to pick from: outside
+/// `--protocol ais`, and on the built-in quick-start target (one listener, no cluster map).
+/// Runs before anything starts.
+pub fn check_random_proxy(w: &Workload, random_proxy: bool, builtin: bool) -> Result<(), String> {
+    if !random_proxy {
+        Ok(())
+    } else if w.protocol != Protocol::Ais {
+        Err(format!(
+            "--random-proxy picks among an AIS cluster's proxies, and this run's protocol is {}; \
+             drop --random-proxy or run against an AIS cluster (--protocol ais)",
+            w.protocol.as_str()
+        ))
+    } else if builtin {
+        Err(
+            "--random-proxy picks among an AIS cluster's proxies, and the built-in quick-start \
+             target is a single listener: start a cluster with `ringload serve --protocol ais \
+             --proxies 2` and name it with --endpoint URL, or drop --random-proxy"
+                .into(),
+        )
+    } else {
+        Ok(())
+    }
+}
+
+/// `--evict-batchsize` when not given: the batch `--cleanup` deletes a remote bucket's names in.
+pub const DEFAULT_EVICT_BATCH: usize = 1000;
+
+/// The checksum AIS PUTs carry: `--cksum-type` (default xxhash, as aisloader's), refused when
+/// given for another protocol, whose PUTs carry none (`none` is recorded for them).
+pub fn check_cksum_type(w: &mut Workload, given: Option<CksumType>) -> Result<(), String> {
+    w.proto.cksum_type = match (w.protocol, given) {
+        (Protocol::Ais, t) => t.unwrap_or(CksumType::Xxhash),
+        (p, Some(t)) => {
+            return Err(format!(
+                "--cksum-type {t} sets the checksum AIS PUTs carry (Ais-Checksum-Type): it \
+                 works with --protocol ais only (this run is {}); leave it out",
+                p.as_str()
+            ));
+        }
+        (_, None) => CksumType::None,
+    };
+    Ok(())
+}
+
+/// The batch `--cleanup` deletes a remote AIS bucket's names in: `--evict-batchsize`, refused
+/// where no batches are deleted (without `--cleanup`, outside `--protocol ais`, on an `ais://`
+/// bucket, which is destroyed whole) and when 0; [`DEFAULT_EVICT_BATCH`] when not given.
+pub fn check_evict_batchsize(
+    w: &Workload,
+    given: Option<usize>,
+    cleanup: bool,
+) -> Result<usize, String> {
+    let Some(n) = given else {
+        return Ok(DEFAULT_EVICT_BATCH);
+    };
+    let why = if n == 0 {
+        Some(format!(
+            "--cleanup of a remote bucket deletes its names in batches of N; give N >= 1 \
+             (default {DEFAULT_EVICT_BATCH})"
+        ))
+    } else if !cleanup {
+        Some(
+            "it sizes --cleanup's delete batches and this run has no --cleanup: add \
+              --cleanup or leave it out"
+                .to_string(),
+        )
+    } else if w.protocol != Protocol::Ais {
+        Some(format!(
+            "--cleanup deletes in batches with --protocol ais only (this run is {}): leave it \
+             out",
+            w.protocol.as_str()
+        ))
+    } else if Bucket::of(w).is_ais() {
+        Some(format!(
+            "--cleanup destroys {} whole (no delete batches): leave it out",
+            Bucket::of(w)
+        ))
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(format!("--evict-batchsize {n}: {why}")),
+        None => Ok(n),
+    }
+}
 
 /// Refuses an S3 endpoint the addressing cannot use: `--s3-addressing virtual` puts the bucket
 /// in front of the host name, so an IP-literal endpoint (`http://10.0.0.1:9000`) cannot work
@@ -94,19 +181,7 @@ pub fn check_create_bucket(
 /// `--cached`, `--list-dirs` and `--nbi` outside `--protocol ais`, on an `ais://` bucket of
 /// this cluster (they list remote buckets, as in aisloader), and where no listing happens
 /// (100% PUTs, `--filelist`, the built-in target's `--prefill`).
-pub fn check_ais_flags(
-    w: &Workload,
-    bprops: Option<&str>,
-    evict_batchsize: usize,
-    builtin: bool,
-) -> Result<(), String> {
-    if evict_batchsize == 0 {
-        return Err(
-            "--evict-batchsize 0: --cleanup of a remote bucket deletes its names in \
-                    batches of N; give N >= 1 (default 1000)"
-                .into(),
-        );
-    }
+pub fn check_ais_flags(w: &Workload, bprops: Option<&str>, builtin: bool) -> Result<(), String> {
     let ais = w.protocol == Protocol::Ais;
     if let Some(text) = bprops {
         if !ais {

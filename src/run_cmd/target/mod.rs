@@ -23,7 +23,10 @@ use ringload_engine::s3::bucket::{CreateError, ListFailure, Presence};
 use ringload_engine::workload::{Protocol, Workload};
 
 mod checks;
-pub use checks::{check_ais_flags, check_create_bucket, check_s3_endpoint, s3_dotted_bucket_note};
+pub use checks::{
+    check_ais_flags, check_cksum_type, check_create_bucket, check_evict_batchsize,
+    check_random_proxy, check_s3_endpoint, s3_dotted_bucket_note, DEFAULT_EVICT_BATCH,
+};
 
 /// Timeout of one control request (a list page, a bucket call).
 const CTL_TIMEOUT: Duration = Duration::from_secs(60);

@@ -116,21 +116,19 @@ fn every_ais_provider_is_known_to_the_built_in_target() {
 #[test]
 fn ais_control_flags_are_refused_where_they_cannot_apply() {
     let w = ais_run("s3://rem", "http://127.0.0.1:9");
-    assert_eq!(check_ais_flags(&w, None, 1000, false), Ok(()));
-    let err = check_ais_flags(&w, None, 0, false).unwrap_err();
-    assert!(err.starts_with("--evict-batchsize 0"), "{err}");
+    assert_eq!(check_ais_flags(&w, None, false), Ok(()));
     // --bprops: ais:// buckets of a named cluster only, and JSON that parses.
-    let err = check_ais_flags(&w, Some("{}"), 1000, false).unwrap_err();
+    let err = check_ais_flags(&w, Some("{}"), false).unwrap_err();
     assert!(
         err.contains("--bprops applies to ais:// buckets only"),
         "{err}"
     );
     let local = ais_run("ais://b", "http://127.0.0.1:9");
     let mirror = Some(r#"{"mirror":{"enabled":true}}"#);
-    assert_eq!(check_ais_flags(&local, mirror, 1000, false), Ok(()));
-    let err = check_ais_flags(&local, mirror, 1000, true).unwrap_err();
+    assert_eq!(check_ais_flags(&local, mirror, false), Ok(()));
+    let err = check_ais_flags(&local, mirror, true).unwrap_err();
     assert!(err.contains("--bprops needs an AIS cluster"), "{err}");
-    let err = check_ais_flags(&local, Some("{"), 1000, false).unwrap_err();
+    let err = check_ais_flags(&local, Some("{"), false).unwrap_err();
     assert!(err.starts_with("--bprops \"{\": not the bucket"), "{err}");
     // Listing flags: remote buckets only; --cached not with 100% PUTs.
     for (set, flag) in [(0, "--cached"), (1, "--list-dirs"), (2, "--nbi")] {
@@ -140,8 +138,8 @@ fn ais_control_flags_are_refused_where_they_cannot_apply() {
             let f = &mut x.proto.list;
             *[&mut f.cached, &mut f.list_dirs, &mut f.nbi][set] = true;
         }
-        assert_eq!(check_ais_flags(&r, None, 1000, false), Ok(()), "{flag}");
-        let err = check_ais_flags(&l, None, 1000, false).unwrap_err();
+        assert_eq!(check_ais_flags(&r, None, false), Ok(()), "{flag}");
+        let err = check_ais_flags(&l, None, false).unwrap_err();
         assert_eq!(
             err,
             format!(
@@ -150,19 +148,19 @@ fn ais_control_flags_are_refused_where_they_cannot_apply() {
             )
         );
         l.protocol = Protocol::S3;
-        let err = check_ais_flags(&l, None, 1000, false).unwrap_err();
+        let err = check_ais_flags(&l, None, false).unwrap_err();
         assert!(err.contains("--protocol ais only"), "{err}");
     }
     let mut r = w.clone();
     r.proto.list.cached = true;
     r.pctput = 100;
-    let err = check_ais_flags(&r, None, 1000, false).unwrap_err();
+    let err = check_ais_flags(&r, None, false).unwrap_err();
     assert!(err.contains("incompatible with a 100% PUT"), "{err}");
     r.pctput = 50;
-    let err = check_ais_flags(&r, None, 1000, true).unwrap_err();
+    let err = check_ais_flags(&r, None, true).unwrap_err();
     assert!(err.contains("come from --prefill"), "{err}");
     r.filelist = Some("names.txt".into());
-    let err = check_ais_flags(&r, None, 1000, false).unwrap_err();
+    let err = check_ais_flags(&r, None, false).unwrap_err();
     assert!(err.contains("come from --filelist"), "{err}");
 }
 
@@ -228,4 +226,74 @@ fn remote_buckets_are_never_created_and_ais_ones_are_named_in_full() {
         "cannot check bucket ais://#ns/b: AIS presence check of ais://#ns/b: HTTP 500: disk \
          full"
     );
+}
+
+#[test]
+fn cksum_type_is_ais_only_and_recorded_as_sent() {
+    use ringload_core::kinds::CksumType;
+    let mut w = ais_run("ais://b", "http://127.0.0.1:9");
+    assert_eq!(check_cksum_type(&mut w, None), Ok(()));
+    assert_eq!(w.proto.cksum_type, CksumType::Xxhash);
+    assert_eq!(check_cksum_type(&mut w, Some(CksumType::Md5)), Ok(()));
+    assert_eq!(w.proto.cksum_type, CksumType::Md5);
+    for p in [Protocol::S3, Protocol::Http] {
+        w.protocol = p;
+        assert_eq!(check_cksum_type(&mut w, None), Ok(()));
+        assert_eq!(w.proto.cksum_type, CksumType::None, "{p:?} PUTs carry none");
+        let err = check_cksum_type(&mut w, Some(CksumType::Xxhash)).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "--cksum-type xxhash sets the checksum AIS PUTs carry (Ais-Checksum-Type): it \
+                 works with --protocol ais only (this run is {}); leave it out",
+                p.as_str()
+            )
+        );
+    }
+}
+
+#[test]
+fn evict_batchsize_is_refused_where_cleanup_deletes_no_batches() {
+    let remote = ais_run("s3://rem", "http://127.0.0.1:9");
+    assert_eq!(check_evict_batchsize(&remote, None, true), Ok(1000));
+    assert_eq!(check_evict_batchsize(&remote, None, false), Ok(1000));
+    assert_eq!(check_evict_batchsize(&remote, Some(7), true), Ok(7));
+    let err = check_evict_batchsize(&remote, Some(0), true).unwrap_err();
+    assert!(err.starts_with("--evict-batchsize 0: "), "{err}");
+    let err = check_evict_batchsize(&remote, Some(7), false).unwrap_err();
+    assert_eq!(
+        err,
+        "--evict-batchsize 7: it sizes --cleanup's delete batches and this run has no \
+         --cleanup: add --cleanup or leave it out"
+    );
+    let local = ais_run("ais://b", "http://127.0.0.1:9");
+    let err = check_evict_batchsize(&local, Some(7), true).unwrap_err();
+    assert_eq!(
+        err,
+        "--evict-batchsize 7: --cleanup destroys ais://b whole (no delete batches): leave it out"
+    );
+    let mut s3 = remote.clone();
+    s3.protocol = Protocol::S3;
+    let err = check_evict_batchsize(&s3, Some(7), true).unwrap_err();
+    assert!(
+        err.contains("with --protocol ais only (this run is s3)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn random_proxy_is_refused_without_a_cluster_before_anything_starts() {
+    let mut w = ais_run("ais://b", "http://127.0.0.1:9");
+    assert_eq!(check_random_proxy(&w, true, false), Ok(()));
+    assert_eq!(check_random_proxy(&w, false, true), Ok(()));
+    let err = check_random_proxy(&w, true, true).unwrap_err();
+    assert_eq!(
+        err,
+        "--random-proxy picks among an AIS cluster's proxies, and the built-in quick-start \
+         target is a single listener: start a cluster with `ringload serve --protocol ais \
+         --proxies 2` and name it with --endpoint URL, or drop --random-proxy"
+    );
+    w.protocol = Protocol::Http;
+    let err = check_random_proxy(&w, true, false).unwrap_err();
+    assert!(err.contains("this run's protocol is http"), "{err}");
 }

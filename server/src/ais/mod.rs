@@ -1,7 +1,7 @@
 //! AIS control requests (the subset aisloader and ringload use): bucket presence, create, destroy,
 //! delete-listrange, evict-listrange, HEAD bucket (its properties in `Ais-Bucket-Props`),
 //! set-bprops (PATCH), list buckets, paged list-objects with AIS's list flags, and the cluster
-//! map (`GET /v1/daemon?what=smap`), answered in JSON.
+//! map (`GET /v1/daemon?what=smap`, in `smap`), answered in JSON; listing is in `list`.
 //!
 //! Owns: parsing the JSON action messages (`{"action":..,"name":..,"value":..}`) and writing
 //! the JSON answers. A message without a `value` (or with `null`), or a `presence` query, is a
@@ -31,8 +31,14 @@
 
 use serde::{Deserialize, Serialize};
 
+mod list;
+mod smap;
+
+use list::{list, ListMsg};
+pub(crate) use smap::smap;
+
 use super::counters::Kind;
-use super::listing::{list_page_with, merge, Dirs, Filter, Props};
+use super::listing::{merge, Props};
 use super::node::Node;
 use super::provider::Provider;
 use super::request::{query_param, Method, Status};
@@ -41,13 +47,6 @@ use super::ServeProtocol;
 
 const JSON: Option<&str> = Some("application/json");
 const P: ServeProtocol = ServeProtocol::Ais;
-
-/// List flags (AIS's `apc.Ls*`).
-const LS_CACHED: u64 = 1;
-const LS_NO_DIRS: u64 = 1 << 13;
-const LS_NBI: u64 = 1 << 15;
-/// Entry flag of a directory (AIS's `apc.EntryIsDir`).
-const ENTRY_IS_DIR: u32 = 1 << 8;
 
 /// The properties every bucket starts with (a subset of AIS's `cmn.Bprops`).
 pub(crate) const DEFAULT_PROPS: &str = r#"{"mirror":{"enabled":false,"copies":1,"burst_buffer":512},"ec":{"enabled":false,"objsize_limit":262144,"data_slices":1,"parity_slices":1}}"#;
@@ -59,35 +58,6 @@ struct ActionMsg {
     action: String,
     #[serde(default)]
     value: Option<serde_json::Value>,
-}
-
-/// The `value` of a list action (the fields the target honours; others are ignored).
-#[derive(Deserialize, Default)]
-struct ListMsg {
-    #[serde(default)]
-    uuid: String,
-    #[serde(default)]
-    prefix: String,
-    #[serde(default)]
-    continuation_token: String,
-    #[serde(default)]
-    pagesize: u64,
-    /// AIS sends it as a decimal string; a number is accepted too.
-    #[serde(default)]
-    flags: Option<serde_json::Value>,
-}
-
-impl ListMsg {
-    /// The list flags, or `Err` naming the bad value.
-    fn flags(&self) -> Result<u64, String> {
-        match &self.flags {
-            None | Some(serde_json::Value::Null) => Ok(0),
-            Some(serde_json::Value::Number(n)) => n.as_u64().ok_or_else(|| n.to_string()),
-            Some(serde_json::Value::String(s)) if s.is_empty() => Ok(0),
-            Some(serde_json::Value::String(s)) => s.parse().map_err(|_| s.clone()),
-            Some(other) => Err(other.to_string()),
-        }
-    }
 }
 
 /// The `value` of a delete-listrange action.
@@ -114,21 +84,6 @@ impl std::fmt::Display for Bck<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}://{}", self.provider.scheme(), self.name)
     }
-}
-
-#[derive(Serialize)]
-struct Entry {
-    name: String,
-    size: String,
-    flags: u32,
-}
-
-#[derive(Serialize)]
-struct ListJson<'a> {
-    uuid: &'a str,
-    continuation_token: &'a str,
-    entries: Vec<Entry>,
-    flags: u32,
 }
 
 fn bad(r: &mut Reply<'_>, what: std::fmt::Arguments<'_>) {
@@ -176,57 +131,6 @@ pub(crate) fn all_buckets(r: &mut Reply<'_>, node: &Node, query: &[u8]) {
         })
         .collect();
     json_out(r, &list);
-}
-
-/// `GET /v1/daemon?what=smap`: the cluster map in AIStore's shape (`pmap` and `tmap` of
-/// nodes by id, the primary `proxy_si` = `p1`, a string `version`), each node with its real
-/// URL as `public_net.direct_url`. A stand-alone server is its cluster's only proxy and target.
-pub(crate) fn smap(r: &mut Reply<'_>, node: &Node) {
-    r.ctr.request(Kind::Other);
-    let snode = |id: &str, url: &str, kind: &str| {
-        let hostport = url.split_once("://").map_or(url, |(_, h)| h);
-        let (ip, port) = hostport.rsplit_once(':').unwrap_or((hostport, ""));
-        let net = serde_json::json!({
-            "node_ip_addr": ip,
-            "daemon_port": port,
-            "direct_url": url,
-        });
-        serde_json::json!({
-            "public_net": net,
-            "intra_control_net": net,
-            "intra_data_net": net,
-            "daemon_type": kind,
-            "daemon_id": id,
-            "flags": 0,
-        })
-    };
-    let c = &node.cluster;
-    let mut pmap = serde_json::Map::new();
-    let mut tmap = serde_json::Map::new();
-    if c.proxies.is_empty() {
-        pmap.insert(node.id.to_string(), snode(&node.id, &node.url, "proxy"));
-        tmap.insert(node.id.to_string(), snode(&node.id, &node.url, "target"));
-    } else {
-        for (i, url) in c.proxies.iter().enumerate() {
-            let id = format!("p{}", i + 1);
-            pmap.insert(id.clone(), snode(&id, url, "proxy"));
-        }
-        for (j, t) in c.targets.iter().enumerate() {
-            let id = format!("t{}", j + 1);
-            tmap.insert(id.clone(), snode(&id, &t.url, "target"));
-        }
-    }
-    let primary = pmap.values().next().cloned().unwrap_or_default();
-    json_out(
-        r,
-        &serde_json::json!({
-            "pmap": pmap,
-            "tmap": tmap,
-            "proxy_si": primary,
-            "uuid": "ringload-builtin",
-            "version": "1",
-        }),
-    );
 }
 
 fn bad_provider(r: &mut Reply<'_>) {
@@ -369,64 +273,6 @@ pub(crate) fn bucket(
             );
         }
     }
-}
-
-fn list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, lm: &ListMsg) {
-    let bucket = b.name;
-    let flags = match lm.flags() {
-        Ok(f) => f,
-        Err(v) => {
-            return bad(
-                r,
-                format_args!("bad list flags {v}: send a decimal number as a string"),
-            )
-        }
-    };
-    if flags & LS_NBI != 0 {
-        return bad(r, format_args!("bucket \"{b}\" has no inventories"));
-    }
-    let filter = Filter {
-        cached_only: flags & LS_CACHED != 0,
-        dirs: if flags & LS_NO_DIRS != 0 {
-            Dirs::Without
-        } else {
-            Dirs::Virtual
-        },
-    };
-    let limit = match usize::try_from(lm.pagesize) {
-        Ok(n) if n > 0 => n.min(node.page_size),
-        _ => node.page_size,
-    };
-    let page = list_page_with(
-        node.cluster.stores(b.provider),
-        bucket,
-        &lm.prefix,
-        &lm.continuation_token,
-        limit,
-        filter,
-    );
-    let uuid = if lm.uuid.is_empty() {
-        let id = xxhash_rust::xxh64::xxh64(format!("{b}/{}", lm.prefix).as_bytes(), 0);
-        format!("{id:016x}")
-    } else {
-        lm.uuid.clone()
-    };
-    let token = page.next_token().to_string();
-    let doc = ListJson {
-        uuid: &uuid,
-        continuation_token: &token,
-        entries: page
-            .entries
-            .into_iter()
-            .map(|(name, size)| Entry {
-                flags: if name.ends_with('/') { ENTRY_IS_DIR } else { 0 },
-                name,
-                size: size.to_string(),
-            })
-            .collect(),
-        flags: 0,
-    };
-    json_out(r, &doc);
 }
 
 /// delete-listrange (`evict` false: the objects go) or evict-listrange (`evict`: only their
