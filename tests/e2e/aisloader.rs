@@ -656,6 +656,32 @@ fn final_json(path: &Path) -> serde_json::Value {
     v.as_array().unwrap().last().unwrap().clone()
 }
 
+/// One row of aisloader's final table (after the last header, before `Stats written`).
+struct FinalRow {
+    count: u64,
+    errors: u64,
+}
+
+/// The final table's row for `op`, read by whitespace-separated columns as a script would:
+/// `Time OP Count Size Latency(3) Throughput Errors`. Panics when there is none.
+fn final_row(stdout: &str, op: &str) -> FinalRow {
+    let table = stdout
+        .rsplit_once("Time      OP    Count")
+        .map(|(_, t)| t)
+        .expect("a final table header");
+    let table = table.split("Stats written").next().unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(op))
+        .unwrap_or_else(|| panic!("no final {op} row in {table}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    let num = |s: &str| s.replace(',', "").parse::<u64>().unwrap();
+    FinalRow {
+        count: num(cols[2]),
+        errors: num(cols[cols.len() - 1]),
+    }
+}
+
 #[test]
 fn the_five_ci_stages() {
     let c = Cluster::start(&["--proxies", "2", "--targets", "3"]);
@@ -680,6 +706,8 @@ fn the_five_ci_stages() {
     ]));
     r.ok();
     r.check(r.stdout().contains("Actual run duration: "), "stage 1 ran");
+    let put = final_row(&r.stdout(), "PUT");
+    r.check(put.count > 0 && put.errors == 0, "stage 1's final PUT row");
     // Stage 2: multipart is refused, naming the flag.
     let r = run(common(&[
         "-duration=2s",
@@ -705,6 +733,30 @@ fn the_five_ci_stages() {
     ]));
     r.ok();
     r.check(r.stdout().contains("\"% PUT\": 10,"), "stage 3 config");
+    let (get, put) = (final_row(&r.stdout(), "GET"), final_row(&r.stdout(), "PUT"));
+    r.check(
+        get.count > 0 && get.errors == 0 && put.errors == 0,
+        "stage 3's final GET and PUT rows",
+    );
+    // The same stage collected as the composer collects a run (-json -stats-output), read by
+    // the composer-style parser.
+    let dir = Scratch::new("aisloader-ci-stage3");
+    let file = dir.path().join("stage3.json");
+    let mut args = common(&[
+        "-duration=2s",
+        "-pctput=10",
+        "-maxsize=64KiB",
+        "-minsize=8KiB",
+        "-cleanup=false",
+        "-numworkers=4",
+        "-json",
+    ]);
+    args.push(format!("-stats-output={}", file.display()));
+    run(args).ok();
+    for bench in ["get", "put"] {
+        let out = parse_like_composer(bench, &[&file]);
+        assert!(out.starts_with(&format!("{bench}: min ")), "{out}");
+    }
     // Stages 4 and 5: GetBatch is refused, naming the flag.
     for (batch, cleanup) in [("32", "-cleanup=false"), ("64", "-cleanup=true")] {
         let flag = format!("-get-batchsize={batch}");

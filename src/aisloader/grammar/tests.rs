@@ -1,3 +1,7 @@
+//! Unit tests of Go's `flag` grammar as the front end parses it: dashes, `=` and separate
+//! values, booleans, the `-cleanup` tri-state, Go's integer literals, durations, where parsing
+//! stops, and Go's error messages.
+
 use super::*;
 
 fn kinds(n: &str) -> Option<Kind> {

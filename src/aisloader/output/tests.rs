@@ -1,3 +1,6 @@
+//! Unit tests of what the front end prints around the load, byte for byte: the argument dump
+//! (Go's tabwriter), `Runtime configuration`, the usage and the trailer lines.
+
 use super::*;
 use crate::aisloader::grammar::{parse, Kind};
 

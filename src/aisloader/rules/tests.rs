@@ -1,3 +1,7 @@
+//! Unit tests of aisloader's defaults and rules as functions of the parsed flags and an
+//! environment: the target, the bucket, sizes, durations, refusals, warnings, and the
+//! `ringload run` command line they produce.
+
 use super::*;
 use crate::aisloader::grammar::parse;
 
