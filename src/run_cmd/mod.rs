@@ -145,6 +145,11 @@ pub fn checked_loader_id(a: &RunArgs) -> Result<u64, CmdError> {
 /// Rank `r`'s loader id for this command line, once its workload passed the checks.
 fn loader_id_of(a: &RunArgs, r: ringload_launcher::ranks::Rank) -> Result<u64, CmdError> {
     let mut w = workload_args::workload(a, r, "");
+    // The protocol is resolved with the target; the checks that depend on it (e.g. --latest
+    // is AIS only) see the one the command line names, else AIS, the only one they allow.
+    w.protocol = a
+        .protocol
+        .unwrap_or(ringload_engine::workload::Protocol::Ais);
     // The bucket is checked with the target (`PROVIDER://NAME` is split there); its name here.
     if let Some((_, name)) = w.bucket.rsplit_once('/') {
         w.bucket = name.to_string();

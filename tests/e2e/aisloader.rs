@@ -946,3 +946,51 @@ fn maxputs_below_numworkers_exits_1_as_aisloader() {
         "aisloader's error",
     );
 }
+
+#[test]
+fn latest_reaches_the_targets_through_the_front_end() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
+    let a = aisloader_link();
+    let (ip, port) = ip_port(&c);
+    let base = [
+        ip.as_str(),
+        port.as_str(),
+        "-bucket=ais://lt",
+        "-numworkers=2",
+        "-quiet",
+    ];
+    let put = [
+        &base[..],
+        &[
+            "-pctput=100",
+            "-maxputs=20",
+            "-minsize=4KiB",
+            "-maxsize=4KiB",
+            "-cleanup=false",
+        ],
+    ]
+    .concat();
+    a.run(&put).ok();
+    // -getloaderid and -dry-run take it too (no protocol is resolved there).
+    let r = a.run(&[&base[..], &["-latest", "-getloaderid", "-cleanup=false"]].concat());
+    r.check(
+        r.code() == 0 && r.stdout().ends_with("\n0x0\n"),
+        "getloaderid",
+    );
+    let get = [
+        &base[..],
+        &["-pctput=0", "-epochs=1", "-latest", "-cleanup=true"],
+    ]
+    .concat();
+    let r = a.run(&get);
+    r.ok();
+    let latest: u64 = c
+        .targets
+        .iter()
+        .map(|t| Cluster::stats(t)["latest_ver"].as_u64().unwrap())
+        .sum();
+    r.check(
+        latest == 20,
+        &format!("20 GETs asked for the latest version, got {latest}"),
+    );
+}

@@ -68,7 +68,7 @@ fn tab_block(rows: &[(String, String)]) -> String {
 /// aisloader's name-getter label for `names` listed names.
 pub fn name_getter(c: &RuntimeConfig, names: u64) -> &'static str {
     let read_only = c.pctput == 0;
-    if c.new_bucket || c.skiplist {
+    if c.new_bucket || c.skiplist || c.random_gets {
         return "random non-unique";
     }
     match (read_only, c.epochs > 0) {

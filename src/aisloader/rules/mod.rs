@@ -64,6 +64,8 @@ pub struct RuntimeConfig {
     pub new_bucket: bool,
     /// `-skiplist`: nothing is listed.
     pub skiplist: bool,
+    /// The legacy `-uniquegets=false`: GETs pick names at random, with repeats.
+    pub random_gets: bool,
 }
 
 /// The `ringload run` command line and everything the front end prints around it.
@@ -284,6 +286,13 @@ pub fn plan(
         }
         String::new()
     } else {
+        if !v("s3profile").is_empty() {
+            plan.warnings.push(format!(
+                "warning: -s3profile={}: used only with -s3endpoint (direct S3); it changes \
+                 nothing here",
+                v("s3profile")
+            ));
+        }
         let mut url = format!(
             "http://{}:{}",
             if ip.is_empty() { "localhost" } else { &ip },
@@ -374,6 +383,22 @@ pub fn plan(
         "--evict-batchsize",
         int("evict-batchsize").to_string(),
     );
+    if p.get("evict-batchsize")
+        .is_some_and(|_| int("evict-batchsize") != 1000)
+        && (!cleanup || ais_bucket)
+    {
+        plan.warnings.push(format!(
+            "warning: -evict-batchsize={}: used only by -cleanup=true of a remote bucket (an \
+             ais bucket is destroyed whole); it changes nothing here",
+            int("evict-batchsize")
+        ));
+    }
+    if readoff > 0 && readlen == 0 {
+        plan.warnings.push(format!(
+            "warning: -readoff={}: used only with -readlen; GETs read whole objects",
+            v("readoff")
+        ));
+    }
     if !v("tokenfile").is_empty() {
         push_to(&mut run, "--token-file", v("tokenfile"));
     }
@@ -453,6 +478,7 @@ pub fn plan(
         ais_bucket,
         new_bucket: plan.new_bucket.is_some(),
         skiplist,
+        random_gets: !unique,
     };
     Ok(plan)
 }

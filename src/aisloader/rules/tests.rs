@@ -392,3 +392,51 @@ fn a_pctupdate_at_or_below_pctput_updates_nothing_and_says_so() {
     let p = plan_of(&with(&["-pctupdate=30"])).unwrap();
     assert_eq!(run_value(&p, "--pctupdate").as_deref(), Some("30"));
 }
+
+#[test]
+fn settings_that_cannot_apply_here_are_warned_about_not_ignored() {
+    let warned = |extra: &[&'static str], start: &str| {
+        let p = plan_of(&with(extra)).unwrap();
+        assert!(
+            p.warnings.iter().any(|w| w.starts_with(start)),
+            "{extra:?}: {:?}",
+            p.warnings
+        );
+    };
+    warned(
+        &["-evict-batchsize=10"],
+        "warning: -evict-batchsize=10: used only by",
+    );
+    warned(
+        &["-evict-batchsize=10", "-cleanup=true"],
+        "warning: -evict-batchsize=10",
+    );
+    warned(
+        &["-readoff=1KiB"],
+        "warning: -readoff=1KiB: used only with -readlen",
+    );
+    warned(
+        &["-s3profile=p"],
+        "warning: -s3profile=p: used only with -s3endpoint",
+    );
+    // Where they apply, no warning.
+    let p = plan_of(&["-bucket=s3://r", "-cleanup=true", "-evict-batchsize=10"]).unwrap();
+    assert!(p.warnings.iter().all(|w| !w.contains("-evict-batchsize")));
+    let p = plan_of(&with(&["-readoff=1KiB", "-readlen=1KiB"])).unwrap();
+    assert!(p.warnings.iter().all(|w| !w.contains("-readoff")));
+}
+
+#[test]
+fn legacy_uniquegets_false_shows_the_random_getter() {
+    let p = plan_of(&with(&["-uniquegets=false"])).unwrap();
+    assert!(p.config.random_gets);
+    assert_eq!(
+        crate::aisloader::output::name_getter(&p.config, 100),
+        "random non-unique"
+    );
+    let p = plan_of(&with(&[])).unwrap();
+    assert_eq!(
+        crate::aisloader::output::name_getter(&p.config, 100),
+        "unique sequential"
+    );
+}
