@@ -238,11 +238,22 @@ pub fn plan(
         ));
     }
     loader_and_prefix_rules(&v, &mut dump)?;
-    let shards = p.get("num-subdirs").or(p.get("putshards")).unwrap_or("0");
+    // The legacy -putshards is -num-subdirs' old name; the current name wins over it.
+    let shards_flag = match (p.get("num-subdirs"), p.get("putshards")) {
+        (Some(_), Some(old)) => {
+            plan.warnings.push(format!(
+                "warning: -putshards={old}: -num-subdirs is also given and is used instead"
+            ));
+            "num-subdirs"
+        }
+        (None, Some(_)) => "putshards",
+        _ => "num-subdirs",
+    };
+    let shards = p.get(shards_flag).unwrap_or("0");
     let n_shards = grammar::parse_int(shards).unwrap_or(0);
     if n_shards >= 100_000 {
         return Err(err(format!(
-            "'--num-subdirs' ({n_shards}) must be a non-negative number in the open interval \
+            "'--{shards_flag}' ({n_shards}) must be a non-negative number in the open interval \
              [0, 100k)"
         )));
     }

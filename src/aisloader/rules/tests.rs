@@ -440,3 +440,17 @@ fn legacy_uniquegets_false_shows_the_random_getter() {
         "unique sequential"
     );
 }
+
+#[test]
+fn legacy_putshards_is_named_when_typed_and_loses_to_num_subdirs() {
+    let e = error(plan_of(&with(&["-putshards=100000"])));
+    assert!(e.contains("'--putshards' (100000)"), "{e}");
+    let p = plan_of(&with(&["-num-subdirs=2", "-putshards=5"])).unwrap();
+    assert_eq!(run_value(&p, "--putshards").as_deref(), Some("2"));
+    assert!(p
+        .warnings
+        .iter()
+        .any(|w| w.starts_with("warning: -putshards=5:")));
+    let p = plan_of(&with(&["-putshards=5"])).unwrap();
+    assert_eq!(run_value(&p, "--putshards").as_deref(), Some("5"));
+}
