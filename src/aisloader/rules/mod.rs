@@ -2,18 +2,21 @@
 //! `-port`, `AIS_ENDPOINT`, `-s3endpoint`, `S3_ENDPOINT`), the bucket (URI, `-provider`, a
 //! random new one), `-cleanup` being required, `-duration` absent or 0, the size defaults,
 //! `-statsinterval` in seconds, the name getter, the dump's post-init values, and the refused
-//! and warned flags (loader ids and prefixes in `names`, buckets and direct S3 in `target`).
+//! and warned flags (loader ids and prefixes in `names`, buckets and direct S3 in `target`, the
+//! flags' states and the settings given where they cannot apply in `states`).
 //! The result is the `ringload run` command line that does the same load, plus what the front
 //! end prints before it. Pure: the environment comes in as a closure, nothing is printed here.
 
 use ringload_core::units::parse_size;
 
-use super::flags::{self, State};
+use super::flags;
 use super::grammar::{self, Parsed};
 
 mod names;
+mod states;
 mod target;
 use names::{clean_path, loader_and_prefix_rules};
+use states::{inapplicable, refusals_and_warnings};
 use target::{bucket_of, host_is_ip, s3_exclusions};
 
 /// The default 1 minute run, in ns.
@@ -394,22 +397,12 @@ pub fn plan(
         "--evict-batchsize",
         int("evict-batchsize").to_string(),
     );
-    if p.get("evict-batchsize")
-        .is_some_and(|_| int("evict-batchsize") != 1000)
-        && (!cleanup || ais_bucket)
-    {
-        plan.warnings.push(format!(
-            "warning: -evict-batchsize={}: used only by -cleanup=true of a remote bucket (an \
-             ais bucket is destroyed whole); it changes nothing here",
-            int("evict-batchsize")
-        ));
-    }
-    if readoff > 0 && readlen == 0 {
-        plan.warnings.push(format!(
-            "warning: -readoff={}: used only with -readlen; GETs read whole objects",
-            v("readoff")
-        ));
-    }
+    inapplicable(
+        p,
+        (cleanup, ais_bucket),
+        (readoff, readlen),
+        &mut plan.warnings,
+    );
     if !v("tokenfile").is_empty() {
         push_to(&mut run, "--token-file", v("tokenfile"));
     }
@@ -496,30 +489,5 @@ pub fn plan(
 
 /// Refuses the flags ringload does not support yet and warns about the ones that change
 /// nothing here, each only when its value differs from the default.
-fn refusals_and_warnings(p: &Parsed, warnings: &mut Vec<String>) -> Result<(), Stop> {
-    for (name, value) in &p.set {
-        let Some(fl) = flags::lookup(name) else {
-            continue;
-        };
-        if value == fl.default {
-            continue;
-        }
-        // Names are deterministic (never random) with -loadernum or -loaderidhashlen.
-        let deterministic = ["loadernum", "loaderidhashlen"]
-            .iter()
-            .any(|n| p.get(n).is_some_and(|v| v != "0"));
-        if name == "randomname" && deterministic {
-            continue;
-        }
-        let shown = flags::shown(name, value, fl.kind);
-        match fl.state {
-            State::Implemented => {}
-            State::Warn(why) => warnings.push(format!("warning: {shown}: {why}")),
-            State::Refused(why) => return Err(Stop::Error(format!("{shown}: {why}"))),
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests;
