@@ -51,13 +51,8 @@ pub struct Conn {
     pub retried: bool,
     /// PUT counter of the object this PUT writes (to remember it for later GETs).
     pub put_cnt: u64,
-    /// `--pctupdate`: this GET is to be followed by a PUT of its object (named in
-    /// `update_name`).
-    pub update_after: bool,
-    /// `--pctupdate`: the update PUT (its size) this connection issues next.
-    pub update_put: Option<u64>,
-    /// The current PUT is an update (its name is the GET's, not the namer's).
-    pub updating: bool,
+    /// Where the current operation stands in a `--pctupdate` GET-then-PUT.
+    pub update: Update,
     /// The name of the object the current GET is to update (reused buffer).
     pub update_name: Vec<u8>,
     /// Redirects followed by the current operation.
@@ -77,6 +72,20 @@ pub struct Conn {
     pub tls: Option<Box<Session>>,
     iov: [libc::iovec; 2],
     msg: libc::msghdr,
+}
+
+/// A connection's part in `--pctupdate` (a GET, then a PUT of the same object): each step an
+/// explicit state, so the PUT goes out exactly once after its GET succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Update {
+    /// The current operation is not part of an update.
+    None,
+    /// The current GET is to be followed by a PUT of its object (named in `update_name`).
+    After,
+    /// The GET succeeded: the next operation is the PUT of its object, of this size.
+    Due(u64),
+    /// The current PUT is the update (its name is the GET's, not the namer's).
+    Putting,
 }
 
 /// Why an operation was aborted by the worker rather than finished by the server.
@@ -106,9 +115,7 @@ impl Conn {
             reuse: 0,
             retried: false,
             put_cnt: 0,
-            update_after: false,
-            update_put: None,
-            updating: false,
+            update: Update::None,
             update_name: Vec::new(),
             redirects: 0,
             peer,

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::conn::Conn;
+use super::conn::{Conn, Update};
 use super::hosts::{split_location, Hosts};
 use super::request::Spec;
 use super::shared::keeps_put_names;
@@ -33,7 +33,7 @@ impl Worker {
         }
         let lat = now.duration_since(c.op_started).as_micros() as u64;
         let op = c.op;
-        let update = std::mem::take(&mut c.update_after);
+        let update = std::mem::replace(&mut c.update, Update::None);
         if (200..300).contains(&status) {
             let sh = &self.shared;
             if !sh.any_success.load(Ordering::Relaxed) {
@@ -59,14 +59,14 @@ impl Worker {
                 }
                 let sh = &self.shared;
                 if op == Op::Put
-                    && !c.updating
+                    && update != Update::Putting
                     && keeps_put_names(sh.workload.pctput, sh.selector.is_some())
                 {
                     self.own_puts.push(c.put_cnt);
                 }
-                if update && status == 200 {
+                if update == Update::After && status == 200 {
                     // `--pctupdate`: a new version of the object, as large as it was.
-                    c.update_put = Some(bytes);
+                    c.update = Update::Due(bytes);
                 }
             }
         } else {

@@ -452,7 +452,7 @@ impl Worker {
     fn fail(&mut self, i: usize, kind: ErrorKind) -> Step {
         let c = &mut self.conns[i];
         c.close();
-        c.update_after = false;
+        c.update = conn::Update::None;
         let cancelled = c.aborted == Some(Abort::Cancel);
         c.aborted = None;
         if !cancelled {
@@ -468,7 +468,7 @@ impl Worker {
         let c = &mut self.conns[i];
         c.close();
         c.aborted = None;
-        c.update_after = false;
+        c.update = conn::Update::None;
         self.stats.record_err(c.op, kind);
         if !sh.connected.load(Ordering::Relaxed) && sh.started.elapsed() >= CONNECT_GIVEUP {
             // Connections were made but no handshake succeeded: a TLS failure, named.

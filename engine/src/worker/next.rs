@@ -7,6 +7,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::conn::Update;
 use super::finish::switch_host;
 use super::request::Spec;
 use super::{Step, StopReason, Worker};
@@ -19,13 +20,13 @@ impl Worker {
     pub(super) fn next_op(&mut self, i: usize) -> Step {
         let sh = &*self.shared;
         let w = &sh.workload;
-        if let Some(size) = self.conns[i].update_put.take() {
+        if let Update::Due(size) = std::mem::replace(&mut self.conns[i].update, Update::None) {
             // `--pctupdate`: the PUT that follows a GET goes out even while the run drains
             // (not once it is cancelled), so every update GET has its PUT.
             if !sh.cancel.load(Ordering::Relaxed) {
                 self.name.clear();
                 self.name.extend_from_slice(&self.conns[i].update_name);
-                self.conns[i].updating = true;
+                self.conns[i].update = Update::Putting;
                 return self.issue(i, true, size);
             }
         }
@@ -73,17 +74,14 @@ impl Worker {
             }
             self.namer.write_name(cnt, &mut self.name);
             self.conns[i].put_cnt = cnt;
-        } else if w.pctupdate > 0 {
+        } else if w.pctupdate > 0 && pct_fires(w.pctupdate, t) {
             // aisloader's draw: the same order hash as the PUT decision, so a GET is an update
             // when `pctput <= mix64(t) % 100 < pctupdate`.
             let c = &mut self.conns[i];
-            c.update_after = pct_fires(w.pctupdate, t);
-            if c.update_after {
-                c.update_name.clear();
-                c.update_name.extend_from_slice(&self.name);
-            }
+            c.update = Update::After;
+            c.update_name.clear();
+            c.update_name.extend_from_slice(&self.name);
         }
-        self.conns[i].updating = false;
         self.issue(i, put, size)
     }
 
