@@ -17,6 +17,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::exit::Exit;
+use ringload_engine::stats::unix_now_ns;
 
 /// What `run` needs to know when the aisloader front end started it.
 #[derive(Debug, Clone, Default)]
@@ -150,8 +151,8 @@ fn run(parsed: &grammar::Parsed) -> Result<Exit, String> {
     if plan.noop && (!plan.config.cleanup || plan.new_bucket.is_some()) {
         // Nothing to load; a cleanup of a bucket made up here has nothing to destroy.
         if plan.config.cleanup {
-            print!("{}", output::clock_line(unix_now(), "Cleaning up..."));
-            print!("{}", output::clock_line(unix_now(), "Done"));
+            cleanup_line("Cleaning up...");
+            cleanup_line("Done");
         }
         return Ok(Exit::Ok);
     }
@@ -206,7 +207,7 @@ pub fn before_load(m: &Mode, names: u64, listed: bool) -> Result<bool, String> {
 
 /// One of aisloader's cleanup lines on stdout: `HH:MM:SS Cleaning up...`, `HH:MM:SS Done`.
 pub fn cleanup_line(what: &str) {
-    print!("{}", output::clock_line(unix_now(), what));
+    print!("{}", output::clock_line(unix_now_ns(), what));
     let _ = std::io::stdout().flush();
 }
 
@@ -216,27 +217,15 @@ pub fn statsd_failed() {
     let _ = std::io::stdout().flush();
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// A seed from the clock (aisloader's `mono.NanoTime()` when `-seed` is 0).
 fn clock_seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64)
-        .max(1)
+    unix_now_ns().max(1)
 }
 
 /// A new bucket's name: 8 random ASCII letters, as aisloader makes up.
 fn random_bucket_name() -> String {
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-        ^ u64::from(std::process::id()).rotate_left(32);
+    let seed = unix_now_ns() ^ u64::from(std::process::id()).rotate_left(32);
     let mut rng = ringload_core::rng::FastRng::new(seed);
     (0..8)
         .map(|_| char::from(LETTERS[rng.below(LETTERS.len() as u64) as usize]))

@@ -149,9 +149,11 @@ pub fn beware(c: &RuntimeConfig) -> String {
 }
 
 /// One of aisloader's cleanup lines: the local time as `HH:MM:SS`, a space, `what`.
-pub fn clock_line(unix_secs: u64, what: &str) -> String {
-    let (h, m, s) = ringload_net::sys::process::local_time_of_day(unix_secs).unwrap_or((0, 0, 0));
-    format!("{h:02}:{m:02}:{s:02} {what}\n")
+pub fn clock_line(unix_ns: u64, what: &str) -> String {
+    format!(
+        "{} {what}\n",
+        ringload_engine::report::fmt::local_hms(unix_ns)
+    )
 }
 
 /// The trailer's last line, after the statistics.
