@@ -135,6 +135,8 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
                 latency_us: LatencySummary::of(&hists[op]),
                 histogram: encode_histogram(&hists[op]),
                 phases: None,
+                service_latency_us: None,
+                service_histogram: None,
             };
             (name.to_string(), s)
         })
@@ -163,6 +165,9 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
         peak_rss_bytes: Some(12 << 20),
         tls: None,
         proxies: Vec::new(),
+        rate: None,
+        client: None,
+        warnings: Vec::new(),
     };
     let path = dir.join(format!("rank-{rank:04}.json"));
     let mut w = BufWriter::new(std::fs::File::create(path).unwrap());

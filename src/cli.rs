@@ -137,6 +137,14 @@ pub enum SamplerArg {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrivalArg {
+    /// Evenly spaced requests: one every 1/rate seconds.
+    Uniform,
+    /// A Poisson process: exponentially distributed gaps of mean 1/rate.
+    Poisson,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverArg {
     /// io_uring, falling back to epoll when io_uring cannot be set up.
     Auto,
@@ -346,6 +354,31 @@ pub struct RunArgs {
     )]
     pub driver: DriverArg,
 
+    /// Open loop: send OPS operations per second from this rank (split evenly across its
+    /// cores) on a schedule, whatever happened to earlier requests, as long as a connection
+    /// is free. Latency then counts from each request's intended start (coordinated omission
+    /// corrected) and the service latency from its actual send. A rising list
+    /// (`1000,2000,4000`) runs one --step per rate: a saturation sweep. Suffixes k and M
+    /// (`20k`).
+    #[arg(long, value_name = "OPS[,OPS...]", help_heading = "Rate")]
+    pub rate: Option<String>,
+    /// With --rate: how requests are spread in time: uniform (evenly spaced) or poisson
+    /// (exponential gaps of the same mean).
+    #[arg(long, value_enum, help_heading = "Rate")]
+    pub arrival: Option<ArrivalArg>,
+    /// A saturation sweep without end: START ops/s, multiplied by FACTOR each --step, until a
+    /// step breaks --slo (required) or its error budget (`1000:2`).
+    #[arg(long, value_name = "START:FACTOR", help_heading = "Rate")]
+    pub rate_sweep: Option<String>,
+    /// The objective a sweep stops at and the knee is judged by: a percentile of the
+    /// corrected latency and an error budget (default 1%), e.g. `p99=50ms` or
+    /// `p99.9=20ms,errors=0.5%`.
+    #[arg(long, value_name = "pNN=DURATION[,errors=P%]", help_heading = "Rate")]
+    pub slo: Option<String>,
+    /// Length of each step of a sweep, Go syntax (default 30s).
+    #[arg(long, value_parser = duration, help_heading = "Rate")]
+    pub step: Option<Duration>,
+
     /// Interval between table rows, Go syntax.
     #[arg(long, default_value = "10s", value_parser = duration, help_heading = "Output")]
     pub statsinterval: Duration,
@@ -363,6 +396,10 @@ pub struct RunArgs {
     /// names (`aisloader.<host>-<loader id>.get.count`, ...).
     #[arg(long, value_name = "HOST:PORT", help_heading = "Output")]
     pub statsd: Option<String>,
+    /// Serve live metrics in Prometheus' text format at http://ADDR/metrics during the run
+    /// (e.g. 0.0.0.0:9464; `:9464` listens on every address).
+    #[arg(long, value_name = "ADDR", help_heading = "Output")]
+    pub metrics_listen: Option<String>,
     /// Exit 1 when errors / (successes + errors) exceeds this fraction (e.g. 0.01).
     #[arg(long, help_heading = "Output")]
     pub max_error_rate: Option<f64>,

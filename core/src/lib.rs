@@ -11,6 +11,8 @@
 //! - [`exit`]: the process exit codes, shared by the command line, the engine and the
 //!   launcher.
 //! - [`hist`]: the latency histogram every statistic uses and its summary.
+//! - [`rate`]: the open-loop rate plan (`--rate`, sweeps, the SLO) and its result records.
+//! - [`client`]: a rank's self-diagnosis record (is the client the bottleneck?).
 //! - [`result`]: the per-rank result file (`ringload.result/1`): its types, the histogram
 //!   codec and the atomic, no-overwrite write.
 //!
@@ -18,10 +20,12 @@
 //! socket or signing code.
 
 pub mod cksum;
+pub mod client;
 pub mod content;
 pub mod exit;
 pub mod hist;
 pub mod kinds;
+pub mod rate;
 pub mod result;
 pub mod rng;
 pub mod units;

@@ -102,6 +102,17 @@ pub struct ResultFile {
     /// (absent for other runs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proxies: Vec<ProxyCount>,
+    /// `--rate`: the target, what was achieved, the schedule lag and a sweep's steps (absent
+    /// for a closed-loop run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<crate::rate::RateRecord>,
+    /// The rank's self-diagnosis (absent in files written before the key existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<crate::client::ClientRecord>,
+    /// What makes this rank's numbers less than they seem, one sentence each (a rate not kept,
+    /// a client-bound rank); empty when nothing does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One entry of the `proxies` key.
@@ -230,6 +241,13 @@ pub struct OpSummary {
     /// Per-phase latency (`--trace-http`); absent when the run was not traced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phases: Option<PhasesRecord>,
+    /// `--rate`: latency from each request's actual send (`latency_us` then counts from its
+    /// intended start); absent for a closed-loop run, whose two are the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_latency_us: Option<LatencySummary>,
+    /// The histogram of `service_latency_us` (same encoding as `histogram`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_histogram: Option<String>,
 }
 
 /// `ops.<op>.phases`: one latency summary per phase of a traced run (the phases are
@@ -556,6 +574,8 @@ mod tests {
             latency_us: LatencySummary::of(h),
             histogram: encode_histogram(h),
             phases: None,
+            service_latency_us: None,
+            service_histogram: None,
         };
         let ops = [("get", op(&h)), ("put", op(&new_histogram()))]
             .into_iter()
@@ -577,6 +597,9 @@ mod tests {
             workload: serde_json::json!({"numworkers": 1}),
             tls: None,
             proxies: Vec::new(),
+            rate: None,
+            client: None,
+            warnings: Vec::new(),
             ops,
             intervals: vec![IntervalRecord {
                 start_unix_ns: 1,

@@ -122,6 +122,8 @@ impl ListStats {
             latency_us: latency,
             histogram: encode_histogram(&self.hist),
             phases: None,
+            service_latency_us: None,
+            service_histogram: None,
         }
     }
 }

@@ -50,6 +50,8 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
                 latency_us: s.latency(),
                 histogram: encode_histogram(s.histogram()),
                 phases: s.phases().map(|p| p.record()),
+                service_latency_us: None,
+                service_histogram: None,
             };
             (op.as_str().to_string(), summary)
         })
@@ -73,6 +75,9 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
         peak_rss_bytes: meta.peak_rss_bytes,
         tls: totals.tls.as_ref().map(|t| t.record.clone()),
         proxies: totals.proxies.clone(),
+        rate: totals.rate.clone(),
+        client: totals.client.clone(),
+        warnings: totals.warnings.clone(),
     }
 }
 
@@ -135,6 +140,9 @@ mod tests {
             intervals: vec![rec],
             tls: None,
             proxies: Vec::new(),
+            rate: None,
+            client: None,
+            warnings: Vec::new(),
         };
         let meta = RunMeta {
             run_id: "r1".into(),

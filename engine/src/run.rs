@@ -244,6 +244,9 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
             .name(format!("{CORE_THREAD}{core}"))
             .spawn(move || {
                 let sh2 = sh.clone();
+                if let Some(t) = sh.core_tids.get(core) {
+                    t.store(ringload_net::sys::process::gettid(), Ordering::Relaxed);
+                }
                 let out = panic::catch_unwind(AssertUnwindSafe(move || {
                     if let Some(id) = pin {
                         core_affinity::set_for_current(id);

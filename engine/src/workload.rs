@@ -158,6 +158,10 @@ pub struct Workload {
     pub proxies: Vec<Endpoint>,
     /// `--trace-http`: time each request's phases into their own histograms.
     pub trace_http: bool,
+    /// `--rate` (open loop): requests go out on a schedule, not one per completion; `None`
+    /// is aisloader's closed loop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<ringload_core::rate::RatePlan>,
     /// AIS PUTs at least this large send `Expect: 100-continue` (`None`: the engine's
     /// default, 1 MiB). A tuning knob for benchmarks, set by the binary from
     /// `RINGLOAD_EXPECT_MIN`; not written into result files, which stay as they were without it.
@@ -216,6 +220,7 @@ impl Default for Workload {
             shard: (0, 1),
             proxies: Vec::new(),
             trace_http: false,
+            rate: None,
             expect_min: None,
             proto: ProtoConfig {
                 provider: "ais".into(),

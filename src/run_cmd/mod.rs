@@ -10,6 +10,7 @@ mod multinode;
 mod plan;
 mod prepare;
 mod ranks;
+mod rate_args;
 mod record;
 mod remote;
 mod resolve;

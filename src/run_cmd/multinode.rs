@@ -129,6 +129,9 @@ pub fn record_failure(
         intervals: Vec::new(),
         tls: None,
         proxies: Vec::new(),
+        rate: None,
+        client: None,
+        warnings: Vec::new(),
     };
     match ringload_engine::record::build(meta, &totals).write_atomic(path) {
         Ok(()) => eprintln!("failed rank recorded in {}", path.display()),

@@ -14,7 +14,7 @@ use ringload_launcher::ranks::Rank;
 use ringload_net::tls::ClientOptions;
 
 use super::resolve::{self, Resolved};
-use super::{multinode, target, tls, workload_args};
+use super::{multinode, rate_args, target, tls, workload_args};
 use crate::cli::RunArgs;
 use crate::exit::CmdError;
 
@@ -58,6 +58,15 @@ pub fn check(
     let mut w = workload_args::workload(a, r, &run_id);
     let env = |k: &str| std::env::var(k).ok();
     w.expect_min = workload_args::expect_min(&env).map_err(CmdError::usage)?;
+    w.rate = rate_args::plan(a).map_err(CmdError::usage)?;
+    if let (Some(plan), None) = (&w.rate, a.duration) {
+        let bounded = a.totalputsize > 0 || a.maxputs > 0 || a.epochs > 0;
+        if !bounded {
+            let (d, note) = rate_args::default_duration(plan, workload_args::DEFAULT_DURATION);
+            w.duration = d;
+            eprintln!("note: {note}");
+        }
+    }
     let resolved =
         resolve::resolve(&resolve::Given::from_args(a), &env).map_err(CmdError::usage)?;
     for n in &resolved.notes {

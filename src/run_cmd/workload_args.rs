@@ -30,15 +30,17 @@ pub fn expect_min(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<u64>, S
 }
 
 /// aisloader's default run length when no duration and no other bound is given.
-const DEFAULT_DURATION: Duration = Duration::from_secs(60);
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(60);
 
 /// Builds the workload from the flags and this process's rank (without the endpoint).
 pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
     let bounded = a.totalputsize > 0 || a.maxputs > 0 || a.epochs > 0;
+    // A rate plan's default length depends on its steps: set with the plan, in `check`.
+    let rated = a.rate.is_some() || a.rate_sweep.is_some();
     let duration = match a.duration {
         Some(d) if d.is_zero() => None,
         Some(d) => Some(d),
-        None if bounded => None,
+        None if bounded || rated => None,
         None => {
             eprintln!("note: --duration not given: running for 1m");
             Some(DEFAULT_DURATION)
@@ -120,6 +122,8 @@ pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
         // Filled from the cluster map by `remote` with --random-proxy.
         proxies: Vec::new(),
         trace_http: a.trace_http,
+        // Set from the rate flags by `rate_args::plan`, in `check`.
+        rate: None,
         // Set from the environment by `expect_min`.
         expect_min: None,
         proto: ProtoConfig {

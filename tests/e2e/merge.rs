@@ -66,6 +66,8 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
             latency_us: latency,
             histogram: encode_histogram(&total),
             phases: None,
+            service_latency_us: None,
+            service_histogram: None,
         },
     );
     ops.insert(
@@ -80,6 +82,8 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
             latency_us: LatencySummary::default(),
             histogram: encode_histogram(&new_histogram()),
             phases: None,
+            service_latency_us: None,
+            service_histogram: None,
         },
     );
     ResultFile {
@@ -107,6 +111,9 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
         peak_rss_bytes: None,
         tls: None,
         proxies: Vec::new(),
+        rate: None,
+        client: None,
+        warnings: Vec::new(),
     }
 }
 

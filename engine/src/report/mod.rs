@@ -67,6 +67,12 @@ pub struct RunTotals {
     pub tls: Option<tls::TlsOutcome>,
     /// `--random-proxy`: requests per proxy (empty otherwise).
     pub proxies: Vec<ringload_core::result::ProxyCount>,
+    /// `--rate`: target, achieved, lag and a sweep's steps (`None` for a closed loop).
+    pub rate: Option<ringload_core::rate::RateRecord>,
+    /// The rank's self-diagnosis, when it was measured.
+    pub client: Option<ringload_core::client::ClientRecord>,
+    /// What makes the numbers less than they seem (the result's `warnings`).
+    pub warnings: Vec<String>,
 }
 
 /// Counters accumulated over the intervals printed so far (the `(<total>)` columns).
@@ -294,6 +300,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
             intervals: self.intervals,
             tls: self.tls,
             proxies: self.proxies,
+            rate: None,
+            client: None,
+            warnings: Vec::new(),
         }
     }
 

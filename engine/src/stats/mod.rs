@@ -17,10 +17,15 @@
 //! - `count == histogram().len()` for every `OpStats` built through this API.
 //! - A `--trace-http` run's `OpStats` also carry per-phase histograms (`phases.rs`); an
 //!   untraced run's carry none.
+//! - A `--rate` run's `OpStats` also carry the service latency (from the actual send; the
+//!   main histogram then counts from the intended start) and its snapshots the schedule lag
+//!   ([`SpanHist`] each); a closed-loop run's carry neither.
 
 mod phases;
+mod span;
 
 pub use phases::{OpPhases, PhaseFigures, PhaseKind, PhaseMarks, PhaseTimes, PHASES};
+pub use span::SpanHist;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -190,6 +195,8 @@ pub struct OpStats {
     hist: Histogram<u64>,
     /// Per-phase histograms of a traced run (`phases.rs`); `None` when not traced.
     phases: Option<Box<OpPhases>>,
+    /// A `--rate` run's service latency (from the actual send), µs; `None` in a closed loop.
+    service: Option<Box<SpanHist>>,
 }
 
 impl Default for OpStats {
@@ -213,6 +220,7 @@ impl OpStats {
             http_other: 0,
             hist: new_histogram(),
             phases: None,
+            service: None,
         }
     }
 
@@ -288,6 +296,26 @@ impl OpStats {
         self.http_other += other.http_other;
         add_histogram(&mut self.hist, &other.hist);
         self.add_phases(other);
+        if let Some(o) = other.service.as_deref() {
+            self.service
+                .get_or_insert_with(|| Box::new(SpanHist::new()))
+                .add(o);
+        }
+    }
+
+    /// A `--rate` run's service latency (from the actual send); `None` in a closed loop.
+    pub fn service(&self) -> Option<&SpanHist> {
+        self.service.as_deref()
+    }
+
+    /// Records the service latency of a success recorded with [`OpStats::record_ok`] (whose
+    /// latency counted from the intended start); a no-op in a closed loop. Hot path: no
+    /// allocation.
+    #[inline]
+    pub fn record_service(&mut self, us: u64) {
+        if let Some(s) = self.service.as_deref_mut() {
+            s.record(us);
+        }
     }
 
     /// Non-zero error counters by name (`"timeout"`, `"http-503"`, ...).
@@ -358,6 +386,9 @@ impl OpStats {
         if let Some(p) = self.phases.as_deref_mut() {
             p.reset();
         }
+        if let Some(p) = self.service.as_deref_mut() {
+            p.reset();
+        }
     }
 }
 
@@ -371,6 +402,9 @@ pub struct Snapshot {
     /// Requests in flight per op (indexed by `Op as usize`) on the sending core when it
     /// rotated this tick: a gauge, set by the worker, never added by [`Snapshot::add`].
     pub pending: [u64; 2],
+    /// A `--rate` run's schedule lag: how late each request went out against its intended
+    /// start, µs (`None` in a closed loop).
+    pub lag: Option<Box<SpanHist>>,
 }
 
 impl Snapshot {
@@ -381,7 +415,22 @@ impl Snapshot {
             end_unix_ns: start_unix_ns,
             ops: [OpStats::new(), OpStats::new()],
             pending: [0; 2],
+            lag: None,
         }
+    }
+
+    /// Gives this snapshot the histograms of a `--rate` run: service latency per op and the
+    /// schedule lag.
+    pub fn rate_mode(&mut self) {
+        for o in &mut self.ops {
+            o.service.get_or_insert_with(|| Box::new(SpanHist::new()));
+        }
+        self.lag.get_or_insert_with(|| Box::new(SpanHist::new()));
+    }
+
+    /// Whether this snapshot is a `--rate` run's.
+    pub fn rated(&self) -> bool {
+        self.lag.is_some()
     }
 
     /// The stats of one operation class.
@@ -406,6 +455,11 @@ impl Snapshot {
         for (a, b) in self.ops.iter_mut().zip(other.ops.iter()) {
             a.add(b);
         }
+        if let Some(o) = other.lag.as_deref() {
+            self.lag
+                .get_or_insert_with(|| Box::new(SpanHist::new()))
+                .add(o);
+        }
     }
 
     /// Total failures over every op.
@@ -419,6 +473,9 @@ impl Snapshot {
         self.end_unix_ns = start_unix_ns;
         for o in &mut self.ops {
             o.reset();
+        }
+        if let Some(l) = self.lag.as_deref_mut() {
+            l.reset();
         }
     }
 }
@@ -449,6 +506,31 @@ impl CoreStats {
         self.cur.ops[op as usize].record_err(kind);
     }
 
+    /// Records a success of `op` in a `--rate` run: `corrected_us` from the request's
+    /// intended start (the latency), `service_us` from its actual send. Hot path: no
+    /// allocation, formatting or lock.
+    #[inline]
+    pub fn record_ok_rated(&mut self, op: Op, bytes: u64, corrected_us: u64, service_us: u64) {
+        let o = &mut self.cur.ops[op as usize];
+        o.record_ok(bytes, corrected_us);
+        o.record_service(service_us);
+    }
+
+    /// Records how late a request went out against its intended start (a `--rate` run's
+    /// schedule lag); a no-op in a closed loop. Hot path: no allocation.
+    #[inline]
+    pub fn record_lag(&mut self, us: u64) {
+        if let Some(l) = self.cur.lag.as_deref_mut() {
+            l.record(us);
+        }
+    }
+
+    /// Turns the `--rate` histograms on, from the tick in progress on (every rotated tick
+    /// keeps them).
+    pub fn rate_mode(&mut self) {
+        self.cur.rate_mode();
+    }
+
     /// The tick in progress (read-only).
     pub fn current(&self) -> &Snapshot {
         &self.cur
@@ -461,6 +543,9 @@ impl CoreStats {
         let mut next = Snapshot::new(end);
         if self.cur.traced() {
             next.trace_phases();
+        }
+        if self.cur.rated() {
+            next.rate_mode();
         }
         let mut done = std::mem::replace(&mut self.cur, next);
         done.end_unix_ns = end;

@@ -23,11 +23,10 @@
 
 use std::time::Instant;
 
-use hdrhistogram::Histogram;
-use ringload_core::hist::{add_histogram, new_histogram, LatencySummary, PHASE_NAMES};
-use ringload_core::result::{encode_histogram, PhaseRecord, PhasesRecord};
+use ringload_core::hist::PHASE_NAMES;
+use ringload_core::result::{PhaseRecord, PhasesRecord};
 
-use super::{CoreStats, Op, OpStats, Snapshot};
+use super::{CoreStats, Op, OpStats, Snapshot, SpanHist};
 
 /// One phase of an operation (index order is `PHASE_NAMES` order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,89 +70,10 @@ pub struct PhaseFigures {
     pub max_us: u64,
 }
 
-/// One phase's histogram with its exact count, sum, min and max.
-#[derive(Clone, Debug)]
-pub struct PhaseHist {
-    count: u64,
-    sum_us: u64,
-    min_us: u64,
-    max_us: u64,
-    hist: Histogram<u64>,
-}
-
-impl PhaseHist {
-    fn new() -> PhaseHist {
-        PhaseHist {
-            count: 0,
-            sum_us: 0,
-            min_us: u64::MAX,
-            max_us: 0,
-            hist: new_histogram(),
-        }
-    }
-
-    #[inline]
-    fn record(&mut self, us: u64) {
-        self.count += 1;
-        self.sum_us = self.sum_us.saturating_add(us);
-        self.min_us = self.min_us.min(us);
-        self.max_us = self.max_us.max(us);
-        self.hist.saturating_record(us);
-    }
-
-    fn add(&mut self, o: &PhaseHist) {
-        self.count += o.count;
-        self.sum_us = self.sum_us.saturating_add(o.sum_us);
-        self.min_us = self.min_us.min(o.min_us);
-        self.max_us = self.max_us.max(o.max_us);
-        add_histogram(&mut self.hist, &o.hist);
-    }
-
-    fn reset(&mut self) {
-        (self.count, self.sum_us, self.min_us, self.max_us) = (0, 0, u64::MAX, 0);
-        self.hist.reset();
-    }
-
-    /// Operations that passed through the phase.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    /// The phase's histogram, µs.
-    pub fn histogram(&self) -> &Histogram<u64> {
-        &self.hist
-    }
-
-    /// Count, exact min, mean and max.
-    pub fn figures(&self) -> PhaseFigures {
-        if self.count == 0 {
-            return PhaseFigures::default();
-        }
-        PhaseFigures {
-            count: self.count,
-            min_us: self.min_us,
-            mean_us: self.sum_us as f64 / self.count as f64,
-            max_us: self.max_us,
-        }
-    }
-
-    /// The same figures as an operation's latency ([`OpStats::latency`]): exact min, mean
-    /// and max, percentiles from the histogram kept within them.
-    pub fn latency(&self) -> LatencySummary {
-        LatencySummary::exact(
-            &self.hist,
-            self.count,
-            self.sum_us,
-            self.min_us,
-            self.max_us,
-        )
-    }
-}
-
 /// The four phases of one operation class.
 #[derive(Clone, Debug)]
 pub struct OpPhases {
-    phases: [PhaseHist; 4],
+    phases: [SpanHist; 4],
 }
 
 impl Default for OpPhases {
@@ -166,10 +86,10 @@ impl OpPhases {
     pub fn new() -> OpPhases {
         OpPhases {
             phases: [
-                PhaseHist::new(),
-                PhaseHist::new(),
-                PhaseHist::new(),
-                PhaseHist::new(),
+                SpanHist::new(),
+                SpanHist::new(),
+                SpanHist::new(),
+                SpanHist::new(),
             ],
         }
     }
@@ -196,11 +116,11 @@ impl OpPhases {
 
     /// Zeroes every phase, keeping the histograms' allocations.
     pub fn reset(&mut self) {
-        self.phases.iter_mut().for_each(PhaseHist::reset);
+        self.phases.iter_mut().for_each(SpanHist::reset);
     }
 
     /// One phase.
-    pub fn get(&self, k: PhaseKind) -> &PhaseHist {
+    pub fn get(&self, k: PhaseKind) -> &SpanHist {
         &self.phases[k as usize]
     }
 
@@ -209,9 +129,9 @@ impl OpPhases {
         PhasesRecord::from_all(PHASES.map(|k| {
             let p = self.get(k);
             PhaseRecord {
-                count: p.count,
+                count: p.count(),
                 latency: p.latency(),
-                histogram: encode_histogram(&p.hist),
+                histogram: p.encoded(),
             }
         }))
     }
@@ -220,7 +140,7 @@ impl OpPhases {
     pub fn line_figures(&self) -> [(u64, u64, u64); 4] {
         PHASES.map(|k| {
             let l = self.get(k).latency();
-            (self.get(k).count, l.p50, l.p99)
+            (self.get(k).count(), l.p50, l.p99)
         })
     }
 }

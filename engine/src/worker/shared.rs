@@ -4,7 +4,7 @@
 //! GET selector's cursor, the stop and cancel flags); everything else is per core. The stop
 //! reason is set once, by whichever core or thread stops the run first.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -39,6 +39,8 @@ pub enum StopReason {
     Panic,
     /// A core's I/O driver failed; the others were stopped.
     DriverError,
+    /// A sweep's step broke its objective (`--slo`) or error budget.
+    Slo,
 }
 
 impl StopReason {
@@ -56,6 +58,7 @@ impl StopReason {
             StopReason::Finished => "finished",
             StopReason::Panic => "panic",
             StopReason::DriverError => "driver-error",
+            StopReason::Slo => "slo",
         }
     }
 }
@@ -94,6 +97,9 @@ pub struct Shared {
     pub start_unix_ns: u64,
     /// TLS handshakes, resumptions, the negotiated session and the first failure.
     pub tls: TlsShared,
+    /// Each core thread's kernel thread id (0 until the thread started), for the client's
+    /// self-diagnosis, which reads its CPU and scheduler figures from `/proc`.
+    pub core_tids: Box<[AtomicI32]>,
 }
 
 /// What the cores learn about TLS, for the summary and the result file's `tls` section.
@@ -135,6 +141,9 @@ impl Shared {
         started: Instant,
     ) -> Shared {
         let proxy_requests = workload.proxies.iter().map(|_| AtomicU64::new(0)).collect();
+        let core_tids = (0..workload.active_cores())
+            .map(|_| AtomicI32::new(0))
+            .collect();
         Shared {
             workload,
             addr,
@@ -154,6 +163,7 @@ impl Shared {
             started,
             start_unix_ns: crate::stats::unix_now_ns(),
             tls: TlsShared::default(),
+            core_tids,
         }
     }
 

@@ -164,6 +164,8 @@ pub fn op_totals(ranks: &[RankResult], op: usize, hist: &Histogram<u64>, secs: f
         latency_us: LatencySummary::default(),
         histogram: encode_histogram(hist),
         phases: None,
+        service_latency_us: None,
+        service_histogram: None,
     };
     let (mut min, mut max, mut weighted) = (u64::MAX, 0u64, 0.0f64);
     for r in ranks {

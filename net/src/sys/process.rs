@@ -1,6 +1,6 @@
 //! Safe wrappers over the process-level syscalls the engine and the command line make: signal
 //! handlers, the immediate `_exit`, pointing stdout/stderr at /dev/null, the descriptor limit
-//! (`RLIMIT_NOFILE`), the local date and time and the host name.
+//! (`RLIMIT_NOFILE`), the local date and time, the host name and the calling thread's id.
 //!
 //! Owns: the `unsafe` of those calls, so the engine's run loop, its budget check, its report
 //! and the command line stay safe code. [`exit_now`] and [`detach_to_dev_null`] are called
@@ -128,6 +128,12 @@ pub fn local_time(unix_secs: u64) -> Option<LocalTime> {
 /// C library cannot convert it.
 pub fn local_time_of_day(unix_secs: u64) -> Option<(i32, i32, i32)> {
     local_time(unix_secs).map(|t| (t.hour, t.minute, t.second))
+}
+
+/// The calling thread's kernel id (`gettid`), as `/proc/self/task/<tid>` names it.
+pub fn gettid() -> i32 {
+    // SAFETY: gettid takes no arguments, touches no memory and cannot fail.
+    unsafe { libc::gettid() }
 }
 
 /// This machine's host name (`gethostname`), up to its first NUL, invalid UTF-8 replaced.

@@ -40,6 +40,8 @@ fn file() -> ResultFile {
         latency_us: LatencySummary::of(h),
         histogram: encode_histogram(h),
         phases: None,
+        service_latency_us: None,
+        service_histogram: None,
     };
     ResultFile {
         schema: SCHEMA.into(),
@@ -78,6 +80,9 @@ fn file() -> ResultFile {
             source: None,
         }),
         proxies: Vec::new(),
+        rate: None,
+        client: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -130,6 +135,9 @@ fn engine_files_take_the_fast_path_and_agree_with_serde() {
     let old = ResultFile {
         tls: None,
         proxies: Vec::new(),
+        rate: None,
+        client: None,
+        warnings: Vec::new(),
         ..f.clone()
     };
     let (r, _, _, _) = read(&serde_json::to_string(&old).unwrap());
