@@ -388,8 +388,8 @@ pub struct RunArgs {
     /// Print the result document as JSON on stdout instead of the human summary.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
-    /// Time each request's phases (connect, redirect, first byte, body) into their own
-    /// histograms per operation (aisloader's -trace-http).
+    /// Send each request phase's timers to --statsd too (aisloader's -trace-http). The phases
+    /// (connect, redirect, first byte, body) are always recorded, in the result and summary.
     #[arg(long, help_heading = "Output")]
     pub trace_http: bool,
     /// Send each interval's metrics to this StatsD server over UDP, with aisloader's metric

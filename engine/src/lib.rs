@@ -16,12 +16,15 @@
 //! - [`ctl`], [`ais`], [`s3`]: the control plane (a blocking HTTP client, AIS bucket and
 //!   list calls, S3 SigV4, credentials and ListObjectsV2) used before and after a run, and
 //!   [`phase`]: the listing's statistics (`ops.list`).
+//! - [`client`]: the client's own cost (its core threads' CPU and scheduler wait, from
+//!   `/proc`), for the self-diagnosis and the live metrics.
 //! - [`budget`]: the descriptors, memory and ports a run needs, checked before it starts.
 //! - [`run`]: starts the cores, the reporter and the signal handling for one run;
 //!   [`inject`]: the test-only switch that makes a core panic or its driver fail.
 
 pub mod ais;
 pub mod budget;
+pub mod client;
 pub mod ctl;
 pub mod driver;
 pub mod http;

@@ -276,6 +276,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         duration: w.duration,
         cores,
         live: opts.live,
+        rate: w.rate.clone(),
     };
     let mut reporter = Reporter::new(cfg, shared.start_unix_ns, table, std::io::stderr());
     if let Some(o) = &opts.aisloader {

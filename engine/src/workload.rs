@@ -156,7 +156,7 @@ pub struct Workload {
     /// picked at random. Empty: every request goes to `endpoint`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub proxies: Vec<Endpoint>,
-    /// `--trace-http`: time each request's phases into their own histograms.
+    /// `--trace-http`: send the per-phase timers to StatsD too (phases are always recorded).
     pub trace_http: bool,
     /// `--rate` (open loop): requests go out on a schedule, not one per completion; `None`
     /// is aisloader's closed loop.

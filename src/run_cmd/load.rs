@@ -125,6 +125,7 @@ fn statsd_config(value: &str, w: &Workload) -> Result<StatsdConfig, CmdError> {
     Ok(StatsdConfig {
         addr,
         prefix: statsd::prefix(&host, loader_id(w)),
+        phase_timers: w.trace_http,
     })
 }
 

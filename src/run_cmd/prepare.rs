@@ -134,6 +134,13 @@ pub fn check(
             "--cleanup works with --protocol ais only (it destroys or empties an AIS bucket)",
         ));
     }
+    if a.trace_http && a.statsd.is_none() && !front {
+        return Err(CmdError::usage(
+            "--trace-http sends the per-phase timers to --statsd, and there is none: the phases \
+             (connect, redirect, first byte, body) are always in the result and the summary, so \
+             drop --trace-http, or add --statsd HOST:PORT",
+        ));
+    }
     if let Some(r) = a.max_error_rate {
         if !(0.0..=1.0).contains(&r) {
             return Err(CmdError::usage(format!(

@@ -52,6 +52,8 @@ pub struct ReportConfig {
     pub cores: usize,
     /// Draw the live status line (set when stderr is a TTY).
     pub live: bool,
+    /// The run's `--rate` plan (`None`: the closed loop).
+    pub rate: Option<ringload_core::rate::RatePlan>,
 }
 
 /// Everything a finished run measured, for the result file.

@@ -37,6 +37,9 @@ pub struct StatsdConfig {
     pub addr: SocketAddr,
     /// `aisloader.<host>-<loader id hex>`.
     pub prefix: String,
+    /// `--trace-http`: send the per-phase timers too (aisloader sends its `latency.*` timers
+    /// only when tracing).
+    pub phase_timers: bool,
 }
 
 /// aisloader's metric prefix: `aisloader.<hostname>-<loader id in lowercase hex>`.
@@ -114,6 +117,7 @@ pub fn interval_datagrams(
     iv: &Snapshot,
     pending: [u64; 2],
     span_ns: u64,
+    phase_timers: bool,
 ) -> Vec<String> {
     let empty = OpStats::new();
     let mut out = Vec::with_capacity(SERIES.len() * 5);
@@ -153,7 +157,9 @@ pub fn interval_datagrams(
         );
         let tp = per_second(s.bytes, span_ns);
         out.push(line(prefix, series, "throughput", &tp.to_string(), "g", n));
-        out.extend(phase_datagram(prefix, series, s));
+        if phase_timers {
+            out.extend(phase_datagram(prefix, series, s));
+        }
     }
     out
 }
@@ -200,7 +206,13 @@ impl Statsd {
 
     /// Sends one interval's metrics.
     pub fn send_interval(&mut self, iv: &Snapshot, pending: [u64; 2], span_ns: u64) {
-        let grams = interval_datagrams(&self.cfg.prefix, iv, pending, span_ns);
+        let grams = interval_datagrams(
+            &self.cfg.prefix,
+            iv,
+            pending,
+            span_ns,
+            self.cfg.phase_timers,
+        );
         self.send_all(&grams);
     }
 
@@ -298,7 +310,7 @@ mod tests {
 
     #[test]
     fn interval_datagrams_are_aisloaders_text() {
-        let got = interval_datagrams(P, &snap(), [7, 2], 2_000_000_000);
+        let got = interval_datagrams(P, &snap(), [7, 2], 2_000_000_000, false);
         let want = [
             "aisloader.host-a.get.count:3|c",
             "aisloader.host-a.get.pending:7|g|@0.333333",
@@ -317,7 +329,7 @@ mod tests {
         ];
         assert_eq!(got, want);
         // An idle interval: counts only.
-        let idle = interval_datagrams(P, &Snapshot::new(0), [0, 0], 1);
+        let idle = interval_datagrams(P, &Snapshot::new(0), [0, 0], 1, false);
         assert_eq!(idle.len(), 4);
         assert!(idle.iter().all(|g| g.ends_with(".count:0|c")), "{idle:?}");
     }
@@ -330,6 +342,7 @@ mod tests {
         let mut tx = Statsd::new(StatsdConfig {
             addr: rx.local_addr().unwrap(),
             prefix: P.to_string(),
+            phase_timers: false,
         })
         .unwrap();
         tx.send_interval(&snap(), [7, 2], 2_000_000_000);
@@ -360,6 +373,7 @@ mod tests {
         let mut tx = Statsd::new(StatsdConfig {
             addr: "127.0.0.1:9".parse().unwrap(),
             prefix: "x".repeat(70_000),
+            phase_timers: false,
         })
         .unwrap();
         tx.send_reset();

@@ -34,6 +34,7 @@ fn cfg(interval_s: u64, cores: usize, live: bool) -> ReportConfig {
         duration: Some(Duration::from_secs(60)),
         cores,
         live,
+        rate: None,
     }
 }
 

@@ -65,7 +65,7 @@ pub struct Conn {
     pub content_start: u64,
     /// Verification state of a `--verifyhash` GET.
     pub check: BodyCheck,
-    /// The phase boundaries the current operation crossed (a `--trace-http` run only).
+    /// The phase boundaries the current operation crossed .
     pub marks: PhaseMarks,
     /// The TLS session of the socket, when its host is https (boxed: it moves with the socket
     /// through the keep-alive pool, and its buffers stay put while the kernel uses them).

@@ -24,11 +24,8 @@ impl Worker {
         if !keep {
             c.close();
         }
-        let trace = self.shared.workload.trace_http;
         if (300..400).contains(&status) && !c.exch.location().is_empty() {
-            if trace {
-                c.marks.redirected(c.started, now);
-            }
+            c.marks.redirected(c.started, now);
             return self.redirect(i);
         }
         let lat = now.duration_since(c.op_started).as_micros() as u64;
@@ -54,9 +51,7 @@ impl Worker {
                     Op::Put => c.exch.body_progress().1,
                 };
                 self.stats.record_ok(op, bytes, lat);
-                if trace {
-                    self.stats.record_phases(op, &c.marks.times(c.started, now));
-                }
+                self.stats.record_phases(op, &c.marks.times(c.started, now));
                 let sh = &self.shared;
                 if op == Op::Put
                     && update != Update::Putting

@@ -134,10 +134,9 @@ impl Worker {
             .as_ref()
             .filter(|e| e.tls)
             .map(|_| hosts::endpoint_name(header, &shared.addr));
+        // Every operation's phases are recorded (connect, redirect, first byte, body).
         let mut stats = CoreStats::new(shared.start_unix_ns);
-        if w.trace_http {
-            stats.trace_phases();
-        }
+        stats.trace_phases();
         let mut hosts = Hosts::new(shared.addr.clone(), header, tls);
         let proxies: Box<[usize]> = w
             .proxies
@@ -276,9 +275,7 @@ impl Worker {
                 self.shared.connected.store(true, Ordering::Relaxed);
                 c.phase = Phase::Exchanging;
                 c.started = Instant::now();
-                if self.shared.workload.trace_http {
-                    c.marks.connected(c.started);
-                }
+                c.marks.connected(c.started);
                 Step::Send
             }
             Phase::Exchanging if c.tls.is_some() => self.tls_complete(i, res),
@@ -301,9 +298,7 @@ impl Worker {
                     Need::Discard(_) => c.exch.on_discarded(n),
                     Need::Done => Ok(()),
                 };
-                if self.shared.workload.trace_http {
-                    c.marks.response(c.exch.response_started());
-                }
+                c.marks.response(c.exch.response_started());
                 match r {
                     Err(Failure::Closed) if c.reuse > 0 && !c.retried => self.retry_fresh(i),
                     Err(f) => self.fail(i, failure_kind(f)),
@@ -408,7 +403,7 @@ impl Worker {
     /// Starts the prepared exchange of connection `i`, connecting first if needed.
     fn launch(&mut self, i: usize) -> Step {
         let w = &self.shared.workload;
-        let (timeout, trace) = (w.timeout, w.trace_http);
+        let timeout = w.timeout;
         let c = &mut self.conns[i];
         let now = Instant::now();
         if c.redirects == 0 && !c.retried {
@@ -421,9 +416,7 @@ impl Worker {
                 return self.connect_failed(i, connect_kind(e.raw_os_error().unwrap_or(0)));
             }
             c.phase = Phase::Connecting;
-            if trace {
-                c.marks.connect_from(now);
-            }
+            c.marks.connect_from(now);
             return Step::Connect;
         }
         c.phase = Phase::Exchanging;

@@ -94,9 +94,7 @@ impl Worker {
         c.op = if put { Op::Put } else { Op::Get };
         c.retried = false;
         c.redirects = 0;
-        if w.trace_http {
-            c.marks.begin_op();
-        }
+        c.marks.begin_op();
         let range = (!put && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
         let h = if self.proxies.is_empty() {
             0

@@ -93,10 +93,7 @@ impl Worker {
         } else {
             s.advance(&mut c.exch, &body, &mut |_: &[u8]| {})
         };
-        let trace = self.shared.workload.trace_http;
-        if trace {
-            c.marks.response(c.exch.response_started());
-        }
+        c.marks.response(c.exch.response_started());
         if s.take_established() {
             let tls = &self.shared.tls;
             tls.handshakes.fetch_add(1, Ordering::Relaxed);
@@ -117,9 +114,7 @@ impl Worker {
             // The request's latency starts once the handshake is done, as a plaintext one
             // starts once its connect is.
             c.started = Instant::now();
-            if trace {
-                c.marks.connected(c.started);
-            }
+            c.marks.connected(c.started);
         }
         match r {
             Ok(Want::Send) => Step::Send,

@@ -79,6 +79,7 @@ fn stream(o: AisOutput, statsd: Option<Statsd>) -> String {
         duration: Some(Duration::from_secs(2)),
         cores: 1,
         live: true,
+        rate: None,
     };
     let mut r = Reporter::new(cfg, T0, out.clone(), Vec::new()).with_aisloader(o);
     if let Some(s) = statsd {
@@ -273,6 +274,7 @@ fn statsd_gets_every_interval_and_counts_add_up() {
     let sd = Statsd::new(StatsdConfig {
         addr: rx.local_addr().unwrap(),
         prefix: "aisloader.h-0".into(),
+        phase_timers: false,
     })
     .unwrap();
     stream(table(true), Some(sd));

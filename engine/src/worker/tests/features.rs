@@ -1,26 +1,18 @@
-//! The worker's per-request features under the scripted driver: `--trace-http`'s phase
-//! boundaries, the in-flight gauge each tick carries, `--pctupdate`'s GET-then-PUT and
+//! The worker's per-request features under the scripted driver: the phase boundaries every
+//! operation records, the in-flight gauge each tick carries, `--pctupdate`'s GET-then-PUT and
 //! `--random-proxy`'s pick, each checked with exact counters.
 
 use super::*;
 
-/// `workload(pctput)` with `--trace-http`.
-fn traced(pctput: u32) -> Workload {
-    Workload {
-        trace_http: true,
-        ..workload(pctput)
-    }
-}
-
 /// Per phase (`PHASES` order) how many operations passed through it.
 fn phase_counts(s: &OpStats) -> [u64; 4] {
-    let p = s.phases().expect("a traced run records phases");
+    let p = s.phases().expect("every run records phases");
     PHASES.map(|k| p.get(k).count())
 }
 
 #[test]
-fn a_traced_get_splits_its_latency_into_connect_first_byte_and_body() {
-    let mut r = run(traced(0));
+fn a_get_splits_its_latency_into_connect_first_byte_and_body() {
+    let mut r = run(workload(0));
     r.connect();
     assert_eq!(r.answer(Answer::SentAll), Step::Recv);
     let head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123";
@@ -53,8 +45,8 @@ fn a_traced_get_splits_its_latency_into_connect_first_byte_and_body() {
 }
 
 #[test]
-fn a_traced_redirect_to_another_host_counts_one_redirect_and_one_connect_per_operation() {
-    let mut r = run(traced(0));
+fn a_redirect_to_another_host_counts_one_redirect_and_one_connect_per_operation() {
+    let mut r = run(workload(0));
     r.connect();
     r.answer(Answer::SentAll);
     std::thread::sleep(Duration::from_millis(2));
@@ -78,13 +70,8 @@ fn a_traced_redirect_to_another_host_counts_one_redirect_and_one_connect_per_ope
 }
 
 #[test]
-fn an_untraced_run_records_no_phases_and_errors_record_none() {
+fn errors_record_no_phases() {
     let mut r = run(workload(0));
-    r.connect();
-    r.answer(Answer::SentAll);
-    r.answer(recv(OK_EMPTY));
-    assert!(r.totals(Op::Get).phases().is_none());
-    let mut r = run(traced(0));
     r.connect();
     r.answer(Answer::SentAll);
     r.answer(recv(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"));
