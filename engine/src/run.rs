@@ -2,7 +2,8 @@
 //! stop condition or signal, and hand back totals for the result file.
 //!
 //! The calling thread is the reporter: it receives each core's one-second ticks, prints the
-//! interval table and the live line, enforces `--duration`, and turns SIGINT, SIGTERM, SIGHUP
+//! interval table and the live line, enforces `--duration` (and the end of a list of rates),
+//! stops a sweep whose step broke its objective (`slo`), and turns SIGINT, SIGTERM, SIGHUP
 //! (a dropped SSH session) and SIGQUIT into a graceful stop (stop issuing, drain for up to
 //! [`DRAIN_GRACE`], then cancel what is left), so the result is still written. A second signal
 //! other than SIGHUP exits at once with code 130 (a hangup can arrive twice).
@@ -285,7 +286,15 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     if let Some(s) = statsd {
         reporter = reporter.with_statsd(s);
     }
-    let deadline = w.duration.map(|d| started + d);
+    // A list of rates ends after its last step, whatever --duration says.
+    let steps_end = w.rate.as_ref().and_then(|p| {
+        let n = u32::try_from(p.step_count()?).ok()?;
+        p.step.filter(|_| n > 1).map(|s| s * n)
+    });
+    let deadline = match (w.duration, steps_end) {
+        (Some(d), Some(s)) => Some(started + d.min(s)),
+        (d, s) => d.or(s).map(|d| started + d),
+    };
     let mut stopped_at: Option<Instant> = None;
     loop {
         // Wake at the deadline itself, so --duration is not overshot by a poll period.
@@ -305,6 +314,9 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
             shared.stop(StopReason::Duration);
         }
         if shared.stopping() {
+            if stopped_at.is_none() {
+                reporter.stopped(unix_now_ns());
+            }
             let t = *stopped_at.get_or_insert(now);
             if now.duration_since(t) >= DRAIN_GRACE {
                 shared.cancel.store(true, Ordering::Relaxed);
@@ -314,6 +326,9 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
             shared.stop(StopReason::ConnectFailed);
         }
         reporter.poll(unix_now_ns());
+        if reporter.breached() && !shared.stopping() {
+            shared.stop(StopReason::Slo);
+        }
     }
     let end = unix_now_ns();
     let mut driver = w.driver;

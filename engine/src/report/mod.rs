@@ -6,6 +6,7 @@
 //! result record) in [`tls`]. In the aisloader front end's mode ([`Reporter::with_aisloader`])
 //! the output is aisloader's stream instead ([`ais`]: no ringload table, live line or
 //! summary); [`statsd`] metrics go out per interval when asked ([`Reporter::with_statsd`]).
+//! A sweep of rates has its steps judged and printed as they end in `sweep`.
 //!
 //! Why here and not in the cores: cores only rotate a [`Snapshot`] once per [`TICK`] and send
 //! it; every histogram addition, formatting and write happens on this one thread.
@@ -28,6 +29,7 @@ pub mod fmt;
 mod live;
 pub mod statsd;
 mod summary;
+mod sweep;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -108,6 +110,8 @@ pub struct Reporter<W: Write, S: Write> {
     ais: Option<ais::AisOutput>,
     statsd: Option<statsd::Statsd>,
     proxies: Vec<ringload_core::result::ProxyCount>,
+    /// A multi-step rate plan's steps (`sweep`).
+    sweep: Option<sweep::Sweep>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -117,7 +121,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
         let want = u64::try_from(cfg.statsinterval.as_nanos()).unwrap_or(u64::MAX);
         let interval_ns = want.div_ceil(tick).max(1).saturating_mul(tick);
         let cores = cfg.cores;
+        let sweep = cfg
+            .rate
+            .as_ref()
+            .and_then(|p| sweep::Sweep::new(p, start_unix_ns));
         Reporter {
+            sweep,
             covered: vec![start_unix_ns; cfg.cores],
             cfg,
             start: start_unix_ns,
@@ -188,6 +197,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
             self.pending[core] = (snap.end_unix_ns, snap.pending);
         }
         self.total.add_ops(&snap);
+        if let Some(sw) = self.sweep.as_mut() {
+            sw.add(&snap);
+        }
         self.live.acc.add_ops(&snap);
         self.live.core_ns += u128::from(snap.end_unix_ns.saturating_sub(snap.start_unix_ns));
         let k = self.interval_of(snap.start_unix_ns).max(self.next);
@@ -215,6 +227,11 @@ impl<W: Write, S: Write> Reporter<W, S> {
             }
             printed_rows |= self.flush(self.next, None);
             self.next += 1;
+        }
+        if let Some(sw) = self.sweep.as_mut() {
+            let lines = sw.poll(now_unix_ns, &self.covered);
+            printed_rows |= !lines.is_empty();
+            self.print_steps(lines);
         }
         if !self.cfg.live {
             return;
@@ -275,6 +292,10 @@ impl<W: Write, S: Write> Reporter<W, S> {
             }
             self.flush(k, Some(end));
         }
+        if let Some(sw) = self.sweep.as_mut() {
+            let lines = sw.finish(end);
+            self.print_steps(lines);
+        }
         self.clear_live();
         self.total.start_unix_ns = self.start;
         self.total.end_unix_ns = end;
@@ -295,6 +316,10 @@ impl<W: Write, S: Write> Reporter<W, S> {
             sd.send_reset();
         }
         self.note_statsd();
+        let mut rate = None;
+        if let Some(sw) = &self.sweep {
+            sw.fill(rate.get_or_insert_with(|| sw.minimal(&self.total, end)));
+        }
         RunTotals {
             start_unix_ns: self.start,
             end_unix_ns: end,
@@ -302,7 +327,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             intervals: self.intervals,
             tls: self.tls,
             proxies: self.proxies,
-            rate: None,
+            rate,
             client: None,
             warnings: Vec::new(),
         }

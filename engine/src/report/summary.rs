@@ -2,7 +2,8 @@
 //! throughput, latency percentiles, the per-phase latency of a traced run (`--trace-http`:
 //! each phase's count, p50 and p99) and errors by kind, over the whole measured phase; then,
 //! for a run over TLS, the `tls:` line and the first TLS failure, when there was one; for a
-//! `--random-proxy` run, the `proxies:` line.
+//! `--random-proxy` run, the `proxies:` line; for a sweep of rates, the `sweep:` line (its
+//! knee and the step that broke, from `sweep`).
 //!
 //! Owns only the text; the totals it reads are the reporter's exact sums of every tick.
 
@@ -89,6 +90,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
         if let Some(line) = ringload_core::result::ProxyCount::line(&self.proxies) {
             text += &line;
         }
+        text += &self.sweep_line();
         let _ = self.out.write_all(text.as_bytes());
     }
 }
