@@ -26,6 +26,7 @@
 pub mod ais;
 pub mod fmt;
 mod live;
+pub mod rate;
 pub mod statsd;
 mod summary;
 pub mod tls;
@@ -108,6 +109,11 @@ pub struct Reporter<W: Write, S: Write> {
     ais: Option<ais::AisOutput>,
     statsd: Option<statsd::Statsd>,
     proxies: Vec<ringload_core::result::ProxyCount>,
+    /// `--rate`: what the cores reported about the schedule, its record (set by `finish`).
+    rate_ctx: rate::RateContext,
+    rate: Option<ringload_core::rate::RateRecord>,
+    /// The result's `warnings`, set by `finish`.
+    warnings: Vec<String>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -137,6 +143,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
             ais: None,
             statsd: None,
             proxies: Vec::new(),
+            rate_ctx: rate::RateContext::default(),
+            rate: None,
+            warnings: Vec::new(),
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
                 core_ns: 0,
@@ -245,6 +254,11 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.proxies = proxies;
     }
 
+    /// `--rate`: what the cores reported about the schedule, read after the load.
+    pub fn set_rate_context(&mut self, ctx: rate::RateContext) {
+        self.rate_ctx = ctx;
+    }
+
     pub fn finish(mut self, end_unix_ns: u64) -> RunTotals {
         let end = end_unix_ns.max(self.start);
         let last = if end > self.start {
@@ -278,6 +292,14 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.clear_live();
         self.total.start_unix_ns = self.start;
         self.total.end_unix_ns = end;
+        if let Some(plan) = &self.cfg.rate {
+            let secs = (end - self.start) as f64 / 1e9;
+            let rec = rate::record(plan, &self.total, secs);
+            let sent = self.total.lag.as_deref().map_or(0, |l| l.count());
+            self.warnings
+                .extend(rate::warning(&rec, &self.rate_ctx, sent));
+            self.rate = Some(rec);
+        }
         match &self.ais {
             Some(o) => {
                 let text = ais::final_text(o, &self.total, self.start, end);
@@ -302,9 +324,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
             intervals: self.intervals,
             tls: self.tls,
             proxies: self.proxies,
-            rate: None,
+            rate: self.rate,
             client: None,
-            warnings: Vec::new(),
+            warnings: self.warnings,
         }
     }
 
