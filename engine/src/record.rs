@@ -50,8 +50,8 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
                 latency_us: s.latency(),
                 histogram: encode_histogram(s.histogram()),
                 phases: s.phases().map(|p| p.record()),
-                service_latency_us: None,
-                service_histogram: None,
+                service_latency_us: s.service().map(|v| v.latency()),
+                service_histogram: s.service().map(|v| v.encoded()),
             };
             (op.as_str().to_string(), summary)
         })

@@ -368,6 +368,10 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
             .map(|(url, requests)| ringload_core::result::ProxyCount { url, requests })
             .collect(),
     );
+    reporter.set_rate_context(crate::report::rate::RateContext {
+        starved: shared.rate_starved.load(Ordering::Relaxed),
+        numworkers: w.numworkers,
+    });
     let totals = reporter.finish(end);
     if let Some(o) = &opts.aisloader {
         println!("{}", ais::written_to(o));

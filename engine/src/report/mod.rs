@@ -27,6 +27,7 @@
 pub mod ais;
 pub mod fmt;
 mod live;
+pub mod rate;
 pub mod statsd;
 mod summary;
 mod sweep;
@@ -112,6 +113,11 @@ pub struct Reporter<W: Write, S: Write> {
     proxies: Vec<ringload_core::result::ProxyCount>,
     /// A multi-step rate plan's steps (`sweep`).
     sweep: Option<sweep::Sweep>,
+    /// `--rate`: what the cores reported about the schedule, its record (set by `finish`).
+    rate_ctx: rate::RateContext,
+    rate: Option<ringload_core::rate::RateRecord>,
+    /// The result's `warnings`, set by `finish`.
+    warnings: Vec<String>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -146,6 +152,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
             ais: None,
             statsd: None,
             proxies: Vec::new(),
+            rate_ctx: rate::RateContext::default(),
+            rate: None,
+            warnings: Vec::new(),
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
                 core_ns: 0,
@@ -262,6 +271,11 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.proxies = proxies;
     }
 
+    /// `--rate`: what the cores reported about the schedule, read after the load.
+    pub fn set_rate_context(&mut self, ctx: rate::RateContext) {
+        self.rate_ctx = ctx;
+    }
+
     pub fn finish(mut self, end_unix_ns: u64) -> RunTotals {
         let end = end_unix_ns.max(self.start);
         let last = if end > self.start {
@@ -299,6 +313,17 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.clear_live();
         self.total.start_unix_ns = self.start;
         self.total.end_unix_ns = end;
+        if let Some(plan) = &self.cfg.rate {
+            let secs = (end - self.start) as f64 / 1e9;
+            let rec = rate::record(plan, &self.total, secs);
+            let sent = self.total.lag.as_deref().map_or(0, |l| l.count());
+            self.warnings
+                .extend(rate::warning(&rec, &self.rate_ctx, sent));
+            self.rate = Some(rec);
+        }
+        if let (Some(sw), Some(r)) = (&self.sweep, self.rate.as_mut()) {
+            sw.fill(r);
+        }
         match &self.ais {
             Some(o) => {
                 let text = ais::final_text(o, &self.total, self.start, end);
@@ -316,10 +341,6 @@ impl<W: Write, S: Write> Reporter<W, S> {
             sd.send_reset();
         }
         self.note_statsd();
-        let mut rate = None;
-        if let Some(sw) = &self.sweep {
-            sw.fill(rate.get_or_insert_with(|| sw.minimal(&self.total, end)));
-        }
         RunTotals {
             start_unix_ns: self.start,
             end_unix_ns: end,
@@ -327,9 +348,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
             intervals: self.intervals,
             tls: self.tls,
             proxies: self.proxies,
-            rate,
+            rate: self.rate,
             client: None,
-            warnings: Vec::new(),
+            warnings: self.warnings,
         }
     }
 

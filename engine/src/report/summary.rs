@@ -2,8 +2,10 @@
 //! throughput, latency percentiles, the per-phase latency of a traced run (`--trace-http`:
 //! each phase's count, p50 and p99) and errors by kind, over the whole measured phase; then,
 //! for a run over TLS, the `tls:` line and the first TLS failure, when there was one; for a
-//! `--random-proxy` run, the `proxies:` line; for a sweep of rates, the `sweep:` line (its
-//! knee and the step that broke, from `sweep`).
+//! `--random-proxy` run, the `proxies:` line. A `--rate` run's latency counts from each
+//! request's intended start (the corrected latency); its `service` line, from the actual send;
+//! the run ends with the `rate:` line, for a sweep of rates the `sweep:` line (its knee and
+//! the step that broke, from `sweep`), and a `warning:` line per warning (a rate not kept).
 //!
 //! Owns only the text; the totals it reads are the reporter's exact sums of every tick.
 
@@ -58,6 +60,19 @@ impl<W: Write, S: Write> Reporter<W, S> {
                     latency_us(l.p999 as f64),
                     latency_us(l.max as f64),
                 );
+                if let Some(sv) = s.service().filter(|sv| sv.count() > 0) {
+                    let l = sv.latency();
+                    text += &format!(
+                        "     service min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
+                        latency_us(l.min as f64),
+                        latency_us(l.mean),
+                        latency_us(l.p50 as f64),
+                        latency_us(l.p90 as f64),
+                        latency_us(l.p99 as f64),
+                        latency_us(l.p999 as f64),
+                        latency_us(l.max as f64),
+                    );
+                }
                 if let Some(p) = s.phases() {
                     text += &phases_line(&p.line_figures(), |us| latency_us(us as f64));
                 }
@@ -90,7 +105,13 @@ impl<W: Write, S: Write> Reporter<W, S> {
         if let Some(line) = ringload_core::result::ProxyCount::line(&self.proxies) {
             text += &line;
         }
+        if let Some(r) = &self.rate {
+            text += &super::rate::line(r);
+        }
         text += &self.sweep_line();
+        for w in &self.warnings {
+            text += &format!("warning: {w}\n");
+        }
         let _ = self.out.write_all(text.as_bytes());
     }
 }

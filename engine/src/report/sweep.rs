@@ -232,29 +232,6 @@ impl Sweep {
         }
     }
 
-    /// A `rate` record of the run's figures, for the steps to be added to when the run's
-    /// record is not built elsewhere: target the last step's, achieved over the whole run,
-    /// the lag from the cores' lag histograms.
-    pub(super) fn minimal(&self, total: &Snapshot, end: u64) -> RateRecord {
-        let secs = end.saturating_sub(self.start) as f64 / 1e9;
-        let issued: u64 = total.ops.iter().map(|o| o.count + o.errors).sum();
-        let lag = total.lag.as_deref();
-        RateRecord {
-            target: self.steps.last().map_or(0.0, |s| s.target),
-            achieved: if secs > 0.0 { issued as f64 / secs } else { 0.0 },
-            arrival: self.plan.arrival.as_str().to_string(),
-            lag_us: lag.map(|l| l.latency()).unwrap_or_default(),
-            lag_histogram: lag.map_or_else(
-                || encode_histogram(&ringload_core::hist::new_histogram()),
-                |l| l.encoded(),
-            ),
-            kept: true,
-            slo: self.plan.slo.map(|s| s.describe()),
-            steps: Vec::new(),
-            knee: None,
-        }
-    }
-
     /// The summary's `sweep:` line: the knee and the step that broke (or why there is none).
     pub(super) fn line(&self) -> String {
         let rate = |r: f64| format!("{} ops/s", thousands(r.round() as u64));

@@ -26,6 +26,8 @@ pub enum Phase {
     Exchanging,
     /// Waiting until the given instant (backoff after a connect failure).
     Sleeping(Instant),
+    /// `--rate`: free, waiting for the next intended start (the worker's free list holds it).
+    Waiting,
     /// The run is over for this connection.
     Finished,
 }
@@ -41,6 +43,11 @@ pub struct Conn {
     /// When the operation started: its first launch, before any connect, proxy hop or
     /// stale-connection retry. Its latency counts from here, as aisloader's does.
     pub op_started: Instant,
+    /// `--rate`: the intended start of the current operation (`None`: the closed loop, or an
+    /// operation that is not a scheduled arrival, such as a `--pctupdate` PUT).
+    pub intended: Option<Instant>,
+    /// `--rate`: an intended start handed to this waiting connection, for its next operation.
+    pub slot: Option<Instant>,
     /// When the current operation times out.
     pub deadline: Option<Instant>,
     /// Set when the operation was aborted (timeout or cancel); its I/O result is void.
@@ -110,6 +117,8 @@ impl Conn {
             op: Op::Get,
             started: Instant::now(),
             op_started: Instant::now(),
+            intended: None,
+            slot: None,
             deadline: None,
             aborted: None,
             reuse: 0,

@@ -50,7 +50,14 @@ impl Worker {
                     Op::Get => c.exch.body_bytes(),
                     Op::Put => c.exch.body_progress().1,
                 };
-                self.stats.record_ok(op, bytes, lat);
+                match (self.sched.is_some(), c.intended) {
+                    (false, _) => self.stats.record_ok(op, bytes, lat),
+                    (true, t) => {
+                        let corrected =
+                            t.map_or(lat, |t| now.saturating_duration_since(t).as_micros() as u64);
+                        self.stats.record_ok_rated(op, bytes, corrected, lat);
+                    }
+                }
                 self.stats.record_phases(op, &c.marks.times(c.started, now));
                 let sh = &self.shared;
                 if op == Op::Put

@@ -17,6 +17,7 @@ mod hosts;
 mod next;
 mod outcome;
 mod request;
+mod schedule;
 mod secure;
 pub mod shared;
 #[cfg(test)]
@@ -36,6 +37,7 @@ pub use hosts::MAX_IDLE_PER_HOST;
 pub use outcome::connect_kind;
 use outcome::{abort_kind, errno_kind, failure_kind, need_to_step};
 use request::Requests;
+use schedule::Schedule;
 use ringload_core::content;
 use ringload_core::rng::FastRng;
 pub use shared::{Shared, StopReason};
@@ -106,6 +108,13 @@ pub struct Worker {
     /// Connections whose backoff ended this sweep (the driver asks them for a step).
     pub woken: Vec<usize>,
     finished: usize,
+    /// `--rate`: this core's arrival schedule (`None`: the closed loop).
+    sched: Option<Schedule>,
+    /// `--rate`: the connections waiting for an intended start (capacity for all of them, so
+    /// pushing never allocates).
+    free: Vec<usize>,
+    /// `--rate`: intended starts that fell due while no connection was free.
+    starved: u64,
 }
 
 impl Worker {
@@ -137,6 +146,12 @@ impl Worker {
         // Every operation's phases are recorded (connect, redirect, first byte, body).
         let mut stats = CoreStats::new(shared.start_unix_ns);
         stats.trace_phases();
+        let sched = w.rate.as_ref().map(|plan| {
+            stats.rate_mode();
+            let seed = seed ^ 0x5CED_u64.rotate_left(17) ^ core as u64;
+            Schedule::new(plan.clone(), w.active_cores(), start, seed)
+        });
+        let n_conns = conns.len();
         let mut hosts = Hosts::new(shared.addr.clone(), header, tls);
         let proxies: Box<[usize]> = w
             .proxies
@@ -163,6 +178,9 @@ impl Worker {
             recancel: Vec::new(),
             woken: Vec::new(),
             finished: 0,
+            sched,
+            free: Vec::with_capacity(n_conns),
+            starved: 0,
             conns,
             shared,
         }
@@ -362,7 +380,62 @@ impl Worker {
                 }
             }
         }
-        self.next_tick.min(self.next_sweep)
+        let wake = self.next_tick.min(self.next_sweep);
+        self.release_due(now, wake)
+    }
+
+    /// `--rate`: hands every intended start due at `now` to a waiting connection (oldest
+    /// start first), or, once the run stops, wakes them all to finish; returns when the worker
+    /// must run again (`wake`, or earlier at the next intended start if a connection waits).
+    fn release_due(&mut self, now: Instant, wake: Instant) -> Instant {
+        let Some(s) = self.sched.as_mut() else {
+            return wake;
+        };
+        let stopping = self.shared.stopping();
+        while let Some(&i) = self.free.last() {
+            let slot = if stopping { None } else { s.take_due(now) };
+            if slot.is_none() && !stopping {
+                break;
+            }
+            self.free.pop();
+            let c = &mut self.conns[i];
+            c.slot = slot;
+            c.phase = Phase::Idle;
+            self.woken.push(i);
+        }
+        match s.next() {
+            Some(t) if !self.free.is_empty() => wake.min(t),
+            _ => wake,
+        }
+    }
+
+    /// `--rate`: gives connection `i` its operation's intended start: the one handed to it
+    /// while it waited, or one already due (a backlog: no connection was free when it fell
+    /// due). False when none is due: the connection then waits in the free list.
+    fn take_slot(&mut self, i: usize) -> bool {
+        let Some(s) = self.sched.as_mut() else {
+            return true;
+        };
+        let c = &mut self.conns[i];
+        if let Some(t) = c.slot.take() {
+            c.intended = Some(t);
+            return true;
+        }
+        match s.take_due(Instant::now()) {
+            Some(t) => {
+                if self.free.is_empty() {
+                    self.starved += 1;
+                }
+                c.intended = Some(t);
+                true
+            }
+            None => {
+                c.intended = None;
+                c.phase = Phase::Waiting;
+                self.free.push(i);
+                false
+            }
+        }
     }
 
     /// Sends the last partial tick; call once after the driver loop ends.
@@ -377,6 +450,10 @@ impl Worker {
         {
             total.fetch_add(std::mem::take(n), Ordering::Relaxed);
         }
+        let starved = std::mem::take(&mut self.starved);
+        self.shared
+            .rate_starved
+            .fetch_add(starved, Ordering::Relaxed);
     }
 
     /// Ends the tick in progress, with the requests in flight per op at this instant (the
@@ -408,6 +485,10 @@ impl Worker {
         let now = Instant::now();
         if c.redirects == 0 && !c.retried {
             c.op_started = now;
+            if let Some(t) = c.intended {
+                self.stats
+                    .record_lag(now.saturating_duration_since(t).as_micros() as u64);
+            }
         }
         c.deadline = timeout.map(|t| now + t);
         c.aborted = None;

@@ -19,7 +19,6 @@ use ringload_core::rng::pct_fires;
 impl Worker {
     pub(super) fn next_op(&mut self, i: usize) -> Step {
         let sh = &*self.shared;
-        let w = &sh.workload;
         if let Update::Due(size) = std::mem::replace(&mut self.conns[i].update, Update::None) {
             // `--pctupdate`: the PUT that follows a GET goes out even while the run drains
             // (not once it is cancelled), so every update GET has its PUT.
@@ -27,12 +26,19 @@ impl Worker {
                 self.name.clear();
                 self.name.extend_from_slice(&self.conns[i].update_name);
                 self.conns[i].update = Update::Putting;
+                // Not a scheduled arrival: its latency counts from its own send.
+                self.conns[i].intended = None;
                 return self.issue(i, true, size);
             }
         }
         if sh.stopping() {
             return self.finish_conn(i);
         }
+        if !self.take_slot(i) {
+            return Step::Idle;
+        }
+        let sh = &*self.shared;
+        let w = &sh.workload;
         let t = sh.ops.fetch_add(1, Ordering::Relaxed) + 1;
         let mut put = pct_fires(w.pctput, t);
         self.name.clear();

@@ -100,6 +100,9 @@ pub struct Shared {
     /// Each core thread's kernel thread id (0 until the thread started), for the client's
     /// self-diagnosis, which reads its CPU and scheduler figures from `/proc`.
     pub core_tids: Box<[AtomicI32]>,
+    /// `--rate`: intended starts that fell due while every connection of their core was busy
+    /// (added by each core once, when it ends).
+    pub rate_starved: AtomicU64,
 }
 
 /// What the cores learn about TLS, for the summary and the result file's `tls` section.
@@ -164,6 +167,7 @@ impl Shared {
             start_unix_ns: crate::stats::unix_now_ns(),
             tls: TlsShared::default(),
             core_tids,
+            rate_starved: AtomicU64::new(0),
         }
     }
 
