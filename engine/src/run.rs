@@ -376,9 +376,18 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     if let Some(o) = &opts.aisloader {
         println!("{}", ais::written_to(o));
     }
+    // A list's last step is judged when the run ends at it: a breach there ends the sweep too.
+    let broke = totals
+        .rate
+        .as_ref()
+        .is_some_and(|r| r.steps.iter().any(|s| s.broke.is_some()));
+    let reason = match shared.reason() {
+        StopReason::Duration if broke => StopReason::Slo,
+        r => r,
+    };
     Ok(RunOutcome {
         totals,
-        reason: shared.reason(),
+        reason,
         driver,
         cores,
         puts: shared.puts.load(Ordering::Relaxed),

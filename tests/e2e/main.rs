@@ -34,6 +34,7 @@ mod signals;
 mod slurm_ringload;
 mod spec_run;
 mod statsd;
+mod sweep;
 mod target_resolution;
 mod tls;
 mod tls_settings;
