@@ -89,14 +89,21 @@ fn the_knee_of_a_throttled_target_is_found_and_the_sweep_stops_at_the_breach() {
     let st = steps(&v);
     assert_eq!(
         st[..3],
-        [(100.0, true, false), (200.0, true, false), (800.0, true, true)],
+        [
+            (100.0, true, false),
+            (200.0, true, false),
+            (800.0, true, true)
+        ],
         "100 and 200 ops/s meet p99=300ms, 800 (twice what the target serves) breaks it\n{out}"
     );
     assert_eq!(v["rate"]["knee"].as_f64(), Some(200.0), "{out}");
     assert_eq!(v["rate"]["slo"], "p99=300ms");
     assert_eq!(v["stop_reason"], "slo", "{out}");
     let first = &v["rate"]["steps"][0];
-    assert!(first["ops"]["put"]["count"].as_u64().unwrap() > 50, "{first}");
+    assert!(
+        first["ops"]["put"]["count"].as_u64().unwrap() > 50,
+        "{first}"
+    );
     assert!(first["ops"]["put"]["histogram"].is_string(), "{first}");
     let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("step ")).collect();
     assert_eq!(lines.len(), st.len(), "one line per step\n{out}");
@@ -104,7 +111,10 @@ fn the_knee_of_a_throttled_target_is_found_and_the_sweep_stops_at_the_breach() {
         lines[0].starts_with("step 1/3  100 ops/s  achieved ") && lines[0].ends_with("  met"),
         "{out}"
     );
-    assert!(lines[1].starts_with("step 2/3  200 ops/s  achieved "), "{out}");
+    assert!(
+        lines[1].starts_with("step 2/3  200 ops/s  achieved "),
+        "{out}"
+    );
     assert!(
         lines[2].starts_with("step 3/3  800 ops/s  achieved ")
             && lines[2].contains("  broke: p99 ")
@@ -117,9 +127,16 @@ fn the_knee_of_a_throttled_target_is_found_and_the_sweep_stops_at_the_breach() {
         "{out}"
     );
 
-    let (run, v) = sweep(&s, "sweep-open", &["--rate-sweep", "100:2", "--duration", "8s"]);
+    let (run, v) = sweep(
+        &s,
+        "sweep-open",
+        &["--rate-sweep", "100:2", "--duration", "8s"],
+    );
     let out = run.stdout();
-    assert_eq!(v["stop_reason"], "slo", "the sweep ends at the breach\n{out}");
+    assert_eq!(
+        v["stop_reason"], "slo",
+        "the sweep ends at the breach\n{out}"
+    );
     let st = steps(&v);
     let broke = st
         .iter()

@@ -152,10 +152,7 @@ impl Sweep {
     /// Records step `k` (ending at `end`), judges it when complete, and returns its line.
     fn record(&mut self, k: u64, end: u64, complete: bool) -> String {
         let (start, _) = self.bounds(k);
-        let snap = self
-            .open
-            .remove(&k)
-            .unwrap_or_else(|| Snapshot::new(start));
+        let snap = self.open.remove(&k).unwrap_or_else(|| Snapshot::new(start));
         let target = self.plan.rate_at(k as usize).unwrap_or(0.0);
         let mut all = OpStats::new();
         for op in OPS {

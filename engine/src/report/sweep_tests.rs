@@ -73,7 +73,11 @@ fn tick(j: u64, n: u64, lat: u64, e: u64) -> Snapshot {
 
 #[test]
 fn ticks_go_to_the_step_of_their_start_and_each_step_prints_as_it_ends() {
-    let p = plan(RateSteps::List(vec![100.0, 200.0, 400.0]), 2, Some("p99=50ms"));
+    let p = plan(
+        RateSteps::List(vec![100.0, 200.0, 400.0]),
+        2,
+        Some("p99=50ms"),
+    );
     let (mut r, out) = reporter(p, 1);
     for j in 1..=2 {
         r.add_tick(0, tick(j, 100, 1_000, 0));
@@ -93,7 +97,11 @@ fn ticks_go_to_the_step_of_their_start_and_each_step_prints_as_it_ends() {
         r.add_tick(0, tick(j, 400, 20_000, 0));
     }
     r.poll(T0 + 7 * S);
-    assert_eq!(out.lines("step").len(), 2, "the last step waits for the drain");
+    assert_eq!(
+        out.lines("step").len(),
+        2,
+        "the last step waits for the drain"
+    );
     assert!(!r.breached());
     r.stopped(T0 + 6 * S + 3_000_000);
     // Completions of the drain, after the last step's end, join the last step.
@@ -219,7 +227,11 @@ fn an_error_budget_breaks_a_step_too() {
 
 #[test]
 fn a_signal_inside_a_step_leaves_it_incomplete_and_never_the_knee() {
-    let p = plan(RateSteps::List(vec![100.0, 200.0, 400.0]), 2, Some("p99=50ms"));
+    let p = plan(
+        RateSteps::List(vec![100.0, 200.0, 400.0]),
+        2,
+        Some("p99=50ms"),
+    );
     let (mut r, out) = reporter(p, 1);
     r.add_tick(0, tick(1, 100, 1_000, 0));
     r.add_tick(0, tick(2, 100, 1_000, 0));
