@@ -58,7 +58,7 @@ fn sweep(s: &Serve, tag: &str, rates: &[&str]) -> (Ran, serde_json::Value) {
         .cores(1)
         .args(rates)
         .arg("--step", "1s")
-        .arg("--slo", "p99=300ms")
+        .arg("--slo", "p99=400ms")
         .result(&res)
         .run();
     run.check(run.code() <= 1, "the sweep completes");
@@ -84,7 +84,7 @@ fn steps(v: &serde_json::Value) -> Vec<(f64, bool, bool)> {
 #[test]
 fn the_knee_of_a_throttled_target_is_found_and_the_sweep_stops_at_the_breach() {
     let s = Serve::start(&["--fault", "delay=100%:20ms"]);
-    let (run, v) = sweep(&s, "sweep-list", &["--rate", "100,200,800"]);
+    let (run, v) = sweep(&s, "sweep-list", &["--rate", "100,200,1600"]);
     let out = run.stdout();
     let st = steps(&v);
     assert_eq!(
@@ -92,12 +92,12 @@ fn the_knee_of_a_throttled_target_is_found_and_the_sweep_stops_at_the_breach() {
         [
             (100.0, true, false),
             (200.0, true, false),
-            (800.0, true, true)
+            (1600.0, true, true)
         ],
-        "100 and 200 ops/s meet p99=300ms, 800 (twice what the target serves) breaks it\n{out}"
+        "100 and 200 ops/s meet p99=400ms, 1,600 (four times what the target serves) breaks it\n{out}"
     );
     assert_eq!(v["rate"]["knee"].as_f64(), Some(200.0), "{out}");
-    assert_eq!(v["rate"]["slo"], "p99=300ms");
+    assert_eq!(v["rate"]["slo"], "p99=400ms");
     assert_eq!(v["stop_reason"], "slo", "{out}");
     let first = &v["rate"]["steps"][0];
     assert!(
@@ -116,14 +116,14 @@ fn the_knee_of_a_throttled_target_is_found_and_the_sweep_stops_at_the_breach() {
         "{out}"
     );
     assert!(
-        lines[2].starts_with("step 3/3  800 ops/s  achieved ")
+        lines[2].starts_with("step 3/3  1,600 ops/s  achieved ")
             && lines[2].contains("  broke: p99 ")
-            && lines[2].ends_with(" > 300ms"),
+            && lines[2].ends_with(" > 400ms"),
         "{out}"
     );
     let knee = out.lines().find(|l| l.starts_with("sweep: ")).unwrap_or("");
     assert!(
-        knee.starts_with("sweep: knee 200 ops/s (p99=300ms); step 3 at 800 ops/s broke: p99 "),
+        knee.starts_with("sweep: knee 200 ops/s (p99=400ms); step 3 at 1,600 ops/s broke: p99 "),
         "{out}"
     );
 
@@ -152,11 +152,57 @@ fn the_knee_of_a_throttled_target_is_found_and_the_sweep_stops_at_the_breach() {
     );
     assert!(
         st[broke].0 >= 400.0,
-        "the target serves 200 ops/s within p99=300ms: {st:?}\n{out}"
+        "the target serves 200 ops/s within p99=400ms: {st:?}\n{out}"
     );
     assert_eq!(
         v["rate"]["knee"].as_f64(),
         Some(st[broke].0 / 2.0),
         "the knee is the step before the breach\n{out}"
+    );
+}
+
+#[test]
+fn a_list_without_an_slo_runs_every_step_and_ends_after_the_last() {
+    let s = Serve::start(&[]);
+    let dir = Scratch::new("sweep-noslo");
+    let res = dir.path().join("r.json");
+    let t = std::time::Instant::now();
+    let run = Run::new()
+        .endpoint(&s.url)
+        .protocol("http")
+        .pctput(100)
+        .size("1K")
+        .workers(4)
+        .cores(1)
+        .arg("--rate", "50,100")
+        .arg("--step", "1s")
+        .duration("30s")
+        .result(&res)
+        .run();
+    run.check(run.code() == 0, "the sweep completes");
+    let took = t.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "the run ends after its 2 steps, not at --duration: {took:?}"
+    );
+    let v = result(&res);
+    let out = run.stdout();
+    assert_eq!(v["stop_reason"], "duration", "{out}");
+    assert_eq!(
+        steps(&v),
+        [(50.0, true, false), (100.0, true, false)],
+        "{out}"
+    );
+    assert!(v["rate"].get("knee").is_none(), "{}", v["rate"]);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("step ")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[1].starts_with("step 2/2  100 ops/s  achieved ") && lines[1].ends_with("%"),
+        "no verdict without --slo: {out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l == "sweep: 2 step(s), no --slo: none judged, no knee"),
+        "{out}"
     );
 }
