@@ -80,19 +80,26 @@ fn the_rate_is_kept_for_uniform_and_poisson_arrivals_under_both_drivers() {
             run.check(
                 r["rate"]["target"].as_f64() == Some(RATE as f64)
                     && r["rate"]["arrival"] == arrival,
-                &format!("{driver} {arrival}: the rate record names the plan: {}", r["rate"]),
+                &format!(
+                    "{driver} {arrival}: the rate record names the plan: {}",
+                    r["rate"]
+                ),
             );
             run.check(
                 r["rate"]["lag_us"]["max"].as_u64().is_some()
-                    && r["rate"]["lag_histogram"].as_str().is_some_and(|h| !h.is_empty())
-                    && r["ops"]["get"]["service_latency_us"]["p50"].as_u64().is_some()
+                    && r["rate"]["lag_histogram"]
+                        .as_str()
+                        .is_some_and(|h| !h.is_empty())
+                    && r["ops"]["get"]["service_latency_us"]["p50"]
+                        .as_u64()
+                        .is_some()
                     && r["ops"]["get"]["service_histogram"].as_str().is_some(),
                 &format!("{driver} {arrival}: lag and service latency are recorded"),
             );
             run.check(
-                run.stdout().contains(&format!(
-                    "rate: target 2,000 ops/s ({arrival})  achieved "
-                )) && run.stdout().contains("\n     service min "),
+                run.stdout()
+                    .contains(&format!("rate: target 2,000 ops/s ({arrival})  achieved "))
+                    && run.stdout().contains("\n     service min "),
                 &format!("{driver} {arrival}: the summary has the rate and service lines"),
             );
         }
@@ -120,7 +127,9 @@ fn a_stalling_target_shows_in_the_corrected_latency_not_the_service_latency() {
     run.ok();
     let r = result(&res);
     let corrected = r["ops"]["put"]["latency_us"]["p90"].as_u64().unwrap();
-    let service = r["ops"]["put"]["service_latency_us"]["p90"].as_u64().unwrap();
+    let service = r["ops"]["put"]["service_latency_us"]["p90"]
+        .as_u64()
+        .unwrap();
     run.check(
         corrected > 50_000,
         &format!("corrected p90 {corrected} µs shows the stalls"),

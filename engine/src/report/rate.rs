@@ -10,7 +10,7 @@ use std::time::Duration;
 use ringload_core::rate::{human_us, RatePlan, RateRecord, LAG_KEPT_US};
 
 use super::fmt::thousands;
-use crate::stats::{SpanHist, Snapshot, OPS};
+use crate::stats::{Snapshot, SpanHist, OPS};
 
 /// Share of the target rate a run must reach for its schedule to count as kept.
 pub const KEPT_SHARE: f64 = 0.97;

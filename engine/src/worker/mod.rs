@@ -37,9 +37,9 @@ pub use hosts::MAX_IDLE_PER_HOST;
 pub use outcome::connect_kind;
 use outcome::{abort_kind, errno_kind, failure_kind, need_to_step};
 use request::Requests;
-use schedule::Schedule;
 use ringload_core::content;
 use ringload_core::rng::FastRng;
+use schedule::Schedule;
 pub use shared::{Shared, StopReason};
 
 /// How often in-flight operations are checked against their deadline.
