@@ -257,8 +257,14 @@ impl Worker {
         self.conns[i].recv_space()
     }
 
-    /// The first step of every connection.
+    /// The first step of every connection. In a `--rate` run every connection starts free,
+    /// waiting for the first intended start, which the next [`Worker::maintain`] hands out.
     pub fn start(&mut self, i: usize) -> Step {
+        if self.sched.is_some() {
+            self.conns[i].phase = Phase::Waiting;
+            self.free.push(i);
+            return Step::Idle;
+        }
         self.next_op(i)
     }
 
