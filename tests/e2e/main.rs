@@ -25,6 +25,7 @@ mod merge;
 mod mpi;
 mod nginx;
 mod phases;
+mod rate;
 mod render;
 mod render_errors;
 mod render_hostile;

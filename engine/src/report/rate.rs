@@ -10,7 +10,7 @@ use std::time::Duration;
 use ringload_core::rate::{human_us, RatePlan, RateRecord, LAG_KEPT_US};
 
 use super::fmt::thousands;
-use crate::stats::{SpanHist, Snapshot, OPS};
+use crate::stats::{Snapshot, SpanHist, OPS};
 
 /// Share of the target rate a run must reach for its schedule to count as kept.
 pub const KEPT_SHARE: f64 = 0.97;
@@ -211,5 +211,65 @@ mod tests {
         // Ending on a boundary (or past the list) names the step that ran.
         assert_eq!(record(&p, &snap(30, 0, 10), 2.0).target, 20.0);
         assert_eq!(record(&p, &snap(70, 0, 10), 3.4).target, 40.0);
+    }
+
+    /// A writer the test reads back after the reporter consumed it.
+    #[derive(Clone, Default)]
+    struct Buf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_summary_shows_service_latency_the_rate_line_and_the_warning() {
+        use crate::report::{ReportConfig, Reporter};
+        use crate::stats::CoreStats;
+        const S: u64 = 1_000_000_000;
+        const T0: u64 = 1_700_000_000 * S;
+        let cfg = ReportConfig {
+            statsinterval: Duration::from_secs(1),
+            duration: Some(Duration::from_secs(1)),
+            cores: 1,
+            live: false,
+            rate: Some(plan(vec![10.0], None)),
+        };
+        let out = Buf::default();
+        let mut r = Reporter::new(cfg, T0, out.clone(), Buf::default());
+        let mut core = CoreStats::new(T0);
+        core.rate_mode();
+        for _ in 0..8 {
+            core.record_lag(30_000);
+            core.record_ok_rated(Op::Get, 1024, 31_000, 1_000);
+        }
+        r.add_tick(0, core.rotate(T0 + S));
+        r.set_rate_context(RateContext {
+            starved: 6,
+            numworkers: 1,
+        });
+        let totals = r.finish(T0 + S);
+        let text = String::from_utf8(out.0.borrow().clone()).unwrap();
+        let want = "     latency min 31ms  mean 31ms  p50 31ms  p90 31ms  p99 31ms  p99.9 31ms  \
+                    max 31ms\n     service min 1ms  mean 1ms  p50 1ms  p90 1ms  p99 1ms  \
+                    p99.9 1ms  max 1ms\n     errors 0\n";
+        assert!(text.contains(want), "{text}");
+        let warning = "rate not kept: 8 of 10 ops/s (80%), schedule lag p99 30ms: every \
+                       connection was busy when 6 of 8 requests fell due; raise --numworkers \
+                       (now 1) or lower --rate";
+        assert!(
+            text.ends_with(&format!(
+                "     errors 0\nrate: target 10 ops/s (uniform)  achieved 8 ops/s  schedule \
+                 lag p99 30ms  max 30ms\nwarning: {warning}\n"
+            )),
+            "{text}"
+        );
+        assert_eq!(totals.warnings, [warning]);
+        let rec = totals.rate.unwrap();
+        assert_eq!((rec.target, rec.achieved, rec.kept), (10.0, 8.0, false));
     }
 }

@@ -37,9 +37,9 @@ pub use hosts::MAX_IDLE_PER_HOST;
 pub use outcome::connect_kind;
 use outcome::{abort_kind, errno_kind, failure_kind, need_to_step};
 use request::Requests;
-use schedule::Schedule;
 use ringload_core::content;
 use ringload_core::rng::FastRng;
+use schedule::Schedule;
 pub use shared::{Shared, StopReason};
 
 /// How often in-flight operations are checked against their deadline.
@@ -257,8 +257,14 @@ impl Worker {
         self.conns[i].recv_space()
     }
 
-    /// The first step of every connection.
+    /// The first step of every connection. In a `--rate` run every connection starts free,
+    /// waiting for the first intended start, which the next [`Worker::maintain`] hands out.
     pub fn start(&mut self, i: usize) -> Step {
+        if self.sched.is_some() {
+            self.conns[i].phase = Phase::Waiting;
+            self.free.push(i);
+            return Step::Idle;
+        }
         self.next_op(i)
     }
 

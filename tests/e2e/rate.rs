@@ -1,0 +1,162 @@
+//! End-to-end: the open loop (`--rate`). The rate is kept within 3% for uniform and Poisson
+//! arrivals under both drivers; against a target that stalls now and then, one connection at
+//! a fixed rate shows the stalls in the corrected latency (from each request's intended
+//! start) but not in the service latency (from its send), with the operation count still on
+//! schedule, and the summary says the rate was not kept and why.
+
+use crate::common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+
+/// `ringload serve ARGS` in a child process, killed on drop.
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ringload"))
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ringload serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("serve printed a non-JSON line {line:?}: {e}"));
+        let url = v["url"].as_str().unwrap().to_string();
+        Serve { child, url }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `n` within `pct` percent of `want`.
+fn within(n: u64, want: f64, pct: f64) -> bool {
+    (n as f64 - want).abs() <= want * pct / 100.0
+}
+
+#[test]
+fn the_rate_is_kept_for_uniform_and_poisson_arrivals_under_both_drivers() {
+    const RATE: u64 = 2000;
+    const SECS: u64 = 3;
+    for driver in DRIVERS {
+        for arrival in ["uniform", "poisson"] {
+            let dir = Scratch::new("rate-accuracy");
+            let res = dir.path().join("r.json");
+            let run = Run::new()
+                .driver(driver)
+                .cores(1)
+                .workers(16)
+                .size("1KiB")
+                .duration(&format!("{SECS}s"))
+                .arg("--rate", RATE)
+                .arg("--arrival", arrival)
+                .arg("--seed", 7)
+                .result(&res)
+                .run();
+            run.ok();
+            let r = result(&res);
+            let n = op(&r, "get", "count") + op(&r, "get", "errors");
+            let want = (RATE * SECS) as f64;
+            run.check(
+                within(n, want, 3.0),
+                &format!("{driver} {arrival}: {n} operations, want {want} ± 3%"),
+            );
+            run.check(
+                r["rate"]["target"].as_f64() == Some(RATE as f64)
+                    && r["rate"]["arrival"] == arrival,
+                &format!(
+                    "{driver} {arrival}: the rate record names the plan: {}",
+                    r["rate"]
+                ),
+            );
+            run.check(
+                r["rate"]["lag_us"]["max"].as_u64().is_some()
+                    && r["rate"]["lag_histogram"]
+                        .as_str()
+                        .is_some_and(|h| !h.is_empty())
+                    && r["ops"]["get"]["service_latency_us"]["p50"]
+                        .as_u64()
+                        .is_some()
+                    && r["ops"]["get"]["service_histogram"].as_str().is_some(),
+                &format!("{driver} {arrival}: lag and service latency are recorded"),
+            );
+            run.check(
+                run.stdout()
+                    .contains(&format!("rate: target 2,000 ops/s ({arrival})  achieved "))
+                    && run.stdout().contains("\n     service min "),
+                &format!("{driver} {arrival}: the summary has the rate and service lines"),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_stalling_target_shows_in_the_corrected_latency_not_the_service_latency() {
+    // One answer in a hundred is held 200 ms: with one connection at 200 ops/s, the requests
+    // falling due meanwhile wait for it, which only the corrected latency shows.
+    let serve = Serve::start(&["--protocol", "http", "--fault", "delay=1%:200ms"]);
+    let dir = Scratch::new("rate-co");
+    let res = dir.path().join("r.json");
+    let run = Run::new()
+        .endpoint(&serve.url)
+        .protocol("http")
+        .pctput(100)
+        .size("1KiB")
+        .workers(1)
+        .cores(1)
+        .arg("--rate", 200)
+        .duration("5s")
+        .result(&res)
+        .run();
+    run.ok();
+    let r = result(&res);
+    let corrected = r["ops"]["put"]["latency_us"]["p90"].as_u64().unwrap();
+    let service = r["ops"]["put"]["service_latency_us"]["p90"]
+        .as_u64()
+        .unwrap();
+    run.check(
+        corrected > 50_000,
+        &format!("corrected p90 {corrected} µs shows the stalls"),
+    );
+    run.check(
+        service < 10_000,
+        &format!("service p90 {service} µs does not"),
+    );
+    let n = op(&r, "put", "count") + op(&r, "put", "errors");
+    run.check(
+        within(n, 1000.0, 3.0),
+        &format!("{n} operations, want 1,000 ± 3%"),
+    );
+    // A lag p99 of hundreds of ms: the schedule was not kept, for want of connections.
+    run.check(r["rate"]["kept"] == false, "the rate is not kept");
+    let warnings = r["warnings"].as_array().cloned().unwrap_or_default();
+    run.check(
+        warnings.len() == 1
+            && warnings[0].as_str().is_some_and(|w| {
+                w.starts_with("rate not kept: ")
+                    && w.contains(" of 200 ops/s (")
+                    && w.ends_with("requests fell due; raise --numworkers (now 1) or lower --rate")
+            }),
+        &format!("the warning names the cause and the fix: {warnings:?}"),
+    );
+    run.check(
+        run.stdout().contains("\nwarning: rate not kept: "),
+        "the summary prints the warning",
+    );
+}
