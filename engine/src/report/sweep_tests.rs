@@ -306,3 +306,36 @@ fn a_single_rate_has_no_steps() {
     let rate = t.rate.expect("a --rate run records rate");
     assert!(rate.steps.is_empty() && rate.knee.is_none());
 }
+
+#[test]
+fn a_duration_ending_on_a_step_boundary_keeps_the_drain_in_that_step() {
+    let p = plan(
+        RateSteps::Sweep {
+            start: 100.0,
+            factor: 2.0,
+        },
+        1,
+        Some("p99=50ms"),
+    );
+    let (mut r, out) = reporter(p, 1);
+    r.add_tick(0, tick(1, 100, 1_000, 0));
+    r.add_tick(0, tick(2, 200, 1_000, 0));
+    r.stopped(T0 + 2 * S + 5_000_000);
+    r.poll(T0 + 2 * S + 10_000_000);
+    assert_eq!(out.lines("step").len(), 1, "step 2 waits for the drain");
+    let mut drain = tick(3, 6, 1_000, 0);
+    drain.end_unix_ns = T0 + 2 * S + 300_000_000;
+    r.add_tick(0, drain);
+    let t = r.finish(T0 + 2 * S + 300_000_000);
+    assert_eq!(
+        out.lines("step")[1],
+        "step 2  200 ops/s  achieved 206 ops/s  p99 1ms  errors 0.00%  met"
+    );
+    let rate = t.rate.unwrap();
+    assert_eq!(rate.steps.len(), 2, "no step 3 made of the drain alone");
+    assert_eq!(rate.knee, Some(200.0));
+    assert_eq!(
+        out.lines("sweep:"),
+        ["sweep: knee 200 ops/s (p99=50ms); every step met it"]
+    );
+}
