@@ -272,9 +272,18 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         handles.push(h);
     }
     drop(tx);
+    // A list of rates ends after its last step, whatever --duration says.
+    let steps_end = w.rate.as_ref().and_then(|p| {
+        let n = u32::try_from(p.step_count()?).ok()?;
+        p.step.filter(|_| n > 1).map(|s| s * n)
+    });
+    let planned = match (w.duration, steps_end) {
+        (Some(d), Some(s)) => Some(d.min(s)),
+        (d, s) => d.or(s),
+    };
     let cfg = ReportConfig {
         statsinterval: w.statsinterval,
-        duration: w.duration,
+        duration: planned,
         cores,
         live: opts.live,
         rate: w.rate.clone(),
@@ -286,15 +295,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     if let Some(s) = statsd {
         reporter = reporter.with_statsd(s);
     }
-    // A list of rates ends after its last step, whatever --duration says.
-    let steps_end = w.rate.as_ref().and_then(|p| {
-        let n = u32::try_from(p.step_count()?).ok()?;
-        p.step.filter(|_| n > 1).map(|s| s * n)
-    });
-    let deadline = match (w.duration, steps_end) {
-        (Some(d), Some(s)) => Some(started + d.min(s)),
-        (d, s) => d.or(s).map(|d| started + d),
-    };
+    let deadline = planned.map(|d| started + d);
     let mut stopped_at: Option<Instant> = None;
     loop {
         // Wake at the deadline itself, so --duration is not overshot by a poll period.

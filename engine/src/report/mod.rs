@@ -314,7 +314,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.total.start_unix_ns = self.start;
         self.total.end_unix_ns = end;
         if let Some(plan) = &self.cfg.rate {
-            let secs = (end - self.start) as f64 / 1e9;
+            // Requests are issued until the planned end; the drain after it issues none.
+            let ran = (end - self.start) as f64 / 1e9;
+            let secs = self.cfg.duration.map_or(ran, |d| ran.min(d.as_secs_f64()));
             let rec = rate::record(plan, &self.total, secs);
             let sent = self.total.lag.as_deref().map_or(0, |l| l.count());
             self.warnings

@@ -27,7 +27,8 @@ pub struct RateContext {
     pub numworkers: u32,
 }
 
-/// The rank's rate over a measured phase of `secs` seconds whose totals are `total`.
+/// The rank's rate over the `secs` seconds of the measured phase in which requests were
+/// issued (up to the planned end: the drain after it issues none), whose totals are `total`.
 pub fn record(plan: &RatePlan, total: &Snapshot, secs: f64) -> RateRecord {
     let issued: u64 = OPS
         .iter()

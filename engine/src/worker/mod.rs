@@ -4,7 +4,8 @@
 //! A driver (io_uring or epoll) asks the worker for [`Step`]s and reports each I/O result back
 //! with [`Worker::on_complete`]; the worker never performs I/O except opening and closing
 //! sockets. Each connection always has exactly one operation in flight until the run stops
-//! (aisloader's closed loop), so `numworkers` connections give `numworkers` outstanding requests.
+//! (aisloader's closed loop), so `numworkers` connections give `numworkers` outstanding requests;
+//! with `--rate` (`schedule.rs`) a free connection instead waits for the next intended start.
 //! Nothing on this path allocates, formats or locks: names go into a reused buffer, request
 //! heads into the connection's reused buffer, and statistics into this core's histograms.
 //! A socket to an https host carries a boxed TLS session (`secure.rs` drives it): the driver's
@@ -388,60 +389,6 @@ impl Worker {
         }
         let wake = self.next_tick.min(self.next_sweep);
         self.release_due(now, wake)
-    }
-
-    /// `--rate`: hands every intended start due at `now` to a waiting connection (oldest
-    /// start first), or, once the run stops, wakes them all to finish; returns when the worker
-    /// must run again (`wake`, or earlier at the next intended start if a connection waits).
-    fn release_due(&mut self, now: Instant, wake: Instant) -> Instant {
-        let Some(s) = self.sched.as_mut() else {
-            return wake;
-        };
-        let stopping = self.shared.stopping();
-        while let Some(&i) = self.free.last() {
-            let slot = if stopping { None } else { s.take_due(now) };
-            if slot.is_none() && !stopping {
-                break;
-            }
-            self.free.pop();
-            let c = &mut self.conns[i];
-            c.slot = slot;
-            c.phase = Phase::Idle;
-            self.woken.push(i);
-        }
-        match s.next() {
-            Some(t) if !self.free.is_empty() => wake.min(t),
-            _ => wake,
-        }
-    }
-
-    /// `--rate`: gives connection `i` its operation's intended start: the one handed to it
-    /// while it waited, or one already due (a backlog: no connection was free when it fell
-    /// due). False when none is due: the connection then waits in the free list.
-    fn take_slot(&mut self, i: usize) -> bool {
-        let Some(s) = self.sched.as_mut() else {
-            return true;
-        };
-        let c = &mut self.conns[i];
-        if let Some(t) = c.slot.take() {
-            c.intended = Some(t);
-            return true;
-        }
-        match s.take_due(Instant::now()) {
-            Some(t) => {
-                if self.free.is_empty() {
-                    self.starved += 1;
-                }
-                c.intended = Some(t);
-                true
-            }
-            None => {
-                c.intended = None;
-                c.phase = Phase::Waiting;
-                self.free.push(i);
-                false
-            }
-        }
     }
 
     /// Sends the last partial tick; call once after the driver loop ends.

@@ -5,11 +5,18 @@
 //! The schedule never looks at a clock: the worker passes `now`, so a test drives it with a
 //! fake one. Intended starts are kept as nanoseconds since the run start in an `f64`, so
 //! rounding never accumulates into a drift of the rate. Nothing here allocates.
+//!
+//! The worker's side is here too: handing due starts to the connections that wait for one
+//! ([`Worker::release_due`], from the periodic work), and giving a connection that just came
+//! free a start already due (a backlog) or putting it to wait ([`Worker::take_slot`]).
 
 use std::time::{Duration, Instant};
 
 use ringload_core::rate::{Arrival, RatePlan};
 use ringload_core::rng::FastRng;
+
+use super::conn::Phase;
+use super::Worker;
 
 /// One core's schedule of intended starts.
 pub struct Schedule {
@@ -78,6 +85,62 @@ impl Schedule {
 /// A uniform value in `(0, 1]` (53 random bits; never 0, so its logarithm is finite).
 fn unit_open(rng: &mut FastRng) -> f64 {
     ((rng.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+impl Worker {
+    /// `--rate`: hands every intended start due at `now` to a waiting connection (oldest
+    /// start first), or, once the run stops, wakes them all to finish; returns when the worker
+    /// must run again (`wake`, or earlier at the next intended start if a connection waits).
+    pub(super) fn release_due(&mut self, now: Instant, wake: Instant) -> Instant {
+        let Some(s) = self.sched.as_mut() else {
+            return wake;
+        };
+        let stopping = self.shared.stopping();
+        while let Some(&i) = self.free.last() {
+            let slot = if stopping { None } else { s.take_due(now) };
+            if slot.is_none() && !stopping {
+                break;
+            }
+            self.free.pop();
+            let c = &mut self.conns[i];
+            c.slot = slot;
+            c.phase = Phase::Idle;
+            self.woken.push(i);
+        }
+        match s.next() {
+            Some(t) if !self.free.is_empty() => wake.min(t),
+            _ => wake,
+        }
+    }
+
+    /// `--rate`: gives connection `i` its operation's intended start: the one handed to it
+    /// while it waited, or one already due (a backlog: no connection was free when it fell
+    /// due). False when none is due: the connection then waits in the free list.
+    pub(super) fn take_slot(&mut self, i: usize) -> bool {
+        let Some(s) = self.sched.as_mut() else {
+            return true;
+        };
+        let c = &mut self.conns[i];
+        if let Some(t) = c.slot.take() {
+            c.intended = Some(t);
+            return true;
+        }
+        match s.take_due(Instant::now()) {
+            Some(t) => {
+                if self.free.is_empty() {
+                    self.starved += 1;
+                }
+                c.intended = Some(t);
+                true
+            }
+            None => {
+                c.intended = None;
+                c.phase = Phase::Waiting;
+                self.free.push(i);
+                false
+            }
+        }
+    }
 }
 
 #[cfg(test)]
