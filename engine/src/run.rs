@@ -287,6 +287,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     }
     let deadline = w.duration.map(|d| started + d);
     let mut stopped_at: Option<Instant> = None;
+    let mut diag = crate::client::Sampler::start(&shared.core_tids, started);
     loop {
         // Wake at the deadline itself, so --duration is not overshot by a poll period.
         let wait = deadline.map_or(POLL, |d| {
@@ -313,6 +314,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         if !shared.connected.load(Ordering::Relaxed) && started.elapsed() > CONNECT_GIVEUP * 2 {
             shared.stop(StopReason::ConnectFailed);
         }
+        diag.poll(&shared.core_tids, now, shared.stopping());
         reporter.poll(unix_now_ns());
     }
     let end = unix_now_ns();
@@ -353,6 +355,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
             .map(|(url, requests)| ringload_core::result::ProxyCount { url, requests })
             .collect(),
     );
+    reporter.set_client(diag.finish().map(|m| crate::client::judge(&m)));
     let totals = reporter.finish(end);
     if let Some(o) = &opts.aisloader {
         println!("{}", ais::written_to(o));

@@ -108,6 +108,8 @@ pub struct Reporter<W: Write, S: Write> {
     ais: Option<ais::AisOutput>,
     statsd: Option<statsd::Statsd>,
     proxies: Vec<ringload_core::result::ProxyCount>,
+    client: Option<ringload_core::client::ClientRecord>,
+    warnings: Vec<String>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -137,6 +139,8 @@ impl<W: Write, S: Write> Reporter<W, S> {
             ais: None,
             statsd: None,
             proxies: Vec::new(),
+            client: None,
+            warnings: Vec::new(),
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
                 core_ns: 0,
@@ -245,6 +249,15 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.proxies = proxies;
     }
 
+    /// The rank's self-diagnosis, judged after the load: the summary's `client:` line, the
+    /// result's `client` key, and its warnings (a client-bound rank, a lossy network).
+    pub fn set_client(&mut self, client: Option<ringload_core::client::ClientRecord>) {
+        if let Some(c) = &client {
+            self.warnings.extend(crate::client::warnings(c));
+        }
+        self.client = client;
+    }
+
     pub fn finish(mut self, end_unix_ns: u64) -> RunTotals {
         let end = end_unix_ns.max(self.start);
         let last = if end > self.start {
@@ -303,8 +316,8 @@ impl<W: Write, S: Write> Reporter<W, S> {
             tls: self.tls,
             proxies: self.proxies,
             rate: None,
-            client: None,
-            warnings: Vec::new(),
+            client: self.client,
+            warnings: self.warnings,
         }
     }
 

@@ -2,7 +2,8 @@
 //! throughput, latency percentiles, the per-phase latency of a traced run (`--trace-http`:
 //! each phase's count, p50 and p99) and errors by kind, over the whole measured phase; then,
 //! for a run over TLS, the `tls:` line and the first TLS failure, when there was one; for a
-//! `--random-proxy` run, the `proxies:` line.
+//! `--random-proxy` run, the `proxies:` line; the rank's self-diagnosis (`client:`, and
+//! `client-bound:` when it was).
 //!
 //! Owns only the text; the totals it reads are the reporter's exact sums of every tick.
 
@@ -11,6 +12,8 @@ use std::io::Write;
 use super::fmt::{go_duration_cut, iec, latency_us, thousands};
 use super::Reporter;
 use crate::stats::OPS;
+use crate::client::judge::pct;
+use ringload_core::client::ClientRecord;
 use ringload_core::hist::phases_line;
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -89,6 +92,72 @@ impl<W: Write, S: Write> Reporter<W, S> {
         if let Some(line) = ringload_core::result::ProxyCount::line(&self.proxies) {
             text += &line;
         }
+        if let Some(c) = &self.client {
+            text += &client_lines(c);
+        }
         let _ = self.out.write_all(text.as_bytes());
+    }
+}
+
+/// The self-diagnosis line (each core's busy and CPU-wait share, retransmits, NIC use), then,
+/// for a client-bound rank, its reasons:
+/// `client: cores busy 98% 12% · CPU wait 1% 0% · retransmits 0.00% · NIC n/a`.
+pub(crate) fn client_lines(c: &ClientRecord) -> String {
+    let shares = |v: &[f64]| {
+        if v.is_empty() {
+            return "n/a".to_string();
+        }
+        let p: Vec<String> = v.iter().map(|&x| format!("{}%", pct(x))).collect();
+        p.join(" ")
+    };
+    let retransmits = c
+        .retransmit_pct
+        .map_or("n/a".to_string(), |r| format!("{r:.2}%"));
+    let nic = c
+        .nic_utilization
+        .map_or("n/a".to_string(), |u| format!("{}%", pct(u)));
+    let mut text = format!(
+        "client: cores busy {} · CPU wait {} · retransmits {retransmits} · NIC {nic}\n",
+        shares(&c.cpu_per_core),
+        shares(&c.sched_wait_per_core),
+    );
+    if c.client_bound {
+        text += &format!("client-bound: {}\n", c.reasons.join("; "));
+    }
+    text
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::*;
+
+    #[test]
+    fn the_client_line_and_its_reasons() {
+        let mut c = ClientRecord {
+            cpu_per_core: vec![0.976, 0.12],
+            sched_wait_per_core: vec![0.01, 0.0],
+            retransmit_pct: Some(0.0),
+            nic_utilization: None,
+            client_bound: true,
+            reasons: vec![
+                "core 0 busy 98% of the steady window".into(),
+                "NIC eth0 at 93% of its 10 Gb/s link".into(),
+            ],
+        };
+        assert_eq!(
+            client_lines(&c),
+            "client: cores busy 98% 12% · CPU wait 1% 0% · retransmits 0.00% · NIC n/a\n\
+             client-bound: core 0 busy 98% of the steady window; NIC eth0 at 93% of its 10 Gb/s \
+             link\n"
+        );
+        c.client_bound = false;
+        c.reasons.clear();
+        c.sched_wait_per_core.clear();
+        c.retransmit_pct = None;
+        c.nic_utilization = Some(0.934);
+        assert_eq!(
+            client_lines(&c),
+            "client: cores busy 98% 12% · CPU wait n/a · retransmits n/a · NIC 93%\n"
+        );
     }
 }
