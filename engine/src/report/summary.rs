@@ -11,8 +11,8 @@ use std::io::Write;
 
 use super::fmt::{go_duration_cut, iec, latency_us, thousands};
 use super::Reporter;
-use crate::stats::OPS;
 use crate::client::judge::pct;
+use crate::stats::OPS;
 use ringload_core::client::ClientRecord;
 use ringload_core::hist::phases_line;
 

@@ -32,7 +32,10 @@ fn a_quiet_rank_is_not_client_bound() {
     let c = judge(&near);
     assert!(!c.client_bound, "{:?}", c.reasons);
     assert_eq!(c.nic_utilization, Some(0.899));
-    assert!(warnings(&c).is_empty(), "1% retransmits is not above the limit");
+    assert!(
+        warnings(&c).is_empty(),
+        "1% retransmits is not above the limit"
+    );
 }
 
 #[test]
@@ -59,9 +62,11 @@ fn a_busy_core_a_waiting_core_and_a_full_nic_are_each_a_reason() {
     );
     assert_eq!(
         warnings(&c),
-        ["client-bound: core 1 busy 98% of the steady window; core 0 waited for a CPU 41% of \
+        [
+            "client-bound: core 1 busy 98% of the steady window; core 0 waited for a CPU 41% of \
           the steady window; NIC eth0 at 93% of its 10 Gb/s link; this rank measured its own \
-          limits, not the storage's: add cores or ranks, or lower --numworkers"]
+          limits, not the storage's: add cores or ranks, or lower --numworkers"
+        ]
     );
 }
 
@@ -75,9 +80,11 @@ fn retransmits_warn_about_the_network_without_binding_the_client() {
     assert!(!c.client_bound);
     assert_eq!(
         warnings(&c),
-        ["retransmits: 2.31% of the TCP segments sent during the steady window were \
+        [
+            "retransmits: 2.31% of the TCP segments sent during the steady window were \
           retransmitted (host-wide): the network lost packets, so latencies include \
-          retransmission timeouts"]
+          retransmission timeouts"
+        ]
     );
 }
 
