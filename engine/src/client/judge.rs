@@ -58,12 +58,8 @@ pub fn pct(share: f64) -> u64 {
 /// A link speed in Mb/s as people say it: `10 Gb/s`, `2.5 Gb/s`, `100 Mb/s`.
 pub fn link_speed(mbps: u64) -> String {
     if mbps >= 1000 {
-        let g = mbps as f64 / 1000.0;
-        if mbps % 1000 == 0 {
-            format!("{} Gb/s", mbps / 1000)
-        } else {
-            format!("{g} Gb/s")
-        }
+        // `f64`'s Display drops a zero fraction: 10000 → `10`, 2500 → `2.5`.
+        format!("{} Gb/s", mbps as f64 / 1000.0)
     } else {
         format!("{mbps} Mb/s")
     }
