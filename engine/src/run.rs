@@ -297,6 +297,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     }
     let deadline = planned.map(|d| started + d);
     let mut stopped_at: Option<Instant> = None;
+    let mut diag = crate::client::Sampler::start(&shared.core_tids, started);
     loop {
         // Wake at the deadline itself, so --duration is not overshot by a poll period.
         let wait = deadline.map_or(POLL, |d| {
@@ -326,6 +327,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         if !shared.connected.load(Ordering::Relaxed) && started.elapsed() > CONNECT_GIVEUP * 2 {
             shared.stop(StopReason::ConnectFailed);
         }
+        diag.poll(&shared.core_tids, now, shared.stopping());
         reporter.poll(unix_now_ns());
         if reporter.breached() && !shared.stopping() {
             shared.stop(StopReason::Slo);
@@ -369,6 +371,7 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
             .map(|(url, requests)| ringload_core::result::ProxyCount { url, requests })
             .collect(),
     );
+    reporter.set_client(diag.finish().map(|m| crate::client::judge(&m)));
     reporter.set_rate_context(crate::report::rate::RateContext {
         starved: shared.rate_starved.load(Ordering::Relaxed),
         numworkers: w.numworkers,

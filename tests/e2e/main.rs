@@ -15,6 +15,7 @@ mod ais_request;
 mod aisloader;
 mod budget;
 mod cli;
+mod client;
 mod dockerfile;
 mod docs;
 mod engine_failure;

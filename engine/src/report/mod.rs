@@ -117,6 +117,7 @@ pub struct Reporter<W: Write, S: Write> {
     rate_ctx: rate::RateContext,
     rate: Option<ringload_core::rate::RateRecord>,
     /// The result's `warnings`, set by `finish`.
+    client: Option<ringload_core::client::ClientRecord>,
     warnings: Vec<String>,
 }
 
@@ -154,6 +155,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             proxies: Vec::new(),
             rate_ctx: rate::RateContext::default(),
             rate: None,
+            client: None,
             warnings: Vec::new(),
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
@@ -276,6 +278,15 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.rate_ctx = ctx;
     }
 
+    /// The rank's self-diagnosis, judged after the load: the summary's `client:` line, the
+    /// result's `client` key, and its warnings (a client-bound rank, a lossy network).
+    pub fn set_client(&mut self, client: Option<ringload_core::client::ClientRecord>) {
+        if let Some(c) = &client {
+            self.warnings.extend(crate::client::warnings(c));
+        }
+        self.client = client;
+    }
+
     pub fn finish(mut self, end_unix_ns: u64) -> RunTotals {
         let end = end_unix_ns.max(self.start);
         let last = if end > self.start {
@@ -351,7 +362,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             tls: self.tls,
             proxies: self.proxies,
             rate: self.rate,
-            client: None,
+            client: self.client,
             warnings: self.warnings,
         }
     }

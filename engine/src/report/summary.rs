@@ -4,8 +4,9 @@
 //! for a run over TLS, the `tls:` line and the first TLS failure, when there was one; for a
 //! `--random-proxy` run, the `proxies:` line. A `--rate` run's latency counts from each
 //! request's intended start (the corrected latency); its `service` line, from the actual send;
-//! the run ends with the `rate:` line, for a sweep of rates the `sweep:` line (its knee and
-//! the step that broke, from `sweep`), and a `warning:` line per warning (a rate not kept).
+//! then the `rate:` line, for a sweep of rates the `sweep:` line (its knee and the step that
+//! broke, from `sweep`), the rank's self-diagnosis (`client:`), and last a `warning:` line per
+//! warning (a rate not kept, a client-bound rank, a lossy network).
 //!
 //! Owns only the text; the totals it reads are the reporter's exact sums of every tick.
 
@@ -13,7 +14,9 @@ use std::io::Write;
 
 use super::fmt::{go_duration_cut, iec, latency_us, thousands};
 use super::Reporter;
+use crate::client::judge::pct;
 use crate::stats::OPS;
+use ringload_core::client::ClientRecord;
 use ringload_core::hist::phases_line;
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -109,9 +112,70 @@ impl<W: Write, S: Write> Reporter<W, S> {
             text += &super::rate::line(r);
         }
         text += &self.sweep_line();
+        if let Some(c) = &self.client {
+            text += &client_line(c);
+        }
         for w in &self.warnings {
             text += &format!("warning: {w}\n");
         }
         let _ = self.out.write_all(text.as_bytes());
+    }
+}
+
+/// The self-diagnosis line (each core's busy and CPU-wait share, retransmits, NIC use); a
+/// client-bound rank's reasons are in its `warning:` line:
+/// `client: cores busy 98% 12% · CPU wait 1% 0% · retransmits 0.00% · NIC n/a`.
+pub(crate) fn client_line(c: &ClientRecord) -> String {
+    let shares = |v: &[f64]| {
+        if v.is_empty() {
+            return "n/a".to_string();
+        }
+        let p: Vec<String> = v.iter().map(|&x| format!("{}%", pct(x))).collect();
+        p.join(" ")
+    };
+    let retransmits = c
+        .retransmit_pct
+        .map_or("n/a".to_string(), |r| format!("{r:.2}%"));
+    let nic = c
+        .nic_utilization
+        .map_or("n/a".to_string(), |u| format!("{}%", pct(u)));
+    format!(
+        "client: cores busy {} · CPU wait {} · retransmits {retransmits} · NIC {nic}\n",
+        shares(&c.cpu_per_core),
+        shares(&c.sched_wait_per_core),
+    )
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::*;
+
+    #[test]
+    fn the_client_line() {
+        let mut c = ClientRecord {
+            cpu_per_core: vec![0.976, 0.12],
+            sched_wait_per_core: vec![0.01, 0.0],
+            retransmit_pct: Some(0.0),
+            nic_utilization: None,
+            client_bound: true,
+            reasons: vec![
+                "core 0 busy 98% of the steady window".into(),
+                "NIC eth0 at 93% of its 10 Gb/s link".into(),
+            ],
+        };
+        assert_eq!(
+            client_line(&c),
+            "client: cores busy 98% 12% · CPU wait 1% 0% · retransmits 0.00% · NIC n/a\n",
+            "the reasons of a client-bound rank are in its warning line, not here"
+        );
+        c.client_bound = false;
+        c.reasons.clear();
+        c.sched_wait_per_core.clear();
+        c.retransmit_pct = None;
+        c.nic_utilization = Some(0.934);
+        assert_eq!(
+            client_line(&c),
+            "client: cores busy 98% 12% · CPU wait n/a · retransmits n/a · NIC 93%\n"
+        );
     }
 }

@@ -1,0 +1,99 @@
+use super::*;
+
+fn quiet() -> Measured {
+    Measured {
+        busy: vec![0.12, 0.08],
+        wait: vec![0.01, 0.0],
+        retransmit_pct: Some(0.0),
+        nic: None,
+    }
+}
+
+#[test]
+fn a_quiet_rank_is_not_client_bound() {
+    let c = judge(&quiet());
+    assert!(!c.client_bound);
+    assert!(c.reasons.is_empty());
+    assert_eq!(c.cpu_per_core, [0.12, 0.08]);
+    assert_eq!(c.sched_wait_per_core, [0.01, 0.0]);
+    assert_eq!(c.nic_utilization, None);
+    assert!(warnings(&c).is_empty());
+    // Just below every limit is still not bound.
+    let near = Measured {
+        busy: vec![0.894],
+        wait: vec![0.249],
+        retransmit_pct: Some(1.0),
+        nic: Some(NicUse {
+            name: "eth0".into(),
+            speed_mbps: 10_000,
+            utilization: 0.899,
+        }),
+    };
+    let c = judge(&near);
+    assert!(!c.client_bound, "{:?}", c.reasons);
+    assert_eq!(c.nic_utilization, Some(0.899));
+    assert!(
+        warnings(&c).is_empty(),
+        "1% retransmits is not above the limit"
+    );
+}
+
+#[test]
+fn a_busy_core_a_waiting_core_and_a_full_nic_are_each_a_reason() {
+    let m = Measured {
+        busy: vec![0.31, 0.976],
+        wait: vec![0.41, 0.02],
+        retransmit_pct: Some(0.004),
+        nic: Some(NicUse {
+            name: "eth0".into(),
+            speed_mbps: 10_000,
+            utilization: 0.93,
+        }),
+    };
+    let c = judge(&m);
+    assert!(c.client_bound);
+    assert_eq!(
+        c.reasons,
+        [
+            "core 1 busy 98% of the steady window",
+            "core 0 waited for a CPU 41% of the steady window",
+            "NIC eth0 at 93% of its 10 Gb/s link",
+        ]
+    );
+    assert_eq!(
+        warnings(&c),
+        [
+            "client-bound: core 1 busy 98% of the steady window; core 0 waited for a CPU 41% of \
+          the steady window; NIC eth0 at 93% of its 10 Gb/s link; this rank measured its own \
+          limits, not the storage's: add cores or ranks, or lower --numworkers"
+        ]
+    );
+}
+
+#[test]
+fn retransmits_warn_about_the_network_without_binding_the_client() {
+    let m = Measured {
+        retransmit_pct: Some(2.314),
+        ..quiet()
+    };
+    let c = judge(&m);
+    assert!(!c.client_bound);
+    assert_eq!(
+        warnings(&c),
+        [
+            "retransmits: 2.31% of the TCP segments sent during the steady window were \
+          retransmitted (host-wide): the network lost packets, so latencies include \
+          retransmission timeouts"
+        ]
+    );
+}
+
+#[test]
+fn link_speeds_and_percents_read_as_people_say_them() {
+    assert_eq!(link_speed(10_000), "10 Gb/s");
+    assert_eq!(link_speed(2_500), "2.5 Gb/s");
+    assert_eq!(link_speed(100), "100 Mb/s");
+    assert_eq!(pct(0.976), 98);
+    assert_eq!(pct(0.0), 0);
+    assert_eq!(pct(-0.01), 0);
+}

@@ -1,0 +1,264 @@
+//! The sampler of the self-diagnosis: readings of the core threads' scheduler figures, the TCP
+//! counters and the NICs' bytes, taken on the reporter thread, and their difference over the
+//! steady window ([`Sampler::finish`]).
+//!
+//! The steady window runs from the end of the first tick (one [`TICK`] after the measured phase
+//! starts, so connection setup is left out) to the moment the run starts stopping (so the
+//! drain is left out). A run that stops before its first tick ends is measured over the whole
+//! measured phase. A run that ends without a stop (its work done) ends its window at the last
+//! reading, at most [`SAMPLE_EVERY`] before the end, since the threads' files are gone by then.
+//!
+//! Why on the reporter thread: a reading is a few small `/proc` and `/sys` files, a few
+//! times a second; the core threads never see it.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::judge::{Measured, NicUse};
+use super::net::{self, Nic, TcpCounters};
+use super::{thread_cpu_ticks, thread_sched, SchedStat};
+use crate::stats::TICK;
+
+/// How often the sampler reads while the run goes on (the last reading ends the window of a
+/// run that ends without a stop).
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+
+/// Clock ticks per second of `/proc/<pid>/task/<tid>/stat` (the kernel's `USER_HZ`, 100 on
+/// every architecture ringload builds for); used only where `schedstat` is missing.
+const USER_HZ: u64 = 100;
+
+/// One core thread's cumulative figures. A thread that had not started yet reads as zero
+/// (its figures count from its start).
+#[derive(Clone, Copy, Debug, Default)]
+struct CoreReading {
+    sched: Option<SchedStat>,
+    ticks: Option<u64>,
+}
+
+/// Everything read at one instant.
+#[derive(Clone, Debug)]
+struct Reading {
+    at: Instant,
+    cores: Vec<CoreReading>,
+    tcp: Option<TcpCounters>,
+    nics: Vec<Option<(u64, u64)>>,
+}
+
+/// Takes readings during a run and turns them into [`Measured`] figures.
+pub struct Sampler {
+    nics: Vec<Nic>,
+    steady_after: Instant,
+    first: Reading,
+    steady_from: Option<Reading>,
+    last: Reading,
+    frozen: bool,
+}
+
+impl Sampler {
+    /// Starts sampling a run whose measured phase started at `started`; `tids` are the core
+    /// threads' kernel ids (0 until a thread registers).
+    pub fn start(tids: &[AtomicI32], started: Instant) -> Sampler {
+        let nics = net::nics();
+        let first = read(tids, &nics, Instant::now());
+        Sampler {
+            steady_after: started + TICK,
+            last: first.clone(),
+            first,
+            nics,
+            steady_from: None,
+            frozen: false,
+        }
+    }
+
+    /// Reads when due: at the end of the first tick (the window's start), every
+    /// [`SAMPLE_EVERY`], and once when the run starts stopping (the window's end; nothing is
+    /// read after it).
+    pub fn poll(&mut self, tids: &[AtomicI32], now: Instant, stopping: bool) {
+        if self.frozen {
+            return;
+        }
+        if stopping {
+            self.last = read(tids, &self.nics, now);
+            self.frozen = true;
+            return;
+        }
+        if self.steady_from.is_none() && now >= self.steady_after {
+            let r = read(tids, &self.nics, now);
+            self.last = r.clone();
+            self.steady_from = Some(r);
+        } else if now.duration_since(self.last.at) >= SAMPLE_EVERY {
+            self.last = read(tids, &self.nics, now);
+        }
+    }
+
+    /// The figures over the steady window (`None` when it is empty).
+    pub fn finish(self) -> Option<Measured> {
+        let from = match self.steady_from {
+            Some(r) if self.last.at > r.at => r,
+            _ => self.first,
+        };
+        measure(&from, &self.last, &self.nics)
+    }
+}
+
+fn read(tids: &[AtomicI32], nics: &[Nic], at: Instant) -> Reading {
+    let cores = tids
+        .iter()
+        .map(|t| match t.load(Ordering::Relaxed) {
+            0 => CoreReading {
+                sched: Some(SchedStat::default()),
+                ticks: Some(0),
+            },
+            tid => CoreReading {
+                sched: thread_sched(tid),
+                ticks: thread_cpu_ticks(tid),
+            },
+        })
+        .collect();
+    Reading {
+        at,
+        cores,
+        tcp: net::tcp_counters(),
+        nics: nics.iter().map(|n| net::nic_bytes(&n.name)).collect(),
+    }
+}
+
+/// The difference of two readings as shares of the time between them.
+fn measure(a: &Reading, b: &Reading, nics: &[Nic]) -> Option<Measured> {
+    let secs = b.at.checked_duration_since(a.at)?.as_secs_f64();
+    if secs <= 0.0 {
+        return None;
+    }
+    let window_ns = secs * 1e9;
+    let share = |ns: u64| (ns as f64 / window_ns).clamp(0.0, 1.0);
+    let pairs: Vec<(&CoreReading, &CoreReading)> = a.cores.iter().zip(&b.cores).collect();
+    let busy = pairs
+        .iter()
+        .map(|(x, y)| match (x.sched, y.sched) {
+            (Some(s), Some(e)) => share(e.run_ns.saturating_sub(s.run_ns)),
+            _ => match (x.ticks, y.ticks) {
+                (Some(s), Some(e)) => share(e.saturating_sub(s) * (1_000_000_000 / USER_HZ)),
+                _ => 0.0,
+            },
+        })
+        .collect();
+    let waits: Option<Vec<f64>> = pairs
+        .iter()
+        .map(|(x, y)| Some(share(y.sched?.wait_ns.saturating_sub(x.sched?.wait_ns))))
+        .collect();
+    let retransmit_pct = match (a.tcp, b.tcp) {
+        (Some(s), Some(e)) => {
+            let out = e.out_segs.saturating_sub(s.out_segs);
+            let re = e.retrans_segs.saturating_sub(s.retrans_segs);
+            Some(if out == 0 {
+                0.0
+            } else {
+                re as f64 * 100.0 / out as f64
+            })
+        }
+        _ => None,
+    };
+    let nic = nics
+        .iter()
+        .zip(a.nics.iter().zip(&b.nics))
+        .filter_map(|(n, (s, e))| {
+            let ((rx0, tx0), (rx1, tx1)) = ((*s)?, (*e)?);
+            let bytes = rx1.saturating_sub(rx0).max(tx1.saturating_sub(tx0));
+            let link_bytes_s = n.speed_mbps as f64 * 1e6 / 8.0;
+            Some(NicUse {
+                name: n.name.clone(),
+                speed_mbps: n.speed_mbps,
+                utilization: bytes as f64 / secs / link_bytes_s,
+            })
+        })
+        .max_by(|x, y| x.utilization.total_cmp(&y.utilization));
+    Some(Measured {
+        busy,
+        wait: waits.unwrap_or_default(),
+        retransmit_pct,
+        nic,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(at: Instant, cores: &[(u64, u64)], tcp: (u64, u64), nic: (u64, u64)) -> Reading {
+        Reading {
+            at,
+            cores: cores
+                .iter()
+                .map(|&(run_ns, wait_ns)| CoreReading {
+                    sched: Some(SchedStat { run_ns, wait_ns }),
+                    ticks: Some(run_ns / 10_000_000),
+                })
+                .collect(),
+            tcp: Some(TcpCounters {
+                out_segs: tcp.0,
+                retrans_segs: tcp.1,
+            }),
+            nics: vec![Some(nic)],
+        }
+    }
+
+    #[test]
+    fn the_window_is_the_difference_of_two_readings() {
+        let t0 = Instant::now();
+        let nics = [Nic {
+            name: "eth0".into(),
+            speed_mbps: 1000,
+        }];
+        let a = reading(t0, &[(5_000_000_000, 1), (0, 0)], (1000, 10), (0, 100));
+        let b = reading(
+            t0 + Duration::from_secs(2),
+            &[(6_960_000_000, 820_000_001), (200_000_000, 0)],
+            (3000, 30),
+            (50_000_000, 232_500_100),
+        );
+        let m = measure(&a, &b, &nics).unwrap();
+        assert_eq!(m.busy, [0.98, 0.1]);
+        assert_eq!(m.wait, [0.41, 0.0]);
+        assert_eq!(m.retransmit_pct, Some(1.0));
+        let n = m.nic.unwrap();
+        assert_eq!((n.name.as_str(), n.speed_mbps), ("eth0", 1000));
+        assert!((n.utilization - 0.93).abs() < 1e-9, "{}", n.utilization);
+        // Without schedstat the busy share comes from the stat ticks, and the wait is unknown.
+        let strip = |r: &Reading| Reading {
+            cores: r
+                .cores
+                .iter()
+                .map(|c| CoreReading { sched: None, ..*c })
+                .collect(),
+            ..r.clone()
+        };
+        let m = measure(&strip(&a), &strip(&b), &nics).unwrap();
+        assert_eq!(m.busy, [0.98, 0.1]);
+        assert!(m.wait.is_empty());
+        // An empty window measures nothing.
+        assert!(measure(&b, &a, &nics).is_none());
+        assert!(measure(&a, &a, &nics).is_none());
+    }
+
+    #[test]
+    fn the_sampler_measures_a_busy_thread_and_stops_reading_at_the_stop() {
+        let tid = AtomicI32::new(ringload_net::sys::process::gettid());
+        let started = Instant::now() - TICK;
+        let tids = std::slice::from_ref(&tid);
+        let mut s = Sampler::start(tids, started);
+        s.poll(tids, Instant::now(), false);
+        assert!(s.steady_from.is_some(), "the first tick is over");
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(300) {
+            std::hint::black_box(0u64);
+        }
+        s.poll(tids, Instant::now(), true);
+        let end = s.last.at;
+        s.poll(tids, Instant::now() + Duration::from_secs(5), false);
+        assert_eq!(s.last.at, end, "nothing is read after the stop");
+        let m = s.finish().unwrap();
+        assert_eq!(m.busy.len(), 1);
+        // Spinning, the thread was on a CPU or waiting for one (a loaded host) all along.
+        assert!(m.busy[0] > 0.0 && m.busy[0] + m.wait[0] > 0.5, "{m:?}");
+    }
+}
