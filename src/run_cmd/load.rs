@@ -1,13 +1,14 @@
-//! The measured phase: refuse a read-only run with no names, resolve `--statsd`, wait at
-//! `--barrier` for the other ranks, print the plan line, run the engine (holding descriptors
-//! when the test-only budget switch asks), map its refusal to an exit, and run `--cleanup`
-//! after it.
+//! The measured phase: refuse a read-only run with no names, bind `--metrics-listen` (and
+//! print its URL), resolve `--statsd`, wait at `--barrier` for the other ranks, print the plan
+//! line, run the engine (holding descriptors when the test-only budget switch asks), map its
+//! refusal to an exit, and run `--cleanup` after it.
 
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 
 use ringload_engine::budget;
+use ringload_engine::metrics::{self, MetricsListen};
 use ringload_engine::names::NameList;
 use ringload_engine::naming::loader_id;
 use ringload_engine::report::statsd::{self, StatsdConfig};
@@ -27,6 +28,7 @@ use crate::exit::CmdError;
 pub struct Load<'a> {
     pub a: &'a RunArgs,
     pub r: Rank,
+    pub run_id: &'a str,
     pub resolved: &'a Resolved,
     pub run_dir: Option<&'a Path>,
     /// Descriptors to leave free (test-only, `budget::TEST_FREE_FDS_ENV`).
@@ -55,6 +57,17 @@ pub fn load(
             ),
         ));
     }
+    // Bound before the barrier and the load, so a bad or busy address fails at once.
+    let metrics = match a.metrics_listen.as_deref() {
+        Some(v) => {
+            let m = metrics_listen(v, l, w).map_err(|e| rec.fail(FailReason::Setup, e))?;
+            if let Ok(addr) = m.listener.local_addr() {
+                eprintln!("metrics: {}", metrics::url(addr));
+            }
+            Some(m)
+        }
+        None => None,
+    };
     let statsd = match a.statsd.as_deref().map(|v| statsd_config(v, w)).transpose() {
         Ok(s) => s,
         // aisloader prints its line and runs without StatsD.
@@ -82,6 +95,7 @@ pub fn load(
         table_to_stderr: a.json,
         aisloader: a.aisloader.as_ref().map(|m| m.output.clone()),
         statsd,
+        metrics,
     };
     let listed = if a.cleanup {
         names.clone()
@@ -114,6 +128,21 @@ pub fn load(
         }
     }
     Ok(outcome)
+}
+
+/// `--metrics-listen ADDR` bound, with what `ringload_info` says about the run.
+fn metrics_listen(value: &str, l: &Load, w: &Workload) -> Result<MetricsListen, CmdError> {
+    let listener = metrics::bind(value).map_err(CmdError::usage)?;
+    let target = w.endpoint.as_ref().map(|e| e.url.clone()).unwrap_or_default();
+    Ok(MetricsListen {
+        listener,
+        info: metrics::Info {
+            run_id: l.run_id.to_string(),
+            rank: l.r.rank,
+            target,
+            protocol: l.resolved.protocol.as_str().to_string(),
+        },
+    })
 }
 
 /// `--statsd HOST:PORT` resolved (the first address), under aisloader's prefix for this host

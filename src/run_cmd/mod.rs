@@ -95,6 +95,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     let l = load::Load {
         a: &a,
         r,
+        run_id: &run_id,
         resolved: &resolved,
         run_dir: run_dir.as_deref(),
         test_free_fds,

@@ -108,6 +108,8 @@ pub struct Reporter<W: Write, S: Write> {
     ais: Option<ais::AisOutput>,
     statsd: Option<statsd::Statsd>,
     proxies: Vec<ringload_core::result::ProxyCount>,
+    /// `--metrics-listen`: renders the page the metrics server serves.
+    metrics: Option<crate::metrics::Exporter>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -137,6 +139,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             ais: None,
             statsd: None,
             proxies: Vec::new(),
+            metrics: None,
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
                 core_ns: 0,
@@ -160,6 +163,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
     /// Sends each interval's metrics to StatsD.
     pub fn with_statsd(mut self, s: statsd::Statsd) -> Self {
         self.statsd = Some(s);
+        self
+    }
+
+    /// Renders the live Prometheus metrics from the totals, at most once per tick.
+    pub fn with_metrics(mut self, m: crate::metrics::Exporter) -> Self {
+        self.metrics = Some(m);
         self
     }
 
@@ -188,6 +197,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
             self.pending[core] = (snap.end_unix_ns, snap.pending);
         }
         self.total.add_ops(&snap);
+        if let Some(m) = self.metrics.as_mut() {
+            m.tick();
+        }
         self.live.acc.add_ops(&snap);
         self.live.core_ns += u128::from(snap.end_unix_ns.saturating_sub(snap.start_unix_ns));
         let k = self.interval_of(snap.start_unix_ns).max(self.next);
@@ -215,6 +227,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
             }
             printed_rows |= self.flush(self.next, None);
             self.next += 1;
+        }
+        if self.metrics.is_some() {
+            let pending = self.pending_now();
+            if let Some(m) = self.metrics.as_mut() {
+                m.refresh(&self.total, pending, now_unix_ns);
+            }
         }
         if !self.cfg.live {
             return;
