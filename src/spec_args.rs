@@ -231,9 +231,8 @@ mod tests {
         let want = format!("--metrics-listen=:{}", 9464 + local);
         assert!(f.contains(&want), "{f:?}");
         assert_eq!(local_rank(|_| None), 0);
-        let env = |want: &'static str, v: &'static str| {
-            move |k: &str| (k == want).then(|| v.to_string())
-        };
+        let env =
+            |want: &'static str, v: &'static str| move |k: &str| (k == want).then(|| v.to_string());
         assert_eq!(local_rank(env("SLURM_LOCALID", "3")), 3);
         assert_eq!(local_rank(env("OMPI_COMM_WORLD_LOCAL_RANK", "1")), 1);
         assert_eq!(local_rank(env("MPI_LOCALRANKID", "2")), 2);
@@ -242,7 +241,10 @@ mod tests {
             let e = loaded(&format!("[run]\nid = \"x\"\nmetrics_port = {bad}\n")).unwrap_err();
             assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");
             let text = e.to_string();
-            assert!(text.contains("metrics_port") && text.contains("1..=65535"), "{text}");
+            assert!(
+                text.contains("metrics_port") && text.contains("1..=65535"),
+                "{text}"
+            );
         }
         let e = loaded("[run]\nid = \"x\"\n[workload]\nmetrics_listen = \":1\"\n").unwrap_err();
         assert!(e.to_string().contains("[run] metrics_port"), "{e}");

@@ -133,7 +133,11 @@ pub fn load(
 /// `--metrics-listen ADDR` bound, with what `ringload_info` says about the run.
 fn metrics_listen(value: &str, l: &Load, w: &Workload) -> Result<MetricsListen, CmdError> {
     let listener = metrics::bind(value).map_err(CmdError::usage)?;
-    let target = w.endpoint.as_ref().map(|e| e.url.clone()).unwrap_or_default();
+    let target = w
+        .endpoint
+        .as_ref()
+        .map(|e| e.url.clone())
+        .unwrap_or_default();
     Ok(MetricsListen {
         listener,
         info: metrics::Info {

@@ -28,8 +28,7 @@ fn python() -> String {
 
 /// One exposition parsed by the official parser: (family → type, samples).
 fn parse(text: &str) -> Value {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/data/parse_prom.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/data/parse_prom.py");
     let py = python();
     let mut child = Command::new(&py)
         .arg(&script)
@@ -57,10 +56,7 @@ fn parse(text: &str) -> Value {
 /// The value of the sample `name` whose labels include `labels`.
 fn sample(doc: &Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     doc["samples"].as_array().unwrap().iter().find_map(|s| {
-        let matches = s[0] == name
-            && labels
-                .iter()
-                .all(|(k, v)| s[1][*k].as_str() == Some(*v));
+        let matches = s[0] == name && labels.iter().all(|(k, v)| s[1][*k].as_str() == Some(*v));
         matches.then(|| s[2].as_f64().unwrap())
     })
 }
@@ -131,7 +127,10 @@ fn metrics_are_scraped_twice_parse_with_the_official_parser_and_rise() {
     let stderr = reader.join().unwrap();
     let ctx = format!("exit {status_code}\n--- stderr ---\n{stderr}");
     assert!(status_code.success(), "{ctx}");
-    assert!(first_at < Duration::from_secs(3), "the first scrape took {first_at:?}");
+    assert!(
+        first_at < Duration::from_secs(3),
+        "the first scrape took {first_at:?}"
+    );
     assert_eq!(status, "HTTP/1.1 200 OK", "{ctx}");
     assert!(
         headers.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),

@@ -668,7 +668,8 @@ fn slurm_and_mpi_ranks_get_the_tls_flags_through_their_spec() {
 fn metrics_port_exposes_the_port_with_the_scrape_annotations() {
     let dir = Scratch::new("render-metrics");
     let d = dir.path();
-    let spec = "[run]\nid = \"prom-1\"\nmetrics_port = 9464\n\n[kubernetes]\nimage = \"ringload:dev\"\n";
+    let spec =
+        "[run]\nid = \"prom-1\"\nmetrics_port = 9464\n\n[kubernetes]\nimage = \"ringload:dev\"\n";
     let out = render_text(d, "prom.toml", spec, &[]);
     let min = render_text(d, "min.toml", MINIMAL, &[]);
     let files = [out.join("configmap.yaml"), out.join("job.yaml")];
@@ -697,6 +698,9 @@ fn metrics_port_exposes_the_port_with_the_scrape_annotations() {
     );
     // Without the key: no port, no annotations.
     let (_, job) = k8s_docs(&min);
-    assert!(job["spec"]["template"]["metadata"]["annotations"].is_null(), "{job}");
+    assert!(
+        job["spec"]["template"]["metadata"]["annotations"].is_null(),
+        "{job}"
+    );
     assert!(job["spec"]["template"]["spec"]["containers"][0]["ports"].is_null());
 }

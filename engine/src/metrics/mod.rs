@@ -58,9 +58,8 @@ pub fn bind(value: &str) -> Result<TcpListener, String> {
             "--metrics-listen {value:?}: the host has no address. {fix}"
         ));
     };
-    TcpListener::bind(&addrs[..]).map_err(|e| {
-        format!("--metrics-listen {value:?}: cannot listen on {first}: {e}. {fix}")
-    })
+    TcpListener::bind(&addrs[..])
+        .map_err(|e| format!("--metrics-listen {value:?}: cannot listen on {first}: {e}. {fix}"))
 }
 
 /// The URL a scraper uses for `addr` (printed as `metrics: <url>`).
@@ -89,7 +88,11 @@ impl Exporter {
     /// the reporter thread, from `/proc`.
     pub fn refresh(&mut self, total: &Snapshot, pending: [u64; 2], now_unix_ns: u64) {
         let half = TICK.as_nanos() as u64 / 2;
-        if !self.dirty || self.last_ns.is_some_and(|t| now_unix_ns < t.saturating_add(half)) {
+        if !self.dirty
+            || self
+                .last_ns
+                .is_some_and(|t| now_unix_ns < t.saturating_add(half))
+        {
             return;
         }
         self.dirty = false;
@@ -207,7 +210,12 @@ fn answer(mut s: TcpStream, page: &Mutex<String>) {
         let body = page.lock().map(|p| p.clone()).unwrap_or_default();
         respond(&head, &body)
     } else if head.len() > MAX_HEAD {
-        plain(431, "Request Header Fields Too Large", "request head too large\n", "")
+        plain(
+            431,
+            "Request Header Fields Too Large",
+            "request head too large\n",
+            "",
+        )
     } else {
         return;
     };

@@ -2,7 +2,11 @@ use super::*;
 
 #[test]
 fn get_metrics_is_served_and_other_paths_and_methods_are_not() {
-    let ok = String::from_utf8(respond(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "a 1\n")).unwrap();
+    let ok = String::from_utf8(respond(
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a 1\n",
+    ))
+    .unwrap();
     assert_eq!(
         ok,
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
@@ -11,13 +15,23 @@ fn get_metrics_is_served_and_other_paths_and_methods_are_not() {
     let q = String::from_utf8(respond(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n", "a 1\n")).unwrap();
     assert!(q.starts_with("HTTP/1.1 200 OK\r\n"), "{q}");
     let head = String::from_utf8(respond(b"HEAD /metrics HTTP/1.1\r\n\r\n", "a 1\n")).unwrap();
-    assert!(head.ends_with("Content-Length: 4\r\nConnection: close\r\n\r\n"), "{head}");
+    assert!(
+        head.ends_with("Content-Length: 4\r\nConnection: close\r\n\r\n"),
+        "{head}"
+    );
     let nf = String::from_utf8(respond(b"GET / HTTP/1.1\r\n\r\n", "a 1\n")).unwrap();
     assert!(nf.starts_with("HTTP/1.1 404 Not Found\r\n"), "{nf}");
     let na = String::from_utf8(respond(b"POST /metrics HTTP/1.1\r\n\r\n", "")).unwrap();
-    assert!(na.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{na}");
+    assert!(
+        na.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+        "{na}"
+    );
     assert!(na.contains("Allow: GET, HEAD\r\n"), "{na}");
-    for bad in [&b"GARBAGE\r\n\r\n"[..], b"GET /metrics SPDY/3\r\n\r\n", b"\r\n\r\n"] {
+    for bad in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET /metrics SPDY/3\r\n\r\n",
+        b"\r\n\r\n",
+    ] {
         let r = String::from_utf8(respond(bad, "")).unwrap();
         assert!(r.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{r}");
     }
@@ -28,12 +42,18 @@ fn bind_takes_host_port_and_port_only_and_refuses_the_rest_naming_the_flag() {
     let l = bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     assert!(addr.port() > 0);
-    assert_eq!(url(addr), format!("http://127.0.0.1:{}/metrics", addr.port()));
+    assert_eq!(
+        url(addr),
+        format!("http://127.0.0.1:{}/metrics", addr.port())
+    );
     let any = bind(":0").unwrap();
     assert!(any.local_addr().unwrap().ip().is_unspecified());
     // Busy: the port is taken by `l`.
     let e = bind(&addr.to_string()).unwrap_err();
-    assert!(e.starts_with(&format!("--metrics-listen \"{addr}\": cannot listen on")), "{e}");
+    assert!(
+        e.starts_with(&format!("--metrics-listen \"{addr}\": cannot listen on")),
+        "{e}"
+    );
     assert!(e.contains("Give HOST:PORT"), "{e}");
     for bad in ["9464", "127.0.0.1:port", "no.such.host.invalid:1", ""] {
         let e = bind(bad).unwrap_err();

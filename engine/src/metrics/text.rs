@@ -38,7 +38,12 @@ pub struct Extra<'a> {
 /// Renders the exposition of `total` (cumulative since the run start).
 pub fn render(info: &Info, total: &Snapshot, extra: &Extra) -> String {
     let mut s = String::with_capacity(8 * 1024);
-    head(&mut s, "ringload_info", "gauge", "The run and the system it loads (always 1).");
+    head(
+        &mut s,
+        "ringload_info",
+        "gauge",
+        "The run and the system it loads (always 1).",
+    );
     let _ = writeln!(
         s,
         "ringload_info{{run_id=\"{}\",rank=\"{}\",target=\"{}\",protocol=\"{}\"}} 1",
@@ -56,7 +61,11 @@ pub fn render(info: &Info, total: &Snapshot, extra: &Extra) -> String {
     for op in OPS {
         let o = total.get(op);
         let op = op.as_str();
-        let _ = writeln!(s, "ringload_operations_total{{op=\"{op}\",outcome=\"ok\"}} {}", o.count);
+        let _ = writeln!(
+            s,
+            "ringload_operations_total{{op=\"{op}\",outcome=\"ok\"}} {}",
+            o.count
+        );
         let _ = writeln!(
             s,
             "ringload_operations_total{{op=\"{op}\",outcome=\"error\"}} {}",
@@ -107,7 +116,14 @@ pub fn render(info: &Info, total: &Snapshot, extra: &Extra) -> String {
     for op in OPS {
         let o = total.get(op);
         let label = format!("op=\"{}\"", op.as_str());
-        histogram(&mut s, "ringload_latency_seconds", &label, o.histogram(), o.latency_sum_us(), o.count);
+        histogram(
+            &mut s,
+            "ringload_latency_seconds",
+            &label,
+            o.histogram(),
+            o.latency_sum_us(),
+            o.count,
+        );
     }
     head(&mut s, "ringload_in_flight", "gauge", "Requests in flight.");
     for op in OPS {
@@ -149,11 +165,22 @@ fn schedule_lag(s: &mut String, lag: &SpanHist) {
     );
     let f = lag.figures();
     let sum = (f.mean_us * f.count as f64).round() as u64;
-    histogram(s, "ringload_schedule_lag_seconds", "", lag.histogram(), sum, lag.count());
+    histogram(
+        s,
+        "ringload_schedule_lag_seconds",
+        "",
+        lag.histogram(),
+        sum,
+        lag.count(),
+    );
 }
 
 fn head(s: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(s, "# HELP {name} {}", help.replace('\\', "\\\\").replace('\n', "\\n"));
+    let _ = writeln!(
+        s,
+        "# HELP {name} {}",
+        help.replace('\\', "\\\\").replace('\n', "\\n")
+    );
     let _ = writeln!(s, "# TYPE {name} {kind}");
 }
 
@@ -161,7 +188,11 @@ fn head(s: &mut String, name: &str, kind: &str, help: &str) {
 fn histogram(s: &mut String, name: &str, label: &str, h: &Histogram<u64>, sum_us: u64, count: u64) {
     let sep = if label.is_empty() { "" } else { "," };
     for le in BUCKETS_US {
-        let n = if h.is_empty() { 0 } else { h.count_between(0, le) };
+        let n = if h.is_empty() {
+            0
+        } else {
+            h.count_between(0, le)
+        };
         let _ = writeln!(
             s,
             "{name}_bucket{{{label}{sep}le=\"{}\"}} {}",

@@ -93,7 +93,10 @@ fn a_rate_run_shows_its_schedule_lag_and_says_latency_counts_from_the_intended_s
         l.record(3_000);
     }
     let text = render(&info(), &snap, &Extra::default());
-    assert!(text.contains("from each request's intended start (--rate)"), "{text}");
+    assert!(
+        text.contains("from each request's intended start (--rate)"),
+        "{text}"
+    );
     for line in [
         "# TYPE ringload_schedule_lag_seconds histogram\n",
         "ringload_schedule_lag_seconds_bucket{le=\"0.00025\"} 1\n",
