@@ -199,3 +199,33 @@ fn a_busy_or_malformed_address_is_refused_before_the_load_naming_the_flag() {
         run.check(!err.contains("metrics: http"), "no URL printed");
     }
 }
+
+#[test]
+fn a_spec_s_metrics_port_listens_on_every_address_plus_the_node_local_rank() {
+    let dir = Scratch::new("metrics-spec");
+    let port = free_port();
+    let spec = dir.path().join("run.toml");
+    let results = dir.path().join("results");
+    std::fs::write(
+        &spec,
+        format!(
+            "[run]\nid = \"prom-spec\"\nresults_dir = {:?}\nmetrics_port = {}\n\
+             [workload]\nnumworkers = 1\nduration = \"1s\"\n",
+            results.to_str().unwrap(),
+            port - 1
+        ),
+    )
+    .unwrap();
+    // The second rank on its node (as Slurm would say) takes the port after the spec's.
+    let run = Run::new()
+        .spec(spec.to_str().unwrap())
+        .cores(1)
+        .env("SLURM_LOCALID", "1")
+        .run();
+    run.ok();
+    run.check(
+        run.stderr()
+            .contains(&format!("metrics: http://0.0.0.0:{port}/metrics\n")),
+        "listens on every address, on the spec's port plus the node-local rank",
+    );
+}
