@@ -1,10 +1,10 @@
-//! The measured phase: refuse a read-only run with no names, bind `--metrics-listen` (and
-//! print its URL), resolve `--statsd`, wait at `--barrier` for the other ranks, print the plan
+//! The measured phase: refuse a read-only run with no names, serve `--metrics-listen` (bound
+//! earlier, by [`bind_metrics`], and its URL printed now), resolve `--statsd`, wait at `--barrier` for the other ranks, print the plan
 //! line, run the engine (holding descriptors when the test-only budget switch asks), map its
 //! refusal to an exit, and run `--cleanup` after it.
 
 use std::io::IsTerminal;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::Path;
 
 use ringload_engine::budget;
@@ -33,11 +33,13 @@ pub struct Load<'a> {
     pub run_dir: Option<&'a Path>,
     /// Descriptors to leave free (test-only, `budget::TEST_FREE_FDS_ENV`).
     pub test_free_fds: Option<usize>,
+    /// `--metrics-listen`, bound by [`bind_metrics`].
+    pub metrics: Option<TcpListener>,
 }
 
 /// Runs the load over `names`; a failure before the measured phase is recorded in `rec`.
 pub fn load(
-    l: &Load,
+    l: Load,
     w: &Workload,
     names: NameList,
     control: Option<&mut Control>,
@@ -57,17 +59,16 @@ pub fn load(
             ),
         ));
     }
-    // Bound before the barrier and the load, so a bad or busy address fails at once.
-    let metrics = match a.metrics_listen.as_deref() {
-        Some(v) => {
-            let m = metrics_listen(v, l, w).map_err(|e| rec.fail(FailReason::Setup, e))?;
-            if let Ok(addr) = m.listener.local_addr() {
-                eprintln!("metrics: {}", metrics::url(addr));
-            }
-            Some(m)
+    // Bound before the target was readied ([`bind_metrics`]); served from the load's start.
+    let metrics = l.metrics.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            eprintln!("metrics: {}", metrics::url(addr));
         }
-        None => None,
-    };
+        MetricsListen {
+            listener,
+            info: metrics_info(l.run_id, &l.r, l.resolved, w),
+        }
+    });
     let statsd = match a.statsd.as_deref().map(|v| statsd_config(v, w)).transpose() {
         Ok(s) => s,
         // aisloader prints its line and runs without StatsD.
@@ -130,23 +131,27 @@ pub fn load(
     Ok(outcome)
 }
 
-/// `--metrics-listen ADDR` bound, with what `ringload_info` says about the run.
-fn metrics_listen(value: &str, l: &Load, w: &Workload) -> Result<MetricsListen, CmdError> {
-    let listener = metrics::bind(value).map_err(CmdError::usage)?;
-    let target = w
-        .endpoint
-        .as_ref()
-        .map(|e| e.url.clone())
-        .unwrap_or_default();
-    Ok(MetricsListen {
-        listener,
-        info: metrics::Info {
-            run_id: l.run_id.to_string(),
-            rank: l.r.rank,
-            target,
-            protocol: l.resolved.protocol.as_str().to_string(),
-        },
-    })
+/// Binds `--metrics-listen ADDR`, before the target is readied (a listing or a prefill can
+/// take long), so a bad or busy address fails at once.
+pub fn bind_metrics(a: &RunArgs) -> Result<Option<TcpListener>, CmdError> {
+    a.metrics_listen
+        .as_deref()
+        .map(|v| metrics::bind(v).map_err(CmdError::usage))
+        .transpose()
+}
+
+/// What `ringload_info` says about the run: its id, this rank, the URL loaded, the protocol.
+fn metrics_info(run_id: &str, r: &Rank, resolved: &Resolved, w: &Workload) -> metrics::Info {
+    metrics::Info {
+        run_id: run_id.to_string(),
+        rank: r.rank,
+        target: w
+            .endpoint
+            .as_ref()
+            .map(|e| e.url.clone())
+            .unwrap_or_default(),
+        protocol: resolved.protocol.as_str().to_string(),
+    }
 }
 
 /// `--statsd HOST:PORT` resolved (the first address), under aisloader's prefix for this host

@@ -1,8 +1,9 @@
 //! End-to-end, live Prometheus metrics: `ringload run --metrics-listen` against the built-in
 //! target, scraped twice during the run. Each scrape parses with the official Python client's
 //! parser (tests/e2e/data/parse_prom.py, the Python named by `RINGLOAD_PROM_PYTHON`), and the
-//! counters rise between the scrapes. A busy or malformed address is refused before the load,
-//! exit 2, naming `--metrics-listen`.
+//! counters rise between the scrapes. A busy or malformed address is refused before the target
+//! is readied, exit 2, naming `--metrics-listen`. A spec's `[run] metrics_port` listens on every
+//! address, plus the node-local rank.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -197,6 +198,10 @@ fn a_busy_or_malformed_address_is_refused_before_the_load_naming_the_flag() {
             "names the flag and the fix",
         );
         run.check(!err.contains("metrics: http"), "no URL printed");
+        run.check(
+            !err.contains("filled the built-in target"),
+            "refused before the target is readied",
+        );
     }
 }
 
