@@ -103,7 +103,7 @@ impl Exporter {
             .iter()
             .map(|t| match t.load(Ordering::Relaxed) {
                 0 => None,
-                tid => crate::client::thread_sched(tid).map(|s| s.run_ns),
+                tid => thread_cpu_ns(tid),
             })
             .collect();
         let extra = text::Extra {
@@ -115,6 +115,14 @@ impl Exporter {
             *p = page;
         }
     }
+}
+
+/// Thread `tid`'s CPU time, ns: from `schedstat` (exact), or else from `stat`'s clock ticks
+/// (USER_HZ, 100 a second on Linux, whatever the kernel's own tick rate).
+fn thread_cpu_ns(tid: i32) -> Option<u64> {
+    crate::client::thread_sched(tid)
+        .map(|s| s.run_ns)
+        .or_else(|| crate::client::thread_cpu_ticks(tid).map(|t| t.saturating_mul(10_000_000)))
 }
 
 /// The server thread; dropping it stops the thread and waits for it.

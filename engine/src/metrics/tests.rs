@@ -103,3 +103,14 @@ fn the_server_answers_scrapes_survives_a_silent_client_and_stops_when_dropped() 
     // Stopped: the listener is closed with the thread.
     assert!(TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn a_thread_s_cpu_time_is_read_and_a_gone_thread_has_none() {
+    let tid = ringload_net::sys::process::gettid();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(30) {
+        std::hint::black_box(0u64);
+    }
+    assert!(thread_cpu_ns(tid).is_some_and(|ns| ns > 0));
+    assert_eq!(thread_cpu_ns(i32::MAX), None);
+}
