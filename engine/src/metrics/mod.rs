@@ -83,15 +83,15 @@ impl Exporter {
         self.dirty = true;
     }
 
-    /// Renders the page from `total` if a tick arrived since the last render and at least
-    /// half a tick has passed (at most about once per tick). The client CPU is read here, on
-    /// the reporter thread, from `/proc`.
+    /// Renders the page from `total` if a tick arrived since the last render and a tick has
+    /// passed since it (at most once per tick, whatever the number of cores). The client CPU
+    /// is read here, on the reporter thread, from `/proc`.
     pub fn refresh(&mut self, total: &Snapshot, pending: [u64; 2], now_unix_ns: u64) {
-        let half = TICK.as_nanos() as u64 / 2;
+        let tick = TICK.as_nanos() as u64;
         if !self.dirty
             || self
                 .last_ns
-                .is_some_and(|t| now_unix_ns < t.saturating_add(half))
+                .is_some_and(|t| now_unix_ns < t.saturating_add(tick))
         {
             return;
         }

@@ -114,3 +114,57 @@ fn a_thread_s_cpu_time_is_read_and_a_gone_thread_has_none() {
     assert!(thread_cpu_ns(tid).is_some_and(|ns| ns > 0));
     assert_eq!(thread_cpu_ns(i32::MAX), None);
 }
+
+#[test]
+fn the_page_is_rendered_from_the_totals_at_most_once_per_tick() {
+    use crate::stats::Op;
+    let shared = Arc::new(Shared::new(
+        crate::workload::Workload::default(),
+        socket2::SockAddr::from("127.0.0.1:1".parse::<SocketAddr>().unwrap()),
+        Vec::new(),
+        crate::names::NameList::new(),
+        None,
+        Instant::now(),
+    ));
+    shared.core_tids[0].store(ringload_net::sys::process::gettid(), Ordering::Relaxed);
+    let m = MetricsListen {
+        listener: bind("127.0.0.1:0").unwrap(),
+        info: Info::default(),
+    };
+    let (server, mut e) = start(&m, shared).unwrap();
+    let page = e.page.clone();
+    let gets = |p: &Mutex<String>| {
+        let text = p.lock().unwrap().clone();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("ringload_operations_total{op=\"get\",outcome=\"ok\"}"))
+            .unwrap()
+            .to_string();
+        line.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    assert_eq!(gets(&page), 0, "the empty run's page at once");
+    assert!(page
+        .lock()
+        .unwrap()
+        .contains("ringload_client_cpu_seconds_total"));
+    let mut total = Snapshot::new(0);
+    total.get_mut(Op::Get).record_ok(1, 10);
+    let s = 1_000_000_000;
+    // No tick yet: nothing to render.
+    e.refresh(&total, [0; 2], 10 * s);
+    assert_eq!(gets(&page), 0);
+    e.tick();
+    e.refresh(&total, [0; 2], 10 * s);
+    assert_eq!(gets(&page), 1);
+    assert!(page
+        .lock()
+        .unwrap()
+        .contains("ringload_client_cpu_seconds_total{core=\"0\"} "));
+    total.get_mut(Op::Get).record_ok(1, 10);
+    e.tick();
+    e.refresh(&total, [0; 2], 10 * s + s / 2);
+    assert_eq!(gets(&page), 1, "half a tick later: not yet");
+    e.refresh(&total, [0; 2], 11 * s);
+    assert_eq!(gets(&page), 2, "a tick later");
+    drop(server);
+}
