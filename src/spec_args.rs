@@ -1,7 +1,8 @@
 //! `--spec`: a run spec becomes `ringload run` flags, placed before the command line's own so
 //! that flags given by hand override the spec (a flag given twice takes its last value).
 //!
-//! Owns the mapping spec → flags ([`spec_flags`]; `[target] tls_*` become `--tls-*`), which
+//! Owns the mapping spec → flags ([`spec_flags`]; `[target] tls_*` become `--tls-*`, `[run]
+//! metrics_port` becomes `--metrics-listen :PORT` plus the node-local rank), which
 //! values came from the spec rather than the command line (`RunArgs::from_spec`, so a result
 //! can say where its target came from), and checking each `[workload]` value with the same
 //! clap parser the command line uses, so a bad value fails with the spec's file and line
@@ -104,6 +105,11 @@ pub fn spec_flags(l: &Loaded) -> Vec<String> {
     if s.run.barrier {
         f.push("--barrier".into());
     }
+    if let Some(port) = s.run.metrics_port {
+        // Ranks that share a node (Slurm, mpirun) each take their own port.
+        let port = port.saturating_add(local_rank(|k| std::env::var(k).ok()));
+        f.push(format!("--metrics-listen=:{port}"));
+    }
     let t = &s.target;
     for (flag, v) in [
         ("protocol", &t.protocol),
@@ -126,6 +132,22 @@ pub fn spec_flags(l: &Loaded) -> Vec<String> {
         f.extend(entry_flags(&key, &value));
     }
     f
+}
+
+/// The environment variables that give a rank's index among the ranks on its node.
+pub const LOCAL_RANK_VARS: [&str; 3] = [
+    "SLURM_LOCALID",
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "MPI_LOCALRANKID",
+];
+
+/// This process's node-local rank (the first of [`LOCAL_RANK_VARS`] set to a number), 0 when
+/// none is (one rank per pod or per machine).
+fn local_rank(env: impl Fn(&str) -> Option<String>) -> i64 {
+    LOCAL_RANK_VARS
+        .iter()
+        .find_map(|k| env(k)?.trim().parse::<u16>().ok())
+        .map_or(0, i64::from)
 }
 
 /// Re-parses `ringload run` with the spec's flags first and this process's own after them.
@@ -199,6 +221,33 @@ mod tests {
         let e = loaded("[run]\n[workload]\nnumworker = 4\n").unwrap_err();
         assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");
         assert!(e.to_string().contains("--numworkers"), "a suggestion: {e}");
+    }
+
+    #[test]
+    fn metrics_port_listens_on_every_address_plus_the_node_local_rank() {
+        let l = loaded("[run]\nid = \"x\"\nmetrics_port = 9464\n").unwrap();
+        let f = spec_flags(&l);
+        let local = local_rank(|k| std::env::var(k).ok());
+        let want = format!("--metrics-listen=:{}", 9464 + local);
+        assert!(f.contains(&want), "{f:?}");
+        assert_eq!(local_rank(|_| None), 0);
+        let env =
+            |want: &'static str, v: &'static str| move |k: &str| (k == want).then(|| v.to_string());
+        assert_eq!(local_rank(env("SLURM_LOCALID", "3")), 3);
+        assert_eq!(local_rank(env("OMPI_COMM_WORLD_LOCAL_RANK", "1")), 1);
+        assert_eq!(local_rank(env("MPI_LOCALRANKID", "2")), 2);
+        assert_eq!(local_rank(env("SLURM_LOCALID", "x")), 0);
+        for bad in ["0", "65536", "-1"] {
+            let e = loaded(&format!("[run]\nid = \"x\"\nmetrics_port = {bad}\n")).unwrap_err();
+            assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");
+            let text = e.to_string();
+            assert!(
+                text.contains("metrics_port") && text.contains("1..=65535"),
+                "{text}"
+            );
+        }
+        let e = loaded("[run]\nid = \"x\"\n[workload]\nmetrics_listen = \":1\"\n").unwrap_err();
+        assert!(e.to_string().contains("[run] metrics_port"), "{e}");
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //!   [`phase`]: the listing's statistics (`ops.list`).
 //! - [`client`]: the client's own cost (its core threads' CPU and scheduler wait, from
 //!   `/proc`), for the self-diagnosis and the live metrics.
+//! - [`metrics`]: live Prometheus metrics (`--metrics-listen`), rendered by the reporter from
+//!   its snapshots and served by a thread of their own.
 //! - [`budget`]: the descriptors, memory and ports a run needs, checked before it starts.
 //! - [`run`]: starts the cores, the reporter and the signal handling for one run;
 //!   [`inject`]: the test-only switch that makes a core panic or its driver fail.
@@ -29,6 +31,7 @@ pub mod ctl;
 pub mod driver;
 pub mod http;
 pub mod inject;
+pub mod metrics;
 pub mod names;
 pub mod naming;
 pub mod phase;

@@ -71,6 +71,8 @@ pub enum RunError {
         path: std::path::PathBuf,
         err: std::io::Error,
     },
+    #[error("--metrics-listen: cannot start serving metrics: {0}")]
+    Metrics(std::io::Error),
     #[error("cannot open a UDP socket for StatsD ({addr}): {err}")]
     Statsd {
         addr: std::net::SocketAddr,
@@ -124,6 +126,8 @@ pub struct RunOptions {
     pub aisloader: Option<crate::report::ais::AisOutput>,
     /// Send each interval's metrics to StatsD (and reset its gauges at the end).
     pub statsd: Option<crate::report::statsd::StatsdConfig>,
+    /// Serve live Prometheus metrics on this listener during the run (`--metrics-listen`).
+    pub metrics: Option<crate::metrics::MetricsListen>,
 }
 
 static SIGNALS: AtomicU64 = AtomicU64::new(0);
@@ -295,6 +299,16 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     if let Some(s) = statsd {
         reporter = reporter.with_statsd(s);
     }
+    // Serves until the run's totals are in (dropped at the end of this function).
+    let _metrics = match &opts.metrics {
+        Some(m) => {
+            let (server, exporter) =
+                crate::metrics::start(m, shared.clone()).map_err(RunError::Metrics)?;
+            reporter = reporter.with_metrics(exporter);
+            Some(server)
+        }
+        None => None,
+    };
     let deadline = planned.map(|d| started + d);
     let mut stopped_at: Option<Instant> = None;
     let mut diag = crate::client::Sampler::start(&shared.core_tids, started);
@@ -507,6 +521,7 @@ mod tests {
         RunOptions {
             aisloader: None,
             statsd: None,
+            metrics: None,
             live: false,
             table_to_stderr: true,
         }

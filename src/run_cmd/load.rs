@@ -1,13 +1,14 @@
-//! The measured phase: refuse a read-only run with no names, resolve `--statsd`, wait at
-//! `--barrier` for the other ranks, print the plan line, run the engine (holding descriptors
-//! when the test-only budget switch asks), map its refusal to an exit, and run `--cleanup`
-//! after it.
+//! The measured phase: refuse a read-only run with no names, serve `--metrics-listen` (bound
+//! earlier, by [`bind_metrics`], and its URL printed now), resolve `--statsd`, wait at `--barrier` for the other ranks, print the plan
+//! line, run the engine (holding descriptors when the test-only budget switch asks), map its
+//! refusal to an exit, and run `--cleanup` after it.
 
 use std::io::IsTerminal;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::Path;
 
 use ringload_engine::budget;
+use ringload_engine::metrics::{self, MetricsListen};
 use ringload_engine::names::NameList;
 use ringload_engine::naming::loader_id;
 use ringload_engine::report::statsd::{self, StatsdConfig};
@@ -27,15 +28,18 @@ use crate::exit::CmdError;
 pub struct Load<'a> {
     pub a: &'a RunArgs,
     pub r: Rank,
+    pub run_id: &'a str,
     pub resolved: &'a Resolved,
     pub run_dir: Option<&'a Path>,
     /// Descriptors to leave free (test-only, `budget::TEST_FREE_FDS_ENV`).
     pub test_free_fds: Option<usize>,
+    /// `--metrics-listen`, bound by [`bind_metrics`].
+    pub metrics: Option<TcpListener>,
 }
 
 /// Runs the load over `names`; a failure before the measured phase is recorded in `rec`.
 pub fn load(
-    l: &Load,
+    l: Load,
     w: &Workload,
     names: NameList,
     control: Option<&mut Control>,
@@ -55,6 +59,16 @@ pub fn load(
             ),
         ));
     }
+    // Bound before the target was readied ([`bind_metrics`]); served from the load's start.
+    let metrics = l.metrics.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            eprintln!("metrics: {}", metrics::url(addr));
+        }
+        MetricsListen {
+            listener,
+            info: metrics_info(l.run_id, &l.r, l.resolved, w),
+        }
+    });
     let statsd = match a.statsd.as_deref().map(|v| statsd_config(v, w)).transpose() {
         Ok(s) => s,
         // aisloader prints its line and runs without StatsD.
@@ -82,6 +96,7 @@ pub fn load(
         table_to_stderr: a.json,
         aisloader: a.aisloader.as_ref().map(|m| m.output.clone()),
         statsd,
+        metrics,
     };
     let listed = if a.cleanup {
         names.clone()
@@ -114,6 +129,29 @@ pub fn load(
         }
     }
     Ok(outcome)
+}
+
+/// Binds `--metrics-listen ADDR`, before the target is readied (a listing or a prefill can
+/// take long), so a bad or busy address fails at once.
+pub fn bind_metrics(a: &RunArgs) -> Result<Option<TcpListener>, CmdError> {
+    a.metrics_listen
+        .as_deref()
+        .map(|v| metrics::bind(v).map_err(CmdError::usage))
+        .transpose()
+}
+
+/// What `ringload_info` says about the run: its id, this rank, the URL loaded, the protocol.
+fn metrics_info(run_id: &str, r: &Rank, resolved: &Resolved, w: &Workload) -> metrics::Info {
+    metrics::Info {
+        run_id: run_id.to_string(),
+        rank: r.rank,
+        target: w
+            .endpoint
+            .as_ref()
+            .map(|e| e.url.clone())
+            .unwrap_or_default(),
+        protocol: resolved.protocol.as_str().to_string(),
+    }
 }
 
 /// `--statsd HOST:PORT` resolved (the first address), under aisloader's prefix for this host

@@ -51,6 +51,7 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     // names the rank and why instead of reporting it missing.
     let url = resolved.endpoint.as_deref().unwrap_or_default();
     let mut rec = Recorder::new(result_path, &run_id, r, &w, resolved.info(url));
+    let metrics = load::bind_metrics(&a).map_err(|e| rec.fail(FailReason::Setup, e))?;
     let mut names = match &w.filelist {
         Some(p) => NameList::from_filelist(p)
             .map_err(|e| rec.fail(FailReason::Setup, CmdError::usage(e)))?,
@@ -95,11 +96,13 @@ pub fn run(a: RunArgs, spec: Option<&Loaded>) -> Result<Exit, CmdError> {
     let l = load::Load {
         a: &a,
         r,
+        run_id: &run_id,
         resolved: &resolved,
         run_dir: run_dir.as_deref(),
         test_free_fds,
+        metrics,
     };
-    let outcome = load::load(&l, &w, names, control.as_mut(), &rec)?;
+    let outcome = load::load(l, &w, names, control.as_mut(), &rec)?;
     drop(server);
     record::finish(&a, &w, &rec, &outcome, control.as_ref())?;
     if resolved.builtin() {

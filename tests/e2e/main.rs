@@ -23,6 +23,7 @@ mod examples;
 mod fault_modes;
 mod faults;
 mod merge;
+mod metrics;
 mod mpi;
 mod nginx;
 mod phases;

@@ -663,3 +663,44 @@ fn slurm_and_mpi_ranks_get_the_tls_flags_through_their_spec() {
         }
     }
 }
+
+#[test]
+fn metrics_port_exposes_the_port_with_the_scrape_annotations() {
+    let dir = Scratch::new("render-metrics");
+    let d = dir.path();
+    let spec =
+        "[run]\nid = \"prom-1\"\nmetrics_port = 9464\n\n[kubernetes]\nimage = \"ringload:dev\"\n";
+    let out = render_text(d, "prom.toml", spec, &[]);
+    let min = render_text(d, "min.toml", MINIMAL, &[]);
+    let files = [out.join("configmap.yaml"), out.join("job.yaml")];
+    kube::validate(&files, "1.30.0");
+    kube::validate(&files, &kube::newest_version());
+    let (cm, job) = k8s_docs(&out);
+    check_job(&cm, &job, "prom-1", 1, true);
+    let template = &job["spec"]["template"];
+    assert_eq!(
+        template["metadata"]["annotations"],
+        serde_json::json!({
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": "9464",
+            "prometheus.io/path": "/metrics",
+        })
+    );
+    assert_eq!(
+        template["spec"]["containers"][0]["ports"],
+        serde_json::json!([{"name": "metrics", "containerPort": 9464, "protocol": "TCP"}])
+    );
+    // The pod listens through its spec: the ConfigMap carries the key.
+    let toml = cm["data"].as_object().unwrap().values().next().unwrap();
+    assert!(
+        toml.as_str().unwrap().contains("metrics_port = 9464"),
+        "{toml}"
+    );
+    // Without the key: no port, no annotations.
+    let (_, job) = k8s_docs(&min);
+    assert!(
+        job["spec"]["template"]["metadata"]["annotations"].is_null(),
+        "{job}"
+    );
+    assert!(job["spec"]["template"]["spec"]["containers"][0]["ports"].is_null());
+}

@@ -403,6 +403,20 @@ fn errors_name_the_file_line_and_a_fix() {
             ],
         ),
         (
+            "[run]\nid = \"ux-m\"\nmetrics_port = 70000\n",
+            &[],
+            &[
+                "run.toml:3:",
+                "[run] metrics_port = 70000 is out of range",
+                "hint: a TCP port, 1..=65535",
+            ],
+        ),
+        (
+            "[run]\nid = \"ux-n\"\nmetrics_port = \"9464\"\n",
+            &[],
+            &["run.toml:3:16:", "expected i64"],
+        ),
+        (
             "[run]\nid = \"ux-2\"\n[workload]\nnumworker = 4\n[mpi]\n",
             &[],
             &[

@@ -119,6 +119,8 @@ pub struct Reporter<W: Write, S: Write> {
     /// The result's `warnings`, set by `finish`.
     client: Option<ringload_core::client::ClientRecord>,
     warnings: Vec<String>,
+    /// `--metrics-listen`: renders the page the metrics server serves.
+    metrics: Option<crate::metrics::Exporter>,
 }
 
 impl<W: Write, S: Write> Reporter<W, S> {
@@ -157,6 +159,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             rate: None,
             client: None,
             warnings: Vec::new(),
+            metrics: None,
             live: Live {
                 acc: Snapshot::new(start_unix_ns),
                 core_ns: 0,
@@ -180,6 +183,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
     /// Sends each interval's metrics to StatsD.
     pub fn with_statsd(mut self, s: statsd::Statsd) -> Self {
         self.statsd = Some(s);
+        self
+    }
+
+    /// Renders the live Prometheus metrics from the totals, at most once per tick.
+    pub fn with_metrics(mut self, m: crate::metrics::Exporter) -> Self {
+        self.metrics = Some(m);
         self
     }
 
@@ -210,6 +219,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.total.add_ops(&snap);
         if let Some(sw) = self.sweep.as_mut() {
             sw.add(&snap);
+        }
+        if let Some(m) = self.metrics.as_mut() {
+            m.tick();
         }
         self.live.acc.add_ops(&snap);
         self.live.core_ns += u128::from(snap.end_unix_ns.saturating_sub(snap.start_unix_ns));
@@ -243,6 +255,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
             let lines = sw.poll(now_unix_ns, &self.covered);
             printed_rows |= !lines.is_empty();
             self.print_steps(lines);
+        }
+        if self.metrics.is_some() {
+            let pending = self.pending_now();
+            if let Some(m) = self.metrics.as_mut() {
+                m.refresh(&self.total, pending, now_unix_ns);
+            }
         }
         if !self.cfg.live {
             return;

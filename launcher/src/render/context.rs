@@ -213,6 +213,8 @@ fn kubernetes(l: &Loaded, ctx: &mut Value) -> Result<(), RenderError> {
     ctx["spec_mount_dir"] = json!(K8S_SPEC_DIR);
     ctx["tls_ca"] = tls_ca;
     ctx["tls_client"] = tls_client;
+    // `[run] metrics_port`: the container port and the pod's scrape annotations.
+    ctx["metrics_port"] = json!(s.run.metrics_port);
     Ok(())
 }
 

@@ -183,7 +183,13 @@ mod tests {
     /// Context fields a built-in template may print unescaped (`{{{x}}}`): integers, and
     /// sbatch directive lines made of checked words (`spec::check::directive_word`,
     /// `sbatch_line`).
-    const RAW_FIELDS: &[&str] = &["ranks", "ttl_seconds_after_finished", "seconds", "line"];
+    const RAW_FIELDS: &[&str] = &[
+        "ranks",
+        "ttl_seconds_after_finished",
+        "seconds",
+        "line",
+        "metrics_port",
+    ];
 
     #[test]
     fn builtin_templates_print_raw_only_numbers_and_checked_lines() {

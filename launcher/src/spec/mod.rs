@@ -66,6 +66,11 @@ pub struct RunSection {
     /// The `ringload` binary the rendered scripts call (a path on the compute nodes).
     #[serde(default = "ringload")]
     pub ringload: String,
+    /// Serve live Prometheus metrics on this port, every address (`--metrics-listen :PORT`;
+    /// ranks sharing a node add their node-local rank). The Kubernetes Job exposes it with
+    /// the scrape annotations. Checked 1..=65535 (kept wide here so a bad value gets its line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_port: Option<i64>,
 }
 
 /// `[target]`: what is loaded.

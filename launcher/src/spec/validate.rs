@@ -30,6 +30,7 @@ const RESERVED: &[(&str, &str)] = &[
     ("barrier", "[run] barrier"),
     ("barrier-timeout", "[run] barrier_timeout"),
     ("merge-timeout", "[run] merge_timeout"),
+    ("metrics-listen", "[run] metrics_port"),
     ("spec", "the command line"),
     ("json", "the command line"),
     ("merge", "the command line"),
@@ -69,6 +70,14 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
                 format!("[run] ranks = {} is out of range", s.run.ranks),
             )
             .hint("ranks is the number of client processes, 1..=100000"));
+    }
+    if let Some(p) = s.run.metrics_port.filter(|p| !(1..=65535).contains(p)) {
+        return Err(l
+            .error_at(
+                &["run", "metrics_port"],
+                format!("[run] metrics_port = {p} is out of range"),
+            )
+            .hint("a TCP port, 1..=65535 (e.g. metrics_port = 9464)"));
     }
     for (key, v) in [
         ("barrier_timeout", &s.run.barrier_timeout),
