@@ -93,6 +93,7 @@ fn sample(ranks: u32, secs: u64) -> ReportData {
         steady_window: Some((T0 + 3 * S, T0 + secs.saturating_sub(2) * S)),
         series,
         spectrum,
+        ..ReportData::default()
     }
 }
 
