@@ -853,11 +853,17 @@ fn rate_runs_merge_service_latency_and_steps_exactly_and_rejudge_the_knee() {
         "2            400.0        396.0        1,010        0    1.00ms  met",
         "3            800.0        792.0        1,010        0   30.02ms  broke: p99 30ms > 10ms",
     ] {
-        assert!(text.lines().any(|l| l == line), "no line {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in\n{text}"
+        );
     }
     let html = ringload_launcher::plot::report_html(&m.report);
     xhtml(&html);
-    assert!(html.contains("<strong>knee: 400.0 ops/s</strong>"), "{html}");
+    assert!(
+        html.contains("<strong>knee: 400.0 ops/s</strong>"),
+        "{html}"
+    );
     assert!(html.contains("<td>send (service)</td>"), "{html}");
     assert!(html.contains("<table id=\"steps\">"), "{html}");
 }
@@ -901,12 +907,21 @@ fn client_bound_ranks_and_rank_warnings_are_named() {
         "  - rank 2: the rate was not kept: 2 connections for 900 ops/s",
         &format!("  - {sentence}"),
     ] {
-        assert!(text.lines().any(|l| l == line), "no line {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in\n{text}"
+        );
     }
     let html = ringload_launcher::plot::report_html(&m.report);
     xhtml(&html);
-    assert!(html.contains("<div class=\"banner\" id=\"client-bound\">"), "{html}");
-    assert!(html.contains(&format!("<li>{sentence} (host node-1)</li>")), "{html}");
+    assert!(
+        html.contains("<div class=\"banner\" id=\"client-bound\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<li>{sentence} (host node-1)</li>")),
+        "{html}"
+    );
     assert!(html.contains("<li>rank 2: the rate was not kept: 2 connections for 900 ops/s</li>"));
 }
 

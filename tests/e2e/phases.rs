@@ -275,8 +275,11 @@ fn a_rank_file_without_phases_merges_with_ranks_that_have_them() {
         }
     }
     assert!(
-        m.summary.warnings.iter().any(|w| w
-            == "phases come from ranks 0-1 only; rank 2 recorded none (older result files)"),
+        m.summary
+            .warnings
+            .iter()
+            .any(|w| w
+                == "phases come from ranks 0-1 only; rank 2 recorded none (older result files)"),
         "{:?}",
         m.summary.warnings
     );

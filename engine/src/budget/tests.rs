@@ -323,7 +323,10 @@ fn io_errors_of_resources_have_causes() {
 fn snapshots_count_every_histogram_at_full_size() {
     // The constant is the crate's allocation for ringload's bounds.
     let h = ringload_core::hist::new_histogram();
-    assert_eq!(HIST_BYTES, (h.distinct_values() * std::mem::size_of::<u64>()) as u64);
+    assert_eq!(
+        HIST_BYTES,
+        (h.distinct_values() * std::mem::size_of::<u64>()) as u64
+    );
     // A closed loop: latency and four phases per class; --rate adds two service and one lag.
     assert_eq!(snapshot_bytes(false), 10 * HIST_BYTES);
     assert_eq!(snapshot_bytes(true), 13 * HIST_BYTES);

@@ -19,8 +19,8 @@ use ringload_core::client::ClientRecord;
 use ringload_core::rate::RateRecord;
 
 use super::model::Point;
-use super::rate::{ClientBound, ClientSummary};
 use super::rank::{RankResult, OP_NAMES};
+use super::rate::{ClientBound, ClientSummary};
 
 /// The `schema` value of `summary.json`.
 pub const SUMMARY_SCHEMA: &str = "ringload.summary/1";

@@ -12,8 +12,8 @@ use std::fmt::Write as _;
 use super::error::ranges;
 use super::rate::ClientSummary;
 use super::summary::{Summary, GIB};
-use ringload_core::rate::RateRecord;
 use ringload_core::hist::phases_line;
+use ringload_core::rate::RateRecord;
 
 /// `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -270,7 +270,11 @@ fn rate(t: &mut String, r: &RateRecord) {
         r.arrival,
         latency(r.lag_us.p99),
         latency(r.lag_us.max),
-        if r.kept { "" } else { "; the rate was NOT kept" }
+        if r.kept {
+            ""
+        } else {
+            "; the rate was NOT kept"
+        }
     );
     if r.steps.is_empty() {
         return;

@@ -20,12 +20,7 @@ pub fn client_bound(h: &mut String, ranks: &[ClientBound]) {
     }
     h.push_str("<div class=\"banner\" id=\"client-bound\">\n<ul>\n");
     for r in ranks {
-        let _ = writeln!(
-            h,
-            "<li>{} (host {})</li>",
-            esc(&r.sentence()),
-            esc(&r.host)
-        );
+        let _ = writeln!(h, "<li>{} (host {})</li>", esc(&r.sentence()), esc(&r.host));
     }
     h.push_str("</ul>\n</div>\n");
 }

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 
-use ringload_core::hist::LatencySummary;
 use ringload_core::client::ClientRecord;
+use ringload_core::hist::LatencySummary;
 use ringload_core::rate::RateRecord;
 use ringload_core::result::{decode_histogram, PhasesRecord, ProxyCount, TlsRecord};
 

@@ -93,7 +93,12 @@ fn steps_are_judged_again_on_the_merged_histograms() {
     let r0 = rate(
         vec![
             step(100.0, &[(1_000, 10)], 0, None),
-            step(200.0, &[(1_000, 9), (50_000, 1)], 0, Some("p99 50ms > 10ms")),
+            step(
+                200.0,
+                &[(1_000, 9), (50_000, 1)],
+                0,
+                Some("p99 50ms > 10ms"),
+            ),
             step(400.0, &[(50_000, 10)], 0, Some("p99 50ms > 10ms")),
         ],
         slo,
@@ -120,7 +125,11 @@ fn steps_are_judged_again_on_the_merged_histograms() {
     assert_eq!(m.steps[1].ops["get"].count, 1_010);
     assert_eq!(m.steps[1].ops["get"].latency_us.p99, 1_000);
     assert_eq!(m.steps[2].broke.as_deref(), Some("p99 30ms > 10ms"));
-    assert_eq!(m.knee, Some(400.0), "the merged knee is step 2's summed target");
+    assert_eq!(
+        m.knee,
+        Some(400.0),
+        "the merged knee is step 2's summed target"
+    );
     assert_eq!((m.target, m.achieved), (800.0, 800.0));
     assert_eq!(m.lag_us.max, hist(&[(9_000, 1)]).max());
     assert_eq!(decode_histogram(&m.lag_histogram).unwrap().len(), 11);
