@@ -10,6 +10,9 @@
 //!    the cluster totals and the [`timeline`]. Only numbers stay behind per rank, so memory is
 //!    one time series plus one file, whatever the number of ranks.
 //!
+//! What a `--rate` run adds (service latency, the rate and a sweep's steps) and the ranks'
+//! self-diagnosis are merged by [`rate`], on the model of [`phases`].
+//!
 //! Then [`summary`] builds `summary.json`, [`text`] `summary.txt`, and [`MergeOutput::report`]
 //! is the [`model::ReportData`] the plots are drawn from.
 //!

@@ -3,8 +3,10 @@
 //! Layout: a `PARTIAL MERGE` line first when ranks are missing or failed; the run line; one
 //! row per operation class that did something (count, bytes, GiB/s over the whole run and the steady window,
 //! ops/s, latency min/p50/p90/p99/p99.9/max, errors) and its errors by kind, under it the
-//! phases line of a traced run (the run summary's line: each phase's count, p50, p99); then one row
-//! per rank; then stragglers and warnings. Every number is taken from the [`Summary`], so the
+//! phases line (the run summary's line: each phase's count, p50, p99) and, for a `--rate` run,
+//! the service latency; a `--rate` run's rate line and a sweep's steps with the knee; the
+//! client line when ranks diagnosed themselves; then one row per rank (client-bound ones
+//! marked); then stragglers and warnings (with each rank's own and the client-bound ranks). Every number is taken from the [`Summary`], so the
 //! text never disagrees with `summary.json`.
 
 use std::fmt::Write as _;
