@@ -84,12 +84,14 @@ impl ServiceTotals {
     }
 }
 
-/// What must agree for two ranks' `rate` keys to be merged.
+/// What must agree for two ranks' `rate` keys to be merged: the arrivals, the objective,
+/// and each step's target (a rank whose sweep ended earlier has fewer steps: it agrees on
+/// those it has).
 #[derive(Debug, Clone, PartialEq)]
 struct PlanKey {
     arrival: String,
     slo: Option<String>,
-    steps: usize,
+    targets: Vec<f64>,
 }
 
 impl PlanKey {
@@ -97,14 +99,24 @@ impl PlanKey {
         PlanKey {
             arrival: r.arrival.clone(),
             slo: r.slo.clone(),
-            steps: r.steps.len(),
+            targets: r.steps.iter().map(|s| s.target).collect(),
         }
+    }
+
+    /// Same arrivals and objective, both sweeps or neither, the same targets where both
+    /// have a step.
+    fn agrees(&self, o: &PlanKey) -> bool {
+        self.arrival == o.arrival
+            && self.slo == o.slo
+            && self.targets.is_empty() == o.targets.is_empty()
+            && self.targets.iter().zip(&o.targets).all(|(a, b)| a == b)
     }
 
     fn describe(&self) -> String {
         let mut s = format!("{} arrivals", self.arrival);
-        if self.steps > 0 {
-            s.push_str(&format!(", {} steps", self.steps));
+        if !self.targets.is_empty() {
+            let t: Vec<String> = self.targets.iter().map(|t| format!("{t}")).collect();
+            s.push_str(&format!(", steps {}", t.join(",")));
         }
         if let Some(slo) = &self.slo {
             s.push_str(&format!(", --slo {slo}"));
@@ -172,7 +184,7 @@ impl RateTotals {
         };
         let key = PlanKey::of(&r);
         if let Some(plan) = &self.plan {
-            if *plan != key {
+            if !plan.agrees(&key) {
                 self.notes.push(format!(
                     "rank {rank}'s rate plan ({}) differs from the first rate rank's ({}): its \
                      rate figures are left out of the merged rate",
@@ -191,10 +203,17 @@ impl RateTotals {
                 return;
             }
         };
-        if self.plan.is_none() {
-            self.plan = Some(key);
-            self.kept = true;
-            self.steps = r.steps.iter().map(|_| StepAcc::default()).collect();
+        match &mut self.plan {
+            None => {
+                self.plan = Some(key);
+                self.kept = true;
+            }
+            // The longest sweep's targets describe the merged plan.
+            Some(p) if key.targets.len() > p.targets.len() => p.targets = key.targets,
+            Some(_) => {}
+        }
+        if self.steps.len() < r.steps.len() {
+            self.steps.resize_with(r.steps.len(), StepAcc::default);
         }
         self.with.push(rank);
         self.target += r.target;

@@ -170,8 +170,8 @@ fn ranks_with_other_plans_or_none_are_left_out_and_named() {
     assert_eq!(notes.len(), 3, "{notes:?}");
     assert_eq!(
         notes[0],
-        "rank 1's rate plan (poisson arrivals, 1 steps) differs from the first rate rank's \
-         (uniform arrivals, 1 steps): its rate figures are left out of the merged rate"
+        "rank 1's rate plan (poisson arrivals, steps 100) differs from the first rate rank's \
+         (uniform arrivals, steps 100): its rate figures are left out of the merged rate"
     );
     assert!(
         notes[1].starts_with("rank 3's rate is left out of the merged rate: rate.lag_histogram: "),
@@ -195,13 +195,33 @@ fn a_rank_missing_a_step_makes_it_incomplete() {
     );
     let mut r1 = r0.clone();
     r1.steps[1].complete = false;
+    // Rank 2's sweep ended after its first step: it agrees on the step it has.
+    let mut r2 = r0.clone();
+    r2.steps.truncate(1);
+    // Rank 3's second step has another target: another plan.
+    let mut r3 = r0.clone();
+    r3.steps[1].target = 300.0;
     let mut t = RateTotals::default();
     t.add(0, Some(r0));
     t.add(1, Some(r1));
+    t.add(2, Some(r2));
+    t.add(3, Some(r3));
     let m = t.record(&mut Vec::new()).unwrap();
+    assert_eq!(m.steps.len(), 2);
     assert!(m.steps[0].complete);
+    assert_eq!(m.steps[0].target, 300.0, "ranks 0-2");
+    assert_eq!(m.steps[1].target, 400.0, "ranks 0-1");
     assert!(!m.steps[1].complete);
-    assert_eq!(m.knee, Some(200.0));
+    assert_eq!(m.knee, Some(300.0), "an incomplete step is no knee");
+    assert_eq!(t.notes().len(), 1, "{:?}", t.notes());
+    assert!(
+        t.notes()[0]
+            == "rank 3's rate plan (uniform arrivals, steps 100,300, --slo p99=10ms) differs \
+                from the first rate rank's (uniform arrivals, steps 100,200, --slo p99=10ms): \
+                its rate figures are left out of the merged rate",
+        "{:?}",
+        t.notes()
+    );
 }
 
 #[test]
