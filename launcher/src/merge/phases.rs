@@ -3,7 +3,7 @@
 //! the ranks and its mean weighted by count, the same rules as `latency_us` ([`summary`]).
 //!
 //! A rank without phases (a file written before every run recorded them) merged with ranks
-//! that have them: the merged phases are those of the traced ranks, and a warning names the
+//! that have them: the merged phases are those of the ranks that have them, and a warning names the
 //! ranks left out, so the phases' counts are never read as the whole run's.
 //!
 //! Phase histograms are few (four per class and rank), so they are decoded with the
@@ -139,7 +139,7 @@ impl Acc {
     }
 }
 
-/// The cluster's phases: what the traced ranks recorded, and which ranks had none.
+/// The cluster's phases: what the ranks with phases recorded, and which ranks had none.
 #[derive(Debug, Default)]
 pub struct PhaseTotals {
     ops: [Option<Box<[Acc; 4]>>; 2],
@@ -167,7 +167,7 @@ impl PhaseTotals {
         }
     }
 
-    /// The merged `ops.<op>.phases` of class `op` (`None` when no rank traced it).
+    /// The merged `ops.<op>.phases` of class `op` (`None` when no rank recorded it).
     pub fn record(&self, op: usize) -> Option<PhasesRecord> {
         let acc = self.ops[op].as_deref()?;
         Some(PhasesRecord::from_all([
@@ -178,7 +178,7 @@ impl PhaseTotals {
         ]))
     }
 
-    /// The warning when some ranks were traced and others not.
+    /// The warning when some ranks have phases and others not.
     pub fn note(&self) -> Option<String> {
         if self.traced.is_empty() || self.untraced.is_empty() {
             return None;
@@ -225,13 +225,13 @@ mod tests {
     }
 
     #[test]
-    fn phases_add_exactly_and_name_the_untraced_ranks() {
+    fn phases_add_exactly_and_name_the_ranks_without() {
         let mut t = PhaseTotals::default();
         t.add(0, rank(&[100, 200, 300]));
         t.add(1, [None, None]);
         t.add(2, rank(&[1_000]));
         let get = t.record(0).unwrap();
-        assert!(t.record(1).is_none(), "no rank traced PUTs");
+        assert!(t.record(1).is_none(), "no rank recorded PUT phases");
         assert_eq!(get.connect.count, 2);
         assert_eq!(get.redirect.count, 0);
         assert_eq!(get.redirect.latency, LatencySummary::default());

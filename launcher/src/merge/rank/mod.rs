@@ -162,7 +162,7 @@ pub struct RankResult {
     /// The rank's `proxies` key, for a `--random-proxy` run.
     pub proxies: Vec<ProxyCount>,
     pub ops: [RankOp; 2],
-    /// The rank's phases (a traced run), decoded; the merge takes them out once the file is
+    /// The rank's phases (absent in older files), decoded; the merge takes them out once the file is
     /// accepted ([`phases::PhaseTotals::add`]).
     pub phases: RankPhases,
     /// The rank's service latency per class (a `--rate` run), decoded; taken out like the
