@@ -731,3 +731,207 @@ proptest! {
         prop_assert_eq!(decode_histogram(&ma.summary.ops["get"].histogram).unwrap(), all);
     }
 }
+
+/// A `--rate` rank: its GETs' service latency (`service`, value and count pairs) and a sweep
+/// against `p99=10ms` whose step `k` holds the GET latencies `steps[k]`.
+fn with_rate(f: &mut ResultFile, service: &[(u64, u64)], steps: &[(f64, &[(u64, u64)])]) {
+    use ringload_core::rate::{RateRecord, StepOp, StepRecord};
+    let hist = |vals: &[(u64, u64)]| {
+        let mut h = new_histogram();
+        vals.iter().for_each(|&(v, n)| h.record_n(v, n).unwrap());
+        h
+    };
+    let s = hist(service);
+    let get = f.ops.get_mut("get").unwrap();
+    get.service_latency_us = Some(LatencySummary::of(&s));
+    get.service_histogram = Some(encode_histogram(&s));
+    let lag = hist(&[(50, 90), (2_000, 10)]);
+    let steps: Vec<StepRecord> = steps
+        .iter()
+        .enumerate()
+        .map(|(k, (target, vals))| {
+            let h = hist(vals);
+            let mut ops = BTreeMap::new();
+            ops.insert(
+                "get".to_string(),
+                StepOp {
+                    count: h.len(),
+                    errors: 0,
+                    latency_us: LatencySummary::of(&h),
+                    histogram: encode_histogram(&h),
+                },
+            );
+            StepRecord {
+                target: *target,
+                achieved: target * 0.99,
+                start_unix_ns: f.start_unix_ns + k as u64 * SEC,
+                end_unix_ns: f.start_unix_ns + (k as u64 + 1) * SEC,
+                complete: true,
+                ops,
+                // What the rank judged alone; the merge judges again.
+                broke: (h.value_at_quantile(0.99) > 10_000).then(|| "alone".to_string()),
+            }
+        })
+        .collect();
+    f.rate = Some(RateRecord {
+        target: steps.last().map_or(0.0, |s| s.target),
+        achieved: steps.last().map_or(0.0, |s| s.achieved),
+        arrival: "uniform".into(),
+        lag_us: LatencySummary::of(&lag),
+        lag_histogram: encode_histogram(&lag),
+        kept: true,
+        slo: Some("p99=10ms".into()),
+        knee: ringload_core::rate::knee(&steps),
+        steps,
+    });
+}
+
+#[test]
+fn rate_runs_merge_service_latency_and_steps_exactly_and_rejudge_the_knee() {
+    let dir = Scratch::new("merge-rate");
+    let mut a = rank_file(0, 2, T0, &[vec![(1_000, 100)], vec![(1_000, 100)]]);
+    let mut b = rank_file(1, 2, T0, &[vec![(1_000, 100)], vec![(1_000, 100)]]);
+    // Rank 0's second step alone breaks p99=10ms (one slow GET in ten); with rank 1's 1,000
+    // fast GETs the slow one is under 1%, so the merged step meets it and the knee moves up.
+    with_rate(
+        &mut a,
+        &[(300, 190), (4_000, 10)],
+        &[
+            (100.0, &[(1_000, 10)]),
+            (200.0, &[(1_000, 9), (50_000, 1)]),
+            (400.0, &[(40_000, 10)]),
+        ],
+    );
+    with_rate(
+        &mut b,
+        &[(500, 150), (9_000, 50)],
+        &[
+            (100.0, &[(1_000, 1_000)]),
+            (200.0, &[(1_000, 1_000)]),
+            (400.0, &[(30_000, 1_000)]),
+        ],
+    );
+    assert_eq!(a.rate.as_ref().unwrap().knee, Some(100.0), "rank 0 alone");
+    write(dir.path(), "a.json", &a);
+    write(dir.path(), "b.json", &b);
+    let m = merge(dir.path(), false).unwrap();
+    let get = &m.summary.ops["get"];
+    let mut union = new_histogram();
+    for f in [&a, &b] {
+        let text = f.ops["get"].service_histogram.as_ref().unwrap();
+        add_histogram(&mut union, &decode_histogram(text).unwrap());
+    }
+    let service = get.service_latency_us.unwrap();
+    assert_eq!(service.p99, union.value_at_quantile(0.99));
+    assert_eq!(service.p50, union.value_at_quantile(0.5));
+    assert_eq!((service.min, service.max), (300, union.max()));
+    let merged = decode_histogram(get.service_histogram.as_ref().unwrap()).unwrap();
+    assert_eq!(merged, union);
+    let r = m.summary.rate.as_ref().unwrap();
+    assert_eq!((r.target, r.achieved), (800.0, 792.0));
+    assert_eq!(r.steps.len(), 3);
+    let mut step2 = new_histogram();
+    for f in [&a, &b] {
+        let text = &f.rate.as_ref().unwrap().steps[1].ops["get"].histogram;
+        add_histogram(&mut step2, &decode_histogram(text).unwrap());
+    }
+    assert_eq!(
+        r.steps[1].ops["get"].latency_us.p99,
+        step2.value_at_quantile(0.99)
+    );
+    assert_eq!(r.steps[1].broke, None, "judged on the merged step");
+    assert_eq!(r.steps[2].broke.as_deref(), Some("p99 30ms > 10ms"));
+    assert_eq!(r.knee, Some(400.0));
+    let text = &m.summary_txt;
+    for line in [
+        "     service  min 300µs  p50 500µs  p90 9.01ms  p99 9.01ms  p99.9 9.01ms  max 9.01ms",
+        "rate: target 800.0 ops/s, achieved 792.0 ops/s, uniform arrivals; schedule lag p99 \
+         2.00ms, max 2.00ms; latency from each request's intended start, service from its send",
+        "sweep of 3 steps against --slo p99=10ms: knee 400.0 ops/s",
+        "step        target     achieved        count   errors   get p99  verdict",
+        "1            200.0        198.0        1,010        0    1.00ms  met",
+        "2            400.0        396.0        1,010        0    1.00ms  met",
+        "3            800.0        792.0        1,010        0   30.02ms  broke: p99 30ms > 10ms",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in\n{text}"
+        );
+    }
+    let html = ringload_launcher::plot::report_html(&m.report);
+    xhtml(&html);
+    assert!(
+        html.contains("<strong>knee: 400.0 ops/s</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>send (service)</td>"), "{html}");
+    assert!(html.contains("<table id=\"steps\">"), "{html}");
+}
+
+#[test]
+fn client_bound_ranks_and_rank_warnings_are_named() {
+    let dir = Scratch::new("merge-client");
+    let client = |bound: bool| ringload_core::client::ClientRecord {
+        cpu_per_core: vec![if bound { 0.98 } else { 0.2 }],
+        sched_wait_per_core: vec![0.0],
+        retransmit_pct: Some(0.0),
+        nic_utilization: None,
+        client_bound: bound,
+        reasons: if bound {
+            vec!["core 0 busy 98% of the steady window".into()]
+        } else {
+            Vec::new()
+        },
+    };
+    let mut files: Vec<ResultFile> = (0..3)
+        .map(|r| rank_file(r, 3, T0, &[vec![(1_000, 100)]]))
+        .collect();
+    files[0].client = Some(client(false));
+    files[1].client = Some(client(true));
+    files[2].warnings = vec!["the rate was not kept: 2 connections for 900 ops/s".into()];
+    for f in &files {
+        write(dir.path(), &format!("rank-{}.json", f.rank), f);
+    }
+    let m = merge(dir.path(), false).unwrap();
+    let c = m.summary.client.as_ref().unwrap();
+    assert_eq!((c.ranks, c.client_bound), (2, 1));
+    assert_eq!(c.client_bound_ranks, [1]);
+    let text = &m.summary_txt;
+    let sentence = "rank 1 was client-bound (core 0 busy 98% of the steady window): it measured \
+                    itself, not the storage";
+    for line in [
+        "client: 1 of 2 ranks client-bound (rank 1): their figures measured the client, not the \
+         storage",
+        "1      node-1               completed       0.000        100.0   1.00ms  0  client-bound",
+        "0      node-0               completed       0.000        100.0   1.00ms  0",
+        "  - rank 2: the rate was not kept: 2 connections for 900 ops/s",
+        &format!("  - {sentence}"),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in\n{text}"
+        );
+    }
+    let html = ringload_launcher::plot::report_html(&m.report);
+    xhtml(&html);
+    assert!(
+        html.contains("<div class=\"banner\" id=\"client-bound\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<li>{sentence} (host node-1)</li>")),
+        "{html}"
+    );
+    assert!(html.contains("<li>rank 2: the rate was not kept: 2 connections for 900 ops/s</li>"));
+}
+
+/// report.html is polyglot XHTML: it parses as XML once its doctype is allowed.
+fn xhtml(text: &str) {
+    let opt = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    if let Err(e) = roxmltree::Document::parse_with_options(text, opt) {
+        panic!("report.html is not XML: {e}\n{text}");
+    }
+}

@@ -1,9 +1,9 @@
-//! End-to-end: per-phase latency (`--trace-http`, `ops.<op>.phases`). Against the built-in
+//! End-to-end: per-phase latency (`ops.<op>.phases`, recorded for every operation). Against the built-in
 //! target with keep-alive, connects are counted once per connection opened (over https with
 //! their handshake) and first byte and body once per GET; against the built-in AIS cluster every GET and PUT has its proxy hop as
 //! one redirect; with resets injected (`ringload serve --fault reset`) the connect count grows
-//! with the operations; an untraced run has no `phases`; and `merge` adds the ranks' phases
-//! exactly, naming a rank that had none.
+//! with the operations; and `merge` adds the ranks' phases exactly, naming a rank whose file
+//! has none (written before every run recorded them).
 
 use crate::common;
 
@@ -28,7 +28,7 @@ fn latency(v: &serde_json::Value, op: &str, key: &str) -> u64 {
     v["ops"][op]["latency_us"][key].as_u64().unwrap()
 }
 
-/// The per-op invariants of every traced result: first byte and body once per success, the
+/// The per-op invariants of every result: first byte and body once per success, the
 /// first byte's median at most the latency's, and each phase's histogram holding its count.
 fn check_phases(v: &serde_json::Value, op: &str) {
     let count = common::op(v, op, "count");
@@ -68,7 +68,6 @@ fn keep_alive_gets_connect_once_per_connection_and_time_every_get() {
             .workers(workers)
             .cores(1)
             .duration("1s")
-            .flag("--trace-http")
             .result(&res)
             .run();
         run.ok();
@@ -110,7 +109,6 @@ fn an_https_connect_includes_its_handshake_once_per_connection() {
         .workers(workers)
         .cores(1)
         .duration("1s")
-        .flag("--trace-http")
         .result(&res)
         .run();
     run.ok();
@@ -144,7 +142,6 @@ fn every_ais_get_and_put_has_its_proxy_hop_as_one_redirect() {
         .maxputs(200)
         .size("4K")
         .workers(4)
-        .flag("--trace-http")
         .result(&put_res)
         .run()
         .ok();
@@ -159,7 +156,6 @@ fn every_ais_get_and_put_has_its_proxy_hop_as_one_redirect() {
         .bucket("ph")
         .epochs(1)
         .workers(4)
-        .flag("--trace-http")
         .result(&res)
         .run();
     run.ok();
@@ -220,7 +216,6 @@ fn resets_make_the_connect_count_grow_with_the_operations() {
         .workers(workers)
         .cores(1)
         .duration("1s")
-        .flag("--trace-http")
         .result(&res)
         .run();
     run.check(run.code() <= 1, "the run completes");
@@ -240,37 +235,28 @@ fn resets_make_the_connect_count_grow_with_the_operations() {
 }
 
 #[test]
-fn an_untraced_run_has_no_phases_and_merge_adds_the_ranks_that_have_them() {
+fn a_rank_file_without_phases_merges_with_ranks_that_have_them() {
     let dir = Scratch::new("phases-merge");
-    let plain = dir.path().join("plain.json");
+    let res = dir.path().join("r.json");
     let run = Run::new()
         .size("4K")
         .workers(2)
         .cores(1)
         .duration("1s")
-        .result(&plain)
+        .result(&res)
         .run();
     run.ok();
-    let v = result(&plain);
+    let t = result(&res);
+    check_phases(&t, "get");
+    // An older file: the same run without the `phases` keys.
+    let mut old = t.clone();
     for o in ["get", "put"] {
-        assert!(v["ops"][o].get("phases").is_none(), "{}", v["ops"][o]);
+        old["ops"][o].as_object_mut().unwrap().remove("phases");
     }
-    run.check(!run.stdout().contains("phases"), "no phases line");
-    let traced = dir.path().join("traced.json");
-    Run::new()
-        .size("4K")
-        .workers(2)
-        .cores(1)
-        .duration("1s")
-        .flag("--trace-http")
-        .result(&traced)
-        .run()
-        .ok();
-    let t = result(&traced);
-    // Three ranks of one run: 0 and 1 traced (the same file twice), 2 not.
+    // Three ranks of one run: 0 and 1 with phases (the same file twice), 2 without.
     let ranks = dir.path().join("ranks");
     std::fs::create_dir_all(&ranks).unwrap();
-    for (rank, src) in [(0, &t), (1, &t), (2, &v)] {
+    for (rank, src) in [(0, &t), (1, &t), (2, &old)] {
         let mut f = src.clone();
         f["run_id"] = "ph".into();
         f["rank"] = rank.into();
@@ -292,7 +278,8 @@ fn an_untraced_run_has_no_phases_and_merge_adds_the_ranks_that_have_them() {
         m.summary
             .warnings
             .iter()
-            .any(|w| w == "phases (--trace-http) come from ranks 0-1 only; rank 2 recorded none"),
+            .any(|w| w
+                == "phases come from ranks 0-1 only; rank 2 recorded none (older result files)"),
         "{:?}",
         m.summary.warnings
     );
@@ -302,4 +289,17 @@ fn an_untraced_run_has_no_phases_and_merge_adds_the_ranks_that_have_them() {
     let want = phases_line(&got.line_figures(), text::latency);
     assert_eq!(format!("{}\n", lines[row + 1]), want, "{}", m.summary_txt);
     assert!(m.summary_json.contains("\"first_byte\""));
+    // The report's phases table.
+    let html = ringload_launcher::plot::report_html(&m.report);
+    assert!(html.contains("<table id=\"phases\">"), "{html}");
+    let first_byte = &got.first_byte;
+    assert!(
+        html.contains(&format!(
+            "<tr><td>GET</td><td>first byte</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            text::thousands(first_byte.count),
+            text::latency(first_byte.latency.p50),
+            text::latency(first_byte.latency.p99)
+        )),
+        "{html}"
+    );
 }

@@ -12,8 +12,10 @@
 //! after AIS redirects, the peer socket the in-process built-in target accepts for each client
 //! socket, one ring or epoll descriptor per core, the listener, epoll and wake descriptors of
 //! each built-in node, the descriptors already open and a margin for files. Memory counts the
-//! per-connection buffers of the client (and of the built-in target), the per-core payload and
-//! histograms, the names held for GETs and the built-in target's objects.
+//! per-connection buffers of the client (and of the built-in target), the statistics snapshots
+//! (each core's and the reporter's, every histogram counted at its full size: latency and four
+//! phases per class, and with `--rate` the service and lag histograms), the names held for GETs
+//! and the built-in target's objects.
 
 mod cause;
 mod limits;
@@ -38,10 +40,23 @@ const TLS_SESSION: u64 = (crate::tls::OUT_BUF + crate::tls::IN_BUF) as u64 + 8 *
 /// Kernel memory of one socket (socket, file and inode structures), which leaves
 /// MemAvailable although it is not in the process's resident size.
 const KERNEL_SOCKET: u64 = 2 * 1024;
-/// Memory of one core besides its connections: the statistics histograms and interval
-/// snapshots (measured: a few hundred KiB). PUT bodies come from the process-wide content
-/// pattern, counted in [`PROCESS_FIXED`].
-const CORE_FIXED: u64 = 1024 * 1024;
+/// Memory of one core besides its connections and its statistics snapshots (its ring or
+/// epoll state, name buffers). PUT bodies come from the process-wide content pattern,
+/// counted in [`PROCESS_FIXED`].
+const CORE_FIXED: u64 = 256 * 1024;
+/// Bytes of one latency histogram: every histogram has `ringload_core::hist`'s bounds
+/// (1 µs .. 1 h, 3 significant digits), 23 × 1,024 counters of 8 bytes, whatever it holds.
+pub const HIST_BYTES: u64 = 23 * 1024 * 8;
+/// Histograms of one statistics snapshot in a closed loop: per operation class (2), the
+/// latency and the four phases every operation records.
+pub const SNAPSHOT_HISTS: u64 = 2 * (1 + 4);
+/// What a `--rate` run adds to a snapshot: each class's service latency and the schedule lag.
+pub const RATE_HISTS: u64 = 2 + 1;
+/// Snapshots a core holds: its tick in progress and one rotated on its way to the reporter.
+const CORE_SNAPSHOTS: u64 = 2;
+/// Snapshots the reporter holds: the run's total, the live line's, an empty one and the
+/// intervals still open (a few ticks' worth).
+const REPORTER_SNAPSHOTS: u64 = 6;
 /// Memory of the process besides the cores: the content pattern, code and the reporter.
 const PROCESS_FIXED: u64 = 16 * 1024 * 1024;
 /// Memory of one name the built-in target is filled with: the stored key and metadata in the
@@ -81,6 +96,8 @@ pub struct Plan {
     pub verify: bool,
     /// https: each socket (in use or idle in a pool) holds a TLS session and its buffers.
     pub tls: bool,
+    /// `--rate`: each statistics snapshot also holds the service and lag histograms.
+    pub rate: bool,
 }
 
 impl Plan {
@@ -110,6 +127,7 @@ impl Plan {
                 .map_or(0, |m| m.len()),
             verify: w.verify,
             tls: w.tls.is_some(),
+            rate: w.rate.is_some(),
         }
     }
 }
@@ -172,7 +190,9 @@ pub fn estimate(p: &Plan) -> Need {
         .saturating_add(client_sockets.saturating_mul(tls_mem))
         .saturating_add((client_sockets + server_sockets).saturating_mul(KERNEL_SOCKET))
         .saturating_add(server_sockets.saturating_mul(server_conn));
-    let memory_cores = PROCESS_FIXED + p.cores * CORE_FIXED;
+    let memory_cores = PROCESS_FIXED
+        + REPORTER_SNAPSHOTS * snapshot_bytes(p.rate)
+        + p.cores * (CORE_FIXED + CORE_SNAPSHOTS * snapshot_bytes(p.rate));
     let memory_names = p
         .prefill
         .saturating_mul(2 * p.name_len + PREFILL_NAME_EXTRA)
@@ -189,6 +209,11 @@ pub fn estimate(p: &Plan) -> Need {
         memory_cores,
         memory_names,
     }
+}
+
+/// Bytes of one statistics snapshot: its histograms (the counters around them are noise).
+pub fn snapshot_bytes(rate: bool) -> u64 {
+    HIST_BYTES * (SNAPSHOT_HISTS + if rate { RATE_HISTS } else { 0 })
 }
 
 /// Why a run cannot fit.

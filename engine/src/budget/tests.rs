@@ -17,6 +17,7 @@ fn plan(numworkers: u64, cores: u64) -> Plan {
         filelist_bytes: 0,
         verify: false,
         tls: false,
+        rate: false,
     }
 }
 
@@ -316,4 +317,34 @@ fn io_errors_of_resources_have_causes() {
     assert!(io_cause(&emfile).unwrap().contains("file descriptors"));
     let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
     assert_eq!(io_cause(&refused), None);
+}
+
+#[test]
+fn snapshots_count_every_histogram_at_full_size() {
+    // The constant is the crate's allocation for ringload's bounds.
+    let h = ringload_core::hist::new_histogram();
+    assert_eq!(
+        HIST_BYTES,
+        (h.distinct_values() * std::mem::size_of::<u64>()) as u64
+    );
+    // A closed loop: latency and four phases per class; --rate adds two service and one lag.
+    assert_eq!(snapshot_bytes(false), 10 * HIST_BYTES);
+    assert_eq!(snapshot_bytes(true), 13 * HIST_BYTES);
+    let closed = estimate(&plan(8, 4));
+    let rated = estimate(&Plan {
+        rate: true,
+        ..plan(8, 4)
+    });
+    // Four cores with two snapshots each, and the reporter's six, three histograms more each.
+    assert_eq!(
+        rated.memory_cores - closed.memory_cores,
+        (4 * 2 + 6) * 3 * HIST_BYTES
+    );
+    assert_eq!(rated.memory - closed.memory, (4 * 2 + 6) * 3 * HIST_BYTES);
+    // One more core costs its two snapshots of ten histograms and its fixed part.
+    let five = estimate(&plan(8, 5));
+    assert_eq!(
+        five.memory_cores - closed.memory_cores,
+        256 * 1024 + 2 * 10 * HIST_BYTES
+    );
 }

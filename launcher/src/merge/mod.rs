@@ -10,6 +10,9 @@
 //!    the cluster totals and the [`timeline`]. Only numbers stay behind per rank, so memory is
 //!    one time series plus one file, whatever the number of ranks.
 //!
+//! What a `--rate` run adds (service latency, the rate and a sweep's steps) and the ranks'
+//! self-diagnosis are merged by [`rate`], on the model of [`phases`].
+//!
 //! Then [`summary`] builds `summary.json`, [`text`] `summary.txt`, and [`MergeOutput::report`]
 //! is the [`model::ReportData`] the plots are drawn from.
 //!
@@ -28,6 +31,7 @@ pub mod model;
 pub mod phases;
 pub mod plan;
 pub mod rank;
+pub mod rate;
 mod scan;
 pub mod summary;
 pub mod text;
@@ -175,6 +179,8 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
     };
     let mut reader = Reader::default();
     let mut phase_totals = phases::PhaseTotals::default();
+    let mut service_totals = rate::ServiceTotals::default();
+    let mut rate_totals = rate::RateTotals::default();
     let mut ranks: Vec<RankResult> = Vec::with_capacity(plan.heads.len());
     let mut skipped = Vec::new();
     let mut warnings: Vec<String> = plan.problems.iter().map(|p| p.to_string()).collect();
@@ -182,8 +188,13 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
         match reader.read(h, &mut sinks) {
             Ok(mut r) => {
                 phase_totals.add(r.rank, std::mem::take(&mut r.phases));
+                service_totals.add(r.rank, std::mem::take(&mut r.service));
+                rate_totals.add(r.rank, r.rate.take());
                 for note in &r.notes {
                     warnings.push(format!("rank {} ({}): {note}", h.rank, h.name));
+                }
+                for w in std::mem::take(&mut r.warnings) {
+                    warnings.push(format!("rank {}: {w}", h.rank));
                 }
                 ranks.push(r);
             }
@@ -254,6 +265,15 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
         );
     }
     warnings.extend(phase_totals.note());
+    warnings.extend(service_totals.note());
+    warnings.extend(rate_totals.notes());
+    let merged_rate = rate_totals.record(&mut warnings);
+    let (client, client_bound) = rate::client(
+        ranks
+            .iter()
+            .map(|r| (r.rank, r.host.as_str(), r.client.as_ref())),
+    );
+    warnings.extend(client_bound.iter().map(rate::ClientBound::sentence));
     let stragglers = summary::outliers(&ranks, &mut warnings);
     let widen = ranks.iter().map(|r| r.widen).max().unwrap_or(1);
     let secs = end.saturating_sub(start) as f64 / 1e9;
@@ -283,6 +303,7 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
             .map(|(op, name)| {
                 let mut t = summary::op_totals(&ranks, op, &totals[op], secs);
                 t.phases = phase_totals.record(op);
+                (t.service_latency_us, t.service_histogram) = service_totals.record(op);
                 (name.to_string(), t)
             })
             .collect(),
@@ -296,6 +317,9 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
         ranks: ranks.iter().map(summary::rank_totals).collect(),
         tls: summary::tls(ranks.iter().filter_map(|r| r.tls.as_ref())),
         proxies: ringload_core::result::ProxyCount::merge(ranks.iter().map(|r| &r.proxies[..])),
+        rate: merged_rate,
+        client,
+        client_bound,
         series: Series {
             step_ns: widen * opts.resolution_ns,
             ops: OP_NAMES
@@ -339,6 +363,7 @@ fn report(
     }
     let mut series = Vec::new();
     let mut spectrum = Vec::new();
+    let mut latency = Vec::new();
     for (op, name) in OP_NAMES.iter().enumerate() {
         let t = &s.ops[*name];
         if op > 0 && t.count + t.errors == 0 {
@@ -349,6 +374,13 @@ fn report(
             step_ns: s.series.step_ns,
             total: s.series.ops[*name].clone(),
             per_rank: std::mem::take(&mut per_rank[op]),
+        });
+        latency.push(model::OpLatency {
+            op: name.to_string(),
+            count: t.count,
+            latency: t.latency_us,
+            service: t.service_latency_us,
+            phases: t.phases.as_ref().map(|p| p.line_figures()),
         });
         let h = &totals[op];
         let points = if h.is_empty() {
@@ -372,6 +404,9 @@ fn report(
         steady_window: window,
         series,
         spectrum,
+        latency,
+        rate: s.rate.clone(),
+        client_bound: s.client_bound.clone(),
     }
 }
 

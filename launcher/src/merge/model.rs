@@ -63,4 +63,25 @@ pub struct ReportData {
     pub steady_window: Option<(u64, u64)>,
     pub series: Vec<OpSeries>,
     pub spectrum: Vec<Spectrum>,
+    /// The latency tables, per class that did something.
+    #[serde(default)]
+    pub latency: Vec<OpLatency>,
+    /// The merged `rate` of a `--rate` run (a sweep's steps and knee).
+    #[serde(default)]
+    pub rate: Option<ringload_core::rate::RateRecord>,
+    /// Ranks that were client-bound, with their reasons.
+    #[serde(default)]
+    pub client_bound: Vec<super::rate::ClientBound>,
+}
+
+/// One class's merged latency: from the intended start, from the send (a `--rate` run), and
+/// per phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpLatency {
+    pub op: String,
+    pub count: u64,
+    pub latency: ringload_core::hist::LatencySummary,
+    pub service: Option<ringload_core::hist::LatencySummary>,
+    /// Per phase (connect, redirect, first_byte, body): count, p50, p99.
+    pub phases: Option<[(u64, u64, u64); 4]>,
 }

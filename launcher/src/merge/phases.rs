@@ -1,9 +1,9 @@
-//! The merge of the ranks' per-phase latency (`ops.<op>.phases`, written by a `--trace-http`
-//! run): each phase's histograms are added exactly, its count summed, min and max taken over
+//! The merge of the ranks' per-phase latency (`ops.<op>.phases`, recorded for every
+//! operation): each phase's histograms are added exactly, its count summed, min and max taken over
 //! the ranks and its mean weighted by count, the same rules as `latency_us` ([`summary`]).
 //!
-//! A rank without phases (not traced, or written before the key existed) merged with ranks
-//! that have them: the merged phases are those of the traced ranks, and a warning names the
+//! A rank without phases (a file written before every run recorded them) merged with ranks
+//! that have them: the merged phases are those of the ranks that have them, and a warning names the
 //! ranks left out, so the phases' counts are never read as the whole run's.
 //!
 //! Phase histograms are few (four per class and rank), so they are decoded with the
@@ -48,9 +48,10 @@ pub fn decode(op: usize, rec: &PhasesRecord) -> Result<Box<[RankPhase; 4]>, Stri
         .map_err(|_| "a phases record has four phases".to_string())
 }
 
-/// One phase summed over ranks.
+/// One latency distribution summed over ranks (a phase, the service latency, the schedule
+/// lag, a sweep step's class): the rules of `latency_us`.
 #[derive(Debug)]
-struct Acc {
+pub struct Acc {
     count: u64,
     min: u64,
     max: u64,
@@ -58,8 +59,14 @@ struct Acc {
     hist: Histogram<u64>,
 }
 
+impl Default for Acc {
+    fn default() -> Acc {
+        Acc::new()
+    }
+}
+
 impl Acc {
-    fn new() -> Acc {
+    pub fn new() -> Acc {
         Acc {
             count: 0,
             min: u64::MAX,
@@ -70,39 +77,69 @@ impl Acc {
     }
 
     fn add(&mut self, p: &RankPhase) {
-        self.count += p.count;
-        if p.count > 0 {
-            self.min = self.min.min(p.latency.min);
-            self.max = self.max.max(p.latency.max);
-            self.weighted += p.latency.mean * p.count as f64;
+        self.add_parts(p.count, &p.latency, &p.hist);
+    }
+
+    /// Adds one rank's figures: `count` operations summarised by `latency`, held in `hist`.
+    pub fn add_parts(&mut self, count: u64, latency: &LatencySummary, hist: &Histogram<u64>) {
+        self.count += count;
+        if count > 0 {
+            self.min = self.min.min(latency.min);
+            self.max = self.max.max(latency.max);
+            self.weighted += latency.mean * count as f64;
         }
-        add_histogram(&mut self.hist, &p.hist);
+        add_histogram(&mut self.hist, hist);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn hist(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+
+    /// The merged value at quantile `q` (0..=1), clamped into [min of mins, max of maxes].
+    pub fn at(&self, q: f64) -> u64 {
+        if self.count == 0 || self.hist.is_empty() {
+            return 0;
+        }
+        self.hist
+            .value_at_quantile(q)
+            .clamp(self.min, self.max.max(self.min))
+    }
+
+    /// The merged summary (all zero when nothing was recorded).
+    pub fn summary(&self) -> LatencySummary {
+        if self.count == 0 || self.hist.is_empty() {
+            return LatencySummary::default();
+        }
+        LatencySummary {
+            min: self.min,
+            mean: self.weighted / self.count as f64,
+            p50: self.at(0.50),
+            p90: self.at(0.90),
+            p99: self.at(0.99),
+            p999: self.at(0.999),
+            max: self.max.max(self.min),
+        }
+    }
+
+    /// The merged histogram, encoded as in a result file.
+    pub fn encoded(&self) -> String {
+        encode_histogram(&self.hist)
     }
 
     fn record(&self) -> PhaseRecord {
-        let mut latency = LatencySummary::default();
-        if self.count > 0 && !self.hist.is_empty() {
-            let (lo, hi) = (self.min, self.max.max(self.min));
-            let q = |x: f64| self.hist.value_at_quantile(x).clamp(lo, hi);
-            latency = LatencySummary {
-                min: lo,
-                mean: self.weighted / self.count as f64,
-                p50: q(0.50),
-                p90: q(0.90),
-                p99: q(0.99),
-                p999: q(0.999),
-                max: hi,
-            };
-        }
         PhaseRecord {
             count: self.count,
-            latency,
-            histogram: encode_histogram(&self.hist),
+            latency: self.summary(),
+            histogram: self.encoded(),
         }
     }
 }
 
-/// The cluster's phases: what the traced ranks recorded, and which ranks had none.
+/// The cluster's phases: what the ranks with phases recorded, and which ranks had none.
 #[derive(Debug, Default)]
 pub struct PhaseTotals {
     ops: [Option<Box<[Acc; 4]>>; 2],
@@ -130,7 +167,7 @@ impl PhaseTotals {
         }
     }
 
-    /// The merged `ops.<op>.phases` of class `op` (`None` when no rank traced it).
+    /// The merged `ops.<op>.phases` of class `op` (`None` when no rank recorded it).
     pub fn record(&self, op: usize) -> Option<PhasesRecord> {
         let acc = self.ops[op].as_deref()?;
         Some(PhasesRecord::from_all([
@@ -141,14 +178,14 @@ impl PhaseTotals {
         ]))
     }
 
-    /// The warning when some ranks were traced and others not.
+    /// The warning when some ranks have phases and others not.
     pub fn note(&self) -> Option<String> {
         if self.traced.is_empty() || self.untraced.is_empty() {
             return None;
         }
         let noun = |v: &[u32]| if v.len() == 1 { "rank" } else { "ranks" };
         Some(format!(
-            "phases (--trace-http) come from {} {} only; {} {} recorded none",
+            "phases come from {} {} only; {} {} recorded none (older result files)",
             noun(&self.traced),
             ranges(&self.traced),
             noun(&self.untraced),
@@ -188,13 +225,13 @@ mod tests {
     }
 
     #[test]
-    fn phases_add_exactly_and_name_the_untraced_ranks() {
+    fn phases_add_exactly_and_name_the_ranks_without() {
         let mut t = PhaseTotals::default();
         t.add(0, rank(&[100, 200, 300]));
         t.add(1, [None, None]);
         t.add(2, rank(&[1_000]));
         let get = t.record(0).unwrap();
-        assert!(t.record(1).is_none(), "no rank traced PUTs");
+        assert!(t.record(1).is_none(), "no rank recorded PUT phases");
         assert_eq!(get.connect.count, 2);
         assert_eq!(get.redirect.count, 0);
         assert_eq!(get.redirect.latency, LatencySummary::default());
@@ -206,7 +243,7 @@ mod tests {
         assert_eq!(get.body.count, 4);
         assert_eq!(
             t.note().unwrap(),
-            "phases (--trace-http) come from ranks 0, 2 only; rank 1 recorded none"
+            "phases come from ranks 0, 2 only; rank 1 recorded none (older result files)"
         );
         let mut all = PhaseTotals::default();
         all.add(0, rank(&[1]));

@@ -15,8 +15,12 @@ use serde::{Deserialize, Serialize};
 use ringload_core::hist::LatencySummary;
 use ringload_core::result::{encode_histogram, ProxyCount, TlsRecord};
 
+use ringload_core::client::ClientRecord;
+use ringload_core::rate::RateRecord;
+
 use super::model::Point;
 use super::rank::{RankResult, OP_NAMES};
+use super::rate::{ClientBound, ClientSummary};
 
 /// The `schema` value of `summary.json`.
 pub const SUMMARY_SCHEMA: &str = "ringload.summary/1";
@@ -55,6 +59,16 @@ pub struct Summary {
     /// for other runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proxies: Vec<ProxyCount>,
+    /// The ranks' `rate` merged ([`super::rate::RateTotals`]); absent for a closed loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RateRecord>,
+    /// How many ranks diagnosed themselves, and which were client-bound; absent when no rank
+    /// has a `client` key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientSummary>,
+    /// The client-bound ranks with their reasons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_bound: Vec<ClientBound>,
 }
 
 /// A file left out of a `--allow-partial` merge.
@@ -105,6 +119,9 @@ pub struct RankTotals {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
     pub ops: BTreeMap<String, RankOpTotals>,
+    /// The rank's `client` key, as its file states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +133,9 @@ pub struct RankOpTotals {
     pub throughput_bytes_per_s: f64,
     pub ops_per_s: f64,
     pub latency_us: LatencySummary,
+    /// The rank's service latency (a `--rate` run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_latency_us: Option<LatencySummary>,
 }
 
 /// The cluster time series (all ranks), one list of points per operation class.
@@ -334,10 +354,12 @@ pub fn rank_totals(r: &RankResult) -> RankTotals {
                     throughput_bytes_per_s: rate(o.bytes as f64, secs),
                     ops_per_s: rate(o.count as f64, secs),
                     latency_us: o.latency,
+                    service_latency_us: r.service[op].as_ref().map(|s| s.latency),
                 };
                 (name.to_string(), t)
             })
             .collect(),
+        client: r.client.clone(),
     }
 }
 

@@ -3,15 +3,19 @@
 //! Layout: a `PARTIAL MERGE` line first when ranks are missing or failed; the run line; one
 //! row per operation class that did something (count, bytes, GiB/s over the whole run and the steady window,
 //! ops/s, latency min/p50/p90/p99/p99.9/max, errors) and its errors by kind, under it the
-//! phases line of a traced run (the run summary's line: each phase's count, p50, p99); then one row
-//! per rank; then stragglers and warnings. Every number is taken from the [`Summary`], so the
+//! phases line (the run summary's line: each phase's count, p50, p99) and, for a `--rate` run,
+//! the service latency; a `--rate` run's rate line and a sweep's steps with the knee; the
+//! client line when ranks diagnosed themselves; then one row per rank (client-bound ones
+//! marked); then stragglers and warnings (with each rank's own and the client-bound ranks). Every number is taken from the [`Summary`], so the
 //! text never disagrees with `summary.json`.
 
 use std::fmt::Write as _;
 
 use super::error::ranges;
+use super::rate::ClientSummary;
 use super::summary::{Summary, GIB};
 use ringload_core::hist::phases_line;
+use ringload_core::rate::RateRecord;
 
 /// `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -147,6 +151,21 @@ pub fn render(s: &Summary) -> String {
         if let Some(p) = &o.phases {
             t.push_str(&phases_line(&p.line_figures(), latency));
         }
+        if let Some(l) = &o.service_latency_us {
+            let _ = writeln!(
+                t,
+                "     service  min {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+                latency(l.min),
+                latency(l.p50),
+                latency(l.p90),
+                latency(l.p99),
+                latency(l.p999),
+                latency(l.max)
+            );
+        }
+    }
+    if let Some(r) = &s.rate {
+        rate(&mut t, r);
     }
     if let Some(x) = &s.tls {
         let session = match (&x.version, &x.cipher) {
@@ -165,6 +184,9 @@ pub fn render(s: &Summary) -> String {
         t.push('\n');
         t.push_str(&line);
     }
+    if let Some(c) = &s.client {
+        let _ = writeln!(t, "\n{}", client_line(c));
+    }
     let _ = writeln!(
         t,
         "\nranks: {} of {} present\n{:<6} {:<20} {:<12} {:>8} {:>12} {:>8}  errors",
@@ -174,16 +196,18 @@ pub fn render(s: &Summary) -> String {
         let ops: f64 = r.ops.values().map(|o| o.ops_per_s).sum();
         let p99 = r.ops.values().map(|o| o.latency_us.p99).max().unwrap_or(0);
         let errs: u64 = r.ops.values().map(|o| o.errors).sum();
+        let bound = r.client.as_ref().is_some_and(|c| c.client_bound);
         let _ = writeln!(
             t,
-            "{:<6} {:<20} {:<12} {:>8.3} {:>12.1} {:>8}  {}",
+            "{:<6} {:<20} {:<12} {:>8.3} {:>12.1} {:>8}  {}{}",
             r.rank,
             r.host,
             r.status,
             r.throughput_bytes_per_s / GIB,
             ops,
             latency(p99),
-            thousands(errs)
+            thousands(errs),
+            if bound { "  client-bound" } else { "" }
         );
     }
     if s.stragglers.is_empty() {
@@ -213,6 +237,101 @@ pub fn render(s: &Summary) -> String {
         }
     }
     t
+}
+
+/// `client: 1 of 4 ranks client-bound (rank 3): ...` or `client: no rank client-bound ...`.
+pub fn client_line(c: &ClientSummary) -> String {
+    if c.client_bound == 0 {
+        return format!(
+            "client: no rank client-bound ({} of the ranks diagnosed themselves)",
+            c.ranks
+        );
+    }
+    let noun = if c.client_bound_ranks.len() == 1 {
+        "rank"
+    } else {
+        "ranks"
+    };
+    format!(
+        "client: {} of {} ranks client-bound ({noun} {}): their figures measured the client, \
+         not the storage",
+        c.client_bound,
+        c.ranks,
+        ranges(&c.client_bound_ranks)
+    )
+}
+
+/// The rate line and, for a sweep, the steps table.
+fn rate(t: &mut String, r: &RateRecord) {
+    let _ = writeln!(
+        t,
+        "\nrate: target {:.1} ops/s, achieved {:.1} ops/s, {} arrivals; schedule lag p99 {}, \
+         max {}{}; latency from each request's intended start, service from its send",
+        r.target,
+        r.achieved,
+        r.arrival,
+        latency(r.lag_us.p99),
+        latency(r.lag_us.max),
+        if r.kept {
+            ""
+        } else {
+            "; the rate was NOT kept"
+        }
+    );
+    if r.steps.is_empty() {
+        return;
+    }
+    let knee = match (r.knee, &r.slo) {
+        (Some(k), _) => format!("knee {k:.1} ops/s"),
+        (None, Some(_)) => "no step met the objective".to_string(),
+        (None, None) => "no objective, no knee".to_string(),
+    };
+    let slo = r
+        .slo
+        .as_ref()
+        .map_or(String::new(), |s| format!(" against --slo {s}"));
+    let _ = writeln!(t, "sweep of {} steps{slo}: {knee}", r.steps.len());
+    let classes: Vec<&String> = {
+        let mut v: Vec<&String> = r.steps.iter().flat_map(|s| s.ops.keys()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut head = format!(
+        "{:<5} {:>12} {:>12} {:>12} {:>8}",
+        "step", "target", "achieved", "count", "errors"
+    );
+    for c in &classes {
+        let _ = write!(head, " {:>9}", format!("{c} p99"));
+    }
+    let _ = writeln!(t, "{head}  verdict");
+    for (k, st) in r.steps.iter().enumerate() {
+        let count: u64 = st.ops.values().map(|o| o.count).sum();
+        let errors: u64 = st.ops.values().map(|o| o.errors).sum();
+        let mut row = format!(
+            "{:<5} {:>12.1} {:>12.1} {:>12} {:>8}",
+            k + 1,
+            st.target,
+            st.achieved,
+            thousands(count),
+            thousands(errors)
+        );
+        for c in &classes {
+            let v = st
+                .ops
+                .get(*c)
+                .filter(|o| o.count > 0)
+                .map_or("-".to_string(), |o| latency(o.latency_us.p99));
+            let _ = write!(row, " {v:>9}");
+        }
+        let verdict = match (&st.broke, st.complete, r.slo.is_some()) {
+            (Some(b), _, _) => format!("broke: {b}"),
+            (None, false, _) => "incomplete".to_string(),
+            (None, true, true) => "met".to_string(),
+            (None, true, false) => "-".to_string(),
+        };
+        let _ = writeln!(t, "{row}  {verdict}");
+    }
 }
 
 #[cfg(test)]

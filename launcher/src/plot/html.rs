@@ -1,7 +1,8 @@
 //! `report.html`: one self-contained page a human opens first after a run.
 //!
-//! Order: the PARTIAL banner (when ranks are missing), the warnings, the summary table, the
-//! three plots inline, then the workload. Invariants:
+//! Order: the PARTIAL banner (when ranks are missing), the warnings, the client-bound ranks
+//! (highlighted), the summary table, the latency and phases tables, a `--rate` run's rate
+//! and sweep steps with the knee ([`tables`]), the three plots inline, then the workload. Invariants:
 //! - it loads nothing: no scripts, no external stylesheets, fonts or images; CSS is inline;
 //! - every string from the data is escaped ([`svg::esc`]), including inside `<pre>`;
 //! - it is also well-formed XML (void elements self-closed, no named entities but XML's), so
@@ -11,6 +12,7 @@
 use std::fmt::Write as _;
 
 use super::svg::esc;
+use super::tables;
 use super::{latency_svg, spectrum_svg, throughput_svg};
 use crate::merge::model::ReportData;
 
@@ -51,12 +53,15 @@ pub fn report_html(data: &ReportData) -> String {
         }
         h.push_str("</ul>\n");
     }
+    tables::client_bound(&mut h, &data.client_bound);
     let summary = if data.summary_txt.trim().is_empty() {
         "(no summary)".to_string()
     } else {
         esc(&data.summary_txt)
     };
     let _ = writeln!(h, "<h2>Summary</h2>\n<pre id=\"summary\">{summary}</pre>");
+    tables::latency(&mut h, data);
+    tables::rate(&mut h, data.rate.as_ref());
     for (anchor, heading, svg) in [
         ("throughput", "Throughput over time", throughput_svg(data)),
         (

@@ -16,6 +16,7 @@ mod bucket;
 mod html;
 mod spectrum;
 mod svg;
+mod tables;
 mod ticks;
 mod timeseries;
 

@@ -17,8 +17,10 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 
+use ringload_core::client::ClientRecord;
 use ringload_core::hist::LatencySummary;
-use ringload_core::result::{PhasesRecord, ProxyCount, TlsRecord};
+use ringload_core::rate::RateRecord;
+use ringload_core::result::{decode_histogram, PhasesRecord, ProxyCount, TlsRecord};
 
 use super::accum::Dense;
 use super::decode::HistDecoder;
@@ -26,7 +28,7 @@ use super::fold::{Batch, Staged};
 use super::head::Head;
 use super::mapped;
 use super::model::RankSeries;
-use super::phases::{self, RankPhases};
+use super::phases::{self, RankPhase, RankPhases};
 use super::scan;
 use super::timeline::Timeline;
 
@@ -47,6 +49,14 @@ struct RawFile<'a> {
     ops: RawPair<RawOp<'a>>,
     #[serde(default, borrow)]
     intervals: Vec<RawInterval<'a>>,
+    /// A `--rate` run's schedule and steps (absent for a closed loop and older files).
+    #[serde(default)]
+    rate: Option<RateRecord>,
+    /// The rank's self-diagnosis (absent in older files).
+    #[serde(default)]
+    client: Option<ClientRecord>,
+    #[serde(default)]
+    warnings: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,9 +86,14 @@ struct RawOp<'a> {
     /// Raw bytes, not `str`: base64 rejects non-ASCII, so a UTF-8 check would be wasted.
     #[serde(borrow)]
     histogram: Cow<'a, [u8]>,
-    /// A traced run's phases (absent otherwise).
+    /// The phases (absent in older files).
     #[serde(default)]
     phases: Option<PhasesRecord>,
+    /// A `--rate` run's latency from the actual send (absent for a closed loop).
+    #[serde(default)]
+    service_latency_us: Option<LatencySummary>,
+    #[serde(default)]
+    service_histogram: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -147,9 +162,18 @@ pub struct RankResult {
     /// The rank's `proxies` key, for a `--random-proxy` run.
     pub proxies: Vec<ProxyCount>,
     pub ops: [RankOp; 2],
-    /// The rank's phases (a traced run), decoded; the merge takes them out once the file is
+    /// The rank's phases (absent in older files), decoded; the merge takes them out once the file is
     /// accepted ([`phases::PhaseTotals::add`]).
     pub phases: RankPhases,
+    /// The rank's service latency per class (a `--rate` run), decoded; taken out like the
+    /// phases ([`super::rate::ServiceTotals::add`]).
+    pub service: [Option<Box<RankPhase>>; 2],
+    /// The rank's `rate` key, taken out by the merge ([`super::rate::RateTotals::add`]).
+    pub rate: Option<RateRecord>,
+    /// The rank's `client` key.
+    pub client: Option<ClientRecord>,
+    /// The rank's own `warnings`.
+    pub warnings: Vec<String>,
     /// The rank's series per operation class (downsampled to the point cap).
     pub series: [RankSeries; 2],
     /// How many resolutions one of this rank's intervals spans (≥ 1).
@@ -324,6 +348,21 @@ impl Reader {
         if let Some(p) = &o.phases {
             r.phases[op] = Some(phases::decode(op, p)?);
         }
+        match (&o.service_latency_us, &o.service_histogram) {
+            (Some(latency), Some(text)) => {
+                let hist = decode_histogram(text)
+                    .map_err(|e| format!("ops.{name}.service_histogram: {e}"))?;
+                r.service[op] = Some(Box::new(RankPhase {
+                    count: hist.len(),
+                    latency: *latency,
+                    hist,
+                }));
+            }
+            (None, None) => {}
+            _ => r.notes.push(format!(
+                "ops.{name}: service_latency_us and service_histogram come together; the                  service latency is left out"
+            )),
+        }
         let ro = &mut r.ops[op];
         (ro.count, ro.bytes, ro.errors, ro.latency) = (o.count, o.bytes, o.errors, o.latency_us);
         ro.errors_by_kind = o
@@ -339,6 +378,9 @@ impl Reader {
         r.peak_rss_bytes = file.peak_rss_bytes;
         r.tls = file.tls.clone();
         r.proxies = file.proxies.clone();
+        r.rate = file.rate.clone();
+        r.client = file.client.clone();
+        r.warnings = file.warnings.clone();
         for op in 0..2 {
             if let Some(o) = file.ops.at(op) {
                 self.stage_op(op, o, r)?;
