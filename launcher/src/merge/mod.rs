@@ -273,7 +273,14 @@ fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeE
             .iter()
             .map(|r| (r.rank, r.host.as_str(), r.client.as_ref())),
     );
-    warnings.extend(client_bound.iter().map(rate::ClientBound::sentence));
+    // A rank's own `client-bound:` warning (listed above as `rank N: client-bound: ...`)
+    // already says it; the merge's sentence stands in for ranks whose file has none.
+    for b in &client_bound {
+        let own = format!("rank {}: client-bound:", b.rank);
+        if !warnings.iter().any(|w| w.starts_with(&own)) {
+            warnings.push(b.sentence());
+        }
+    }
     let stragglers = summary::outliers(&ranks, &mut warnings);
     let widen = ranks.iter().map(|r| r.widen).max().unwrap_or(1);
     let secs = end.saturating_sub(start) as f64 / 1e9;
