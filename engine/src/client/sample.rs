@@ -8,6 +8,11 @@
 //! measured phase. A run that ends without a stop (its work done) ends its window at the last
 //! reading, at most [`SAMPLE_EVERY`] before the end, since the threads' files are gone by then.
 //!
+//! Each reading is stamped right after its files are read, so the span between two readings
+//! covers the counters they hold (a stamp taken before a slow read would shorten the span and
+//! overstate the shares). A core thread whose files are gone (it exited: a run that ended
+//! without a stop) keeps its last reading, so it reads neither idle nor unknown.
+//!
 //! Why on the reporter thread: a reading is a few small `/proc` and `/sys` files, a few
 //! times a second; the core threads never see it.
 
@@ -59,7 +64,7 @@ impl Sampler {
     /// threads' kernel ids (0 until a thread registers).
     pub fn start(tids: &[AtomicI32], started: Instant) -> Sampler {
         let nics = net::nics();
-        let first = read(tids, &nics, Instant::now());
+        let first = read(tids, &nics, None);
         Sampler {
             steady_after: started + TICK,
             last: first.clone(),
@@ -78,16 +83,16 @@ impl Sampler {
             return;
         }
         if stopping {
-            self.last = read(tids, &self.nics, now);
+            self.last = read(tids, &self.nics, Some(&self.last));
             self.frozen = true;
             return;
         }
         if self.steady_from.is_none() && now >= self.steady_after {
-            let r = read(tids, &self.nics, now);
+            let r = read(tids, &self.nics, Some(&self.last));
             self.last = r.clone();
             self.steady_from = Some(r);
         } else if now.duration_since(self.last.at) >= SAMPLE_EVERY {
-            self.last = read(tids, &self.nics, now);
+            self.last = read(tids, &self.nics, Some(&self.last));
         }
     }
 
@@ -101,25 +106,51 @@ impl Sampler {
     }
 }
 
-fn read(tids: &[AtomicI32], nics: &[Nic], at: Instant) -> Reading {
+/// Reads every file and stamps the reading at the instant after the last of them. A core
+/// whose files cannot be read (its thread exited) keeps its figures from `prev`.
+fn read(tids: &[AtomicI32], nics: &[Nic], prev: Option<&Reading>) -> Reading {
     let cores = tids
         .iter()
-        .map(|t| match t.load(Ordering::Relaxed) {
+        .enumerate()
+        .map(|(i, t)| match t.load(Ordering::Relaxed) {
             0 => CoreReading {
                 sched: Some(SchedStat::default()),
                 ticks: Some(0),
             },
-            tid => CoreReading {
-                sched: thread_sched(tid),
-                ticks: thread_cpu_ticks(tid),
-            },
+            tid => {
+                let r = CoreReading {
+                    sched: thread_sched(tid),
+                    ticks: thread_cpu_ticks(tid),
+                };
+                match prev.and_then(|p| p.cores.get(i)) {
+                    Some(last) if r.sched.is_none() && r.ticks.is_none() => *last,
+                    _ => r,
+                }
+            }
         })
         .collect();
+    let tcp = net::tcp_counters();
+    let nics = nics.iter().map(|n| net::nic_bytes(&n.name)).collect();
     Reading {
-        at,
+        at: Instant::now(),
         cores,
-        tcp: net::tcp_counters(),
-        nics: nics.iter().map(|n| net::nic_bytes(&n.name)).collect(),
+        tcp,
+        nics,
+    }
+}
+
+/// A core's busy and wait times as shares of a window of `window_ns`. The two cannot exceed
+/// the window together; if they do (the counters and the stamps are not read at one
+/// instant), both are scaled down in proportion so their sum is the whole window, rather than
+/// clamping one of them alone.
+fn shares(busy_ns: u64, wait_ns: Option<u64>, window_ns: f64) -> (f64, Option<f64>) {
+    let busy = busy_ns as f64 / window_ns;
+    let wait = wait_ns.map(|w| w as f64 / window_ns);
+    let sum = busy + wait.unwrap_or(0.0);
+    if sum > 1.0 {
+        (busy / sum, wait.map(|w| w / sum))
+    } else {
+        (busy, wait)
     }
 }
 
@@ -130,22 +161,26 @@ fn measure(a: &Reading, b: &Reading, nics: &[Nic]) -> Option<Measured> {
         return None;
     }
     let window_ns = secs * 1e9;
-    let share = |ns: u64| (ns as f64 / window_ns).clamp(0.0, 1.0);
-    let pairs: Vec<(&CoreReading, &CoreReading)> = a.cores.iter().zip(&b.cores).collect();
-    let busy = pairs
-        .iter()
-        .map(|(x, y)| match (x.sched, y.sched) {
-            (Some(s), Some(e)) => share(e.run_ns.saturating_sub(s.run_ns)),
+    let mut busy = Vec::with_capacity(a.cores.len());
+    let mut waits = Some(Vec::with_capacity(a.cores.len()));
+    for (x, y) in a.cores.iter().zip(&b.cores) {
+        let (busy_ns, wait_ns) = match (x.sched, y.sched) {
+            (Some(s), Some(e)) => (
+                e.run_ns.saturating_sub(s.run_ns),
+                Some(e.wait_ns.saturating_sub(s.wait_ns)),
+            ),
             _ => match (x.ticks, y.ticks) {
-                (Some(s), Some(e)) => share(e.saturating_sub(s) * (1_000_000_000 / USER_HZ)),
-                _ => 0.0,
+                (Some(s), Some(e)) => (e.saturating_sub(s) * (1_000_000_000 / USER_HZ), None),
+                _ => (0, None),
             },
-        })
-        .collect();
-    let waits: Option<Vec<f64>> = pairs
-        .iter()
-        .map(|(x, y)| Some(share(y.sched?.wait_ns.saturating_sub(x.sched?.wait_ns))))
-        .collect();
+        };
+        let (b, w) = shares(busy_ns, wait_ns, window_ns);
+        busy.push(b);
+        match (w, waits.as_mut()) {
+            (Some(w), Some(v)) => v.push(w),
+            _ => waits = None,
+        }
+    }
     let retransmit_pct = match (a.tcp, b.tcp) {
         (Some(s), Some(e)) => {
             let out = e.out_segs.saturating_sub(s.out_segs);
@@ -212,13 +247,13 @@ mod tests {
         let a = reading(t0, &[(5_000_000_000, 1), (0, 0)], (1000, 10), (0, 100));
         let b = reading(
             t0 + Duration::from_secs(2),
-            &[(6_960_000_000, 820_000_001), (200_000_000, 0)],
+            &[(6_960_000_000, 20_000_001), (200_000_000, 0)],
             (3000, 30),
             (50_000_000, 232_500_100),
         );
         let m = measure(&a, &b, &nics).unwrap();
         assert_eq!(m.busy, [0.98, 0.1]);
-        assert_eq!(m.wait, [0.41, 0.0]);
+        assert_eq!(m.wait, [0.01, 0.0]);
         assert_eq!(m.retransmit_pct, Some(1.0));
         let n = m.nic.unwrap();
         assert_eq!((n.name.as_str(), n.speed_mbps), ("eth0", 1000));
@@ -238,6 +273,52 @@ mod tests {
         // An empty window measures nothing.
         assert!(measure(&b, &a, &nics).is_none());
         assert!(measure(&a, &a, &nics).is_none());
+    }
+
+    #[test]
+    fn busy_and_wait_above_the_window_are_scaled_down_together() {
+        let t0 = Instant::now();
+        let a = reading(t0, &[(0, 0), (0, 0)], (0, 0), (0, 0));
+        // 1 s between the stamps, but the counters moved 0.9 s + 0.3 s (core 0) and 0.03 s +
+        // 1.2 s (core 1): neither is clamped alone, both keep their proportion.
+        let b = reading(
+            t0 + Duration::from_secs(1),
+            &[(900_000_000, 300_000_000), (30_000_000, 1_200_000_000)],
+            (0, 0),
+            (0, 0),
+        );
+        let m = measure(&a, &b, &[]).unwrap();
+        assert!((m.busy[0] - 0.75).abs() < 1e-9, "{m:?}");
+        assert!((m.wait[0] - 0.25).abs() < 1e-9, "{m:?}");
+        assert!((m.busy[1] - 0.03 / 1.23).abs() < 1e-9, "{m:?}");
+        assert!((m.wait[1] - 1.2 / 1.23).abs() < 1e-9, "{m:?}");
+        // Within the window nothing changes.
+        assert_eq!(shares(400, Some(500), 1000.0), (0.4, Some(0.5)));
+        assert_eq!(shares(1500, None, 1000.0), (1.0, None));
+    }
+
+    #[test]
+    fn a_reading_is_stamped_after_its_files_and_an_exited_thread_keeps_its_last_figures() {
+        let me = ringload_net::sys::process::gettid();
+        let tids = [AtomicI32::new(me), AtomicI32::new(i32::MAX)];
+        let before = Instant::now();
+        let prev = reading(before, &[(1, 2), (7_000, 3_000)], (0, 0), (0, 0));
+        let r = read(&tids, &[], Some(&prev));
+        assert!(r.at > before);
+        assert!(r.cores[0].sched.is_some(), "{r:?}");
+        // The thread with no files (gone) keeps its last reading: busy and wait stay known.
+        assert_eq!(
+            r.cores[1].sched,
+            Some(SchedStat {
+                run_ns: 7_000,
+                wait_ns: 3_000
+            })
+        );
+        let m = measure(&prev, &r, &[]).unwrap();
+        assert_eq!(m.wait.len(), 2, "{m:?}");
+        assert_eq!((m.busy[1], m.wait[1]), (0.0, 0.0));
+        // Without a previous reading it is unknown.
+        assert!(read(&tids, &[], None).cores[1].sched.is_none());
     }
 
     #[test]
