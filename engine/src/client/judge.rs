@@ -18,6 +18,12 @@ pub const BUSY_LIMIT: f64 = 0.90;
 /// noise of a quiet host (a few percent) and well below a CPU split between two busy threads.
 pub const WAIT_LIMIT: f64 = 0.25;
 
+/// A core thread runnable (on a CPU or waiting for one) this share of the window or more never
+/// waited on the network or the storage: it always had work of its own to do, so the answers
+/// it read were queued behind it. Busy and wait each may stay under their own limit while
+/// their sum shows a thread that never slept (e.g. busy 48%, waiting for a CPU 48%).
+pub const RUNNABLE_LIMIT: f64 = 0.90;
+
 /// A NIC moving this share of its link speed or more in its busiest direction is the limit
 /// (headers, retransmits and other traffic use the rest).
 pub const NIC_LIMIT: f64 = 0.90;
@@ -73,8 +79,20 @@ pub fn judge(m: &Measured) -> ClientRecord {
             reasons.push(format!("core {core} busy {}% of the steady window", pct(b)));
         }
     }
-    for (core, &w) in m.wait.iter().enumerate() {
-        if w >= WAIT_LIMIT {
+    // A core not busy that was runnable most of the window says so with both parts (one
+    // sentence, not the wait alone); otherwise a long wait for a CPU is its own reason.
+    for (core, (&b, &w)) in m.busy.iter().zip(&m.wait).enumerate() {
+        if b >= BUSY_LIMIT {
+            continue;
+        }
+        if b + w >= RUNNABLE_LIMIT {
+            reasons.push(format!(
+                "core {core} runnable {}% of the steady window (busy {}%, waiting for a CPU {}%)",
+                pct(b + w),
+                pct(b),
+                pct(w)
+            ));
+        } else if w >= WAIT_LIMIT {
             reasons.push(format!(
                 "core {core} waited for a CPU {}% of the steady window",
                 pct(w)

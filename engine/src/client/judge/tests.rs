@@ -20,8 +20,8 @@ fn a_quiet_rank_is_not_client_bound() {
     assert!(warnings(&c).is_empty());
     // Just below every limit is still not bound.
     let near = Measured {
-        busy: vec![0.894],
-        wait: vec![0.249],
+        busy: vec![0.894, 0.65],
+        wait: vec![0.0, 0.249],
         retransmit_pct: Some(1.0),
         nic: Some(NicUse {
             name: "eth0".into(),
@@ -96,4 +96,43 @@ fn link_speeds_and_percents_read_as_people_say_them() {
     assert_eq!(pct(0.976), 98);
     assert_eq!(pct(0.0), 0);
     assert_eq!(pct(-0.01), 0);
+}
+
+#[test]
+fn a_core_runnable_most_of_the_window_is_a_reason_with_both_parts() {
+    // Neither part reaches its own limit, the sum does.
+    let m = Measured {
+        busy: vec![0.70, 0.70, 0.95],
+        wait: vec![0.22, 0.19, 0.04],
+        retransmit_pct: None,
+        nic: None,
+    };
+    let c = judge(&m);
+    assert!(c.client_bound);
+    assert_eq!(
+        c.reasons,
+        [
+            "core 2 busy 95% of the steady window",
+            "core 0 runnable 92% of the steady window (busy 70%, waiting for a CPU 22%)",
+        ]
+    );
+    // With a long wait, the one sentence names both parts instead of the wait alone.
+    let m = Measured {
+        busy: vec![0.48],
+        wait: vec![0.48],
+        retransmit_pct: None,
+        nic: None,
+    };
+    assert_eq!(
+        judge(&m).reasons,
+        ["core 0 runnable 96% of the steady window (busy 48%, waiting for a CPU 48%)"]
+    );
+    // Without scheduler statistics there is no wait, and no runnable rule.
+    let m = Measured {
+        busy: vec![0.89],
+        wait: vec![],
+        retransmit_pct: None,
+        nic: None,
+    };
+    assert!(!judge(&m).client_bound);
 }
