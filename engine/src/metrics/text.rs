@@ -163,14 +163,12 @@ fn schedule_lag(s: &mut String, lag: &SpanHist) {
         "histogram",
         "How late each request was sent after its intended start (--rate).",
     );
-    let f = lag.figures();
-    let sum = (f.mean_us * f.count as f64).round() as u64;
     histogram(
         s,
         "ringload_schedule_lag_seconds",
         "",
         lag.histogram(),
-        sum,
+        lag.sum_us(),
         lag.count(),
     );
 }

@@ -57,6 +57,11 @@ impl SpanHist {
         self.count
     }
 
+    /// The exact sum of the spans recorded, µs.
+    pub fn sum_us(&self) -> u64 {
+        self.sum_us
+    }
+
     /// The phase's histogram, µs.
     pub fn histogram(&self) -> &Histogram<u64> {
         &self.hist

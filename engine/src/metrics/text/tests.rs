@@ -116,3 +116,19 @@ fn seconds_are_exact_and_label_values_escaped() {
     assert_eq!(seconds(1_000_001), "1.000001");
     assert_eq!(escape("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
 }
+
+#[test]
+fn the_schedule_lag_sum_is_the_exact_sum() {
+    let mut snap = Snapshot::new(0);
+    snap.rate_mode();
+    // 2^53 + 1 µs: a float mean times the count would lose the last microsecond.
+    if let Some(l) = snap.lag.as_deref_mut() {
+        l.record(9_007_199_254_740_992);
+        l.record(1);
+    }
+    let text = render(&info(), &snap, &Extra::default());
+    assert!(
+        text.contains("ringload_schedule_lag_seconds_sum 9007199254.740993\n"),
+        "{text}"
+    );
+}
