@@ -105,9 +105,9 @@ pub fn spec_flags(l: &Loaded) -> Vec<String> {
     if s.run.barrier {
         f.push("--barrier".into());
     }
-    if let Some(port) = s.run.metrics_port {
-        // Ranks that share a node (Slurm, mpirun) each take their own port.
-        let port = port.saturating_add(local_rank(|k| std::env::var(k).ok()));
+    // Ranks that share a node (Slurm, mpirun) each take their own port; a port past 65535 is
+    // refused by `run_args` before these flags are used.
+    if let Some(Ok(port)) = metrics_port(s.run.metrics_port, |k| std::env::var(k).ok()) {
         f.push(format!("--metrics-listen=:{port}"));
     }
     let t = &s.target;
@@ -141,13 +141,31 @@ pub const LOCAL_RANK_VARS: [&str; 3] = [
     "MPI_LOCALRANKID",
 ];
 
-/// This process's node-local rank (the first of [`LOCAL_RANK_VARS`] set to a number), 0 when
-/// none is (one rank per pod or per machine).
-fn local_rank(env: impl Fn(&str) -> Option<String>) -> i64 {
+/// This process's node-local rank (the first of [`LOCAL_RANK_VARS`] set to a number) and the
+/// variable that gave it, 0 when none is (one rank per pod or per machine).
+fn local_rank(env: impl Fn(&str) -> Option<String>) -> (Option<&'static str>, i64) {
     LOCAL_RANK_VARS
         .iter()
-        .find_map(|k| env(k)?.trim().parse::<u16>().ok())
-        .map_or(0, i64::from)
+        .find_map(|&k| Some((Some(k), i64::from(env(k)?.trim().parse::<u16>().ok()?))))
+        .unwrap_or((None, 0))
+}
+
+/// `[run] metrics_port` plus the node-local rank, or why that is not a port (naming both the
+/// key and the variable that set the local rank, and the fix).
+fn metrics_port(
+    port: Option<i64>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<Result<u16, String>> {
+    let port = port?;
+    let (var, local) = local_rank(env);
+    Some(u16::try_from(port.saturating_add(local)).map_err(|_| {
+        format!(
+            "[run] metrics_port = {port} plus the node-local rank {local} (from {}) is {}, past \
+             65535: lower [run] metrics_port so that every rank on a node gets a port",
+            var.unwrap_or("none"),
+            port.saturating_add(local)
+        )
+    }))
 }
 
 /// Re-parses `ringload run` with the spec's flags first and this process's own after them.
@@ -158,6 +176,12 @@ pub fn run_args(l: &Loaded) -> Result<RunArgs, clap::Error> {
         .skip(1)
         .position(|a| a == "run")
         .map_or(own.len(), |i| i + 2);
+    if let Some(Err(e)) = metrics_port(l.spec.run.metrics_port, |k| std::env::var(k).ok()) {
+        return Err(clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!("{e}\n"),
+        ));
+    }
     combine(spec_flags(l), own.into_iter().skip(after_run).collect())
 }
 
@@ -227,16 +251,30 @@ mod tests {
     fn metrics_port_listens_on_every_address_plus_the_node_local_rank() {
         let l = loaded("[run]\nid = \"x\"\nmetrics_port = 9464\n").unwrap();
         let f = spec_flags(&l);
-        let local = local_rank(|k| std::env::var(k).ok());
+        let local = local_rank(|k| std::env::var(k).ok()).1;
         let want = format!("--metrics-listen=:{}", 9464 + local);
         assert!(f.contains(&want), "{f:?}");
-        assert_eq!(local_rank(|_| None), 0);
+        assert_eq!(local_rank(|_| None), (None, 0));
         let env =
             |want: &'static str, v: &'static str| move |k: &str| (k == want).then(|| v.to_string());
-        assert_eq!(local_rank(env("SLURM_LOCALID", "3")), 3);
-        assert_eq!(local_rank(env("OMPI_COMM_WORLD_LOCAL_RANK", "1")), 1);
-        assert_eq!(local_rank(env("MPI_LOCALRANKID", "2")), 2);
-        assert_eq!(local_rank(env("SLURM_LOCALID", "x")), 0);
+        assert_eq!(local_rank(env("SLURM_LOCALID", "3")).1, 3);
+        assert_eq!(local_rank(env("OMPI_COMM_WORLD_LOCAL_RANK", "1")).1, 1);
+        assert_eq!(local_rank(env("MPI_LOCALRANKID", "2")).1, 2);
+        assert_eq!(local_rank(env("SLURM_LOCALID", "x")), (None, 0));
+        // Past 65535 with the local rank: refused, naming the key and the variable.
+        assert_eq!(
+            metrics_port(Some(65_530), env("SLURM_LOCALID", "5")),
+            Some(Ok(65_535))
+        );
+        let e = metrics_port(Some(65_530), env("SLURM_LOCALID", "6"))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "[run] metrics_port = 65530 plus the node-local rank 6 (from SLURM_LOCALID) is \
+             65536, past 65535: lower [run] metrics_port so that every rank on a node gets a port"
+        );
+        assert_eq!(metrics_port(None, env("SLURM_LOCALID", "6")), None);
         for bad in ["0", "65536", "-1"] {
             let e = loaded(&format!("[run]\nid = \"x\"\nmetrics_port = {bad}\n")).unwrap_err();
             assert_eq!(e.at.map(|a| a.0), Some(3), "{e}");

@@ -6,7 +6,9 @@
 //! swaps it into a shared page; the server thread ([`Server`]) only copies that page out. A
 //! scrape therefore costs the hot path nothing, and a slow or hostile client (read and write
 //! timeouts, a bounded request head, one connection at a time) can delay only other scrapes,
-//! never the run. The server stops when the run ends (dropping the [`Server`]).
+//! never the run. When the load is over the reporter renders a final page
+//! ([`Exporter::finish`]); the server stops when the run ends (dropping the [`Server`]), so a
+//! scraper may miss that last page: the result file is authoritative.
 //!
 //! The caller binds the listener before the load ([`bind`]), so a bad or busy address fails at
 //! once, naming `--metrics-listen` and the fix.
@@ -73,7 +75,7 @@ pub struct Exporter {
     info: Info,
     shared: Arc<Shared>,
     dirty: bool,
-    last_ns: Option<u64>,
+    last: Option<Instant>,
 }
 
 impl Exporter {
@@ -84,19 +86,26 @@ impl Exporter {
     }
 
     /// Renders the page from `total` if a tick arrived since the last render and a tick has
-    /// passed since it (at most once per tick, whatever the number of cores). The client CPU
-    /// is read here, on the reporter thread, from `/proc`.
-    pub fn refresh(&mut self, total: &Snapshot, pending: [u64; 2], now_unix_ns: u64) {
-        let tick = TICK.as_nanos() as u64;
-        if !self.dirty
-            || self
-                .last_ns
-                .is_some_and(|t| now_unix_ns < t.saturating_add(tick))
-        {
+    /// passed since it (at most once per tick, whatever the number of cores), timed on the
+    /// monotonic clock (a wall-clock step neither stalls nor floods the renders). The client
+    /// CPU is read here, on the reporter thread, from `/proc`.
+    pub fn refresh(&mut self, total: &Snapshot, pending: [u64; 2], now: Instant) {
+        if !self.dirty || !due(self.last, now) {
             return;
         }
+        self.last = Some(now);
+        self.render(total, pending);
+    }
+
+    /// Renders the run's final page, whatever the timing: the last interval and the drain are
+    /// served until the server stops with the run.
+    pub fn finish(&mut self, total: &Snapshot, pending: [u64; 2]) {
+        self.last = Some(Instant::now());
+        self.render(total, pending);
+    }
+
+    fn render(&mut self, total: &Snapshot, pending: [u64; 2]) {
         self.dirty = false;
-        self.last_ns = Some(now_unix_ns);
         let cpu: Vec<Option<u64>> = self
             .shared
             .core_tids
@@ -115,6 +124,11 @@ impl Exporter {
             *p = page;
         }
     }
+}
+
+/// Whether a render is due at `now` after the last one at `last`: one tick apart at least.
+fn due(last: Option<Instant>, now: Instant) -> bool {
+    last.is_none_or(|t| now.saturating_duration_since(t) >= TICK)
 }
 
 /// Thread `tid`'s CPU time, ns: from `schedstat` (exact), or else from `stat`'s clock ticks
@@ -170,7 +184,7 @@ pub fn start(m: &MetricsListen, shared: Arc<Shared>) -> std::io::Result<(Server,
         info: m.info.clone(),
         shared,
         dirty: false,
-        last_ns: None,
+        last: None,
     };
     Ok((
         Server {

@@ -149,12 +149,12 @@ fn the_page_is_rendered_from_the_totals_at_most_once_per_tick() {
         .contains("ringload_client_cpu_seconds_total"));
     let mut total = Snapshot::new(0);
     total.get_mut(Op::Get).record_ok(1, 10);
-    let s = 1_000_000_000;
+    let t0 = Instant::now();
     // No tick yet: nothing to render.
-    e.refresh(&total, [0; 2], 10 * s);
+    e.refresh(&total, [0; 2], t0);
     assert_eq!(gets(&page), 0);
     e.tick();
-    e.refresh(&total, [0; 2], 10 * s);
+    e.refresh(&total, [0; 2], t0);
     assert_eq!(gets(&page), 1);
     assert!(page
         .lock()
@@ -162,9 +162,23 @@ fn the_page_is_rendered_from_the_totals_at_most_once_per_tick() {
         .contains("ringload_client_cpu_seconds_total{core=\"0\"} "));
     total.get_mut(Op::Get).record_ok(1, 10);
     e.tick();
-    e.refresh(&total, [0; 2], 10 * s + s / 2);
+    e.refresh(&total, [0; 2], t0 + TICK / 2);
     assert_eq!(gets(&page), 1, "half a tick later: not yet");
-    e.refresh(&total, [0; 2], 11 * s);
+    e.refresh(&total, [0; 2], t0 + TICK);
     assert_eq!(gets(&page), 2, "a tick later");
+    // The final page is rendered whatever the timing (no tick, right after a render).
+    total.get_mut(Op::Get).record_ok(1, 10);
+    e.finish(&total, [0; 2]);
+    assert_eq!(gets(&page), 3, "the final page");
     drop(server);
+}
+
+#[test]
+fn renders_are_a_tick_apart_on_the_monotonic_clock() {
+    let t = Instant::now();
+    assert!(due(None, t), "the first render is due at once");
+    assert!(!due(Some(t), t + TICK / 2));
+    assert!(due(Some(t), t + TICK));
+    // An instant before the last render (never on a monotonic clock) is not due.
+    assert!(!due(Some(t + TICK), t));
 }

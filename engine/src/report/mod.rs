@@ -259,7 +259,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
         if self.metrics.is_some() {
             let pending = self.pending_now();
             if let Some(m) = self.metrics.as_mut() {
-                m.refresh(&self.total, pending, now_unix_ns);
+                m.refresh(&self.total, pending, std::time::Instant::now());
             }
         }
         if !self.cfg.live {
@@ -364,6 +364,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
         }
         let _ = self.out.flush();
         let pending = self.pending_now();
+        if let Some(m) = self.metrics.as_mut() {
+            m.finish(&self.total, pending);
+        }
         if let Some(sd) = self.statsd.as_mut() {
             // Without interval output (aisloader's -statsinterval 0) the whole run goes at once.
             if self.ais.as_ref().is_some_and(|o| !o.periodic) {
