@@ -33,7 +33,27 @@ pub const NIC_LIMIT: f64 = 0.90;
 /// network, not a client-bound rank (the client's CPU did not cause it).
 pub const RETRANSMIT_WARN_PCT: f64 = 1.0;
 
-/// What a rank measured about itself over the steady window.
+/// The window a rank judged itself over, as its reasons name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Window {
+    /// The steady window of the measured phase (`the steady window`).
+    #[default]
+    Steady,
+    /// Step N (from 1) of a rate plan of several steps: the last step that ran to its end
+    /// before the stop (`step N`), so a client-bound top step is not averaged away.
+    Step(usize),
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Window::Steady => f.write_str("the steady window"),
+            Window::Step(n) => write!(f, "step {n}"),
+        }
+    }
+}
+
+/// What a rank measured about itself over the window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
     /// Each core thread's time on a CPU, as a share of the window, in core order.
@@ -41,6 +61,8 @@ pub struct Measured {
     /// Each core thread's time runnable but waiting for a CPU, as a share of the window
     /// (empty when the kernel keeps no scheduler statistics).
     pub wait: Vec<f64>,
+    /// The window measured.
+    pub window: Window,
     /// TCP segments retransmitted per segment sent, percent (host-wide).
     pub retransmit_pct: Option<f64>,
     /// The busiest NIC that reports a link speed.
@@ -76,7 +98,7 @@ pub fn judge(m: &Measured) -> ClientRecord {
     let mut reasons = Vec::new();
     for (core, &b) in m.busy.iter().enumerate() {
         if b >= BUSY_LIMIT {
-            reasons.push(format!("core {core} busy {}% of the steady window", pct(b)));
+            reasons.push(format!("core {core} busy {}% of {}", pct(b), m.window));
         }
     }
     // A core not busy that was runnable most of the window says so with both parts (one
@@ -87,15 +109,17 @@ pub fn judge(m: &Measured) -> ClientRecord {
         }
         if b + w >= RUNNABLE_LIMIT {
             reasons.push(format!(
-                "core {core} runnable {}% of the steady window (busy {}%, waiting for a CPU {}%)",
+                "core {core} runnable {}% of {} (busy {}%, waiting for a CPU {}%)",
                 pct(b + w),
+                m.window,
                 pct(b),
                 pct(w)
             ));
         } else if w >= WAIT_LIMIT {
             reasons.push(format!(
-                "core {core} waited for a CPU {}% of the steady window",
-                pct(w)
+                "core {core} waited for a CPU {}% of {}",
+                pct(w),
+                m.window
             ));
         }
     }

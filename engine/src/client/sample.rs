@@ -13,13 +13,19 @@
 //! overstate the shares). A core thread whose files are gone (it exited: a run that ended
 //! without a stop) keeps its last reading, so it reads neither idle nor unknown.
 //!
+//! A rate plan of several steps (`--rate A,B,...` or a sweep, with `--step`) is judged over
+//! its last step that ran to its end before the stop, not the whole run, since a top step
+//! that was client-bound would be averaged away by the easy steps before it; the sampler reads
+//! at each step boundary for that (within a poll of it). A run that completed no step is
+//! judged over its steady window.
+//!
 //! Why on the reporter thread: a reading is a few small `/proc` and `/sys` files, a few
 //! times a second; the core threads never see it.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::judge::{Measured, NicUse};
+use super::judge::{Measured, NicUse, Window};
 use super::net::{self, Nic, TcpCounters};
 use super::{thread_cpu_ticks, thread_sched, SchedStat};
 use crate::stats::TICK;
@@ -57,16 +63,28 @@ pub struct Sampler {
     steady_from: Option<Reading>,
     last: Reading,
     frozen: bool,
+    /// The step length of a plan of several steps.
+    step: Option<Duration>,
+    started: Instant,
+    /// The current step (from 0) and the reading at its start.
+    step_from: (usize, Reading),
+    /// The last step that ran to its end, and the readings at its start and end.
+    done_step: Option<(usize, Reading, Reading)>,
 }
 
 impl Sampler {
     /// Starts sampling a run whose measured phase started at `started`; `tids` are the core
-    /// threads' kernel ids (0 until a thread registers).
-    pub fn start(tids: &[AtomicI32], started: Instant) -> Sampler {
+    /// threads' kernel ids (0 until a thread registers). `step` is the step length of a rate
+    /// plan of several steps (`None` otherwise).
+    pub fn start(tids: &[AtomicI32], started: Instant, step: Option<Duration>) -> Sampler {
         let nics = net::nics();
         let first = read(tids, &nics, None);
         Sampler {
             steady_after: started + TICK,
+            step: step.filter(|s| !s.is_zero()),
+            started,
+            step_from: (0, first.clone()),
+            done_step: None,
             last: first.clone(),
             first,
             nics,
@@ -75,29 +93,52 @@ impl Sampler {
         }
     }
 
-    /// Reads when due: at the end of the first tick (the window's start), every
-    /// [`SAMPLE_EVERY`], and once when the run starts stopping (the window's end; nothing is
-    /// read after it).
+    /// Reads when due: at the end of the first tick (the window's start), at each step
+    /// boundary of a plan of several steps, every [`SAMPLE_EVERY`], and once when the run
+    /// starts stopping (the window's end; nothing is read after it).
     pub fn poll(&mut self, tids: &[AtomicI32], now: Instant, stopping: bool) {
         if self.frozen {
             return;
         }
+        let step_now = self.step.map(|d| {
+            (now.saturating_duration_since(self.started).as_nanos() / d.as_nanos()) as usize
+        });
+        let new_step = step_now.filter(|&k| k > self.step_from.0);
         if stopping {
             self.last = read(tids, &self.nics, Some(&self.last));
             self.frozen = true;
+            self.end_step(new_step);
             return;
         }
         if self.steady_from.is_none() && now >= self.steady_after {
             let r = read(tids, &self.nics, Some(&self.last));
             self.last = r.clone();
             self.steady_from = Some(r);
-        } else if now.duration_since(self.last.at) >= SAMPLE_EVERY {
+            self.end_step(new_step);
+        } else if new_step.is_some() || now.duration_since(self.last.at) >= SAMPLE_EVERY {
             self.last = read(tids, &self.nics, Some(&self.last));
+            self.end_step(new_step);
         }
     }
 
-    /// The figures over the steady window (`None` when it is empty).
+    /// At a step boundary (`new_step` is the step now running), the last reading ends the
+    /// step that was running and starts the new one.
+    fn end_step(&mut self, new_step: Option<usize>) {
+        if let Some(k) = new_step {
+            let (done, from) = std::mem::replace(&mut self.step_from, (k, self.last.clone()));
+            self.done_step = Some((done, from, self.last.clone()));
+        }
+    }
+
+    /// The figures over the last step that ran to its end, or else over the steady window
+    /// (`None` when it is empty).
     pub fn finish(self) -> Option<Measured> {
+        if let Some((k, a, b)) = &self.done_step {
+            if let Some(mut m) = measure(a, b, &self.nics) {
+                m.window = Window::Step(k + 1);
+                return Some(m);
+            }
+        }
         let from = match self.steady_from {
             Some(r) if self.last.at > r.at => r,
             _ => self.first,
@@ -210,6 +251,7 @@ fn measure(a: &Reading, b: &Reading, nics: &[Nic]) -> Option<Measured> {
     Some(Measured {
         busy,
         wait: waits.unwrap_or_default(),
+        window: Window::Steady,
         retransmit_pct,
         nic,
     })
@@ -322,11 +364,52 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_of_several_steps_is_judged_over_its_last_complete_step() {
+        let tid = AtomicI32::new(ringload_net::sys::process::gettid());
+        let tids = std::slice::from_ref(&tid);
+        let step = Duration::from_millis(100);
+        let t0 = Instant::now();
+        let pause = || std::thread::sleep(Duration::from_millis(2));
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        // No step ran to its end before the stop: the steady window.
+        let mut s = Sampler::start(tids, t0, Some(step));
+        pause();
+        s.poll(tids, ms(50), false);
+        pause();
+        s.poll(tids, ms(90), true);
+        assert_eq!(s.finish().unwrap().window, Window::Steady);
+        // Steps 1 and 2 end; the stop falls inside step 3: step 2 is judged.
+        let mut s = Sampler::start(tids, t0, Some(step));
+        for (at, stopping) in [(50, false), (150, false), (210, false), (280, true)] {
+            pause();
+            s.poll(tids, ms(at), stopping);
+        }
+        let (k, a, b) = s.done_step.as_ref().unwrap();
+        assert_eq!(*k, 1);
+        assert!(b.at > a.at);
+        assert_eq!(s.finish().unwrap().window, Window::Step(2));
+        // The stop at the end of a step (the end of a list of rates) completes it.
+        let mut s = Sampler::start(tids, t0, Some(step));
+        for (at, stopping) in [(150, false), (250, false), (300, true)] {
+            pause();
+            s.poll(tids, ms(at), stopping);
+        }
+        assert_eq!(s.finish().unwrap().window, Window::Step(3));
+        // Without a plan of steps, never a step.
+        let mut s = Sampler::start(tids, t0, None);
+        for (at, stopping) in [(150, false), (300, true)] {
+            pause();
+            s.poll(tids, ms(at), stopping);
+        }
+        assert_eq!(s.finish().unwrap().window, Window::Steady);
+    }
+
+    #[test]
     fn the_sampler_measures_a_busy_thread_and_stops_reading_at_the_stop() {
         let tid = AtomicI32::new(ringload_net::sys::process::gettid());
         let started = Instant::now() - TICK;
         let tids = std::slice::from_ref(&tid);
-        let mut s = Sampler::start(tids, started);
+        let mut s = Sampler::start(tids, started, None);
         s.poll(tids, Instant::now(), false);
         assert!(s.steady_from.is_some(), "the first tick is over");
         let t0 = Instant::now();

@@ -4,6 +4,7 @@ fn quiet() -> Measured {
     Measured {
         busy: vec![0.12, 0.08],
         wait: vec![0.01, 0.0],
+        window: Window::Steady,
         retransmit_pct: Some(0.0),
         nic: None,
     }
@@ -22,6 +23,7 @@ fn a_quiet_rank_is_not_client_bound() {
     let near = Measured {
         busy: vec![0.894, 0.65],
         wait: vec![0.0, 0.249],
+        window: Window::Steady,
         retransmit_pct: Some(1.0),
         nic: Some(NicUse {
             name: "eth0".into(),
@@ -43,6 +45,7 @@ fn a_busy_core_a_waiting_core_and_a_full_nic_are_each_a_reason() {
     let m = Measured {
         busy: vec![0.31, 0.976],
         wait: vec![0.41, 0.02],
+        window: Window::Steady,
         retransmit_pct: Some(0.004),
         nic: Some(NicUse {
             name: "eth0".into(),
@@ -73,6 +76,7 @@ fn a_busy_core_a_waiting_core_and_a_full_nic_are_each_a_reason() {
 #[test]
 fn retransmits_warn_about_the_network_without_binding_the_client() {
     let m = Measured {
+        window: Window::Steady,
         retransmit_pct: Some(2.314),
         ..quiet()
     };
@@ -104,6 +108,7 @@ fn a_core_runnable_most_of_the_window_is_a_reason_with_both_parts() {
     let m = Measured {
         busy: vec![0.70, 0.70, 0.95],
         wait: vec![0.22, 0.19, 0.04],
+        window: Window::Steady,
         retransmit_pct: None,
         nic: None,
     };
@@ -120,6 +125,7 @@ fn a_core_runnable_most_of_the_window_is_a_reason_with_both_parts() {
     let m = Measured {
         busy: vec![0.48],
         wait: vec![0.48],
+        window: Window::Steady,
         retransmit_pct: None,
         nic: None,
     };
@@ -131,8 +137,40 @@ fn a_core_runnable_most_of_the_window_is_a_reason_with_both_parts() {
     let m = Measured {
         busy: vec![0.89],
         wait: vec![],
+        window: Window::Steady,
         retransmit_pct: None,
         nic: None,
     };
     assert!(!judge(&m).client_bound);
+}
+
+#[test]
+fn a_step_window_is_named_in_the_reasons() {
+    let m = Measured {
+        busy: vec![0.97],
+        wait: vec![0.01],
+        window: Window::Step(3),
+        retransmit_pct: None,
+        nic: Some(NicUse {
+            name: "eth0".into(),
+            speed_mbps: 100,
+            utilization: 0.95,
+        }),
+    };
+    assert_eq!(
+        judge(&m).reasons,
+        ["core 0 busy 97% of step 3", "NIC eth0 at 95% of its 100 Mb/s link"]
+    );
+    let m = Measured {
+        busy: vec![0.6],
+        wait: vec![0.35],
+        window: Window::Step(1),
+        retransmit_pct: None,
+        nic: None,
+    };
+    assert_eq!(
+        judge(&m).reasons,
+        ["core 0 runnable 95% of step 1 (busy 60%, waiting for a CPU 35%)"]
+    );
+    assert_eq!(Window::Steady.to_string(), "the steady window");
 }
