@@ -2,7 +2,8 @@
 //! target, scraped twice during the run. Each scrape parses with the official Python client's
 //! parser (tests/e2e/data/parse_prom.py, the Python named by `RINGLOAD_PROM_PYTHON`), and the
 //! counters rise between the scrapes. A busy or malformed address is refused before the target
-//! is readied, exit 2, naming `--metrics-listen`. A spec's `[run] metrics_port` listens on every
+//! is readied, exit 2, naming `--metrics-listen`. A `--rate` run's histograms are well formed
+//! (buckets never decrease, `+Inf` equals `_count`) and include the schedule lag. A spec's `[run] metrics_port` listens on every
 //! address, plus the node-local rank.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -233,4 +234,118 @@ fn a_spec_s_metrics_port_listens_on_every_address_plus_the_node_local_rank() {
             .contains(&format!("metrics: http://0.0.0.0:{port}/metrics\n")),
         "listens on every address, on the spec's port plus the node-local rank",
     );
+}
+
+/// Starts a run with `--metrics-listen` and `args`, scrapes `/metrics` once `after` in, and
+/// waits for the run: (the page, the run's context for failure messages).
+fn scrape_during(args: &[(&str, &str)], after: Duration) -> (String, String) {
+    let mut run = Run::new()
+        .arg("--metrics-listen", "127.0.0.1:0")
+        .workers(2)
+        .cores(1);
+    for (k, v) in args {
+        run = run.arg(k, v);
+    }
+    let mut child = run
+        .command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("metrics: ") {
+                let _ = tx.send(url.to_string());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let Ok(url) = rx.recv_timeout(Duration::from_secs(60)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("no `metrics: URL` line:\n{}", reader.join().unwrap());
+    };
+    let addr: SocketAddr = url
+        .strip_prefix("http://")
+        .and_then(|u| u.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("URL {url:?}"))
+        .parse()
+        .unwrap();
+    std::thread::sleep(after);
+    let (_, _, page) = get(addr, "GET", "/metrics");
+    let code = child.wait().unwrap();
+    let ctx = format!("exit {code}\n--- stderr ---\n{}", reader.join().unwrap());
+    assert!(code.success(), "{ctx}");
+    (page, ctx)
+}
+
+/// Every histogram family of `doc`: for each label set, the buckets in `le` order never
+/// decrease and `+Inf` equals `_count`. Returns the families checked.
+fn check_histograms(doc: &Value, page: &str) -> Vec<String> {
+    let fams: Vec<String> = doc["families"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, t)| *t == "histogram")
+        .map(|(n, _)| n.clone())
+        .collect();
+    let samples = doc["samples"].as_array().unwrap();
+    for fam in &fams {
+        // Label sets without `le`, as JSON text, to their (le, value) buckets.
+        let mut sets: std::collections::BTreeMap<String, Vec<(f64, f64)>> = Default::default();
+        for s in samples.iter().filter(|s| s[0] == format!("{fam}_bucket")) {
+            let mut labels = s[1].as_object().unwrap().clone();
+            let le = labels.remove("le").unwrap();
+            let le: f64 = match le.as_str().unwrap() {
+                "+Inf" => f64::INFINITY,
+                x => x.parse().unwrap(),
+            };
+            sets.entry(Value::Object(labels).to_string())
+                .or_default()
+                .push((le, s[2].as_f64().unwrap()));
+        }
+        assert!(!sets.is_empty(), "{fam} has buckets:\n{page}");
+        for (labels, mut buckets) in sets {
+            buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+            assert!(
+                buckets.windows(2).all(|w| w[0].1 <= w[1].1),
+                "{fam}{labels}: buckets never decrease: {buckets:?}"
+            );
+            let (last_le, inf) = *buckets.last().unwrap();
+            assert_eq!(last_le, f64::INFINITY, "{fam}{labels} has +Inf");
+            let want: Value = serde_json::from_str(&labels).unwrap();
+            let count = samples
+                .iter()
+                .find(|s| s[0] == format!("{fam}_count") && s[1] == want)
+                .unwrap_or_else(|| panic!("{fam}_count{labels}:\n{page}"))[2]
+                .as_f64()
+                .unwrap();
+            assert_eq!(inf, count, "{fam}{labels}: +Inf equals _count");
+        }
+    }
+    fams
+}
+
+#[test]
+fn a_rate_run_s_histograms_are_well_formed_and_include_the_schedule_lag() {
+    python();
+    let (page, ctx) = scrape_during(
+        &[("--rate", "200"), ("--duration", "3s")],
+        Duration::from_millis(2_000),
+    );
+    let doc = parse(&page);
+    let fams = check_histograms(&doc, &page);
+    for want in ["ringload_latency_seconds", "ringload_schedule_lag_seconds"] {
+        assert!(
+            fams.iter().any(|f| f == want),
+            "{want} among the histograms {fams:?}\n{page}\n{ctx}"
+        );
+    }
+    let lag = sample(&doc, "ringload_schedule_lag_seconds_count", &[]).unwrap();
+    assert!(lag > 0.0, "requests were scheduled by then: {page}");
 }
