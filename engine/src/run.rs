@@ -312,7 +312,11 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     let deadline = planned.map(|d| started + d);
     let mut stopped_at: Option<Instant> = None;
     // A plan of several steps is judged over its last complete step.
-    let diag_step = w.rate.as_ref().filter(|p| p.is_sweep()).and_then(|p| p.step);
+    let diag_step = w
+        .rate
+        .as_ref()
+        .filter(|p| p.is_sweep())
+        .and_then(|p| p.step);
     let mut diag = crate::client::Sampler::start(&shared.core_tids, started, diag_step);
     loop {
         // Wake at the deadline itself, so --duration is not overshot by a poll period.

@@ -159,7 +159,10 @@ fn a_step_window_is_named_in_the_reasons() {
     };
     assert_eq!(
         judge(&m).reasons,
-        ["core 0 busy 97% of step 3", "NIC eth0 at 95% of its 100 Mb/s link"]
+        [
+            "core 0 busy 97% of step 3",
+            "NIC eth0 at 95% of its 100 Mb/s link"
+        ]
     );
     let m = Measured {
         busy: vec![0.6],
