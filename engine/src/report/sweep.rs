@@ -169,7 +169,7 @@ impl Sweep {
         let pct = slo.map_or(DEFAULT_PERCENTILE, |s| s.percentile);
         let value = percentile(&all, pct);
         let broke = match (slo, complete) {
-            (Some(s), true) => s.breach(value, all.count, all.errors),
+            (Some(s), true) => s.judge_step(value, all.count, all.errors, achieved, target),
             _ => None,
         };
         self.breached |= broke.is_some();

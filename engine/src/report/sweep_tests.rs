@@ -140,14 +140,14 @@ fn ticks_go_to_the_step_of_their_start_and_each_step_prints_as_it_ends() {
 fn a_step_waits_for_every_core() {
     let p = plan(RateSteps::List(vec![100.0, 200.0]), 1, Some("p99=50ms"));
     let (mut r, out) = reporter(p, 2);
-    r.add_tick(0, tick(1, 30, 1_000, 0));
+    r.add_tick(0, tick(1, 60, 1_000, 0));
     r.poll(T0 + 2 * S);
     assert!(out.lines("step").is_empty(), "core 1 has not delivered");
-    r.add_tick(1, tick(1, 20, 2_000, 0));
+    r.add_tick(1, tick(1, 40, 2_000, 0));
     r.poll(T0 + 2 * S);
     assert_eq!(
         out.lines("step"),
-        ["step 1/2  100 ops/s  achieved 50 ops/s  p99 2ms  errors 0.00%  met"]
+        ["step 1/2  100 ops/s  achieved 100 ops/s  p99 2ms  errors 0.00%  met"]
     );
 }
 
@@ -221,6 +221,23 @@ fn an_error_budget_breaks_a_step_too() {
     assert_eq!(
         out.lines("sweep:"),
         ["sweep: no knee (p99=50ms,errors=0.5%); step 1 at 100 ops/s broke: errors 10.00% > 0.5%"]
+    );
+    assert_eq!(t.rate.unwrap().knee, None);
+}
+
+#[test]
+fn a_step_far_below_its_target_breaks_and_is_never_the_knee() {
+    let p = plan(RateSteps::List(vec![50.0, 100.0]), 1, Some("p99=50ms"));
+    let (mut r, out) = reporter(p, 1);
+    // 37 of 50 scheduled operations issued: fast, but the schedule was not kept.
+    r.add_tick(0, tick(1, 37, 1_000, 0));
+    r.poll(T0 + S);
+    assert!(r.breached());
+    r.stopped(T0 + S + 1);
+    let t = r.finish(T0 + S + 1);
+    assert_eq!(
+        out.lines("step"),
+        ["step 1/2  50 ops/s  achieved 37 ops/s  p99 1ms  errors 0.00%  broke: achieved 37 of 50 ops/s"]
     );
     assert_eq!(t.rate.unwrap().knee, None);
 }
