@@ -389,6 +389,8 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     reporter.set_rate_context(crate::report::rate::RateContext {
         starved: shared.rate_starved.load(Ordering::Relaxed),
         numworkers: w.numworkers,
+        // The reporter's `finish` reads it from the totals.
+        service_mean_us: 0.0,
     });
     let totals = reporter.finish(end);
     if let Some(o) = &opts.aisloader {

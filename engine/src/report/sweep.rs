@@ -285,10 +285,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.sweep.as_ref().is_some_and(Sweep::breached)
     }
 
-    /// Tells the sweep the run was told to stop at `unix_ns` (call it when the stop is first
-    /// seen): the step running then is recorded when the run ends, as incomplete unless it
-    /// had reached its end.
+    /// Tells the reporter the run was told to stop at `unix_ns` (call it when the stop is
+    /// first seen): the rate's issuing time ends there (the drain issues nothing), and a
+    /// sweep's step running then is recorded when the run ends, as incomplete unless it had
+    /// reached its end.
     pub fn stopped(&mut self, unix_ns: u64) {
+        self.stopped_at.get_or_insert(unix_ns);
         if let Some(s) = self.sweep.as_mut() {
             s.stopped(unix_ns);
         }
