@@ -135,7 +135,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
         let sweep = cfg
             .rate
             .as_ref()
-            .and_then(|p| sweep::Sweep::new(p, start_unix_ns));
+            .and_then(|p| sweep::Sweep::new(p, start_unix_ns, cfg.duration));
         Reporter {
             sweep,
             covered: vec![start_unix_ns; cfg.cores],
@@ -368,6 +368,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
         }
         if let (Some(sw), Some(r)) = (&self.sweep, self.rate.as_mut()) {
             sw.fill(r);
+            self.warnings.extend(sw.single_warning());
         }
         match &self.ais {
             Some(o) => {

@@ -356,3 +356,73 @@ fn a_duration_ending_on_a_step_boundary_keeps_the_drain_in_that_step() {
         ["sweep: knee 200 ops/s (p99=50ms); every step met it"]
     );
 }
+
+/// A single rate with `--slo`, run for `secs` seconds with `n` GETs a second at `lat` µs;
+/// the run stops at `stop` seconds.
+fn single_slo(n: u64, lat: u64, secs: u64, stop: u64) -> (RunTotals, Buf) {
+    let p = RatePlan {
+        steps: RateSteps::List(vec![100.0]),
+        arrival: Arrival::Uniform,
+        step: None,
+        slo: Some(parse_slo("p99=50ms").unwrap()),
+    };
+    let cfg = ReportConfig {
+        statsinterval: Duration::from_secs(1),
+        duration: Some(Duration::from_secs(secs)),
+        cores: 1,
+        live: false,
+        rate: Some(p),
+    };
+    let out = Buf::default();
+    let mut r = Reporter::new(cfg, T0, out.clone(), Buf::default());
+    for j in 1..=stop {
+        r.add_tick(0, tick(j, n, lat, 0));
+        r.poll(T0 + j * S);
+        assert!(!r.breached(), "a single rate's breach does not stop the run");
+    }
+    r.stopped(T0 + stop * S);
+    let mut t = r.finish(T0 + stop * S);
+    // The synthetic ticks record no schedule lag: leave out the "rate not kept" warning.
+    t.warnings.retain(|w| w.starts_with("slo"));
+    (t, out)
+}
+
+#[test]
+fn a_single_rate_with_an_slo_is_judged_over_the_measured_phase() {
+    let (t, out) = single_slo(100, 1_000, 2, 2);
+    assert!(out.lines("step").is_empty() && out.lines("sweep:").is_empty());
+    assert_eq!(
+        out.lines("slo:"),
+        ["slo: p99=50ms over the measured phase  p99 1ms  errors 0.00%  met"]
+    );
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    let rate = t.rate.unwrap();
+    assert_eq!(rate.steps.len(), 1);
+    assert!(rate.steps[0].complete && rate.steps[0].broke.is_none());
+    assert_eq!(rate.knee, None, "a single rate has no knee");
+
+    let (t, out) = single_slo(100, 62_100, 2, 2);
+    assert_eq!(
+        out.lines("slo:"),
+        ["slo: p99=50ms over the measured phase  p99 62.1ms  errors 0.00%  broke: p99 62.1ms > 50ms"]
+    );
+    let warning = "slo broke: p99 62.1ms > 50ms over the measured phase (--slo p99=50ms); the \
+                   latency at this rate is above the objective: lower --rate or look at the \
+                   slow operations";
+    assert_eq!(t.warnings, [warning]);
+    assert!(out.text().contains(&format!("warning: {warning}\n")));
+    let rate = t.rate.unwrap();
+    assert_eq!(rate.steps[0].broke.as_deref(), Some("p99 62.1ms > 50ms"));
+}
+
+#[test]
+fn a_single_rate_stopped_early_is_not_judged() {
+    let (t, out) = single_slo(100, 62_100, 5, 2);
+    assert_eq!(
+        out.lines("slo:"),
+        ["slo: p99=50ms over the measured phase  p99 62.1ms  errors 0.00%  not judged: the run \
+          stopped before its --duration"]
+    );
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    assert!(!t.rate.unwrap().steps[0].complete);
+}

@@ -302,7 +302,8 @@ impl RateTotals {
                 }
             })
             .collect();
-        let knee = if steps.is_empty() || plan.slo.is_none() {
+        // A single rate's one judged step has no knee.
+        let knee = if steps.len() < 2 || plan.slo.is_none() {
             None
         } else {
             knee(&steps)
