@@ -444,8 +444,15 @@ mod tests {
         let ep = Epoll::new().unwrap();
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 4];
         let t = Instant::now();
-        assert_eq!(ep.wait_for(&mut evs, Duration::from_micros(300)).unwrap(), 0);
-        assert!(t.elapsed() >= Duration::from_micros(300), "{:?}", t.elapsed());
+        assert_eq!(
+            ep.wait_for(&mut evs, Duration::from_micros(300)).unwrap(),
+            0
+        );
+        assert!(
+            t.elapsed() >= Duration::from_micros(300),
+            "{:?}",
+            t.elapsed()
+        );
         let efd = eventfd().unwrap();
         ep.add(efd.as_raw_fd(), libc::EPOLLIN as u32, 7).unwrap();
         eventfd_signal(efd.as_raw_fd());

@@ -378,7 +378,10 @@ fn single_slo(n: u64, lat: u64, secs: u64, stop: u64) -> (RunTotals, Buf) {
     for j in 1..=stop {
         r.add_tick(0, tick(j, n, lat, 0));
         r.poll(T0 + j * S);
-        assert!(!r.breached(), "a single rate's breach does not stop the run");
+        assert!(
+            !r.breached(),
+            "a single rate's breach does not stop the run"
+        );
     }
     r.stopped(T0 + stop * S);
     let mut t = r.finish(T0 + stop * S);
@@ -420,8 +423,10 @@ fn a_single_rate_stopped_early_is_not_judged() {
     let (t, out) = single_slo(100, 62_100, 5, 2);
     assert_eq!(
         out.lines("slo:"),
-        ["slo: p99=50ms over the measured phase  p99 62.1ms  errors 0.00%  not judged: the run \
-          stopped before its --duration"]
+        [
+            "slo: p99=50ms over the measured phase  p99 62.1ms  errors 0.00%  not judged: the run \
+          stopped before its --duration"
+        ]
     );
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
     assert!(!t.rate.unwrap().steps[0].complete);

@@ -151,8 +151,13 @@ impl Worker {
             stats.rate_mode();
             let (rank, ranks) = w.shard;
             let cores = w.active_cores();
-            Schedule::new(plan.clone(), cores, start, schedule::lane_seed(seed, rank, core))
-                .with_phase(schedule::lane_phase(rank, ranks, core, cores))
+            Schedule::new(
+                plan.clone(),
+                cores,
+                start,
+                schedule::lane_seed(seed, rank, core),
+            )
+            .with_phase(schedule::lane_phase(rank, ranks, core, cores))
         });
         let n_conns = conns.len();
         let mut hosts = Hosts::new(shared.addr.clone(), header, tls);

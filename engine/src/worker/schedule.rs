@@ -110,7 +110,9 @@ pub fn lane_phase(rank: u32, ranks: u32, core: usize, cores: usize) -> f64 {
 pub fn lane_seed(seed: u64, rank: u32, core: usize) -> u64 {
     seed ^ 0x5CED_u64.rotate_left(17)
         ^ core as u64
-        ^ u64::from(rank).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ u64::from(rank)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A uniform value in `(0, 1]` (53 random bits; never 0, so its logarithm is finite).
@@ -220,8 +222,7 @@ mod tests {
         let mut firsts = Vec::new();
         for rank in 0..2 {
             for core in 0..2 {
-                let s = Schedule::new(p.clone(), 2, t0, 1)
-                    .with_phase(lane_phase(rank, 2, core, 2));
+                let s = Schedule::new(p.clone(), 2, t0, 1).with_phase(lane_phase(rank, 2, core, 2));
                 firsts.push((s.next().unwrap() - t0).as_micros());
             }
         }
