@@ -389,8 +389,9 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     reporter.set_rate_context(crate::report::rate::RateContext {
         starved: shared.rate_starved.load(Ordering::Relaxed),
         numworkers: w.numworkers,
-        // The reporter's `finish` reads it from the totals.
+        // The reporter's `finish` reads these from the totals and the self-diagnosis.
         service_mean_us: 0.0,
+        client_bound: false,
     });
     let totals = reporter.finish(end);
     if let Some(o) = &opts.aisloader {

@@ -151,7 +151,8 @@ fn a_stalling_target_shows_in_the_corrected_latency_not_the_service_latency() {
             && warnings[0].as_str().is_some_and(|w| {
                 w.starts_with("rate not kept: ")
                     && w.contains(" of 200 ops/s (")
-                    && w.ends_with("requests fell due; raise --numworkers (now 1) or lower --rate")
+                    && w.contains(": the connections were the limit")
+                    && w.ends_with("); raise --numworkers (now 1) or lower --rate")
             }),
         &format!("the warning names the cause and the fix: {warnings:?}"),
     );

@@ -361,6 +361,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
                 }
             }
             self.rate_ctx.service_mean_us = if n > 0 { sum / n as f64 } else { 0.0 };
+            self.rate_ctx.client_bound = self.client.as_ref().is_some_and(|c| c.client_bound);
             let planned = rate::planned_rate(plan, secs);
             self.warnings
                 .extend(rate::warning(&rec, &self.rate_ctx, sent, planned));

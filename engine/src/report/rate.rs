@@ -14,6 +14,10 @@ use crate::stats::{Snapshot, SpanHist, OPS};
 
 /// Share of the target rate a run must reach for its schedule to count as kept.
 pub const KEPT_SHARE: f64 = 0.97;
+/// Share of scheduled requests that found every connection busy above which the connections
+/// are named as the limit in bursts (a target stalling now and then), when the client was not
+/// found client-bound.
+const STARVED_SHARE: f64 = 0.01;
 /// Share of the connections that must be busy on average (Little's law: achieved rate ×
 /// mean service latency) for them, not the client, to be named as the limit of a schedule
 /// not kept.
@@ -28,6 +32,8 @@ pub struct RateContext {
     pub numworkers: u32,
     /// Mean service latency (send to answer) over every operation, µs.
     pub service_mean_us: f64,
+    /// The rank's self-diagnosis found it client-bound (CPU or scheduler wait).
+    pub client_bound: bool,
 }
 
 /// The rank's rate over the `secs` seconds of the measured phase in which requests were
@@ -101,8 +107,11 @@ fn expected_ops(plan: &RatePlan, secs: f64) -> f64 {
 /// The warning of a schedule not kept (`None` when it was): what happened, why, and the fix.
 /// `scheduled` is how many scheduled requests were sent (the lag histogram's count);
 /// `planned` the plan's mean rate over the run ([`planned_rate`]), which a sweep's last
-/// target is not. The connections are blamed only when Little's law says they were the
-/// limit (achieved × mean service latency ≥ 80% of them busy); else the client was.
+/// target is not. The connections are blamed when Little's law says they were the limit
+/// (achieved × mean service latency ≥ 80% of them busy), or when every one was busy for more
+/// than 1% of the due starts while the rank was not client-bound (a target stalling in
+/// bursts: the mean hides them); else the client could not keep up (a stalled client also
+/// finds every connection busy as its backlog goes out, so that count alone blames nobody).
 pub fn warning(
     rec: &RateRecord,
     ctx: &RateContext,
@@ -130,12 +139,23 @@ pub fn warning(
         human_us(ctx.service_mean_us.round() as u64),
         ctx.numworkers
     );
+    let starved = format!(
+        "every one was busy when {} of {} requests fell due",
+        thousands(ctx.starved),
+        thousands(scheduled)
+    );
+    let bursts = !ctx.client_bound && ctx.starved as f64 > STARVED_SHARE * scheduled as f64;
     let why = if busy >= BUSY_SHARE * f64::from(ctx.numworkers) {
         format!(
-            "the connections were the limit ({little}; every one was busy when {} of {} \
-             requests fell due); raise --numworkers (now {}) or lower --rate",
-            thousands(ctx.starved),
-            thousands(scheduled),
+            "the connections were the limit ({little}; {starved}); raise --numworkers (now \
+             {}) or lower --rate",
+            ctx.numworkers
+        )
+    } else if bursts {
+        format!(
+            "the connections were the limit in bursts ({starved}, though {little} on \
+             average: the target stalled now and then); raise --numworkers (now {}) or lower \
+             --rate",
             ctx.numworkers
         )
     } else {
@@ -222,6 +242,7 @@ mod tests {
             starved: 1200,
             numworkers: 10,
             service_mean_us: 6_000.0,
+            client_bound: false,
         };
         assert_eq!(
             warning(&r, &starved, 1520, 2000.0).unwrap(),
@@ -230,12 +251,14 @@ mod tests {
              connections busy; every one was busy when 1,200 of 1,520 requests fell due); \
              raise --numworkers (now 10) or lower --rate"
         );
-        // The same starved count with a fast service: the connections were mostly idle, so
-        // the client stalled (it did not send, and requests piled up behind it).
+        // The same starved count with a fast service from a client-bound rank: the
+        // connections were mostly idle, so the client stalled (it did not send, and
+        // requests piled up behind it).
         let slow = RateContext {
             starved: 1200,
             numworkers: 10,
             service_mean_us: 1_000.0,
+            client_bound: true,
         };
         assert_eq!(
             warning(&r, &slow, 1520, 2000.0).unwrap(),
@@ -243,6 +266,28 @@ mod tests {
              could not keep up (1,520 ops/s × mean service 1ms keeps 1.5 of 10 connections \
              busy): give it more cores (--cores) or ranks, or lower --rate"
         );
+        // A rank not client-bound whose connections were all busy for many due starts
+        // while idle on average: the target stalled in bursts.
+        let bursts = RateContext {
+            client_bound: false,
+            ..slow
+        };
+        assert_eq!(
+            warning(&r, &bursts, 1520, 2000.0).unwrap(),
+            "rate not kept: 1,520 of 2,000 ops/s (76%), schedule lag p99 450ms: the \
+             connections were the limit in bursts (every one was busy when 1,200 of 1,520 \
+             requests fell due, though 1,520 ops/s × mean service 1ms keeps 1.5 of 10 \
+             connections busy on average: the target stalled now and then); raise \
+             --numworkers (now 10) or lower --rate"
+        );
+        // Neither: the client could not keep up.
+        let few = RateContext {
+            starved: 10,
+            ..bursts
+        };
+        assert!(warning(&r, &few, 1520, 2000.0)
+            .unwrap()
+            .contains(": the client could not keep up ("));
         // The full count but a lag beyond the bound is not kept either.
         let late = record(&plan(vec![100.0], None), &snap(100, 0, 20_000), 1.0);
         assert!(!late.kept);
@@ -338,9 +383,10 @@ mod tests {
         }
         r.add_tick(0, core.rotate(T0 + S));
         r.set_rate_context(RateContext {
-            starved: 6,
+            starved: 0,
             numworkers: 1,
             service_mean_us: 0.0,
+            client_bound: false,
         });
         let totals = r.finish(T0 + S);
         let text = String::from_utf8(out.0.borrow().clone()).unwrap();
