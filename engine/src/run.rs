@@ -398,10 +398,13 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         println!("{}", ais::written_to(o));
     }
     // A list's last step is judged when the run ends at it: a breach there ends the sweep too.
-    let broke = totals
-        .rate
-        .as_ref()
-        .is_some_and(|r| r.steps.iter().any(|s| s.broke.is_some()));
+    // (A single rate's one judged step did not stop the run: its reason stays.)
+    let sweep = w.rate.as_ref().is_some_and(|p| p.is_sweep());
+    let broke = sweep
+        && totals
+            .rate
+            .as_ref()
+            .is_some_and(|r| r.steps.iter().any(|s| s.broke.is_some()));
     let reason = match shared.reason() {
         StopReason::Duration if broke => StopReason::Slo,
         r => r,
