@@ -353,14 +353,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             let secs = self.cfg.duration.map_or(ran, |d| ran.min(d.as_secs_f64()));
             let rec = rate::record(plan, &self.total, secs);
             let sent = self.total.lag.as_deref().map_or(0, |l| l.count());
-            let (mut n, mut sum) = (0u64, 0.0);
-            for op in OPS {
-                if let Some(sv) = self.total.get(op).service() {
-                    n += sv.count();
-                    sum += sv.latency().mean * sv.count() as f64;
-                }
-            }
-            self.rate_ctx.service_mean_us = if n > 0 { sum / n as f64 } else { 0.0 };
+            self.rate_ctx.service_mean_us = rate::service_mean_us(&self.total);
             self.rate_ctx.client_bound = self.client.as_ref().is_some_and(|c| c.client_bound);
             let planned = rate::planned_rate(plan, secs);
             self.warnings

@@ -69,6 +69,22 @@ pub fn record(plan: &RatePlan, total: &Snapshot, secs: f64) -> RateRecord {
     }
 }
 
+/// The mean service latency over every operation of `total`, µs (0 when none).
+pub fn service_mean_us(total: &Snapshot) -> f64 {
+    let (mut n, mut sum) = (0u64, 0.0);
+    for op in OPS {
+        if let Some(sv) = total.get(op).service() {
+            n += sv.count();
+            sum += sv.latency().mean * sv.count() as f64;
+        }
+    }
+    if n > 0 {
+        sum / n as f64
+    } else {
+        0.0
+    }
+}
+
 /// The rate of the last step a run of `secs` seconds ran (for a list, at most its last).
 fn last_target(plan: &RatePlan, secs: f64) -> f64 {
     // A run ending right on a step boundary ran the step before it.
