@@ -395,16 +395,22 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     reporter.set_rate_context(crate::report::rate::RateContext {
         starved: shared.rate_starved.load(Ordering::Relaxed),
         numworkers: w.numworkers,
+        // The reporter's `finish` reads these from the totals and the self-diagnosis.
+        service_mean_us: 0.0,
+        client_bound: false,
     });
     let totals = reporter.finish(end);
     if let Some(o) = &opts.aisloader {
         println!("{}", ais::written_to(o));
     }
     // A list's last step is judged when the run ends at it: a breach there ends the sweep too.
-    let broke = totals
-        .rate
-        .as_ref()
-        .is_some_and(|r| r.steps.iter().any(|s| s.broke.is_some()));
+    // (A single rate's one judged step did not stop the run: its reason stays.)
+    let sweep = w.rate.as_ref().is_some_and(|p| p.is_sweep());
+    let broke = sweep
+        && totals
+            .rate
+            .as_ref()
+            .is_some_and(|r| r.steps.iter().any(|s| s.broke.is_some()));
     let reason = match shared.reason() {
         StopReason::Duration if broke => StopReason::Slo,
         r => r,

@@ -73,6 +73,10 @@ pub fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
 #[derive(Debug)]
 pub struct Epoll(OwnedFd);
 
+/// Set once `epoll_pwait2` (Linux 5.11) turned out missing (ENOSYS) or forbidden (EPERM from a
+/// seccomp filter): waits then round up to whole milliseconds with `epoll_wait`.
+static NO_PWAIT2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Epoll {
     /// A new close-on-exec epoll instance.
     pub fn new() -> io::Result<Self> {
@@ -128,6 +132,57 @@ impl Epoll {
             Err(e) => Err(e),
         }
     }
+}
+
+impl Epoll {
+    /// Waits up to `timeout` to the nanosecond with `epoll_pwait2`, so a schedule's wake-up is
+    /// not rounded up to the next millisecond; where the kernel lacks it, with `epoll_wait`
+    /// and the timeout rounded up to whole milliseconds. Returns how many leading entries of
+    /// `events` are set; an interrupted wait returns 0, like a timeout.
+    pub fn wait_for(
+        &self,
+        events: &mut [libc::epoll_event],
+        timeout: std::time::Duration,
+    ) -> io::Result<usize> {
+        use std::sync::atomic::Ordering;
+        if !NO_PWAIT2.load(Ordering::Relaxed) {
+            let max = events.len().min(i32::MAX as usize) as libc::c_int;
+            let ts = libc::timespec {
+                tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
+                tv_nsec: timeout.subsec_nanos() as libc::c_long,
+            };
+            // SAFETY: as for `wait`: `events` is an exclusively borrowed, writable buffer of at
+            // least `max` entries that outlives the call; `ts` is a live timespec the kernel
+            // only reads; a null sigmask (size 0) leaves the signal mask alone. `self.0` is
+            // the epoll descriptor this value owns.
+            let n = unsafe {
+                libc::syscall(
+                    libc::SYS_epoll_pwait2,
+                    self.0.as_raw_fd(),
+                    events.as_mut_ptr(),
+                    max,
+                    &ts as *const libc::timespec,
+                    std::ptr::null::<libc::sigset_t>(),
+                    0usize,
+                )
+            };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => return Ok(0),
+                Some(libc::ENOSYS | libc::EPERM) => NO_PWAIT2.store(true, Ordering::Relaxed),
+                _ => return Err(e),
+            }
+        }
+        self.wait(events, millis_ceil(timeout))
+    }
+}
+
+/// `d` in whole milliseconds, rounded up (a wait never returns before its deadline).
+fn millis_ceil(d: std::time::Duration) -> i32 {
+    d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
 }
 
 /// A non-blocking, close-on-exec eventfd (counter 0), used to wake epoll waiters.
@@ -378,6 +433,32 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
+
+    #[test]
+    fn a_wait_to_the_nanosecond_never_returns_early_and_sees_events() {
+        use std::time::{Duration, Instant};
+        assert_eq!(millis_ceil(Duration::from_micros(300)), 1);
+        assert_eq!(millis_ceil(Duration::from_millis(1)), 1);
+        assert_eq!(millis_ceil(Duration::from_micros(1_001)), 2);
+        assert_eq!(millis_ceil(Duration::ZERO), 0);
+        let ep = Epoll::new().unwrap();
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        let t = Instant::now();
+        assert_eq!(
+            ep.wait_for(&mut evs, Duration::from_micros(300)).unwrap(),
+            0
+        );
+        assert!(
+            t.elapsed() >= Duration::from_micros(300),
+            "{:?}",
+            t.elapsed()
+        );
+        let efd = eventfd().unwrap();
+        ep.add(efd.as_raw_fd(), libc::EPOLLIN as u32, 7).unwrap();
+        eventfd_signal(efd.as_raw_fd());
+        assert_eq!(ep.wait_for(&mut evs, Duration::from_secs(5)).unwrap(), 1);
+        assert_eq!({ evs[0].u64 }, 7);
+    }
 
     #[test]
     fn send2_discard_and_recv_over_loopback() {

@@ -76,7 +76,8 @@ pub fn plan(a: &RunArgs) -> Result<Option<RatePlan>, String> {
             None => None,
         };
     Ok(Some(RatePlan {
-        // The rates are per rank; `Workload::validate` checks them against the connections.
+        // The rates are per rank and split evenly across its cores; nothing checks them
+        // against the connections: a run that cannot keep its rate says so when it ends.
         steps,
         arrival: match a.arrival {
             None | Some(ArrivalArg::Uniform) => Arrival::Uniform,

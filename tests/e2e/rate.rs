@@ -151,12 +151,66 @@ fn a_stalling_target_shows_in_the_corrected_latency_not_the_service_latency() {
             && warnings[0].as_str().is_some_and(|w| {
                 w.starts_with("rate not kept: ")
                     && w.contains(" of 200 ops/s (")
-                    && w.ends_with("requests fell due; raise --numworkers (now 1) or lower --rate")
+                    && w.contains(": the connections were the limit")
+                    && w.ends_with("); raise --numworkers (now 1) or lower --rate")
             }),
         &format!("the warning names the cause and the fix: {warnings:?}"),
     );
     run.check(
         run.stdout().contains("\nwarning: rate not kept: "),
         "the summary prints the warning",
+    );
+}
+
+#[test]
+fn a_single_rate_with_an_slo_is_judged_and_keeps_the_exit_code() {
+    // Every answer is held 20 ms: p99 above the 5 ms objective, and the run still succeeds.
+    let serve = Serve::start(&["--protocol", "http", "--fault", "delay=100%:20ms"]);
+    let dir = Scratch::new("rate-slo");
+    let res = dir.path().join("r.json");
+    let run = Run::new()
+        .endpoint(&serve.url)
+        .protocol("http")
+        .pctput(100)
+        .size("1KiB")
+        .workers(8)
+        .cores(1)
+        .arg("--rate", 50)
+        .arg("--slo", "p99=5ms")
+        .duration("2s")
+        .result(&res)
+        .run();
+    run.ok();
+    let r = result(&res);
+    let steps = r["rate"]["steps"].as_array().cloned().unwrap_or_default();
+    run.check(steps.len() == 1, "one step over the measured phase");
+    let broke = steps
+        .first()
+        .and_then(|s| s["broke"].as_str())
+        .unwrap_or("");
+    run.check(
+        broke.starts_with("p99 ") && broke.ends_with(" > 5ms"),
+        &format!("the step broke the objective: {broke:?}"),
+    );
+    run.check(r["rate"]["knee"].is_null(), "a single rate has no knee");
+    run.check(
+        r["stop_reason"] == "duration",
+        "the breach does not stop the run",
+    );
+    let out = run.stdout();
+    run.check(
+        out.lines().any(|l| {
+            l.starts_with("slo: p99=5ms over the measured phase  p99 ")
+                && l.ends_with(&format!("  broke: {broke}"))
+        }),
+        "the summary's slo: line",
+    );
+    let warnings = r["warnings"].as_array().cloned().unwrap_or_default();
+    run.check(
+        warnings.iter().any(|w| {
+            w.as_str()
+                .is_some_and(|w| w.starts_with(&format!("slo broke: {broke} over the measured")))
+        }),
+        &format!("the warning: {warnings:?}"),
     );
 }

@@ -264,7 +264,34 @@ impl Slo {
         }
         None
     }
+
+    /// Judges a complete step, the one rule for the run and the merge: a step whose issued
+    /// operations fell below [`KEPT_FRACTION`] of its target breaks with `achieved 37 of 50
+    /// ops/s` (the schedule was not kept, so its latency is not the system's at that rate;
+    /// an empty step's p99 would read 0), else as [`Slo::breach`]. `achieved` and `target`
+    /// are in ops/s over the step.
+    pub fn judge_step(
+        &self,
+        value_us: u64,
+        count: u64,
+        errors: u64,
+        achieved: f64,
+        target: f64,
+    ) -> Option<String> {
+        if achieved < KEPT_FRACTION * target {
+            return Some(format!(
+                "achieved {} of {} ops/s",
+                achieved.round() as u64,
+                target.round() as u64
+            ));
+        }
+        self.breach(value_us, count, errors)
+    }
 }
+
+/// The share of a step's target rate its issued operations must reach for its latency to be
+/// judged against the objective (see [`Slo::judge_step`]).
+pub const KEPT_FRACTION: f64 = 0.9;
 
 /// A latency in µs as Go's duration syntax, to 3 significant digits: `750µs`, `62.1ms`,
 /// `1.5s`; what the objective and its breaches print.

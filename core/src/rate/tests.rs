@@ -58,6 +58,26 @@ fn a_breach_names_the_figure_and_the_limit() {
 }
 
 #[test]
+fn a_step_far_below_its_target_breaks_whatever_its_latency() {
+    let s = parse_slo("p99=50ms").unwrap();
+    // An empty step (p99 of nothing reads 0) is not "met".
+    assert_eq!(
+        s.judge_step(0, 0, 0, 0.0, 50.0).unwrap(),
+        "achieved 0 of 50 ops/s"
+    );
+    assert_eq!(
+        s.judge_step(1_000, 37, 0, 37.0, 50.0).unwrap(),
+        "achieved 37 of 50 ops/s"
+    );
+    // At 90% of the target the schedule counts as kept: the latency decides.
+    assert_eq!(s.judge_step(1_000, 45, 0, 45.0, 50.0), None);
+    assert_eq!(
+        s.judge_step(62_100, 45, 0, 45.0, 50.0).unwrap(),
+        "p99 62.1ms > 50ms"
+    );
+}
+
+#[test]
 fn human_latencies_keep_three_digits() {
     assert_eq!(human_us(750), "750µs");
     assert_eq!(human_us(1_000), "1ms");

@@ -52,9 +52,10 @@ pub fn run(worker: &mut Worker, mut trigger: Trigger) -> io::Result<()> {
         if worker.done() {
             break;
         }
-        let timeout = super::millis_until(wake);
-        // An interrupted wait returns 0 events, like a timeout.
-        let got = ep.wait(&mut events, timeout)?;
+        let timeout = wake.saturating_duration_since(Instant::now());
+        // To the nanosecond where the kernel has epoll_pwait2; an interrupted wait returns 0
+        // events, like a timeout.
+        let got = ep.wait_for(&mut events, timeout)?;
         if let Some(f) = trigger.due(got) {
             // The wait fails (or the core panics) as if epoll_wait had.
             return Err(inject::fire(f, worker.core));

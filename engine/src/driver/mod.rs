@@ -68,11 +68,5 @@ pub fn run_worker(
     }
 }
 
-/// Milliseconds from now until `t`, rounded up, for a wait timeout.
-pub(crate) fn millis_until(t: std::time::Instant) -> i32 {
-    let d = t.saturating_duration_since(std::time::Instant::now());
-    (d.as_micros().div_ceil(1000)).min(i32::MAX as u128) as i32
-}
-
 #[cfg(all(test, target_os = "linux"))]
 mod tests;

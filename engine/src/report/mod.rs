@@ -116,6 +116,8 @@ pub struct Reporter<W: Write, S: Write> {
     /// `--rate`: what the cores reported about the schedule, its record (set by `finish`).
     rate_ctx: rate::RateContext,
     rate: Option<ringload_core::rate::RateRecord>,
+    /// When the run was told to stop ([`Reporter::stopped`]): requests are issued up to it.
+    stopped_at: Option<u64>,
     /// The result's `warnings`, set by `finish`.
     client: Option<ringload_core::client::ClientRecord>,
     warnings: Vec<String>,
@@ -133,7 +135,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
         let sweep = cfg
             .rate
             .as_ref()
-            .and_then(|p| sweep::Sweep::new(p, start_unix_ns));
+            .and_then(|p| sweep::Sweep::new(p, start_unix_ns, cfg.duration));
         Reporter {
             sweep,
             covered: vec![start_unix_ns; cfg.cores],
@@ -157,6 +159,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
             proxies: Vec::new(),
             rate_ctx: rate::RateContext::default(),
             rate: None,
+            stopped_at: None,
             client: None,
             warnings: Vec::new(),
             metrics: None,
@@ -343,17 +346,23 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.total.start_unix_ns = self.start;
         self.total.end_unix_ns = end;
         if let Some(plan) = &self.cfg.rate {
-            // Requests are issued until the planned end; the drain after it issues none.
-            let ran = (end - self.start) as f64 / 1e9;
+            // Requests are issued until the planned end or the stop, whichever came first;
+            // the drain after it issues none.
+            let issuing_end = self.stopped_at.unwrap_or(end).clamp(self.start, end);
+            let ran = (issuing_end - self.start) as f64 / 1e9;
             let secs = self.cfg.duration.map_or(ran, |d| ran.min(d.as_secs_f64()));
             let rec = rate::record(plan, &self.total, secs);
             let sent = self.total.lag.as_deref().map_or(0, |l| l.count());
+            self.rate_ctx.service_mean_us = rate::service_mean_us(&self.total);
+            self.rate_ctx.client_bound = self.client.as_ref().is_some_and(|c| c.client_bound);
+            let planned = rate::planned_rate(plan, secs);
             self.warnings
-                .extend(rate::warning(&rec, &self.rate_ctx, sent));
+                .extend(rate::warning(&rec, &self.rate_ctx, sent, planned));
             self.rate = Some(rec);
         }
         if let (Some(sw), Some(r)) = (&self.sweep, self.rate.as_mut()) {
             sw.fill(r);
+            self.warnings.extend(sw.single_warning());
         }
         match &self.ais {
             Some(o) => {

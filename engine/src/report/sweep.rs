@@ -16,6 +16,10 @@
 //!   when the run finishes, with its drain included. A step the run stopped inside is
 //!   `complete: false`, not judged, and never the knee.
 //! - After the first breach no later step is judged: the run is stopping.
+//! - A single `--rate` with `--slo` is one step over the measured phase (`--duration`, or
+//!   up to the run's end without one), judged when the run ends: its breach does not stop
+//!   the run; it is reported on a `slo:` line instead of the step and sweep lines, in
+//!   `rate.steps` (one step, no knee) and in `warnings`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -30,6 +34,9 @@ use crate::stats::{OpStats, Snapshot, OPS, TICK};
 /// How far before a step's end a stop may come and the step still count as complete: the
 /// deadline of a list of rates falls on its last step's end, measured on another clock.
 const STOP_SLACK_NS: u64 = 100_000_000;
+
+/// The one step of a single rate without `--duration`: it lasts until the run ends.
+const UNBOUNDED: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// The percentile printed for each step of a sweep without `--slo`.
 const DEFAULT_PERCENTILE: f64 = 99.0;
@@ -48,14 +55,30 @@ pub(super) struct Sweep {
     breached: bool,
     /// When the run was told to stop (wall clock, ns), once it was.
     stopped_at: Option<u64>,
+    /// A single rate judged against `--slo` (one step over the measured phase), and its
+    /// latency at the objective's percentile once recorded.
+    single: bool,
+    single_value: u64,
 }
 
 impl Sweep {
-    /// The sweep of `plan`, when it has several steps (`None` for a single rate).
-    pub(super) fn new(plan: &RatePlan, start_unix_ns: u64) -> Option<Sweep> {
-        let step = plan.step.filter(|_| plan.is_sweep())?;
+    /// The sweep of `plan`, when it has several steps, or the one step of a single rate
+    /// with `--slo` over the run's `duration` (`None` for a single rate without one).
+    pub(super) fn new(
+        plan: &RatePlan,
+        start_unix_ns: u64,
+        duration: Option<std::time::Duration>,
+    ) -> Option<Sweep> {
+        let single = !plan.is_sweep();
+        let step = match (single, plan.slo) {
+            (false, _) => plan.step?,
+            (true, Some(_)) => duration.unwrap_or(UNBOUNDED),
+            (true, None) => return None,
+        };
         let step_ns = u64::try_from(step.as_nanos()).ok().filter(|&n| n > 0)?;
         Some(Sweep {
+            single,
+            single_value: 0,
             plan: plan.clone(),
             start: start_unix_ns,
             step_ns,
@@ -101,8 +124,10 @@ impl Sweep {
         self.stopped_at.get_or_insert(at);
     }
 
+    /// True once a step broke the objective and the run should stop (a single rate's breach
+    /// does not stop it: it is judged when the run ends).
     pub(super) fn breached(&self) -> bool {
-        self.breached
+        self.breached && !self.single
     }
 
     /// Judges every step that has ended and is complete; returns the lines to print.
@@ -142,8 +167,12 @@ impl Sweep {
             if s >= stop && !self.open.contains_key(&k) {
                 continue;
             }
-            let complete = !self.breached && stop.saturating_add(STOP_SLACK_NS) >= e;
-            lines.push(self.record(k, e.min(stop).max(s), complete));
+            let whole = self.single && self.step_ns == UNBOUNDED.as_nanos() as u64;
+            let complete = !self.breached && (whole || stop.saturating_add(STOP_SLACK_NS) >= e);
+            let line = self.record(k, e.min(stop).max(s), complete);
+            if !self.single {
+                lines.push(line);
+            }
         }
         self.next = upto + 1;
         lines
@@ -169,10 +198,11 @@ impl Sweep {
         let pct = slo.map_or(DEFAULT_PERCENTILE, |s| s.percentile);
         let value = percentile(&all, pct);
         let broke = match (slo, complete) {
-            (Some(s), true) => s.breach(value, all.count, all.errors),
+            (Some(s), true) => s.judge_step(value, all.count, all.errors, achieved, target),
             _ => None,
         };
         self.breached |= broke.is_some();
+        self.single_value = value;
         let err_pct = if issued == 0 {
             0.0
         } else {
@@ -220,18 +250,56 @@ impl Sweep {
         line
     }
 
-    /// Adds the steps and the knee to the run's `rate` record.
+    /// Adds the steps and the knee (none for a single rate) to the run's `rate` record.
     pub(super) fn fill(&self, r: &mut RateRecord) {
         r.steps = self.steps.clone();
-        r.knee = self.plan.slo.and_then(|_| rate::knee(&self.steps));
+        r.knee = match self.single {
+            true => None,
+            false => self.plan.slo.and_then(|_| rate::knee(&self.steps)),
+        };
         if r.slo.is_none() {
             r.slo = self.plan.slo.map(|s| s.describe());
         }
     }
 
-    /// The summary's `sweep:` line: the knee and the step that broke (or why there is none).
+    /// A single rate's verdict: the `warnings` sentence when it broke `--slo`.
+    pub(super) fn single_warning(&self) -> Option<String> {
+        let slo = self.plan.slo.filter(|_| self.single)?;
+        let why = self.steps.first()?.broke.as_ref()?;
+        Some(format!(
+            "slo broke: {why} over the measured phase (--slo {}); the latency at this rate \
+             is above the objective: lower --rate or look at the slow operations",
+            slo.describe()
+        ))
+    }
+
+    /// The summary's `sweep:` line: the knee and the step that broke (or why there is none);
+    /// for a single rate, its `slo:` line.
     pub(super) fn line(&self) -> String {
         let rate = |r: f64| format!("{} ops/s", thousands(r.round() as u64));
+        if let (true, Some(slo)) = (self.single, self.plan.slo) {
+            let Some(s) = self.steps.first() else {
+                return format!("slo: {}: not judged, nothing ran\n", slo.describe());
+            };
+            let count: u64 = s.ops.values().map(|o| o.count).sum();
+            let errors: u64 = s.ops.values().map(|o| o.errors).sum();
+            let err_pct = if count + errors == 0 {
+                0.0
+            } else {
+                errors as f64 * 100.0 / (count + errors) as f64
+            };
+            let verdict = match (&s.broke, s.complete) {
+                (_, false) => "not judged: the run stopped before its --duration".to_string(),
+                (Some(why), true) => format!("broke: {why}"),
+                (None, true) => "met".to_string(),
+            };
+            return format!(
+                "slo: {} over the measured phase  p{} {}  errors {err_pct:.2}%  {verdict}\n",
+                slo.describe(),
+                slo.percentile,
+                human_us(self.single_value),
+            );
+        }
         let Some(slo) = self.plan.slo else {
             return format!(
                 "sweep: {} step(s), no --slo: none judged, no knee\n",
@@ -285,10 +353,12 @@ impl<W: Write, S: Write> Reporter<W, S> {
         self.sweep.as_ref().is_some_and(Sweep::breached)
     }
 
-    /// Tells the sweep the run was told to stop at `unix_ns` (call it when the stop is first
-    /// seen): the step running then is recorded when the run ends, as incomplete unless it
-    /// had reached its end.
+    /// Tells the reporter the run was told to stop at `unix_ns` (call it when the stop is
+    /// first seen): the rate's issuing time ends there (the drain issues nothing), and a
+    /// sweep's step running then is recorded when the run ends, as incomplete unless it had
+    /// reached its end.
     pub fn stopped(&mut self, unix_ns: u64) {
+        self.stopped_at.get_or_insert(unix_ns);
         if let Some(s) = self.sweep.as_mut() {
             s.stopped(unix_ns);
         }

@@ -140,14 +140,14 @@ fn ticks_go_to_the_step_of_their_start_and_each_step_prints_as_it_ends() {
 fn a_step_waits_for_every_core() {
     let p = plan(RateSteps::List(vec![100.0, 200.0]), 1, Some("p99=50ms"));
     let (mut r, out) = reporter(p, 2);
-    r.add_tick(0, tick(1, 30, 1_000, 0));
+    r.add_tick(0, tick(1, 60, 1_000, 0));
     r.poll(T0 + 2 * S);
     assert!(out.lines("step").is_empty(), "core 1 has not delivered");
-    r.add_tick(1, tick(1, 20, 2_000, 0));
+    r.add_tick(1, tick(1, 40, 2_000, 0));
     r.poll(T0 + 2 * S);
     assert_eq!(
         out.lines("step"),
-        ["step 1/2  100 ops/s  achieved 50 ops/s  p99 2ms  errors 0.00%  met"]
+        ["step 1/2  100 ops/s  achieved 100 ops/s  p99 2ms  errors 0.00%  met"]
     );
 }
 
@@ -221,6 +221,23 @@ fn an_error_budget_breaks_a_step_too() {
     assert_eq!(
         out.lines("sweep:"),
         ["sweep: no knee (p99=50ms,errors=0.5%); step 1 at 100 ops/s broke: errors 10.00% > 0.5%"]
+    );
+    assert_eq!(t.rate.unwrap().knee, None);
+}
+
+#[test]
+fn a_step_far_below_its_target_breaks_and_is_never_the_knee() {
+    let p = plan(RateSteps::List(vec![50.0, 100.0]), 1, Some("p99=50ms"));
+    let (mut r, out) = reporter(p, 1);
+    // 37 of 50 scheduled operations issued: fast, but the schedule was not kept.
+    r.add_tick(0, tick(1, 37, 1_000, 0));
+    r.poll(T0 + S);
+    assert!(r.breached());
+    r.stopped(T0 + S + 1);
+    let t = r.finish(T0 + S + 1);
+    assert_eq!(
+        out.lines("step"),
+        ["step 1/2  50 ops/s  achieved 37 ops/s  p99 1ms  errors 0.00%  broke: achieved 37 of 50 ops/s"]
     );
     assert_eq!(t.rate.unwrap().knee, None);
 }
@@ -338,4 +355,79 @@ fn a_duration_ending_on_a_step_boundary_keeps_the_drain_in_that_step() {
         out.lines("sweep:"),
         ["sweep: knee 200 ops/s (p99=50ms); every step met it"]
     );
+}
+
+/// A single rate with `--slo`, run for `secs` seconds with `n` GETs a second at `lat` µs;
+/// the run stops at `stop` seconds.
+fn single_slo(n: u64, lat: u64, secs: u64, stop: u64) -> (RunTotals, Buf) {
+    let p = RatePlan {
+        steps: RateSteps::List(vec![100.0]),
+        arrival: Arrival::Uniform,
+        step: None,
+        slo: Some(parse_slo("p99=50ms").unwrap()),
+    };
+    let cfg = ReportConfig {
+        statsinterval: Duration::from_secs(1),
+        duration: Some(Duration::from_secs(secs)),
+        cores: 1,
+        live: false,
+        rate: Some(p),
+    };
+    let out = Buf::default();
+    let mut r = Reporter::new(cfg, T0, out.clone(), Buf::default());
+    for j in 1..=stop {
+        r.add_tick(0, tick(j, n, lat, 0));
+        r.poll(T0 + j * S);
+        assert!(
+            !r.breached(),
+            "a single rate's breach does not stop the run"
+        );
+    }
+    r.stopped(T0 + stop * S);
+    let mut t = r.finish(T0 + stop * S);
+    // The synthetic ticks record no schedule lag: leave out the "rate not kept" warning.
+    t.warnings.retain(|w| w.starts_with("slo"));
+    (t, out)
+}
+
+#[test]
+fn a_single_rate_with_an_slo_is_judged_over_the_measured_phase() {
+    let (t, out) = single_slo(100, 1_000, 2, 2);
+    assert!(out.lines("step").is_empty() && out.lines("sweep:").is_empty());
+    assert_eq!(
+        out.lines("slo:"),
+        ["slo: p99=50ms over the measured phase  p99 1ms  errors 0.00%  met"]
+    );
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    let rate = t.rate.unwrap();
+    assert_eq!(rate.steps.len(), 1);
+    assert!(rate.steps[0].complete && rate.steps[0].broke.is_none());
+    assert_eq!(rate.knee, None, "a single rate has no knee");
+
+    let (t, out) = single_slo(100, 62_100, 2, 2);
+    assert_eq!(
+        out.lines("slo:"),
+        ["slo: p99=50ms over the measured phase  p99 62.1ms  errors 0.00%  broke: p99 62.1ms > 50ms"]
+    );
+    let warning = "slo broke: p99 62.1ms > 50ms over the measured phase (--slo p99=50ms); the \
+                   latency at this rate is above the objective: lower --rate or look at the \
+                   slow operations";
+    assert_eq!(t.warnings, [warning]);
+    assert!(out.text().contains(&format!("warning: {warning}\n")));
+    let rate = t.rate.unwrap();
+    assert_eq!(rate.steps[0].broke.as_deref(), Some("p99 62.1ms > 50ms"));
+}
+
+#[test]
+fn a_single_rate_stopped_early_is_not_judged() {
+    let (t, out) = single_slo(100, 62_100, 5, 2);
+    assert_eq!(
+        out.lines("slo:"),
+        [
+            "slo: p99=50ms over the measured phase  p99 62.1ms  errors 0.00%  not judged: the run \
+          stopped before its --duration"
+        ]
+    );
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    assert!(!t.rate.unwrap().steps[0].complete);
 }

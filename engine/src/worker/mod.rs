@@ -149,8 +149,15 @@ impl Worker {
         stats.trace_phases();
         let sched = w.rate.as_ref().map(|plan| {
             stats.rate_mode();
-            let seed = seed ^ 0x5CED_u64.rotate_left(17) ^ core as u64;
-            Schedule::new(plan.clone(), w.active_cores(), start, seed)
+            let (rank, ranks) = w.shard;
+            let cores = w.active_cores();
+            Schedule::new(
+                plan.clone(),
+                cores,
+                start,
+                schedule::lane_seed(seed, rank, core),
+            )
+            .with_phase(schedule::lane_phase(rank, ranks, core, cores))
         });
         let n_conns = conns.len();
         let mut hosts = Hosts::new(shared.addr.clone(), header, tls);

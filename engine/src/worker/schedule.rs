@@ -42,6 +42,20 @@ impl Schedule {
         }
     }
 
+    /// Staggers uniform arrivals: the first request is due `phase` (in `[0, 1)`) of one gap
+    /// after the start instead of at it, so the cluster's cores do not send in lock-step
+    /// (see [`lane_phase`]). Poisson arrivals are independent already and keep theirs.
+    pub fn with_phase(mut self, phase: f64) -> Schedule {
+        let rate = self
+            .plan
+            .rate_at(0)
+            .map_or(0.0, |r| RatePlan::core_rate(r, self.cores));
+        if self.plan.arrival == Arrival::Uniform && rate > 0.0 && rate.is_finite() {
+            self.next_ns = phase.clamp(0.0, 1.0) * 1e9 / rate;
+        }
+        self
+    }
+
     /// The next intended start, if there is one.
     pub fn next(&self) -> Option<Instant> {
         self.next_ns
@@ -80,6 +94,25 @@ impl Schedule {
             self.next_ns = f64::INFINITY;
         }
     }
+}
+
+/// Core `core` of `cores` on rank `rank` of `ranks`: its place among the cluster's schedules
+/// as a share of one gap, `(rank·cores + core) / (ranks·cores)`, so the cluster's uniform
+/// arrivals interleave instead of every core sending at the same instants.
+pub fn lane_phase(rank: u32, ranks: u32, core: usize, cores: usize) -> f64 {
+    let lanes = f64::from(ranks.max(1)) * cores.max(1) as f64;
+    let lane = f64::from(rank) * cores.max(1) as f64 + core as f64;
+    (lane / lanes).clamp(0.0, 1.0)
+}
+
+/// A core's schedule seed: the run's seed (the same `--seed`, or the same run id, on every
+/// rank) mixed with the rank and the core, so no two cores draw the same Poisson gaps.
+pub fn lane_seed(seed: u64, rank: u32, core: usize) -> u64 {
+    seed ^ 0x5CED_u64.rotate_left(17)
+        ^ core as u64
+        ^ u64::from(rank)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A uniform value in `(0, 1]` (53 random bits; never 0, so its logarithm is finite).
@@ -178,6 +211,36 @@ mod tests {
             assert_eq!(d.as_micros(), k as u128 * 1000, "start {k}");
         }
         assert_eq!(s.next(), Some(t0 + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn ranks_and_cores_interleave_and_draw_their_own_gaps() {
+        let t0 = Instant::now();
+        let p = plan(RateSteps::List(vec![2000.0]), Arrival::Uniform, None);
+        // 2 ranks × 2 cores at 2,000 ops/s per rank: each core sends every millisecond, and
+        // the four cores a quarter of a millisecond apart.
+        let mut firsts = Vec::new();
+        for rank in 0..2 {
+            for core in 0..2 {
+                let s = Schedule::new(p.clone(), 2, t0, 1).with_phase(lane_phase(rank, 2, core, 2));
+                firsts.push((s.next().unwrap() - t0).as_micros());
+            }
+        }
+        assert_eq!(firsts, [0, 250, 500, 750]);
+        assert_eq!(lane_phase(0, 1, 0, 1), 0.0);
+        // The same run seed on every rank: each (rank, core) draws its own Poisson gaps.
+        let seeds = [(0, 0), (0, 1), (1, 0), (1, 1)].map(|(r, c)| lane_seed(7, r, c));
+        for (i, a) in seeds.iter().enumerate() {
+            for b in &seeds[i + 1..] {
+                assert_ne!(a, b, "{seeds:?}");
+            }
+        }
+        let p = plan(RateSteps::List(vec![2000.0]), Arrival::Poisson, None);
+        let gaps = |rank| {
+            let mut s = Schedule::new(p.clone(), 1, t0, lane_seed(7, rank, 0));
+            starts(&mut s, t0, Duration::from_millis(20))
+        };
+        assert_ne!(gaps(0), gaps(1));
     }
 
     #[test]

@@ -325,8 +325,8 @@ fn rate(t: &mut String, r: &RateRecord) {
             let _ = write!(row, " {v:>9}");
         }
         let verdict = match (&st.broke, st.complete, r.slo.is_some()) {
-            (Some(b), _, _) => format!("broke: {b}"),
-            (None, false, _) => "incomplete".to_string(),
+            (_, false, _) => "incomplete".to_string(),
+            (Some(b), true, _) => format!("broke: {b}"),
             (None, true, true) => "met".to_string(),
             (None, true, false) => "-".to_string(),
         };
@@ -347,5 +347,41 @@ mod tests {
         assert_eq!(latency(2_510_000), "2.51s");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(5 << 40), "5.0 TiB");
+    }
+
+    #[test]
+    fn an_incomplete_step_reads_incomplete_whatever_a_rank_said() {
+        use ringload_core::rate::{RateRecord, StepRecord};
+        let step = |complete: bool, broke: Option<&str>| StepRecord {
+            target: 100.0,
+            achieved: 100.0,
+            complete,
+            broke: broke.map(String::from),
+            start_unix_ns: 0,
+            end_unix_ns: 0,
+            ops: Default::default(),
+        };
+        let r = RateRecord {
+            arrival: "uniform".into(),
+            slo: Some("p99=10ms".into()),
+            steps: vec![
+                step(true, Some("p99 30ms > 10ms")),
+                step(false, Some("p99 30ms > 10ms")),
+            ],
+            target: 100.0,
+            achieved: 100.0,
+            lag_us: Default::default(),
+            lag_histogram: String::new(),
+            kept: true,
+            knee: None,
+        };
+        let mut t = String::new();
+        rate(&mut t, &r);
+        let verdicts: Vec<&str> = t
+            .lines()
+            .filter(|l| l.starts_with(['1', '2']))
+            .map(|l| l.rsplit("  ").next().unwrap())
+            .collect();
+        assert_eq!(verdicts, ["broke: p99 30ms > 10ms", "incomplete"]);
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! A sweep's steps are merged by index: targets and achieved rates summed, per-class
 //! histograms added, `complete` only when every rate rank completed the step, and `broke`
-//! judged again on the merged figures ([`Slo::breach`] at the objective's percentile of the
+//! judged again on the merged figures ([`Slo::judge_step`] at the objective's percentile of the
 //! step's histogram over all classes), so the merged knee ([`knee`]) is the cluster's, not
 //! any one rank's.
 //!
@@ -278,23 +278,32 @@ impl RateTotals {
                         (name.clone(), o)
                     })
                     .collect();
-                let broke = match (&slo, plan.slo.is_some()) {
-                    (Some(s), _) => s.breach(all.at(s.percentile / 100.0), count, errors),
-                    (None, true) => a.broke.clone(),
-                    (None, false) => None,
+                let complete = a.complete && a.ranks == n;
+                let broke = match (&slo, plan.slo.is_some(), complete) {
+                    (_, _, false) => None,
+                    (Some(s), _, true) => s.judge_step(
+                        all.at(s.percentile / 100.0),
+                        count,
+                        errors,
+                        a.achieved,
+                        a.target,
+                    ),
+                    (None, true, true) => a.broke.clone(),
+                    (None, false, true) => None,
                 };
                 StepRecord {
                     target: a.target,
                     achieved: a.achieved,
                     start_unix_ns: a.start,
                     end_unix_ns: a.end,
-                    complete: a.complete && a.ranks == n,
+                    complete,
                     ops,
                     broke,
                 }
             })
             .collect();
-        let knee = if steps.is_empty() || plan.slo.is_none() {
+        // A single rate's one judged step has no knee.
+        let knee = if steps.len() < 2 || plan.slo.is_none() {
             None
         } else {
             knee(&steps)

@@ -150,6 +150,28 @@ fn an_error_budget_is_judged_on_summed_counts() {
 }
 
 #[test]
+fn a_merged_step_far_below_its_target_breaks_and_an_incomplete_one_is_not_judged() {
+    let slo = Some("p99=10ms");
+    let mut a = step(100.0, &[(1_000, 100)], 0, None);
+    a.achieved = 60.0;
+    let mut b = step(200.0, &[(50_000, 100)], 0, Some("p99 50ms > 10ms"));
+    b.complete = false;
+    let r0 = rate(vec![a.clone(), b.clone()], slo, &[(1, 1)]);
+    let r1 = rate(vec![a, b], slo, &[(1, 1)]);
+    let mut t = RateTotals::default();
+    t.add(0, Some(r0));
+    t.add(1, Some(r1));
+    let m = t.record(&mut Vec::new()).unwrap();
+    assert_eq!(
+        m.steps[0].broke.as_deref(),
+        Some("achieved 120 of 200 ops/s")
+    );
+    assert!(!m.steps[1].complete);
+    assert_eq!(m.steps[1].broke, None, "an incomplete step is not judged");
+    assert_eq!(m.knee, None);
+}
+
+#[test]
 fn ranks_with_other_plans_or_none_are_left_out_and_named() {
     let r0 = rate(vec![step(100.0, &[(1_000, 10)], 0, None)], None, &[(1, 1)]);
     let mut r1 = r0.clone();
