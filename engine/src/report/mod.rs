@@ -1,12 +1,15 @@
 //! The reporter thread's folding of per-core ticks, and all human output of a run.
 //!
 //! Owns: the interval table on stdout (aisloader's columns plus p50/p90/p99) and the
-//! [`RunTotals`] handed to the result file; the live status line on stderr is in `live`, the
+//! [`RunTotals`] handed to the result file (the rows' text is in `table`); the live status
+//! line on stderr is in `live`, the
 //! final summary in `summary`, number formatting in [`fmt`], the run's TLS (summary line and
 //! result record) in [`tls`]. In the aisloader front end's mode ([`Reporter::with_aisloader`])
 //! the output is aisloader's stream instead ([`ais`]: no ringload table, live line or
 //! summary); [`statsd`] metrics go out per interval when asked ([`Reporter::with_statsd`]).
-//! A sweep of rates has its steps judged and printed as they end in `sweep`.
+//! A sweep of rates has its steps judged and printed as they end in `sweep`; a `--rate` run's
+//! record is built in [`rate`]; live Prometheus pages are rendered per tick for
+//! `crate::metrics` ([`Reporter::with_metrics`]).
 //!
 //! Why here and not in the cores: cores only rotate a [`Snapshot`] once per [`TICK`] and send
 //! it; every histogram addition, formatting and write happens on this one thread.
@@ -31,7 +34,10 @@ pub mod rate;
 pub mod statsd;
 mod summary;
 mod sweep;
+mod table;
 pub mod tls;
+
+pub use table::header;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -40,8 +46,7 @@ use std::time::Duration;
 use ringload_core::hist::new_histogram;
 use ringload_core::result::{encode_histogram, IntervalOp, IntervalRecord};
 
-use crate::stats::{Op, OpStats, Snapshot, OPS, TICK};
-use fmt::{iec_or_dash, latency_us, local_hms, local_hms_tenths, per_second, thousands};
+use crate::stats::{Snapshot, OPS, TICK};
 use live::{Live, LIVE_REDRAW_NS};
 
 /// How the reporter prints.
@@ -489,108 +494,6 @@ impl<W: Write, S: Write> Reporter<W, S> {
             let _ = writeln!(self.status, "{note}");
         }
     }
-
-    fn row(&self, op: Op, s: &OpStats, start: u64, end: u64) -> String {
-        let p = self.printed[op as usize];
-        let lat = s.latency();
-        let dash = || "-".to_string();
-        let three = |a: String, b: String, c: String| format!("{a:<11}{b:<11}{c:<11}");
-        let (minmax, pct) = if s.count > 0 {
-            (
-                three(
-                    latency_us(lat.min as f64),
-                    latency_us(lat.mean),
-                    latency_us(lat.max as f64),
-                ),
-                three(
-                    latency_us(lat.p50 as f64),
-                    latency_us(lat.p90 as f64),
-                    latency_us(lat.p99 as f64),
-                ),
-            )
-        } else {
-            (three(dash(), dash(), dash()), three(dash(), dash(), dash()))
-        };
-        let size = if s.bytes == 0 && p.bytes == 0 {
-            dash()
-        } else {
-            format!("{} ({})", iec_or_dash(s.bytes, 1), iec_or_dash(p.bytes, 1))
-        };
-        // A request's bytes count when it completes, so a row shorter than its slowest request
-        // (the wind-down after the stop, a few ms of completions) would show them as if they
-        // had moved in that instant: its rate is taken over the span those requests really
-        // ran, at least the slowest one's latency. A full interval is never shorter.
-        let slowest_ns = if s.count > 0 {
-            lat.max.saturating_mul(1_000)
-        } else {
-            0
-        };
-        let iv_tp = per_second(s.bytes, (end - start).max(slowest_ns));
-        let tot_tp = per_second(p.bytes, end.saturating_sub(self.start));
-        let tp = if iv_tp == 0 && tot_tp == 0 {
-            dash()
-        } else {
-            format!("{}/s ({}/s)", iec_or_dash(iv_tp, 2), iec_or_dash(tot_tp, 2))
-        };
-        let errors = if p.errors == 0 {
-            dash()
-        } else {
-            format!("{} ({})", thousands(s.errors), thousands(p.errors))
-        };
-        // A partial interval (the last one) ends at its own instant, often within the same
-        // second as the row before it: tenths of a second tell the two apart.
-        let time = if end - start < self.interval_ns {
-            local_hms_tenths(end)
-        } else {
-            local_hms(end)
-        };
-        format_row(
-            &time,
-            op.label(),
-            &format!("{} ({})", thousands(s.count), thousands(p.count)),
-            &size,
-            &minmax,
-            &tp,
-            &errors,
-            &pct,
-        )
-    }
-}
-
-/// The table header (aisloader's, plus the percentile column).
-pub fn header() -> String {
-    format_row(
-        "Time",
-        "OP",
-        "Count",
-        "Size (Total)",
-        "Latency (min, avg, max)",
-        "Throughput (Avg)",
-        "Errors (Total)",
-        "Latency (p50, p90, p99)",
-    )
-}
-
-/// aisloader's row layout (`%-10s%-6s%-22s\t%-22s\t%-36s\t%-22s\t%-10s\t`), then the
-/// percentile column last so that aisloader's columns keep their positions. Time and OP share
-/// their 16 columns, so a partial row's `HH:MM:SS.s` keeps a space before the OP and every
-/// later column in place.
-#[allow(clippy::too_many_arguments)]
-fn format_row(
-    time: &str,
-    op: &str,
-    count: &str,
-    size: &str,
-    lat: &str,
-    tp: &str,
-    errors: &str,
-    pct: &str,
-) -> String {
-    format!(
-        "{:<16}{count:<22}\t{size:<22}\t{lat:<36}\t{tp:<22}\t{errors:<10}\t{}\n",
-        format!("{time:<9} {op}"),
-        pct.trim_end()
-    )
 }
 
 #[cfg(test)]

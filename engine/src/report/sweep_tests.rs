@@ -3,7 +3,7 @@
 //! steps a stop cuts short, the knee and the result's `rate.steps`.
 
 use super::super::*;
-use crate::stats::ErrorKind;
+use crate::stats::{ErrorKind, Op};
 use ringload_core::rate::{parse_slo, Arrival, RatePlan, RateSteps};
 use ringload_core::result::decode_histogram;
 use std::cell::RefCell;

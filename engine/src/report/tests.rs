@@ -1,9 +1,10 @@
 //! Unit tests of the reporter: interval assignment and completeness, late and clipped ticks,
 //! the table rows, the live line and the summary, driven with synthetic core ticks.
 
+use super::fmt::local_hms;
 use super::live::CLEAR_LINE;
 use super::*;
-use crate::stats::ErrorKind;
+use crate::stats::{ErrorKind, Op};
 use ringload_core::result::decode_histogram;
 use std::cell::RefCell;
 use std::rc::Rc;
