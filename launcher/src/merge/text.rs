@@ -290,6 +290,16 @@ fn rate(t: &mut String, r: &RateRecord) {
         .slo
         .as_ref()
         .map_or(String::new(), |s| format!(" against --slo {s}"));
+    if let [one] = r.steps.as_slice() {
+        // A single rate judged against --slo: one step over the measured phase, no knee.
+        let verdict = match (&one.broke, one.complete) {
+            (Some(b), _) => format!("broke: {b}"),
+            (None, true) => "met".to_string(),
+            (None, false) => "not judged (a rank stopped before its --duration)".to_string(),
+        };
+        let _ = writeln!(t, "one rate{slo}: {verdict}");
+        return;
+    }
     let _ = writeln!(t, "sweep of {} steps{slo}: {knee}", r.steps.len());
     let classes: Vec<&String> = {
         let mut v: Vec<&String> = r.steps.iter().flat_map(|s| s.ops.keys()).collect();
@@ -337,6 +347,47 @@ fn rate(t: &mut String, r: &RateRecord) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_single_rate_judged_against_its_slo_is_one_line_not_a_sweep() {
+        let step = |broke: Option<&str>, complete| ringload_core::rate::StepRecord {
+            target: 400.0,
+            achieved: 399.0,
+            start_unix_ns: 0,
+            end_unix_ns: 1,
+            complete,
+            ops: Default::default(),
+            broke: broke.map(String::from),
+        };
+        let mut r = RateRecord {
+            target: 400.0,
+            achieved: 399.0,
+            arrival: "uniform".into(),
+            lag_us: Default::default(),
+            lag_histogram: String::new(),
+            kept: true,
+            slo: Some("p99=50ms".into()),
+            steps: vec![step(Some("p99 62.1ms > 50ms"), true)],
+            knee: None,
+        };
+        let text = |r: &RateRecord| {
+            let mut t = String::new();
+            rate(&mut t, r);
+            assert_eq!(t.lines().filter(|l| !l.is_empty()).count(), 2, "{t}");
+            t.lines().last().unwrap_or_default().to_string()
+        };
+        assert_eq!(
+            text(&r),
+            "one rate against --slo p99=50ms: broke: p99 62.1ms > 50ms"
+        );
+        r.steps = vec![step(None, true)];
+        assert_eq!(text(&r), "one rate against --slo p99=50ms: met");
+        r.steps = vec![step(None, false)];
+        assert_eq!(
+            text(&r),
+            "one rate against --slo p99=50ms: not judged (a rank stopped before its --duration)"
+        );
+    }
 
     #[test]
     fn units_read_well() {
