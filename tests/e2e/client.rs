@@ -5,29 +5,7 @@
 
 use crate::common;
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
-
 use common::*;
-
-/// `ringload serve` with `args`, and the URL it announced; the child is killed by the caller.
-fn serve(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ringload"))
-        .arg("serve")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start ringload serve");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("serve printed a non-JSON line {line:?}: {e}"));
-    (child, v["url"].as_str().unwrap().to_string())
-}
 
 /// The `client:` summary line and the `warning: client-bound:` line after it, if any.
 fn summary_lines(stdout: &str) -> (String, Option<String>) {
@@ -135,7 +113,8 @@ fn one_core_with_512_connections_against_the_in_process_target_is_client_bound()
 
 #[test]
 fn a_rank_waiting_on_a_slow_target_is_not_client_bound() {
-    let (mut target, url) = serve(&["--fault", "delay=100%:50ms"]);
+    let target = Serve::start(&["--fault", "delay=100%:50ms"]);
+    let url = target.url.clone();
     let dir = Scratch::new("client-free");
     let res = dir.path().join("r.json");
     let ran = Run::new()
@@ -147,8 +126,7 @@ fn a_rank_waiting_on_a_slow_target_is_not_client_bound() {
         .size("4K")
         .result(&res)
         .run();
-    let _ = target.kill();
-    let _ = target.wait();
+    drop(target);
     ran.ok();
     let r = result(&res);
     let c = &r["client"];

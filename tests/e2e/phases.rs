@@ -7,9 +7,6 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use common::cluster::Cluster;
 use common::*;
 use ringload_core::hist::{phases_line, PHASE_NAMES};
@@ -166,40 +163,6 @@ fn every_ais_get_and_put_has_its_proxy_hop_as_one_redirect() {
     // The proxy hop is a phase of its own, timed apart from the final request.
     let hop = phase(&v, "get", "redirect", "p50");
     run.check(hop > 0, "the proxy hop takes time");
-}
-
-/// A `ringload serve ARGS` child (plain HTTP) and its URL, killed on drop.
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Serve {
-    fn start(args: &[&str]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ringload"))
-            .arg("serve")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start ringload serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("serve printed {line:?}: {e}"));
-        let url = v["url"].as_str().unwrap().to_string();
-        Serve { child, url }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -9,10 +9,12 @@ pub mod kube;
 pub mod run;
 pub mod s3s;
 pub mod serial;
+pub mod serve;
 pub mod slurm;
 pub mod tls;
 
 pub use run::Run;
+pub use serve::Serve;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
