@@ -236,6 +236,15 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
         started,
     ));
     let (tx, rx) = mpsc::channel();
+    // The self-diagnosis' first reading, before the cores start: its /proc reads open
+    // descriptors for a moment, and a core's ring must not find the last one taken. A plan of
+    // several steps is judged over its last complete step.
+    let diag_step = w
+        .rate
+        .as_ref()
+        .filter(|p| p.is_sweep())
+        .and_then(|p| p.step);
+    let mut diag = crate::client::Sampler::start(&shared.core_tids, started, diag_step);
     let ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::with_capacity(cores);
     for core in 0..cores {
@@ -311,13 +320,6 @@ pub fn run(w: &Workload, names: NameList, opts: &RunOptions) -> Result<RunOutcom
     };
     let deadline = planned.map(|d| started + d);
     let mut stopped_at: Option<Instant> = None;
-    // A plan of several steps is judged over its last complete step.
-    let diag_step = w
-        .rate
-        .as_ref()
-        .filter(|p| p.is_sweep())
-        .and_then(|p| p.step);
-    let mut diag = crate::client::Sampler::start(&shared.core_tids, started, diag_step);
     loop {
         // Wake at the deadline itself, so --duration is not overshot by a poll period.
         let wait = deadline.map_or(POLL, |d| {
