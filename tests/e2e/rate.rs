@@ -15,7 +15,10 @@ fn within(n: u64, want: f64, pct: f64) -> bool {
 
 #[test]
 fn the_rate_is_kept_for_uniform_and_poisson_arrivals_under_both_drivers() {
-    const RATE: u64 = 2000;
+    // A Poisson count over 3 s at 4,000 ops/s has a standard deviation of 110 (0.9%), so ±3%
+    // is a fair bound for it (at 2,000 ops/s, 1.3%: seed 7 drew 3.0% short). The seed fixes
+    // the draw: 11,803 arrivals here, so the margin left covers a loaded machine's losses.
+    const RATE: u64 = 4000;
     const SECS: u64 = 3;
     for driver in DRIVERS {
         for arrival in ["uniform", "poisson"] {
@@ -61,7 +64,7 @@ fn the_rate_is_kept_for_uniform_and_poisson_arrivals_under_both_drivers() {
             );
             run.check(
                 run.stdout()
-                    .contains(&format!("rate: target 2,000 ops/s ({arrival})  achieved "))
+                    .contains(&format!("rate: target 4,000 ops/s ({arrival})  achieved "))
                     && run.stdout().contains("\n     service min "),
                 &format!("{driver} {arrival}: the summary has the rate and service lines"),
             );
