@@ -363,18 +363,7 @@ mod tests {
         );
     }
 
-    /// A writer the test reads back after the reporter consumed it.
-    #[derive(Clone, Default)]
-    struct Buf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::report::tests::Buf;
 
     #[test]
     fn the_summary_shows_service_latency_the_rate_line_and_the_warning() {
@@ -405,7 +394,7 @@ mod tests {
             client_bound: false,
         });
         let totals = r.finish(T0 + S);
-        let text = String::from_utf8(out.0.borrow().clone()).unwrap();
+        let text = out.text();
         let want = "     latency min 31ms  mean 31ms  p50 31ms  p90 31ms  p99 31ms  p99.9 31ms  \
                     max 31ms\n     service min 1ms  mean 1ms  p50 1ms  p90 1ms  p99 1ms  \
                     p99.9 1ms  max 1ms\n     errors 0\n";

@@ -53,28 +53,9 @@ impl<W: Write, S: Write> Reporter<W, S> {
                 thousands(ops_s.round() as u64),
             );
             if s.count > 0 {
-                text += &format!(
-                    "     latency min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
-                    latency_us(l.min as f64),
-                    latency_us(l.mean),
-                    latency_us(l.p50 as f64),
-                    latency_us(l.p90 as f64),
-                    latency_us(l.p99 as f64),
-                    latency_us(l.p999 as f64),
-                    latency_us(l.max as f64),
-                );
+                text += &figures_line("latency", &l);
                 if let Some(sv) = s.service().filter(|sv| sv.count() > 0) {
-                    let l = sv.latency();
-                    text += &format!(
-                        "     service min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
-                        latency_us(l.min as f64),
-                        latency_us(l.mean),
-                        latency_us(l.p50 as f64),
-                        latency_us(l.p90 as f64),
-                        latency_us(l.p99 as f64),
-                        latency_us(l.p999 as f64),
-                        latency_us(l.max as f64),
-                    );
+                    text += &figures_line("service", &sv.latency());
                 }
                 if let Some(p) = s.phases() {
                     text += &phases_line(&p.line_figures(), |us| latency_us(us as f64));
@@ -120,6 +101,21 @@ impl<W: Write, S: Write> Reporter<W, S> {
         }
         let _ = self.out.write_all(text.as_bytes());
     }
+}
+
+/// One latency line of the summary: `     <name> min .. mean .. p50 .. p90 .. p99 .. p99.9 ..
+/// max ..` (the corrected latency, and a `--rate` run's service latency).
+fn figures_line(name: &str, l: &ringload_core::hist::LatencySummary) -> String {
+    format!(
+        "     {name} min {}  mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
+        latency_us(l.min as f64),
+        latency_us(l.mean),
+        latency_us(l.p50 as f64),
+        latency_us(l.p90 as f64),
+        latency_us(l.p99 as f64),
+        latency_us(l.p999 as f64),
+        latency_us(l.max as f64),
+    )
 }
 
 /// The self-diagnosis line (each core's busy and CPU-wait share, retransmits, NIC use); a

@@ -6,36 +6,11 @@ use super::super::*;
 use crate::stats::{ErrorKind, Op};
 use ringload_core::rate::{parse_slo, Arrival, RatePlan, RateSteps};
 use ringload_core::result::decode_histogram;
-use std::cell::RefCell;
-use std::rc::Rc;
 
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
 
-#[derive(Clone, Default)]
-struct Buf(Rc<RefCell<Vec<u8>>>);
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.borrow().clone()).unwrap()
-    }
-    /// The lines starting with `prefix`, in order.
-    fn lines(&self, prefix: &str) -> Vec<String> {
-        self.text()
-            .lines()
-            .filter(|l| l.starts_with(prefix))
-            .map(String::from)
-            .collect()
-    }
-}
+use crate::report::tests::Buf;
 
 fn plan(steps: RateSteps, step_s: u64, slo: Option<&str>) -> RatePlan {
     RatePlan {

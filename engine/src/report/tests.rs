@@ -12,8 +12,10 @@ use std::rc::Rc;
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
 
+/// A writer the tests read back after the reporter consumed it (shared by the report's unit
+/// tests: the table, the sweep, the rate line, aisloader's stream).
 #[derive(Clone, Default)]
-struct Buf(Rc<RefCell<Vec<u8>>>);
+pub(in crate::report) struct Buf(Rc<RefCell<Vec<u8>>>);
 impl Write for Buf {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         self.0.borrow_mut().extend_from_slice(b);
@@ -24,8 +26,16 @@ impl Write for Buf {
     }
 }
 impl Buf {
-    fn text(&self) -> String {
+    pub(in crate::report) fn text(&self) -> String {
         String::from_utf8(self.0.borrow().clone()).unwrap()
+    }
+    /// The lines starting with `prefix`, in order.
+    pub(in crate::report) fn lines(&self, prefix: &str) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(String::from)
+            .collect()
     }
 }
 

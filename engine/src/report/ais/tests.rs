@@ -1,9 +1,7 @@
 //! aisloader's stream byte for byte: the reporter fed with synthetic core ticks in aisloader
 //! mode (table, JSON, no interval output), the `-stats-output` file and StatsD per interval.
 
-use std::cell::RefCell;
 use std::io::Write;
-use std::rc::Rc;
 use std::time::Duration;
 
 use super::*;
@@ -15,22 +13,7 @@ use crate::stats::ErrorKind;
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
 
-#[derive(Clone, Default)]
-struct Buf(Rc<RefCell<Vec<u8>>>);
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.borrow().clone()).unwrap()
-    }
-}
+use crate::report::tests::Buf;
 
 /// aisloader's header, spelled out: `%-10s%-6s%-22s\t%-22s\t%-36s\t%-22s\t%-10s\n`.
 const HEADER: &str = "Time      OP    Count                 \tSize (Total)          \t\
