@@ -162,6 +162,7 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
         workload: serde_json::json!({"numworkers": 64, "pctput": 5, "statsinterval": 1.0}),
         ops,
         intervals: ivs,
+        intervals_file: None,
         peak_rss_bytes: Some(12 << 20),
         tls: None,
         proxies: Vec::new(),

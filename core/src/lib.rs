@@ -11,9 +11,11 @@
 //! - [`exit`]: the process exit codes, shared by the command line, the engine and the
 //!   launcher.
 //! - [`hist`]: the latency histogram every statistic uses and its summary.
+//! - [`hist_index`]: the counter index of a latency, without a histogram in hand.
+//! - [`intervals`]: the binary interval carrier (`rank-<r>.intervals`) of a result file.
 //! - [`rate`]: the open-loop rate plan (`--rate`, sweeps, the SLO) and its result records.
 //! - [`client`]: a rank's self-diagnosis record (is the client the bottleneck?).
-//! - [`result`]: the per-rank result file (`ringload.result/1`): its types, the histogram
+//! - [`result`]: the per-rank result file (`ringload.result/2`): its types, the histogram
 //!   codec and the atomic, no-overwrite write.
 //!
 //! The launcher (`merge`, `render`) depends on this crate only, so it links no io_uring,
@@ -24,6 +26,8 @@ pub mod client;
 pub mod content;
 pub mod exit;
 pub mod hist;
+pub mod hist_index;
+pub mod intervals;
 pub mod kinds;
 pub mod rate;
 pub mod result;

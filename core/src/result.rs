@@ -1,7 +1,9 @@
-//! The per-rank result file: `ringload.result/1` (documented key by key in docs/results.md).
+//! The per-rank result file: `ringload.result/2` (documented key by key in docs/results.md).
 //!
-//! Owns the serde types of the file, the histogram encoding (HdrHistogram V2 + DEFLATE, then standard base64), and the atomic,
-//! no-overwrite write. The engine builds a file from a run's statistics
+//! Owns the serde types of the file, the histogram encoding (HdrHistogram V2 + DEFLATE, then
+//! standard base64), and the atomic, no-overwrite write. A `/2` file keeps its intervals in a
+//! binary carrier beside it ([`crate::intervals`], `rank-<r>.intervals`, named by the
+//! `intervals_file` key); a `/1` file carries them inline as JSON. Both are read. The engine builds a file from a run's statistics
 //! (`ringload_engine::record`); `merge` reads it with [`ResultFile::read`].
 //!
 //! Invariants:
@@ -11,7 +13,8 @@
 //! - Histograms are carried losslessly so that a merge can add them; percentiles in the file
 //!   are conveniences computed from those same histograms.
 //! - A result file is never overwritten, and a reader never sees a half-written file: the
-//!   JSON goes to a temp file in the same directory, is fsynced, then hard-linked to its final
+//!   carrier is published first, then the JSON (so a JSON file names a carrier that is whole);
+//!   each goes to a temp file in the same directory, is fsynced, then hard-linked to its final
 //!   name (which fails if the name exists) and the temp name is removed. Where the file
 //!   system has no hard links, an existence check plus `rename` is the fallback.
 
@@ -27,8 +30,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::hist::LatencySummary;
 
-/// The `schema` value of every per-rank result file.
-pub const SCHEMA: &str = "ringload.result/1";
+/// The `schema` value of every per-rank result file this ringload writes.
+pub const SCHEMA: &str = "ringload.result/2";
+/// The earlier schema (intervals inline as JSON), still read; written only on request (tests,
+/// benchmarks).
+pub const SCHEMA_V1: &str = "ringload.result/1";
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,7 +96,13 @@ pub struct ResultFile {
     pub target: Option<TargetInfo>,
     pub workload: serde_json::Value,
     pub ops: BTreeMap<String, OpSummary>,
+    /// The intervals. In the JSON of a `/1` file only; a `/2` file names its carrier in
+    /// `intervals_file` instead, and [`ResultFile::read`] fills this from it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<IntervalRecord>,
+    /// `/2`: where the intervals are (set by [`ResultFile::write_atomic`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals_file: Option<crate::intervals::IntervalsFile>,
     /// Peak resident memory of the process that ran this rank, in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
@@ -345,75 +357,40 @@ pub enum ResultError {
 }
 
 impl ResultFile {
-    /// Writes the file atomically; refuses to replace an existing file.
+    /// Writes the file atomically; refuses to replace an existing file. A `/2` file
+    /// ([`SCHEMA`]) goes with its interval carrier, published first beside it.
     pub fn write_atomic(&self, path: &Path) -> Result<(), ResultError> {
-        let io_err = |action: &'static str, p: &Path| {
-            let path = p.to_path_buf();
-            move |source| ResultError::Io {
-                action,
-                path,
-                source,
-            }
-        };
         if path.exists() {
             return Err(ResultError::Exists(path.to_path_buf()));
         }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path.file_name().ok_or_else(|| ResultError::Io {
-            action: "write",
+        if self.schema == SCHEMA_V1 {
+            return write_new(path, |w| write_json(w, self));
+        }
+        let carrier = crate::intervals::encode(&self.intervals).map_err(|e| ResultError::Io {
+            action: "encode the intervals of",
             path: path.to_path_buf(),
-            source: io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"),
-        })?;
-        let tmp = dir.join(format!(
-            ".{}.tmp.{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(io_err("create temp file", &tmp))?;
-        let written = self.write_to(file, &tmp).and_then(|()| publish(&tmp, path));
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written?;
-        // Make the new directory entry durable; failure here is not worth failing the run.
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    }
-
-    fn write_to(&self, file: File, tmp: &Path) -> Result<(), ResultError> {
-        let mut w = io::BufWriter::new(file);
-        serde_json::to_writer(&mut w, self).map_err(|e| ResultError::Io {
-            action: "write",
-            path: tmp.to_path_buf(),
             source: io::Error::other(e),
         })?;
-        w.write_all(b"\n").map_err(|source| ResultError::Io {
-            action: "write",
-            path: tmp.to_path_buf(),
-            source,
-        })?;
-        let file = w.into_inner().map_err(|e| ResultError::Io {
-            action: "write",
-            path: tmp.to_path_buf(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(|source| ResultError::Io {
-            action: "fsync",
-            path: tmp.to_path_buf(),
-            source,
-        })
+        let side = carrier_path(path);
+        let name = side
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        write_new(&side, |w| w.write_all(&carrier))?;
+        let json = ResultFile {
+            intervals: Vec::new(),
+            intervals_file: Some(crate::intervals::IntervalsFile {
+                name,
+                format: crate::intervals::FORMAT.into(),
+                intervals: self.intervals.len() as u64,
+                bytes: carrier.len() as u64,
+            }),
+            ..self.clone()
+        };
+        write_new(path, |w| write_json(w, &json))
     }
 
-    /// Reads and checks a result file (schema must be [`SCHEMA`]).
+    /// Reads and checks a result file (schema [`SCHEMA`] or [`SCHEMA_V1`]); a `/2` file's
+    /// intervals are read from its carrier.
     pub fn read(path: &Path) -> Result<ResultFile, ResultError> {
         let text = fs::read_to_string(path).map_err(|source| ResultError::Io {
             action: "read",
@@ -427,17 +404,131 @@ impl ResultFile {
                 source,
             })?;
         let found = v.get("schema").and_then(|s| s.as_str()).unwrap_or("");
-        if found != SCHEMA {
+        if found != SCHEMA && found != SCHEMA_V1 {
             return Err(ResultError::Schema {
                 path: path.to_path_buf(),
                 found: found.to_string(),
             });
         }
-        serde_json::from_value(v).map_err(|source| ResultError::Json {
-            path: path.to_path_buf(),
-            source,
-        })
+        let mut file: ResultFile =
+            serde_json::from_value(v).map_err(|source| ResultError::Json {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if let Some(f) = &file.intervals_file {
+            file.intervals = read_carrier(path, f)?;
+        }
+        Ok(file)
     }
+}
+
+/// The carrier beside result file `path`: `rank-3.json` → `rank-3.intervals`.
+pub fn carrier_path(path: &Path) -> PathBuf {
+    path.with_extension("intervals")
+}
+
+/// Reads and decodes the carrier a result file names, checking what the file says of it.
+fn read_carrier(
+    path: &Path,
+    f: &crate::intervals::IntervalsFile,
+) -> Result<Vec<IntervalRecord>, ResultError> {
+    let side = path.with_file_name(&f.name);
+    let bad = |e: String| ResultError::Io {
+        action: "read the interval carrier",
+        path: side.clone(),
+        source: io::Error::new(io::ErrorKind::InvalidData, e),
+    };
+    if f.format != crate::intervals::FORMAT || f.name.contains(['/', '\\']) {
+        return Err(bad(format!(
+            "intervals_file names {:?} in format {:?}; this ringload reads {:?} files beside \
+             the result file",
+            f.name,
+            f.format,
+            crate::intervals::FORMAT
+        )));
+    }
+    let bytes = fs::read(&side).map_err(|source| ResultError::Io {
+        action: "read the interval carrier",
+        path: side.clone(),
+        source,
+    })?;
+    if bytes.len() as u64 != f.bytes {
+        return Err(bad(format!(
+            "{} bytes, but the result file says {}",
+            bytes.len(),
+            f.bytes
+        )));
+    }
+    let ivs = crate::intervals::decode(&bytes).map_err(bad)?;
+    if ivs.len() as u64 != f.intervals {
+        return Err(bad(format!(
+            "{} intervals, but the result file says {}",
+            ivs.len(),
+            f.intervals
+        )));
+    }
+    Ok(ivs)
+}
+
+fn write_json(w: &mut dyn Write, file: &ResultFile) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, file).map_err(io::Error::other)?;
+    w.write_all(b"\n")
+}
+
+/// Writes a new file at `path` through a temp file in the same directory (fsynced, then
+/// published without replacing anything); the directory entry is synced best-effort.
+fn write_new(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), ResultError> {
+    let io_err = |action: &'static str, p: &Path| {
+        let path = p.to_path_buf();
+        move |source| ResultError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    if path.exists() {
+        return Err(ResultError::Exists(path.to_path_buf()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().ok_or_else(|| ResultError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"),
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(io_err("create temp file", &tmp))?;
+    let written = (|| {
+        let mut w = io::BufWriter::new(file);
+        body(&mut w).map_err(io_err("write", &tmp))?;
+        let file = w
+            .into_inner()
+            .map_err(|e| io_err("write", &tmp)(e.into_error()))?;
+        file.sync_all().map_err(io_err("fsync", &tmp))
+    })()
+    .and_then(|()| publish(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
+    // Make the new directory entry durable; failure here is not worth failing the run.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Moves the finished temp file to `path` without ever replacing an existing file.
@@ -601,6 +692,7 @@ mod tests {
             client: None,
             warnings: Vec::new(),
             ops,
+            intervals_file: None,
             intervals: vec![IntervalRecord {
                 start_unix_ns: 1,
                 end_unix_ns: 2,
@@ -614,6 +706,15 @@ mod tests {
                     },
                 )]
                 .into_iter()
+                .chain([(
+                    "put".to_string(),
+                    IntervalOp {
+                        count: 0,
+                        bytes: 0,
+                        errors: 0,
+                        histogram: encode_histogram_plain(&new_histogram()),
+                    },
+                )])
                 .collect(),
             }],
             peak_rss_bytes: None,
@@ -627,7 +728,40 @@ mod tests {
         let r = sample();
         r.write_atomic(&path).unwrap();
         let back = ResultFile::read(&path).unwrap();
-        assert_eq!(back, r);
+        // The JSON names the carrier; the intervals come back from it.
+        let named = back.intervals_file.clone().unwrap();
+        assert_eq!(named.name, "rank-0.intervals");
+        assert_eq!(named.intervals, 1);
+        assert_eq!(
+            named.bytes,
+            fs::metadata(dir.join("rank-0.intervals")).unwrap().len()
+        );
+        let json: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(json["schema"], SCHEMA);
+        assert!(json.get("intervals").is_none(), "{json}");
+        assert_eq!(
+            ResultFile {
+                intervals_file: None,
+                ..back.clone()
+            },
+            r
+        );
+        // A `/1` file carries them inline, and reads back the same.
+        let v1 = ResultFile {
+            schema: SCHEMA_V1.into(),
+            ..r.clone()
+        };
+        let p1 = dir.join("rank-1.json");
+        v1.write_atomic(&p1).unwrap();
+        assert!(!dir.join("rank-1.intervals").exists());
+        assert_eq!(ResultFile::read(&p1).unwrap(), v1);
+        // A carrier that is not what the JSON says is refused, naming it.
+        fs::write(dir.join("rank-0.intervals"), b"RLIVALS1").unwrap();
+        let e = ResultFile::read(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("rank-0.intervals") && e.contains("bytes, but"),
+            "{e}"
+        );
         let h = decode_histogram(&back.ops["get"].histogram).unwrap();
         assert_eq!(h.len(), 1_000);
         assert_eq!(LatencySummary::of(&h), back.ops["get"].latency_us);
@@ -677,7 +811,9 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(names, ["rank-0.json"]);
+        let mut names = names;
+        names.sort();
+        assert_eq!(names, ["rank-0.intervals", "rank-0.json"]);
         let before = fs::read(&path).unwrap();
         let err = sample().write_atomic(&path).unwrap_err();
         assert!(matches!(err, ResultError::Exists(_)), "{err}");
@@ -686,7 +822,7 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), before);
         assert_eq!(
             fs::read_dir(&dir).unwrap().count(),
-            1,
+            2,
             "temp file left behind"
         );
         fs::remove_dir_all(&dir).unwrap();

@@ -72,6 +72,7 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
         workload: meta.workload,
         ops,
         intervals: totals.intervals.clone(),
+        intervals_file: None,
         peak_rss_bytes: meta.peak_rss_bytes,
         tls: totals.tls.as_ref().map(|t| t.record.clone()),
         proxies: totals.proxies.clone(),

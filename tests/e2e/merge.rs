@@ -108,6 +108,7 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
         workload: serde_json::json!({"numworkers": 4}),
         ops,
         intervals,
+        intervals_file: None,
         peak_rss_bytes: None,
         tls: None,
         proxies: Vec::new(),

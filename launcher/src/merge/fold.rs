@@ -21,7 +21,7 @@ use super::timeline::Timeline;
 pub const BATCH_RANKS: usize = 32;
 /// A packed counter: index in the top 15 bits, count in the low 17. Count 0 means "too
 /// large to pack: the next entry of the big list" (a real counter is never 0).
-pub const COUNT_BITS: u32 = 17;
+pub const COUNT_BITS: u32 = ringload_core::intervals::COUNT_BITS;
 pub const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
 /// One decoded histogram: its packed counters in the batch and its big counts.

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-use ringload_core::result::SCHEMA;
+use ringload_core::result::{SCHEMA, SCHEMA_V1};
 
 /// Bytes read to find the head; the engine's head (with the workload) is about 1 KiB.
 pub const HEAD_PREFIX: usize = 64 * 1024;
@@ -104,7 +104,9 @@ impl Fields {
         .map(|(k, _)| k)
     }
     fn other_schema(&self) -> bool {
-        self.schema.as_deref().is_some_and(|s| s != SCHEMA)
+        self.schema
+            .as_deref()
+            .is_some_and(|s| s != SCHEMA && s != SCHEMA_V1)
     }
 }
 
@@ -165,11 +167,11 @@ pub fn scan(path: &Path, buf: &mut Vec<u8>) -> Scanned {
         let mut de = serde_json::Deserializer::from_slice(buf);
         let parsed = Seed(&mut f).deserialize(&mut de).and_then(|()| de.end());
         if let Some(s) = &f.schema {
-            if s != SCHEMA {
+            if s != SCHEMA && s != SCHEMA_V1 {
                 return if s.starts_with("ringload.result/") {
                     Scanned::Corrupt(format!(
-                        "schema '{s}' is not supported (this merge reads '{SCHEMA}'); use the \
-                         ringload version that wrote it"
+                        "schema '{s}' is not supported (this merge reads '{SCHEMA}' and \
+                         '{SCHEMA_V1}'); use the ringload version that wrote it"
                     ))
                 } else {
                     Scanned::Ignored
@@ -260,7 +262,7 @@ mod tests {
             ),
             ("other.json", r#"[1,2,3]"#.to_string()),
             ("garbage.json", "not json at all".to_string()),
-            ("v2.json", r#"{"schema":"ringload.result/2"}"#.to_string()),
+            ("v3.json", r#"{"schema":"ringload.result/3"}"#.to_string()),
             (
                 "nokey.json",
                 r#"{"schema":"ringload.result/1","rank":1}"#.to_string(),
@@ -279,7 +281,7 @@ mod tests {
         assert_eq!(kind("summary.json", &mut buf), "ignored");
         assert_eq!(kind("other.json", &mut buf), "ignored");
         assert!(kind("garbage.json", &mut buf).starts_with("corrupt not valid JSON"));
-        assert!(kind("v2.json", &mut buf).contains("not supported"));
+        assert!(kind("v3.json", &mut buf).contains("not supported"));
         assert!(kind("nokey.json", &mut buf).contains("'run_id' is missing"));
         assert_eq!(list_json(&d).unwrap().len(), cases.len());
         let _ = std::fs::remove_dir_all(&d);

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use ringload_core::client::ClientRecord;
 use ringload_core::hist::LatencySummary;
+use ringload_core::intervals::{Carrier, ClassView, IntervalsFile};
 use ringload_core::rate::RateRecord;
 use ringload_core::result::{decode_histogram, PhasesRecord, ProxyCount, TlsRecord};
 
@@ -49,6 +50,9 @@ struct RawFile<'a> {
     ops: RawPair<RawOp<'a>>,
     #[serde(default, borrow)]
     intervals: Vec<RawInterval<'a>>,
+    /// A `/2` file's interval carrier.
+    #[serde(default)]
+    intervals_file: Option<IntervalsFile>,
     /// A `--rate` run's schedule and steps (absent for a closed loop and older files).
     #[serde(default)]
     rate: Option<RateRecord>,
@@ -228,6 +232,8 @@ pub struct IvOp {
 #[derive(Default)]
 pub struct Reader {
     buf: Vec<u8>,
+    /// The read buffer of a `/2` file's carrier (when it cannot be mapped).
+    side: Vec<u8>,
     small: Vec<u8>,
     dec: HistDecoder,
     /// The intervals of the file being read.
@@ -246,6 +252,8 @@ pub struct Reader {
 pub enum Path {
     Fast,
     Serde,
+    /// A `/2` file: the intervals came from its binary carrier.
+    Carrier,
 }
 
 impl Reader {
@@ -392,6 +400,7 @@ impl Reader {
     /// Stages the intervals (fast path if it applies) and the rest of the file.
     fn parse_file(
         &mut self,
+        head: &Head,
         buf: &[u8],
         r: &mut RankResult,
         sums: &mut [u64; 2],
@@ -431,11 +440,98 @@ impl Reader {
         self.big.clear();
         *sums = [0; 2];
         let file: RawFile = serde_json::from_slice(buf).map_err(|e| e.to_string())?;
+        if let Some(f) = &file.intervals_file {
+            self.stage_carrier(head, f, sums)?;
+            self.stage_rest(&file, r)?;
+            return Ok(Path::Carrier);
+        }
         for (k, iv) in file.intervals.iter().enumerate() {
             self.stage_interval(k, &iv.scanned(), sums)?;
         }
         self.stage_rest(&file, r)?;
         Ok(Path::Serde)
+    }
+
+    /// Stages the intervals of a `/2` file's carrier: its words are already the staging
+    /// area's packed form, so they are copied, not decoded.
+    fn stage_carrier(
+        &mut self,
+        head: &Head,
+        f: &IntervalsFile,
+        sums: &mut [u64; 2],
+    ) -> Result<(), String> {
+        let what = |e: String| format!("intervals_file {:?}: {e}", f.name);
+        if f.format != ringload_core::intervals::FORMAT || f.name.contains(['/', '\\']) {
+            return Err(what(format!(
+                "format {:?}; this merge reads {:?} files beside the result file",
+                f.format,
+                ringload_core::intervals::FORMAT
+            )));
+        }
+        let mut side = std::mem::take(&mut self.side);
+        let out = (|| {
+            let bytes = mapped::open(&head.path.with_file_name(&f.name), &mut side)
+                .map_err(|e| what(format!("cannot read it: {e}")))?;
+            if bytes.len() as u64 != f.bytes {
+                return Err(what(format!(
+                    "{} bytes, but the result file says {}",
+                    bytes.len(),
+                    f.bytes
+                )));
+            }
+            let mut c = Carrier::open(&bytes).map_err(what)?;
+            if c.intervals != f.intervals {
+                return Err(what(format!(
+                    "{} intervals, but the result file says {}",
+                    c.intervals, f.intervals
+                )));
+            }
+            for iv in c.by_ref() {
+                let iv = iv.map_err(what)?;
+                self.stage_view(&iv.ops, iv.start_unix_ns, iv.end_unix_ns, sums);
+            }
+            c.finish().map_err(what)
+        })();
+        self.side = side;
+        out
+    }
+
+    /// Stages one carrier interval (its words were checked by the carrier).
+    fn stage_view(&mut self, ops: &[ClassView; 2], start: u64, end: u64, sums: &mut [u64; 2]) {
+        let mut rec = Iv {
+            start_unix_ns: start,
+            end_unix_ns: end,
+            ..Iv::default()
+        };
+        for (op, (o, out)) in ops.iter().zip(&mut rec.ops).enumerate() {
+            (out.count, out.bytes, out.errors) = (o.count, o.bytes, o.errors);
+            if o.count == 0 {
+                continue;
+            }
+            let packed = &mut self.batch.packed;
+            let (start, big_start) = (packed.len() as u32, self.big.len() as u32);
+            let w = o.words;
+            let mut at = 0;
+            while at + 4 <= w.len() {
+                let word = u32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
+                packed.push(word);
+                at += 4;
+                if word & ringload_core::intervals::COUNT_MASK == 0 {
+                    let lo = u32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
+                    let hi = u32::from_le_bytes([w[at + 4], w[at + 5], w[at + 6], w[at + 7]]);
+                    self.big.push(u64::from(lo) | (u64::from(hi) << 32));
+                    at += 8;
+                }
+            }
+            out.hist = Staged {
+                start,
+                end: packed.len() as u32,
+                big_start,
+                big_end: self.big.len() as u32,
+            };
+            sums[op] += o.count;
+        }
+        self.ivs.push(rec);
     }
 
     fn parse(&mut self, head: &Head, buf: &[u8]) -> Result<(RankResult, Path), String> {
@@ -453,7 +549,7 @@ impl Reader {
             ..RankResult::default()
         };
         let mut sums = [0u64; 2];
-        let path = self.parse_file(buf, &mut r, &mut sums)?;
+        let path = self.parse_file(head, buf, &mut r, &mut sums)?;
         for (op, name) in OP_NAMES.iter().enumerate() {
             if r.ops[op].count != sums[op] {
                 r.notes.push(format!(

@@ -68,6 +68,7 @@ fn file() -> ResultFile {
         ]
         .into(),
         intervals,
+        intervals_file: None,
         peak_rss_bytes: Some(77),
         tls: Some(ringload_core::result::TlsRecord {
             version: Some("TLSv1.3".into()),
