@@ -57,7 +57,7 @@ pub enum Command {
     /// Merge the rank result files of one run into summary.json, summary.txt and plots.
     #[command(
         long_about = "Merge the rank result files of one run (every *.json with schema \
-            ringload.result/1 in RESULTS_DIR) into summary.json (ringload.summary/1), \
+            ringload.result/1 and /2 in RESULTS_DIR) into summary.json (ringload.summary/1), \
             summary.txt and the plots. Counters add and percentiles come from the sum of the \
             ranks' histograms. Other JSON files (e.g. an earlier summary.json) are ignored.\n\n\
             Exit codes: 0 merged (also a --allow-partial merge, with a warning); 1 ranks \
@@ -382,7 +382,8 @@ pub struct RunArgs {
     /// Interval between table rows, Go syntax.
     #[arg(long, default_value = "10s", value_parser = duration, help_heading = "Output")]
     pub statsinterval: Duration,
-    /// Write the result file (JSON, schema ringload.result/1) here; refuses to overwrite.
+    /// Write the result file (JSON, schema ringload.result/2) here, with its interval carrier
+    /// beside it (FILE's name with the extension .intervals); refuses to overwrite.
     #[arg(long, help_heading = "Output")]
     pub result: Option<PathBuf>,
     /// Print the result document as JSON on stdout instead of the human summary.

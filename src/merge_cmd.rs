@@ -20,6 +20,7 @@ pub fn merge(a: MergeArgs) -> Result<(), CmdError> {
     let opts = MergeOptions {
         resolution_ns: u64::try_from(a.resolution.as_nanos()).unwrap_or(u64::MAX),
         allow_partial: a.allow_partial,
+        threads: a.threads.map_or_else(merge::online_cpus, |n| n as usize),
     };
     let out_dir = a.out.clone().unwrap_or_else(|| a.results_dir.clone());
     let m = merge::merge_dir(&a.results_dir, &opts).map_err(merge_error)?;

@@ -53,6 +53,10 @@ pub struct MergeArgs {
     /// Width of a time bucket of the series, Go syntax, at least 1s.
     #[arg(long, default_value = "1s", value_parser = duration)]
     pub resolution: Duration,
+    /// Threads that read and add the ranks' files (default: every online CPU). The outputs
+    /// are the same, byte for byte, for every thread count.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
 }
 
 fn serve_protocol() -> impl TypedValueParser<Value = Protocol> {

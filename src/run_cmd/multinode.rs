@@ -181,6 +181,7 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
             out: None,
             allow_partial,
             resolution: Duration::from_secs(1),
+            threads: None,
         })
         .map_or_else(|e| e.report(), |()| Exit::Ok)
     };

@@ -140,7 +140,7 @@ fn a_healthy_run_has_no_error_key() {
     let s = Scratch::new("engine-healthy");
     let res = s.path().join("r.json");
     for driver in DRIVERS {
-        let _ = std::fs::remove_file(&res);
+        remove_result(&res);
         let run = Run::new()
             .driver(driver)
             .cores(2)

@@ -219,6 +219,8 @@ fn a_rank_file_without_phases_merges_with_ranks_that_have_them() {
     // Three ranks of one run: 0 and 1 with phases (the same file twice), 2 without.
     let ranks = dir.path().join("ranks");
     std::fs::create_dir_all(&ranks).unwrap();
+    // All three name the run's one carrier.
+    std::fs::copy(dir.path().join("r.intervals"), ranks.join("r.intervals")).unwrap();
     for (rank, src) in [(0, &t), (1, &t), (2, &old)] {
         let mut f = src.clone();
         f["run_id"] = "ph".into();

@@ -111,7 +111,7 @@ fn nginx_put_objects_verify_and_corruption_is_counted() {
         );
         // The launcher's merge keeps both kinds.
         let merged = Scratch::new("verify-merge");
-        std::fs::copy(&res, merged.path().join("rank-0.json")).unwrap();
+        copy_result(&res, &merged.path().join("rank-0.json"));
         ringload(&["merge", merged.path().to_str().unwrap()]).ok();
         let text = std::fs::read_to_string(merged.path().join("summary.json")).unwrap();
         let m: serde_json::Value = serde_json::from_str(&text).unwrap();

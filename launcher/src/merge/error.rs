@@ -131,7 +131,7 @@ pub enum MergeError {
         source: io::Error,
     },
     #[error(
-        "{} holds no result files (*.json with schema ringload.result/1); pass the directory \
+        "{} holds no result files (*.json with schema ringload.result/1 or /2); pass the directory \
          the ranks wrote their --result files to",
         .path.display()
     )]

@@ -71,6 +71,8 @@ pub struct MergeOptions {
     /// Merge what is there when ranks are missing, failed or unreadable (report marked
     /// partial) instead of failing.
     pub allow_partial: bool,
+    /// Threads that read and fold the ranks (at least 1); the outputs do not depend on it.
+    pub threads: usize,
 }
 
 impl Default for MergeOptions {
@@ -78,8 +80,14 @@ impl Default for MergeOptions {
         MergeOptions {
             resolution_ns: DEFAULT_RESOLUTION_NS,
             allow_partial: false,
+            threads: online_cpus(),
         }
     }
+}
+
+/// The CPUs this process may run on (1 when that cannot be known).
+pub fn online_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Everything a merge produces.

@@ -284,6 +284,26 @@ pub fn result(path: &Path) -> serde_json::Value {
     serde_json::from_str(&s).unwrap()
 }
 
+/// Copies result file `src` to `dst` with its interval carrier, which keeps the name the JSON
+/// gives it (`intervals_file.name`), in `dst`'s directory.
+pub fn copy_result(src: &Path, dst: &Path) {
+    std::fs::copy(src, dst).unwrap();
+    let name = result(src)["intervals_file"]["name"]
+        .as_str()
+        .expect("a ringload.result/2 file names its carrier")
+        .to_string();
+    let dir = dst.parent().unwrap();
+    if !dir.join(&name).exists() {
+        std::fs::copy(src.with_file_name(&name), dir.join(&name)).unwrap();
+    }
+}
+
+/// Removes result file `path` and its interval carrier (before a rerun to the same path).
+pub fn remove_result(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(path.with_extension("intervals"));
+}
+
 /// `ops.<op>.<key>` of a result document as u64.
 pub fn op(v: &serde_json::Value, op: &str, key: &str) -> u64 {
     v["ops"][op][key]
