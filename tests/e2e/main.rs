@@ -31,6 +31,8 @@ mod rate;
 mod render;
 mod render_errors;
 mod render_hostile;
+mod render_k8s;
+mod render_scale;
 mod s3;
 mod serve;
 mod signals;
