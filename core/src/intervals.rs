@@ -206,6 +206,22 @@ impl<'a> Carrier<'a> {
 
     /// Checks one class's words: in bounds, ascending, escapes complete.
     fn check(words: &[u8]) -> Result<(), &'static str> {
+        // Almost every class has no wide count: one branch-free pass decides it.
+        let (mut prev, mut ascending, mut wide) = (0u32, true, false);
+        for w in words.chunks_exact(4) {
+            let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            let key = (word >> COUNT_BITS) + 1;
+            ascending &= key > prev;
+            wide |= word & COUNT_MASK == 0;
+            prev = key;
+        }
+        if !wide {
+            return if ascending && prev <= COUNTS_LEN as u32 {
+                Ok(())
+            } else {
+                Err("counter index out of range or out of order")
+            };
+        }
         let mut at = 0;
         let mut last: i64 = -1;
         while at < words.len() {
