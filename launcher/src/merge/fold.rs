@@ -172,7 +172,7 @@ impl Reader {
                     };
                 }
             }
-            let b = sinks.timeline.index_of(mid);
+            let b = sinks.timeline.index_of(mid, r.start_unix_ns, r.end_unix_ns);
             let len = iv.end_unix_ns.saturating_sub(iv.start_unix_ns);
             let frac = match sinks.steady {
                 Some((ws, we)) if len > 0 => {
