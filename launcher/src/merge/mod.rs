@@ -102,6 +102,13 @@ pub struct MergeOutput {
 
 /// Merges the result files of one run found in `dir`.
 pub fn merge_dir(dir: &Path, opts: &MergeOptions) -> Result<MergeOutput, MergeError> {
+    let plan = plan_dir(dir, opts)?;
+    fold(plan, opts)
+}
+
+/// The first pass over `dir`: every file's head, and which of them make up the run (an
+/// error when the run is incomplete and `opts` does not allow a partial merge).
+pub fn plan_dir(dir: &Path, opts: &MergeOptions) -> Result<plan::Plan, MergeError> {
     if opts.resolution_ns < DEFAULT_RESOLUTION_NS {
         return Err(MergeError::Resolution {
             got_ns: opts.resolution_ns,
@@ -142,7 +149,7 @@ pub fn merge_dir(dir: &Path, opts: &MergeOptions) -> Result<MergeOutput, MergeEr
             problems: plan.problems,
         });
     }
-    fold(plan, opts)
+    Ok(plan)
 }
 
 fn name_of(p: &Path) -> String {
@@ -413,3 +420,6 @@ pub fn write_outputs(out: &Path, m: &MergeOutput) -> Result<(), MergeError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
