@@ -5,10 +5,12 @@
 //!    64 KiB. They decide completeness ([`plan`]: run id, rank count, missing, failed,
 //!    duplicated and foreign files) before anything heavy is read, size the time buckets, and
 //!    fix the steady window.
-//! 2. **Ranks** ([`rank`]): each rank's file in rank order, parsed into borrowed structs from
-//!    one reused buffer, its histograms decoded without allocation ([`decode`]) and added into
-//!    the cluster totals and the [`timeline`]. Only numbers stay behind per rank, so memory is
-//!    one time series plus one file, whatever the number of ranks.
+//! 2. **Ranks** ([`rank`]): the ranks are split into `--threads` contiguous sets; each thread
+//!    reads its ranks' files one at a time, parsed into borrowed structs from one reused
+//!    buffer, their histograms staged without allocation ([`decode`], or copied from a `/2`
+//!    carrier) and added into its own [`Partial`]: cluster totals and [`timeline`]. The
+//!    partials are then added together ([`partial`]). Only numbers stay behind per rank, so
+//!    memory is one time series and one file per thread, whatever the number of ranks.
 //!
 //! What a `--rate` run adds (service latency, the rate and a sweep's steps) and the ranks'
 //! self-diagnosis are merged by [`rate`], on the model of [`phases`].
@@ -17,7 +19,8 @@
 //! is the [`model::ReportData`] the plots are drawn from.
 //!
 //! Invariants: counters add; percentiles come from added histograms, never from averaged
-//! percentiles; ranks are folded in rank order, so the output does not depend on file order.
+//! percentiles; the outputs depend neither on the order the ranks are folded in nor on how
+//! they are split across threads ([`partial`] says how).
 
 pub mod accum;
 mod b64;
