@@ -168,7 +168,9 @@ fn fold(plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeError
 }
 
 /// The outputs of a merge whose ranks (`plan.heads`, each folded once into `partial`, in any
-/// order and split in any way) are all read: the same for every order and split.
+/// order and split in any way) are all read: the same for every order and split. They equal
+/// the offline merge's when `partial` was made with `Frame::of(opts.resolution_ns,
+/// &plan.heads)` (the steady window and the series' point cap shape each rank's fold).
 pub fn finish(
     mut plan: plan::Plan,
     mut partial: Partial,

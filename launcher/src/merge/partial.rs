@@ -131,7 +131,8 @@ impl Partial {
                     self.warnings.push((head.rank, line));
                 }
                 for w in std::mem::take(&mut r.warnings) {
-                    self.warnings.push((head.rank, format!("rank {}: {w}", head.rank)));
+                    self.warnings
+                        .push((head.rank, format!("rank {}: {w}", head.rank)));
                 }
                 self.ranks.push(r);
             }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use ringload_core::hist::{new_histogram, LatencySummary};
 use ringload_core::rate::{RateRecord, StepOp, StepRecord};
 use ringload_core::result::{
-    encode_histogram, IntervalOp, IntervalRecord, OpSummary, PhaseRecord, PhasesRecord,
-    ResultFile, RunStatus, SCHEMA, SCHEMA_V1,
+    encode_histogram, IntervalOp, IntervalRecord, OpSummary, PhaseRecord, PhasesRecord, ResultFile,
+    RunStatus, SCHEMA, SCHEMA_V1,
 };
 
 const SEC: u64 = 1_000_000_000;
@@ -25,10 +25,8 @@ impl Scratch {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let d = std::env::temp_dir().join(format!(
-            "ringload-merge-{tag}-{}-{n}",
-            std::process::id()
-        ));
+        let d =
+            std::env::temp_dir().join(format!("ringload-merge-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         Scratch(d)
@@ -349,7 +347,11 @@ fn an_interval_outside_its_rank_span_is_clamped_into_the_span() {
         let m = merge_dir(&dir.0, &opts(threads)).unwrap();
         let ops: Vec<u64> = m.summary.series.ops["get"].iter().map(|p| p.ops).collect();
         // Bucket 2 (rank 0's end) holds the late interval's 12, not bucket 6.
-        assert_eq!(ops, [11, 12, 13, 1, 1, 1, 1, 1, 1, 1, 0], "threads {threads}");
+        assert_eq!(
+            ops,
+            [11, 12, 13, 1, 1, 1, 1, 1, 1, 1, 0],
+            "threads {threads}"
+        );
     }
 }
 
