@@ -112,9 +112,7 @@ impl Reader {
                 while cursor[k] < end && b.runs[cursor[k]].bucket == next {
                     let run = b.runs[cursor[k]];
                     let hist = &mut cells[run.op as usize].hist;
-                    for &p in &b.packed[run.start as usize..run.end as usize] {
-                        hist.add((p >> COUNT_BITS) as usize, u64::from(p) & COUNT_MASK);
-                    }
+                    hist.add_packed(&b.packed[run.start as usize..run.end as usize]);
                     cursor[k] += 1;
                 }
             }
@@ -172,7 +170,7 @@ impl Reader {
                     };
                 }
             }
-            let b = sinks.timeline.index_of(mid);
+            let b = sinks.timeline.index_of(mid, r.start_unix_ns, r.end_unix_ns);
             let len = iv.end_unix_ns.saturating_sub(iv.start_unix_ns);
             let frac = match sinks.steady {
                 Some((ws, we)) if len > 0 => {

@@ -5,10 +5,12 @@
 //!    64 KiB. They decide completeness ([`plan`]: run id, rank count, missing, failed,
 //!    duplicated and foreign files) before anything heavy is read, size the time buckets, and
 //!    fix the steady window.
-//! 2. **Ranks** ([`rank`]): each rank's file in rank order, parsed into borrowed structs from
-//!    one reused buffer, its histograms decoded without allocation ([`decode`]) and added into
-//!    the cluster totals and the [`timeline`]. Only numbers stay behind per rank, so memory is
-//!    one time series plus one file, whatever the number of ranks.
+//! 2. **Ranks** ([`rank`]): the ranks are split into `--threads` contiguous sets; each thread
+//!    reads its ranks' files one at a time, parsed into borrowed structs from one reused
+//!    buffer, their histograms staged without allocation ([`decode`], or copied from a `/2`
+//!    carrier) and added into its own [`Partial`]: cluster totals and [`timeline`]. The
+//!    partials are then added together ([`partial`]). Only numbers stay behind per rank, so
+//!    memory is one time series and one file per thread, whatever the number of ranks.
 //!
 //! What a `--rate` run adds (service latency, the rate and a sweep's steps) and the ranks'
 //! self-diagnosis are merged by [`rate`], on the model of [`phases`].
@@ -17,7 +19,8 @@
 //! is the [`model::ReportData`] the plots are drawn from.
 //!
 //! Invariants: counters add; percentiles come from added histograms, never from averaged
-//! percentiles; ranks are folded in rank order, so the output does not depend on file order.
+//! percentiles; the outputs depend neither on the order the ranks are folded in nor on how
+//! they are split across threads ([`partial`] says how).
 
 pub mod accum;
 mod b64;
@@ -28,6 +31,7 @@ pub mod head;
 pub mod hist;
 mod mapped;
 pub mod model;
+pub mod partial;
 pub mod phases;
 pub mod plan;
 pub mod rank;
@@ -41,16 +45,13 @@ use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
 
-use ringload_core::hist::new_histogram;
-use ringload_core::result::RunStatus;
-
 pub use error::{MergeError, Problem};
 use head::Scanned;
 use model::{OpSeries, RankSeries, ReportData, Spectrum};
-use rank::{RankResult, Reader, Sinks, OP_NAMES};
+pub use partial::{Frame, Partial};
+use rank::{RankResult, OP_NAMES};
 use summary::{Series, SkippedFile};
 pub use summary::{Summary, SUMMARY_SCHEMA};
-use timeline::Timeline;
 
 /// Default width of a time bucket.
 pub const DEFAULT_RESOLUTION_NS: u64 = 1_000_000_000;
@@ -104,6 +105,13 @@ pub struct MergeOutput {
 
 /// Merges the result files of one run found in `dir`.
 pub fn merge_dir(dir: &Path, opts: &MergeOptions) -> Result<MergeOutput, MergeError> {
+    let plan = plan_dir(dir, opts)?;
+    fold(plan, opts)
+}
+
+/// The first pass over `dir`: every file's head, and which of them make up the run (an
+/// error when the run is incomplete and `opts` does not allow a partial merge).
+pub fn plan_dir(dir: &Path, opts: &MergeOptions) -> Result<plan::Plan, MergeError> {
     if opts.resolution_ns < DEFAULT_RESOLUTION_NS {
         return Err(MergeError::Resolution {
             got_ns: opts.resolution_ns,
@@ -144,7 +152,7 @@ pub fn merge_dir(dir: &Path, opts: &MergeOptions) -> Result<MergeOutput, MergeEr
             problems: plan.problems,
         });
     }
-    fold(plan, opts)
+    Ok(plan)
 }
 
 fn name_of(p: &Path) -> String {
@@ -152,71 +160,44 @@ fn name_of(p: &Path) -> String {
         .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
 }
 
-/// The heavy pass and the outputs.
-fn fold(mut plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeError> {
-    let start = plan
-        .heads
-        .iter()
-        .map(|h| h.start_unix_ns)
-        .min()
-        .unwrap_or(0);
-    let end = plan.heads.iter().map(|h| h.end_unix_ns).max().unwrap_or(0);
-    let mut timeline = Timeline::new(opts.resolution_ns, start, end)?;
-    // The steady window spans the completed ranks (a failed rank's early end would hide it).
-    let completed: Vec<_> = plan
-        .heads
-        .iter()
-        .filter(|h| h.status == RunStatus::Completed.as_str())
-        .collect();
-    let basis: Vec<_> = if completed.is_empty() {
-        plan.heads.iter().collect()
-    } else {
-        completed
-    };
-    let ws = basis.iter().map(|h| h.start_unix_ns).max().unwrap_or(0);
-    let we = basis.iter().map(|h| h.end_unix_ns).min().unwrap_or(0);
-    let window = (ws < we).then_some((ws, we));
-    let mut totals: [Histogram<u64>; 2] = [new_histogram(), new_histogram()];
-    let n = plan.heads.len() as u64;
-    let point_cap = (RANK_POINTS_BUDGET / n.max(1)).clamp(RANK_POINTS_MIN, RANK_POINTS_MAX);
-    let mut sinks = Sinks {
-        timeline: &mut timeline,
-        totals: &mut totals,
-        steady: window,
-        point_cap,
-    };
-    let mut reader = Reader::default();
-    let mut phase_totals = phases::PhaseTotals::default();
-    let mut service_totals = rate::ServiceTotals::default();
-    let mut rate_totals = rate::RateTotals::default();
-    let mut ranks: Vec<RankResult> = Vec::with_capacity(plan.heads.len());
-    let mut skipped = Vec::new();
+/// The heavy pass, on `opts.threads` threads, and the outputs.
+fn fold(plan: plan::Plan, opts: &MergeOptions) -> Result<MergeOutput, MergeError> {
+    let frame = Frame::of(opts.resolution_ns, &plan.heads);
+    let partial = partial::fold_all(frame, &plan.heads, opts.threads)?;
+    finish(plan, partial, opts)
+}
+
+/// The outputs of a merge whose ranks (`plan.heads`, each folded once into `partial`, in any
+/// order and split in any way) are all read: the same for every order and split. They equal
+/// the offline merge's when `partial` was made with `Frame::of(opts.resolution_ns,
+/// &plan.heads)` (the steady window and the series' point cap shape each rank's fold).
+pub fn finish(
+    mut plan: plan::Plan,
+    mut partial: Partial,
+    opts: &MergeOptions,
+) -> Result<MergeOutput, MergeError> {
+    let frame = Frame::of(opts.resolution_ns, &plan.heads);
+    let (start, end, window) = (frame.start_ns, frame.end_ns, frame.steady);
+    partial.settle();
+    partial.timeline.ensure(start, end)?;
+    let Partial {
+        timeline,
+        totals,
+        phases: phase_totals,
+        service: service_totals,
+        mut ranks,
+        rejected,
+        warnings: rank_warnings,
+        ..
+    } = partial;
     let mut warnings: Vec<String> = plan.problems.iter().map(|p| p.to_string()).collect();
-    for h in &plan.heads {
-        match reader.read(h, &mut sinks) {
-            Ok(mut r) => {
-                phase_totals.add(r.rank, std::mem::take(&mut r.phases));
-                service_totals.add(r.rank, std::mem::take(&mut r.service));
-                rate_totals.add(r.rank, r.rate.take());
-                for note in &r.notes {
-                    warnings.push(format!("rank {} ({}): {note}", h.rank, h.name));
-                }
-                for w in std::mem::take(&mut r.warnings) {
-                    warnings.push(format!("rank {}: {w}", h.rank));
-                }
-                ranks.push(r);
-            }
-            Err(error) => {
-                let p = Problem::Corrupt {
-                    file: h.name.clone(),
-                    error,
-                };
-                warnings.push(p.to_string());
-                plan.problems.push(p);
-            }
-        }
+    warnings.extend(rank_warnings.into_iter().map(|w| w.1));
+    plan.problems.extend(rejected.into_iter().map(|p| p.1));
+    let mut rate_totals = rate::RateTotals::default();
+    for r in &mut ranks {
+        rate_totals.add(r.rank, r.rate.take());
     }
-    reader.flush_batch(sinks.timeline);
+    let mut skipped = Vec::new();
     if !plan.problems.is_empty() && !opts.allow_partial {
         return Err(MergeError::Incomplete {
             problems: plan.problems,
@@ -444,3 +425,6 @@ pub fn write_outputs(out: &Path, m: &MergeOutput) -> Result<(), MergeError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

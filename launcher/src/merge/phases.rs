@@ -50,12 +50,18 @@ pub fn decode(op: usize, rec: &PhasesRecord) -> Result<Box<[RankPhase; 4]>, Stri
 
 /// One latency distribution summed over ranks (a phase, the service latency, the schedule
 /// lag, a sweep step's class): the rules of `latency_us`.
+///
+/// Order independence: counts, extremes and histograms add exactly in any order, but the
+/// count-weighted mean is a float sum, so each rank's term is kept with its key (the rank,
+/// or the order of [`Acc::add_parts`] calls) and summed in key order when read: the same
+/// arithmetic as adding them one by one in rank order, whatever order they arrived in.
 #[derive(Debug)]
 pub struct Acc {
     count: u64,
     min: u64,
     max: u64,
-    weighted: f64,
+    /// `(key, mean · count)` per contribution with a count.
+    weighted: Vec<(u32, f64)>,
     hist: Histogram<u64>,
 }
 
@@ -71,24 +77,52 @@ impl Acc {
             count: 0,
             min: u64::MAX,
             max: 0,
-            weighted: 0.0,
+            weighted: Vec::new(),
             hist: new_histogram(),
         }
     }
 
-    fn add(&mut self, p: &RankPhase) {
-        self.add_parts(p.count, &p.latency, &p.hist);
+    /// Adds rank `rank`'s phase (in any order of ranks).
+    pub fn add_ranked(&mut self, rank: u32, p: &RankPhase) {
+        self.add_keyed(rank, p.count, &p.latency, &p.hist);
     }
 
-    /// Adds one rank's figures: `count` operations summarised by `latency`, held in `hist`.
+    /// Adds one contribution: `count` operations summarised by `latency`, held in `hist`,
+    /// keyed by the order of calls (for sums that are folded sequentially).
     pub fn add_parts(&mut self, count: u64, latency: &LatencySummary, hist: &Histogram<u64>) {
+        let key = self.weighted.len() as u32;
+        self.add_keyed(key, count, latency, hist);
+    }
+
+    fn add_keyed(&mut self, key: u32, count: u64, latency: &LatencySummary, hist: &Histogram<u64>) {
         self.count += count;
         if count > 0 {
             self.min = self.min.min(latency.min);
             self.max = self.max.max(latency.max);
-            self.weighted += latency.mean * count as f64;
+            self.weighted.push((key, latency.mean * count as f64));
         }
         add_histogram(&mut self.hist, hist);
+    }
+
+    /// Adds everything `other` holds (rank-keyed contributions of other ranks).
+    pub fn absorb(&mut self, other: Acc) {
+        self.count += other.count;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.weighted.extend(other.weighted);
+        add_histogram(&mut self.hist, &other.hist);
+    }
+
+    /// The sum of the weighted terms in key order, from 0.0 one by one.
+    fn weighted_sum(&self) -> f64 {
+        let sum = |terms: &[(u32, f64)]| terms.iter().fold(0.0, |a, t| a + t.1);
+        if self.weighted.windows(2).all(|w| w[0].0 <= w[1].0) {
+            sum(&self.weighted)
+        } else {
+            let mut terms = self.weighted.clone();
+            terms.sort_by_key(|t| t.0);
+            sum(&terms)
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -116,7 +150,7 @@ impl Acc {
         }
         LatencySummary {
             min: self.min,
-            mean: self.weighted / self.count as f64,
+            mean: self.weighted_sum() / self.count as f64,
             p50: self.at(0.50),
             p90: self.at(0.90),
             p99: self.at(0.99),
@@ -148,7 +182,7 @@ pub struct PhaseTotals {
 }
 
 impl PhaseTotals {
-    /// Adds rank `rank`'s phases (taken out of its result; folded in rank order).
+    /// Adds rank `rank`'s phases (taken out of its result; ranks in any order).
     pub fn add(&mut self, rank: u32, phases: RankPhases) {
         if phases.iter().all(Option::is_none) {
             self.untraced.push(rank);
@@ -161,10 +195,28 @@ impl PhaseTotals {
                     Box::new([Acc::new(), Acc::new(), Acc::new(), Acc::new()])
                 });
                 for (a, one) in acc.iter_mut().zip(p.iter()) {
-                    a.add(one);
+                    a.add_ranked(rank, one);
                 }
             }
         }
+    }
+
+    /// Adds everything `other` holds (other ranks).
+    pub fn absorb(&mut self, other: PhaseTotals) {
+        for (mine, theirs) in self.ops.iter_mut().zip(other.ops) {
+            match (mine.as_mut(), theirs) {
+                (_, None) => {}
+                (None, Some(t)) => *mine = Some(t),
+                (Some(m), Some(t)) => {
+                    let [a, b, c, d] = *t;
+                    for (acc, o) in m.iter_mut().zip([a, b, c, d]) {
+                        acc.absorb(o);
+                    }
+                }
+            }
+        }
+        self.traced.extend(other.traced);
+        self.untraced.extend(other.untraced);
     }
 
     /// The merged `ops.<op>.phases` of class `op` (`None` when no rank recorded it).
@@ -183,15 +235,23 @@ impl PhaseTotals {
         if self.traced.is_empty() || self.untraced.is_empty() {
             return None;
         }
+        let (traced, untraced) = (sorted(&self.traced), sorted(&self.untraced));
         let noun = |v: &[u32]| if v.len() == 1 { "rank" } else { "ranks" };
         Some(format!(
             "phases come from {} {} only; {} {} recorded none (older result files)",
-            noun(&self.traced),
-            ranges(&self.traced),
-            noun(&self.untraced),
-            ranges(&self.untraced)
+            noun(&traced),
+            ranges(&traced),
+            noun(&untraced),
+            ranges(&untraced)
         ))
     }
+}
+
+/// `ranks` in ascending order (lists of ranks are kept in arrival order).
+pub fn sorted(ranks: &[u32]) -> Vec<u32> {
+    let mut v = ranks.to_vec();
+    v.sort_unstable();
+    v
 }
 
 #[cfg(test)]

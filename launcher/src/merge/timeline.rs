@@ -7,8 +7,15 @@
 //! longer than the resolution, [`Timeline::series`] widens the buckets to a multiple of the
 //! resolution that holds one interval, so the series has no empty teeth.
 //!
+//! An interval outside its own rank's span (a broken clock, a hand-edited file) goes into the
+//! rank's first or last bucket: its midpoint is clamped into `[start_unix_ns, end_unix_ns]` of
+//! the rank, so where it lands does not depend on which other ranks were merged. The timeline
+//! grows ([`Timeline::ensure`]) to cover each rank's span before the rank is folded, so ranks
+//! can be folded in any order and as they arrive.
+//!
 //! Each bucket keeps exact counters and a [`Paged`] histogram per operation class; percentiles
-//! come from those merged histograms.
+//! come from those merged histograms. Timelines of disjoint rank sets add ([`Timeline::absorb`]):
+//! every counter is an integer, so the sum does not depend on how the ranks were split.
 
 use super::accum::Paged;
 use super::error::MergeError;
@@ -27,6 +34,7 @@ pub struct Cell {
 }
 
 /// Buckets from the earliest rank start to the latest rank end.
+#[derive(Clone)]
 pub struct Timeline {
     pub res_ns: u64,
     /// Epoch-based number of `cells[0]`.
@@ -35,16 +43,9 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// Buckets covering `[start_ns, end_ns]` (`res_ns` > 0).
     pub fn new(res_ns: u64, start_ns: u64, end_ns: u64) -> Result<Timeline, MergeError> {
-        let first = start_ns / res_ns;
-        let last = end_ns.max(start_ns) / res_ns;
-        let n = last - first + 1;
-        if n > MAX_BUCKETS {
-            return Err(MergeError::Span {
-                span_s: (end_ns - start_ns) as f64 / 1e9,
-                buckets: n,
-            });
-        }
+        let (first, n) = span(res_ns, start_ns, end_ns)?;
         Ok(Timeline {
             res_ns,
             first,
@@ -52,10 +53,52 @@ impl Timeline {
         })
     }
 
-    /// The bucket (index into `cells`) that holds time `t_ns`, clamped into the timeline.
-    pub fn index_of(&self, t_ns: u64) -> usize {
-        let b = (t_ns / self.res_ns).saturating_sub(self.first) as usize;
+    /// Grows the timeline (at the front or the back) to cover `[start_ns, end_ns]`. Returns
+    /// whether the front moved: then every cell index changed, so a reader's batch (which
+    /// holds cell indices) must have been flushed before.
+    pub fn ensure(&mut self, start_ns: u64, end_ns: u64) -> Result<bool, MergeError> {
+        let last = self.first + self.cells.len() as u64 - 1;
+        let lo = (start_ns / self.res_ns).min(self.first);
+        let hi = (end_ns.max(start_ns) / self.res_ns).max(last);
+        if lo == self.first && hi == last {
+            return Ok(false);
+        }
+        let (first, n) = span(self.res_ns, lo * self.res_ns, hi * self.res_ns)?;
+        let front = (self.first - first) as usize;
+        if front > 0 {
+            let mut cells = vec![<[Cell; 2]>::default(); front];
+            cells.append(&mut self.cells);
+            self.cells = cells;
+            self.first = first;
+        }
+        self.cells.resize_with(n as usize, Default::default);
+        Ok(front > 0)
+    }
+
+    /// The bucket (index into `cells`) of an interval with midpoint `mid_ns` of a rank that
+    /// ran over `[start_ns, end_ns]` (covered by the timeline): the midpoint is clamped into
+    /// the rank's span.
+    pub fn index_of(&self, mid_ns: u64, start_ns: u64, end_ns: u64) -> usize {
+        let t = mid_ns.min(end_ns).max(start_ns);
+        let b = (t / self.res_ns).saturating_sub(self.first) as usize;
         b.min(self.cells.len() - 1)
+    }
+
+    /// Adds `other`'s buckets (same resolution) into this timeline, growing it if needed.
+    pub fn absorb(&mut self, other: &Timeline) -> Result<(), MergeError> {
+        let res = self.res_ns;
+        let other_last = other.first + other.cells.len() as u64 - 1;
+        self.ensure(other.first * res, other_last * res)?;
+        let at = (other.first - self.first) as usize;
+        for (mine, theirs) in self.cells[at..].iter_mut().zip(&other.cells) {
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                m.ops += t.ops;
+                m.bytes += t.bytes;
+                m.errors += t.errors;
+                m.hist.add_all(&t.hist);
+            }
+        }
+        Ok(())
     }
 
     /// The series of operation class `op` with buckets `widen` resolutions wide (epoch-aligned).
@@ -94,6 +137,20 @@ impl Timeline {
     }
 }
 
+/// The first bucket and the bucket count of `[start_ns, end_ns]`, refused past [`MAX_BUCKETS`].
+fn span(res_ns: u64, start_ns: u64, end_ns: u64) -> Result<(u64, u64), MergeError> {
+    let first = start_ns / res_ns;
+    let last = end_ns.max(start_ns) / res_ns;
+    let n = last - first + 1;
+    if n > MAX_BUCKETS {
+        return Err(MergeError::Span {
+            span_s: end_ns.saturating_sub(start_ns) as f64 / 1e9,
+            buckets: n,
+        });
+    }
+    Ok((first, n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,9 +160,13 @@ mod tests {
         let s = 1_000_000_000u64;
         let mut t = Timeline::new(s, 100 * s + 300, 110 * s).unwrap();
         assert_eq!(t.cells.len(), 11);
-        assert_eq!(t.index_of(100 * s + 999), 0);
-        assert_eq!(t.index_of(105 * s), 5);
-        assert_eq!(t.index_of(999 * s), 10);
+        let all = (100 * s, 110 * s);
+        assert_eq!(t.index_of(100 * s + 999, all.0, all.1), 0);
+        assert_eq!(t.index_of(105 * s, all.0, all.1), 5);
+        assert_eq!(t.index_of(999 * s, all.0, all.1), 10);
+        // Clamped into the rank's own span, not the timeline's.
+        assert_eq!(t.index_of(999 * s, 101 * s, 103 * s), 3);
+        assert_eq!(t.index_of(5 * s, 104 * s, 106 * s), 4);
         for (i, c) in t.cells.iter_mut().enumerate() {
             c[0].ops = i as u64 + 1;
             c[0].hist.add(1000 + i, 1);

@@ -511,7 +511,20 @@ impl Reader {
             let packed = &mut self.batch.packed;
             let (start, big_start) = (packed.len() as u32, self.big.len() as u32);
             let w = o.words;
-            let mut at = 0;
+            // Usually no count is wide: then the words are the staged form as they are, copied
+            // in one vectorised pass (and checked in another).
+            let mask = ringload_core::intervals::COUNT_MASK;
+            packed.extend(
+                w.chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+            let wide = packed[start as usize..].iter().any(|&p| p & mask == 0);
+            let mut at = if wide {
+                packed.truncate(start as usize);
+                0
+            } else {
+                w.len()
+            };
             while at + 4 <= w.len() {
                 let word = u32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
                 packed.push(word);

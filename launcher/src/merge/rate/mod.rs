@@ -23,7 +23,7 @@ use ringload_core::result::decode_histogram;
 use serde::{Deserialize, Serialize};
 
 use super::error::ranges;
-use super::phases::{Acc, RankPhase};
+use super::phases::{sorted, Acc, RankPhase};
 
 fn noun(v: &[u32]) -> &'static str {
     if v.len() == 1 {
@@ -42,7 +42,8 @@ pub struct ServiceTotals {
 }
 
 impl ServiceTotals {
-    /// Adds rank `rank`'s service latency per class (`None`: the class has none).
+    /// Adds rank `rank`'s service latency per class (`None`: the class has none); ranks in
+    /// any order.
     pub fn add(&mut self, rank: u32, service: [Option<Box<RankPhase>>; 2]) {
         if service.iter().all(Option::is_none) {
             self.without.push(rank);
@@ -51,10 +52,22 @@ impl ServiceTotals {
         self.with.push(rank);
         for (acc, s) in self.ops.iter_mut().zip(service) {
             if let Some(s) = s {
-                acc.get_or_insert_with(Acc::new)
-                    .add_parts(s.count, &s.latency, &s.hist);
+                acc.get_or_insert_with(Acc::new).add_ranked(rank, &s);
             }
         }
+    }
+
+    /// Adds everything `other` holds (other ranks).
+    pub fn absorb(&mut self, other: ServiceTotals) {
+        for (mine, theirs) in self.ops.iter_mut().zip(other.ops) {
+            match (mine.as_mut(), theirs) {
+                (_, None) => {}
+                (None, Some(t)) => *mine = Some(t),
+                (Some(m), Some(t)) => m.absorb(t),
+            }
+        }
+        self.with.extend(other.with);
+        self.without.extend(other.without);
     }
 
     /// The merged `service_latency_us` and `service_histogram` of class `op`.
@@ -73,13 +86,14 @@ impl ServiceTotals {
         if self.with.is_empty() || self.without.is_empty() {
             return None;
         }
+        let (with, without) = (sorted(&self.with), sorted(&self.without));
         Some(format!(
             "service latency comes from {} {} only; {} {} recorded none (closed loop or an \
              older file)",
-            noun(&self.with),
-            ranges(&self.with),
-            noun(&self.without),
-            ranges(&self.without)
+            noun(&with),
+            ranges(&with),
+            noun(&without),
+            ranges(&without)
         ))
     }
 }
