@@ -26,7 +26,6 @@
 //! merge still adds every interval's histogram.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use ringload_core::hist::{new_histogram, LatencySummary};
 use ringload_core::intervals;
@@ -396,57 +395,59 @@ fn marker_text(ranks: u32, intervals: u64, schema: Schema) -> String {
     format!("{} {ranks} {intervals}\n", schema.name())
 }
 
-/// Makes `dir` hold `ranks` × `intervals` of `schema`: kept when its marker says so, else
-/// regenerated (the `rank-*` files removed first) on every available CPU. Returns how long
-/// generation took, or `None` when the directory was kept.
-pub fn prepare(
-    dir: &Path,
-    ranks: u32,
-    intervals: u64,
-    schema: Schema,
-) -> Result<Option<Duration>, String> {
-    let want = marker_text(ranks, intervals, schema);
-    let marker = dir.join(MARKER);
-    if std::fs::read_to_string(&marker).is_ok_and(|m| m == want) {
-        return Ok(None);
-    }
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let _ = std::fs::remove_file(&marker);
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    for e in entries.flatten() {
-        if e.file_name().to_str().is_some_and(is_input_name) {
-            std::fs::remove_file(e.path())
-                .map_err(|err| format!("cannot remove {}: {err}", e.path().display()))?;
+impl Generator {
+    /// Makes `dir` hold `ranks` × `intervals` of `schema`: kept when its marker says so, else
+    /// regenerated (the `rank-*` files removed first) on every available CPU. Returns whether
+    /// it generated.
+    pub fn prepare(
+        &self,
+        dir: &Path,
+        ranks: u32,
+        intervals: u64,
+        schema: Schema,
+    ) -> Result<bool, String> {
+        let want = marker_text(ranks, intervals, schema);
+        let marker = dir.join(MARKER);
+        if std::fs::read_to_string(&marker).is_ok_and(|m| m == want) {
+            return Ok(false);
         }
-    }
-    let t = Instant::now();
-    let gen = Generator::new()?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-    let failed: Vec<String> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let gen = &gen;
-                s.spawn(move || -> Result<(), String> {
-                    for r in (t..ranks).step_by(threads as usize) {
-                        gen.write(dir, r, ranks, intervals, schema)?;
-                    }
-                    Ok(())
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let _ = std::fs::remove_file(&marker);
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        for e in entries.flatten() {
+            if e.file_name().to_str().is_some_and(is_input_name) {
+                std::fs::remove_file(e.path())
+                    .map_err(|err| format!("cannot remove {}: {err}", e.path().display()))?;
+            }
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let failed: Vec<String> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    s.spawn(move || -> Result<(), String> {
+                        for r in (t..ranks).step_by(threads as usize) {
+                            self.write(dir, r, ranks, intervals, schema)?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .filter_map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("a generator thread panicked".into()))
-                    .err()
-            })
-            .collect()
-    });
-    if let Some(e) = failed.into_iter().next() {
-        return Err(e);
+                .collect();
+            workers
+                .into_iter()
+                .filter_map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err("a generator thread panicked".into()))
+                        .err()
+                })
+                .collect()
+        });
+        if let Some(e) = failed.into_iter().next() {
+            return Err(e);
+        }
+        std::fs::write(&marker, want)
+            .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+        Ok(true)
     }
-    std::fs::write(&marker, want).map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
-    Ok(Some(t.elapsed()))
 }
