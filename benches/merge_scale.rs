@@ -47,14 +47,16 @@ struct Args {
 const USAGE: &str = "usage: cargo bench --bench merge_scale -- DIR [--ranks N] [--intervals N] \
                      [--runs N] [--schema 1|2]";
 
-fn number<T: std::str::FromStr + PartialOrd + From<u8>>(
+/// A whole number in `1..=max`.
+fn number<T: std::str::FromStr + PartialOrd + From<u32> + std::fmt::Display>(
     flag: &str,
     v: Option<String>,
+    max: u32,
 ) -> Result<T, String> {
-    let v = v.ok_or_else(|| format!("{flag} needs a value (a positive whole number)"))?;
+    let v = v.ok_or_else(|| format!("{flag} needs a value: a whole number in 1..={max}"))?;
     match v.parse::<T>() {
-        Ok(n) if n >= T::from(1) => Ok(n),
-        _ => Err(format!("{flag} {v:?}: use a positive whole number")),
+        Ok(n) if n >= T::from(1) && n <= T::from(max) => Ok(n),
+        _ => Err(format!("{flag} {v:?}: use a whole number in 1..={max}")),
     }
 }
 
@@ -70,9 +72,9 @@ fn parse_args() -> Result<Args, String> {
     };
     while let Some(flag) = args.next() {
         match flag.as_str() {
-            "--ranks" => a.ranks = number("--ranks", args.next())?,
-            "--intervals" => a.intervals = number("--intervals", args.next())?,
-            "--runs" => a.runs = number("--runs", args.next())?,
+            "--ranks" => a.ranks = number("--ranks", args.next(), 100_000)?,
+            "--intervals" => a.intervals = number("--intervals", args.next(), 1_000_000)?,
+            "--runs" => a.runs = number::<u32>("--runs", args.next(), 1_000)? as usize,
             "--schema" => {
                 let v = args.next().ok_or("--schema needs a value: 1 or 2")?;
                 a.schema = Schema::parse(&v)?;
