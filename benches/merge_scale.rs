@@ -1,286 +1,259 @@
-//! The merge scale benchmark: generate a synthetic run of many ranks × many
-//! one-second intervals in the engine's own result format, then time `ringload merge` on it,
-//! pinned to one core, and report wall time and peak RSS.
+//! The merge scale benchmark: `ringload merge` on a synthetic run of many ranks × many
+//! one-second intervals, measured against the physical floor of reading the same files.
 //!
-//! Realism: each interval's GET histogram holds 30–50 distinct latencies (log-normal around
-//! 2 ms, 1,000–3,000 operations), and 5% of operations are PUTs with 5–15 distinct latencies
-//! around 8 ms. Ranks start up to 300 ms apart and rank 7 runs at about half the rate (a
-//! straggler). Histograms come from a seeded pool of pre-encoded ones, so generation is fast;
-//! the merge still decodes every interval's histogram.
+//! Input ([`scale_input`], shared with the end-to-end test): one `ringload.result/2` file per
+//! rank with its interval carrier (`rank-NNNN.json` + `rank-NNNN.intervals`), as the engine
+//! writes them; `--schema 1` writes `ringload.result/1` files (intervals inline as
+//! JSON) instead, for comparisons. Rank 7 runs at half rate (a straggler). DIR is filled
+//! once and kept for later runs; it is regenerated when it holds another schema or size.
+//! The merge's own messages go to DIR/merge-stderr.txt (shown when a merge fails).
+//!
+//! Measured in the same run, alternating, `--runs` times each (medians reported):
+//! - `cat` of every input file (`rank-*.json` and `rank-*.intervals`) to /dev/null, after
+//!   one untimed read of everything so the page cache is warm;
+//! - `ringload merge DIR --out DIR/out` with the default thread count (every online CPU);
+//! - `taskset -c 1 ringload merge DIR --out DIR/out --threads 1`: the single-core figure;
+//! - each merge's peak RSS (the kernel's high-water mark, VmHWM, as `wait4` reports it).
+//!
+//! The final block gives the medians, the ratio of each merge to `cat` (the bar: the default
+//! merge ≤ 5× `cat`), the largest peak RSS (the bar: ≤ 512 MiB), and the load average before
+//! and after, since the figures mean little on a busy machine.
 //!
 //! Usage (release build of the binary first: `cargo build --release`):
 //!   cargo bench --bench merge_scale -- DIR [--ranks 1024] [--intervals 3600] [--runs 3]
-//! DIR is created and filled once (kept for later runs); the merge writes into DIR/out.
+//!   [--schema 2]
+//! Needs `cat` and `taskset` (util-linux). Bad arguments exit 2 naming the argument.
 
-use std::io::{BufWriter, Write};
+mod scale_input;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use ringload_core::hist::{new_histogram, LatencySummary};
-use ringload_core::result::{
-    encode_histogram, encode_histogram_plain, IntervalOp, IntervalRecord, OpSummary, ResultFile,
-    RunStatus, SCHEMA,
-};
+use scale_input::Schema;
 
-/// Pre-encoded interval histograms per operation class.
-const POOL: usize = 512;
-const OBJECT_BYTES: u64 = 128 * 1024;
-const T0: u64 = 1_764_000_000_000_000_000;
-const SEC: u64 = 1_000_000_000;
+/// The bars of the merge: time against `cat`, and peak RSS.
+const BAR_RATIO: f64 = 5.0;
+const BAR_RSS_MIB: f64 = 512.0;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-    /// Log-normal around `median_us` (σ = 0.5).
-    fn latency(&mut self, median_us: f64) -> u64 {
-        let (u1, u2) = (self.unit().max(1e-12), self.unit());
-        let g = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        (median_us * (0.5 * g).exp()).max(1.0) as u64
+struct Args {
+    dir: PathBuf,
+    ranks: u32,
+    intervals: u64,
+    runs: usize,
+    schema: Schema,
+}
+
+const USAGE: &str = "usage: cargo bench --bench merge_scale -- DIR [--ranks N] [--intervals N] \
+                     [--runs N] [--schema 1|2]";
+
+/// A whole number in `1..=max`.
+fn number<T: std::str::FromStr + PartialOrd + From<u32> + std::fmt::Display>(
+    flag: &str,
+    v: Option<String>,
+    max: u32,
+) -> Result<T, String> {
+    let v = v.ok_or_else(|| format!("{flag} needs a value: a whole number in 1..={max}"))?;
+    match v.parse::<T>() {
+        Ok(n) if n >= T::from(1) && n <= T::from(max) => Ok(n),
+        _ => Err(format!("{flag} {v:?}: use a whole number in 1..={max}")),
     }
 }
 
-struct Entry {
-    count: u64,
-    values: Vec<(u64, u64)>,
-    b64: String,
-}
-
-fn pool(rng: &mut Rng, distinct: (u64, u64), ops: (u64, u64), median_us: f64) -> Vec<Entry> {
-    (0..POOL)
-        .map(|_| {
-            let d = rng.range(distinct.0, distinct.1);
-            let total = rng.range(ops.0, ops.1);
-            let mut values = Vec::new();
-            let mut left = total;
-            for k in 0..d {
-                let n = if k + 1 == d {
-                    left
-                } else {
-                    (total / d).min(left)
-                };
-                left -= n;
-                values.push((rng.latency(median_us), n));
-            }
-            let mut h = new_histogram();
-            for &(v, n) in &values {
-                h.saturating_record_n(v, n);
-            }
-            Entry {
-                count: total,
-                values,
-                b64: encode_histogram_plain(&h),
-            }
-        })
-        .collect()
-}
-
-fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<Entry>; 2]) {
-    let mut rng = Rng(0x5eed ^ (u64::from(rank) * 7919));
-    let start = T0 + rng.range(0, 300_000_000);
-    let mut hists = [new_histogram(), new_histogram()];
-    let mut sums = [(0u64, 0u64); 2];
-    let mut ivs = Vec::with_capacity(intervals as usize);
-    for k in 0..intervals {
-        let mut ops = std::collections::BTreeMap::new();
-        for (op, name) in ["get", "put"].iter().enumerate() {
-            let pick = rng.next() as usize % POOL;
-            // The straggler takes its entries from the smallest third of the pool's counts.
-            let e = &pools[op][if rank == 7 { pick / 3 } else { pick }];
-            for &(v, n) in &e.values {
-                hists[op].saturating_record_n(v, n);
-            }
-            let bytes = e.count * OBJECT_BYTES;
-            sums[op].0 += e.count;
-            sums[op].1 += bytes;
-            let iv = IntervalOp {
-                count: e.count,
-                bytes,
-                errors: 0,
-                histogram: e.b64.clone(),
-            };
-            ops.insert(name.to_string(), iv);
-        }
-        ivs.push(IntervalRecord {
-            start_unix_ns: start + k * SEC,
-            end_unix_ns: start + (k + 1) * SEC,
-            ops,
-        });
-    }
-    let secs = intervals as f64;
-    let ops = ["get", "put"]
-        .iter()
-        .enumerate()
-        .map(|(op, name)| {
-            let s = OpSummary {
-                count: sums[op].0,
-                bytes: sums[op].1,
-                errors: 0,
-                errors_by_kind: Default::default(),
-                throughput_bytes_per_s: sums[op].1 as f64 / secs,
-                ops_per_s: sums[op].0 as f64 / secs,
-                latency_us: LatencySummary::of(&hists[op]),
-                histogram: encode_histogram(&hists[op]),
-                phases: None,
-                service_latency_us: None,
-                service_histogram: None,
-            };
-            (name.to_string(), s)
-        })
-        .collect();
-    let file = ResultFile {
-        schema: SCHEMA.into(),
-        run_id: "scale".into(),
-        rank,
-        ranks,
-        host: format!("node-{rank:04}"),
-        engine_version: ringload_core::VERSION.into(),
-        status: RunStatus::Completed,
-        stop_reason: "duration".into(),
-        error: None,
-        start_unix_ns: start,
-        end_unix_ns: start + intervals * SEC,
-        target: Some(ringload_core::result::TargetInfo {
-            builtin: false,
-            endpoint: "http://127.0.0.1:51080".into(),
-            protocol: "ais".into(),
-            source: "spec".into(),
-        }),
-        workload: serde_json::json!({"numworkers": 64, "pctput": 5, "statsinterval": 1.0}),
-        ops,
-        intervals: ivs,
-        intervals_file: None,
-        peak_rss_bytes: Some(12 << 20),
-        tls: None,
-        proxies: Vec::new(),
-        rate: None,
-        client: None,
-        warnings: Vec::new(),
-    };
-    let path = dir.join(format!("rank-{rank:04}.json"));
-    let mut w = BufWriter::new(std::fs::File::create(path).unwrap());
-    serde_json::to_writer(&mut w, &file).unwrap();
-    w.write_all(b"\n").unwrap();
-}
-
-fn generate(dir: &Path, ranks: u32, intervals: u64) {
-    let mut rng = Rng(42);
-    let pools = [
-        pool(&mut rng, (30, 50), (950, 2850), 2000.0),
-        pool(&mut rng, (5, 15), (50, 150), 8000.0),
-    ];
-    std::fs::create_dir_all(dir).unwrap();
-    let t = Instant::now();
-    std::thread::scope(|s| {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-        for t in 0..threads {
-            let pools = &pools;
-            s.spawn(move || {
-                for r in (t..ranks).step_by(threads as usize) {
-                    write_rank(dir, r, ranks, intervals, pools);
-                }
-            });
-        }
-    });
-    let bytes: u64 = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum();
-    eprintln!(
-        "generated {ranks} ranks × {intervals} intervals ({:.2} GB) in {:.1?}",
-        bytes as f64 / 1e9,
-        t.elapsed()
-    );
-}
-
-/// Peak RSS (VmHWM) of a running process, in KiB.
-fn hwm_kib(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let l = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    l.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn measure(bin: &Path, dir: &Path) -> (Duration, u64) {
-    let out = dir.join("out");
-    let t = Instant::now();
-    let mut child = Command::new("taskset")
-        .args(["-c", "1"])
-        .arg(bin)
-        .arg("merge")
-        .arg(dir)
-        .arg("--out")
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("run taskset (util-linux)");
-    let mut peak = 0;
-    loop {
-        if let Some(k) = hwm_kib(child.id()) {
-            peak = peak.max(k);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "ringload merge failed: {status}");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    (t.elapsed(), peak)
-}
-
-fn main() {
+fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let mut dir: Option<PathBuf> = None;
-    let (mut ranks, mut intervals, mut runs) = (1024u32, 3600u64, 3usize);
-    while let Some(a) = args.next() {
-        let mut val = || args.next().expect("flag needs a value");
-        match a.as_str() {
-            "--ranks" => ranks = val().parse().unwrap(),
-            "--intervals" => intervals = val().parse().unwrap(),
-            "--runs" => runs = val().parse().unwrap(),
-            _ => dir = Some(PathBuf::from(a)),
+    let mut a = Args {
+        dir: PathBuf::new(),
+        ranks: 1024,
+        intervals: 3600,
+        runs: 3,
+        schema: Schema::V2,
+    };
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--ranks" => a.ranks = number("--ranks", args.next(), 100_000)?,
+            "--intervals" => a.intervals = number("--intervals", args.next(), 1_000_000)?,
+            "--runs" => a.runs = number::<u32>("--runs", args.next(), 1_000)? as usize,
+            "--schema" => {
+                let v = args.next().ok_or("--schema needs a value: 1 or 2")?;
+                a.schema = Schema::parse(&v)?;
+            }
+            f if f.starts_with('-') => return Err(format!("unknown flag {f}\n{USAGE}")),
+            d if dir.is_none() => dir = Some(PathBuf::from(d)),
+            d => return Err(format!("a second DIR {d:?}: give one directory\n{USAGE}")),
         }
     }
-    let Some(dir) = dir else {
-        eprintln!(
-            "usage: cargo bench --bench merge_scale -- DIR [--ranks N] [--intervals N] [--runs N]"
-        );
-        return;
+    a.dir = dir.ok_or(USAGE)?;
+    Ok(a)
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Runs `cmd` to completion; returns its wall time and peak RSS in KiB (from `wait4`, so the
+/// peak is the kernel's own high-water mark, however briefly it was reached).
+fn timed(mut cmd: Command, what: &str) -> Result<(Duration, u64), String> {
+    let t = Instant::now();
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain old data, for which all-zero bytes are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for (the `Child` is never waited on);
+    // `status` and `usage` are valid for writes for the duration of the call.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = t.elapsed();
+    if r != pid {
+        return Err(format!(
+            "{what}: wait4: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("{what} failed (wait status {status})"));
+    }
+    Ok((wall, usage.ru_maxrss as u64))
+}
+
+fn cat(files: &[PathBuf]) -> Result<Duration, String> {
+    let mut c = Command::new("cat");
+    c.args(files).stdout(Stdio::null());
+    timed(c, "cat").map(|(wall, _)| wall)
+}
+
+/// `ringload merge DIR --out DIR/out`; with `one`, `--threads 1` pinned to CPU 1.
+fn merge(bin: &Path, dir: &Path, one: bool) -> Result<(Duration, u64), String> {
+    let mut c = if one {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
     };
-    if !dir.join(format!("rank-{:04}.json", ranks - 1)).exists() {
-        generate(&dir, ranks, intervals);
+    c.arg("merge").arg(dir).arg("--out").arg(dir.join("out"));
+    if one {
+        c.args(["--threads", "1"]);
     }
+    // What the merge says goes to a file, shown only when it fails.
+    let log = dir.join("merge-stderr.txt");
+    let err =
+        std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    c.stdout(Stdio::null()).stderr(err);
+    let what = if one {
+        "taskset -c 1 ringload merge --threads 1"
+    } else {
+        "ringload merge"
+    };
+    timed(c, what).map_err(|e| {
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        format!("{e}\n{said}")
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn run(a: &Args) -> Result<(), String> {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/ringload");
-    assert!(
-        bin.exists(),
-        "build the binary first: cargo build --release"
-    );
-    let mut walls = Vec::new();
-    for run in 0..runs {
-        let (wall, kib) = measure(&bin, &dir);
-        println!(
-            "run {run}: wall {:.2} s, peak RSS {:.1} MiB",
-            wall.as_secs_f64(),
-            kib as f64 / 1024.0
-        );
-        walls.push(wall.as_secs_f64());
+    if !bin.exists() {
+        return Err(format!(
+            "{} is missing: build it first with `cargo build --release`",
+            bin.display()
+        ));
     }
-    walls.sort_by(f64::total_cmp);
+    println!("load before: {}", load());
+    let t = Instant::now();
+    let gen = scale_input::Generator::new()?;
+    if gen.prepare(&a.dir, a.ranks, a.intervals, a.schema)? {
+        println!("generated in {:.1} s", t.elapsed().as_secs_f64());
+    } else {
+        println!("input kept from an earlier run");
+    }
+    let files = scale_input::input_files(&a.dir)?;
+    let mut bytes = 0u64;
+    for f in &files {
+        bytes += std::fs::metadata(f)
+            .map_err(|e| format!("cannot stat {}: {e}", f.display()))?
+            .len();
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "median wall {:.2} s over {runs} runs",
-        walls[walls.len() / 2]
+        "input: {} ranks × {} intervals, {}, {} files, {:.2} GB in {}",
+        a.ranks,
+        a.intervals,
+        a.schema.name(),
+        files.len(),
+        bytes as f64 / 1e9,
+        a.dir.display()
     );
+    // Warm the page cache: everything read once, untimed.
+    cat(&files)?;
+    let (mut cats, mut alls, mut ones) = (Vec::new(), Vec::new(), Vec::new());
+    let mut peak_kib = 0u64;
+    for r in 0..a.runs {
+        let c = cat(&files)?.as_secs_f64();
+        let (all, all_kib) = merge(&bin, &a.dir, false)?;
+        let (one, one_kib) = merge(&bin, &a.dir, true)?;
+        let (all, one) = (all.as_secs_f64(), one.as_secs_f64());
+        println!(
+            "run {r}: cat {c:.3} s | merge ({cpus} threads) {all:.3} s, {:.1}× cat, peak RSS \
+             {:.1} MiB | merge --threads 1 (CPU 1) {one:.3} s, {:.1}× cat, peak RSS {:.1} MiB",
+            all / c,
+            all_kib as f64 / 1024.0,
+            one / c,
+            one_kib as f64 / 1024.0
+        );
+        peak_kib = peak_kib.max(all_kib).max(one_kib);
+        cats.push(c);
+        alls.push(all);
+        ones.push(one);
+    }
+    let (c, all, one) = (median(cats), median(alls), median(ones));
+    let rss = peak_kib as f64 / 1024.0;
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!("--- medians over {} runs ---", a.runs);
+    let all_name = format!("merge ({cpus} threads)");
+    println!("{:<27} {c:.3} s", "cat (warm cache)");
+    println!(
+        "{all_name:<27} {all:.3} s = {:.2}× cat (bar ≤ {BAR_RATIO}×: {})",
+        all / c,
+        verdict(all / c <= BAR_RATIO)
+    );
+    println!(
+        "{:<27} {one:.3} s = {:.2}× cat",
+        "merge --threads 1 (CPU 1)",
+        one / c
+    );
+    println!(
+        "{:<27} {rss:.1} MiB (bar ≤ {BAR_RSS_MIB} MiB: {})",
+        "peak RSS (largest merge)",
+        verdict(rss <= BAR_RSS_MIB)
+    );
+    println!("load after: {}", load());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let a = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("merge_scale: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("merge_scale: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

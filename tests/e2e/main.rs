@@ -23,6 +23,7 @@ mod examples;
 mod fault_modes;
 mod faults;
 mod merge;
+mod merge_scale;
 mod metrics;
 mod mpi;
 mod nginx;
