@@ -168,6 +168,7 @@ fn write_rank(dir: &Path, rank: u32, ranks: u32, intervals: u64, pools: &[Vec<En
         proxies: Vec::new(),
         rate: None,
         client: None,
+        barrier: None,
         warnings: Vec::new(),
     };
     let path = dir.join(format!("rank-{rank:04}.json"));

@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use ringload_core::result::BarrierRecord;
+
 pub use crate::merge::error::ranges;
 
 const POLL: Duration = Duration::from_millis(100);
@@ -51,6 +53,40 @@ fn poll(ranks: u32) -> Duration {
     .min(Duration::from_secs(5))
 }
 
+/// What passing the barrier cost a rank.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Passed {
+    /// From this rank's check-in until it saw every rank checked in.
+    pub waited: Duration,
+    /// File-system calls on barrier and result file names: each stat, open, create, and
+    /// directory listing.
+    pub lookups: u64,
+}
+
+impl Passed {
+    /// The result file's `barrier` key.
+    pub fn record(&self) -> BarrierRecord {
+        BarrierRecord {
+            waited_s: self.waited.as_secs_f64(),
+            lookups: self.lookups,
+        }
+    }
+}
+
+/// Creates `dir` (and its parents when missing); counts the calls in `lookups`.
+fn make_dir(dir: &Path, lookups: &mut u64) -> Result<(), String> {
+    *lookups += 1;
+    let made = match std::fs::create_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            *lookups += 1;
+            std::fs::create_dir_all(dir)
+        }
+        made => made,
+    };
+    made.map_err(|e| format!("barrier: cannot create {}: {e}", dir.display()))
+}
+
 /// Checks this rank in and waits until every rank has; returns how long it waited. Gives up
 /// at `timeout`, when a signal arrives (`stop()`), or at once when a rank that has not
 /// checked in has already written its result (it failed before the barrier).
@@ -60,21 +96,27 @@ pub fn check_in_and_wait(
     ranks: u32,
     timeout: Duration,
     stop: &dyn Fn() -> bool,
-) -> Result<Duration, String> {
+) -> Result<Passed, String> {
     let dir = run_dir.join(".barrier");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("barrier: cannot create {}: {e}", dir.display()))?;
+    let mut lookups = 0;
+    make_dir(&dir, &mut lookups)?;
     let me = dir.join(format!("rank-{rank}"));
+    lookups += 1;
     std::fs::write(&me, format!("{}\n", std::process::id()))
         .map_err(|e| format!("barrier: cannot write {}: {e}", me.display()))?;
     let start = Instant::now();
     // Only the ranks not seen yet are looked up again.
     let mut absent: Vec<u32> = (0..ranks).collect();
     loop {
+        lookups += absent.len() as u64;
         absent.retain(|r| !dir.join(format!("rank-{r}")).exists());
         if absent.is_empty() {
-            return Ok(start.elapsed());
+            return Ok(Passed {
+                waited: start.elapsed(),
+                lookups,
+            });
         }
+        lookups += absent.len() as u64;
         let gone: Vec<u32> = absent
             .iter()
             .copied()
