@@ -1,11 +1,13 @@
 //! Coordination through the shared results directory, with no agent and no network: the start
 //! barrier and rank 0's wait for the other ranks' result files.
 //!
-//! Owns [`check_in_and_wait`] (each rank writes `<run dir>/.barrier/rank-<r>` and waits until
-//! all `ranks` files exist) and [`wait_for_results`] (polls for `rank-<r>.json`). Both look up
-//! files by name every 100 ms (slower for thousands of ranks), which every shared filesystem
-//! (NFS, Lustre, a Kubernetes RWX volume) supports, only for the ranks not seen yet, and both
-//! give up after a bounded time, or on a signal, with the missing ranks named.
+//! Owns [`check_in_and_wait`] (each rank writes `<run dir>/.barrier/rank-<r>`; rank 0 lists the
+//! directory until all `ranks` files exist and publishes `.barrier/gate`, which the other ranks
+//! poll) and [`wait_for_results`] (polls for `rank-<r>.json`). Both use only file creation,
+//! rename, lookup by name and directory listing, which every shared filesystem (NFS, Lustre, a
+//! Kubernetes RWX volume) supports, every 100 ms (slower for thousands of ranks), and both give
+//! up after a bounded time, or on a signal, with the missing ranks named. The barrier's cost
+//! grows with the number of ranks, not with its square.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -53,13 +55,30 @@ fn poll(ranks: u32) -> Duration {
     .min(Duration::from_secs(5))
 }
 
+/// How often a rank other than 0 opens the gate file: 100 ms, longer from 1,000 ranks on so
+/// that all of them together make about 10,000 lookups a second (1 s at 10,000 ranks).
+fn gate_poll(ranks: u32) -> Duration {
+    POLL.max(Duration::from_micros(u64::from(ranks) * 100))
+        .min(Duration::from_secs(5))
+}
+
+/// How often rank 0 lists the barrier and run directories: 100 ms, longer from 10,000 ranks on
+/// (a listing reads every name).
+fn watch_poll(ranks: u32) -> Duration {
+    POLL.max(Duration::from_micros(u64::from(ranks) * 10))
+}
+
+/// A rank other than 0 looks for rank 0's result file every this many polls (rank 0 failed
+/// before it checked in, so nobody will open the gate).
+const RANK0_EVERY: u32 = 10;
+
 /// What passing the barrier cost a rank.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Passed {
-    /// From this rank's check-in until it saw every rank checked in.
+    /// From this rank's check-in until it saw the barrier open.
     pub waited: Duration,
-    /// File-system calls on barrier and result file names: each stat, open, create, and
-    /// directory listing.
+    /// File-system calls on barrier and result file names: each stat, open, create, rename and
+    /// directory listing (one per listing, however many names it returns).
     pub lookups: u64,
 }
 
@@ -73,23 +92,178 @@ impl Passed {
     }
 }
 
-/// Creates `dir` (and its parents when missing); counts the calls in `lookups`.
-fn make_dir(dir: &Path, lookups: &mut u64) -> Result<(), String> {
-    *lookups += 1;
-    let made = match std::fs::create_dir(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            *lookups += 1;
-            std::fs::create_dir_all(dir)
-        }
-        made => made,
-    };
-    made.map_err(|e| format!("barrier: cannot create {}: {e}", dir.display()))
+/// One rank's view of the barrier directory, counting every call it makes there.
+struct Barrier<'a> {
+    run_dir: &'a Path,
+    dir: PathBuf,
+    ranks: u32,
+    lookups: u64,
 }
 
-/// Checks this rank in and waits until every rank has; returns how long it waited. Gives up
-/// at `timeout`, when a signal arrives (`stop()`), or at once when a rank that has not
-/// checked in has already written its result (it failed before the barrier).
+/// Rank 0's verdict, in `.barrier/gate`: `open`, or `closed` and the message every rank fails
+/// with.
+const GATE: &str = "gate";
+
+impl Barrier<'_> {
+    /// Creates the barrier directory (and its parents when missing).
+    fn make_dir(&mut self) -> Result<(), String> {
+        self.lookups += 1;
+        let made = match std::fs::create_dir(&self.dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.lookups += 1;
+                std::fs::create_dir_all(&self.dir)
+            }
+            made => made,
+        };
+        made.map_err(|e| format!("barrier: cannot create {}: {e}", self.dir.display()))
+    }
+
+    /// Writes this rank's check-in file.
+    fn check_in(&mut self, rank: u32) -> Result<(), String> {
+        let me = self.dir.join(format!("rank-{rank}"));
+        self.lookups += 1;
+        std::fs::write(&me, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("barrier: cannot write {}: {e}", me.display()))
+    }
+
+    /// The ranks below `ranks` that have a file `<prefix><r><suffix>` in `dir`: one listing.
+    fn listed(&mut self, dir: &Path, prefix: &str, suffix: &str) -> Result<Vec<bool>, String> {
+        self.lookups += 1;
+        let mut seen = vec![false; self.ranks as usize];
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("barrier: cannot list {}: {e}", dir.display()))?;
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let r = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+                .and_then(|n| n.strip_suffix(suffix))
+                .and_then(|n| n.parse::<u32>().ok());
+            if let Some(slot) = r.and_then(|r| seen.get_mut(r as usize)) {
+                *slot = true;
+            }
+        }
+        Ok(seen)
+    }
+
+    /// The ranks that have not checked in: one listing of the barrier directory.
+    fn absent(&mut self) -> Result<Vec<u32>, String> {
+        let dir = self.dir.clone();
+        let seen = self.listed(&dir, "rank-", "")?;
+        Ok((0..self.ranks).filter(|&r| !seen[r as usize]).collect())
+    }
+
+    /// Those of `absent` that have written their result file: one listing of the run directory.
+    fn gone(&mut self, absent: &[u32]) -> Result<Vec<u32>, String> {
+        let run_dir = self.run_dir.to_path_buf();
+        let seen = self.listed(&run_dir, "rank-", ".json")?;
+        Ok(absent.iter().copied().filter(|&r| seen[r as usize]).collect())
+    }
+
+    /// Publishes rank 0's verdict (a temp file renamed over the gate, so it is read whole).
+    fn publish(&mut self, verdict: &Watched) {
+        let text = match verdict {
+            Watched::Open => "open\n".to_string(),
+            Watched::Closed(e) => format!("closed\n{e}\n"),
+            Watched::Signalled(_) => "closed\nbarrier: rank 0 was stopped by a signal at the \
+                                     barrier, so the run cannot start together\n"
+                .to_string(),
+        };
+        let tmp = self.dir.join(format!(".{GATE}.tmp.{}", std::process::id()));
+        self.lookups += 2;
+        // A failed publish leaves the other ranks to their own timeout or signal; rank 0 fails
+        // on its own error or passes anyway.
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, self.dir.join(GATE));
+        }
+    }
+
+    /// Rank 0's verdict, once it has published one: one open of the gate file.
+    fn verdict(&mut self) -> Option<Result<(), String>> {
+        self.lookups += 1;
+        let text = std::fs::read_to_string(self.dir.join(GATE)).ok()?;
+        match text.split_once('\n') {
+            Some(("open", _)) => Some(Ok(())),
+            Some(("closed", why)) => Some(Err(why.trim_end().to_string())),
+            _ => None,
+        }
+    }
+
+    /// Whether rank 0 has written its result file: one stat.
+    fn rank0_ended(&mut self) -> bool {
+        self.lookups += 1;
+        result_path(self.run_dir, 0).exists()
+    }
+
+    fn passed(&self, start: Instant) -> Passed {
+        Passed {
+            waited: start.elapsed(),
+            lookups: self.lookups,
+        }
+    }
+
+    /// The message for ranks `gone` that ended before checking in.
+    fn ended(&self, gone: &[u32]) -> String {
+        format!(
+            "barrier: {} {} ended before checking in (see {} result file{} in {}), so the run \
+             cannot start together",
+            noun(gone.len()),
+            ranges(gone),
+            if gone.len() == 1 { "its" } else { "their" },
+            if gone.len() == 1 { "" } else { "s" },
+            self.run_dir.display()
+        )
+    }
+
+    /// The message for a signal while ranks `absent` had not checked in.
+    fn signalled(&self, absent: &[u32]) -> String {
+        format!(
+            "barrier: stopped by a signal while {} of {} {} had not checked in ({})",
+            absent.len(),
+            self.ranks,
+            noun(self.ranks as usize),
+            ranges(absent)
+        )
+    }
+
+    /// The message for a timeout while ranks `absent` had not checked in.
+    fn timed_out(&self, timeout: Duration, absent: &[u32]) -> String {
+        if absent.is_empty() {
+            return format!(
+                "barrier: after {timeout:?}, all {} ranks had checked in but rank 0 did not open \
+                 the barrier (no {} file in {}). Did rank 0 stop?",
+                self.ranks,
+                GATE,
+                self.dir.display()
+            );
+        }
+        format!(
+            "barrier: after {:?}, {} of {} {} had not checked in ({}; see {}). Are all ranks \
+             running, and do they share the results directory? Raise [run] barrier_timeout if \
+             they start slowly",
+            timeout,
+            absent.len(),
+            self.ranks,
+            noun(self.ranks as usize),
+            ranges(absent),
+            self.dir.display()
+        )
+    }
+}
+
+/// Checks this rank in and waits until every rank has; returns how long it waited and the
+/// lookups it made. Gives up at `timeout`, when a signal arrives (`stop()`), or at once when a
+/// rank that has not checked in has already written its result (it failed before the
+/// barrier).
+///
+/// Each rank writes `.barrier/rank-<r>`. Rank 0 alone watches: every [`watch_poll`] it lists
+/// the barrier directory (and, while ranks are missing, the run directory for their result
+/// files), and publishes its verdict in `.barrier/gate`: `open` once every rank has checked
+/// in, or `closed` and the message it fails with. The other ranks open only the gate file,
+/// every [`gate_poll`], and fail with rank 0's message; every [`RANK0_EVERY`] polls they also
+/// look for rank 0's result file (rank 0 failed before it checked in). So the ranks together
+/// make about `ranks / gate_poll` lookups a second, not `ranks²`.
 pub fn check_in_and_wait(
     run_dir: &Path,
     rank: u32,
@@ -97,63 +271,78 @@ pub fn check_in_and_wait(
     timeout: Duration,
     stop: &dyn Fn() -> bool,
 ) -> Result<Passed, String> {
-    let dir = run_dir.join(".barrier");
-    let mut lookups = 0;
-    make_dir(&dir, &mut lookups)?;
-    let me = dir.join(format!("rank-{rank}"));
-    lookups += 1;
-    std::fs::write(&me, format!("{}\n", std::process::id()))
-        .map_err(|e| format!("barrier: cannot write {}: {e}", me.display()))?;
+    let mut b = Barrier {
+        run_dir,
+        dir: run_dir.join(".barrier"),
+        ranks,
+        lookups: 0,
+    };
+    b.make_dir()?;
+    b.check_in(rank)?;
     let start = Instant::now();
-    // Only the ranks not seen yet are looked up again.
-    let mut absent: Vec<u32> = (0..ranks).collect();
+    if rank == 0 {
+        let verdict = watch(&mut b, start, timeout, stop);
+        b.publish(&verdict);
+        return match verdict {
+            Watched::Open => Ok(b.passed(start)),
+            Watched::Closed(e) | Watched::Signalled(e) => Err(e),
+        };
+    }
+    let mut polls = 0u32;
     loop {
-        lookups += absent.len() as u64;
-        absent.retain(|r| !dir.join(format!("rank-{r}")).exists());
-        if absent.is_empty() {
-            return Ok(Passed {
-                waited: start.elapsed(),
-                lookups,
-            });
+        match b.verdict() {
+            Some(Ok(())) => return Ok(b.passed(start)),
+            Some(Err(e)) => return Err(e),
+            None => {}
         }
-        lookups += absent.len() as u64;
-        let gone: Vec<u32> = absent
-            .iter()
-            .copied()
-            .filter(|&r| result_path(run_dir, r).exists())
-            .collect();
-        if !gone.is_empty() {
-            return Err(format!(
-                "barrier: {} {} ended before checking in (see {} result file{} in {}), so the \
-                 run cannot start together",
-                noun(gone.len()),
-                ranges(&gone),
-                if gone.len() == 1 { "its" } else { "their" },
-                if gone.len() == 1 { "" } else { "s" },
-                run_dir.display()
-            ));
+        polls += 1;
+        if polls % RANK0_EVERY == 0 && b.rank0_ended() {
+            return Err(b.ended(&[0]));
         }
         if stop() {
-            return Err(format!(
-                "barrier: stopped by a signal while {} of {ranks} {} had not checked in ({})",
-                absent.len(),
-                noun(ranks as usize),
-                ranges(&absent)
-            ));
+            let absent = b.absent()?;
+            return Err(b.signalled(&absent));
         }
         if start.elapsed() >= timeout {
-            return Err(format!(
-                "barrier: after {:?}, {} of {ranks} {} had not checked in ({}; see {}). Are \
-                 all ranks running, and do they share the results directory? Raise [run] \
-                 barrier_timeout if they start slowly",
-                timeout,
-                absent.len(),
-                noun(ranks as usize),
-                ranges(&absent),
-                dir.display()
-            ));
+            let absent = b.absent()?;
+            return Err(b.timed_out(timeout, &absent));
         }
-        std::thread::sleep(poll(ranks));
+        std::thread::sleep(gate_poll(ranks));
+    }
+}
+
+/// How rank 0's watch ended.
+enum Watched {
+    /// Every rank checked in.
+    Open,
+    /// The run cannot start: the message every rank fails with.
+    Closed(String),
+    /// A signal stopped rank 0: its message (the others are told rank 0 was stopped).
+    Signalled(String),
+}
+
+/// Rank 0's watch of the barrier and run directories.
+fn watch(b: &mut Barrier, start: Instant, timeout: Duration, stop: &dyn Fn() -> bool) -> Watched {
+    loop {
+        let absent = match b.absent() {
+            Ok(a) => a,
+            Err(e) => return Watched::Closed(e),
+        };
+        if absent.is_empty() {
+            return Watched::Open;
+        }
+        match b.gone(&absent) {
+            Ok(gone) if gone.is_empty() => {}
+            Ok(gone) => return Watched::Closed(b.ended(&gone)),
+            Err(e) => return Watched::Closed(e),
+        }
+        if stop() {
+            return Watched::Signalled(b.signalled(&absent));
+        }
+        if start.elapsed() >= timeout {
+            return Watched::Closed(b.timed_out(timeout, &absent));
+        }
+        std::thread::sleep(watch_poll(b.ranks));
     }
 }
 
@@ -280,5 +469,100 @@ mod tests {
         assert_eq!(poll(8), POLL);
         assert_eq!(poll(10_000), Duration::from_secs(5));
         assert!(poll(2_000) > POLL);
+        assert_eq!(gate_poll(1_000), POLL);
+        assert_eq!(gate_poll(1_024), Duration::from_micros(102_400));
+        assert_eq!(gate_poll(10_000), Duration::from_secs(1));
+        assert_eq!(gate_poll(100_000), Duration::from_secs(5));
+        assert_eq!(watch_poll(10_000), POLL);
+        assert_eq!(watch_poll(100_000), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn lookups_grow_with_the_wait_not_with_the_ranks() {
+        let d = scratch("cost");
+        let ranks = 64;
+        let hs: Vec<_> = (0..ranks)
+            .map(|r| {
+                let d = d.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(5 * u64::from(r)));
+                    check_in_and_wait(&d, r, ranks, Duration::from_secs(30), &|| false)
+                })
+            })
+            .collect();
+        let passed: Vec<Passed> = hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+        // Rank 0: the directory, its check-in, two listings a poll, the gate (temp + rename).
+        let polls = |p: &Passed| p.waited.as_millis() as u64 / POLL.as_millis() as u64 + 1;
+        assert!(
+            passed[0].lookups <= 2 + 2 * polls(&passed[0]) + 2,
+            "{:?}",
+            passed[0]
+        );
+        // The others: the directory, their check-in, the gate once a poll, rank 0's result
+        // file every tenth.
+        for p in &passed[1..] {
+            assert!(p.lookups >= 3, "{p:?}");
+            assert!(p.lookups <= 2 + polls(p) + polls(p) / 10 + 1, "{p:?}");
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_others_pass_or_fail_with_rank_0s_verdict() {
+        let d = scratch("gate");
+        let gate = d.join(".barrier").join(GATE);
+        std::fs::create_dir_all(d.join(".barrier")).unwrap();
+        std::fs::write(&gate, "open\n").unwrap();
+        let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
+        assert_eq!(p.lookups, 3, "mkdir, check-in, gate: {p:?}");
+        assert_eq!(
+            p.record(),
+            BarrierRecord {
+                waited_s: p.waited.as_secs_f64(),
+                lookups: 3
+            }
+        );
+        std::fs::write(&gate, "closed\nbarrier: why\n").unwrap();
+        let e = check_in_and_wait(&d, 1, 3, Duration::from_secs(5), &|| false).unwrap_err();
+        assert_eq!(e, "barrier: why");
+        // A half-written gate is not a verdict: the rank waits on, here until its timeout,
+        // and names the rank that has not checked in.
+        std::fs::write(&gate, "op").unwrap();
+        let e = check_in_and_wait(&d, 1, 3, Duration::from_millis(150), &|| false).unwrap_err();
+        assert!(e.contains("1 of 3 ranks had not checked in (0;"), "{e}");
+        // All checked in, but rank 0 never opened the gate.
+        std::fs::write(d.join(".barrier").join("rank-0"), "").unwrap();
+        let e = check_in_and_wait(&d, 1, 3, Duration::from_millis(150), &|| false).unwrap_err();
+        assert!(
+            e.contains("all 3 ranks had checked in but rank 0 did not open the barrier"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn rank_0_stopping_stops_the_others() {
+        let d = scratch("rank0");
+        // Rank 0 is stopped by a signal: it says so, and tells the others.
+        let e = check_in_and_wait(&d, 0, 2, Duration::from_secs(30), &|| true).unwrap_err();
+        assert_eq!(
+            e,
+            "barrier: stopped by a signal while 1 of 2 ranks had not checked in (1)"
+        );
+        let e = check_in_and_wait(&d, 1, 2, Duration::from_secs(30), &|| false).unwrap_err();
+        assert_eq!(
+            e,
+            "barrier: rank 0 was stopped by a signal at the barrier, so the run cannot start \
+             together"
+        );
+        // Rank 0 failed before it checked in: the others find its result file within a second
+        // or so.
+        let d = scratch("rank0-gone");
+        std::fs::write(result_path(&d, 0), "{}").unwrap();
+        let t = Instant::now();
+        let e = check_in_and_wait(&d, 1, 2, Duration::from_secs(30), &|| false).unwrap_err();
+        assert!(e.contains("rank 0 ended before checking in"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        let _ = std::fs::remove_dir_all(&d);
     }
 }
