@@ -8,24 +8,29 @@ script can spawn them. Every rank writes its result file with the `barrier` key
 (`waited_s`, `lookups`), then `ringload merge` merges the run. Reported per N:
 
   * spawn:   seconds from the first process start to the last;
-  * open:    seconds from the last rank's check-in (max over ranks of start - waited) until
-             every rank started its load (max start_unix_ns): what the barrier adds once the
-             last rank is there; and `after spawn`, from the last process start to that;
+  * open:    seconds from the last rank's check-in (its `.barrier/rank-<r>` file's mtime)
+             until every rank had passed (check-in + waited_s): what the barrier adds once the
+             last rank is there; `pass spread`, the first pass to the last (the barrier's own
+             share of the start skew); `pass->start`, from a rank's pass to its load's start
+             (start_unix_ns: getting a CPU, the plan line, the engine's first connection);
+             and the last start after the last process start;
   * wait:    each rank's wait at the barrier (min, p50, p90, max seconds);
   * skew:    `ringload merge`'s start_skew_ns (latest minus earliest rank start);
   * lookups: the file-system calls on barrier and result file names, all ranks together
              (the ranks count their own), and per second over the barrier's span (first
-             check-in to the last rank's start): what an NFS server would see;
+             check-in to the last pass): what an NFS server would see;
   * memory:  peak RSS (VmHWM) per process (median, max), and the lowest MemAvailable seen
              during the run, against MemAvailable before it;
-  * uptime:  the load average before and after.
+  * uptime:  the load average before and after;
+  * tcp:     host-wide ListenOverflows and RetransSegs during the run (a dropped SYN is
+             retried 1 s later, which shows as start skew).
 
 `--strace N` cross-checks the counters once: N ranks each under `strace -f -e trace=%file`,
 counting the calls from a rank's first barrier call to its last that name the run directory,
 a barrier file or a result file, against the sum of the ranks' `lookups`.
 
 Usage: benches/barrier_scale.py [--ranks 256 512 1024] [--ringload target/debug/ringload]
-                                [--strace 16] [--json OUT]
+                                [--strace 16] [--pause 30] [--json OUT]
 Loopback only; bounded: every run is killed after --timeout seconds.
 """
 
@@ -54,6 +59,22 @@ def mem_available_kib():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1])
     return 0
+
+
+def tcp_counters():
+    """Host-wide TCP counters that explain a late start: listen-queue overflows and
+    retransmitted segments (a dropped SYN is retried after 1 s, 3 s, 7 s, ...)."""
+    out = {}
+    for path, names in (("/proc/net/netstat", ("ListenOverflows",)),
+                        ("/proc/net/snmp", ("RetransSegs",))):
+        with open(path) as f:
+            lines = f.read().splitlines()
+        for head, vals in zip(lines[::2], lines[1::2]):
+            keys, nums = head.split()[1:], vals.split()[1:]
+            for k, v in zip(keys, nums):
+                if k in names:
+                    out[k] = int(v)
+    return out
 
 
 def start_serve(binary):
@@ -96,6 +117,7 @@ def run_once(binary, tmp, ranks, timeout, strace=False):
 
     threading.Thread(target=sample, daemon=True).start()
     load_before = uptime()
+    tcp_before = tcp_counters()
     procs = []
     t_first = time.time_ns()
     try:
@@ -125,6 +147,7 @@ def run_once(binary, tmp, ranks, timeout, strace=False):
         serve.send_signal(signal.SIGTERM)
         serve.wait()
     load_after = uptime()
+    tcp_after = tcp_counters()
     failed = [r for r, c in enumerate(codes) if c != 0]
     if failed:
         with open(os.path.join(logs, f"rank-{failed[0]}.err")) as f:
@@ -143,15 +166,22 @@ def run_once(binary, tmp, ranks, timeout, strace=False):
     starts = [d["start_unix_ns"] for d in docs]
     waits = [d["barrier"]["waited_s"] for d in docs]
     lookups = [d["barrier"]["lookups"] for d in docs]
-    checkins = [s - w * 1e9 for s, w in zip(starts, waits)]
-    span_s = (max(starts) - min(checkins)) / 1e9
+    # A rank checks in just before its wait begins: its check-in file's mtime; it passed the
+    # barrier `waited_s` later.
+    checkins = [os.stat(os.path.join(run_dir, ".barrier", f"rank-{r}")).st_mtime_ns
+                for r in range(ranks)]
+    passes = [c + w * 1e9 for c, w in zip(checkins, waits)]
+    span_s = (max(passes) - min(checkins)) / 1e9
     rss = [d.get("peak_rss_bytes", 0) / 2**20 for d in docs]
     fig = {
         "ranks": ranks,
         "ranks_present": summary["ranks_present"],
         "ranks_missing": summary["ranks_missing"],
         "spawn_s": (t_last - t_first) / 1e9,
-        "open_s": (max(starts) - max(checkins)) / 1e9,
+        "open_s": (max(passes) - max(checkins)) / 1e9,
+        "pass_spread_s": (max(passes) - min(passes)) / 1e9,
+        "pass_to_start_s": {"p50": pct([(s - p) / 1e9 for s, p in zip(starts, passes)], 0.5),
+                            "max": max((s - p) / 1e9 for s, p in zip(starts, passes))},
         "after_spawn_s": (max(starts) - t_last) / 1e9,
         "wait_s": {"min": min(waits), "p50": pct(waits, 0.5), "p90": pct(waits, 0.9),
                    "max": max(waits)},
@@ -163,6 +193,7 @@ def run_once(binary, tmp, ranks, timeout, strace=False):
         "rss_mib": {"p50": pct(rss, 0.5), "max": max(rss)},
         "mem_available_mib": {"before": mem_before / 1024, "lowest": low[0] / 1024},
         "uptime": {"before": load_before, "after": load_after},
+        "tcp": {k: tcp_after[k] - tcp_before.get(k, 0) for k in tcp_after},
     }
     if strace:
         # The calls naming the run directory itself (a listing), a barrier file or a result
@@ -185,7 +216,10 @@ def show(f):
     w = f["wait_s"]
     line = (f"N={f['ranks']:5}  merged {f['ranks_present']} (missing {len(f['ranks_missing'])})"
             f"  spawn {f['spawn_s']:.1f} s  open {f['open_s']:.3f} s"
-            f"  (after spawn {f['after_spawn_s']:.1f} s)"
+            f"  pass spread {f['pass_spread_s']:.3f} s"
+            f"  pass->start p50/max {f['pass_to_start_s']['p50']:.3f}/"
+            f"{f['pass_to_start_s']['max']:.3f} s"
+            f"  (last start {f['after_spawn_s']:.1f} s after the last spawn)"
             f"  wait min/p50/p90/max {w['min']:.2f}/{w['p50']:.2f}/{w['p90']:.2f}/{w['max']:.2f} s"
             f"  skew {f['start_skew_s']:.3f} s  lookups {f['lookups']:,}"
             f" ({f['lookups_per_s']:,.0f}/s over {f['barrier_span_s']:.1f} s,"
@@ -193,7 +227,8 @@ def show(f):
             f"  RSS p50/max {f['rss_mib']['p50']:.1f}/{f['rss_mib']['max']:.1f} MiB"
             f"  MemAvailable {f['mem_available_mib']['before']:,.0f} ->"
             f" lowest {f['mem_available_mib']['lowest']:,.0f} MiB"
-            f"  load {f['uptime']['before']} -> {f['uptime']['after']}")
+            f"  load {f['uptime']['before']} -> {f['uptime']['after']}"
+            f"  tcp {f['tcp']}")
     if "strace_calls" in f:
         line += f"  strace: {f['strace_calls']:,} calls on barrier/result names"
     print(line, flush=True)
@@ -206,6 +241,8 @@ def main():
     ap.add_argument("--strace", type=int, default=0, metavar="N",
                     help="also run N ranks under strace once, to cross-check the counters")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--pause", type=float, default=30,
+                    help="seconds to wait between runs, so each starts on a quiet machine")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     a = ap.parse_args()
@@ -217,7 +254,9 @@ def main():
             f = run_once(binary, tmp, a.strace, a.timeout, strace=True)
             show(f)
             figs.append(f)
-        for n in a.ranks:
+        for i, n in enumerate(a.ranks):
+            if i or a.strace:
+                time.sleep(a.pause)
             f = run_once(binary, tmp, n, a.timeout)
             show(f)
             figs.append(f)
