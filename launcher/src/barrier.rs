@@ -68,6 +68,29 @@ fn watch_poll(ranks: u32) -> Duration {
     POLL.max(Duration::from_micros(u64::from(ranks) * 10))
 }
 
+/// How far ahead of the gate's opening rank 0 sets the start: two polls of the other ranks and
+/// 100 ms, so that each has seen the gate, with a CPU to spare, before any starts its load (on
+/// a machine running hundreds of ranks, those that started first would otherwise hold the CPUs
+/// the others need to leave the barrier). 0.3 s up to 1,000 ranks.
+fn lead(ranks: u32) -> Duration {
+    2 * gate_poll(ranks) + POLL
+}
+
+/// Now, as Unix nanoseconds.
+fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Sleeps until `at_unix_ns`, the start rank 0 set, but never longer than [`lead`] (a clock
+/// behind rank 0's does not hold a rank longer than rank 0 meant to); a rank that sees the gate
+/// late starts at once.
+fn hold_until(at_unix_ns: u64, ranks: u32) {
+    let left = Duration::from_nanos(at_unix_ns.saturating_sub(unix_ns()));
+    std::thread::sleep(left.min(lead(ranks)));
+}
+
 /// A rank other than 0 looks for rank 0's result file every this many polls (rank 0 failed
 /// before it checked in, so nobody will open the gate).
 const RANK0_EVERY: u32 = 10;
@@ -75,7 +98,7 @@ const RANK0_EVERY: u32 = 10;
 /// What passing the barrier cost a rank.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Passed {
-    /// From this rank's check-in until it saw the barrier open.
+    /// From this rank's check-in until it left the barrier (at the start rank 0 set).
     pub waited: Duration,
     /// File-system calls on barrier and result file names: each stat, open, create, rename and
     /// directory listing (one per listing, however many names it returns).
@@ -162,9 +185,9 @@ impl Barrier<'_> {
     }
 
     /// Publishes rank 0's verdict (a temp file renamed over the gate, so it is read whole).
-    fn publish(&mut self, verdict: &Watched) {
+    fn publish(&mut self, verdict: &Watched, at_unix_ns: u64) {
         let text = match verdict {
-            Watched::Open => "open\n".to_string(),
+            Watched::Open => format!("open {at_unix_ns}\n"),
             Watched::Closed(e) => format!("closed\n{e}\n"),
             Watched::Signalled(_) => "closed\nbarrier: rank 0 was stopped by a signal at the \
                                      barrier, so the run cannot start together\n"
@@ -179,13 +202,16 @@ impl Barrier<'_> {
         }
     }
 
-    /// Rank 0's verdict, once it has published one: one open of the gate file.
-    fn verdict(&mut self) -> Option<Result<(), String>> {
+    /// Rank 0's verdict, once it has published one: one open of the gate file. An open gate
+    /// says when the ranks start (Unix ns; 0 for at once).
+    fn verdict(&mut self) -> Option<Result<u64, String>> {
         self.lookups += 1;
         let text = std::fs::read_to_string(self.dir.join(GATE)).ok()?;
-        match text.split_once('\n') {
-            Some(("open", _)) => Some(Ok(())),
-            Some(("closed", why)) => Some(Err(why.trim_end().to_string())),
+        let (head, why) = text.split_once('\n')?;
+        match head.split_once(' ') {
+            None if head == "open" => Some(Ok(0)),
+            Some(("open", at)) => at.parse().ok().map(Ok),
+            None if head == "closed" => Some(Err(why.trim_end().to_string())),
             _ => None,
         }
     }
@@ -259,8 +285,8 @@ impl Barrier<'_> {
 ///
 /// Each rank writes `.barrier/rank-<r>`. Rank 0 alone watches: every [`watch_poll`] it lists
 /// the barrier directory (and, while ranks are missing, the run directory for their result
-/// files), and publishes its verdict in `.barrier/gate`: `open` once every rank has checked
-/// in, or `closed` and the message it fails with. The other ranks open only the gate file,
+/// files), and publishes its verdict in `.barrier/gate`: `open` and a start time [`lead`] ahead
+/// once every rank has checked in, or `closed` and the message it fails with. The other ranks open only the gate file,
 /// every [`gate_poll`], and fail with rank 0's message; every [`RANK0_EVERY`] polls they also
 /// look for rank 0's result file (rank 0 failed before it checked in). So the ranks together
 /// make about `ranks / gate_poll` lookups a second, not `ranks²`.
@@ -282,16 +308,23 @@ pub fn check_in_and_wait(
     let start = Instant::now();
     if rank == 0 {
         let verdict = watch(&mut b, start, timeout, stop);
-        b.publish(&verdict);
+        let at = unix_ns() + lead(ranks).as_nanos() as u64;
+        b.publish(&verdict, at);
         return match verdict {
-            Watched::Open => Ok(b.passed(start)),
+            Watched::Open => {
+                hold_until(at, ranks);
+                Ok(b.passed(start))
+            }
             Watched::Closed(e) | Watched::Signalled(e) => Err(e),
         };
     }
     let mut polls = 0u32;
     loop {
         match b.verdict() {
-            Some(Ok(())) => return Ok(b.passed(start)),
+            Some(Ok(at)) => {
+                hold_until(at, ranks);
+                return Ok(b.passed(start));
+            }
             Some(Err(e)) => return Err(e),
             None => {}
         }
@@ -470,6 +503,7 @@ mod tests {
         assert_eq!(poll(10_000), Duration::from_secs(5));
         assert!(poll(2_000) > POLL);
         assert_eq!(gate_poll(1_000), POLL);
+        assert_eq!(lead(1_000), Duration::from_millis(300));
         assert_eq!(gate_poll(1_024), Duration::from_micros(102_400));
         assert_eq!(gate_poll(10_000), Duration::from_secs(1));
         assert_eq!(gate_poll(100_000), Duration::from_secs(5));
@@ -522,6 +556,18 @@ mod tests {
                 lookups: 3
             }
         );
+        // An open gate names the start: the rank holds until then, but never longer than rank
+        // 0's lead (a clock behind rank 0's), and a start in the past is at once.
+        let at = |ahead: Duration| format!("open {}\n", unix_ns() + ahead.as_nanos() as u64);
+        std::fs::write(&gate, at(Duration::from_millis(200))).unwrap();
+        let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
+        assert!(p.waited >= Duration::from_millis(150), "{p:?}");
+        std::fs::write(&gate, at(Duration::from_secs(3600))).unwrap();
+        let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
+        assert!(p.waited >= lead(3) && p.waited < Duration::from_secs(60), "{p:?}");
+        std::fs::write(&gate, "open 1\n").unwrap();
+        let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
+        assert!(p.waited < lead(3), "{p:?}");
         std::fs::write(&gate, "closed\nbarrier: why\n").unwrap();
         let e = check_in_and_wait(&d, 1, 3, Duration::from_secs(5), &|| false).unwrap_err();
         assert_eq!(e, "barrier: why");
