@@ -3,8 +3,8 @@
 
 For each N, one `ringload serve` (plain HTTP, on loopback) and N separate processes
 `ringload run --spec s.toml --rank R --cores 1` from one spec (`[run] barrier = true`,
-results_dir on the local disk, one connection, 1 KiB PUTs for 1 s), started as fast as this
-script can spawn them. Every rank writes its result file with the `barrier` key
+results_dir on the local disk, one connection, 1 KiB PUTs for 1 s, closed loop or `--rate`
+ops/s), started as fast as this script can spawn them. Every rank writes its result file with the `barrier` key
 (`waited_s`, `lookups`), then `ringload merge` merges the run. Reported per N:
 
   * spawn:   seconds from the first process start to the last;
@@ -30,7 +30,7 @@ counting the calls from a rank's first barrier call to its last that name the ru
 a barrier file or a result file, against the sum of the ranks' `lookups`.
 
 Usage: benches/barrier_scale.py [--ranks 256 512 1024] [--ringload target/debug/ringload]
-                                [--strace 16] [--pause 30] [--json OUT]
+                                [--rate 20] [--strace 16] [--pause 30] [--json OUT]
 Loopback only; bounded: every run is killed after --timeout seconds.
 """
 
@@ -84,7 +84,7 @@ def start_serve(binary):
     return p, url
 
 
-def write_spec(tmp, run_id, ranks, url):
+def write_spec(tmp, run_id, ranks, url, rate):
     res = os.path.join(tmp, "results")
     spec = os.path.join(tmp, f"{run_id}.toml")
     with open(spec, "w") as f:
@@ -92,7 +92,8 @@ def write_spec(tmp, run_id, ranks, url):
                 f'barrier_timeout = "10m"\nresults_dir = "{res}"\n'
                 f'[target]\nprotocol = "http"\nendpoint = "{url}"\n'
                 f'[workload]\nduration = "1s"\nnumworkers = 1\npctput = 100\n'
-                f'minsize = "1KiB"\nmaxsize = "1KiB"\nstatsinterval = "60s"\n')
+                f'minsize = "1KiB"\nmaxsize = "1KiB"\nstatsinterval = "60s"\n'
+                + (f'rate = "{rate}"\n' if rate else ""))
     return spec, os.path.join(res, run_id)
 
 
@@ -101,10 +102,10 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(q * (len(xs) - 1) + 0.5))]
 
 
-def run_once(binary, tmp, ranks, timeout, strace=False):
+def run_once(binary, tmp, ranks, timeout, rate, strace=False):
     serve, url = start_serve(binary)
     run_id = f"b{ranks}{'s' if strace else ''}-{time.time_ns() % 10**8}"
-    spec, run_dir = write_spec(tmp, run_id, ranks, url)
+    spec, run_dir = write_spec(tmp, run_id, ranks, url, rate)
     logs = os.path.join(tmp, f"{run_id}-logs")
     os.makedirs(logs)
     mem_before = mem_available_kib()
@@ -175,6 +176,7 @@ def run_once(binary, tmp, ranks, timeout, strace=False):
     rss = [d.get("peak_rss_bytes", 0) / 2**20 for d in docs]
     fig = {
         "ranks": ranks,
+        "rate": rate,
         "ranks_present": summary["ranks_present"],
         "ranks_missing": summary["ranks_missing"],
         "spawn_s": (t_last - t_first) / 1e9,
@@ -214,7 +216,7 @@ def run_once(binary, tmp, ranks, timeout, strace=False):
 
 def show(f):
     w = f["wait_s"]
-    line = (f"N={f['ranks']:5}  merged {f['ranks_present']} (missing {len(f['ranks_missing'])})"
+    line = (f"N={f['ranks']:5}  rate {f['rate'] or 'closed'}  merged {f['ranks_present']} (missing {len(f['ranks_missing'])})"
             f"  spawn {f['spawn_s']:.1f} s  open {f['open_s']:.3f} s"
             f"  pass spread {f['pass_spread_s']:.3f} s"
             f"  pass->start p50/max {f['pass_to_start_s']['p50']:.3f}/"
@@ -241,6 +243,10 @@ def main():
     ap.add_argument("--strace", type=int, default=0, metavar="N",
                     help="also run N ranks under strace once, to cross-check the counters")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--rate", type=int, default=0,
+                    help="each rank's ops/s (default: closed loop, as fast as it can); a light "
+                         "rate leaves the CPUs free, so the ranks that start first do not hold "
+                         "them from those still leaving the barrier")
     ap.add_argument("--pause", type=float, default=30,
                     help="seconds to wait between runs, so each starts on a quiet machine")
     ap.add_argument("--json", help="write the figures here")
@@ -251,13 +257,13 @@ def main():
     figs = []
     try:
         if a.strace:
-            f = run_once(binary, tmp, a.strace, a.timeout, strace=True)
+            f = run_once(binary, tmp, a.strace, a.timeout, a.rate, strace=True)
             show(f)
             figs.append(f)
         for i, n in enumerate(a.ranks):
             if i or a.strace:
                 time.sleep(a.pause)
-            f = run_once(binary, tmp, n, a.timeout)
+            f = run_once(binary, tmp, n, a.timeout, a.rate)
             show(f)
             figs.append(f)
     finally:
