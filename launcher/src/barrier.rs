@@ -154,8 +154,8 @@ impl Barrier<'_> {
     fn listed(&mut self, dir: &Path, prefix: &str, suffix: &str) -> Result<Vec<bool>, String> {
         self.lookups += 1;
         let mut seen = vec![false; self.ranks as usize];
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| format!("barrier: cannot list {}: {e}", dir.display()))?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| format!("barrier: cannot list {}: {e}", dir.display()))?;
         for e in entries.flatten() {
             let name = e.file_name();
             let r = name
@@ -181,7 +181,11 @@ impl Barrier<'_> {
     fn gone(&mut self, absent: &[u32]) -> Result<Vec<u32>, String> {
         let run_dir = self.run_dir.to_path_buf();
         let seen = self.listed(&run_dir, "rank-", ".json")?;
-        Ok(absent.iter().copied().filter(|&r| seen[r as usize]).collect())
+        Ok(absent
+            .iter()
+            .copied()
+            .filter(|&r| seen[r as usize])
+            .collect())
     }
 
     /// Publishes rank 0's verdict (a temp file renamed over the gate, so it is read whole).
@@ -329,7 +333,7 @@ pub fn check_in_and_wait(
             None => {}
         }
         polls += 1;
-        if polls % RANK0_EVERY == 0 && b.rank0_ended() {
+        if polls.is_multiple_of(RANK0_EVERY) && b.rank0_ended() {
             return Err(b.ended(&[0]));
         }
         if stop() {
@@ -564,7 +568,10 @@ mod tests {
         assert!(p.waited >= Duration::from_millis(150), "{p:?}");
         std::fs::write(&gate, at(Duration::from_secs(3600))).unwrap();
         let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
-        assert!(p.waited >= lead(3) && p.waited < Duration::from_secs(60), "{p:?}");
+        assert!(
+            p.waited >= lead(3) && p.waited < Duration::from_secs(60),
+            "{p:?}"
+        );
         std::fs::write(&gate, "open 1\n").unwrap();
         let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
         assert!(p.waited < lead(3), "{p:?}");

@@ -93,13 +93,19 @@ fn sixty_four_ranks_pass_the_barrier_together_and_merge() {
         assert_eq!(*code, 0, "rank {r} failed:\n{}", stderr(r).unwrap());
     }
     let e0 = stderr(0).unwrap();
-    assert!(e0.contains("note: all 64 ranks checked in (waited "), "{e0}");
+    assert!(
+        e0.contains("note: all 64 ranks checked in (waited "),
+        "{e0}"
+    );
 
     let run_dir = res.join("many");
     let merged = common::ringload(&["merge", run_dir.to_str().unwrap()]);
     merged.ok();
     let summary = result(&run_dir.join("summary.json"));
-    merged.check(summary["ranks_present"] == RANKS, "the merge names 64 ranks");
+    merged.check(
+        summary["ranks_present"] == RANKS,
+        "the merge names 64 ranks",
+    );
     merged.check(
         summary["ranks_missing"] == serde_json::json!([]),
         "none missing",
