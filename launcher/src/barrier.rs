@@ -2,8 +2,8 @@
 //! barrier and rank 0's wait for the other ranks' result files.
 //!
 //! Owns [`check_in_and_wait`] (each rank writes `<run dir>/.barrier/rank-<r>`; rank 0 lists the
-//! directory until all `ranks` files exist and publishes `.barrier/gate`, which the other ranks
-//! poll) and [`wait_for_results`] (polls for `rank-<r>.json`). Both use only file creation,
+//! directory until all `ranks` files exist and publishes `.barrier/gate`, with the time every
+//! rank starts, which the other ranks poll) and [`wait_for_results`] (polls for `rank-<r>.json`). Both use only file creation,
 //! rename, lookup by name and directory listing, which every shared filesystem (NFS, Lustre, a
 //! Kubernetes RWX volume) supports, every 100 ms (slower for thousands of ranks), and both give
 //! up after a bounded time, or on a signal, with the missing ranks named. The barrier's cost
@@ -290,9 +290,10 @@ impl Barrier<'_> {
 /// Each rank writes `.barrier/rank-<r>`. Rank 0 alone watches: every [`watch_poll`] it lists
 /// the barrier directory (and, while ranks are missing, the run directory for their result
 /// files), and publishes its verdict in `.barrier/gate`: `open` and a start time [`lead`] ahead
-/// once every rank has checked in, or `closed` and the message it fails with. The other ranks open only the gate file,
-/// every [`gate_poll`], and fail with rank 0's message; every [`RANK0_EVERY`] polls they also
-/// look for rank 0's result file (rank 0 failed before it checked in). So the ranks together
+/// once every rank has checked in, or `closed` and the message it fails with. The other ranks
+/// open only the gate file, every [`gate_poll`], and fail with rank 0's message; every
+/// [`RANK0_EVERY`] polls they also look for rank 0's result file (rank 0 failed before it
+/// checked in). Every rank leaves at the start time ([`hold_until`]). So the ranks together
 /// make about `ranks / gate_poll` lookups a second, not `ranks²`.
 pub fn check_in_and_wait(
     run_dir: &Path,
