@@ -291,6 +291,7 @@ impl Generator {
             ops,
             intervals: Vec::new(),
             intervals_file: None,
+            barrier: None,
             peak_rss_bytes: Some(12 << 20),
             tls: None,
             proxies: Vec::new(),

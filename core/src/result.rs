@@ -121,10 +121,24 @@ pub struct ResultFile {
     /// The rank's self-diagnosis (absent in files written before the key existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<crate::client::ClientRecord>,
+    /// The rank's wait at the start barrier (`[run] barrier = true`; absent without one, for a
+    /// rank that failed at it, and in files written before the key existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barrier: Option<BarrierRecord>,
     /// What makes this rank's numbers less than they seem, one sentence each (a rate not kept,
     /// a client-bound rank); empty when nothing does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// The `barrier` key: what passing the start barrier cost this rank.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BarrierRecord {
+    /// Seconds from this rank's check-in until it saw the barrier open.
+    pub waited_s: f64,
+    /// File-system lookups this rank made at the barrier: each stat, open, create or directory
+    /// listing of a barrier or result file name, as a shared filesystem's server sees them.
+    pub lookups: u64,
 }
 
 /// One entry of the `proxies` key.
@@ -690,6 +704,7 @@ mod tests {
             proxies: Vec::new(),
             rate: None,
             client: None,
+            barrier: None,
             warnings: Vec::new(),
             ops,
             intervals_file: None,

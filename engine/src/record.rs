@@ -8,7 +8,7 @@
 //! reporter.
 
 use ringload_core::result::{
-    encode_histogram, OpSummary, ResultFile, RunStatus, TargetInfo, SCHEMA,
+    encode_histogram, BarrierRecord, OpSummary, ResultFile, RunStatus, TargetInfo, SCHEMA,
 };
 
 use crate::report::RunTotals;
@@ -30,6 +30,8 @@ pub struct RunMeta {
     pub peak_rss_bytes: Option<u64>,
     /// Which system was loaded and why, when known.
     pub target: Option<TargetInfo>,
+    /// What passing the start barrier cost, when the rank waited at one.
+    pub barrier: Option<BarrierRecord>,
 }
 
 /// Builds the file from the run's metadata and the reporter's totals.
@@ -78,6 +80,7 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
         proxies: totals.proxies.clone(),
         rate: totals.rate.clone(),
         client: totals.client.clone(),
+        barrier: meta.barrier,
         warnings: totals.warnings.clone(),
     }
 }
@@ -154,6 +157,7 @@ mod tests {
             workload: serde_json::json!({"numworkers": 10}),
             stop_reason: "duration 2s reached".into(),
             peak_rss_bytes: Some(12 << 20),
+            barrier: None,
             target: Some(TargetInfo {
                 builtin: false,
                 endpoint: "http://127.0.0.1:8080".into(),
@@ -192,6 +196,7 @@ mod tests {
             stop_reason: "duration".into(),
             peak_rss_bytes: None,
             target: None,
+            barrier: None,
         };
         let v = serde_json::to_value(build(meta, &totals)).unwrap();
         assert_eq!(

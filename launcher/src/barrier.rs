@@ -1,14 +1,18 @@
 //! Coordination through the shared results directory, with no agent and no network: the start
 //! barrier and rank 0's wait for the other ranks' result files.
 //!
-//! Owns [`check_in_and_wait`] (each rank writes `<run dir>/.barrier/rank-<r>` and waits until
-//! all `ranks` files exist) and [`wait_for_results`] (polls for `rank-<r>.json`). Both look up
-//! files by name every 100 ms (slower for thousands of ranks), which every shared filesystem
-//! (NFS, Lustre, a Kubernetes RWX volume) supports, only for the ranks not seen yet, and both
-//! give up after a bounded time, or on a signal, with the missing ranks named.
+//! Owns [`check_in_and_wait`] (each rank writes `<run dir>/.barrier/rank-<r>`; rank 0 lists the
+//! directory until all `ranks` files exist and publishes `.barrier/gate`, with the time every
+//! rank starts, which the other ranks poll) and [`wait_for_results`] (polls for `rank-<r>.json`). Both use only file creation,
+//! rename, lookup by name and directory listing, which every shared filesystem (NFS, Lustre, a
+//! Kubernetes RWX volume) supports, every 100 ms (slower for thousands of ranks), and both give
+//! up after a bounded time, or on a signal, with the missing ranks named. The barrier's cost
+//! grows with the number of ranks, not with its square.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use ringload_core::result::BarrierRecord;
 
 pub use crate::merge::error::ranges;
 
@@ -51,67 +55,332 @@ fn poll(ranks: u32) -> Duration {
     .min(Duration::from_secs(5))
 }
 
-/// Checks this rank in and waits until every rank has; returns how long it waited. Gives up
-/// at `timeout`, when a signal arrives (`stop()`), or at once when a rank that has not
-/// checked in has already written its result (it failed before the barrier).
+/// How often a rank other than 0 opens the gate file: 100 ms, longer from 1,000 ranks on so
+/// that all of them together make about 10,000 lookups a second (1 s at 10,000 ranks).
+fn gate_poll(ranks: u32) -> Duration {
+    POLL.max(Duration::from_micros(u64::from(ranks) * 100))
+        .min(Duration::from_secs(5))
+}
+
+/// How often rank 0 lists the barrier and run directories: 100 ms, longer from 10,000 ranks on
+/// (a listing reads every name).
+fn watch_poll(ranks: u32) -> Duration {
+    POLL.max(Duration::from_micros(u64::from(ranks) * 10))
+}
+
+/// How far ahead of the gate's opening rank 0 sets the start: two polls of the other ranks and
+/// 100 ms, so that each has seen the gate, with a CPU to spare, before any starts its load (on
+/// a machine running hundreds of ranks, those that started first would otherwise hold the CPUs
+/// the others need to leave the barrier). 0.3 s up to 1,000 ranks.
+fn lead(ranks: u32) -> Duration {
+    2 * gate_poll(ranks) + POLL
+}
+
+/// Now, as Unix nanoseconds.
+fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Sleeps until `at_unix_ns`, the start rank 0 set, but never longer than [`lead`] (a clock
+/// behind rank 0's does not hold a rank longer than rank 0 meant to); a rank that sees the gate
+/// late starts at once.
+fn hold_until(at_unix_ns: u64, ranks: u32) {
+    let left = Duration::from_nanos(at_unix_ns.saturating_sub(unix_ns()));
+    std::thread::sleep(left.min(lead(ranks)));
+}
+
+/// A rank other than 0 looks for rank 0's result file every this many polls (rank 0 failed
+/// before it checked in, so nobody will open the gate).
+const RANK0_EVERY: u32 = 10;
+
+/// What passing the barrier cost a rank.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Passed {
+    /// From this rank's check-in until it left the barrier (at the start rank 0 set).
+    pub waited: Duration,
+    /// File-system calls on barrier and result file names: each stat, open, create, rename and
+    /// directory listing (one per listing, however many names it returns).
+    pub lookups: u64,
+}
+
+impl Passed {
+    /// The result file's `barrier` key.
+    pub fn record(&self) -> BarrierRecord {
+        BarrierRecord {
+            waited_s: self.waited.as_secs_f64(),
+            lookups: self.lookups,
+        }
+    }
+}
+
+/// One rank's view of the barrier directory, counting every call it makes there.
+struct Barrier<'a> {
+    run_dir: &'a Path,
+    dir: PathBuf,
+    ranks: u32,
+    lookups: u64,
+}
+
+/// Rank 0's verdict, in `.barrier/gate`: `open`, or `closed` and the message every rank fails
+/// with.
+const GATE: &str = "gate";
+
+impl Barrier<'_> {
+    /// Creates the barrier directory (and its parents when missing).
+    fn make_dir(&mut self) -> Result<(), String> {
+        self.lookups += 1;
+        let made = match std::fs::create_dir(&self.dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.lookups += 1;
+                std::fs::create_dir_all(&self.dir)
+            }
+            made => made,
+        };
+        made.map_err(|e| format!("barrier: cannot create {}: {e}", self.dir.display()))
+    }
+
+    /// Writes this rank's check-in file.
+    fn check_in(&mut self, rank: u32) -> Result<(), String> {
+        let me = self.dir.join(format!("rank-{rank}"));
+        self.lookups += 1;
+        std::fs::write(&me, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("barrier: cannot write {}: {e}", me.display()))
+    }
+
+    /// The ranks below `ranks` that have a file `<prefix><r><suffix>` in `dir`: one listing.
+    fn listed(&mut self, dir: &Path, prefix: &str, suffix: &str) -> Result<Vec<bool>, String> {
+        self.lookups += 1;
+        let mut seen = vec![false; self.ranks as usize];
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| format!("barrier: cannot list {}: {e}", dir.display()))?;
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let r = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+                .and_then(|n| n.strip_suffix(suffix))
+                .and_then(|n| n.parse::<u32>().ok());
+            if let Some(slot) = r.and_then(|r| seen.get_mut(r as usize)) {
+                *slot = true;
+            }
+        }
+        Ok(seen)
+    }
+
+    /// The ranks that have not checked in: one listing of the barrier directory.
+    fn absent(&mut self) -> Result<Vec<u32>, String> {
+        let dir = self.dir.clone();
+        let seen = self.listed(&dir, "rank-", "")?;
+        Ok((0..self.ranks).filter(|&r| !seen[r as usize]).collect())
+    }
+
+    /// Those of `absent` that have written their result file: one listing of the run directory.
+    fn gone(&mut self, absent: &[u32]) -> Result<Vec<u32>, String> {
+        let run_dir = self.run_dir.to_path_buf();
+        let seen = self.listed(&run_dir, "rank-", ".json")?;
+        Ok(absent
+            .iter()
+            .copied()
+            .filter(|&r| seen[r as usize])
+            .collect())
+    }
+
+    /// Publishes rank 0's verdict (a temp file renamed over the gate, so it is read whole).
+    fn publish(&mut self, verdict: &Watched, at_unix_ns: u64) {
+        let text = match verdict {
+            Watched::Open => format!("open {at_unix_ns}\n"),
+            Watched::Closed(e) => format!("closed\n{e}\n"),
+            Watched::Signalled(_) => "closed\nbarrier: rank 0 was stopped by a signal at the \
+                                     barrier, so the run cannot start together\n"
+                .to_string(),
+        };
+        let tmp = self.dir.join(format!(".{GATE}.tmp.{}", std::process::id()));
+        self.lookups += 2;
+        // A failed publish leaves the other ranks to their own timeout or signal; rank 0 fails
+        // on its own error or passes anyway.
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, self.dir.join(GATE));
+        }
+    }
+
+    /// Rank 0's verdict, once it has published one: one open of the gate file. An open gate
+    /// says when the ranks start (Unix ns; 0 for at once).
+    fn verdict(&mut self) -> Option<Result<u64, String>> {
+        self.lookups += 1;
+        let text = std::fs::read_to_string(self.dir.join(GATE)).ok()?;
+        let (head, why) = text.split_once('\n')?;
+        match head.split_once(' ') {
+            None if head == "open" => Some(Ok(0)),
+            Some(("open", at)) => at.parse().ok().map(Ok),
+            None if head == "closed" => Some(Err(why.trim_end().to_string())),
+            _ => None,
+        }
+    }
+
+    /// Whether rank 0 has written its result file: one stat.
+    fn rank0_ended(&mut self) -> bool {
+        self.lookups += 1;
+        result_path(self.run_dir, 0).exists()
+    }
+
+    fn passed(&self, start: Instant) -> Passed {
+        Passed {
+            waited: start.elapsed(),
+            lookups: self.lookups,
+        }
+    }
+
+    /// The message for ranks `gone` that ended before checking in.
+    fn ended(&self, gone: &[u32]) -> String {
+        format!(
+            "barrier: {} {} ended before checking in (see {} result file{} in {}), so the run \
+             cannot start together",
+            noun(gone.len()),
+            ranges(gone),
+            if gone.len() == 1 { "its" } else { "their" },
+            if gone.len() == 1 { "" } else { "s" },
+            self.run_dir.display()
+        )
+    }
+
+    /// The message for a signal while ranks `absent` had not checked in.
+    fn signalled(&self, absent: &[u32]) -> String {
+        format!(
+            "barrier: stopped by a signal while {} of {} {} had not checked in ({})",
+            absent.len(),
+            self.ranks,
+            noun(self.ranks as usize),
+            ranges(absent)
+        )
+    }
+
+    /// The message for a timeout while ranks `absent` had not checked in.
+    fn timed_out(&self, timeout: Duration, absent: &[u32]) -> String {
+        if absent.is_empty() {
+            return format!(
+                "barrier: after {timeout:?}, all {} ranks had checked in but rank 0 did not open \
+                 the barrier (no {} file in {}). Did rank 0 stop?",
+                self.ranks,
+                GATE,
+                self.dir.display()
+            );
+        }
+        format!(
+            "barrier: after {:?}, {} of {} {} had not checked in ({}; see {}). Are all ranks \
+             running, and do they share the results directory? Raise [run] barrier_timeout if \
+             they start slowly",
+            timeout,
+            absent.len(),
+            self.ranks,
+            noun(self.ranks as usize),
+            ranges(absent),
+            self.dir.display()
+        )
+    }
+}
+
+/// Checks this rank in and waits until every rank has; returns how long it waited and the
+/// lookups it made. Gives up at `timeout`, when a signal arrives (`stop()`), or at once when a
+/// rank that has not checked in has already written its result (it failed before the
+/// barrier).
+///
+/// Each rank writes `.barrier/rank-<r>`. Rank 0 alone watches: every [`watch_poll`] it lists
+/// the barrier directory (and, while ranks are missing, the run directory for their result
+/// files), and publishes its verdict in `.barrier/gate`: `open` and a start time [`lead`] ahead
+/// once every rank has checked in, or `closed` and the message it fails with. The other ranks
+/// open only the gate file, every [`gate_poll`], and fail with rank 0's message; every
+/// [`RANK0_EVERY`] polls they also look for rank 0's result file (rank 0 failed before it
+/// checked in). Every rank leaves at the start time ([`hold_until`]). So the ranks together
+/// make about `ranks / gate_poll` lookups a second, not `ranks²`.
 pub fn check_in_and_wait(
     run_dir: &Path,
     rank: u32,
     ranks: u32,
     timeout: Duration,
     stop: &dyn Fn() -> bool,
-) -> Result<Duration, String> {
-    let dir = run_dir.join(".barrier");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("barrier: cannot create {}: {e}", dir.display()))?;
-    let me = dir.join(format!("rank-{rank}"));
-    std::fs::write(&me, format!("{}\n", std::process::id()))
-        .map_err(|e| format!("barrier: cannot write {}: {e}", me.display()))?;
+) -> Result<Passed, String> {
+    let mut b = Barrier {
+        run_dir,
+        dir: run_dir.join(".barrier"),
+        ranks,
+        lookups: 0,
+    };
+    b.make_dir()?;
+    b.check_in(rank)?;
     let start = Instant::now();
-    // Only the ranks not seen yet are looked up again.
-    let mut absent: Vec<u32> = (0..ranks).collect();
+    if rank == 0 {
+        let verdict = watch(&mut b, start, timeout, stop);
+        let at = unix_ns() + lead(ranks).as_nanos() as u64;
+        b.publish(&verdict, at);
+        return match verdict {
+            Watched::Open => {
+                hold_until(at, ranks);
+                Ok(b.passed(start))
+            }
+            Watched::Closed(e) | Watched::Signalled(e) => Err(e),
+        };
+    }
+    let mut polls = 0u32;
     loop {
-        absent.retain(|r| !dir.join(format!("rank-{r}")).exists());
-        if absent.is_empty() {
-            return Ok(start.elapsed());
+        match b.verdict() {
+            Some(Ok(at)) => {
+                hold_until(at, ranks);
+                return Ok(b.passed(start));
+            }
+            Some(Err(e)) => return Err(e),
+            None => {}
         }
-        let gone: Vec<u32> = absent
-            .iter()
-            .copied()
-            .filter(|&r| result_path(run_dir, r).exists())
-            .collect();
-        if !gone.is_empty() {
-            return Err(format!(
-                "barrier: {} {} ended before checking in (see {} result file{} in {}), so the \
-                 run cannot start together",
-                noun(gone.len()),
-                ranges(&gone),
-                if gone.len() == 1 { "its" } else { "their" },
-                if gone.len() == 1 { "" } else { "s" },
-                run_dir.display()
-            ));
+        polls += 1;
+        if polls.is_multiple_of(RANK0_EVERY) && b.rank0_ended() {
+            return Err(b.ended(&[0]));
         }
         if stop() {
-            return Err(format!(
-                "barrier: stopped by a signal while {} of {ranks} {} had not checked in ({})",
-                absent.len(),
-                noun(ranks as usize),
-                ranges(&absent)
-            ));
+            let absent = b.absent()?;
+            return Err(b.signalled(&absent));
         }
         if start.elapsed() >= timeout {
-            return Err(format!(
-                "barrier: after {:?}, {} of {ranks} {} had not checked in ({}; see {}). Are \
-                 all ranks running, and do they share the results directory? Raise [run] \
-                 barrier_timeout if they start slowly",
-                timeout,
-                absent.len(),
-                noun(ranks as usize),
-                ranges(&absent),
-                dir.display()
-            ));
+            let absent = b.absent()?;
+            return Err(b.timed_out(timeout, &absent));
         }
-        std::thread::sleep(poll(ranks));
+        std::thread::sleep(gate_poll(ranks));
+    }
+}
+
+/// How rank 0's watch ended.
+enum Watched {
+    /// Every rank checked in.
+    Open,
+    /// The run cannot start: the message every rank fails with.
+    Closed(String),
+    /// A signal stopped rank 0: its message (the others are told rank 0 was stopped).
+    Signalled(String),
+}
+
+/// Rank 0's watch of the barrier and run directories.
+fn watch(b: &mut Barrier, start: Instant, timeout: Duration, stop: &dyn Fn() -> bool) -> Watched {
+    loop {
+        let absent = match b.absent() {
+            Ok(a) => a,
+            Err(e) => return Watched::Closed(e),
+        };
+        if absent.is_empty() {
+            return Watched::Open;
+        }
+        match b.gone(&absent) {
+            Ok(gone) if gone.is_empty() => {}
+            Ok(gone) => return Watched::Closed(b.ended(&gone)),
+            Err(e) => return Watched::Closed(e),
+        }
+        if stop() {
+            return Watched::Signalled(b.signalled(&absent));
+        }
+        if start.elapsed() >= timeout {
+            return Watched::Closed(b.timed_out(timeout, &absent));
+        }
+        std::thread::sleep(watch_poll(b.ranks));
     }
 }
 
@@ -238,5 +507,116 @@ mod tests {
         assert_eq!(poll(8), POLL);
         assert_eq!(poll(10_000), Duration::from_secs(5));
         assert!(poll(2_000) > POLL);
+        assert_eq!(gate_poll(1_000), POLL);
+        assert_eq!(lead(1_000), Duration::from_millis(300));
+        assert_eq!(gate_poll(1_024), Duration::from_micros(102_400));
+        assert_eq!(gate_poll(10_000), Duration::from_secs(1));
+        assert_eq!(gate_poll(100_000), Duration::from_secs(5));
+        assert_eq!(watch_poll(10_000), POLL);
+        assert_eq!(watch_poll(100_000), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn lookups_grow_with_the_wait_not_with_the_ranks() {
+        let d = scratch("cost");
+        let ranks = 64;
+        let hs: Vec<_> = (0..ranks)
+            .map(|r| {
+                let d = d.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(5 * u64::from(r)));
+                    check_in_and_wait(&d, r, ranks, Duration::from_secs(30), &|| false)
+                })
+            })
+            .collect();
+        let passed: Vec<Passed> = hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+        // Rank 0: the directory, its check-in, two listings a poll, the gate (temp + rename).
+        let polls = |p: &Passed| p.waited.as_millis() as u64 / POLL.as_millis() as u64 + 1;
+        assert!(
+            passed[0].lookups <= 2 + 2 * polls(&passed[0]) + 2,
+            "{:?}",
+            passed[0]
+        );
+        // The others: the directory, their check-in, the gate once a poll, rank 0's result
+        // file every tenth.
+        for p in &passed[1..] {
+            assert!(p.lookups >= 3, "{p:?}");
+            assert!(p.lookups <= 2 + polls(p) + polls(p) / 10 + 1, "{p:?}");
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_others_pass_or_fail_with_rank_0s_verdict() {
+        let d = scratch("gate");
+        let gate = d.join(".barrier").join(GATE);
+        std::fs::create_dir_all(d.join(".barrier")).unwrap();
+        std::fs::write(&gate, "open\n").unwrap();
+        let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
+        assert_eq!(p.lookups, 3, "mkdir, check-in, gate: {p:?}");
+        assert_eq!(
+            p.record(),
+            BarrierRecord {
+                waited_s: p.waited.as_secs_f64(),
+                lookups: 3
+            }
+        );
+        // An open gate names the start: the rank holds until then, but never longer than rank
+        // 0's lead (a clock behind rank 0's), and a start in the past is at once.
+        let at = |ahead: Duration| format!("open {}\n", unix_ns() + ahead.as_nanos() as u64);
+        std::fs::write(&gate, at(Duration::from_millis(200))).unwrap();
+        let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
+        assert!(p.waited >= Duration::from_millis(150), "{p:?}");
+        std::fs::write(&gate, at(Duration::from_secs(3600))).unwrap();
+        let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
+        assert!(
+            p.waited >= lead(3) && p.waited < Duration::from_secs(60),
+            "{p:?}"
+        );
+        std::fs::write(&gate, "open 1\n").unwrap();
+        let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
+        assert!(p.waited < lead(3), "{p:?}");
+        std::fs::write(&gate, "closed\nbarrier: why\n").unwrap();
+        let e = check_in_and_wait(&d, 1, 3, Duration::from_secs(5), &|| false).unwrap_err();
+        assert_eq!(e, "barrier: why");
+        // A half-written gate is not a verdict: the rank waits on, here until its timeout,
+        // and names the rank that has not checked in.
+        std::fs::write(&gate, "op").unwrap();
+        let e = check_in_and_wait(&d, 1, 3, Duration::from_millis(150), &|| false).unwrap_err();
+        assert!(e.contains("1 of 3 ranks had not checked in (0;"), "{e}");
+        // All checked in, but rank 0 never opened the gate.
+        std::fs::write(d.join(".barrier").join("rank-0"), "").unwrap();
+        let e = check_in_and_wait(&d, 1, 3, Duration::from_millis(150), &|| false).unwrap_err();
+        assert!(
+            e.contains("all 3 ranks had checked in but rank 0 did not open the barrier"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn rank_0_stopping_stops_the_others() {
+        let d = scratch("rank0");
+        // Rank 0 is stopped by a signal: it says so, and tells the others.
+        let e = check_in_and_wait(&d, 0, 2, Duration::from_secs(30), &|| true).unwrap_err();
+        assert_eq!(
+            e,
+            "barrier: stopped by a signal while 1 of 2 ranks had not checked in (1)"
+        );
+        let e = check_in_and_wait(&d, 1, 2, Duration::from_secs(30), &|| false).unwrap_err();
+        assert_eq!(
+            e,
+            "barrier: rank 0 was stopped by a signal at the barrier, so the run cannot start \
+             together"
+        );
+        // Rank 0 failed before it checked in: the others find its result file within a second
+        // or so.
+        let d = scratch("rank0-gone");
+        std::fs::write(result_path(&d, 0), "{}").unwrap();
+        let t = Instant::now();
+        let e = check_in_and_wait(&d, 1, 2, Duration::from_secs(30), &|| false).unwrap_err();
+        assert!(e.contains("rank 0 ended before checking in"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

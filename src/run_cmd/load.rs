@@ -82,7 +82,10 @@ pub fn load(
         let stop = run::signalled;
         let r = l.r;
         match barrier::check_in_and_wait(d, r.rank, r.ranks, a.barrier_timeout, &stop) {
-            Ok(waited) => eprintln!("{}", barrier::checked_in_note(r.ranks, waited)),
+            Ok(passed) => {
+                eprintln!("{}", barrier::checked_in_note(r.ranks, passed.waited));
+                rec.barrier.set(Some(passed.record()));
+            }
             Err(e) if stop() => return Err(rec.fail(FailReason::Signal, CmdError::failed(e))),
             Err(e) => return Err(rec.fail(FailReason::Barrier, CmdError::failed(e))),
         }

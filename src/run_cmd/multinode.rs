@@ -121,6 +121,7 @@ pub fn record_failure(
         stop_reason: reason.as_str().to_string(),
         peak_rss_bytes: ringload_engine::record::peak_rss_bytes(),
         target,
+        barrier: None,
     };
     let totals = ringload_engine::report::RunTotals {
         start_unix_ns: now,

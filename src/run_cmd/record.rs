@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use ringload_core::result::{RunStatus, TargetInfo};
+use ringload_core::result::{BarrierRecord, RunStatus, TargetInfo};
 use ringload_engine::record::RunMeta;
 use ringload_engine::run::RunOutcome;
 use ringload_engine::worker::StopReason;
@@ -55,6 +55,8 @@ pub struct Recorder {
     setup: serde_json::Value,
     /// The target loaded; the built-in target's URL is filled in once it runs.
     pub target: TargetInfo,
+    /// What passing the start barrier cost, once the rank has.
+    pub barrier: std::cell::Cell<Option<BarrierRecord>>,
 }
 
 impl Recorder {
@@ -71,6 +73,7 @@ impl Recorder {
             rank,
             setup: serde_json::to_value(w).unwrap_or_default(),
             target,
+            barrier: std::cell::Cell::new(None),
         }
     }
 
@@ -124,6 +127,7 @@ pub fn finish(
         stop_reason: outcome.reason.as_str().to_string(),
         peak_rss_bytes: ringload_engine::record::peak_rss_bytes(),
         target: Some(rec.target.clone()),
+        barrier: rec.barrier.get(),
     };
     let mut doc = ringload_engine::record::build(meta, &outcome.totals);
     doc.error = outcome.failure.clone();

@@ -114,6 +114,7 @@ fn rank_file(rank: u32, ranks: u32, start: u64, lat: &[Vec<(u64, u64)>]) -> Resu
         proxies: Vec::new(),
         rate: None,
         client: None,
+        barrier: None,
         warnings: Vec::new(),
     }
 }

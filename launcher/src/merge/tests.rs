@@ -171,6 +171,7 @@ fn result_file(rank: u32, ranks: u32, spec: &Spec, schema: &str) -> ResultFile {
         ops,
         intervals,
         intervals_file: None,
+        barrier: None,
         peak_rss_bytes: Some(1 << 20),
         tls: None,
         proxies: Vec::new(),

@@ -83,6 +83,7 @@ fn file() -> ResultFile {
         proxies: Vec::new(),
         rate: None,
         client: None,
+        barrier: None,
         warnings: Vec::new(),
     }
 }
