@@ -100,7 +100,8 @@ pub struct ResultFile {
     /// `intervals_file` instead, and [`ResultFile::read`] fills this from it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<IntervalRecord>,
-    /// `/2`: where the intervals are (set by [`ResultFile::write_atomic`]).
+    /// `/2`: where the intervals are, on disk only: [`ResultFile::write_atomic`] sets it in
+    /// the JSON, [`ResultFile::read`] reads the carrier and clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intervals_file: Option<crate::intervals::IntervalsFile>,
     /// Peak resident memory of the process that ran this rank, in bytes.
@@ -429,8 +430,9 @@ impl ResultFile {
                 path: path.to_path_buf(),
                 source,
             })?;
-        if let Some(f) = &file.intervals_file {
-            file.intervals = read_carrier(path, f)?;
+        // In memory the intervals are inline, whatever the schema: the carrier is a file's.
+        if let Some(f) = file.intervals_file.take() {
+            file.intervals = read_carrier(path, &f)?;
         }
         Ok(file)
     }
@@ -744,23 +746,18 @@ mod tests {
         r.write_atomic(&path).unwrap();
         let back = ResultFile::read(&path).unwrap();
         // The JSON names the carrier; the intervals come back from it.
-        let named = back.intervals_file.clone().unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let named: crate::intervals::IntervalsFile =
+            serde_json::from_value(json["intervals_file"].clone()).unwrap();
         assert_eq!(named.name, "rank-0.intervals");
         assert_eq!(named.intervals, 1);
         assert_eq!(
             named.bytes,
             fs::metadata(dir.join("rank-0.intervals")).unwrap().len()
         );
-        let json: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         assert_eq!(json["schema"], SCHEMA);
         assert!(json.get("intervals").is_none(), "{json}");
-        assert_eq!(
-            ResultFile {
-                intervals_file: None,
-                ..back.clone()
-            },
-            r
-        );
+        assert_eq!(back, r);
         // A `/1` file carries them inline, and reads back the same.
         let v1 = ResultFile {
             schema: SCHEMA_V1.into(),
