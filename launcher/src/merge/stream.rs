@@ -1,0 +1,250 @@
+//! The streaming merge of rank 0 (`ringload run --merge`): fold each rank's file as it
+//! appears, so that little is left to do when the last rank arrives.
+//!
+//! A [`Stream`] is told each rank whose result file appeared ([`Stream::arrived`]); it reads
+//! that file's head and hands it to one of `threads` worker threads, each folding into its own
+//! [`Partial`] (fed through one channel, so an idle worker takes the next file and folding keeps
+//! pace with arrivals on every CPU). What a fold needs but a stream does not know yet: the
+//! timeline span grows with each rank; the point cap comes from the run's rank count; the
+//! steady window is deferred ([`Partial::deferred`]). [`Stream::finish`] joins the workers,
+//! absorbs their partials, plans the run from the heads collected exactly as the offline merge
+//! does ([`plan::check`]) and builds the outputs with [`super::finish`].
+//!
+//! Invariant: the outputs are those of [`merge_dir`] on the same directory, byte for byte.
+//! Only the plain case is streamed: every rank `0..ranks` arrived once, its head is readable,
+//! names that rank, the run's rank count and the others' run id, says `completed`, every file
+//! folded without error, and the directory holds no other result file. Anything else (a
+//! corrupt head, another run id, a duplicate or out-of-range rank, another rank count, a
+//! failed rank, a rank missing at the timeout, a signal, a resolution the merge refuses) falls
+//! back to [`merge_dir`] of the directory, which gives `ringload merge`'s outputs and errors.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use ringload_core::result::RunStatus;
+
+use super::head::{self, Head, Scanned};
+use super::partial::{Frame, Partial};
+use super::{merge_dir, plan, MergeError, MergeOptions, MergeOutput, DEFAULT_RESOLUTION_NS};
+use crate::barrier;
+
+type Worker = JoinHandle<Result<Option<Partial>, MergeError>>;
+
+/// A merge fed rank by rank (see the module doc).
+pub struct Stream {
+    dir: PathBuf,
+    ranks: u32,
+    opts: MergeOptions,
+    /// The heads handed to the workers, in arrival order.
+    heads: Vec<Head>,
+    /// Per rank, whether its arrival was seen.
+    seen: Vec<bool>,
+    /// Why this is not the plain case (then [`Stream::finish`] merges the directory offline).
+    fallback: Option<String>,
+    tx: Option<Sender<Head>>,
+    /// Set when the folds are of no use any more: the workers skip what is queued.
+    stop: Arc<AtomicBool>,
+    workers: Vec<Worker>,
+    buf: Vec<u8>,
+}
+
+/// What [`Stream::finish`] gives.
+pub struct Finished {
+    pub output: Result<MergeOutput, MergeError>,
+    /// Why the directory was merged offline instead (`None`: the streamed folds were used).
+    pub fallback: Option<String>,
+}
+
+impl Stream {
+    /// A stream for the result files of a run of `ranks` ranks in `dir`, merged with `opts`
+    /// (`opts.threads` workers).
+    pub fn new(dir: &Path, ranks: u32, opts: MergeOptions) -> Stream {
+        let (tx, rx) = channel::<Head>();
+        let rx = Arc::new(Mutex::new(rx));
+        let stop = Arc::new(AtomicBool::new(false));
+        let frame = Frame {
+            res_ns: opts.resolution_ns.max(1),
+            start_ns: 0,
+            end_ns: 0,
+            steady: None,
+            point_cap: Frame::point_cap(u64::from(ranks)),
+        };
+        let workers = (0..opts.threads.max(1))
+            .map(|_| {
+                let (rx, stop) = (Arc::clone(&rx), Arc::clone(&stop));
+                std::thread::spawn(move || work(frame, &rx, &stop))
+            })
+            .collect();
+        let fallback = (opts.resolution_ns < DEFAULT_RESOLUTION_NS)
+            .then(|| "the resolution is refused".to_string());
+        Stream {
+            dir: dir.to_path_buf(),
+            ranks,
+            opts,
+            heads: Vec::new(),
+            seen: vec![false; ranks as usize],
+            fallback,
+            tx: Some(tx),
+            stop,
+            workers,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Rank `rank`'s result file appeared: read its head and queue it for folding. A second
+    /// notice for the same rank is ignored.
+    pub fn arrived(&mut self, rank: u32) {
+        if self.fallback.is_some() {
+            return;
+        }
+        match self.seen.get_mut(rank as usize) {
+            Some(seen) if !*seen => *seen = true,
+            Some(_) => return,
+            None => return self.give_up(format!("rank {rank} is not one of {}", self.ranks)),
+        }
+        let path = barrier::result_path(&self.dir, rank);
+        let h = match head::scan(&path, &mut self.buf) {
+            Scanned::Head(h) => *h,
+            Scanned::Ignored => return self.give_up(format!("rank {rank}'s file is not a result")),
+            Scanned::Corrupt(e) => return self.give_up(format!("rank {rank}'s head: {e}")),
+        };
+        if h.rank != rank || h.ranks != self.ranks {
+            return self.give_up(format!(
+                "{} says rank {} of {}, not {rank} of {}",
+                h.name, h.rank, h.ranks, self.ranks
+            ));
+        }
+        if let Some(first) = self.heads.first().filter(|f| f.run_id != h.run_id) {
+            let msg = format!("{} is from run {:?}, not {:?}", h.name, h.run_id, first.run_id);
+            return self.give_up(msg);
+        }
+        if h.status != RunStatus::Completed.as_str() {
+            return self.give_up(format!("rank {rank} {}", h.status));
+        }
+        self.heads.push(h.clone());
+        if let Some(tx) = &self.tx {
+            // A worker that ended early (a refused span) is found when it is joined.
+            let _ = tx.send(h);
+        }
+    }
+
+    /// Marks the stream as not the plain case: the folds stop, and [`Stream::finish`] merges
+    /// the directory offline.
+    pub fn give_up(&mut self, why: String) {
+        if self.fallback.is_none() {
+            self.fallback = Some(why);
+        }
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// The ranks' outputs: the streamed folds in the plain case, else the offline merge.
+    pub fn finish(mut self) -> Finished {
+        self.tx = None;
+        let mut partials = Vec::new();
+        for w in std::mem::take(&mut self.workers) {
+            match w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
+                Ok(p) => partials.extend(p),
+                Err(e) => self.give_up(format!("a fold failed: {e}")),
+            }
+        }
+        if self.fallback.is_none() {
+            match self.streamed(partials) {
+                Ok(output) => {
+                    return Finished {
+                        output: Ok(output),
+                        fallback: None,
+                    }
+                }
+                Err(why) => self.give_up(why),
+            }
+        }
+        Finished {
+            output: merge_dir(&self.dir, &self.opts),
+            fallback: self.fallback.take(),
+        }
+    }
+
+    /// The outputs from the folds, or why they cannot stand for the offline merge.
+    fn streamed(&mut self, partials: Vec<Partial>) -> Result<MergeOutput, String> {
+        if self.heads.len() != self.ranks as usize {
+            return Err(format!(
+                "{} of {} ranks arrived",
+                self.heads.len(),
+                self.ranks
+            ));
+        }
+        // The offline merge reads every result file of the directory: there must be no other.
+        let files = head::list_json(&self.dir).map_err(|e| e.to_string())?;
+        let mut heads = std::mem::take(&mut self.heads);
+        heads.sort_by(|a, b| a.path.cmp(&b.path));
+        for f in &files {
+            if heads.binary_search_by(|h| h.path.cmp(f)).is_err()
+                && !matches!(head::scan(f, &mut self.buf), Scanned::Ignored)
+            {
+                return Err(format!("{} is another result file", f.display()));
+            }
+        }
+        let plan = plan::check(heads, Vec::new());
+        if !plan.problems.is_empty() || plan.heads.len() != self.ranks as usize {
+            return Err("the run is not complete".into());
+        }
+        let mut all: Option<Partial> = None;
+        for p in partials {
+            match &mut all {
+                Some(a) => a.absorb(p).map_err(|e| e.to_string())?,
+                None => all = Some(p),
+            }
+        }
+        let all = all.ok_or("nothing was folded")?;
+        if !all.rejected.is_empty() {
+            return Err("a rank's file was rejected".into());
+        }
+        super::finish(plan, all, &self.opts).map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.tx = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+/// A worker: folds the heads it takes off the channel into its partial (made from the first
+/// one's span) until the channel closes.
+fn work(
+    frame: Frame,
+    rx: &Mutex<Receiver<Head>>,
+    stop: &AtomicBool,
+) -> Result<Option<Partial>, MergeError> {
+    let mut partial: Option<Partial> = None;
+    loop {
+        let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok(h) = next else { break };
+        if stop.load(Ordering::Relaxed) {
+            continue;
+        }
+        let p = match &mut partial {
+            Some(p) => p,
+            None => partial.insert(Partial::deferred(Frame {
+                start_ns: h.start_unix_ns,
+                end_ns: h.end_unix_ns,
+                ..frame
+            })?),
+        };
+        p.fold(&h);
+    }
+    if let Some(p) = &mut partial {
+        p.flush();
+    }
+    Ok(partial)
+}
+
+#[cfg(test)]
+mod tests;
