@@ -19,7 +19,7 @@
 //! back to [`merge_dir`] of the directory, which gives `ringload merge`'s outputs and errors.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -47,6 +47,8 @@ pub struct Stream {
     tx: Option<Sender<Head>>,
     /// Set when the folds are of no use any more: the workers skip what is queued.
     stop: Arc<AtomicBool>,
+    /// Heads queued and not folded yet.
+    queued: Arc<AtomicUsize>,
     workers: Vec<Worker>,
     buf: Vec<u8>,
 }
@@ -65,6 +67,7 @@ impl Stream {
         let (tx, rx) = channel::<Head>();
         let rx = Arc::new(Mutex::new(rx));
         let stop = Arc::new(AtomicBool::new(false));
+        let queued = Arc::new(AtomicUsize::new(0));
         let frame = Frame {
             res_ns: opts.resolution_ns.max(1),
             start_ns: 0,
@@ -74,8 +77,8 @@ impl Stream {
         };
         let workers = (0..opts.threads.max(1))
             .map(|_| {
-                let (rx, stop) = (Arc::clone(&rx), Arc::clone(&stop));
-                std::thread::spawn(move || work(frame, &rx, &stop))
+                let (rx, stop, queued) = (Arc::clone(&rx), Arc::clone(&stop), Arc::clone(&queued));
+                std::thread::spawn(move || work(frame, &rx, &stop, &queued))
             })
             .collect();
         let fallback = (opts.resolution_ns < DEFAULT_RESOLUTION_NS)
@@ -89,6 +92,7 @@ impl Stream {
             fallback,
             tx: Some(tx),
             stop,
+            queued,
             workers,
             buf: Vec::new(),
         }
@@ -126,9 +130,17 @@ impl Stream {
         }
         self.heads.push(h.clone());
         if let Some(tx) = &self.tx {
+            self.queued.fetch_add(1, Ordering::SeqCst);
             // A worker that ended early (a refused span) is found when it is joined.
-            let _ = tx.send(h);
+            if tx.send(h).is_err() {
+                self.queued.fetch_sub(1, Ordering::SeqCst);
+            }
         }
+    }
+
+    /// Files queued and not folded yet.
+    pub fn backlog(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
     }
 
     /// Marks the stream as not the plain case: the folds stop, and [`Stream::finish`] merges
@@ -222,23 +234,24 @@ fn work(
     frame: Frame,
     rx: &Mutex<Receiver<Head>>,
     stop: &AtomicBool,
+    queued: &AtomicUsize,
 ) -> Result<Option<Partial>, MergeError> {
     let mut partial: Option<Partial> = None;
     loop {
         let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
         let Ok(h) = next else { break };
-        if stop.load(Ordering::Relaxed) {
-            continue;
+        if !stop.load(Ordering::Relaxed) {
+            let p = match &mut partial {
+                Some(p) => p,
+                None => partial.insert(Partial::deferred(Frame {
+                    start_ns: h.start_unix_ns,
+                    end_ns: h.end_unix_ns,
+                    ..frame
+                })?),
+            };
+            p.fold(&h);
         }
-        let p = match &mut partial {
-            Some(p) => p,
-            None => partial.insert(Partial::deferred(Frame {
-                start_ns: h.start_unix_ns,
-                end_ns: h.end_unix_ns,
-                ..frame
-            })?),
-        };
-        p.fold(&h);
+        queued.fetch_sub(1, Ordering::SeqCst);
     }
     if let Some(p) = &mut partial {
         p.flush();
