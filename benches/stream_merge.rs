@@ -33,7 +33,11 @@ fn rank_files(src: &Path) -> Vec<(u32, PathBuf, Vec<PathBuf>)> {
             continue;
         };
         let carrier = p.with_extension("intervals");
-        let extra = if carrier.exists() { vec![carrier] } else { Vec::new() };
+        let extra = if carrier.exists() {
+            vec![carrier]
+        } else {
+            Vec::new()
+        };
         out.push((rank, p, extra));
     }
     out.sort_by_key(|f| f.0);
@@ -45,13 +49,21 @@ fn rank_files(src: &Path) -> Vec<(u32, PathBuf, Vec<PathBuf>)> {
 fn arrive(run: &Path, rank: u32, json: &Path, extra: &[PathBuf]) {
     for x in extra {
         let to = run.join(x.file_name().unwrap());
-        std::fs::hard_link(x, &to).or_else(|_| std::fs::copy(x, &to).map(|_| ())).unwrap();
+        std::fs::hard_link(x, &to)
+            .or_else(|_| std::fs::copy(x, &to).map(|_| ()))
+            .unwrap();
     }
     let to = barrier::result_path(run, rank);
-    std::fs::hard_link(json, &to).or_else(|_| std::fs::copy(json, &to).map(|_| ())).unwrap();
+    std::fs::hard_link(json, &to)
+        .or_else(|_| std::fs::copy(json, &to).map(|_| ()))
+        .unwrap();
 }
 
-fn once(src: &Path, files: &[(u32, PathBuf, Vec<PathBuf>)], threads: usize) -> (Duration, Duration) {
+fn once(
+    src: &Path,
+    files: &[(u32, PathBuf, Vec<PathBuf>)],
+    threads: usize,
+) -> (Duration, Duration) {
     let run = src.join("stream-run");
     let _ = std::fs::remove_dir_all(&run);
     std::fs::create_dir_all(&run).unwrap();

@@ -188,7 +188,8 @@ impl Partial {
                     self.warnings.push((head.rank, line));
                 }
                 for w in std::mem::take(&mut r.warnings) {
-                    self.warnings.push((head.rank, format!("rank {}: {w}", head.rank)));
+                    self.warnings
+                        .push((head.rank, format!("rank {}: {w}", head.rank)));
                 }
                 if let Some(log) = &mut self.steady_log {
                     let ivs = self.reader.ivs.iter().map(|iv| SteadyIv {

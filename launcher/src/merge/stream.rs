@@ -122,7 +122,10 @@ impl Stream {
             ));
         }
         if let Some(first) = self.heads.first().filter(|f| f.run_id != h.run_id) {
-            let msg = format!("{} is from run {:?}, not {:?}", h.name, h.run_id, first.run_id);
+            let msg = format!(
+                "{} is from run {:?}, not {:?}",
+                h.name, h.run_id, first.run_id
+            );
             return self.give_up(msg);
         }
         if h.status != RunStatus::Completed.as_str() {

@@ -8,8 +8,8 @@ use hdrhistogram::Histogram;
 use ringload_core::hist::{new_histogram, LatencySummary};
 use ringload_core::rate::RateRecord;
 use ringload_core::result::{
-    encode_histogram, IntervalOp, IntervalRecord, OpSummary, PhaseRecord, PhasesRecord,
-    ResultFile, RunStatus, SCHEMA,
+    encode_histogram, IntervalOp, IntervalRecord, OpSummary, PhaseRecord, PhasesRecord, ResultFile,
+    RunStatus, SCHEMA,
 };
 
 use super::*;
@@ -202,7 +202,12 @@ fn a_stream_in_any_arrival_order_equals_the_offline_merge() {
         let offline = merge_dir(&dir, &opts(1, false)).unwrap();
         assert!(offline.summary.steady_window.is_some());
         for k in 0..3 {
-            let done = stream(&dir, ranks, &order(seed * 31 + k, ranks), &opts(threads, false));
+            let done = stream(
+                &dir,
+                ranks,
+                &order(seed * 31 + k, ranks),
+                &opts(threads, false),
+            );
             assert_eq!(done.fallback, None, "seed {seed}");
             same(&done.output.unwrap(), &offline);
         }
@@ -214,7 +219,9 @@ fn a_stream_in_any_arrival_order_equals_the_offline_merge() {
 fn what_is_not_the_plain_case_falls_back_to_the_offline_merge() {
     let ranks = 5;
     let cases: [(&str, &dyn Fn(&Path)); 6] = [
-        ("corrupt", &|d| std::fs::write(barrier::result_path(d, 2), "{ not json").unwrap()),
+        ("corrupt", &|d| {
+            std::fs::write(barrier::result_path(d, 2), "{ not json").unwrap()
+        }),
         ("runid", &|d| {
             let mut f = rank_file(&mut Rng(3), "run-b", 3, ranks, false);
             f.run_id = "run-b".into();
