@@ -232,7 +232,7 @@ impl Drop for Stream {
 }
 
 /// A worker: folds the heads it takes off the channel into its partial (made from the first
-/// one's span) until the channel closes.
+/// one's span) until the channel closes. Batches are flushed whenever the queue runs dry.
 fn work(
     frame: Frame,
     rx: &Mutex<Receiver<Head>>,
@@ -253,6 +253,11 @@ fn work(
                 })?),
             };
             p.fold(&h);
+            // Nothing else queued: add the batch to the timeline now, while there is time,
+            // rather than after the last rank arrives.
+            if queued.load(Ordering::SeqCst) == 1 {
+                p.flush();
+            }
         }
         queued.fetch_sub(1, Ordering::SeqCst);
     }
