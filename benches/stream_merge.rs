@@ -8,7 +8,9 @@
 //! arrival to the outputs being written (summary.json, summary.txt, the plots, report.html:
 //! the writing of `ringload merge`). It also prints how long the first N−1 folds took.
 //!
-//! Usage: cargo bench --bench stream_merge -- DIR [--threads N] [--runs N]
+//! Usage: cargo bench --bench stream_merge -- DIR [--run-dir D] [--threads N] [--runs N]
+//! (the run directory, DIR/stream-run by default, is made afresh and removed each run; it
+//! must be on DIR's filesystem for hard links, else the files are copied).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -60,23 +62,22 @@ fn arrive(run: &Path, rank: u32, json: &Path, extra: &[PathBuf]) {
 }
 
 fn once(
-    src: &Path,
+    run: &Path,
     files: &[(u32, PathBuf, Vec<PathBuf>)],
     threads: usize,
 ) -> (Duration, Duration) {
-    let run = src.join("stream-run");
-    let _ = std::fs::remove_dir_all(&run);
-    std::fs::create_dir_all(&run).unwrap();
+    let _ = std::fs::remove_dir_all(run);
+    std::fs::create_dir_all(run).unwrap();
     let opts = MergeOptions {
         threads,
         ..MergeOptions::default()
     };
     let ranks = files.len() as u32;
-    let mut s = Stream::new(&run, ranks, opts);
+    let mut s = Stream::new(run, ranks, opts);
     let t = Instant::now();
     let (last, rest) = files.split_last().expect("no rank files in DIR");
     for (rank, json, extra) in rest {
-        arrive(&run, *rank, json, extra);
+        arrive(run, *rank, json, extra);
         s.arrived(*rank);
     }
     while s.backlog() > 0 {
@@ -84,39 +85,43 @@ fn once(
     }
     let folds = t.elapsed();
     let t = Instant::now();
-    arrive(&run, last.0, &last.1, &last.2);
+    arrive(run, last.0, &last.1, &last.2);
     s.arrived(last.0);
     let done = s.finish();
     assert!(done.fallback.is_none(), "fell back: {:?}", done.fallback);
     let m = done.output.expect("merge");
-    merge::write_outputs(&run, &m).unwrap();
-    ringload_launcher::plot::write_all(&run, &m.report).unwrap();
+    merge::write_outputs(run, &m).unwrap();
+    ringload_launcher::plot::write_all(run, &m.report).unwrap();
     let finish = t.elapsed();
-    let _ = std::fs::remove_dir_all(&run);
+    let _ = std::fs::remove_dir_all(run);
     (folds, finish)
 }
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
-    let mut dir: Option<PathBuf> = None;
+    let (mut dir, mut run_dir): (Option<PathBuf>, Option<PathBuf>) = (None, None);
     let (mut threads, mut runs) = (merge::online_cpus(), 3usize);
     while let Some(a) = args.next() {
         let mut val = || args.next().expect("flag needs a value");
         match a.as_str() {
             "--threads" => threads = val().parse().unwrap(),
             "--runs" => runs = val().parse().unwrap(),
+            "--run-dir" => run_dir = Some(PathBuf::from(val())),
             _ => dir = Some(PathBuf::from(a)),
         }
     }
     let Some(dir) = dir else {
-        eprintln!("usage: cargo bench --bench stream_merge -- DIR [--threads N] [--runs N]");
+        eprintln!(
+            "usage: cargo bench --bench stream_merge -- DIR [--run-dir D] [--threads N] [--runs N]"
+        );
         return;
     };
+    let run_dir = run_dir.unwrap_or_else(|| dir.join("stream-run"));
     let files = rank_files(&dir);
     println!("{} rank files, {threads} fold threads", files.len());
     let mut finishes = Vec::new();
     for run in 0..runs {
-        let (folds, finish) = once(&dir, &files, threads);
+        let (folds, finish) = once(&run_dir, &files, threads);
         println!(
             "run {run}: first {} folds {:.2} s; last arrival to outputs written {:.3} s",
             files.len() - 1,
