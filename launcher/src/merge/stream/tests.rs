@@ -218,7 +218,8 @@ fn a_stream_in_any_arrival_order_equals_the_offline_merge() {
 #[test]
 fn what_is_not_the_plain_case_falls_back_to_the_offline_merge() {
     let ranks = 5;
-    let cases: [(&str, &dyn Fn(&Path)); 6] = [
+    type Spoil<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Spoil); 6] = [
         ("corrupt", &|d| {
             std::fs::write(barrier::result_path(d, 2), "{ not json").unwrap()
         }),
