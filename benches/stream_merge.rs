@@ -90,9 +90,15 @@ fn once(
     let done = s.finish();
     assert!(done.fallback.is_none(), "fell back: {:?}", done.fallback);
     let m = done.output.expect("merge");
+    let merged = t.elapsed();
     merge::write_outputs(run, &m).unwrap();
     ringload_launcher::plot::write_all(run, &m.report).unwrap();
     let finish = t.elapsed();
+    println!(
+        "  of which the last fold and the merge's outputs {:.3} s, writing them {:.3} s",
+        merged.as_secs_f64(),
+        (finish - merged).as_secs_f64()
+    );
     let _ = std::fs::remove_dir_all(run);
     (folds, finish)
 }
