@@ -6,9 +6,11 @@
 //! [`Partial`] (fed through one channel, so an idle worker takes the next file and folding keeps
 //! pace with arrivals on every CPU). What a fold needs but a stream does not know yet: the
 //! timeline span grows with each rank; the point cap comes from the run's rank count; the
-//! steady window is deferred ([`Partial::deferred`]). [`Stream::finish`] joins the workers,
-//! absorbs their partials, plans the run from the heads collected exactly as the offline merge
-//! does ([`plan::check`]) and builds the outputs with [`super::finish`].
+//! steady window is deferred ([`Partial::deferred`]). Whenever the channel runs dry, a worker
+//! hands its partial in to one shared partial (the pool), so the costly absorbs of timelines
+//! happen while waiting. [`Stream::finish`] joins the workers (the last rank's small partial is
+//! absorbed then), plans the run from the heads collected exactly as the offline merge does
+//! ([`plan::check`]) and builds the outputs with [`super::finish`].
 //!
 //! Invariant: the outputs are those of [`merge_dir`] on the same directory, byte for byte.
 //! Only the plain case is streamed: every rank `0..ranks` arrived once, its head is readable,
@@ -31,7 +33,7 @@ use super::partial::{Frame, Partial};
 use super::{merge_dir, plan, MergeError, MergeOptions, MergeOutput, DEFAULT_RESOLUTION_NS};
 use crate::barrier;
 
-type Worker = JoinHandle<Result<Option<Partial>, MergeError>>;
+type Worker = JoinHandle<Result<(), MergeError>>;
 
 /// A merge fed rank by rank (see the module doc).
 pub struct Stream {
@@ -47,8 +49,10 @@ pub struct Stream {
     tx: Option<Sender<Head>>,
     /// Set when the folds are of no use any more: the workers skip what is queued.
     stop: Arc<AtomicBool>,
-    /// Heads queued and not folded yet.
+    /// Heads queued and not folded (and handed in) yet.
     queued: Arc<AtomicUsize>,
+    /// What the workers folded.
+    pool: Arc<Pool>,
     workers: Vec<Worker>,
     buf: Vec<u8>,
 }
@@ -68,6 +72,7 @@ impl Stream {
         let rx = Arc::new(Mutex::new(rx));
         let stop = Arc::new(AtomicBool::new(false));
         let queued = Arc::new(AtomicUsize::new(0));
+        let pool: Arc<Pool> = Arc::new(Mutex::new(None));
         let frame = Frame {
             res_ns: opts.resolution_ns.max(1),
             start_ns: 0,
@@ -77,8 +82,9 @@ impl Stream {
         };
         let workers = (0..opts.threads.max(1))
             .map(|_| {
-                let (rx, stop, queued) = (Arc::clone(&rx), Arc::clone(&stop), Arc::clone(&queued));
-                std::thread::spawn(move || work(frame, &rx, &stop, &queued))
+                let (rx, pool) = (Arc::clone(&rx), Arc::clone(&pool));
+                let (stop, queued) = (Arc::clone(&stop), Arc::clone(&queued));
+                std::thread::spawn(move || work(frame, &rx, &pool, &stop, &queued))
             })
             .collect();
         let fallback = (opts.resolution_ns < DEFAULT_RESOLUTION_NS)
@@ -93,6 +99,7 @@ impl Stream {
             tx: Some(tx),
             stop,
             queued,
+            pool,
             workers,
             buf: Vec::new(),
         }
@@ -141,7 +148,7 @@ impl Stream {
         }
     }
 
-    /// Files queued and not folded yet.
+    /// Files queued and not folded (and handed in) yet.
     pub fn backlog(&self) -> usize {
         self.queued.load(Ordering::SeqCst)
     }
@@ -158,15 +165,14 @@ impl Stream {
     /// The ranks' outputs: the streamed folds in the plain case, else the offline merge.
     pub fn finish(mut self) -> Finished {
         self.tx = None;
-        let mut partials = Vec::new();
         for w in std::mem::take(&mut self.workers) {
-            match w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
-                Ok(p) => partials.extend(p),
-                Err(e) => self.give_up(format!("a fold failed: {e}")),
+            if let Err(e) = w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
+                self.give_up(format!("a fold failed: {e}"));
             }
         }
+        let folded = self.pool.lock().unwrap_or_else(|e| e.into_inner()).take();
         if self.fallback.is_none() {
-            match self.streamed(partials) {
+            match self.streamed(folded) {
                 Ok(output) => {
                     return Finished {
                         output: Ok(output),
@@ -183,7 +189,7 @@ impl Stream {
     }
 
     /// The outputs from the folds, or why they cannot stand for the offline merge.
-    fn streamed(&mut self, partials: Vec<Partial>) -> Result<MergeOutput, String> {
+    fn streamed(&mut self, folded: Option<Partial>) -> Result<MergeOutput, String> {
         if self.heads.len() != self.ranks as usize {
             return Err(format!(
                 "{} of {} ranks arrived",
@@ -206,14 +212,7 @@ impl Stream {
         if !plan.problems.is_empty() || plan.heads.len() != self.ranks as usize {
             return Err("the run is not complete".into());
         }
-        let mut all: Option<Partial> = None;
-        for p in partials {
-            match &mut all {
-                Some(a) => a.absorb(p).map_err(|e| e.to_string())?,
-                None => all = Some(p),
-            }
-        }
-        let all = all.ok_or("nothing was folded")?;
+        let all = folded.ok_or("nothing was folded")?;
         if !all.rejected.is_empty() {
             return Err("a rank's file was rejected".into());
         }
@@ -231,40 +230,80 @@ impl Drop for Stream {
     }
 }
 
-/// A worker: folds the heads it takes off the channel into its partial (made from the first
-/// one's span) until the channel closes. Batches are flushed whenever the queue runs dry.
+/// Where the workers hand in what they folded: one partial holding every rank handed in.
+type Pool = Mutex<Option<Partial>>;
+
+/// A worker: folds the heads it takes off the channel into its own partial (made from the
+/// first one's span). Whenever the channel is empty it hands that partial in to the pool (the
+/// costly absorb of a timeline happens while waiting), so after the last arrival only the last
+/// rank's small partial is left to absorb. Returns the first error (it keeps draining the
+/// channel, so the backlog still counts down).
 fn work(
     frame: Frame,
     rx: &Mutex<Receiver<Head>>,
+    pool: &Pool,
     stop: &AtomicBool,
     queued: &AtomicUsize,
-) -> Result<Option<Partial>, MergeError> {
+) -> Result<(), MergeError> {
     let mut partial: Option<Partial> = None;
+    let mut failed: Option<MergeError> = None;
+    let mut next: Option<Head> = None;
     loop {
-        let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        let Ok(h) = next else { break };
-        if !stop.load(Ordering::Relaxed) {
-            let p = match &mut partial {
-                Some(p) => p,
-                None => partial.insert(Partial::deferred(Frame {
+        let h = match next.take() {
+            Some(h) => h,
+            None => match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+                Ok(h) => h,
+                Err(_) => break,
+            },
+        };
+        if !stop.load(Ordering::Relaxed) && failed.is_none() {
+            let p = match partial.take() {
+                Some(p) => Ok(p),
+                None => Partial::deferred(Frame {
                     start_ns: h.start_unix_ns,
                     end_ns: h.end_unix_ns,
                     ..frame
-                })?),
+                }),
             };
-            p.fold(&h);
-            // Nothing else queued: add the batch to the timeline now, while there is time,
-            // rather than after the last rank arrives.
-            if queued.load(Ordering::SeqCst) == 1 {
-                p.flush();
+            match p {
+                Ok(mut p) => {
+                    p.fold(&h);
+                    partial = Some(p);
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        let more = rx.lock().unwrap_or_else(|e| e.into_inner()).try_recv();
+        match more {
+            Ok(h) => next = Some(h),
+            Err(_) => {
+                if let Err(e) = hand_in(pool, partial.take()) {
+                    failed.get_or_insert(e);
+                }
             }
         }
         queued.fetch_sub(1, Ordering::SeqCst);
     }
-    if let Some(p) = &mut partial {
-        p.flush();
+    if let Err(e) = hand_in(pool, partial.take()) {
+        failed.get_or_insert(e);
     }
-    Ok(partial)
+    failed.map_or(Ok(()), Err)
+}
+
+/// Adds `partial` (flushed) into the pool.
+fn hand_in(pool: &Pool, partial: Option<Partial>) -> Result<(), MergeError> {
+    let Some(mut p) = partial else {
+        return Ok(());
+    };
+    p.flush();
+    let mut all = pool.lock().unwrap_or_else(|e| e.into_inner());
+    match &mut *all {
+        Some(all) => all.absorb(p),
+        None => {
+            *all = Some(p);
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
