@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::thread::JoinHandle;
 
 use ringload_core::result::RunStatus;
@@ -273,10 +273,15 @@ fn work(
                 Err(e) => failed = Some(e),
             }
         }
-        let more = rx.lock().unwrap_or_else(|e| e.into_inner()).try_recv();
+        // Another worker holding the channel is waiting on it: it is empty for this one.
+        let more = match rx.try_lock() {
+            Ok(rx) => rx.try_recv().ok(),
+            Err(TryLockError::Poisoned(rx)) => rx.into_inner().try_recv().ok(),
+            Err(TryLockError::WouldBlock) => None,
+        };
         match more {
-            Ok(h) => next = Some(h),
-            Err(_) => {
+            Some(h) => next = Some(h),
+            None => {
                 if let Err(e) = hand_in(pool, partial.take()) {
                     failed.get_or_insert(e);
                 }

@@ -176,11 +176,15 @@ fn opts(threads: usize, allow_partial: bool) -> MergeOptions {
     }
 }
 
-/// Feeds `arrivals` to a stream over `dir`.
-fn stream(dir: &Path, ranks: u32, arrivals: &[u32], o: &MergeOptions) -> Finished {
+/// Feeds `arrivals` to a stream over `dir`; `spaced`: each once the previous one is folded
+/// and handed in (arrivals far apart: many small partials absorbed into the pool).
+fn stream(dir: &Path, ranks: u32, arrivals: &[u32], o: &MergeOptions, spaced: bool) -> Finished {
     let mut s = Stream::new(dir, ranks, o.clone());
     for &r in arrivals {
         s.arrived(r);
+        while spaced && s.backlog() > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
     s.finish()
 }
@@ -202,12 +206,8 @@ fn a_stream_in_any_arrival_order_equals_the_offline_merge() {
         let offline = merge_dir(&dir, &opts(1, false)).unwrap();
         assert!(offline.summary.steady_window.is_some());
         for k in 0..3 {
-            let done = stream(
-                &dir,
-                ranks,
-                &order(seed * 31 + k, ranks),
-                &opts(threads, false),
-            );
+            let arrivals = order(seed * 31 + k, ranks);
+            let done = stream(&dir, ranks, &arrivals, &opts(threads, false), k == 1);
             assert_eq!(done.fallback, None, "seed {seed}");
             same(&done.output.unwrap(), &offline);
         }
@@ -261,7 +261,7 @@ fn what_is_not_the_plain_case_falls_back_to_the_offline_merge() {
             .collect();
         for allow_partial in [false, true] {
             let o = opts(2, allow_partial);
-            let done = stream(&dir, ranks, &arrivals, &o);
+            let done = stream(&dir, ranks, &arrivals, &o, false);
             assert!(done.fallback.is_some(), "{tag}: not streamed");
             match (done.output, merge_dir(&dir, &o)) {
                 (Ok(a), Ok(b)) => same(&a, &b),
