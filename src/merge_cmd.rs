@@ -1,14 +1,17 @@
 //! `ringload merge`: run the library's merge on a results directory, write the outputs, print
-//! the summary table. Its errors carry their exit: 1 an incomplete run, 2 bad usage or input
-//! (a `--allow-partial` merge succeeds, with a warning).
+//! the summary table ([`write`], which rank 0's streaming `--merge` shares). Its errors carry
+//! their exit: 1 an incomplete run, 2 bad usage or input (a `--allow-partial` merge succeeds,
+//! with a warning).
 
-use ringload_launcher::merge::{self, MergeOptions};
+use std::path::Path;
+
+use ringload_launcher::merge::{self, MergeOptions, MergeOutput};
 
 use crate::cli::MergeArgs;
 use crate::exit::CmdError;
 
 /// A merge library error with the exit the library gives it.
-fn merge_error(e: merge::MergeError) -> CmdError {
+pub fn merge_error(e: merge::MergeError) -> CmdError {
     CmdError::Msg {
         exit: e.exit_code(),
         msg: e.to_string(),
@@ -24,8 +27,15 @@ pub fn merge(a: MergeArgs) -> Result<(), CmdError> {
     };
     let out_dir = a.out.clone().unwrap_or_else(|| a.results_dir.clone());
     let m = merge::merge_dir(&a.results_dir, &opts).map_err(merge_error)?;
-    merge::write_outputs(&out_dir, &m).map_err(merge_error)?;
-    if let Err(e) = ringload_launcher::plot::write_all(&out_dir, &m.report) {
+    write(&out_dir, &m)
+}
+
+/// Writes a merge's outputs into `out_dir` (summary.json, summary.txt, the plots and
+/// report.html) and prints the summary table and what was written: `ringload merge` and
+/// rank 0's `--merge` alike.
+pub fn write(out_dir: &Path, m: &MergeOutput) -> Result<(), CmdError> {
+    merge::write_outputs(out_dir, m).map_err(merge_error)?;
+    if let Err(e) = ringload_launcher::plot::write_all(out_dir, &m.report) {
         return Err(CmdError::usage(format!(
             "cannot write the plots and report.html into {}: {e}",
             out_dir.display()

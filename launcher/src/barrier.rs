@@ -386,16 +386,25 @@ fn watch(b: &mut Barrier, start: Instant, timeout: Duration, stop: &dyn Fn() -> 
 
 /// Waits until every rank's result file exists, `timeout` passes or `stop()` says to give up
 /// (e.g. a SIGTERM: the scheduler is ending the job); returns the ranks still missing.
+/// `on_seen(r)` is called once per rank whose file appeared (those already there first), as
+/// soon as it is seen, so the caller can read it while waiting for the others.
 pub fn wait_for_results(
     run_dir: &Path,
     ranks: u32,
     timeout: Duration,
     stop: &dyn Fn() -> bool,
+    on_seen: &mut dyn FnMut(u32),
 ) -> Vec<u32> {
     let start = Instant::now();
     let mut absent: Vec<u32> = (0..ranks).collect();
     loop {
-        absent.retain(|&r| !result_path(run_dir, r).exists());
+        absent.retain(|&r| {
+            let seen = result_path(run_dir, r).exists();
+            if seen {
+                on_seen(r);
+            }
+            !seen
+        });
         if absent.is_empty() || start.elapsed() >= timeout || stop() {
             return absent;
         }
@@ -439,22 +448,32 @@ mod tests {
         assert!(e.contains("2 of 3 ranks") && e.contains("(1-2;"), "{e}");
         let e = check_in_and_wait(&d, 0, 3, Duration::from_secs(30), &|| true).unwrap_err();
         assert!(e.contains("stopped by a signal"), "{e}");
+        let none = &mut |r| panic!("rank {r} has no file");
         assert_eq!(
-            wait_for_results(&d, 2, Duration::from_millis(150), &|| false),
+            wait_for_results(&d, 2, Duration::from_millis(150), &|| false, none),
             [0, 1]
         );
         let t = Instant::now();
         assert_eq!(
-            wait_for_results(&d, 2, Duration::from_secs(30), &|| true),
+            wait_for_results(&d, 2, Duration::from_secs(30), &|| true, none),
             [0, 1]
         );
         assert!(
             t.elapsed() < Duration::from_secs(1),
             "a stop ends the wait at once"
         );
-        std::fs::write(result_path(&d, 0), "{}").unwrap();
         std::fs::write(result_path(&d, 1), "{}").unwrap();
-        assert!(wait_for_results(&d, 2, Duration::from_secs(1), &|| false).is_empty());
+        let (d2, mut seen) = (d.clone(), Vec::new());
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::write(result_path(&d2, 0), "{}").unwrap();
+        });
+        let missing = wait_for_results(&d, 2, Duration::from_secs(30), &|| false, &mut |r| {
+            seen.push(r)
+        });
+        late.join().unwrap();
+        assert!(missing.is_empty());
+        assert_eq!(seen, [1, 0], "each rank once, as it appears");
         let _ = std::fs::remove_dir_all(&d);
     }
 

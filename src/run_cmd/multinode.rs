@@ -8,6 +8,8 @@ use std::time::Duration;
 use ringload_core::result::RunStatus;
 use ringload_engine::record::RunMeta;
 use ringload_launcher::barrier;
+use ringload_launcher::merge::stream::Stream;
+use ringload_launcher::merge::{self, MergeOptions, DEFAULT_RESOLUTION_NS};
 use ringload_launcher::ranks::Rank;
 use ringload_launcher::spec::Loaded;
 
@@ -143,8 +145,10 @@ pub fn record_failure(
     }
 }
 
-/// Rank 0's `--merge`: wait (bounded) for every rank's result, then merge the run directory.
-/// Missing or failed ranks still give a report, marked partial, and exit 1.
+/// Rank 0's `--merge`: wait (bounded) for every rank's result, folding each as it appears
+/// (`merge::stream`), then write the merge of the run directory, the same outputs as
+/// `ringload merge` gives. Missing or failed ranks still give a report, marked partial, and
+/// exit 1.
 pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> Exit {
     if ranks > 1 {
         eprintln!(
@@ -152,13 +156,24 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
             dir.display()
         );
     }
+    let opts = MergeOptions {
+        resolution_ns: DEFAULT_RESOLUTION_NS,
+        allow_partial: false,
+        threads: merge::online_cpus(),
+    };
+    let mut stream = Stream::new(dir, ranks, opts);
     // Kubernetes ends the other pods with SIGTERM when one fails (backoffLimit 0): merge what
     // is there at once, within the grace period, instead of waiting it out.
-    let mut missing =
-        barrier::wait_for_results(dir, ranks, timeout, &ringload_engine::run::signalled);
+    let mut missing = barrier::wait_for_results(
+        dir,
+        ranks,
+        timeout,
+        &ringload_engine::run::signalled,
+        &mut |r| stream.arrived(r),
+    );
     if !missing.is_empty() && ringload_engine::run::signalled() {
         // The other ranks got the same signal and are writing their numbers: a short grace.
-        missing = barrier::wait_for_results(dir, ranks, SIGNAL_GRACE, &|| false);
+        missing = barrier::wait_for_results(dir, ranks, SIGNAL_GRACE, &|| false, &mut |_| {});
     }
     if !missing.is_empty() && ringload_engine::run::signalled() {
         eprintln!(
@@ -176,7 +191,7 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
         );
     }
     // A merge's error is printed here, as `ringload merge` prints it; the exit says the rest.
-    let merge = |allow_partial| {
+    let offline = |allow_partial| {
         crate::merge_cmd::merge(crate::cli::MergeArgs {
             results_dir: dir.to_path_buf(),
             out: None,
@@ -187,13 +202,21 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
         .map_or_else(|e| e.report(), |()| Exit::Ok)
     };
     if !missing.is_empty() {
-        merge(true);
+        // Not the plain case: the folds are of no use.
+        drop(stream);
+        offline(true);
         return Exit::Failed;
     }
-    match merge(false) {
+    // The streamed folds, or (when the run is not plain) the offline merge of the directory.
+    let first = match stream.finish().output {
+        Ok(m) => crate::merge_cmd::write(dir, &m),
+        Err(e) => Err(crate::merge_cmd::merge_error(e)),
+    }
+    .map_or_else(|e| e.report(), |()| Exit::Ok);
+    match first {
         // A rank failed: the report is still written, marked partial and naming it.
         Exit::Failed => {
-            merge(true);
+            offline(true);
             Exit::Failed
         }
         exit => exit,

@@ -41,6 +41,7 @@ mod signals;
 mod slurm_ringload;
 mod spec_run;
 mod statsd;
+mod stream_merge;
 mod sweep;
 mod target_resolution;
 mod tls;

@@ -13,6 +13,7 @@
 
 use super::hist;
 use super::model::Point;
+use super::partial::{add_steady, steady_frac};
 use super::rank::{RankResult, Reader, Sinks};
 use super::timeline::Timeline;
 
@@ -171,17 +172,7 @@ impl Reader {
                 }
             }
             let b = sinks.timeline.index_of(mid, r.start_unix_ns, r.end_unix_ns);
-            let len = iv.end_unix_ns.saturating_sub(iv.start_unix_ns);
-            let frac = match sinks.steady {
-                Some((ws, we)) if len > 0 => {
-                    let o = iv
-                        .end_unix_ns
-                        .min(we)
-                        .saturating_sub(iv.start_unix_ns.max(ws));
-                    o as f64 / len as f64
-                }
-                _ => 0.0,
-            };
+            let frac = steady_frac(iv.start_unix_ns, iv.end_unix_ns, sinks.steady);
             for (op, (p, o)) in points.iter_mut().zip(&iv.ops).enumerate() {
                 let cell = &mut sinks.timeline.cells[b][op];
                 cell.ops += o.count;
@@ -190,8 +181,7 @@ impl Reader {
                 p.ops += o.count;
                 p.bytes += o.bytes;
                 p.errors += o.errors;
-                r.ops[op].steady_bytes += o.bytes as f64 * frac;
-                r.ops[op].steady_count += o.count as f64 * frac;
+                add_steady(&mut r.ops[op], o.count, o.bytes, frac);
                 let h = o.hist;
                 if h.start == h.end {
                     continue;

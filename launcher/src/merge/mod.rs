@@ -37,6 +37,7 @@ pub mod plan;
 pub mod rank;
 pub mod rate;
 mod scan;
+pub mod stream;
 pub mod summary;
 pub mod text;
 pub mod timeline;
@@ -179,6 +180,7 @@ pub fn finish(
     let frame = Frame::of(opts.resolution_ns, &plan.heads);
     let (start, end, window) = (frame.start_ns, frame.end_ns, frame.steady);
     partial.settle();
+    partial.apply_steady(window);
     partial.timeline.ensure(start, end)?;
     let Partial {
         timeline,
