@@ -51,6 +51,41 @@ pub struct IntervalsFile {
     pub bytes: u64,
 }
 
+impl IntervalsFile {
+    /// The carrier's path beside result file `result`; refuses a format this ringload does not
+    /// read and a name that would leave the result file's directory.
+    pub fn path_beside(&self, result: &std::path::Path) -> Result<std::path::PathBuf, String> {
+        if self.format != FORMAT || self.name.contains(['/', '\\']) || self.name.is_empty() {
+            return Err(format!(
+                "intervals_file names {:?} in format {:?}; this ringload reads {FORMAT:?} files \
+                 beside the result file",
+                self.name, self.format
+            ));
+        }
+        Ok(result.with_file_name(&self.name))
+    }
+
+    /// Opens `bytes` as this carrier, checking its length and interval count against what the
+    /// result file says of it.
+    pub fn open<'a>(&self, bytes: &'a [u8]) -> Result<Carrier<'a>, String> {
+        if bytes.len() as u64 != self.bytes {
+            return Err(format!(
+                "{} bytes, but the result file says {}",
+                bytes.len(),
+                self.bytes
+            ));
+        }
+        let c = Carrier::open(bytes)?;
+        if c.intervals != self.intervals {
+            return Err(format!(
+                "{} intervals, but the result file says {}",
+                c.intervals, self.intervals
+            ));
+        }
+        Ok(c)
+    }
+}
+
 /// Appends `h` as carrier words; returns how many words.
 pub fn push_words(h: &Histogram<u64>, out: &mut Vec<u8>) -> u32 {
     let mut n = 0;
@@ -308,7 +343,11 @@ impl<'a> Iterator for Carrier<'a> {
 /// Decodes a whole carrier into [`IntervalRecord`]s (histograms as `encode_histogram_plain`
 /// strings, both classes always present), the in-memory form of `/1` files.
 pub fn decode(bytes: &[u8]) -> Result<Vec<IntervalRecord>, String> {
-    let mut c = Carrier::open(bytes)?;
+    decode_from(Carrier::open(bytes)?)
+}
+
+/// [`decode`] of a carrier already opened (e.g. by [`IntervalsFile::open`]).
+pub fn decode_from(mut c: Carrier) -> Result<Vec<IntervalRecord>, String> {
     let mut out = Vec::with_capacity(c.intervals.min(1 << 20) as usize);
     for iv in c.by_ref() {
         let iv = iv?;

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use ringload_core::client::ClientRecord;
 use ringload_core::hist::LatencySummary;
-use ringload_core::intervals::{Carrier, ClassView, IntervalsFile};
+use ringload_core::intervals::IntervalsFile;
 use ringload_core::rate::RateRecord;
 use ringload_core::result::{decode_histogram, PhasesRecord, ProxyCount, TlsRecord};
 
@@ -452,101 +452,6 @@ impl Reader {
         Ok(Path::Serde)
     }
 
-    /// Stages the intervals of a `/2` file's carrier: its words are already the staging
-    /// area's packed form, so they are copied, not decoded.
-    fn stage_carrier(
-        &mut self,
-        head: &Head,
-        f: &IntervalsFile,
-        sums: &mut [u64; 2],
-    ) -> Result<(), String> {
-        let what = |e: String| format!("intervals_file {:?}: {e}", f.name);
-        if f.format != ringload_core::intervals::FORMAT || f.name.contains(['/', '\\']) {
-            return Err(what(format!(
-                "format {:?}; this merge reads {:?} files beside the result file",
-                f.format,
-                ringload_core::intervals::FORMAT
-            )));
-        }
-        let mut side = std::mem::take(&mut self.side);
-        let out = (|| {
-            let bytes = mapped::open(&head.path.with_file_name(&f.name), &mut side)
-                .map_err(|e| what(format!("cannot read it: {e}")))?;
-            if bytes.len() as u64 != f.bytes {
-                return Err(what(format!(
-                    "{} bytes, but the result file says {}",
-                    bytes.len(),
-                    f.bytes
-                )));
-            }
-            let mut c = Carrier::open(&bytes).map_err(what)?;
-            if c.intervals != f.intervals {
-                return Err(what(format!(
-                    "{} intervals, but the result file says {}",
-                    c.intervals, f.intervals
-                )));
-            }
-            for iv in c.by_ref() {
-                let iv = iv.map_err(what)?;
-                self.stage_view(&iv.ops, iv.start_unix_ns, iv.end_unix_ns, sums);
-            }
-            c.finish().map_err(what)
-        })();
-        self.side = side;
-        out
-    }
-
-    /// Stages one carrier interval (its words were checked by the carrier).
-    fn stage_view(&mut self, ops: &[ClassView; 2], start: u64, end: u64, sums: &mut [u64; 2]) {
-        let mut rec = Iv {
-            start_unix_ns: start,
-            end_unix_ns: end,
-            ..Iv::default()
-        };
-        for (op, (o, out)) in ops.iter().zip(&mut rec.ops).enumerate() {
-            (out.count, out.bytes, out.errors) = (o.count, o.bytes, o.errors);
-            if o.count == 0 {
-                continue;
-            }
-            let packed = &mut self.batch.packed;
-            let (start, big_start) = (packed.len() as u32, self.big.len() as u32);
-            let w = o.words;
-            // Usually no count is wide: then the words are the staged form as they are, copied
-            // in one vectorised pass (and checked in another).
-            let mask = ringload_core::intervals::COUNT_MASK;
-            packed.extend(
-                w.chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
-            let wide = packed[start as usize..].iter().any(|&p| p & mask == 0);
-            let mut at = if wide {
-                packed.truncate(start as usize);
-                0
-            } else {
-                w.len()
-            };
-            while at + 4 <= w.len() {
-                let word = u32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
-                packed.push(word);
-                at += 4;
-                if word & ringload_core::intervals::COUNT_MASK == 0 {
-                    let lo = u32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
-                    let hi = u32::from_le_bytes([w[at + 4], w[at + 5], w[at + 6], w[at + 7]]);
-                    self.big.push(u64::from(lo) | (u64::from(hi) << 32));
-                    at += 8;
-                }
-            }
-            out.hist = Staged {
-                start,
-                end: packed.len() as u32,
-                big_start,
-                big_end: self.big.len() as u32,
-            };
-            sums[op] += o.count;
-        }
-        self.ivs.push(rec);
-    }
-
     fn parse(&mut self, head: &Head, buf: &[u8]) -> Result<(RankResult, Path), String> {
         self.ivs.clear();
         self.big.clear();
@@ -574,6 +479,8 @@ impl Reader {
         Ok((r, path))
     }
 }
+
+mod carrier;
 
 #[cfg(test)]
 mod tests;
