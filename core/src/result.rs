@@ -408,8 +408,8 @@ pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, ResultError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
     use crate::hist::new_histogram;
+    use std::fs;
 
     #[test]
     fn proxies_merge_by_url_in_first_seen_order_and_word_their_shares() {
