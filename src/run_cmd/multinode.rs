@@ -77,11 +77,19 @@ pub fn result_path(
         return Err("--barrier and --merge coordinate through --results-dir: give one".into());
     }
     if let Some(p) = &result_path {
-        if p.exists() {
+        let carrier = ringload_core::result::carrier_path(p);
+        if carrier == *p {
+            return Err(format!(
+                "--result {}: the result's interval carrier is FILE with the extension \
+                 .intervals, the same name: pick a result path ending in .json",
+                p.display()
+            ));
+        }
+        if let Some(taken) = [p, &carrier].into_iter().find(|f| f.exists()) {
             return Err(format!(
                 "{} already exists; results are never overwritten: pick a new run id (or \
-                 --result path)",
-                p.display()
+                 --result path), or move the earlier result (its .json and .intervals) away",
+                taken.display()
             ));
         }
         let dir = p.parent().filter(|d| !d.as_os_str().is_empty());

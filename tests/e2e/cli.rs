@@ -267,6 +267,21 @@ fn result_file_is_never_overwritten() {
     run.check(run.code() == 2, "must refuse before running");
     run.check(run.stderr().contains("--result"), "names the flag");
     assert_eq!(std::fs::read_to_string(&res).unwrap(), "{}");
+    // A carrier left behind (its JSON moved away) is refused before the load too.
+    let res = s.path().join("q.json");
+    std::fs::write(s.path().join("q.intervals"), "old").unwrap();
+    let run = Run::new().duration("1s").size("4K").result(&res).run();
+    run.check(run.code() == 2, "must refuse before running");
+    run.check(run.stderr().contains("q.intervals already exists"), "names the carrier");
+    assert!(!res.exists());
+    // A result path that is its own carrier's name.
+    let run = Run::new()
+        .duration("1s")
+        .size("4K")
+        .result(&s.path().join("z.intervals"))
+        .run();
+    run.check(run.code() == 2, "must refuse before running");
+    run.check(run.stderr().contains("ending in .json"), "says the fix");
 }
 
 /// The real thing: a seccomp filter that refuses io_uring_setup with EPERM, as Docker's default

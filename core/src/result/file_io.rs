@@ -24,6 +24,17 @@ impl ResultFile {
             source: io::Error::other(e),
         })?;
         let side = carrier_path(path);
+        if side == path {
+            return Err(ResultError::Io {
+                action: "write",
+                path: path.to_path_buf(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the interval carrier would take the result file's own name: end the \
+                     result path in .json",
+                ),
+            });
+        }
         let name = side
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -38,7 +49,13 @@ impl ResultFile {
             }),
             ..self.clone()
         };
-        write_new(path, |w| write_json(w, &json))
+        let written = write_new(path, |w| write_json(w, &json));
+        if written.is_err() {
+            // The carrier is this call's own (it was published without replacing anything):
+            // leave no carrier without its JSON behind.
+            let _ = fs::remove_file(&side);
+        }
+        written
     }
 
     /// Reads and checks a result file (schema [`SCHEMA`] or [`SCHEMA_V1`]); a `/2` file's
@@ -69,6 +86,16 @@ impl ResultFile {
             })?;
         // In memory the intervals are inline, whatever the schema: the carrier is a file's.
         if let Some(f) = file.intervals_file.take() {
+            if !file.intervals.is_empty() {
+                return Err(ResultError::Io {
+                    action: "read",
+                    path: path.to_path_buf(),
+                    source: io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the file has both inline intervals and an intervals_file",
+                    ),
+                });
+            }
             file.intervals = read_carrier(path, &f)?;
         }
         Ok(file)

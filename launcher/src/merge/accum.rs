@@ -33,9 +33,9 @@ pub struct Paged {
 }
 
 impl Paged {
-    /// Adds `count` at counter `index` (< `COUNTS_LEN`).
+    /// The counter at `index` (< `COUNTS_LEN`), its page allocated on first touch.
     #[inline]
-    pub fn add(&mut self, index: usize, count: u64) {
+    fn cell(&mut self, index: usize) -> &mut u32 {
         if self.table.is_empty() {
             self.table = vec![0; PAGES];
         }
@@ -46,15 +46,26 @@ impl Paged {
             slot = self.data.len() / PAGE;
             self.table[p] = slot as u16;
         }
-        let cell = &mut self.data[(slot - 1) * PAGE + index % PAGE];
+        &mut self.data[(slot - 1) * PAGE + index % PAGE]
+    }
+
+    /// Keeps `over` (a multiple of 2^32 that did not fit counter `index`) in the side list.
+    fn add_carry(&mut self, index: usize, over: u64) {
+        match self.carry.binary_search_by_key(&(index as u32), |e| e.0) {
+            Ok(at) => self.carry[at].1 += over,
+            Err(at) => self.carry.insert(at, (index as u32, over)),
+        }
+    }
+
+    /// Adds `count` at counter `index` (< `COUNTS_LEN`).
+    #[inline]
+    pub fn add(&mut self, index: usize, count: u64) {
+        let cell = self.cell(index);
         let sum = u64::from(*cell) + count;
         *cell = sum as u32;
         let over = sum & !u64::from(u32::MAX);
         if over != 0 {
-            match self.carry.binary_search_by_key(&(index as u32), |e| e.0) {
-                Ok(at) => self.carry[at].1 += over,
-                Err(at) => self.carry.insert(at, (index as u32, over)),
-            }
+            self.add_carry(index, over);
         }
         self.total += count;
     }
@@ -64,28 +75,15 @@ impl Paged {
     #[inline]
     pub fn add_packed(&mut self, words: &[u32]) {
         use ringload_core::intervals::{COUNT_BITS, COUNT_MASK};
-        if self.table.is_empty() {
-            self.table = vec![0; PAGES];
-        }
         let mut total = 0u64;
         for &w in words {
             let index = (w >> COUNT_BITS) as usize;
             let count = w & COUNT_MASK;
-            let p = index / PAGE;
-            let mut slot = self.table[p] as usize;
-            if slot == 0 {
-                self.data.resize(self.data.len() + PAGE, 0);
-                slot = self.data.len() / PAGE;
-                self.table[p] = slot as u16;
-            }
-            let cell = &mut self.data[(slot - 1) * PAGE + index % PAGE];
+            let cell = self.cell(index);
             let (sum, over) = cell.overflowing_add(count);
             *cell = sum;
             if over {
-                match self.carry.binary_search_by_key(&(index as u32), |e| e.0) {
-                    Ok(at) => self.carry[at].1 += 1 << 32,
-                    Err(at) => self.carry.insert(at, (index as u32, 1 << 32)),
-                }
+                self.add_carry(index, 1 << 32);
             }
             total += u64::from(count);
         }

@@ -421,7 +421,7 @@ impl Reader {
                 small.extend_from_slice(&buf[close..]);
                 let out = match serde_json::from_slice::<RawFile>(&small) {
                     // The scanned array was the top-level one: the file is read.
-                    Ok(file) if file.intervals.is_empty() => {
+                    Ok(file) if file.intervals.is_empty() && file.intervals_file.is_none() => {
                         self.stage_rest(&file, r).map(|()| Some(Path::Fast))
                     }
                     // It was nested somewhere else: serde decides below.
@@ -441,6 +441,9 @@ impl Reader {
         *sums = [0; 2];
         let file: RawFile = serde_json::from_slice(buf).map_err(|e| e.to_string())?;
         if let Some(f) = &file.intervals_file {
+            if !file.intervals.is_empty() {
+                return Err("the file has both inline intervals and an intervals_file".into());
+            }
             self.stage_carrier(head, f, sums)?;
             self.stage_rest(&file, r)?;
             return Ok(Path::Carrier);
