@@ -649,12 +649,18 @@ mod tests {
         // A carrier left behind by an earlier attempt: refused, and no JSON appears.
         fs::write(dir.join("rank-0.intervals"), b"old").unwrap();
         let e = sample().write_atomic(&dir.join("rank-0.json")).unwrap_err();
-        assert!(matches!(e, ResultError::Exists(ref p) if p.ends_with("rank-0.intervals")), "{e}");
+        assert!(
+            matches!(e, ResultError::Exists(ref p) if p.ends_with("rank-0.intervals")),
+            "{e}"
+        );
         assert!(!dir.join("rank-0.json").exists());
         assert_eq!(fs::read(dir.join("rank-0.intervals")).unwrap(), b"old");
         // A result path that is its own carrier's name.
         let e = sample().write_atomic(&dir.join("x.intervals")).unwrap_err();
-        assert!(e.to_string().contains("end the result path in .json"), "{e}");
+        assert!(
+            e.to_string().contains("end the result path in .json"),
+            "{e}"
+        );
         // A file with both inline intervals and a carrier is refused, not half read.
         let path = dir.join("rank-1.json");
         sample().write_atomic(&path).unwrap();
@@ -662,7 +668,10 @@ mod tests {
         v["intervals"] = serde_json::to_value(&sample().intervals).unwrap();
         fs::write(&path, v.to_string()).unwrap();
         let e = ResultFile::read(&path).unwrap_err().to_string();
-        assert!(e.contains("both inline intervals and an intervals_file"), "{e}");
+        assert!(
+            e.contains("both inline intervals and an intervals_file"),
+            "{e}"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 

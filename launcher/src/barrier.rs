@@ -121,11 +121,16 @@ struct Barrier<'a> {
     dir: PathBuf,
     ranks: u32,
     lookups: u64,
+    /// When this rank checked in (its check-in file's mtime): a gate older than that is
+    /// left over from an earlier attempt of the run id, and is not rank 0's verdict.
+    checked_in: Option<std::time::SystemTime>,
 }
 
 /// Rank 0's verdict, in `.barrier/gate`: `open`, or `closed` and the message every rank fails
 /// with.
 const GATE: &str = "gate";
+/// Attempts rank 0 makes to publish its verdict.
+const PUBLISH_TRIES: u32 = 5;
 
 impl Barrier<'_> {
     /// Creates the barrier directory (and its parents when missing).
@@ -145,9 +150,11 @@ impl Barrier<'_> {
     /// Writes this rank's check-in file.
     fn check_in(&mut self, rank: u32) -> Result<(), String> {
         let me = self.dir.join(format!("rank-{rank}"));
-        self.lookups += 1;
+        self.lookups += 2;
         std::fs::write(&me, format!("{}\n", std::process::id()))
-            .map_err(|e| format!("barrier: cannot write {}: {e}", me.display()))
+            .map_err(|e| format!("barrier: cannot write {}: {e}", me.display()))?;
+        self.checked_in = std::fs::metadata(&me).and_then(|m| m.modified()).ok();
+        Ok(())
     }
 
     /// The ranks below `ranks` that have a file `<prefix><r><suffix>` in `dir`: one listing.
@@ -188,8 +195,9 @@ impl Barrier<'_> {
             .collect())
     }
 
-    /// Publishes rank 0's verdict (a temp file renamed over the gate, so it is read whole).
-    fn publish(&mut self, verdict: &Watched, at_unix_ns: u64) {
+    /// Publishes rank 0's verdict (a temp file renamed over the gate, so it is read whole),
+    /// retrying a few times: the other ranks can only learn it from the gate.
+    fn publish(&mut self, verdict: &Watched, at_unix_ns: u64) -> Result<(), String> {
         let text = match verdict {
             Watched::Open => format!("open {at_unix_ns}\n"),
             Watched::Closed(e) => format!("closed\n{e}\n"),
@@ -198,19 +206,53 @@ impl Barrier<'_> {
                 .to_string(),
         };
         let tmp = self.dir.join(format!(".{GATE}.tmp.{}", std::process::id()));
-        self.lookups += 2;
-        // A failed publish leaves the other ranks to their own timeout or signal; rank 0 fails
-        // on its own error or passes anyway.
-        if std::fs::write(&tmp, text).is_ok() {
-            let _ = std::fs::rename(&tmp, self.dir.join(GATE));
+        let gate = self.dir.join(GATE);
+        let mut last = None;
+        for attempt in 0..PUBLISH_TRIES {
+            if attempt > 0 {
+                std::thread::sleep(POLL);
+            }
+            self.lookups += 2;
+            match std::fs::write(&tmp, &text).and_then(|()| std::fs::rename(&tmp, &gate)) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
         }
+        let _ = std::fs::remove_file(&tmp);
+        Err(format!(
+            "barrier: cannot publish {} ({}), so the other ranks cannot learn that the run \
+             starts; check the results directory's file system",
+            gate.display(),
+            last.map_or_else(String::new, |e| e.to_string())
+        ))
+    }
+
+    /// Rank 0 removes a gate left over from an earlier attempt of the run id before it
+    /// watches (the other ranks ignore it anyway: it is older than their check-in).
+    fn clear_stale_gate(&mut self) {
+        self.lookups += 1;
+        let _ = std::fs::remove_file(self.dir.join(GATE));
     }
 
     /// Rank 0's verdict, once it has published one: one open of the gate file. An open gate
     /// says when the ranks start (Unix ns; 0 for at once).
     fn verdict(&mut self) -> Option<Result<u64, String>> {
+        self.read_gate(false)
+    }
+
+    /// The gate as it is; `any_age` also reads one older than this rank's check-in (once
+    /// rank 0 has ended, its gate is the newest there is).
+    fn read_gate(&mut self, any_age: bool) -> Option<Result<u64, String>> {
         self.lookups += 1;
-        let text = std::fs::read_to_string(self.dir.join(GATE)).ok()?;
+        let mut file = std::fs::File::open(self.dir.join(GATE)).ok()?;
+        // A gate older than this rank's check-in is an earlier attempt's, not rank 0's verdict
+        // (rank 0 publishes only after every rank has checked in).
+        let written = file.metadata().and_then(|m| m.modified()).ok()?;
+        if !any_age && self.checked_in.is_some_and(|me| written < me) {
+            return None;
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).ok()?;
         let (head, why) = text.split_once('\n')?;
         match head.split_once(' ') {
             None if head == "open" => Some(Ok(0)),
@@ -307,14 +349,18 @@ pub fn check_in_and_wait(
         dir: run_dir.join(".barrier"),
         ranks,
         lookups: 0,
+        checked_in: None,
     };
     b.make_dir()?;
+    if rank == 0 {
+        b.clear_stale_gate();
+    }
     b.check_in(rank)?;
     let start = Instant::now();
     if rank == 0 {
         let verdict = watch(&mut b, start, timeout, stop);
         let at = unix_ns() + lead(ranks).as_nanos() as u64;
-        b.publish(&verdict, at);
+        b.publish(&verdict, at)?;
         return match verdict {
             Watched::Open => {
                 hold_until(at, ranks);
@@ -335,7 +381,11 @@ pub fn check_in_and_wait(
         }
         polls += 1;
         if polls.is_multiple_of(RANK0_EVERY) && b.rank0_ended() {
-            return Err(b.ended(&[0]));
+            // Rank 0 closed the gate before this rank checked in, or ended without one.
+            return Err(match b.read_gate(true) {
+                Some(Err(e)) => e,
+                _ => b.ended(&[0]),
+            });
         }
         if stop() {
             let absent = b.absent()?;
@@ -361,24 +411,32 @@ enum Watched {
 
 /// Rank 0's watch of the barrier and run directories.
 fn watch(b: &mut Barrier, start: Instant, timeout: Duration, stop: &dyn Fn() -> bool) -> Watched {
+    // A listing that fails (a shared file system's passing EIO or ESTALE) is tried again at
+    // the next poll; only one still failing at the timeout ends the watch.
+    let mut all: Vec<u32> = (0..b.ranks).collect();
     loop {
-        let absent = match b.absent() {
-            Ok(a) => a,
-            Err(e) => return Watched::Closed(e),
-        };
-        if absent.is_empty() {
-            return Watched::Open;
+        let mut failed = None;
+        match b.absent() {
+            Ok(a) if a.is_empty() => return Watched::Open,
+            Ok(a) => all = a,
+            Err(e) => failed = Some(e),
         }
-        match b.gone(&absent) {
-            Ok(gone) if gone.is_empty() => {}
-            Ok(gone) => return Watched::Closed(b.ended(&gone)),
-            Err(e) => return Watched::Closed(e),
+        let absent = all.clone();
+        if failed.is_none() {
+            match b.gone(&absent) {
+                Ok(gone) if gone.is_empty() => {}
+                Ok(gone) => return Watched::Closed(b.ended(&gone)),
+                Err(e) => failed = Some(e),
+            }
         }
         if stop() {
             return Watched::Signalled(b.signalled(&absent));
         }
         if start.elapsed() >= timeout {
-            return Watched::Closed(b.timed_out(timeout, &absent));
+            return Watched::Closed(match failed {
+                Some(e) => e,
+                None => b.timed_out(timeout, &absent),
+            });
         }
         std::thread::sleep(watch_poll(b.ranks));
     }
@@ -549,18 +607,19 @@ mod tests {
             })
             .collect();
         let passed: Vec<Passed> = hs.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
-        // Rank 0: the directory, its check-in, two listings a poll, the gate (temp + rename).
+        // Rank 0: the directory, an earlier gate removed, its check-in (write and stat), two
+        // listings a poll, the gate (temp + rename).
         let polls = |p: &Passed| p.waited.as_millis() as u64 / POLL.as_millis() as u64 + 1;
         assert!(
-            passed[0].lookups <= 2 + 2 * polls(&passed[0]) + 2,
+            passed[0].lookups <= 4 + 2 * polls(&passed[0]) + 2,
             "{:?}",
             passed[0]
         );
-        // The others: the directory, their check-in, the gate once a poll, rank 0's result
-        // file every tenth.
+        // The others: the directory, their check-in (write and stat), the gate once a poll,
+        // rank 0's result file every tenth.
         for p in &passed[1..] {
-            assert!(p.lookups >= 3, "{p:?}");
-            assert!(p.lookups <= 2 + polls(p) + polls(p) / 10 + 1, "{p:?}");
+            assert!(p.lookups >= 4, "{p:?}");
+            assert!(p.lookups <= 3 + polls(p) + polls(p) / 10 + 1, "{p:?}");
         }
         let _ = std::fs::remove_dir_all(&d);
     }
@@ -570,14 +629,28 @@ mod tests {
         let d = scratch("gate");
         let gate = d.join(".barrier").join(GATE);
         std::fs::create_dir_all(d.join(".barrier")).unwrap();
+        // A gate older than the rank's check-in is an earlier attempt's: not a verdict.
+        std::fs::write(&gate, "open\n").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let e = check_in_and_wait(&d, 2, 3, Duration::from_millis(300), &|| false).unwrap_err();
+        assert!(e.contains("had not checked in"), "{e}");
+        // Rank 0 removes it before it watches.
+        let p = check_in_and_wait(&d, 0, 1, Duration::from_secs(5), &|| false).unwrap();
+        assert!(p.lookups >= 5, "{p:?}");
+        assert!(std::fs::read_to_string(&gate).unwrap().starts_with("open "));
+        std::fs::remove_file(d.join(".barrier").join("rank-0")).unwrap();
+        // A fresh gate is rank 0's verdict.
         std::fs::write(&gate, "open\n").unwrap();
         let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
-        assert_eq!(p.lookups, 3, "mkdir, check-in, gate: {p:?}");
+        assert_eq!(
+            p.lookups, 4,
+            "mkdir, check-in (write and stat), gate: {p:?}"
+        );
         assert_eq!(
             p.record(),
             BarrierRecord {
                 waited_s: p.waited.as_secs_f64(),
-                lookups: 3
+                lookups: 4
             }
         );
         // An open gate names the start: the rank holds until then, but never longer than rank

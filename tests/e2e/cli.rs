@@ -272,7 +272,10 @@ fn result_file_is_never_overwritten() {
     std::fs::write(s.path().join("q.intervals"), "old").unwrap();
     let run = Run::new().duration("1s").size("4K").result(&res).run();
     run.check(run.code() == 2, "must refuse before running");
-    run.check(run.stderr().contains("q.intervals already exists"), "names the carrier");
+    run.check(
+        run.stderr().contains("q.intervals already exists"),
+        "names the carrier",
+    );
     assert!(!res.exists());
     // A result path that is its own carrier's name.
     let run = Run::new()
