@@ -2,9 +2,10 @@
 //! `ringload.result/2` file (docs/results.md, "The interval carrier").
 //!
 //! A one-hour run has 3,600 intervals per operation class, each with a histogram. Carried as
-//! base64 inside the JSON, decoding them was most of a 1,024-rank merge. Here they are laid
-//! out for summation instead: fixed-width little-endian counters, and each histogram as the
-//! `(index, count)` pairs a merge adds, packed in one 32-bit word each.
+//! base64 inside the JSON, decoding them took about 40% of a 1,024-rank merge
+//! (benches/RESULTS.md). Here they are laid out for summation instead: fixed-width
+//! little-endian counters, and each histogram as the `(index, count)` pairs a merge adds,
+//! packed in one 32-bit word each.
 //!
 //! Layout (all integers little-endian):
 //! - header, 40 bytes: magic `RLIVALS1`; classes `u32` (2: `get`, then `put`); significant
@@ -161,6 +162,9 @@ pub struct ClassView<'a> {
     pub errors: u64,
     /// The raw words (4 bytes each, little-endian), checked by [`Carrier::next`].
     pub words: &'a [u8],
+    /// Whether a count is wide (escaped to two more words); when not, every word is one
+    /// counter, as it stands.
+    pub wide: bool,
 }
 
 impl ClassView<'_> {
@@ -239,8 +243,9 @@ impl<'a> Carrier<'a> {
         })
     }
 
-    /// Checks one class's words: in bounds, ascending, escapes complete.
-    fn check(words: &[u8]) -> Result<(), &'static str> {
+    /// Checks one class's words (in bounds, ascending, escapes complete); says whether a
+    /// count is wide.
+    fn check(words: &[u8]) -> Result<bool, &'static str> {
         // Almost every class has no wide count: one branch-free pass decides it.
         let (mut prev, mut ascending, mut wide) = (0u32, true, false);
         for w in words.chunks_exact(4) {
@@ -252,7 +257,7 @@ impl<'a> Carrier<'a> {
         }
         if !wide {
             return if ascending && prev <= COUNTS_LEN as u32 {
-                Ok(())
+                Ok(false)
             } else {
                 Err("counter index out of range or out of order")
             };
@@ -274,7 +279,7 @@ impl<'a> Carrier<'a> {
                 at += 8;
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn read_one(&mut self, k: u64) -> Result<IntervalView<'a>, String> {
@@ -302,8 +307,9 @@ impl<'a> Carrier<'a> {
                 bytes: u64_at(b, o + 8),
                 errors: u64_at(b, o + 16),
                 words: &b[at..at + len],
+                wide: false,
             };
-            Self::check(op.words).map_err(|e| bad(&format!("{}: {e}", CLASSES[c])))?;
+            op.wide = Self::check(op.words).map_err(|e| bad(&format!("{}: {e}", CLASSES[c])))?;
             at += len;
         }
         self.at = at;

@@ -54,6 +54,7 @@ fn encode_then_decode_is_identity() {
     );
     // One narrow word would not hold either count: an escape and two words each.
     assert_eq!(second.ops[0].words.len(), 2 * 12);
+    assert!(second.ops[0].wide && !second.ops[1].wide);
     assert_eq!((second.ops[1].count, second.ops[1].errors), (2, 1));
 }
 

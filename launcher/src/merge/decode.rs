@@ -187,8 +187,9 @@ enum Found {
     Foreign,
 }
 
+/// Stages one counter: packed when its count fits, else an escape and the count in `big`.
 #[inline]
-fn push_packed(packed: &mut Vec<u32>, big: &mut Vec<u64>, i: usize, c: u64) {
+pub(super) fn push_packed(packed: &mut Vec<u32>, big: &mut Vec<u64>, i: usize, c: u64) {
     let i = (i.min(COUNTS_LEN - 1) as u32) << COUNT_BITS;
     if c <= COUNT_MASK {
         packed.push(i | c as u32);

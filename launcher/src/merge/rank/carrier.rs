@@ -5,6 +5,7 @@
 
 use ringload_core::intervals::{ClassView, IntervalsFile};
 
+use super::super::decode::push_packed;
 use super::super::fold::Staged;
 use super::super::head::Head;
 use super::super::mapped;
@@ -50,31 +51,17 @@ impl Reader {
             }
             let packed = &mut self.batch.packed;
             let (start, big_start) = (packed.len() as u32, self.big.len() as u32);
-            let w = o.words;
-            // Usually no count is wide: then the words are the staged form as they are, copied
-            // in one vectorised pass (and checked in another).
-            let mask = ringload_core::intervals::COUNT_MASK;
-            packed.extend(
-                w.chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
-            let wide = packed[start as usize..].iter().any(|&p| p & mask == 0);
-            let mut at = if wide {
-                packed.truncate(start as usize);
-                0
-            } else {
-                w.len()
-            };
-            while at + 4 <= w.len() {
-                let word = u32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
-                packed.push(word);
-                at += 4;
-                if word & ringload_core::intervals::COUNT_MASK == 0 {
-                    let lo = u32::from_le_bytes([w[at], w[at + 1], w[at + 2], w[at + 3]]);
-                    let hi = u32::from_le_bytes([w[at + 4], w[at + 5], w[at + 6], w[at + 7]]);
-                    self.big.push(u64::from(lo) | (u64::from(hi) << 32));
-                    at += 8;
+            if o.wide {
+                for (i, c) in o.entries() {
+                    push_packed(packed, &mut self.big, i, c);
                 }
+            } else {
+                // The words are the staged form as they stand: one vectorised copy.
+                packed.extend(
+                    o.words
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                );
             }
             out.hist = Staged {
                 start,
