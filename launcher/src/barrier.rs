@@ -624,14 +624,28 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
     }
 
+    /// Writes a gate dated after (rank 0's verdict) or before (an earlier attempt's) any
+    /// check-in, whatever the file system's timestamp granularity.
+    fn written(gate: &Path, text: impl AsRef<[u8]>, after: bool) {
+        std::fs::write(gate, text).unwrap();
+        let hour = Duration::from_secs(3600);
+        let now = std::time::SystemTime::now();
+        let when = if after { now + hour } else { now - hour };
+        std::fs::File::options()
+            .write(true)
+            .open(gate)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+
     #[test]
     fn the_others_pass_or_fail_with_rank_0s_verdict() {
         let d = scratch("gate");
         let gate = d.join(".barrier").join(GATE);
         std::fs::create_dir_all(d.join(".barrier")).unwrap();
         // A gate older than the rank's check-in is an earlier attempt's: not a verdict.
-        std::fs::write(&gate, "open\n").unwrap();
-        std::thread::sleep(Duration::from_millis(20));
+        written(&gate, "open\n", false);
         let e = check_in_and_wait(&d, 2, 3, Duration::from_millis(300), &|| false).unwrap_err();
         assert!(e.contains("had not checked in"), "{e}");
         // Rank 0 removes it before it watches.
@@ -640,7 +654,7 @@ mod tests {
         assert!(std::fs::read_to_string(&gate).unwrap().starts_with("open "));
         std::fs::remove_file(d.join(".barrier").join("rank-0")).unwrap();
         // A fresh gate is rank 0's verdict.
-        std::fs::write(&gate, "open\n").unwrap();
+        written(&gate, "open\n", true);
         let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
         assert_eq!(
             p.lookups, 4,
@@ -656,24 +670,24 @@ mod tests {
         // An open gate names the start: the rank holds until then, but never longer than rank
         // 0's lead (a clock behind rank 0's), and a start in the past is at once.
         let at = |ahead: Duration| format!("open {}\n", unix_ns() + ahead.as_nanos() as u64);
-        std::fs::write(&gate, at(Duration::from_millis(200))).unwrap();
+        written(&gate, at(Duration::from_millis(200)), true);
         let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
         assert!(p.waited >= Duration::from_millis(150), "{p:?}");
-        std::fs::write(&gate, at(Duration::from_secs(3600))).unwrap();
+        written(&gate, at(Duration::from_secs(3600)), true);
         let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
         assert!(
             p.waited >= lead(3) && p.waited < Duration::from_secs(60),
             "{p:?}"
         );
-        std::fs::write(&gate, "open 1\n").unwrap();
+        written(&gate, "open 1\n", true);
         let p = check_in_and_wait(&d, 2, 3, Duration::from_secs(5), &|| false).unwrap();
         assert!(p.waited < lead(3), "{p:?}");
-        std::fs::write(&gate, "closed\nbarrier: why\n").unwrap();
+        written(&gate, "closed\nbarrier: why\n", true);
         let e = check_in_and_wait(&d, 1, 3, Duration::from_secs(5), &|| false).unwrap_err();
         assert_eq!(e, "barrier: why");
         // A half-written gate is not a verdict: the rank waits on, here until its timeout,
         // and names the rank that has not checked in.
-        std::fs::write(&gate, "op").unwrap();
+        written(&gate, "op", true);
         let e = check_in_and_wait(&d, 1, 3, Duration::from_millis(150), &|| false).unwrap_err();
         assert!(e.contains("1 of 3 ranks had not checked in (0;"), "{e}");
         // All checked in, but rank 0 never opened the gate.

@@ -9,7 +9,7 @@ use ringload_core::result::RunStatus;
 use ringload_engine::record::RunMeta;
 use ringload_launcher::barrier;
 use ringload_launcher::merge::stream::Stream;
-use ringload_launcher::merge::{self, MergeOptions, DEFAULT_RESOLUTION_NS};
+use ringload_launcher::merge::MergeOptions;
 use ringload_launcher::ranks::Rank;
 use ringload_launcher::spec::Loaded;
 
@@ -164,12 +164,7 @@ pub fn merge_when_done(dir: &std::path::Path, ranks: u32, timeout: Duration) -> 
             dir.display()
         );
     }
-    let opts = MergeOptions {
-        resolution_ns: DEFAULT_RESOLUTION_NS,
-        allow_partial: false,
-        threads: merge::online_cpus(),
-    };
-    let mut stream = Stream::new(dir, ranks, opts);
+    let mut stream = Stream::new(dir, ranks, MergeOptions::default());
     // Kubernetes ends the other pods with SIGTERM when one fails (backoffLimit 0): merge what
     // is there at once, within the grace period, instead of waiting it out.
     let mut missing = barrier::wait_for_results(
