@@ -257,6 +257,7 @@ impl Generator {
                     count: sums[op].0,
                     bytes: sums[op].1,
                     errors: 0,
+                    objects: None,
                     errors_by_kind: Default::default(),
                     throughput_bytes_per_s: sums[op].1 as f64 / secs,
                     ops_per_s: sums[op].0 as f64 / secs,

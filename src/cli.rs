@@ -12,7 +12,9 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ringload_core::kinds::{CksumType, Protocol, S3Addressing};
 
+mod ml_args;
 mod tool_args;
+pub use ml_args::MlArgs;
 pub use tool_args::{MergeArgs, PlatformArg, RenderArgs, ServeArgs};
 
 #[derive(Parser, Debug)]
@@ -449,4 +451,6 @@ pub struct RunArgs {
     /// Set only by the aisloader front end (`ringload aisloader ...`): its output and rules.
     #[arg(skip)]
     pub aisloader: Option<crate::aisloader::Mode>,
+    #[command(flatten)]
+    pub ml: MlArgs,
 }

@@ -1,5 +1,6 @@
 //! ringload-core: what every part of ringload shares, and nothing that does I/O on a socket.
 //!
+//! - [`tar`]: TAR header blocks (GetBatch streams and shards), written and read.
 //! - [`units`]: aisloader's size syntax and Go's duration syntax.
 //! - [`kinds`]: the closed lists a run is configured with (protocol, S3 addressing, checksum
 //!   type), shared by the engine, the spec checks and the command line.
@@ -32,6 +33,7 @@ pub mod kinds;
 pub mod rate;
 pub mod result;
 pub mod rng;
+pub mod tar;
 pub mod units;
 
 /// The version written into every result file (`engine_version`).

@@ -261,6 +261,10 @@ pub struct OpSummary {
     pub count: u64,
     pub bytes: u64,
     pub errors: u64,
+    /// `get_batch`: the objects (or files in shards) the successful batches delivered; absent
+    /// for every other class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<u64>,
     pub errors_by_kind: BTreeMap<String, u64>,
     pub throughput_bytes_per_s: f64,
     pub ops_per_s: f64,
@@ -478,6 +482,7 @@ mod tests {
             count: h.len(),
             bytes: h.len() * 4096,
             errors: 0,
+            objects: None,
             errors_by_kind: BTreeMap::new(),
             throughput_bytes_per_s: 0.0,
             ops_per_s: 0.0,

@@ -116,6 +116,7 @@ impl ListStats {
             count: self.count,
             bytes: self.bytes,
             errors: self.errors_by_kind.values().sum(),
+            objects: None,
             errors_by_kind: self.errors_by_kind.clone(),
             throughput_bytes_per_s: per_s(self.bytes),
             ops_per_s: per_s(self.count),

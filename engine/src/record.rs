@@ -12,7 +12,7 @@ use ringload_core::result::{
 };
 
 use crate::report::RunTotals;
-use crate::stats::OPS;
+use crate::stats::Op;
 
 /// What the caller knows about the run besides its statistics.
 #[derive(Debug, Clone)]
@@ -38,7 +38,8 @@ pub struct RunMeta {
 pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
     let secs = totals.end_unix_ns.saturating_sub(totals.start_unix_ns) as f64 / 1e9;
     let per_s = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
-    let ops = OPS
+    let shown = totals.total.shown_ops();
+    let ops = shown
         .iter()
         .map(|&op| {
             let s = totals.total.get(op);
@@ -46,6 +47,7 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
                 count: s.count,
                 bytes: s.bytes,
                 errors: s.errors,
+                objects: (op == Op::GetBatch).then_some(s.objects),
                 errors_by_kind: s.errors_by_kind(),
                 throughput_bytes_per_s: per_s(s.bytes),
                 ops_per_s: per_s(s.count),
@@ -73,7 +75,16 @@ pub fn build(meta: RunMeta, totals: &RunTotals) -> ResultFile {
         target: meta.target,
         workload: meta.workload,
         ops,
-        intervals: totals.intervals.clone(),
+        intervals: totals
+            .intervals
+            .iter()
+            .map(|iv| {
+                let mut iv = iv.clone();
+                iv.ops
+                    .retain(|k, _| shown.iter().any(|op| op.as_str() == k));
+                iv
+            })
+            .collect(),
         intervals_file: None,
         peak_rss_bytes: meta.peak_rss_bytes,
         tls: totals.tls.as_ref().map(|t| t.record.clone()),
@@ -103,7 +114,7 @@ mod tests {
     use ringload_core::result::{decode_histogram, IntervalRecord};
 
     use super::*;
-    use crate::stats::{ErrorKind, Op, Snapshot};
+    use crate::stats::{ErrorKind, Op, Snapshot, OPS};
 
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!(

@@ -139,6 +139,7 @@ pub fn workload(a: &RunArgs, r: Rank, run_id: &str) -> Workload {
             },
             ..ProtoConfig::default()
         },
+        ml: a.ml.paths(),
     }
 }
 

@@ -396,10 +396,11 @@ fn check_doc(rel: &str) {
 }
 
 /// The doc files the tests below cover: every markdown file of the README and docs/.
-const DOCS: [&str; 8] = [
+const DOCS: [&str; 9] = [
     "README.md",
     "docs/aisloader.md",
     "docs/architecture.md",
+    "docs/ml.md",
     "docs/operators.md",
     "docs/protocols.md",
     "docs/reliability.md",
@@ -457,6 +458,11 @@ fn results() {
 #[test]
 fn workload() {
     check_doc("docs/workload.md");
+}
+
+#[test]
+fn ml() {
+    check_doc("docs/ml.md");
 }
 
 /// `RINGLOAD_DOC_CHECK=1`: a line that parses exits 0 at once, without connecting (nothing

@@ -15,6 +15,7 @@ pub enum Method {
     Put,
     Head,
     Delete,
+    Post,
 }
 
 impl Method {
@@ -24,6 +25,7 @@ impl Method {
             Method::Put => b"PUT",
             Method::Head => b"HEAD",
             Method::Delete => b"DELETE",
+            Method::Post => b"POST",
         }
     }
 }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::stats::{Snapshot, TICK};
+use crate::stats::{Snapshot, OP_COUNT, TICK};
 use crate::worker::Shared;
 pub use text::Info;
 
@@ -89,7 +89,7 @@ impl Exporter {
     /// passed since it (at most once per tick, whatever the number of cores), timed on the
     /// monotonic clock (a wall-clock step neither stalls nor floods the renders). The client
     /// CPU is read here, on the reporter thread, from `/proc`.
-    pub fn refresh(&mut self, total: &Snapshot, pending: [u64; 2], now: Instant) {
+    pub fn refresh(&mut self, total: &Snapshot, pending: [u64; OP_COUNT], now: Instant) {
         if !self.dirty || !due(self.last, now) {
             return;
         }
@@ -99,12 +99,12 @@ impl Exporter {
 
     /// Renders the run's final page, whatever the timing: the last interval and the drain are
     /// served until the server stops with the run.
-    pub fn finish(&mut self, total: &Snapshot, pending: [u64; 2]) {
+    pub fn finish(&mut self, total: &Snapshot, pending: [u64; OP_COUNT]) {
         self.last = Some(Instant::now());
         self.render(total, pending);
     }
 
-    fn render(&mut self, total: &Snapshot, pending: [u64; 2]) {
+    fn render(&mut self, total: &Snapshot, pending: [u64; OP_COUNT]) {
         self.dirty = false;
         let cpu: Vec<Option<u64>> = self
             .shared
@@ -169,7 +169,7 @@ pub fn start(m: &MetricsListen, shared: Arc<Shared>) -> std::io::Result<(Server,
         &m.info,
         &first,
         &text::Extra {
-            pending: [0; 2],
+            pending: [0; OP_COUNT],
             cpu_ns: &none,
         },
     );

@@ -151,10 +151,10 @@ fn the_page_is_rendered_from_the_totals_at_most_once_per_tick() {
     total.get_mut(Op::Get).record_ok(1, 10);
     let t0 = Instant::now();
     // No tick yet: nothing to render.
-    e.refresh(&total, [0; 2], t0);
+    e.refresh(&total, [0; 5], t0);
     assert_eq!(gets(&page), 0);
     e.tick();
-    e.refresh(&total, [0; 2], t0);
+    e.refresh(&total, [0; 5], t0);
     assert_eq!(gets(&page), 1);
     assert!(page
         .lock()
@@ -162,13 +162,13 @@ fn the_page_is_rendered_from_the_totals_at_most_once_per_tick() {
         .contains("ringload_client_cpu_seconds_total{core=\"0\"} "));
     total.get_mut(Op::Get).record_ok(1, 10);
     e.tick();
-    e.refresh(&total, [0; 2], t0 + TICK / 2);
+    e.refresh(&total, [0; 5], t0 + TICK / 2);
     assert_eq!(gets(&page), 1, "half a tick later: not yet");
-    e.refresh(&total, [0; 2], t0 + TICK);
+    e.refresh(&total, [0; 5], t0 + TICK);
     assert_eq!(gets(&page), 2, "a tick later");
     // The final page is rendered whatever the timing (no tick, right after a render).
     total.get_mut(Op::Get).record_ok(1, 10);
-    e.finish(&total, [0; 2]);
+    e.finish(&total, [0; 5]);
     assert_eq!(gets(&page), 3, "the final page");
     drop(server);
 }

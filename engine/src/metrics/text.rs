@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use hdrhistogram::Histogram;
 
-use crate::stats::{Snapshot, SpanHist, OPS};
+use crate::stats::{Snapshot, SpanHist, OPS, OP_COUNT};
 
 /// The upper bounds (`le`) of the latency histograms, µs: 100 µs .. 60 s.
 pub const BUCKETS_US: [u64; 18] = [
@@ -30,7 +30,7 @@ pub struct Info {
 #[derive(Debug, Clone, Default)]
 pub struct Extra<'a> {
     /// In-flight requests per op (the reporter's latest sample of each core, summed).
-    pub pending: [u64; 2],
+    pub pending: [u64; OP_COUNT],
     /// CPU time of each core thread, ns (`None` where it could not be read).
     pub cpu_ns: &'a [Option<u64>],
 }

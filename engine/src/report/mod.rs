@@ -46,7 +46,7 @@ use std::time::Duration;
 use ringload_core::hist::new_histogram;
 use ringload_core::result::{encode_histogram, IntervalOp, IntervalRecord};
 
-use crate::stats::{Snapshot, OPS, TICK};
+use crate::stats::{Snapshot, OPS, OP_COUNT, TICK};
 use live::{Live, LIVE_REDRAW_NS};
 
 /// How the reporter prints.
@@ -104,7 +104,7 @@ pub struct Reporter<W: Write, S: Write> {
     open: BTreeMap<u64, Snapshot>,
     next: u64,
     total: Snapshot,
-    printed: [Printed; 2],
+    printed: [Printed; OP_COUNT],
     intervals: Vec<IntervalRecord>,
     header_done: bool,
     empty: Snapshot,
@@ -112,7 +112,7 @@ pub struct Reporter<W: Write, S: Write> {
     live: Live,
     tls: Option<tls::TlsOutcome>,
     /// Each core's latest in-flight sample: (its tick's end, per op).
-    pending: Vec<(u64, [u64; 2])>,
+    pending: Vec<(u64, [u64; OP_COUNT])>,
     ais: Option<ais::AisOutput>,
     statsd: Option<statsd::Statsd>,
     proxies: Vec<ringload_core::result::ProxyCount>,
@@ -152,13 +152,13 @@ impl<W: Write, S: Write> Reporter<W, S> {
             open: BTreeMap::new(),
             next: 0,
             total: Snapshot::new(start_unix_ns),
-            printed: [Printed::default(); 2],
+            printed: [Printed::default(); OP_COUNT],
             intervals: Vec::new(),
             header_done: false,
             empty: Snapshot::new(start_unix_ns),
             empty_hist: encode_histogram(&new_histogram()),
             tls: None,
-            pending: vec![(0, [0; 2]); cores],
+            pending: vec![(0, [0; OP_COUNT]); cores],
             ais: None,
             statsd: None,
             proxies: Vec::new(),
@@ -201,10 +201,10 @@ impl<W: Write, S: Write> Reporter<W, S> {
     }
 
     /// The in-flight gauge per op: the sum of each core's latest sample.
-    fn pending_now(&self) -> [u64; 2] {
-        self.pending
-            .iter()
-            .fold([0; 2], |a, (_, p)| [a[0] + p[0], a[1] + p[1]])
+    fn pending_now(&self) -> [u64; OP_COUNT] {
+        self.pending.iter().fold([0; OP_COUNT], |a, (_, p)| {
+            std::array::from_fn(|k| a[k] + p[k])
+        })
     }
 
     /// The table interval actually used (statsinterval rounded up to whole ticks).
@@ -219,7 +219,7 @@ impl<W: Write, S: Write> Reporter<W, S> {
         }
         self.covered[core] = self.covered[core].max(snap.end_unix_ns);
         if core >= self.pending.len() {
-            self.pending.resize(core + 1, (0, [0; 2]));
+            self.pending.resize(core + 1, (0, [0; OP_COUNT]));
         }
         if snap.end_unix_ns >= self.pending[core].0 {
             self.pending[core] = (snap.end_unix_ns, snap.pending);

@@ -29,7 +29,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
 use super::fmt::{go_float, per_second};
-use crate::stats::{Op, OpStats, PhaseFigures, PhaseKind, Snapshot};
+use crate::stats::{Op, OpStats, PhaseFigures, PhaseKind, Snapshot, OP_COUNT};
 
 /// Where and under which prefix the metrics go.
 #[derive(Debug, Clone)]
@@ -115,7 +115,7 @@ pub fn phase_datagram(prefix: &str, series: &str, s: &OpStats) -> Option<String>
 pub fn interval_datagrams(
     prefix: &str,
     iv: &Snapshot,
-    pending: [u64; 2],
+    pending: [u64; OP_COUNT],
     span_ns: u64,
     phase_timers: bool,
 ) -> Vec<String> {
@@ -205,7 +205,7 @@ impl Statsd {
     }
 
     /// Sends one interval's metrics.
-    pub fn send_interval(&mut self, iv: &Snapshot, pending: [u64; 2], span_ns: u64) {
+    pub fn send_interval(&mut self, iv: &Snapshot, pending: [u64; OP_COUNT], span_ns: u64) {
         let grams = interval_datagrams(
             &self.cfg.prefix,
             iv,
@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn interval_datagrams_are_aisloaders_text() {
-        let got = interval_datagrams(P, &snap(), [7, 2], 2_000_000_000, false);
+        let got = interval_datagrams(P, &snap(), [7, 2, 0, 0, 0], 2_000_000_000, false);
         let want = [
             "aisloader.host-a.get.count:3|c",
             "aisloader.host-a.get.pending:7|g|@0.333333",
@@ -329,7 +329,7 @@ mod tests {
         ];
         assert_eq!(got, want);
         // An idle interval: counts only.
-        let idle = interval_datagrams(P, &Snapshot::new(0), [0, 0], 1, false);
+        let idle = interval_datagrams(P, &Snapshot::new(0), [0; 5], 1, false);
         assert_eq!(idle.len(), 4);
         assert!(idle.iter().all(|g| g.ends_with(".count:0|c")), "{idle:?}");
     }
@@ -345,7 +345,7 @@ mod tests {
             phase_timers: false,
         })
         .unwrap();
-        tx.send_interval(&snap(), [7, 2], 2_000_000_000);
+        tx.send_interval(&snap(), [7, 2, 0, 0, 0], 2_000_000_000);
         tx.send_reset();
         let mut got = Vec::new();
         let mut buf = [0u8; 2048];

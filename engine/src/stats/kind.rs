@@ -36,12 +36,15 @@ pub enum ErrorKind {
     /// The TLS handshake failed, or a TLS record could not be decrypted (the cause is named by
     /// `ringload_net::tls::cause` and kept in `Shared::tls`).
     Tls,
+    /// GetBatch with `--cont-on-err`: a requested member came back empty under `__404__/`
+    /// (one per missing member; the batch itself still succeeds).
+    Missing,
     /// The server answered with an unexpected status code.
     Http(u16),
 }
 
 /// Indices of the non-HTTP kinds in [`OpStats`]'s fixed counter array.
-pub(super) const KINDS: [ErrorKind; 13] = [
+pub(super) const KINDS: [ErrorKind; 14] = [
     ErrorKind::Connect,
     ErrorKind::Reset,
     ErrorKind::Timeout,
@@ -55,6 +58,7 @@ pub(super) const KINDS: [ErrorKind; 13] = [
     ErrorKind::NoPorts,
     ErrorKind::NoMemory,
     ErrorKind::Tls,
+    ErrorKind::Missing,
 ];
 pub(super) const HTTP_FIRST: u16 = 100;
 pub(super) const HTTP_LAST: u16 = 599;
@@ -95,6 +99,7 @@ impl ErrorKind {
             ErrorKind::NoPorts => "no-ports",
             ErrorKind::NoMemory => "no-memory",
             ErrorKind::Tls => "tls",
+            ErrorKind::Missing => "missing",
             ErrorKind::Http(_) => return None,
         })
     }

@@ -48,17 +48,29 @@ pub const TICK: Duration = Duration::from_secs(1);
 pub enum Op {
     Get = 0,
     Put = 1,
+    /// An AIS GetBatch request: many objects (or files in shards) in one TAR stream.
+    GetBatch = 2,
+    /// A multipart upload: create, the parts, complete (or abort on failure).
+    PutMpu = 3,
+    /// A multipart download stream: one object read with parallel ranged GETs.
+    GetMpd = 4,
 }
 
+/// How many operation classes there are.
+pub const OP_COUNT: usize = 5;
+
 /// Every operation class, in index order (`OPS[op as usize] == op`).
-pub const OPS: [Op; 2] = [Op::Get, Op::Put];
+pub const OPS: [Op; OP_COUNT] = [Op::Get, Op::Put, Op::GetBatch, Op::PutMpu, Op::GetMpd];
 
 impl Op {
-    /// The key used in result files: `"get"`, `"put"`.
+    /// The key used in result files: `"get"`, `"put"`, `"get_batch"`, `"put_mpu"`, `"get_mpd"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Op::Get => "get",
             Op::Put => "put",
+            Op::GetBatch => "get_batch",
+            Op::PutMpu => "put_mpu",
+            Op::GetMpd => "get_mpd",
         }
     }
 
@@ -67,7 +79,26 @@ impl Op {
         match self {
             Op::Get => "GET",
             Op::Put => "PUT",
+            Op::GetBatch => "GET(batch)",
+            Op::PutMpu => "PUT(mpu)",
+            Op::GetMpd => "GET(mpd)",
         }
+    }
+}
+
+impl Snapshot {
+    /// The operation classes a result shows: `get` and `put` always (every reader expects
+    /// them), the ML classes (`get_batch`, `put_mpu`, `get_mpd`) only when this snapshot (the
+    /// run's total) has an operation of theirs, so a run without them writes what it always did.
+    pub fn shown_ops(&self) -> Vec<Op> {
+        OPS.into_iter()
+            .filter(|&op| {
+                matches!(op, Op::Get | Op::Put) || {
+                    let s = self.get(op);
+                    s.count + s.errors > 0
+                }
+            })
+            .collect()
     }
 }
 
@@ -80,6 +111,9 @@ pub struct OpStats {
     pub bytes: u64,
     /// Failed operations (sum of every per-kind counter).
     pub errors: u64,
+    /// `get_batch`: objects (or files in shards) delivered by the successful batches; 0 for
+    /// every other class.
+    pub objects: u64,
     /// Sum of successful latencies, µs (unclamped), for the exact mean.
     latency_sum_us: u64,
     /// Exact smallest and largest successful latency, µs (`u64::MAX`/0 when none).
@@ -108,6 +142,7 @@ impl OpStats {
             count: 0,
             bytes: 0,
             errors: 0,
+            objects: 0,
             latency_sum_us: 0,
             min_us: u64::MAX,
             max_us: 0,
@@ -129,6 +164,13 @@ impl OpStats {
         self.min_us = self.min_us.min(latency_us);
         self.max_us = self.max_us.max(latency_us);
         self.hist.saturating_record(latency_us);
+    }
+
+    /// Records `n` objects delivered by a successful GetBatch (its `record_ok` counts the
+    /// batch).
+    #[inline]
+    pub fn record_objects(&mut self, n: u64) {
+        self.objects += n;
     }
 
     /// Records one failure by kind. Never touches count, bytes or the histogram.
@@ -154,6 +196,7 @@ impl OpStats {
             ErrorKind::NoPorts => &mut self.kinds[10],
             ErrorKind::NoMemory => &mut self.kinds[11],
             ErrorKind::Tls => &mut self.kinds[12],
+            ErrorKind::Missing => &mut self.kinds[13],
             ErrorKind::Http(c) if (HTTP_FIRST..=HTTP_LAST).contains(&c) => {
                 &mut self.http[usize::from(c - HTTP_FIRST)]
             }
@@ -180,6 +223,7 @@ impl OpStats {
         self.count += other.count;
         self.bytes = self.bytes.wrapping_add(other.bytes);
         self.errors += other.errors;
+        self.objects += other.objects;
         self.latency_sum_us = self.latency_sum_us.saturating_add(other.latency_sum_us);
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);
@@ -272,6 +316,7 @@ impl OpStats {
         self.count = 0;
         self.bytes = 0;
         self.errors = 0;
+        self.objects = 0;
         self.latency_sum_us = 0;
         self.min_us = u64::MAX;
         self.max_us = 0;
@@ -294,10 +339,10 @@ pub struct Snapshot {
     pub start_unix_ns: u64,
     pub end_unix_ns: u64,
     /// Indexed by `Op as usize`.
-    pub ops: [OpStats; 2],
+    pub ops: [OpStats; OP_COUNT],
     /// Requests in flight per op (indexed by `Op as usize`) on the sending core when it
     /// rotated this tick: a gauge, set by the worker, never added by [`Snapshot::add`].
-    pub pending: [u64; 2],
+    pub pending: [u64; OP_COUNT],
     /// A `--rate` run's schedule lag: how late each request went out against its intended
     /// start, µs (`None` in a closed loop).
     pub lag: Option<Box<SpanHist>>,
@@ -309,8 +354,8 @@ impl Snapshot {
         Snapshot {
             start_unix_ns,
             end_unix_ns: start_unix_ns,
-            ops: [OpStats::new(), OpStats::new()],
-            pending: [0; 2],
+            ops: std::array::from_fn(|_| OpStats::new()),
+            pending: [0; OP_COUNT],
             lag: None,
         }
     }

@@ -13,8 +13,14 @@ use ringload_core::hist::LATENCY_MAX_US;
 
 #[test]
 fn op_names() {
-    assert_eq!(OPS.map(|o| o.as_str()), ["get", "put"]);
-    assert_eq!(OPS.map(|o| o.label()), ["GET", "PUT"]);
+    assert_eq!(
+        OPS.map(|o| o.as_str()),
+        ["get", "put", "get_batch", "put_mpu", "get_mpd"]
+    );
+    assert_eq!(
+        OPS.map(|o| o.label()),
+        ["GET", "PUT", "GET(batch)", "PUT(mpu)", "GET(mpd)"]
+    );
     for (i, op) in OPS.iter().enumerate() {
         assert_eq!(*op as usize, i);
     }

@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use socket2::{Domain, Protocol as SockProto, SockAddr, Socket, Type};
 
+use super::body::Body;
 use crate::http::exchange::VERIFY_RECV_BUF;
-use crate::http::Exchange;
+use crate::http::{Exchange, Method};
 use crate::stats::{Op, PhaseMarks};
 use crate::tls::Session;
 use crate::verify::BodyCheck;
@@ -70,6 +71,19 @@ pub struct Conn {
     pub host: usize,
     /// Where the current object's content starts in the pattern (a PUT's body).
     pub content_start: u64,
+    /// The current request, as a redirect must send it again: its method, body source,
+    /// `Content-Type`, AIS checksum and range (the host and path-and-query are the redirect's).
+    pub method: Method,
+    pub body: Body,
+    pub content_type: Option<&'static str>,
+    pub checksum: bool,
+    pub range: Option<(u64, u64)>,
+    /// Built request bodies ([`Body::Built`]): reused, so a warm connection does not allocate.
+    pub body_buf: Vec<u8>,
+    /// The ML operations' state: a GetBatch, a multipart upload, a download stream's range.
+    pub batch: super::batch::BatchConn,
+    pub mpu: super::mpu::MpuConn,
+    pub mpd: super::mpd::MpdConn,
     /// Verification state of a `--verifyhash` GET.
     pub check: BodyCheck,
     /// The phase boundaries the current operation crossed .
@@ -130,6 +144,15 @@ impl Conn {
             peer,
             host: 0,
             content_start: 0,
+            method: Method::Get,
+            body: Body::default(),
+            content_type: None,
+            checksum: false,
+            range: None,
+            body_buf: Vec::new(),
+            batch: Default::default(),
+            mpu: Default::default(),
+            mpd: Default::default(),
             check: BodyCheck::new(etag_is_md5),
             marks: PhaseMarks::default(),
             tls: None,
@@ -183,9 +206,17 @@ impl Conn {
         }
     }
 
-    /// Fills the message header with the unsent head and the next body slice, and returns it.
-    /// The pointer stays valid until the connection's next call of this method.
-    pub fn prepare_send(&mut self, body: &[u8]) -> *const libc::msghdr {
+    /// Fills the message header with the unsent head and the next body slice (at most `slice`
+    /// bytes, from [`Conn::body`]), and returns it. The pointer stays valid until the
+    /// connection's next call of this method.
+    pub fn prepare_send(&mut self, slice: usize) -> *const libc::msghdr {
+        let (sent, total) = self.exch.body_progress();
+        let body = if sent < total && self.exch.may_send_body() {
+            let max = (total - sent).min(slice as u64) as usize;
+            self.body.chunk(&self.body_buf, sent, max)
+        } else {
+            &[]
+        };
         let head = self.exch.head_rest();
         let mut n = 0;
         if !head.is_empty() {

@@ -28,6 +28,12 @@ impl Worker {
             c.marks.redirected(c.started, now);
             return self.redirect(i);
         }
+        match c.op {
+            Op::GetBatch => return self.finish_batch(i, now),
+            Op::PutMpu => return self.mpu_step_done(i, now),
+            Op::GetMpd => return self.mpd_step_done(i, now),
+            Op::Get | Op::Put => {}
+        }
         let lat = now.duration_since(c.op_started).as_micros() as u64;
         let op = c.op;
         let update = std::mem::replace(&mut c.update, Update::None);
@@ -47,8 +53,8 @@ impl Worker {
                 self.stats.record_err(op, ErrorKind::VerifyUnknown);
             } else {
                 let bytes = match op {
-                    Op::Get => c.exch.body_bytes(),
-                    Op::Put => c.exch.body_progress().1,
+                    Op::Put | Op::PutMpu => c.exch.body_progress().1,
+                    _ => c.exch.body_bytes(),
                 };
                 match (self.sched.is_some(), c.intended) {
                     (false, _) => self.stats.record_ok(op, bytes, lat),
@@ -109,11 +115,14 @@ impl Worker {
         };
         self.ident.clear();
         self.ident.extend_from_slice(target);
-        let op = c.op;
-        let size = (op == Op::Put).then(|| c.exch.body_progress().1);
-        let w = &self.shared.workload;
-        let range =
-            (op == Op::Get && w.readlen > 0).then(|| (w.readoff, w.readoff + w.readlen - 1));
+        // The request goes again as it was (method, body, content type, checksum); only the
+        // host and the path-and-query change.
+        let (method, content_type, checksum) = (c.method, c.content_type, c.checksum);
+        let size = match c.exch.body_progress().1 {
+            0 if method != Method::Put => None,
+            n => Some(n),
+        };
+        let range = c.range;
         switch_host(&mut self.conns[i], &mut self.hosts, h);
         let host = if h == 0 {
             self.host0.as_str()
@@ -123,17 +132,12 @@ impl Worker {
         let c = &mut self.conns[i];
         self.req.encode(
             &Spec {
-                method: if op == Op::Put {
-                    Method::Put
-                } else {
-                    Method::Get
-                },
-                name: b"",
-                size,
+                method,
                 range,
-                host,
-                origin: h == 0,
                 target: Some(&self.ident),
+                content_type,
+                checksum,
+                ..Spec::object(b"", size, host, h == 0)
             },
             c.content_start,
             &mut c.exch.head,

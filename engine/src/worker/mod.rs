@@ -12,14 +12,19 @@
 //! steps then move ciphertext, and a new TLS socket allocates its session's buffers once
 //! (rustls itself allocates per record, which its public API does not let a caller avoid).
 
+mod batch;
+mod body;
 pub mod conn;
 mod finish;
 mod hosts;
+mod mpd;
+mod mpu;
 mod next;
 mod outcome;
 mod request;
 mod schedule;
 mod secure;
+mod shard;
 pub mod shared;
 #[cfg(test)]
 mod tests;
@@ -38,7 +43,6 @@ pub use hosts::MAX_IDLE_PER_HOST;
 pub use outcome::connect_kind;
 use outcome::{abort_kind, errno_kind, failure_kind, need_to_step};
 use request::Requests;
-use ringload_core::content;
 use ringload_core::rng::FastRng;
 use schedule::Schedule;
 pub use shared::{Shared, StopReason};
@@ -217,14 +221,7 @@ impl Worker {
         if c.tls.is_some() {
             return c.prepare_tls_send();
         }
-        let (sent, total) = c.exch.body_progress();
-        let body = if sent < total && c.exch.may_send_body() {
-            let max = (total - sent).min(SEND_SLICE as u64) as usize;
-            content::pattern().chunk(c.content_start, sent, max)
-        } else {
-            &[]
-        };
-        c.prepare_send(body)
+        c.prepare_send(SEND_SLICE)
     }
 
     /// For a request that goes out in one piece (its head plus at most one content slice):
@@ -248,10 +245,7 @@ impl Worker {
             0
         };
         if left > SEND_SLICE as u64
-            || content::pattern()
-                .chunk(c.content_start, sent, left as usize)
-                .len() as u64
-                != left
+            || c.body.chunk(&c.body_buf, sent, left as usize).len() as u64 != left
         {
             return None;
         }
@@ -324,9 +318,14 @@ impl Worker {
                         c.exch.on_sent(n);
                         Ok(())
                     }
-                    // Only a verifying GET looks at headers and body bytes.
+                    // Only a verifying GET looks at headers and body bytes; the ML
+                    // operations read theirs (a GetBatch's TAR headers, an upload's id).
                     Need::Recv if verify && c.op == Op::Get => c.exch.on_recv(n, &mut c.check),
+                    Need::Recv if c.op == Op::GetBatch => batch::on_recv(c, n),
+                    Need::Recv if c.op == Op::PutMpu => mpu::on_recv(c, n),
+                    Need::Recv if verify && c.op == Op::GetMpd => mpd::on_recv(c, n),
                     Need::Recv => c.exch.on_recv(n, &mut |_: &[u8]| {}),
+                    Need::Discard(_) if c.op == Op::GetBatch => batch::on_discarded(c, n),
                     Need::Discard(_) => c.exch.on_discarded(n),
                     Need::Done => Ok(()),
                 };
@@ -484,6 +483,12 @@ impl Worker {
     }
 
     fn fail(&mut self, i: usize, kind: ErrorKind) -> Step {
+        match self.conns[i].op {
+            // A failed step of an upload aborts it; a failed range fails its stream.
+            Op::PutMpu => return self.mpu_failed(i, kind),
+            Op::GetMpd => return self.mpd_failed(i, kind),
+            _ => {}
+        }
         let c = &mut self.conns[i];
         c.close();
         c.update = conn::Update::None;

@@ -7,11 +7,11 @@
 
 use std::sync::atomic::Ordering;
 
+use super::body::Body;
 use super::conn::Update;
 use super::finish::switch_host;
 use super::request::Spec;
 use super::{Step, StopReason, Worker};
-use crate::http::Method;
 use crate::stats::Op;
 use ringload_core::content;
 use ringload_core::rng::pct_fires;
@@ -63,6 +63,13 @@ impl Worker {
                 return self.finish_conn(i);
             }
         }
+        if !put && w.ml.get_batchsize > 0 {
+            // GetBatch: this name is the batch's first; the batch draws the rest.
+            return self.start_batch(i);
+        }
+        if !put && pct_fires(w.ml.pctmpdstream, t) {
+            return self.start_mpd(i);
+        }
         let mut size = 0;
         if put {
             let cnt = sh.puts.fetch_add(1, Ordering::Relaxed) + 1;
@@ -80,6 +87,13 @@ impl Worker {
             }
             self.namer.write_name(cnt, &mut self.name);
             self.conns[i].put_cnt = cnt;
+            let ml = &w.ml;
+            if ml.multipart_chunks > 0 && pct_fires(ml.pctmultipart, t) {
+                return self.start_mpu(i, size);
+            }
+            if pct_fires(ml.arch.pct, t) {
+                return self.start_shard_put(i, size);
+            }
         } else if w.pctupdate > 0 && pct_fires(w.pctupdate, t) {
             // aisloader's draw: the same order hash as the PUT decision, so a GET is an update
             // when `pctput <= mix64(t) % 100 < pctupdate`.
@@ -118,18 +132,22 @@ impl Worker {
             self.ident.extend_from_slice(&self.name);
             c.content_start = content::object_start(&self.ident);
         }
+        let host = if h == 0 {
+            &self.host0
+        } else {
+            &self.hosts.get(h).header
+        };
         let spec = Spec {
-            method: if put { Method::Put } else { Method::Get },
-            name: &self.name,
-            size: put.then_some(size),
             range,
-            host: if h == 0 {
-                &self.host0
-            } else {
-                &self.hosts.get(h).header
-            },
-            origin: true,
-            target: None,
+            ..Spec::object(&self.name, put.then_some(size), host, true)
+        };
+        c.method = spec.method;
+        c.content_type = None;
+        c.checksum = spec.checksum;
+        c.range = range;
+        c.body = Body::Content {
+            start: c.content_start,
+            offset: 0,
         };
         let expect = self.req.expects(&spec);
         self.req.encode(&spec, c.content_start, &mut c.exch.head);

@@ -39,6 +39,50 @@ pub struct Spec<'a> {
     pub origin: bool,
     /// Path-and-query from a redirect's `Location`, used verbatim instead of the name.
     pub target: Option<&'a [u8]>,
+    /// What the request addresses: an object (the default), or AIS GetBatch's endpoint.
+    pub path: PathKind,
+    /// Query parameters appended to the protocol's own (`uploadId=..&partNumber=..`),
+    /// without a leading `&`; may be empty.
+    pub query_extra: &'a [u8],
+    /// A `Content-Type` header for a request with a built body (JSON, XML).
+    pub content_type: Option<&'a str>,
+    /// An AIS object PUT: carries `Ais-Checksum-Type/Value` over its content (when the run's
+    /// checksum type is not `none`).
+    pub checksum: bool,
+}
+
+/// What a request's path addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PathKind {
+    /// The object `name` (`<prefix><name>?<query>`).
+    #[default]
+    Object,
+    /// AIS GetBatch: `<base>/v1/ml/moss/<bucket>?<bucket query>` (the name is not used).
+    Moss,
+}
+
+impl<'a> Spec<'a> {
+    /// A plain object GET or PUT (the closed loop's operations): `size` is a PUT's body
+    /// length, which makes it a PUT carrying the AIS checksum.
+    pub fn object(name: &'a [u8], size: Option<u64>, host: &'a str, origin: bool) -> Spec<'a> {
+        Spec {
+            method: if size.is_some() {
+                Method::Put
+            } else {
+                Method::Get
+            },
+            name,
+            size,
+            range: None,
+            host,
+            origin,
+            target: None,
+            path: PathKind::Object,
+            query_extra: b"",
+            content_type: None,
+            checksum: size.is_some(),
+        }
+    }
 }
 
 /// AIS PUTs at least this large go to the proxy with `Expect: 100-continue`: the proxy
@@ -52,6 +96,10 @@ pub struct Requests {
     prefix: Vec<u8>,
     get_query: Vec<u8>,
     put_query: Vec<u8>,
+    /// The bucket's own query (AIS: provider and namespace), for other methods and GetBatch.
+    bucket_query: Vec<u8>,
+    /// AIS GetBatch's path before its query (`<base>/v1/ml/moss/<bucket>`).
+    moss_path: Vec<u8>,
     /// The endpoint's Host header (S3 virtual-host: `<bucket>.<endpoint>`).
     pub host0: String,
     token_line: Vec<u8>,
@@ -74,6 +122,8 @@ impl Requests {
             prefix: Vec::new(),
             get_query: Vec::new(),
             put_query: Vec::new(),
+            bucket_query: Vec::new(),
+            moss_path: Vec::new(),
             host0: host_header.to_string(),
             token_line: Vec::new(),
             cksum: p.cksum_type,
@@ -91,6 +141,8 @@ impl Requests {
                 let bucket = Bucket::of(w);
                 r.prefix = format!("{base_path}{}", objects_prefix(&bucket)).into_bytes();
                 let q = bucket.query();
+                r.bucket_query = q.clone().into_bytes();
+                r.moss_path = format!("{base_path}/v1/ml/moss/{}", w.bucket).into_bytes();
                 r.put_query = format!("{q}&{PUT_QUERY_EXTRA}").into_bytes();
                 r.get_query = match p.latest {
                     true => format!("{q}&{LATEST_QUERY}").into_bytes(),
@@ -125,16 +177,28 @@ impl Requests {
         match s.target {
             Some(t) => self.target.extend_from_slice(t),
             None => {
-                self.target.extend_from_slice(&self.prefix);
-                percent_encode(s.name, Keep::UnreservedAndSlash, &mut self.target);
-                let q = if s.method == Method::Put {
-                    &self.put_query
-                } else {
-                    &self.get_query
+                let q = match (s.path, s.method) {
+                    (PathKind::Moss, _) => {
+                        self.target.extend_from_slice(&self.moss_path);
+                        &self.bucket_query
+                    }
+                    (PathKind::Object, m) => {
+                        self.target.extend_from_slice(&self.prefix);
+                        percent_encode(s.name, Keep::UnreservedAndSlash, &mut self.target);
+                        match m {
+                            Method::Put if s.query_extra.is_empty() => &self.put_query,
+                            Method::Get | Method::Head => &self.get_query,
+                            _ => &self.bucket_query,
+                        }
+                    }
                 };
-                if !q.is_empty() {
-                    self.target.push(b'?');
-                    self.target.extend_from_slice(q);
+                let mut sep = b'?';
+                for part in [&q[..], s.query_extra] {
+                    if !part.is_empty() {
+                        self.target.push(sep);
+                        self.target.extend_from_slice(part);
+                        sep = b'&';
+                    }
                 }
             }
         }
@@ -145,7 +209,12 @@ impl Requests {
         if self.expects(s) {
             self.extra.extend_from_slice(b"Expect: 100-continue\r\n");
         }
-        if let (Protocol::Ais, Some(size)) = (self.protocol, s.size) {
+        if let Some(ct) = s.content_type {
+            self.extra.extend_from_slice(b"Content-Type: ");
+            self.extra.extend_from_slice(ct.as_bytes());
+            self.extra.extend_from_slice(b"\r\n");
+        }
+        if let (Protocol::Ais, Some(size), true) = (self.protocol, s.size, s.checksum) {
             if self.cksum != CksumType::None {
                 let hex = self.cksum_hex(start, size);
                 self.extra.extend_from_slice(b"Ais-Checksum-Type: ");
@@ -209,6 +278,7 @@ fn method_str(m: Method) -> &'static str {
         Method::Put => "PUT",
         Method::Head => "HEAD",
         Method::Delete => "DELETE",
+        Method::Post => "POST",
     }
 }
 
@@ -228,12 +298,7 @@ mod tests {
     fn spec<'a>(method: Method, size: Option<u64>, origin: bool, host: &'a str) -> Spec<'a> {
         Spec {
             method,
-            name: b"a dir/x",
-            size,
-            range: None,
-            host,
-            origin,
-            target: None,
+            ..Spec::object(b"a dir/x", size, host, origin)
         }
     }
 

@@ -18,7 +18,6 @@ use super::{Step, Worker};
 use crate::http::Failure;
 use crate::stats::{ErrorKind, Op};
 use crate::tls::{Error, Session, Want};
-use ringload_core::content;
 use ringload_net::tls::Cause;
 
 pub(super) fn want_to_step(w: Want) -> Step {
@@ -81,8 +80,8 @@ impl Worker {
         let Some(s) = c.tls.as_deref_mut() else {
             return Step::Idle;
         };
-        let start = c.content_start;
-        let body = |sent: u64, max: usize| content::pattern().chunk(start, sent, max);
+        let (src, built) = (c.body, &c.body_buf);
+        let body = |sent: u64, max: usize| src.chunk(built, sent, max);
         // A TLS 1.3 server may still refuse the handshake (a missing client certificate)
         // after the client finished it: a failure before the first response on a fresh socket
         // is a handshake failure too.

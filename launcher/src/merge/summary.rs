@@ -178,6 +178,7 @@ pub fn op_totals(ranks: &[RankResult], op: usize, hist: &Histogram<u64>, secs: f
         count: 0,
         bytes: 0,
         errors: 0,
+        objects: None,
         errors_by_kind: BTreeMap::new(),
         throughput_bytes_per_s: 0.0,
         ops_per_s: 0.0,

@@ -108,6 +108,7 @@ fn result_file(rank: u32, ranks: u32, spec: &Spec, schema: &str) -> ResultFile {
                 count,
                 bytes: h.len() * 4096,
                 errors: 0,
+                objects: None,
                 errors_by_kind: BTreeMap::new(),
                 throughput_bytes_per_s: (h.len() * 4096) as f64 / secs,
                 ops_per_s: h.len() as f64 / secs,

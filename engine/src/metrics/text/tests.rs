@@ -21,7 +21,7 @@ fn the_exposition_of_a_synthetic_snapshot_is_exact() {
     get.record_err(ErrorKind::Http(503));
     let cpu = [Some(1_250_000_000), None];
     let extra = Extra {
-        pending: [3, 0],
+        pending: [3, 0, 0, 0, 0],
         cpu_ns: &cpu,
     };
     let text = render(&info(), &snap, &extra);

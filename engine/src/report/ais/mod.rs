@@ -34,7 +34,7 @@ use super::fmt::{
     go_duration_cut, iec, iec_or_dash, local_hms, per_second, rfc3339_local, thousands,
 };
 use super::Printed;
-use crate::stats::{Op, OpStats, Snapshot};
+use crate::stats::{Op, OpStats, Snapshot, OP_COUNT};
 
 /// How the aisloader front end wants the run's statistics written.
 #[derive(Debug, Clone, Default)]
@@ -140,8 +140,8 @@ const TABLE_OPS: [Op; 2] = [Op::Put, Op::Get];
 pub(super) fn interval_text(
     o: &AisOutput,
     iv: &Snapshot,
-    acc: &[Printed; 2],
-    pending: [u64; 2],
+    acc: &[Printed; OP_COUNT],
+    pending: [u64; OP_COUNT],
     run_start: u64,
     start: u64,
     end: u64,

@@ -42,12 +42,12 @@ fn ticks() -> [Snapshot; 3] {
     }
     t1.get_mut(Op::Put).record_ok(1000, 400);
     t1.get_mut(Op::Put).record_err(ErrorKind::Http(500));
-    t1.pending = [5, 2];
+    t1.pending = [5, 2, 0, 0, 0];
     let mut t2 = Snapshot::new(T0 + S);
     t2.end_unix_ns = T0 + 2 * S;
     t2.get_mut(Op::Put).record_ok(1000, 600);
     t2.get_mut(Op::Put).record_ok(1000, 800);
-    t2.pending = [4, 1];
+    t2.pending = [4, 1, 0, 0, 0];
     let mut t3 = Snapshot::new(T0 + 2 * S);
     t3.end_unix_ns = T0 + 5 * S / 2;
     t3.get_mut(Op::Get).record_ok(1 << 20, 2_000);

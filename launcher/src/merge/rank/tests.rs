@@ -34,6 +34,7 @@ fn file() -> ResultFile {
         count: h.len(),
         bytes: h.len() * 10,
         errors: 6,
+        objects: None,
         errors_by_kind: [("timeout".to_string(), 6)].into(),
         throughput_bytes_per_s: 0.0,
         ops_per_s: 0.0,

@@ -50,6 +50,7 @@ fn summary(h: &Histogram<u64>, secs: f64, phases: bool) -> OpSummary {
         count: h.len(),
         bytes: h.len() * 4096,
         errors: 0,
+        objects: None,
         errors_by_kind: BTreeMap::new(),
         throughput_bytes_per_s: (h.len() * 4096) as f64 / secs,
         ops_per_s: h.len() as f64 / secs,

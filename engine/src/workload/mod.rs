@@ -13,6 +13,9 @@ use serde::Serialize;
 
 use crate::proto::ProtoConfig;
 
+pub mod ml;
+pub use ml::{ArchConfig, MlPaths};
+
 pub use ringload_core::kinds::Protocol;
 
 /// Which I/O driver runs the cores.
@@ -171,6 +174,9 @@ pub struct Workload {
     /// serialized).
     #[serde(flatten)]
     pub proto: ProtoConfig,
+    /// The ML data-loading paths: GetBatch, shards, multipart upload and download stream.
+    #[serde(flatten)]
+    pub ml: MlPaths,
 }
 
 fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -226,6 +232,7 @@ impl Default for Workload {
                 provider: "ais".into(),
                 ..ProtoConfig::default()
             },
+            ml: MlPaths::default(),
         }
     }
 }
@@ -433,7 +440,7 @@ impl Workload {
                 "counts GET passes, but --pctput is 100 (no GETs)",
             );
         }
-        Ok(())
+        ml::validate(self)
     }
 
     /// Core threads the run starts: `--cores`, but never more than the connections (each core

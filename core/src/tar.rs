@@ -1,0 +1,337 @@
+//! TAR headers: the one encoder and parser of the 512-byte blocks shared by the engine (which
+//! drains GetBatch streams and writes shards) and the built-in target (which streams GetBatch
+//! answers and reads shards).
+//!
+//! Owns: the POSIX ustar header (name, size, type, checksum), the GNU base-256 size for
+//! members of 8 GiB and more, PAX extended headers for names that do not fit ustar's
+//! `prefix/name` fields (as Go's `archive/tar`, which AIStore uses, writes them), and the
+//! padding and end-of-archive arithmetic.
+//!
+//! Why here: a header written by one side must be read back by the other bit for bit; one
+//! implementation keeps them from drifting.
+//!
+//! Invariants: parsing never panics on hostile bytes; a bad checksum, a non-octal size or a
+//! size that overflows is an error naming what was wrong.
+
+/// The size of a TAR block (headers and padding are whole blocks).
+pub const BLOCK: usize = 512;
+/// The end of an archive: two zero blocks.
+pub const END_LEN: usize = 2 * BLOCK;
+/// The magic and version of a POSIX ustar header.
+const USTAR: &[u8; 8] = b"ustar\x0000";
+/// Largest size the 11 octal digits of the size field hold; above it the GNU base-256 form.
+const OCTAL_SIZE_MAX: u64 = (1 << 33) - 1;
+
+/// What a header block describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file (`'0'` or NUL): its body follows.
+    File,
+    /// A directory or another entry without data that ringload skips (links, devices).
+    Other,
+    /// A PAX extended header for the next member (`'x'`): its body holds `len key=value\n`
+    /// records, `path` among them.
+    PaxNext,
+    /// A PAX global header (`'g'`): records for every later member.
+    PaxGlobal,
+    /// A GNU long name (`'L'`): its body is the next member's name.
+    GnuLongName,
+}
+
+/// One parsed header block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// `prefix/name` (ustar) or `name`, without trailing NULs.
+    pub name: Vec<u8>,
+    /// Body length in bytes (before padding).
+    pub size: u64,
+    pub kind: Kind,
+}
+
+/// Why a header block was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TarError {
+    #[error("a TAR header's checksum does not match its bytes")]
+    Checksum,
+    #[error("a TAR header's size field is not a number")]
+    BadSize,
+    #[error("a TAR header's size overflows")]
+    SizeOverflow,
+    #[error("a PAX extended header is malformed")]
+    BadPax,
+}
+
+/// Body bytes plus the padding to the next block boundary.
+pub fn padded(size: u64) -> u64 {
+    size.div_ceil(BLOCK as u64) * BLOCK as u64
+}
+
+/// Whether `block` is all zeros (the end-of-archive marker).
+pub fn is_zero(block: &[u8; BLOCK]) -> bool {
+    block.iter().all(|&b| b == 0)
+}
+
+/// Parses one header block. A zero block is not a header: check [`is_zero`] first.
+pub fn parse(block: &[u8; BLOCK]) -> Result<Header, TarError> {
+    let stored = octal(&block[148..156]).ok_or(TarError::Checksum)?;
+    if stored != checksum(block) {
+        return Err(TarError::Checksum);
+    }
+    let size = size_field(&block[124..136])?;
+    let kind = match block[156] {
+        b'0' | 0 | b'7' => Kind::File,
+        b'x' => Kind::PaxNext,
+        b'g' => Kind::PaxGlobal,
+        b'L' => Kind::GnuLongName,
+        _ => Kind::Other,
+    };
+    let mut name = Vec::with_capacity(128);
+    if &block[257..265] == USTAR || &block[257..263] == b"ustar " {
+        let prefix = cstr(&block[345..500]);
+        if !prefix.is_empty() && &block[257..263] != b"ustar " {
+            name.extend_from_slice(prefix);
+            name.push(b'/');
+        }
+    }
+    name.extend_from_slice(cstr(&block[..100]));
+    Ok(Header { name, size, kind })
+}
+
+/// The `path` of a PAX extended header's body (`len key=value\n` records), if it has one.
+pub fn pax_path(body: &[u8]) -> Result<Option<&[u8]>, TarError> {
+    let mut rest = body;
+    let mut path = None;
+    while !rest.is_empty() {
+        if rest.iter().all(|&b| b == 0) {
+            break;
+        }
+        let sp = rest
+            .iter()
+            .position(|&b| b == b' ')
+            .ok_or(TarError::BadPax)?;
+        let len: usize = std::str::from_utf8(&rest[..sp])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|&l| l > sp + 1 && l <= rest.len())
+            .ok_or(TarError::BadPax)?;
+        let rec = &rest[sp + 1..len];
+        let rec = rec.strip_suffix(b"\n").ok_or(TarError::BadPax)?;
+        if let Some(v) = rec.strip_prefix(b"path=") {
+            path = Some(v);
+        }
+        rest = &rest[len..];
+    }
+    Ok(path)
+}
+
+/// Appends the header of a regular file `name` of `size` bytes to `out`: one ustar block when
+/// the name fits (`prefix/name`, split at a `/`), else a PAX header carrying the path first.
+pub fn encode_file(name: &[u8], size: u64, out: &mut Vec<u8>) {
+    if let Some((prefix, base)) = ustar_split(name) {
+        push_block(prefix, base, size, b'0', out);
+        return;
+    }
+    // PAX: "<len> path=<name>\n", where <len> counts its own digits.
+    let body_len = |digits: usize| digits + 1 + 5 + name.len() + 1;
+    let mut digits = 1;
+    while body_len(digits).to_string().len() != digits {
+        digits += 1;
+    }
+    let len = body_len(digits);
+    push_block(b"", b"PaxHeaders/ringload", len as u64, b'x', out);
+    let start = out.len();
+    out.extend_from_slice(len.to_string().as_bytes());
+    out.extend_from_slice(b" path=");
+    out.extend_from_slice(name);
+    out.push(b'\n');
+    out.resize(start + padded(len as u64) as usize, 0);
+    let short = &name[name.len().saturating_sub(100)..];
+    push_block(b"", short, size, b'0', out);
+}
+
+/// Appends the end of the archive (two zero blocks).
+pub fn encode_end(out: &mut Vec<u8>) {
+    out.resize(out.len() + END_LEN, 0);
+}
+
+/// Splits `name` into ustar's `prefix` (<= 155 bytes) and `name` (<= 100 bytes) fields.
+fn ustar_split(name: &[u8]) -> Option<(&[u8], &[u8])> {
+    if name.contains(&0) {
+        return None;
+    }
+    if name.len() <= 100 {
+        return Some((b"", name));
+    }
+    // The last '/' whose left part fits the prefix and right part fits the name.
+    name.iter()
+        .enumerate()
+        .rev()
+        .filter(|&(i, &b)| b == b'/' && i <= 155 && name.len() - i - 1 <= 100 && i > 0)
+        .map(|(i, _)| (&name[..i], &name[i + 1..]))
+        .next()
+}
+
+fn push_block(prefix: &[u8], name: &[u8], size: u64, kind: u8, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + BLOCK, 0);
+    let b: &mut [u8; BLOCK] = (&mut out[start..]).try_into().expect("one block");
+    b[..name.len()].copy_from_slice(name);
+    b[100..107].copy_from_slice(b"0000644");
+    b[108..115].copy_from_slice(b"0000000");
+    b[116..123].copy_from_slice(b"0000000");
+    if size <= OCTAL_SIZE_MAX {
+        let s = format!("{size:011o}");
+        b[124..135].copy_from_slice(s.as_bytes());
+    } else {
+        b[124] = 0x80;
+        b[128..136].copy_from_slice(&size.to_be_bytes());
+    }
+    b[136..147].copy_from_slice(b"00000000000");
+    b[156] = kind;
+    b[257..265].copy_from_slice(USTAR);
+    b[345..345 + prefix.len()].copy_from_slice(prefix);
+    let sum = checksum(b);
+    b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+}
+
+/// The header checksum: every byte summed, the checksum field counted as spaces.
+fn checksum(b: &[u8; BLOCK]) -> u64 {
+    let all: u64 = b.iter().map(|&x| u64::from(x)).sum();
+    let field: u64 = b[148..156].iter().map(|&x| u64::from(x)).sum();
+    all - field + 8 * u64::from(b' ')
+}
+
+fn size_field(f: &[u8]) -> Result<u64, TarError> {
+    if f[0] & 0x80 != 0 {
+        // GNU base-256: big-endian, the first byte's top bit the marker (negative: refused).
+        if f[0] & 0x40 != 0 {
+            return Err(TarError::BadSize);
+        }
+        let mut v: u64 = u64::from(f[0] & 0x3f);
+        for &x in &f[1..] {
+            v = v
+                .checked_mul(256)
+                .and_then(|v| v.checked_add(u64::from(x)))
+                .ok_or(TarError::SizeOverflow)?;
+        }
+        return Ok(v);
+    }
+    octal(f).ok_or(TarError::BadSize)
+}
+
+/// An octal field: optional leading spaces, digits, then NULs or spaces.
+fn octal(f: &[u8]) -> Option<u64> {
+    let s = f.iter().position(|&b| b != b' ')?;
+    let digits = &f[s..];
+    let end = digits
+        .iter()
+        .position(|&b| b == 0 || b == b' ')
+        .unwrap_or(digits.len());
+    if end == 0 || digits[end..].iter().any(|&b| b != 0 && b != b' ') {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in &digits[..end] {
+        if !(b'0'..=b'7').contains(&d) {
+            return None;
+        }
+        v = v.checked_mul(8)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(v)
+}
+
+fn cstr(f: &[u8]) -> &[u8] {
+    let end = f.iter().position(|&b| b == 0).unwrap_or(f.len());
+    &f[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(v: &[u8]) -> &[u8; BLOCK] {
+        v[..BLOCK].try_into().unwrap()
+    }
+
+    #[test]
+    fn a_short_name_round_trips_in_one_block() {
+        let mut out = Vec::new();
+        encode_file(b"bk/obj-1", 1234, &mut out);
+        assert_eq!(out.len(), BLOCK);
+        let h = parse(block(&out)).unwrap();
+        assert_eq!(
+            h,
+            Header {
+                name: b"bk/obj-1".to_vec(),
+                size: 1234,
+                kind: Kind::File
+            }
+        );
+    }
+
+    #[test]
+    fn a_long_name_uses_the_prefix_field_or_pax() {
+        let mid = format!("{}/{}", "d".repeat(120), "f".repeat(90));
+        let mut out = Vec::new();
+        encode_file(mid.as_bytes(), 7, &mut out);
+        assert_eq!(out.len(), BLOCK);
+        assert_eq!(parse(block(&out)).unwrap().name, mid.as_bytes());
+
+        let long = "x".repeat(300);
+        let mut out = Vec::new();
+        encode_file(long.as_bytes(), 9, &mut out);
+        let pax = parse(block(&out)).unwrap();
+        assert_eq!(pax.kind, Kind::PaxNext);
+        let body = &out[BLOCK..BLOCK + pax.size as usize];
+        assert_eq!(pax_path(body).unwrap(), Some(long.as_bytes()));
+        let next = padded(pax.size) as usize + BLOCK;
+        let file = parse(block(&out[next..])).unwrap();
+        assert_eq!((file.kind, file.size), (Kind::File, 9));
+        assert_eq!(out.len(), next + BLOCK);
+    }
+
+    #[test]
+    fn sizes_of_8_gib_and_more_use_base_256() {
+        for size in [OCTAL_SIZE_MAX, OCTAL_SIZE_MAX + 1, 6 << 40] {
+            let mut out = Vec::new();
+            encode_file(b"big", size, &mut out);
+            assert_eq!(parse(block(&out)).unwrap().size, size);
+        }
+    }
+
+    #[test]
+    fn hostile_headers_are_errors() {
+        let mut out = Vec::new();
+        encode_file(b"a", 10, &mut out);
+        let mut bad = out.clone();
+        bad[0] = b'b';
+        assert_eq!(parse(block(&bad)), Err(TarError::Checksum));
+        // A non-octal size with a matching checksum.
+        let mut bad = out.clone();
+        bad[124] = b'9';
+        let sum = checksum(block(&bad));
+        bad[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        assert_eq!(parse(block(&bad)), Err(TarError::BadSize));
+        // A base-256 size that overflows 64 bits.
+        let mut bad = out.clone();
+        bad[124] = 0x80 | 0x3f;
+        bad[125..136].fill(0xff);
+        let sum = checksum(block(&bad));
+        bad[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        assert_eq!(parse(block(&bad)), Err(TarError::SizeOverflow));
+        assert!(pax_path(b"99 path=x\n").is_err());
+        assert!(pax_path(b"x path=x\n").is_err());
+        assert!(pax_path(b"5 pa").is_err());
+    }
+
+    #[test]
+    fn padding_and_end() {
+        assert_eq!(padded(0), 0);
+        assert_eq!(padded(1), 512);
+        assert_eq!(padded(512), 512);
+        assert_eq!(padded(513), 1024);
+        let mut out = Vec::new();
+        encode_end(&mut out);
+        assert!(is_zero(block(&out)) && out.len() == END_LEN);
+    }
+}

@@ -1,0 +1,106 @@
+//! The `run` flags of the ML data-loading paths (aisloader v2's names): GetBatch, shards,
+//! multipart upload and the multipart download stream, and their conversion into the engine's
+//! [`MlPaths`]. Their checks (ranges, exclusions) are the engine's, in `Workload::validate`.
+
+use clap::Args;
+use ringload_engine::workload::{ArchConfig, MlPaths};
+
+use super::size;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct MlArgs {
+    /// AIS GetBatch: each GET operation asks for the next N names in one request and drains
+    /// the TAR stream it answers (0: plain GETs). Counted as `get_batch` (batches, objects).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        help_heading = "ML data loading"
+    )]
+    pub get_batchsize: u32,
+    /// GetBatch: a missing object comes back empty under `__404__/` and is counted as
+    /// `missing`, instead of failing the whole batch.
+    #[arg(long, help_heading = "ML data loading")]
+    pub cont_on_err: bool,
+    /// Shard format; only `.tar` is built.
+    #[arg(long, default_value = ".tar", help_heading = "ML data loading")]
+    pub arch_format: String,
+    /// Prefix of each file's name inside a shard (e.g. `trunk-`).
+    #[arg(long, default_value = "", help_heading = "ML data loading")]
+    pub arch_prefix: String,
+    /// Files per shard (0: 10).
+    #[arg(long, default_value_t = 0, help_heading = "ML data loading")]
+    pub arch_num_files: u32,
+    /// Smallest file inside a shard (--minsize syntax).
+    #[arg(long, default_value = "1KiB", value_parser = size, help_heading = "ML data loading")]
+    pub arch_minsize: u64,
+    /// Largest file inside a shard (--minsize syntax).
+    #[arg(long, default_value = "1KiB", value_parser = size, help_heading = "ML data loading")]
+    pub arch_maxsize: u64,
+    /// Percent of PUTs that write a shard (a TAR of --arch-num-files files).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "P",
+        help_heading = "ML data loading"
+    )]
+    pub arch_pct: u32,
+    /// GETs read files inside shards (by archpath), singly or in GetBatch entries.
+    #[arg(long, help_heading = "ML data loading")]
+    pub arch_list: bool,
+    /// Parts per multipart upload (0: no multipart uploads). Counted as `put_mpu`.
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        help_heading = "ML data loading"
+    )]
+    pub multipart_chunks: u32,
+    /// Percent of PUTs sent as multipart uploads (needs --multipart-chunks).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "P",
+        help_heading = "ML data loading"
+    )]
+    pub pctmultipart: u32,
+    /// Percent of GETs read as a multipart download stream (parallel ranged GETs of one
+    /// object). Counted as `get_mpd`.
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "P",
+        help_heading = "ML data loading"
+    )]
+    pub pctmpdstream: u32,
+    /// Ranged GETs of one download stream in flight at once (0: 16).
+    #[arg(long, default_value_t = 0, help_heading = "ML data loading")]
+    pub mpdstream_workers: u32,
+    /// Bytes per ranged GET of a download stream (0: 8 MiB; --minsize syntax).
+    #[arg(long, default_value = "0", value_parser = size, help_heading = "ML data loading")]
+    pub mpdstream_chunk_size: u64,
+}
+
+impl MlArgs {
+    /// The engine's ML settings from these flags.
+    pub fn paths(&self) -> MlPaths {
+        MlPaths {
+            get_batchsize: self.get_batchsize,
+            cont_on_err: self.cont_on_err,
+            arch: ArchConfig {
+                format: self.arch_format.clone(),
+                prefix: self.arch_prefix.clone(),
+                num_files: self.arch_num_files,
+                minsize: self.arch_minsize,
+                maxsize: self.arch_maxsize,
+                pct: self.arch_pct,
+                list: self.arch_list,
+            },
+            multipart_chunks: self.multipart_chunks,
+            pctmultipart: self.pctmultipart,
+            pctmpdstream: self.pctmpdstream,
+            mpdstream_workers: self.mpdstream_workers,
+            mpdstream_chunk_size: self.mpdstream_chunk_size,
+        }
+    }
+}
