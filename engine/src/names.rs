@@ -9,6 +9,18 @@
 
 use std::path::{Path, PathBuf};
 
+/// Separates a shard's name from the path of a file inside it (`--arch-list`), in a name of
+/// the list: `<shard>\0<archpath>`. NUL cannot occur in an object name or an archive path.
+pub const ARCH_SEP: u8 = 0;
+
+/// Splits a listed name into the object and, for a file inside a shard, its `archpath`.
+pub fn split_arch(name: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match name.iter().position(|&b| b == ARCH_SEP) {
+        Some(i) => (&name[..i], Some(&name[i + 1..])),
+        None => (name, None),
+    }
+}
+
 /// Why a `--filelist` file could not supply names.
 #[derive(Debug, thiserror::Error)]
 pub enum NamesError {
