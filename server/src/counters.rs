@@ -88,6 +88,47 @@ pub struct ServerCounters {
     pub authorized: u64,
     /// AIS object GETs that asked `latest-ver=true`.
     pub latest_ver: u64,
+    /// The ML data-loading paths (AIS only).
+    pub ml: MlCounts,
+}
+
+/// Requests and items of the ML data-loading paths, each counted where it is answered (a
+/// GetBatch by its designated target, a multipart step by the object's target).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MlCounts {
+    /// GetBatch requests answered with a TAR stream.
+    pub get_batch: u64,
+    /// Members streamed by those answers (objects and files in shards), missing ones included.
+    pub get_batch_members: u64,
+    /// Members that were missing (`__404__/` entries under `coer`).
+    pub get_batch_missing: u64,
+    /// Shards stored (PUTs of TAR objects whose file list was recorded).
+    pub shard_puts: u64,
+    /// GETs of a file inside a shard (`archpath`).
+    pub archpath_gets: u64,
+    /// Multipart uploads created, parts stored, uploads completed and aborted.
+    pub mpt_create: u64,
+    pub mpt_parts: u64,
+    pub mpt_complete: u64,
+    pub mpt_abort: u64,
+}
+
+/// Which [`MlCounts`] counter an answer adds to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MlKind {
+    GetBatch,
+    GetBatchMembers,
+    GetBatchMissing,
+    ShardPut,
+    ArchpathGet,
+    MptCreate,
+    MptPart,
+    MptComplete,
+    MptAbort,
+}
+
+impl MlKind {
+    const COUNT: usize = 9;
 }
 
 /// What a request asked for, for the per-kind request counters.
@@ -124,6 +165,7 @@ pub(crate) struct CoreCounters {
     errors: AtomicU64,
     authorized: AtomicU64,
     latest_ver: AtomicU64,
+    ml: [AtomicU64; MlKind::COUNT],
     status: [AtomicU64; STATUS_COUNT],
     faults: [AtomicU64; FAULT_SLOTS],
 }
@@ -166,6 +208,10 @@ impl CoreCounters {
     pub(crate) fn authorized(&self) {
         add(&self.authorized, 1);
     }
+    /// Adds `n` to one of the ML counters.
+    pub(crate) fn ml(&self, kind: MlKind, n: u64) {
+        add(&self.ml[kind as usize], n);
+    }
     pub(crate) fn latest_ver(&self) {
         add(&self.latest_ver, 1);
     }
@@ -195,6 +241,17 @@ impl CoreCounters {
         t.errors += self.errors.load(Relaxed);
         t.authorized += self.authorized.load(Relaxed);
         t.latest_ver += self.latest_ver.load(Relaxed);
+        let ml = |k: MlKind| self.ml[k as usize].load(Relaxed);
+        let m = &mut t.ml;
+        m.get_batch += ml(MlKind::GetBatch);
+        m.get_batch_members += ml(MlKind::GetBatchMembers);
+        m.get_batch_missing += ml(MlKind::GetBatchMissing);
+        m.shard_puts += ml(MlKind::ShardPut);
+        m.archpath_gets += ml(MlKind::ArchpathGet);
+        m.mpt_create += ml(MlKind::MptCreate);
+        m.mpt_parts += ml(MlKind::MptPart);
+        m.mpt_complete += ml(MlKind::MptComplete);
+        m.mpt_abort += ml(MlKind::MptAbort);
         for (sum, c) in t.status.counts.iter_mut().zip(&self.status) {
             *sum += c.load(Relaxed);
         }

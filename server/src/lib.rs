@@ -66,7 +66,7 @@ pub use cluster::{
     serve_cluster_forever, start_cluster, ClusterConfig, ClusterHandle, MAX_CLUSTER_NODES,
 };
 use counters::CoreCounters;
-pub use counters::{FaultCounts, ServerCounters, StatusCounts};
+pub use counters::{FaultCounts, MlCounts, ServerCounters, StatusCounts};
 pub use fault::{FaultKind, FaultSpecError, Faults};
 use node::{Cluster, Node, NodeSpec, Role, TargetRef};
 pub use provider::Provider;

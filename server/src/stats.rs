@@ -5,7 +5,9 @@
 //! "requests":{"get":n,"put":n,"head":n,"delete":n,"list":n,"bucket":n,"other":n},
 //! "redirects":n,"status":{"200":n,...},"faults":{"reset":n,"truncate":n,"500":n,"503":n,
 //! "delay":n},"bytes_sent":n,"bytes_received":n,"not_found":n,"errors":n,"authorized":n,
-//! "latest_ver":n}`. `status` lists only statuses answered at least once; `bytes_sent` counts
+//! "latest_ver":n,"ml":{"get_batch":n,"get_batch_members":n,"get_batch_missing":n,
+//! "shard_puts":n,"archpath_gets":n,"mpt_create":n,"mpt_parts":n,"mpt_complete":n,
+//! "mpt_abort":n}}`. `status` lists only statuses answered at least once; `bytes_sent` counts
 //! object body bytes sent (GETs), `bytes_received` request body bytes received; `authorized`
 //! counts requests with an `Authorization` header, `latest_ver` AIS GETs with
 //! `latest-ver=true`.
@@ -60,6 +62,17 @@ impl ListenerStats {
             "errors": c.errors,
             "authorized": c.authorized,
             "latest_ver": c.latest_ver,
+            "ml": {
+                "get_batch": c.ml.get_batch,
+                "get_batch_members": c.ml.get_batch_members,
+                "get_batch_missing": c.ml.get_batch_missing,
+                "shard_puts": c.ml.shard_puts,
+                "archpath_gets": c.ml.archpath_gets,
+                "mpt_create": c.ml.mpt_create,
+                "mpt_parts": c.ml.mpt_parts,
+                "mpt_complete": c.ml.mpt_complete,
+                "mpt_abort": c.ml.mpt_abort,
+            },
         })
     }
 }
