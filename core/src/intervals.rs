@@ -8,11 +8,13 @@
 //! packed in one 32-bit word each.
 //!
 //! Layout (all integers little-endian):
-//! - header, 40 bytes: magic `RLIVALS1`; classes `u32` (2: `get`, then `put`); significant
-//!   digits `u32`; lowest and highest trackable latency `u64` (µs); interval count `u64`.
+//! - header, 40 bytes: magic `RLIVALS1`; classes `u32`: 2 (`get`, `put`) or 5 (those, then
+//!   `get_batch`, `put_mpu`, `get_mpd`: [`CLASSES`] order), 5 only when the intervals hold an
+//!   ML class, so a run without one writes what it always did; significant digits `u32`;
+//!   lowest and highest trackable latency `u64` (µs); interval count `u64`.
 //! - per interval: `start_unix_ns u64`, `end_unix_ns u64`, then per class `count u64`,
-//!   `bytes u64`, `errors u64`, `words u32`, `0u32` (80 bytes in all), then the words of
-//!   `get`, then those of `put`.
+//!   `bytes u64`, `errors u64`, `words u32`, `0u32` (80 bytes in all for 2 classes, 176 for
+//!   5: [`fixed_len`]), then the words of each class in order.
 //! - a word is `index << 17 | count` (count 1..=131,071) with indices strictly ascending
 //!   within a class; count 0 means the count did not fit: the next two words are its low and
 //!   high 32 bits. `index` is the counter index of [`crate::hist_index`].
@@ -31,13 +33,21 @@ use crate::result::{decode_histogram, encode_histogram_plain, IntervalOp, Interv
 pub const FORMAT: &str = "ringload.intervals/1";
 pub const MAGIC: [u8; 8] = *b"RLIVALS1";
 pub const HEADER_LEN: usize = 40;
-/// Bytes of one interval before its words.
+/// Bytes of one interval of a 2-class carrier before its words.
 pub const FIXED_LEN: usize = 80;
+
+/// Bytes of one interval before its words, for a carrier of `classes` classes.
+pub const fn fixed_len(classes: usize) -> usize {
+    16 + 32 * classes
+}
 /// Bits of a word's count field; count 0 escapes to the next two words.
 pub const COUNT_BITS: u32 = 17;
 pub const COUNT_MASK: u32 = (1 << COUNT_BITS) - 1;
-/// The operation classes, in carrier order.
-pub const CLASSES: [&str; 2] = ["get", "put"];
+/// The operation classes, in carrier order (the engine's `OPS` order). A carrier holds the
+/// first [`BASIC`] or all of them.
+pub const CLASSES: [&str; 5] = ["get", "put", "get_batch", "put_mpu", "get_mpd"];
+/// How many classes a carrier of a run without ML classes holds (`get`, `put`).
+pub const BASIC: usize = 2;
 
 /// The `intervals_file` key of a `ringload.result/2` file: where its intervals are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,29 +115,40 @@ pub fn push_words(h: &Histogram<u64>, out: &mut Vec<u8>) -> u32 {
     n
 }
 
-/// Encodes intervals (their histograms as `encode_histogram_plain` strings) into a carrier.
-/// Classes other than `get` and `put` are refused by name.
+/// Encodes intervals (their histograms as `encode_histogram_plain` strings) into a carrier:
+/// of 2 classes when every interval holds only `get` and `put`, of 5 otherwise. Classes not
+/// in [`CLASSES`] are refused by name.
 pub fn encode(ivs: &[IntervalRecord]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(HEADER_LEN + ivs.len() * (FIXED_LEN + 64));
+    let mut classes = BASIC;
+    for (k, iv) in ivs.iter().enumerate() {
+        for c in iv.ops.keys() {
+            match CLASSES.iter().position(|x| x == c) {
+                Some(i) if i >= BASIC => classes = CLASSES.len(),
+                Some(_) => {}
+                None => {
+                    return Err(format!(
+                        "intervals[{k}].ops.{c}: the carrier holds only {}",
+                        CLASSES.join(", ")
+                    ))
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + ivs.len() * (fixed_len(classes) + 64));
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&(CLASSES.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(classes as u32).to_le_bytes());
     out.extend_from_slice(&u32::from(LATENCY_SIGFIG).to_le_bytes());
     out.extend_from_slice(&LATENCY_MIN_US.to_le_bytes());
     out.extend_from_slice(&LATENCY_MAX_US.to_le_bytes());
     out.extend_from_slice(&(ivs.len() as u64).to_le_bytes());
     let mut words = Vec::new();
     for (k, iv) in ivs.iter().enumerate() {
-        if let Some(other) = iv.ops.keys().find(|c| !CLASSES.contains(&c.as_str())) {
-            return Err(format!(
-                "intervals[{k}].ops.{other}: the carrier holds only get and put"
-            ));
-        }
         out.extend_from_slice(&iv.start_unix_ns.to_le_bytes());
         out.extend_from_slice(&iv.end_unix_ns.to_le_bytes());
         words.clear();
-        for class in CLASSES {
+        for class in &CLASSES[..classes] {
             let (mut count, mut bytes, mut errors, mut n) = (0, 0, 0, 0u32);
-            if let Some(o) = iv.ops.get(class) {
+            if let Some(o) = iv.ops.get(*class) {
                 (count, bytes, errors) = (o.count, o.bytes, o.errors);
                 if !o.histogram.is_empty() {
                     let h = decode_histogram(&o.histogram)
@@ -197,12 +218,13 @@ impl ClassView<'_> {
     }
 }
 
-/// One interval, borrowed from the carrier.
+/// One interval, borrowed from the carrier: every class of [`CLASSES`], those the carrier
+/// does not hold all zero.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IntervalView<'a> {
     pub start_unix_ns: u64,
     pub end_unix_ns: u64,
-    pub ops: [ClassView<'a>; 2],
+    pub ops: [ClassView<'a>; CLASSES.len()],
 }
 
 /// A carrier being read: its intervals in order, each checked as it is reached.
@@ -212,6 +234,8 @@ pub struct Carrier<'a> {
     left: u64,
     /// How many intervals the header announces.
     pub intervals: u64,
+    /// How many classes each interval holds: [`BASIC`] or `CLASSES.len()`.
+    pub classes: usize,
 }
 
 impl<'a> Carrier<'a> {
@@ -223,14 +247,14 @@ impl<'a> Carrier<'a> {
         let classes = u32_at(bytes, 8);
         let sigfig = u32_at(bytes, 12);
         let (low, high) = (u64_at(bytes, 16), u64_at(bytes, 24));
-        if classes != CLASSES.len() as u32
+        if !(classes == BASIC as u32 || classes == CLASSES.len() as u32)
             || sigfig != u32::from(LATENCY_SIGFIG)
             || low != LATENCY_MIN_US
             || high != LATENCY_MAX_US
         {
             return Err(format!(
                 "carrier of {classes} classes with histograms {low}..{high} µs at {sigfig} \
-                 digits; this ringload reads 2 classes, {LATENCY_MIN_US}..{LATENCY_MAX_US} µs \
+                 digits; this ringload reads 2 or 5 classes, {LATENCY_MIN_US}..{LATENCY_MAX_US} µs \
                  at {LATENCY_SIGFIG} digits"
             ));
         }
@@ -240,6 +264,7 @@ impl<'a> Carrier<'a> {
             at: HEADER_LEN,
             left: intervals,
             intervals,
+            classes: classes as usize,
         })
     }
 
@@ -285,7 +310,8 @@ impl<'a> Carrier<'a> {
     fn read_one(&mut self, k: u64) -> Result<IntervalView<'a>, String> {
         let b = self.bytes;
         let bad = |what: &str| format!("interval {k}: {what}");
-        if self.at + FIXED_LEN > b.len() {
+        let fixed = fixed_len(self.classes);
+        if self.at + fixed > b.len() {
             return Err(bad("the file ends inside it"));
         }
         let f = self.at;
@@ -294,8 +320,8 @@ impl<'a> Carrier<'a> {
             end_unix_ns: u64_at(b, f + 8),
             ..IntervalView::default()
         };
-        let mut at = f + FIXED_LEN;
-        for (c, op) in iv.ops.iter_mut().enumerate() {
+        let mut at = f + fixed;
+        for (c, op) in iv.ops[..self.classes].iter_mut().enumerate() {
             let o = f + 16 + 32 * c;
             let n = u32_at(b, o + 24) as usize;
             let len = n * 4;
@@ -347,7 +373,9 @@ impl<'a> Iterator for Carrier<'a> {
 }
 
 /// Decodes a whole carrier into [`IntervalRecord`]s (histograms as `encode_histogram_plain`
-/// strings, both classes always present), the in-memory form of `/1` files.
+/// strings), the in-memory form of `/1` files: `get` and `put` always present, in every
+/// interval; an ML class of a 5-class carrier present in every interval when any interval
+/// has an operation of it (count or errors), absent otherwise, as the engine writes them.
 pub fn decode(bytes: &[u8]) -> Result<Vec<IntervalRecord>, String> {
     decode_from(Carrier::open(bytes)?)
 }
@@ -355,10 +383,10 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<IntervalRecord>, String> {
 /// [`decode`] of a carrier already opened (e.g. by [`IntervalsFile::open`]).
 pub fn decode_from(mut c: Carrier) -> Result<Vec<IntervalRecord>, String> {
     let mut out = Vec::with_capacity(c.intervals.min(1 << 20) as usize);
+    let classes = c.classes;
     for iv in c.by_ref() {
         let iv = iv?;
-        let ops = iv
-            .ops
+        let ops = iv.ops[..classes]
             .iter()
             .zip(CLASSES)
             .map(|(o, name)| {
@@ -378,6 +406,18 @@ pub fn decode_from(mut c: Carrier) -> Result<Vec<IntervalRecord>, String> {
         });
     }
     c.finish()?;
+    for class in &CLASSES[BASIC..] {
+        let used = out.iter().any(|iv| {
+            iv.ops
+                .get(*class)
+                .is_some_and(|o| o.count > 0 || o.errors > 0)
+        });
+        if !used {
+            for iv in &mut out {
+                iv.ops.remove(*class);
+            }
+        }
+    }
     Ok(out)
 }
 

@@ -159,7 +159,11 @@ mod tests {
             client: None,
             warnings: Vec::new(),
         };
-        let meta = RunMeta {
+        (build(meta(), &totals), totals)
+    }
+
+    fn meta() -> RunMeta {
+        RunMeta {
             run_id: "r1".into(),
             rank: 0,
             ranks: 1,
@@ -175,8 +179,7 @@ mod tests {
                 protocol: "ais".into(),
                 source: "env:AIS_ENDPOINT".into(),
             }),
-        };
-        (build(meta, &totals), totals)
+        }
     }
 
     #[test]
@@ -302,7 +305,11 @@ mod tests {
         r.write_atomic(&path).unwrap();
         let back = ResultFile::read(&path).unwrap();
         assert_eq!(back, r);
-        for op in OPS {
+        let shown = totals.total.shown_ops();
+        assert_eq!(shown, [Op::Get, Op::Put], "no ML class: get and put only");
+        let keys: Vec<&str> = back.ops.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["get", "put"]);
+        for op in shown {
             let s = &back.ops[op.as_str()];
             let h = decode_histogram(&s.histogram).unwrap();
             let orig = totals.total.get(op).histogram();
@@ -314,6 +321,36 @@ mod tests {
         }
         let iv = decode_histogram(&back.intervals[0].ops["get"].histogram).unwrap();
         assert_eq!(iv.len(), 10_000);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_get_batch_run_round_trips_with_its_objects_and_a_five_class_carrier() {
+        let dir = scratch("ml");
+        let path = dir.join("rank-0.json");
+        let (_, mut totals) = sample_with_totals();
+        let b = totals.total.get_mut(Op::GetBatch);
+        b.record_ok(64 * 16_384, 40_000);
+        b.record_objects(63);
+        b.record_err(ErrorKind::Missing);
+        let mut iv = Snapshot::new(totals.start_unix_ns);
+        iv.get_mut(Op::GetBatch).record_ok(64 * 16_384, 40_000);
+        totals.intervals[0]
+            .ops
+            .insert("get_batch".into(), iv.get(Op::GetBatch).interval());
+        let r = build(meta(), &totals);
+        let keys: Vec<&str> = r.ops.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["get", "get_batch", "put"]);
+        let ivk: Vec<&str> = r.intervals[0].ops.keys().map(String::as_str).collect();
+        assert_eq!(ivk, ["get", "get_batch", "put"], "the shown classes only");
+        let gb = &r.ops["get_batch"];
+        assert_eq!((gb.count, gb.errors, gb.objects), (1, 1, Some(63)));
+        assert_eq!(gb.errors_by_kind.get("missing"), Some(&1));
+        assert_eq!(r.ops["get"].objects, None);
+        r.write_atomic(&path).unwrap();
+        let carrier = fs::read(dir.join("rank-0.intervals")).unwrap();
+        assert_eq!(carrier[8..12], 5u32.to_le_bytes(), "a 5-class carrier");
+        assert_eq!(ResultFile::read(&path).unwrap(), r);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -59,12 +59,105 @@ fn encode_then_decode_is_identity() {
 }
 
 #[test]
-fn classes_other_than_get_and_put_are_refused_by_name() {
+fn classes_other_than_the_five_are_refused_by_name() {
     let mut ivs = sample();
     let op = ivs[0].ops["get"].clone();
     ivs[0].ops.insert("head".into(), op);
     let e = encode(&ivs).unwrap_err();
-    assert!(e.contains("intervals[0].ops.head"), "{e}");
+    assert!(
+        e.contains("intervals[0].ops.head: the carrier holds only get, put, get_batch"),
+        "{e}"
+    );
+}
+
+/// `sample()` with `get_batch` (used) in every interval and `get_mpd` (never used) in the
+/// first: a 5-class carrier.
+fn ml_sample() -> Vec<IntervalRecord> {
+    let mut ivs = sample();
+    for (k, iv) in ivs.iter_mut().enumerate() {
+        let mut h = new_histogram();
+        h.record_n(40_000 + k as u64, 2).unwrap();
+        let op = IntervalOp {
+            count: 2,
+            bytes: 2 * 64 * 16_384,
+            errors: k as u64,
+            histogram: encode_histogram_plain(&h),
+        };
+        iv.ops.insert("get_batch".into(), op);
+    }
+    let zero = IntervalOp {
+        count: 0,
+        bytes: 0,
+        errors: 0,
+        histogram: encode_histogram_plain(&new_histogram()),
+    };
+    ivs[0].ops.insert("get_mpd".into(), zero);
+    ivs
+}
+
+#[test]
+fn a_run_without_ml_classes_writes_two_classes_byte_for_byte() {
+    let bytes = encode(&sample()).unwrap();
+    assert_eq!(u32_at(&bytes, 8), 2);
+    // The 2-class layout: header, then 80 fixed bytes per interval and the words.
+    let words: usize = sample()
+        .iter()
+        .flat_map(|iv| iv.ops.values())
+        .map(|o| {
+            let mut w = Vec::new();
+            if !o.histogram.is_empty() {
+                push_words(&decode_histogram(&o.histogram).unwrap(), &mut w);
+            }
+            w.len()
+        })
+        .sum();
+    assert_eq!(bytes.len(), HEADER_LEN + 3 * FIXED_LEN + words);
+    assert_eq!(Carrier::open(&bytes).unwrap().classes, 2);
+}
+
+#[test]
+fn ml_classes_make_a_five_class_carrier_that_round_trips() {
+    let ivs = ml_sample();
+    let bytes = encode(&ivs).unwrap();
+    assert_eq!(u32_at(&bytes, 8), 5);
+    let c = Carrier::open(&bytes).unwrap();
+    assert_eq!((c.classes, c.intervals), (5, 3));
+    let back = decode(&bytes).unwrap();
+    // get_mpd never had an operation: it reads back absent, as the engine writes it.
+    let mut want = ivs.clone();
+    want[0].ops.remove("get_mpd");
+    assert_eq!(back, want);
+    let second = Carrier::open(&bytes).unwrap().nth(1).unwrap().unwrap();
+    assert_eq!((second.ops[2].count, second.ops[2].errors), (2, 1));
+    assert_eq!(second.ops[2].bytes, 2 * 64 * 16_384);
+    assert_eq!(
+        second.ops[2].entries().collect::<Vec<_>>(),
+        [(index_for(40_001), 2)]
+    );
+    assert_eq!(second.ops[4].count, 0);
+    // Every truncation and corruption of a 5-class carrier is an error, never a panic.
+    for cut in 0..bytes.len() {
+        assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    for at in 0..bytes.len() {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0xa5;
+        let _ = decode(&bad);
+    }
+}
+
+#[test]
+fn class_counts_other_than_two_and_five_are_refused() {
+    let good = encode(&sample()).unwrap();
+    for n in [0u32, 1, 3, 4, 6, u32::MAX] {
+        let mut bad = good.clone();
+        bad[8..12].copy_from_slice(&n.to_le_bytes());
+        let e = decode(&bad).unwrap_err();
+        assert!(
+            e.contains(&format!("carrier of {n} classes")) && e.contains("reads 2 or 5 classes"),
+            "{e}"
+        );
+    }
 }
 
 #[test]

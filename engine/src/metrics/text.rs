@@ -4,12 +4,17 @@
 //! Owns the metric names, their HELP and TYPE lines, the fixed latency buckets and the
 //! escaping of label values. Everything is rendered from one cumulative [`Snapshot`] (the
 //! reporter's total), so counters only rise within a run and a scrape never touches the cores.
+//!
+//! The `op` label's values are the result file's keys; the classes shown are the total's
+//! [`Snapshot::shown_ops`] (`get` and `put` always, an ML class from its first operation on),
+//! so a run without them exposes what it always did. `get_batch` also has
+//! `ringload_objects_total`.
 
 use std::fmt::Write;
 
 use hdrhistogram::Histogram;
 
-use crate::stats::{Snapshot, SpanHist, OPS, OP_COUNT};
+use crate::stats::{Op, Snapshot, SpanHist, OP_COUNT};
 
 /// The upper bounds (`le`) of the latency histograms, µs: 100 µs .. 60 s.
 pub const BUCKETS_US: [u64; 18] = [
@@ -38,6 +43,7 @@ pub struct Extra<'a> {
 /// Renders the exposition of `total` (cumulative since the run start).
 pub fn render(info: &Info, total: &Snapshot, extra: &Extra) -> String {
     let mut s = String::with_capacity(8 * 1024);
+    let shown = total.shown_ops();
     head(
         &mut s,
         "ringload_info",
@@ -58,7 +64,7 @@ pub fn render(info: &Info, total: &Snapshot, extra: &Extra) -> String {
         "counter",
         "Operations completed, by op and outcome (ok or error).",
     );
-    for op in OPS {
+    for &op in &shown {
         let o = total.get(op);
         let op = op.as_str();
         let _ = writeln!(
@@ -78,12 +84,25 @@ pub fn render(info: &Info, total: &Snapshot, extra: &Extra) -> String {
         "counter",
         "Body bytes moved by successful operations.",
     );
-    for op in OPS {
+    for &op in &shown {
         let _ = writeln!(
             s,
             "ringload_bytes_total{{op=\"{}\"}} {}",
             op.as_str(),
             total.get(op).bytes
+        );
+    }
+    if shown.contains(&Op::GetBatch) {
+        head(
+            &mut s,
+            "ringload_objects_total",
+            "counter",
+            "Objects (or files in shards) delivered by successful GetBatch requests.",
+        );
+        let _ = writeln!(
+            s,
+            "ringload_objects_total{{op=\"get_batch\"}} {}",
+            total.get(Op::GetBatch).objects
         );
     }
     head(
@@ -92,7 +111,7 @@ pub fn render(info: &Info, total: &Snapshot, extra: &Extra) -> String {
         "counter",
         "Failed operations, by op and kind (as in the result's errors_by_kind).",
     );
-    for op in OPS {
+    for &op in &shown {
         for (kind, n) in total.get(op).errors_by_kind() {
             let _ = writeln!(
                 s,
@@ -113,7 +132,7 @@ pub fn render(info: &Info, total: &Snapshot, extra: &Extra) -> String {
         "histogram",
         &format!("Latency of successful operations, {what}."),
     );
-    for op in OPS {
+    for &op in &shown {
         let o = total.get(op);
         let label = format!("op=\"{}\"", op.as_str());
         histogram(
@@ -126,7 +145,7 @@ pub fn render(info: &Info, total: &Snapshot, extra: &Extra) -> String {
         );
     }
     head(&mut s, "ringload_in_flight", "gauge", "Requests in flight.");
-    for op in OPS {
+    for &op in &shown {
         let _ = writeln!(
             s,
             "ringload_in_flight{{op=\"{}\"}} {}",

@@ -1,5 +1,7 @@
 //! The live status line on stderr: one line, redrawn in place at most once a second, with
 //! per-second rates over the ticks received since the last redraw and the run's error count.
+//! A class shows once the run has an operation of it (`get` and `put` as soon as they have
+//! one too); a GetBatch's part also has its objects/s.
 //!
 //! Invariants: the line is cleared ([`CLEAR_LINE`]) before any table row or the summary is
 //! written to stdout, so on a terminal the two streams never interleave on one line; rates are
@@ -10,7 +12,7 @@ use std::time::Duration;
 
 use super::fmt::{clock, go_duration_cut, thousands};
 use super::Reporter;
-use crate::stats::{Snapshot, OPS};
+use crate::stats::{Op, Snapshot, OPS};
 
 /// How often the live line is redrawn at most.
 pub(super) const LIVE_REDRAW_NS: u64 = 1_000_000_000;
@@ -46,8 +48,14 @@ impl<W: Write, S: Write> Reporter<W, S> {
             let ops_s = s.count as f64 / window_s;
             let gib_s = s.bytes as f64 / window_s / (1u64 << 30) as f64;
             let p99 = s.histogram().value_at_quantile(0.99);
+            let objects = if op == Op::GetBatch {
+                let n = (s.objects as f64 / window_s).round() as u64;
+                format!(" {} objects/s", thousands(n))
+            } else {
+                String::new()
+            };
             parts.push(format!(
-                "{} {} ops/s {gib_s:.2} GiB/s p99 {}",
+                "{} {} ops/s{objects} {gib_s:.2} GiB/s p99 {}",
                 op.label(),
                 thousands(ops_s.round() as u64),
                 go_duration_cut(p99.saturating_mul(1000), 1),

@@ -2,8 +2,9 @@
 //! reporter thread (no per-request cost).
 //!
 //! Owns the metric text and the socket. Per interval, for each series in aisloader's order
-//! (`get`, `put`, `getbatch`, `getmpdstream`; ringload has no GetBatch or multipart-download
-//! stream, so those two always count 0), one datagram per aisloader `Send` call:
+//! (`get`, `put`, `getbatch`, `getmpdstream`: the classes `get`, `put`, `get_batch`, `get_mpd`;
+//! aisloader has no series for multipart uploads, so `put_mpu` is not sent), one datagram per
+//! aisloader `Send` call:
 //! - `<prefix>.<series>.count:<n>|c`, sent even when `n` is 0;
 //! - when `n > 0`: `pending:<p>|g`, then `latency:<avg>|ms`, `minlatency:<min>|ms` and
 //!   `maxlatency:<max>|ms` together (lines joined by `\n`), then `throughput:<B/s>|g`; each
@@ -55,6 +56,8 @@ fn series_op(series: &str) -> Option<Op> {
     match series {
         "get" => Some(Op::Get),
         "put" => Some(Op::Put),
+        "getbatch" => Some(Op::GetBatch),
+        "getmpdstream" => Some(Op::GetMpd),
         _ => None,
     }
 }
@@ -332,6 +335,34 @@ mod tests {
         let idle = interval_datagrams(P, &Snapshot::new(0), [0; 5], 1, false);
         assert_eq!(idle.len(), 4);
         assert!(idle.iter().all(|g| g.ends_with(".count:0|c")), "{idle:?}");
+    }
+
+    #[test]
+    fn getbatch_and_getmpdstream_carry_their_classes_and_mpu_is_not_sent() {
+        let mut iv = Snapshot::new(0);
+        iv.get_mut(Op::GetBatch).record_ok(64 * 16_384, 30_000);
+        iv.get_mut(Op::GetBatch).record_ok(64 * 16_384, 50_000);
+        iv.get_mut(Op::GetBatch).record_objects(128);
+        iv.get_mut(Op::GetMpd).record_ok(1 << 20, 8_000);
+        iv.get_mut(Op::PutMpu).record_ok(24 << 20, 900_000);
+        let got = interval_datagrams(P, &iv, [0, 0, 3, 1, 1], 1_000_000_000, false);
+        let want = [
+            "aisloader.host-a.get.count:0|c",
+            "aisloader.host-a.put.count:0|c",
+            "aisloader.host-a.getbatch.count:2|c",
+            "aisloader.host-a.getbatch.pending:3|g|@0.500000",
+            "aisloader.host-a.getbatch.latency:40|ms|@0.500000\n\
+             aisloader.host-a.getbatch.minlatency:30|ms|@0.500000\n\
+             aisloader.host-a.getbatch.maxlatency:50|ms|@0.500000",
+            "aisloader.host-a.getbatch.throughput:2097152|g|@0.500000",
+            "aisloader.host-a.getmpdstream.count:1|c",
+            "aisloader.host-a.getmpdstream.pending:1|g",
+            "aisloader.host-a.getmpdstream.latency:8|ms\n\
+             aisloader.host-a.getmpdstream.minlatency:8|ms\n\
+             aisloader.host-a.getmpdstream.maxlatency:8|ms",
+            "aisloader.host-a.getmpdstream.throughput:1048576|g",
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]

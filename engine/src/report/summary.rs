@@ -1,4 +1,6 @@
-//! The final summary printed on stdout when a run ends: per operation the count, bytes,
+//! The final summary printed on stdout when a run ends: per operation class that has an
+//! operation (labels `GET`, `PUT`, `GET(batch)`, `PUT(mpu)`, `GET(mpd)`) the count (a
+//! GetBatch's also its objects and objects/s), bytes,
 //! throughput, latency percentiles, the per-phase latency of a traced run (`--trace-http`:
 //! each phase's count, p50 and p99) and errors by kind, over the whole measured phase; then,
 //! for a run over TLS, the `tls:` line and the first TLS failure, when there was one; for a
@@ -15,7 +17,7 @@ use std::io::Write;
 use super::fmt::{go_duration_cut, iec, latency_us, thousands};
 use super::Reporter;
 use crate::client::judge::pct;
-use crate::stats::OPS;
+use crate::stats::{Op, OPS};
 use ringload_core::client::ClientRecord;
 use ringload_core::hist::phases_line;
 
@@ -44,8 +46,22 @@ impl<W: Write, S: Write> Reporter<W, S> {
                 (0.0, 0.0)
             };
             let l = s.latency();
+            // A GetBatch counts batches; its objects (and their rate) follow the count.
+            let (objects, objects_s) = if op == Op::GetBatch {
+                let per_s = if secs > 0.0 {
+                    s.objects as f64 / secs
+                } else {
+                    0.0
+                };
+                (
+                    format!("  objects {}", thousands(s.objects)),
+                    format!("  {} objects/s", thousands(per_s.round() as u64)),
+                )
+            } else {
+                (String::new(), String::new())
+            };
             text += &format!(
-                "{:<4} count {}  bytes {} ({})  {gib_s:.2} GiB/s  {} ops/s\n",
+                "{:<4} count {}{objects}  bytes {} ({})  {gib_s:.2} GiB/s  {} ops/s{objects_s}\n",
                 op.label(),
                 thousands(s.count),
                 thousands(s.bytes),

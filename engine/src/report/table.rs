@@ -92,7 +92,8 @@ pub fn header() -> String {
 /// aisloader's row layout (`%-10s%-6s%-22s\t%-22s\t%-36s\t%-22s\t%-10s\t`), then the
 /// percentile column last so that aisloader's columns keep their positions. Time and OP share
 /// their 16 columns, so a partial row's `HH:MM:SS.s` keeps a space before the OP and every
-/// later column in place.
+/// later column in place; a longer label (`GET(batch)`) keeps one space before the count and
+/// pushes that row's later columns right.
 #[allow(clippy::too_many_arguments)]
 fn format_row(
     time: &str,
@@ -106,7 +107,7 @@ fn format_row(
 ) -> String {
     format!(
         "{:<16}{count:<22}\t{size:<22}\t{lat:<36}\t{tp:<22}\t{errors:<10}\t{}\n",
-        format!("{time:<9} {op}"),
+        format!("{time:<9} {op} "),
         pct.trim_end()
     )
 }

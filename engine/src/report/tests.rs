@@ -423,3 +423,55 @@ fn a_random_proxy_run_ends_its_summary_with_each_proxys_share() {
     assert!(r.finish(T0 + S).proxies.is_empty());
     assert!(!out.text().contains("proxies"), "{}", out.text());
 }
+
+/// Tick `j` of a core: `n` GetBatch requests of 64 objects of 16 KiB at `lat` µs, one of
+/// them missing a member.
+fn batch_tick(j: u64, n: u64, lat: u64) -> Snapshot {
+    let mut s = Snapshot::new(T0 + (j - 1) * S);
+    s.end_unix_ns = T0 + j * S;
+    let b = s.get_mut(Op::GetBatch);
+    for _ in 0..n {
+        b.record_ok(64 * 16_384, lat);
+        b.record_objects(64);
+    }
+    b.objects -= 1;
+    b.record_err(ErrorKind::Missing);
+    s
+}
+
+#[test]
+fn a_get_batch_run_shows_its_class_objects_and_missing_members_everywhere() {
+    let (mut r, out, err) = reporter(cfg(1, 1, true));
+    r.add_tick(0, batch_tick(1, 10, 2_000));
+    r.poll(T0 + S);
+    let status = err.text();
+    assert!(
+        status.starts_with(
+            "\r[00:01 elapsed, 00:59 left] GET(batch) 10 ops/s 639 objects/s 0.01 GiB/s p99 2ms \
+             errors 1"
+        ),
+        "{status:?}"
+    );
+    let totals = r.finish(T0 + 2 * S);
+    assert_eq!(totals.total.shown_ops(), [Op::Get, Op::Put, Op::GetBatch]);
+    let text = out.text();
+    let rows = out.lines(&local_hms(T0 + S));
+    assert_eq!(rows.len(), 1, "{text}");
+    assert!(
+        rows[0].starts_with(&format!(
+            "{}  GET(batch) 10 (10)               \t10.0MiB (10.0MiB)",
+            local_hms(T0 + S)
+        )),
+        "{:?}",
+        rows[0]
+    );
+    let summary = &text[text.find("\nSummary:").unwrap()..];
+    assert_eq!(
+        summary,
+        "\nSummary: 2s on 1 core(s)\n\
+         GET(batch) count 10  objects 639  bytes 10,485,760 (10.0MiB)  0.00 GiB/s  5 ops/s  \
+         320 objects/s\n     \
+         latency min 2ms  mean 2ms  p50 2ms  p90 2ms  p99 2ms  p99.9 2ms  max 2ms\n     \
+         errors 1: missing 1\n"
+    );
+}

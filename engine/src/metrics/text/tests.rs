@@ -132,3 +132,48 @@ fn the_schedule_lag_sum_is_the_exact_sum() {
         "{text}"
     );
 }
+
+#[test]
+fn the_ml_classes_show_from_their_first_operation_with_get_batch_objects() {
+    let mut snap = Snapshot::new(0);
+    let b = snap.get_mut(Op::GetBatch);
+    b.record_ok(64 * 16_384, 30_000);
+    b.record_objects(63);
+    b.record_err(ErrorKind::Missing);
+    snap.get_mut(Op::GetMpd).record_err(ErrorKind::Timeout);
+    let extra = Extra {
+        pending: [0, 0, 2, 0, 1],
+        cpu_ns: &[],
+    };
+    let text = render(&info(), &snap, &extra);
+    let ops = "ringload_operations_total{op=\"get\",outcome=\"ok\"} 0
+ringload_operations_total{op=\"get\",outcome=\"error\"} 0
+ringload_operations_total{op=\"put\",outcome=\"ok\"} 0
+ringload_operations_total{op=\"put\",outcome=\"error\"} 0
+ringload_operations_total{op=\"get_batch\",outcome=\"ok\"} 1
+ringload_operations_total{op=\"get_batch\",outcome=\"error\"} 1
+ringload_operations_total{op=\"get_mpd\",outcome=\"ok\"} 0
+ringload_operations_total{op=\"get_mpd\",outcome=\"error\"} 1
+# HELP ringload_bytes_total Body bytes moved by successful operations.
+# TYPE ringload_bytes_total counter
+ringload_bytes_total{op=\"get\"} 0
+ringload_bytes_total{op=\"put\"} 0
+ringload_bytes_total{op=\"get_batch\"} 1048576
+ringload_bytes_total{op=\"get_mpd\"} 0
+# HELP ringload_objects_total Objects (or files in shards) delivered by successful GetBatch requests.
+# TYPE ringload_objects_total counter
+ringload_objects_total{op=\"get_batch\"} 63
+# HELP ringload_errors_total Failed operations, by op and kind (as in the result's errors_by_kind).
+# TYPE ringload_errors_total counter
+ringload_errors_total{op=\"get_batch\",kind=\"missing\"} 1
+ringload_errors_total{op=\"get_mpd\",kind=\"timeout\"} 1
+";
+    assert!(text.contains(ops), "{text}");
+    assert!(!text.contains("put_mpu"), "no multipart upload: not shown");
+    let tail = "ringload_in_flight{op=\"get\"} 0
+ringload_in_flight{op=\"put\"} 0
+ringload_in_flight{op=\"get_batch\"} 2
+ringload_in_flight{op=\"get_mpd\"} 1
+";
+    assert!(text.contains(tail), "{text}");
+}

@@ -7,8 +7,9 @@
 //! whole run's rows (or the last JSON object and `]`) at the end. The last, partial interval
 //! is not printed on its own: like aisloader, it only counts in the final figures.
 //!
-//! The table: rows only for ops with at least one success in the interval, PUT before GET;
-//! the count cell is aisloader's `N (total pending resq)`: `pending` is the requests in flight
+//! The table: rows only for ops with at least one success in the interval, in aisloader's
+//! order and labels: `PUT`, `MPU`, `GET`, `GET-MPDSTREAM`, `GBT` (GetBatch); PUT's and GET's
+//! count cell is aisloader's `N (total pending resq)` (the others' `N (total)`): `pending` is the requests in flight
 //! when the interval ended (each core's latest sample, summed), and `resq`, aisloader's queue
 //! of finished requests not yet accounted, is always 0: ringload's cores account each request
 //! as it finishes, there is no such queue. Sizes and rates are IEC in `f32` (`-` for 0), the
@@ -16,8 +17,8 @@
 //! durations cut to 3 decimals.
 //!
 //! The JSON: aisloader's array, `[` then per interval `\n{...},`, at the end `\n{total}\n]\n`
-//! (Go's `MarshalIndent` with 2 spaces). Every object has `get`, `put` and `get_batch` (always
-//! zero: ringload has no GetBatch); counts, bytes and throughput are strings, errors and the
+//! (Go's `MarshalIndent` with 2 spaces). Every object has `get`, `put` and `get_batch`
+//! (aisloader's keys; its JSON has none for multipart); counts, bytes and throughput are strings, errors and the
 //! latencies and duration numbers in ns, `start_time` is the window's start as Go writes a
 //! local time.
 //!
@@ -132,8 +133,15 @@ fn latency_cell(s: &OpStats) -> String {
     format!("{:<11}{:<11}{:<11}", d(min), d(avg), d(max))
 }
 
-/// The ops of the table, in aisloader's order.
-const TABLE_OPS: [Op; 2] = [Op::Put, Op::Get];
+/// The ops of the table, in aisloader's order, with aisloader's labels (`MPU`,
+/// `GET-MPDSTREAM`, `GBT`); only PUT and GET show the in-flight gauge in their count.
+const TABLE_OPS: [(Op, &str); 5] = [
+    (Op::Put, "PUT"),
+    (Op::PutMpu, "MPU"),
+    (Op::Get, "GET"),
+    (Op::GetMpd, "GET-MPDSTREAM"),
+    (Op::GetBatch, "GBT"),
+];
 
 /// One interval's text: its rows, or its JSON object and comma. `iv` covers `[start, end]`;
 /// `acc` holds the run's counters up to and including it; `pending` the in-flight gauge.
@@ -151,18 +159,22 @@ pub(super) fn interval_text(
     }
     let mut out = String::new();
     let time = local_hms(end);
-    for op in TABLE_OPS {
+    for (op, label) in TABLE_OPS {
         let s = iv.get(op);
         if s.count == 0 {
             continue;
         }
         let t = acc[op as usize];
-        let count = format!(
-            "{} ({} {} 0)",
-            thousands(s.count),
-            thousands(t.count),
-            thousands(pending[op as usize])
-        );
+        let count = if matches!(op, Op::Get | Op::Put) {
+            format!(
+                "{} ({} {} 0)",
+                thousands(s.count),
+                thousands(t.count),
+                thousands(pending[op as usize])
+            )
+        } else {
+            format!("{} ({})", thousands(s.count), thousands(t.count))
+        };
         let size = format!("{} ({})", iec_or_dash(s.bytes, 1), iec_or_dash(t.bytes, 1));
         let tp = format!(
             "{} ({})",
@@ -174,15 +186,7 @@ pub(super) fn interval_text(
         } else {
             format!("{} ({})", thousands(s.errors), thousands(t.errors))
         };
-        out += &row(
-            &time,
-            op.label(),
-            &count,
-            &size,
-            &latency_cell(s),
-            &tp,
-            &errs,
-        );
+        out += &row(&time, label, &count, &size, &latency_cell(s), &tp, &errs);
     }
     out
 }
@@ -195,14 +199,14 @@ pub(super) fn final_text(o: &AisOutput, total: &Snapshot, run_start: u64, end: u
     }
     let mut out = format!("\n{}", header());
     let time = local_hms(end);
-    for op in TABLE_OPS {
+    for (op, label) in TABLE_OPS {
         let s = total.get(op);
         if s.count == 0 {
             continue;
         }
         out += &row(
             &time,
-            op.label(),
+            label,
             &thousands(s.count),
             &iec_or_dash(s.bytes, 1),
             &latency_cell(s),
@@ -216,11 +220,10 @@ pub(super) fn final_text(o: &AisOutput, total: &Snapshot, run_start: u64, end: u
 /// `{"get": ..., "put": ..., "get_batch": ...}` for the window `[start, end]`, indented as Go's
 /// `json.MarshalIndent(v, "", "  ")`.
 fn json_object(s: &Snapshot, start: u64, end: u64) -> String {
-    let none = OpStats::new();
     let parts = [
         ("get", s.get(Op::Get)),
         ("put", s.get(Op::Put)),
-        ("get_batch", &none),
+        ("get_batch", s.get(Op::GetBatch)),
     ];
     let span = end.saturating_sub(start);
     let start_time = rfc3339_local(start);
