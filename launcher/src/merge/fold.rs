@@ -14,7 +14,7 @@
 use super::hist;
 use super::model::Point;
 use super::partial::{add_steady, steady_frac};
-use super::rank::{RankResult, Reader, Sinks};
+use super::rank::{RankResult, Reader, Sinks, N_OPS};
 use super::timeline::Timeline;
 
 /// Ranks whose interval histograms are added to the timeline together (about 0.8 MB each for
@@ -153,7 +153,7 @@ impl Reader {
             self.acc[op].clear();
         }
         let mut current: Option<u64> = None;
-        let mut points = [Point::default(), Point::default()];
+        let mut points: [Point; N_OPS] = std::array::from_fn(|_| Point::default());
         let first_run = self.batch.runs.len();
         let mut last_bucket = 0usize;
         for iv in &self.ivs {
@@ -214,7 +214,7 @@ impl Reader {
 }
 
 /// Ends the rank's current group: percentiles from its merged histogram.
-fn flush(acc: &mut [super::accum::Dense; 2], points: &mut [Point; 2], r: &mut RankResult) {
+fn flush(acc: &mut [super::accum::Dense; N_OPS], points: &mut [Point; N_OPS], r: &mut RankResult) {
     for ((p, acc), series) in points.iter().zip(acc.iter_mut()).zip(&mut r.series) {
         let mut p = *p;
         [p.p50_us, p.p90_us, p.p99_us] = acc.quantiles([0.5, 0.9, 0.99]);

@@ -50,7 +50,7 @@ pub use error::{MergeError, Problem};
 use head::Scanned;
 use model::{OpSeries, RankSeries, ReportData, Spectrum};
 pub use partial::{Frame, Partial};
-use rank::{RankResult, OP_NAMES};
+use rank::{RankResult, N_OPS, OP_NAMES};
 use summary::{Series, SkippedFile};
 pub use summary::{Summary, SUMMARY_SCHEMA};
 
@@ -283,6 +283,7 @@ pub fn finish(
         }
     }
     missing.sort_unstable();
+    let shown = summary::shown(&ranks);
     let s = Summary {
         schema: SUMMARY_SCHEMA.into(),
         run_id: plan.run_id.clone(),
@@ -298,6 +299,7 @@ pub fn finish(
         ops: OP_NAMES
             .iter()
             .enumerate()
+            .filter(|&(op, _)| shown[op])
             .map(|(op, name)| {
                 let mut t = summary::op_totals(&ranks, op, &totals[op], secs);
                 t.phases = phase_totals.record(op);
@@ -312,7 +314,10 @@ pub fn finish(
             - ranks.iter().map(|r| r.end_unix_ns).min().unwrap_or(0),
         stragglers,
         warnings,
-        ranks: ranks.iter().map(summary::rank_totals).collect(),
+        ranks: ranks
+            .iter()
+            .map(|r| summary::rank_totals(r, &shown))
+            .collect(),
         tls: summary::tls(ranks.iter().filter_map(|r| r.tls.as_ref())),
         proxies: ringload_core::result::ProxyCount::merge(ranks.iter().map(|r| &r.proxies[..])),
         rate: merged_rate,
@@ -323,6 +328,7 @@ pub fn finish(
             ops: OP_NAMES
                 .iter()
                 .enumerate()
+                .filter(|&(op, _)| shown[op])
                 .map(|(op, name)| (name.to_string(), timeline.series(op, widen)))
                 .collect(),
         },
@@ -348,22 +354,24 @@ pub fn finish(
 fn report(
     s: &Summary,
     ranks: Vec<RankResult>,
-    totals: &[Histogram<u64>; 2],
+    totals: &[Histogram<u64>; N_OPS],
     summary_txt: String,
     workload: serde_json::Value,
     window: Option<(u64, u64)>,
 ) -> ReportData {
-    let mut per_rank: [Vec<RankSeries>; 2] = [Vec::new(), Vec::new()];
+    let mut per_rank: [Vec<RankSeries>; N_OPS] = Default::default();
     for r in ranks {
-        let [g, p] = r.series;
-        per_rank[0].push(g);
-        per_rank[1].push(p);
+        for (op, s) in r.series.into_iter().enumerate() {
+            per_rank[op].push(s);
+        }
     }
     let mut series = Vec::new();
     let mut spectrum = Vec::new();
     let mut latency = Vec::new();
     for (op, name) in OP_NAMES.iter().enumerate() {
-        let t = &s.ops[*name];
+        let Some(t) = s.ops.get(*name) else {
+            continue;
+        };
         if op > 0 && t.count + t.errors == 0 {
             continue;
         }

@@ -29,7 +29,7 @@ use ringload_core::result::RunStatus;
 use super::error::{MergeError, Problem};
 use super::head::Head;
 use super::phases::PhaseTotals;
-use super::rank::{RankOp, RankResult, Reader, Sinks};
+use super::rank::{RankOp, RankResult, Reader, Sinks, N_OPS};
 use super::rate::ServiceTotals;
 use super::timeline::Timeline;
 use super::{RANK_POINTS_BUDGET, RANK_POINTS_MAX, RANK_POINTS_MIN};
@@ -108,8 +108,8 @@ pub fn add_steady(op: &mut RankOp, count: u64, bytes: u64, frac: f64) {
 pub struct SteadyIv {
     pub start_ns: u64,
     pub end_ns: u64,
-    pub count: [u64; 2],
-    pub bytes: [u64; 2],
+    pub count: [u64; N_OPS],
+    pub bytes: [u64; N_OPS],
 }
 
 /// Everything folded from a set of ranks (see the module doc).
@@ -117,7 +117,7 @@ pub struct Partial {
     pub frame: Frame,
     pub timeline: Timeline,
     /// The whole-run histogram per operation class.
-    pub totals: [Histogram<u64>; 2],
+    pub totals: [Histogram<u64>; N_OPS],
     pub phases: PhaseTotals,
     pub service: ServiceTotals,
     /// The accepted ranks, in the order folded (their `rate` keys still in them).
@@ -137,7 +137,7 @@ impl Partial {
         Ok(Partial {
             frame,
             timeline: Timeline::new(frame.res_ns, frame.start_ns, frame.end_ns)?,
-            totals: [new_histogram(), new_histogram()],
+            totals: std::array::from_fn(|_| new_histogram()),
             phases: PhaseTotals::default(),
             service: ServiceTotals::default(),
             ranks: Vec::new(),
@@ -195,8 +195,8 @@ impl Partial {
                     let ivs = self.reader.ivs.iter().map(|iv| SteadyIv {
                         start_ns: iv.start_unix_ns,
                         end_ns: iv.end_unix_ns,
-                        count: [iv.ops[0].count, iv.ops[1].count],
-                        bytes: [iv.ops[0].bytes, iv.ops[1].bytes],
+                        count: iv.ops.map(|o| o.count),
+                        bytes: iv.ops.map(|o| o.bytes),
                     });
                     log.push((r.rank, ivs.collect()));
                 }

@@ -30,7 +30,7 @@ pub struct RankPhase {
 }
 
 /// One rank's phases per operation class (`None`: the class has no `phases` key).
-pub type RankPhases = [Option<Box<[RankPhase; 4]>>; 2];
+pub type RankPhases = [Option<Box<[RankPhase; 4]>>; super::rank::N_OPS];
 
 /// Decodes one class's `phases` (`op` names it in errors).
 pub fn decode(op: usize, rec: &PhasesRecord) -> Result<Box<[RankPhase; 4]>, String> {
@@ -176,7 +176,7 @@ impl Acc {
 /// The cluster's phases: what the ranks with phases recorded, and which ranks had none.
 #[derive(Debug, Default)]
 pub struct PhaseTotals {
-    ops: [Option<Box<[Acc; 4]>>; 2],
+    ops: [Option<Box<[Acc; 4]>>; super::rank::N_OPS],
     traced: Vec<u32>,
     untraced: Vec<u32>,
 }
@@ -281,6 +281,9 @@ mod tests {
                 phase(&[3, 4]),
             ])),
             None,
+            None,
+            None,
+            None,
         ]
     }
 
@@ -288,7 +291,7 @@ mod tests {
     fn phases_add_exactly_and_name_the_ranks_without() {
         let mut t = PhaseTotals::default();
         t.add(0, rank(&[100, 200, 300]));
-        t.add(1, [None, None]);
+        t.add(1, Default::default());
         t.add(2, rank(&[1_000]));
         let get = t.record(0).unwrap();
         assert!(t.record(1).is_none(), "no rank recorded PUT phases");

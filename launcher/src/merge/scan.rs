@@ -19,7 +19,7 @@
 pub struct Interval<'a> {
     pub start_unix_ns: u64,
     pub end_unix_ns: u64,
-    pub ops: [Op<'a>; 2],
+    pub ops: [Op<'a>; super::rank::N_OPS],
 }
 
 /// One operation class of an interval.
@@ -110,7 +110,7 @@ impl<'a> Cursor<'a> {
         Some(Interval {
             start_unix_ns,
             end_unix_ns,
-            ops: [get, put],
+            ops: [get, put, Op::default(), Op::default(), Op::default()],
         })
     }
 }

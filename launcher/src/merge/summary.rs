@@ -6,6 +6,11 @@
 //! rates are summed amounts over one merged wall-clock window. Every float is computed in
 //! rank order from integers or per-rank values, so the output is byte-identical whatever the
 //! order of the files (a property test checks it).
+//!
+//! Classes: `get` and `put` always; an ML class (`get_batch`, `put_mpu`, `get_mpd`) when any
+//! rank's file has it ([`shown`]), a rank without it contributing zero; `get_batch` also sums
+//! its `objects`. Every per-class map of the summary (`ops`, the steady window, each rank's
+//! `ops`, the series) has the same classes.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +24,7 @@ use ringload_core::client::ClientRecord;
 use ringload_core::rate::RateRecord;
 
 use super::model::Point;
-use super::rank::{RankResult, OP_NAMES};
+use super::rank::{RankResult, BASIC_OPS, N_OPS, OP_NAMES};
 use super::rate::{ClientBound, ClientSummary};
 
 /// The `schema` value of `summary.json`.
@@ -133,6 +138,9 @@ pub struct RankOpTotals {
     pub throughput_bytes_per_s: f64,
     pub ops_per_s: f64,
     pub latency_us: LatencySummary,
+    /// `get_batch`: the objects the rank's batches delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<u64>,
     /// The rank's service latency (a `--rate` run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_latency_us: Option<LatencySummary>,
@@ -189,6 +197,9 @@ pub fn op_totals(ranks: &[RankResult], op: usize, hist: &Histogram<u64>, secs: f
         service_histogram: None,
     };
     let (mut min, mut max, mut weighted) = (u64::MAX, 0u64, 0.0f64);
+    if OP_NAMES[op] == "get_batch" {
+        t.objects = Some(ranks.iter().map(|r| r.ops[op].objects).sum());
+    }
     for r in ranks {
         let o = &r.ops[op];
         t.count += o.count;
@@ -224,9 +235,11 @@ pub fn op_totals(ranks: &[RankResult], op: usize, hist: &Histogram<u64>, secs: f
 pub fn steady(ranks: &[RankResult], window: Option<(u64, u64)>) -> Option<SteadyWindow> {
     let (s, e) = window?;
     let secs = (e - s) as f64 / 1e9;
+    let shown = shown(ranks);
     let ops = OP_NAMES
         .iter()
         .enumerate()
+        .filter(|&(op, _)| shown[op])
         .map(|(op, name)| {
             let bytes: f64 = ranks.iter().map(|r| r.ops[op].steady_bytes).sum();
             let count: f64 = ranks.iter().map(|r| r.ops[op].steady_count).sum();
@@ -329,8 +342,14 @@ pub fn tls<'a>(ranks: impl IntoIterator<Item = &'a TlsRecord>) -> Option<TlsReco
     out
 }
 
-/// One rank's totals.
-pub fn rank_totals(r: &RankResult) -> RankTotals {
+/// The classes the merged outputs show (by index into [`OP_NAMES`]): `get` and `put` always,
+/// an ML class when any rank's file has it.
+pub fn shown(ranks: &[RankResult]) -> [bool; N_OPS] {
+    std::array::from_fn(|op| op < BASIC_OPS || ranks.iter().any(|r| r.ops[op].present))
+}
+
+/// One rank's totals, over the classes `shown` (the merged run's).
+pub fn rank_totals(r: &RankResult, shown: &[bool; N_OPS]) -> RankTotals {
     let secs = r.secs();
     RankTotals {
         rank: r.rank,
@@ -345,6 +364,7 @@ pub fn rank_totals(r: &RankResult) -> RankTotals {
         ops: OP_NAMES
             .iter()
             .enumerate()
+            .filter(|&(op, _)| shown[op])
             .map(|(op, name)| {
                 let o = &r.ops[op];
                 let t = RankOpTotals {
@@ -355,6 +375,7 @@ pub fn rank_totals(r: &RankResult) -> RankTotals {
                     throughput_bytes_per_s: rate(o.bytes as f64, secs),
                     ops_per_s: rate(o.count as f64, secs),
                     latency_us: o.latency,
+                    objects: (*name == "get_batch").then_some(o.objects),
                     service_latency_us: r.service[op].as_ref().map(|s| s.latency),
                 };
                 (name.to_string(), t)

@@ -58,20 +58,30 @@ fn summary(h: &Histogram<u64>, salt: u64) -> LatencySummary {
 /// What varies between ranks.
 #[derive(Debug, Clone)]
 struct Spec {
-    /// Per interval: GET and PUT (latency µs, count) pairs.
-    ivs: Vec<[Vec<(u64, u64)>; 2]>,
+    /// Per interval and class (`OP_NAMES` order): (latency µs, count) pairs.
+    ivs: Vec<[Vec<(u64, u64)>; N_OPS]>,
     offset: u64,
-    /// Phases, service latency, a rate record, own warnings, an inconsistent count.
+    /// Phases, service latency, a rate record, own warnings, an inconsistent count (bits 1
+    /// to 16); the rank has `get_batch`, `put_mpu`, `get_mpd` (bits 32, 64, 128; a rank
+    /// without a class has no key for it).
     extras: u8,
+}
+
+/// Whether the rank of `spec` has class `op`.
+fn has(spec: &Spec, op: usize) -> bool {
+    op < 2 || spec.extras & (32 << (op - 2)) != 0
 }
 
 fn result_file(rank: u32, ranks: u32, spec: &Spec, schema: &str) -> ResultFile {
     let start = T0 + spec.offset;
-    let mut totals = [new_histogram(), new_histogram()];
+    let mut totals: [Histogram<u64>; N_OPS] = std::array::from_fn(|_| new_histogram());
     let mut intervals = Vec::new();
     for (k, pair) in spec.ivs.iter().enumerate() {
         let mut ops = BTreeMap::new();
         for (op, name) in OP_NAMES.iter().enumerate() {
+            if !has(spec, op) {
+                continue;
+            }
             let h = hist(&pair[op]);
             totals[op].add(&h).unwrap();
             let n = h.len();
@@ -95,8 +105,10 @@ fn result_file(rank: u32, ranks: u32, spec: &Spec, schema: &str) -> ResultFile {
     let ops = OP_NAMES
         .iter()
         .enumerate()
+        .filter(|&(op, _)| has(spec, op))
         .map(|(op, name)| {
             let h = &totals[op];
+            let batch = *name == "get_batch";
             let count = h.len() + u64::from(spec.extras & 16 != 0 && op == 0);
             let phase = |salt: u64| PhaseRecord {
                 count: h.len(),
@@ -107,9 +119,13 @@ fn result_file(rank: u32, ranks: u32, spec: &Spec, schema: &str) -> ResultFile {
             let s = OpSummary {
                 count,
                 bytes: h.len() * 4096,
-                errors: 0,
-                objects: None,
-                errors_by_kind: BTreeMap::new(),
+                errors: u64::from(batch) * (u64::from(rank) + 1),
+                objects: batch.then(|| h.len() * 64 + u64::from(rank)),
+                errors_by_kind: if batch {
+                    [("missing".to_string(), u64::from(rank) + 1)].into()
+                } else {
+                    BTreeMap::new()
+                },
                 throughput_bytes_per_s: (h.len() * 4096) as f64 / secs,
                 ops_per_s: h.len() as f64 / secs,
                 latency_us: summary(h, u64::from(rank)),
@@ -240,13 +256,23 @@ fn merge_shuffled(dir: &Path, seed: u64) -> MergeOutput {
 
 fn spec() -> impl Strategy<Value = Spec> {
     let class = |lo: u64, hi: u64| prop::collection::vec((lo..hi, 1u64..300), 0..5);
+    let iv = (
+        class(100, 20_000),
+        class(1_000, 90_000),
+        class(5_000, 400_000),
+        class(50_000, 2_000_000),
+        class(1_000, 60_000),
+    );
     (
-        prop::collection::vec((class(100, 20_000), class(1_000, 90_000)), 1..5),
+        prop::collection::vec(iv, 1..5),
         0u64..2_500_000_000,
         any::<u8>(),
     )
         .prop_map(|(ivs, offset, extras)| Spec {
-            ivs: ivs.into_iter().map(|(g, p)| [g, p]).collect(),
+            ivs: ivs
+                .into_iter()
+                .map(|(g, p, b, m, d)| [g, p, b, m, d])
+                .collect(),
             offset,
             extras,
         })
@@ -297,11 +323,16 @@ fn v1_and_v2_files_merge_to_the_same_summary() {
                         // One count too wide to pack (a wide word in the carrier).
                         vec![(1_000 + 17 * r + k, 40 + k), (9_000, 3 + 200_000 * (k / 4))],
                         vec![(20_000 + r, 1 + k)],
+                        vec![(60_000 + r, 2 + k)],
+                        vec![(900_000, 1)],
+                        vec![(7_000 + k, 3)],
                     ]
                 })
                 .collect(),
             offset: r * 300_000_000,
-            extras: (r as u8) * 5,
+            // Ranks 1 and 3 have get_batch and get_mpd (a 5-class carrier), ranks 2 and 3
+            // put_mpu.
+            extras: (r as u8) * 5 | 160 * (r as u8 % 2) | 64 * (r as u8 / 2),
         })
         .collect();
     let (a, b) = (Scratch::new("v1"), Scratch::new("v2"));
@@ -314,6 +345,22 @@ fn v1_and_v2_files_merge_to_the_same_summary() {
         merge_dir(&b.0, &opts(2)).unwrap(),
     );
     assert_eq!(ma.summary.ops["get"].count, mb.summary.ops["get"].count);
+    // Ranks 1 and 3: 2 + 3 + 4 + 5 + 6 batches each, 64 objects a batch, plus the rank.
+    assert_eq!(
+        mb.summary.ops["get_batch"].objects,
+        Some(2 * 20 * 64 + 1 + 3)
+    );
+    assert_eq!(
+        mb.summary.ops["get_batch"].errors_by_kind["missing"],
+        2 + 4,
+        "one missing member per rank, plus the rank"
+    );
+    let keys: Vec<&str> = mb.summary.ops.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["get", "get_batch", "get_mpd", "put", "put_mpu"]);
+    assert_eq!(
+        std::fs::read(b.0.join("rank-1.intervals")).unwrap()[8..12],
+        5u32.to_le_bytes()
+    );
     assert_eq!(ma.summary_json, mb.summary_json);
     assert_eq!(ma.summary_txt, mb.summary_txt);
     assert_eq!(ma.report, mb.report);
@@ -327,12 +374,16 @@ fn an_interval_outside_its_rank_span_is_clamped_into_the_span() {
     let class = |n: u64| vec![(1_000, n)];
     let specs = [
         Spec {
-            ivs: (0..3).map(|k| [class(10 + k), vec![]]).collect(),
+            ivs: (0..3)
+                .map(|k| [class(10 + k), vec![], vec![], vec![], vec![]])
+                .collect(),
             offset: 0,
             extras: 0,
         },
         Spec {
-            ivs: (0..10).map(|_| [class(1), vec![]]).collect(),
+            ivs: (0..10)
+                .map(|_| [class(1), vec![], vec![], vec![], vec![]])
+                .collect(),
             offset: 0,
             extras: 0,
         },

@@ -1,8 +1,11 @@
 //! `summary.txt`: the table a human reads first.
 //!
 //! Layout: a `PARTIAL MERGE` line first when ranks are missing or failed; the run line; one
-//! row per operation class that did something (count, bytes, GiB/s over the whole run and the steady window,
-//! ops/s, latency min/p50/p90/p99/p99.9/max, errors) and its errors by kind, under it the
+//! row per operation class that did something, in the engine's order and with its labels
+//! (`GET`, `PUT`, `GET(batch)`, `PUT(mpu)`, `GET(mpd)`; the op column widens only when a
+//! longer label has a row) (count, bytes, GiB/s over the whole run and the steady window,
+//! ops/s, latency min/p50/p90/p99/p99.9/max, errors) and its errors by kind, under it a
+//! GetBatch's `objects` line (objects and objects/s), the
 //! phases line (the run summary's line: each phase's count, p50, p99) and, for a `--rate` run,
 //! the service latency; a `--rate` run's rate line and a sweep's steps with the knee; the
 //! client line when ranks diagnosed themselves; then one row per rank (client-bound ones
@@ -12,6 +15,7 @@
 use std::fmt::Write as _;
 
 use super::error::ranges;
+use super::rank::{OP_LABELS, OP_NAMES};
 use super::rate::ClientSummary;
 use super::summary::{Summary, GIB};
 use ringload_core::hist::phases_line;
@@ -103,9 +107,19 @@ pub fn render(s: &Summary) -> String {
         s.start_skew_ns as f64 / 1e9,
         s.end_skew_ns as f64 / 1e9
     );
+    // The rows: every class that did something, GET always.
+    let rows: Vec<(&str, &str, &super::summary::OpTotals)> = OP_NAMES
+        .iter()
+        .zip(OP_LABELS)
+        .filter_map(|(name, label)| {
+            let o = s.ops.get(*name)?;
+            (*name == "get" || o.count + o.errors > 0).then_some((*name, label, o))
+        })
+        .collect();
+    let w = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(4);
     let _ = writeln!(
         t,
-        "{:<4} {:>14} {:>10} {:>8} {:>8} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  errors",
+        "{:<w$} {:>14} {:>10} {:>8} {:>8} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  errors",
         "op",
         "count",
         "bytes",
@@ -119,10 +133,7 @@ pub fn render(s: &Summary) -> String {
         "p99.9",
         "max"
     );
-    for (name, o) in &s.ops {
-        if name != "get" && o.count + o.errors == 0 {
-            continue; // a class that did nothing gets no row (GET always has one)
-        }
+    for (name, label, o) in rows {
         let steady = s
             .steady_window
             .as_ref()
@@ -133,8 +144,8 @@ pub fn render(s: &Summary) -> String {
         let l = &o.latency_us;
         let _ = writeln!(
             t,
-            "{:<4} {:>14} {:>10} {:>8.3} {:>8} {:>12.1} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  {}",
-            name.to_uppercase(),
+            "{:<w$} {:>14} {:>10} {:>8.3} {:>8} {:>12.1} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  {}",
+            label,
             thousands(o.count),
             bytes(o.bytes),
             o.throughput_bytes_per_s / GIB,
@@ -148,6 +159,14 @@ pub fn render(s: &Summary) -> String {
             latency(l.max),
             errors(o.errors, &o.errors_by_kind)
         );
+        if let Some(n) = o.objects {
+            let per_s = if s.duration_s > 0.0 {
+                n as f64 / s.duration_s
+            } else {
+                0.0
+            };
+            let _ = writeln!(t, "     objects {}  {per_s:.1} objects/s", thousands(n));
+        }
         if let Some(p) = &o.phases {
             t.push_str(&phases_line(&p.line_figures(), latency));
         }

@@ -20,6 +20,7 @@
 use super::accum::Paged;
 use super::error::MergeError;
 use super::model::Point;
+use super::rank::N_OPS;
 
 /// Most buckets one merge allocates (about 4 months at 1 s); more means broken clocks.
 pub const MAX_BUCKETS: u64 = 10_000_000;
@@ -39,7 +40,7 @@ pub struct Timeline {
     pub res_ns: u64,
     /// Epoch-based number of `cells[0]`.
     pub first: u64,
-    pub cells: Vec<[Cell; 2]>,
+    pub cells: Vec<[Cell; N_OPS]>,
 }
 
 impl Timeline {
@@ -66,7 +67,7 @@ impl Timeline {
         let (first, n) = span(self.res_ns, lo * self.res_ns, hi * self.res_ns)?;
         let front = (self.first - first) as usize;
         if front > 0 {
-            let mut cells = vec![<[Cell; 2]>::default(); front];
+            let mut cells = vec![<[Cell; N_OPS]>::default(); front];
             cells.append(&mut self.cells);
             self.cells = cells;
             self.first = first;

@@ -338,17 +338,65 @@ fn the_ml_classes_have_aisloaders_rows_in_its_order_and_get_batch_its_json_key()
     let text = interval_text(&table(true), &iv, &acc, [3, 2, 1, 1, 1], T0, T0, T0 + S);
     let t = local_hms(T0 + S);
     let want = [
-        row([&t, "PUT", "1 (1 2 0)", "1000B (-)", &lat("500µs", "500µs", "500µs"), "1000B/s (-)", "-"]),
-        row([&t, "MPU", "1 (1)", "4.0MiB (-)", &lat("9ms", "9ms", "9ms"), "4.00MiB/s (-)", "-"]),
-        row([&t, "GET", "1 (1 3 0)", "1.0MiB (-)", &lat("1ms", "1ms", "1ms"), "1.00MiB/s (-)", "-"]),
-        row([&t, "GET-MPDSTREAM", "1 (1)", "1.0MiB (-)", &lat("3ms", "3ms", "3ms"), "1.00MiB/s (-)", "-"]),
-        row([&t, "GBT", "1 (1)", "2.0MiB (-)", &lat("4ms", "4ms", "4ms"), "2.00MiB/s (-)", "-"]),
+        row([
+            &t,
+            "PUT",
+            "1 (1 2 0)",
+            "1000B (-)",
+            &lat("500µs", "500µs", "500µs"),
+            "1000B/s (-)",
+            "-",
+        ]),
+        row([
+            &t,
+            "MPU",
+            "1 (1)",
+            "4.0MiB (-)",
+            &lat("9ms", "9ms", "9ms"),
+            "4.00MiB/s (-)",
+            "-",
+        ]),
+        row([
+            &t,
+            "GET",
+            "1 (1 3 0)",
+            "1.0MiB (-)",
+            &lat("1ms", "1ms", "1ms"),
+            "1.00MiB/s (-)",
+            "-",
+        ]),
+        row([
+            &t,
+            "GET-MPDSTREAM",
+            "1 (1)",
+            "1.0MiB (-)",
+            &lat("3ms", "3ms", "3ms"),
+            "1.00MiB/s (-)",
+            "-",
+        ]),
+        row([
+            &t,
+            "GBT",
+            "1 (1)",
+            "2.0MiB (-)",
+            &lat("4ms", "4ms", "4ms"),
+            "2.00MiB/s (-)",
+            "-",
+        ]),
     ]
     .concat();
     assert_eq!(text, want);
     let fin = final_text(&table(true), &iv, T0, T0 + S);
     assert!(
-        fin.ends_with(&row([&t, "GBT", "1", "2.0MiB", &lat("4ms", "4ms", "4ms"), "2.00MiB/s", "0"])),
+        fin.ends_with(&row([
+            &t,
+            "GBT",
+            "1",
+            "2.0MiB",
+            &lat("4ms", "4ms", "4ms"),
+            "2.00MiB/s",
+            "0"
+        ])),
         "{fin}"
     );
     let json = json_object(&iv, T0, T0 + S);

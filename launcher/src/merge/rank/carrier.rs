@@ -9,7 +9,7 @@ use super::super::decode::push_packed;
 use super::super::fold::Staged;
 use super::super::head::Head;
 use super::super::mapped;
-use super::{Iv, Reader};
+use super::{Iv, Reader, N_OPS};
 
 impl Reader {
     /// Stages the intervals of a `/2` file's carrier: its words are already the staging
@@ -18,7 +18,7 @@ impl Reader {
         &mut self,
         head: &Head,
         f: &IntervalsFile,
-        sums: &mut [u64; 2],
+        sums: &mut [u64; N_OPS],
     ) -> Result<(), String> {
         let what = |e: String| format!("intervals_file {:?}: {e}", f.name);
         let path = f.path_beside(&head.path).map_err(what)?;
@@ -38,7 +38,13 @@ impl Reader {
     }
 
     /// Stages one carrier interval (its words were checked by the carrier).
-    fn stage_view(&mut self, ops: &[ClassView; 2], start: u64, end: u64, sums: &mut [u64; 2]) {
+    fn stage_view(
+        &mut self,
+        ops: &[ClassView; N_OPS],
+        start: u64,
+        end: u64,
+        sums: &mut [u64; N_OPS],
+    ) {
         let mut rec = Iv {
             start_unix_ns: start,
             end_unix_ns: end,

@@ -33,8 +33,16 @@ use super::phases::{self, RankPhase, RankPhases};
 use super::scan;
 use super::timeline::Timeline;
 
-/// The operation classes merged, in index order.
-pub const OP_NAMES: [&str; 2] = ["get", "put"];
+/// The operation classes merged, in index order (the engine's `OPS` order, the carrier's
+/// [`CLASSES`](ringload_core::intervals::CLASSES)): `get`, `put`, then the ML classes
+/// `get_batch`, `put_mpu`, `get_mpd`, merged when any rank has them.
+pub const OP_NAMES: [&str; N_OPS] = ringload_core::intervals::CLASSES;
+/// The classes' labels in tables and plots, as the run summary prints them.
+pub const OP_LABELS: [&str; N_OPS] = ["GET", "PUT", "GET(batch)", "PUT(mpu)", "GET(mpd)"];
+/// How many operation classes there are.
+pub const N_OPS: usize = ringload_core::intervals::CLASSES.len();
+/// How many classes every result has (`get`, `put`); the others only when used.
+pub const BASIC_OPS: usize = ringload_core::intervals::BASIC;
 
 #[derive(Deserialize)]
 struct RawFile<'a> {
@@ -47,7 +55,7 @@ struct RawFile<'a> {
     #[serde(default)]
     proxies: Vec<ProxyCount>,
     #[serde(borrow)]
-    ops: RawPair<RawOp<'a>>,
+    ops: RawClasses<RawOp<'a>>,
     #[serde(default, borrow)]
     intervals: Vec<RawInterval<'a>>,
     /// A `/2` file's interval carrier.
@@ -63,18 +71,24 @@ struct RawFile<'a> {
     warnings: Vec<String>,
 }
 
+/// The classes of an `ops` map (any other key is ignored, as before).
 #[derive(Deserialize)]
-struct RawPair<T> {
+struct RawClasses<T> {
     get: Option<T>,
     put: Option<T>,
+    get_batch: Option<T>,
+    put_mpu: Option<T>,
+    get_mpd: Option<T>,
 }
 
-impl<T> RawPair<T> {
+impl<T> RawClasses<T> {
     fn at(&self, op: usize) -> Option<&T> {
-        if op == 0 {
-            self.get.as_ref()
-        } else {
-            self.put.as_ref()
+        match op {
+            0 => self.get.as_ref(),
+            1 => self.put.as_ref(),
+            2 => self.get_batch.as_ref(),
+            3 => self.put_mpu.as_ref(),
+            _ => self.get_mpd.as_ref(),
         }
     }
 }
@@ -84,6 +98,9 @@ struct RawOp<'a> {
     count: u64,
     bytes: u64,
     errors: u64,
+    /// `get_batch`: the objects its batches delivered.
+    #[serde(default)]
+    objects: Option<u64>,
     #[serde(default, borrow)]
     errors_by_kind: BTreeMap<Cow<'a, str>, u64>,
     latency_us: LatencySummary,
@@ -105,7 +122,7 @@ struct RawInterval<'a> {
     start_unix_ns: u64,
     end_unix_ns: u64,
     #[serde(borrow)]
-    ops: RawPair<RawIntervalOp<'a>>,
+    ops: RawClasses<RawIntervalOp<'a>>,
 }
 
 impl RawInterval<'_> {
@@ -122,7 +139,13 @@ impl RawInterval<'_> {
         scan::Interval {
             start_unix_ns: self.start_unix_ns,
             end_unix_ns: self.end_unix_ns,
-            ops: [op(&self.ops.get), op(&self.ops.put)],
+            ops: [
+                op(&self.ops.get),
+                op(&self.ops.put),
+                op(&self.ops.get_batch),
+                op(&self.ops.put_mpu),
+                op(&self.ops.get_mpd),
+            ],
         }
     }
 }
@@ -140,7 +163,11 @@ struct RawIntervalOp<'a> {
 /// One rank's figures for one operation class.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RankOp {
+    /// Whether the rank's file has this class (`get` and `put` are always shown).
+    pub present: bool,
     pub count: u64,
+    /// `get_batch`: the objects its batches delivered (0 for the other classes).
+    pub objects: u64,
     pub bytes: u64,
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
@@ -165,13 +192,13 @@ pub struct RankResult {
     pub tls: Option<TlsRecord>,
     /// The rank's `proxies` key, for a `--random-proxy` run.
     pub proxies: Vec<ProxyCount>,
-    pub ops: [RankOp; 2],
+    pub ops: [RankOp; N_OPS],
     /// The rank's phases (absent in older files), decoded; the merge takes them out once the file is
     /// accepted ([`phases::PhaseTotals::add`]).
     pub phases: RankPhases,
     /// The rank's service latency per class (a `--rate` run), decoded; taken out like the
     /// phases ([`super::rate::ServiceTotals::add`]).
-    pub service: [Option<Box<RankPhase>>; 2],
+    pub service: [Option<Box<RankPhase>>; N_OPS],
     /// The rank's `rate` key, taken out by the merge ([`super::rate::RateTotals::add`]).
     pub rate: Option<RateRecord>,
     /// The rank's `client` key.
@@ -179,7 +206,7 @@ pub struct RankResult {
     /// The rank's own `warnings`.
     pub warnings: Vec<String>,
     /// The rank's series per operation class (downsampled to the point cap).
-    pub series: [RankSeries; 2],
+    pub series: [RankSeries; N_OPS],
     /// How many resolutions one of this rank's intervals spans (≥ 1).
     pub widen: u64,
     /// Inconsistencies worth a warning (the data is still used).
@@ -194,7 +221,7 @@ impl RankResult {
     pub fn throughput(&self) -> f64 {
         let s = self.secs();
         if s > 0.0 {
-            (self.ops[0].bytes + self.ops[1].bytes) as f64 / s
+            self.ops.iter().map(|o| o.bytes).sum::<u64>() as f64 / s
         } else {
             0.0
         }
@@ -204,7 +231,7 @@ impl RankResult {
 /// Where a rank's data goes.
 pub struct Sinks<'a> {
     pub timeline: &'a mut Timeline,
-    pub totals: &'a mut [Histogram<u64>; 2],
+    pub totals: &'a mut [Histogram<u64>; N_OPS],
     /// The steady window, if there is one.
     pub steady: Option<(u64, u64)>,
     /// Most points of one rank's series.
@@ -217,7 +244,7 @@ pub struct Iv {
     pub start_unix_ns: u64,
     pub end_unix_ns: u64,
     /// Per class: count, bytes, errors and the staged histogram.
-    pub ops: [IvOp; 2],
+    pub ops: [IvOp; N_OPS],
 }
 
 #[derive(Clone, Copy, Default)]
@@ -240,9 +267,9 @@ pub struct Reader {
     pub(super) ivs: Vec<Iv>,
     /// Counts too large to pack, in staging order (see [`Staged`]).
     pub(super) big: Vec<u64>,
-    pub(super) acc: [Dense; 2],
+    pub(super) acc: [Dense; N_OPS],
     /// The staged whole-run histograms of the file being read.
-    pub(super) whole: [Staged; 2],
+    pub(super) whole: [Staged; N_OPS],
     /// Packed counters: the staging area of the file being read, and the batch.
     pub(super) batch: Batch,
 }
@@ -319,7 +346,7 @@ impl Reader {
         &mut self,
         k: usize,
         iv: &scan::Interval,
-        sums: &mut [u64; 2],
+        sums: &mut [u64; N_OPS],
     ) -> Result<(), String> {
         let mut rec = Iv {
             start_unix_ns: iv.start_unix_ns,
@@ -373,6 +400,7 @@ impl Reader {
         }
         let ro = &mut r.ops[op];
         (ro.count, ro.bytes, ro.errors, ro.latency) = (o.count, o.bytes, o.errors, o.latency_us);
+        (ro.present, ro.objects) = (true, o.objects.unwrap_or(0));
         ro.errors_by_kind = o
             .errors_by_kind
             .iter()
@@ -389,7 +417,7 @@ impl Reader {
         r.rate = file.rate.clone();
         r.client = file.client.clone();
         r.warnings = file.warnings.clone();
-        for op in 0..2 {
+        for op in 0..N_OPS {
             if let Some(o) = file.ops.at(op) {
                 self.stage_op(op, o, r)?;
             }
@@ -403,7 +431,7 @@ impl Reader {
         head: &Head,
         buf: &[u8],
         r: &mut RankResult,
-        sums: &mut [u64; 2],
+        sums: &mut [u64; N_OPS],
     ) -> Result<Path, String> {
         let mark = self.batch.mark();
         if let Some(at) = scan::find(buf) {
@@ -438,7 +466,7 @@ impl Reader {
         self.batch.rollback(mark);
         self.ivs.clear();
         self.big.clear();
-        *sums = [0; 2];
+        *sums = [0; N_OPS];
         let file: RawFile = serde_json::from_slice(buf).map_err(|e| e.to_string())?;
         if let Some(f) = &file.intervals_file {
             if !file.intervals.is_empty() {
@@ -458,7 +486,7 @@ impl Reader {
     fn parse(&mut self, head: &Head, buf: &[u8]) -> Result<(RankResult, Path), String> {
         self.ivs.clear();
         self.big.clear();
-        self.whole = [Staged::default(); 2];
+        self.whole = [Staged::default(); N_OPS];
         let mut r = RankResult {
             rank: head.rank,
             host: head.host.clone(),
@@ -469,7 +497,7 @@ impl Reader {
             end_unix_ns: head.end_unix_ns,
             ..RankResult::default()
         };
-        let mut sums = [0u64; 2];
+        let mut sums = [0u64; N_OPS];
         let path = self.parse_file(head, buf, &mut r, &mut sums)?;
         for (op, name) in OP_NAMES.iter().enumerate() {
             if r.ops[op].count != sums[op] {

@@ -89,7 +89,7 @@ fn file() -> ResultFile {
     }
 }
 
-fn read(text: &str) -> (RankResult, Path, Timeline, [Histogram<u64>; 2]) {
+fn read(text: &str) -> (RankResult, Path, Timeline, [Histogram<u64>; N_OPS]) {
     let f = file();
     let head = Head {
         path: "rank-0.json".into(),
@@ -106,7 +106,7 @@ fn read(text: &str) -> (RankResult, Path, Timeline, [Histogram<u64>; 2]) {
         workload: f.workload.clone(),
     };
     let mut timeline = Timeline::new(SEC, 5 * SEC, 9 * SEC).unwrap();
-    let mut totals = [new_histogram(), new_histogram()];
+    let mut totals: [_; N_OPS] = std::array::from_fn(|_| new_histogram());
     let mut reader = Reader::default();
     let mut sinks = Sinks {
         timeline: &mut timeline,
@@ -177,7 +177,7 @@ fn a_corrupt_interval_rejects_the_file_and_leaves_nothing_behind() {
     let bad = format!("{head_part}{}{}", &rest[..end - 4], &rest[end..]);
     let mut reader = Reader::default();
     let mut timeline = Timeline::new(SEC, 5 * SEC, 9 * SEC).unwrap();
-    let mut totals = [new_histogram(), new_histogram()];
+    let mut totals: [_; N_OPS] = std::array::from_fn(|_| new_histogram());
     let head = Head {
         path: "r.json".into(),
         name: "r.json".into(),

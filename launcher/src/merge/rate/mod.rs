@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ranges;
 use super::phases::{sorted, Acc, RankPhase};
+use super::rank::N_OPS;
 
 fn noun(v: &[u32]) -> &'static str {
     if v.len() == 1 {
@@ -36,7 +37,7 @@ fn noun(v: &[u32]) -> &'static str {
 /// The service latency of both classes over the ranks that recorded it.
 #[derive(Debug, Default)]
 pub struct ServiceTotals {
-    ops: [Option<Acc>; 2],
+    ops: [Option<Acc>; N_OPS],
     with: Vec<u32>,
     without: Vec<u32>,
 }
@@ -44,7 +45,7 @@ pub struct ServiceTotals {
 impl ServiceTotals {
     /// Adds rank `rank`'s service latency per class (`None`: the class has none); ranks in
     /// any order.
-    pub fn add(&mut self, rank: u32, service: [Option<Box<RankPhase>>; 2]) {
+    pub fn add(&mut self, rank: u32, service: [Option<Box<RankPhase>>; N_OPS]) {
         if service.iter().all(Option::is_none) {
             self.without.push(rank);
             return;

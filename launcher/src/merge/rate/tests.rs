@@ -66,9 +66,9 @@ fn service_latency_merges_exactly_and_names_the_ranks_without() {
         }))
     };
     let mut t = ServiceTotals::default();
-    t.add(0, [one(&a), None]);
-    t.add(1, [None, None]);
-    t.add(2, [one(&b), None]);
+    t.add(0, [one(&a), None, None, None, None]);
+    t.add(1, Default::default());
+    t.add(2, [one(&b), None, None, None, None]);
     let (l, h) = t.record(0);
     let (l, h) = (l.unwrap(), h.unwrap());
     let mut union = a.clone();
