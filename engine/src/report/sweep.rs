@@ -225,9 +225,11 @@ impl Sweep {
             thousands(achieved.round() as u64),
             human_us(value),
         );
-        let ops = OPS
-            .iter()
-            .map(|&op| {
+        // The step's classes: get and put always, the others when the step has them.
+        let ops = snap
+            .shown_ops()
+            .into_iter()
+            .map(|op| {
                 let s = snap.get(op);
                 let rec = StepOp {
                     count: s.count,

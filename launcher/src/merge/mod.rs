@@ -52,6 +52,7 @@ use model::{OpSeries, RankSeries, ReportData, Spectrum};
 pub use partial::{Frame, Partial};
 use rank::{RankResult, N_OPS, OP_NAMES};
 use summary::{Series, SkippedFile};
+pub use rank::op_label;
 pub use summary::{Summary, SUMMARY_SCHEMA};
 
 /// Default width of a time bucket.

@@ -102,7 +102,7 @@ pub fn spectrum_svg(data: &ReportData) -> String {
             .collect();
         let attrs = format!("class=\"series spectrum\" data-op=\"{}\"", svg::esc(&s.op));
         svg::path(&mut out, &px, colour, 2.0, &attrs);
-        legend.push((Swatch::Line(colour, 2.0), s.op.to_uppercase()));
+        legend.push((Swatch::Line(colour, 2.0), crate::merge::op_label(&s.op)));
     }
     svg::legend(&mut out, &p, &legend);
     out.push_str("</svg>\n");

@@ -42,7 +42,7 @@ pub fn latency(h: &mut String, data: &ReportData) {
          <th>max</th></tr>\n",
     );
     for o in &data.latency {
-        let op = esc(&o.op.to_uppercase());
+        let op = esc(&crate::merge::op_label(&o.op));
         let from = if o.service.is_some() {
             "intended start"
         } else {
@@ -81,7 +81,7 @@ pub fn latency(h: &mut String, data: &ReportData) {
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{label}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&o.op.to_uppercase()),
+                esc(&crate::merge::op_label(&o.op)),
                 thousands(*count),
                 esc(&p50),
                 esc(&p99)
@@ -140,7 +140,7 @@ pub fn rate(h: &mut String, r: Option<&RateRecord>) {
                 k + 1,
                 s.target,
                 s.achieved,
-                esc(&name.to_uppercase()),
+                esc(&crate::merge::op_label(name)),
                 thousands(o.count),
                 thousands(o.errors),
                 esc(&lat(o.latency_us.p50)),
