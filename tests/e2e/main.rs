@@ -24,6 +24,7 @@ mod fault_modes;
 mod faults;
 mod many_ranks;
 mod merge;
+mod merge_ml;
 mod merge_scale;
 mod metrics;
 mod mpi;

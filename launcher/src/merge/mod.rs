@@ -50,9 +50,9 @@ pub use error::{MergeError, Problem};
 use head::Scanned;
 use model::{OpSeries, RankSeries, ReportData, Spectrum};
 pub use partial::{Frame, Partial};
+pub use rank::op_label;
 use rank::{RankResult, N_OPS, OP_NAMES};
 use summary::{Series, SkippedFile};
-pub use rank::op_label;
 pub use summary::{Summary, SUMMARY_SCHEMA};
 
 /// Default width of a time bucket.

@@ -94,7 +94,10 @@ fn draw(data: &ReportData, what: &str, body: fn(&mut String, &Ctx<'_>)) -> Strin
         svg::title(
             &mut out,
             &p,
-            &format!("{} {what}", svg::short(&crate::merge::op_label(&s.op), OP_CHARS)),
+            &format!(
+                "{} {what}",
+                svg::short(&crate::merge::op_label(&s.op), OP_CHARS)
+            ),
         );
         run_id(&mut out, &p, &data.run_id);
         let rel = |t: u64| t.saturating_sub(t0) as f64 / 1e9;
