@@ -332,7 +332,7 @@ fn v1_and_v2_files_merge_to_the_same_summary() {
             offset: r * 300_000_000,
             // Ranks 1 and 3 have get_batch and get_mpd (a 5-class carrier), ranks 2 and 3
             // put_mpu.
-            extras: (r as u8) * 5 | 160 * (r as u8 % 2) | 64 * (r as u8 / 2),
+            extras: ((r as u8) * 5) | (160 * (r as u8 % 2)) | (64 * (r as u8 / 2)),
         })
         .collect();
     let (a, b) = (Scratch::new("v1"), Scratch::new("v2"));
