@@ -172,7 +172,13 @@ fn every_class_any_rank_has_is_merged_exactly_and_shown_with_its_label() {
         kind: "missing",
         objects: 64,
     };
-    // Rank 1: GETs, multipart uploads and multipart download streams (one timeout).
+    // Rank 1: GETs, fewer GetBatch requests (no member missing), multipart uploads and
+    // multipart download streams (one timeout).
+    let batch1 = Class {
+        count: 4,
+        errors: 0,
+        ..batch
+    };
     let mpu = Class {
         name: "put_mpu",
         count: 2,
@@ -193,16 +199,19 @@ fn every_class_any_rank_has_is_merged_exactly_and_shown_with_its_label() {
     };
     let (_d, s, txt, html) = merge(
         "merge-ml",
-        &[rank_file(0, &[GET, batch]), rank_file(1, &[GET, mpu, mpd])],
+        &[
+            rank_file(0, &[GET, batch]),
+            rank_file(1, &[GET, batch1, mpu, mpd]),
+        ],
     );
     let ops = s["ops"].as_object().unwrap();
     let keys: Vec<&str> = ops.keys().map(String::as_str).collect();
     assert_eq!(keys, ["get", "get_batch", "get_mpd", "put", "put_mpu"]);
     let b = &ops["get_batch"];
-    // 2 intervals × 8 batches on rank 0; rank 1 has no get_batch and adds nothing.
-    assert_eq!(b["count"], 16);
-    assert_eq!(b["objects"], 16 * 64);
-    assert_eq!(b["bytes"], 16 * 64 * 16_384);
+    // 2 intervals × 8 batches on rank 0, 2 × 4 on rank 1.
+    assert_eq!(b["count"], 24);
+    assert_eq!(b["objects"], 24 * 64);
+    assert_eq!(b["bytes"], 24 * 64 * 16_384);
     assert_eq!(b["errors"], 2);
     assert_eq!(b["errors_by_kind"], serde_json::json!({"missing": 2}));
     assert_eq!(b["latency_us"]["p99"], 20_000);
@@ -219,10 +228,11 @@ fn every_class_any_rank_has_is_merged_exactly_and_shown_with_its_label() {
     );
     assert_eq!(ops["get"]["count"], 400);
     // Each rank lists the merged run's classes; a rank without one has zeros there.
-    assert_eq!(s["ranks"][1]["ops"]["get_batch"]["count"], 0);
-    assert_eq!(s["ranks"][1]["ops"]["get_batch"]["objects"], 0);
+    assert_eq!(s["ranks"][1]["ops"]["get_batch"]["count"], 8);
+    assert_eq!(s["ranks"][1]["ops"]["get_batch"]["objects"], 8 * 64);
     assert_eq!(s["ranks"][0]["ops"]["get_batch"]["objects"], 16 * 64);
     assert_eq!(s["ranks"][0]["ops"]["put_mpu"]["count"], 0);
+    assert_eq!(s["ranks"][0]["ops"]["put_mpu"]["errors"], 0);
     // The series: per class, the sum of the ranks per second.
     let series = s["series"]["ops"].as_object().unwrap();
     let keys: Vec<&str> = series.keys().map(String::as_str).collect();
@@ -233,7 +243,7 @@ fn every_class_any_rank_has_is_merged_exactly_and_shown_with_its_label() {
         .iter()
         .map(|p| p["ops"].as_u64().unwrap())
         .sum();
-    assert_eq!(batches, 16);
+    assert_eq!(batches, 24);
     // summary.txt: the engine's order (get, put, get_batch, put_mpu, get_mpd; PUT did
     // nothing, so it has no row) and labels, the op column widened for GET(batch).
     let rows: Vec<&str> = txt
@@ -248,9 +258,9 @@ fn every_class_any_rank_has_is_merged_exactly_and_shown_with_its_label() {
              p50      p90      p99    p99.9      max  errors",
             "GET                   400    6.2 MiB    0.003    0.003        190.5   1.00ms   \
              1.00ms   1.00ms   1.00ms   1.00ms   1.00ms  0",
-            "GET(batch)             16   16.0 MiB    0.007    0.008          7.6  20.00ms  \
+            "GET(batch)             24   24.0 MiB    0.011    0.012         11.4  20.00ms  \
              20.00ms  20.00ms  20.00ms  20.00ms  20.00ms  2 (missing 2)",
-            "     objects 1,024  487.6 objects/s",
+            "     objects 1,536  731.4 objects/s",
             "PUT(mpu)                4   96.0 MiB    0.045    0.047          1.9 500.00ms \
              500.00ms 500.00ms 500.00ms 500.00ms 500.00ms  0",
             "GET(mpd)                6   48.0 MiB    0.022    0.023          2.9 100.00ms \
