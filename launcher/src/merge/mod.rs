@@ -24,6 +24,7 @@
 
 pub mod accum;
 mod b64;
+pub mod classes;
 pub mod decode;
 pub mod error;
 mod fold;
