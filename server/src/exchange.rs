@@ -170,14 +170,14 @@ impl Conn {
                     ctr.latest_ver();
                 }
                 let fault = req.fault.kind;
-                let o = object::Obj::new(node, provider, key);
+                let archpath = query_param(query, b"archpath");
+                let o = object::Obj::new(node, provider, key).with_archpath(archpath);
                 let put = object::PutFacts {
                     received: req.received,
                     cksum: req.cksum,
                     shard: req.capture.then_some(&self.body[..]),
                 };
-                let archpath = query_param(query, b"archpath");
-                let body = object::answer(&mut r, node, op, o, req.range, put, fault, archpath);
+                let body = object::answer(&mut r, node, op, o, req.range, put, fault);
                 if let Some(b) = body {
                     match b.end {
                         End::Complete => {}

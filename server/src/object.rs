@@ -77,7 +77,6 @@ pub(crate) fn answer(
     range: Option<RangeSpec>,
     put: PutFacts<'_>,
     fault: Option<FaultKind>,
-    archpath: Option<&[u8]>,
 ) -> Option<Body> {
     let received = put.received;
     r.ctr.request(op.kind());
@@ -114,9 +113,7 @@ pub(crate) fn answer(
             };
             let (ty, digest) = match (p, put.cksum) {
                 // A shard's bytes are its TAR, not a pattern window: its checksum is not kept.
-                (ServeProtocol::Ais, Some(ck)) if shard.is_none() => {
-                    checked(r, key, received, ck)?
-                }
+                (ServeProtocol::Ais, Some(ck)) if shard.is_none() => checked(r, key, received, ck)?,
                 _ => (CksumType::Xxhash, None),
             };
             if provider.is_remote() {
@@ -163,10 +160,10 @@ pub(crate) fn answer(
         ObjOp::Get | ObjOp::Head => {
             if p == ServeProtocol::Ais && arch::is_shard_name(key) {
                 if let Some(members) = store.archive(key) {
-                    return shard_get(r, node, op, &o, &members, range, archpath);
+                    return shard_get(r, node, op, &o, &members, range);
                 }
             }
-            match archpath {
+            match o.archpath {
                 Some(_) if p == ServeProtocol::Ais => {
                     archpath_not_found(r, node, &o, "not a shard");
                     None
@@ -225,13 +222,12 @@ fn shard_get(
     o: &Obj<'_>,
     members: &[arch::Member],
     range: Option<RangeSpec>,
-    archpath: Option<&[u8]>,
 ) -> Option<Body> {
     let ranges = Extra {
         accept_ranges: true,
         ..Extra::default()
     };
-    let (start, size) = match archpath {
+    let (start, size) = match o.archpath {
         Some(raw) => {
             let path = request::decode_query_value(raw).unwrap_or_default();
             let Some(m) = arch::find(members, path.as_bytes()) else {
@@ -294,11 +290,12 @@ fn shard_get(
 }
 
 /// The object a request names: its provider, its key (`bucket/name`) and the listener's store
-/// of that provider's buckets.
+/// of that provider's buckets; an AIS GET's `archpath` (raw) names a file inside a shard.
 pub(crate) struct Obj<'a> {
     provider: Provider,
     key: &'a str,
     store: &'a Store,
+    archpath: Option<&'a [u8]>,
 }
 
 impl<'a> Obj<'a> {
@@ -307,7 +304,14 @@ impl<'a> Obj<'a> {
             provider,
             key,
             store: node.store.of(provider),
+            archpath: None,
         }
+    }
+
+    /// The file inside a shard a GET reads (the raw `archpath` query value).
+    pub(crate) fn with_archpath(mut self, archpath: Option<&'a [u8]>) -> Self {
+        self.archpath = archpath;
+        self
     }
 }
 

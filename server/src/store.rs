@@ -4,7 +4,7 @@
 //! Owns: which objects exist (one [`Stores`] per listener: a [`Store`] per bucket provider),
 //! how large they are, whether a remote bucket's object is present in the cluster
 //! ("cached": written or read through it, not evicted since), and the XXH64 of their bytes
-//! once someone asked for it. Bytes are never stored (they are derived from the key, see `pattern`). Why
+//! once someone asked for it, and a shard's member list (see `ais::arch`). Bytes are never stored (they are derived from the key, see `pattern`). Why
 //! sharded: every core PUTs and GETs concurrently; 64 locks chosen by the key's hash keep
 //! contention negligible without a lock-free map.
 //!

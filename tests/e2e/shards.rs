@@ -18,7 +18,12 @@ fn ml(urls: &[String], kind: &str) -> u64 {
 fn shard_puts_then_every_file_read_by_archpath_verified() {
     let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
     let dir = Scratch::new("shards-e2e");
-    let ais = || Run::new().protocol("ais").endpoint(&c.proxies[0]).bucket("ais://shards");
+    let ais = || {
+        Run::new()
+            .protocol("ais")
+            .endpoint(&c.proxies[0])
+            .bucket("ais://shards")
+    };
     let put_res = dir.path().join("put.json");
     let put = ais()
         .pctput(100)
@@ -53,8 +58,15 @@ fn shard_puts_then_every_file_read_by_archpath_verified() {
     );
     let g = result(&get_res);
     get.check(op(&g, "get", "count") == 100, "every file read once");
-    get.check(op(&g, "get", "errors") == 0, "no GET errors (verify included)");
-    assert_eq!(ml(&c.targets, "archpath_gets"), 100, "targets served 100 files");
+    get.check(
+        op(&g, "get", "errors") == 0,
+        "no GET errors (verify included)",
+    );
+    assert_eq!(
+        ml(&c.targets, "archpath_gets"),
+        100,
+        "targets served 100 files"
+    );
 }
 
 #[test]

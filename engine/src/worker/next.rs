@@ -113,7 +113,13 @@ impl Worker {
     }
 
     /// [`Worker::issue`]; `shard` is a shard PUT's body source (its TAR, see `shard.rs`).
-    pub(super) fn issue_with(&mut self, i: usize, put: bool, size: u64, shard: Option<Body>) -> Step {
+    pub(super) fn issue_with(
+        &mut self,
+        i: usize,
+        put: bool,
+        size: u64,
+        shard: Option<Body>,
+    ) -> Step {
         let sh = &*self.shared;
         let w = &sh.workload;
         let c = &mut self.conns[i];

@@ -90,7 +90,8 @@ impl Worker {
         let w = &sh.workload;
         if w.totalputsize > 0 {
             // The namer's size was added to the run's total; the shard's own replaces it.
-            sh.put_bytes.fetch_add(len.saturating_sub(size), Ordering::Relaxed);
+            sh.put_bytes
+                .fetch_add(len.saturating_sub(size), Ordering::Relaxed);
         }
         self.issue_with(i, true, len, Some(body))
     }

@@ -183,7 +183,11 @@ fn arch(w: &super::Workload) -> Result<(), super::WorkloadError> {
     if a.pct == 0 && !a.list {
         return Ok(());
     }
-    let flag = if a.pct > 0 { "--arch-pct" } else { "--arch-list" };
+    let flag = if a.pct > 0 {
+        "--arch-pct"
+    } else {
+        "--arch-list"
+    };
     let value = if a.pct > 0 {
         a.pct.to_string()
     } else {

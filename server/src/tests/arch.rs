@@ -36,7 +36,11 @@ fn setup() -> (ServerHandle, Client) {
     (h, c)
 }
 
-const FILES: &[(&str, usize)] = &[("obj-000000.txt", 1000), ("d/obj-000001.txt", 4096), ("e", 0)];
+const FILES: &[(&str, usize)] = &[
+    ("obj-000000.txt", 1000),
+    ("d/obj-000001.txt", 4096),
+    ("e", 0),
+];
 
 #[test]
 fn a_shard_put_is_read_whole_by_archpath_and_listed_file_by_file() {
@@ -50,7 +54,12 @@ fn a_shard_put_is_read_whole_by_archpath_and_listed_file_by_file() {
     let r = c.call("GET", "v1/objects/b/s1.tar?provider=ais", "", b"");
     assert_eq!(r.status, 200);
     assert!(r.body == tar, "a whole GET gives back the shard's TAR");
-    let r = c.call("GET", "v1/objects/b/s1.tar?provider=ais", "Range: bytes=512-1023\r\n", b"");
+    let r = c.call(
+        "GET",
+        "v1/objects/b/s1.tar?provider=ais",
+        "Range: bytes=512-1023\r\n",
+        b"",
+    );
     assert_eq!(r.status, 206);
     assert!(r.body == tar[512..1024]);
 
@@ -72,7 +81,12 @@ fn a_shard_put_is_read_whole_by_archpath_and_listed_file_by_file() {
 
     let list = |c: &mut Client, flags: u64| -> Vec<(String, u64, u64)> {
         let body = serde_json::json!({"action": "list", "value": {"flags": flags.to_string()}});
-        let r = c.call("GET", "v1/buckets/b?provider=ais", JSON, body.to_string().as_bytes());
+        let r = c.call(
+            "GET",
+            "v1/buckets/b?provider=ais",
+            JSON,
+            body.to_string().as_bytes(),
+        );
         assert_eq!(r.status, 200, "{}", r.text());
         r.json()["entries"]
             .as_array()
@@ -80,7 +94,11 @@ fn a_shard_put_is_read_whole_by_archpath_and_listed_file_by_file() {
             .iter()
             .map(|e| {
                 let size = e["size"].as_str().unwrap().parse().unwrap();
-                (e["name"].as_str().unwrap().to_string(), size, e["flags"].as_u64().unwrap())
+                (
+                    e["name"].as_str().unwrap().to_string(),
+                    size,
+                    e["flags"].as_u64().unwrap(),
+                )
             })
             .collect()
     };
@@ -102,7 +120,12 @@ fn a_shard_put_is_read_whole_by_archpath_and_listed_file_by_file() {
 
     // Overwritten by a body that is no TAR: a plain object again, no files.
     c.call("PUT", "v1/objects/b/s1.tar?provider=ais", "", &[7u8; 600]);
-    let r = c.call("GET", "v1/objects/b/s1.tar?provider=ais&archpath=e", "", b"");
+    let r = c.call(
+        "GET",
+        "v1/objects/b/s1.tar?provider=ais&archpath=e",
+        "",
+        b"",
+    );
     assert_eq!(r.status, 404);
     assert_eq!(list(&mut c, 8192 | 8).len(), 2);
     assert_eq!(h.stats().counters.ml.shard_puts, 1);
@@ -126,7 +149,11 @@ fn shards_above_the_cap_are_refused_naming_it() {
     let body = vec![0u8; SHARD_MAX_BYTES as usize + 1];
     let r = c.call("PUT", "v1/objects/b/big.tar?provider=ais", "", &body);
     assert_eq!(r.status, 413, "{}", r.text());
-    assert!(r.text().contains(&SHARD_MAX_BYTES.to_string()), "{}", r.text());
+    assert!(
+        r.text().contains(&SHARD_MAX_BYTES.to_string()),
+        "{}",
+        r.text()
+    );
 }
 
 #[test]
@@ -134,7 +161,10 @@ fn hostile_archives_are_errors_never_panics() {
     let good = shard_bytes("b/s.tar", FILES);
     assert_eq!(arch::parse("b/s.tar", &good).unwrap().len(), 3);
     for cut in 0..good.len() - tar::END_LEN {
-        assert!(arch::parse("b/s.tar", &good[..cut]).is_err(), "cut at {cut}");
+        assert!(
+            arch::parse("b/s.tar", &good[..cut]).is_err(),
+            "cut at {cut}"
+        );
     }
     let mut bad_sum = good.clone();
     bad_sum[0] ^= 1;
@@ -147,7 +177,9 @@ fn hostile_archives_are_errors_never_panics() {
     for _ in 0..2000 {
         let mut v = good.clone();
         for _ in 0..4 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let i = (x >> 33) as usize % v.len();
             v[i] = (x >> 13) as u8;
         }
