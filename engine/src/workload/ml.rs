@@ -224,3 +224,70 @@ fn arch(w: &super::Workload) -> Result<(), super::WorkloadError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Protocol, Workload, WorkloadError};
+    use super::*;
+
+    fn shards(f: impl FnOnce(&mut Workload)) -> Result<(), WorkloadError> {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            ..Workload::default()
+        };
+        w.ml.arch.pct = 100;
+        f(&mut w);
+        arch(&w)
+    }
+
+    fn refused(r: Result<(), WorkloadError>, flag: &str, why: &str) {
+        let e = r.expect_err("refused").to_string();
+        assert!(e.starts_with(flag) && e.contains(why), "{e}");
+    }
+
+    #[test]
+    fn shards_are_checked_naming_the_flag_and_the_fix() {
+        assert!(shards(|_| {}).is_ok());
+        assert!(shards(|w| w.ml.arch.list = true).is_ok());
+        refused(
+            shards(|w| w.ml.arch.format = ".zip".into()),
+            "--arch-format",
+            "only .tar is built",
+        );
+        refused(
+            shards(|w| w.ml.arch.minsize = 2 << 10),
+            "--arch-minsize",
+            "--arch-maxsize",
+        );
+        refused(
+            shards(|w| w.protocol = Protocol::S3),
+            "--arch-pct",
+            "need AIStore",
+        );
+        refused(
+            shards(|w| {
+                w.ml.arch.pct = 0;
+                w.ml.arch.list = true;
+                w.protocol = Protocol::Http;
+            }),
+            "--arch-list",
+            "need AIStore",
+        );
+        refused(
+            shards(|w| w.ml.multipart_chunks = 4),
+            "--arch-pct",
+            "--multipart-chunks",
+        );
+        refused(
+            shards(|w| {
+                w.ml.arch.list = true;
+                w.readlen = 10;
+            }),
+            "--arch-list",
+            "--readoff/--readlen",
+        );
+        // Without shards the protocol does not matter.
+        let http = Workload::default();
+        assert!(arch(&http).is_ok());
+    }
+}
