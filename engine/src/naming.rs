@@ -181,6 +181,15 @@ impl Namer {
     }
 }
 
+/// aisloader's shard name: a name without an extension (no `.` in its last path element)
+/// gets the archive's, `ext` (`.tar`).
+pub fn add_arch_ext(name: &mut Vec<u8>, ext: &str) {
+    let base = name.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+    if !base.contains(&b'.') {
+        name.extend_from_slice(ext.as_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +350,20 @@ mod tests {
         assert_eq!(out.len(), RANDOM_NAME_LEN);
         assert_ne!(out, first);
         assert_eq!(out.capacity(), cap);
+    }
+
+    #[test]
+    fn shard_names_get_the_archive_extension_unless_they_have_one() {
+        for (name, want) in [
+            ("a/b", "a/b.tar"),
+            ("x.y/b", "x.y/b.tar"),
+            ("a/b.bin", "a/b.bin"),
+            ("s.tar", "s.tar"),
+        ] {
+            let mut n = name.as_bytes().to_vec();
+            add_arch_ext(&mut n, ".tar");
+            assert_eq!(n, want.as_bytes(), "{name}");
+        }
     }
 
     #[test]

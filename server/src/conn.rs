@@ -18,7 +18,8 @@
 //! - Object request bodies are never copied when they exceed what is already buffered: the rest
 //!   is dropped in the kernel with `recv(MSG_TRUNC)` (over TLS, where bytes must be decrypted,
 //!   they are read into the receive buffer and dropped there). Control request bodies (bucket
-//!   calls, lists) are kept, up to [`MAX_CONTROL_BODY`] (413 beyond).
+//!   calls, lists) are kept, up to `exchange::MAX_CONTROL_BODY` (413 beyond); so are AIS
+//!   shard PUTs, up to `ais::arch::SHARD_MAX_BYTES`.
 //! - A request whose route does not want its body (redirect, refusal) and that asked
 //!   `Expect: 100-continue` is answered at once and the connection closed, the body unread.
 //! - While an answer is held (delay fault), nothing is sent or read on the connection.
@@ -31,7 +32,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
 use super::counters::CoreCounters;
-use super::exchange::{Pending, MAX_CONTROL_BODY};
+use super::exchange::Pending;
 use super::pattern::{doubled_pattern, PATTERN_LEN};
 use super::reactor::Shared;
 use super::request::{self, Status};
@@ -382,7 +383,7 @@ impl Conn {
             BodyState::Fixed(left) | BodyState::ChunkData(left) => {
                 let take = (avail.len() as u64).min(left);
                 if self.req.capture {
-                    if self.body.len() as u64 + take > MAX_CONTROL_BODY {
+                    if self.body.len() as u64 + take > self.req.capture_max {
                         self.abort(ctr, Status::PayloadTooLarge);
                         return Step::Progress;
                     }

@@ -15,6 +15,7 @@
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
+use super::ais::arch;
 use super::conn::{BodyState, Conn, Phase, Stream, KEEP_BUF_BYTES};
 use super::counters::{CoreCounters, Kind};
 use super::fault::Decision;
@@ -23,6 +24,7 @@ use super::reactor::Shared;
 use super::request::{query_param, Cksum, Framing, Head, Method, RangeSpec, Status};
 use super::respond::{self, Reply};
 use super::route::{self, ObjOp, Reject, Route};
+use super::ServeProtocol;
 use super::{ais, cluster, s3, stats, sys};
 
 /// Largest control request body kept (bytes); a larger one is answered 413.
@@ -41,8 +43,10 @@ pub(super) struct Pending {
     pub(super) key: (usize, usize),
     /// Length of the raw path in the raw target.
     pub(super) path_len: usize,
-    /// The body is kept in `Conn::body` (control requests).
+    /// The body is kept in `Conn::body` (control requests, AIS shard PUTs).
     pub(super) capture: bool,
+    /// Most body bytes kept (413 beyond).
+    pub(super) capture_max: u64,
     pub(super) fault: Decision,
     /// The checksum an AIS PUT declared.
     pub(super) cksum: Option<Cksum>,
@@ -61,6 +65,7 @@ impl Pending {
             key: (0, 0),
             path_len: 0,
             capture: false,
+            capture_max: MAX_CONTROL_BODY,
             fault: Decision::default(),
             cksum: None,
         }
@@ -87,6 +92,14 @@ impl Conn {
         {
             route = Route::Reject(Reject::TooLarge, Kind::Other);
         }
+        // An AIS shard PUT keeps its body (bounded) for its member list; above the cap it is
+        // dropped and the answer names the cap.
+        let shard = node.protocol == ServeProtocol::Ais
+            && matches!(route, Route::Object(ObjOp::Put, _))
+            && path
+                .get(routed.key.0..routed.key.1)
+                .is_some_and(arch::is_shard_name)
+            && !matches!(head.framing, Framing::Length(n) if n > arch::SHARD_MAX_BYTES);
         let fault = match route {
             Route::Object(ObjOp::Get | ObjOp::Put, _) => node.next_fault(),
             _ => Decision::default(),
@@ -100,7 +113,11 @@ impl Conn {
             route,
             key: routed.key,
             path_len: head.path_len,
-            capture: route.captures_body(),
+            capture: route.captures_body() || shard,
+            capture_max: match shard {
+                true => arch::SHARD_MAX_BYTES,
+                false => MAX_CONTROL_BODY,
+            },
             fault,
             cksum: head.cksum,
         };
@@ -153,10 +170,12 @@ impl Conn {
                     ctr.latest_ver();
                 }
                 let fault = req.fault.kind;
-                let o = object::Obj::new(node, provider, key);
+                let archpath = query_param(query, b"archpath");
+                let o = object::Obj::new(node, provider, key).with_archpath(archpath);
                 let put = object::PutFacts {
                     received: req.received,
                     cksum: req.cksum,
+                    shard: req.capture.then_some(&self.body[..]),
                 };
                 let body = object::answer(&mut r, node, op, o, req.range, put, fault);
                 if let Some(b) = body {

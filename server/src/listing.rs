@@ -3,7 +3,8 @@
 //! Owns: [`Buckets`] (the buckets of each provider every listener of one `serve` shares, with
 //! the properties set on each) and [`list_page`] (one page of a bucket's objects in name
 //! order, merged over target stores; [`list_page_with`] with a [`Filter`]: only the objects
-//! present in the cluster, and how directories show).
+//! present in the cluster, how directories show, and archive-aware listing of shards'
+//! files).
 //!
 //! Why: AIS and S3 both list in pages keyed by "the last name returned"; doing that once here
 //! keeps the protocol modules about wire formats only.
@@ -141,12 +142,28 @@ pub(crate) struct Filter {
     /// Only the objects present in the cluster (AIS's `LsCached`).
     pub(crate) cached_only: bool,
     pub(crate) dirs: Dirs,
+    /// Archive-aware (AIS's `LsArchDir`): each file of a shard is an entry `<shard>/<file>`
+    /// after its shard's own.
+    pub(crate) arch: bool,
+}
+
+/// What a listed entry is (archive-aware listings tell shards and their files apart).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    #[default]
+    Plain,
+    /// A shard (AIS's `EntryIsArchive`).
+    Archive,
+    /// A file inside a shard (AIS's `EntryInArch`).
+    InArchive,
 }
 
 /// One page of a listing: names relative to the bucket, in order.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Page {
     pub(crate) entries: Vec<(String, u64)>,
+    /// The kind of each entry (parallel to `entries`).
+    pub(crate) kinds: Vec<EntryKind>,
     /// More names follow; the next page starts after the last entry.
     pub(crate) truncated: bool,
 }
@@ -188,15 +205,15 @@ pub(crate) fn list_page_with<'s>(
     let full_prefix = format!("{bucket}/{prefix}");
     let skip = bucket.len() + 1;
     // The `limit + 1` smallest names seen so far; the extra one tells "truncated".
-    let mut best: BTreeMap<Box<str>, u64> = BTreeMap::new();
-    let mut offer = |name: &str, size: u64| {
+    let mut best: BTreeMap<Box<str>, (u64, EntryKind)> = BTreeMap::new();
+    let mut offer = |name: &str, size: u64, kind: EntryKind| {
         if name <= after {
             return;
         }
         if best.len() <= limit {
-            best.insert(name.into(), size);
+            best.insert(name.into(), (size, kind));
         } else if best.last_key_value().is_some_and(|(max, _)| name < &**max) {
-            best.insert(name.into(), size);
+            best.insert(name.into(), (size, kind));
             if best.len() > limit + 1 {
                 best.pop_last();
             }
@@ -209,21 +226,34 @@ pub(crate) fn list_page_with<'s>(
                 Dirs::Without if name.ends_with('/') => return,
                 Dirs::Virtual => {
                     for (i, _) in name.match_indices('/').filter(|(i, _)| *i >= prefix.len()) {
-                        offer(&name[..=i], 0);
+                        offer(&name[..=i], 0, EntryKind::Plain);
                     }
                 }
                 _ => {}
             }
-            offer(name, size);
+            match filter.arch.then(|| store.archive(key)).flatten() {
+                Some(members) => {
+                    offer(name, size, EntryKind::Archive);
+                    for m in members.iter() {
+                        offer(&format!("{name}/{}", m.name), m.size, EntryKind::InArchive);
+                    }
+                }
+                None => offer(name, size, EntryKind::Plain),
+            }
         });
     }
-    let mut entries: Vec<(String, u64)> = best
+    let (mut entries, mut kinds): (Vec<(String, u64)>, Vec<EntryKind>) = best
         .into_iter()
-        .map(|(n, s)| (n.into_string(), s))
-        .collect();
+        .map(|(n, (s, k))| ((n.into_string(), s), k))
+        .unzip();
     let truncated = entries.len() > limit;
     entries.truncate(limit);
-    Page { entries, truncated }
+    kinds.truncate(limit);
+    Page {
+        entries,
+        kinds,
+        truncated,
+    }
 }
 
 #[cfg(test)]
@@ -319,11 +349,13 @@ mod tests {
         let cached = Filter {
             cached_only: true,
             dirs: Dirs::Without,
+            ..Filter::default()
         };
         assert_eq!(names(&page(cached, "", "", 10)), ["d/e/y", "top"]);
         let dirs = Filter {
             cached_only: false,
             dirs: Dirs::Virtual,
+            ..Filter::default()
         };
         assert_eq!(
             names(&page(dirs, "", "", 10)),

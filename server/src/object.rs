@@ -18,6 +18,8 @@
 //! stall their core. The object's content name is its store key (`bucket/name` for AIS and
 //! S3, the whole path for HTTP).
 
+use super::ais::arch;
+use super::counters::MlKind;
 use super::fault::FaultKind;
 use super::node::Node;
 use super::pattern::{object_start, object_xxh64, PATTERN_LEN};
@@ -56,11 +58,13 @@ pub(crate) struct Body {
     pub(crate) end: End,
 }
 
-/// What a PUT brought: its body size and the checksum it declared.
+/// What a PUT brought: its body size and the checksum it declared; for an AIS shard (see
+/// `ais::arch`), its body as captured (`None` when it was above the cap and dropped).
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct PutFacts {
+pub(crate) struct PutFacts<'b> {
     pub(crate) received: u64,
     pub(crate) cksum: Option<Cksum>,
+    pub(crate) shard: Option<&'b [u8]>,
 }
 
 /// Answers an object request for `o` on this listener's store. `put` is what a PUT brought;
@@ -71,7 +75,7 @@ pub(crate) fn answer(
     op: ObjOp,
     o: Obj<'_>,
     range: Option<RangeSpec>,
-    put: PutFacts,
+    put: PutFacts<'_>,
     fault: Option<FaultKind>,
 ) -> Option<Body> {
     let received = put.received;
@@ -103,8 +107,13 @@ pub(crate) fn answer(
     let (provider, key, store) = (o.provider, o.key, o.store);
     match op {
         ObjOp::Put => {
+            let shard = match p == ServeProtocol::Ais && arch::is_shard_name(key) {
+                true => shard_put(r, key, received, put.shard)?,
+                false => None,
+            };
             let (ty, digest) = match (p, put.cksum) {
-                (ServeProtocol::Ais, Some(ck)) => checked(r, key, received, ck)?,
+                // A shard's bytes are its TAR, not a pattern window: its checksum is not kept.
+                (ServeProtocol::Ais, Some(ck)) if shard.is_none() => checked(r, key, received, ck)?,
                 _ => (CksumType::Xxhash, None),
             };
             if provider.is_remote() {
@@ -113,6 +122,12 @@ pub(crate) fn answer(
             let existed = store.put_typed(key, received, ty);
             if let Some(d) = digest {
                 store.set_checksum(key, received, d);
+            }
+            if p == ServeProtocol::Ais && arch::is_shard_name(key) {
+                if shard.is_some() {
+                    r.ctr.ml(MlKind::ShardPut, 1);
+                }
+                store.set_archive(key, shard);
             }
             match p {
                 ServeProtocol::Http if existed => {
@@ -142,16 +157,145 @@ pub(crate) fn answer(
             r.end();
             None
         }
-        ObjOp::Get | ObjOp::Head => get(r, node, op, &o, range, fault),
+        ObjOp::Get | ObjOp::Head => {
+            if p == ServeProtocol::Ais && arch::is_shard_name(key) {
+                if let Some(members) = store.archive(key) {
+                    return shard_get(r, node, op, &o, &members, range);
+                }
+            }
+            match o.archpath {
+                Some(_) if p == ServeProtocol::Ais => {
+                    archpath_not_found(r, node, &o, "not a shard");
+                    None
+                }
+                _ => get(r, node, op, &o, range, fault),
+            }
+        }
+    }
+}
+
+/// A shard PUT's member list (`Ok(None)`: the body is not a TAR of generated files, so the
+/// object is a plain one); `None` once it was refused (413: above the cap).
+fn shard_put(
+    r: &mut Reply<'_>,
+    key: &str,
+    received: u64,
+    body: Option<&[u8]>,
+) -> Option<Option<arch::Members>> {
+    let Some(body) = body.filter(|b| b.len() as u64 == received) else {
+        r.error(
+            ServeProtocol::Ais,
+            Status::PayloadTooLarge,
+            "",
+            format_args!(
+                "shard {key} of {received} bytes is above this target's cap of {} bytes for \
+                 shards (it parses them in memory): write smaller shards (--arch-num-files, \
+                 --arch-maxsize)",
+                arch::SHARD_MAX_BYTES
+            ),
+        );
+        return None;
+    };
+    Some(arch::parse(key, body).ok().map(Into::into))
+}
+
+/// 404 for an `archpath` that names no file of the object.
+fn archpath_not_found(r: &mut Reply<'_>, node: &Node, o: &Obj<'_>, why: &str) {
+    if o.store.meta(o.key).is_none() {
+        return not_found(r, node, o);
+    }
+    r.ctr.not_found();
+    r.error(
+        ServeProtocol::Ais,
+        Status::NotFound,
+        "",
+        format_args!("file not found in archive \"{}\" ({why})", o.key),
+    );
+}
+
+/// A GET or HEAD of shard `o`: the whole TAR (built from its member list into the answer),
+/// or with `archpath` one file's content, streamed like an object's. Either takes a range.
+fn shard_get(
+    r: &mut Reply<'_>,
+    node: &Node,
+    op: ObjOp,
+    o: &Obj<'_>,
+    members: &[arch::Member],
+    range: Option<RangeSpec>,
+) -> Option<Body> {
+    let ranges = Extra {
+        accept_ranges: true,
+        ..Extra::default()
+    };
+    let (start, size) = match o.archpath {
+        Some(raw) => {
+            let path = request::decode_query_value(raw).unwrap_or_default();
+            let Some(m) = arch::find(members, path.as_bytes()) else {
+                archpath_not_found(r, node, o, "no such file");
+                return None;
+            };
+            if op == ObjOp::Get {
+                r.ctr.ml(MlKind::ArchpathGet, 1);
+            }
+            (Some(arch::member_start(o.key, path.as_bytes())), m.size)
+        }
+        None => (None, 0),
+    };
+    if start.is_none() {
+        // The whole shard: its TAR, built into the scratch buffer (bounded by the PUT cap).
+        r.scratch.clear();
+        arch::write_tar(o.key, members, r.scratch);
+    }
+    let size = start.map_or(r.scratch.len() as u64, |_| size);
+    let (first, len) = match request::resolve(range, size) {
+        Resolved::Full => {
+            r.open(Status::Ok, Some(size), ranges);
+            (0, size)
+        }
+        Resolved::Part(a, b) => {
+            let extra = Extra {
+                range: Some((a, b, size)),
+                ..ranges
+            };
+            r.open(Status::PartialContent, Some(b - a + 1), extra);
+            (a, b - a + 1)
+        }
+        Resolved::Unsatisfiable => {
+            let extra = Extra {
+                unsatisfied_size: Some(size),
+                ..ranges
+            };
+            r.open(Status::RangeNotSatisfiable, Some(0), extra);
+            r.end();
+            return None;
+        }
+    };
+    r.out.extend_from_slice(b"Ais-Checksum-Type: none\r\n");
+    r.end();
+    if op != ObjOp::Get || len == 0 {
+        return None;
+    }
+    match start {
+        Some(s) => Some(Body {
+            pos: ((s + first) % PATTERN_LEN as u64) as usize,
+            len,
+            end: End::Complete,
+        }),
+        None => {
+            r.out
+                .extend_from_slice(&r.scratch[first as usize..(first + len) as usize]);
+            None
+        }
     }
 }
 
 /// The object a request names: its provider, its key (`bucket/name`) and the listener's store
-/// of that provider's buckets.
+/// of that provider's buckets; an AIS GET's `archpath` (raw) names a file inside a shard.
 pub(crate) struct Obj<'a> {
     provider: Provider,
     key: &'a str,
     store: &'a Store,
+    archpath: Option<&'a [u8]>,
 }
 
 impl<'a> Obj<'a> {
@@ -160,7 +304,14 @@ impl<'a> Obj<'a> {
             provider,
             key,
             store: node.store.of(provider),
+            archpath: None,
         }
+    }
+
+    /// The file inside a shard a GET reads (the raw `archpath` query value).
+    pub(crate) fn with_archpath(mut self, archpath: Option<&'a [u8]>) -> Self {
+        self.archpath = archpath;
+        self
     }
 }
 

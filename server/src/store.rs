@@ -4,7 +4,7 @@
 //! Owns: which objects exist (one [`Stores`] per listener: a [`Store`] per bucket provider),
 //! how large they are, whether a remote bucket's object is present in the cluster
 //! ("cached": written or read through it, not evicted since), and the XXH64 of their bytes
-//! once someone asked for it. Bytes are never stored (they are derived from the key, see `pattern`). Why
+//! once someone asked for it, and a shard's member list (see `ais::arch`). Bytes are never stored (they are derived from the key, see `pattern`). Why
 //! sharded: every core PUTs and GETs concurrently; 64 locks chosen by the key's hash keep
 //! contention negligible without a lock-free map.
 //!
@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use super::ais::arch::{is_shard_name, Members};
 use super::provider::{Provider, PROVIDERS};
 use ringload_core::cksum::Digest;
 use ringload_core::kinds::CksumType;
@@ -48,12 +49,16 @@ type Shard = Mutex<HashMap<Box<str>, Meta>>;
 /// Sharded key -> metadata map.
 pub(crate) struct Store {
     shards: Box<[Shard]>,
+    /// The member lists of the shards (TAR objects) among the objects, by key (see
+    /// `ais::arch`); one lock, taken only for keys with the archive extension.
+    archives: Mutex<HashMap<Box<str>, Members>>,
 }
 
 impl Store {
     pub(crate) fn new() -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            archives: Mutex::new(HashMap::new()),
         }
     }
 
@@ -123,11 +128,40 @@ impl Store {
 
     /// Removes `name`; returns true if it existed.
     pub(crate) fn remove(&self, name: &str) -> bool {
+        if is_shard_name(name) {
+            self.set_archive(name, None);
+        }
         self.shard(name).remove(name).is_some()
+    }
+
+    fn archives(&self) -> MutexGuard<'_, HashMap<Box<str>, Members>> {
+        self.archives.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records (or, with `None`, forgets) the member list of shard `name`.
+    pub(crate) fn set_archive(&self, name: &str, members: Option<Members>) {
+        let mut a = self.archives();
+        match members {
+            Some(m) => {
+                a.insert(name.into(), m);
+            }
+            None => {
+                a.remove(name);
+            }
+        }
+    }
+
+    /// The member list of `name` when it is a shard.
+    pub(crate) fn archive(&self, name: &str) -> Option<Members> {
+        if !is_shard_name(name) {
+            return None;
+        }
+        self.archives().get(name).cloned()
     }
 
     /// Removes every key starting with `prefix`; returns how many.
     pub(crate) fn remove_prefix(&self, prefix: &str) -> usize {
+        self.archives().retain(|k, _| !k.starts_with(prefix));
         let mut n = 0;
         for shard in self.shards.iter() {
             let mut s = Self::lock(shard);

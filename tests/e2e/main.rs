@@ -38,6 +38,7 @@ mod render_k8s;
 mod render_scale;
 mod s3;
 mod serve;
+mod shards;
 mod signals;
 mod slurm_ringload;
 mod spec_run;

@@ -38,12 +38,25 @@ pub fn flags(l: AisListFlags) -> u64 {
     f
 }
 
+/// [`flags`] of `o`, with [`FLAG_ARCH_DIR`] for an archive-aware listing.
+pub fn list_flags(o: &ListOptions) -> u64 {
+    match o.arch {
+        true => flags(o.list) | FLAG_ARCH_DIR,
+        false => flags(o.list),
+    }
+}
+
 /// The list-message flag: only the objects present in the cluster (AIS's `LsCached`).
 pub const FLAG_CACHED: u64 = 1;
 /// The list-message flag that leaves out virtual directories (AIS's `LsNoDirs`).
 pub const FLAG_NO_DIRS: u64 = 1 << 13;
 /// The list-message flag: list the bucket's inventory snapshot (AIS's `LsNBI`).
 pub const FLAG_NBI: u64 = 1 << 15;
+/// The list-message flag: archive-aware, each file inside a shard listed (AIS's `LsArchDir`).
+pub const FLAG_ARCH_DIR: u64 = 1 << 3;
+/// Entry flags: a file inside a shard (`EntryInArch`), a shard (`EntryIsArchive`).
+pub const ENTRY_IN_ARCH: u64 = 1 << 7;
+pub const ENTRY_IS_ARCHIVE: u64 = 1 << 9;
 /// Attempts per page when the client times out (aisloader's).
 pub const PAGE_ATTEMPTS: u32 = 3;
 
@@ -56,6 +69,9 @@ pub struct ListOptions {
     pub page_size: u32,
     /// `--cached`, `--list-dirs`, `--nbi` (the default lists no directories).
     pub list: AisListFlags,
+    /// Archive-aware (shards written or read in this run, as aisloader): each file inside a
+    /// shard is a name `<shard>\0<file>` (`names::ARCH_SEP`), shards themselves are left out.
+    pub arch: bool,
 }
 
 #[derive(Serialize)]
@@ -90,7 +106,29 @@ struct Entry {
     name: String,
     #[serde(default, deserialize_with = "size_from_string_or_number")]
     size: u64,
+    #[serde(default)]
+    flags: u64,
 }
+
+/// The listed name of `e` in an archive-aware listing (aisloader's `listObjectNames`): a
+/// file inside a shard `S/F` becomes `S\0F` (split after the shard's archive extension),
+/// a shard is left out (`None`), anything else stays.
+fn arch_name(e: Entry) -> Option<(String, u64)> {
+    if e.flags & ENTRY_IN_ARCH != 0 {
+        if let Some(at) = e.name.find(ARCH_EXT_DIR) {
+            let (shard, rest) = e.name.split_at(at + ARCH_EXT_DIR.len() - 1);
+            let name = format!("{shard}{}{}", crate::names::ARCH_SEP as char, &rest[1..]);
+            return Some((name, e.size));
+        }
+    }
+    if e.flags & ENTRY_IS_ARCHIVE != 0 {
+        return None;
+    }
+    Some((e.name, e.size))
+}
+
+/// A shard's archive extension followed by the `/` of a path inside it.
+const ARCH_EXT_DIR: &str = ".tar/";
 
 /// AIS encodes sizes as JSON strings (`"size":"123"`); numbers are accepted too.
 fn size_from_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
@@ -142,7 +180,7 @@ pub fn list_objects_counted(
                 props: "",
                 prefix: &opts.prefix,
                 continuation_token: &token,
-                flags: flags(opts.list).to_string(),
+                flags: list_flags(opts).to_string(),
                 pagesize: opts.page_size,
                 target: "",
             },
@@ -173,7 +211,10 @@ pub fn list_objects_counted(
                 reason: "the continuation token did not advance on an empty page".into(),
             });
         }
-        names.extend(entries.into_iter().map(|e| (e.name, e.size)));
+        match opts.arch {
+            true => names.extend(entries.into_iter().filter_map(arch_name)),
+            false => names.extend(entries.into_iter().map(|e| (e.name, e.size))),
+        }
         progress(names.len());
         if next.is_empty() {
             return Ok(names);
@@ -352,6 +393,36 @@ mod tests {
         let bk = Bucket::parse("s3://bk").unwrap();
         list_objects(&mut c, &srv.url(""), &bk, &opts, &[], &mut |_| {}).unwrap();
         assert_eq!(srv.seen()[0].json()["value"]["flags"], "1");
+    }
+
+    #[test]
+    fn an_archive_aware_listing_names_files_inside_shards_and_drops_the_shards() {
+        let srv = Fake::start(|_| {
+            json(
+                200,
+                r#"{"uuid":"u","continuation_token":"","entries":[
+                    {"name":"p","size":"3","flags":0},
+                    {"name":"a/s.tar","size":"3072","flags":512},
+                    {"name":"a/s.tar/x/obj-000000.txt","size":"10","flags":128},
+                    {"name":"odd","size":"1","flags":128}]}"#,
+            )
+        });
+        let opts = ListOptions {
+            arch: true,
+            ..ListOptions::default()
+        };
+        let mut c = Client::new(Duration::from_secs(5));
+        let bk = Bucket::parse("ais://bk").unwrap();
+        let got = list_objects(&mut c, &srv.url(""), &bk, &opts, &[], &mut |_| {}).unwrap();
+        assert_eq!(
+            got,
+            [
+                ("p".to_string(), 3),
+                ("a/s.tar\0x/obj-000000.txt".to_string(), 10),
+                ("odd".to_string(), 1)
+            ]
+        );
+        assert_eq!(srv.seen()[0].json()["value"]["flags"], "8200");
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub struct Worker {
     rng: FastRng,
     name: Vec<u8>,
     ident: Vec<u8>,
+    /// Shards: a file's name while a shard PUT is laid out, an archpath GET's query.
+    arch: Vec<u8>,
     /// PUT counters of objects this core wrote, for GETs in mixed runs.
     own_puts: Vec<u64>,
     /// The endpoint and the hosts redirects led to, with their idle sockets.
@@ -183,6 +185,7 @@ impl Worker {
             ticks,
             name: Vec::with_capacity(256),
             ident: Vec::with_capacity(256),
+            arch: Vec::with_capacity(256),
             own_puts: Vec::new(),
             next_tick: start + TICK,
             next_sweep: start + SWEEP,

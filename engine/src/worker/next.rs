@@ -12,6 +12,7 @@ use super::conn::Update;
 use super::finish::switch_host;
 use super::request::Spec;
 use super::{Step, StopReason, Worker};
+use crate::names::{split_arch, ARCH_SEP};
 use crate::stats::Op;
 use ringload_core::content;
 use ringload_core::rng::pct_fires;
@@ -108,6 +109,17 @@ impl Worker {
     /// Encodes and starts operation `put` (of `size` bytes) of the object named in
     /// `self.name` on connection `i`, at the endpoint or (`--random-proxy`) a random proxy.
     fn issue(&mut self, i: usize, put: bool, size: u64) -> Step {
+        self.issue_with(i, put, size, None)
+    }
+
+    /// [`Worker::issue`]; `shard` is a shard PUT's body source (its TAR, see `shard.rs`).
+    pub(super) fn issue_with(
+        &mut self,
+        i: usize,
+        put: bool,
+        size: u64,
+        shard: Option<Body>,
+    ) -> Step {
         let sh = &*self.shared;
         let w = &sh.workload;
         let c = &mut self.conns[i];
@@ -125,11 +137,21 @@ impl Worker {
         };
         switch_host(&mut self.conns[i], &mut self.hosts, h);
         let c = &mut self.conns[i];
+        // Shards: a listed name `<shard>\0<file>` is a GET of the file by archpath; its
+        // content name is `<shard>/<file>` (the separator becomes `/`).
+        let (obj, archpath) = split_arch(&self.name);
+        match archpath {
+            Some(file) if !put => Self::archpath_query(&mut self.arch, file),
+            _ => self.arch.clear(),
+        }
         if put || w.verify {
             // The object's content: what a PUT sends and a verified GET is checked against.
             self.ident.clear();
             self.ident.extend_from_slice(&sh.object_prefix);
             self.ident.extend_from_slice(&self.name);
+            if let Some(sep) = self.ident.iter().rposition(|&b| b == ARCH_SEP) {
+                self.ident[sep] = b'/';
+            }
             c.content_start = content::object_start(&self.ident);
         }
         let host = if h == 0 {
@@ -139,16 +161,18 @@ impl Worker {
         };
         let spec = Spec {
             range,
-            ..Spec::object(&self.name, put.then_some(size), host, true)
+            query_extra: &self.arch,
+            checksum: put && shard.is_none(),
+            ..Spec::object(obj, put.then_some(size), host, true)
         };
         c.method = spec.method;
         c.content_type = None;
         c.checksum = spec.checksum;
         c.range = range;
-        c.body = Body::Content {
+        c.body = shard.unwrap_or(Body::Content {
             start: c.content_start,
             offset: 0,
-        };
+        });
         let expect = self.req.expects(&spec);
         self.req.encode(&spec, c.content_start, &mut c.exch.head);
         let verify = w.verify && !put;

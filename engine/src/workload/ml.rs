@@ -145,8 +145,6 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
         ("--get-batchsize", m.get_batchsize > 0),
         ("--multipart-chunks", m.multipart_chunks > 0),
         ("--pctmpdstream", m.pctmpdstream > 0),
-        ("--arch-pct", m.arch.pct > 0),
-        ("--arch-list", m.arch.list),
     ] {
         if on {
             return inv(
@@ -156,5 +154,140 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
             );
         }
     }
+    arch(w)
+}
+
+/// The shard checks (`--arch-*`), when shards are written or read.
+fn arch(w: &super::Workload) -> Result<(), super::WorkloadError> {
+    let inv = |flag: &'static str, value: String, why: String| {
+        Err(super::WorkloadError::Invalid { flag, value, why })
+    };
+    let (m, a) = (&w.ml, &w.ml.arch);
+    if a.format != ARCH_TAR {
+        return inv(
+            "--arch-format",
+            a.format.clone(),
+            "only .tar is built; tgz/zip/lz4 are not: use --arch-format .tar".into(),
+        );
+    }
+    if a.minsize > a.maxsize {
+        return inv(
+            "--arch-minsize",
+            a.minsize.to_string(),
+            format!(
+                "is above --arch-maxsize ({}): each file's size is drawn in [min, max]",
+                a.maxsize
+            ),
+        );
+    }
+    if a.pct == 0 && !a.list {
+        return Ok(());
+    }
+    let flag = if a.pct > 0 {
+        "--arch-pct"
+    } else {
+        "--arch-list"
+    };
+    let value = if a.pct > 0 {
+        a.pct.to_string()
+    } else {
+        "set".into()
+    };
+    if w.protocol != super::Protocol::Ais {
+        return inv(
+            flag,
+            value,
+            format!(
+                "shards need AIStore (archpath reads and archive-aware listing), and the run's \
+                 protocol is {}: point --endpoint at an AIS cluster, or drop it",
+                w.protocol.as_str()
+            ),
+        );
+    }
+    if a.pct > 0 && m.multipart_chunks > 0 {
+        return inv(
+            "--arch-pct",
+            value,
+            "cannot be combined with --multipart-chunks (a shard goes in one PUT, as in \
+             aisloader): drop one of them"
+                .into(),
+        );
+    }
+    if a.list && (w.readoff > 0 || w.readlen > 0) {
+        return inv(
+            "--arch-list",
+            "set".into(),
+            "reads whole files inside shards; ranges inside a file (--readoff/--readlen) are \
+             not built: drop --readoff/--readlen"
+                .into(),
+        );
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Protocol, Workload, WorkloadError};
+    use super::*;
+
+    fn shards(f: impl FnOnce(&mut Workload)) -> Result<(), WorkloadError> {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            ..Workload::default()
+        };
+        w.ml.arch.pct = 100;
+        f(&mut w);
+        arch(&w)
+    }
+
+    fn refused(r: Result<(), WorkloadError>, flag: &str, why: &str) {
+        let e = r.expect_err("refused").to_string();
+        assert!(e.starts_with(flag) && e.contains(why), "{e}");
+    }
+
+    #[test]
+    fn shards_are_checked_naming_the_flag_and_the_fix() {
+        assert!(shards(|_| {}).is_ok());
+        assert!(shards(|w| w.ml.arch.list = true).is_ok());
+        refused(
+            shards(|w| w.ml.arch.format = ".zip".into()),
+            "--arch-format",
+            "only .tar is built",
+        );
+        refused(
+            shards(|w| w.ml.arch.minsize = 2 << 10),
+            "--arch-minsize",
+            "--arch-maxsize",
+        );
+        refused(
+            shards(|w| w.protocol = Protocol::S3),
+            "--arch-pct",
+            "need AIStore",
+        );
+        refused(
+            shards(|w| {
+                w.ml.arch.pct = 0;
+                w.ml.arch.list = true;
+                w.protocol = Protocol::Http;
+            }),
+            "--arch-list",
+            "need AIStore",
+        );
+        refused(
+            shards(|w| w.ml.multipart_chunks = 4),
+            "--arch-pct",
+            "--multipart-chunks",
+        );
+        refused(
+            shards(|w| {
+                w.ml.arch.list = true;
+                w.readlen = 10;
+            }),
+            "--arch-list",
+            "--readoff/--readlen",
+        );
+        // Without shards the protocol does not matter.
+        let http = Workload::default();
+        assert!(arch(&http).is_ok());
+    }
 }

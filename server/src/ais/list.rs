@@ -1,21 +1,27 @@
 //! AIS object listing (the list action on a bucket): the list message and its flags
-//! (`LsCached`, `LsNoDirs`, `LsNBI`), one page merged from every target's store in name order,
-//! and the JSON page AIS returns (entries, continuation token, directory entries flagged
-//! `EntryIsDir`).
+//! (`LsCached`, `LsNoDirs`, `LsNBI`, `LsArchDir`), one page merged from every target's store in
+//! name order, and the JSON page AIS returns (entries, continuation token, directory entries
+//! flagged `EntryIsDir`; with `LsArchDir` shards flagged `EntryIsArchive`, each followed by its
+//! files `<shard>/<file>` flagged `EntryInArch`).
 
 use serde::{Deserialize, Serialize};
 
 use super::{bad, json_out, Bck};
-use crate::listing::{list_page_with, Dirs, Filter};
+use crate::listing::{list_page_with, Dirs, EntryKind, Filter};
 use crate::node::Node;
 use crate::respond::Reply;
 
 /// List flags (AIS's `apc.Ls*`).
 const LS_CACHED: u64 = 1;
+const LS_ARCH_DIR: u64 = 1 << 3;
 const LS_NO_DIRS: u64 = 1 << 13;
 const LS_NBI: u64 = 1 << 15;
 /// Entry flag of a directory (AIS's `apc.EntryIsDir`).
 const ENTRY_IS_DIR: u32 = 1 << 8;
+/// Entry flags of a file inside a shard and of a shard (AIS's `apc.EntryInArch`,
+/// `apc.EntryIsArchive`), with `LsArchDir`.
+const ENTRY_IN_ARCH: u32 = 1 << 7;
+const ENTRY_IS_ARCHIVE: u32 = 1 << 9;
 
 /// The `value` of a list action (the fields the target honours; others are ignored).
 #[derive(Deserialize, Default)]
@@ -82,6 +88,7 @@ pub(super) fn list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, lm: &ListMsg) {
         } else {
             Dirs::Virtual
         },
+        arch: flags & LS_ARCH_DIR != 0,
     };
     let limit = match usize::try_from(lm.pagesize) {
         Ok(n) if n > 0 => n.min(node.page_size),
@@ -108,8 +115,14 @@ pub(super) fn list(r: &mut Reply<'_>, node: &Node, b: Bck<'_>, lm: &ListMsg) {
         entries: page
             .entries
             .into_iter()
-            .map(|(name, size)| Entry {
-                flags: if name.ends_with('/') { ENTRY_IS_DIR } else { 0 },
+            .zip(page.kinds)
+            .map(|((name, size), kind)| Entry {
+                flags: match kind {
+                    EntryKind::Archive => ENTRY_IS_ARCHIVE,
+                    EntryKind::InArchive => ENTRY_IN_ARCH,
+                    EntryKind::Plain if name.ends_with('/') => ENTRY_IS_DIR,
+                    EntryKind::Plain => 0,
+                },
                 name,
                 size: size.to_string(),
             })

@@ -31,6 +31,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod arch;
 mod list;
 mod smap;
 

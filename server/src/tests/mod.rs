@@ -1,6 +1,6 @@
 //! End-to-end tests of the built-in target over real loopback sockets, with
 //! `std::net::TcpStream` as a deliberately plain client: the shared client helpers of the
-//! protocol, cluster and fault tests in this directory (`http`, `ais`, `s3`, `cluster`,
+//! protocol, cluster and fault tests in this directory (`http`, `ais`, `arch`, `s3`, `cluster`,
 //! `fault`, `remote`).
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,6 +11,7 @@ use super::pattern::fill;
 use super::*;
 
 mod ais;
+mod arch;
 mod cluster;
 mod fault;
 mod http;

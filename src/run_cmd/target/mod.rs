@@ -190,6 +190,8 @@ impl Control {
                     prefix,
                     page_size: 0,
                     list: w.proto.list,
+                    // As aisloader: when shards are written or read in this run.
+                    arch: w.ml.arch.pct > 0 || w.ml.arch.list,
                 };
                 let b = Bucket::of(w);
                 ais::list::list_objects_counted(
@@ -211,7 +213,7 @@ impl Control {
         for (name, size) in &entries {
             names.push_sized(name, *size);
         }
-        eprintln!("Found {} existing objects", entries.len());
+        eprintln!("{}", found_line(&entries));
         Ok(())
     }
 
@@ -382,6 +384,31 @@ impl Control {
             eprintln!("Done");
         }
         Ok(())
+    }
+}
+
+/// The listing's summary line, as aisloader prints it: `Found N existing objects`, or with
+/// files inside shards (`<shard>\0<file>` names) `Found N archived files` / `Found A plain
+/// objects and B archived files (P% archived)`.
+fn found_line(entries: &[(String, u64)]) -> String {
+    let l = entries.len();
+    let files = entries
+        .iter()
+        .filter(|(n, _)| n.as_bytes().contains(&ringload_engine::names::ARCH_SEP))
+        .count();
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    match files {
+        0 => format!("Found {l} existing objects"),
+        _ if files == l => format!("Found {l} archived file{}", s(l)),
+        _ => {
+            let plain = l - files;
+            format!(
+                "Found {plain} plain object{} and {files} archived file{} ({}% archived)",
+                s(plain),
+                s(files),
+                files * 100 / l
+            )
+        }
     }
 }
 

@@ -297,3 +297,16 @@ fn random_proxy_is_refused_without_a_cluster_before_anything_starts() {
     let err = check_random_proxy(&w, true, false).unwrap_err();
     assert!(err.contains("this run's protocol is http"), "{err}");
 }
+
+#[test]
+fn the_found_line_counts_archived_files_as_aisloader() {
+    let e = |names: &[&str]| -> Vec<(String, u64)> {
+        names.iter().map(|n| (n.to_string(), 1)).collect()
+    };
+    assert_eq!(found_line(&e(&["a", "b"])), "Found 2 existing objects");
+    assert_eq!(found_line(&e(&["s.tar\0f"])), "Found 1 archived file");
+    assert_eq!(
+        found_line(&e(&["a", "s.tar\0f", "s.tar\0g"])),
+        "Found 1 plain object and 2 archived files (66% archived)"
+    );
+}
