@@ -106,7 +106,7 @@ pub struct Streams {
     active: Vec<usize>,
     /// Connections parked while the run stops: nothing new to start, but streams are still
     /// live and may yet have ranges for them (each `Phase::Idle`; woken by the periodic work).
-    parked: Vec<usize>,
+    pub(super) parked: Vec<usize>,
     /// Ranged GETs of one stream in flight at most, and bytes per range.
     workers: u32,
     chunk: u64,
