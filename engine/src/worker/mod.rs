@@ -511,12 +511,17 @@ impl Worker {
 
     /// A socket could not be opened or connected; `kind` says why (see [`connect_kind`]).
     fn connect_failed(&mut self, i: usize, kind: ErrorKind) -> Step {
-        let sh = &self.shared;
         let c = &mut self.conns[i];
         c.close();
         c.aborted = None;
         c.update = conn::Update::None;
-        self.stats.record_err(c.op, kind);
+        match c.op {
+            // A download stream's request fails its stream, which counts the error once.
+            Op::GetMpd => self.mpd_part_failed(i, kind),
+            op => self.stats.record_err(op, kind),
+        }
+        let sh = &self.shared;
+        let c = &mut self.conns[i];
         if !sh.connected.load(Ordering::Relaxed) && sh.started.elapsed() >= CONNECT_GIVEUP {
             // Connections were made but no handshake succeeded: a TLS failure, named.
             sh.stop(match sh.tls.failure.get() {

@@ -329,11 +329,17 @@ impl Worker {
         match part {
             Part::None => self.next_op(i),
             Part::Head(s) => {
-                if !(200..300).contains(&status) {
-                    return self.end_head(i, s, Outcome::Err(ErrorKind::Http(status)));
-                }
-                let Some(size) = c.exch.content_length() else {
-                    return self.end_head(i, s, Outcome::Err(ErrorKind::Protocol));
+                let size = match c.exch.content_length() {
+                    _ if !(200..300).contains(&status) => Err(ErrorKind::Http(status)),
+                    None => Err(ErrorKind::Protocol),
+                    Some(size) => Ok(size),
+                };
+                let size = match size {
+                    Ok(size) => size,
+                    Err(k) => {
+                        self.end_head(s, Outcome::Err(k));
+                        return self.next_op(i);
+                    }
                 };
                 let st = &mut self.mpd.slots[s];
                 st.size = size;
@@ -386,29 +392,35 @@ impl Worker {
         } else {
             Outcome::Err(kind)
         };
-        match std::mem::take(&mut c.mpd.part) {
+        self.end_part(i, outcome);
+        self.next_op(i)
+    }
+
+    /// Connection `i` could not connect for its stream request: the request fails with
+    /// `kind` (the caller backs the connection off as for any connect failure).
+    pub(super) fn mpd_part_failed(&mut self, i: usize, kind: ErrorKind) {
+        self.end_part(i, Outcome::Err(kind));
+    }
+
+    /// Connection `i`'s part in a stream ended without an answer.
+    fn end_part(&mut self, i: usize, outcome: Outcome) {
+        match std::mem::take(&mut self.conns[i].mpd.part) {
             Part::None => {
                 if let Outcome::Err(k) = outcome {
                     self.stats.record_err(Op::GetMpd, k);
                 }
-                self.next_op(i)
             }
-            Part::Head(s) => self.end_head(i, s, outcome),
-            Part::Range(s, len) => {
-                self.end_range(s, len, outcome, Instant::now());
-                self.next_op(i)
-            }
+            Part::Head(s) => self.end_head(s, outcome),
+            Part::Range(s, len) => self.end_range(s, len, outcome, Instant::now()),
         }
     }
 
-    /// Stream `s`'s HEAD failed on connection `i`: the stream ends (one error unless
-    /// cancelled).
-    fn end_head(&mut self, i: usize, s: usize, outcome: Outcome) -> Step {
+    /// Stream `s`'s HEAD failed: the stream ends (one error unless cancelled).
+    fn end_head(&mut self, s: usize, outcome: Outcome) {
         if let Outcome::Err(k) = outcome {
             self.stats.record_err(Op::GetMpd, k);
         }
         self.mpd.release(s);
-        self.next_op(i)
     }
 
     /// One range of stream `s` (`len` bytes) ended with `outcome`.

@@ -321,3 +321,30 @@ fn a_cancel_ends_the_streams_uncounted_and_every_connection_finishes() {
     assert_counts(&r.totals(), 0, 0, 0);
     assert_eq!(r.s.worker.mpd.live(), 0);
 }
+
+#[test]
+fn a_stream_request_that_cannot_connect_fails_the_stream_once() {
+    // The HEAD's connect is refused: one connect error, the slot freed.
+    let mut r = mpd(&[40], 10, 2, 1);
+    assert_eq!(r.s.answer(0, Answer::Errno(libc::ECONNREFUSED)), Step::Idle);
+    assert_eq!(r.s.worker.mpd.live(), 0);
+    r.serve();
+    let t = r.totals();
+    assert_counts(&t, 0, 0, 1);
+    assert_eq!(t.errors_of(ErrorKind::Connect), 1);
+    // A range's connect is refused (the parked connection's fresh socket): the stream fails
+    // once; the range in flight on the other connection finishes uncounted.
+    let mut r = mpd(&[40], 10, 2, 2);
+    r.send_all();
+    r.answer(0); // the HEAD: its connection takes 0-9 on its keep-alive socket
+    r.s.advance(Duration::ZERO); // the parked connection takes 10-19 and connects
+    assert_eq!(r.s.step(1), Step::Connect);
+    r.s.answer(1, Answer::Errno(libc::ECONNREFUSED));
+    r.serve();
+    let t = r.totals();
+    assert_counts(&t, 0, 0, 1);
+    assert_eq!(t.errors_of(ErrorKind::Connect), 1);
+    assert_eq!(r.ranges_of("o0"), [(0, 9)]);
+    assert_eq!(r.s.worker.mpd.live(), 0);
+    assert!(r.s.worker.done());
+}
