@@ -34,7 +34,9 @@ fn summary(out: &str, label: &str) -> (u64, u64, u64) {
     let mut lines = out
         .lines()
         .skip_while(|l| !l.starts_with(&format!("{label} count ")));
-    let head = lines.next().unwrap_or_else(|| panic!("no {label} row in {out}"));
+    let head = lines
+        .next()
+        .unwrap_or_else(|| panic!("no {label} row in {out}"));
     let words: Vec<&str> = head.split_whitespace().collect();
     let errors = lines
         .find_map(|l| l.trim_start().strip_prefix("errors "))
@@ -89,10 +91,7 @@ fn streams_read_each_object_once_in_exact_ranges() {
         let out = run.stdout();
         let (count, bytes, errors) = summary(&out, "GET(mpd)");
         run.check(count == OBJECTS, "4 streams");
-        run.check(
-            bytes == OBJECTS * SIZE,
-            "each stream read its whole object",
-        );
+        run.check(bytes == OBJECTS * SIZE, "each stream read its whole object");
         run.check(errors == 0, "no stream failed");
         run.check(
             !out.lines().any(|l| l.starts_with("GET  count")),
@@ -118,7 +117,13 @@ fn streams_read_each_object_once_in_exact_ranges() {
 /// the fix.
 #[test]
 fn streams_refuse_what_they_cannot_run_with() {
-    let base = ["run", "--endpoint", "http://127.0.0.1:9", "--duration", "1s"];
+    let base = [
+        "run",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--duration",
+        "1s",
+    ];
     let cases: [(&[&str], &str); 6] = [
         (
             &["--protocol", "http", "--pctmpdstream", "50"],
@@ -126,16 +131,37 @@ fn streams_refuse_what_they_cannot_run_with() {
              stream is an AIS client path); add --protocol ais or drop --pctmpdstream",
         ),
         (
-            &["--protocol", "ais", "--pctmpdstream", "50", "--pctput", "10"],
+            &[
+                "--protocol",
+                "ais",
+                "--pctmpdstream",
+                "50",
+                "--pctput",
+                "10",
+            ],
             "--pctmpdstream '50' is invalid: reads objects only; drop --pctput",
         ),
         (
-            &["--protocol", "ais", "--pctmpdstream", "50", "--readlen", "10"],
+            &[
+                "--protocol",
+                "ais",
+                "--pctmpdstream",
+                "50",
+                "--readlen",
+                "10",
+            ],
             "--pctmpdstream '50' is invalid: reads whole objects in ranges of its own; \
              drop --readoff/--readlen",
         ),
         (
-            &["--protocol", "ais", "--pctmpdstream", "50", "--mpdstream-chunk-size", "1K"],
+            &[
+                "--protocol",
+                "ais",
+                "--pctmpdstream",
+                "50",
+                "--mpdstream-chunk-size",
+                "1K",
+            ],
             "--mpdstream-chunk-size '1024' is invalid: must be 4KiB..=128MiB",
         ),
         (

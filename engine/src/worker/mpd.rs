@@ -369,7 +369,9 @@ impl Worker {
                         _ => Outcome::Ok,
                     }
                 };
-                if matches!(outcome, Outcome::Ok) && !self.shared.any_success.load(Ordering::Relaxed) {
+                if matches!(outcome, Outcome::Ok)
+                    && !self.shared.any_success.load(Ordering::Relaxed)
+                {
                     self.shared.any_success.store(true, Ordering::Relaxed);
                 }
                 self.end_range(s, len, outcome, now);

@@ -180,7 +180,11 @@ fn validate_mpd(w: &super::Workload) -> Result<(), super::WorkloadError> {
         }
         if m.mpdstream_chunk_size > 0 {
             let why = "has no effect without --pctmpdstream; add --pctmpdstream P or drop it";
-            return inv("--mpdstream-chunk-size", m.mpdstream_chunk_size.to_string(), why);
+            return inv(
+                "--mpdstream-chunk-size",
+                m.mpdstream_chunk_size.to_string(),
+                why,
+            );
         }
         return Ok(());
     }

@@ -87,10 +87,13 @@ fn parse(req: &[u8]) -> Req {
     let line = text.lines().next().unwrap();
     let path = line.split(' ').nth(1).unwrap();
     let name = path.rsplit('/').next().unwrap().to_string();
-    let range = text.lines().find_map(|l| l.strip_prefix("Range: bytes=")).map(|r| {
-        let (a, b) = r.split_once('-').unwrap();
-        (a.parse().unwrap(), b.parse().unwrap())
-    });
+    let range = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Range: bytes="))
+        .map(|r| {
+            let (a, b) = r.split_once('-').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        });
     assert_eq!(
         line.starts_with("HEAD "),
         range.is_none(),
@@ -176,7 +179,10 @@ impl Mpd {
                 return;
             }
             let n = self.pending.len();
-            match (0..n).map(|k| (next + k) % n).find(|&i| self.pending[i].is_some()) {
+            match (0..n)
+                .map(|k| (next + k) % n)
+                .find(|&i| self.pending[i].is_some())
+            {
                 Some(i) => {
                     self.answer(i);
                     next = i + 1;
@@ -237,7 +243,10 @@ fn a_stream_keeps_at_most_its_workers_in_flight_and_uses_the_spare_connections()
     assert_eq!(r.max_parallel["o0"], 3);
     let mut got = r.ranges_of("o0");
     got.sort();
-    assert_eq!(got, (0..10).map(|k| (k * 10, k * 10 + 9)).collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        (0..10).map(|k| (k * 10, k * 10 + 9)).collect::<Vec<_>>()
+    );
     assert_counts(&r.totals(), 1, 100, 0);
     // More connections than workers never exceed the bound; fewer use all they have.
     let mut r = mpd(&[100, 100], 10, 16, 4);
@@ -260,7 +269,10 @@ fn one_failing_range_fails_its_stream_exactly_once() {
     // flight then: fewer than all ten were read.
     let o0 = r.ranges_of("o0");
     assert!(o0.len() < 10 && o0.contains(&(30, 39)), "{o0:?}");
-    assert!(o0.contains(&(40, 49)), "both failures were in flight: {o0:?}");
+    assert!(
+        o0.contains(&(40, 49)),
+        "both failures were in flight: {o0:?}"
+    );
     assert_eq!(r.ranges_of("o1").len(), 5);
     assert_eq!(r.s.worker.mpd.live(), 0);
 }
@@ -294,7 +306,10 @@ fn at_the_stop_every_stream_in_flight_ends_and_every_connection_finishes() {
     assert_eq!(r.s.worker.mpd.parked.len(), 3, "nothing new to start");
     assert_eq!(r.s.worker.shared.reason(), StopReason::Epochs);
     r.serve();
-    assert_eq!(r.max_parallel["o0"], 3, "the parked connections read ranges");
+    assert_eq!(
+        r.max_parallel["o0"], 3,
+        "the parked connections read ranges"
+    );
     assert_counts(&r.totals(), 1, 60, 0);
     assert!(r.s.worker.done());
 }
