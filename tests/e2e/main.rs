@@ -27,6 +27,7 @@ mod merge;
 mod merge_ml;
 mod merge_scale;
 mod metrics;
+mod mpd;
 mod mpi;
 mod nginx;
 mod phases;

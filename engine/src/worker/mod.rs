@@ -33,7 +33,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use crate::http::{Failure, Need};
+use crate::http::{Failure, Method, Need};
 use crate::naming::Namer;
 use crate::stats::{unix_now_ns, CoreStats, ErrorKind, Op, Snapshot, TICK};
 use crate::workload::Protocol;
@@ -122,6 +122,8 @@ pub struct Worker {
     free: Vec<usize>,
     /// `--rate`: intended starts that fell due while no connection was free.
     starved: u64,
+    /// `--pctmpdstream`: this core's download streams (`mpd.rs`).
+    mpd: mpd::Streams,
 }
 
 impl Worker {
@@ -166,6 +168,9 @@ impl Worker {
             .with_phase(schedule::lane_phase(rank, ranks, core, cores))
         });
         let n_conns = conns.len();
+        let ml = &w.ml;
+        let streams = if ml.pctmpdstream > 0 { n_conns } else { 0 };
+        let mpd = mpd::Streams::new(streams, ml.mpd_workers(), ml.mpd_chunk());
         let mut hosts = Hosts::new(shared.addr.clone(), header, tls);
         let proxies: Box<[usize]> = w
             .proxies
@@ -196,6 +201,7 @@ impl Worker {
             sched,
             free: Vec::with_capacity(n_conns),
             starved: 0,
+            mpd,
             conns,
             shared,
         }
@@ -396,6 +402,7 @@ impl Worker {
                 }
             }
         }
+        self.wake_parked();
         let wake = self.next_tick.min(self.next_sweep);
         self.release_due(now, wake)
     }
@@ -481,7 +488,8 @@ impl Worker {
         let verify = self.shared.workload.verify;
         let c = &mut self.conns[i];
         let (_, len) = c.exch.body_progress();
-        c.exch.begin(len, false, !(verify && c.op == Op::Get));
+        let keep = verify && matches!(c.op, Op::Get | Op::GetMpd);
+        c.exch.begin(len, c.method == Method::Head, !keep);
         self.launch(i)
     }
 
@@ -506,12 +514,17 @@ impl Worker {
 
     /// A socket could not be opened or connected; `kind` says why (see [`connect_kind`]).
     fn connect_failed(&mut self, i: usize, kind: ErrorKind) -> Step {
-        let sh = &self.shared;
         let c = &mut self.conns[i];
         c.close();
         c.aborted = None;
         c.update = conn::Update::None;
-        self.stats.record_err(c.op, kind);
+        match c.op {
+            // A download stream's request fails its stream, which counts the error once.
+            Op::GetMpd => self.mpd_part_failed(i, kind),
+            op => self.stats.record_err(op, kind),
+        }
+        let sh = &self.shared;
+        let c = &mut self.conns[i];
         if !sh.connected.load(Ordering::Relaxed) && sh.started.elapsed() >= CONNECT_GIVEUP {
             // Connections were made but no handshake succeeded: a TLS failure, named.
             sh.stop(match sh.tls.failure.get() {

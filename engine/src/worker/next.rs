@@ -32,8 +32,14 @@ impl Worker {
                 return self.issue(i, true, size);
             }
         }
+        // Download streams: a pending range of an active stream goes before a new operation,
+        // also while the run drains, so every stream in flight ends (mpd.rs).
+        if let Some(step) = self.take_range(i) {
+            return step;
+        }
+        let sh = &*self.shared;
         if sh.stopping() {
-            return self.finish_conn(i);
+            return self.park_or_finish(i);
         }
         if !self.take_slot(i) {
             return Step::Idle;
@@ -51,7 +57,7 @@ impl Worker {
                         .extend_from_slice(sh.names.get(idx as usize).as_bytes()),
                     None => {
                         sh.stop(StopReason::Epochs);
-                        return self.finish_conn(i);
+                        return self.park_or_finish(i);
                     }
                 }
             } else if !self.own_puts.is_empty() {

@@ -144,7 +144,6 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
     for (flag, on) in [
         ("--get-batchsize", m.get_batchsize > 0),
         ("--multipart-chunks", m.multipart_chunks > 0),
-        ("--pctmpdstream", m.pctmpdstream > 0),
     ] {
         if on {
             return inv(
@@ -154,7 +153,8 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
             );
         }
     }
-    arch(w)
+    arch(w)?;
+    validate_mpd(w)
 }
 
 /// The shard checks (`--arch-*`), when shards are written or read.
@@ -221,6 +221,65 @@ fn arch(w: &super::Workload) -> Result<(), super::WorkloadError> {
              not built: drop --readoff/--readlen"
                 .into(),
         );
+    }
+    Ok(())
+}
+
+/// Bounds of `--mpdstream-chunk-size` (AIS's own: smaller or larger chunks are clamped there;
+/// here they are refused, so the run does what it says).
+pub const MPD_CHUNK_MIN: u64 = 4 << 10;
+pub const MPD_CHUNK_MAX: u64 = 128 << 20;
+
+/// The download stream's settings and aisloader's exclusions for it.
+fn validate_mpd(w: &super::Workload) -> Result<(), super::WorkloadError> {
+    let inv = |flag: &'static str, value: String, why: &str| {
+        Err(super::WorkloadError::Invalid {
+            flag,
+            value,
+            why: why.to_string(),
+        })
+    };
+    let m = &w.ml;
+    if m.pctmpdstream == 0 {
+        if m.mpdstream_workers > 0 {
+            let why = "has no effect without --pctmpdstream; add --pctmpdstream P or drop it";
+            return inv("--mpdstream-workers", m.mpdstream_workers.to_string(), why);
+        }
+        if m.mpdstream_chunk_size > 0 {
+            let why = "has no effect without --pctmpdstream; add --pctmpdstream P or drop it";
+            return inv(
+                "--mpdstream-chunk-size",
+                m.mpdstream_chunk_size.to_string(),
+                why,
+            );
+        }
+        return Ok(());
+    }
+    let chunk = m.mpd_chunk();
+    if !(MPD_CHUNK_MIN..=MPD_CHUNK_MAX).contains(&chunk) {
+        return inv(
+            "--mpdstream-chunk-size",
+            chunk.to_string(),
+            "must be 4KiB..=128MiB",
+        );
+    }
+    let pct = m.pctmpdstream.to_string();
+    if w.protocol != super::Protocol::Ais {
+        let why = "needs the AIS protocol (a multipart download stream is an AIS client path); \
+                   add --protocol ais or drop --pctmpdstream";
+        return inv("--pctmpdstream", pct, why);
+    }
+    if w.pctput > 0 {
+        let why = "reads objects only; drop --pctput (write them in a run of their own first)";
+        return inv("--pctmpdstream", pct, why);
+    }
+    if m.get_batchsize > 0 {
+        let why = "and --get-batchsize both decide how GETs read; drop one of them";
+        return inv("--pctmpdstream", pct, why);
+    }
+    if w.readoff > 0 || w.readlen > 0 {
+        let why = "reads whole objects in ranges of its own; drop --readoff/--readlen";
+        return inv("--pctmpdstream", pct, why);
     }
     Ok(())
 }

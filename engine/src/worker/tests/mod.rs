@@ -361,4 +361,5 @@ fn more_redirects_than_the_limit_are_one_redirect_error() {
 
 mod failures;
 mod features;
+mod mpd;
 mod rate;
