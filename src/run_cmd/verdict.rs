@@ -7,7 +7,7 @@
 use ringload_engine::ais::Bucket;
 use ringload_engine::budget;
 use ringload_engine::run;
-use ringload_engine::stats::{ErrorKind, Op, OpStats};
+use ringload_engine::stats::{ErrorKind, Op, OpStats, OPS};
 use ringload_engine::worker::StopReason;
 use ringload_engine::workload::Protocol;
 use ringload_net::tls::Cause;
@@ -36,7 +36,7 @@ fn verdict(a: &RunArgs, url: &str, o: &run::RunOutcome) -> Exit {
     }
     let (mut ok, mut errs) = (0u64, 0u64);
     let mut by_kind = std::collections::BTreeMap::new();
-    for op in [Op::Get, Op::Put] {
+    for op in OPS {
         let s = o.totals.total.get(op);
         ok += s.count;
         errs += s.errors;
