@@ -379,7 +379,9 @@ impl Worker {
                         self.woken.push(i);
                     }
                     Phase::Connecting | Phase::Exchanging if c.aborted.is_none() => {
-                        if cancel {
+                        // A multipart upload's abort still goes out after a cancel (bounded
+                        // by its own deadline), so no upload is left behind.
+                        if cancel && !c.mpu.aborting() {
                             c.aborted = Some(Abort::Cancel);
                         } else if c.deadline.is_some_and(|d| now >= d) {
                             c.aborted = Some(Abort::Timeout);
@@ -478,7 +480,9 @@ impl Worker {
         let verify = self.shared.workload.verify;
         let c = &mut self.conns[i];
         let (_, len) = c.exch.body_progress();
-        c.exch.begin(len, false, !(verify && c.op == Op::Get));
+        // An upload step's answer is read (its id, its ETag), never dropped.
+        let discard = !(verify && c.op == Op::Get) && c.op != Op::PutMpu;
+        c.exch.begin(len, false, discard);
         self.launch(i)
     }
 
@@ -503,6 +507,10 @@ impl Worker {
 
     /// A socket could not be opened or connected; `kind` says why (see [`connect_kind`]).
     fn connect_failed(&mut self, i: usize, kind: ErrorKind) -> Step {
+        if self.conns[i].op == Op::PutMpu && !self.conns[i].mpu.uncreated() {
+            // A step of a created upload: the upload is aborted first.
+            return self.mpu_failed(i, kind);
+        }
         let sh = &self.shared;
         let c = &mut self.conns[i];
         c.close();

@@ -143,7 +143,6 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
     // Not built yet: refused rather than run as something else.
     for (flag, on) in [
         ("--get-batchsize", m.get_batchsize > 0),
-        ("--multipart-chunks", m.multipart_chunks > 0),
         ("--pctmpdstream", m.pctmpdstream > 0),
         ("--arch-pct", m.arch.pct > 0),
         ("--arch-list", m.arch.list),
@@ -156,5 +155,83 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
             );
         }
     }
+    multipart(w)
+}
+
+/// The multipart checks: `--pctmultipart` needs `--multipart-chunks`; uploads need a
+/// protocol that has them (AIS, S3); S3 allows at most 10,000 parts; and, as in aisloader,
+/// multipart uploads and shards are exclusive.
+fn multipart(w: &super::Workload) -> Result<(), super::WorkloadError> {
+    let inv = |flag: &'static str, value: String, why: &str| {
+        Err(super::WorkloadError::Invalid {
+            flag,
+            value,
+            why: why.to_string(),
+        })
+    };
+    let m = &w.ml;
+    if m.pctmultipart > 0 && m.multipart_chunks == 0 {
+        return inv(
+            "--pctmultipart",
+            m.pctmultipart.to_string(),
+            "needs --multipart-chunks N (the parts per upload); add it, or drop --pctmultipart",
+        );
+    }
+    if m.multipart_chunks == 0 {
+        return Ok(());
+    }
+    if w.protocol == super::Protocol::Http {
+        return inv(
+            "--multipart-chunks",
+            m.multipart_chunks.to_string(),
+            "needs an AIS or S3 target (plain HTTP has no multipart upload); drop it or \
+             point --protocol at ais or s3",
+        );
+    }
+    if w.protocol == super::Protocol::S3 && m.multipart_chunks > S3_MAX_PARTS {
+        return inv(
+            "--multipart-chunks",
+            m.multipart_chunks.to_string(),
+            "S3 allows at most 10000 parts per upload; use 10000 or fewer",
+        );
+    }
+    if m.pctmultipart > 0 && m.arch.pct > 0 {
+        return inv(
+            "--pctmultipart",
+            m.pctmultipart.to_string(),
+            "multipart uploads and shards (--arch-pct) are mutually exclusive, as in \
+             aisloader; drop one of them",
+        );
+    }
     Ok(())
+}
+
+/// S3's largest part count per upload.
+pub const S3_MAX_PARTS: u32 = 10_000;
+
+/// The notes a run's multipart settings call for, printed once at its start: on S3, objects
+/// above the 5 GiB single-PUT limit always go in parts, and parts are raised to S3's 5 MiB
+/// minimum (so a small object has fewer parts than `--multipart-chunks`).
+pub fn notes(w: &super::Workload) -> Vec<String> {
+    const MIB: u64 = 1 << 20;
+    let mut v = Vec::new();
+    if w.protocol != super::Protocol::S3 || w.pctput == 0 {
+        return v;
+    }
+    if w.maxsize > 5 << 30 {
+        v.push(
+            "objects above 5 GiB (S3's single-PUT limit) are sent as multipart uploads in parts \
+             of at most 5 GiB, counted as put_mpu"
+                .to_string(),
+        );
+    }
+    let n = w.ml.multipart_chunks as u64;
+    if n > 1 && w.ml.pctmultipart > 0 && w.minsize.div_ceil(n) < 5 * MIB {
+        v.push(format!(
+            "S3 needs every part but the last to be at least 5 MiB: objects under {} MiB are \
+             sent in fewer than {n} parts of 5 MiB",
+            n * 5
+        ));
+    }
+    v
 }
