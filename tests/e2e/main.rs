@@ -26,6 +26,7 @@ mod many_ranks;
 mod merge;
 mod merge_scale;
 mod metrics;
+mod multipart;
 mod mpi;
 mod nginx;
 mod phases;

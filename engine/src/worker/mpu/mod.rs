@@ -225,7 +225,8 @@ impl Worker {
             (MpuStep::Part(k), _) => {
                 let (offset, len) = m.part(k);
                 if crate::inject::mpu_part_fails(k) {
-                    wire::part_query(b"ringload-test-unknown-upload", k, &mut m.query);
+                    // A well-formed id no server issued (S3 ids may be UUIDs).
+                    wire::part_query(b"00000000-0000-4000-8000-000000000000", k, &mut m.query);
                 } else {
                     wire::part_query(&m.id, k, &mut m.query);
                 }
