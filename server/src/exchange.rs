@@ -184,6 +184,10 @@ impl Conn {
                 let raw_path = &self.target[..req.path_len.min(self.target.len())];
                 cluster::redirect(&mut r, node, op, target, raw_path, query);
             }
+            Route::AisMpt(step, p) => {
+                let body = &self.body;
+                ais::mpt::answer(&mut r, node, step, p, key, query, body, req.received)
+            }
             Route::Stats => stats::answer(&mut r, shared),
             Route::Smap => ais::smap(&mut r, node),
             Route::AisBucket(m, p) => {

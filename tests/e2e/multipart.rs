@@ -10,6 +10,7 @@ use crate::common;
 
 use common::s3s::*;
 use common::*;
+use common::{cluster, DRIVERS};
 
 const MIB: u64 = 1 << 20;
 
@@ -88,7 +89,9 @@ fn s3_a_failed_part_leaves_no_object_and_no_pending_upload() {
         .bucket("mpu-fail")
         .pctput(100)
         .maxputs(1)
-        .sizes("12MiB", "12MiB")
+        // Part 1 is S3's 5 MiB minimum, part 2 the last 1 KiB: the refused part is sent
+        // whole before its answer, so the answer (not a reset) is what fails it.
+        .sizes("5121K", "5121K")
         .workers(1)
         .arg("--multipart-chunks", 2)
         .arg("--pctmultipart", 100)
@@ -108,4 +111,116 @@ fn s3_a_failed_part_leaves_no_object_and_no_pending_upload() {
     );
     assert_eq!(stored_sizes(&s, "mpu-fail"), Vec::<u64>::new(), "no object");
     assert_eq!(pending_uploads(&s), Vec::<String>::new(), "the upload was aborted");
+}
+
+/// The built-in AIS cluster's `ml` counter `key`, summed over `urls`.
+fn ml_sum(urls: &[String], key: &str) -> u64 {
+    urls.iter()
+        .map(|u| {
+            let s = cluster::Cluster::stats(u);
+            s["ml"][key]
+                .as_u64()
+                .unwrap_or_else(|| panic!("ml.{key} missing in {s}"))
+        })
+        .sum()
+}
+
+fn ais(c: &cluster::Cluster) -> common::run::Run {
+    common::run::Run::new()
+        .protocol("ais")
+        .endpoint(&c.proxies[0])
+}
+
+/// AIS native multipart through the proxies, on both drivers: every upload completes on the
+/// object's target (counters exact, nothing pending), and a `--verifyhash` GET run reads the
+/// objects whole.
+#[test]
+fn ais_multipart_objects_are_whole_and_counted_on_the_targets() {
+    for driver in DRIVERS {
+        let c = cluster::Cluster::start(&["--proxies", "2", "--targets", "3"]);
+        let put = ais(&c)
+            .bucket("ais://mpt")
+            .driver(driver)
+            .pctput(100)
+            .maxputs(20)
+            .sizes("100K", "3MiB")
+            .workers(4)
+            .arg("--multipart-chunks", 3)
+            .arg("--pctmultipart", 100)
+            .flag("--json")
+            .run();
+        put.ok();
+        let r = doc(&put);
+        put.check(op(&r, "put_mpu", "count") == 20, "20 uploads");
+        put.check(op(&r, "put_mpu", "errors") == 0, "no errors");
+        let bytes = op(&r, "put_mpu", "bytes");
+        put.check(
+            r["ops"]["put_mpu"]["phases"]["part"]["count"].as_u64() == Some(60),
+            "three parts each",
+        );
+        assert_eq!(ml_sum(&c.targets, "mpt_create"), 20, "created");
+        assert_eq!(ml_sum(&c.targets, "mpt_parts"), 60, "parts");
+        assert_eq!(ml_sum(&c.targets, "mpt_complete"), 20, "completed");
+        assert_eq!(ml_sum(&c.targets, "mpt_abort"), 0, "none aborted");
+        assert_eq!(ml_sum(&c.targets, "mpt_pending"), 0, "none pending");
+        assert_eq!(ml_sum(&c.proxies, "mpt_create"), 0, "proxies only redirect");
+
+        let get = ais(&c)
+            .bucket("mpt")
+            .driver(driver)
+            .epochs(1)
+            .flag("--verifyhash")
+            .workers(4)
+            .flag("--json")
+            .run();
+        get.ok();
+        get.check(
+            get.stderr().contains("Found 20 existing objects"),
+            "listed 20",
+        );
+        let g = doc(&get);
+        get.check(op(&g, "get", "count") == 20, "each object once");
+        get.check(op(&g, "get", "errors") == 0, "content verified");
+        get.check(op(&g, "get", "bytes") == bytes, "the sizes uploaded");
+    }
+}
+
+/// A part the target refuses (an upload id it never gave) aborts that upload: one error,
+/// one abort on the target, no object and nothing pending; the other uploads complete.
+#[test]
+fn ais_a_failed_part_is_aborted_on_the_target() {
+    let c = cluster::Cluster::start(&["--proxies", "1", "--targets", "2"]);
+    let put = ais(&c)
+        .bucket("ais://mptfail")
+        .pctput(100)
+        .maxputs(4)
+        .sizes("64K", "64K")
+        .workers(1)
+        .arg("--multipart-chunks", 2)
+        .arg("--pctmultipart", 100)
+        .env("RINGLOAD_TEST_MPU_FAIL_PART", "2")
+        .flag("--json")
+        .run();
+    let r = doc(&put);
+    put.check(op(&r, "put_mpu", "count") == 3, "three uploads completed");
+    put.check(op(&r, "put_mpu", "errors") == 1, "exactly one error");
+    put.check(
+        r["ops"]["put_mpu"]["errors_by_kind"]["http-404"].as_u64() == Some(1),
+        "the refused part's kind",
+    );
+    assert_eq!(ml_sum(&c.targets, "mpt_create"), 4, "created");
+    assert_eq!(ml_sum(&c.targets, "mpt_parts"), 7, "parts stored");
+    assert_eq!(ml_sum(&c.targets, "mpt_complete"), 3, "completed");
+    assert_eq!(ml_sum(&c.targets, "mpt_abort"), 1, "aborted");
+    assert_eq!(ml_sum(&c.targets, "mpt_pending"), 0, "none pending");
+    let get = ais(&c)
+        .bucket("mptfail")
+        .epochs(1)
+        .flag("--verifyhash")
+        .flag("--json")
+        .run();
+    get.ok();
+    let g = doc(&get);
+    get.check(op(&g, "get", "count") == 3, "only the completed objects exist");
+    get.check(op(&g, "get", "errors") == 0, "and verify");
 }

@@ -32,6 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 mod list;
+pub(crate) mod mpt;
 mod smap;
 
 use list::{list, ListMsg};
