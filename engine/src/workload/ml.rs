@@ -235,3 +235,70 @@ pub fn notes(w: &super::Workload) -> Vec<String> {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Protocol, Workload};
+    use super::*;
+
+    fn with(protocol: Protocol, f: impl Fn(&mut MlPaths)) -> Workload {
+        let mut w = Workload {
+            protocol,
+            ..Workload::default()
+        };
+        f(&mut w.ml);
+        w
+    }
+
+    fn refused(w: &Workload) -> String {
+        w.validate().expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn multipart_runs_on_ais_and_s3_with_its_own_checks() {
+        for p in [Protocol::Ais, Protocol::S3] {
+            let w = with(p, |m| {
+                m.multipart_chunks = 4;
+                m.pctmultipart = 100;
+            });
+            w.validate().unwrap();
+        }
+        let e = refused(&with(Protocol::Http, |m| m.multipart_chunks = 4));
+        assert!(e.contains("--multipart-chunks") && e.contains("ais or s3"), "{e}");
+        let e = refused(&with(Protocol::Ais, |m| m.pctmultipart = 50));
+        assert!(e.contains("--pctmultipart") && e.contains("--multipart-chunks N"), "{e}");
+        let e = refused(&with(Protocol::S3, |m| m.multipart_chunks = S3_MAX_PARTS + 1));
+        assert!(e.contains("10000"), "{e}");
+        with(Protocol::Ais, |m| m.multipart_chunks = S3_MAX_PARTS + 1)
+            .validate()
+            .unwrap();
+        let e = refused(&with(Protocol::Ais, |m| {
+            m.multipart_chunks = 2;
+            m.pctmultipart = 10;
+            m.arch.pct = 10;
+        }));
+        // Refused either as exclusive or, in a build without shards, for --arch-pct itself.
+        assert!(e.contains("--arch-pct"), "{e}");
+    }
+
+    #[test]
+    fn s3_notes_name_the_5_gib_limit_and_raised_parts() {
+        let mut w = with(Protocol::S3, |m| {
+            m.multipart_chunks = 4;
+            m.pctmultipart = 100;
+        });
+        w.pctput = 100;
+        w.minsize = 8 << 20;
+        w.maxsize = 6 << 30;
+        let n = notes(&w);
+        assert_eq!(n.len(), 2, "{n:?}");
+        assert!(n[0].contains("above 5 GiB"), "{n:?}");
+        assert!(n[1].contains("under 20 MiB"), "{n:?}");
+        w.maxsize = 24 << 20;
+        w.minsize = 24 << 20;
+        assert!(notes(&w).is_empty());
+        w.protocol = Protocol::Ais;
+        w.maxsize = 6 << 30;
+        assert!(notes(&w).is_empty());
+    }
+}
