@@ -65,8 +65,16 @@ fn s3_multipart_puts_are_whole_objects_that_verify() {
         "four parts each in the part phase",
     );
     put.check(op(&r, "put", "count") == 0, "no single PUTs");
-    assert_eq!(stored_sizes(&s, "mpu-whole"), vec![24 * MIB; 3], "whole objects on disk");
-    assert_eq!(pending_uploads(&s), Vec::<String>::new(), "no pending upload");
+    assert_eq!(
+        stored_sizes(&s, "mpu-whole"),
+        vec![24 * MIB; 3],
+        "whole objects on disk"
+    );
+    assert_eq!(
+        pending_uploads(&s),
+        Vec::<String>::new(),
+        "no pending upload"
+    );
 
     let get = s3(&s, SK)
         .bucket("mpu-whole")
@@ -110,7 +118,11 @@ fn s3_a_failed_part_leaves_no_object_and_no_pending_upload() {
         "the first part went through",
     );
     assert_eq!(stored_sizes(&s, "mpu-fail"), Vec::<u64>::new(), "no object");
-    assert_eq!(pending_uploads(&s), Vec::<String>::new(), "the upload was aborted");
+    assert_eq!(
+        pending_uploads(&s),
+        Vec::<String>::new(),
+        "the upload was aborted"
+    );
 }
 
 /// The built-in AIS cluster's `ml` counter `key`, summed over `urls`.
@@ -221,6 +233,9 @@ fn ais_a_failed_part_is_aborted_on_the_target() {
         .run();
     get.ok();
     let g = doc(&get);
-    get.check(op(&g, "get", "count") == 3, "only the completed objects exist");
+    get.check(
+        op(&g, "get", "count") == 3,
+        "only the completed objects exist",
+    );
     get.check(op(&g, "get", "errors") == 0, "and verify");
 }

@@ -264,10 +264,18 @@ mod tests {
             w.validate().unwrap();
         }
         let e = refused(&with(Protocol::Http, |m| m.multipart_chunks = 4));
-        assert!(e.contains("--multipart-chunks") && e.contains("ais or s3"), "{e}");
+        assert!(
+            e.contains("--multipart-chunks") && e.contains("ais or s3"),
+            "{e}"
+        );
         let e = refused(&with(Protocol::Ais, |m| m.pctmultipart = 50));
-        assert!(e.contains("--pctmultipart") && e.contains("--multipart-chunks N"), "{e}");
-        let e = refused(&with(Protocol::S3, |m| m.multipart_chunks = S3_MAX_PARTS + 1));
+        assert!(
+            e.contains("--pctmultipart") && e.contains("--multipart-chunks N"),
+            "{e}"
+        );
+        let e = refused(&with(Protocol::S3, |m| {
+            m.multipart_chunks = S3_MAX_PARTS + 1
+        }));
         assert!(e.contains("10000"), "{e}");
         with(Protocol::Ais, |m| m.multipart_chunks = S3_MAX_PARTS + 1)
             .validate()

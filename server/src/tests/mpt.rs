@@ -43,7 +43,12 @@ fn complete(c: &mut Client, id: &str, parts: &[u32]) -> (u16, String) {
         r#"{{"action":"mpt-complete","value":[{}]}}"#,
         list.join(",")
     );
-    let r = c.call("POST", &format!("{OBJ}&uploadId={id}"), JSON, body.as_bytes());
+    let r = c.call(
+        "POST",
+        &format!("{OBJ}&uploadId={id}"),
+        JSON,
+        body.as_bytes(),
+    );
     (r.status, r.text())
 }
 
@@ -66,7 +71,10 @@ fn size(c: &mut Client) -> Option<u64> {
 fn an_upload_completes_with_the_sum_of_its_parts() {
     let (_h, mut c) = setup();
     let id = create(&mut c);
-    assert!(!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()), "{id}");
+    assert!(
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
+        "{id}"
+    );
     assert_eq!(ml(&mut c)["mpt_pending"], 1);
     // Parts may arrive in any order and be re-sent; the last of each number counts.
     assert_eq!(part(&mut c, &id, "2", 500), 200);
@@ -100,7 +108,10 @@ fn an_aborted_upload_leaves_nothing() {
     assert_eq!(size(&mut c), None);
     assert_eq!(complete(&mut c, &id, &[1]).0, 404, "aborted: unknown");
     let m = ml(&mut c);
-    assert_eq!((m["mpt_abort"].as_u64(), m["mpt_pending"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (m["mpt_abort"].as_u64(), m["mpt_pending"].as_u64()),
+        (Some(1), Some(0))
+    );
 }
 
 #[test]
@@ -125,9 +136,16 @@ fn bad_steps_are_refused_and_leave_the_upload_pending() {
     }
     // The wrong action, or a body that is not JSON.
     let path = format!("{OBJ}&uploadId={id}");
-    assert_eq!(c.call("POST", &path, JSON, br#"{"action":"mpt-abort"}"#).status, 400);
+    assert_eq!(
+        c.call("POST", &path, JSON, br#"{"action":"mpt-abort"}"#)
+            .status,
+        400
+    );
     assert_eq!(c.call("POST", &path, JSON, b"{not json").status, 400);
-    assert_eq!(c.call("POST", OBJ, JSON, br#"{"action":"nope"}"#).status, 400);
+    assert_eq!(
+        c.call("POST", OBJ, JSON, br#"{"action":"nope"}"#).status,
+        400
+    );
     assert_eq!(ml(&mut c)["mpt_pending"], 1);
     assert_eq!(size(&mut c), None);
     // Into a bucket that does not exist: 404, nothing created.
@@ -139,6 +157,9 @@ fn bad_steps_are_refused_and_leave_the_upload_pending() {
     );
     assert_eq!(r.status, 404, "{}", r.text());
     let m = ml(&mut c);
-    assert_eq!((m["mpt_create"].as_u64(), m["mpt_pending"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (m["mpt_create"].as_u64(), m["mpt_pending"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(m["mpt_parts"], 2);
 }

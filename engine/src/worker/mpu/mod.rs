@@ -133,10 +133,7 @@ struct Capture<'a>(&'a mut MpuConn);
 impl Sink for Capture<'_> {
     fn head(&mut self, _status: u16, headers: &[httparse::Header<'_>]) {
         let m = &mut *self.0;
-        if let Some(h) = headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("etag"))
-        {
+        if let Some(h) = headers.iter().find(|h| h.name.eq_ignore_ascii_case("etag")) {
             let v = h.value.trim_ascii();
             m.etag_too_long = v.len() > wire::MAX_TOKEN;
             if !m.etag_too_long {

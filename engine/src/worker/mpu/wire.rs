@@ -48,11 +48,7 @@ pub fn upload_query(id: &[u8], out: &mut Vec<u8>) {
 
 /// The completion body for parts `1..=n`, whose ETags are `etags` (one per part, in order;
 /// AIS ignores them and takes the part numbers).
-pub fn complete_body<'a>(
-    d: Dialect,
-    etags: impl Iterator<Item = &'a [u8]>,
-    out: &mut Vec<u8>,
-) {
+pub fn complete_body<'a>(d: Dialect, etags: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
     out.clear();
     match d {
         Dialect::Ais => {
@@ -64,7 +60,10 @@ pub fn complete_body<'a>(
                 out.extend_from_slice(br#"{"etag":""#);
                 // ETags are quoted tokens without backslashes; anything else is dropped
                 // rather than escaped (AIS completes by part number).
-                out.extend(etag.iter().filter(|&&b| b != b'"' && b != b'\\' && b >= 0x20));
+                out.extend(
+                    etag.iter()
+                        .filter(|&&b| b != b'"' && b != b'\\' && b >= 0x20),
+                );
                 out.extend_from_slice(br#"","part-number":"#);
                 push_u64(out, k as u64 + 1);
                 out.push(b'}');
