@@ -89,6 +89,11 @@ impl Conn {
         }
         let fault = match route {
             Route::Object(ObjOp::Get | ObjOp::Put, _) => node.next_fault(),
+            // A multipart step may be delayed (never failed: its errors are its own).
+            Route::AisMpt(..) => Decision {
+                kind: None,
+                ..node.next_fault()
+            },
             _ => Decision::default(),
         };
         self.req = Pending {

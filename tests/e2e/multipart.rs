@@ -239,3 +239,47 @@ fn ais_a_failed_part_is_aborted_on_the_target() {
     );
     get.check(op(&g, "get", "errors") == 0, "and verify");
 }
+
+/// The run's end cancels uploads in flight (every multipart step is held 1.5 s by the
+/// target, so at the cancel, 2 s after `--duration`, each connection's upload is mid-way):
+/// each is aborted on its target, none completes and none is left pending; a cancelled
+/// upload is not an error.
+#[test]
+fn ais_uploads_in_flight_at_the_end_are_aborted() {
+    let c = cluster::Cluster::start(&[
+        "--proxies",
+        "1",
+        "--targets",
+        "2",
+        "--fault",
+        "delay=100%:1500ms",
+    ]);
+    let put = ais(&c)
+        .bucket("ais://mptcancel")
+        .pctput(100)
+        .duration("1s")
+        .sizes("64K", "64K")
+        .workers(2)
+        .arg("--multipart-chunks", 4)
+        .arg("--pctmultipart", 100)
+        .flag("--json")
+        .run();
+    put.ok();
+    let r = doc(&put);
+    // No upload completed or failed (a cancelled one is neither): the class is not shown.
+    put.check(r["ops"]["put_mpu"].is_null(), "no put_mpu operation");
+    // The client saw each abort through (the target applies an abort before its held
+    // answer, so only the client knows whether it waited for it).
+    put.check(
+        !put.stderr().contains("the abort of multipart upload"),
+        "every abort answered",
+    );
+    assert_eq!(
+        ml_sum(&c.targets, "mpt_create"),
+        2,
+        "one upload per connection"
+    );
+    assert_eq!(ml_sum(&c.targets, "mpt_complete"), 0, "none completed");
+    assert_eq!(ml_sum(&c.targets, "mpt_abort"), 2, "each aborted");
+    assert_eq!(ml_sum(&c.targets, "mpt_pending"), 0, "none left behind");
+}

@@ -379,9 +379,14 @@ impl Worker {
                         self.woken.push(i);
                     }
                     Phase::Connecting | Phase::Exchanging if c.aborted.is_none() => {
-                        // A multipart upload's abort still goes out after a cancel (bounded
-                        // by its own deadline), so no upload is left behind.
-                        if cancel && !c.mpu.aborting() {
+                        // A multipart upload's creation and abort run on after a cancel,
+                        // within a bound, so no upload is left behind.
+                        let finishes = cancel && c.mpu.finishes_on_cancel();
+                        if finishes {
+                            let grace = now + mpu::CANCEL_GRACE;
+                            c.deadline = Some(c.deadline.map_or(grace, |d| d.min(grace)));
+                        }
+                        if cancel && !finishes {
                             c.aborted = Some(Abort::Cancel);
                         } else if c.deadline.is_some_and(|d| now >= d) {
                             c.aborted = Some(Abort::Timeout);

@@ -5,8 +5,9 @@
 //! Each connection's upload is an explicit state ([`MpuStep`]): `Create` → `Part(1..=n)` →
 //! `Complete`, and `Abort` after a failed part or completion (an HTTP error, a reset, a
 //! timeout, a short body, or the run's cancel once the upload exists). A created upload is
-//! always aborted when it does not complete; an abort that itself fails is said on stderr
-//! with the upload's id. The wire format of each step is in `wire.rs`.
+//! always aborted when it does not complete: the run's cancel lets a creation in flight
+//! finish, then aborts the upload (both within [`CANCEL_GRACE`]). An abort that itself fails
+//! is said on stderr with the upload's id. The wire format of each step is in `wire.rs`.
 //!
 //! Accounting: one `put_mpu` operation per upload. It succeeds when the completion does
 //! (bytes: the object's size; latency: the whole upload, from its creation's send); a failed
@@ -41,8 +42,8 @@ pub use wire::Dialect;
 pub const S3_MIN_PART: u64 = 5 << 20;
 /// S3's largest single PUT, and largest part.
 pub const S3_MAX_PUT: u64 = 5 << 30;
-/// How long an abort sent after the run was cancelled may take before it is given up.
-const ABORT_GRACE: Duration = Duration::from_secs(10);
+/// How long an upload's creation or abort may run on after the run was cancelled.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(10);
 
 /// Where a connection's upload stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,9 +91,10 @@ pub struct MpuConn {
 }
 
 impl MpuConn {
-    /// True while the connection sends an abort (the run's cancel must let it finish).
-    pub fn aborting(&self) -> bool {
-        self.step == MpuStep::Abort
+    /// True while the connection creates or aborts an upload: the run's cancel lets it
+    /// finish (within [`CANCEL_GRACE`]), so a created upload is known and then aborted.
+    pub fn finishes_on_cancel(&self) -> bool {
+        matches!(self.step, MpuStep::Create | MpuStep::Abort)
     }
 
     /// True when no upload exists to abort (none started, or its creation is still out);
@@ -280,7 +282,7 @@ impl Worker {
         }
         if c.mpu.step == MpuStep::Abort && self.shared.cancel.load(Ordering::Relaxed) {
             // After the run's cancel, the abort still goes out, within a bound.
-            let grace = Instant::now() + ABORT_GRACE;
+            let grace = Instant::now() + CANCEL_GRACE;
             c.deadline = Some(c.deadline.map_or(grace, |d| d.min(grace)));
         }
         step
