@@ -57,11 +57,14 @@ impl MptStep {
         }
     }
 
-    /// The request kind it is counted as (a proxy's redirect of it, too).
+    /// The request kind a target counts it as: a part is a PUT, an abort a DELETE, the
+    /// POSTs (create, complete) are `other`. (A proxy counts its redirect of a POST as a
+    /// PUT: it answers it as one, with a 307.)
     pub(crate) fn kind(self) -> Kind {
         match self {
+            MptStep::Part => Kind::Put,
             MptStep::Abort => Kind::Delete,
-            _ => Kind::Put,
+            MptStep::Create | MptStep::Complete => Kind::Other,
         }
     }
 
