@@ -291,6 +291,10 @@ pub struct PhasesRecord {
     pub redirect: PhaseRecord,
     pub first_byte: PhaseRecord,
     pub body: PhaseRecord,
+    /// `put_mpu` only: each part's latency (send to last answer byte), one per part sent
+    /// and answered with success; absent for every other class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<PhaseRecord>,
 }
 
 impl PhasesRecord {
@@ -306,6 +310,7 @@ impl PhasesRecord {
             redirect,
             first_byte,
             body,
+            part: None,
         }
     }
 

@@ -148,6 +148,23 @@ pub fn fire(fault: Fault, core: usize) -> io::Error {
     }
 }
 
+/// The variable that makes one part of one multipart upload fail for real: `K` (a part
+/// number, 1-based). The first upload of the process that reaches part `K` sends it with an
+/// upload id the server does not know, so the server refuses it and the upload must be
+/// aborted. Test-only, like [`ENV`].
+pub const MPU_FAIL_ENV: &str = "RINGLOAD_TEST_MPU_FAIL_PART";
+
+/// Whether part `k` of the current upload is the one [`MPU_FAIL_ENV`] makes fail: true at
+/// most once per process. Read on each part of an upload, off the per-byte path.
+pub fn mpu_part_fails(k: u32) -> bool {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::OnceLock;
+    static PART: OnceLock<Option<u32>> = OnceLock::new();
+    static FIRED: AtomicBool = AtomicBool::new(false);
+    let part = PART.get_or_init(|| std::env::var(MPU_FAIL_ENV).ok()?.parse().ok());
+    *part == Some(k) && !FIRED.swap(true, Ordering::Relaxed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

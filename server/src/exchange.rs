@@ -102,6 +102,11 @@ impl Conn {
             && !matches!(head.framing, Framing::Length(n) if n > arch::SHARD_MAX_BYTES);
         let fault = match route {
             Route::Object(ObjOp::Get | ObjOp::Put, _) => node.next_fault(),
+            // A multipart step may be delayed (never failed: its errors are its own).
+            Route::AisMpt(..) => Decision {
+                kind: None,
+                ..node.next_fault()
+            },
             _ => Decision::default(),
         };
         self.req = Pending {
@@ -202,6 +207,10 @@ impl Conn {
             Route::Redirect(op, target) => {
                 let raw_path = &self.target[..req.path_len.min(self.target.len())];
                 cluster::redirect(&mut r, node, op, target, raw_path, query);
+            }
+            Route::AisMpt(step, p) => {
+                let body = &self.body;
+                ais::mpt::answer(&mut r, node, step, p, key, query, body, req.received)
             }
             Route::Stats => stats::answer(&mut r, shared),
             Route::Smap => ais::smap(&mut r, node),

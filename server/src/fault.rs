@@ -4,7 +4,7 @@
 //! Owns: which fault (if any) a given object request gets. Kinds: `reset` (GET: part of the
 //! body, then a TCP reset), `truncate` (GET: half the body, then a clean close), `500` and
 //! `503` (object GET or PUT: that status, keep-alive), and `delay=RATE:DURATION` (the answer's
-//! first byte is held back; combines with the others).
+//! first byte is held back; combines with the others; it also holds AIS multipart steps).
 //!
 //! Why deterministic: tests and users compare a client's error counts with the server's fault
 //! counts exactly, so the decision is a pure function of the listener's request sequence

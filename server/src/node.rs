@@ -116,6 +116,8 @@ pub(crate) struct Node {
     fault_seq: AtomicU64,
     pub(crate) page_size: usize,
     pub(crate) s3_auth: Option<AuthHook>,
+    /// AIS multipart uploads in progress on this listener.
+    pub(crate) mpt: super::ais::mpt::Uploads,
 }
 
 /// The parts of a [`Node`] given at construction.
@@ -151,6 +153,7 @@ impl Node {
             fault_seq: AtomicU64::new(0),
             page_size: s.page_size.max(1),
             s3_auth: s.s3_auth,
+            mpt: Default::default(),
         }
     }
 

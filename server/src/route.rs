@@ -13,6 +13,7 @@
 //! Invariants: pure and allocation-free (the hot path goes through here); the key range it
 //! returns always lies on UTF-8 boundaries of the decoded path.
 
+use super::ais::mpt::MptStep;
 use super::counters::Kind;
 use super::node::{Node, Role};
 use super::provider::Provider;
@@ -90,6 +91,8 @@ pub(crate) enum Route {
     Stats,
     /// AIS `GET /v1/daemon?what=smap`: the cluster map.
     Smap,
+    /// An AIS multipart upload step on the object's target (key = `bucket/object`).
+    AisMpt(MptStep, Provider),
     /// `/v1/buckets/<bucket>?provider=..` (key = bucket).
     AisBucket(Method, Provider),
     /// `/v1/buckets`.
@@ -105,7 +108,7 @@ impl Route {
         matches!(
             self,
             Route::Stats | Route::AisBucket(..) | Route::AisBuckets | Route::S3Bucket(_)
-        )
+        ) || matches!(self, Route::AisMpt(step, _) if step.captures_body())
     }
 
     /// The request needs its body to be answered. When false, an `Expect: 100-continue`
@@ -177,6 +180,9 @@ fn ais(node: &Node, method: Method, path: &str, query: &[u8]) -> Routed {
     }
     let provider = Provider::from_query(query);
     if let Some(key) = path.strip_prefix(AIS_OBJECTS) {
+        if let Some(step) = MptStep::of(method, query) {
+            return ais_mpt(node, step, provider, key, path);
+        }
         let Some(op) = ObjOp::of(method) else {
             return reject(Reject::MethodNotAllowed, Kind::Other);
         };
@@ -228,6 +234,39 @@ fn ais(node: &Node, method: Method, path: &str, query: &[u8]) -> Routed {
             }
         }
         _ => reject(Reject::UnknownPath, Kind::Other),
+    }
+}
+
+/// A multipart step: a proxy redirects it to the object's target (307, as a PUT or DELETE
+/// is, so the method and body are sent again), a target answers it.
+fn ais_mpt(
+    node: &Node,
+    step: MptStep,
+    provider: Result<Provider, &[u8]>,
+    key: &str,
+    path: &str,
+) -> Routed {
+    let Ok(provider) = provider else {
+        return reject(Reject::BadProvider, step.kind());
+    };
+    match key.split_once('/') {
+        Some((b, o)) if !b.is_empty() && !o.is_empty() => {}
+        _ => return reject(Reject::MissingName, step.kind()),
+    }
+    let route = match node.role {
+        Role::Proxy => {
+            let op = if step == MptStep::Abort {
+                ObjOp::Delete
+            } else {
+                ObjOp::Put
+            };
+            Route::Redirect(op, node.cluster.owner(key.as_bytes()))
+        }
+        Role::Target | Role::Server => Route::AisMpt(step, provider),
+    };
+    Routed {
+        route,
+        key: (AIS_OBJECTS.len(), path.len()),
     }
 }
 

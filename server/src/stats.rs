@@ -7,7 +7,8 @@
 //! "delay":n},"bytes_sent":n,"bytes_received":n,"not_found":n,"errors":n,"authorized":n,
 //! "latest_ver":n,"ml":{"get_batch":n,"get_batch_members":n,"get_batch_missing":n,
 //! "shard_puts":n,"archpath_gets":n,"mpt_create":n,"mpt_parts":n,"mpt_complete":n,
-//! "mpt_abort":n}}`. `status` lists only statuses answered at least once; `bytes_sent` counts
+//! "mpt_abort":n,"mpt_pending":n}}` (`mpt_pending`: AIS multipart uploads created and neither
+//! completed nor aborted, on this listener). `status` lists only statuses answered at least once; `bytes_sent` counts
 //! object body bytes sent (GETs), `bytes_received` request body bytes received; `authorized`
 //! counts requests with an `Authorization` header, `latest_ver` AIS GETs with
 //! `latest-ver=true`.
@@ -81,7 +82,8 @@ impl ListenerStats {
 pub(crate) fn answer(r: &mut Reply<'_>, shared: &Shared) {
     r.counted = false;
     r.scratch.clear();
-    let doc = shared.stats().to_json();
+    let mut doc = shared.stats().to_json();
+    doc["ml"]["mpt_pending"] = Value::from(shared.node.mpt.pending());
     // Writing a `Value` into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *r.scratch, &doc);
     r.send_scratch(Status::Ok, Some("application/json"));

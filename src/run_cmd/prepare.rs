@@ -118,6 +118,9 @@ pub fn check(
         eprintln!("note: {n}");
     }
     w.validate().map_err(CmdError::usage)?;
+    for n in ringload_engine::workload::ml::notes(&w) {
+        eprintln!("note: {n}");
+    }
     let serves_tls = builtin_tls.is_some();
     super::builtin::check_budget(&w, resolved.builtin(), serves_tls, a.prefill)
         .map_err(CmdError::usage)?;

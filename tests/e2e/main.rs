@@ -29,6 +29,7 @@ mod merge_scale;
 mod metrics;
 mod mpd;
 mod mpi;
+mod multipart;
 mod nginx;
 mod phases;
 mod rate;

@@ -12,6 +12,9 @@
 //! - `first_byte`: from the request's send on the final host to the first response byte;
 //! - `body`: from that first byte to the last one.
 //!
+//! A multipart upload (`put_mpu`) also records `part`: each part's latency, from its send to
+//! the last byte of its answer (per part, so its count is the parts sent successfully).
+//!
 //! So `connect + redirect + first_byte + body` is the operation's latency (which counts from
 //! the operation's start, before its connect and proxy hop), and every successful operation
 //! has a first byte and a body.
@@ -70,10 +73,12 @@ pub struct PhaseFigures {
     pub max_us: u64,
 }
 
-/// The four phases of one operation class.
+/// The four phases of one operation class, and a multipart upload's parts.
 #[derive(Clone, Debug)]
 pub struct OpPhases {
     phases: [SpanHist; 4],
+    /// `put_mpu`: each part's latency (written only when a part was recorded).
+    part: SpanHist,
 }
 
 impl Default for OpPhases {
@@ -91,6 +96,7 @@ impl OpPhases {
                 SpanHist::new(),
                 SpanHist::new(),
             ],
+            part: SpanHist::new(),
         }
     }
 
@@ -112,11 +118,18 @@ impl OpPhases {
         for (a, b) in self.phases.iter_mut().zip(other.phases.iter()) {
             a.add(b);
         }
+        self.part.add(&other.part);
     }
 
     /// Zeroes every phase, keeping the histograms' allocations.
     pub fn reset(&mut self) {
         self.phases.iter_mut().for_each(SpanHist::reset);
+        self.part.reset();
+    }
+
+    /// The parts of multipart uploads.
+    pub fn part(&self) -> &SpanHist {
+        &self.part
     }
 
     /// One phase.
@@ -126,14 +139,15 @@ impl OpPhases {
 
     /// The result file's `ops.<op>.phases`.
     pub fn record(&self) -> PhasesRecord {
-        PhasesRecord::from_all(PHASES.map(|k| {
-            let p = self.get(k);
-            PhaseRecord {
-                count: p.count(),
-                latency: p.latency(),
-                histogram: p.encoded(),
-            }
-        }))
+        let rec = |p: &SpanHist| PhaseRecord {
+            count: p.count(),
+            latency: p.latency(),
+            histogram: p.encoded(),
+        };
+        PhasesRecord {
+            part: (self.part.count() > 0).then(|| rec(&self.part)),
+            ..PhasesRecord::from_all(PHASES.map(|k| rec(self.get(k))))
+        }
     }
 
     /// `(count, p50, p99)` of each phase, for `ringload_core::hist::phases_line`.
@@ -192,6 +206,15 @@ impl CoreStats {
     pub fn record_phases(&mut self, op: Op, t: &PhaseTimes) {
         if let Some(p) = self.cur.ops[op as usize].phases.as_deref_mut() {
             p.add_times(t);
+        }
+    }
+
+    /// Records one part of a multipart upload of class `op` (`put_mpu`), µs; a no-op when the
+    /// run is not traced. Hot path: no allocation.
+    #[inline]
+    pub fn record_part(&mut self, op: Op, us: u64) {
+        if let Some(p) = self.cur.ops[op as usize].phases.as_deref_mut() {
+            p.part.record(us);
         }
     }
 

@@ -388,7 +388,14 @@ impl Worker {
                         self.woken.push(i);
                     }
                     Phase::Connecting | Phase::Exchanging if c.aborted.is_none() => {
-                        if cancel {
+                        // A multipart upload's creation and abort run on after a cancel,
+                        // within a bound, so no upload is left behind.
+                        let finishes = cancel && c.mpu.finishes_on_cancel();
+                        if finishes {
+                            let grace = now + mpu::CANCEL_GRACE;
+                            c.deadline = Some(c.deadline.map_or(grace, |d| d.min(grace)));
+                        }
+                        if cancel && !finishes {
                             c.aborted = Some(Abort::Cancel);
                         } else if c.deadline.is_some_and(|d| now >= d) {
                             c.aborted = Some(Abort::Timeout);
@@ -488,8 +495,11 @@ impl Worker {
         let verify = self.shared.workload.verify;
         let c = &mut self.conns[i];
         let (_, len) = c.exch.body_progress();
+        // A verified GET or range keeps its body; an upload step's answer is read (its id, its
+        // ETag), never dropped.
         let keep = verify && matches!(c.op, Op::Get | Op::GetMpd);
-        c.exch.begin(len, c.method == Method::Head, !keep);
+        let discard = !keep && c.op != Op::PutMpu;
+        c.exch.begin(len, c.method == Method::Head, discard);
         self.launch(i)
     }
 
@@ -514,6 +524,10 @@ impl Worker {
 
     /// A socket could not be opened or connected; `kind` says why (see [`connect_kind`]).
     fn connect_failed(&mut self, i: usize, kind: ErrorKind) -> Step {
+        if self.conns[i].op == Op::PutMpu && !self.conns[i].mpu.uncreated() {
+            // A step of a created upload: the upload is aborted first.
+            return self.mpu_failed(i, kind);
+        }
         let c = &mut self.conns[i];
         c.close();
         c.aborted = None;

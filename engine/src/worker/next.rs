@@ -14,6 +14,7 @@ use super::request::Spec;
 use super::{Step, StopReason, Worker};
 use crate::names::{split_arch, ARCH_SEP};
 use crate::stats::Op;
+use crate::workload::Protocol;
 use ringload_core::content;
 use ringload_core::rng::pct_fires;
 
@@ -95,7 +96,9 @@ impl Worker {
             self.namer.write_name(cnt, &mut self.name);
             self.conns[i].put_cnt = cnt;
             let ml = &w.ml;
-            if ml.multipart_chunks > 0 && pct_fires(ml.pctmultipart, t) {
+            // S3 takes at most 5 GiB in one PUT: a larger object always goes in parts.
+            let too_big = w.protocol == Protocol::S3 && size > super::mpu::S3_MAX_PUT;
+            if too_big || (ml.multipart_chunks > 0 && pct_fires(ml.pctmultipart, t)) {
                 return self.start_mpu(i, size);
             }
             if pct_fires(ml.arch.pct, t) {

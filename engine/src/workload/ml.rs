@@ -143,7 +143,6 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
     // Not built yet: refused rather than run as something else.
     for (flag, on) in [
         ("--get-batchsize", m.get_batchsize > 0),
-        ("--multipart-chunks", m.multipart_chunks > 0),
     ] {
         if on {
             return inv(
@@ -154,6 +153,7 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
         }
     }
     arch(w)?;
+    multipart(w)?;
     validate_mpd(w)
 }
 
@@ -284,6 +284,84 @@ fn validate_mpd(w: &super::Workload) -> Result<(), super::WorkloadError> {
     Ok(())
 }
 
+/// The multipart checks: `--pctmultipart` needs `--multipart-chunks`; uploads need a
+/// protocol that has them (AIS, S3); S3 allows at most 10,000 parts; and, as in aisloader,
+/// multipart uploads and shards are exclusive.
+fn multipart(w: &super::Workload) -> Result<(), super::WorkloadError> {
+    let inv = |flag: &'static str, value: String, why: &str| {
+        Err(super::WorkloadError::Invalid {
+            flag,
+            value,
+            why: why.to_string(),
+        })
+    };
+    let m = &w.ml;
+    if m.pctmultipart > 0 && m.multipart_chunks == 0 {
+        return inv(
+            "--pctmultipart",
+            m.pctmultipart.to_string(),
+            "needs --multipart-chunks N (the parts per upload); add it, or drop --pctmultipart",
+        );
+    }
+    if m.multipart_chunks == 0 {
+        return Ok(());
+    }
+    if w.protocol == super::Protocol::Http {
+        return inv(
+            "--multipart-chunks",
+            m.multipart_chunks.to_string(),
+            "needs an AIS or S3 target (plain HTTP has no multipart upload); drop it or \
+             point --protocol at ais or s3",
+        );
+    }
+    if w.protocol == super::Protocol::S3 && m.multipart_chunks > S3_MAX_PARTS {
+        return inv(
+            "--multipart-chunks",
+            m.multipart_chunks.to_string(),
+            "S3 allows at most 10000 parts per upload; use 10000 or fewer",
+        );
+    }
+    if m.pctmultipart > 0 && m.arch.pct > 0 {
+        return inv(
+            "--pctmultipart",
+            m.pctmultipart.to_string(),
+            "multipart uploads and shards (--arch-pct) are mutually exclusive, as in \
+             aisloader; drop one of them",
+        );
+    }
+    Ok(())
+}
+
+/// S3's largest part count per upload.
+pub const S3_MAX_PARTS: u32 = 10_000;
+
+/// The notes a run's multipart settings call for, printed once at its start: on S3, objects
+/// above the 5 GiB single-PUT limit always go in parts, and parts are raised to S3's 5 MiB
+/// minimum (so a small object has fewer parts than `--multipart-chunks`).
+pub fn notes(w: &super::Workload) -> Vec<String> {
+    const MIB: u64 = 1 << 20;
+    let mut v = Vec::new();
+    if w.protocol != super::Protocol::S3 || w.pctput == 0 {
+        return v;
+    }
+    if w.maxsize > 5 << 30 {
+        v.push(
+            "objects above 5 GiB (S3's single-PUT limit) are sent as multipart uploads in parts \
+             of at most 5 GiB, counted as put_mpu"
+                .to_string(),
+        );
+    }
+    let n = w.ml.multipart_chunks as u64;
+    if n > 1 && w.ml.pctmultipart > 0 && w.minsize.div_ceil(n) < 5 * MIB {
+        v.push(format!(
+            "S3 needs every part but the last to be at least 5 MiB: objects under {} MiB are \
+             sent in fewer than {n} parts of 5 MiB",
+            n * 5
+        ));
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Protocol, Workload, WorkloadError};
@@ -348,5 +426,74 @@ mod tests {
         // Without shards the protocol does not matter.
         let http = Workload::default();
         assert!(arch(&http).is_ok());
+    }
+
+    fn with(protocol: Protocol, f: impl Fn(&mut MlPaths)) -> Workload {
+        let mut w = Workload {
+            protocol,
+            ..Workload::default()
+        };
+        f(&mut w.ml);
+        w
+    }
+
+    fn refusal(w: &Workload) -> String {
+        w.validate().expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn multipart_runs_on_ais_and_s3_with_its_own_checks() {
+        for p in [Protocol::Ais, Protocol::S3] {
+            let w = with(p, |m| {
+                m.multipart_chunks = 4;
+                m.pctmultipart = 100;
+            });
+            w.validate().unwrap();
+        }
+        let e = refusal(&with(Protocol::Http, |m| m.multipart_chunks = 4));
+        assert!(
+            e.contains("--multipart-chunks") && e.contains("ais or s3"),
+            "{e}"
+        );
+        let e = refusal(&with(Protocol::Ais, |m| m.pctmultipart = 50));
+        assert!(
+            e.contains("--pctmultipart") && e.contains("--multipart-chunks N"),
+            "{e}"
+        );
+        let e = refusal(&with(Protocol::S3, |m| {
+            m.multipart_chunks = S3_MAX_PARTS + 1
+        }));
+        assert!(e.contains("10000"), "{e}");
+        with(Protocol::Ais, |m| m.multipart_chunks = S3_MAX_PARTS + 1)
+            .validate()
+            .unwrap();
+        let e = refusal(&with(Protocol::Ais, |m| {
+            m.multipart_chunks = 2;
+            m.pctmultipart = 10;
+            m.arch.pct = 10;
+        }));
+        // Refused either as exclusive or, in a build without shards, for --arch-pct itself.
+        assert!(e.contains("--arch-pct"), "{e}");
+    }
+
+    #[test]
+    fn s3_notes_name_the_5_gib_limit_and_raised_parts() {
+        let mut w = with(Protocol::S3, |m| {
+            m.multipart_chunks = 4;
+            m.pctmultipart = 100;
+        });
+        w.pctput = 100;
+        w.minsize = 8 << 20;
+        w.maxsize = 6 << 30;
+        let n = notes(&w);
+        assert_eq!(n.len(), 2, "{n:?}");
+        assert!(n[0].contains("above 5 GiB"), "{n:?}");
+        assert!(n[1].contains("under 20 MiB"), "{n:?}");
+        w.maxsize = 24 << 20;
+        w.minsize = 24 << 20;
+        assert!(notes(&w).is_empty());
+        w.protocol = Protocol::Ais;
+        w.maxsize = 6 << 30;
+        assert!(notes(&w).is_empty());
     }
 }

@@ -2,6 +2,9 @@
 //! operation): each phase's histograms are added exactly, its count summed, min and max taken over
 //! the ranks and its mean weighted by count, the same rules as `latency_us` ([`summary`]).
 //!
+//! A multipart upload's `part` phase (`put_mpu` only) merges by the same rules, over the
+//! ranks that recorded one.
+//!
 //! A rank without phases (a file written before every run recorded them) merged with ranks
 //! that have them: the merged phases are those of the ranks that have them, and a warning names the
 //! ranks left out, so the phases' counts are never read as the whole run's.
@@ -29,23 +32,37 @@ pub struct RankPhase {
     pub hist: Histogram<u64>,
 }
 
+/// One class's phases in one rank: the four phases, and a multipart upload's `part` phase
+/// when the class recorded one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassPhases {
+    pub phases: [RankPhase; 4],
+    pub part: Option<RankPhase>,
+}
+
 /// One rank's phases per operation class (`None`: the class has no `phases` key).
-pub type RankPhases = [Option<Box<[RankPhase; 4]>>; super::rank::N_OPS];
+pub type RankPhases = [Option<Box<ClassPhases>>; super::rank::N_OPS];
 
 /// Decodes one class's `phases` (`op` names it in errors).
-pub fn decode(op: usize, rec: &PhasesRecord) -> Result<Box<[RankPhase; 4]>, String> {
-    let mut out = Vec::with_capacity(4);
-    for (p, name) in rec.all().into_iter().zip(PHASE_NAMES) {
+pub fn decode(op: usize, rec: &PhasesRecord) -> Result<Box<ClassPhases>, String> {
+    let one = |p: &PhaseRecord, name: &str| {
         let hist = decode_histogram(&p.histogram)
             .map_err(|e| format!("ops.{}.phases.{name}.histogram: {e}", OP_NAMES[op]))?;
-        out.push(RankPhase {
+        Ok::<_, String>(RankPhase {
             count: p.count,
             latency: p.latency,
             hist,
-        });
+        })
+    };
+    let mut out = Vec::with_capacity(4);
+    for (p, name) in rec.all().into_iter().zip(PHASE_NAMES) {
+        out.push(one(p, name)?);
     }
-    out.try_into()
-        .map_err(|_| "a phases record has four phases".to_string())
+    let phases = out
+        .try_into()
+        .map_err(|_| "a phases record has four phases".to_string())?;
+    let part = rec.part.as_ref().map(|p| one(p, "part")).transpose()?;
+    Ok(Box::new(ClassPhases { phases, part }))
 }
 
 /// One latency distribution summed over ranks (a phase, the service latency, the schedule
@@ -173,10 +190,17 @@ impl Acc {
     }
 }
 
+/// One class's phases summed over ranks (`part`: once any rank recorded one).
+#[derive(Debug, Default)]
+struct ClassAcc {
+    phases: [Acc; 4],
+    part: Option<Acc>,
+}
+
 /// The cluster's phases: what the ranks with phases recorded, and which ranks had none.
 #[derive(Debug, Default)]
 pub struct PhaseTotals {
-    ops: [Option<Box<[Acc; 4]>>; super::rank::N_OPS],
+    ops: [Option<Box<ClassAcc>>; super::rank::N_OPS],
     traced: Vec<u32>,
     untraced: Vec<u32>,
 }
@@ -191,11 +215,12 @@ impl PhaseTotals {
         self.traced.push(rank);
         for (acc, p) in self.ops.iter_mut().zip(phases) {
             if let Some(p) = p {
-                let acc = acc.get_or_insert_with(|| {
-                    Box::new([Acc::new(), Acc::new(), Acc::new(), Acc::new()])
-                });
-                for (a, one) in acc.iter_mut().zip(p.iter()) {
+                let acc = acc.get_or_insert_with(Box::default);
+                for (a, one) in acc.phases.iter_mut().zip(p.phases.iter()) {
                     a.add_ranked(rank, one);
+                }
+                if let Some(part) = &p.part {
+                    acc.part.get_or_insert_with(Acc::new).add_ranked(rank, part);
                 }
             }
         }
@@ -208,9 +233,14 @@ impl PhaseTotals {
                 (_, None) => {}
                 (None, Some(t)) => *mine = Some(t),
                 (Some(m), Some(t)) => {
-                    let [a, b, c, d] = *t;
-                    for (acc, o) in m.iter_mut().zip([a, b, c, d]) {
+                    let ClassAcc { phases, part } = *t;
+                    for (acc, o) in m.phases.iter_mut().zip(phases) {
                         acc.absorb(o);
+                    }
+                    match (&mut m.part, part) {
+                        (_, None) => {}
+                        (None, Some(p)) => m.part = Some(p),
+                        (Some(mine), Some(p)) => mine.absorb(p),
                     }
                 }
             }
@@ -222,12 +252,11 @@ impl PhaseTotals {
     /// The merged `ops.<op>.phases` of class `op` (`None` when no rank recorded it).
     pub fn record(&self, op: usize) -> Option<PhasesRecord> {
         let acc = self.ops[op].as_deref()?;
-        Some(PhasesRecord::from_all([
-            acc[0].record(),
-            acc[1].record(),
-            acc[2].record(),
-            acc[3].record(),
-        ]))
+        let [a, b, c, d] = &acc.phases;
+        Some(PhasesRecord {
+            part: acc.part.as_ref().map(Acc::record),
+            ..PhasesRecord::from_all([a.record(), b.record(), c.record(), d.record()])
+        })
     }
 
     /// The warning when some ranks have phases and others not.
@@ -274,17 +303,46 @@ mod tests {
 
     fn rank(fb: &[u64]) -> RankPhases {
         [
-            Some(Box::new([
-                phase(&[50]),
-                phase(&[]),
-                phase(fb),
-                phase(&[3, 4]),
-            ])),
+            Some(Box::new(ClassPhases {
+                phases: [phase(&[50]), phase(&[]), phase(fb), phase(&[3, 4])],
+                part: None,
+            })),
             None,
             None,
             None,
             None,
         ]
+    }
+
+    /// A multipart upload's `part` phase: decoded from a record, merged exactly over ranks
+    /// (split over partial merges too), absent when no rank recorded one.
+    #[test]
+    fn the_part_phase_merges_exactly_when_present() {
+        let with_part = |parts: &[u64]| {
+            let mut r = rank(&[10]);
+            if let Some(c) = r[0].as_deref_mut() {
+                c.part = Some(phase(parts));
+            }
+            r
+        };
+        let mut t = PhaseTotals::default();
+        t.add(0, with_part(&[100, 300]));
+        let mut other = PhaseTotals::default();
+        other.add(1, rank(&[20]));
+        other.add(2, with_part(&[200]));
+        t.absorb(other);
+        let rec = t.record(0).unwrap();
+        let part = rec.part.as_ref().expect("part merged");
+        assert_eq!(part.count, 3);
+        assert_eq!((part.latency.min, part.latency.max), (100, 300));
+        assert!((part.latency.mean - 200.0).abs() < 1e-9, "{part:?}");
+        assert_eq!(decode_histogram(&part.histogram).unwrap().len(), 3);
+        // Round trip through a record, and no part where none was recorded.
+        let back = decode(0, &rec).unwrap();
+        assert_eq!(back.part.as_ref().map(|p| p.count), Some(3));
+        let mut none = PhaseTotals::default();
+        none.add(0, rank(&[1]));
+        assert!(none.record(0).unwrap().part.is_none());
     }
 
     #[test]

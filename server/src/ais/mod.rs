@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) mod arch;
 mod list;
+pub(crate) mod mpt;
 mod smap;
 
 use list::{list, ListMsg};

@@ -15,6 +15,7 @@ mod arch;
 mod cluster;
 mod fault;
 mod http;
+mod mpt;
 mod remote;
 mod s3;
 mod tls;
