@@ -5,6 +5,8 @@
 //! (Placeholder: the hooks are wired; the operation is not built yet, and validation refuses
 //! `--get-batchsize` until it is.)
 
+mod drain;
+
 use std::time::Instant;
 
 use super::conn::Conn;
