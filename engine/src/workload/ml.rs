@@ -140,9 +140,9 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
             return inv(flag, v.to_string(), "must be 0..=100");
         }
     }
+    validate_batch(w)?;
     // Not built yet: refused rather than run as something else.
     for (flag, on) in [
-        ("--get-batchsize", m.get_batchsize > 0),
         ("--multipart-chunks", m.multipart_chunks > 0),
         ("--pctmpdstream", m.pctmpdstream > 0),
         ("--arch-pct", m.arch.pct > 0),
@@ -157,4 +157,106 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
         }
     }
     Ok(())
+}
+
+/// Largest `--get-batchsize` (aisloader's range).
+pub const MAX_BATCH: u32 = 1000;
+
+/// GetBatch's settings: an AIS API, whole objects, every GET a batch.
+fn validate_batch(w: &super::Workload) -> Result<(), super::WorkloadError> {
+    let inv = |flag: &'static str, value: String, why: &str| {
+        Err(super::WorkloadError::Invalid {
+            flag,
+            value,
+            why: why.to_string(),
+        })
+    };
+    let m = &w.ml;
+    let n = m.get_batchsize;
+    if n == 0 {
+        if m.cont_on_err {
+            return inv(
+                "--cont-on-err",
+                "set".into(),
+                "applies to GetBatch requests only; add --get-batchsize N or drop --cont-on-err",
+            );
+        }
+        return Ok(());
+    }
+    if n > MAX_BATCH {
+        return inv("--get-batchsize", n.to_string(), "must be 0..=1000");
+    }
+    if w.protocol != super::Protocol::Ais {
+        return inv(
+            "--get-batchsize",
+            n.to_string(),
+            "GetBatch is an AIStore API and this run's protocol is not AIS; use --protocol ais \
+             or drop --get-batchsize",
+        );
+    }
+    if w.readoff > 0 || w.readlen > 0 {
+        return inv(
+            "--get-batchsize",
+            n.to_string(),
+            "a GetBatch reads whole objects; drop --readoff/--readlen or --get-batchsize",
+        );
+    }
+    if m.pctmpdstream > 0 {
+        return inv(
+            "--get-batchsize",
+            n.to_string(),
+            "every GET is a batch, so none is left for --pctmpdstream; drop one of them",
+        );
+    }
+    if w.pctupdate > 0 {
+        return inv(
+            "--get-batchsize",
+            n.to_string(),
+            "an update PUT follows one object's GET, and a GetBatch reads many; drop \
+             --pctupdate or --get-batchsize",
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Protocol, Workload};
+
+    fn err(f: &dyn Fn(&mut Workload)) -> Option<String> {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            ..Workload::default()
+        };
+        w.ml.get_batchsize = 32;
+        f(&mut w);
+        w.validate().err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn get_batch_settings_are_checked() {
+        assert_eq!(err(&|_| {}), None);
+        assert_eq!(err(&|w| w.ml.cont_on_err = true), None);
+        assert_eq!(err(&|w| w.ml.get_batchsize = 1000), None);
+        let e = err(&|w| w.ml.get_batchsize = 1001).unwrap();
+        assert_eq!(e, "--get-batchsize '1001' is invalid: must be 0..=1000");
+        let e = err(&|w| w.protocol = Protocol::S3).unwrap();
+        assert!(e.starts_with("--get-batchsize '32' is invalid: GetBatch is an AIStore API"));
+        assert!(e.contains("--protocol ais"), "{e}");
+        let e = err(&|w| w.readlen = 10).unwrap();
+        assert!(e.contains("--readoff/--readlen"), "{e}");
+        let e = err(&|w| w.ml.pctmpdstream = 10).unwrap();
+        assert!(e.contains("--pctmpdstream"), "{e}");
+        let e = err(&|w| w.pctupdate = 10).unwrap();
+        assert!(e.contains("--pctupdate"), "{e}");
+        let e = err(&|w| {
+            w.ml.get_batchsize = 0;
+            w.ml.cont_on_err = true;
+        })
+        .unwrap();
+        assert!(
+            e.starts_with("--cont-on-err 'set' is invalid") && e.contains("--get-batchsize N"),
+            "{e}"
+        );
+    }
 }

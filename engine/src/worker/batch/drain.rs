@@ -138,6 +138,7 @@ impl Drain {
     }
 
     /// Members expected.
+    #[cfg(test)]
     pub fn expected(&self) -> usize {
         self.ends.len()
     }
@@ -172,14 +173,6 @@ impl Drain {
             if left == 0 && pad == 0 {
                 self.state = State::Header;
             }
-        }
-    }
-
-    /// The first error, if the stream failed.
-    pub fn error(&self) -> Option<DrainError> {
-        match self.state {
-            State::Failed(e) => Some(e),
-            _ => None,
         }
     }
 
