@@ -31,7 +31,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod arch;
 mod list;
+pub(crate) mod moss;
 mod smap;
 
 use list::{list, ListMsg};

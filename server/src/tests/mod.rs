@@ -14,6 +14,7 @@ mod ais;
 mod cluster;
 mod fault;
 mod http;
+mod moss;
 mod remote;
 mod s3;
 mod tls;
