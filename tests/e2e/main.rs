@@ -21,6 +21,7 @@ mod docs;
 mod engine_failure;
 mod examples;
 mod fault_modes;
+mod get_batch;
 mod faults;
 mod many_ranks;
 mod merge;

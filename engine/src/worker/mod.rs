@@ -478,7 +478,9 @@ impl Worker {
         let verify = self.shared.workload.verify;
         let c = &mut self.conns[i];
         let (_, len) = c.exch.body_progress();
-        c.exch.begin(len, false, !(verify && c.op == Op::Get));
+        // A verified GET sees its body, a GetBatch its archive (dropping only member bodies).
+        c.exch
+            .begin(len, false, !(verify && c.op == Op::Get) && c.op != Op::GetBatch);
         self.launch(i)
     }
 
