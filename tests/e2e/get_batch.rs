@@ -97,7 +97,10 @@ fn batches_of_32_deliver_every_object_once_verified() {
         r.check(op(&v, "get_batch", "count") == 8, "8 batches");
         r.check(op(&v, "get_batch", "objects") == 256, "256 objects");
         r.check(op(&v, "get_batch", "errors") == 0, "no errors");
-        r.check(op(&v, "get_batch", "bytes") == put_bytes, "bytes = bytes PUT");
+        r.check(
+            op(&v, "get_batch", "bytes") == put_bytes,
+            "bytes = bytes PUT",
+        );
         r.check(op(&v, "get", "count") == 0, "no per-object GETs");
         assert_eq!(ml(&c, "get_batch"), 8 * k, "targets answered 8 batches");
         assert_eq!(ml(&c, "get_batch_members"), 256 * k);
@@ -140,7 +143,10 @@ fn missing_members_are_counted_exactly() {
     r.check(op(&v, "get_batch", "count") == 4, "4 batches");
     r.check(op(&v, "get_batch", "objects") == 10, "10 objects");
     r.check(missing(&v) == 6, "6 missing");
-    r.check(op(&v, "get_batch", "errors") == 6, "only the missing are errors");
+    r.check(
+        op(&v, "get_batch", "errors") == 6,
+        "only the missing are errors",
+    );
     assert_eq!(ml(&c, "get_batch_missing"), 6);
     assert_eq!(ml(&c, "get_batch_members"), 10);
     assert_eq!(ml(&c, "get_batch"), 4);
@@ -151,11 +157,18 @@ fn missing_members_are_counted_exactly() {
         .as_u64()
         .unwrap_or(0);
     r.check(ok + failed == 4, "every batch answered once");
-    r.check(op(&v, "get_batch", "objects") == 4 * ok, "only whole batches count");
+    r.check(
+        op(&v, "get_batch", "objects") == 4 * ok,
+        "only whole batches count",
+    );
     r.check(missing(&v) == 0, "no missing without --cont-on-err");
     // Each failed batch holds a missing name; 6 names fill at least 2 of 4 batches.
     r.check(failed >= 2, "batches with a missing name failed");
-    assert_eq!(ml(&c, "get_batch"), 4 + ok, "targets answered only whole batches");
+    assert_eq!(
+        ml(&c, "get_batch"),
+        4 + ok,
+        "targets answered only whole batches"
+    );
 }
 
 /// Two cores and three epochs: every name is delivered exactly three times.
@@ -198,7 +211,13 @@ fn refusals_name_the_flag() {
             "--get-batchsize '1001' is invalid: must be 0..=1000",
         ),
     ] {
-        let mut all = vec!["run", "--endpoint", "http://127.0.0.1:9", "--duration", "1s"];
+        let mut all = vec![
+            "run",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--duration",
+            "1s",
+        ];
         all.extend_from_slice(args);
         let r = ringload(&all);
         assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());

@@ -82,7 +82,15 @@ impl Worker {
         let bucket = w.bucket.as_bytes();
         let prefix = &sh.object_prefix;
         let d = &mut c.batch.drain;
-        push_member(out, d, &mut self.ident, bucket, prefix, &self.name, w.verify);
+        push_member(
+            out,
+            d,
+            &mut self.ident,
+            bucket,
+            prefix,
+            &self.name,
+            w.verify,
+        );
         for _ in 1..w.ml.get_batchsize {
             self.name.clear();
             if let Some(sel) = &sh.selector {
@@ -97,7 +105,15 @@ impl Worker {
                 self.namer.write_name(cnt, &mut self.name);
             }
             out.push(b',');
-            push_member(out, d, &mut self.ident, bucket, prefix, &self.name, w.verify);
+            push_member(
+                out,
+                d,
+                &mut self.ident,
+                bucket,
+                prefix,
+                &self.name,
+                w.verify,
+            );
         }
         out.extend_from_slice(b"],\"mime\":\".tar\",\"coer\":");
         out.extend_from_slice(if w.ml.cont_on_err { b"true" } else { b"false" });
@@ -268,7 +284,15 @@ mod tests {
     fn members_carry_their_archpath() {
         let (mut out, mut d, mut s) = (Vec::new(), Drain::default(), Vec::new());
         d.begin(true, false);
-        push_member(&mut out, &mut d, &mut s, b"bk", b"bk/", b"shard.tar\0f/1.bin", true);
+        push_member(
+            &mut out,
+            &mut d,
+            &mut s,
+            b"bk",
+            b"bk/",
+            b"shard.tar\0f/1.bin",
+            true,
+        );
         assert_eq!(out, b"{\"objname\":\"shard.tar\",\"archpath\":\"f/1.bin\"}");
         assert_eq!(s, b"bk/shard.tar/f/1.bin");
         assert_eq!(d.expected(), 1);

@@ -479,8 +479,11 @@ impl Worker {
         let c = &mut self.conns[i];
         let (_, len) = c.exch.body_progress();
         // A verified GET sees its body, a GetBatch its archive (dropping only member bodies).
-        c.exch
-            .begin(len, false, !(verify && c.op == Op::Get) && c.op != Op::GetBatch);
+        c.exch.begin(
+            len,
+            false,
+            !(verify && c.op == Op::Get) && c.op != Op::GetBatch,
+        );
         self.launch(i)
     }
 

@@ -65,7 +65,7 @@ impl Default for ArchConfig {
 }
 
 /// The ML paths of one run; the default is none of them (aisloader's defaults).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct MlPaths {
     /// `--get-batchsize`: each GET operation asks for this many names in one GetBatch request
     /// (0: plain GETs).
@@ -85,21 +85,6 @@ pub struct MlPaths {
     pub mpdstream_workers: u32,
     /// `--mpdstream-chunk-size`: bytes per ranged GET (0: 8 MiB).
     pub mpdstream_chunk_size: u64,
-}
-
-impl Default for MlPaths {
-    fn default() -> Self {
-        MlPaths {
-            get_batchsize: 0,
-            cont_on_err: false,
-            arch: ArchConfig::default(),
-            multipart_chunks: 0,
-            pctmultipart: 0,
-            pctmpdstream: 0,
-            mpdstream_workers: 0,
-            mpdstream_chunk_size: 0,
-        }
-    }
 }
 
 impl MlPaths {

@@ -236,5 +236,11 @@ fn lookup(node: &Node, p: Provider, bucket: &str, obj: &str, archpath: &str) -> 
     }
     let key = format!("{bucket}/{obj}");
     let owner = node.cluster.owner(key.as_bytes());
-    node.cluster.targets.get(owner)?.store.of(p).meta(&key).map(|m| m.size)
+    node.cluster
+        .targets
+        .get(owner)?
+        .store
+        .of(p)
+        .meta(&key)
+        .map(|m| m.size)
 }

@@ -45,7 +45,11 @@ fn members(a: &[u8]) -> Vec<(String, Vec<u8>)> {
     loop {
         let block: &[u8; tar::BLOCK] = a[at..at + tar::BLOCK].try_into().unwrap();
         if tar::is_zero(block) {
-            assert_eq!(a.len(), at + tar::END_LEN, "two zero blocks end the archive");
+            assert_eq!(
+                a.len(),
+                at + tar::END_LEN,
+                "two zero blocks end the archive"
+            );
             assert!(a[at..].iter().all(|&b| b == 0));
             return out;
         }
@@ -105,7 +109,10 @@ fn members_come_in_request_order_from_a_random_target() {
             assert_eq!(bytes, &expected(&key, 0, size));
         }
     }
-    assert!(used[0] > 0 && used[1] > 0, "both targets designated: {used:?}");
+    assert!(
+        used[0] > 0 && used[1] > 0,
+        "both targets designated: {used:?}"
+    );
     assert_eq!(ml(&c, "get_batch"), 16);
     assert_eq!(ml(&c, "get_batch_members"), 16 * 20);
     assert_eq!(ml(&c, "get_batch_missing"), 0);
@@ -130,10 +137,7 @@ fn missing_members_under_coer_and_refused_without() {
             ("__404__/b/lost", 0)
         ]
     );
-    assert_eq!(
-        (ml(&c, "get_batch"), ml(&c, "get_batch_members")),
-        (1, 2)
-    );
+    assert_eq!((ml(&c, "get_batch"), ml(&c, "get_batch_members")), (1, 2));
     assert_eq!(ml(&c, "get_batch_missing"), 2);
     // Without coer: 404 before any archive byte, nothing counted.
     let (_, r) = get_batch(&c, &body(&names, false));
@@ -155,7 +159,10 @@ fn long_names_and_keep_alive() {
     assert_eq!(r.status, 200);
     // The declared length is the archive's.
     assert_eq!(
-        r.header("content-length").unwrap().parse::<usize>().unwrap(),
+        r.header("content-length")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap(),
         r.body.len()
     );
     // PAX header for the long name, then the member itself.

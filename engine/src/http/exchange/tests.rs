@@ -495,7 +495,8 @@ fn drive_selective(wire: &[u8], step: usize, body: &[u8], ranges: &[(u64, u64)])
 fn selective_discard_drops_only_allowed_bytes_in_every_framing() {
     let body: Vec<u8> = (0..100u8).collect();
     let ranges = [(10, 40), (60, 90)];
-    let mut fixed = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut fixed =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
     fixed.extend_from_slice(&body);
     let mut chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for c in body.chunks(13) {
