@@ -224,3 +224,70 @@ fn refusals_name_the_flag() {
         assert!(r.stderr().contains(want), "{args:?}: {}", r.stderr());
     }
 }
+
+/// Over https the archive is read through the TLS session (nothing dropped in the kernel):
+/// the same exact counts, with and without `--verifyhash`, under both drivers.
+#[test]
+fn batches_over_https_are_exact() {
+    use common::tls::{self, Pki};
+    let pki = Pki::make();
+    let c = Cluster::start(&[
+        "--proxies",
+        "1",
+        "--targets",
+        "2",
+        "--tls-cert",
+        pki.server.cert.to_str().unwrap(),
+        "--tls-key",
+        pki.server.key.to_str().unwrap(),
+    ]);
+    let ca = pki.ca.to_str().unwrap();
+    let ml = |key: &str| -> u64 {
+        c.targets
+            .iter()
+            .map(|u| tls::stats(u, &pki.ca)["ml"][key].as_u64().unwrap())
+            .sum()
+    };
+    let r = ais(&c)
+        .arg("--tls-ca", ca)
+        .bucket("tb")
+        .pctput(100)
+        .maxputs(96)
+        .sizes("1K", "16K")
+        .workers(8)
+        .flag("--json")
+        .run();
+    r.ok();
+    let put_bytes = op(&json(&r), "put", "bytes");
+    let mut k = 0;
+    for driver in DRIVERS {
+        for verify in [false, true] {
+            k += 1;
+            let mut run = ais(&c)
+                .arg("--tls-ca", ca)
+                .bucket("tb")
+                .driver(driver)
+                .epochs(1)
+                .flag("--uniquegets")
+                .arg("--get-batchsize", 32)
+                .workers(2)
+                .cores(1)
+                .flag("--json");
+            if verify {
+                run = run.flag("--verifyhash");
+            }
+            let r = run.run();
+            r.ok();
+            let v = json(&r);
+            r.check(op(&v, "get_batch", "count") == 3, "3 batches");
+            r.check(op(&v, "get_batch", "objects") == 96, "96 objects");
+            r.check(op(&v, "get_batch", "errors") == 0, "no errors");
+            r.check(
+                op(&v, "get_batch", "bytes") == put_bytes,
+                "bytes = bytes PUT",
+            );
+            assert_eq!(ml("get_batch"), 3 * k, "{driver} verify {verify}");
+            assert_eq!(ml("get_batch_members"), 96 * k);
+        }
+    }
+}
