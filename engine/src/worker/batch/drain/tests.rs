@@ -91,12 +91,15 @@ fn kernel_drops_of_every_legal_length() {
     let a = archive(&ms);
     // At each point where bytes may be dropped, drop every legal length once (the rest of
     // the stream is then fed in reads of 100 bytes, dropping all that may be dropped).
+    // Points: where each droppable run starts and a few bytes into it (every length at each).
     let mut points = 0;
     let mut at = 0;
+    let mut run = 0;
     let mut probe = drain(&ms, false, false);
     while at < a.len() {
         let k = probe.droppable() as usize;
-        if k > 0 {
+        run = if k > 0 { run + 1 } else { 0 };
+        if k > 0 && matches!(run, 1 | 2 | 300) {
             for n in 1..=k {
                 let mut d = drain(&ms, false, false);
                 d.feed(&a[..at]);
@@ -123,7 +126,7 @@ fn kernel_drops_of_every_legal_length() {
         probe.feed(&a[at..at + 1]);
         at += 1;
     }
-    assert!(points > 0);
+    assert_eq!(points, 9, "three points in each of the 3 members");
     // Verifying, nothing of a body may be dropped.
     let mut d = drain(&ms, true, false);
     d.feed(&a[..BLOCK + 1]);
