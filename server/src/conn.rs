@@ -31,6 +31,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
+use super::ais::moss::MossOut;
 use super::counters::CoreCounters;
 use super::exchange::Pending;
 use super::pattern::{doubled_pattern, PATTERN_LEN};
@@ -148,6 +149,9 @@ pub(crate) struct Conn {
     timer_armed: bool,
     /// The TLS session of an https listener's connection (see `tls`).
     pub(super) tls: Option<Box<Tls>>,
+    /// A GetBatch archive being sent: its next header and member body are queued once the
+    /// previous piece is out.
+    pub(super) moss: MossOut,
 }
 
 impl Conn {
@@ -169,6 +173,7 @@ impl Conn {
             hold: None,
             timer_armed: false,
             tls,
+            moss: MossOut::default(),
         }
     }
 
@@ -182,6 +187,7 @@ impl Conn {
             && self.rpos == self.rend
             && self.out_sent == self.out.len()
             && self.stream.is_none()
+            && !self.moss.active()
             && self.hold.is_none()
             && !self.tls.as_ref().is_some_and(|t| t.pending())
     }
@@ -213,9 +219,10 @@ impl Conn {
                 self.hold = None;
                 self.timer_armed = false;
             }
-            let queued = self.out_sent < self.out.len() || self.stream.is_some();
+            let streaming = self.stream.is_some() || self.moss.active();
+            let queued = self.out_sent < self.out.len() || streaming;
             let closing = matches!(self.phase, Phase::Closing);
-            if queued && (self.stream.is_some() || self.out.len() >= OUT_FLUSH_BYTES || closing) {
+            if queued && (streaming || self.out.len() >= OUT_FLUSH_BYTES || closing) {
                 if let Some(stop) = self.flush(ctr, &mut budget).stop(ctr) {
                     return stop;
                 }
@@ -448,6 +455,11 @@ impl Conn {
             if head.is_empty() && self.stream.is_none() {
                 self.out.clear();
                 self.out_sent = 0;
+                if self.moss.active() {
+                    // A GetBatch archive: its next header, then that member's body.
+                    self.stream = self.moss.refill(&mut self.out);
+                    continue;
+                }
                 if self.out.capacity() > KEEP_BUF_BYTES {
                     // A big control answer went out; do not keep its memory per connection.
                     self.out.shrink_to(OUT_BUF_BYTES);

@@ -223,6 +223,7 @@ impl Conn {
             }
             Route::AisBuckets => ais::all_buckets(&mut r, node, query),
             Route::S3Bucket(m) => s3::bucket(&mut r, node, m, key, query),
+            Route::Moss(p) => ais::moss::answer(&mut r, node, p, key, &self.body, &mut self.moss),
             Route::Reject(why, kind) => {
                 respond::reject(&mut r, node.protocol, why, kind, key, req.method)
             }

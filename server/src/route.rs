@@ -7,7 +7,8 @@
 //! Paths: `GET /v1/ringload/stats` on any listener. HTTP: every path is an object key. AIS:
 //! `/v1/objects/<bucket>/<object>`, `/v1/buckets[/<bucket>]`, the bucket's provider from the
 //! `provider=` query (`ais` when absent; a remote one's bucket always exists), and
-//! `GET /v1/daemon?what=smap` (the cluster map) on every node. S3 (path
+//! `GET /v1/daemon?what=smap` (the cluster map) on every node, and GetBatch
+//! (`GET /v1/ml/moss/<bucket>`: a proxy redirects it to a random target). S3 (path
 //! style): `/<bucket>`, `/<bucket>/<key>`.
 //!
 //! Invariants: pure and allocation-free (the hot path goes through here); the key range it
@@ -99,6 +100,8 @@ pub(crate) enum Route {
     AisBuckets,
     /// `/<bucket>` (key = bucket).
     S3Bucket(Method),
+    /// AIS GetBatch at its designated target: `GET /v1/ml/moss/<bucket>` (key = bucket).
+    Moss(Provider),
     Reject(Reject, Kind),
 }
 
@@ -107,7 +110,11 @@ impl Route {
     pub(crate) fn captures_body(self) -> bool {
         matches!(
             self,
-            Route::Stats | Route::AisBucket(..) | Route::AisBuckets | Route::S3Bucket(_)
+            Route::Stats
+                | Route::AisBucket(..)
+                | Route::AisBuckets
+                | Route::S3Bucket(_)
+                | Route::Moss(_)
         ) || matches!(self, Route::AisMpt(step, _) if step.captures_body())
     }
 
@@ -169,6 +176,7 @@ pub(crate) fn route(
 const AIS_OBJECTS: &str = "v1/objects/";
 const AIS_BUCKETS: &str = "v1/buckets";
 const AIS_DAEMON: &str = "v1/daemon";
+const AIS_MOSS: &str = "v1/ml/moss/";
 
 fn ais(node: &Node, method: Method, path: &str, query: &[u8]) -> Routed {
     if path.strip_suffix('/').unwrap_or(path) == AIS_DAEMON {
@@ -179,6 +187,28 @@ fn ais(node: &Node, method: Method, path: &str, query: &[u8]) -> Routed {
         };
     }
     let provider = Provider::from_query(query);
+    if let Some(rest) = path.strip_prefix(AIS_MOSS) {
+        // GetBatch: a proxy sends it to a designated target chosen at random.
+        let bucket = rest.strip_suffix('/').unwrap_or(rest);
+        if method != Method::Get {
+            return reject(Reject::MethodNotAllowed, Kind::Get);
+        }
+        if bucket.is_empty() || bucket.contains('/') {
+            return reject(Reject::UnknownPath, Kind::Get);
+        }
+        let Ok(provider) = provider else {
+            return reject(Reject::BadProvider, Kind::Get);
+        };
+        let route = match node.role {
+            Role::Proxy => Route::Redirect(ObjOp::Get, super::ais::moss::designated(node)),
+            Role::Target | Role::Server => Route::Moss(provider),
+        };
+        let start = AIS_MOSS.len();
+        return Routed {
+            route,
+            key: (start, start + bucket.len()),
+        };
+    }
     if let Some(key) = path.strip_prefix(AIS_OBJECTS) {
         if let Some(step) = MptStep::of(method, query) {
             return ais_mpt(node, step, provider, key, path);

@@ -22,6 +22,7 @@ mod engine_failure;
 mod examples;
 mod fault_modes;
 mod faults;
+mod get_batch;
 mod many_ranks;
 mod merge;
 mod merge_ml;

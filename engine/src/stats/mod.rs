@@ -441,6 +441,12 @@ impl CoreStats {
         self.cur.ops[op as usize].record_ok(bytes, latency_us);
     }
 
+    /// Records `n` objects delivered by a successful operation of `op` (a GetBatch's members).
+    #[inline]
+    pub fn record_objects(&mut self, op: Op, n: u64) {
+        self.cur.ops[op as usize].record_objects(n);
+    }
+
     /// Records a failure of `op`. Hot path: no allocation, formatting or lock.
     #[inline]
     pub fn record_err(&mut self, op: Op, kind: ErrorKind) {

@@ -495,10 +495,10 @@ impl Worker {
         let verify = self.shared.workload.verify;
         let c = &mut self.conns[i];
         let (_, len) = c.exch.body_progress();
-        // A verified GET or range keeps its body; an upload step's answer is read (its id, its
-        // ETag), never dropped.
+        // A verified GET or range keeps its body, a GetBatch its archive (dropping only member
+        // bodies), an upload step its answer (its id, its ETag).
         let keep = verify && matches!(c.op, Op::Get | Op::GetMpd);
-        let discard = !keep && c.op != Op::PutMpu;
+        let discard = !keep && !matches!(c.op, Op::PutMpu | Op::GetBatch);
         c.exch.begin(len, c.method == Method::Head, discard);
         self.launch(i)
     }

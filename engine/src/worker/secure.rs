@@ -89,6 +89,9 @@ impl Worker {
         // Only a verifying GET looks at headers and body bytes.
         let r = if verify && c.op == Op::Get {
             s.advance(&mut c.exch, &body, &mut c.check)
+        } else if c.op == Op::GetBatch {
+            // The GetBatch drain sees the archive (behind TLS nothing is dropped in the kernel).
+            s.advance(&mut c.exch, &body, &mut c.batch)
         } else {
             s.advance(&mut c.exch, &body, &mut |_: &[u8]| {})
         };

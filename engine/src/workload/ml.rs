@@ -65,7 +65,7 @@ impl Default for ArchConfig {
 }
 
 /// The ML paths of one run; the default is none of them (aisloader's defaults).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct MlPaths {
     /// `--get-batchsize`: each GET operation asks for this many names in one GetBatch request
     /// (0: plain GETs).
@@ -85,21 +85,6 @@ pub struct MlPaths {
     pub mpdstream_workers: u32,
     /// `--mpdstream-chunk-size`: bytes per ranged GET (0: 8 MiB).
     pub mpdstream_chunk_size: u64,
-}
-
-impl Default for MlPaths {
-    fn default() -> Self {
-        MlPaths {
-            get_batchsize: 0,
-            cont_on_err: false,
-            arch: ArchConfig::default(),
-            multipart_chunks: 0,
-            pctmultipart: 0,
-            pctmpdstream: 0,
-            mpdstream_workers: 0,
-            mpdstream_chunk_size: 0,
-        }
-    }
 }
 
 impl MlPaths {
@@ -140,18 +125,7 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
             return inv(flag, v.to_string(), "must be 0..=100");
         }
     }
-    // Not built yet: refused rather than run as something else.
-    for (flag, on) in [
-        ("--get-batchsize", m.get_batchsize > 0),
-    ] {
-        if on {
-            return inv(
-                flag,
-                "set".into(),
-                "is not supported by this build yet; drop it",
-            );
-        }
-    }
+    validate_batch(w)?;
     arch(w)?;
     multipart(w)?;
     validate_mpd(w)
@@ -362,6 +336,66 @@ pub fn notes(w: &super::Workload) -> Vec<String> {
     v
 }
 
+/// Largest `--get-batchsize` (aisloader's range).
+pub const MAX_BATCH: u32 = 1000;
+
+/// GetBatch's settings: an AIS API, whole objects, every GET a batch.
+fn validate_batch(w: &super::Workload) -> Result<(), super::WorkloadError> {
+    let inv = |flag: &'static str, value: String, why: &str| {
+        Err(super::WorkloadError::Invalid {
+            flag,
+            value,
+            why: why.to_string(),
+        })
+    };
+    let m = &w.ml;
+    let n = m.get_batchsize;
+    if n == 0 {
+        if m.cont_on_err {
+            return inv(
+                "--cont-on-err",
+                "set".into(),
+                "applies to GetBatch requests only; add --get-batchsize N or drop --cont-on-err",
+            );
+        }
+        return Ok(());
+    }
+    if n > MAX_BATCH {
+        return inv("--get-batchsize", n.to_string(), "must be 0..=1000");
+    }
+    if w.protocol != super::Protocol::Ais {
+        return inv(
+            "--get-batchsize",
+            n.to_string(),
+            "GetBatch is an AIStore API and this run's protocol is not AIS; use --protocol ais \
+             or drop --get-batchsize",
+        );
+    }
+    if w.readoff > 0 || w.readlen > 0 {
+        return inv(
+            "--get-batchsize",
+            n.to_string(),
+            "a GetBatch reads whole objects; drop --readoff/--readlen or --get-batchsize",
+        );
+    }
+    if m.pctmpdstream > 0 {
+        return inv(
+            "--get-batchsize",
+            n.to_string(),
+            "every GET is a batch, so none is left for --pctmpdstream; drop one of them",
+        );
+    }
+    if w.pctupdate > 0 {
+        return inv(
+            "--get-batchsize",
+            n.to_string(),
+            "an update PUT follows one object's GET, and a GetBatch reads many; drop \
+             --pctupdate or --get-batchsize",
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Protocol, Workload, WorkloadError};
@@ -495,5 +529,42 @@ mod tests {
         w.protocol = Protocol::Ais;
         w.maxsize = 6 << 30;
         assert!(notes(&w).is_empty());
+    }
+
+    fn err(f: &dyn Fn(&mut Workload)) -> Option<String> {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            ..Workload::default()
+        };
+        w.ml.get_batchsize = 32;
+        f(&mut w);
+        w.validate().err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn get_batch_settings_are_checked() {
+        assert_eq!(err(&|_| {}), None);
+        assert_eq!(err(&|w| w.ml.cont_on_err = true), None);
+        assert_eq!(err(&|w| w.ml.get_batchsize = 1000), None);
+        let e = err(&|w| w.ml.get_batchsize = 1001).unwrap();
+        assert_eq!(e, "--get-batchsize '1001' is invalid: must be 0..=1000");
+        let e = err(&|w| w.protocol = Protocol::S3).unwrap();
+        assert!(e.starts_with("--get-batchsize '32' is invalid: GetBatch is an AIStore API"));
+        assert!(e.contains("--protocol ais"), "{e}");
+        let e = err(&|w| w.readlen = 10).unwrap();
+        assert!(e.contains("--readoff/--readlen"), "{e}");
+        let e = err(&|w| w.ml.pctmpdstream = 10).unwrap();
+        assert!(e.contains("--pctmpdstream"), "{e}");
+        let e = err(&|w| w.pctupdate = 10).unwrap();
+        assert!(e.contains("--pctupdate"), "{e}");
+        let e = err(&|w| {
+            w.ml.get_batchsize = 0;
+            w.ml.cont_on_err = true;
+        })
+        .unwrap();
+        assert!(
+            e.starts_with("--cont-on-err 'set' is invalid") && e.contains("--get-batchsize N"),
+            "{e}"
+        );
     }
 }

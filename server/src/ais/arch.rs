@@ -129,14 +129,19 @@ pub(crate) fn find<'a>(members: &'a [Member], archpath: &[u8]) -> Option<&'a Mem
     members.iter().find(|m| m.name.as_bytes() == archpath)
 }
 
-/// The size of file `archpath` inside shard `obj` of AIS bucket `bucket`, wherever in the
+/// The size of file `archpath` inside shard `obj` of bucket `bucket` (provider `p`), wherever in the
 /// cluster the shard is stored; `None` when there is no such shard or file. (GetBatch's
 /// entries with an `archpath` read their sizes here.)
-#[allow(dead_code)]
-pub(crate) fn member(node: &Node, bucket: &str, obj: &str, archpath: &str) -> Option<u64> {
+pub(crate) fn member(
+    node: &Node,
+    p: Provider,
+    bucket: &str,
+    obj: &str,
+    archpath: &str,
+) -> Option<u64> {
     let key = format!("{bucket}/{obj}");
     node.cluster
-        .stores(Provider::Ais)
+        .stores(p)
         .find_map(|s| s.archive(&key))
         .and_then(|ms| find(&ms, archpath.as_bytes()).map(|m| m.size))
 }

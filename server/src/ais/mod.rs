@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) mod arch;
 mod list;
 pub(crate) mod mpt;
+pub(crate) mod moss;
 mod smap;
 
 use list::{list, ListMsg};

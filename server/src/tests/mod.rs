@@ -16,6 +16,7 @@ mod cluster;
 mod fault;
 mod http;
 mod mpt;
+mod moss;
 mod remote;
 mod s3;
 mod tls;

@@ -102,6 +102,9 @@ pub struct Exchange {
     keep_alive: bool,
     head_only: bool,
     discard: bool,
+    /// Body bytes the caller allows to be dropped in the kernel when `discard` is off
+    /// ([`Exchange::allow_discard`]): a GetBatch drops member bodies, never TAR headers.
+    allow: u64,
     got_any: bool,
     body_bytes: u64,
     content_length: Option<u64>,
@@ -141,6 +144,7 @@ impl Exchange {
             keep_alive: true,
             head_only: false,
             discard: true,
+            allow: 0,
             got_any: false,
             body_bytes: 0,
             content_length: None,
@@ -165,6 +169,7 @@ impl Exchange {
         self.keep_alive = true;
         self.head_only = head_only;
         self.discard = discard;
+        self.allow = 0;
         self.got_any = false;
         self.body_bytes = 0;
         self.content_length = None;
@@ -186,14 +191,25 @@ impl Exchange {
         !self.expect || self.continued
     }
 
+    /// Allows the next `n` body bytes to be dropped in the kernel in an exchange begun
+    /// without `discard` (the caller's count; it replaces the previous one). Bytes already in
+    /// the buffer are still shown to the sink: the caller counts them against its own `n`.
+    pub fn allow_discard(&mut self, n: u64) {
+        self.allow = n;
+    }
+
     pub fn need(&self) -> Need {
         let empty = self.start == self.end;
+        let cap = match (self.discard, self.allow) {
+            (true, _) => MAX_DISCARD as u64,
+            (false, n) => n.min(MAX_DISCARD as u64),
+        };
         match self.state {
             State::Sending => Need::Send,
-            State::Fixed(rem) | State::ChunkData(rem) if self.discard && empty => {
-                Need::Discard(rem.min(MAX_DISCARD as u64) as usize)
+            State::Fixed(rem) | State::ChunkData(rem) if cap > 0 && empty => {
+                Need::Discard(rem.min(cap) as usize)
             }
-            State::UntilClose if self.discard && empty => Need::Discard(MAX_DISCARD),
+            State::UntilClose if cap > 0 && empty => Need::Discard(cap as usize),
             State::Done => Need::Done,
             _ => Need::Recv,
         }
@@ -263,6 +279,9 @@ impl Exchange {
         }
         let n = n as u64;
         self.body_bytes += n;
+        if !self.discard {
+            self.allow = self.allow.saturating_sub(n);
+        }
         self.state = match self.state {
             State::Fixed(rem) if n >= rem => State::Done,
             State::Fixed(rem) => State::Fixed(rem - n),
