@@ -334,3 +334,41 @@ fn shards_through_the_front_end() {
     let get = final_row(&r.stdout(), "GET");
     r.check((get.count, get.errors) == (100, 0), "100 GETs, no error");
 }
+
+/// The `ringload run` flags the front end maps to: one heading in `run -h`, in aisloader's
+/// flag order, each with its value's name.
+#[test]
+fn the_run_flags_are_one_help_heading() {
+    let r = crate::common::ringload(&["run", "-h"]);
+    r.ok();
+    let out = r.stdout();
+    let section = out
+        .split_once("\nML data loading:\n")
+        .map(|(_, s)| s)
+        .expect("the heading");
+    let flags: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("      --"))
+        .map(|l| l.split("  ").next().unwrap())
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            "get-batchsize <N>",
+            "cont-on-err",
+            "arch-format <FORMAT>",
+            "arch-prefix <PREFIX>",
+            "arch-num-files <N>",
+            "arch-minsize <SIZE>",
+            "arch-maxsize <SIZE>",
+            "arch-pct <P>",
+            "arch-list",
+            "multipart-chunks <N>",
+            "pctmultipart <P>",
+            "pctmpdstream <P>",
+            "mpdstream-workers <N>",
+            "mpdstream-chunk-size <SIZE>",
+        ],
+        "{section}"
+    );
+}
