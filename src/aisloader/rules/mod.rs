@@ -238,6 +238,13 @@ pub fn plan(
              none are made"
         ));
         0
+    } else if pctupdate > 0 && ml_flags.get_batchsize > 0 {
+        // aisloader's order: with GetBatch every GET is a batch, so no GET is an update.
+        plan.warnings.push(format!(
+            "warning: -pctupdate={pctupdate}: with -get-batchsize every GET is a GetBatch, so \
+             no GET is followed by an update; none are made"
+        ));
+        0
     } else {
         pctupdate
     };

@@ -391,3 +391,22 @@ fn getbatch_and_streams_are_allowed_where_aisloader_allows_them() {
     assert!(plan_env(&["-pctmpdstream=100", "-verifyhash"], &[]).is_ok());
     assert!(error_env(&["-get-batchsize=8"], S3).contains("requires AIStore"));
 }
+
+#[test]
+fn getbatch_leaves_no_get_to_update_as_in_aisloaders_order() {
+    let p = plan_of(&["-get-batchsize=8", "-pctupdate=30"]);
+    assert_eq!(
+        p.warnings,
+        [
+            "warning: -pctupdate=30: with -get-batchsize every GET is a GetBatch, so no GET is \
+          followed by an update; none are made"
+        ]
+    );
+    let i = p.run.iter().position(|a| a == "--pctupdate").unwrap();
+    assert_eq!(p.run[i + 1], "0");
+    assert_eq!(p.config.pctupdate, 0);
+    // Without GetBatch the update stays.
+    let p = plan_of(&["-pctupdate=30"]);
+    let i = p.run.iter().position(|a| a == "--pctupdate").unwrap();
+    assert_eq!(p.run[i + 1], "30");
+}
