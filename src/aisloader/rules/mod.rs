@@ -19,7 +19,7 @@ mod states;
 mod target;
 pub use ml::ArchShown;
 use names::{clean_path, loader_and_prefix_rules};
-use states::{inapplicable, refusals_and_warnings};
+use states::{inapplicable, refusals_and_warnings, updates_made};
 use target::{bucket_of, host_is_ip, s3_exclusions};
 
 /// The default 1 minute run, in ns.
@@ -228,26 +228,12 @@ pub fn plan(
         maxsize,
     };
     ml::early(&ml_flags, &ml_context, &mut plan.warnings)?;
-    // aisloader draws one hash per order: a PUT below -pctput, an update from -pctput up to
-    // -pctupdate; at or below a nonzero -pctput no order updates. aisloader says nothing;
-    // ringload says so and makes none (its `run` refuses such a -pctupdate).
-    let pctupdate = if pctupdate > 0 && pctput > 0 && pctupdate <= pctput {
-        plan.warnings.push(format!(
-            "warning: -pctupdate={pctupdate}: with -pctput={pctput} no order is an update (an \
-             order updates when its hash, 0..99, is at least -pctput and below -pctupdate); \
-             none are made"
-        ));
-        0
-    } else if pctupdate > 0 && ml_flags.get_batchsize > 0 {
-        // aisloader's order: with GetBatch every GET is a batch, so no GET is an update.
-        plan.warnings.push(format!(
-            "warning: -pctupdate={pctupdate}: with -get-batchsize every GET is a GetBatch, so \
-             no GET is followed by an update; none are made"
-        ));
-        0
-    } else {
-        pctupdate
-    };
+    let pctupdate = updates_made(
+        pctupdate,
+        pctput,
+        ml_flags.get_batchsize,
+        &mut plan.warnings,
+    );
     let interval = int("statsinterval");
     if interval < 0 {
         return Err(err(format!(
@@ -526,7 +512,5 @@ pub fn plan(
     Ok(plan)
 }
 
-/// Refuses the flags ringload does not support yet and warns about the ones that change
-/// nothing here, each only when its value differs from the default.
 #[cfg(test)]
 mod tests;
