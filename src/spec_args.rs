@@ -247,6 +247,132 @@ mod tests {
         assert!(e.to_string().contains("--numworkers"), "a suggestion: {e}");
     }
 
+    /// Every ML data-loading flag as a `[workload]` key.
+    const ML: &str = "[run]\nid = \"x\"\n[workload]\nget_batchsize = 32\ncont_on_err = true\n\
+        arch_format = \".tar\"\narch_prefix = \"trunk-\"\narch_num_files = 5\n\
+        arch_minsize = \"1KiB\"\narch_maxsize = \"4KiB\"\narch_pct = 10\narch_list = true\n\
+        multipart_chunks = 4\npctmultipart = 20\npctmpdstream = 0\nmpdstream_workers = 3\n\
+        mpdstream_chunk_size = \"4MiB\"\n";
+
+    #[test]
+    fn ml_keys_become_the_run_s_ml_flags() {
+        let l = loaded(ML).unwrap();
+        let f = spec_flags(&l);
+        let ml: Vec<&str> = f
+            .iter()
+            .map(String::as_str)
+            .filter(|a| {
+                [
+                    "--get-batchsize",
+                    "--cont-on-err",
+                    "--arch-",
+                    "--multipart",
+                    "--pctm",
+                    "--mpd",
+                ]
+                .iter()
+                .any(|p| a.starts_with(p))
+            })
+            .collect();
+        // In the spec's order.
+        assert_eq!(
+            ml,
+            [
+                "--get-batchsize=32",
+                "--cont-on-err",
+                "--arch-format=.tar",
+                "--arch-prefix=trunk-",
+                "--arch-num-files=5",
+                "--arch-minsize=1KiB",
+                "--arch-maxsize=4KiB",
+                "--arch-pct=10",
+                "--arch-list",
+                "--multipart-chunks=4",
+                "--pctmultipart=20",
+                "--pctmpdstream=0",
+                "--mpdstream-workers=3",
+                "--mpdstream-chunk-size=4MiB",
+            ]
+        );
+        let a = combine(f, Vec::new()).unwrap();
+        let p = a.ml.paths();
+        assert_eq!(
+            (
+                p.get_batchsize,
+                p.cont_on_err,
+                p.multipart_chunks,
+                p.pctmultipart
+            ),
+            (32, true, 4, 20)
+        );
+        assert_eq!(
+            (
+                p.arch.num_files,
+                p.arch.minsize,
+                p.arch.maxsize,
+                p.arch.pct,
+                p.arch.list
+            ),
+            (5, 1024, 4096, 10, true)
+        );
+        assert_eq!(p.arch.prefix, "trunk-");
+        assert_eq!((p.mpdstream_workers, p.mpdstream_chunk_size), (3, 4 << 20));
+        // The dashed spelling is the same key.
+        let l = loaded("[run]\nid = \"x\"\n[workload]\nget-batchsize = 8\n").unwrap();
+        assert!(spec_flags(&l).contains(&"--get-batchsize=8".to_string()));
+    }
+
+    #[test]
+    fn bad_ml_values_fail_at_their_line() {
+        for (line, want) in [
+            ("get_batchsize = -1", "get_batchsize"),
+            ("get_batchsize = \"lots\"", "get_batchsize"),
+            ("arch_minsize = \"lots\"", "arch_minsize"),
+            ("multipart_chunks = 1.5", "multipart_chunks"),
+            ("mpdstream_chunk_size = \"-4MiB\"", "mpdstream_chunk_size"),
+            ("arch_getbatch = 1", "arch_getbatch"),
+        ] {
+            let e = loaded(&format!(
+                "[run]\nid = \"x\"\n[workload]\npctput = 0\n{line}\n"
+            ))
+            .unwrap_err();
+            assert_eq!(e.at.map(|a| a.0), Some(5), "{line}: {e}");
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("[workload] {want} = ")) && text.contains("is not valid"),
+                "{text}"
+            );
+        }
+        let e = loaded("[run]\nid = \"x\"\n[workload]\ncont_on_err = \"yes\"\n").unwrap_err();
+        assert!(e.to_string().contains("cont_on_err = true"), "{e}");
+    }
+
+    /// A rendered job carries the spec whole, and every rank turns its ML keys into the same
+    /// flags as the spec it was rendered from.
+    #[test]
+    fn rendered_jobs_pass_the_ml_keys_through() {
+        use ringload_launcher::render::{render, Platform};
+        let text = format!(
+            "{ML}[kubernetes]\nimage = \"ringload:1\"\n[slurm]\nnodes = 1\ntasks_per_node = 1\n"
+        );
+        let l = loaded(&text).unwrap();
+        for p in [Platform::Kubernetes, Platform::Slurm, Platform::Mpi] {
+            let files = render(&l, p, None).unwrap();
+            assert!(
+                files.iter().any(|f| f.text.contains("get_batchsize = 32")
+                    && f.text.contains("mpdstream_chunk_size = ")),
+                "{}: the spec in the job",
+                p.name()
+            );
+        }
+        // The job's spec is re-serialized (keys sorted): the same flags, in key order.
+        let again = loaded(&l.resolved_toml()).unwrap();
+        let (mut a, mut b) = (spec_flags(&again), spec_flags(&l));
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
+
     #[test]
     fn metrics_port_listens_on_every_address_plus_the_node_local_rank() {
         let l = loaded("[run]\nid = \"x\"\nmetrics_port = 9464\n").unwrap();

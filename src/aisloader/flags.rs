@@ -70,28 +70,23 @@ const fn legacy(mut fl: Flag) -> Flag {
 use Kind::{Bool, Duration, DurationExt, Int, Str, TriBool, Uint};
 use State::{Implemented as I, Refused as R, Warn as W};
 
-const ARCH: &str = "archives (shards) are not supported yet; they come with a later release";
-const MULTIPART: &str =
-    "multipart upload is not supported yet; it comes with a later release (drop the flag)";
-const MPD: &str = "multipart download streams are not supported yet; they come with a later \
-                   release (drop the flag)";
 const ETL: &str = "ETL is not supported yet; it comes with a later release (drop the flag)";
 
 /// Every flag, sorted by name as Go's `VisitAll` orders them (the legacy ones last).
 pub const FLAGS: &[Flag] = &[
-    f("arch.format", Str, "", R(ARCH), "-", "archive format of the shards PUT (.tar, .tgz, .zip, .tar.lz4)"),
-    f("arch.list", Bool, "false", R(ARCH), "-", "list and GET the files inside archives"),
-    f("arch.maxsize", Str, "", R(ARCH), "-", "largest file inside a shard"),
-    f("arch.minsize", Str, "", R(ARCH), "-", "smallest file inside a shard"),
-    f("arch.num-files", Int, "0", R(ARCH), "-", "files per shard"),
-    f("arch.pct", Int, "0", R(ARCH), "-", "percent of PUTs that create shards"),
-    f("arch.prefix", Str, "", R(ARCH), "-", "prefix of the names inside a shard"),
+    f("arch.format", Str, "", I, "--arch-format", "archive format of the shards PUT (aisloader: .tar, .tgz, .tar.gz, .zip, .tar.lz4; ringload builds .tar)"),
+    f("arch.list", Bool, "false", I, "--arch-list", "list the files inside shards and GET them by archpath"),
+    f("arch.maxsize", Str, "", I, "--arch-maxsize", "largest file inside a shard (size syntax; default 1MiB)"),
+    f("arch.minsize", Str, "", I, "--arch-minsize", "smallest file inside a shard (size syntax; default 1KiB)"),
+    f("arch.num-files", Int, "0", I, "--arch-num-files", "files per shard"),
+    f("arch.pct", Int, "0", I, "--arch-pct", "percent of PUTs that create shards"),
+    f("arch.prefix", Str, "", I, "--arch-prefix", "prefix of the names inside a shard"),
     f("bprops", Str, "", I, "--bprops JSON", "bucket properties (JSON) set before the run"),
     f("bucket", Str, "", I, "--bucket", "bucket name or URI (ais://b, s3://b); empty: a new random ais bucket"),
     f("cached", Bool, "false", I, "--cached", "remote bucket: list only the objects present in the cluster"),
     f("cksum-type", Str, "xxhash", I, "--cksum-type", "checksum type of the PUTs"),
     f("cleanup", TriBool, "false", I, "--cleanup", "destroy (ais) or empty (remote) the bucket at the end; required with -bucket"),
-    f("cont-on-err", Bool, "false", R("GetBatch (continue on error) is not supported yet; it comes with a later release"), "-", "GetBatch: continue past missing objects"),
+    f("cont-on-err", Bool, "false", I, "--cont-on-err", "GetBatch: a missing object comes back under __404__/ instead of failing the batch"),
     f("dry-run", Bool, "false", I, "-", "print the runtime configuration and exit"),
     f("duration", DurationExt, "1m0s", I, "--duration", "how long to run (Go duration); 0 = until another limit"),
     f("epochs", Uint, "0", I, "--epochs", "stop after this many passes over the names"),
@@ -99,7 +94,7 @@ pub const FLAGS: &[Flag] = &[
     f("etl-spec", Str, "", R(ETL), "-", "ETL specification file"),
     f("evict-batchsize", Int, "1000", I, "--evict-batchsize", "cleanup of a remote bucket: names deleted per batch"),
     f("filelist", Str, "", I, "--filelist", "file with the object names to GET"),
-    f("get-batchsize", Int, "0", R("GetBatch is not supported yet; it comes with a later release (drop the flag to GET one object per request)"), "-", "GetBatch: objects per request"),
+    f("get-batchsize", Int, "0", I, "--get-batchsize", "GetBatch: objects per request (1..1000; 0 = plain GETs)"),
     f("getloaderid", Bool, "false", I, "--getloaderid", "print the loader id as 0x<hex> and exit"),
     f("ip", Str, "localhost", I, "--endpoint http://IP:PORT", "AIS proxy host"),
     f("json", Bool, "false", I, "-", "statistics as aisloader's JSON array"),
@@ -111,14 +106,14 @@ pub const FLAGS: &[Flag] = &[
     f("maxputs", Uint, "0", I, "--maxputs", "stop after this many PUTs"),
     f("maxsize", Str, "", I, "--maxsize", "largest PUT size (default 1GiB)"),
     f("minsize", Str, "", I, "--minsize", "smallest PUT size (default 1MiB)"),
-    f("mpdstream-chunk-size", Int, "0", R(MPD), "-", "multipart download chunk size"),
-    f("mpdstream-workers", Int, "0", R(MPD), "-", "multipart download workers"),
-    f("multipart-chunks", Int, "0", R(MULTIPART), "-", "multipart upload chunks"),
+    f("mpdstream-chunk-size", Int, "0", I, "--mpdstream-chunk-size", "multipart download stream: bytes per ranged GET, a plain number (0 = 8 MiB)"),
+    f("mpdstream-workers", Int, "0", I, "--mpdstream-workers", "multipart download stream: ranged GETs in flight (0 = 16)"),
+    f("multipart-chunks", Int, "0", I, "--multipart-chunks", "multipart upload: parts per object (0 = no multipart uploads)"),
     f("nbi", Bool, "false", I, "--nbi", "remote bucket: list through the bucket inventory"),
     f("num-subdirs", Uint, "0", I, "--putshards", "spread PUTs over this many virtual directories"),
     f("numworkers", Int, "10", I, "--numworkers", "requests in flight"),
-    f("pctmpdstream", Int, "0", R(MPD), "-", "percent of GETs as multipart download streams"),
-    f("pctmultipart", Int, "0", R(MULTIPART), "-", "percent of PUTs as multipart uploads"),
+    f("pctmpdstream", Int, "0", I, "--pctmpdstream", "percent of GETs as multipart download streams"),
+    f("pctmultipart", Int, "0", I, "--pctmultipart", "percent of PUTs as multipart uploads (needs -multipart-chunks)"),
     f("pctput", Int, "0", I, "--pctput", "percent of PUTs"),
     f("pctupdate", Int, "0", I, "--pctupdate", "orders that GET then PUT the same object: those whose hash (0..99) is at least -pctput and below this (none at or below a nonzero -pctput, with a warning)"),
     f("perm-shuffle-max", Uint, "100000", W("ringload's read order needs no shuffle threshold (every epoch reads each name once)"), "-", "names up to which aisloader shuffles rather than permutes"),

@@ -196,6 +196,15 @@ pub fn before_load(m: &Mode, names: u64, listed: bool) -> Result<bool, String> {
             "need at least 2 existing objects for epochs-based read-only workload (got {names})"
         ));
     }
+    // aisloader checks the batch against the listed names only (not a created bucket's).
+    if listed && !c.new_bucket && !c.skiplist && c.get_batch_size > 0 {
+        let batch = c.get_batch_size as u64;
+        if batch > names {
+            return Err(format!(
+                "batch size ({batch}) exceeds dataset size ({names})"
+            ));
+        }
+    }
     print!("{}", output::preamble(c, names, listed));
     if !m.dry_run {
         print!("{}", output::beware(c));
@@ -312,6 +321,25 @@ fn unquote_clap(msg: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_batch_larger_than_the_listed_names_is_aisloaders_error() {
+        let mut m = super::Mode {
+            dry_run: true,
+            ..super::Mode::default()
+        };
+        m.config.get_batch_size = 65;
+        assert_eq!(
+            super::before_load(&m, 64, true),
+            Err("batch size (65) exceeds dataset size (64)".to_string())
+        );
+        // Not checked when nothing was listed (aisloader checks only a listing).
+        m.config.skiplist = true;
+        assert_eq!(super::before_load(&m, 64, true), Ok(true));
+        m.config.skiplist = false;
+        m.config.get_batch_size = 64;
+        assert_eq!(super::before_load(&m, 64, true), Ok(true));
+    }
+
     #[test]
     fn run_flag_errors_name_the_aisloader_flag() {
         assert_eq!(

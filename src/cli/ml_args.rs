@@ -9,8 +9,9 @@ use super::size;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct MlArgs {
-    /// AIS GetBatch: each GET operation asks for the next N names in one request and drains
-    /// the TAR stream it answers (0: plain GETs). Counted as `get_batch` (batches, objects).
+    /// AIS GetBatch: each GET asks for the next N names in one request and drains the TAR
+    /// stream it answers (0: one object per GET). Counted as `get_batch`: batches, objects.
+    /// See docs/ml.md
     #[arg(
         long,
         default_value_t = 0,
@@ -18,26 +19,43 @@ pub struct MlArgs {
         help_heading = "ML data loading"
     )]
     pub get_batchsize: u32,
-    /// GetBatch: a missing object comes back empty under `__404__/` and is counted as
-    /// `missing`, instead of failing the whole batch.
+    /// With --get-batchsize: a missing object comes back empty under `__404__/` and is
+    /// counted as `missing`, instead of failing the whole batch
     #[arg(long, help_heading = "ML data loading")]
     pub cont_on_err: bool,
-    /// Shard format; only `.tar` is built.
-    #[arg(long, default_value = ".tar", help_heading = "ML data loading")]
+    /// Format of the shards --arch-pct writes; only `.tar` is built (`.tgz`, `.tar.gz`,
+    /// `.zip` and `.tar.lz4` are refused)
+    #[arg(
+        long,
+        default_value = ".tar",
+        value_name = "FORMAT",
+        help_heading = "ML data loading"
+    )]
     pub arch_format: String,
-    /// Prefix of each file's name inside a shard (e.g. `trunk-`).
-    #[arg(long, default_value = "", help_heading = "ML data loading")]
+    /// Prefix of each file's name inside a shard (e.g. `trunk-`, `a/b/trunk-`)
+    #[arg(
+        long,
+        default_value = "",
+        value_name = "PREFIX",
+        help_heading = "ML data loading"
+    )]
     pub arch_prefix: String,
-    /// Files per shard (0: 10).
-    #[arg(long, default_value_t = 0, help_heading = "ML data loading")]
+    /// Files per shard (0: 10)
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        help_heading = "ML data loading"
+    )]
     pub arch_num_files: u32,
-    /// Smallest file inside a shard (--minsize syntax).
-    #[arg(long, default_value = "1KiB", value_parser = size, help_heading = "ML data loading")]
+    /// Smallest file inside a shard (same syntax as --minsize)
+    #[arg(long, default_value = "1KiB", value_parser = size, value_name = "SIZE", help_heading = "ML data loading")]
     pub arch_minsize: u64,
-    /// Largest file inside a shard (--minsize syntax).
-    #[arg(long, default_value = "1KiB", value_parser = size, help_heading = "ML data loading")]
+    /// Largest file inside a shard, inclusive (same syntax as --minsize)
+    #[arg(long, default_value = "1KiB", value_parser = size, value_name = "SIZE", help_heading = "ML data loading")]
     pub arch_maxsize: u64,
-    /// Percent of PUTs that write a shard (a TAR of --arch-num-files files).
+    /// Percent of PUTs that write a shard: a TAR of --arch-num-files files of
+    /// --arch-minsize..--arch-maxsize bytes
     #[arg(
         long,
         default_value_t = 0,
@@ -45,10 +63,11 @@ pub struct MlArgs {
         help_heading = "ML data loading"
     )]
     pub arch_pct: u32,
-    /// GETs read files inside shards (by archpath), singly or in GetBatch entries.
+    /// List the files inside shards and GET them by archpath, one per GET or as the entries
+    /// of a GetBatch (--get-batchsize)
     #[arg(long, help_heading = "ML data loading")]
     pub arch_list: bool,
-    /// Parts per multipart upload (0: no multipart uploads). Counted as `put_mpu`.
+    /// Parts per multipart upload, AIS or S3 (0: no multipart uploads). Counted as `put_mpu`
     #[arg(
         long,
         default_value_t = 0,
@@ -56,7 +75,8 @@ pub struct MlArgs {
         help_heading = "ML data loading"
     )]
     pub multipart_chunks: u32,
-    /// Percent of PUTs sent as multipart uploads (needs --multipart-chunks).
+    /// Percent of PUTs sent as multipart uploads (needs --multipart-chunks); drawn from the
+    /// same order hash as --pctput, as aisloader does (docs/workload.md)
     #[arg(
         long,
         default_value_t = 0,
@@ -64,8 +84,8 @@ pub struct MlArgs {
         help_heading = "ML data loading"
     )]
     pub pctmultipart: u32,
-    /// Percent of GETs read as a multipart download stream (parallel ranged GETs of one
-    /// object). Counted as `get_mpd`.
+    /// Percent of GETs read as a multipart download stream: one object in parallel ranged
+    /// GETs. Counted as `get_mpd`
     #[arg(
         long,
         default_value_t = 0,
@@ -73,11 +93,16 @@ pub struct MlArgs {
         help_heading = "ML data loading"
     )]
     pub pctmpdstream: u32,
-    /// Ranged GETs of one download stream in flight at once (0: 16).
-    #[arg(long, default_value_t = 0, help_heading = "ML data loading")]
+    /// Ranged GETs of one download stream in flight at once (0: 16)
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        help_heading = "ML data loading"
+    )]
     pub mpdstream_workers: u32,
-    /// Bytes per ranged GET of a download stream (0: 8 MiB; --minsize syntax).
-    #[arg(long, default_value = "0", value_parser = size, help_heading = "ML data loading")]
+    /// Bytes per ranged GET of a download stream (0: 8 MiB; same syntax as --minsize)
+    #[arg(long, default_value = "0", value_parser = size, value_name = "SIZE", help_heading = "ML data loading")]
     pub mpdstream_chunk_size: u64,
 }
 

@@ -3,7 +3,8 @@
 //! aisloader's rules (exit 1 with its note or `aisloader exited with error`), `-getloaderid`,
 //! the argument dump of real runs against the built-in AIS cluster (2 proxies, 3 targets), the
 //! invocations of AIStore's aisloader-composer script with their `-json -stats-output` files
-//! read the way its result parser reads them, and the five stages of aisloader's CI script.
+//! read the way its result parser reads them, and the stages of aisloader's CI script that
+//! use no ML path (its multipart and GetBatch stages are in `aisloader_ml`).
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -14,12 +15,12 @@ use crate::common::cluster::Cluster;
 use crate::common::{Ran, Scratch};
 
 /// A scratch directory holding `aisloader` → the ringload test binary.
-struct Link {
+pub(crate) struct Link {
     dir: Scratch,
     exe: PathBuf,
 }
 
-fn aisloader_link() -> Link {
+pub(crate) fn aisloader_link() -> Link {
     let dir = Scratch::new("aisloader");
     let exe = dir.path().join("aisloader");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ringload"), &exe).unwrap();
@@ -27,11 +28,11 @@ fn aisloader_link() -> Link {
 }
 
 impl Link {
-    fn run(&self, args: &[&str]) -> Ran {
+    pub(crate) fn run(&self, args: &[&str]) -> Ran {
         self.run_env(args, &[])
     }
 
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
+    pub(crate) fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
         let out = Command::new(&self.exe)
             .args(args)
             .current_dir(self.dir.path())
@@ -50,7 +51,7 @@ impl Link {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 }
@@ -128,9 +129,6 @@ fn a_bucket_without_cleanup_is_aisloaders_note_and_exit_1() {
 fn refused_flags_exit_1_naming_the_flag() {
     let a = aisloader_link();
     for (flag, shown) in [
-        ("-get-batchsize=32", "-get-batchsize 32: GetBatch"),
-        ("-multipart-chunks=4", "-multipart-chunks 4: multipart"),
-        ("-arch.pct=10", "-arch.pct 10: archives"),
         ("-etl=md5", "-etl md5: ETL"),
         ("-getconfig", "-getconfig: config GETs"),
     ] {
@@ -143,7 +141,7 @@ fn refused_flags_exit_1_naming_the_flag() {
         );
     }
     // The default value of a refused flag changes nothing.
-    let r = a.run(&["-get-batchsize=0", "-loaderid=7", "-getloaderid"]);
+    let r = a.run(&["-etl=", "-loaderid=7", "-getloaderid"]);
     r.check(
         r.code() == 0 && r.stdout().ends_with("0x7\n"),
         "default passes",
@@ -178,7 +176,7 @@ fn getloaderid_prints_the_id_without_a_connection() {
 }
 
 /// `-ip` and `-port` of the cluster's first proxy.
-fn ip_port(c: &Cluster) -> (String, String) {
+pub(crate) fn ip_port(c: &Cluster) -> (String, String) {
     let hp = c.proxies[0].trim_start_matches("http://");
     let (ip, port) = hp.rsplit_once(':').unwrap();
     (format!("-ip={ip}"), format!("-port={port}"))
@@ -650,21 +648,21 @@ fn the_composer_invocations_and_its_result_parser() {
 }
 
 /// The last object of a `-json -stats-output` file.
-fn final_json(path: &Path) -> serde_json::Value {
+pub(crate) fn final_json(path: &Path) -> serde_json::Value {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     v.as_array().unwrap().last().unwrap().clone()
 }
 
 /// One row of aisloader's final table (after the last header, before `Stats written`).
-struct FinalRow {
-    count: u64,
-    errors: u64,
+pub(crate) struct FinalRow {
+    pub(crate) count: u64,
+    pub(crate) errors: u64,
 }
 
 /// The final table's row for `op`, read by whitespace-separated columns as a script would:
 /// `Time OP Count Size Latency(3) Throughput Errors`. Panics when there is none.
-fn final_row(stdout: &str, op: &str) -> FinalRow {
+pub(crate) fn final_row(stdout: &str, op: &str) -> FinalRow {
     let table = stdout
         .rsplit_once("Time      OP    Count")
         .map(|(_, t)| t)
@@ -683,7 +681,7 @@ fn final_row(stdout: &str, op: &str) -> FinalRow {
 }
 
 #[test]
-fn the_five_ci_stages() {
+fn the_ci_stages_without_the_ml_paths() {
     let c = Cluster::start(&["--proxies", "2", "--targets", "3"]);
     let a = aisloader_link();
     let (ip, port) = ip_port(&c);
@@ -708,20 +706,7 @@ fn the_five_ci_stages() {
     r.check(r.stdout().contains("Actual run duration: "), "stage 1 ran");
     let put = final_row(&r.stdout(), "PUT");
     r.check(put.count > 0 && put.errors == 0, "stage 1's final PUT row");
-    // Stage 2: multipart is refused, naming the flag.
-    let r = run(common(&[
-        "-duration=2s",
-        "-pctput=100",
-        "-maxsize=64KiB",
-        "-minsize=16KiB",
-        "-totalputsize=1MiB",
-        "-cleanup=false",
-        "-numworkers=4",
-        "-multipart-chunks=4",
-        "-pctmultipart=30",
-    ]));
-    r.check(r.code() == 1, "stage 2 refused");
-    r.check(r.stderr().contains("-multipart-chunks 4"), "names the flag");
+    // Stage 2 (multipart) and stages 4 and 5 (GetBatch): aisloader_ml.rs.
     // Stage 3: mixed 10% PUT.
     let r = run(common(&[
         "-duration=2s",
@@ -756,23 +741,6 @@ fn the_five_ci_stages() {
     for bench in ["get", "put"] {
         let out = parse_like_composer(bench, &[&file]);
         assert!(out.starts_with(&format!("{bench}: min ")), "{out}");
-    }
-    // Stages 4 and 5: GetBatch is refused, naming the flag.
-    for (batch, cleanup) in [("32", "-cleanup=false"), ("64", "-cleanup=true")] {
-        let flag = format!("-get-batchsize={batch}");
-        let r = run(common(&[
-            "-duration=2s",
-            "-pctput=0",
-            cleanup,
-            "-numworkers=4",
-            &flag,
-        ]));
-        r.check(r.code() == 1, "GetBatch refused");
-        r.check(
-            r.stderr()
-                .contains(&format!("-get-batchsize {batch}: GetBatch")),
-            "names the flag",
-        );
     }
 }
 

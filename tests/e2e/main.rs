@@ -13,6 +13,7 @@ mod ais;
 mod ais_control;
 mod ais_request;
 mod aisloader;
+mod aisloader_ml;
 mod budget;
 mod cli;
 mod client;

@@ -405,3 +405,26 @@ fn https_endpoints_are_accepted() {
         Some("https://s3.us-east-1.amazonaws.com")
     );
 }
+
+#[test]
+fn aisloaders_dotted_flag_names_point_at_the_flat_key() {
+    let e = parse("[run]\n[workload]\npctput = 100\narch.pct = 10\n").unwrap_err();
+    assert_eq!(e.at.map(|a| a.0), Some(4), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("[workload] arch must be a single value"),
+        "{text}"
+    );
+    assert!(
+        text.contains("write arch_pct = ... (aisloader's -arch.pct is --arch-pct)"),
+        "{text}"
+    );
+    let e = parse("[run]\n[workload]\n\"arch\".\"num-files\" = 5\n").unwrap_err();
+    assert!(e.to_string().contains("write arch_num_files = ..."), "{e}");
+    // A key that is not plain gets the general hint, never itself echoed raw.
+    let e = parse("[run]\n[workload]\n\"a b\".c = 5\n").unwrap_err();
+    assert!(
+        e.to_string().contains("a string, number or true/false"),
+        "{e}"
+    );
+}

@@ -165,6 +165,21 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
         match value {
             toml::Value::String(v) => field(&["workload", key], v, check::no_nul)?,
             toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {}
+            // `arch.pct = 10` (aisloader's `-arch.pct`) is a TOML table: name the flat key.
+            toml::Value::Table(t) if flat(key) && t.keys().next().is_some_and(|k| flat(k)) => {
+                let inner = t.keys().next().map_or("", String::as_str);
+                return Err(l
+                    .error_at(
+                        &["workload", key],
+                        format!("[workload] {} must be a single value", key_path(&[key])),
+                    )
+                    .hint(format!(
+                        "a dotted key is a TOML table; workload keys are `ringload run` flags \
+                         without their dashes: write {key}_{} = ... (aisloader's -{key}.{inner} \
+                         is --{key}-{inner})",
+                        inner.replace('-', "_")
+                    )));
+            }
             _ => {
                 return Err(l
                     .error_at(
@@ -199,6 +214,13 @@ pub fn spec(l: &Loaded) -> Result<(), SpecError> {
 
 /// A key path for a message, `a.b.c`, with every part that is not a plain word quoted and
 /// escaped: a hostile key cannot break the message's lines or drive the terminal.
+/// A key made only of letters, digits, `-` and `_` (safe to quote back as is).
+fn flat(k: &str) -> bool {
+    !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn key_path(parts: &[&str]) -> String {
     let plain = |p: &str| {
         !p.is_empty()

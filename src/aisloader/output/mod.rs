@@ -7,7 +7,7 @@ use ringload_engine::report::fmt::{go_duration, thousands};
 
 use super::flags::FLAGS;
 use super::grammar::Parsed;
-use super::rules::RuntimeConfig;
+use super::rules::{ArchShown, RuntimeConfig};
 
 /// Go's usage hint, printed after a parse error and for `-h`.
 pub const HINT: &str = "Run `aisloader` (for inline help), `aisloader version` (for version), \
@@ -112,6 +112,12 @@ pub fn preamble(c: &RuntimeConfig, names: u64, listed: bool) -> String {
     if c.pctupdate != 0 {
         kv.push(("% Update Existing", c.pctupdate.to_string()));
     }
+    if c.multipart_pct != 0 {
+        kv.push(("% Multipart PUT", c.multipart_pct.to_string()));
+    }
+    if c.get_batch_size != 0 {
+        kv.push(("GET(batch): batch size", c.get_batch_size.to_string()));
+    }
     if c.pctput > 0 && c.minsize != 0 {
         kv.push(("minimum object size (bytes)", c.minsize.to_string()));
     }
@@ -120,6 +126,9 @@ pub fn preamble(c: &RuntimeConfig, names: u64, listed: bool) -> String {
     }
     if c.put_upper_bound != 0 {
         kv.push(("PUT upper bound", q(&c.put_upper_bound.to_string())));
+    }
+    if let Some(a) = &c.arch {
+        kv.push(("archive (shards)", arch_object(a)));
     }
     kv.push(("name-getter", q(name_getter(c, names))));
     if c.pctput > 0 && !c.reader_type.is_empty() {
@@ -134,6 +143,26 @@ pub fn preamble(c: &RuntimeConfig, names: u64, listed: bool) -> String {
     out.push_str(&body.join(",\n"));
     out.push_str("\n}\n\n");
     out
+}
+
+/// aisloader's `ppArch` as a nested object of the 3-space indented configuration.
+fn arch_object(a: &ArchShown) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut kv: Vec<(&str, String)> = vec![("% workload", a.pct.to_string())];
+    kv.push(("format", q(&a.format)));
+    if !a.prefix.is_empty() {
+        kv.push(("prefix", q(&a.prefix)));
+    }
+    if a.num_files != 0 {
+        kv.push(("files per shard", a.num_files.to_string()));
+    }
+    kv.push(("minimum file size", a.minsize.to_string()));
+    kv.push(("maximum file size", a.maxsize.to_string()));
+    let body: Vec<String> = kv
+        .iter()
+        .map(|(k, v)| format!("      {}: {v}", q(k)))
+        .collect();
+    format!("{{\n{}\n   }}", body.join(",\n"))
 }
 
 /// With cleanup, the BEWARE line (after the configuration, and not in a dry run).

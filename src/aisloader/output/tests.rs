@@ -117,6 +117,56 @@ fn runtime_configuration_in_aisloader_key_order() {
     assert!(preamble(&config(), 5, false).starts_with("Runtime configuration:"));
 }
 
+/// aisloader's `printRunParams` for a run with every ML path, written out from its
+/// `ppEssential`/`ppArch` order and `MarshalIndent(v, "", "   ")`.
+#[test]
+fn runtime_configuration_with_the_ml_paths() {
+    let c = RuntimeConfig {
+        pctput: 40,
+        minsize: 4096,
+        maxsize: 4096,
+        multipart_pct: 20,
+        get_batch_size: 64,
+        arch: Some(crate::aisloader::rules::ArchShown {
+            pct: 10,
+            format: ".tar".into(),
+            prefix: "trunk-".into(),
+            num_files: 5,
+            minsize: 1024,
+            maxsize: 4096,
+        }),
+        ..config()
+    };
+    assert_eq!(
+        preamble(&c, 7, false),
+        "Runtime configuration:\n{\n   \"proxy\": \"http://127.0.0.1:8080\",\n   \"bucket\": \
+         \"ais://b\",\n   \"duration\": \"1m0s\",\n   \"# workers\": 10,\n   \"stats \
+         interval\": \"10s\",\n   \"% PUT\": 40,\n   \"% Multipart PUT\": 20,\n   \"GET(batch): \
+         batch size\": 64,\n   \"minimum object size (bytes)\": 4096,\n   \"maximum object size \
+         (bytes)\": 4096,\n   \"archive (shards)\": {\n      \"% workload\": 10,\n      \
+         \"format\": \".tar\",\n      \"prefix\": \"trunk-\",\n      \"files per shard\": 5,\n      \
+         \"minimum file size\": 1024,\n      \"maximum file size\": 4096\n   },\n   \
+         \"name-getter\": \"random non-unique\",\n   \"reader-type\": \"sg\",\n   \"cleanup\": \
+         false\n}\n\n"
+    );
+    // omitempty in the shard object: no prefix, and a dynamic number of files (0).
+    let c = RuntimeConfig {
+        arch: Some(crate::aisloader::rules::ArchShown {
+            pct: 100,
+            format: ".tar".into(),
+            prefix: String::new(),
+            num_files: 0,
+            minsize: 1024,
+            maxsize: 1 << 20,
+        }),
+        ..config()
+    };
+    assert!(preamble(&c, 7, false).contains(
+        "   \"archive (shards)\": {\n      \"% workload\": 100,\n      \"format\": \".tar\",\n      \
+         \"minimum file size\": 1024,\n      \"maximum file size\": 1048576\n   },\n"
+    ));
+}
+
 #[test]
 fn name_getters_follow_aisloader() {
     let c = config();

@@ -3,7 +3,8 @@
 //! random new one), `-cleanup` being required, `-duration` absent or 0, the size defaults,
 //! `-statsinterval` in seconds, the name getter, the dump's post-init values, and the refused
 //! and warned flags (loader ids and prefixes in `names`, buckets and direct S3 in `target`, the
-//! flags' states and the settings given where they cannot apply in `states`).
+//! flags' states and the settings given where they cannot apply in `states`, the ML
+//! data-loading flags (GetBatch, shards, multipart, download streams) in `ml`).
 //! The result is the `ringload run` command line that does the same load, plus what the front
 //! end prints before it. Pure: the environment comes in as a closure, nothing is printed here.
 
@@ -12,11 +13,13 @@ use ringload_core::units::parse_size;
 use super::flags;
 use super::grammar::{self, Parsed};
 
+mod ml;
 mod names;
 mod states;
 mod target;
+pub use ml::ArchShown;
 use names::{clean_path, loader_and_prefix_rules};
-use states::{inapplicable, refusals_and_warnings};
+use states::{inapplicable, refusals_and_warnings, updates_made};
 use target::{bucket_of, host_is_ip, s3_exclusions};
 
 /// The default 1 minute run, in ns.
@@ -69,6 +72,12 @@ pub struct RuntimeConfig {
     pub skiplist: bool,
     /// The legacy `-uniquegets=false`: GETs pick names at random, with repeats.
     pub random_gets: bool,
+    /// `-pctmultipart` (shown even without `-multipart-chunks`, as aisloader does).
+    pub multipart_pct: i64,
+    /// `-get-batchsize`; also checked against the listed names before the load.
+    pub get_batch_size: i64,
+    /// The shards PUT (`-arch.pct` given).
+    pub arch: Option<ArchShown>,
 }
 
 /// The `ringload run` command line and everything the front end prints around it.
@@ -172,6 +181,7 @@ pub fn plan(
     }
     let readoff = size("readoff", 0)?;
     let readlen = size("readlen", 0)?;
+    let ml_flags = ml::MlFlags::read(&v, &size)?;
     let epochs = uint("epochs");
 
     // -duration: absent = 1m unless another limit; an explicit 0 = unlimited, or a no-op.
@@ -209,19 +219,21 @@ pub fn plan(
             "invalid {pctupdate} percentage of GET requests that are followed by a PUT \"update\""
         )));
     }
-    // aisloader draws one hash per order: a PUT below -pctput, an update from -pctput up to
-    // -pctupdate; at or below a nonzero -pctput no order updates. aisloader says nothing;
-    // ringload says so and makes none (its `run` refuses such a -pctupdate).
-    let pctupdate = if pctupdate > 0 && pctput > 0 && pctupdate <= pctput {
-        plan.warnings.push(format!(
-            "warning: -pctupdate={pctupdate}: with -pctput={pctput} no order is an update (an \
-             order updates when its hash, 0..99, is at least -pctput and below -pctupdate); \
-             none are made"
-        ));
-        0
-    } else {
-        pctupdate
+    let ml_context = ml::Context {
+        pctput,
+        direct_s3,
+        verifyhash: on("verifyhash"),
+        readoff,
+        readlen,
+        maxsize,
     };
+    ml::early(&ml_flags, &ml_context, &mut plan.warnings)?;
+    let pctupdate = updates_made(
+        pctupdate,
+        pctput,
+        ml_flags.get_batchsize,
+        &mut plan.warnings,
+    );
     let interval = int("statsinterval");
     if interval < 0 {
         return Err(err(format!(
@@ -264,11 +276,15 @@ pub fn plan(
     let default_ip = |ip: &str| ip.is_empty() || ip == "localhost" || ip == "127.0.0.1";
     if direct_s3 {
         s3_exclusions(&v, &on, &ip, &port)?;
+        ml::s3(&ml_flags)?;
     } else if on("s3-use-path-style") {
         return Err(err(
             "cannot use '-s3-use-path-style' without '-s3endpoint'".into()
         ));
     }
+
+    ml::batch_and_stream(&ml_flags, &ml_context)?;
+    let arch = ml::arch(&ml_flags, &ml_context)?;
 
     let mut run: Vec<String> = Vec::new();
     fn push_to(run: &mut Vec<String>, flag: &str, value: String) {
@@ -449,6 +465,12 @@ pub fn plan(
             run.push(run_flag.into());
         }
     }
+    run.extend(ml::run_flags(
+        &ml_flags,
+        arch.as_ref(),
+        p,
+        &mut plan.warnings,
+    ));
 
     let (maxputs, workers) = (uint("maxputs"), int("numworkers"));
     if pctput == 100 && maxputs > 0 && (maxputs as i64) < workers {
@@ -483,11 +505,12 @@ pub fn plan(
         new_bucket: plan.new_bucket.is_some(),
         skiplist,
         random_gets: !unique,
+        multipart_pct: ml_flags.pctmultipart,
+        get_batch_size: ml_flags.get_batchsize,
+        arch,
     };
     Ok(plan)
 }
 
-/// Refuses the flags ringload does not support yet and warns about the ones that change
-/// nothing here, each only when its value differs from the default.
 #[cfg(test)]
 mod tests;
