@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) mod arch;
 mod list;
-pub(crate) mod mpt;
 pub(crate) mod moss;
+pub(crate) mod mpt;
 mod smap;
 
 use list::{list, ListMsg};
