@@ -17,17 +17,20 @@
 //! - `count == histogram().len()` for every `OpStats` built through this API.
 //! - A `--trace-http` run's `OpStats` also carry per-phase histograms (`phases.rs`); an
 //!   untraced run's carry none.
-//! - Failures are counted by kind ([`ErrorKind`], `kind.rs`), in fixed slots.
+//! - Failures are counted by kind ([`ErrorKind`], `kind.rs`), in fixed slots; the operation
+//!   classes ([`Op`]) are `op.rs`'s.
 //! - A `--rate` run's `OpStats` also carry the service latency (from the actual send; the
 //!   main histogram then counts from the intended start) and its snapshots the schedule lag
 //!   ([`SpanHist`] each); a closed-loop run's carry neither.
 
 mod kind;
+mod op;
 mod phases;
 mod span;
 
 pub use kind::{ErrorKind, HTTP_OTHER};
 use kind::{HTTP_FIRST, HTTP_LAST, HTTP_SLOTS, KINDS};
+pub use op::{Op, OPS, OP_COUNT};
 pub use phases::{OpPhases, PhaseFigures, PhaseKind, PhaseMarks, PhaseTimes, PHASES};
 pub use span::SpanHist;
 
@@ -42,65 +45,6 @@ use ringload_core::result::{encode_histogram_plain, IntervalOp};
 /// ends at `start + j·TICK`. One second keeps the live line fresh while costing one channel
 /// message (and one snapshot allocation) per core per second.
 pub const TICK: Duration = Duration::from_secs(1);
-
-/// An operation class.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Op {
-    Get = 0,
-    Put = 1,
-    /// An AIS GetBatch request: many objects (or files in shards) in one TAR stream.
-    GetBatch = 2,
-    /// A multipart upload: create, the parts, complete (or abort on failure).
-    PutMpu = 3,
-    /// A multipart download stream: one object read with parallel ranged GETs.
-    GetMpd = 4,
-}
-
-/// How many operation classes there are.
-pub const OP_COUNT: usize = 5;
-
-/// Every operation class, in index order (`OPS[op as usize] == op`).
-pub const OPS: [Op; OP_COUNT] = [Op::Get, Op::Put, Op::GetBatch, Op::PutMpu, Op::GetMpd];
-
-impl Op {
-    /// The key used in result files: `"get"`, `"put"`, `"get_batch"`, `"put_mpu"`, `"get_mpd"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Op::Get => "get",
-            Op::Put => "put",
-            Op::GetBatch => "get_batch",
-            Op::PutMpu => "put_mpu",
-            Op::GetMpd => "get_mpd",
-        }
-    }
-
-    /// The label used in the human table: `"GET"`, `"PUT"`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Op::Get => "GET",
-            Op::Put => "PUT",
-            Op::GetBatch => "GET(batch)",
-            Op::PutMpu => "PUT(mpu)",
-            Op::GetMpd => "GET(mpd)",
-        }
-    }
-}
-
-impl Snapshot {
-    /// The operation classes a result shows: `get` and `put` always (every reader expects
-    /// them), the ML classes (`get_batch`, `put_mpu`, `get_mpd`) only when this snapshot (the
-    /// run's total) has an operation of theirs, so a run without them writes what it always did.
-    pub fn shown_ops(&self) -> Vec<Op> {
-        OPS.into_iter()
-            .filter(|&op| {
-                matches!(op, Op::Get | Op::Put) || {
-                    let s = self.get(op);
-                    s.count + s.errors > 0
-                }
-            })
-            .collect()
-    }
-}
 
 /// Counters and latency histogram of one operation class over some time span.
 #[derive(Clone, Debug)]

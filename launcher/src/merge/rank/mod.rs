@@ -9,19 +9,16 @@
 //! half its data in the totals. Folding is [`fold`](super::fold)'s.
 //!
 //! Memory: the mapping, a small parse tree and the staging area, all reused; what a rank
-//! leaves behind is numbers ([`RankResult`]).
+//! leaves behind is numbers ([`RankResult`]). The file's serde shapes are `raw.rs`'s.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use serde::Deserialize;
 
 use ringload_core::client::ClientRecord;
 use ringload_core::hist::LatencySummary;
-use ringload_core::intervals::IntervalsFile;
 use ringload_core::rate::RateRecord;
-use ringload_core::result::{decode_histogram, PhasesRecord, ProxyCount, TlsRecord};
+use ringload_core::result::{decode_histogram, ProxyCount, TlsRecord};
 
 use super::accum::Dense;
 use super::decode::HistDecoder;
@@ -34,122 +31,7 @@ use super::scan;
 use super::timeline::Timeline;
 
 pub use super::classes::{op_label, BASIC_OPS, N_OPS, OP_LABELS, OP_NAMES};
-
-#[derive(Deserialize)]
-struct RawFile<'a> {
-    #[serde(default)]
-    peak_rss_bytes: Option<u64>,
-    /// Absent for plaintext runs and in files written before the key existed.
-    #[serde(default)]
-    tls: Option<TlsRecord>,
-    /// Absent except for `--random-proxy` runs.
-    #[serde(default)]
-    proxies: Vec<ProxyCount>,
-    #[serde(borrow)]
-    ops: RawClasses<RawOp<'a>>,
-    #[serde(default, borrow)]
-    intervals: Vec<RawInterval<'a>>,
-    /// A `/2` file's interval carrier.
-    #[serde(default)]
-    intervals_file: Option<IntervalsFile>,
-    /// A `--rate` run's schedule and steps (absent for a closed loop and older files).
-    #[serde(default)]
-    rate: Option<RateRecord>,
-    /// The rank's self-diagnosis (absent in older files).
-    #[serde(default)]
-    client: Option<ClientRecord>,
-    #[serde(default)]
-    warnings: Vec<String>,
-}
-
-/// The classes of an `ops` map (any other key is ignored, as before).
-#[derive(Deserialize)]
-struct RawClasses<T> {
-    get: Option<T>,
-    put: Option<T>,
-    get_batch: Option<T>,
-    put_mpu: Option<T>,
-    get_mpd: Option<T>,
-}
-
-impl<T> RawClasses<T> {
-    fn at(&self, op: usize) -> Option<&T> {
-        match op {
-            0 => self.get.as_ref(),
-            1 => self.put.as_ref(),
-            2 => self.get_batch.as_ref(),
-            3 => self.put_mpu.as_ref(),
-            _ => self.get_mpd.as_ref(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct RawOp<'a> {
-    count: u64,
-    bytes: u64,
-    errors: u64,
-    /// `get_batch`: the objects its batches delivered.
-    #[serde(default)]
-    objects: Option<u64>,
-    #[serde(default, borrow)]
-    errors_by_kind: BTreeMap<Cow<'a, str>, u64>,
-    latency_us: LatencySummary,
-    /// Raw bytes, not `str`: base64 rejects non-ASCII, so a UTF-8 check would be wasted.
-    #[serde(borrow)]
-    histogram: Cow<'a, [u8]>,
-    /// The phases (absent in older files).
-    #[serde(default)]
-    phases: Option<PhasesRecord>,
-    /// A `--rate` run's latency from the actual send (absent for a closed loop).
-    #[serde(default)]
-    service_latency_us: Option<LatencySummary>,
-    #[serde(default)]
-    service_histogram: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawInterval<'a> {
-    start_unix_ns: u64,
-    end_unix_ns: u64,
-    #[serde(borrow)]
-    ops: RawClasses<RawIntervalOp<'a>>,
-}
-
-impl RawInterval<'_> {
-    /// The scanner's form (a missing class adds nothing, exactly like an all-zero one).
-    fn scanned(&self) -> scan::Interval<'_> {
-        fn op<'s>(o: &'s Option<RawIntervalOp>) -> scan::Op<'s> {
-            o.as_ref().map_or_else(scan::Op::default, |o| scan::Op {
-                count: o.count,
-                bytes: o.bytes,
-                errors: o.errors,
-                histogram: &o.histogram,
-            })
-        }
-        scan::Interval {
-            start_unix_ns: self.start_unix_ns,
-            end_unix_ns: self.end_unix_ns,
-            ops: [
-                op(&self.ops.get),
-                op(&self.ops.put),
-                op(&self.ops.get_batch),
-                op(&self.ops.put_mpu),
-                op(&self.ops.get_mpd),
-            ],
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct RawIntervalOp<'a> {
-    count: u64,
-    bytes: u64,
-    errors: u64,
-    /// Raw bytes, not `str`: base64 rejects non-ASCII, so a UTF-8 check would be wasted.
-    #[serde(borrow)]
-    histogram: Cow<'a, [u8]>,
-}
+use raw::{RawFile, RawOp};
 
 /// One rank's figures for one operation class.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -503,6 +385,7 @@ impl Reader {
 }
 
 mod carrier;
+mod raw;
 
 #[cfg(test)]
 mod tests;
