@@ -11,7 +11,9 @@
 //! Accounting: a successful batch is one `get_batch` operation (its latency the whole
 //! stream's), its bytes the member bodies, `objects` the members delivered, and one `missing`
 //! error per `__404__` member. A batch whose stream fails is one error of its kind and counts
-//! no objects. Nothing allocates once the connection's buffers are warm.
+//! no objects. Nothing allocates per batch once the connection's buffers are warm: the
+//! request body is escaped into the reused `body_buf`, expected names and the verify
+//! scratch are reused, and TAR headers are parsed in place.
 
 mod drain;
 
