@@ -125,7 +125,8 @@ mod tests {
     #[test]
     fn the_formatter_escapes_what_is_formatted() {
         let mut v = Vec::new();
-        write!(Escape::json(&mut v), "a\"b\\c\n\u{1}é {}", "\"").unwrap();
+        let quote = '"';
+        write!(Escape::json(&mut v), "a\"b\\c\n\u{1}é {quote}").unwrap();
         assert_eq!(String::from_utf8(v).unwrap(), "a\\\"b\\\\c\\n\\u0001é \\\"");
         let mut v = Vec::new();
         write!(Escape::xml(&mut v), "<a & 'b'>\"").unwrap();

@@ -480,12 +480,16 @@ mod tests {
         static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     }
 
+    // SAFETY: every call is forwarded unchanged to the system allocator, which upholds
+    // `GlobalAlloc`'s contract; counting touches only a thread-local `Cell`.
     unsafe impl std::alloc::GlobalAlloc for Counting {
         unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
             ALLOCS.with(|n| n.set(n.get() + 1));
+            // SAFETY: the caller's `alloc` contract (a non-zero-size layout) is passed on.
             unsafe { std::alloc::System.alloc(l) }
         }
         unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+            // SAFETY: `p` came from `System.alloc` with layout `l` (the `alloc` above).
             unsafe { std::alloc::System.dealloc(p, l) }
         }
     }
