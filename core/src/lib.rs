@@ -1,6 +1,8 @@
 //! ringload-core: what every part of ringload shares, and nothing that does I/O on a socket.
 //!
 //! - [`tar`]: TAR header blocks (GetBatch streams and shards), written and read.
+//! - [`escape`]: JSON-string and XML-text escaping, for the engine's request bodies and the
+//!   built-in target's answers.
 //! - [`units`]: aisloader's size syntax and Go's duration syntax.
 //! - [`kinds`]: the closed lists a run is configured with (protocol, S3 addressing, checksum
 //!   type), shared by the engine, the spec checks and the command line.
@@ -25,6 +27,7 @@
 pub mod cksum;
 pub mod client;
 pub mod content;
+pub mod escape;
 pub mod exit;
 pub mod hist;
 pub mod hist_index;

@@ -38,14 +38,78 @@ pub enum Kind {
     GnuLongName,
 }
 
-/// One parsed header block.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// `prefix/name` (ustar) or `name`, without trailing NULs.
-    pub name: Vec<u8>,
-    /// Body length in bytes (before padding).
+/// Largest member size accepted (2^62 bytes, 4 EiB): far above any real member, and low
+/// enough that the padded size and a size plus its padding never overflow 64 bits.
+pub const MAX_SIZE: u64 = 1 << 62;
+
+/// One parsed header block, borrowing its name from the block (parsing allocates nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// ustar's `prefix` field (empty when unused, and for GNU headers, which have none).
+    pub prefix: &'a [u8],
+    /// The `name` field, without trailing NULs.
+    pub name: &'a [u8],
+    /// Body length in bytes (before padding), at most [`MAX_SIZE`].
     pub size: u64,
     pub kind: Kind,
+}
+
+impl Header<'_> {
+    /// The member's path in pieces: `[prefix, "/", name]`, or `[name]` without a prefix.
+    pub fn path_parts(&self) -> ([&[u8]; 3], usize) {
+        if self.prefix.is_empty() {
+            ([self.name, b"", b""], 1)
+        } else {
+            ([self.prefix, b"/", self.name], 3)
+        }
+    }
+
+    /// Whether the member's path equals the concatenation of `parts` (no allocation).
+    pub fn path_is(&self, parts: &[&[u8]]) -> bool {
+        let (mine, n) = self.path_parts();
+        concat_eq(&mine[..n], parts)
+    }
+
+    /// Appends the member's path (`prefix/name` or `name`) to `out`.
+    pub fn push_path(&self, out: &mut Vec<u8>) {
+        let (mine, n) = self.path_parts();
+        for p in &mine[..n] {
+            out.extend_from_slice(p);
+        }
+    }
+}
+
+/// Whether the concatenations of `a` and of `b` are the same bytes.
+fn concat_eq(a: &[&[u8]], b: &[&[u8]]) -> bool {
+    let len = |v: &[&[u8]]| v.iter().map(|s| s.len()).sum::<usize>();
+    if len(a) != len(b) {
+        return false;
+    }
+    let (mut ai, mut bi) = (a.iter(), b.iter());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        if x.is_empty() {
+            match ai.next() {
+                Some(s) => x = s,
+                // Equal lengths: `b` is used up too.
+                None => return true,
+            }
+            continue;
+        }
+        if y.is_empty() {
+            match bi.next() {
+                Some(s) => y = s,
+                None => return false,
+            }
+            continue;
+        }
+        let n = x.len().min(y.len());
+        if x[..n] != y[..n] {
+            return false;
+        }
+        x = &x[n..];
+        y = &y[n..];
+    }
 }
 
 /// Why a header block was refused.
@@ -61,9 +125,10 @@ pub enum TarError {
     BadPax,
 }
 
-/// Body bytes plus the padding to the next block boundary.
+/// Body bytes plus the padding to the next block boundary (saturating: never above
+/// `u64::MAX`, never below `size`).
 pub fn padded(size: u64) -> u64 {
-    size.div_ceil(BLOCK as u64) * BLOCK as u64
+    size.div_ceil(BLOCK as u64).saturating_mul(BLOCK as u64)
 }
 
 /// Whether `block` is all zeros (the end-of-archive marker).
@@ -71,8 +136,9 @@ pub fn is_zero(block: &[u8; BLOCK]) -> bool {
     block.iter().all(|&b| b == 0)
 }
 
-/// Parses one header block. A zero block is not a header: check [`is_zero`] first.
-pub fn parse(block: &[u8; BLOCK]) -> Result<Header, TarError> {
+/// Parses one header block. A zero block is not a header: check [`is_zero`] first. A size
+/// above [`MAX_SIZE`] is [`TarError::SizeOverflow`].
+pub fn parse(block: &[u8; BLOCK]) -> Result<Header<'_>, TarError> {
     let stored = octal(&block[148..156]).ok_or(TarError::Checksum)?;
     if stored != checksum(block) {
         return Err(TarError::Checksum);
@@ -85,16 +151,18 @@ pub fn parse(block: &[u8; BLOCK]) -> Result<Header, TarError> {
         b'L' => Kind::GnuLongName,
         _ => Kind::Other,
     };
-    let mut name = Vec::with_capacity(128);
-    if &block[257..265] == USTAR || &block[257..263] == b"ustar " {
-        let prefix = cstr(&block[345..500]);
-        if !prefix.is_empty() && &block[257..263] != b"ustar " {
-            name.extend_from_slice(prefix);
-            name.push(b'/');
-        }
-    }
-    name.extend_from_slice(cstr(&block[..100]));
-    Ok(Header { name, size, kind })
+    // GNU headers ("ustar  ") use the prefix field's bytes for other things.
+    let prefix: &[u8] = if &block[257..265] == USTAR {
+        cstr(&block[345..500])
+    } else {
+        b""
+    };
+    Ok(Header {
+        prefix,
+        name: cstr(&block[..100]),
+        size,
+        kind,
+    })
 }
 
 /// The `path` of a PAX extended header's body (`len key=value\n` records), if it has one.
@@ -132,19 +200,20 @@ pub fn encode_file(name: &[u8], size: u64, out: &mut Vec<u8>) {
         return;
     }
     // PAX: "<len> path=<name>\n", where <len> counts its own digits.
-    let body_len = |digits: usize| digits + 1 + 5 + name.len() + 1;
+    let body_len = |digits: usize| (digits + 1 + 5 + name.len() + 1) as u64;
     let mut digits = 1;
-    while body_len(digits).to_string().len() != digits {
+    while digit_count(body_len(digits), 10) != digits {
         digits += 1;
     }
     let len = body_len(digits);
-    push_block(b"", b"PaxHeaders/ringload", len as u64, b'x', out);
+    push_block(b"", b"PaxHeaders/ringload", len, b'x', out);
     let start = out.len();
-    out.extend_from_slice(len.to_string().as_bytes());
+    out.resize(start + digits, 0);
+    put_digits(&mut out[start..], len, 10);
     out.extend_from_slice(b" path=");
     out.extend_from_slice(name);
     out.push(b'\n');
-    out.resize(start + padded(len as u64) as usize, 0);
+    out.resize(start + padded(len) as usize, 0);
     let short = &name[name.len().saturating_sub(100)..];
     push_block(b"", short, size, b'0', out);
 }
@@ -180,8 +249,7 @@ fn push_block(prefix: &[u8], name: &[u8], size: u64, kind: u8, out: &mut Vec<u8>
     b[108..115].copy_from_slice(b"0000000");
     b[116..123].copy_from_slice(b"0000000");
     if size <= OCTAL_SIZE_MAX {
-        let s = format!("{size:011o}");
-        b[124..135].copy_from_slice(s.as_bytes());
+        put_digits(&mut b[124..135], size, 8);
     } else {
         b[124] = 0x80;
         b[128..136].copy_from_slice(&size.to_be_bytes());
@@ -191,7 +259,29 @@ fn push_block(prefix: &[u8], name: &[u8], size: u64, kind: u8, out: &mut Vec<u8>
     b[257..265].copy_from_slice(USTAR);
     b[345..345 + prefix.len()].copy_from_slice(prefix);
     let sum = checksum(b);
-    b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    put_digits(&mut b[148..154], sum, 8);
+    b[154] = 0;
+    b[155] = b' ';
+}
+
+/// Writes `v` in `radix` (8 or 10) into all of `field`, zero-padded on the left (the caller
+/// makes it wide enough).
+fn put_digits(field: &mut [u8], mut v: u64, radix: u64) {
+    for d in field.iter_mut().rev() {
+        *d = b'0' + (v % radix) as u8;
+        v /= radix;
+    }
+    debug_assert_eq!(v, 0, "the field is too narrow");
+}
+
+/// How many digits `v` has in `radix`.
+fn digit_count(mut v: u64, radix: u64) -> usize {
+    let mut n = 1;
+    while v >= radix {
+        v /= radix;
+        n += 1;
+    }
+    n
 }
 
 /// The header checksum: every byte summed, the checksum field counted as spaces.
@@ -214,8 +304,13 @@ fn size_field(f: &[u8]) -> Result<u64, TarError> {
                 .and_then(|v| v.checked_add(u64::from(x)))
                 .ok_or(TarError::SizeOverflow)?;
         }
-        return Ok(v);
+        return if v > MAX_SIZE {
+            Err(TarError::SizeOverflow)
+        } else {
+            Ok(v)
+        };
     }
+    // Eleven or twelve octal digits hold at most 2^36 - 1: below the bound.
     octal(f).ok_or(TarError::BadSize)
 }
 
@@ -262,11 +357,41 @@ mod tests {
         assert_eq!(
             h,
             Header {
-                name: b"bk/obj-1".to_vec(),
+                prefix: b"",
+                name: b"bk/obj-1",
                 size: 1234,
                 kind: Kind::File
             }
         );
+        assert!(h.path_is(&[b"bk/", b"obj-1"]) && h.path_is(&[b"", b"bk/obj-1", b""]));
+        assert!(!h.path_is(&[b"bk/obj-"]) && !h.path_is(&[b"bk/obj-1", b"x"]));
+        assert!(!h.path_is(&[b"bk/obj-2"]));
+        // The fields are what the formatting machinery would write (octal, NUL-terminated).
+        assert_eq!(&out[124..136], format!("{:011o}\0", 1234).as_bytes());
+        let sum = checksum(block(&out));
+        assert_eq!(&out[148..156], format!("{sum:06o}\0 ").as_bytes());
+    }
+
+    #[test]
+    fn pax_lengths_count_their_own_digits() {
+        // Names too long for ustar whose record length crosses 1000 (a fourth digit).
+        for n in 101..1100 {
+            let name = "n".repeat(n);
+            let mut out = Vec::new();
+            encode_file(name.as_bytes(), 1, &mut out);
+            let pax = parse(block(&out)).unwrap();
+            let body = &out[BLOCK..BLOCK + pax.size as usize];
+            let rec = format!(" path={name}\n");
+            let digits = (1..)
+                .find(|d| (d + rec.len()).to_string().len() == *d)
+                .unwrap();
+            assert_eq!(
+                body,
+                format!("{}{rec}", digits + rec.len()).as_bytes(),
+                "{n}"
+            );
+            assert_eq!(pax_path(body).unwrap(), Some(name.as_bytes()));
+        }
     }
 
     #[test]
@@ -275,7 +400,15 @@ mod tests {
         let mut out = Vec::new();
         encode_file(mid.as_bytes(), 7, &mut out);
         assert_eq!(out.len(), BLOCK);
-        assert_eq!(parse(block(&out)).unwrap().name, mid.as_bytes());
+        let h = parse(block(&out)).unwrap();
+        assert_eq!(
+            (h.prefix, h.name),
+            ("d".repeat(120).as_bytes(), "f".repeat(90).as_bytes())
+        );
+        assert!(h.path_is(&[mid.as_bytes()]));
+        let mut path = Vec::new();
+        h.push_path(&mut path);
+        assert_eq!(path, mid.as_bytes());
 
         let long = "x".repeat(300);
         let mut out = Vec::new();
@@ -319,9 +452,68 @@ mod tests {
         let sum = checksum(block(&bad));
         bad[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
         assert_eq!(parse(block(&bad)), Err(TarError::SizeOverflow));
+        // Base-256 sizes that fit 64 bits but are above the bound (they would overflow the
+        // padding arithmetic), and the bound itself, which is accepted.
+        for (size, want) in [
+            (u64::MAX, Err(TarError::SizeOverflow)),
+            (u64::MAX - 100, Err(TarError::SizeOverflow)),
+            (MAX_SIZE + 1, Err(TarError::SizeOverflow)),
+            (MAX_SIZE, Ok(MAX_SIZE)),
+        ] {
+            let mut bad = out.clone();
+            bad[124..128].fill(0);
+            bad[124] = 0x80;
+            bad[128..136].copy_from_slice(&size.to_be_bytes());
+            let sum = checksum(block(&bad));
+            bad[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+            assert_eq!(parse(block(&bad)).map(|h| h.size), want, "{size}");
+        }
         assert!(pax_path(b"99 path=x\n").is_err());
         assert!(pax_path(b"x path=x\n").is_err());
         assert!(pax_path(b"5 pa").is_err());
+    }
+
+    /// Counts the allocations of the current thread (the other tests run on other threads).
+    struct Counting;
+
+    thread_local! {
+        static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    // SAFETY: every call is forwarded unchanged to the system allocator, which upholds
+    // `GlobalAlloc`'s contract; counting touches only a thread-local `Cell`.
+    unsafe impl std::alloc::GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+            ALLOCS.with(|n| n.set(n.get() + 1));
+            // SAFETY: the caller's `alloc` contract (a non-zero-size layout) is passed on.
+            unsafe { std::alloc::System.alloc(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+            // SAFETY: `p` came from `System.alloc` with layout `l` (the `alloc` above).
+            unsafe { std::alloc::System.dealloc(p, l) }
+        }
+    }
+
+    #[global_allocator]
+    static COUNTING: Counting = Counting;
+
+    #[test]
+    fn encoding_and_parsing_do_not_allocate() {
+        let long = "y".repeat(300);
+        let names: [&[u8]; 3] = [b"bk/obj-1", long.as_bytes(), b"d/e/f"];
+        let mut out = Vec::with_capacity(64 * 1024);
+        let before = ALLOCS.with(|n| n.get());
+        let mut total = 0;
+        for name in names {
+            for size in [0, 1234, OCTAL_SIZE_MAX + 1] {
+                out.clear();
+                encode_file(name, size, &mut out);
+                let h = parse(block(&out[out.len() - BLOCK..])).unwrap();
+                total += h.size + h.name.len() as u64;
+            }
+        }
+        assert_eq!(ALLOCS.with(|n| n.get()), before, "allocations");
+        assert!(total > 0);
     }
 
     #[test]
@@ -330,6 +522,9 @@ mod tests {
         assert_eq!(padded(1), 512);
         assert_eq!(padded(512), 512);
         assert_eq!(padded(513), 1024);
+        assert_eq!(padded(MAX_SIZE + 1), MAX_SIZE + 512);
+        assert_eq!(padded(u64::MAX), u64::MAX);
+        assert_eq!(padded(u64::MAX - 600), u64::MAX - 511);
         let mut out = Vec::new();
         encode_end(&mut out);
         assert!(is_zero(block(&out)) && out.len() == END_LEN);

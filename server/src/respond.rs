@@ -2,7 +2,8 @@
 //! protocol's format (plain text, AIS JSON `{"message":..,"status":..}`, S3 XML `<Error>`).
 //!
 //! Owns: counting every final status, the HEAD rule (a HEAD answer carries the length of the
-//! body a GET would get, but no body), escaping for JSON and XML, and [`reject`].
+//! body a GET would get, but no body), and [`reject`]; JSON and XML escaping is
+//! `ringload_core::escape`'s (re-exported here as [`Escape`]).
 //!
 //! Why: the object, AIS, S3 and stats handlers then only decide what to say.
 //!
@@ -10,6 +11,8 @@
 //! `scratch` for bodies), so error answers on the hot path (404, faults) stay allocation-free.
 
 use std::fmt::{self, Write as _};
+
+pub(crate) use ringload_core::escape::Escape;
 
 use super::counters::{CoreCounters, Kind};
 use super::provider::Provider;
@@ -219,53 +222,6 @@ fn method_name(m: Method) -> &'static str {
     }
 }
 
-/// A `fmt::Write` that escapes into a byte buffer for a JSON string or XML text.
-pub(crate) struct Escape<'a> {
-    out: &'a mut Vec<u8>,
-    xml: bool,
-}
-
-impl<'a> Escape<'a> {
-    pub(crate) fn json(out: &'a mut Vec<u8>) -> Self {
-        Self { out, xml: false }
-    }
-    pub(crate) fn xml(out: &'a mut Vec<u8>) -> Self {
-        Self { out, xml: true }
-    }
-}
-
-impl fmt::Write for Escape<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            let esc: Option<&str> = match (self.xml, c) {
-                (false, '"') => Some("\\\""),
-                (false, '\\') => Some("\\\\"),
-                (false, '\n') => Some("\\n"),
-                (false, '\r') => Some("\\r"),
-                (false, '\t') => Some("\\t"),
-                (false, c) if (c as u32) < 0x20 => {
-                    let _ = write!(VecFmt(self.out), "\\u{:04x}", c as u32);
-                    continue;
-                }
-                (true, '&') => Some("&amp;"),
-                (true, '<') => Some("&lt;"),
-                (true, '>') => Some("&gt;"),
-                (true, '"') => Some("&quot;"),
-                (true, '\'') => Some("&apos;"),
-                _ => None,
-            };
-            match esc {
-                Some(e) => self.out.extend_from_slice(e.as_bytes()),
-                None => {
-                    let mut b = [0u8; 4];
-                    self.out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 /// `fmt::Write` into a byte vector, unescaped.
 pub(crate) struct VecFmt<'a>(pub(crate) &'a mut Vec<u8>);
 
@@ -279,19 +235,6 @@ impl fmt::Write for VecFmt<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_json_and_xml() {
-        let mut v = Vec::new();
-        write!(Escape::json(&mut v), "a\"b\\c\n\u{1}é").unwrap();
-        assert_eq!(String::from_utf8(v).unwrap(), "a\\\"b\\\\c\\n\\u0001é");
-        let mut v = Vec::new();
-        write!(Escape::xml(&mut v), "<a & 'b'>\"").unwrap();
-        assert_eq!(
-            String::from_utf8(v).unwrap(),
-            "&lt;a &amp; &apos;b&apos;&gt;&quot;"
-        );
-    }
 
     #[test]
     fn errors_per_protocol() {

@@ -11,7 +11,9 @@
 //! Accounting: a successful batch is one `get_batch` operation (its latency the whole
 //! stream's), its bytes the member bodies, `objects` the members delivered, and one `missing`
 //! error per `__404__` member. A batch whose stream fails is one error of its kind and counts
-//! no objects. Nothing allocates once the connection's buffers are warm.
+//! no objects. Nothing allocates per batch once the connection's buffers are warm: the
+//! request body is escaped into the reused `body_buf`, expected names and the verify
+//! scratch are reused, and TAR headers are parsed in place.
 
 mod drain;
 
@@ -27,7 +29,7 @@ use crate::http::{Failure, Method, Sink};
 use crate::names::split_arch;
 use crate::stats::{ErrorKind, Op};
 use drain::{Drain, DrainError};
-use ringload_core::content;
+use ringload_core::{content, escape};
 
 /// A connection's GetBatch state: the drain of its current answer.
 #[derive(Debug, Default)]
@@ -205,13 +207,13 @@ fn push_member(
     verify: bool,
 ) {
     let (obj, arch) = split_arch(name);
-    out.extend_from_slice(b"{\"objname\":");
-    push_json_str(out, obj);
+    out.extend_from_slice(b"{\"objname\":\"");
+    escape::json(obj, out);
     if let Some(a) = arch {
-        out.extend_from_slice(b",\"archpath\":");
-        push_json_str(out, a);
+        out.extend_from_slice(b"\",\"archpath\":\"");
+        escape::json(a, out);
     }
-    out.push(b'}');
+    out.extend_from_slice(b"\"}");
     let start = if verify {
         scratch.clear();
         scratch.extend_from_slice(prefix);
@@ -228,27 +230,6 @@ fn push_member(
         Some(a) => d.expect(&[bucket, b"/", obj, b"/", a], start),
         None => d.expect(&[bucket, b"/", obj], start),
     }
-}
-
-/// Appends `s` (UTF-8) as a JSON string: quotes, backslashes and control bytes escaped.
-fn push_json_str(out: &mut Vec<u8>, s: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    for &b in s {
-        match b {
-            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
-            0..=0x1f => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ]),
-            _ => out.push(b),
-        }
-    }
-    out.push(b'"');
 }
 
 /// `n` bytes were received for connection `c`'s GetBatch: the archive's bytes go to the
@@ -274,13 +255,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_strings_are_escaped() {
-        let mut out = Vec::new();
-        push_json_str(&mut out, b"a\"b\\c\n\x01d/\xc3\xa9");
-        assert_eq!(out, b"\"a\\\"b\\\\c\\u000a\\u0001d/\xc3\xa9\"");
-    }
-
-    #[test]
     fn members_carry_their_archpath() {
         let (mut out, mut d, mut s) = (Vec::new(), Drain::default(), Vec::new());
         d.begin(true, false);
@@ -296,5 +270,24 @@ mod tests {
         assert_eq!(out, b"{\"objname\":\"shard.tar\",\"archpath\":\"f/1.bin\"}");
         assert_eq!(s, b"bk/shard.tar/f/1.bin");
         assert_eq!(d.expected(), 1);
+        // Names are escaped in the JSON, and expected as they are in the archive.
+        out.clear();
+        push_member(
+            &mut out,
+            &mut d,
+            &mut s,
+            b"bk",
+            b"bk/",
+            b"a\"b\\\n\0f\"",
+            false,
+        );
+        assert_eq!(
+            out,
+            b"{\"objname\":\"a\\\"b\\\\\\n\",\"archpath\":\"f\\\"\"}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["objname"], "a\"b\\\n");
+        assert_eq!(v["archpath"], "f\"");
+        assert_eq!(d.expected(), 2);
     }
 }

@@ -79,7 +79,11 @@ pub(crate) fn parse(key: &str, body: &[u8]) -> Result<Vec<Member>, String> {
             .ok_or_else(|| format!("a member's size ({}) runs past the archive", h.size))?;
         match h.kind {
             Kind::File => {
-                let name = long_name.take().unwrap_or(h.name);
+                let name = long_name.take().unwrap_or_else(|| {
+                    let mut v = Vec::new();
+                    h.push_path(&mut v);
+                    v
+                });
                 let name = String::from_utf8(name)
                     .map_err(|_| "a member's name is not UTF-8".to_string())?;
                 if !content::pattern().verify(member_start(key, name.as_bytes()), 0, data) {

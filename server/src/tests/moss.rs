@@ -56,7 +56,9 @@ fn members(a: &[u8]) -> Vec<(String, Vec<u8>)> {
         let h = tar::parse(block).unwrap();
         at += tar::BLOCK;
         let n = h.size as usize;
-        out.push((String::from_utf8(h.name).unwrap(), a[at..at + n].to_vec()));
+        let mut name = Vec::new();
+        h.push_path(&mut name);
+        out.push((String::from_utf8(name).unwrap(), a[at..at + n].to_vec()));
         at += tar::padded(h.size) as usize;
     }
 }

@@ -9,7 +9,9 @@
 //! Invariants: hostile bytes are errors, never panics; a PAX (`x`, `g`) or GNU long-name (`L`)
 //! body is small and read (capped at [`MAX_META`]), never dropped; the stream is complete only
 //! after two zero blocks with every requested member seen; nothing allocates once the
-//! buffers are warm.
+//! buffers are warm (header names are compared where they lie in the block, as
+//! `tar::parse` borrows them; expected names, PAX bodies and long names live in buffers
+//! reused for every batch).
 
 use ringload_core::content;
 use ringload_core::tar::{self, Kind, TarError, BLOCK};
@@ -152,7 +154,7 @@ impl Drain {
     /// a member's body and padding).
     pub fn droppable(&self) -> u64 {
         match self.state {
-            State::Body { left, pad, .. } if !self.verify => left + pad,
+            State::Body { left, pad, .. } if !self.verify => left.saturating_add(pad),
             State::Body { left: 0, pad, .. } => pad,
             _ => 0,
         }
@@ -267,6 +269,7 @@ impl Drain {
             return Err(DrainError::Trailing);
         }
         let h = tar::parse(&self.hdr)?;
+        // `parse` bounds the size, so neither this nor `left + pad` overflows.
         let pad = tar::padded(h.size) - h.size;
         match h.kind {
             Kind::PaxNext | Kind::PaxGlobal | Kind::GnuLongName => {
@@ -295,15 +298,19 @@ impl Drain {
                 if i >= self.ends.len() {
                     return Err(DrainError::Extra);
                 }
-                let name = if self.has_long {
-                    &self.long_name[..]
-                } else {
-                    &h.name[..]
-                };
                 let want = self.name(i);
-                if name == want {
+                // The name is compared where it lies (the long name or the header block),
+                // as itself or under the missing members' directory.
+                let named = |dir: &[u8]| {
+                    if self.has_long {
+                        self.long_name.strip_prefix(dir) == Some(want)
+                    } else {
+                        h.path_is(&[dir, want])
+                    }
+                };
+                if named(b"") {
                     self.delivered += 1;
-                } else if name.strip_prefix(MISSING_DIR) == Some(want) {
+                } else if named(MISSING_DIR) {
                     if !self.coer || h.size != 0 {
                         return Err(DrainError::BadMissing);
                     }

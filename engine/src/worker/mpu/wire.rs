@@ -9,6 +9,7 @@
 //! Invariants: everything is written into caller-owned, reused buffers; parsing never panics
 //! on hostile bytes (an answer that is not understood is `None`).
 
+use ringload_core::escape;
 use ringload_net::http::{percent_encode, push_u64, Keep};
 
 /// Which multipart dialect the run speaks.
@@ -58,12 +59,7 @@ pub fn complete_body<'a>(d: Dialect, etags: impl Iterator<Item = &'a [u8]>, out:
                     out.push(b',');
                 }
                 out.extend_from_slice(br#"{"etag":""#);
-                // ETags are quoted tokens without backslashes; anything else is dropped
-                // rather than escaped (AIS completes by part number).
-                out.extend(
-                    etag.iter()
-                        .filter(|&&b| b != b'"' && b != b'\\' && b >= 0x20),
-                );
+                escape::json(etag, out);
                 out.extend_from_slice(br#"","part-number":"#);
                 push_u64(out, k as u64 + 1);
                 out.push(b'}');
@@ -76,14 +72,7 @@ pub fn complete_body<'a>(d: Dialect, etags: impl Iterator<Item = &'a [u8]>, out:
                 out.extend_from_slice(b"<Part><PartNumber>");
                 push_u64(out, k as u64 + 1);
                 out.extend_from_slice(b"</PartNumber><ETag>");
-                for &b in etag {
-                    match b {
-                        b'&' => out.extend_from_slice(b"&amp;"),
-                        b'<' => out.extend_from_slice(b"&lt;"),
-                        b'>' => out.extend_from_slice(b"&gt;"),
-                        _ => out.push(b),
-                    }
-                }
+                escape::xml(etag, out);
                 out.extend_from_slice(b"</ETag></Part>");
             }
             out.extend_from_slice(b"</CompleteMultipartUpload>");
@@ -155,15 +144,17 @@ mod tests {
         complete_body(Dialect::Ais, tags.iter().copied(), &mut b);
         assert_eq!(
             std::str::from_utf8(&b).unwrap(),
-            r#"{"action":"mpt-complete","value":[{"etag":"e1","part-number":1},{"etag":"e<2","part-number":2}]}"#
+            r#"{"action":"mpt-complete","value":[{"etag":"\"e1\"","part-number":1},{"etag":"\"e<2\"","part-number":2}]}"#
         );
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(v["value"][1]["part-number"], 2);
+        assert_eq!(v["value"][1]["etag"], "\"e<2\"");
         complete_body(Dialect::S3, tags.iter().copied(), &mut b);
         assert_eq!(
             std::str::from_utf8(&b).unwrap(),
-            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e1\"</ETag></Part>\
-             <Part><PartNumber>2</PartNumber><ETag>\"e&lt;2\"</ETag></Part></CompleteMultipartUpload>"
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;e1&quot;</ETag>\
+             </Part><Part><PartNumber>2</PartNumber><ETag>&quot;e&lt;2&quot;</ETag></Part>\
+             </CompleteMultipartUpload>"
         );
     }
 

@@ -172,6 +172,18 @@ fn hostile_streams_are_errors() {
     }
     fix_checksum(&mut big[..BLOCK]);
     check(&big, DrainError::Tar(TarError::SizeOverflow));
+    // A base-256 size that fits 64 bits but is near u64::MAX (its padding would overflow),
+    // for the first and for a later member.
+    for at in [0, BLOCK + tar::padded(700) as usize] {
+        for size in [u64::MAX, u64::MAX - 100, tar::MAX_SIZE + 1] {
+            let mut big = a.clone();
+            big[at + 124..at + 128].fill(0);
+            big[at + 124] = 0x80;
+            big[at + 128..at + 136].copy_from_slice(&size.to_be_bytes());
+            fix_checksum(&mut big[at..at + BLOCK]);
+            check(&big, DrainError::Tar(TarError::SizeOverflow));
+        }
+    }
     // Truncated anywhere.
     for cut in 0..a.len() {
         check(&a[..cut], DrainError::Truncated);
