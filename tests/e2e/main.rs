@@ -29,6 +29,7 @@ mod merge;
 mod merge_ml;
 mod merge_scale;
 mod metrics;
+mod ml_refusals;
 mod mpd;
 mod mpi;
 mod multipart;
