@@ -384,7 +384,11 @@ pub fn notes(w: &super::Workload) -> Vec<String> {
     for (flag, p, what) in [
         (
             "--pctmultipart",
-            if m.multipart_chunks > 0 { m.pctmultipart } else { 0 },
+            if m.multipart_chunks > 0 {
+                m.pctmultipart
+            } else {
+                0
+            },
             "a multipart upload",
         ),
         ("--arch-pct", m.arch.pct, "a shard"),
@@ -586,7 +590,7 @@ mod tests {
             m.pctmultipart = 100;
         })
         .validate()
-            .unwrap();
+        .unwrap();
         let e = refusal(&with(Protocol::Ais, |m| {
             m.multipart_chunks = 2;
             m.pctmultipart = 10;
@@ -675,9 +679,18 @@ mod tests {
                 &|w| w.ml.arch.num_files = 5,
                 "--arch-num-files '5' is invalid: shapes the shards --arch-pct writes",
             ),
-            (&|w| w.ml.arch.minsize = 512, "--arch-minsize '512' is invalid"),
-            (&|w| w.ml.arch.maxsize = 4096, "--arch-maxsize '4096' is invalid"),
-            (&|w| w.ml.arch.prefix = "t-".into(), "--arch-prefix 't-' is invalid"),
+            (
+                &|w| w.ml.arch.minsize = 512,
+                "--arch-minsize '512' is invalid",
+            ),
+            (
+                &|w| w.ml.arch.maxsize = 4096,
+                "--arch-maxsize '4096' is invalid",
+            ),
+            (
+                &|w| w.ml.arch.prefix = "t-".into(),
+                "--arch-prefix 't-' is invalid",
+            ),
             (
                 &|w| {
                     w.pctput = 100;
@@ -758,8 +771,10 @@ mod tests {
         w.pctput = 50;
         assert_eq!(
             notes(&w),
-            ["--pctmultipart 50 is a percent of all orders, drawn from the same hash as \
-              --pctput: at or above --pctput (50) every PUT is a multipart upload"]
+            [
+                "--pctmultipart 50 is a percent of all orders, drawn from the same hash as \
+              --pctput: at or above --pctput (50) every PUT is a multipart upload"
+            ]
         );
         w.pctput = 51;
         assert!(notes(&w).is_empty());
@@ -769,8 +784,10 @@ mod tests {
         w.pctput = 20;
         assert_eq!(
             notes(&w),
-            ["--arch-pct 30 is a percent of all orders, drawn from the same hash as --pctput: \
-              at or above --pctput (20) every PUT is a shard"]
+            [
+                "--arch-pct 30 is a percent of all orders, drawn from the same hash as --pctput: \
+              at or above --pctput (20) every PUT is a shard"
+            ]
         );
     }
 }

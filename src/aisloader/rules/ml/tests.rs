@@ -457,8 +457,10 @@ fn paths_the_pctput_leaves_no_operation_for_are_warned_about_and_not_passed() {
     let p = plan_of(&["-multipart-chunks=4", "-pctmultipart=10"]);
     assert_eq!(
         p.warnings,
-        ["warning: -multipart-chunks=4 -pctmultipart=10: with -pctput=0 there are no PUTs; \
-          they change nothing here"]
+        [
+            "warning: -multipart-chunks=4 -pctmultipart=10: with -pctput=0 there are no PUTs; \
+          they change nothing here"
+        ]
     );
     assert!(ml_run(&p).is_empty(), "{:?}", p.run);
 
