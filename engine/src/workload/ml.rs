@@ -658,7 +658,9 @@ mod tests {
         );
     }
 
-    fn no_effect_err(f: &dyn Fn(&mut Workload)) -> Option<String> {
+    type Edit = dyn Fn(&mut Workload);
+
+    fn no_effect_err(f: &Edit) -> Option<String> {
         let mut w = Workload {
             protocol: Protocol::Ais,
             pctput: 50,
@@ -670,7 +672,7 @@ mod tests {
 
     #[test]
     fn settings_that_would_change_nothing_are_refused_naming_the_flag() {
-        let cases: [(&dyn Fn(&mut Workload), &str); 10] = [
+        let cases: [(&Edit, &str); 10] = [
             (
                 &|w| w.ml.multipart_chunks = 4,
                 "--multipart-chunks '4' is invalid: without --pctmultipart",
