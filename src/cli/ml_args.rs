@@ -54,8 +54,9 @@ pub struct MlArgs {
     /// Largest file inside a shard, inclusive (same syntax as --minsize)
     #[arg(long, default_value = "1KiB", value_parser = size, value_name = "SIZE", help_heading = "ML data loading")]
     pub arch_maxsize: u64,
-    /// Percent of PUTs that write a shard: a TAR of --arch-num-files files of
-    /// --arch-minsize..--arch-maxsize bytes
+    /// Percent of all orders whose PUT writes a shard (a TAR of --arch-num-files files of
+    /// --arch-minsize..--arch-maxsize bytes); drawn from the same order hash as --pctput, as
+    /// aisloader does, so P at or above --pctput makes every PUT a shard (docs/workload.md)
     #[arg(
         long,
         default_value_t = 0,
@@ -75,8 +76,9 @@ pub struct MlArgs {
         help_heading = "ML data loading"
     )]
     pub multipart_chunks: u32,
-    /// Percent of PUTs sent as multipart uploads (needs --multipart-chunks); drawn from the
-    /// same order hash as --pctput, as aisloader does (docs/workload.md)
+    /// Percent of all orders whose PUT is a multipart upload (needs --multipart-chunks);
+    /// drawn from the same order hash as --pctput, as aisloader does, so P at or above
+    /// --pctput makes every PUT one (docs/workload.md)
     #[arg(
         long,
         default_value_t = 0,

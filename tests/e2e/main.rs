@@ -30,6 +30,7 @@ mod merge_ml;
 mod merge_scale;
 mod metrics;
 mod ml_paths;
+mod ml_refusals;
 mod mpd;
 mod mpi;
 mod multipart;

@@ -29,7 +29,8 @@ pub struct ArchConfig {
     pub minsize: u64,
     #[serde(rename = "arch_maxsize")]
     pub maxsize: u64,
-    /// `--arch-pct`: percent of PUTs that write a shard (0..=100).
+    /// `--arch-pct`: percent of all orders (drawn from the same hash as `pctput`, as in
+    /// aisloader) whose PUT writes a shard (0..=100).
     #[serde(rename = "arch_pct")]
     pub pct: u32,
     /// `--arch-list`: GETs read files inside shards (by `archpath`) instead of whole objects.
@@ -77,7 +78,8 @@ pub struct MlPaths {
     pub arch: ArchConfig,
     /// `--multipart-chunks`: parts per multipart upload (0: no multipart uploads).
     pub multipart_chunks: u32,
-    /// `--pctmultipart`: percent of PUTs sent as multipart uploads (0..=100).
+    /// `--pctmultipart`: percent of all orders (drawn from the same hash as `pctput`, as in
+    /// aisloader) whose PUT is a multipart upload (0..=100).
     pub pctmultipart: u32,
     /// `--pctmpdstream`: percent of GETs read as a multipart download stream (0..=100).
     pub pctmpdstream: u32,
@@ -128,7 +130,67 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
     validate_batch(w)?;
     arch(w)?;
     multipart(w)?;
-    validate_mpd(w)
+    validate_mpd(w)?;
+    no_effect(w)
+}
+
+/// The ML settings that would change nothing in this run, refused (every setting is used or
+/// refused): `--multipart-chunks` without `--pctmultipart` (unless S3 objects above 5 GiB take
+/// its part count), the shards' shape without `--arch-pct`, the GET paths when `--pctput 100`
+/// leaves no GETs, and the PUT paths when `--pctput 0` leaves no PUTs.
+fn no_effect(w: &super::Workload) -> Result<(), super::WorkloadError> {
+    let inv = |flag: &'static str, value: String, why: &str| {
+        Err(super::WorkloadError::Invalid {
+            flag,
+            value,
+            why: why.to_string(),
+        })
+    };
+    let (m, a) = (&w.ml, &w.ml.arch);
+    let s3_big = w.protocol == super::Protocol::S3 && w.maxsize > 5 << 30 && w.pctput > 0;
+    if m.multipart_chunks > 0 && m.pctmultipart == 0 && !s3_big {
+        let why = "without --pctmultipart no PUT is a multipart upload; add --pctmultipart P or \
+                   drop --multipart-chunks";
+        return inv("--multipart-chunks", m.multipart_chunks.to_string(), why);
+    }
+    if a.pct == 0 {
+        let d = ArchConfig::default();
+        let why = "shapes the shards --arch-pct writes, and this run writes none; add \
+                   --arch-pct P or drop it";
+        if a.num_files != d.num_files {
+            return inv("--arch-num-files", a.num_files.to_string(), why);
+        }
+        if a.minsize != d.minsize {
+            return inv("--arch-minsize", a.minsize.to_string(), why);
+        }
+        if a.maxsize != d.maxsize {
+            return inv("--arch-maxsize", a.maxsize.to_string(), why);
+        }
+        if !a.prefix.is_empty() {
+            return inv("--arch-prefix", a.prefix.clone(), why);
+        }
+    }
+    if w.pctput == 100 {
+        let why = "reads, and --pctput 100 leaves no GETs; lower --pctput or drop it";
+        if m.get_batchsize > 0 {
+            return inv("--get-batchsize", m.get_batchsize.to_string(), why);
+        }
+        if a.list {
+            return inv("--arch-list", "set".into(), why);
+        }
+    }
+    if w.pctput == 0 {
+        if m.pctmultipart > 0 {
+            let why = "shares out PUTs, and --pctput 0 leaves none; give --pctput or drop it";
+            return inv("--pctmultipart", m.pctmultipart.to_string(), why);
+        }
+        if a.pct > 0 {
+            let why = "writes shards, and --pctput 0 writes nothing; give --pctput, or read the \
+                       files inside shards with --arch-list instead";
+            return inv("--arch-pct", a.pct.to_string(), why);
+        }
+    }
+    Ok(())
 }
 
 /// The shard checks (`--arch-*`), when shards are written or read.
@@ -309,12 +371,36 @@ fn multipart(w: &super::Workload) -> Result<(), super::WorkloadError> {
 /// S3's largest part count per upload.
 pub const S3_MAX_PARTS: u32 = 10_000;
 
-/// The notes a run's multipart settings call for, printed once at its start: on S3, objects
+/// The notes a run's ML settings call for, printed once at its start: a `--pctmultipart` or
+/// `--arch-pct` at or above `--pctput` (below 100) takes every PUT; on S3, objects
 /// above the 5 GiB single-PUT limit always go in parts, and parts are raised to S3's 5 MiB
 /// minimum (so a small object has fewer parts than `--multipart-chunks`).
 pub fn notes(w: &super::Workload) -> Vec<String> {
     const MIB: u64 = 1 << 20;
     let mut v = Vec::new();
+    // aisloader's quirk: each path's percentage is drawn from the order hash that made the
+    // order a PUT, so a share at or above --pctput takes every PUT.
+    let m = &w.ml;
+    for (flag, p, what) in [
+        (
+            "--pctmultipart",
+            if m.multipart_chunks > 0 {
+                m.pctmultipart
+            } else {
+                0
+            },
+            "a multipart upload",
+        ),
+        ("--arch-pct", m.arch.pct, "a shard"),
+    ] {
+        if p > 0 && (1..100).contains(&w.pctput) && p >= w.pctput {
+            v.push(format!(
+                "{flag} {p} is a percent of all orders, drawn from the same hash as --pctput: at \
+                 or above --pctput ({}) every PUT is {what}",
+                w.pctput
+            ));
+        }
+    }
     if w.protocol != super::Protocol::S3 || w.pctput == 0 {
         return v;
     }
@@ -465,6 +551,7 @@ mod tests {
     fn with(protocol: Protocol, f: impl Fn(&mut MlPaths)) -> Workload {
         let mut w = Workload {
             protocol,
+            pctput: 100,
             ..Workload::default()
         };
         f(&mut w.ml);
@@ -498,9 +585,12 @@ mod tests {
             m.multipart_chunks = S3_MAX_PARTS + 1
         }));
         assert!(e.contains("10000"), "{e}");
-        with(Protocol::Ais, |m| m.multipart_chunks = S3_MAX_PARTS + 1)
-            .validate()
-            .unwrap();
+        with(Protocol::Ais, |m| {
+            m.multipart_chunks = S3_MAX_PARTS + 1;
+            m.pctmultipart = 100;
+        })
+        .validate()
+        .unwrap();
         let e = refusal(&with(Protocol::Ais, |m| {
             m.multipart_chunks = 2;
             m.pctmultipart = 10;
@@ -565,6 +655,141 @@ mod tests {
         assert!(
             e.starts_with("--cont-on-err 'set' is invalid") && e.contains("--get-batchsize N"),
             "{e}"
+        );
+    }
+
+    type Edit = dyn Fn(&mut Workload);
+
+    fn no_effect_err(f: &Edit) -> Option<String> {
+        let mut w = Workload {
+            protocol: Protocol::Ais,
+            pctput: 50,
+            ..Workload::default()
+        };
+        f(&mut w);
+        w.validate().err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn settings_that_would_change_nothing_are_refused_naming_the_flag() {
+        let cases: [(&Edit, &str); 10] = [
+            (
+                &|w| w.ml.multipart_chunks = 4,
+                "--multipart-chunks '4' is invalid: without --pctmultipart",
+            ),
+            (
+                &|w| w.ml.arch.num_files = 5,
+                "--arch-num-files '5' is invalid: shapes the shards --arch-pct writes",
+            ),
+            (
+                &|w| w.ml.arch.minsize = 512,
+                "--arch-minsize '512' is invalid",
+            ),
+            (
+                &|w| w.ml.arch.maxsize = 4096,
+                "--arch-maxsize '4096' is invalid",
+            ),
+            (
+                &|w| w.ml.arch.prefix = "t-".into(),
+                "--arch-prefix 't-' is invalid",
+            ),
+            (
+                &|w| {
+                    w.pctput = 100;
+                    w.ml.get_batchsize = 8;
+                },
+                "--get-batchsize '8' is invalid: reads, and --pctput 100 leaves no GETs",
+            ),
+            (
+                &|w| {
+                    w.pctput = 100;
+                    w.ml.arch.list = true;
+                },
+                "--arch-list 'set' is invalid: reads, and --pctput 100",
+            ),
+            (
+                &|w| {
+                    w.pctput = 0;
+                    w.ml.multipart_chunks = 4;
+                    w.ml.pctmultipart = 10;
+                },
+                "--pctmultipart '10' is invalid: shares out PUTs, and --pctput 0 leaves none",
+            ),
+            (
+                &|w| {
+                    w.pctput = 0;
+                    w.ml.arch.pct = 10;
+                },
+                "--arch-pct '10' is invalid: writes shards, and --pctput 0 writes nothing",
+            ),
+            (
+                &|w| {
+                    w.pctput = 0;
+                    w.ml.arch.pct = 10;
+                    w.ml.arch.num_files = 3;
+                },
+                "--arch-pct '10' is invalid",
+            ),
+        ];
+        for (f, want) in cases {
+            let e = no_effect_err(f).expect("refused");
+            assert!(e.starts_with(want), "{e}");
+        }
+        // Where they do apply, they are allowed.
+        assert_eq!(no_effect_err(&|_| {}), None);
+        assert_eq!(
+            no_effect_err(&|w| {
+                w.ml.arch.pct = 20;
+                w.ml.arch.num_files = 5;
+                w.ml.arch.prefix = "t-".into();
+            }),
+            None
+        );
+        assert_eq!(no_effect_err(&|w| w.ml.get_batchsize = 8), None);
+        assert_eq!(
+            no_effect_err(&|w| {
+                w.pctput = 0;
+                w.ml.arch.list = true;
+            }),
+            None
+        );
+        // S3 objects above 5 GiB take --multipart-chunks as their part count.
+        assert_eq!(
+            no_effect_err(&|w| {
+                w.protocol = Protocol::S3;
+                w.maxsize = 6 << 30;
+                w.ml.multipart_chunks = 4;
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn a_share_at_or_above_pctput_is_noted_once() {
+        let mut w = with(Protocol::Ais, |m| {
+            m.multipart_chunks = 4;
+            m.pctmultipart = 50;
+        });
+        w.pctput = 50;
+        assert_eq!(
+            notes(&w),
+            [
+                "--pctmultipart 50 is a percent of all orders, drawn from the same hash as \
+              --pctput: at or above --pctput (50) every PUT is a multipart upload"
+            ]
+        );
+        w.pctput = 51;
+        assert!(notes(&w).is_empty());
+        w.pctput = 100;
+        assert!(notes(&w).is_empty());
+        let mut w = with(Protocol::Ais, |m| m.arch.pct = 30);
+        w.pctput = 20;
+        assert_eq!(
+            notes(&w),
+            [
+                "--arch-pct 30 is a percent of all orders, drawn from the same hash as --pctput: \
+              at or above --pctput (20) every PUT is a shard"
+            ]
         );
     }
 }

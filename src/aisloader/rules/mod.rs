@@ -159,6 +159,7 @@ pub fn plan(
         verifyhash: on("verifyhash"),
         readoff,
         readlen,
+        minsize,
         maxsize,
     };
     ml::early(&ml_flags, &ml_context, &mut plan.warnings)?;
@@ -401,6 +402,7 @@ pub fn plan(
     }
     run.extend(ml::run_flags(
         &ml_flags,
+        &ml_context,
         arch.as_ref(),
         p,
         &mut plan.warnings,

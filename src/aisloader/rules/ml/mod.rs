@@ -90,6 +90,9 @@ pub(super) struct Context {
     /// `-readoff`/`-readlen` as parsed.
     pub readoff: u64,
     pub readlen: u64,
+    /// The smallest object size (`-minsize`): with `-maxsize`, whether every shard has the
+    /// same size (then `-arch.num-files=0`'s count is known at start).
+    pub minsize: u64,
     /// The largest object size (`-maxsize`), which bounds a shard's files.
     pub maxsize: u64,
 }
@@ -296,13 +299,28 @@ fn normalize_format(f: &str) -> Option<&'static str> {
     FORMATS.into_iter().find(|ext| f.contains(&ext[1..]))
 }
 
+/// How many files aisloader's `readers.Arch` writes into a shard when `-arch.num-files` is 0
+/// (`Arch.write`: it adds files until one more would pass the object's size, and always writes
+/// at least two), when that count is the same for every shard: objects of one size, files of
+/// one size. `None` when it varies (ringload's shards have a fixed count) or is unbounded.
+fn dynamic_files(a: &ArchShown, c: &Context) -> Option<i64> {
+    if c.minsize != c.maxsize || a.minsize != a.maxsize || a.minsize == 0 {
+        return None;
+    }
+    let n = (c.maxsize / a.minsize).max(2);
+    (n <= ARCH_MAX_FILES as u64).then_some(n as i64)
+}
+
 /// The `run` flags for the ML settings, and a warning for each one given where it cannot
 /// apply (aisloader ignores those silently): `-cont-on-err` without GetBatch, the shard's
 /// shape without `-arch.pct`, `-multipart-chunks` with no `-pctmultipart`, the stream's
-/// settings without `-pctmpdstream`; and aisloader's dynamic shard size, which ringload does
-/// not have.
+/// settings without `-pctmpdstream`, the GET paths with `-pctput=100` and the PUT paths with
+/// `-pctput=0`; and aisloader's dynamic shard size when it varies per shard, which ringload
+/// does not have. `-arch.pct` with `-pctput=0` writes nothing but lists the bucket
+/// archive-aware, as aisloader does: that is `--arch-list`.
 pub(super) fn run_flags(
     m: &MlFlags,
+    c: &Context,
     arch: Option<&ArchShown>,
     p: &Parsed,
     warnings: &mut Vec<String>,
@@ -326,8 +344,15 @@ pub(super) fn run_flags(
             }
         }
     };
+    let no_gets = |flag: String, warnings: &mut Vec<String>| {
+        warnings.push(format!(
+            "warning: {flag}: with -pctput=100 there are no GETs; it changes nothing here"
+        ))
+    };
     let mut run: Vec<String> = Vec::new();
-    if m.get_batchsize > 0 {
+    if m.get_batchsize > 0 && c.pctput == 100 {
+        no_gets(format!("-get-batchsize={}", m.get_batchsize), warnings);
+    } else if m.get_batchsize > 0 {
         push(&mut run, "--get-batchsize", m.get_batchsize.to_string());
         if m.cont_on_err {
             run.push("--cont-on-err".into());
@@ -335,38 +360,51 @@ pub(super) fn run_flags(
     } else {
         unused(&["cont-on-err"], "-get-batchsize", warnings);
     }
+    let shape = [
+        "arch.format",
+        "arch.prefix",
+        "arch.num-files",
+        "arch.minsize",
+        "arch.maxsize",
+    ];
     match arch {
+        Some(_) if c.pctput == 0 => {
+            unused(&shape, "PUTs (-pctput above 0)", warnings);
+            if !m.arch_list {
+                run.push("--arch-list".into());
+            }
+        }
         Some(a) => {
             push(&mut run, "--arch-pct", a.pct.to_string());
             push(&mut run, "--arch-format", a.format.clone());
             if !a.prefix.is_empty() {
                 push(&mut run, "--arch-prefix", a.prefix.clone());
             }
-            push(&mut run, "--arch-num-files", a.num_files.to_string());
+            let dynamic = match a.num_files {
+                0 => dynamic_files(a, c),
+                n => Some(n),
+            };
+            push(
+                &mut run,
+                "--arch-num-files",
+                dynamic.unwrap_or(0).to_string(),
+            );
             push(&mut run, "--arch-minsize", a.minsize.to_string());
             push(&mut run, "--arch-maxsize", a.maxsize.to_string());
-            if a.num_files == 0 {
+            if dynamic.is_none() {
                 warnings.push(format!(
                     "warning: -arch.num-files=0: aisloader adds files to each shard until it \
-                     reaches the object's size; ringload writes a fixed number per shard, {}; \
-                     give -arch.num-files for another",
+                     reaches the object's size, which varies here; ringload writes a fixed \
+                     number per shard, {}; give -arch.num-files for another",
                     ringload_engine::workload::ArchConfig::DEFAULT_NUM_FILES
                 ));
             }
         }
-        None => unused(
-            &[
-                "arch.format",
-                "arch.prefix",
-                "arch.num-files",
-                "arch.minsize",
-                "arch.maxsize",
-            ],
-            "-arch.pct",
-            warnings,
-        ),
+        None => unused(&shape, "-arch.pct", warnings),
     }
-    if m.arch_list {
+    if m.arch_list && c.pctput == 100 {
+        no_gets("-arch.list=true".into(), warnings);
+    } else if m.arch_list {
         run.push("--arch-list".into());
     }
     match (m.multipart_chunks, m.pctmultipart) {
@@ -375,6 +413,10 @@ pub(super) fn run_flags(
         (n, 0) => warnings.push(format!(
             "warning: -multipart-chunks={n}: with -pctmultipart=0 no PUT is a multipart upload; \
              give -pctmultipart"
+        )),
+        (n, p) if c.pctput == 0 => warnings.push(format!(
+            "warning: -multipart-chunks={n} -pctmultipart={p}: with -pctput=0 there are no \
+             PUTs; they change nothing here"
         )),
         (n, p) => {
             push(&mut run, "--multipart-chunks", n.to_string());

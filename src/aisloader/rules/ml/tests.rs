@@ -377,8 +377,8 @@ fn settings_that_cannot_apply_are_warned_about_and_not_passed() {
         p.warnings,
         [
             "warning: -arch.num-files=0: aisloader adds files to each shard until it reaches the \
-          object's size; ringload writes a fixed number per shard, 10; give -arch.num-files for \
-          another"
+          object's size, which varies here; ringload writes a fixed number per shard, 10; give \
+          -arch.num-files for another"
         ]
     );
     assert_eq!(p.config.arch.unwrap().num_files, 0);
@@ -409,4 +409,69 @@ fn getbatch_leaves_no_get_to_update_as_in_aisloaders_order() {
     let p = plan_of(&["-pctupdate=30"]);
     let i = p.run.iter().position(|a| a == "--pctupdate").unwrap();
     assert_eq!(p.run[i + 1], "30");
+}
+
+#[test]
+fn a_dynamic_shard_of_one_size_gets_aisloaders_file_count() {
+    // 64 KiB objects, 4 KiB files: aisloader adds files until one more would pass 64 KiB.
+    let p = plan_of(&[
+        "-pctput=100",
+        "-arch.pct=100",
+        "-minsize=64KiB",
+        "-maxsize=64KiB",
+        "-arch.minsize=4KiB",
+    ]);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    let run = ml_run(&p);
+    let i = run.iter().position(|a| a == "--arch-num-files").unwrap();
+    assert_eq!(run[i + 1], "16");
+    // aisloader shows the count as dynamic (0) all the same.
+    assert_eq!(p.config.arch.unwrap().num_files, 0);
+    // At least two files, whatever the sizes.
+    let p = plan_of(&[
+        "-pctput=100",
+        "-arch.pct=100",
+        "-minsize=4KiB",
+        "-maxsize=4KiB",
+        "-arch.minsize=4KiB",
+    ]);
+    let run = ml_run(&p);
+    let i = run.iter().position(|a| a == "--arch-num-files").unwrap();
+    assert_eq!(run[i + 1], "2");
+}
+
+#[test]
+fn paths_the_pctput_leaves_no_operation_for_are_warned_about_and_not_passed() {
+    let p = plan_of(&["-pctput=100", "-get-batchsize=8", "-arch.list"]);
+    assert_eq!(
+        p.warnings,
+        [
+            "warning: -get-batchsize=8: with -pctput=100 there are no GETs; it changes nothing \
+             here",
+            "warning: -arch.list=true: with -pctput=100 there are no GETs; it changes nothing \
+             here",
+        ]
+    );
+    assert!(ml_run(&p).is_empty(), "{:?}", p.run);
+
+    let p = plan_of(&["-multipart-chunks=4", "-pctmultipart=10"]);
+    assert_eq!(
+        p.warnings,
+        [
+            "warning: -multipart-chunks=4 -pctmultipart=10: with -pctput=0 there are no PUTs; \
+          they change nothing here"
+        ]
+    );
+    assert!(ml_run(&p).is_empty(), "{:?}", p.run);
+
+    // -arch.pct with no PUTs writes nothing but lists archive-aware, as aisloader does.
+    let p = plan_of(&["-arch.pct=10", "-arch.num-files=5"]);
+    assert_eq!(
+        p.warnings,
+        ["warning: -arch.num-files=5: used only with PUTs (-pctput above 0); it changes nothing \
+          here"]
+    );
+    assert_eq!(ml_run(&p), ["--arch-list"]);
+    let p = plan_of(&["-arch.pct=10", "-arch.list"]);
+    assert_eq!(ml_run(&p), ["--arch-list"]);
 }
