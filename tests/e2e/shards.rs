@@ -91,11 +91,17 @@ fn other_archive_formats_are_refused_naming_the_flag() {
 fn a_mixed_run_reads_its_own_shards_by_their_names() {
     let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
     let dir = Scratch::new("shards-mixed");
+    let ais = || {
+        Run::new()
+            .protocol("ais")
+            .endpoint(&c.proxies[0])
+            .bucket("ais://mixed")
+    };
+    // The bucket exists, and the mixed run's subdirectory is empty: it reads what it writes.
+    ais().pctput(100).maxputs(1).arg("--subdir", "seed").run().ok();
     let res = dir.path().join("mixed.json");
-    let run = Run::new()
-        .protocol("ais")
-        .endpoint(&c.proxies[0])
-        .bucket("ais://mixed")
+    let run = ais()
+        .arg("--subdir", "mixed")
         .pctput(50)
         .maxputs(30)
         .duration("60s")
