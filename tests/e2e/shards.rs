@@ -98,7 +98,12 @@ fn a_mixed_run_reads_its_own_shards_by_their_names() {
             .bucket("ais://mixed")
     };
     // The bucket exists, and the mixed run's subdirectory is empty: it reads what it writes.
-    ais().pctput(100).maxputs(1).arg("--subdir", "seed").run().ok();
+    ais()
+        .pctput(100)
+        .maxputs(1)
+        .arg("--subdir", "seed")
+        .run()
+        .ok();
     let res = dir.path().join("mixed.json");
     let run = ais()
         .arg("--subdir", "mixed")
@@ -119,7 +124,10 @@ fn a_mixed_run_reads_its_own_shards_by_their_names() {
         gets == Cluster::sum(&c.targets, "get"),
         "every GET counted by the targets",
     );
-    run.check(op(&r, "get", "errors") == 0, "no GET of a name never written");
+    run.check(
+        op(&r, "get", "errors") == 0,
+        "no GET of a name never written",
+    );
     run.check(op(&r, "put", "errors") == 0, "no PUT errors");
     run.check(gets > 0, "the run read back what it wrote");
 }

@@ -496,8 +496,13 @@ mod tests {
         );
         for p in [Protocol::S3, Protocol::Ais] {
             let e = refusal(&with(p, |m| m.multipart_chunks = MAX_PARTS + 1));
-            assert!(e.contains("--multipart-chunks") && e.contains("10000"), "{e}");
-            with(p, |m| m.multipart_chunks = MAX_PARTS).validate().unwrap();
+            assert!(
+                e.contains("--multipart-chunks") && e.contains("10000"),
+                "{e}"
+            );
+            with(p, |m| m.multipart_chunks = MAX_PARTS)
+                .validate()
+                .unwrap();
         }
         let e = refusal(&with(Protocol::Ais, |m| {
             m.multipart_chunks = 2;

@@ -362,8 +362,7 @@ impl Worker {
                     (true, t) => {
                         let corrected =
                             t.map_or(lat, |t| now.saturating_duration_since(t).as_micros() as u64);
-                        self.stats
-                            .record_ok_rated(Op::PutMpu, size, corrected, lat);
+                        self.stats.record_ok_rated(Op::PutMpu, size, corrected, lat);
                     }
                 }
                 let sh = &self.shared;
@@ -478,7 +477,13 @@ mod tests {
         assert!(m.etag.is_empty());
         let long = vec![b'x'; wire::MAX_TOKEN + 1];
         let mut cap = Capture(&mut m);
-        cap.head(307, &[httparse::Header { name: "etag", value: &long }]);
+        cap.head(
+            307,
+            &[httparse::Header {
+                name: "etag",
+                value: &long,
+            }],
+        );
         cap.head(200, &etag);
         assert!(!m.etag_too_long);
         assert_eq!(m.etag, b"\"redirect\"");
