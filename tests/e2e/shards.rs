@@ -1,6 +1,7 @@
 //! End-to-end, shards: `ringload run --arch-pct` writes TAR shards through the built-in AIS
 //! cluster and `--arch-list` reads every file inside them by `archpath`, verified; counts are
-//! checked against the targets' own counters (`ml.shard_puts`, `ml.archpath_gets`).
+//! checked against the targets' own counters (`ml.shard_puts`, `ml.archpath_gets`). A mixed
+//! run reads its own shards back under the names they were written with.
 
 use crate::common;
 
@@ -84,4 +85,49 @@ fn other_archive_formats_are_refused_naming_the_flag() {
         run.stderr().contains("--arch-format") && run.stderr().contains("only .tar is built"),
         "the refusal names the flag and what is built",
     );
+}
+
+#[test]
+fn a_mixed_run_reads_its_own_shards_by_their_names() {
+    let c = Cluster::start(&["--proxies", "1", "--targets", "2"]);
+    let dir = Scratch::new("shards-mixed");
+    let ais = || {
+        Run::new()
+            .protocol("ais")
+            .endpoint(&c.proxies[0])
+            .bucket("ais://mixed")
+    };
+    // The bucket exists, and the mixed run's subdirectory is empty: it reads what it writes.
+    ais()
+        .pctput(100)
+        .maxputs(1)
+        .arg("--subdir", "seed")
+        .run()
+        .ok();
+    let res = dir.path().join("mixed.json");
+    let run = ais()
+        .arg("--subdir", "mixed")
+        .pctput(50)
+        .maxputs(30)
+        .duration("60s")
+        .arg("--arch-pct", 100)
+        .arg("--arch-num-files", 3)
+        .workers(2)
+        .result(&res)
+        .run();
+    run.ok();
+    let r = result(&res);
+    run.check(op(&r, "put", "count") == 30, "30 shard PUTs");
+    assert_eq!(ml(&c.targets, "shard_puts"), 30, "every PUT was a shard");
+    let gets = op(&r, "get", "count");
+    run.check(
+        gets == Cluster::sum(&c.targets, "get"),
+        "every GET counted by the targets",
+    );
+    run.check(
+        op(&r, "get", "errors") == 0,
+        "no GET of a name never written",
+    );
+    run.check(op(&r, "put", "errors") == 0, "no PUT errors");
+    run.check(gets > 0, "the run read back what it wrote");
 }

@@ -24,6 +24,7 @@ use super::body::Body;
 use super::conn::Conn;
 use super::finish::switch_host;
 use super::request::{PathKind, Spec};
+use super::shard::write_own_put;
 use super::{Step, Worker};
 use crate::http::{Failure, Method, Sink};
 use crate::names::split_arch;
@@ -103,8 +104,8 @@ impl Worker {
                 self.name
                     .extend_from_slice(sh.names.get(idx as usize).as_bytes());
             } else {
-                let cnt = self.own_puts[self.rng.below(self.own_puts.len() as u64) as usize];
-                self.namer.write_name(cnt, &mut self.name);
+                let (own, fmt) = (&self.own_puts, &w.ml.arch.format);
+                write_own_put(own, &mut self.rng, &self.namer, fmt, &mut self.name);
             }
             out.push(b',');
             push_member(

@@ -11,6 +11,7 @@ use super::body::Body;
 use super::conn::Update;
 use super::finish::switch_host;
 use super::request::Spec;
+use super::shard::write_own_put;
 use super::{Step, StopReason, Worker};
 use crate::names::{split_arch, ARCH_SEP};
 use crate::stats::Op;
@@ -62,8 +63,8 @@ impl Worker {
                     }
                 }
             } else if !self.own_puts.is_empty() {
-                let cnt = self.own_puts[self.rng.below(self.own_puts.len() as u64) as usize];
-                self.namer.write_name(cnt, &mut self.name);
+                let (own, fmt) = (&self.own_puts, &w.ml.arch.format);
+                write_own_put(own, &mut self.rng, &self.namer, fmt, &mut self.name);
             } else if w.pctput > 0 {
                 put = true; // mixed run with nothing written yet: write first
             } else {

@@ -12,6 +12,10 @@
 //! a `put` of the TAR's length. The PUT carries no AIS checksum: the checksum would have to be
 //! hashed over the whole TAR per PUT.
 //!
+//! A mixed run reads back what it wrote: a shard's counter is kept in the worker's own-PUT list
+//! tagged with [`SHARD_TAG`], and [`write_own_put`] (used by every GET that draws from that
+//! list) rebuilds its name with the archive extension the PUT added.
+//!
 //! An archpath GET (a listed name `<shard>\0<file>`, see `names::split_arch`) is issued by
 //! `next.rs` with [`Worker::archpath_query`]'s query and verified against the file's content.
 
@@ -19,14 +23,35 @@ use std::sync::atomic::Ordering;
 
 use super::body::ShardLayout;
 use super::{Step, Worker};
-use crate::naming;
+use crate::naming::{self, Namer};
 use crate::workload::ml::ArchConfig;
 use ringload_core::content::PATTERN_LEN;
-use ringload_core::rng::hash2;
+use ringload_core::rng::{hash2, FastRng};
 use ringload_net::http::{percent_encode, Keep};
 
 /// Salt of a shard's file sizes ("ARCH").
 const ARCH_SALT: u64 = 0x4152_4348;
+
+/// Tag bit on a counter in the worker's own-PUT list: that PUT was a shard, whose name has
+/// the archive extension added.
+pub(super) const SHARD_TAG: u64 = 1 << 63;
+
+/// Writes into `out` the name of an object drawn at random from `own` (the counters of the
+/// PUTs this worker made; not empty), with `ext` added as the shard PUT added it when the
+/// counter carries [`SHARD_TAG`].
+pub(super) fn write_own_put(
+    own: &[u64],
+    rng: &mut FastRng,
+    namer: &Namer,
+    ext: &str,
+    out: &mut Vec<u8>,
+) {
+    let cnt = own[rng.below(own.len() as u64) as usize];
+    namer.write_name(cnt & !SHARD_TAG, out);
+    if cnt & SHARD_TAG != 0 {
+        naming::add_arch_ext(out, ext);
+    }
+}
 
 /// Where the content of file `file` inside the shard whose content name is `shard` starts in
 /// the pattern: that of the name `shard/file`, hashed without building it.
@@ -78,6 +103,7 @@ impl Worker {
         self.ident.extend_from_slice(&sh.object_prefix);
         self.ident.extend_from_slice(&self.name);
         let c = &mut self.conns[i];
+        c.put_cnt |= SHARD_TAG;
         let n = a.files();
         let mut layout = ShardLayout::begin(&mut c.body_buf, n as usize);
         for f in 0..n {

@@ -350,11 +350,11 @@ fn multipart(w: &super::Workload) -> Result<(), super::WorkloadError> {
              point --protocol at ais or s3",
         );
     }
-    if w.protocol == super::Protocol::S3 && m.multipart_chunks > S3_MAX_PARTS {
+    if m.multipart_chunks > MAX_PARTS {
         return inv(
             "--multipart-chunks",
             m.multipart_chunks.to_string(),
-            "S3 allows at most 10000 parts per upload; use 10000 or fewer",
+            "S3 and AIS allow at most 10000 parts per upload; use 10000 or fewer",
         );
     }
     if m.pctmultipart > 0 && m.arch.pct > 0 {
@@ -368,8 +368,8 @@ fn multipart(w: &super::Workload) -> Result<(), super::WorkloadError> {
     Ok(())
 }
 
-/// S3's largest part count per upload.
-pub const S3_MAX_PARTS: u32 = 10_000;
+/// The largest part count per upload (S3's, and AIS's).
+pub const MAX_PARTS: u32 = 10_000;
 
 /// The notes a run's ML settings call for, printed once at its start: a `--pctmultipart` or
 /// `--arch-pct` at or above `--pctput` (below 100) takes every PUT; on S3, objects
@@ -581,16 +581,22 @@ mod tests {
             e.contains("--pctmultipart") && e.contains("--multipart-chunks N"),
             "{e}"
         );
-        let e = refusal(&with(Protocol::S3, |m| {
-            m.multipart_chunks = S3_MAX_PARTS + 1
-        }));
-        assert!(e.contains("10000"), "{e}");
-        with(Protocol::Ais, |m| {
-            m.multipart_chunks = S3_MAX_PARTS + 1;
-            m.pctmultipart = 100;
-        })
-        .validate()
-        .unwrap();
+        for p in [Protocol::S3, Protocol::Ais] {
+            let e = refusal(&with(p, |m| {
+                m.multipart_chunks = MAX_PARTS + 1;
+                m.pctmultipart = 100;
+            }));
+            assert!(
+                e.contains("--multipart-chunks") && e.contains("10000"),
+                "{e}"
+            );
+            with(p, |m| {
+                m.multipart_chunks = MAX_PARTS;
+                m.pctmultipart = 100;
+            })
+            .validate()
+            .unwrap();
+        }
         let e = refusal(&with(Protocol::Ais, |m| {
             m.multipart_chunks = 2;
             m.pctmultipart = 10;

@@ -6,11 +6,13 @@
 //! `Complete`, and `Abort` after a failed part or completion (an HTTP error, a reset, a
 //! timeout, a short body, or the run's cancel once the upload exists). A created upload is
 //! always aborted when it does not complete: the run's cancel lets a creation in flight
-//! finish, then aborts the upload (both within [`CANCEL_GRACE`]). An abort that itself fails
+//! finish, then aborts the upload, and lets a completion in flight finish, so an object that
+//! exists is counted (each within [`CANCEL_GRACE`]). An abort that itself fails
 //! is said on stderr with the upload's id. The wire format of each step is in `wire.rs`.
 //!
 //! Accounting: one `put_mpu` operation per upload. It succeeds when the completion does
-//! (bytes: the object's size; latency: the whole upload, from its creation's send); a failed
+//! (bytes: the object's size; latency: the whole upload, from its creation's send, and under
+//! `--rate` also from its scheduled start, as every rated operation); a failed
 //! upload is one error, of the failing step's kind, counted once its abort is done. Each
 //! part's latency goes to the operation's `part` phase. A cancelled upload is aborted and not
 //! counted, as any cancelled operation.
@@ -19,7 +21,8 @@
 //! multipart object has the content a single PUT of the same name would have, and verifies
 //! like one. Nothing here allocates once a connection's buffers are warm: the name, the
 //! upload id, the ETags, the query and the built bodies live in reused buffers on the
-//! connection (the ETag list is bounded by the part count).
+//! connection (the ETag list is bounded by the part count, at most 10,000; only S3's are
+//! kept, as AIS completes by part number).
 
 mod wire;
 
@@ -85,16 +88,22 @@ pub struct MpuConn {
     etag_too_long: bool,
     /// When the upload and the current part started.
     started: Option<Instant>,
+    /// `--rate`: the upload's scheduled start (its creation's intended start).
+    intended: Option<Instant>,
     part_started: Option<Instant>,
     /// The error the upload counts once its abort is done (`None`: cancelled, uncounted).
     failed: Option<ErrorKind>,
 }
 
 impl MpuConn {
-    /// True while the connection creates or aborts an upload: the run's cancel lets it
-    /// finish (within [`CANCEL_GRACE`]), so a created upload is known and then aborted.
+    /// True while the connection creates, completes or aborts an upload: the run's cancel
+    /// lets it finish (within [`CANCEL_GRACE`]), so a created upload is known and then
+    /// aborted, and a completed object is counted.
     pub fn finishes_on_cancel(&self) -> bool {
-        matches!(self.step, MpuStep::Create | MpuStep::Abort)
+        matches!(
+            self.step,
+            MpuStep::Create | MpuStep::Complete | MpuStep::Abort
+        )
     }
 
     /// True when no upload exists to abort (none started, or its creation is still out);
@@ -134,7 +143,11 @@ struct Capture<'a>(&'a mut MpuConn);
 
 impl Sink for Capture<'_> {
     fn head(&mut self, _status: u16, headers: &[httparse::Header<'_>]) {
+        // Each answer stands alone: a redirect's body or ETag is not the final answer's.
         let m = &mut *self.0;
+        m.answer.clear();
+        m.etag.clear();
+        m.etag_too_long = false;
         if let Some(h) = headers.iter().find(|h| h.name.eq_ignore_ascii_case("etag")) {
             let v = h.value.trim_ascii();
             m.etag_too_long = v.len() > wire::MAX_TOKEN;
@@ -184,9 +197,12 @@ impl Worker {
         m.id.clear();
         m.etags.clear();
         m.ends.clear();
-        m.ends.reserve(m.parts as usize);
+        if d == Dialect::S3 {
+            m.ends.reserve(m.parts as usize);
+        }
         m.failed = None;
         m.started = None;
+        m.intended = c.intended;
         m.step = MpuStep::Create;
         self.mpu_send(i)
     }
@@ -235,12 +251,18 @@ impl Worker {
             }
             (MpuStep::Complete, _) => {
                 wire::upload_query(&m.id, &mut m.query);
-                let etags = m.ends.iter().scan(0, |from, &end| {
-                    let e = &m.etags[*from..end];
-                    *from = end;
-                    Some(e)
-                });
-                wire::complete_body(d, etags, &mut c.body_buf);
+                if d == Dialect::Ais {
+                    // AIS completes by part number; the ETags are not kept.
+                    let none = std::iter::repeat_n(&[][..], m.parts as usize);
+                    wire::complete_body(d, none, &mut c.body_buf);
+                } else {
+                    let etags = m.ends.iter().scan(0, |from, &end| {
+                        let e = &m.etags[*from..end];
+                        *from = end;
+                        Some(e)
+                    });
+                    wire::complete_body(d, etags, &mut c.body_buf);
+                }
                 let ct = match d {
                     Dialect::Ais => json,
                     Dialect::S3 => Some("application/xml"),
@@ -310,11 +332,13 @@ impl Worker {
                 m.step = MpuStep::Part(1);
             }
             MpuStep::Part(k) => {
-                if m.etag_too_long || (d == Dialect::S3 && m.etag.is_empty()) {
-                    return self.mpu_failed(i, ErrorKind::Protocol);
+                if d == Dialect::S3 {
+                    if m.etag_too_long || m.etag.is_empty() {
+                        return self.mpu_failed(i, ErrorKind::Protocol);
+                    }
+                    m.etags.extend_from_slice(&m.etag);
+                    m.ends.push(m.etags.len());
                 }
-                m.etags.extend_from_slice(&m.etag);
-                m.ends.push(m.etags.len());
                 if let Some(t) = m.part_started {
                     let us = now.saturating_duration_since(t).as_micros() as u64;
                     self.stats.record_part(Op::PutMpu, us);
@@ -333,7 +357,14 @@ impl Worker {
                 let (size, started) = (m.size, m.started.unwrap_or(now));
                 m.step = MpuStep::Idle;
                 let lat = now.saturating_duration_since(started).as_micros() as u64;
-                self.stats.record_ok(Op::PutMpu, size, lat);
+                match (self.sched.is_some(), m.intended) {
+                    (false, _) => self.stats.record_ok(Op::PutMpu, size, lat),
+                    (true, t) => {
+                        let corrected =
+                            t.map_or(lat, |t| now.saturating_duration_since(t).as_micros() as u64);
+                        self.stats.record_ok_rated(Op::PutMpu, size, corrected, lat);
+                    }
+                }
                 let sh = &self.shared;
                 if !sh.any_success.load(Ordering::Relaxed) {
                     sh.any_success.store(true, Ordering::Relaxed);
@@ -414,6 +445,48 @@ mod tests {
         assert_eq!(part_size(12 << 30, 2, Dialect::S3), S3_MAX_PUT);
         assert_eq!(part_size(12 << 30, 0, Dialect::S3), S3_MAX_PUT);
         assert_eq!(part_size(0, 4, Dialect::Ais), 1);
+    }
+
+    #[test]
+    fn a_completion_in_flight_finishes_on_cancel_as_a_creation_and_an_abort_do() {
+        let at = |step| MpuConn {
+            step,
+            ..Default::default()
+        };
+        for step in [MpuStep::Create, MpuStep::Complete, MpuStep::Abort] {
+            assert!(at(step).finishes_on_cancel(), "{step:?}");
+        }
+        for step in [MpuStep::Idle, MpuStep::Part(1)] {
+            assert!(!at(step).finishes_on_cancel(), "{step:?}");
+        }
+    }
+
+    #[test]
+    fn each_answer_is_captured_alone_a_redirect_leaves_nothing_behind() {
+        let mut m = MpuConn::default();
+        let etag = [httparse::Header {
+            name: "ETag",
+            value: b"\"redirect\"",
+        }];
+        let mut cap = Capture(&mut m);
+        cap.head(307, &etag);
+        cap.body(b"<a href=...>");
+        cap.head(200, &[]);
+        cap.body(b"\"upload-1\"");
+        assert_eq!(m.answer, b"\"upload-1\"");
+        assert!(m.etag.is_empty());
+        let long = vec![b'x'; wire::MAX_TOKEN + 1];
+        let mut cap = Capture(&mut m);
+        cap.head(
+            307,
+            &[httparse::Header {
+                name: "etag",
+                value: &long,
+            }],
+        );
+        cap.head(200, &etag);
+        assert!(!m.etag_too_long);
+        assert_eq!(m.etag, b"\"redirect\"");
     }
 
     #[test]

@@ -85,3 +85,27 @@ fn a_closed_loop_keeps_no_schedule() {
     assert!(r.s.worker.stats.current().lag.is_none());
     assert!(r.totals(Op::Get).service().is_none());
 }
+
+/// A rated multipart upload counts its latency from its scheduled start (the corrected
+/// latency) and from its creation's send (the service latency), as every rated operation.
+#[test]
+fn a_rated_multipart_upload_records_its_corrected_and_service_latency() {
+    let mut w = rated(10.0);
+    w.pctput = 100;
+    w.protocol = crate::workload::Protocol::Ais;
+    w.ml.multipart_chunks = 1;
+    w.ml.pctmultipart = 100;
+    let mut r = run(w);
+    r.s.advance(Duration::ZERO);
+    r.connect();
+    assert_eq!(r.s.worker.conns[0].op, Op::PutMpu);
+    // Create, its one part, Complete.
+    let id = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\"u1\"";
+    for answer in [&id[..], OK_EMPTY, OK_EMPTY] {
+        assert_eq!(r.answer(Answer::SentAll), Step::Recv);
+        r.answer(recv(answer));
+    }
+    let mpu = r.totals(Op::PutMpu);
+    assert_eq!((mpu.count, mpu.bytes, mpu.errors), (1, SIZE, 0));
+    assert_eq!(mpu.service().map(|s| s.count()), Some(1));
+}
