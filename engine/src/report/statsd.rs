@@ -277,7 +277,7 @@ mod tests {
     fn a_traced_interval_sends_its_phase_timers_under_aisloaders_names_where_they_match() {
         use crate::stats::{CoreStats, PhaseTimes};
         let mut core = CoreStats::new(0);
-        core.trace_phases();
+        core.trace_phases(&crate::stats::OPS);
         // Two redirected GETs, one of them on a fresh connection.
         for (connect, first_byte) in [(Some(300), 1_000), (None, 3_000)] {
             core.record_ok(Op::Get, 1 << 20, 5_000);

@@ -369,7 +369,7 @@ fn a_traced_run_prints_one_phases_line_per_op_under_its_latency() {
     use crate::stats::{CoreStats, PhaseTimes};
     let (mut r, out, _) = reporter(cfg(1, 1, false));
     let mut core = CoreStats::new(T0);
-    core.trace_phases();
+    core.trace_phases(&crate::stats::OPS);
     for i in 0..4u64 {
         core.record_ok(Op::Get, 1 << 20, 1_500);
         let p = PhaseTimes {

@@ -432,9 +432,7 @@ impl CoreStats {
     pub fn rotate(&mut self, now_unix_ns: u64) -> Snapshot {
         let end = now_unix_ns.max(self.cur.start_unix_ns);
         let mut next = Snapshot::new(end);
-        if self.cur.traced() {
-            next.trace_phases();
-        }
+        next.trace_phases_like(&self.cur);
         if self.cur.rated() {
             next.rate_mode();
         }

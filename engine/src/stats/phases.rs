@@ -29,7 +29,7 @@ use std::time::Instant;
 use ringload_core::hist::PHASE_NAMES;
 use ringload_core::result::{PhaseRecord, PhasesRecord};
 
-use super::{CoreStats, Op, OpStats, Snapshot, SpanHist};
+use super::{CoreStats, Op, OpStats, Snapshot, SpanHist, OPS};
 
 /// One phase of an operation (index order is `PHASE_NAMES` order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +77,9 @@ pub struct PhaseFigures {
 #[derive(Clone, Debug)]
 pub struct OpPhases {
     phases: [SpanHist; 4],
-    /// `put_mpu`: each part's latency (written only when a part was recorded).
-    part: SpanHist,
+    /// `put_mpu`: each part's latency (written only when a part was recorded); allocated
+    /// only for the class that has parts, so other classes cost no histogram for it.
+    part: Option<Box<SpanHist>>,
 }
 
 impl Default for OpPhases {
@@ -96,7 +97,23 @@ impl OpPhases {
                 SpanHist::new(),
                 SpanHist::new(),
             ],
-            part: SpanHist::new(),
+            part: None,
+        }
+    }
+
+    /// Phases plus the parts of multipart uploads (the `put_mpu` class's).
+    pub fn with_part() -> OpPhases {
+        OpPhases {
+            part: Some(Box::new(SpanHist::new())),
+            ..OpPhases::new()
+        }
+    }
+
+    /// Empty phases shaped like `self` (with parts when `self` has them).
+    pub fn empty_like(&self) -> OpPhases {
+        match self.part {
+            Some(_) => OpPhases::with_part(),
+            None => OpPhases::new(),
         }
     }
 
@@ -118,18 +135,24 @@ impl OpPhases {
         for (a, b) in self.phases.iter_mut().zip(other.phases.iter()) {
             a.add(b);
         }
-        self.part.add(&other.part);
+        if let Some(o) = other.part.as_deref() {
+            self.part
+                .get_or_insert_with(|| Box::new(SpanHist::new()))
+                .add(o);
+        }
     }
 
     /// Zeroes every phase, keeping the histograms' allocations.
     pub fn reset(&mut self) {
         self.phases.iter_mut().for_each(SpanHist::reset);
-        self.part.reset();
+        if let Some(p) = self.part.as_deref_mut() {
+            p.reset();
+        }
     }
 
-    /// The parts of multipart uploads.
-    pub fn part(&self) -> &SpanHist {
-        &self.part
+    /// The parts of multipart uploads (`None` for a class without parts).
+    pub fn part(&self) -> Option<&SpanHist> {
+        self.part.as_deref()
     }
 
     /// One phase.
@@ -145,7 +168,7 @@ impl OpPhases {
             histogram: p.encoded(),
         };
         PhasesRecord {
-            part: (self.part.count() > 0).then(|| rec(&self.part)),
+            part: self.part().filter(|p| p.count() > 0).map(rec),
             ..PhasesRecord::from_all(PHASES.map(|k| rec(self.get(k))))
         }
     }
@@ -179,9 +202,28 @@ impl OpStats {
 impl Snapshot {
     /// Gives every operation class phase histograms (a traced run's snapshots).
     pub fn trace_phases(&mut self) {
-        for o in &mut self.ops {
+        self.trace_phases_of(&OPS);
+    }
+
+    /// Gives the classes `ops` phase histograms (`put_mpu` with its parts'); a run traces only
+    /// the classes it can issue, so the others cost no histograms.
+    pub fn trace_phases_of(&mut self, ops: &[Op]) {
+        for &op in ops {
+            let o = &mut self.ops[op as usize];
             if o.phases.is_none() {
-                o.phases = Some(Box::new(OpPhases::new()));
+                o.phases = Some(Box::new(match op {
+                    Op::PutMpu => OpPhases::with_part(),
+                    _ => OpPhases::new(),
+                }));
+            }
+        }
+    }
+
+    /// Gives each class the phase histograms `like` has for it (empty).
+    pub fn trace_phases_like(&mut self, like: &Snapshot) {
+        for (o, l) in self.ops.iter_mut().zip(like.ops.iter()) {
+            if let (None, Some(p)) = (&o.phases, l.phases.as_deref()) {
+                o.phases = Some(Box::new(p.empty_like()));
             }
         }
     }
@@ -213,14 +255,16 @@ impl CoreStats {
     /// run is not traced. Hot path: no allocation.
     #[inline]
     pub fn record_part(&mut self, op: Op, us: u64) {
-        if let Some(p) = self.cur.ops[op as usize].phases.as_deref_mut() {
-            p.part.record(us);
+        let phases = self.cur.ops[op as usize].phases.as_deref_mut();
+        if let Some(p) = phases.and_then(|p| p.part.as_deref_mut()) {
+            p.record(us);
         }
     }
 
-    /// Turns phase recording on, from the tick in progress on (every rotated tick keeps it).
-    pub fn trace_phases(&mut self) {
-        self.cur.trace_phases();
+    /// Turns phase recording on for the classes `ops`, from the tick in progress on (every
+    /// rotated tick keeps it).
+    pub fn trace_phases(&mut self, ops: &[Op]) {
+        self.cur.trace_phases_of(ops);
     }
 }
 
@@ -413,7 +457,7 @@ mod tests {
         core.record_ok(Op::Get, 10, 42);
         core.record_phases(Op::Get, &t);
         assert!(core.current().phase_figures(Op::Get).is_none());
-        core.trace_phases();
+        core.trace_phases(&OPS);
         core.record_ok(Op::Get, 10, 42);
         core.record_phases(Op::Get, &t);
         let first = core.rotate(2);

@@ -80,6 +80,24 @@ pub enum Step {
     Idle,
 }
 
+/// The operation classes a run can issue (whose phases a core records): GET and PUT always,
+/// and each ML class when its setting is on (`put_mpu` also for S3 objects above the
+/// single-PUT limit, which always go in parts).
+fn op_classes(w: &crate::workload::Workload) -> Vec<Op> {
+    let m = &w.ml;
+    let mut ops = vec![Op::Get, Op::Put];
+    if m.get_batchsize > 0 {
+        ops.push(Op::GetBatch);
+    }
+    if m.multipart_chunks > 0 || (w.protocol == Protocol::S3 && w.maxsize > mpu::S3_MAX_PUT) {
+        ops.push(Op::PutMpu);
+    }
+    if m.pctmpdstream > 0 {
+        ops.push(Op::GetMpd);
+    }
+    ops
+}
+
 pub struct Worker {
     pub core: usize,
     shared: std::sync::Arc<Shared>,
@@ -154,7 +172,7 @@ impl Worker {
             .map(|_| hosts::endpoint_name(header, &shared.addr));
         // Every operation's phases are recorded (connect, redirect, first byte, body).
         let mut stats = CoreStats::new(shared.start_unix_ns);
-        stats.trace_phases();
+        stats.trace_phases(&op_classes(w));
         let sched = w.rate.as_ref().map(|plan| {
             stats.rate_mode();
             let (rank, ranks) = w.shard;

@@ -90,10 +90,12 @@ pub struct Drain {
 
 impl Default for Drain {
     fn default() -> Self {
+        // Empty until the connection's first batch: every connection has a drain, and only a
+        // GetBatch run uses it (its buffers then grow once and are reused).
         Drain {
-            names: Vec::with_capacity(4096),
-            ends: Vec::with_capacity(64),
-            starts: Vec::with_capacity(64),
+            names: Vec::new(),
+            ends: Vec::new(),
+            starts: Vec::new(),
             verify: false,
             coer: false,
             state: State::Header,
