@@ -231,29 +231,7 @@ fn get(
         accept_ranges: true,
         ..Extra::default()
     };
-    let (first, len) = match request::resolve(range, size) {
-        Resolved::Full => {
-            r.open(Status::Ok, Some(size), ranges);
-            (0, size)
-        }
-        Resolved::Part(a, b) => {
-            let extra = Extra {
-                range: Some((a, b, size)),
-                ..ranges
-            };
-            r.open(Status::PartialContent, Some(b - a + 1), extra);
-            (a, b - a + 1)
-        }
-        Resolved::Unsatisfiable => {
-            let extra = Extra {
-                unsatisfied_size: Some(size),
-                ..ranges
-            };
-            r.open(Status::RangeNotSatisfiable, Some(0), extra);
-            r.end();
-            return None;
-        }
-    };
+    let (first, len) = open_range(r, range, size, ranges)?;
     match node.protocol {
         ServeProtocol::Http => {}
         ServeProtocol::Ais => {
@@ -390,6 +368,40 @@ fn etag(out: &mut Vec<u8>, key: &str, size: u64) {
     out.extend_from_slice(b"ETag: \"");
     push_hex16(out, tag);
     out.extend_from_slice(b"\"\r\n");
+}
+
+/// Opens a GET's answer for `range` of an object of `size` bytes with the headers `ranges`
+/// (200, 206 or 416) and returns the `(first byte, length)` to send; `None` once a 416 is
+/// complete.
+pub(crate) fn open_range(
+    r: &mut Reply<'_>,
+    range: Option<RangeSpec>,
+    size: u64,
+    ranges: Extra,
+) -> Option<(u64, u64)> {
+    match request::resolve(range, size) {
+        Resolved::Full => {
+            r.open(Status::Ok, Some(size), ranges);
+            Some((0, size))
+        }
+        Resolved::Part(a, b) => {
+            let extra = Extra {
+                range: Some((a, b, size)),
+                ..ranges
+            };
+            r.open(Status::PartialContent, Some(b - a + 1), extra);
+            Some((a, b - a + 1))
+        }
+        Resolved::Unsatisfiable => {
+            let extra = Extra {
+                unsatisfied_size: Some(size),
+                ..ranges
+            };
+            r.open(Status::RangeNotSatisfiable, Some(0), extra);
+            r.end();
+            None
+        }
+    }
 }
 
 /// Appends `v` as 16 lowercase hex digits.

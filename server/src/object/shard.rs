@@ -7,7 +7,7 @@ use super::super::ais::arch;
 use super::super::counters::MlKind;
 use super::super::node::Node;
 use super::super::pattern::PATTERN_LEN;
-use super::super::request::{self, Extra, RangeSpec, Resolved, Status};
+use super::super::request::{self, Extra, RangeSpec, Status};
 use super::super::respond::Reply;
 use super::super::route::ObjOp;
 use super::super::ServeProtocol;
@@ -86,29 +86,7 @@ pub(super) fn shard_get(
         arch::write_tar(o.key, members, r.scratch);
     }
     let size = start.map_or(r.scratch.len() as u64, |_| size);
-    let (first, len) = match request::resolve(range, size) {
-        Resolved::Full => {
-            r.open(Status::Ok, Some(size), ranges);
-            (0, size)
-        }
-        Resolved::Part(a, b) => {
-            let extra = Extra {
-                range: Some((a, b, size)),
-                ..ranges
-            };
-            r.open(Status::PartialContent, Some(b - a + 1), extra);
-            (a, b - a + 1)
-        }
-        Resolved::Unsatisfiable => {
-            let extra = Extra {
-                unsatisfied_size: Some(size),
-                ..ranges
-            };
-            r.open(Status::RangeNotSatisfiable, Some(0), extra);
-            r.end();
-            return None;
-        }
-    };
+    let (first, len) = super::open_range(r, range, size, ranges)?;
     r.out.extend_from_slice(b"Ais-Checksum-Type: none\r\n");
     r.end();
     if op != ObjOp::Get || len == 0 {
