@@ -2,7 +2,8 @@
 //!
 //! Owns [`NameList`]: all names concatenated in one `Vec<u8>` plus one end offset per name,
 //! so millions of listed names cost their bytes plus 8 bytes each, not a `String` apiece.
-//! Also reads `--filelist` files ([`NameList::from_filelist`]).
+//! Keeps each name's object size when every name came with one (a listing), so a
+//! GetBatch can check each member's size. Also reads `--filelist` files ([`NameList::from_filelist`]).
 //!
 //! Invariants: every stored name is a whole `&str` (valid UTF-8) and non-empty when it
 //! comes from a file; `ends` is non-decreasing and its last value is `bytes.len()`.
@@ -43,6 +44,9 @@ pub struct NameList {
     sized_bytes: u64,
     /// Names pushed without a size.
     without_size: usize,
+    /// Each name's object size, parallel to `ends`; kept only while every name came with
+    /// one (dropped at the first name without a size, e.g. from `--filelist`).
+    sizes: Option<Vec<u64>>,
 }
 
 impl NameList {
@@ -56,6 +60,7 @@ impl NameList {
         self.bytes.extend_from_slice(name.as_bytes());
         self.ends.push(self.bytes.len());
         self.without_size += 1;
+        self.sizes = None;
     }
 
     /// Appends `name` whose object holds `size` bytes (from a listing or the built-in fill).
@@ -63,6 +68,16 @@ impl NameList {
         self.bytes.extend_from_slice(name.as_bytes());
         self.ends.push(self.bytes.len());
         self.sized_bytes = self.sized_bytes.saturating_add(size);
+        if self.without_size == 0 {
+            self.sizes.get_or_insert_with(Vec::new).push(size);
+        }
+    }
+
+    /// The size of name `i`'s object, when every name came with its size (a listing or the
+    /// built-in fill); `None` otherwise or when `i` is out of range.
+    #[inline]
+    pub fn size(&self, i: usize) -> Option<u64> {
+        self.sizes.as_ref()?.get(i).copied()
     }
 
     /// The bytes of all the objects named, when every name came with its size (`None` for an
@@ -206,7 +221,12 @@ mod tests {
         l.push_sized("a", 10);
         l.push_sized("b", 5);
         assert_eq!((l.len(), l.get(1), l.total_bytes()), (2, "b", Some(15)));
+        assert_eq!((l.size(0), l.size(1), l.size(2)), (Some(10), Some(5), None));
         l.push("c");
         assert_eq!(l.total_bytes(), None);
+        assert_eq!((l.size(0), l.size(2)), (None, None));
+        // A size pushed after a name without one stays unknown too.
+        l.push_sized("d", 1);
+        assert_eq!(l.size(3), None);
     }
 }

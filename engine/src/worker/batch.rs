@@ -92,21 +92,24 @@ impl Worker {
             bucket,
             prefix,
             &self.name,
+            self.name_size,
             w.verify,
         );
         for _ in 1..w.ml.get_batchsize {
             self.name.clear();
-            if let Some(sel) = &sh.selector {
+            let size = if let Some(sel) = &sh.selector {
                 // The end of the epochs: a shorter batch (the next operation stops the run).
                 let Some(idx) = sel.next(&mut self.rng) else {
                     break;
                 };
                 self.name
                     .extend_from_slice(sh.names.get(idx as usize).as_bytes());
+                sh.names.size(idx as usize)
             } else {
                 let (own, fmt) = (&self.own_puts, &w.ml.arch.format);
                 write_own_put(own, &mut self.rng, &self.namer, fmt, &mut self.name);
-            }
+                None
+            };
             out.push(b',');
             push_member(
                 out,
@@ -115,6 +118,7 @@ impl Worker {
                 bucket,
                 prefix,
                 &self.name,
+                size,
                 w.verify,
             );
         }
@@ -196,8 +200,10 @@ impl Worker {
 const JSON: &str = "application/json";
 
 /// Appends one `in` entry for listed `name` to the JSON `out` and its expected member to the
-/// drain (`<bucket>/<objname>[/<archpath>]`; its content name is the object prefix instead of
-/// the bucket, computed into `scratch` only when verifying).
+/// drain (`<bucket>/<objname>[/<archpath>]`, of `size` bytes when the listing gave it; its
+/// content name is the object prefix instead of the bucket, computed into `scratch` only when
+/// verifying).
+#[allow(clippy::too_many_arguments)]
 fn push_member(
     out: &mut Vec<u8>,
     d: &mut Drain,
@@ -205,6 +211,7 @@ fn push_member(
     bucket: &[u8],
     prefix: &[u8],
     name: &[u8],
+    size: Option<u64>,
     verify: bool,
 ) {
     let (obj, arch) = split_arch(name);
@@ -228,8 +235,8 @@ fn push_member(
         0
     };
     match arch {
-        Some(a) => d.expect(&[bucket, b"/", obj, b"/", a], start),
-        None => d.expect(&[bucket, b"/", obj], start),
+        Some(a) => d.expect(&[bucket, b"/", obj, b"/", a], size, start),
+        None => d.expect(&[bucket, b"/", obj], size, start),
     }
 }
 
@@ -266,6 +273,7 @@ mod tests {
             b"bk",
             b"bk/",
             b"shard.tar\0f/1.bin",
+            Some(7),
             true,
         );
         assert_eq!(out, b"{\"objname\":\"shard.tar\",\"archpath\":\"f/1.bin\"}");
@@ -280,6 +288,7 @@ mod tests {
             b"bk",
             b"bk/",
             b"a\"b\\\n\0f\"",
+            None,
             false,
         );
         assert_eq!(

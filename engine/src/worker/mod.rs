@@ -107,6 +107,8 @@ pub struct Worker {
     namer: Namer,
     rng: FastRng,
     name: Vec<u8>,
+    /// The size of `name`'s object, when it was drawn from a list that gives sizes.
+    name_size: Option<u64>,
     ident: Vec<u8>,
     /// Shards: a file's name while a shard PUT is laid out, an archpath GET's query.
     arch: Vec<u8>,
@@ -207,6 +209,7 @@ impl Worker {
             stats,
             ticks,
             name: Vec::with_capacity(256),
+            name_size: None,
             ident: Vec::with_capacity(256),
             arch: Vec::with_capacity(256),
             own_puts: Vec::new(),

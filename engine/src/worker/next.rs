@@ -51,12 +51,15 @@ impl Worker {
         let t = sh.ops.fetch_add(1, Ordering::Relaxed) + 1;
         let mut put = pct_fires(w.pctput, t);
         self.name.clear();
+        self.name_size = None;
         if !put {
             if let Some(sel) = &sh.selector {
                 match sel.next(&mut self.rng) {
-                    Some(idx) => self
-                        .name
-                        .extend_from_slice(sh.names.get(idx as usize).as_bytes()),
+                    Some(idx) => {
+                        self.name
+                            .extend_from_slice(sh.names.get(idx as usize).as_bytes());
+                        self.name_size = sh.names.size(idx as usize);
+                    }
                     None => {
                         sh.stop(StopReason::Epochs);
                         return self.park_or_finish(i);

@@ -1,5 +1,6 @@
 //! The streaming TAR drain of a GetBatch answer: fed the response body as it arrives, it reads
-//! each 512-byte header, checks the member against the request (the TAR is in request order),
+//! each 512-byte header, checks the member's name against the request (the TAR is in request
+//! order) and its size against the listing's when the name came from one,
 //! and says how many upcoming body bytes may be dropped in the kernel (a member's body and its
 //! padding), or, when verifying, checks each member body against its name-derived content.
 //!
@@ -28,6 +29,8 @@ pub enum DrainError {
     Tar(#[from] TarError),
     #[error("a member's name differs from the request's name at its position")]
     WrongName,
+    #[error("a member's size differs from its object's size in the listing")]
+    WrongSize,
     #[error("the archive holds more members than were requested")]
     Extra,
     #[error("the archive ended before every requested member")]
@@ -68,6 +71,8 @@ pub struct Drain {
     ends: Vec<usize>,
     /// Content start of each expected member (only when verifying).
     starts: Vec<u64>,
+    /// Each expected member's size, when known (its name came from a listing).
+    sizes: Vec<Option<u64>>,
     verify: bool,
     coer: bool,
     state: State,
@@ -96,6 +101,7 @@ impl Default for Drain {
             names: Vec::new(),
             ends: Vec::new(),
             starts: Vec::new(),
+            sizes: Vec::new(),
             verify: false,
             coer: false,
             state: State::Header,
@@ -119,6 +125,7 @@ impl Drain {
         self.names.clear();
         self.ends.clear();
         self.starts.clear();
+        self.sizes.clear();
         self.verify = verify;
         self.coer = coer;
         self.state = State::Header;
@@ -131,13 +138,14 @@ impl Drain {
         self.cur = 0;
     }
 
-    /// Adds the next expected member: its name in the archive (its parts concatenated) and,
-    /// when verifying, its content start.
-    pub fn expect(&mut self, name: &[&[u8]], content_start: u64) {
+    /// Adds the next expected member: its name in the archive (its parts concatenated),
+    /// its size when known (`None`: any size passes), and, when verifying, its content start.
+    pub fn expect(&mut self, name: &[&[u8]], size: Option<u64>, content_start: u64) {
         for p in name {
             self.names.extend_from_slice(p);
         }
         self.ends.push(self.names.len());
+        self.sizes.push(size);
         self.starts.push(content_start);
     }
 
@@ -311,6 +319,9 @@ impl Drain {
                     }
                 };
                 if named(b"") {
+                    if self.sizes[i].is_some_and(|want| want != h.size) {
+                        return Err(DrainError::WrongSize);
+                    }
                     self.delivered += 1;
                 } else if named(MISSING_DIR) {
                     if !self.coer || h.size != 0 {

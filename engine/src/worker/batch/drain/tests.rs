@@ -39,7 +39,7 @@ fn drain(ms: &[(Vec<u8>, u64)], verify: bool, coer: bool) -> Drain {
     d.begin(verify, coer);
     for (name, _) in ms {
         let real = name.strip_prefix(MISSING_DIR).unwrap_or(name);
-        d.expect(&[real], content::object_start(real));
+        d.expect(&[real], None, content::object_start(real));
     }
     d
 }
@@ -149,6 +149,42 @@ fn missing_members_under_coer_are_counted() {
     let mut d = drain(&ms, false, false);
     d.feed(&a);
     assert_eq!(d.finish(), Err(DrainError::BadMissing));
+}
+
+#[test]
+fn sizes_are_checked_when_known() {
+    let ms = members();
+    let a = archive(&ms);
+    // Each member with the listing's size `sizes[k]` (None: unknown).
+    let run = |sizes: [Option<u64>; 3]| {
+        let mut d = Drain::default();
+        d.begin(false, true);
+        for ((name, _), size) in ms.iter().zip(sizes) {
+            d.expect(&[name], size, 0);
+        }
+        d.feed(&a);
+        d.finish()
+    };
+    // Matching sizes pass; unknown sizes pass.
+    assert_eq!(run([Some(700), Some(3), Some(1024)]), Ok(()));
+    assert_eq!(run([None, Some(3), None]), Ok(()));
+    assert_eq!(run([None, None, None]), Ok(()));
+    // A size differing from the listing's fails, larger or smaller, at any position.
+    assert_eq!(
+        run([Some(701), Some(3), Some(1024)]),
+        Err(DrainError::WrongSize)
+    );
+    assert_eq!(run([None, Some(2), None]), Err(DrainError::WrongSize));
+    assert_eq!(run([None, None, Some(0)]), Err(DrainError::WrongSize));
+    // A missing member (size 0 under `__404__/`) is not checked against the listing.
+    let gone = vec![(b"bk/here".to_vec(), 10), (b"__404__/bk/gone".to_vec(), 0)];
+    let mut d = Drain::default();
+    d.begin(false, true);
+    d.expect(&[b"bk/here"], Some(10), 0);
+    d.expect(&[b"bk/gone"], Some(99), 0);
+    d.feed(&archive(&gone));
+    assert_eq!(d.finish(), Ok(()));
+    assert_eq!((d.delivered, d.missing), (1, 1));
 }
 
 #[test]
