@@ -82,19 +82,13 @@ impl Worker {
         let out = &mut c.body_buf;
         out.clear();
         out.extend_from_slice(b"{\"in\":[");
-        let bucket = w.bucket.as_bytes();
-        let prefix = &sh.object_prefix;
+        let at = Members {
+            bucket: w.bucket.as_bytes(),
+            prefix: &sh.object_prefix,
+            verify: w.verify,
+        };
         let d = &mut c.batch.drain;
-        push_member(
-            out,
-            d,
-            &mut self.ident,
-            bucket,
-            prefix,
-            &self.name,
-            self.name_size,
-            w.verify,
-        );
+        push_member(out, d, &mut self.ident, &at, &self.name, self.name_size);
         for _ in 1..w.ml.get_batchsize {
             self.name.clear();
             let size = if let Some(sel) = &sh.selector {
@@ -111,16 +105,7 @@ impl Worker {
                 None
             };
             out.push(b',');
-            push_member(
-                out,
-                d,
-                &mut self.ident,
-                bucket,
-                prefix,
-                &self.name,
-                size,
-                w.verify,
-            );
+            push_member(out, d, &mut self.ident, &at, &self.name, size);
         }
         out.extend_from_slice(b"],\"mime\":\".tar\",\"coer\":");
         out.extend_from_slice(if w.ml.cont_on_err { b"true" } else { b"false" });
@@ -199,21 +184,32 @@ impl Worker {
 /// The request body's content type.
 const JSON: &str = "application/json";
 
+/// What every member of one batch shares: the bucket its archive names start with, the object
+/// prefix its content names start with, and whether its bodies are verified.
+#[derive(Clone, Copy)]
+struct Members<'a> {
+    bucket: &'a [u8],
+    prefix: &'a [u8],
+    verify: bool,
+}
+
 /// Appends one `in` entry for listed `name` to the JSON `out` and its expected member to the
 /// drain (`<bucket>/<objname>[/<archpath>]`, of `size` bytes when the listing gave it; its
 /// content name is the object prefix instead of the bucket, computed into `scratch` only when
 /// verifying).
-#[allow(clippy::too_many_arguments)]
 fn push_member(
     out: &mut Vec<u8>,
     d: &mut Drain,
     scratch: &mut Vec<u8>,
-    bucket: &[u8],
-    prefix: &[u8],
+    at: &Members<'_>,
     name: &[u8],
     size: Option<u64>,
-    verify: bool,
 ) {
+    let Members {
+        bucket,
+        prefix,
+        verify,
+    } = *at;
     let (obj, arch) = split_arch(name);
     out.extend_from_slice(b"{\"objname\":\"");
     escape::json(obj, out);
@@ -266,31 +262,25 @@ mod tests {
     fn members_carry_their_archpath() {
         let (mut out, mut d, mut s) = (Vec::new(), Drain::default(), Vec::new());
         d.begin(true, false);
+        let at = |verify| Members {
+            bucket: b"bk",
+            prefix: b"bk/",
+            verify,
+        };
         push_member(
             &mut out,
             &mut d,
             &mut s,
-            b"bk",
-            b"bk/",
+            &at(true),
             b"shard.tar\0f/1.bin",
             Some(7),
-            true,
         );
         assert_eq!(out, b"{\"objname\":\"shard.tar\",\"archpath\":\"f/1.bin\"}");
         assert_eq!(s, b"bk/shard.tar/f/1.bin");
         assert_eq!(d.expected(), 1);
         // Names are escaped in the JSON, and expected as they are in the archive.
         out.clear();
-        push_member(
-            &mut out,
-            &mut d,
-            &mut s,
-            b"bk",
-            b"bk/",
-            b"a\"b\\\n\0f\"",
-            None,
-            false,
-        );
+        push_member(&mut out, &mut d, &mut s, &at(false), b"a\"b\\\n\0f\"", None);
         assert_eq!(
             out,
             b"{\"objname\":\"a\\\"b\\\\\\n\",\"archpath\":\"f\\\"\"}"
