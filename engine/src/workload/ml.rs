@@ -110,13 +110,6 @@ impl MlPaths {
 /// Checks the ML settings of `w`: ranges, and the combinations that cannot run (each error
 /// names the flag and the fix).
 pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> {
-    let inv = |flag: &'static str, value: String, why: &str| {
-        Err(super::WorkloadError::Invalid {
-            flag,
-            value,
-            why: why.to_string(),
-        })
-    };
     let m = &w.ml;
     for (flag, v) in [
         ("--pctmultipart", m.pctmultipart),
@@ -124,7 +117,7 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
         ("--arch-pct", m.arch.pct),
     ] {
         if v > 100 {
-            return inv(flag, v.to_string(), "must be 0..=100");
+            return invalid(flag, v.to_string(), "must be 0..=100");
         }
     }
     validate_batch(w)?;
@@ -139,55 +132,48 @@ pub(super) fn validate(w: &super::Workload) -> Result<(), super::WorkloadError> 
 /// its part count), the shards' shape without `--arch-pct`, the GET paths when `--pctput 100`
 /// leaves no GETs, and the PUT paths when `--pctput 0` leaves no PUTs.
 fn no_effect(w: &super::Workload) -> Result<(), super::WorkloadError> {
-    let inv = |flag: &'static str, value: String, why: &str| {
-        Err(super::WorkloadError::Invalid {
-            flag,
-            value,
-            why: why.to_string(),
-        })
-    };
     let (m, a) = (&w.ml, &w.ml.arch);
     let s3_big = w.protocol == super::Protocol::S3 && w.maxsize > 5 << 30 && w.pctput > 0;
     if m.multipart_chunks > 0 && m.pctmultipart == 0 && !s3_big {
         let why = "without --pctmultipart no PUT is a multipart upload; add --pctmultipart P or \
                    drop --multipart-chunks";
-        return inv("--multipart-chunks", m.multipart_chunks.to_string(), why);
+        return invalid("--multipart-chunks", m.multipart_chunks.to_string(), why);
     }
     if a.pct == 0 {
         let d = ArchConfig::default();
         let why = "shapes the shards --arch-pct writes, and this run writes none; add \
                    --arch-pct P or drop it";
         if a.num_files != d.num_files {
-            return inv("--arch-num-files", a.num_files.to_string(), why);
+            return invalid("--arch-num-files", a.num_files.to_string(), why);
         }
         if a.minsize != d.minsize {
-            return inv("--arch-minsize", a.minsize.to_string(), why);
+            return invalid("--arch-minsize", a.minsize.to_string(), why);
         }
         if a.maxsize != d.maxsize {
-            return inv("--arch-maxsize", a.maxsize.to_string(), why);
+            return invalid("--arch-maxsize", a.maxsize.to_string(), why);
         }
         if !a.prefix.is_empty() {
-            return inv("--arch-prefix", a.prefix.clone(), why);
+            return invalid("--arch-prefix", a.prefix.clone(), why);
         }
     }
     if w.pctput == 100 {
         let why = "reads, and --pctput 100 leaves no GETs; lower --pctput or drop it";
         if m.get_batchsize > 0 {
-            return inv("--get-batchsize", m.get_batchsize.to_string(), why);
+            return invalid("--get-batchsize", m.get_batchsize.to_string(), why);
         }
         if a.list {
-            return inv("--arch-list", "set".into(), why);
+            return invalid("--arch-list", "set".into(), why);
         }
     }
     if w.pctput == 0 {
         if m.pctmultipart > 0 {
             let why = "shares out PUTs, and --pctput 0 leaves none; give --pctput or drop it";
-            return inv("--pctmultipart", m.pctmultipart.to_string(), why);
+            return invalid("--pctmultipart", m.pctmultipart.to_string(), why);
         }
         if a.pct > 0 {
             let why = "writes shards, and --pctput 0 writes nothing; give --pctput, or read the \
                        files inside shards with --arch-list instead";
-            return inv("--arch-pct", a.pct.to_string(), why);
+            return invalid("--arch-pct", a.pct.to_string(), why);
         }
     }
     Ok(())
@@ -195,9 +181,7 @@ fn no_effect(w: &super::Workload) -> Result<(), super::WorkloadError> {
 
 /// The shard checks (`--arch-*`), when shards are written or read.
 fn arch(w: &super::Workload) -> Result<(), super::WorkloadError> {
-    let inv = |flag: &'static str, value: String, why: String| {
-        Err(super::WorkloadError::Invalid { flag, value, why })
-    };
+    let inv = |flag, value, why: String| invalid(flag, value, why);
     let (m, a) = (&w.ml, &w.ml.arch);
     if a.format != ARCH_TAR {
         return inv(
@@ -268,22 +252,15 @@ pub const MPD_CHUNK_MAX: u64 = 128 << 20;
 
 /// The download stream's settings and aisloader's exclusions for it.
 fn validate_mpd(w: &super::Workload) -> Result<(), super::WorkloadError> {
-    let inv = |flag: &'static str, value: String, why: &str| {
-        Err(super::WorkloadError::Invalid {
-            flag,
-            value,
-            why: why.to_string(),
-        })
-    };
     let m = &w.ml;
     if m.pctmpdstream == 0 {
         if m.mpdstream_workers > 0 {
             let why = "has no effect without --pctmpdstream; add --pctmpdstream P or drop it";
-            return inv("--mpdstream-workers", m.mpdstream_workers.to_string(), why);
+            return invalid("--mpdstream-workers", m.mpdstream_workers.to_string(), why);
         }
         if m.mpdstream_chunk_size > 0 {
             let why = "has no effect without --pctmpdstream; add --pctmpdstream P or drop it";
-            return inv(
+            return invalid(
                 "--mpdstream-chunk-size",
                 m.mpdstream_chunk_size.to_string(),
                 why,
@@ -293,7 +270,7 @@ fn validate_mpd(w: &super::Workload) -> Result<(), super::WorkloadError> {
     }
     let chunk = m.mpd_chunk();
     if !(MPD_CHUNK_MIN..=MPD_CHUNK_MAX).contains(&chunk) {
-        return inv(
+        return invalid(
             "--mpdstream-chunk-size",
             chunk.to_string(),
             "must be 4KiB..=128MiB",
@@ -303,19 +280,19 @@ fn validate_mpd(w: &super::Workload) -> Result<(), super::WorkloadError> {
     if w.protocol != super::Protocol::Ais {
         let why = "needs the AIS protocol (a multipart download stream is an AIS client path); \
                    add --protocol ais or drop --pctmpdstream";
-        return inv("--pctmpdstream", pct, why);
+        return invalid("--pctmpdstream", pct, why);
     }
     if w.pctput > 0 {
         let why = "reads objects only; drop --pctput (write them in a run of their own first)";
-        return inv("--pctmpdstream", pct, why);
+        return invalid("--pctmpdstream", pct, why);
     }
     if m.get_batchsize > 0 {
         let why = "and --get-batchsize both decide how GETs read; drop one of them";
-        return inv("--pctmpdstream", pct, why);
+        return invalid("--pctmpdstream", pct, why);
     }
     if w.readoff > 0 || w.readlen > 0 {
         let why = "reads whole objects in ranges of its own; drop --readoff/--readlen";
-        return inv("--pctmpdstream", pct, why);
+        return invalid("--pctmpdstream", pct, why);
     }
     Ok(())
 }
@@ -324,16 +301,9 @@ fn validate_mpd(w: &super::Workload) -> Result<(), super::WorkloadError> {
 /// protocol that has them (AIS, S3); S3 allows at most 10,000 parts; and, as in aisloader,
 /// multipart uploads and shards are exclusive.
 fn multipart(w: &super::Workload) -> Result<(), super::WorkloadError> {
-    let inv = |flag: &'static str, value: String, why: &str| {
-        Err(super::WorkloadError::Invalid {
-            flag,
-            value,
-            why: why.to_string(),
-        })
-    };
     let m = &w.ml;
     if m.pctmultipart > 0 && m.multipart_chunks == 0 {
-        return inv(
+        return invalid(
             "--pctmultipart",
             m.pctmultipart.to_string(),
             "needs --multipart-chunks N (the parts per upload); add it, or drop --pctmultipart",
@@ -343,7 +313,7 @@ fn multipart(w: &super::Workload) -> Result<(), super::WorkloadError> {
         return Ok(());
     }
     if w.protocol == super::Protocol::Http {
-        return inv(
+        return invalid(
             "--multipart-chunks",
             m.multipart_chunks.to_string(),
             "needs an AIS or S3 target (plain HTTP has no multipart upload); drop it or \
@@ -351,14 +321,14 @@ fn multipart(w: &super::Workload) -> Result<(), super::WorkloadError> {
         );
     }
     if m.multipart_chunks > MAX_PARTS {
-        return inv(
+        return invalid(
             "--multipart-chunks",
             m.multipart_chunks.to_string(),
             "S3 and AIS allow at most 10000 parts per upload; use 10000 or fewer",
         );
     }
     if m.pctmultipart > 0 && m.arch.pct > 0 {
-        return inv(
+        return invalid(
             "--pctmultipart",
             m.pctmultipart.to_string(),
             "multipart uploads and shards (--arch-pct) are mutually exclusive, as in \
@@ -427,18 +397,11 @@ pub const MAX_BATCH: u32 = 1000;
 
 /// GetBatch's settings: an AIS API, whole objects, every GET a batch.
 fn validate_batch(w: &super::Workload) -> Result<(), super::WorkloadError> {
-    let inv = |flag: &'static str, value: String, why: &str| {
-        Err(super::WorkloadError::Invalid {
-            flag,
-            value,
-            why: why.to_string(),
-        })
-    };
     let m = &w.ml;
     let n = m.get_batchsize;
     if n == 0 {
         if m.cont_on_err {
-            return inv(
+            return invalid(
                 "--cont-on-err",
                 "set".into(),
                 "applies to GetBatch requests only; add --get-batchsize N or drop --cont-on-err",
@@ -447,10 +410,10 @@ fn validate_batch(w: &super::Workload) -> Result<(), super::WorkloadError> {
         return Ok(());
     }
     if n > MAX_BATCH {
-        return inv("--get-batchsize", n.to_string(), "must be 0..=1000");
+        return invalid("--get-batchsize", n.to_string(), "must be 0..=1000");
     }
     if w.protocol != super::Protocol::Ais {
-        return inv(
+        return invalid(
             "--get-batchsize",
             n.to_string(),
             "GetBatch is an AIStore API and this run's protocol is not AIS; use --protocol ais \
@@ -458,21 +421,21 @@ fn validate_batch(w: &super::Workload) -> Result<(), super::WorkloadError> {
         );
     }
     if w.readoff > 0 || w.readlen > 0 {
-        return inv(
+        return invalid(
             "--get-batchsize",
             n.to_string(),
             "a GetBatch reads whole objects; drop --readoff/--readlen or --get-batchsize",
         );
     }
     if m.pctmpdstream > 0 {
-        return inv(
+        return invalid(
             "--get-batchsize",
             n.to_string(),
             "every GET is a batch, so none is left for --pctmpdstream; drop one of them",
         );
     }
     if w.pctupdate > 0 {
-        return inv(
+        return invalid(
             "--get-batchsize",
             n.to_string(),
             "an update PUT follows one object's GET, and a GetBatch reads many; drop \
@@ -480,6 +443,19 @@ fn validate_batch(w: &super::Workload) -> Result<(), super::WorkloadError> {
         );
     }
     Ok(())
+}
+
+/// The refusal of `flag` set to `value`, saying why and how to fix it.
+fn invalid(
+    flag: &'static str,
+    value: String,
+    why: impl Into<String>,
+) -> Result<(), super::WorkloadError> {
+    Err(super::WorkloadError::Invalid {
+        flag,
+        value,
+        why: why.into(),
+    })
 }
 
 #[cfg(test)]
